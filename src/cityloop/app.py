@@ -1,0 +1,162 @@
+"""The ASGI application: one entrance for the staff API, citizens, Open311 and operators."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from sqlalchemy import func, select, text
+
+from cityloop.base import metrics
+from cityloop.base.context import AppContext
+from cityloop.base.db import Database
+from cityloop.base.outbox import (
+    ConsumerRegistry,
+    InProcessRelay,
+    OutboxEvent,
+    notify_relay_after_commit,
+)
+from cityloop.base.problems import install_problem_handlers
+from cityloop.base.ratelimit import RateLimiter
+from cityloop.base.scheduler import Scheduler
+from cityloop.base.storage import storage_from_url
+from cityloop.geo.views import router as geo_router
+from cityloop.governance import service as governance
+from cityloop.governance.models import Case
+from cityloop.governance.open311.views import install_open311
+from cityloop.governance.views import router as cases_router
+from cityloop.identity.views import router as identity_router
+from cityloop.media.views import router as media_router
+from cityloop.notify import service as notify
+from cityloop.notify.views import router as notify_router
+from cityloop.settings import Settings
+
+
+def build_context(settings: Settings) -> AppContext:
+    db = Database(settings.resolved_database_url)
+    consumers = ConsumerRegistry()
+    notify.subscribe(consumers)
+    relay = InProcessRelay(db, consumers, settings.relay_poll_seconds)
+    notify_relay_after_commit(db, relay)
+    ctx = AppContext(
+        settings=settings,
+        db=db,
+        storage=storage_from_url(settings.resolved_storage_url),
+        consumers=consumers,
+        relay=relay,
+        rate_limiter=RateLimiter(settings.intake_rate_limit),
+    )
+    ctx.extras["media_limiter"] = RateLimiter(settings.intake_rate_limit * 4)
+    scheduler = Scheduler()
+    scheduler.every(settings.scheduler_interval_seconds, "sla-sweep", lambda: sweep(ctx))
+    ctx.extras["scheduler"] = scheduler
+    return ctx
+
+
+def sweep(ctx: AppContext) -> governance.SweepResult:
+    with ctx.writing() as session:
+        return governance.sweep_deadlines(session)
+
+
+def _install_gauges(ctx: AppContext) -> None:
+    def cases_by_status() -> dict[Any, float]:
+        with ctx.reading() as session:
+            rows = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
+        return {(("status", status),): float(count) for status, count in rows}
+
+    def outbox_pending() -> dict[Any, float]:
+        with ctx.reading() as session:
+            count = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
+        return {(): float(count or 0)}
+
+    metrics.CASES_BY_STATUS.collector = cases_by_status
+    metrics.OUTBOX_PENDING.collector = outbox_pending
+
+
+INDEX_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>CityLoop</title><meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
+code{background:#eef}</style></head><body><h1>CityLoop · 城市闭环</h1>
+<p>Report → route → fix → verify → close, with every step visible.</p><ul>
+<li><a href="/docs">API reference (OpenAPI)</a></li>
+<li><a href="/open311/v2/services.json">Open311 GeoReport v2 services</a></li>
+<li><a href="/api/v1/categories">Categories</a> · <a href="/api/v1/departments">Departments</a></li>
+<li><a href="/api/v1/geo/districts">Districts (GeoJSON)</a></li>
+<li><a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a>
+ · <a href="/metrics">/metrics</a></li>
+</ul></body></html>"""
+
+
+def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_background:
+            ctx.relay.start()
+            ctx.extras["scheduler"].start()
+        try:
+            yield
+        finally:
+            ctx.extras["scheduler"].stop()
+            ctx.relay.stop()
+
+    app = FastAPI(
+        title="CityLoop",
+        version="0.1.0",
+        description="City operating platform: cases from report to close, Open311 GeoReport v2.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.error_formatters = {}
+    install_problem_handlers(app, skip_prefixes=("/open311/",))
+    _install_gauges(ctx)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.HTTP_REQUESTS.inc(
+            method=request.method, route=path, status=str(response.status_code)
+        )
+        metrics.HTTP_LATENCY.observe(time.perf_counter() - started, route=path)
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(INDEX_HTML)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        try:
+            with ctx.reading() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "database": ctx.db.engine.dialect.name})
+
+    @app.get("/metrics", tags=["operations"])
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(
+            metrics.REGISTRY.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    for router in (identity_router, geo_router, media_router, cases_router, notify_router):
+        app.include_router(router)
+    install_open311(app)
+    return app

@@ -1,0 +1,43 @@
+"""What every request and worker shares: settings, database, storage, events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import Database
+from cityloop.base.outbox import ConsumerRegistry, EventRelay
+from cityloop.base.ratelimit import RateLimiter
+from cityloop.base.storage import Storage
+from cityloop.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    storage: Storage
+    consumers: ConsumerRegistry
+    relay: EventRelay
+    rate_limiter: RateLimiter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A unit of work that commits on success and rolls back on any error."""
+        with self.db.write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.db.read() as session:
+            yield session
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]

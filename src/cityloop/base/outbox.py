@@ -1,0 +1,220 @@
+"""Transactional outbox and the event relay.
+
+A domain writes its state change and its event row in one transaction (:func:`emit`). A relay
+then hands each event to every consumer subscribed to its type. The in-process relay runs a
+consumer and records its delivery in one transaction, so a crash between the two redoes the
+consumer's work at most once and a committed event is never lost. A NATS JetStream relay can
+replace it by implementing :class:`EventRelay` and registering under the ``cityloop.relays``
+entry-point group: domains only call :func:`emit` and :meth:`ConsumerRegistry.subscribe`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from cityloop.base import metrics
+from cityloop.base.db import Base, Database, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(80))
+    aggregate_type: Mapped[str] = mapped_column(String(40))
+    aggregate_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+
+    __table_args__ = (Index("ix_outbox_pending", "published_at", "id"),)
+
+
+class OutboxDelivery(Base):
+    """One consumer has handled one event: the consumer's idempotency record."""
+
+    __tablename__ = "outbox_deliveries"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    consumer: Mapped[str] = mapped_column(String(80), primary_key=True)
+    delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def emit(
+    session: Session, type_: str, aggregate_type: str, aggregate_id: object, payload: dict[str, Any]
+) -> OutboxEvent:
+    """Add an event to the caller's transaction; it is delivered only if that commits."""
+    event = OutboxEvent(
+        type=type_,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        payload=payload,
+        created_at=utcnow(),
+    )
+    session.add(event)
+    session.info["outbox_dirty"] = True
+    return event
+
+
+@dataclass(frozen=True)
+class DeliveredEvent:
+    id: int
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+Handler = Callable[[Session, DeliveredEvent], None]
+
+
+@dataclass
+class Consumer:
+    name: str
+    types: frozenset[str]
+    handler: Handler
+
+    def wants(self, event_type: str) -> bool:
+        return "*" in self.types or event_type in self.types
+
+
+@dataclass
+class ConsumerRegistry:
+    consumers: list[Consumer] = field(default_factory=list)
+
+    def subscribe(self, name: str, types: set[str] | frozenset[str], handler: Handler) -> None:
+        if any(c.name == name for c in self.consumers):
+            raise ValueError(f"consumer {name} is already subscribed")
+        self.consumers.append(Consumer(name, frozenset(types), handler))
+
+    def for_type(self, event_type: str) -> list[Consumer]:
+        return [c for c in self.consumers if c.wants(event_type)]
+
+
+class EventRelay(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def notify(self) -> None: ...
+    def drain(self) -> int: ...
+
+
+class InProcessRelay:
+    """Polls the outbox in a background thread, woken early by commits that emitted events."""
+
+    MAX_ATTEMPTS = 10
+
+    def __init__(self, db: Database, registry: ConsumerRegistry, poll_seconds: float = 1.0):
+        self.db = db
+        self.registry = registry
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            try:
+                while self.drain() and not self._stop.is_set():
+                    pass
+            except Exception:  # the relay must outlive a bad consumer or a lost connection
+                log.exception("outbox relay pass failed")
+
+    def drain(self, batch: int = 200) -> int:
+        """Deliver pending events once; returns how many were completed."""
+        with self._lock:
+            with self.db.read() as session:
+                pending = session.scalars(
+                    select(OutboxEvent)
+                    .where(
+                        OutboxEvent.published_at.is_(None),
+                        OutboxEvent.attempts < self.MAX_ATTEMPTS,
+                    )
+                    .order_by(OutboxEvent.id)
+                    .limit(batch)
+                ).all()
+                session.expunge_all()
+            completed = 0
+            for event in pending:
+                if self._deliver(event):
+                    completed += 1
+            return completed
+
+    def _deliver(self, event: OutboxEvent) -> bool:
+        delivered = DeliveredEvent(
+            event.id,
+            event.type,
+            event.aggregate_type,
+            event.aggregate_id,
+            dict(event.payload),
+            event.created_at,
+        )
+        failed: str | None = None
+        for consumer in self.registry.for_type(event.type):
+            try:
+                with self.db.write() as session, session.begin():
+                    done = session.get(OutboxDelivery, (event.id, consumer.name))
+                    if done is not None:
+                        continue
+                    consumer.handler(session, delivered)
+                    session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
+                metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+            except Exception as exc:
+                log.exception("consumer %s failed on event %s", consumer.name, event.id)
+                metrics.EVENTS_FAILED.inc(consumer=consumer.name)
+                failed = f"{consumer.name}: {exc}"[:2000]
+        with self.db.write() as session, session.begin():
+            row = session.get(OutboxEvent, event.id)
+            if row is None:
+                return False
+            if failed:
+                row.attempts += 1
+                row.last_error = failed
+                return False
+            row.published_at = utcnow()
+        return True
+
+
+def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:
+    """Wake the relay when a transaction that emitted events commits."""
+    from sqlalchemy import event as sa_event
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop("outbox_dirty", False):
+            relay.notify()
+
+    for factory in (db.write, db.read):
+        sa_event.listen(factory, "after_commit", after_commit)

@@ -1,0 +1,150 @@
+"""RFC 7807 problem details: one error format for every route except Open311's."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://cityloop.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """A client-facing error. ``type_`` is a short slug; ``field`` names the offending input."""
+
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.type_ = type_
+        self.detail = detail
+        self.title = title or type_.replace("-", " ").capitalize()
+        self.field = field
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.type_,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.field:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+
+def bad_request(detail: str, field: str | None = None, type_: str = "invalid-input") -> Problem:
+    return Problem(400, type_, detail, field=field)
+
+
+def not_found(what: str, ident: object) -> Problem:
+    return Problem(404, "not-found", f"{what} {ident} does not exist")
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "forbidden", detail)
+
+
+def conflict(detail: str, type_: str = "conflict", **extra: Any) -> Problem:
+    return Problem(409, type_, detail, extra=extra)
+
+
+def unprocessable(detail: str, field: str | None = None, type_: str = "invalid-input") -> Problem:
+    return Problem(422, type_, detail, field=field)
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = ()) -> None:
+    """Route every error through problem+json. Prefixes in ``skip_prefixes`` (Open311) get
+    their own format from handlers registered by their module via ``app.state``."""
+
+    def foreign(request: Request) -> Any:
+        for prefix in skip_prefixes:
+            if request.url.path.startswith(prefix):
+                return app.state.error_formatters[prefix]
+        return None
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Any:
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, exc.status, exc.detail, exc.headers)
+        return problem_response(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Any:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        field = _field_name(tuple(first.get("loc", ())))
+        detail = f"{field}: {first.get('msg', 'invalid value')}"
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, 400, detail, {})
+        problem = Problem(
+            422,
+            "invalid-input",
+            detail,
+            field=field,
+            extra={
+                "errors": [
+                    {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg")}
+                    for e in errors
+                ]
+            },
+        )
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
+        formatter = foreign(request)
+        detail = str(exc.detail)
+        if formatter:
+            return formatter(request, exc.status_code, detail, dict(exc.headers or {}))
+        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http-error"
+        )
+        problem = Problem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, 500, "internal error", {})
+        problem = Problem(500, "internal-error", "an unexpected error happened; it was logged")
+        return problem_response(problem, request.url.path)

@@ -1,0 +1,43 @@
+"""Per-client rate limiting for public intake (a sliding one-minute window)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+from cityloop.base.problems import Problem
+
+
+class RateLimiter:
+    """In-process limiter. Behind a load balancer each process enforces its own share, which is
+    the usual trade-off for not needing a shared store on the embedded default."""
+
+    def __init__(self, per_minute: int, window_seconds: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window = window_seconds
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        if self.per_minute <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(client, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                retry = max(1, math.ceil(hits[0] + self.window - now))
+                raise Problem(
+                    429,
+                    "rate-limited",
+                    f"more than {self.per_minute} reports a minute from this client; "
+                    f"retry in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle clients so memory stays bounded
+                for key in [k for k, v in self._hits.items() if not v or v[-1] < now - 60]:
+                    del self._hits[key]

@@ -1,0 +1,140 @@
+"""Load the demo city into a database through the domains' own service functions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.demo.city import DemoCity, build_demo_city
+from cityloop.geo import service as geo
+from cityloop.governance.models import Category, RoutingRule, SlaTarget
+from cityloop.identity import service as identity
+from cityloop.identity.models import User
+from cityloop.identity.roles import Role
+
+DEMO_PASSWORD = "demo"
+DEMO_API_KEY = "demo"
+
+
+def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
+    """(username, role, department, display name) for every demo account."""
+    accounts: list[tuple[str, str, str | None, str]] = [
+        ("admin", Role.ADMIN, None, "Administrator"),
+        ("dispatcher", Role.DISPATCHER, "command", "Command centre dispatcher"),
+        ("supervisor", Role.SUPERVISOR, "command", "Supervision centre"),
+        ("hotline", Role.HOTLINE, "command", "12345 hotline operator"),
+        ("inspector", Role.INSPECTOR, "command", "Grid inspector"),
+        ("citizen", Role.CITIZEN, None, "Demo citizen"),
+    ]
+    for department in city.departments:
+        if department.kind == "centre":
+            continue
+        accounts.append(
+            (
+                f"handler-{department.code}",
+                Role.HANDLER,
+                department.code,
+                f"{department.name} handler",
+            )
+        )
+        accounts.append(
+            (
+                f"worker-{department.code}",
+                Role.WORKER,
+                department.code,
+                f"{department.name} field worker",
+            )
+        )
+    return accounts
+
+
+def seed_city(session: Session, city: DemoCity | None = None) -> None:
+    """Jurisdictions, departments, categories, routing and SLA (no accounts). Idempotent."""
+    city = city or build_demo_city()
+    for spec in city.jurisdictions:
+        geo.upsert_jurisdiction(
+            session,
+            code=spec.code,
+            level=spec.level,
+            name=spec.name,
+            name_zh=spec.name_zh,
+            parent_code=spec.parent_code,
+            geometry={"type": "Polygon", "coordinates": [[list(p) for p in spec.polygon]]},
+        )
+    for spec in city.departments:
+        if identity.get_department(session, spec.code) is None:
+            identity.create_department(session, spec.code, spec.name, spec.name_zh, spec.kind)
+    session.flush()
+    for spec in city.categories:
+        category = session.get(Category, spec.code) or Category(code=spec.code)
+        category.kind = spec.kind
+        category.major_class = spec.major_class
+        category.major_name, category.major_name_zh = spec.major_name, spec.major_name_zh
+        category.name, category.name_zh = spec.name, spec.name_zh
+        category.description = spec.description
+        category.keywords = list(spec.keywords)
+        category.icon = spec.icon
+        category.default_department = spec.default_department
+        category.priority = spec.priority
+        category.auto_dispatch = spec.auto_dispatch
+        category.dedupe_radius_m = spec.dedupe_radius_m
+        category.dedupe_window_hours = spec.dedupe_window_hours
+        category.update_interval_hours = spec.update_interval_hours
+        category.attributes = [
+            {**asdict(a), "values": [list(v) for v in a.values]} for a in spec.attributes
+        ]
+        session.add(category)
+    session.flush()
+    for rule in city.routing_rules:
+        existing = session.scalar(
+            select(RoutingRule).where(
+                RoutingRule.category_code == rule.category_code,
+                RoutingRule.district_code.is_(None)
+                if rule.district_code is None
+                else RoutingRule.district_code == rule.district_code,
+            )
+        )
+        if existing is None:
+            session.add(
+                RoutingRule(
+                    category_code=rule.category_code,
+                    district_code=rule.district_code,
+                    department_code=rule.department_code,
+                )
+            )
+        else:
+            existing.department_code = rule.department_code
+    for sla in city.sla_targets:
+        target = session.get(SlaTarget, (sla.category_code, sla.priority)) or SlaTarget(
+            category_code=sla.category_code, priority=sla.priority
+        )
+        target.response_minutes = sla.response_minutes
+        target.resolution_minutes = sla.resolution_minutes
+        session.add(target)
+    session.flush()
+
+
+def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
+    """The demo accounts (password ``demo``) and the demo Open311 key. Demo only."""
+    city = city or build_demo_city()
+    created = 0
+    for username, role, department, display in demo_accounts(city):
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            identity.create_user(
+                session,
+                username,
+                DEMO_PASSWORD,
+                role,
+                department_code=department,
+                display_name=display,
+            )
+            created += 1
+    if identity.check_api_key(session, DEMO_API_KEY) is None:
+        identity.create_api_key(session, DEMO_API_KEY, "demo Open311 client")
+    return created
+
+
+def is_seeded(session: Session) -> bool:
+    return session.scalar(select(Category.code).limit(1)) is not None

@@ -1,0 +1,41 @@
+"""Imports every domain's models so metadata (and Alembic) sees all tables."""
+
+from cityloop.base.db import Base
+from cityloop.base.idempotency import IdempotencyRecord
+from cityloop.base.outbox import OutboxDelivery, OutboxEvent
+from cityloop.geo.models import Jurisdiction
+from cityloop.governance.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Dispute,
+    Rating,
+    Report,
+    RoutingRule,
+    SlaTarget,
+)
+from cityloop.identity.models import ApiKey, AuditEntry, Department, User
+from cityloop.media.models import Media
+from cityloop.notify.models import Notification
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "Category",
+    "Department",
+    "Dispute",
+    "IdempotencyRecord",
+    "Jurisdiction",
+    "Media",
+    "Notification",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "Rating",
+    "Report",
+    "RoutingRule",
+    "SlaTarget",
+    "User",
+]

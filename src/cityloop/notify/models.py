@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cityloop.base.db import Base, utcnow
+
+
+class Notification(Base):
+    """One message to one recipient: a citizen (by account or by report) or a staff user."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    source_event_id: Mapped[int] = mapped_column()  # the outbox event, for idempotency
+    case_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    report_id: Mapped[int | None] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(20), default="inbox")
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("source_event_id", "report_id", "user_id", name="uq_notification_once"),
+        Index("ix_notifications_user", "user_id", "id"),
+        Index("ix_notifications_report", "report_id", "id"),
+    )

@@ -1,0 +1,61 @@
+"""Runtime settings, read from ``CITYLOOP_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYLOOP_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    storage_url: str | None = None
+    secret_key: str | None = None
+    access_token_minutes: int = 12 * 60
+
+    city_domain: str = "riverton.example"
+    # Reports per client per minute on public intake; 0 turns the limit off.
+    intake_rate_limit: int = 30
+    # How long after close a reporter may say "still not fixed".
+    dispute_window_hours: int = 7 * 24
+    # Citizens may rate a closed case for this long.
+    rating_window_hours: int = 30 * 24
+
+    media_max_bytes: int = 10_000_000
+    media_max_pixels: int = 40_000_000
+
+    scheduler_interval_seconds: float = 30.0
+    relay_poll_seconds: float = 1.0
+    run_background: bool = True
+
+    open311_page_size_max: int = 1000
+    demo: bool = False
+    static_dir: Path | None = Field(default=None)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cityloop.db').resolve()}"
+
+    @cached_property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or str((self.data_dir / "blobs").resolve())
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The signing key: the setting, else one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()

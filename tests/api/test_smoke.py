@@ -1,0 +1,17 @@
+from tests.conftest import City, fresh_point
+
+
+def test_health_and_ready(city: City) -> None:
+    assert city.client.get("/healthz").json() == {"status": "ok"}
+    assert city.client.get("/readyz").json()["status"] == "ready"
+
+
+def test_manhole_report_is_dispatched_at_once(city: City) -> None:
+    lat, lon = fresh_point()
+    photo = city.upload()
+    answer = city.report(
+        category="C-01-01", lat=lat, lon=lon, media=[photo], attributes={"cover_state": "missing"}
+    )
+    case = city.case(answer["case_id"])
+    assert case["status"] == "dispatched"
+    assert case["department"]["code"] == "facilities"

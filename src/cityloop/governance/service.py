@@ -536,12 +536,12 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
         raise conflict(
             f"cannot {data.action} a case that is {case.status}",
             type_="illegal-transition",
-            status=case.status,
+            case_status=case.status,
             allowed_actions=actions_for(actor, case),
         )
     reason = _guard_ok(transition, case, data)
     if reason:
-        raise conflict(reason, type_="illegal-transition", status=case.status)
+        raise conflict(reason, type_="illegal-transition", case_status=case.status)
     _needs(transition, data)
     attachments = media.require_media(session, data.attachments, field="attachments")
 

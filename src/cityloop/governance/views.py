@@ -218,8 +218,8 @@ def _action_input(body: ActionIn) -> service.ActionInput:
 def act(ctx: Ctx, actor: Staff, case_id: int, body: ActionIn) -> dict[str, Any]:
     with ctx.writing() as session:
         case = service.apply_action(session, case_id, actor, _action_input(body))
-    with ctx.reading() as session:
-        return staff_case_out(session, service.get_case_for(session, actor, case.id), actor)
+        # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
+        return staff_case_out(session, case, actor)
 
 
 @router.post("/cases/bulk-actions")

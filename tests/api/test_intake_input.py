@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the bad-input table reads best one case per line)
 """Intake: duplicates, idempotency, rate limits, and a clear 4xx for every kind of bad input."""
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def counts(city: City) -> tuple[int, int]:
             session.scalar(select(func.count()).select_from(Case)) or 0,
             session.scalar(select(func.count()).select_from(Report)) or 0,
         )
+
+
+IN_CITY = {"lat": 30.25, "lon": 120.15}
 
 
 def post_report(city: City, **body: object) -> tuple[int, dict[str, object]]:
@@ -81,17 +85,13 @@ def test_a_retried_submission_with_the_same_key_returns_the_first_answer(city: C
         ({"category": "C-02-01", "lat": 95.0, "lon": 120.15}, "lat", 422),
         ({"category": "C-02-01", "address": "Nowhere Lane"}, "address_string", 400),
         ({"category": "C-02-01", "lat": "north", "lon": 120.15}, "lat", 422),
-        ({"category": "C-01-01", "lat": 30.25, "lon": 120.15}, "attribute[cover_state]", 400),
-        (
-            {"category": "C-01-01", "attributes": {"cover_state": "stolen"}, "lat": 30.25, "lon": 120.15},
-            "attribute[cover_state]",
-            400,
-        ),
-        ({"category": "C-02-01", "attributes": {"colour": "red"}, "lat": 30.25, "lon": 120.15}, "attribute[colour]", 400),
-        ({"category": "C-02-01", "media": ["0" * 32], "lat": 30.25, "lon": 120.15}, "media", 400),
-        ({"category": "C-02-01", "description": "x" * 4001, "lat": 30.25, "lon": 120.15}, "description", 422),
-        ({"category": "C-02-01", "lat": 30.25, "lon": 120.15, "surprise": 1}, "surprise", 422),
-        ({"category": "C-02-01", "lat": 30.25, "lon": 120.15, "contact_email": "nope"}, "contact_email", 422),
+        ({"category": "C-01-01", **IN_CITY}, "attribute[cover_state]", 400),
+        ({"category": "C-01-01", "attributes": {"cover_state": "stolen"}, **IN_CITY}, "attribute[cover_state]", 400),
+        ({"category": "C-02-01", "attributes": {"colour": "red"}, **IN_CITY}, "attribute[colour]", 400),
+        ({"category": "C-02-01", "media": ["0" * 32], **IN_CITY}, "media", 400),
+        ({"category": "C-02-01", "description": "x" * 4001, **IN_CITY}, "description", 422),
+        ({"category": "C-02-01", **IN_CITY, "surprise": 1}, "surprise", 422),
+        ({"category": "C-02-01", **IN_CITY, "contact_email": "nope"}, "contact_email", 422),
     ],
 )  # fmt: skip
 def test_bad_report_input_gets_a_4xx_naming_the_field_and_writes_nothing(

@@ -190,14 +190,15 @@ def make_city(
         _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
         url = _pg_admin_url(name)
         drop = name
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
-        run_background=False,
-        intake_rate_limit=overrides.pop("intake_rate_limit", 0),
+    options: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": url,
+        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+        "run_background": False,
+        "intake_rate_limit": 0,
         **overrides,
-    )
+    }
+    settings = Settings(**options)
     ctx = build_context(settings)
     app = create_app(settings, ctx)
     with TestClient(app) as client:

@@ -16,8 +16,8 @@ from cityloop.base.context import AppContext
 from cityloop.base.db import Database
 from cityloop.base.outbox import (
     ConsumerRegistry,
-    InProcessRelay,
     OutboxEvent,
+    load_relay,
     notify_relay_after_commit,
 )
 from cityloop.base.problems import install_problem_handlers
@@ -40,7 +40,7 @@ def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
     notify.subscribe(consumers)
-    relay = InProcessRelay(db, consumers, settings.relay_poll_seconds)
+    relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(
         settings=settings,

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = 30.0
     relay_poll_seconds: float = 1.0
     run_background: bool = True
+    # Which event relay delivers the outbox: an entry point in the "cityloop.relays" group.
+    relay: str = "inprocess"
 
     open311_page_size_max: int = 1000
     demo: bool = False

@@ -218,3 +218,18 @@ def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:
 
     for factory in (db.write, db.read):
         sa_event.listen(factory, "after_commit", after_commit)
+
+
+RelayFactory = Callable[[Database, ConsumerRegistry, float], EventRelay]
+
+
+def load_relay(name: str) -> RelayFactory:
+    """The relay registered under ``name`` in the ``cityloop.relays`` entry-point group."""
+    if name == "inprocess":
+        return InProcessRelay
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="cityloop.relays"):
+        if entry.name == name:
+            return entry.load()  # type: ignore[no-any-return]
+    raise ValueError(f"no event relay named {name!r} is installed")

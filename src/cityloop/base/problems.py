@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,15 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
             exc.status_code, "http-error"
         )
         problem = Problem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> Any:
+        # Two people acted on one record at once; the loser retries with fresh data.
+        problem = Problem(409, "concurrent-update", "someone else changed this first; reload")
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, 409, problem.detail, {})
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(Exception)

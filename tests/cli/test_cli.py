@@ -1,0 +1,90 @@
+"""The `cityloop` command as an operator runs it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from cityloop.cli import app
+
+runner = CliRunner()
+CITYLOOP = [sys.executable, "-m", "cityloop.cli"]
+
+
+def test_migrate_creates_the_schema_in_a_new_data_dir(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cityloop.db").exists()
+    again = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0
+
+
+def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
+    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        ["user", "create", "ops-lead", "--role", "supervisor", "--password", "s3cret-pass",
+         "--data-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(
+        app,
+        ["user", "create", "w1", "--role", "worker", "--password", "s3cret-pass",
+         "--data-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert bad.exit_code == 2
+    assert "department" in bad.output
+
+
+def test_seed_without_accounts_leaves_no_default_password(tmp_path: Path) -> None:
+    from cityloop.base.db import Database
+    from cityloop.identity.models import User
+
+    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
+    with db.read() as session:
+        assert session.query(User).count() == 0
+    db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_seeds_an_empty_data_dir_and_serves_the_city(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [*CITYLOOP, "demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the demo did not become ready in 60 s")
+        departments = httpx.get(f"{base}/api/v1/departments").json()
+        assert len(departments) >= 8
+        login = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "dispatcher", "password": "demo"}
+        )
+        assert login.status_code == 200
+        districts = httpx.get(f"{base}/api/v1/geo/districts").json()
+        assert len(districts["features"]) >= 3
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,0 +1,81 @@
+"""The transactional outbox: nothing delivered unless committed, nothing lost, no double work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cityloop.base.outbox import DeliveredEvent, OutboxEvent, emit, load_relay
+from tests.conftest import City, fresh_point, make_city
+
+
+@pytest.fixture()
+def quiet_city(templates: dict[str, str], tmp_path: Path) -> Iterator[City]:
+    yield from make_city(templates, "sqlite", tmp_path)
+
+
+def test_an_event_from_a_rolled_back_transaction_is_never_delivered(quiet_city: City) -> None:
+    seen: list[int] = []
+    quiet_city.ctx.consumers.subscribe("probe", {"probe.rollback"}, lambda s, e: seen.append(e.id))
+    with pytest.raises(RuntimeError), quiet_city.ctx.writing() as session:
+        emit(session, "probe.rollback", "probe", 1, {})
+        raise RuntimeError("the business rule failed")
+    quiet_city.drain()
+    assert seen == []
+
+
+def test_a_failing_consumer_is_retried_without_redoing_the_others(quiet_city: City) -> None:
+    calls = {"steady": 0, "flaky": 0}
+
+    def steady(session: object, event: DeliveredEvent) -> None:
+        calls["steady"] += 1
+
+    def flaky(session: object, event: DeliveredEvent) -> None:
+        calls["flaky"] += 1
+        if calls["flaky"] == 1:
+            raise ConnectionError("webhook down")
+
+    quiet_city.ctx.consumers.subscribe("steady", {"probe.retry"}, steady)
+    quiet_city.ctx.consumers.subscribe("flaky", {"probe.retry"}, flaky)
+    with quiet_city.ctx.writing() as session:
+        event = emit(session, "probe.retry", "probe", 1, {})
+    quiet_city.drain()  # flaky fails once; the event stays pending
+    with quiet_city.ctx.reading() as session:
+        row = session.get(OutboxEvent, event.id)
+        assert row is not None and row.published_at is None and row.attempts == 1
+    quiet_city.drain()
+    assert calls == {"steady": 1, "flaky": 2}
+    with quiet_city.ctx.reading() as session:
+        row = session.get(OutboxEvent, event.id)
+        assert row is not None and row.published_at is not None
+
+
+def test_the_background_relay_delivers_without_being_asked(
+    templates: dict[str, str], tmp_path: Path
+) -> None:
+    for city in make_city(templates, "sqlite", tmp_path, run_background=True):
+        lat, lon = fresh_point()
+        answer = city.report(category="C-02-01", lat=lat, lon=lon)
+        city.act(answer["case_id"], "dispatcher", action="register")
+        deadline = time.monotonic() + 10
+        notes: list[object] = []
+        while time.monotonic() < deadline and not notes:
+            notes = city.client.get(
+                f"/api/v1/track/{answer['tracking_token']}/notifications"
+            ).json()
+            time.sleep(0.05)
+        assert notes, "the relay did not deliver within 10 s"
+        with city.ctx.reading() as session:
+            pending = session.scalars(
+                select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))
+            ).all()
+        assert len(pending) <= 2  # at most the events still in flight
+
+
+def test_an_unknown_relay_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="no event relay"):
+        load_relay("carrier-pigeon")

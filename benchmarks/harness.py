@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import math
 import os
 import platform
@@ -20,12 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -111,6 +114,11 @@ class Server:
                 time.sleep(1.5)
         self.start_seconds = time.perf_counter() - started
 
+    @property
+    def pgid(self) -> int | None:
+        """The server's process group (its own session): uvicorn and any worker processes."""
+        return self.proc.pid if self.proc is not None else None
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -146,6 +154,8 @@ class LoadResult:
     latencies_ms: list[float]
     statuses: Counter[int]
     exceptions: Counter[str] = field(default_factory=Counter)
+    client_cpu: float = 0.0  # cores the load generator (this process) used
+    server_cpu: float | None = None  # cores the server's processes used
 
     @property
     def errors(self) -> int:
@@ -172,6 +182,8 @@ class LoadResult:
             "errors": self.errors,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "exceptions": dict(self.exceptions),
+            "client_cpu_cores": round(self.client_cpu, 2),
+            "server_cpu_cores": None if self.server_cpu is None else round(self.server_cpu, 2),
         }
 
 
@@ -186,8 +198,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-# One unit of work: given its sequence number, do it and answer the HTTP status that counts.
-Job = Callable[[int], Awaitable[int]]
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of one process group (Linux /proc)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# One unit of work: given the client slot and its sequence number, do it and answer the HTTP
+# status that counts.
+Job = Callable[[int, int], Awaitable[int]]
 
 
 async def run_load(
@@ -197,6 +227,7 @@ async def run_load(
     concurrency: int,
     max_requests: int,
     max_seconds: float,
+    server_pgid: int | None = None,
 ) -> LoadResult:
     """A closed loop: `concurrency` clients each send their next request as soon as the previous
     one is answered, until `max_requests` have been started or `max_seconds` have passed."""
@@ -204,39 +235,190 @@ async def run_load(
     statuses: Counter[int] = Counter()
     exceptions: Counter[str] = Counter()
     counter = iter(range(max_requests))
+    server_cpu0 = group_cpu_seconds(server_pgid) if server_pgid else 0.0
+    client_cpu0 = time.process_time()
     started = time.perf_counter()
     deadline = started + max_seconds
-    finished_at = started
 
-    async def client() -> None:
-        nonlocal finished_at
+    async def client(slot: int) -> None:
         for seq in counter:
             if time.perf_counter() >= deadline:
                 return
             t0 = time.perf_counter()
             try:
-                status = await job(seq)
-            except (httpx.HTTPError, OSError) as exc:
+                status = await job(slot, seq)
+            except (httpx.HTTPError, OSError, asyncio.IncompleteReadError) as exc:
                 exceptions[type(exc).__name__] += 1
                 continue
-            t1 = time.perf_counter()
-            latencies.append((t1 - t0) * 1000)
+            latencies.append((time.perf_counter() - t0) * 1000)
             statuses[status] += 1
-            finished_at = max(finished_at, t1)
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    elapsed = max(finished_at, time.perf_counter()) - started
+    await asyncio.gather(*(client(slot) for slot in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    client_cpu = (time.process_time() - client_cpu0) / elapsed
+    server_cpu = None
+    if server_pgid:
+        server_cpu = (group_cpu_seconds(server_pgid) - server_cpu0) / elapsed
     return LoadResult(
-        name, len(latencies) + sum(exceptions.values()), elapsed, latencies, statuses, exceptions
+        name,
+        len(latencies) + sum(exceptions.values()),
+        elapsed,
+        latencies,
+        statuses,
+        exceptions,
+        client_cpu,
+        server_cpu,
     )
 
 
-def make_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(60.0),
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-    )
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Clients:
+    """`concurrency` independent HTTP clients, one keep-alive connection each, like separate
+    phones. Each load slot uses its own, so no two requests queue on one connection pool.
+
+    kind "httpx" (the default) uses one httpx.AsyncClient per slot. A single shared
+    AsyncClient with 32 connections spends most of its time in its pool bookkeeping at this
+    concurrency (encode/httpx#3215) and would measure itself, not the server. kind "raw" is a
+    minimal HTTP/1.1 client on asyncio streams, several times cheaper per request, kept as a
+    cross-check of how much of a figure is the load generator's own cost."""
+
+    def __init__(self, base_url: str, concurrency: int, kind: str = "httpx") -> None:
+        self.kind = kind
+        url = httpx.URL(base_url)
+        self.host, self.port = url.host, url.port or 80
+        self.httpx = [
+            httpx.AsyncClient(
+                base_url=base_url,
+                timeout=httpx.Timeout(60.0),
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
+            for _ in range(concurrency if kind == "httpx" else 1)
+        ]
+        self.raw = [RawConnection(self.host, self.port) for _ in range(concurrency)]
+
+    async def aclose(self) -> None:
+        for client in self.httpx:
+            await client.aclose()
+        for conn in self.raw:
+            conn.close()
+
+    async def request(
+        self,
+        slot: int,
+        method: str,
+        path: str,
+        *,
+        form: dict[str, str] | None = None,
+        json_body: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Reply:
+        if self.kind == "httpx":
+            response = await self.httpx[slot].request(
+                method, path, data=form, json=json_body, files=files
+            )
+            return Reply(response.status_code, response.content)
+        content_type, body = encode_body(form, json_body, files)
+        return await self.raw[slot].request(method, path, content_type, body)
+
+
+def encode_body(
+    form: dict[str, str] | None,
+    json_body: Any,
+    files: dict[str, tuple[str, bytes, str]] | None,
+) -> tuple[str | None, bytes]:
+    if files:
+        boundary = uuid.uuid4().hex
+        parts: list[bytes] = []
+        for name, value in (form or {}).items():
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                + value.encode()
+                + b"\r\n"
+            )
+        for name, (filename, data, ctype) in files.items():
+            parts.append(
+                (
+                    f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                    f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+                ).encode()
+                + data
+                + b"\r\n"
+            )
+        parts.append(f"--{boundary}--\r\n".encode())
+        return f"multipart/form-data; boundary={boundary}", b"".join(parts)
+    if form is not None:
+        return "application/x-www-form-urlencoded", urlencode(form).encode()
+    if json_body is not None:
+        return "application/json", json.dumps(json_body).encode()
+    return None, b""
+
+
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection; enough of the protocol for uvicorn's answers."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(
+        self, method: str, path: str, content_type: str | None, body: bytes
+    ) -> Reply:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if content_type:
+            head += f"Content-Type: {content_type}\r\n"
+        if body or method in ("POST", "PUT", "PATCH"):
+            head += f"Content-Length: {len(body)}\r\n"
+        try:
+            self.writer.write(head.encode() + b"\r\n" + body)
+            header_block = await self.reader.readuntil(b"\r\n\r\n")
+            lines = header_block.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers = {}
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+            if "content-length" in headers:
+                data = await self.reader.readexactly(int(headers["content-length"]))
+            elif headers.get("transfer-encoding", "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    chunk = await self.reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+                    chunks.append(chunk[:-2])
+                data = b"".join(chunks)
+            else:
+                data = await self.reader.read()
+                self.close()
+            if headers.get("connection", "").lower() == "close":
+                self.close()
+            return Reply(status, data)
+        except BaseException:
+            self.close()
+            raise
 
 
 # ------------------------------------------------------------------------------ fixtures

@@ -121,3 +121,37 @@ def test_hotline_report_by_address_is_geocoded(city: City) -> None:
     )
     case = city.case(answer["case_id"])
     assert case["street"]["code"] == "RV01-S01"
+
+
+def test_the_indicators_move_as_cases_close_and_rework(city: City) -> None:
+    headers = city.headers("supervisor")
+    before = city.client.get("/api/v1/kpis", headers=headers).json()["departments"]
+    roads_before = before.get("roads", {"rework": 0, "closed": 0})
+    lat, lon = fresh_point()
+    case_id = city.report(category="C-02-01", lat=lat, lon=lon)["case_id"]
+    city.act(case_id, "dispatcher", action="register")
+    city.act(case_id, "dispatcher", action="dispatch", department="roads")
+    city.act(case_id, "worker-roads", action="start")
+    proof = city.upload()
+    city.act(case_id, "worker-roads", action="resolve", note="patched", attachments=[proof])
+    city.act(case_id, "supervisor", action="reopen", note="redo")
+    city.act(case_id, "worker-roads", action="start")
+    city.act(case_id, "worker-roads", action="resolve", note="again", attachments=[proof])
+    city.act(case_id, "supervisor", action="verify", resolution="fixed")
+    from datetime import timedelta
+
+    from cityloop.base.db import utcnow
+
+    start = (utcnow() - timedelta(days=1)).isoformat()
+    end = (utcnow() + timedelta(days=30)).isoformat()
+    period = {"start": start, "end": end}
+    after = city.client.get("/api/v1/kpis", headers=headers, params=period).json()
+    roads = after["departments"]["roads"]
+    assert roads["rework"] == roads_before["rework"] + 1
+    assert roads["closed"] >= 1
+    assert 0 < roads["closure_rate"] <= 1
+    assert roads["median_hours_to_close"] is not None
+    own = city.client.get("/api/v1/kpis", headers=city.headers("handler-water")).json()
+    assert set(own["departments"]) <= {"water"}
+    bad = city.client.get("/api/v1/kpis", headers=headers, params={"start": end, "end": end})
+    assert bad.status_code == 400

@@ -4,16 +4,19 @@ they parse, call a service function inside one unit of work, and shape the answe
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
 
 from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import bad_request
-from cityloop.governance import service
+from cityloop.base.db import utcnow
+from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.governance import kpis, service
+from cityloop.governance.models import Case
 from cityloop.governance.schemas import (
     ActionIn,
     BulkActionIn,
@@ -26,7 +29,7 @@ from cityloop.governance.schemas import (
     public_case_out,
     staff_case_out,
 )
-from cityloop.governance.workflow import OPEN_STATES, Status
+from cityloop.governance.workflow import DEPARTMENT_SCOPED, OPEN_STATES, Status
 from cityloop.identity import service as identity
 from cityloop.identity.deps import current_staff, optional_user, staff_actor
 from cityloop.identity.models import User
@@ -138,8 +141,6 @@ def category(ctx: Ctx, code: str) -> dict[str, Any]:
     with ctx.reading() as session:
         found = service.get_category(session, code)
         if found is None:
-            from cityloop.base.problems import not_found
-
             raise not_found("category", code)
         return category_out(found)
 
@@ -231,15 +232,34 @@ def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> dict[str, Any]:
             with ctx.writing() as session:
                 case = service.apply_action(session, case_id, actor, _action_input(body))
             results.append({"case_id": case_id, "ok": True, "status": case.status})
-        except Exception as exc:
-            from cityloop.base.problems import Problem
-
-            if not isinstance(exc, Problem):
-                raise
+        except Problem as exc:
             results.append(
                 {"case_id": case_id, "ok": False, "status_code": exc.status, "detail": exc.detail}
             )
     return {"results": results, "succeeded": sum(1 for r in results if r["ok"])}
+
+
+@router.get("/kpis")
+def indicators(
+    ctx: Ctx,
+    actor: Staff,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    department: str | None = None,
+) -> dict[str, Any]:
+    """The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end)."""
+    end = end or utcnow()
+    start = start or end - timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise bad_request(
+            "start and end need a time zone, e.g. 2026-11-01T00:00:00Z", field="start"
+        )
+    if start >= end:
+        raise bad_request("start must be before end", field="start")
+    if actor.role in DEPARTMENT_SCOPED:
+        department = actor.department_code  # a department sees its own figures
+    with ctx.reading() as session:
+        return kpis.compute(session, start, end, department)
 
 
 @router.get("/disputes")
@@ -275,13 +295,6 @@ def public_map(
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> dict[str, Any]:
     """Open cases and recently closed ones, as GeoJSON, with no reporter data."""
-    from datetime import timedelta
-
-    from sqlalchemy import or_, select
-
-    from cityloop.base.db import utcnow
-    from cityloop.governance.models import Case
-
     query = select(Case).where(
         or_(
             Case.status.in_([s.value for s in OPEN_STATES if s != Status.SUBMITTED]),
@@ -326,8 +339,6 @@ def track(ctx: Ctx, token: str) -> dict[str, Any]:
     with ctx.reading() as session:
         report = service.report_by_token(session, token)
         if report is None:
-            from cityloop.base.problems import not_found
-
             raise not_found("tracking token", "given")
         case = service.public_case(session, report.case_id)
         return {"report_id": report.id, "case": public_case_out(session, case)}
@@ -398,8 +409,6 @@ def support(
     with ctx.reading() as session:
         case = service.public_case(session, case_id)
         if Status(case.status) not in OPEN_STATES:
-            from cityloop.base.problems import conflict
-
             raise conflict(f"case {case_id} is {case.status}; report the problem anew")
         data = service.ReportInput(
             category=case.category_code,

@@ -8,6 +8,7 @@ measured in the same run, so that a reader can judge them on whatever machine ra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import math
@@ -128,17 +129,13 @@ class Server:
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(timeout=5)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -350,7 +347,7 @@ def encode_body(
         for name, (filename, data, ctype) in files.items():
             parts.append(
                 (
-                    f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                     f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
                 ).encode()
                 + data
@@ -378,9 +375,7 @@ class RawConnection:
             self.writer.close()
         self.reader = self.writer = None
 
-    async def request(
-        self, method: str, path: str, content_type: str | None, body: bytes
-    ) -> Reply:
+    async def request(self, method: str, path: str, content_type: str | None, body: bytes) -> Reply:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -518,10 +513,8 @@ def machine_info() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
     }
-    try:
+    with contextlib.suppress(AttributeError):
         info["affinity_cpus"] = len(os.sched_getaffinity(0))
-    except AttributeError:
-        pass
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from harness import (
+    Clients,
     LoadResult,
     PointPool,
+    Reply,
     Server,
     machine_info,
-    make_client,
     make_photo,
     run_load,
 )
@@ -86,9 +86,10 @@ def scenarios(scale: float) -> list[Scenario]:
 class Workload:
     """The requests of one server lifetime, against Open311 or (until it exists) the native API."""
 
-    def __init__(self, client: httpx.AsyncClient, api: str, photo: bytes) -> None:
-        self.client = client
+    def __init__(self, clients: Clients, api: str, photo: bytes) -> None:
+        self.clients = clients
         self.api = api
+        self.read_api = "native"
         self.photo = photo
         self.points = PointPool()
         self.ids: list[str] = []
@@ -98,8 +99,8 @@ class Workload:
 
     # ---------------------------------------------------------------- jobs
 
-    async def healthz(self, _seq: int) -> int:
-        return (await self.client.get("/healthz")).status_code
+    async def healthz(self, slot: int, _seq: int) -> int:
+        return (await self.clients.request(slot, "GET", "/healthz")).status
 
     def _form(self, seq: int) -> dict[str, str]:
         lat, lon = self.points.take()
@@ -112,56 +113,6 @@ class Workload:
             "attribute[size]": "medium",
         }
 
-    def _remember(self, response: httpx.Response) -> None:
-        if not response.is_success:
-            return
-        body = response.json()
-        item = body[0] if isinstance(body, list) and body else body
-        if not isinstance(item, dict):
-            return
-        if item.get("joined_existing"):
-            self.joined += 1
-        request_id = item.get("service_request_id") or item.get("case_id")
-        if request_id is not None:
-            self.ids.append(str(request_id))
-        elif item.get("token"):
-            self.tokens.append(str(item["token"]))
-
-    async def intake(self, seq: int) -> int:
-        form = self._form(seq)
-        if self.api == "open311":
-            response = await self.client.post("/open311/v2/requests.json", data=form)
-        else:
-            response = await self.client.post("/api/v1/reports", json=self._native(form, []))
-        self._remember(response)
-        return response.status_code
-
-    async def photo_intake(self, seq: int) -> int:
-        form = self._form(seq)
-        files = {"media": ("pothole.jpg", self.photo, "image/jpeg")}
-        if self.api == "open311":
-            response = await self.client.post("/open311/v2/requests.json", data=form, files=files)
-        else:
-            upload = await self.client.post(
-                "/api/v1/media", files={"file": ("pothole.jpg", self.photo, "image/jpeg")}
-            )
-            if not upload.is_success:
-                return upload.status_code
-            media_id = upload.json()["id"]
-            response = await self.client.post(
-                "/api/v1/reports", json=self._native(form, [media_id])
-            )
-        self._remember(response)
-        return response.status_code
-
-    async def read(self, _seq: int) -> int:
-        request_id = self.rng.choice(self.ids)
-        if self.read_api == "open311":
-            path = f"/open311/v2/requests/{request_id}.json"
-        else:
-            path = f"/api/v1/public/cases/{request_id}"
-        return (await self.client.get(path)).status_code
-
     @staticmethod
     def _native(form: dict[str, str], media: list[str]) -> dict[str, Any]:
         return {
@@ -173,42 +124,106 @@ class Workload:
             "media": media,
         }
 
+    def _remember(self, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        body = reply.json()
+        item = body[0] if isinstance(body, list) and body else body
+        if not isinstance(item, dict):
+            return
+        if item.get("joined_existing"):
+            self.joined += 1
+        request_id = item.get("service_request_id") or item.get("case_id")
+        if request_id is not None:
+            self.ids.append(str(request_id))
+        elif item.get("token"):
+            self.tokens.append(str(item["token"]))
+
+    async def intake(self, slot: int, seq: int) -> int:
+        form = self._form(seq)
+        if self.api == "open311":
+            reply = await self.clients.request(slot, "POST", "/open311/v2/requests.json", form=form)
+        else:
+            reply = await self.clients.request(
+                slot, "POST", "/api/v1/reports", json_body=self._native(form, [])
+            )
+        self._remember(reply)
+        return reply.status
+
+    async def photo_intake(self, slot: int, seq: int) -> int:
+        form = self._form(seq)
+        photo = ("pothole.jpg", self.photo, "image/jpeg")
+        if self.api == "open311":
+            reply = await self.clients.request(
+                slot, "POST", "/open311/v2/requests.json", form=form, files={"media": photo}
+            )
+        else:  # two calls: upload, then report with the media id
+            upload = await self.clients.request(
+                slot, "POST", "/api/v1/media", files={"file": photo}
+            )
+            if not upload.ok:
+                return upload.status
+            reply = await self.clients.request(
+                slot,
+                "POST",
+                "/api/v1/reports",
+                json_body=self._native(form, [upload.json()["id"]]),
+            )
+        self._remember(reply)
+        return reply.status
+
+    def _read_path(self, request_id: str, api: str) -> str:
+        if api == "open311":
+            return f"/open311/v2/requests/{request_id}.json"
+        return f"/api/v1/public/cases/{request_id}"
+
+    async def read(self, slot: int, _seq: int) -> int:
+        path = self._read_path(self.rng.choice(self.ids), self.read_api)
+        return (await self.clients.request(slot, "GET", path)).status
+
     # ---------------------------------------------------------------- api discovery
 
-    read_api = "native"
-
-    async def resolve_tokens(self) -> None:
-        """Open311 may answer a POST with a token only; turn some into ids for the read test."""
+    async def prepare_reads(self) -> None:
+        """Open311 may answer a POST with a token only: turn some into ids. Then read through
+        Open311 when the adapter serves the ids just created, else through the native API."""
         for token in self.tokens[:500]:
-            response = await self.client.get(f"/open311/v2/tokens/{token}.json")
-            if response.is_success:
-                body = response.json()
+            reply = await self.clients.request(0, "GET", f"/open311/v2/tokens/{token}.json")
+            if reply.ok:
+                body = reply.json()
                 item = body[0] if isinstance(body, list) and body else body
                 if isinstance(item, dict) and item.get("service_request_id"):
                     self.ids.append(str(item["service_request_id"]))
-
-    async def choose_read_api(self) -> None:
+        self.read_api = "native"
         if self.api == "open311" and self.ids:
-            probe = await self.client.get(f"/open311/v2/requests/{self.ids[0]}.json")
-            self.read_api = "open311" if probe.is_success else "native"
-        else:
-            self.read_api = "native"
+            probe = await self.clients.request(0, "GET", self._read_path(self.ids[0], "open311"))
+            if probe.ok:
+                self.read_api = "open311"
 
 
-async def detect_api(client: httpx.AsyncClient, wanted: str) -> str:
+async def detect_api(clients: Clients, wanted: str) -> str:
+    """Open311 when the adapter is installed: it lists its services, and its POST route answers
+    an empty form with a 4xx naming a missing field rather than 404/405 (no route)."""
     if wanted != "auto":
         return wanted
-    # An empty form: the adapter answers 400 (missing fields); no adapter answers 404/405.
-    probe = await client.post("/open311/v2/requests.json", data={})
-    return "native" if probe.status_code in (404, 405) else "open311"
+    services = await clients.request(0, "GET", "/open311/v2/services.json")
+    if not services.ok:
+        return "native"
+    probe = await clients.request(0, "POST", "/open311/v2/requests.json", form={})
+    return "open311" if 400 <= probe.status < 500 and probe.status not in (404, 405) else "native"
 
 
 async def run_once(
-    server: Server, photo: bytes, plan: list[Scenario], api_wanted: str, concurrency: int
+    server: Server,
+    photo: bytes,
+    plan: list[Scenario],
+    api_wanted: str,
+    concurrency: int,
+    client_kind: str,
 ) -> dict[str, Any]:
-    async with make_client(server.base_url, concurrency) as client:
-        api = await detect_api(client, api_wanted)
-        work = Workload(client, api, photo)
+    clients = Clients(server.base_url, concurrency, client_kind)
+    try:
+        api = await detect_api(clients, api_wanted)
+        work = Workload(clients, api, photo)
         jobs = {
             "healthz": work.healthz,
             "intake": work.intake,
@@ -218,13 +233,12 @@ async def run_once(
         results: dict[str, LoadResult] = {}
         for scenario in plan:
             if scenario.key == "read":
-                await work.resolve_tokens()
-                await work.choose_read_api()
+                await work.prepare_reads()
                 if not work.ids:
                     print("  read: skipped, no request ids were created", flush=True)
                     continue
             job = jobs[scenario.key]
-            # Warm-up, not counted: connections, caches, the thread pool.
+            # Warm-up, not counted: connections, caches, the server's thread pool.
             await run_load(
                 scenario.key,
                 job,
@@ -238,9 +252,12 @@ async def run_once(
                 concurrency=concurrency,
                 max_requests=scenario.max_requests,
                 max_seconds=scenario.max_seconds,
+                server_pgid=server.pgid,
             )
             results[scenario.key] = result
             print_line(scenario, result, results.get("healthz"))
+    finally:
+        await clients.aclose()
     ceiling = results["healthz"].throughput if "healthz" in results else 0.0
     out: dict[str, Any] = {
         "api": {"intake": api, "read": work.read_api},
@@ -269,7 +286,8 @@ def print_line(scenario: Scenario, result: LoadResult, ceiling: LoadResult | Non
         f"  {scenario.title:<24} {result.requests:>6} req  {result.throughput:>8.1f} req/s  "
         f"p50 {result.percentile(50):7.1f}  p95 {result.percentile(95):7.1f}  "
         f"p99 {result.percentile(99):7.1f} ms  errors {result.errors}  "
-        f"target {scenario.target_text()}{ratio}{extra}",
+        f"target {scenario.target_text()}{ratio}  "
+        f"(cpu: server {result.server_cpu or 0:.2f}, client {result.client_cpu:.2f} cores){extra}",
         flush=True,
     )
 
@@ -281,7 +299,9 @@ def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any
         mine = [run for run in runs if run["workers"] == workers]
         rows: dict[str, Any] = {}
         for scenario in plan:
-            seen = [run["scenarios"][scenario.key] for run in mine if scenario.key in run["scenarios"]]
+            seen = [
+                run["scenarios"][scenario.key] for run in mine if scenario.key in run["scenarios"]
+            ]
             if not seen:
                 continue
 
@@ -300,12 +320,16 @@ def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any
                 "p95_ms": median("p95_ms"),
                 "p99_ms": p99,
                 "errors": errors,
-                "ratio_to_ceiling": median("ratio_to_ceiling") if scenario.key != "healthz" else 1.0,
+                "ratio_to_ceiling": median("ratio_to_ceiling")
+                if scenario.key != "healthz"
+                else 1.0,
                 "target": scenario.target_text(),
                 "target_rps": scenario.target_rps,
                 "target_p99_ms": scenario.target_p99_ms,
                 "met": scenario.met(rps, p99, errors),
-                "api": sorted({run["api"]["read" if scenario.key == "read" else "intake"] for run in mine}),
+                "api": sorted(
+                    {run["api"]["read" if scenario.key == "read" else "intake"] for run in mine}
+                ),
             }
         summary[f"workers={workers}"] = rows
     return summary
@@ -331,12 +355,22 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", default="1,2", help="server worker counts to try, e.g. 1,2")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per worker count")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--scale", type=float, default=1.0, help="scale request counts and time limits")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="scale request counts and time limits"
+    )
     parser.add_argument("--api", choices=("auto", "open311", "native"), default="auto")
+    parser.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="load generator: httpx (default) or a minimal HTTP/1.1 client (cross-check)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
 
@@ -349,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         f"cpu {info.get('cpu', '?')}  sqlite {info['versions'].get('sqlite')}"
     )
     print(
-        f"{args.concurrency} concurrent clients (httpx + asyncio, one process, sharing the "
+        f"{args.concurrency} concurrent clients ({args.client} + asyncio, one process, sharing the "
         f"machine with the server); workers {worker_counts}; {args.reps} repetition(s)"
     )
     photo = make_photo()
@@ -367,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 try:
-                    run = asyncio.run(run_once(server, photo, plan, args.api, args.concurrency))
+                    run = asyncio.run(
+                        run_once(server, photo, plan, args.api, args.concurrency, args.client)
+                    )
                 except Exception:
                     print(f"  server log tail:\n{server.log_tail()}", file=sys.stderr)
                     raise
@@ -389,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "config": {
             "concurrency": args.concurrency,
+            "client": args.client,
             "workers": worker_counts,
             "repetitions": args.reps,
             "scale": args.scale,

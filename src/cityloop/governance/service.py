@@ -7,6 +7,7 @@ command or event handler is one transaction.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -528,9 +529,7 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
     case = get_case_for(session, actor, case_id, lock=True)
     if actor.role != "system" and actor.role not in transition.roles:
         raise forbidden(f"a {actor.role} may not {data.action} a case")
-    if (
-        actor.role in DEPARTMENT_SCOPED or (actor.role == Role.HANDLER)
-    ) and case.department_code != actor.department_code:
+    if actor.role in DEPARTMENT_SCOPED and case.department_code != actor.department_code:
         raise forbidden(f"case {case.id} is not with your department")
     if Status(case.status) not in transition.sources:
         raise conflict(
@@ -549,8 +548,9 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
     from_status = case.status
     to_status = transition.target or Status(case.status)
     note_public = transition.note_public if data.public is None else data.public
-    handler = _EFFECTS.get(transition.action)
-    public_message = handler(session, case, actor, data, attachments, now) if handler else None
+    effect = _EFFECTS.get(transition.action)
+    step = Step(session, case, actor, data, attachments, now)
+    public_message = effect(step) if effect else None
     case.status = to_status
     case.updated_at = now
     event = _record(
@@ -587,31 +587,34 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
     return case
 
 
-Effect = Any
+@dataclass(frozen=True)
+class Step:
+    """One action being applied: what an effect function may read and change."""
+
+    session: Session
+    case: Case
+    actor: Actor
+    data: ActionInput
+    attachments: list[str]
+    now: datetime
 
 
-def _register(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    case.registered_at = now
+def _register(step: Step) -> str:
+    step.case.registered_at = step.now
     return "Registered as a case (立案)"
 
 
-def _reject(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    case.closed_at = now
-    return f"Not accepted: {data.note}"
+def _reject(step: Step) -> str:
+    step.case.closed_at = step.now
+    return f"Not accepted: {step.data.note}"
 
 
-def _merge(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    target_id = data.merge_into
+def _merge(step: Step) -> str:
+    case, session, target_id = step.case, step.session, step.data.merge_into
     if target_id == case.id:
         raise bad_request("a case cannot be merged into itself", field="merge_into")
     target = session.get(Case, target_id)
-    if target is None or not can_see(actor, target):
+    if target is None or not can_see(step.actor, target):
         raise bad_request(f"case {target_id} does not exist", field="merge_into")
     if Status(target.status) not in OPEN_STATES:
         raise conflict(f"case {target_id} is {target.status}; merge into an open case")
@@ -621,14 +624,14 @@ def _merge(
         report.case_id = target.id
         report.is_origin = False
     target.supporters += len(moved)
-    target.updated_at = now
+    target.updated_at = step.now
     case.merged_into = target.id
-    case.closed_at = now
+    case.closed_at = step.now
     _record(
         session,
         target,
         "absorb",
-        actor,
+        step.actor,
         target.status,
         public_message=f"Case {case.id} was merged into this case",
         data={"merged_case": case.id, "reports": [r.id for r in moved]},
@@ -636,51 +639,39 @@ def _merge(
     return f"Merged into case {target.id}; follow that case for updates"
 
 
-def _dispatch(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    department = identity.require_department(session, data.department or "")
-    if department.code != case.routing.get("department"):
-        case.routing = {
-            **case.routing,
-            "override": f"dispatched to {department.code} by {actor.username} "
-            f"instead of the routed {case.routing.get('department')}",
-        }
+def _dispatch(step: Step) -> str:
+    case = step.case
+    department = identity.require_department(step.session, step.data.department or "")
+    routed = case.routing.get("department")
+    if department.code != routed:
+        override = f"dispatched to {department.code} by {step.actor.username} instead of {routed}"
+        case.routing = {**case.routing, "override": override}
     case.department_code = department.code
-    case.dispatched_at = now
-    _set_deadlines(session, case, now)
+    case.dispatched_at = step.now
+    _set_deadlines(step.session, case, step.now)
     return f"Assigned to {department.name}"
 
 
-def _start(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    case.started_at = case.started_at or now
+def _start(step: Step) -> str:
+    step.case.started_at = step.case.started_at or step.now
     return "Work has started"
 
 
-def _resolve(
-    session: Session,
-    case: Case,
-    actor: Actor,
-    data: ActionInput,
-    attachments: list[str],
-    now: datetime,
-) -> str:
-    proposed = data.resolution or Resolution.FIXED
+def _resolve(step: Step) -> str:
+    case = step.case
+    proposed = step.data.resolution or Resolution.FIXED
     if proposed not in set(Resolution):
         raise bad_request(f"unknown resolution {proposed!r}", field="resolution")
-    if proposed == Resolution.FIXED and not attachments:
+    if proposed == Resolution.FIXED and not step.attachments:
         raise bad_request("resolving as fixed needs a proof photo", field="attachments")
-    case.resolved_at = now
+    case.resolved_at = step.now
     case.resolution = proposed
-    case.handled_on_time = case.resolution_due is None or now <= case.resolution_due
+    case.handled_on_time = case.resolution_due is None or step.now <= case.resolution_due
     return "The department reports the work done; the supervision centre will check it"
 
 
-def _verify(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
+def _verify(step: Step) -> str:
+    case, data = step.case, step.data
     resolution = data.resolution or ""
     if resolution not in set(Resolution):
         raise bad_request(
@@ -699,7 +690,7 @@ def _verify(
         if (
             duplicate_of is None
             or duplicate_of == case.id
-            or session.get(Case, duplicate_of) is None
+            or step.session.get(Case, duplicate_of) is None
         ):
             raise bad_request(
                 "a duplicate close names the other case: merge_into", field="merge_into"
@@ -708,8 +699,8 @@ def _verify(
     case.resolution_note = data.note
     case.referred_to = data.referred_to.strip() if data.referred_to else None
     case.duplicate_of = duplicate_of
-    case.closed_at = now
-    case.on_time = case.resolution_due is None or now <= case.resolution_due
+    case.closed_at = step.now
+    case.on_time = case.resolution_due is None or step.now <= case.resolution_due
     case.dispute_open = False
     messages = {
         Resolution.FIXED: "Closed: fixed",
@@ -720,39 +711,30 @@ def _verify(
     return messages[Resolution(resolution)]
 
 
-def _reopen(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
+def _reopen(step: Step) -> str:
+    case = step.case
     case.rework_count += 1
     if case.dispute_open:
-        _answer_disputes(session, case, actor, "reopened", data.note, now)
+        _answer_disputes(step.session, case, step.actor, "reopened", step.data.note, step.now)
     case.dispute_open = False
-    case.resolved_at = None
-    case.closed_at = None
-    case.resolution = None
-    case.resolution_note = None
-    case.on_time = None
-    case.handled_on_time = None
-    case.started_at = None
+    case.resolved_at = case.closed_at = case.started_at = None
+    case.resolution = case.resolution_note = None
+    case.on_time = case.handled_on_time = None
     # Rework gets a fresh deadline; on-time figures still count the rework against the department.
-    _set_deadlines(session, case, now)
-    case.overdue = False
-    case.response_overdue = False
+    _set_deadlines(step.session, case, step.now)
+    case.overdue = case.response_overdue = False
     return "Sent back to the department for rework (返工)"
 
 
-def _uphold(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    _answer_disputes(session, case, actor, "upheld", data.note, now)
-    case.dispute_open = False
-    return f"The close was reviewed and upheld: {data.note}"
+def _uphold(step: Step) -> str:
+    _answer_disputes(step.session, step.case, step.actor, "upheld", step.data.note, step.now)
+    step.case.dispute_open = False
+    return f"The close was reviewed and upheld: {step.data.note}"
 
 
-def _reassign(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> str:
-    department = identity.require_department(session, data.department or "")
+def _reassign(step: Step) -> str:
+    case = step.case
+    department = identity.require_department(step.session, step.data.department or "")
     previous = case.department_code
     case.department_code = department.code
     case.started_at = None
@@ -761,18 +743,16 @@ def _reassign(
     return f"Handed over to {department.name}"
 
 
-def _escalate(
-    session: Session, case: Case, actor: Actor, data: ActionInput, _a: list[str], now: datetime
-) -> None:
-    case.escalated = True
-    emit(session, events.CASE_ESCALATED, events.AGGREGATE, case.id, {
-        "case_id": case.id, "department": case.department_code, "by": actor.username,
-        "reason": "manual",
+def _escalate(step: Step) -> None:
+    step.case.escalated = True
+    emit(step.session, events.CASE_ESCALATED, events.AGGREGATE, step.case.id, {
+        "case_id": step.case.id, "department": step.case.department_code,
+        "by": step.actor.username, "reason": "manual",
     })  # fmt: skip
-    return None
 
 
-_EFFECTS: dict[str, Any] = {
+# What each action does beyond moving the state; whether it is allowed is the table's business.
+_EFFECTS: dict[str, Callable[[Step], str | None]] = {
     "register": _register,
     "reject": _reject,
     "merge": _merge,

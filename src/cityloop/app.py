@@ -32,6 +32,7 @@ from cityloop.governance.views import router as cases_router
 from cityloop.identity.views import router as identity_router
 from cityloop.media.views import router as media_router
 from cityloop.notify import service as notify
+from cityloop.notify.channels import channel_from_url
 from cityloop.notify.views import router as notify_router
 from cityloop.settings import Settings
 
@@ -39,7 +40,7 @@ from cityloop.settings import Settings
 def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
-    notify.subscribe(consumers)
+    notify.subscribe(consumers, channel_from_url(settings.smtp_url) if settings.smtp_url else None)
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Which event relay delivers the outbox: an entry point in the "cityloop.relays" group.
     relay: str = "inprocess"
 
+    # Where citizen e-mail notifications go out, e.g. smtp://mail.city.example:25?from=noreply@…
+    smtp_url: str | None = None
+
     open311_page_size_max: int = 1000
     demo: bool = False
     static_dir: Path | None = Field(default=None)

@@ -14,7 +14,6 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from cityloop.base.outbox import OutboxEvent
-
 from tests.conftest import City, fresh_point, make_city
 
 

@@ -26,6 +26,7 @@ from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
 from cityloop.geo.views import router as geo_router
 from cityloop.governance import service as governance
+from cityloop.governance.live import router as live_router
 from cityloop.governance.models import Case
 from cityloop.governance.open311.views import install_open311
 from cityloop.governance.views import router as cases_router
@@ -157,7 +158,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             metrics.REGISTRY.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    for router in (identity_router, geo_router, media_router, cases_router, notify_router):
+    routers = (identity_router, geo_router, media_router, cases_router, live_router, notify_router)
+    for router in routers:
         app.include_router(router)
     install_open311(app)
     return app

@@ -1120,3 +1120,23 @@ def public_event(session: Session, event_id: int) -> CaseEvent | None:
     if event is None or not (event.public_message or event.note_public):
         return None
     return event
+
+
+def changes_since(
+    session: Session, actor: Actor, after_event_id: int, limit: int = 200
+) -> tuple[int, list[tuple[CaseEvent, Case]]]:
+    """Timeline rows after ``after_event_id`` on cases the actor may see (the live queue feed),
+    and the newest id scanned, so rows the actor may not see still move the cursor on."""
+    rows = session.execute(
+        select(CaseEvent, Case)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.id > after_event_id)
+        .order_by(CaseEvent.id)
+        .limit(limit)
+    ).all()
+    cursor = rows[-1][0].id if rows else after_event_id
+    return cursor, [(event, case) for event, case in rows if can_see(actor, case)]
+
+
+def latest_event_id(session: Session) -> int:
+    return session.scalar(select(func.max(CaseEvent.id))) or 0

@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint format bench install clean serve
+FRONTEND_SOURCES := $(shell find frontend/src frontend/app frontend/console frontend/public -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_BUILT := frontend/dist/.built
+
+.PHONY: demo test lint format bench install clean serve frontend browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +18,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The citizen app and staff console, built from npm packages pinned in package-lock.json.
+$(FRONTEND_BUILT): $(FRONTEND_SOURCES)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $(FRONTEND_BUILT)
+
+frontend: $(FRONTEND_BUILT)
+
+# Debian's Chromium for the browser tests (never Playwright's own download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "install Debian's chromium (apt-get install chromium) for the browser tests" >&2; fi; }
+
+demo: $(STAMP) $(FRONTEND_BUILT)
 	$(BIN)/cityloop demo --data-dir var --port 8000
 
 serve: $(STAMP)
 	$(BIN)/cityloop serve --data-dir var
 
-test: $(STAMP)
+test: $(STAMP) $(FRONTEND_BUILT) browser
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
@@ -36,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache frontend/dist frontend/node_modules

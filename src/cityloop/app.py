@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 
 from cityloop.base import metrics
@@ -20,7 +21,7 @@ from cityloop.base.outbox import (
     load_relay,
     notify_relay_after_commit,
 )
-from cityloop.base.problems import install_problem_handlers
+from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
@@ -84,6 +85,7 @@ INDEX_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
 code{background:#eef}</style></head><body><h1>CityLoop · 城市闭环</h1>
 <p>Report → route → fix → verify → close, with every step visible.</p><ul>
+<li><a href="/app/">Citizen app</a> · <a href="/console/">Staff console</a></li>
 <li><a href="/docs">API reference (OpenAPI)</a></li>
 <li><a href="/open311/v2/services.json">Open311 GeoReport v2 services</a></li>
 <li><a href="/api/v1/categories">Categories</a> · <a href="/api/v1/departments">Departments</a></li>
@@ -162,4 +164,40 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     for router in routers:
         app.include_router(router)
     install_open311(app)
+    install_front_ends(app, settings)
     return app
+
+
+def install_front_ends(app: FastAPI, settings: Settings) -> None:
+    """Serve the built citizen app at /app and the staff console at /console."""
+    dist = settings.resolved_static_dir
+
+    @app.get("/api/v1/config", tags=["operations"])
+    def client_config() -> dict[str, Any]:
+        """What the front ends need to know about this deployment."""
+        return {
+            "city_domain": settings.city_domain,
+            "tile_url": settings.tile_url,
+            "tile_attribution": settings.tile_attribution,
+            "dispute_window_hours": settings.dispute_window_hours,
+            "rating_window_hours": settings.rating_window_hours,
+            "demo": settings.demo,
+        }
+
+    for name in ("app", "console"):
+        if (dist / name / "index.html").exists():
+            app.mount(f"/{name}", StaticFiles(directory=dist / name, html=True), name=name)
+        else:
+            _not_built(app, name)
+    if (dist / "assets").exists():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+
+def _not_built(app: FastAPI, name: str) -> None:
+    @app.get(f"/{name}", include_in_schema=False)
+    @app.get(f"/{name}/{{path:path}}", include_in_schema=False)
+    def missing(path: str = "") -> JSONResponse:
+        problem = Problem(
+            503, "front-end-not-built", f"the {name} front end is not built: run `make demo`"
+        )
+        return problem_response(problem)

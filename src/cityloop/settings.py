@@ -41,7 +41,16 @@ class Settings(BaseSettings):
 
     open311_page_size_max: int = 1000
     demo: bool = False
+    # Built front ends (frontend/dist); defaults to the checkout's own build output.
     static_dir: Path | None = Field(default=None)
+    # Optional base-map tiles, e.g. a city's own tile server; without it maps draw only the
+    # city's polygons, which works offline.
+    tile_url: str | None = None
+    tile_attribution: str = ""
+
+    @property
+    def resolved_static_dir(self) -> Path:
+        return self.static_dir or Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
     @cached_property
     def resolved_database_url(self) -> str:

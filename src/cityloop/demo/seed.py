@@ -63,6 +63,7 @@ def seed_city(session: Session, city: DemoCity | None = None) -> None:
             parent_code=spec.parent_code,
             geometry={"type": "Polygon", "coordinates": [[list(p) for p in spec.polygon]]},
         )
+    geo.forget_cached_index()
     for spec in city.departments:
         if identity.get_department(session, spec.code) is None:
             identity.create_department(session, spec.code, spec.name, spec.name_zh, spec.kind)

@@ -504,13 +504,6 @@ def _record(
     return event
 
 
-def _department_name(session: Session, code: str | None) -> str:
-    if not code:
-        return ""
-    department = identity.get_department(session, code)
-    return department.name if department else code
-
-
 def _set_deadlines(session: Session, case: Case, now: datetime) -> None:
     sla = sla_for(session, case.category_code, case.priority)
     if sla is None:
@@ -888,6 +881,22 @@ def case_photos(session: Session, case_id: int) -> dict[str, list[str]]:
     ):
         after.extend(event.attachments)
     return {"before": before, "after": after}
+
+
+def first_photos(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The first reporter photo of each case, in one query (for map and list views)."""
+    photos: dict[int, str] = {}
+    if not case_ids:
+        return photos
+    rows = session.execute(
+        select(Report.case_id, Report.media_ids)
+        .where(Report.case_id.in_(case_ids))
+        .order_by(Report.id)
+    )
+    for case_id, media_ids in rows:
+        if media_ids and case_id not in photos:
+            photos[case_id] = media_ids[0]
+    return photos
 
 
 def expected_at(session: Session, case: Case) -> datetime | None:

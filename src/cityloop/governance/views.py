@@ -312,9 +312,9 @@ def public_map(
         query = query.where(Case.category_code == category)
     with ctx.reading() as session:
         rows = session.scalars(query.order_by(Case.id.desc()).limit(limit)).all()
+        photos = service.first_photos(session, [case.id for case in rows])
         features = []
         for case in rows:
-            photos = service.case_photos(session, case.id)
             features.append(
                 {
                     "type": "Feature",
@@ -327,7 +327,7 @@ def public_map(
                         "created_at": iso(case.created_at),
                         "resolution": case.resolution,
                         "supporters": case.supporters,
-                        "photo": photos["before"][0] if photos["before"] else None,
+                        "photo": photos.get(case.id),
                     },
                 }
             )

@@ -2,17 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/app frontend/console frontend/public -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILT := frontend/dist/.built
 
-.PHONY: demo test lint format bench install clean serve frontend browser
+.PHONY: demo test lint format bench install clean serve frontend browser lock
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every transitive Python package; `make lock` refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -50,6 +51,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache frontend/dist frontend/node_modules

@@ -31,6 +31,7 @@ DEFAULT_WINDOW = timedelta(days=90)  # GET requests with no dates: the spec's la
 UPDATES_WINDOW = timedelta(hours=24)  # GET servicerequestupdates with no dates
 SPEC_MAX_RECORDS = 1000
 MAX_IDS = 1000
+MAX_ID = 2**31 - 1  # case ids are 32-bit INTEGER columns; PostgreSQL refuses a larger literal
 
 _OPEN311_CLOSED = frozenset(s.value for s in OPEN311_CLOSED)
 
@@ -294,6 +295,24 @@ def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def _request_id(value: str) -> int | None:
+    """A service_request_id as a case id, or None when it cannot name one."""
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def _request_ids(value: str) -> list[int]:
+    # An id that is not a number names no request; it simply matches nothing.
+    ids = _csv(value)
+    if len(ids) > MAX_IDS:
+        raise bad_request(
+            f"at most {MAX_IDS} service_request_id values", field="service_request_id"
+        )
+    return [n for n in map(_request_id, ids) if n is not None]
+
+
 def _page_size(page: int, page_size: int | None, max_page_size: int) -> int:
     """Pages are 1-based; the size defaults to the spec's 1,000 records (or the city's cap)."""
     size = page_size if page_size is not None else min(SPEC_MAX_RECORDS, max_page_size)
@@ -329,13 +348,7 @@ def parse_request_query(
 ) -> RequestQuery:
     size = _page_size(page, page_size, max_page_size)
     if service_request_id is not None and _csv(service_request_id):
-        ids = _csv(service_request_id)
-        if len(ids) > MAX_IDS:
-            raise bad_request(f"at most {MAX_IDS} service_request_id values", field="id")
-        # An id that is not a number names no request; it simply matches nothing.
-        return RequestQuery(
-            ids=[int(i) for i in ids if i.isdigit() and len(i) < 16], page=page, page_size=size
-        )
+        return RequestQuery(ids=_request_ids(service_request_id), page=page, page_size=size)
     statuses = {s.lower() for s in _csv(status)}
     unknown = statuses - {"open", "closed"}
     if unknown:
@@ -385,9 +398,8 @@ def find_requests(session: Session, q: RequestQuery) -> list[Case]:
 
 
 def find_request(session: Session, request_id: str) -> Case | None:
-    if not request_id.isdigit() or len(request_id) >= 16:
-        return None
-    return session.get(Case, int(request_id))
+    case_id = _request_id(request_id)
+    return session.get(Case, case_id) if case_id is not None else None
 
 
 def token_record(session: Session, token: str) -> dict[str, Any] | None:
@@ -517,6 +529,8 @@ def request_records(
             m for m in loaded.after[case.id] if m not in loaded.before[case.id]
         ]
         photo_urls = [media_url(base_url, m) for m in photos]
+        # Only what this adapter itself put in source_ref, and only its public keys.
+        given = case.source_ref if "open311_client" in case.source_ref else {}
         notice = None
         if case.merged_into:
             notice = f"Merged into request {case.merged_into}"
@@ -543,12 +557,12 @@ def request_records(
             "updated_datetime": _iso(case.updated_at),
             "expected_datetime": _iso(service.expected_at(session, case)),
             "address": case.address,
-            "address_id": case.source_ref.get("address_id"),
+            "address_id": given.get("address_id"),
             "zipcode": None,
             "lat": case.lat,
             "long": case.lon,
             # Our own copy when there is one; else the URL the client gave (never fetched).
-            "media_url": photo_urls[0] if photo_urls else case.source_ref.get("media_url"),
+            "media_url": photo_urls[0] if photo_urls else given.get("media_url"),
         }
         if extensions and index is not None:
             record["extended_attributes"] = {
@@ -602,7 +616,7 @@ def parse_update_query(
         start = (end or now) - UPDATES_WINDOW
     ids = None
     if service_request_id is not None and _csv(service_request_id):
-        ids = [int(i) for i in _csv(service_request_id)[:MAX_IDS] if i.isdigit() and len(i) < 16]
+        ids = _request_ids(service_request_id)
     return UpdateQuery(start, end, ids, page, size)
 
 

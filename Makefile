@@ -26,11 +26,12 @@ $(FRONTEND_BUILT): $(FRONTEND_SOURCES)
 
 frontend: $(FRONTEND_BUILT)
 
-# Debian's Chromium for the browser tests (never Playwright's own download).
+# Debian's Chromium (never Playwright's own download) and a CJK font for the zh-CN screens.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else echo "install Debian's chromium (apt-get install chromium) for the browser tests" >&2; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
+	  else echo "install Debian's chromium and fonts-wqy-microhei for the browser tests" >&2; fi; }
 
 demo: $(STAMP) $(FRONTEND_BUILT)
 	$(BIN)/cityloop demo --data-dir var --port 8000

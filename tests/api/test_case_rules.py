@@ -319,3 +319,22 @@ def test_merging_moves_reporters_to_the_surviving_case(city: City) -> None:
     notes = city.client.get(f"/api/v1/track/{gone['tracking_token']}/notifications").json()
     assert any("Registered" in n["message"] for n in notes)
     assert city.case(keep["case_id"])["merged_cases"] == [gone["case_id"]]
+
+
+def test_a_public_reason_cannot_be_made_internal(city: City) -> None:
+    case_id = drive_to(city, "submitted")
+    problem = city.act(case_id, "dispatcher", expect=400, action="reject", note="x", public=False)
+    assert problem["field"] == "public"
+
+
+def test_ids_beyond_the_integer_range_are_not_found_not_errors(city: City) -> None:
+    headers = city.headers("dispatcher")
+    for path in ("/api/v1/cases/99999999999", "/api/v1/public/cases/99999999999"):
+        response = city.client.get(path, headers=headers)
+        assert response.status_code == 422, response.text
+    merge = city.client.post(
+        f"/api/v1/cases/{drive_to(city, 'submitted')}/actions",
+        json={"action": "merge", "merge_into": 99999999999},
+        headers=headers,
+    )
+    assert merge.status_code == 422

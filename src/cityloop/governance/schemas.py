@@ -7,7 +7,7 @@ cannot leak into it by accident.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.orm import Session
@@ -42,12 +42,14 @@ class ActionIn(BaseModel):
     attachments: list[str] = Field(default_factory=list, max_length=10)
     resolution: str | None = Field(default=None, max_length=20)
     referred_to: str | None = Field(default=None, max_length=200)
-    merge_into: int | None = None
+    merge_into: int | None = Field(default=None, ge=1, le=2_147_483_647)
     public: bool | None = None
 
 
 class BulkActionIn(ActionIn):
-    case_ids: list[int] = Field(min_length=1, max_length=500)
+    case_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
+        min_length=1, max_length=500
+    )
 
 
 class RatingIn(BaseModel):

@@ -459,6 +459,17 @@ def _needs(transition: Transition, data: ActionInput) -> None:
         )
     if "merge_into" in transition.needs and data.merge_into is None:
         raise bad_request("merge needs merge_into: the case to merge into", field="merge_into")
+    if transition.public_reason and data.public is False:
+        raise bad_request(
+            f"the note of {transition.action} is its public reason; it cannot be internal",
+            field="public",
+        )
+    if (
+        transition.action == "verify"
+        and data.resolution == Resolution.NOT_ACTIONABLE
+        and data.public is False
+    ):
+        raise bad_request("a not-actionable close states its reason publicly", field="public")
     if data.note and len(data.note) > MAX_DESCRIPTION:
         raise bad_request(f"note is over {MAX_DESCRIPTION} characters", field="note")
 

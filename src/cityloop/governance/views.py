@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
@@ -39,6 +39,8 @@ from cityloop.identity.service import Actor
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Ctx = Annotated[AppContext, Depends(get_context)]
 Staff = Annotated[Actor, Depends(staff_actor)]
+# Ids beyond a 32-bit integer name no case; refuse them before PostgreSQL does.
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def client_key(request: Request) -> str:
@@ -64,7 +66,9 @@ def run_intake(
     fingerprint = idempotency.request_fingerprint(
         {"data": data.__dict__, "actor": actor.username, "channel": channel}
     )
-    scope = f"{scope}:{actor.username if actor.user_id else client_key(request)}"[:60]
+    # Accounts scope their keys; an anonymous phone's key is a random UUID that must survive a
+    # change of network (Wi-Fi to 4G changes the client address), so it is scoped by itself.
+    scope = f"{scope}:{actor.username if actor.user_id else 'anonymous'}"[:60]
     with ctx.writing() as session:
         previous = idempotency.replay(session, scope, key, fingerprint)
         if previous is not None:
@@ -196,7 +200,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}")
-def get_case(ctx: Ctx, actor: Staff, case_id: int) -> dict[str, Any]:
+def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> dict[str, Any]:
     with ctx.reading() as session:
         case = service.get_case_for(session, actor, case_id)
         return staff_case_out(session, case, actor)
@@ -216,7 +220,7 @@ def _action_input(body: ActionIn) -> service.ActionInput:
 
 
 @router.post("/cases/{case_id}/actions")
-def act(ctx: Ctx, actor: Staff, case_id: int, body: ActionIn) -> dict[str, Any]:
+def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> dict[str, Any]:
     with ctx.writing() as session:
         case = service.apply_action(session, case_id, actor, _action_input(body))
         # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
@@ -281,7 +285,7 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
 
 
 @router.get("/public/cases/{case_id}")
-def public_case(ctx: Ctx, case_id: int) -> dict[str, Any]:
+def public_case(ctx: Ctx, case_id: CaseId) -> dict[str, Any]:
     with ctx.reading() as session:
         return public_case_out(session, service.public_case(session, case_id))
 
@@ -366,7 +370,7 @@ def _citizen(request: Request) -> int | None:
 
 
 @router.post("/public/cases/{case_id}/rating", status_code=201)
-def rate(ctx: Ctx, request: Request, case_id: int, body: RatingIn) -> dict[str, Any]:
+def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[str, Any]:
     with ctx.writing() as session:
         rating = service.rate_case(
             session,
@@ -381,7 +385,7 @@ def rate(ctx: Ctx, request: Request, case_id: int, body: RatingIn) -> dict[str, 
 
 
 @router.post("/public/cases/{case_id}/disputes", status_code=201)
-def dispute(ctx: Ctx, request: Request, case_id: int, body: DisputeIn) -> dict[str, Any]:
+def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> dict[str, Any]:
     with ctx.writing() as session:
         found = service.dispute_case(
             session,
@@ -399,7 +403,7 @@ def dispute(ctx: Ctx, request: Request, case_id: int, body: DisputeIn) -> dict[s
 def support(
     ctx: Ctx,
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     body: SupportIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:

@@ -54,6 +54,7 @@ class Transition:
     needs: frozenset[str] = frozenset()  # note, department, resolution, merge_into
     guard: str | None = None  # a named extra condition, checked by the service
     note_public: bool = False  # whether the staff note is shown to citizens by default
+    public_reason: bool = False  # the note IS the public reason: it cannot be made internal
     counts_as_rework: bool = False
 
 
@@ -70,14 +71,14 @@ def _t(
 TRANSITIONS: dict[str, Transition] = dict(
     [
         _t("register", {S.SUBMITTED}, S.REGISTERED, CENTRE),
-        _t("reject", {S.SUBMITTED, S.REGISTERED}, S.REJECTED, CENTRE, needs=frozenset({"note"}), note_public=True),
+        _t("reject", {S.SUBMITTED, S.REGISTERED}, S.REJECTED, CENTRE, needs=frozenset({"note"}), note_public=True, public_reason=True),
         _t("merge", {S.SUBMITTED, S.REGISTERED}, S.MERGED, CENTRE, needs=frozenset({"merge_into"})),
         _t("dispatch", {S.REGISTERED}, S.DISPATCHED, CENTRE, needs=frozenset({"department"})),
         _t("start", {S.DISPATCHED}, S.IN_PROGRESS, DEPARTMENT | {Role.ADMIN}),
         _t("resolve", {S.IN_PROGRESS}, S.RESOLVED, DEPARTMENT | {Role.ADMIN}, needs=frozenset({"note"}), guard="proof_for_fixed", note_public=True),
         _t("verify", {S.RESOLVED}, S.CLOSED, VERIFIERS, needs=frozenset({"resolution"}), note_public=True),
         _t("reopen", {S.RESOLVED, S.CLOSED}, S.DISPATCHED, VERIFIERS, needs=frozenset({"note"}), guard="dispute_if_closed", note_public=True, counts_as_rework=True),
-        _t("uphold", {S.CLOSED}, None, VERIFIERS, needs=frozenset({"note"}), guard="open_dispute", note_public=True),
+        _t("uphold", {S.CLOSED}, None, VERIFIERS, needs=frozenset({"note"}), guard="open_dispute", note_public=True, public_reason=True),
         _t("reassign", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, CENTRE | {Role.HANDLER}, needs=frozenset({"department"}), guard="other_department"),
         _t("escalate", {S.DISPATCHED, S.IN_PROGRESS}, None, ALL_STAFF - {Role.HOTLINE, Role.INSPECTOR}),
         _t("comment", set(Status), None, ALL_STAFF, needs=frozenset({"note"})),

@@ -25,6 +25,7 @@ from cityloop.base.problems import Problem, install_problem_handlers, problem_re
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
+from cityloop.geo import service as geo
 from cityloop.geo.views import router as geo_router
 from cityloop.governance import service as governance
 from cityloop.governance.live import router as live_router
@@ -164,18 +165,27 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     for router in routers:
         app.include_router(router)
     install_open311(app)
-    install_front_ends(app, settings)
+    install_front_ends(app, ctx)
     return app
 
 
-def install_front_ends(app: FastAPI, settings: Settings) -> None:
+def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
     """Serve the built citizen app at /app and the staff console at /console."""
+    settings = ctx.settings
     dist = settings.resolved_static_dir
 
     @app.get("/api/v1/config", tags=["operations"])
     def client_config() -> dict[str, Any]:
         """What the front ends need to know about this deployment."""
+        with ctx.reading() as session:
+            bounds = geo.city_bounds(session)
         return {
+            "city_name": settings.city_name,
+            "city_name_zh": settings.city_name_zh,
+            "bounds": bounds,
+            "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]
+            if bounds
+            else None,
             "city_domain": settings.city_domain,
             "tile_url": settings.tile_url,
             "tile_attribution": settings.tile_attribution,

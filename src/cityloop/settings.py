@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = 12 * 60
 
     city_domain: str = "riverton.example"
+    city_name: str = "Riverton"
+    city_name_zh: str = "河港市"
     # Reports per client per minute on public intake; 0 turns the limit off.
     intake_rate_limit: int = 30
     # How long after close a reporter may say "still not fixed".

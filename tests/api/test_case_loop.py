@@ -57,6 +57,8 @@ def test_manhole_case_runs_from_report_to_rated_close(city: City) -> None:
     public = city.client.get(f"/api/v1/track/{answer['tracking_token']}").json()["case"]
     actions = [e["action"] for e in public["timeline"]]
     assert actions[:3] == ["submit", "register", "dispatch"]
+    assert public["timeline"][2]["message"] == "Assigned to Municipal Facilities"
+    assert public["timeline"][2]["message_zh"].startswith("已派遣至")
     assert {"start", "resolve", "verify"} <= set(actions)
     assert public["status"] == "closed"
     assert public["resolution"] == "fixed"

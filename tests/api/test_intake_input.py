@@ -225,3 +225,20 @@ def test_metrics_are_exposed_in_prometheus_format(city: City) -> None:
     assert "# TYPE cityloop_http_requests_total counter" in text
     assert 'cityloop_cases{status="' in text
     assert "cityloop_reports_total" in text
+
+
+def test_nearby_lists_open_cases_of_the_category_including_new_ones(city: City) -> None:
+    lat, lon = fresh_point()
+    answer = city.report(category="C-02-01", lat=lat, lon=lon, media=[city.upload()])
+    near = city.client.get(
+        "/api/v1/public/nearby", params={"category": "C-02-01", "lat": lat + 0.0006, "lon": lon}
+    ).json()
+    match = [n for n in near if n["id"] == answer["case_id"]]
+    assert match and match[0]["status"] == "submitted"
+    assert match[0]["joins_automatically"] is False  # ~67 m: beyond the 50 m pothole radius
+    assert match[0]["photo"]
+    assert "contact" not in str(near)
+    bad = city.client.get(
+        "/api/v1/public/nearby", params={"category": "NOPE", "lat": lat, "lon": lon}
+    )
+    assert bad.status_code == 400

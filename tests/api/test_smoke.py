@@ -15,3 +15,11 @@ def test_manhole_report_is_dispatched_at_once(city: City) -> None:
     case = city.case(answer["case_id"])
     assert case["status"] == "dispatched"
     assert case["department"]["code"] == "facilities"
+
+
+def test_the_config_tells_front_ends_where_the_city_is(city: City) -> None:
+    config = city.client.get("/api/v1/config").json()
+    assert config["city_name_zh"] == "河港市"
+    min_lon, min_lat, max_lon, max_lat = config["bounds"]
+    assert min_lon < config["center"][0] < max_lon
+    assert min_lat < config["center"][1] < max_lat

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shapely import STRtree
+from shapely import STRtree, union_all
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
@@ -50,6 +50,10 @@ class JurisdictionIndex:
                     codes.append(row.code)
                     geoms.append(shape(row.geometry))
             self._trees[level] = (STRtree(geoms), codes, geoms)
+        districts = self._trees["district"][2]
+        self.bounds: tuple[float, float, float, float] | None = (
+            tuple(union_all(districts).bounds) if districts else None  # type: ignore[assignment]
+        )
         for row in rows:
             self.areas[row.code] = Area(row.code, row.name, row.name_zh)
             self.label_points[row.code] = (row.label_lon, row.label_lat)
@@ -196,3 +200,8 @@ def bounding_box(lon: float, lat: float, radius_m: float) -> tuple[float, float,
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+def city_bounds(session: Session) -> tuple[float, float, float, float] | None:
+    """(min_lon, min_lat, max_lon, max_lat) of all districts, for centring maps."""
+    return jurisdiction_index(session).bounds

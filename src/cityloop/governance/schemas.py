@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.geo import service as geo
 from cityloop.governance import service
+from cityloop.governance.messages import render_stored
 from cityloop.governance.models import Case, CaseEvent, Category, Report
 from cityloop.governance.workflow import OPEN311_CLOSED
 from cityloop.identity import service as identity
@@ -125,6 +126,8 @@ def event_out(event: CaseEvent, public: bool) -> dict[str, Any]:
         "from_status": event.from_status,
         "status": event.to_status,
         "message": event.public_message,
+        "message_zh": render_stored(event.data.get("message"), "zh-CN"),
+        "message_code": (event.data.get("message") or {}).get("code"),
         "note": event.note if (event.note_public or not public) else None,
         "attachments": event.attachments
         if (event.note_public or event.action == "resolve" or not public)

@@ -21,6 +21,7 @@ from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, forbidden, not_found
 from cityloop.geo import service as geo
 from cityloop.governance import events
+from cityloop.governance.messages import Message
 from cityloop.governance.models import (
     Case,
     CaseEvent,
@@ -238,26 +239,37 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
     return lat, lon, placement
 
 
+def nearby_open_cases(
+    session: Session,
+    category: Category,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    since: datetime | None = None,
+) -> list[tuple[float, Case]]:
+    """Open cases of this category within ``radius_m``, nearest first, as (metres, case)."""
+    min_lon, min_lat, max_lon, max_lat = geo.bounding_box(lon, lat, radius_m)
+    query = select(Case).where(
+        Case.category_code == category.code,
+        Case.status.in_([s.value for s in OPEN_STATES]),
+        Case.lat.between(min_lat, max_lat),
+        Case.lon.between(min_lon, max_lon),
+    )
+    if since is not None:
+        query = query.where(Case.created_at >= since)
+    found = [(geo.distance_m(lon, lat, c.lon, c.lat), c) for c in session.scalars(query)]
+    return sorted(
+        ((d, c) for d, c in found if d <= radius_m), key=lambda pair: (pair[0], pair[1].id)
+    )
+
+
 def find_duplicate(
     session: Session, category: Category, lat: float, lon: float, now: datetime
 ) -> Case | None:
     """The nearest open case of the same category within the category's radius and window."""
-    min_lon, min_lat, max_lon, max_lat = geo.bounding_box(lon, lat, category.dedupe_radius_m)
-    candidates = session.scalars(
-        select(Case).where(
-            Case.category_code == category.code,
-            Case.status.in_([s.value for s in OPEN_STATES]),
-            Case.created_at >= now - timedelta(hours=category.dedupe_window_hours),
-            Case.lat.between(min_lat, max_lat),
-            Case.lon.between(min_lon, max_lon),
-        )
-    ).all()
-    best: tuple[float, Case] | None = None
-    for case in candidates:
-        distance = geo.distance_m(lon, lat, case.lon, case.lat)
-        if distance <= category.dedupe_radius_m and (best is None or distance < best[0]):
-            best = (distance, case)
-    return best[1] if best else None
+    window = now - timedelta(hours=category.dedupe_window_hours)
+    nearby = nearby_open_cases(session, category, lat, lon, category.dedupe_radius_m, window)
+    return nearby[0][1] if nearby else None
 
 
 def _serialise_intake(session: Session, category_code: str) -> None:
@@ -332,7 +344,7 @@ def submit_report(
             "support",
             actor,
             existing.status,
-            public_message="Another report of this problem was added to this case",
+            message=Message("supported"),
             data={"report_id": report.id, "channel": channel},
         )
         emit(session, events.CASE_SUPPORTED, events.AGGREGATE, existing.id, {
@@ -373,7 +385,7 @@ def submit_report(
         actor,
         Status.SUBMITTED,
         from_status=None,
-        public_message="Report received",
+        message=Message("received"),
         data={"report_id": report.id, "channel": channel, "routing": decision.as_dict()},
     )
     emit(session, events.CASE_CREATED, events.AGGREGATE, case.id, {
@@ -482,13 +494,16 @@ def _record(
     to_status: str,
     *,
     from_status: str | object | None = ...,
-    public_message: str | None = None,
+    message: Message | None = None,
     note: str | None = None,
     note_public: bool = False,
     attachments: list[str] | None = None,
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
     now = utcnow()
+    public_message = message.render() if message else None
+    if message:
+        data = {**(data or {}), "message": message.as_dict()}
     event = CaseEvent(
         case_id=case.id,
         at=now,
@@ -513,6 +528,10 @@ def _record(
             "case_id": case.id, "event_id": event.id, "action": action, "status": to_status,
         })  # fmt: skip
     return event
+
+
+def _department_params(department: Any) -> dict[str, str]:
+    return {"department": department.name, "department_zh": department.name_zh or department.name}
 
 
 def _set_deadlines(session: Session, case: Case, now: datetime) -> None:
@@ -554,7 +573,7 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
     note_public = transition.note_public if data.public is None else data.public
     effect = _EFFECTS.get(transition.action)
     step = Step(session, case, actor, data, attachments, now)
-    public_message = effect(step) if effect else None
+    message = effect(step) if effect else None
     case.status = to_status
     case.updated_at = now
     event = _record(
@@ -564,7 +583,7 @@ def apply_action(session: Session, case_id: int, actor: Actor, data: ActionInput
         actor,
         to_status,
         from_status=from_status,
-        public_message=public_message,
+        message=message,
         note=data.note.strip() if data.note else None,
         note_public=note_public,
         attachments=attachments,
@@ -603,17 +622,17 @@ class Step:
     now: datetime
 
 
-def _register(step: Step) -> str:
+def _register(step: Step) -> Message:
     step.case.registered_at = step.now
-    return "Registered as a case (立案)"
+    return Message("registered")
 
 
-def _reject(step: Step) -> str:
+def _reject(step: Step) -> Message:
     step.case.closed_at = step.now
-    return f"Not accepted: {step.data.note}"
+    return Message("rejected", {"reason": step.data.note or ""})
 
 
-def _merge(step: Step) -> str:
+def _merge(step: Step) -> Message:
     case, session, target_id = step.case, step.session, step.data.merge_into
     if target_id == case.id:
         raise bad_request("a case cannot be merged into itself", field="merge_into")
@@ -637,13 +656,13 @@ def _merge(step: Step) -> str:
         "absorb",
         step.actor,
         target.status,
-        public_message=f"Case {case.id} was merged into this case",
+        message=Message("absorbed", {"case": str(case.id)}),
         data={"merged_case": case.id, "reports": [r.id for r in moved]},
     )
-    return f"Merged into case {target.id}; follow that case for updates"
+    return Message("merged", {"case": str(target.id)})
 
 
-def _dispatch(step: Step) -> str:
+def _dispatch(step: Step) -> Message:
     case = step.case
     department = identity.require_department(step.session, step.data.department or "")
     routed = case.routing.get("department")
@@ -653,15 +672,15 @@ def _dispatch(step: Step) -> str:
     case.department_code = department.code
     case.dispatched_at = step.now
     _set_deadlines(step.session, case, step.now)
-    return f"Assigned to {department.name}"
+    return Message("assigned", _department_params(department))
 
 
-def _start(step: Step) -> str:
+def _start(step: Step) -> Message:
     step.case.started_at = step.case.started_at or step.now
-    return "Work has started"
+    return Message("started")
 
 
-def _resolve(step: Step) -> str:
+def _resolve(step: Step) -> Message:
     case = step.case
     proposed = step.data.resolution or Resolution.FIXED
     if proposed not in set(Resolution):
@@ -671,10 +690,10 @@ def _resolve(step: Step) -> str:
     case.resolved_at = step.now
     case.resolution = proposed
     case.handled_on_time = case.resolution_due is None or step.now <= case.resolution_due
-    return "The department reports the work done; the supervision centre will check it"
+    return Message("resolved")
 
 
-def _verify(step: Step) -> str:
+def _verify(step: Step) -> Message:
     case, data = step.case, step.data
     resolution = data.resolution or ""
     if resolution not in set(Resolution):
@@ -706,16 +725,16 @@ def _verify(step: Step) -> str:
     case.closed_at = step.now
     case.on_time = case.resolution_due is None or step.now <= case.resolution_due
     case.dispute_open = False
-    messages = {
-        Resolution.FIXED: "Closed: fixed",
-        Resolution.REFERRED: f"Closed: referred to {case.referred_to}",
-        Resolution.NOT_ACTIONABLE: f"Closed: not actionable. {data.note}",
-        Resolution.DUPLICATE: f"Closed: duplicate of case {duplicate_of}",
+    params = {
+        Resolution.FIXED: {},
+        Resolution.REFERRED: {"body": case.referred_to or ""},
+        Resolution.NOT_ACTIONABLE: {"reason": data.note or ""},
+        Resolution.DUPLICATE: {"case": str(duplicate_of)},
     }
-    return messages[Resolution(resolution)]
+    return Message(f"closed_{resolution}", params[Resolution(resolution)])
 
 
-def _reopen(step: Step) -> str:
+def _reopen(step: Step) -> Message:
     case = step.case
     case.rework_count += 1
     if case.dispute_open:
@@ -727,16 +746,16 @@ def _reopen(step: Step) -> str:
     # Rework gets a fresh deadline; on-time figures still count the rework against the department.
     _set_deadlines(step.session, case, step.now)
     case.overdue = case.response_overdue = False
-    return "Sent back to the department for rework (返工)"
+    return Message("reopened")
 
 
-def _uphold(step: Step) -> str:
+def _uphold(step: Step) -> Message:
     _answer_disputes(step.session, step.case, step.actor, "upheld", step.data.note, step.now)
     step.case.dispute_open = False
-    return f"The close was reviewed and upheld: {step.data.note}"
+    return Message("upheld", {"reason": step.data.note or ""})
 
 
-def _reassign(step: Step) -> str:
+def _reassign(step: Step) -> Message:
     case = step.case
     department = identity.require_department(step.session, step.data.department or "")
     previous = case.department_code
@@ -744,7 +763,7 @@ def _reassign(step: Step) -> str:
     case.started_at = None
     # The SLA clock keeps running: handing a case on does not buy time.
     case.routing = {**case.routing, "reassigned": f"{previous} → {department.code}"}
-    return f"Handed over to {department.name}"
+    return Message("handed_over", _department_params(department))
 
 
 def _escalate(step: Step) -> None:
@@ -756,7 +775,7 @@ def _escalate(step: Step) -> None:
 
 
 # What each action does beyond moving the state; whether it is allowed is the table's business.
-_EFFECTS: dict[str, Callable[[Step], str | None]] = {
+_EFFECTS: dict[str, Callable[[Step], Message | None]] = {
     "register": _register,
     "reject": _reject,
     "merge": _merge,
@@ -1041,9 +1060,7 @@ def dispute_case(
         "dispute",
         Actor(None, "citizen", Role.CITIZEN),
         case.status,
-        public_message=(
-            "A resident says this is still not fixed; the supervision centre will review it"
-        ),
+        message=Message("disputed"),
         note=note.strip(),
         note_public=True,
         attachments=ids,

@@ -338,6 +338,37 @@ def public_map(
     return {"type": "FeatureCollection", "features": features}
 
 
+@router.get("/public/nearby")
+def nearby(
+    ctx: Ctx,
+    category: Annotated[str, Query(max_length=20)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> list[dict[str, Any]]:
+    """Open cases of a category near a point, before a citizen files a report: "me too"
+    instead of a new case. Wider than the dedupe radius, so people can recognise theirs."""
+    with ctx.reading() as session:
+        found = service.require_category(session, category)
+        radius = max(150.0, found.dedupe_radius_m * 3.0)
+        rows = service.nearby_open_cases(session, found, lat, lon, radius)[:10]
+        photos = service.first_photos(session, [case.id for _, case in rows])
+        return [
+            {
+                "id": case.id,
+                "status": case.status,
+                "category": case.category_code,
+                "distance_m": round(distance, 1),
+                "lat": case.lat,
+                "lon": case.lon,
+                "created_at": iso(case.created_at),
+                "supporters": case.supporters,
+                "photo": photos.get(case.id),
+                "joins_automatically": distance <= found.dedupe_radius_m,
+            }
+            for distance, case in rows
+        ]
+
+
 @router.get("/track/{token}")
 def track(ctx: Ctx, token: str) -> dict[str, Any]:
     with ctx.reading() as session:

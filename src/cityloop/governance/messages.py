@@ -1,0 +1,65 @@
+"""The platform's public status lines, in English and Chinese.
+
+A timeline row stores the message code and its parameters, so each front end shows the line in
+its reader's language; the English text is also stored for Open311 and e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "received": ("Report received", "已收到您的上报"),
+    "supported": (
+        "Another report of this problem was added to this case",
+        "又有市民上报了同一问题，已并入本案卷",
+    ),
+    "registered": ("Registered as a case (立案)", "已立案"),
+    "rejected": ("Not accepted: {reason}", "不予立案：{reason}"),
+    "absorbed": ("Case {case} was merged into this case", "案卷 {case} 已并入本案卷"),
+    "merged": (
+        "Merged into case {case}; follow that case for updates",
+        "已合并至案卷 {case}，请关注该案卷的进展",
+    ),
+    "assigned": ("Assigned to {department}", "已派遣至{department_zh}"),
+    "started": ("Work has started", "已开始处置"),
+    "resolved": (
+        "The department reports the work done; the supervision centre will check it",
+        "处置部门已反馈完成，等待监督中心核查",
+    ),
+    "closed_fixed": ("Closed: fixed", "已结案：已修复"),
+    "closed_referred": ("Closed: referred to {body}", "已结案：已转交{body}"),
+    "closed_not_actionable": ("Closed: not actionable. {reason}", "已结案：无法处理。{reason}"),
+    "closed_duplicate": ("Closed: duplicate of case {case}", "已结案：与案卷 {case} 重复"),
+    "reopened": ("Sent back to the department for rework (返工)", "已退回处置部门返工"),
+    "upheld": ("The close was reviewed and upheld: {reason}", "经复核，维持结案：{reason}"),
+    "handed_over": ("Handed over to {department}", "已移交{department_zh}"),
+    "disputed": (
+        "A resident says this is still not fixed; the supervision centre will review it",
+        "有市民反映问题仍未解决，监督中心将进行复核",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def render(self, locale: str = "en") -> str:
+        english, chinese = TEMPLATES[self.code]
+        template = chinese if locale.startswith("zh") else english
+        values = {**self.params}
+        for key, value in self.params.items():
+            values.setdefault(f"{key}_zh", value)  # a Chinese name falls back to the English
+        return template.format(**values)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "params": self.params}
+
+
+def render_stored(stored: object, locale: str) -> str | None:
+    """Render a message kept in a timeline row's data, or None when there is none."""
+    if not isinstance(stored, dict) or stored.get("code") not in TEMPLATES:
+        return None
+    return Message(str(stored["code"]), dict(stored.get("params") or {})).render(locale)

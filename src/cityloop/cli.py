@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import getpass
 import logging
+import os
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -74,18 +77,44 @@ def serve(
     _run(settings, host, port, workers)
 
 
+class RedactTokens(logging.Filter):
+    """Keep access tokens (the live feed takes one in its URL) out of the access log."""
+
+    PATTERN = re.compile(r"(access_token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.PATTERN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"redact_tokens": {"()": RedactTokens}}
+    config["handlers"]["access"]["filters"] = ["redact_tokens"]
+    return config
+
+
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from cityloop.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if workers > 1:
         # Each worker builds its own app from the environment.
-        import os
-
         os.environ["CITYLOOP_DATA_DIR"] = str(settings.data_dir)
-        uvicorn.run("cityloop.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "cityloop.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(),
+        )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=log_config())
 
 
 @app.command()

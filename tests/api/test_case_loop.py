@@ -157,3 +157,9 @@ def test_the_indicators_move_as_cases_close_and_rework(city: City) -> None:
     assert set(own["departments"]) <= {"water"}
     bad = city.client.get("/api/v1/kpis", headers=headers, params={"start": end, "end": end})
     assert bad.status_code == 400
+
+
+def test_a_report_filed_by_a_dispatcher_counts_as_staff_not_public(city: City) -> None:
+    lat, lon = fresh_point()
+    case_id = city.report(username="dispatcher", category="C-02-01", lat=lat, lon=lon)["case_id"]
+    assert city.case(case_id)["channel"] == "staff"

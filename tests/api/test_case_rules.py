@@ -187,6 +187,8 @@ def test_a_dispute_within_the_window_goes_to_the_supervisor(city: City) -> None:
     assert disputed.status_code == 201, disputed.text
     queue = city.client.get("/api/v1/disputes", headers=city.headers("supervisor")).json()
     assert case_id in [d["case_id"] for d in queue]
+    entry = next(d for d in queue if d["case_id"] == case_id)
+    assert entry["case"]["resolution"] == "fixed" and entry["case"]["dispute_open"] is True
     upheld = city.act(case_id, "supervisor", action="uphold", note="Photo shows it repaired")
     assert upheld["status"] == "closed" and upheld["dispute_open"] is False
     assert city.act(case_id, "supervisor", expect=409, action="uphold", note="again")

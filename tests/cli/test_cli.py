@@ -88,3 +88,17 @@ def test_demo_seeds_an_empty_data_dir_and_serves_the_city(tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_access_log_never_shows_an_access_token() -> None:
+    import logging
+
+    from cityloop.cli import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET",
+        "/api/v1/cases-stream?access_token=eyJ.secret.sig&last_event_id=3"), None,
+    )  # fmt: skip
+    RedactTokens().filter(record)
+    assert "secret" not in record.getMessage()
+    assert "access_token=[redacted]&last_event_id=3" in record.getMessage()

@@ -46,7 +46,7 @@ from cityloop.identity.roles import CITY_WIDE_ROLES, Role
 from cityloop.identity.service import SYSTEM, Actor
 from cityloop.media import service as media
 
-CHANNELS = ("app", "hotline", "inspector", "open311", "system")
+CHANNELS = ("app", "hotline", "inspector", "staff", "open311", "system")
 PRIORITIES = ("urgent", "normal", "low")
 MAX_DESCRIPTION = 4000
 
@@ -158,6 +158,8 @@ class IntakeResult:
 
 
 def channel_for(actor: Actor) -> str:
+    if actor.role in (Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.WORKER):
+        return "staff"  # filed by city staff in the console, not by the public
     return {
         Role.HOTLINE: "hotline",
         Role.INSPECTOR: "inspector",

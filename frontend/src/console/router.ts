@@ -1,0 +1,56 @@
+// Hash routes (the Python app serves one index.html at /console/), guarded by the signed-in role.
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from "vue-router";
+import { t } from "./i18n";
+import { can, homeRoute, onSessionExpired, restoreSession, session, type Feature } from "./stores/session";
+import CaseView from "./views/CaseView.vue";
+import LoginView from "./views/LoginView.vue";
+import MyWorkView from "./views/MyWorkView.vue";
+import NotFoundView from "./views/NotFoundView.vue";
+import QueueView from "./views/QueueView.vue";
+
+declare module "vue-router" {
+  interface RouteMeta {
+    public?: boolean;
+    feature?: Feature;
+    title?: string;
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: "/login", component: LoginView, meta: { public: true, title: "nav.login" } },
+  // Signed out, "/" goes to login without a redirect, so signing in lands on the role's own start.
+  { path: "/", redirect: () => (session.user ? homeRoute() : "/login") },
+  { path: "/queue", component: QueueView, meta: { feature: "queue", title: "nav.queue" } },
+  { path: "/cases/:id", component: CaseView, meta: { feature: "queue", title: "nav.case" } },
+  { path: "/my-work", component: MyWorkView, meta: { feature: "myWork", title: "nav.myWork" } },
+  { path: "/disputes", component: () => import("./views/DisputesView.vue"), meta: { feature: "disputes", title: "nav.disputes" } },
+  { path: "/report", component: () => import("./views/HotlineView.vue"), meta: { feature: "report", title: "nav.report" } },
+  { path: "/hotline", redirect: "/report" },
+  { path: "/kpis", component: () => import("./views/KpiView.vue"), meta: { feature: "kpis", title: "nav.kpis" } },
+  { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
+];
+
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes,
+  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+});
+
+router.beforeEach(async (to) => {
+  await restoreSession();
+  if (to.meta.public) {
+    return session.user && to.path === "/login" ? homeRoute() : true;
+  }
+  if (!session.user) return { path: "/login", query: to.fullPath !== "/" ? { redirect: to.fullPath } : {} };
+  if (to.meta.feature && !can(to.meta.feature)) return homeRoute();
+  return true;
+});
+
+router.afterEach((to) => {
+  if (to.meta.title) document.title = `${t(to.meta.title)} · ${t("app.name")}`;
+});
+
+onSessionExpired(() => {
+  const here = router.currentRoute.value;
+  if (!here.meta.public) void router.replace({ path: "/login", query: { redirect: here.fullPath, expired: "1" } });
+});

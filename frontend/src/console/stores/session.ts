@@ -1,0 +1,110 @@
+// Who is signed in, what their role lets them see, and an API call that notices an expired token.
+import { computed, reactive } from "vue";
+import { ApiError, api, getToken, login, setToken, type User } from "../../shared/api";
+import { t } from "../i18n";
+
+export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector"] as const;
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis";
+
+// Which screens each role gets. The server still decides every permission; this only shapes the UI.
+const FEATURES: Record<string, Feature[]> = {
+  admin: ["queue", "bulk", "disputes", "report", "kpis"],
+  dispatcher: ["queue", "bulk", "disputes", "report", "kpis"],
+  supervisor: ["queue", "disputes", "kpis"],
+  handler: ["myWork", "queue"],
+  worker: ["myWork", "queue"],
+  hotline: ["report", "queue"],
+  inspector: ["report", "queue"],
+};
+
+export const session = reactive<{ user: User | null; ready: boolean }>({ user: null, ready: false });
+
+export const role = computed(() => session.user?.role ?? "");
+
+export function can(feature: Feature): boolean {
+  return (FEATURES[role.value] ?? []).includes(feature);
+}
+
+export function homeRoute(): string {
+  switch (role.value) {
+    case "worker":
+      return "/my-work";
+    case "hotline":
+    case "inspector":
+      return "/report";
+    default:
+      return "/queue";
+  }
+}
+
+export class NotStaffError extends Error {}
+
+let expiredHandler: (() => void) | null = null;
+export function onSessionExpired(handler: () => void): void {
+  expiredHandler = handler;
+}
+
+const signOutHooks: (() => void)[] = [];
+export function onSignOut(hook: () => void): void {
+  signOutHooks.push(hook);
+}
+
+export async function restoreSession(): Promise<void> {
+  if (session.ready) return;
+  try {
+    if (getToken()) {
+      const user = await api<User>("/api/v1/me");
+      if ((STAFF_ROLES as readonly string[]).includes(user.role)) session.user = user;
+      else setToken(null);
+    }
+  } catch {
+    setToken(null);
+  } finally {
+    session.ready = true;
+  }
+}
+
+export async function signIn(username: string, password: string): Promise<User> {
+  const answer = await login(username, password);
+  if (!(STAFF_ROLES as readonly string[]).includes(answer.user.role)) {
+    setToken(null);
+    throw new NotStaffError(answer.user.role);
+  }
+  session.user = answer.user;
+  return answer.user;
+}
+
+export function signOut(): void {
+  setToken(null);
+  session.user = null;
+  for (const hook of signOutHooks) hook();
+}
+
+// Every console request goes through here: a 401 means the token expired, so go back to login.
+export async function call<T>(path: string, init: Parameters<typeof api>[1] = {}): Promise<T> {
+  try {
+    return await api<T>(path, init);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401 && session.user) {
+      signOut();
+      expiredHandler?.();
+    }
+    throw error;
+  }
+}
+
+export function problemText(error: unknown): string {
+  if (error instanceof ApiError) {
+    const p = error.problem as ApiError["problem"] & { errors?: { field?: string; message?: string }[] };
+    const head = p.detail || p.title || `HTTP ${error.status}`;
+    const extra = (p.errors ?? []).slice(1).map((e) => [e.field, e.message].filter(Boolean).join(": "));
+    return extra.length ? `${head}; ${extra.join("; ")}` : head;
+  }
+  if (error instanceof TypeError) return t("error.network");
+  return error instanceof Error ? error.message : String(error);
+}
+
+// The field an RFC 7807 problem names, if any (to mark that input as invalid).
+export function problemField(error: unknown): string | undefined {
+  return error instanceof ApiError ? error.problem.field : undefined;
+}

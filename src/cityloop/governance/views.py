@@ -269,16 +269,20 @@ def indicators(
 @router.get("/disputes")
 def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
     with ctx.reading() as session:
-        return [
-            {
-                "id": d.id,
-                "case_id": d.case_id,
-                "note": d.note,
-                "media": d.media_ids,
-                "at": iso(d.at),
-            }
-            for d in service.open_disputes(session, actor)
-        ]
+        answer = []
+        for dispute in service.open_disputes(session, actor):
+            case = service.get_case_for(session, actor, dispute.case_id)
+            answer.append(
+                {
+                    "id": dispute.id,
+                    "case_id": dispute.case_id,
+                    "note": dispute.note,
+                    "media": dispute.media_ids,
+                    "at": iso(dispute.at),
+                    "case": staff_case_out(session, case, actor, full=False),
+                }
+            )
+        return answer
 
 
 # ------------------------------------------------------------------ citizens and the public

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 FRONTEND_SOURCES := $(shell find frontend/src frontend/app frontend/console frontend/public -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILT := frontend/dist/.built
 
-.PHONY: demo test lint format bench install clean serve frontend browser lock
+.PHONY: demo test lint format bench install clean serve frontend browser lock screenshots
 
 # constraints.txt pins every transitive Python package; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -52,6 +52,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# Refresh the README's screenshots from the last browser-test run (test-output/screenshots).
+screenshots:
+	cp $(addprefix test-output/screenshots/,$(notdir $(wildcard docs/screenshots/*.png))) docs/screenshots/
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt

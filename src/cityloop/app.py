@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
@@ -43,7 +44,7 @@ from cityloop.settings import Settings
 def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
-    notify.subscribe(consumers, channel_from_url(settings.smtp_url) if settings.smtp_url else None)
+    notify.subscribe(consumers)
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(
@@ -57,6 +58,12 @@ def build_context(settings: Settings) -> AppContext:
     ctx.extras["media_limiter"] = RateLimiter(settings.intake_rate_limit * 4)
     scheduler = Scheduler()
     scheduler.every(settings.scheduler_interval_seconds, "sla-sweep", lambda: sweep(ctx))
+    if settings.smtp_url:
+        email = channel_from_url(settings.smtp_url)
+        ctx.extras["email"] = email
+        scheduler.every(
+            settings.email_interval_seconds, "email", lambda: notify.send_pending(db, email)
+        )
     ctx.extras["scheduler"] = scheduler
     return ctx
 
@@ -96,6 +103,35 @@ code{background:#eef}</style></head><body><h1>CityLoop · 城市闭环</h1>
 </ul></body></html>"""
 
 
+class MetricsMiddleware:
+    """Request counts and latency per route, as plain ASGI: Starlette's BaseHTTPMiddleware
+    costs a task group and a stream per request, which shows at a few hundred requests a second."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_and_remember(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_remember)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.inc(
+                method=scope["method"], route=route, status=str(status["code"])
+            )
+            metrics.HTTP_LATENCY.observe(time.perf_counter() - started, route=route)
+
+
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = ctx or build_context(settings)
@@ -122,19 +158,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     install_problem_handlers(app, skip_prefixes=("/open311/",))
     _install_gauges(ctx)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_REQUESTS.inc(
-            method=request.method, route=path, status=str(response.status_code)
-        )
-        metrics.HTTP_LATENCY.observe(time.perf_counter() - started, route=path)
-        return response
+    app.add_middleware(MetricsMiddleware)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:

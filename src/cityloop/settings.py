@@ -40,6 +40,7 @@ class Settings(BaseSettings):
 
     # Where citizen e-mail notifications go out, e.g. smtp://mail.city.example:25?from=noreply@…
     smtp_url: str | None = None
+    email_interval_seconds: float = 5.0
 
     open311_page_size_max: int = 1000
     demo: bool = False

@@ -221,6 +221,8 @@ def test_public_intake_over_the_rate_limit_is_a_429_with_retry_after(limited_cit
 
 
 def test_metrics_are_exposed_in_prometheus_format(city: City) -> None:
+    lat, lon = fresh_point()
+    city.report(category="C-02-01", lat=lat, lon=lon)
     text = city.client.get("/metrics").text
     assert "# TYPE cityloop_http_requests_total counter" in text
     assert 'cityloop_cases{status="' in text

@@ -154,10 +154,14 @@ class InProcessRelay:
                 log.exception("outbox relay pass failed")
 
     def drain(self, batch: int = 200) -> int:
-        """Deliver pending events once; returns how many were completed."""
+        """Deliver one batch of pending events; returns how many were completed.
+
+        Each consumer takes the whole batch in one transaction, each event inside its own
+        savepoint: a failing event rolls back only its own work, and a batch costs one write
+        transaction per consumer plus one to mark it published, not one per event."""
         with self._lock:
             with self.db.read() as session:
-                pending = session.scalars(
+                rows = session.scalars(
                     select(OutboxEvent)
                     .where(
                         OutboxEvent.published_at.is_(None),
@@ -166,46 +170,67 @@ class InProcessRelay:
                     .order_by(OutboxEvent.id)
                     .limit(batch)
                 ).all()
-                session.expunge_all()
-            completed = 0
-            for event in pending:
-                if self._deliver(event):
-                    completed += 1
-            return completed
-
-    def _deliver(self, event: OutboxEvent) -> bool:
-        delivered = DeliveredEvent(
-            event.id,
-            event.type,
-            event.aggregate_type,
-            event.aggregate_id,
-            dict(event.payload),
-            event.created_at,
-        )
-        failed: str | None = None
-        for consumer in self.registry.for_type(event.type):
-            try:
-                with self.db.write() as session, session.begin():
-                    done = session.get(OutboxDelivery, (event.id, consumer.name))
-                    if done is not None:
+                pending = [
+                    DeliveredEvent(
+                        e.id,
+                        e.type,
+                        e.aggregate_type,
+                        e.aggregate_id,
+                        dict(e.payload),
+                        e.created_at,
+                    )
+                    for e in rows
+                ]
+            if not pending:
+                return 0
+            failures: dict[int, str] = {}
+            for consumer in self.registry.consumers:
+                wanted = [e for e in pending if consumer.wants(e.type)]
+                if wanted:
+                    self._deliver_batch(consumer, wanted, failures)
+            with self.db.write() as session, session.begin():
+                now = utcnow()
+                for event in pending:
+                    row = session.get(OutboxEvent, event.id)
+                    if row is None:
                         continue
-                    consumer.handler(session, delivered)
-                    session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
-                metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
-            except Exception as exc:
-                log.exception("consumer %s failed on event %s", consumer.name, event.id)
-                metrics.EVENTS_FAILED.inc(consumer=consumer.name)
-                failed = f"{consumer.name}: {exc}"[:2000]
-        with self.db.write() as session, session.begin():
-            row = session.get(OutboxEvent, event.id)
-            if row is None:
-                return False
-            if failed:
-                row.attempts += 1
-                row.last_error = failed
-                return False
-            row.published_at = utcnow()
-        return True
+                    if event.id in failures:
+                        row.attempts += 1
+                        row.last_error = failures[event.id][:2000]
+                    else:
+                        row.published_at = now
+            return len(pending) - len(failures)
+
+    def _deliver_batch(
+        self, consumer: Consumer, events: list[DeliveredEvent], failures: dict[int, str]
+    ) -> None:
+        try:
+            with self.db.write() as session, session.begin():
+                done = set(
+                    session.scalars(
+                        select(OutboxDelivery.event_id).where(
+                            OutboxDelivery.consumer == consumer.name,
+                            OutboxDelivery.event_id.in_([e.id for e in events]),
+                        )
+                    )
+                )
+                for event in events:
+                    if event.id in done:
+                        continue
+                    try:
+                        with session.begin_nested():
+                            consumer.handler(session, event)
+                            session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
+                    except Exception as exc:
+                        log.exception("consumer %s failed on event %s", consumer.name, event.id)
+                        metrics.EVENTS_FAILED.inc(consumer=consumer.name)
+                        failures[event.id] = f"{consumer.name}: {exc}"
+                    else:
+                        metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+        except Exception as exc:  # the batch's commit itself failed: nothing of it counts
+            log.exception("consumer %s lost a batch", consumer.name)
+            for event in events:
+                failures.setdefault(event.id, f"{consumer.name}: {exc}")
 
 
 def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:

@@ -23,9 +23,19 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    # Outbound channels (e-mail): where it goes and whether it went. The row is the send queue,
+    # so nothing is sent while a database transaction is open.
+    address: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
 
     __table_args__ = (
-        UniqueConstraint("source_event_id", "report_id", "user_id", name="uq_notification_once"),
+        UniqueConstraint(
+            "source_event_id", "channel", "report_id", "user_id", name="uq_notification_once"
+        ),
+        Index("ix_notifications_outbound", "channel", "sent_at", "id"),
         Index("ix_notifications_user", "user_id", "id"),
         Index("ix_notifications_report", "report_id", "id"),
     )

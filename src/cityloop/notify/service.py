@@ -3,16 +3,26 @@ reach the department's handlers and the supervisors. Consumers of governance eve
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent, Handler
+from cityloop.base.db import Database, utcnow
+from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.governance import events as case_events
 from cityloop.governance import service as governance
 from cityloop.identity import service as identity
 from cityloop.identity.roles import Role
 from cityloop.notify.channels import Channel
 from cityloop.notify.models import Notification
+
+if TYPE_CHECKING:
+    from cityloop.governance.models import Report
+
+log = logging.getLogger(__name__)
+MAX_SEND_ATTEMPTS = 10
 
 
 def _already_sent(session: Session, event_id: int) -> bool:
@@ -24,52 +34,91 @@ def _already_sent(session: Session, event_id: int) -> bool:
     )
 
 
-def public_update_handler(email: Channel | None) -> Handler:
-    """Inbox rows for every follower, and an e-mail to each follower who gave an address.
-
-    E-mail is sent inside the consumer's transaction: if sending fails, the inbox rows roll back
-    too and the relay retries the whole delivery, so a follower may get a message twice but never
-    misses one (at-least-once)."""
-
-    def on_public_update(session: Session, event: DeliveredEvent) -> None:
-        if _already_sent(session, event.id):
-            return
-        case_id = int(event.payload["case_id"])
-        timeline_event = governance.public_event(session, int(event.payload["event_id"]))
-        if timeline_event is None:
-            return
-        message = timeline_event.public_message or timeline_event.note or ""
-        if timeline_event.public_message and timeline_event.note_public and timeline_event.note:
-            message = f"{timeline_event.public_message}. {timeline_event.note}"
-        text = f"Case {case_id}: {message}"
-        seen_users: set[int] = set()
-        addresses: dict[str, str] = {}
-        for report in governance.followers(session, case_id):
-            if report.reporter_user_id in seen_users:
-                continue
-            if report.reporter_user_id:
-                seen_users.add(report.reporter_user_id)
-            session.add(
-                Notification(
-                    source_event_id=event.id,
-                    case_id=case_id,
-                    user_id=report.reporter_user_id,
-                    report_id=report.id,
-                    kind=f"case.{event.payload.get('action', 'update')}",
-                    message=text,
-                )
+def on_public_update(session: Session, event: DeliveredEvent) -> None:
+    """An inbox row for every follower, and an e-mail row for each follower who gave an
+    address. E-mail rows are sent later by :func:`send_pending`, outside any transaction."""
+    if _already_sent(session, event.id):
+        return
+    case_id = int(event.payload["case_id"])
+    timeline_event = governance.public_event(session, int(event.payload["event_id"]))
+    if timeline_event is None:
+        return
+    message = timeline_event.public_message or timeline_event.note or ""
+    if timeline_event.public_message and timeline_event.note_public and timeline_event.note:
+        message = f"{timeline_event.public_message}. {timeline_event.note}"
+    text = f"Case {case_id}: {message}"
+    kind = f"case.{event.payload.get('action', 'update')}"
+    seen_users: set[int] = set()
+    addresses: dict[str, Report] = {}
+    for report in governance.followers(session, case_id):
+        if report.contact_email:
+            addresses.setdefault(report.contact_email.lower(), report)
+        if report.reporter_user_id in seen_users:
+            continue
+        if report.reporter_user_id:
+            seen_users.add(report.reporter_user_id)
+        session.add(
+            Notification(
+                source_event_id=event.id,
+                case_id=case_id,
+                user_id=report.reporter_user_id,
+                report_id=report.id,
+                kind=kind,
+                message=text,
             )
-            if report.contact_email:
-                addresses.setdefault(report.contact_email.lower(), report.tracking_token)
-        if email is not None:
-            for address, token in addresses.items():
-                email.send(
-                    address,
-                    f"Your report, case {case_id}: {timeline_event.to_status.replace('_', ' ')}",
-                    f"{text}\n\nFollow it with your tracking code: {token}\n",
-                )
+        )
+    status = timeline_event.to_status.replace("_", " ")
+    for address, report in addresses.items():
+        session.add(
+            Notification(
+                source_event_id=event.id,
+                case_id=case_id,
+                report_id=report.id,
+                channel="email",
+                kind=kind,
+                address=address,
+                subject=f"Your report, case {case_id}: {status}",
+                message=f"{text}\n\nFollow it with your tracking code: {report.tracking_token}\n",
+            )
+        )
 
-    return on_public_update
+
+def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
+    """Send queued e-mails. Each is sent with no transaction open and then marked, so a slow
+    mail server never holds the database; a crash between the two resends (at-least-once)."""
+    with db.read() as session:
+        queued = [
+            (n.id, n.address or "", n.subject or "", n.message)
+            for n in session.scalars(
+                select(Notification)
+                .where(
+                    Notification.channel == "email",
+                    Notification.sent_at.is_(None),
+                    Notification.attempts < MAX_SEND_ATTEMPTS,
+                )
+                .order_by(Notification.id)
+                .limit(limit)
+            )
+        ]
+    sent = 0
+    for notification_id, address, subject, body in queued:
+        error: str | None = None
+        try:
+            channel.send(address, subject, body)
+        except Exception as exc:  # a refused or unreachable server: try again later
+            log.warning("e-mail %s to %s failed: %s", notification_id, address, exc)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+        with db.write() as session, session.begin():
+            row = session.get(Notification, notification_id)
+            if row is None:
+                continue
+            if error:
+                row.attempts += 1
+                row.last_error = error
+            else:
+                row.sent_at = utcnow()
+                sent += 1
+    return sent
 
 
 def on_escalated(session: Session, event: DeliveredEvent) -> None:
@@ -112,10 +161,8 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
         )
 
 
-def subscribe(registry: ConsumerRegistry, email: Channel | None = None) -> None:
-    registry.subscribe(
-        "notify.public", {case_events.CASE_PUBLIC_UPDATE}, public_update_handler(email)
-    )
+def subscribe(registry: ConsumerRegistry) -> None:
+    registry.subscribe("notify.public", {case_events.CASE_PUBLIC_UPDATE}, on_public_update)
     registry.subscribe("notify.escalation", {case_events.CASE_ESCALATED}, on_escalated)
     registry.subscribe("notify.flagged", {case_events.CASE_FLAGGED}, on_flagged)
 
@@ -124,7 +171,7 @@ def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notificat
     return list(
         session.scalars(
             select(Notification)
-            .where(Notification.user_id == user_id)
+            .where(Notification.user_id == user_id, Notification.channel == "inbox")
             .order_by(Notification.id.desc())
             .limit(limit)
         )
@@ -135,7 +182,7 @@ def for_report(session: Session, report_id: int, limit: int = 100) -> list[Notif
     return list(
         session.scalars(
             select(Notification)
-            .where(Notification.report_id == report_id)
+            .where(Notification.report_id == report_id, Notification.channel == "inbox")
             .order_by(Notification.id.desc())
             .limit(limit)
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:44:52.848957
+Create Date: 2026-11-25 12:42:53.969507
 """
 
 from collections.abc import Sequence
@@ -268,13 +268,23 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("created_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("read_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("address", sa.String(length=254), nullable=True),
+        sa.Column("subject", sa.String(length=300), nullable=True),
+        sa.Column("sent_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=2000), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
-        sa.UniqueConstraint("source_event_id", "report_id", "user_id", name="uq_notification_once"),
+        sa.UniqueConstraint(
+            "source_event_id", "channel", "report_id", "user_id", name="uq_notification_once"
+        ),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_notifications_outbound", ["channel", "sent_at", "id"], unique=False
+        )
         batch_op.create_index("ix_notifications_report", ["report_id", "id"], unique=False)
         batch_op.create_index("ix_notifications_user", ["user_id", "id"], unique=False)
 
@@ -443,6 +453,7 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_user")
         batch_op.drop_index("ix_notifications_report")
+        batch_op.drop_index("ix_notifications_outbound")
 
     op.drop_table("notifications")
     with op.batch_alter_table("cases", schema=None) as batch_op:

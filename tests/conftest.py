@@ -61,7 +61,7 @@ def _pg_execute(sql: str) -> None:
 def _build(url: str) -> None:
     db = Database(url)
     upgrade(db)
-    with db.write() as session, session.begin():
+    with db.writing() as session:
         seed.seed_city(session)
         seed.seed_accounts(session)
     db.dispose()

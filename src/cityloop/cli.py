@@ -56,7 +56,7 @@ def seed(
     settings = _settings(data_dir)
     _migrate(settings)
     db = Database(settings.resolved_database_url)
-    with db.write() as session, session.begin():
+    with db.writing() as session:
         demo.seed_city(session)
         if accounts:
             demo.seed_accounts(session)
@@ -129,7 +129,7 @@ def demo(
     settings = _settings(data_dir, demo=True)
     _migrate(settings)
     db = Database(settings.resolved_database_url)
-    with db.write() as session, session.begin():
+    with db.writing() as session:
         if not demo_seed.is_seeded(session):
             demo_seed.seed_city(session)
             demo_seed.seed_accounts(session)
@@ -163,7 +163,7 @@ def user_create(
         password = getpass.getpass("password: ")
     db = Database(settings.resolved_database_url)
     try:
-        with db.write() as session, session.begin():
+        with db.writing() as session:
             user = service.create_user(
                 session, username, password, role, department_code=department
             )
@@ -185,7 +185,7 @@ def sla_sweep(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
 
     settings = _settings(data_dir)
     db = Database(settings.resolved_database_url)
-    with db.write() as session, session.begin():
+    with db.writing() as session:
         result = service.sweep_deadlines(session)
     db.dispose()
     typer.echo(

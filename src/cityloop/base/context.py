@@ -30,7 +30,7 @@ class AppContext:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A unit of work that commits on success and rolls back on any error."""
-        with self.db.write() as session, session.begin():
+        with self.db.writing() as session:
             yield session
 
     @contextmanager

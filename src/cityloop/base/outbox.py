@@ -188,7 +188,7 @@ class InProcessRelay:
                 wanted = [e for e in pending if consumer.wants(e.type)]
                 if wanted:
                     self._deliver_batch(consumer, wanted, failures)
-            with self.db.write() as session, session.begin():
+            with self.db.writing() as session:
                 now = utcnow()
                 for event in pending:
                     row = session.get(OutboxEvent, event.id)
@@ -205,7 +205,7 @@ class InProcessRelay:
         self, consumer: Consumer, events: list[DeliveredEvent], failures: dict[int, str]
     ) -> None:
         try:
-            with self.db.write() as session, session.begin():
+            with self.db.writing() as session:
                 done = set(
                     session.scalars(
                         select(OutboxDelivery.event_id).where(

@@ -108,7 +108,7 @@ def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
         except Exception as exc:  # a refused or unreachable server: try again later
             log.warning("e-mail %s to %s failed: %s", notification_id, address, exc)
             error = f"{type(exc).__name__}: {exc}"[:2000]
-        with db.write() as session, session.begin():
+        with db.writing() as session:
             row = session.get(Notification, notification_id)
             if row is None:
                 continue

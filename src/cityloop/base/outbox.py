@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
@@ -189,16 +189,19 @@ class InProcessRelay:
                 if wanted:
                     self._deliver_batch(consumer, wanted, failures)
             with self.db.writing() as session:
-                now = utcnow()
-                for event in pending:
-                    row = session.get(OutboxEvent, event.id)
-                    if row is None:
-                        continue
-                    if event.id in failures:
-                        row.attempts += 1
-                        row.last_error = failures[event.id][:2000]
-                    else:
-                        row.published_at = now
+                done = [e.id for e in pending if e.id not in failures]
+                if done:
+                    session.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id.in_(done))
+                        .values(published_at=utcnow())
+                    )
+                for event_id, error in failures.items():
+                    session.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id == event_id)
+                        .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000])
+                    )
             return len(pending) - len(failures)
 
     def _deliver_batch(

@@ -47,12 +47,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Server:
-    """`cityloop seed --accounts` into a fresh temp data dir, then `cityloop serve` on a free
-    loopback port, with the intake rate limit off. Always stopped (and the dir removed) on exit."""
+def server_env() -> dict[str, str]:
+    """The environment of every cityloop command here: embedded mode (SQLite and files in the
+    data dir given on the command line) and the per-client intake rate limit off."""
+    env = {**os.environ, "CITYLOOP_INTAKE_RATE_LIMIT": "0"}
+    for name in ("CITYLOOP_DATA_DIR", "CITYLOOP_DATABASE_URL", "CITYLOOP_STORAGE_URL"):
+        env.pop(name, None)
+    return env
 
-    def __init__(self, workers: int = 1, startup_timeout: float = 60.0) -> None:
+
+def seed(data_dir: Path) -> float:
+    """`cityloop seed --accounts`: the demo city, its accounts and the Open311 key "demo"."""
+    started = time.perf_counter()
+    subprocess.run(
+        [str(CITYLOOP), "seed", "--data-dir", str(data_dir), "--accounts"],
+        env=server_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+class Server:
+    """`cityloop serve` on a free loopback port over a fresh temp data dir, seeded by `cityloop
+    seed --accounts` (or copied from a dir it seeded a moment ago, which is the same thing and
+    saves a few seconds a run). Always stopped, and its dir removed, on exit."""
+
+    def __init__(
+        self, workers: int = 1, template: Path | None = None, startup_timeout: float = 60.0
+    ) -> None:
         self.workers = workers
+        self.template = template
         self.startup_timeout = startup_timeout
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -74,19 +99,10 @@ class Server:
         self.stop()
 
     def start(self) -> None:
-        env = {**os.environ, "CITYLOOP_INTAKE_RATE_LIMIT": "0"}
-        env.pop("CITYLOOP_DATA_DIR", None)
-        env.pop("CITYLOOP_DATABASE_URL", None)  # embedded mode: SQLite in the data dir
-        env.pop("CITYLOOP_STORAGE_URL", None)
-        started = time.perf_counter()
-        subprocess.run(
-            [str(CITYLOOP), "seed", "--data-dir", str(self.data_dir), "--accounts"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self.seed_seconds = time.perf_counter() - started
+        if self.template is not None:
+            shutil.copytree(self.template, self.data_dir, dirs_exist_ok=True)
+        else:
+            self.seed_seconds = seed(self.data_dir)
         started = time.perf_counter()
         log = self.log_path.open("wb")
         cmd = [str(CITYLOOP), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
@@ -94,7 +110,7 @@ class Server:
             cmd += ["--workers", str(self.workers)]
         # Its own session, so the whole group (uvicorn's worker processes too) can be stopped.
         self.proc = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, env=server_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         deadline = time.monotonic() + self.startup_timeout
@@ -110,9 +126,11 @@ class Server:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the server was not ready in time:\n{self.log_tail()}")
                 time.sleep(0.1)
-            if self.workers > 1:
-                # /readyz answers as soon as the first worker is up; give the rest a moment.
-                time.sleep(1.5)
+            # /readyz answers as soon as one worker is up: wait for every worker to say so.
+            while self.log_path.read_bytes().count(b"Application startup complete") < self.workers:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"not every worker started:\n{self.log_tail()}")
+                time.sleep(0.1)
         self.start_seconds = time.perf_counter() - started
 
     @property
@@ -153,6 +171,7 @@ class LoadResult:
     exceptions: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0  # cores the load generator (this process) used
     server_cpu: float | None = None  # cores the server's processes used
+    machine_cpu: float | None = None  # cores busy on the whole machine, everything included
 
     @property
     def errors(self) -> int:
@@ -181,6 +200,7 @@ class LoadResult:
             "exceptions": dict(self.exceptions),
             "client_cpu_cores": round(self.client_cpu, 2),
             "server_cpu_cores": None if self.server_cpu is None else round(self.server_cpu, 2),
+            "machine_cpu_cores": None if self.machine_cpu is None else round(self.machine_cpu, 2),
         }
 
 
@@ -212,6 +232,16 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (not idle or waiting on I/O), Linux only."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 # One unit of work: given the client slot and its sequence number, do it and answer the HTTP
 # status that counts.
 Job = Callable[[int, int], Awaitable[int]]
@@ -234,6 +264,7 @@ async def run_load(
     counter = iter(range(max_requests))
     server_cpu0 = group_cpu_seconds(server_pgid) if server_pgid else 0.0
     client_cpu0 = time.process_time()
+    machine0 = machine_busy_seconds()
     started = time.perf_counter()
     deadline = started + max_seconds
 
@@ -253,6 +284,10 @@ async def run_load(
     await asyncio.gather(*(client(slot) for slot in range(concurrency)))
     elapsed = time.perf_counter() - started
     client_cpu = (time.process_time() - client_cpu0) / elapsed
+    machine1 = machine_busy_seconds()
+    machine_cpu = None
+    if machine0 is not None and machine1 is not None:
+        machine_cpu = (machine1 - machine0) / elapsed
     server_cpu = None
     if server_pgid:
         server_cpu = (group_cpu_seconds(server_pgid) - server_cpu0) / elapsed
@@ -265,6 +300,7 @@ async def run_load(
         exceptions,
         client_cpu,
         server_cpu,
+        machine_cpu,
     )
 
 
@@ -463,9 +499,14 @@ class PointPool:
         return point
 
 
-def make_photo(target_bytes: int = 100_000, size: tuple[int, int] = (800, 600)) -> bytes:
-    """A deterministic JPEG of about `target_bytes`: a smooth gradient (like a sky or a road)
-    with enough noise blended in that the encoder cannot squeeze it below the target."""
+def make_photos(
+    count: int, target_bytes: int = 100_000, size: tuple[int, int] = (800, 600)
+) -> list[bytes]:
+    """`count` distinct, deterministic JPEGs of about `target_bytes` each: a smooth gradient
+    (like a sky or a road) with enough noise blended in that the encoder cannot squeeze it below
+    the target. They differ in one small patch, so each re-encodes to different bytes: the server
+    stores an identical photo from the same client only once, and every report in a run should
+    cost what a real, new photo costs."""
     from PIL import Image
 
     width, height = size
@@ -481,25 +522,38 @@ def make_photo(target_bytes: int = 100_000, size: tuple[int, int] = (800, 600)) 
     )
     noise = Image.frombytes("RGB", size, rng.randbytes(width * height * 3))
 
-    def encode(alpha: float) -> bytes:
+    def encode(image: Image.Image) -> bytes:
         out = io.BytesIO()
-        Image.blend(tinted, noise, alpha).save(out, "JPEG", quality=85)
+        image.save(out, "JPEG", quality=85)
         return out.getvalue()
 
+    # Bisect the noise level until a photo is within ~2 % of the target size.
     low, high = 0.0, 1.0
-    best = encode(high)
-    for _ in range(14):  # bisect the noise level until the file is within ~2 % of the target
+    alpha, best = high, encode(Image.blend(tinted, noise, high))
+    for _ in range(14):
         mid = (low + high) / 2
-        data = encode(mid)
+        data = encode(Image.blend(tinted, noise, mid))
         if abs(len(data) - target_bytes) < abs(len(best) - target_bytes):
-            best = data
+            alpha, best = mid, data
         if abs(len(data) - target_bytes) <= target_bytes * 0.02:
             break
         if len(data) < target_bytes:
             low = mid
         else:
             high = mid
-    return best
+    base = Image.blend(tinted, noise, alpha)
+    photos = []
+    patch_size = 32
+    for index in range(count):
+        variant = base.copy()
+        patch = Image.frombytes("RGB", (patch_size, patch_size), rng.randbytes(patch_size**2 * 3))
+        cells = (width // patch_size) * (height // patch_size)
+        cell = index % cells
+        x = (cell % (width // patch_size)) * patch_size
+        y = (cell // (width // patch_size)) * patch_size
+        variant.paste(patch, (x, y))
+        photos.append(encode(variant))
+    return photos
 
 
 # ------------------------------------------------------------------------------ machine
@@ -513,6 +567,8 @@ def machine_info() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
     }
+    with contextlib.suppress(OSError):
+        info["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     with contextlib.suppress(AttributeError):
         info["affinity_cpus"] = len(os.sched_getaffinity(0))
     try:

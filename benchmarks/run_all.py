@@ -1,17 +1,20 @@
-"""`make bench`: the real server over loopback HTTP, with the client in this process.
+"""`make bench`: the real server over loopback HTTP, with the load generator in this process.
 
-For each server configuration (worker processes) and repetition, a fresh data dir is seeded
-with the demo city and accounts, `cityloop serve` is started, and four scenarios run at 32
-concurrent clients, each bounded by a request count and a time limit:
+The demo city and accounts are seeded once (`cityloop seed --accounts`). For each server
+configuration (`--workers`, default 1 and 2 processes) and repetition (`--reps`, default 3), a
+fresh copy of that data dir is served by `cityloop serve` on a free loopback port, with the
+intake rate limit off, and four scenarios run at 32 concurrent clients, each bounded by a
+request count and a time limit (at most ~5 s each; the whole run takes under ~3 minutes):
 
-1. ceiling   GET /healthz, the trivial endpoint of the same app
-2. intake    POST /open311/v2/requests.json, form-encoded, no photo   (>= 300/s, p99 < 200 ms)
-3. photo     the same with a ~100 KB JPEG as multipart field `media`  (>= 100/s, p99 < 200 ms)
-4. read      GET /open311/v2/requests/{id}.json for the ids created   (>= 1,500/s)
+1. ceiling  GET /healthz, the trivial endpoint of the same app, measured in the same run
+2. intake   POST /open311/v2/requests.json, form-encoded, no photo   (>= 300/s, p99 < 200 ms)
+3. photo    the same as multipart with a ~100 KB JPEG in field media (>= 100/s, p99 < 200 ms)
+4. read     GET /open311/v2/requests/{id}.json for the ids just made  (>= 1,500/s)
 
-While the Open311 adapter is missing (its POST route answers 404/405) the native API stands in:
-POST /api/v1/reports (after POST /api/v1/media for the photo) and GET /api/v1/public/cases/{id}.
-The output says which API was measured. Figures go to benchmarks/results/latest.json.
+If the Open311 adapter is not installed, the native API stands in: POST /api/v1/reports (after
+POST /api/v1/media for the photo) and GET /api/v1/public/cases/{id}; the output names the API
+it measured. Nothing here asserts on time: figures are printed next to their targets and the
+ceiling, and saved to benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import shutil
 import statistics
-import sys
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +40,16 @@ from harness import (
     Reply,
     Server,
     machine_info,
-    make_photo,
+    make_photos,
     run_load,
+    seed,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVICE_CODE = "C-02-01"  # pothole: normal priority, 50 m dedupe radius
 API_KEY = "demo"
+PHOTO_SIZE = (800, 600)
+PHOTO_COUNT = 600  # distinct photos; a run uses each at most once unless it outruns them
 
 
 @dataclass(frozen=True)
@@ -76,21 +85,22 @@ def scenarios(scale: float) -> list[Scenario]:
         return max(50, int(count * scale))
 
     return [
-        Scenario("healthz", "ceiling: GET /healthz", n(20_000), 5 * scale),
-        Scenario("intake", "intake, no photo", n(4_000), 8 * scale, 300, 200),
-        Scenario("photo", "intake, 100 KB photo", n(1_500), 8 * scale, 100, 200),
-        Scenario("read", "read one request", n(15_000), 5 * scale, 1_500),
+        Scenario("healthz", "ceiling: GET /healthz", n(20_000), 3 * scale),
+        Scenario("intake", "intake, no photo", n(4_000), 5 * scale, 300, 200),
+        Scenario("photo", "intake, 100 KB photo", n(1_500), 5 * scale, 100, 200),
+        Scenario("read", "read one request", n(15_000), 3 * scale, 1_500),
     ]
 
 
 class Workload:
     """The requests of one server lifetime, against Open311 or (until it exists) the native API."""
 
-    def __init__(self, clients: Clients, api: str, photo: bytes) -> None:
+    def __init__(self, clients: Clients, api: str, photos: list[bytes]) -> None:
         self.clients = clients
         self.api = api
         self.read_api = "native"
-        self.photo = photo
+        self.photos = photos
+        self.photos_used = 0
         self.points = PointPool()
         self.ids: list[str] = []
         self.tokens: list[str] = []
@@ -152,7 +162,8 @@ class Workload:
 
     async def photo_intake(self, slot: int, seq: int) -> int:
         form = self._form(seq)
-        photo = ("pothole.jpg", self.photo, "image/jpeg")
+        photo = ("pothole.jpg", self.photos[self.photos_used % len(self.photos)], "image/jpeg")
+        self.photos_used += 1
         if self.api == "open311":
             reply = await self.clients.request(
                 slot, "POST", "/open311/v2/requests.json", form=form, files={"media": photo}
@@ -214,7 +225,7 @@ async def detect_api(clients: Clients, wanted: str) -> str:
 
 async def run_once(
     server: Server,
-    photo: bytes,
+    photos: list[bytes],
     plan: list[Scenario],
     api_wanted: str,
     concurrency: int,
@@ -223,7 +234,7 @@ async def run_once(
     clients = Clients(server.base_url, concurrency, client_kind)
     try:
         api = await detect_api(clients, api_wanted)
-        work = Workload(clients, api, photo)
+        work = Workload(clients, api, photos)
         jobs = {
             "healthz": work.healthz,
             "intake": work.intake,
@@ -244,7 +255,7 @@ async def run_once(
                 job,
                 concurrency=concurrency,
                 max_requests=max(concurrency * 4, scenario.max_requests // 20),
-                max_seconds=1.0,
+                max_seconds=0.5,
             )
             result = await run_load(
                 scenario.key,
@@ -264,36 +275,71 @@ async def run_once(
         "points_available": len(work.points),
         "points_reused": work.points.reused,
         "joined_existing": work.joined,
+        "photos_used": work.photos_used,
+        "photos_distinct": len(photos),
         "scenarios": {},
     }
     for key, result in results.items():
         entry = result.summary()
         entry["ratio_to_ceiling"] = round(result.throughput / ceiling, 3) if ceiling else None
+        entry["other_cpu_cores"] = round(other_cpu(result), 2)
         out["scenarios"][key] = entry
     return out
+
+
+class ServerFailed(Exception):
+    """The server did not start, or died under load."""
+
+
+def run_server(
+    workers: int, template: Path, photos: list[bytes], plan: list[Scenario], args: Any
+) -> dict[str, Any]:
+    try:
+        with Server(workers=workers, template=template) as server:
+            print(
+                f"  server on {server.base_url}, ready in {server.start_seconds:.1f} s", flush=True
+            )
+            try:
+                return asyncio.run(
+                    run_once(server, photos, plan, args.api, args.concurrency, args.client)
+                )
+            except Exception as exc:
+                raise ServerFailed(
+                    f"{type(exc).__name__}: {exc}\n  server log tail:\n{server.log_tail()}"
+                ) from exc
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        raise ServerFailed(str(exc)) from exc
 
 
 def print_line(scenario: Scenario, result: LoadResult, ceiling: LoadResult | None) -> None:
     ratio = ""
     if ceiling is not None and scenario.key != "healthz" and ceiling.throughput:
-        ratio = f"  = {result.throughput / ceiling.throughput:.2f} x healthz"
+        ratio = f"; {scenario.key} = {result.throughput / ceiling.throughput:.2f} × healthz"
     extra = ""
     if result.errors:
-        codes = {**{str(k): v for k, v in result.statuses.items() if not 200 <= k < 300}}
+        codes = {str(k): v for k, v in result.statuses.items() if not 200 <= k < 300}
         codes.update(result.exceptions)
-        extra = f"  errors by kind: {codes}"
+        extra = f"\n      errors by kind: {codes}"
     print(
-        f"  {scenario.title:<24} {result.requests:>6} req  {result.throughput:>8.1f} req/s  "
-        f"p50 {result.percentile(50):7.1f}  p95 {result.percentile(95):7.1f}  "
-        f"p99 {result.percentile(99):7.1f} ms  errors {result.errors}  "
-        f"target {scenario.target_text()}{ratio}  "
-        f"(cpu: server {result.server_cpu or 0:.2f}, client {result.client_cpu:.2f} cores){extra}",
+        f"  {scenario.title:<22} {result.requests:>6} req {result.throughput:>8.1f} req/s  "
+        f"p50 {result.percentile(50):6.1f}  p95 {result.percentile(95):6.1f}  "
+        f"p99 {result.percentile(99):6.1f} ms  errors {result.errors}\n"
+        f"      target {scenario.target_text()}{ratio}; cpu cores used: "
+        f"server {result.server_cpu or 0:.2f}, client {result.client_cpu:.2f}, "
+        f"anything else {other_cpu(result):.2f}{extra}",
         flush=True,
     )
 
 
+def other_cpu(result: LoadResult) -> float:
+    """Cores that neither the server nor the load generator used: the machine's noise."""
+    if result.machine_cpu is None:
+        return 0.0
+    return max(0.0, result.machine_cpu - (result.server_cpu or 0.0) - result.client_cpu)
+
+
 def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over the repetitions of each worker configuration."""
+    """Medians over the repetitions of each worker configuration (errors are summed)."""
     summary: dict[str, Any] = {}
     for workers in sorted({run["workers"] for run in runs}):
         mine = [run for run in runs if run["workers"] == workers]
@@ -306,7 +352,7 @@ def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any
                 continue
 
             def median(field: str, seen: list[dict[str, Any]] = seen) -> float:
-                values = [s[field] for s in seen if s[field] is not None]
+                values = [s[field] for s in seen if s.get(field) is not None]
                 return round(statistics.median(values), 3) if values else 0.0
 
             rps, p99 = median("throughput_rps"), median("p99_ms")
@@ -320,9 +366,12 @@ def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any
                 "p95_ms": median("p95_ms"),
                 "p99_ms": p99,
                 "errors": errors,
-                "ratio_to_ceiling": median("ratio_to_ceiling")
-                if scenario.key != "healthz"
-                else 1.0,
+                "ratio_to_ceiling": (
+                    median("ratio_to_ceiling") if scenario.key != "healthz" else 1.0
+                ),
+                "server_cpu_cores": median("server_cpu_cores"),
+                "client_cpu_cores": median("client_cpu_cores"),
+                "other_cpu_cores": median("other_cpu_cores"),
                 "target": scenario.target_text(),
                 "target_rps": scenario.target_rps,
                 "target_p99_ms": scenario.target_p99_ms,
@@ -336,10 +385,11 @@ def summarise(plan: list[Scenario], runs: list[dict[str, Any]]) -> dict[str, Any
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    print("\nSummary (medians over repetitions; errors summed)")
+    print("\nSummary: medians over the repetitions (errors summed); cpu = cores used")
     header = (
-        f"{'server':<10} {'scenario':<24} {'api':<8} {'req/s':>9} {'p50':>7} {'p95':>7} "
-        f"{'p99 ms':>7} {'err':>4}  {'x ceiling':>9}  {'target':<24} met"
+        f"{'server':<10} {'scenario':<22} {'api':<7} {'req/s':>8} {'p50':>6} {'p95':>6} "
+        f"{'p99 ms':>7} {'err':>4} {'×ceil':>6} {'cpu: srv':>8} {'cli':>4} {'other':>5}  "
+        f"{'target':<22} met"
     )
     print(header)
     print("-" * len(header))
@@ -347,10 +397,12 @@ def print_summary(summary: dict[str, Any]) -> None:
         for row in rows.values():
             met = {True: "yes", False: "NO", None: "-"}[row["met"]]
             print(
-                f"{config:<10} {row['title']:<24} {'/'.join(row['api']):<8} "
-                f"{row['throughput_rps']:>9.1f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
-                f"{row['p99_ms']:>7.1f} {row['errors']:>4}  {row['ratio_to_ceiling']:>9.2f}  "
-                f"{row['target']:<24} {met}"
+                f"{config:<10} {row['title']:<22} {'/'.join(row['api']):<7} "
+                f"{row['throughput_rps']:>8.1f} {row['p50_ms']:>6.1f} {row['p95_ms']:>6.1f} "
+                f"{row['p99_ms']:>7.1f} {row['errors']:>4} {row['ratio_to_ceiling']:>6.2f} "
+                f"{row['server_cpu_cores']:>8.2f} {row['client_cpu_cores']:>4.2f} "
+                f"{row['other_cpu_cores']:>5.2f}  "
+                f"{row['target']:<22} {met}"
             )
 
 
@@ -362,14 +414,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions per worker count")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--scale", type=float, default=1.0, help="scale request counts and time limits"
+        "--scale", type=float, default=1.0, help="multiply every request cap and time limit"
     )
     parser.add_argument("--api", choices=("auto", "open311", "native"), default="auto")
     parser.add_argument(
         "--client",
         choices=("httpx", "raw"),
         default="httpx",
-        help="load generator: httpx (default) or a minimal HTTP/1.1 client (cross-check)",
+        help="load generator: httpx (default), or a minimal HTTP/1.1 client as a cross-check",
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
@@ -380,45 +432,60 @@ def main(argv: list[str] | None = None) -> int:
     print("CityLoop benchmarks: the real server over loopback HTTP, embedded SQLite")
     print(
         f"date {info['date']}  nproc {info['nproc']}  python {info['python']}  "
-        f"cpu {info.get('cpu', '?')}  sqlite {info['versions'].get('sqlite')}"
+        f"cpu {info.get('cpu', '?')}  sqlite {info['versions'].get('sqlite')}  "
+        f"load average {' '.join(str(x) for x in info.get('loadavg', []))}"
     )
     print(
-        f"{args.concurrency} concurrent clients ({args.client} + asyncio, one process, sharing the "
-        f"machine with the server); workers {worker_counts}; {args.reps} repetition(s)"
+        f"load: {args.concurrency} concurrent clients ({args.client} + asyncio, one keep-alive "
+        f"connection each) in this process, on the same cores as the server"
     )
-    photo = make_photo()
-    print(f"photo: {len(photo):,} byte JPEG, 800x600")
+    print(f"server: workers {worker_counts}; {args.reps} repetition(s) each, a fresh server each")
+    print(
+        "limits: " + "; ".join(f"{s.key} {s.max_requests} req or {s.max_seconds:g} s" for s in plan)
+    )
+    photos = make_photos(PHOTO_COUNT, size=PHOTO_SIZE)
+    sizes = sorted(len(p) for p in photos)
+    print(
+        f"photos: {len(photos)} distinct {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs of "
+        f"{sizes[0]:,}-{sizes[-1]:,} bytes"
+    )
 
     started = time.perf_counter()
     runs: list[dict[str, Any]] = []
-    for workers in worker_counts:
-        for rep in range(1, args.reps + 1):
-            print(f"\n[workers={workers} rep {rep}/{args.reps}]", flush=True)
-            with Server(workers=workers) as server:
+    failures: list[dict[str, Any]] = []
+    template = Path(tempfile.mkdtemp(prefix="cityloop-bench-seed-"))
+    try:
+        seed_seconds = seed(template)
+        print(f"seeded the demo city and accounts in {seed_seconds:.1f} s")
+        for workers in worker_counts:
+            for rep in range(1, args.reps + 1):
+                load = os.getloadavg()[0]
                 print(
-                    f"  server on {server.base_url} (seed {server.seed_seconds:.1f} s, "
-                    f"start {server.start_seconds:.1f} s)",
+                    f"\n[workers={workers} rep {rep}/{args.reps}]  load average {load:.2f}",
                     flush=True,
                 )
                 try:
-                    run = asyncio.run(
-                        run_once(server, photo, plan, args.api, args.concurrency, args.client)
-                    )
-                except Exception:
-                    print(f"  server log tail:\n{server.log_tail()}", file=sys.stderr)
-                    raise
-            print(
-                f"  api: intake={run['api']['intake']} read={run['api']['read']}; "
-                f"points reused {run['points_reused']} of {run['points_available']}; "
-                f"reports joined to an existing case {run['joined_existing']}",
-                flush=True,
-            )
-            runs.append({"workers": workers, "rep": rep, **run})
+                    run = run_server(workers, template, photos, plan, args)
+                except ServerFailed as exc:
+                    # Record it and go on: one broken configuration should not hide the others.
+                    print(f"  FAILED: {exc}", flush=True)
+                    failures.append({"workers": workers, "rep": rep, "error": str(exc)})
+                    continue
+                print(
+                    f"  api: intake={run['api']['intake']} read={run['api']['read']}; "
+                    f"points reused {run['points_reused']} of {run['points_available']}; "
+                    f"reports joined to an existing case {run['joined_existing']}; "
+                    f"photos sent {run['photos_used']} of {run['photos_distinct']} distinct",
+                    flush=True,
+                )
+                runs.append({"workers": workers, "rep": rep, "loadavg_1m": round(load, 2), **run})
+    finally:
+        shutil.rmtree(template, ignore_errors=True)
 
     summary = summarise(plan, runs)
     print_summary(summary)
     total = time.perf_counter() - started
-    print(f"\ntotal {total:.0f} s")
+    print(f"\ntotal {total:.0f} s; load average now {os.getloadavg()[0]:.2f}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -429,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
             "workers": worker_counts,
             "repetitions": args.reps,
             "scale": args.scale,
-            "photo_bytes": len(photo),
+            "photo_bytes": statistics.median(sizes),
+            "photos_distinct": len(photos),
+            "photo_pixels": list(PHOTO_SIZE),
             "database": "sqlite (embedded default)",
             "limits": {
                 s.key: {"max_requests": s.max_requests, "max_seconds": s.max_seconds} for s in plan
@@ -437,11 +506,12 @@ def main(argv: list[str] | None = None) -> int:
         },
         "summary": summary,
         "runs": runs,
+        "failures": failures,
         "total_seconds": round(total, 1),
     }
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print(f"figures saved to {args.output}")
-    return 0
+    return 1 if failures or not runs else 0
 
 
 if __name__ == "__main__":

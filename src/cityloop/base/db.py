@@ -61,8 +61,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
+            # As many connections as the server's worker threads (40), so a busy moment never
+            # pays for opening a new SQLite connection.
+            pool_size=40,
+            max_overflow=10,
         )
 
         @event.listens_for(engine, "connect")

@@ -3,11 +3,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.identity.deps import optional_user
 from cityloop.media import service
+from cityloop.media.imaging import ProcessedImage
+from cityloop.media.models import Media
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -39,11 +42,14 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
     if user is None or user.role == "citizen":
         ctx.extras["media_limiter"].check(client_key(request))
     raw = await read_capped(file, ctx.settings.media_max_bytes)
-    image = service.decode_upload(
-        raw, max_bytes=ctx.settings.media_max_bytes, max_pixels=ctx.settings.media_max_pixels
+    # Decoding, re-encoding and the database write block: keep them off the event loop.
+    image = await run_in_threadpool(
+        service.decode_upload,
+        raw,
+        max_bytes=ctx.settings.media_max_bytes,
+        max_pixels=ctx.settings.media_max_pixels,
     )
-    with ctx.writing() as session:
-        media = service.store_image(session, ctx.storage, image, user.username if user else None)
+    media = await run_in_threadpool(_store, ctx, image, user.username if user else None)
     body: dict[str, Any] = {
         "id": media.id,
         "content_type": media.content_type,
@@ -56,6 +62,11 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
     if image.gps:
         body["location_hint"] = {"lat": image.gps[0], "lon": image.gps[1]}
     return body
+
+
+def _store(ctx: AppContext, image: ProcessedImage, uploaded_by: str | None) -> Media:
+    with ctx.writing() as session:
+        return service.store_image(session, ctx.storage, image, uploaded_by)
 
 
 def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -17,6 +16,7 @@ from cityloop.notify.channels import SmtpChannel
 from cityloop.notify.models import Notification
 from cityloop.notify.service import send_pending
 from tests.conftest import City, fresh_point, make_city
+from tests.servers import free_port
 
 
 class Mailbox:
@@ -28,16 +28,10 @@ class Mailbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     yield box, port
@@ -85,7 +79,7 @@ def test_reporter_and_supporter_get_an_email_for_each_public_change(
 def test_an_unreachable_mail_server_delays_but_never_loses_a_notification(
     templates: dict[str, str], tmp_path: Path, mailbox: tuple[Mailbox, int]
 ) -> None:
-    dead = f"smtp://127.0.0.1:{_free_port()}"
+    dead = f"smtp://127.0.0.1:{free_port()}"
     for city in make_city(templates, "sqlite", tmp_path, smtp_url=dead):
         lat, lon = fresh_point()
         answer = city.report(category="C-02-01", lat=lat, lon=lon, contact_email="x@example.org")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
 from cityloop.cli import app
+from tests.servers import running
 
 runner = CliRunner()
-CITYLOOP = [sys.executable, "-m", "cityloop.cli"]
 
 
 def test_migrate_creates_the_schema_in_a_new_data_dir(tmp_path: Path) -> None:
@@ -53,30 +49,8 @@ def test_seed_without_accounts_leaves_no_default_password(tmp_path: Path) -> Non
     db.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_demo_seeds_an_empty_data_dir_and_serves_the_city(tmp_path: Path) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [*CITYLOOP, "demo", "--port", str(port), "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the demo did not become ready in 60 s")
+    with running("demo", tmp_path) as base:
         departments = httpx.get(f"{base}/api/v1/departments").json()
         assert len(departments) >= 8
         login = httpx.post(
@@ -85,9 +59,6 @@ def test_demo_seeds_an_empty_data_dir_and_serves_the_city(tmp_path: Path) -> Non
         assert login.status_code == 200
         districts = httpx.get(f"{base}/api/v1/geo/districts").json()
         assert len(districts["features"]) >= 3
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_the_access_log_never_shows_an_access_token() -> None:

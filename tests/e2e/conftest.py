@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.servers import running, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = Path(os.environ.get("CITYLOOP_E2E_DIST", ROOT / "frontend" / "dist"))
@@ -30,49 +27,20 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo city served from a fresh data dir, with the built citizen app and console."""
     if not (DIST / "app" / "index.html").exists():
         pytest.skip("front ends are not built: run `make frontend`")
     data = tmp_path_factory.mktemp("e2e")
-    cli = [sys.executable, "-m", "cityloop.cli"]
-    subprocess.run([*cli, "seed", "--accounts", "--data-dir", str(data)], check=True)
-    port = _free_port()
+    seed(data)
     env = {
-        **os.environ,
         "CITYLOOP_STATIC_DIR": str(DIST),
         "CITYLOOP_INTAKE_RATE_LIMIT": "0",
         "CITYLOOP_DEMO": "true",
     }
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--data-dir", str(data)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.terminate()
-        raise RuntimeError("the server did not start; see " + str(data / "server.log"))
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with running("serve", data, env) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

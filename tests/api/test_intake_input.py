@@ -244,3 +244,10 @@ def test_nearby_lists_open_cases_of_the_category_including_new_ones(city: City) 
         "/api/v1/public/nearby", params={"category": "NOPE", "lat": lat, "lon": lon}
     )
     assert bad.status_code == 400
+
+
+def test_an_unknown_tracking_token_is_a_404_that_says_so(city: City) -> None:
+    for path in ("/api/v1/track/nope", "/api/v1/track/nope/notifications"):
+        response = city.client.get(path)
+        assert response.status_code == 404
+        assert response.json()["detail"] == "no report has this tracking token"

@@ -378,7 +378,7 @@ def track(ctx: Ctx, token: str) -> dict[str, Any]:
     with ctx.reading() as session:
         report = service.report_by_token(session, token)
         if report is None:
-            raise not_found("tracking token", "given")
+            raise Problem(404, "not-found", "no report has this tracking token")
         case = service.public_case(session, report.case_id)
         return {"report_id": report.id, "case": public_case_out(session, case)}
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import not_found
+from cityloop.base.problems import Problem
 from cityloop.governance import service as governance
 from cityloop.identity.deps import current_staff
 from cityloop.identity.models import User
@@ -40,5 +40,5 @@ def by_token(ctx: Ctx, token: str) -> list[dict[str, Any]]:
     with ctx.reading() as session:
         report = governance.report_by_token(session, token)
         if report is None:
-            raise not_found("tracking token", "given")
+            raise Problem(404, "not-found", "no report has this tracking token")
         return [_out(n) for n in service.for_report(session, report.id)]

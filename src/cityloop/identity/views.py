@@ -63,7 +63,9 @@ def me(user: Annotated[User, Depends(current_staff(allow_citizen=True))]) -> Use
 
 
 @router.post("/citizens", response_model=UserOut, status_code=201)
-def sign_up(ctx: Ctx, body: CitizenSignup) -> User:
+def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
+    # Sign-ups share the public intake limit, so one client cannot mint accounts in bulk.
+    ctx.rate_limiter.check("signup:" + (request.client.host if request.client else "unknown"))
     with ctx.writing() as session:
         return service.create_user(
             session,

@@ -888,11 +888,23 @@ def list_cases(
     return list(rows), total
 
 
+def is_public_event(event: CaseEvent) -> bool:
+    """Whether citizens may see a timeline row: the one rule every public view applies."""
+    return bool(event.public_message or event.note_public)
+
+
+# The same rule as a SQL condition, for queries that filter many rows at once.
+PUBLIC_EVENT_SQL = or_(
+    and_(CaseEvent.public_message.is_not(None), CaseEvent.public_message != ""),
+    CaseEvent.note_public.is_(True),
+)
+
+
 def timeline(session: Session, case_id: int, public_only: bool) -> list[CaseEvent]:
     query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     rows = list(session.scalars(query))
     if public_only:
-        rows = [e for e in rows if e.public_message or e.note_public]
+        rows = [e for e in rows if is_public_event(e)]
     return rows
 
 
@@ -1156,7 +1168,7 @@ def sweep_deadlines(session: Session, now: datetime | None = None) -> SweepResul
 
 def public_event(session: Session, event_id: int) -> CaseEvent | None:
     event = session.get(CaseEvent, event_id)
-    if event is None or not (event.public_message or event.note_public):
+    if event is None or not is_public_event(event):
         return None
     return event
 

@@ -412,15 +412,8 @@ def token_record(session: Session, token: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- request records
 
 
-def _is_public(event: CaseEvent) -> bool:
-    # The very test service.timeline(public_only=True) applies; kept identical on purpose.
-    return bool(event.public_message or event.note_public)
-
-
-_PUBLIC_SQL = or_(
-    and_(CaseEvent.public_message.is_not(None), CaseEvent.public_message != ""),
-    CaseEvent.note_public.is_(True),
-)
+_is_public = service.is_public_event
+_PUBLIC_SQL = service.PUBLIC_EVENT_SQL
 
 
 def event_text(event: CaseEvent) -> str:

@@ -1,0 +1,1 @@
+"""Perception: devices from many vendors on one standard, turned into readings, entities and alarms."""

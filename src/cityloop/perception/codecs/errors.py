@@ -1,0 +1,15 @@
+"""The one error every codec raises; in its own module so expressions.py and base.py share it."""
+
+from __future__ import annotations
+
+
+class CodecError(ValueError):
+    """A payload or codec configuration that cannot be decoded.
+
+    ``field`` names what is wrong (an attribute, ``payload``, ``timestamp``, ``layout``…) so the
+    ingestion layer can give the device owner a precise rejection and count it in ``/metrics``.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field

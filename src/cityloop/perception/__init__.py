@@ -1,1 +1,1 @@
-"""Perception: devices from many vendors on one standard, turned into readings, entities and alarms."""
+"""Perception: devices from many vendors on one standard, turned into readings and alarms."""

@@ -133,7 +133,8 @@ def _to_number(value: Scalar, attribute: str) -> int | float:
             try:
                 number = float(value)
             except ValueError as exc:
-                raise CodecError(f"{attribute}: {value!r} is not a number", field=attribute) from exc
+                message = f"{attribute}: {value!r} is not a number"
+                raise CodecError(message, field=attribute) from exc
     if isinstance(number, float) and not math.isfinite(number):
         raise CodecError(f"{attribute}: {value!r} is not a finite number", field=attribute)
     return number

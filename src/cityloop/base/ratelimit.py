@@ -7,7 +7,15 @@ import threading
 import time
 from collections import deque
 
+from starlette.requests import Request
+
 from cityloop.base.problems import Problem
+
+
+def client_key(request: Request) -> str:
+    """Who is asking, for rate limits: the client address (behind a proxy, configure uvicorn's
+    --forwarded-allow-ips so this is the real client)."""
+    return request.client.host if request.client else "unknown"
 
 
 class RateLimiter:

@@ -15,6 +15,7 @@ from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.base.ratelimit import client_key
 from cityloop.governance import kpis, service
 from cityloop.governance.models import Case
 from cityloop.governance.schemas import (
@@ -41,10 +42,6 @@ Ctx = Annotated[AppContext, Depends(get_context)]
 Staff = Annotated[Actor, Depends(staff_actor)]
 # Ids beyond a 32-bit integer name no case; refuse them before PostgreSQL does.
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def run_intake(

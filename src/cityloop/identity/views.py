@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem
+from cityloop.base.ratelimit import client_key
 from cityloop.identity import service
 from cityloop.identity.deps import current_staff, require_roles
 from cityloop.identity.models import User
@@ -33,7 +34,7 @@ def login(
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenOut:
-    client = request.client.host if request.client else ""
+    client = client_key(request)
     with ctx.reading() as session:
         try:
             user = service.authenticate(session, username, password)
@@ -65,7 +66,7 @@ def me(user: Annotated[User, Depends(current_staff(allow_citizen=True))]) -> Use
 @router.post("/citizens", response_model=UserOut, status_code=201)
 def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
     # Sign-ups share the public intake limit, so one client cannot mint accounts in bulk.
-    ctx.rate_limiter.check("signup:" + (request.client.host if request.client else "unknown"))
+    ctx.rate_limiter.check("signup:" + client_key(request))
     with ctx.writing() as session:
         return service.create_user(
             session,

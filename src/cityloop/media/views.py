@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem, bad_request, not_found
+from cityloop.base.ratelimit import client_key
 from cityloop.identity.deps import optional_user
 from cityloop.media import service
 from cityloop.media.imaging import ProcessedImage
@@ -14,10 +15,6 @@ from cityloop.media.models import Media
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 Ctx = Annotated[AppContext, Depends(get_context)]
-
-
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def read_capped(upload: UploadFile, max_bytes: int) -> bytes:

@@ -17,10 +17,11 @@ from starlette.datastructures import UploadFile
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, not_found
+from cityloop.base.ratelimit import client_key
 from cityloop.governance import service as governance
 from cityloop.governance.open311 import formats
 from cityloop.governance.open311 import service as open311
-from cityloop.governance.views import client_key, run_intake
+from cityloop.governance.views import run_intake
 from cityloop.identity import service as identity
 from cityloop.identity.service import Actor
 from cityloop.media import service as media

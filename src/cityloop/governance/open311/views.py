@@ -274,7 +274,7 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
     with ctx.reading() as session:
         record = open311.token_record(session, token)
     if record is None:
-        raise not_found("token", "given")  # do not echo a secret-ish value back
+        raise Problem(404, "not-found", "no request has this token")  # never echo a token
     return formats.render(fmt, [record], formats.REQUESTS)
 
 

@@ -38,6 +38,7 @@ from cityloop.media.views import router as media_router
 from cityloop.notify import service as notify
 from cityloop.notify.channels import channel_from_url
 from cityloop.notify.views import router as notify_router
+from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
 
 
@@ -185,7 +186,15 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             metrics.REGISTRY.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    routers = (identity_router, geo_router, media_router, cases_router, live_router, notify_router)
+    routers = (
+        identity_router,
+        geo_router,
+        media_router,
+        cases_router,
+        live_router,
+        notify_router,
+        perception_router,
+    )
     for router in routers:
         app.include_router(router)
     install_open311(app)

@@ -17,6 +17,7 @@ from cityloop.governance.models import (
 from cityloop.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.media.models import Media
 from cityloop.notify.models import Notification
+from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
 
 __all__ = [
     "ApiKey",
@@ -26,6 +27,8 @@ __all__ = [
     "CaseEvent",
     "Category",
     "Department",
+    "Device",
+    "DeviceProfile",
     "Dispute",
     "IdempotencyRecord",
     "Jurisdiction",
@@ -33,6 +36,7 @@ __all__ = [
     "Notification",
     "OutboxDelivery",
     "OutboxEvent",
+    "ProvisioningGroup",
     "Rating",
     "Report",
     "RoutingRule",

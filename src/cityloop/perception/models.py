@@ -1,0 +1,60 @@
+"""The device registry: device profiles (models), provisioning groups and devices.
+
+The vocabulary follows the FIWARE IoT Agents: a provisioning group (service group) is keyed by its
+api key and resource, and each device belongs to one group and maps to one NGSI-LD entity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cityloop.base.db import Base, utcnow
+
+
+class DeviceProfile(Base):
+    """A device model: which codec decodes it, how its attributes map, which entity type it is."""
+
+    __tablename__ = "device_profiles"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    entity_type: Mapped[str] = mapped_column(String(100))
+    codec: Mapped[str] = mapped_column(String(40))
+    codec_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProvisioningGroup(Base):
+    """Devices that share an api key, a resource and a profile (an IoT Agent service group)."""
+
+    __tablename__ = "provisioning_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    apikey: Mapped[str] = mapped_column(String(100), unique=True)
+    resource: Mapped[str] = mapped_column(String(200), default="/iot/d")
+    profile_code: Mapped[str] = mapped_column(ForeignKey("device_profiles.code"))
+    auto_provision: Mapped[bool] = mapped_column(default=False)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Device(Base):
+    """One physical sensor and the NGSI-LD entity its readings update."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("provisioning_groups.id"), index=True)
+    profile_code: Mapped[str] = mapped_column(ForeignKey("device_profiles.code"))
+    entity_id: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float | None] = mapped_column(default=None)
+    lon: Mapped[float | None] = mapped_column(default=None)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)

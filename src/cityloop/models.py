@@ -17,7 +17,13 @@ from cityloop.governance.models import (
 from cityloop.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.media.models import Media
 from cityloop.notify.models import Notification
-from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
+from cityloop.perception.models import (
+    Device,
+    DeviceProfile,
+    LatestValue,
+    Measurement,
+    ProvisioningGroup,
+)
 
 __all__ = [
     "ApiKey",
@@ -32,6 +38,8 @@ __all__ = [
     "Dispute",
     "IdempotencyRecord",
     "Jurisdiction",
+    "LatestValue",
+    "Measurement",
     "Media",
     "Notification",
     "OutboxDelivery",

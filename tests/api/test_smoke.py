@@ -23,3 +23,17 @@ def test_the_config_tells_front_ends_where_the_city_is(city: City) -> None:
     min_lon, min_lat, max_lon, max_lat = config["bounds"]
     assert min_lon < config["center"][0] < max_lon
     assert min_lat < config["center"][1] < max_lat
+
+
+def test_a_uniqueness_race_is_a_409_not_a_500(city: City) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    app = city.client.app
+
+    @app.get("/_test/race")  # type: ignore[attr-defined,untyped-decorator]
+    def race() -> None:
+        raise IntegrityError("INSERT …", {}, Exception("UNIQUE constraint failed"))
+
+    response = city.client.get("/_test/race")
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")

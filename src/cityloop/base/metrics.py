@@ -136,3 +136,5 @@ CASE_ACTIONS = Counter("cityloop_case_actions_total", "Case workflow actions, by
 INPUT_REJECTED = Counter("cityloop_input_rejected_total", "Rejected input, by reason")
 CASES_BY_STATUS = Gauge("cityloop_cases", "Cases by status")
 OUTBOX_PENDING = Gauge("cityloop_outbox_pending", "Outbox events not yet delivered")
+INGEST_READINGS = Counter("cityloop_ingest_readings_total", "Device readings stored")
+INGEST_REJECTED = Counter("cityloop_ingest_rejected_total", "Rejected device messages, by reason")

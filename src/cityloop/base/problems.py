@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -145,6 +146,17 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
     async def _stale(request: Request, exc: StaleDataError) -> Any:
         # Two people acted on one record at once; the loser retries with fresh data.
         problem = Problem(409, "concurrent-update", "someone else changed this first; reload")
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, 409, problem.detail, {})
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Any:
+        # A uniqueness race between two requests (the losing one's check passed before the
+        # winner committed): the loser is told to retry rather than given a 500.
+        log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        problem = Problem(409, "conflict", "this conflicts with a change made at the same time")
         formatter = foreign(request)
         if formatter:
             return formatter(request, 409, problem.detail, {})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -58,3 +58,36 @@ class Device(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Measurement(Base):
+    """One reading in the history store; (device, attribute, time) is unique so a resent
+    reading is stored once."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        UniqueConstraint("device_id", "attribute", "observed_at"),
+        Index("ix_measurements_entity_attribute_time", "entity_id", "attribute", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(100))
+    entity_id: Mapped[str] = mapped_column(String(300))
+    attribute: Mapped[str] = mapped_column(String(200))
+    observed_at: Mapped[datetime]
+    num_value: Mapped[float | None] = mapped_column(default=None)
+    text_value: Mapped[str | None] = mapped_column(Text, default=None)
+    unit: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class LatestValue(Base):
+    """The current value of one attribute of one entity: the newest reading wins."""
+
+    __tablename__ = "latest_values"
+
+    entity_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(200), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Any] = mapped_column(JSON)
+    unit: Mapped[str | None] = mapped_column(String(40), default=None)
+    observed_at: Mapped[datetime]

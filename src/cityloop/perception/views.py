@@ -3,9 +3,11 @@ parse, call a service function inside one unit of work, and shape the answer."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -14,24 +16,28 @@ from cityloop.base.problems import Problem, bad_request
 from cityloop.identity.deps import require_roles
 from cityloop.identity.roles import Role
 from cityloop.identity.service import Actor
-from cityloop.perception import service
+from cityloop.perception import service, telemetry
+from cityloop.perception.ingest import ingest_measure
 from cityloop.perception.schemas import (
     DeviceIn,
     GroupIn,
     ProfileIn,
     device_out,
     group_out,
+    iso,
     profile_out,
 )
 
-router = APIRouter(prefix="/api/v1/perception", tags=["devices"])
+# No router prefix: the IoT-Agent-style measure endpoint lives at /iot/d, outside the API tree.
+BASE = "/api/v1/perception"
+router = APIRouter(tags=["devices"])
 Ctx = Annotated[AppContext, Depends(get_context)]
 Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
 # 100,000 rows of device_id,apikey,name,lat,lon fit well inside this.
 MAX_CSV_BYTES = 32 * 1024 * 1024
 
 
-@router.post("/profiles", status_code=201)
+@router.post(BASE + "/profiles", status_code=201)
 def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> dict[str, Any]:
     with ctx.writing() as session:
         profile = service.create_profile(
@@ -45,19 +51,19 @@ def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> dict[str, Any]:
         return profile_out(profile)
 
 
-@router.get("/profiles")
+@router.get(BASE + "/profiles")
 def list_profiles(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
     with ctx.reading() as session:
         return [profile_out(p) for p in service.list_profiles(session)]
 
 
-@router.get("/profiles/{code}")
+@router.get(BASE + "/profiles/{code}")
 def get_profile(ctx: Ctx, actor: Admin, code: str) -> dict[str, Any]:
     with ctx.reading() as session:
         return profile_out(service.get_profile(session, code))
 
 
-@router.post("/groups", status_code=201)
+@router.post(BASE + "/groups", status_code=201)
 def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> dict[str, Any]:
     with ctx.writing() as session:
         group = service.create_group(
@@ -71,13 +77,13 @@ def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> dict[str, Any]:
         return group_out(group)
 
 
-@router.get("/groups")
+@router.get(BASE + "/groups")
 def list_groups(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
     with ctx.reading() as session:
         return [group_out(g) for g in service.list_groups(session)]
 
 
-@router.post("/devices", status_code=201)
+@router.post(BASE + "/devices", status_code=201)
 def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> dict[str, Any]:
     with ctx.writing() as session:
         device = service.create_device(
@@ -93,7 +99,7 @@ def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> dict[str, Any]:
         return device_out(device)
 
 
-@router.get("/devices")
+@router.get(BASE + "/devices")
 def list_devices(
     ctx: Ctx,
     actor: Admin,
@@ -111,7 +117,7 @@ def list_devices(
         }
 
 
-@router.post("/devices/import")
+@router.post(BASE + "/devices/import")
 async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> dict[str, Any]:
     """Bulk registration from CSV (device_id,apikey,name,lat,lon): a text/csv body or the
     multipart field ``file``. Bad rows are listed with their line numbers; the rest go in."""
@@ -153,14 +159,144 @@ async def _csv_bytes(request: Request) -> bytes:
     return data
 
 
-@router.get("/devices/{device_id}")
+@router.get(BASE + "/devices/{device_id}")
 def get_device(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
     with ctx.reading() as session:
         return device_out(service.get_device(session, device_id))
 
 
-@router.delete("/devices/{device_id}", status_code=204)
+@router.delete(BASE + "/devices/{device_id}", status_code=204)
 def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
     with ctx.writing() as session:
         service.delete_device(session, device_id)
     return Response(status_code=204)
+
+
+# ------------------------------------------------------------------ ingestion and telemetry
+
+MAX_MEASURE_BYTES = 64 * 1024
+MAX_BATCH_ITEMS = 1000
+
+
+class MeasureItem(BaseModel):
+    k: str = Field(max_length=100)
+    i: str = Field(max_length=100)
+    payload: str = Field(max_length=MAX_MEASURE_BYTES)
+
+
+class MeasuresIn(BaseModel):
+    measures: list[MeasureItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+@router.post("/iot/d", tags=["ingest"])
+async def iot_measure(
+    ctx: Ctx,
+    request: Request,
+    k: Annotated[str, Query(max_length=100)] = "",
+    i: Annotated[str, Query(max_length=100)] = "",
+) -> dict[str, Any]:
+    """IoT Agent style measure: ``?k=<apikey>&i=<device_id>``, an UltraLight or JSON body as the
+    device's profile says. The api key is the credential; no user login."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_MEASURE_BYTES:
+            raise Problem(
+                413,
+                "payload-too-large",
+                f"a measure is at most {MAX_MEASURE_BYTES} bytes",
+                field="payload",
+            )
+        chunks.append(chunk)
+    content_type = request.headers.get("content-type")
+    return await run_in_threadpool(_ingest_one, ctx, k, i, b"".join(chunks), content_type)
+
+
+def _ingest_one(
+    ctx: AppContext, apikey: str, device_id: str, payload: bytes, content_type: str | None
+) -> dict[str, Any]:
+    with ctx.writing() as session:
+        result = ingest_measure(session, apikey, device_id, payload, content_type)
+        return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+@router.post(BASE + "/measures", tags=["ingest"])
+def ingest_batch(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
+    """Many device messages at once, each authenticated by its own api key. Each runs in its
+    own SAVEPOINT: a bad item is reported by index and the valid ones are kept."""
+    results: list[dict[str, Any]] = []
+    with ctx.writing() as session:
+        for index, item in enumerate(body.measures):
+            try:
+                with session.begin_nested():
+                    result = ingest_measure(session, item.k, item.i, item.payload.encode("utf-8"))
+            except Problem as exc:
+                results.append(
+                    {
+                        "index": index,
+                        "ok": False,
+                        "status": exc.status,
+                        "field": exc.field,
+                        "detail": exc.detail,
+                    }
+                )
+            else:
+                results.append(
+                    {
+                        "index": index,
+                        "ok": True,
+                        "stored": result.stored,
+                        "duplicates": result.duplicates,
+                    }
+                )
+    return {"results": results}
+
+
+@router.get(BASE + "/devices/{device_id}/latest")
+def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        device = service.get_device(session, device_id)
+        rows = telemetry.latest_values(session, device.entity_id)
+        return {
+            "device_id": device.device_id,
+            "entity_id": device.entity_id,
+            "last_seen_at": iso(device.last_seen_at),
+            "attributes": {
+                row.attribute: {
+                    "value": row.value,
+                    "unit": row.unit,
+                    "observed_at": iso(row.observed_at),
+                }
+                for row in rows
+            },
+        }
+
+
+@router.get(BASE + "/devices/{device_id}/measures")
+def device_measures(
+    ctx: Ctx,
+    actor: Admin,
+    device_id: str,
+    attribute: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    with ctx.reading() as session:
+        device = service.get_device(session, device_id)
+        rows = telemetry.measurements(
+            session, device.device_id, attribute=attribute, since=since, limit=limit
+        )
+        return {
+            "device_id": device.device_id,
+            "entity_id": device.entity_id,
+            "items": [
+                {
+                    "attribute": row.attribute,
+                    "value": row.num_value if row.num_value is not None else row.text_value,
+                    "unit": row.unit,
+                    "observed_at": iso(row.observed_at),
+                }
+                for row in rows
+            ],
+        }

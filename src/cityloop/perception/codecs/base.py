@@ -205,9 +205,13 @@ def _check_range(value: Scalar, mapping: AttributeMapping) -> None:
     assert isinstance(value, int | float)
     if mapping.minimum is not None and value < mapping.minimum:
         raise CodecError(
-            f"{mapping.name}={value} is below the minimum {mapping.minimum}", field=mapping.name
+            f"{mapping.name}={value} is below the minimum {mapping.minimum}",
+            field=mapping.name,
+            reason="out_of_range",
         )
     if mapping.maximum is not None and value > mapping.maximum:
         raise CodecError(
-            f"{mapping.name}={value} is above the maximum {mapping.maximum}", field=mapping.name
+            f"{mapping.name}={value} is above the maximum {mapping.maximum}",
+            field=mapping.name,
+            reason="out_of_range",
         )

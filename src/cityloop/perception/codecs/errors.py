@@ -10,6 +10,8 @@ class CodecError(ValueError):
     ingestion layer can give the device owner a precise rejection and count it in ``/metrics``.
     """
 
-    def __init__(self, message: str, *, field: str) -> None:
+    def __init__(self, message: str, *, field: str, reason: str = "malformed") -> None:
         super().__init__(message)
         self.field = field
+        # "malformed" (cannot be read) or "out_of_range" (read, but outside the declared range).
+        self.reason = reason

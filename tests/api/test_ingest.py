@@ -1,0 +1,223 @@
+"""Device ingestion: the IoT-Agent-style measure endpoint, the JSON batch, history and latest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import City
+
+BASE = "/api/v1/perception"
+UL_KEY = "ingest-ul-key-0001"
+JSON_KEY = "ingest-json-key-01"
+AUTO_KEY = "ingest-auto-key-01"
+
+
+def post(city: City, path: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+    response = city.client.post(BASE + path, json=body, headers=city.headers("admin"))
+    assert response.status_code == expect, response.text
+    return dict(response.json())
+
+
+def setup_registry(city: City) -> None:
+    """Two profiles, three groups and two registered devices, created once per module."""
+    if city.client.get(BASE + "/devices/ul-1", headers=city.headers("admin")).status_code == 200:
+        return
+    post(
+        city,
+        "/profiles",
+        {
+            "code": "ingest-ul",
+            "name": "UL tilt sensor",
+            "entity_type": "ManholeCover",
+            "codec": "ul",
+            "codec_config": {
+                "mappings": [
+                    {
+                        "object_id": "t",
+                        "name": "tilt",
+                        "type": "Number",
+                        "unit": "DD",
+                        "minimum": 0,
+                        "maximum": 90,
+                    },
+                    {"object_id": "s", "name": "status", "type": "Text"},
+                ]
+            },
+        },
+    )
+    post(
+        city,
+        "/profiles",
+        {
+            "code": "ingest-json",
+            "name": "JSON waste bin",
+            "entity_type": "WasteContainer",
+            "codec": "json",
+            "codec_config": {
+                "mappings": [
+                    {
+                        "object_id": "lvl",
+                        "name": "fillingLevel",
+                        "type": "Number",
+                        "unit": "P1",
+                        "expression": "value / 100",
+                    }
+                ]
+            },
+        },
+    )
+    ul_group = post(city, "/groups", {"apikey": UL_KEY, "profile_code": "ingest-ul"})
+    json_group = post(city, "/groups", {"apikey": JSON_KEY, "profile_code": "ingest-json"})
+    post(city, "/groups", {"apikey": AUTO_KEY, "profile_code": "ingest-ul", "auto_provision": True})
+    post(city, "/devices", {"device_id": "ul-1", "group_id": ul_group["id"]})
+    post(city, "/devices", {"device_id": "bin-1", "group_id": json_group["id"]})
+
+
+def measure(city: City, key: str, device: str, body: str, content_type: str = "text/plain") -> Any:
+    return city.client.post(
+        "/iot/d",
+        params={"k": key, "i": device},
+        content=body.encode(),
+        headers={"Content-Type": content_type},
+    )
+
+
+def latest(city: City, device: str) -> dict[str, Any]:
+    response = city.client.get(f"{BASE}/devices/{device}/latest", headers=city.headers("admin"))
+    assert response.status_code == 200, response.text
+    return dict(response.json()["attributes"])
+
+
+def test_an_ultralight_measure_is_stored_and_updates_the_latest_value(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, UL_KEY, "ul-1", "2026-01-01T10:00:00Z|t|12.5|s|closed")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"stored": 2, "duplicates": 0}
+    values = latest(city, "ul-1")
+    assert values["tilt"]["value"] == 12.5
+    assert values["tilt"]["unit"] == "DD"
+    assert values["status"]["value"] == "closed"
+    history = city.client.get(
+        f"{BASE}/devices/ul-1/measures",
+        params={"attribute": "tilt"},
+        headers=city.headers("admin"),
+    ).json()
+    assert [(m["attribute"], m["value"]) for m in history["items"]] == [("tilt", 12.5)]
+
+
+def test_a_json_mapping_applies_its_expression_and_unit(city: City) -> None:
+    setup_registry(city)
+    body = '{"lvl": 9000, "timestamp": "2026-01-01T10:00:00Z"}'
+    response = measure(city, JSON_KEY, "bin-1", body, "application/json")
+    assert response.status_code == 200, response.text
+    values = latest(city, "bin-1")
+    assert values["fillingLevel"]["value"] == 90
+    assert values["fillingLevel"]["unit"] == "P1"
+
+
+def test_the_same_reading_sent_twice_is_stored_once(city: City) -> None:
+    setup_registry(city)
+    body = "2026-01-02T08:00:00+00:00|t|30"
+    assert measure(city, UL_KEY, "ul-1", body).json() == {"stored": 1, "duplicates": 0}
+    assert measure(city, UL_KEY, "ul-1", body).json() == {"stored": 0, "duplicates": 1}
+    history = city.client.get(
+        f"{BASE}/devices/ul-1/measures",
+        params={"attribute": "tilt", "since": "2026-01-02T00:00:00Z"},
+        headers=city.headers("admin"),
+    ).json()
+    assert len(history["items"]) == 1
+
+
+def test_an_unknown_api_key_is_rejected_with_401_naming_k(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, "no-such-key-000", "ul-1", "t|1")
+    assert response.status_code == 401
+    assert response.json()["field"] == "k"
+
+
+def test_an_unknown_device_without_auto_provisioning_is_404_naming_i(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, UL_KEY, "ghost-1", "t|1")
+    assert response.status_code == 404
+    assert response.json()["field"] == "i"
+
+
+def test_auto_provisioning_creates_the_device_on_its_first_message(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, AUTO_KEY, "auto-1", "t|5")
+    assert response.status_code == 200, response.text
+    device = city.client.get(f"{BASE}/devices/auto-1", headers=city.headers("admin"))
+    assert device.status_code == 200
+    assert device.json()["entity_id"] == "urn:ngsi-ld:ManholeCover:auto-1"
+    assert device.json()["last_seen_at"] is not None
+    assert latest(city, "auto-1")["tilt"]["value"] == 5
+
+
+def test_a_device_of_another_group_is_refused(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, UL_KEY, "bin-1", "t|5")
+    assert response.status_code == 403
+    assert response.json()["field"] == "i"
+
+
+def test_malformed_ultralight_is_400_naming_the_field(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, UL_KEY, "ul-1", "t||h|4")
+    assert response.status_code == 400
+    assert response.json()["field"] == "t"
+    response = measure(city, UL_KEY, "ul-1", "t|abc")
+    assert response.status_code == 400
+    assert response.json()["field"] == "tilt"
+
+
+def test_an_out_of_range_value_is_400_naming_the_attribute(city: City) -> None:
+    setup_registry(city)
+    response = measure(city, UL_KEY, "ul-1", "t|120")
+    assert response.status_code == 400
+    assert response.json()["field"] == "tilt"
+    assert "maximum" in response.json()["detail"]
+
+
+def test_a_batch_keeps_its_good_items_when_one_is_bad(city: City) -> None:
+    setup_registry(city)
+    response = city.client.post(
+        BASE + "/measures",
+        json={
+            "measures": [
+                {"k": UL_KEY, "i": "ul-1", "payload": "2026-02-01T00:00:00Z|t|10"},
+                {"k": UL_KEY, "i": "ul-1", "payload": "t|999"},
+                {"k": JSON_KEY, "i": "bin-1", "payload": '{"lvl": 5000}'},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["status"] == 400
+    assert results[1]["field"] == "tilt"
+    assert results[0]["stored"] == 1
+    assert latest(city, "bin-1")["fillingLevel"]["value"] == 50
+    history = city.client.get(
+        f"{BASE}/devices/ul-1/measures",
+        params={"since": "2026-02-01T00:00:00Z"},
+        headers=city.headers("admin"),
+    ).json()
+    assert [m["value"] for m in history["items"]] == [10]
+
+
+def test_an_older_reading_does_not_overwrite_the_latest_value(city: City) -> None:
+    setup_registry(city)
+    assert measure(city, UL_KEY, "ul-1", "2030-01-01T00:00:00Z|t|40").status_code == 200
+    assert measure(city, UL_KEY, "ul-1", "2029-01-01T00:00:00Z|t|41").status_code == 200
+    values = latest(city, "ul-1")
+    assert values["tilt"]["value"] == 40
+    assert values["tilt"]["observed_at"].startswith("2030-01-01T00:00:00")
+
+
+def test_ingest_counters_appear_in_metrics(city: City) -> None:
+    setup_registry(city)
+    measure(city, UL_KEY, "ul-1", "t|1")
+    measure(city, "bad-key-xxxxxxx", "ul-1", "t|1")
+    text = city.client.get("/metrics").text
+    assert "cityloop_ingest_readings_total" in text
+    assert 'cityloop_ingest_rejected_total{reason="invalid-api-key"}' in text

@@ -66,6 +66,10 @@ def build_context(settings: Settings) -> AppContext:
             settings.email_interval_seconds, "email", lambda: notify.send_pending(db, email)
         )
     ctx.extras["scheduler"] = scheduler
+    if settings.mqtt_url:
+        from cityloop.perception.mqtt import MqttIngest
+
+        ctx.extras["mqtt"] = MqttIngest(ctx, settings.mqtt_url, settings.mqtt_client_id)
     return ctx
 
 
@@ -142,9 +146,13 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         if settings.run_background:
             ctx.relay.start()
             ctx.extras["scheduler"].start()
+            if "mqtt" in ctx.extras:
+                ctx.extras["mqtt"].start()
         try:
             yield
         finally:
+            if "mqtt" in ctx.extras:
+                ctx.extras["mqtt"].stop()
             ctx.extras["scheduler"].stop()
             ctx.relay.stop()
 

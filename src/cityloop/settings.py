@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     email_interval_seconds: float = 5.0
 
+    # Device messages over MQTT (IoT Agent topics), e.g. mqtt://user:pass@broker:1883; off if unset.
+    mqtt_url: str | None = None
+    # Fixed so the broker keeps a persistent session (queued QoS 1 messages) across restarts.
+    mqtt_client_id: str = "cityloop"
+
     open311_page_size_max: int = 1000
     demo: bool = False
     # Built front ends (frontend/dist); defaults to the checkout's own build output.

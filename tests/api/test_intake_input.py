@@ -251,3 +251,12 @@ def test_an_unknown_tracking_token_is_a_404_that_says_so(city: City) -> None:
         response = city.client.get(path)
         assert response.status_code == 404
         assert response.json()["detail"] == "no report has this tracking token"
+
+
+def test_only_staff_set_a_reports_priority(city: City) -> None:
+    lat, lon = fresh_point()
+    public = city.report(category="C-02-01", lat=lat, lon=lon, priority="urgent")
+    assert city.case(public["case_id"])["priority"] == "normal"
+    lat, lon = fresh_point()
+    staff = city.report(username="hotline", category="C-02-01", lat=lat, lon=lon, priority="urgent")
+    assert city.case(staff["case_id"])["priority"] == "urgent"

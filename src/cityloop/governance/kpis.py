@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.governance.models import Case, CaseEvent, Rating
-from cityloop.governance.workflow import Status
+from cityloop.governance.workflow import DEPARTMENT_SCOPED, Status
+from cityloop.identity.service import Actor
 
 ALL = "*"
 
@@ -128,3 +129,12 @@ def compute(
         "city": city.as_dict(),
         "departments": {code: f.as_dict() for code, f in sorted(figures.items())},
     }
+
+
+def compute_for(
+    session: Session, actor: Actor, start: datetime, end: datetime, department: str | None
+) -> dict[str, Any]:
+    """:func:`compute` as ``actor`` may see it: a department's staff see their own figures."""
+    if actor.role in DEPARTMENT_SCOPED:
+        department = actor.department_code
+    return compute(session, start, end, department)

@@ -146,9 +146,12 @@ def event_out(event: CaseEvent, public: bool) -> dict[str, Any]:
     return body
 
 
-def _common(session: Session, case: Case) -> dict[str, Any]:
+def _common(
+    session: Session, case: Case, photos: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     category = session.get(Category, case.category_code)
-    photos = service.case_photos(session, case.id)
+    if photos is None:
+        photos = service.case_photos(session, case.id)
     return {
         "id": case.id,
         "service_request_id": str(case.id),
@@ -215,9 +218,13 @@ def report_out(report: Report, staff: bool) -> dict[str, Any]:
 
 
 def staff_case_out(
-    session: Session, case: Case, actor: identity.Actor, full: bool = True
+    session: Session,
+    case: Case,
+    actor: identity.Actor,
+    full: bool = True,
+    photos: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    body = _common(session, case)
+    body = _common(session, case, photos)
     body.update(
         channel=case.channel,
         routing=case.routing,

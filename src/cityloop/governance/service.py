@@ -299,7 +299,8 @@ def submit_report(
     description = (data.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise bad_request(f"description is over {MAX_DESCRIPTION} characters", field="description")
-    priority = data.priority or category.priority
+    # Only city staff set a priority; a public report takes its category's.
+    priority = (data.priority if actor.is_staff else None) or category.priority
     if priority not in PRIORITIES:
         raise bad_request(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
     attributes = _validate_attributes(category, data.attributes)
@@ -916,31 +917,62 @@ def reports_of(session: Session, case_id: int) -> list[Report]:
 
 def case_photos(session: Session, case_id: int) -> dict[str, list[str]]:
     """Before: the reporters' photos. After: the department's proof photos."""
-    before: list[str] = []
-    for report in reports_of(session, case_id):
-        before.extend(m for m in report.media_ids if m not in before)
-    after: list[str] = []
-    for event in session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "resolve")
-    ):
-        after.extend(event.attachments)
-    return {"before": before, "after": after}
+    return case_photos_many(session, [case_id])[case_id]
 
 
-def first_photos(session: Session, case_ids: list[int]) -> dict[int, str]:
-    """The first reporter photo of each case, in one query (for map and list views)."""
-    photos: dict[int, str] = {}
+def case_photos_many(session: Session, case_ids: list[int]) -> dict[int, dict[str, list[str]]]:
+    """:func:`case_photos` for many cases in two queries (list, map and queue views)."""
+    photos: dict[int, dict[str, list[str]]] = {i: {"before": [], "after": []} for i in case_ids}
     if not case_ids:
         return photos
-    rows = session.execute(
+    for case_id, media_ids in session.execute(
         select(Report.case_id, Report.media_ids)
         .where(Report.case_id.in_(case_ids))
         .order_by(Report.id)
-    )
-    for case_id, media_ids in rows:
-        if media_ids and case_id not in photos:
-            photos[case_id] = media_ids[0]
+    ):
+        before = photos[case_id]["before"]
+        before.extend(m for m in media_ids if m not in before)
+    for case_id, attachments in session.execute(
+        select(CaseEvent.case_id, CaseEvent.attachments)
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.action == "resolve")
+        .order_by(CaseEvent.id)
+    ):
+        photos[case_id]["after"].extend(attachments)
     return photos
+
+
+def first_photos(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The first reporter photo of each case that has one."""
+    return {
+        case_id: found["before"][0]
+        for case_id, found in case_photos_many(session, case_ids).items()
+        if found["before"]
+    }
+
+
+def public_map_cases(
+    session: Session,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    category: str | None,
+    recent_days: int,
+    limit: int,
+) -> list[Case]:
+    """What the public map shows: cases the city has accepted and still works on, and those
+    closed in the last ``recent_days``. New, unregistered reports stay off it until registered."""
+    query = select(Case).where(
+        or_(
+            Case.status.in_([s.value for s in OPEN_STATES if s != Status.SUBMITTED]),
+            (Case.status == Status.CLOSED.value)
+            & (Case.closed_at >= utcnow() - timedelta(days=recent_days)),
+        )
+    )
+    if bbox:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
+    if category:
+        query = query.where(Case.category_code == category)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
 
 
 def expected_at(session: Session, case: Case) -> datetime | None:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import or_, select
 
 from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
@@ -17,7 +16,6 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.governance import kpis, service
-from cityloop.governance.models import Case
 from cityloop.governance.schemas import (
     ActionIn,
     BulkActionIn,
@@ -30,7 +28,7 @@ from cityloop.governance.schemas import (
     public_case_out,
     staff_case_out,
 )
-from cityloop.governance.workflow import DEPARTMENT_SCOPED, OPEN_STATES, Status
+from cityloop.governance.workflow import OPEN_STATES, Status
 from cityloop.identity import service as identity
 from cityloop.identity.deps import current_staff, optional_user, staff_actor
 from cityloop.identity.models import User
@@ -116,7 +114,7 @@ def submit_report(
         contact_name=body.contact_name,
         contact_email=body.contact_email,
         contact_phone=body.contact_phone,
-        priority=body.priority if user and user.role in STAFF_ROLES else None,
+        priority=body.priority,
     )
     status, answer = run_intake(
         ctx,
@@ -192,7 +190,8 @@ def list_cases(
     )
     with ctx.reading() as session:
         rows, total = service.list_cases(session, actor, f, page, page_size)
-        items = [staff_case_out(session, c, actor, full=False) for c in rows]
+        photos = service.case_photos_many(session, [c.id for c in rows])
+        items = [staff_case_out(session, c, actor, False, photos[c.id]) for c in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
@@ -257,17 +256,17 @@ def indicators(
         )
     if start >= end:
         raise bad_request("start must be before end", field="start")
-    if actor.role in DEPARTMENT_SCOPED:
-        department = actor.department_code  # a department sees its own figures
     with ctx.reading() as session:
-        return kpis.compute(session, start, end, department)
+        return kpis.compute_for(session, actor, start, end, department)
 
 
 @router.get("/disputes")
 def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
     with ctx.reading() as session:
+        disputes = service.open_disputes(session, actor)
+        photos = service.case_photos_many(session, [d.case_id for d in disputes])
         answer = []
-        for dispute in service.open_disputes(session, actor):
+        for dispute in disputes:
             case = service.get_case_for(session, actor, dispute.case_id)
             answer.append(
                 {
@@ -276,7 +275,7 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
                     "note": dispute.note,
                     "media": dispute.media_ids,
                     "at": iso(dispute.at),
-                    "case": staff_case_out(session, case, actor, full=False),
+                    "case": staff_case_out(session, case, actor, False, photos[case.id]),
                 }
             )
         return answer
@@ -300,23 +299,17 @@ def public_map(
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> dict[str, Any]:
     """Open cases and recently closed ones, as GeoJSON, with no reporter data."""
-    query = select(Case).where(
-        or_(
-            Case.status.in_([s.value for s in OPEN_STATES if s != Status.SUBMITTED]),
-            (Case.status == Status.CLOSED.value)
-            & (Case.closed_at >= utcnow() - timedelta(days=recent_days)),
-        )
-    )
+    box = None
     if bbox:
         try:
             min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox.split(","))
         except ValueError as exc:
             raise bad_request("bbox is min_lon,min_lat,max_lon,max_lat", field="bbox") from exc
-        query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
-    if category:
-        query = query.where(Case.category_code == category)
+        box = (min_lon, min_lat, max_lon, max_lat)
     with ctx.reading() as session:
-        rows = session.scalars(query.order_by(Case.id.desc()).limit(limit)).all()
+        rows = service.public_map_cases(
+            session, bbox=box, category=category, recent_days=recent_days, limit=limit
+        )
         photos = service.first_photos(session, [case.id for case in rows])
         features = []
         for case in rows:

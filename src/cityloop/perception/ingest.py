@@ -84,5 +84,6 @@ def ingest_measure(
         if reading.unit is not None and len(reading.unit) > MAX_UNIT_LENGTH:
             raise _reject(400, "malformed-payload", "a unit is too long", reading.attribute)
     result = store_readings(session, device, readings, received_at or utcnow())
+    # What follows a stored reading, in order: the entity projection, then the rules.
     metrics.INGEST_READINGS.inc(result.stored)
     return IngestResult(device.device_id, device.entity_id, result.stored, result.duplicates)

@@ -19,9 +19,21 @@ from cityloop.perception.models import Device, LatestValue, Measurement
 
 
 @dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading as it was appended: its attribute, UTC time, value and unit."""
+
+    attribute: str
+    observed_at: datetime
+    value: Any
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreResult:
     stored: int
     duplicates: int
+    # The readings actually appended, oldest first; what entity projection and rules act on.
+    readings: tuple[StoredReading, ...] = ()
 
 
 def _utc(moment: datetime) -> datetime:
@@ -88,7 +100,14 @@ def store_readings(
         _update_latest(session, device, fresh.items())
     device.last_seen_at = received
     session.flush()
-    return StoreResult(stored=len(rows), duplicates=duplicates)
+    appended = sorted(
+        (
+            StoredReading(attribute, moment, reading.value, reading.unit)
+            for (attribute, moment), reading in fresh.items()
+        ),
+        key=lambda stored: stored.observed_at,
+    )
+    return StoreResult(stored=len(rows), duplicates=duplicates, readings=tuple(appended))
 
 
 def _update_latest(

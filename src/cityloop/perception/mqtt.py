@@ -1,14 +1,22 @@
 """Device messages over MQTT, IoT Agent style: ``/<apikey>/<device_id>/attrs``.
 
 A persistent session (fixed client id, ``clean_session=False``) and QoS 1 subscriptions mean the
-broker keeps messages published while CityLoop is away and redelivers any message whose ingest
-did not finish: paho acknowledges a QoS 1 message only after ``on_message`` returns.
+broker keeps messages published while CityLoop is away. Messages are acknowledged by hand, only
+after the transaction that stored them has committed, so the broker redelivers any message whose
+ingest did not finish (a crash, a stop, a lost connection).
+
+Messages are stored in batches: the network thread only queues them, and one writer thread takes
+whatever has queued up (up to ``BATCH_LIMIT``) into one transaction, each message in its own
+savepoint so a rejected message never undoes its neighbours. Under load the batches fill and the
+commit cost is shared; when idle a batch is one message and nothing waits.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +37,18 @@ TOPICS: dict[str, str | None] = {
     "/json/+/+/attrs": "application/json",
 }
 PREFIX_CONTENT_TYPES = {"ul": "text/plain", "json": "application/json"}
+# Messages per write transaction, and how many may wait for the writer before the network
+# thread blocks (the broker then holds the rest: backpressure, not loss).
+BATCH_LIMIT = 500
+QUEUE_LIMIT = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
 
 
 def parse_topic(topic: str) -> tuple[str, str, str | None] | None:
@@ -50,6 +70,8 @@ def parse_topic(topic: str) -> tuple[str, str, str | None] | None:
 class MqttIngest:
     """Subscribes to device topics and stores each message through ``ingest_measure``."""
 
+    _STOP = object()
+
     def __init__(self, ctx: AppContext, url: str, client_id: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts"):
@@ -67,6 +89,7 @@ class MqttIngest:
             client_id=client_id,
             clean_session=False,
             protocol=mqtt.MQTTv311,
+            manual_ack=True,
         )
         if parts.username:
             client.username_pw_set(
@@ -80,14 +103,26 @@ class MqttIngest:
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self.client = client
+        self._queue: queue.Queue[_Queued | object] = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._accepting = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def start(self) -> None:
         """Connect in the background; paho's loop thread reconnects whenever the link drops."""
+        self._accepting.set()
+        self._writer = threading.Thread(target=self._write_loop, name="mqtt-writer", daemon=True)
+        self._writer.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect (the broker keeps the session and queues QoS 1 messages) and stop the loop."""
+        """Store and acknowledge what is queued, then disconnect; the broker keeps the session
+        and redelivers anything that arrived after this point."""
+        self._accepting.clear()
+        if self._writer is not None:
+            self._queue.put(self._STOP)
+            self._writer.join(timeout=30)
+            self._writer = None
         self.ready.clear()
         self.client.disconnect()
         self.client.loop_stop()
@@ -125,23 +160,70 @@ class MqttIngest:
             self.ready.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # Never raise: paho acknowledges after this returns, and a Problem is the device's fault.
-        try:
-            topic = message.topic
-            parsed = parse_topic(topic)
-            if parsed is None:
-                log.info("mqtt message on unexpected topic %r ignored", topic)
-                metrics.MQTT_MESSAGES.inc(outcome="rejected")
+        if not self._accepting.is_set():
+            return  # never acknowledged, so the broker redelivers it on the next session
+        self._queue.put(_Queued(message.mid, message.qos, message.topic, message.payload))
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is self._STOP:
                 return
-            apikey, device_id, content_type = parsed
+            batch: list[_Queued] = [first]  # type: ignore[list-item]
+            stop_after = False
+            while len(batch) < BATCH_LIMIT:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is self._STOP:
+                    stop_after = True
+                    break
+                batch.append(item)  # type: ignore[arg-type]
+            try:
+                self._store(batch)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("mqtt writer: batch of %d not stored", len(batch))
+            if stop_after:
+                return
+
+    def _store(self, batch: list[_Queued]) -> None:
+        """One transaction for the batch, a savepoint per message; acknowledge after commit."""
+        outcomes: list[str] = []
+        try:
             with self.ctx.writing() as session:
-                result = ingest_measure(session, apikey, device_id, message.payload, content_type)
-        except Problem as exc:
-            log.info("mqtt message on %r rejected: %s (%s)", message.topic, exc.detail, exc.type_)
-            metrics.MQTT_MESSAGES.inc(outcome="rejected")
+                for item in batch:
+                    outcomes.append(self._ingest_one(session, item))
         except Exception:
-            log.exception("mqtt message on %r failed", getattr(message, "topic", "?"))
-            metrics.MQTT_MESSAGES.inc(outcome="error")
-        else:
-            log.debug("mqtt %s: %s stored, %s duplicates", topic, result.stored, result.duplicates)
-            metrics.MQTT_MESSAGES.inc(outcome="stored")
+            # The commit itself failed (the database is away, say): store one by one so a
+            # single poisonous message cannot hold the others back.
+            log.exception("mqtt batch of %d failed; retrying one by one", len(batch))
+            outcomes = []
+            for item in batch:
+                try:
+                    with self.ctx.writing() as session:
+                        outcomes.append(self._ingest_one(session, item))
+                except Exception:
+                    log.exception("mqtt message on %r failed", item.topic)
+                    outcomes.append("error")
+        for item, outcome in zip(batch, outcomes, strict=True):
+            metrics.MQTT_MESSAGES.inc(outcome=outcome)
+            if item.qos > 0:
+                self.client.ack(item.mid, item.qos)
+
+    @staticmethod
+    def _ingest_one(session: Any, item: _Queued) -> str:
+        parsed = parse_topic(item.topic)
+        if parsed is None:
+            log.info("mqtt message on unexpected topic %r ignored", item.topic)
+            return "rejected"
+        apikey, device_id, content_type = parsed
+        try:
+            with session.begin_nested():
+                result = ingest_measure(session, apikey, device_id, item.payload, content_type)
+        except Problem as exc:
+            # The device's fault: counted and acknowledged, never retried.
+            log.info("mqtt message on %r rejected: %s (%s)", item.topic, exc.detail, exc.type_)
+            return "rejected"
+        log.debug("mqtt %s: %s stored, %s duplicates", item.topic, result.stored, result.duplicates)
+        return "stored"

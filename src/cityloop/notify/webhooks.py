@@ -273,18 +273,8 @@ def claim_due(
         taken.append(row)
     if not taken:
         return []
-    lease_until = now + timedelta(seconds=lease_seconds)
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_([r.id for r in taken]))
-        .values(
-            lease_until=lease_until,
-            claimed_by=worker,
-            attempts=WebhookDelivery.attempts + 1,
-            last_attempt_at=now,
-        )
-    )
-    return [
+    # Built before the update: an ORM update also refreshes the loaded rows' attributes.
+    jobs = [
         Job(
             r.id,
             r.endpoint,
@@ -298,6 +288,18 @@ def claim_due(
         )
         for r in taken
     ]
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_([job.id for job in jobs]))
+        .values(
+            lease_until=now + timedelta(seconds=lease_seconds),
+            claimed_by=worker,
+            attempts=WebhookDelivery.attempts + 1,
+            last_attempt_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return jobs
 
 
 @dataclass(frozen=True)

@@ -405,6 +405,10 @@ def test_the_app_runs_a_dispatcher_and_reports_the_queue(city: City) -> None:
     assert isinstance(city.ctx.extras["webhooks"], WebhookDispatcher)
     with city.ctx.writing() as session:
         send_in(session)
+    with city.ctx.reading() as session:
+        waiting = webhooks.source_status(session, SOURCE, "s1")
+    assert waiting is not None
+    assert (waiting.pending, waiting.times_sent, waiting.status) == (1, 0, "ok")
     text = city.client.get("/metrics").text
     assert 'cityloop_webhook_queue{status="pending"} 1.0' in text
 

@@ -437,7 +437,8 @@ class SourceStatus:
 def source_statuses(
     session: Session, source: str, source_ids: list[str]
 ) -> dict[str, SourceStatus]:
-    """Status of each given source id (ids never notified are absent), in two queries."""
+    """Status of each given source id, in two queries. An id with queued notifications but no
+    attempt yet has zero counts; an id with neither is absent."""
     if not source_ids:
         return {}
     queued: dict[tuple[str, str], int] = {
@@ -470,6 +471,20 @@ def source_statuses(
             last_error=row.last_error,
             pending=queued.get((row.source_id, PENDING), 0),
             failed=queued.get((row.source_id, FAILED), 0),
+        )
+    for sid in sorted({sid for sid, _ in queued} - result.keys()):
+        result[sid] = SourceStatus(
+            source=source,
+            source_id=sid,
+            times_sent=0,
+            consecutive_failures=0,
+            last_notification_at=None,
+            last_success_at=None,
+            last_failure_at=None,
+            last_status=None,
+            last_error=None,
+            pending=queued.get((sid, PENDING), 0),
+            failed=queued.get((sid, FAILED), 0),
         )
     return result
 

@@ -302,6 +302,21 @@ def claim_due(
     return jobs
 
 
+def has_due(session: Session, now: datetime | None = None) -> bool:
+    """Whether any notification might be claimable now (a cheap read before claiming)."""
+    now = now or utcnow()
+    found = session.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one HTTP attempt came to."""
@@ -667,6 +682,11 @@ class WebhookDispatcher:
         room = {origin: per_origin - state.in_flight for origin, state in self._origins.items()}
 
         def claim() -> list[Job]:
+            # An idle poll only reads: the write lock (BEGIN IMMEDIATE on SQLite) is taken only
+            # when something is due.
+            with self.db.read() as session:
+                if not has_due(session):
+                    return []
             with self.db.writing() as session:
                 return claim_due(
                     session,

@@ -38,6 +38,13 @@ from cityloop.media.views import router as media_router
 from cityloop.notify import service as notify
 from cityloop.notify.channels import channel_from_url
 from cityloop.notify.views import router as notify_router
+from cityloop.notify.webhooks import (
+    WebhookConfig,
+    WebhookDispatcher,
+    notify_dispatcher_after_commit,
+    prune_job,
+    queue_depth,
+)
 from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
 
@@ -65,6 +72,13 @@ def build_context(settings: Settings) -> AppContext:
         scheduler.every(
             settings.email_interval_seconds, "email", lambda: notify.send_pending(db, email)
         )
+    # Outbound webhooks: sent from their own thread and event loop, woken by enqueuing commits.
+    webhooks = WebhookDispatcher(db, WebhookConfig.from_settings(settings))
+    notify_dispatcher_after_commit(db, webhooks)
+    ctx.extras["webhooks"] = webhooks
+    scheduler.every(
+        settings.webhook_prune_interval_seconds, "webhook-prune", lambda: prune_job(db, settings)
+    )
     ctx.extras["scheduler"] = scheduler
     if settings.mqtt_url:
         from cityloop.perception.mqtt import MqttIngest
@@ -89,7 +103,13 @@ def _install_gauges(ctx: AppContext) -> None:
             count = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
         return {(): float(count or 0)}
 
+    def webhook_queue() -> dict[Any, float]:
+        with ctx.reading() as session:
+            depth = queue_depth(session)
+        return {(("status", status),): float(count) for status, count in depth.items()}
+
     metrics.CASES_BY_STATUS.collector = cases_by_status
+    metrics.WEBHOOK_QUEUE.collector = webhook_queue
     metrics.OUTBOX_PENDING.collector = outbox_pending
 
 
@@ -146,6 +166,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         if settings.run_background:
             ctx.relay.start()
             ctx.extras["scheduler"].start()
+            ctx.extras["webhooks"].start()
             if "mqtt" in ctx.extras:
                 ctx.extras["mqtt"].start()
         try:
@@ -153,6 +174,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         finally:
             if "mqtt" in ctx.extras:
                 ctx.extras["mqtt"].stop()
+            ctx.extras["webhooks"].stop()
             ctx.extras["scheduler"].stop()
             ctx.relay.stop()
 

@@ -16,7 +16,7 @@ from cityloop.governance.models import (
 )
 from cityloop.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.media.models import Media
-from cityloop.notify.models import Notification
+from cityloop.notify.models import Notification, WebhookDelivery, WebhookSourceStats
 from cityloop.perception.models import (
     Device,
     DeviceProfile,
@@ -50,4 +50,6 @@ __all__ = [
     "RoutingRule",
     "SlaTarget",
     "User",
+    "WebhookDelivery",
+    "WebhookSourceStats",
 ]

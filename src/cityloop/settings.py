@@ -47,6 +47,25 @@ class Settings(BaseSettings):
     # Fixed so the broker keeps a persistent session (queued QoS 1 messages) across restarts.
     mqtt_client_id: str = "cityloop"
 
+    # Outbound webhooks (NGSI-LD notifications): per-request timeout, attempts before a
+    # notification is marked failed, exponential backoff between attempts (base * 2^n, capped,
+    # with jitter), and how many requests may be open at once to one endpoint (scheme, host,
+    # port) and in all.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_base_seconds: float = 2.0
+    webhook_backoff_cap_seconds: float = 600.0
+    webhook_endpoint_concurrency: int = 4
+    webhook_global_concurrency: int = 64
+    webhook_batch_size: int = 50
+    # A claimed notification whose dispatcher died is sent again after this long.
+    webhook_lease_seconds: float = 120.0
+    webhook_poll_seconds: float = 1.0
+    # Delivered notifications are pruned after this long; failed ones are kept longer.
+    webhook_retention_hours: float = 24.0
+    webhook_failed_retention_hours: float = 30 * 24.0
+    webhook_prune_interval_seconds: float = 600.0
+
     open311_page_size_max: int = 1000
     demo: bool = False
     # Built front ends (frontend/dist); defaults to the checkout's own build output.

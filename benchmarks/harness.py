@@ -74,9 +74,14 @@ class Server:
     saves a few seconds a run). Always stopped, and its dir removed, on exit."""
 
     def __init__(
-        self, workers: int = 1, template: Path | None = None, startup_timeout: float = 60.0
+        self,
+        workers: int = 1,
+        template: Path | None = None,
+        startup_timeout: float = 60.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.workers = workers
+        self.env = {**server_env(), **(env or {})}
         self.template = template
         self.startup_timeout = startup_timeout
         self.port = free_port()
@@ -110,7 +115,7 @@ class Server:
             cmd += ["--workers", str(self.workers)]
         # Its own session, so the whole group (uvicorn's worker processes too) can be stopped.
         self.proc = subprocess.Popen(
-            cmd, env=server_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         deadline = time.monotonic() + self.startup_timeout

@@ -3,18 +3,20 @@ its profile's codec and store the readings. Every rejection is a precise Problem
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
 from cityloop.perception import service
-from cityloop.perception.codecs import CodecError, get_codec
-from cityloop.perception.models import Device
-from cityloop.perception.telemetry import store_readings
+from cityloop.perception.codecs import CodecError, Reading, get_codec
+from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
+from cityloop.perception.telemetry import store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
 MAX_UNIT_LENGTH = 40
@@ -33,6 +35,16 @@ def _reject(status: int, reason: str, detail: str, field: str) -> Problem:
     return Problem(status, reason, detail, field=field)
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceMessage:
+    """One message as a device sent it: its api key, its id and the raw payload."""
+
+    apikey: str
+    device_id: str
+    payload: bytes
+    content_type: str | None = None
+
+
 def ingest_measure(
     session: Session,
     apikey: str,
@@ -42,17 +54,85 @@ def ingest_measure(
     *,
     received_at: datetime | None = None,
 ) -> IngestResult:
-    """Decode and store one device message.
+    """Decode and store one device message; a rejection raises its Problem."""
+    message = DeviceMessage(apikey, device_id, payload, content_type)
+    outcome = ingest_batch(session, [message], received_at=received_at)[0]
+    if isinstance(outcome, Problem):
+        raise outcome
+    return outcome
 
+
+def ingest_batch(
+    session: Session,
+    messages: Sequence[DeviceMessage],
+    *,
+    received_at: datetime | None = None,
+) -> list[IngestResult | Problem]:
+    """Decode and store many device messages; one outcome per message, in order.
+
+    The registry is read once for the whole batch and the readings are written in a few bulk
+    statements. A rejected message writes nothing (decoding happens before any write), so the
+    others need no savepoint; only auto-provisioning, which does write, gets one of its own.
     The codec is the device profile's; ``content_type`` is informational, since a profile
     fixes the payload format for all its devices.
     """
-    group = service.group_by_apikey(session, apikey) if apikey else None
+    apikeys = {message.apikey for message in messages if message.apikey}
+    groups = {
+        group.apikey: group
+        for group in session.scalars(
+            select(ProvisioningGroup).where(ProvisioningGroup.apikey.in_(apikeys))
+        )
+    }
+    device_ids = {message.device_id for message in messages if message.device_id}
+    devices = {
+        device.device_id: device
+        for device in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
+    }
+    profile_codes = {group.profile_code for group in groups.values()}
+    profile_codes |= {device.profile_code for device in devices.values()}
+    profiles = {
+        profile.code: profile
+        for profile in session.scalars(
+            select(DeviceProfile).where(DeviceProfile.code.in_(profile_codes))
+        )
+    }
+    outcomes: list[IngestResult | Problem | None] = [None] * len(messages)
+    accepted: list[tuple[int, Device, list[Reading]]] = []
+    for index, message in enumerate(messages):
+        try:
+            device = _resolve_device(session, message, groups, devices)
+            readings = _decode(message, device, profiles[device.profile_code])
+        except Problem as exc:
+            outcomes[index] = exc
+        else:
+            accepted.append((index, device, readings))
+    stored = store_batch(
+        session, [(device, readings) for _, device, readings in accepted], received_at or utcnow()
+    )
+    total = 0
+    for (index, device, _readings), result in zip(accepted, stored, strict=True):
+        # What follows a stored reading, in order: the entity projection, then the rules.
+        outcomes[index] = IngestResult(
+            device.device_id, device.entity_id, result.stored, result.duplicates
+        )
+        total += result.stored
+    metrics.INGEST_READINGS.inc(total)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _resolve_device(
+    session: Session,
+    message: DeviceMessage,
+    groups: dict[str, ProvisioningGroup],
+    devices: dict[str, Device],
+) -> Device:
+    group = groups.get(message.apikey) if message.apikey else None
     if group is None:
         raise _reject(401, "invalid-api-key", "no provisioning group has this api key", "k")
+    device_id = message.device_id
     if not device_id:
         raise _reject(400, "unknown-device", "name the device with the i parameter", "i")
-    device = session.get(Device, device_id)
+    device = devices.get(device_id)
     if device is None:
         if not group.auto_provision:
             raise _reject(404, "unknown-device", f"device {device_id!r} is not registered", "i")
@@ -61,16 +141,22 @@ def ingest_measure(
                 device = service.create_device(session, device_id=device_id, group=group)
         except Problem as exc:
             raise _reject(exc.status, "unknown-device", exc.detail, "i") from exc
+        devices[device_id] = device
     if device.group_id != group.id:
         raise _reject(
             403, "wrong-group", f"device {device_id!r} does not belong to this api key", "i"
         )
     if not device.active:
         raise _reject(403, "inactive-device", f"device {device_id!r} is deactivated", "i")
-    profile = service.get_profile(session, device.profile_code)
+    return device
+
+
+def _decode(message: DeviceMessage, device: Device, profile: DeviceProfile) -> list[Reading]:
     try:
         codec = get_codec(profile.codec)
-        readings = codec.decode(payload, device_id=device.device_id, config=profile.codec_config)
+        readings = list(
+            codec.decode(message.payload, device_id=device.device_id, config=profile.codec_config)
+        )
     except CodecError as exc:
         reason = "out-of-range" if exc.reason == "out_of_range" else "malformed-payload"
         raise _reject(400, reason, str(exc), exc.field) from exc
@@ -83,7 +169,4 @@ def ingest_measure(
             )
         if reading.unit is not None and len(reading.unit) > MAX_UNIT_LENGTH:
             raise _reject(400, "malformed-payload", "a unit is too long", reading.attribute)
-    result = store_readings(session, device, readings, received_at or utcnow())
-    # What follows a stored reading, in order: the entity projection, then the rules.
-    metrics.INGEST_READINGS.inc(result.stored)
-    return IngestResult(device.device_id, device.entity_id, result.stored, result.duplicates)
+    return readings

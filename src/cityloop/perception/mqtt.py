@@ -22,11 +22,12 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
-from cityloop.perception.ingest import ingest_measure
+from cityloop.perception.ingest import DeviceMessage, ingest_batch
 
 log = logging.getLogger(__name__)
 
@@ -188,21 +189,19 @@ class MqttIngest:
                 return
 
     def _store(self, batch: list[_Queued]) -> None:
-        """One transaction for the batch, a savepoint per message; acknowledge after commit."""
-        outcomes: list[str] = []
+        """One transaction for the batch; acknowledge only after it committed."""
         try:
             with self.ctx.writing() as session:
-                for item in batch:
-                    outcomes.append(self._ingest_one(session, item))
+                outcomes = self._ingest(session, batch)
         except Exception:
-            # The commit itself failed (the database is away, say): store one by one so a
+            # The write itself failed (the database is away, say): store one by one so a
             # single poisonous message cannot hold the others back.
             log.exception("mqtt batch of %d failed; retrying one by one", len(batch))
             outcomes = []
             for item in batch:
                 try:
                     with self.ctx.writing() as session:
-                        outcomes.append(self._ingest_one(session, item))
+                        outcomes.extend(self._ingest(session, [item]))
                 except Exception:
                     log.exception("mqtt message on %r failed", item.topic)
                     outcomes.append("error")
@@ -212,18 +211,27 @@ class MqttIngest:
                 self.client.ack(item.mid, item.qos)
 
     @staticmethod
-    def _ingest_one(session: Any, item: _Queued) -> str:
-        parsed = parse_topic(item.topic)
-        if parsed is None:
-            log.info("mqtt message on unexpected topic %r ignored", item.topic)
-            return "rejected"
-        apikey, device_id, content_type = parsed
-        try:
-            with session.begin_nested():
-                result = ingest_measure(session, apikey, device_id, item.payload, content_type)
-        except Problem as exc:
-            # The device's fault: counted and acknowledged, never retried.
-            log.info("mqtt message on %r rejected: %s (%s)", item.topic, exc.detail, exc.type_)
-            return "rejected"
-        log.debug("mqtt %s: %s stored, %s duplicates", item.topic, result.stored, result.duplicates)
-        return "stored"
+    def _ingest(session: Session, batch: list[_Queued]) -> list[str]:
+        outcomes = ["rejected"] * len(batch)
+        messages: list[DeviceMessage] = []
+        positions: list[int] = []
+        for position, item in enumerate(batch):
+            parsed = parse_topic(item.topic)
+            if parsed is None:
+                log.info("mqtt message on unexpected topic %r ignored", item.topic)
+                continue
+            apikey, device_id, content_type = parsed
+            messages.append(DeviceMessage(apikey, device_id, item.payload, content_type))
+            positions.append(position)
+        for position, result in zip(positions, ingest_batch(session, messages), strict=True):
+            if isinstance(result, Problem):
+                # The device's fault: counted and acknowledged, never retried.
+                log.info(
+                    "mqtt message on %r rejected: %s (%s)",
+                    batch[position].topic,
+                    result.detail,
+                    result.type_,
+                )
+            else:
+                outcomes[position] = "stored"
+        return outcomes

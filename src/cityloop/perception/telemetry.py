@@ -6,12 +6,13 @@ device or gateway that retries after a lost acknowledgement cannot double-count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityloop.perception.codecs import Reading
@@ -54,96 +55,112 @@ def _columns(value: Any) -> tuple[float | None, str | None]:
 def store_readings(
     session: Session, device: Device, readings: Sequence[Reading], received_at: datetime
 ) -> StoreResult:
-    """Append ``readings`` to the history and bring the device's latest values up to date.
+    """Append one device message's ``readings``; see ``store_batch``."""
+    return store_batch(session, [(device, readings)], received_at)[0]
 
-    Readings without a timestamp take ``received_at``. Duplicates, whether already stored or
-    repeated inside this batch, are skipped and counted.
+
+def store_batch(
+    session: Session,
+    messages: Sequence[tuple[Device, Sequence[Reading]]],
+    received_at: datetime,
+) -> list[StoreResult]:
+    """Append the readings of many device messages in a few statements, and bring the latest
+    values and the devices' last-seen times up to date. One result per message, in order.
+
+    Readings without a timestamp take ``received_at``. A duplicate, whether already stored,
+    repeated in this batch or inserted by a concurrent writer, is skipped and counted: the
+    insert is ``ON CONFLICT DO NOTHING ... RETURNING``, so the database decides, not a read
+    made before the write.
     """
     received = _utc(received_at)
-    fresh: dict[tuple[str, datetime], Reading] = {}
-    duplicates = 0
-    for reading in readings:
-        key = (reading.attribute, _utc(reading.observed_at or received))
-        if key in fresh:
-            duplicates += 1
-        else:
-            fresh[key] = reading
-    if fresh:
-        attributes = {attribute for attribute, _ in fresh}
-        moments = {moment for _, moment in fresh}
-        existing = session.execute(
-            select(Measurement.attribute, Measurement.observed_at).where(
-                Measurement.device_id == device.device_id,
-                Measurement.attribute.in_(attributes),
-                Measurement.observed_at.in_(moments),
+    owners: dict[tuple[str, str, datetime], int] = {}
+    candidates: dict[int, list[tuple[str, datetime, Reading]]] = {}
+    duplicates = [0] * len(messages)
+    rows: list[dict[str, Any]] = []
+    for index, (device, readings) in enumerate(messages):
+        kept = candidates.setdefault(index, [])
+        for reading in readings:
+            moment = _utc(reading.observed_at or received)
+            key = (device.device_id, reading.attribute, moment)
+            if key in owners:
+                duplicates[index] += 1
+                continue
+            owners[key] = index
+            kept.append((reading.attribute, moment, reading))
+            num_value, text_value = _columns(reading.value)
+            rows.append(
+                {
+                    "device_id": device.device_id,
+                    "entity_id": device.entity_id,
+                    "attribute": reading.attribute,
+                    "observed_at": moment,
+                    "num_value": num_value,
+                    "text_value": text_value,
+                    "unit": reading.unit,
+                }
             )
-        )
-        for attribute, moment in existing:
-            if fresh.pop((attribute, _utc(moment)), None) is not None:
-                duplicates += 1
-    rows = []
-    for (attribute, moment), reading in fresh.items():
-        num_value, text_value = _columns(reading.value)
-        rows.append(
-            {
-                "device_id": device.device_id,
-                "entity_id": device.entity_id,
-                "attribute": attribute,
-                "observed_at": moment,
-                "num_value": num_value,
-                "text_value": text_value,
-                "unit": reading.unit,
-            }
-        )
+    inserted: set[tuple[str, str, datetime]] = set()
     if rows:
-        session.execute(insert(Measurement), rows)
-        _update_latest(session, device, fresh.items())
-    device.last_seen_at = received
-    session.flush()
-    appended = sorted(
-        (
-            StoredReading(attribute, moment, reading.value, reading.unit)
-            for (attribute, moment), reading in fresh.items()
-        ),
-        key=lambda stored: stored.observed_at,
-    )
-    return StoreResult(stored=len(rows), duplicates=duplicates, readings=tuple(appended))
-
-
-def _update_latest(
-    session: Session, device: Device, items: Iterable[tuple[tuple[str, datetime], Reading]]
-) -> None:
-    newest: dict[str, tuple[datetime, Reading]] = {}
-    for (attribute, moment), reading in items:
-        if attribute not in newest or moment > newest[attribute][0]:
-            newest[attribute] = (moment, reading)
-    current = {
-        row.attribute: row
-        for row in session.scalars(
-            select(LatestValue).where(
-                LatestValue.entity_id == device.entity_id,
-                LatestValue.attribute.in_(newest),
-            )
+        table = Measurement.__table__
+        statement = (
+            _dialect_insert(session, table)
+            .on_conflict_do_nothing(index_elements=["device_id", "attribute", "observed_at"])
+            .returning(table.c.device_id, table.c.attribute, table.c.observed_at)
         )
-    }
-    for attribute, (moment, reading) in newest.items():
-        row = current.get(attribute)
-        if row is None:
-            session.add(
-                LatestValue(
-                    entity_id=device.entity_id,
-                    attribute=attribute,
-                    device_id=device.device_id,
-                    value=reading.value,
-                    unit=reading.unit,
-                    observed_at=moment,
-                )
-            )
-        elif moment > _utc(row.observed_at):
-            row.device_id = device.device_id
-            row.value = reading.value
-            row.unit = reading.unit
-            row.observed_at = moment
+        for device_id, attribute, moment in session.execute(statement, rows):
+            inserted.add((device_id, attribute, _utc(moment)))
+    results: list[StoreResult] = []
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, (device, _readings) in enumerate(messages):
+        appended = []
+        for attribute, moment, reading in candidates[index]:
+            if (device.device_id, attribute, moment) not in inserted:
+                duplicates[index] += 1
+                continue
+            appended.append(StoredReading(attribute, moment, reading.value, reading.unit))
+            key = (device.entity_id, attribute)
+            if key not in newest or moment > newest[key]["observed_at"]:
+                newest[key] = {
+                    "entity_id": device.entity_id,
+                    "attribute": attribute,
+                    "device_id": device.device_id,
+                    "value": reading.value,
+                    "unit": reading.unit,
+                    "observed_at": moment,
+                }
+        appended.sort(key=lambda stored: stored.observed_at)
+        results.append(StoreResult(len(appended), duplicates[index], tuple(appended)))
+        device.last_seen_at = received
+    if newest:
+        _upsert_latest(session, list(newest.values()))
+    session.flush()
+    return results
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    """The engine's own INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Newest wins: a row is replaced only by a later reading, so an old message arriving late
+    (a gateway flushing its buffer) never rolls the current state back."""
+    table = LatestValue.__table__
+    statement = _dialect_insert(session, table)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["entity_id", "attribute"],
+        set_={
+            "device_id": excluded.device_id,
+            "value": excluded.value,
+            "unit": excluded.unit,
+            "observed_at": excluded.observed_at,
+        },
+        where=table.c.observed_at < excluded.observed_at,
+    )
+    session.execute(statement, rows)
 
 
 def latest_values(session: Session, entity_id: str) -> list[LatestValue]:

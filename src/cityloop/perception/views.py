@@ -17,7 +17,7 @@ from cityloop.identity.deps import require_roles
 from cityloop.identity.roles import Role
 from cityloop.identity.service import Actor
 from cityloop.perception import service, telemetry
-from cityloop.perception.ingest import ingest_measure
+from cityloop.perception.ingest import DeviceMessage, ingest_batch, ingest_measure
 from cityloop.perception.schemas import (
     DeviceIn,
     GroupIn,
@@ -222,34 +222,35 @@ def _ingest_one(
 
 
 @router.post(BASE + "/measures", tags=["ingest"])
-def ingest_batch(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
-    """Many device messages at once, each authenticated by its own api key. Each runs in its
-    own SAVEPOINT: a bad item is reported by index and the valid ones are kept."""
-    results: list[dict[str, Any]] = []
+def ingest_measures(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
+    """Many device messages at once, each authenticated by its own api key, stored in one
+    transaction: a bad item is reported by index and the valid ones are kept."""
+    messages = [
+        DeviceMessage(item.k, item.i, item.payload.encode("utf-8")) for item in body.measures
+    ]
     with ctx.writing() as session:
-        for index, item in enumerate(body.measures):
-            try:
-                with session.begin_nested():
-                    result = ingest_measure(session, item.k, item.i, item.payload.encode("utf-8"))
-            except Problem as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "ok": False,
-                        "status": exc.status,
-                        "field": exc.field,
-                        "detail": exc.detail,
-                    }
-                )
-            else:
-                results.append(
-                    {
-                        "index": index,
-                        "ok": True,
-                        "stored": result.stored,
-                        "duplicates": result.duplicates,
-                    }
-                )
+        outcomes = ingest_batch(session, messages)
+    results: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, Problem):
+            results.append(
+                {
+                    "index": index,
+                    "ok": False,
+                    "status": outcome.status,
+                    "field": outcome.field,
+                    "detail": outcome.detail,
+                }
+            )
+        else:
+            results.append(
+                {
+                    "index": index,
+                    "ok": True,
+                    "stored": outcome.stored,
+                    "duplicates": outcome.duplicates,
+                }
+            )
     return {"results": results}
 
 

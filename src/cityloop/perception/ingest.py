@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
-from cityloop.perception import service
+from cityloop.perception import rules, service
 from cityloop.perception.codecs import CodecError, get_codec
 from cityloop.perception.models import Device
 from cityloop.perception.telemetry import store_readings
@@ -85,5 +85,6 @@ def ingest_measure(
             raise _reject(400, "malformed-payload", "a unit is too long", reading.attribute)
     result = store_readings(session, device, readings, received_at or utcnow())
     # What follows a stored reading, in order: the entity projection, then the rules.
+    rules.evaluate_readings(session, device, result.readings)
     metrics.INGEST_READINGS.inc(result.stored)
     return IngestResult(device.device_id, device.entity_id, result.stored, result.duplicates)

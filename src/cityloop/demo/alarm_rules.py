@@ -28,6 +28,7 @@ def demo_rules() -> list[rules.RuleInput]:
             alarm_type="MANHOLE_OPEN",
             severity="CRITICAL",
             category_code="C-01-01",
+            case_attributes={"cover_state": "displaced"},
         ),
         rules.RuleInput(
             name="Manhole cover tilted",
@@ -37,6 +38,7 @@ def demo_rules() -> list[rules.RuleInput]:
             alarm_type="MANHOLE_TILTED",
             severity="MAJOR",
             category_code="C-01-01",
+            case_attributes={"cover_state": "displaced"},
         ),
         rules.RuleInput(
             name="Water on the road",

@@ -42,6 +42,7 @@ def on_alarm_raised(session: Session, event: DeliveredEvent) -> None:
         lon=float(lon),
         description=f"Sensor alarm {payload['type']} ({payload['severity']}) on device {device_id}",
         device_id=device_id,
+        attributes=dict(payload.get("case_attributes") or {}),
         source_ref={
             "kind": "alarm",
             "alarm_id": alarm_id,

@@ -214,6 +214,13 @@ def _validate_attributes(category: Category, given: dict[str, Any]) -> dict[str,
     return clean
 
 
+def check_report_attributes(
+    session: Session, category_code: str, attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """The attributes a report of this category would be filed with, or a 400 naming one."""
+    return _validate_attributes(require_category(session, category_code), attributes)
+
+
 def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Placement]:
     lat, lon = data.lat, data.lon
     if (lat is None) != (lon is None):

@@ -32,6 +32,8 @@ class AlarmRule(Base):
     alarm_type: Mapped[str] = mapped_column(String(60))
     severity: Mapped[str] = mapped_column(String(20))
     category_code: Mapped[str | None] = mapped_column(String(20))
+    # Report attributes the case is filed with, e.g. {"cover_state": "displaced"}.
+    case_attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,6 +34,7 @@ class RuleIn(BaseModel):
     profile_code: str | None = Field(default=None, max_length=60)
     entity_type: str | None = Field(default=None, max_length=100)
     category_code: str | None = Field(default=None, max_length=20)
+    case_attributes: Any = Field(default_factory=dict)
     enabled: bool = True
 
     def data(self) -> rules.RuleInput:
@@ -46,6 +47,7 @@ class RuleIn(BaseModel):
             profile_code=self.profile_code,
             entity_type=self.entity_type,
             category_code=self.category_code,
+            case_attributes=self.case_attributes,
             enabled=self.enabled,
         )
 

@@ -85,6 +85,7 @@ def raise_alarm(
     at: datetime,
     details: dict[str, Any],
     category_code: str | None = None,
+    case_attributes: dict[str, Any] | None = None,
 ) -> tuple[Alarm, bool]:
     """Raise an alarm, or extend the open one of the same type: returns (alarm, created).
 
@@ -119,6 +120,7 @@ def raise_alarm(
         "alarm_id": alarm.id, "device_id": device.device_id, "entity_id": device.entity_id,
         "type": alarm_type, "severity": severity, "category": category_code,
         "lat": device.lat, "lon": device.lon, "started_at": at.isoformat(),
+        "case_attributes": case_attributes or {},
     })  # fmt: skip
     return alarm, True
 

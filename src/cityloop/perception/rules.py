@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import and_, event, exists, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
-from cityloop.base.problems import bad_request, not_found
+from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.governance import service as governance
 from cityloop.perception import alarms
 from cityloop.perception.alarm_models import Alarm, AlarmRule, RuleState
@@ -51,6 +51,7 @@ class CompiledRule:
     alarm_type: str
     severity: str
     category_code: str | None
+    case_attributes: dict[str, Any]
 
 
 # ---------------------------------------------------------------- the cache
@@ -85,6 +86,7 @@ def _compile(rule: AlarmRule) -> CompiledRule:
         rule.alarm_type,
         rule.severity,
         rule.category_code,
+        dict(rule.case_attributes or {}),
     )
 
 
@@ -123,6 +125,7 @@ class RuleInput:
     profile_code: str | None = None
     entity_type: str | None = None
     category_code: str | None = None
+    case_attributes: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
 
@@ -142,10 +145,18 @@ def _validate(session: Session, data: RuleInput) -> None:
         )
     if data.severity not in SEVERITIES:
         raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+    if not isinstance(data.case_attributes, dict):
+        raise bad_request("case_attributes must be an object", field="case_attributes")
     if data.category_code is not None:
         category = governance.get_category(session, data.category_code)
         if category is None or not category.active:
             raise bad_request(f"no active category {data.category_code!r}", field="category_code")
+        try:
+            governance.check_report_attributes(session, data.category_code, data.case_attributes)
+        except Problem as exc:
+            raise bad_request(exc.detail, field="case_attributes") from exc
+    elif data.case_attributes:
+        raise bad_request("case_attributes need a category_code", field="case_attributes")
     parse_definition(data.kind, data.definition)
 
 
@@ -161,6 +172,7 @@ def create_rule(session: Session, data: RuleInput) -> AlarmRule:
         alarm_type=data.alarm_type,
         severity=data.severity,
         category_code=data.category_code,
+        case_attributes=dict(data.case_attributes),
         enabled=data.enabled,
         created_at=now,
         updated_at=now,
@@ -202,6 +214,7 @@ def update_rule(session: Session, rule_id: int, data: RuleInput) -> AlarmRule:
     rule.alarm_type = data.alarm_type
     rule.severity = data.severity
     rule.category_code = data.category_code
+    rule.case_attributes = dict(data.case_attributes)
     rule.enabled = data.enabled
     rule.updated_at = utcnow()
     session.execute(RuleState.__table__.delete().where(RuleState.rule_id == rule.id))
@@ -267,6 +280,7 @@ def _fire(
         at=at,
         details=details,
         category_code=rule.category_code,
+        case_attributes=rule.case_attributes,
     )
     state.alarm_id = alarm.id
     return alarm
@@ -433,6 +447,7 @@ def rule_out(rule: AlarmRule) -> dict[str, Any]:
         "alarm_type": rule.alarm_type,
         "severity": rule.severity,
         "category_code": rule.category_code,
+        "case_attributes": rule.case_attributes,
         "enabled": rule.enabled,
         "created_at": rule.created_at.isoformat(),
         "updated_at": rule.updated_at.isoformat(),

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0003
-Create Date: 2026-11-25 14:06:20.547317
+Create Date: 2026-11-25 14:09:06.239071
 """
 
 from collections.abc import Sequence
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("alarm_type", sa.String(length=60), nullable=False),
         sa.Column("severity", sa.String(length=20), nullable=False),
         sa.Column("category_code", sa.String(length=20), nullable=True),
+        sa.Column("case_attributes", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=False),

@@ -28,6 +28,7 @@ from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
 from cityloop.geo import service as geo
 from cityloop.geo.views import router as geo_router
+from cityloop.governance import alarm_cases
 from cityloop.governance import service as governance
 from cityloop.governance.live import router as live_router
 from cityloop.governance.models import Case
@@ -45,6 +46,8 @@ from cityloop.notify.webhooks import (
     prune_job,
     queue_depth,
 )
+from cityloop.perception import retention, rules
+from cityloop.perception.alarm_views import router as alarms_router
 from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
 
@@ -53,6 +56,7 @@ def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
     notify.subscribe(consumers)
+    alarm_cases.subscribe(consumers)
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(
@@ -66,6 +70,12 @@ def build_context(settings: Settings) -> AppContext:
     ctx.extras["media_limiter"] = RateLimiter(settings.intake_rate_limit * 4)
     scheduler = Scheduler()
     scheduler.every(settings.scheduler_interval_seconds, "sla-sweep", lambda: sweep(ctx))
+    scheduler.every(settings.nodata_interval_seconds, "nodata-sweep", lambda: nodata_sweep(ctx))
+    scheduler.every(
+        settings.telemetry_retention_interval_seconds,
+        "telemetry-retention",
+        lambda: telemetry_retention(ctx),
+    )
     if settings.smtp_url:
         email = channel_from_url(settings.smtp_url)
         ctx.extras["email"] = email
@@ -90,6 +100,23 @@ def build_context(settings: Settings) -> AppContext:
 def sweep(ctx: AppContext) -> governance.SweepResult:
     with ctx.writing() as session:
         return governance.sweep_deadlines(session)
+
+
+def nodata_sweep(ctx: AppContext) -> int:
+    with ctx.writing() as session:
+        return rules.sweep_nodata(session)
+
+
+def telemetry_retention(ctx: AppContext) -> retention.RetentionResult:
+    settings = ctx.settings
+    return retention.apply_retention(
+        ctx.writing,
+        raw_days=settings.telemetry_retention_days,
+        rollup_days=max(
+            settings.telemetry_rollup_retention_days, settings.telemetry_retention_days
+        ),
+        batch=settings.telemetry_retention_batch,
+    )
 
 
 def _install_gauges(ctx: AppContext) -> None:
@@ -224,6 +251,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         live_router,
         notify_router,
         perception_router,
+        alarms_router,
     )
     for router in routers:
         app.include_router(router)

@@ -17,6 +17,7 @@ from cityloop.governance.models import (
 from cityloop.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.media.models import Media
 from cityloop.notify.models import Notification, WebhookDelivery, WebhookSourceStats
+from cityloop.perception.alarm_models import Alarm, AlarmRule, RuleState, TelemetryRollup
 from cityloop.perception.models import (
     Device,
     DeviceProfile,
@@ -26,6 +27,8 @@ from cityloop.perception.models import (
 )
 
 __all__ = [
+    "Alarm",
+    "AlarmRule",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -48,7 +51,9 @@ __all__ = [
     "Rating",
     "Report",
     "RoutingRule",
+    "RuleState",
     "SlaTarget",
+    "TelemetryRollup",
     "User",
     "WebhookDelivery",
     "WebhookSourceStats",

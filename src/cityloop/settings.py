@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     webhook_retention_hours: float = 24.0
     webhook_failed_retention_hours: float = 30 * 24.0
     webhook_prune_interval_seconds: float = 600.0
+    # Raw device readings are kept this long; older numeric ones survive as hourly rollups.
+    telemetry_retention_days: int = Field(default=90, ge=1)
+    telemetry_rollup_retention_days: int = Field(default=730, ge=1)
+    telemetry_retention_interval_seconds: float = 3600.0
+    # Rows per retention transaction: short enough that ingest never waits long for SQLite.
+    telemetry_retention_batch: int = Field(default=5000, ge=1, le=100_000)
+    # How often devices are checked against their no-data (offline) rules.
+    nodata_interval_seconds: float = 60.0
 
     open311_page_size_max: int = 1000
     demo: bool = False

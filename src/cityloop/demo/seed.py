@@ -7,6 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.geo import service as geo
 from cityloop.governance.models import Category, RoutingRule, SlaTarget
@@ -115,6 +116,7 @@ def seed_city(session: Session, city: DemoCity | None = None) -> None:
         target.resolution_minutes = sla.resolution_minutes
         session.add(target)
     session.flush()
+    alarm_rules.seed_alarm_rules(session)
 
 
 def seed_accounts(session: Session, city: DemoCity | None = None) -> int:

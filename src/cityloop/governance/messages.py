@@ -34,6 +34,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "reopened": ("Sent back to the department for rework (返工)", "已退回处置部门返工"),
     "upheld": ("The close was reviewed and upheld: {reason}", "经复核，维持结案：{reason}"),
     "handed_over": ("Handed over to {department}", "已移交{department_zh}"),
+    "device_normal": (
+        "The sensor {device} reports normal again; the case stays open until the fix is checked",
+        "传感器 {device} 已恢复正常；案卷在核查确认前仍在办理中",
+    ),
     "disputed": (
         "A resident says this is still not fixed; the supervision centre will review it",
         "有市民反映问题仍未解决，监督中心将进行复核",

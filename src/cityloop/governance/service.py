@@ -214,6 +214,13 @@ def _validate_attributes(category: Category, given: dict[str, Any]) -> dict[str,
     return clean
 
 
+def check_report_attributes(
+    session: Session, category_code: str, attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """The attributes a report of this category would be filed with, or a 400 naming one."""
+    return _validate_attributes(require_category(session, category_code), attributes)
+
+
 def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Placement]:
     lat, lon = data.lat, data.lon
     if (lat is None) != (lon is None):
@@ -1223,3 +1230,28 @@ def changes_since(
 
 def latest_event_id(session: Session) -> int:
     return session.scalar(select(func.max(CaseEvent.id))) or 0
+
+
+# ---------------------------------------------------------------- sensors
+
+
+def record_device_normal(
+    session: Session, case_id: int, *, device_id: str, alarm_id: int, alarm_type: str
+) -> CaseEvent | None:
+    """A public timeline line: the sensor behind this case reports normal again.
+
+    The case keeps its status: a sensor going quiet is not proof of a fix, so closing still
+    goes through the supervision centre's verification."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    return _record(
+        session,
+        case,
+        "device_normal",
+        SYSTEM,
+        case.status,
+        from_status=case.status,
+        message=Message("device_normal", {"device": device_id}),
+        data={"device_id": device_id, "alarm_id": alarm_id, "alarm_type": alarm_type},
+    )

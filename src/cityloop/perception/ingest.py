@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
-from cityloop.perception import service
+from cityloop.perception import rules, service
 from cityloop.perception.codecs import CodecError, Reading, get_codec
 from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
 from cityloop.perception.telemetry import store_batch
@@ -112,6 +112,7 @@ def ingest_batch(
     total = 0
     for (index, device, _readings), result in zip(accepted, stored, strict=True):
         # What follows a stored reading, in order: the entity projection, then the rules.
+        rules.evaluate_readings(session, device, result.readings)
         outcomes[index] = IngestResult(
             device.device_id, device.entity_id, result.stored, result.duplicates
         )

@@ -68,6 +68,8 @@ class Measurement(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "attribute", "observed_at"),
         Index("ix_measurements_entity_attribute_time", "entity_id", "attribute", "observed_at"),
+        # Retention deletes by age across all devices.
+        Index("ix_measurements_observed_at", "observed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

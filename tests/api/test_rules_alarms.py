@@ -1,0 +1,486 @@
+"""Alarm rules over HTTP ingest: every rule kind, the alarm lifecycle, alarms filing cases
+through the outbox, and telemetry retention with hourly rollups."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from cityloop.base.db import utcnow
+from cityloop.demo.alarm_rules import demo_rules
+from cityloop.perception import retention, rules
+from cityloop.perception.alarm_models import TelemetryRollup
+from tests.conftest import City, fresh_point
+
+BASE = "/api/v1/perception"
+
+MANHOLE_CONFIG: dict[str, Any] = {
+    "encoding": "hex",
+    "layout": [
+        {"name": "open", "offset": 0, "type": "u8", "bits": [0, 1]},
+        {"name": "tilt", "offset": 1, "type": "i16", "scale": 0.1, "unit": "DD"},
+        {"name": "batteryLevel", "offset": 3, "type": "u8", "scale": 0.01},
+    ],
+    "mappings": [{"object_id": "open", "name": "open", "type": "Boolean"}],
+}
+
+
+def manhole_payload(is_open: bool, tilt: float = 0.0, battery: float = 0.9) -> str:
+    """The vendor's 4-byte uplink: flags (bit 0 = open), tilt × 10, battery %."""
+    return struct.pack(">BhB", int(is_open), round(tilt * 10), round(battery * 100)).hex()
+
+
+def post(city: City, path: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+    response = city.client.post(BASE + path, json=body, headers=city.headers("admin"))
+    assert response.status_code == expect, response.text
+    return dict(response.json())
+
+
+def fleet(
+    city: City, codec: str = "ul", config: dict[str, Any] | None = None, entity_type: str = "Thing"
+) -> tuple[str, str]:
+    """A fresh profile and provisioning group: (profile code, api key)."""
+    suffix = uuid.uuid4().hex[:10]
+    code = f"t-{codec}-{suffix}"
+    post(
+        city,
+        "/profiles",
+        {
+            "code": code,
+            "name": "test sensors",
+            "entity_type": entity_type,
+            "codec": codec,
+            "codec_config": config or {},
+        },
+    )
+    apikey = f"key{suffix}"
+    post(city, "/groups", {"apikey": apikey, "profile_code": code})
+    return code, apikey
+
+
+def add_device(city: City, apikey: str, point: tuple[float, float] | None = None) -> str:
+    lat, lon = point or fresh_point()
+    device_id = f"dev-{uuid.uuid4().hex[:10]}"
+    post(city, "/devices", {"device_id": device_id, "apikey": apikey, "lat": lat, "lon": lon})
+    return device_id
+
+
+def send(city: City, apikey: str, device_id: str, payload: str) -> None:
+    response = city.client.post(
+        "/iot/d", params={"k": apikey, "i": device_id}, content=payload.encode()
+    )
+    assert response.status_code == 200, response.text
+
+
+def add_rule(city: City, profile: str, **body: Any) -> dict[str, Any]:
+    body.setdefault("name", "test rule")
+    return post(city, "/rules", {"profile_code": profile, **body})
+
+
+def alarms_of(city: City, device_id: str, **params: Any) -> list[dict[str, Any]]:
+    response = city.client.get(
+        BASE + "/alarms", params={"originator": device_id, **params}, headers=city.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def test_threshold_hysteresis_repeat_and_auto_clear(city: City) -> None:
+    profile, apikey = fleet(city)
+    add_rule(
+        city,
+        profile,
+        kind="threshold",
+        definition={"attribute": "waterLevel", "op": ">", "value": 0.30, "clear": 0.20},
+        alarm_type="FLOOD_LEVEL_HIGH",
+        severity="MAJOR",
+    )
+    device = add_device(city, apikey)
+    for level in (0.1, 0.35, 0.25, 0.4, 0.21):
+        send(city, apikey, device, f"waterLevel|{level}")
+    [alarm] = alarms_of(city, device)
+    assert alarm["status"] == "ACTIVE_UNACK"
+    assert alarm["count"] == 2  # 0.35 and 0.4; the readings in the band are not repeats
+    assert alarm["details"]["value"] == 0.4
+    send(city, apikey, device, "waterLevel|0.15")
+    [alarm] = alarms_of(city, device)
+    assert alarm["status"] == "CLEARED_UNACK"
+    assert alarm["cleared_by"] == "rule" and alarm["ended_at"] is not None
+    send(city, apikey, device, "waterLevel|0.5")
+    found = alarms_of(city, device)
+    assert [a["status"] for a in found] == ["ACTIVE_UNACK", "CLEARED_UNACK"]
+
+
+def test_two_rules_share_one_alarm_which_escalates_and_clears_when_both_end(city: City) -> None:
+    profile, apikey = fleet(city, entity_type="Streetlight")
+    add_rule(
+        city,
+        profile,
+        kind="threshold",
+        definition={"attribute": "illuminanceLevel", "op": "<", "value": 0.1},
+        alarm_type="LAMP_FAILURE",
+        severity="MINOR",
+    )
+    post(
+        city,
+        "/rules",
+        {
+            "name": "lamp reports itself defective",
+            "entity_type": "Streetlight",
+            "kind": "state",
+            "definition": {"attribute": "status", "values": ["defectiveLamp"]},
+            "alarm_type": "LAMP_FAILURE",
+            "severity": "MAJOR",
+        },
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "illuminanceLevel|0.05")
+    [alarm] = alarms_of(city, device)
+    assert alarm["severity"] == "MINOR"
+    send(city, apikey, device, "status|defectiveLamp")
+    [alarm] = alarms_of(city, device)
+    assert (alarm["severity"], alarm["count"]) == ("MAJOR", 2)
+    send(city, apikey, device, "illuminanceLevel|0.8")
+    assert alarms_of(city, device)[0]["status"] == "ACTIVE_UNACK"  # the state rule still holds
+    send(city, apikey, device, "status|ok")
+    assert alarms_of(city, device)[0]["status"] == "CLEARED_UNACK"
+
+
+def test_rate_rule_uses_the_previous_reading(city: City) -> None:
+    profile, apikey = fleet(city, entity_type="AirQualityObserved")
+    add_rule(
+        city,
+        profile,
+        kind="rate",
+        definition={"attribute": "pm25", "per_minute": 20},
+        alarm_type="AIR_QUALITY_SPIKE",
+        severity="WARNING",
+    )
+    device = add_device(city, apikey)
+    start = utcnow().replace(microsecond=0) - timedelta(minutes=10)
+    for minute, value in ((0, 10), (1, 15), (2, 16)):
+        moment = (start + timedelta(minutes=minute)).isoformat()
+        send(city, apikey, device, f"{moment}|pm25|{value}")
+    assert alarms_of(city, device) == []
+    send(city, apikey, device, f"{(start + timedelta(minutes=4)).isoformat()}|pm25|80")
+    [alarm] = alarms_of(city, device)  # +64 over two minutes: 32 per minute
+    assert alarm["type"] == "AIR_QUALITY_SPIKE" and alarm["status"] == "ACTIVE_UNACK"
+    send(city, apikey, device, f"{(start + timedelta(minutes=5)).isoformat()}|pm25|81")
+    assert alarms_of(city, device)[0]["status"] == "CLEARED_UNACK"
+
+
+def test_nodata_raises_once_and_clears_on_the_next_message(city: City) -> None:
+    profile, apikey = fleet(city, "binary", MANHOLE_CONFIG, "ManholeCover")
+    add_rule(
+        city,
+        profile,
+        kind="nodata",
+        definition={"seconds": 3600},
+        alarm_type="DEVICE_OFFLINE",
+        severity="WARNING",
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, manhole_payload(False))
+    with city.ctx.writing() as session:
+        rules.sweep_nodata(session, now=utcnow() + timedelta(minutes=30))
+    assert alarms_of(city, device) == []
+    for _ in range(2):
+        with city.ctx.writing() as session:
+            rules.sweep_nodata(session, now=utcnow() + timedelta(hours=2))
+    [alarm] = alarms_of(city, device)
+    assert (alarm["type"], alarm["status"], alarm["count"]) == ("DEVICE_OFFLINE", "ACTIVE_UNACK", 1)
+    send(city, apikey, device, manhole_payload(False))
+    [alarm] = alarms_of(city, device)
+    assert alarm["status"] == "CLEARED_UNACK"
+
+
+def test_geofence_on_latitude_and_longitude(city: City) -> None:
+    profile, apikey = fleet(city)
+    square = [[113.0, 23.0], [113.1, 23.0], [113.1, 23.1], [113.0, 23.1], [113.0, 23.0]]
+    add_rule(
+        city,
+        profile,
+        kind="geofence",
+        definition={"polygon": {"type": "Polygon", "coordinates": [square]}, "inside": False},
+        alarm_type="LEFT_AREA",
+        severity="WARNING",
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "latitude|23.05|longitude|113.05")
+    assert alarms_of(city, device) == []
+    send(city, apikey, device, "latitude|23.2|longitude|113.05")
+    assert alarms_of(city, device)[0]["status"] == "ACTIVE_UNACK"
+    send(city, apikey, device, "location|23.01,113.01")
+    assert alarms_of(city, device)[0]["status"] == "CLEARED_UNACK"
+
+
+def test_ack_and_clear_follow_the_transition_table(city: City) -> None:
+    profile, apikey = fleet(city)
+    add_rule(
+        city,
+        profile,
+        kind="state",
+        definition={"attribute": "status", "values": ["jammed"]},
+        alarm_type="JAMMED",
+        severity="MINOR",
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "status|jammed")
+    [alarm] = alarms_of(city, device)
+    admin = city.headers("admin")
+    url = f"{BASE}/alarms/{alarm['id']}"
+    acked = city.client.post(url + "/ack", headers=admin).json()
+    assert (acked["status"], acked["acked_by"]) == ("ACTIVE_ACK", "admin")
+    assert city.client.post(url + "/ack", headers=admin).status_code == 409
+    cleared = city.client.post(url + "/clear", headers=admin).json()
+    assert (cleared["status"], cleared["cleared_by"]) == ("CLEARED_ACK", "admin")
+    again = city.client.post(url + "/clear", headers=admin)
+    assert again.status_code == 409 and again.json()["status"] == "CLEARED_ACK"
+    assert city.client.post(url + "/ack", headers=admin).status_code == 409
+    assert city.client.get(url, headers=admin).json()["status"] == "CLEARED_ACK"
+    # The condition still holds: the next reading raises a new alarm, not the cleared one.
+    send(city, apikey, device, "status|jammed")
+    assert [a["status"] for a in alarms_of(city, device)] == ["ACTIVE_UNACK", "CLEARED_ACK"]
+    assert city.client.get(BASE + "/alarms/999999", headers=admin).status_code == 404
+    assert city.client.post(BASE + "/alarms/999999/ack", headers=admin).status_code == 404
+    assert city.client.post(BASE + "/alarms/999999/clear", headers=admin).status_code == 404
+    assert len(alarms_of(city, device, status="ACTIVE")) == 1
+    assert len(alarms_of(city, device, status="ack")) == 1
+    assert len(alarms_of(city, device, severity="MINOR", type="JAMMED")) == 2
+    page = city.client.get(
+        BASE + "/alarms", params={"originator": device, "limit": 1}, headers=admin
+    ).json()
+    assert (len(page["items"]), page["total"]) == (1, 2)
+    for params, field in (({"status": "SLEEPING"}, "status"), ({"severity": "LOUD"}, "severity")):
+        bad = city.client.get(BASE + "/alarms", params=params, headers=admin)
+        assert bad.status_code == 400 and bad.json()["field"] == field
+    citizen = city.client.get(BASE + "/alarms", headers=city.headers("citizen"))
+    assert citizen.status_code == 403
+
+
+def test_bad_rules_are_refused_naming_the_field(city: City) -> None:
+    profile, _ = fleet(city)
+    good: dict[str, Any] = {
+        "name": "tilt",
+        "profile_code": profile,
+        "kind": "threshold",
+        "definition": {"attribute": "tilt", "op": ">", "value": 20, "clear": 10},
+        "alarm_type": "MANHOLE_TILTED",
+        "severity": "MAJOR",
+    }
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"definition": {"attribute": "tilt", "op": "~", "value": 20}}, "definition.op"),
+        (
+            {"definition": {"attribute": "tilt", "op": ">", "value": 20, "clear": 25}},
+            "definition.clear",
+        ),
+        ({"definition": "tilt > 20"}, "definition"),
+        ({"kind": "magic"}, "kind"),
+        ({"severity": "HUGE"}, "severity"),
+        ({"alarm_type": "tilted!"}, "alarm_type"),
+        ({"category_code": "X-99-99"}, "category_code"),
+        ({"entity_type": "ManholeCover"}, "profile_code"),
+        ({"name": "  "}, "name"),
+        ({"category_code": "C-01-01"}, "case_attributes"),
+        (
+            {"category_code": "C-01-01", "case_attributes": {"cover_state": "gone"}},
+            "case_attributes",
+        ),
+        ({"case_attributes": {"cover_state": "missing"}}, "case_attributes"),
+    ]
+    before = len(city.client.get(BASE + "/rules", headers=city.headers("admin")).json())
+    for change, field in cases:
+        response = city.client.post(
+            BASE + "/rules", json={**good, **change}, headers=city.headers("admin")
+        )
+        assert response.status_code == 400, (change, response.text)
+        assert response.json()["field"] == field, change
+    after = len(city.client.get(BASE + "/rules", headers=city.headers("admin")).json())
+    assert after == before  # nothing half-written
+
+
+def test_rule_crud_and_a_change_reaches_ingest_at_once(city: City) -> None:
+    profile, apikey = fleet(city)
+    body = {
+        "name": "hot",
+        "kind": "threshold",
+        "definition": {"attribute": "temperature", "op": ">", "value": 100},
+        "alarm_type": "HOT",
+        "severity": "MINOR",
+    }
+    rule = add_rule(city, profile, **body)
+    admin = city.headers("admin")
+    device = add_device(city, apikey)
+    send(city, apikey, device, "temperature|50")
+    assert alarms_of(city, device) == []
+    body["definition"] = {"attribute": "temperature", "op": ">", "value": 40}
+    replaced = city.client.put(
+        f"{BASE}/rules/{rule['id']}", json={"profile_code": profile, **body}, headers=admin
+    )
+    assert replaced.status_code == 200 and replaced.json()["definition"]["value"] == 40
+    send(city, apikey, device, "temperature|50")
+    assert alarms_of(city, device)[0]["type"] == "HOT"
+    listed = city.client.get(BASE + "/rules", params={"profile_code": profile}, headers=admin)
+    assert [r["id"] for r in listed.json()] == [rule["id"]]
+    assert city.client.delete(f"{BASE}/rules/{rule['id']}", headers=admin).status_code == 204
+    assert city.client.get(f"{BASE}/rules/{rule['id']}", headers=admin).status_code == 404
+    assert city.client.delete(f"{BASE}/rules/{rule['id']}", headers=admin).status_code == 404
+    send(city, apikey, device, "temperature|10")  # no rule, so the alarm stays for an operator
+    assert alarms_of(city, device)[0]["status"] == "ACTIVE_UNACK"
+
+
+def test_the_demo_city_has_its_rules(city: City) -> None:
+    seeded = city.client.get(BASE + "/rules", headers=city.headers("admin")).json()
+    pairs = {(r["profile_code"], r["alarm_type"], r["category_code"]) for r in seeded}
+    assert ("manhole-lora", "MANHOLE_OPEN", "C-01-01") in pairs
+    assert ("waterlevel-ul", "FLOOD_LEVEL_HIGH", "E-05-01") in pairs
+    assert ("wastebin-ul", "BIN_FULL", "C-03-01") in pairs
+    assert ("streetlight-ul", "LAMP_FAILURE", "C-01-05") in pairs
+    assert ("waterlevel-ul", "DEVICE_OFFLINE", None) in pairs
+
+
+def demo_rule(alarm_type: str, profile: str) -> dict[str, Any]:
+    [data] = [d for d in demo_rules() if d.alarm_type == alarm_type][:1]
+    return {
+        "name": data.name,
+        "profile_code": profile,
+        "kind": data.kind,
+        "definition": data.definition,
+        "alarm_type": data.alarm_type,
+        "severity": data.severity,
+        "category_code": data.category_code,
+        "case_attributes": data.case_attributes,
+    }
+
+
+def test_an_alarm_files_a_dispatched_case_and_device_normal_is_on_its_timeline(
+    city: City,
+) -> None:
+    profile, apikey = fleet(city, "binary", MANHOLE_CONFIG, "ManholeCover")
+    post(city, "/rules", demo_rule("MANHOLE_OPEN", profile))
+    lat, lon = fresh_point()
+    first = add_device(city, apikey, (lat, lon))
+    second = add_device(city, apikey, (lat + 0.00005, lon))  # about 5 m away
+    city.drain()
+    send(city, apikey, first, manhole_payload(True, tilt=3))
+    city.drain()
+    [alarm] = alarms_of(city, first)
+    assert alarm["severity"] == "CRITICAL" and alarm["case_id"] is not None
+    case = city.case(alarm["case_id"])
+    assert case["category"]["code"] == "C-01-01"
+    assert case["status"] == "dispatched"  # C-01-01 is auto-dispatched
+    assert case["department"]["code"] == "facilities"
+    assert case["channel"] == "system"
+    assert case["source_ref"]["alarm_id"] == alarm["id"]
+    assert case["source_ref"]["device_id"] == first
+    assert case["reports"][0]["device_id"] == first
+
+    send(city, apikey, second, manhole_payload(True))
+    city.drain()
+    [other] = alarms_of(city, second)
+    assert other["case_id"] == alarm["case_id"]  # dedupe: the same cover, one case
+    assert city.case(alarm["case_id"])["supporters"] == 1
+
+    send(city, apikey, first, manhole_payload(False))
+    city.drain()
+    assert alarms_of(city, first)[0]["status"] == "CLEARED_UNACK"
+    case = city.case(alarm["case_id"])
+    assert case["status"] == "dispatched"  # normal again is not a verified fix
+    [line] = [e for e in case["timeline"] if e["action"] == "device_normal"]
+    assert first in line["message"] and "normal again" in line["message"]
+    assert "恢复正常" in line["message_zh"]
+    public = city.client.get(f"/api/v1/public/cases/{alarm['case_id']}")
+    assert public.status_code == 200, public.text
+    assert any(e["action"] == "device_normal" for e in public.json()["timeline"])
+    text = city.client.get("/metrics").text
+    assert 'cityloop_alarms_raised_total{severity="CRITICAL",type="MANHOLE_OPEN"}' in text
+    assert 'cityloop_alarms_cleared_total{how="automatic",type="MANHOLE_OPEN"}' in text
+
+
+def test_an_alarm_without_a_category_files_no_case(city: City) -> None:
+    profile, apikey = fleet(city, "binary", MANHOLE_CONFIG, "ManholeCover")
+    post(city, "/rules", demo_rule("BATTERY_LOW", profile))
+    device = add_device(city, apikey)
+    send(city, apikey, device, manhole_payload(False, battery=0.1))
+    city.drain()
+    [alarm] = alarms_of(city, device)
+    assert (alarm["type"], alarm["case_id"]) == ("BATTERY_LOW", None)
+
+
+def test_retention_rolls_up_then_deletes_and_is_idempotent(city: City) -> None:
+    _, apikey = fleet(city)
+    device = add_device(city, apikey)
+    now = utcnow()
+    hour = (now - timedelta(days=200)).replace(minute=0, second=0, microsecond=0)
+    ancient = (now - timedelta(days=800)).replace(minute=0, second=0, microsecond=0)
+    recent = now - timedelta(minutes=30)
+    readings = [
+        (hour, "level|1"),
+        (hour + timedelta(minutes=10), "level|2"),
+        (hour + timedelta(minutes=20), "level|3.5|state|full"),
+        (hour + timedelta(hours=1, minutes=5), "level|5"),
+        (ancient, "level|7"),
+        (recent, "level|9"),
+    ]
+    for moment, body in readings:
+        send(city, apikey, device, f"{moment.isoformat()}|{body}")
+
+    def figures() -> list[dict[str, Any]]:
+        response = city.client.get(
+            f"{BASE}/devices/{device}/rollups",
+            params={
+                "attribute": "level",
+                "since": (now - timedelta(days=210)).isoformat(),
+                "until": (now + timedelta(hours=1)).isoformat(),
+            },
+            headers=city.headers("admin"),
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
+
+    before = figures()
+    for _ in range(2):  # a second run finds nothing to do and changes nothing
+        retention.apply_retention(city.ctx.writing, raw_days=90, rollup_days=730, batch=2)
+        assert figures() == before
+    first, second, last = before
+    assert first["hour"] == hour.isoformat()
+    assert (first["count"], first["min"], first["max"], first["sum"]) == (3, 1, 3.5, 6.5)
+    assert abs(first["avg"] - 6.5 / 3) < 1e-9
+    assert (second["count"], second["sum"]) == (1, 5)
+    assert (last["count"], last["max"]) == (1, 9)
+    kept = city.client.get(
+        f"{BASE}/devices/{device}/measures", headers=city.headers("admin")
+    ).json()["items"]
+    assert [(m["attribute"], m["value"]) for m in kept] == [("level", 9)]
+    with city.ctx.reading() as session:
+        stored = session.scalars(
+            select(TelemetryRollup).where(TelemetryRollup.device_id == device)
+        ).all()
+    assert sorted(r.hour.astimezone(UTC) for r in stored) == [hour, hour + timedelta(hours=1)]
+
+
+def test_rollup_route_refuses_bad_windows(city: City) -> None:
+    admin = city.headers("admin")
+    missing = city.client.get(
+        f"{BASE}/devices/no-such-device/rollups", params={"attribute": "x"}, headers=admin
+    )
+    assert missing.status_code == 404
+    _, apikey = fleet(city)
+    device = add_device(city, apikey)
+    start = datetime(2026, 1, 2, tzinfo=UTC)
+    backwards = city.client.get(
+        f"{BASE}/devices/{device}/rollups",
+        params={"attribute": "x", "since": start.isoformat(), "until": "2026-01-01T00:00:00Z"},
+        headers=admin,
+    )
+    assert backwards.status_code == 400 and backwards.json()["field"] == "since"
+    too_long = city.client.get(
+        f"{BASE}/devices/{device}/rollups",
+        params={"attribute": "x", "since": "2020-01-01T00:00:00Z", "until": start.isoformat()},
+        headers=admin,
+    )
+    assert too_long.status_code == 400

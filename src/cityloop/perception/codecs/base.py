@@ -82,11 +82,8 @@ class AttributeMapping:
         if self.expression is not None:
             self.compiled()
         if self.values is not None:
-            if (
-                not isinstance(self.values, Mapping)
-                or not self.values
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.values.items())
-            ):
+            pairs = self.values.items() if isinstance(self.values, Mapping) else ()
+            if not pairs or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs):
                 raise CodecError(
                     f"mapping {self.object_id!r}: values must be a non-empty object of text",
                     field="mappings",

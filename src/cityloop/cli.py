@@ -1,14 +1,19 @@
-"""The `cityloop` command: serve, demo, migrate, seed, users, and the SLA sweep."""
+"""The `cityloop` command: serve, demo, migrate, seed, users, devices, the simulator and the SLA
+sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import getpass
+import json
 import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -16,9 +21,20 @@ import uvicorn
 from cityloop.base.db import Database
 from cityloop.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 app = typer.Typer(help="CityLoop: the city operating platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+device_app = typer.Typer(
+    help="The device registry: profiles, groups, devices.", no_args_is_help=True
+)
+profile_app = typer.Typer(help="Device profiles (models, codecs).", no_args_is_help=True)
+group_app = typer.Typer(help="Provisioning groups (one api key each).", no_args_is_help=True)
+app.add_typer(device_app, name="device")
+device_app.add_typer(profile_app, name="profile")
+device_app.add_typer(group_app, name="group")
 
 
 def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -122,9 +138,17 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     data_dir: Annotated[Path | None, typer.Option()] = None,
+    simulate: Annotated[
+        bool, typer.Option(help="feed the demo sensor fleet's readings to the server")
+    ] = True,
+    simulate_rate: Annotated[
+        float, typer.Option(min=0.01, max=1000, help="simulated messages per second")
+    ] = 1.0,
 ) -> None:
-    """Seed the demo city if the data dir is empty, then serve it in the foreground."""
+    """Seed the demo city if the data dir is empty, then serve it in the foreground, with the
+    sensor simulator posting gentle traffic to it over HTTP."""
     from cityloop.demo import seed as demo_seed
+    from cityloop.demo.devices import seed_devices
 
     settings = _settings(data_dir, demo=True)
     _migrate(settings)
@@ -134,9 +158,111 @@ def demo(
             demo_seed.seed_city(session)
             demo_seed.seed_accounts(session)
             typer.echo("seeded the demo city; every demo account's password is 'demo'")
+        # A data dir seeded before the fleet existed gets its devices now.
+        seed_devices(session)
     db.dispose()
     typer.echo(f"CityLoop demo on http://{host}:{port}")
-    _run(settings, host, port)
+    stop = threading.Event()
+    feeder = None
+    if simulate:
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        feeder = threading.Thread(
+            target=_feed_demo,
+            args=(f"http://{local}:{port}", simulate_rate, stop),
+            name="demo-simulator",
+            daemon=True,
+        )
+        feeder.start()
+    try:
+        _run(settings, host, port)
+    finally:
+        stop.set()
+        if feeder is not None:
+            feeder.join(timeout=15)
+
+
+def _feed_demo(base: str, rate: float, stop: threading.Event) -> None:
+    """Wait for the server to be ready, then simulate until ``stop`` (the server has ended)."""
+    import httpx
+
+    from cityloop.demo.simulator import FleetSimulator
+    from cityloop.demo.transport import HttpSender, run
+
+    log = logging.getLogger("cityloop.demo.simulator")
+    while not stop.is_set():
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        stop.wait(0.5)
+    if stop.is_set():
+        return
+    log.info("simulating the demo sensor fleet at %s messages/s to %s", rate, base)
+    summary = run(FleetSimulator(), HttpSender(base), rate=rate, stop=stop)
+    log.info("simulator stopped: %s", "; ".join(summary.lines()))
+
+
+@app.command()
+def simulate(
+    devices: Annotated[
+        int, typer.Option(min=1, help="how many demo devices (all formats from 8 on)")
+    ] = 60,
+    rate: Annotated[
+        float, typer.Option(min=0.001, max=100_000, help="messages per second, fleet-wide")
+    ] = 1.0,
+    mqtt_url: Annotated[
+        str | None, typer.Option("--mqtt", help="publish to this broker, e.g. mqtt://host:1883")
+    ] = None,
+    http_url: Annotated[
+        str | None, typer.Option("--http", help="post to this server, e.g. http://host:8000")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="seconds to run (default: until Ctrl-C)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="a seed makes the run repeatable")] = None,
+    anomaly_rate: Annotated[
+        float, typer.Option(min=0, max=10_000, help="multiplies every anomaly and fault rate")
+    ] = 1.0,
+) -> None:
+    """Send realistic readings from the demo sensor fleet (seeded by `cityloop seed`), each
+    device in its own vendor format, over MQTT or HTTP."""
+    from cityloop.demo.simulator import FleetSimulator, pick_devices
+    from cityloop.demo.transport import HttpSender, MqttSender, Sender, run
+
+    if (mqtt_url is None) == (http_url is None):
+        _fail("give exactly one of --mqtt URL or --http URL")
+    try:
+        fleet = pick_devices(devices)
+        sender: Sender = MqttSender(mqtt_url) if mqtt_url else HttpSender(http_url or "")
+    except (ValueError, ConnectionError) as exc:
+        _fail(str(exc))
+    simulator = FleetSimulator(fleet, seed=seed, anomaly_rate=anomaly_rate)
+    target = mqtt_url or http_url
+    typer.echo(
+        f"simulating {len(fleet)} devices at {rate:g} messages/s to {target}"
+        f" (seed {simulator.seed})"
+    )
+    stop = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        result["summary"] = run(simulator, sender, rate=rate, duration=duration, stop=stop)
+
+    worker = threading.Thread(target=work, name="simulator")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        typer.echo("stopping…")
+        stop.set()
+        worker.join()
+    summary = result["summary"]
+    for line in summary.lines():
+        typer.echo(line)
+    if summary.sent and summary.failed == summary.sent:
+        raise typer.Exit(1)
 
 
 @user_app.command("create")
@@ -192,6 +318,221 @@ def sla_sweep(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
         f"overdue: {len(result.overdue)}, response overdue: {len(result.response_overdue)}, "
         f"no recent update: {len(result.stale)}"
     )
+
+
+# ------------------------------------------------------------------ the device registry
+
+
+def _fail(message: str, code: int = 2) -> Any:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _registry(data_dir: Path | None) -> Iterator[Session]:
+    """One unit of work on the registry; a refused input is a one-line error, not a traceback."""
+    from cityloop.base.problems import Problem
+
+    settings = _settings(data_dir)
+    _migrate(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.writing() as session:
+            yield session
+    except Problem as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        _fail(f"{exc.detail}{where}")
+    finally:
+        db.dispose()
+
+
+def _json_option(text: str | None, file: Path | None, what: str) -> dict[str, Any]:
+    if text is not None and file is not None:
+        _fail(f"give the {what} as text or as a file, not both")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {file}: {exc}")
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"the {what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    if not isinstance(value, dict):
+        _fail(f"the {what} must be a JSON object")
+    return value
+
+
+DataDir = Annotated[Path | None, typer.Option(help="data directory")]
+
+
+@profile_app.command("create")
+def profile_create(
+    code: str,
+    name: Annotated[str, typer.Option(help="a readable name")],
+    entity_type: Annotated[str, typer.Option(help="the NGSI-LD entity type, e.g. ManholeCover")],
+    codec: Annotated[str, typer.Option(help="ul, json, binary or an installed plug-in")],
+    config: Annotated[str | None, typer.Option(help="codec configuration as JSON text")] = None,
+    config_file: Annotated[Path | None, typer.Option(help="codec configuration file")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a device profile: how a device model's payloads decode and map."""
+    from cityloop.perception import service
+
+    codec_config = _json_option(config, config_file, "codec configuration")
+    with _registry(data_dir) as session:
+        service.create_profile(
+            session,
+            code=code,
+            name=name,
+            entity_type=entity_type,
+            codec=codec,
+            codec_config=codec_config,
+        )
+    typer.echo(f"created profile {code}")
+
+
+@profile_app.command("list")
+def profile_list(data_dir: DataDir = None) -> None:
+    """The device profiles."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        for p in service.list_profiles(session):
+            typer.echo(f"{p.code:<24} {p.codec:<8} {p.entity_type:<24} {p.name}")
+
+
+@group_app.command("create")
+def group_create(
+    apikey: str,
+    profile: Annotated[str, typer.Option(help="the profile code its devices use")],
+    name: Annotated[str, typer.Option()] = "",
+    resource: Annotated[str, typer.Option()] = "/iot/d",
+    auto_provision: Annotated[
+        bool, typer.Option(help="register unknown devices on their first message")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a provisioning group: devices sharing an api key and a profile."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        group = service.create_group(
+            session,
+            apikey=apikey,
+            profile_code=profile,
+            resource=resource,
+            auto_provision=auto_provision,
+            name=name,
+        )
+        ident = group.id
+    typer.echo(f"created group {ident} for profile {profile}")
+
+
+@group_app.command("list")
+def group_list(data_dir: DataDir = None) -> None:
+    """The provisioning groups (api keys are shown: this is an administrator's tool)."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        for g in service.list_groups(session):
+            auto = " auto-provision" if g.auto_provision else ""
+            typer.echo(f"{g.id:>4} {g.apikey:<28} {g.profile_code:<20} {g.name}{auto}")
+
+
+@device_app.command("create")
+def device_create(
+    device_id: str,
+    apikey: Annotated[str | None, typer.Option(help="the group's api key")] = None,
+    group_id: Annotated[int | None, typer.Option(help="or the group's id")] = None,
+    name: Annotated[str, typer.Option()] = "",
+    lat: Annotated[float | None, typer.Option()] = None,
+    lon: Annotated[float | None, typer.Option()] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register one device in a group."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        device = service.create_device(
+            session, device_id=device_id, group_id=group_id, apikey=apikey, name=name,
+            lat=lat, lon=lon,
+        )  # fmt: skip
+        entity = device.entity_id
+    typer.echo(f"created device {device_id} ({entity})")
+
+
+@device_app.command("list")
+def device_list(
+    group_id: Annotated[int | None, typer.Option()] = None,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    data_dir: DataDir = None,
+) -> None:
+    """The devices, by id."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
+        for d in rows:
+            state = "active" if d.active else "inactive"
+            typer.echo(f"{d.device_id:<24} {d.profile_code:<20} {state:<8} {d.name}")
+    typer.echo(f"{len(rows)} of {total} devices")
+
+
+@device_app.command("show")
+def device_show(device_id: str, data_dir: DataDir = None) -> None:
+    """One device and its latest values."""
+    from cityloop.perception import service, telemetry
+
+    with _registry(data_dir) as session:
+        d = service.get_device(session, device_id)
+        typer.echo(f"device    {d.device_id}")
+        typer.echo(f"entity    {d.entity_id}")
+        typer.echo(f"profile   {d.profile_code} (group {d.group_id})")
+        typer.echo(f"name      {d.name}")
+        typer.echo(f"location  {'-' if d.lat is None else f'{d.lat}, {d.lon}'}")
+        typer.echo(f"active    {'yes' if d.active else 'no'}")
+        typer.echo(f"last seen {d.last_seen_at.isoformat() if d.last_seen_at else 'never'}")
+        for row in telemetry.latest_values(session, d.entity_id):
+            unit = f" {row.unit}" if row.unit else ""
+            typer.echo(f"  {row.attribute} = {row.value!r}{unit} at {row.observed_at.isoformat()}")
+
+
+@device_app.command("deactivate")
+def device_deactivate(device_id: str, data_dir: DataDir = None) -> None:
+    """Stop accepting a device's messages; its history stays."""
+    from cityloop.perception import service
+
+    with _registry(data_dir) as session:
+        service.set_device_active(session, device_id, False)
+    typer.echo(f"deactivated {device_id}")
+
+
+@device_app.command("import")
+def device_import(
+    file: Annotated[Path, typer.Argument(help="CSV with device_id,apikey,name,lat,lon")],
+    data_dir: DataDir = None,
+) -> None:
+    """Register devices from a CSV file. Bad rows are listed by line; the rest go in. Exits
+    non-zero only when the file cannot be read or no row was imported."""
+    from cityloop.perception import service
+
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{file} is not UTF-8 text")
+    with _registry(data_dir) as session:
+        result = service.import_devices_csv(session, text)
+    for error in result.errors:
+        typer.echo(f"line {error['row']}: {error['field']}: {error['message']}", err=True)
+    typer.echo(f"imported {result.created} devices; {len(result.errors)} rows refused")
+    if result.created == 0:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import City
@@ -203,6 +204,23 @@ def test_a_batch_keeps_its_good_items_when_one_is_bad(city: City) -> None:
         headers=city.headers("admin"),
     ).json()
     assert [m["value"] for m in history["items"]] == [10]
+
+
+def test_untimed_messages_of_one_device_in_one_batch_are_all_stored(city: City) -> None:
+    setup_registry(city)
+    since = datetime.now(UTC).isoformat()
+    items = [{"k": UL_KEY, "i": "ul-1", "payload": f"t|{n}"} for n in range(5)]
+    response = city.client.post(BASE + "/measures", json={"measures": items})
+    assert response.status_code == 200, response.text
+    assert [r["stored"] for r in response.json()["results"]] == [1, 1, 1, 1, 1]
+    history = city.client.get(
+        f"{BASE}/devices/ul-1/measures",
+        params={"attribute": "tilt", "since": since},
+        headers=city.headers("admin"),
+    ).json()
+    assert sorted(m["value"] for m in history["items"]) == [0, 1, 2, 3, 4]
+    # The arrival order is kept, so the last message sets the latest value.
+    assert latest(city, "ul-1")["tilt"]["value"] == 4
 
 
 def test_an_older_reading_does_not_overwrite_the_latest_value(city: City) -> None:

@@ -301,3 +301,44 @@ def test_an_invalid_mapping_is_rejected_when_configured() -> None:
         AttributeMapping("t", "temperature", "Number", expression="value.real")
     with pytest.raises(CodecError):
         decode("json", b"{}", mappings=[{"object_id": "t", "nme": "x", "type": "Number"}])
+
+
+# -- value tables -------------------------------------------------------------------------------
+
+OCCUPANCY = {
+    "object_id": "occ",
+    "name": "status",
+    "type": "Text",
+    "values": {"0": "free", "1": "occupied"},
+}
+
+
+def test_a_value_table_turns_a_bit_field_into_a_word() -> None:
+    layout = [{"name": "occ", "offset": 0, "type": "u8", "bits": [0, 1]}]
+    assert values(decode("binary", b"01", layout=layout, mappings=[OCCUPANCY])) == {
+        "status": "occupied"
+    }
+    assert values(decode("binary", b"fe", layout=layout, mappings=[OCCUPANCY])) == {
+        "status": "free"
+    }
+
+
+def test_a_code_missing_from_the_value_table_is_out_of_range() -> None:
+    with pytest.raises(CodecError) as error:
+        decode("json", b'{"occ": 7}', mappings=[OCCUPANCY])
+    assert (error.value.field, error.value.reason) == ("status", "out_of_range")
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {**OCCUPANCY, "values": {}},
+        {**OCCUPANCY, "values": {"0": 1}},
+        {**OCCUPANCY, "values": ["free"]},
+        {**OCCUPANCY, "type": "Number"},
+    ],
+)
+def test_a_bad_value_table_is_refused_when_the_profile_is_read(mapping: dict[str, Any]) -> None:
+    with pytest.raises(CodecError) as error:
+        AttributeMapping.from_dict(mapping)
+    assert error.value.field == "mappings"

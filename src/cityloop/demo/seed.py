@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
+from cityloop.demo.devices import seed_devices
 from cityloop.geo import service as geo
 from cityloop.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.identity import service as identity
@@ -116,6 +117,7 @@ def seed_city(session: Session, city: DemoCity | None = None) -> None:
         target.resolution_minutes = sla.resolution_minutes
         session.add(target)
     session.flush()
+    seed_devices(session)
     alarm_rules.seed_alarm_rules(session)
 
 

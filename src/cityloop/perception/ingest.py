@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ class DeviceMessage:
     device_id: str
     payload: bytes
     content_type: str | None = None
+    # When the platform received it (MQTT: when it came off the wire); None means now.
+    received_at: datetime | None = None
 
 
 def ingest_measure(
@@ -55,8 +57,8 @@ def ingest_measure(
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Decode and store one device message; a rejection raises its Problem."""
-    message = DeviceMessage(apikey, device_id, payload, content_type)
-    outcome = ingest_batch(session, [message], received_at=received_at)[0]
+    message = DeviceMessage(apikey, device_id, payload, content_type, received_at)
+    outcome = ingest_batch(session, [message])[0]
     if isinstance(outcome, Problem):
         raise outcome
     return outcome
@@ -65,8 +67,6 @@ def ingest_measure(
 def ingest_batch(
     session: Session,
     messages: Sequence[DeviceMessage],
-    *,
-    received_at: datetime | None = None,
 ) -> list[IngestResult | Problem]:
     """Decode and store many device messages; one outcome per message, in order.
 
@@ -97,20 +97,28 @@ def ingest_batch(
         )
     }
     outcomes: list[IngestResult | Problem | None] = [None] * len(messages)
-    accepted: list[tuple[int, Device, list[Reading]]] = []
+    accepted: list[tuple[int, Device, list[Reading], datetime]] = []
+    last_received: dict[str, datetime] = {}
     for index, message in enumerate(messages):
         try:
             device = _resolve_device(session, message, groups, devices)
             readings = _decode(message, device, profiles[device.profile_code])
         except Problem as exc:
             outcomes[index] = exc
-        else:
-            accepted.append((index, device, readings))
+            continue
+        # Untimed readings take the arrival time, which must be distinct per message of a
+        # device, or two messages of one batch would collapse into one reading.
+        received = message.received_at or utcnow()
+        previous = last_received.get(device.device_id)
+        if previous is not None and received <= previous:
+            received = previous + timedelta(microseconds=1)
+        last_received[device.device_id] = received
+        accepted.append((index, device, readings, received))
     stored = store_batch(
-        session, [(device, readings) for _, device, readings in accepted], received_at or utcnow()
+        session, [(device, readings, received) for _, device, readings, received in accepted]
     )
     total = 0
-    for (index, device, _readings), result in zip(accepted, stored, strict=True):
+    for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
         # What follows a stored reading, in order: the entity projection, then the rules.
         rules.evaluate_readings(session, device, result.readings)
         outcomes[index] = IngestResult(

@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
+from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
 from cityloop.perception.ingest import DeviceMessage, ingest_batch
 
@@ -50,6 +52,7 @@ class _Queued:
     qos: int
     topic: str
     payload: bytes
+    received_at: datetime
 
 
 def parse_topic(topic: str) -> tuple[str, str, str | None] | None:
@@ -163,7 +166,7 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if not self._accepting.is_set():
             return  # never acknowledged, so the broker redelivers it on the next session
-        self._queue.put(_Queued(message.mid, message.qos, message.topic, message.payload))
+        self._queue.put(_Queued(message.mid, message.qos, message.topic, message.payload, utcnow()))
 
     def _write_loop(self) -> None:
         while True:
@@ -221,7 +224,9 @@ class MqttIngest:
                 log.info("mqtt message on unexpected topic %r ignored", item.topic)
                 continue
             apikey, device_id, content_type = parsed
-            messages.append(DeviceMessage(apikey, device_id, item.payload, content_type))
+            messages.append(
+                DeviceMessage(apikey, device_id, item.payload, content_type, item.received_at)
+            )
             positions.append(position)
         for position, result in zip(positions, ingest_batch(session, messages), strict=True):
             if isinstance(result, Problem):

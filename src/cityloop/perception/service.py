@@ -230,6 +230,15 @@ def list_devices(
     return list(rows), total
 
 
+def set_device_active(session: Session, device_id: str, active: bool) -> Device:
+    """Deactivate (or reactivate) a device: ingest refuses a deactivated device's messages, and
+    its history stays."""
+    device = get_device(session, device_id)
+    device.active = active
+    session.flush()
+    return device
+
+
 def delete_device(session: Session, device_id: str) -> None:
     session.delete(get_device(session, device_id))
     session.flush()

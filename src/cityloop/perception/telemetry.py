@@ -56,31 +56,29 @@ def store_readings(
     session: Session, device: Device, readings: Sequence[Reading], received_at: datetime
 ) -> StoreResult:
     """Append one device message's ``readings``; see ``store_batch``."""
-    return store_batch(session, [(device, readings)], received_at)[0]
+    return store_batch(session, [(device, readings, received_at)])[0]
 
 
 def store_batch(
-    session: Session,
-    messages: Sequence[tuple[Device, Sequence[Reading]]],
-    received_at: datetime,
+    session: Session, messages: Sequence[tuple[Device, Sequence[Reading], datetime]]
 ) -> list[StoreResult]:
     """Append the readings of many device messages in a few statements, and bring the latest
     values and the devices' last-seen times up to date. One result per message, in order.
 
-    Readings without a timestamp take ``received_at``. A duplicate, whether already stored,
+    Each message is (device, readings, received_at); readings without a timestamp take their
+    message's ``received_at``. A duplicate, whether already stored,
     repeated in this batch or inserted by a concurrent writer, is skipped and counted: the
     insert is ``ON CONFLICT DO NOTHING ... RETURNING``, so the database decides, not a read
     made before the write.
     """
-    received = _utc(received_at)
     owners: dict[tuple[str, str, datetime], int] = {}
     candidates: dict[int, list[tuple[str, datetime, Reading]]] = {}
     duplicates = [0] * len(messages)
     rows: list[dict[str, Any]] = []
-    for index, (device, readings) in enumerate(messages):
+    for index, (device, readings, received_at) in enumerate(messages):
         kept = candidates.setdefault(index, [])
         for reading in readings:
-            moment = _utc(reading.observed_at or received)
+            moment = _utc(reading.observed_at or received_at)
             key = (device.device_id, reading.attribute, moment)
             if key in owners:
                 duplicates[index] += 1
@@ -111,7 +109,7 @@ def store_batch(
             inserted.add((device_id, attribute, _utc(moment)))
     results: list[StoreResult] = []
     newest: dict[tuple[str, str], dict[str, Any]] = {}
-    for index, (device, _readings) in enumerate(messages):
+    for index, (device, _readings, received_at) in enumerate(messages):
         appended = []
         for attribute, moment, reading in candidates[index]:
             if (device.device_id, attribute, moment) not in inserted:
@@ -130,7 +128,7 @@ def store_batch(
                 }
         appended.sort(key=lambda stored: stored.observed_at)
         results.append(StoreResult(len(appended), duplicates[index], tuple(appended)))
-        device.last_seen_at = received
+        device.last_seen_at = _utc(received_at)
     if newest:
         _upsert_latest(session, list(newest.values()))
     session.flush()

@@ -66,6 +66,9 @@ class AttributeMapping:
     expression: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # A lookup table from a raw code to a word, e.g. {"0": "free", "1": "occupied"}: how a
+    # bit in a binary uplink becomes a Smart Data Models value without code in the profile.
+    values: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         # Validate at configuration time, so a bad profile fails once, not on every message.
@@ -78,6 +81,17 @@ class AttributeMapping:
             )
         if self.expression is not None:
             self.compiled()
+        if self.values is not None:
+            pairs = self.values.items() if isinstance(self.values, Mapping) else ()
+            if not pairs or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs):
+                raise CodecError(
+                    f"mapping {self.object_id!r}: values must be a non-empty object of text",
+                    field="mappings",
+                )
+            if self.type != "Text":
+                raise CodecError(
+                    f"mapping {self.object_id!r}: values need type Text", field="mappings"
+                )
 
     def compiled(self) -> SafeExpression | None:
         return None if self.expression is None else compile_expression(self.expression)
@@ -193,12 +207,31 @@ def apply_mapping(
                 value = expression.evaluate({**shared, "value": value})
             except CodecError as exc:
                 raise CodecError(f"{name}: {exc}", field=name) from exc
+        if mapping.values is not None:
+            value = _look_up(value, mapping)
         value = _convert(value, mapping.type, name)
         if mapping.type == "Number":
             _check_range(value, mapping)
         unit = mapping.unit if mapping.unit is not None else units.get(object_id)
         readings.append(Reading(device_id, name, value, observed_at, unit))
     return readings
+
+
+def _look_up(value: Scalar, mapping: AttributeMapping) -> str:
+    assert mapping.values is not None
+    if isinstance(value, bool):
+        key = "true" if value else "false"
+    elif isinstance(value, float) and value.is_integer():
+        key = str(int(value))
+    else:
+        key = str(value)
+    if key not in mapping.values:
+        raise CodecError(
+            f"{mapping.name}: {value!r} is not one of {sorted(mapping.values)}",
+            field=mapping.name,
+            reason="out_of_range",
+        )
+    return mapping.values[key]
 
 
 def _check_range(value: Scalar, mapping: AttributeMapping) -> None:

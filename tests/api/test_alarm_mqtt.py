@@ -12,15 +12,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.api.test_mqtt_ingest import (
-    URL,
-    _purge_session,
-    broker,  # noqa: F401  (a fixture)
-    ingest_of,
-    publish,
-    publisher,  # noqa: F401  (a fixture)
-)
+from tests.api.test_mqtt_ingest import ingest_of, publish
 from tests.api.test_rules_alarms import (
     MANHOLE_CONFIG,
     add_device,
@@ -31,20 +25,44 @@ from tests.api.test_rules_alarms import (
     post,
 )
 from tests.conftest import City, make_city
+from tests.mosquitto import Broker, private_broker
+
+
+# A broker of its own: another platform subscriber on the shared broker, in the same test
+# process, would also take these messages and skew that module's counters.
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    with private_broker(tmp_path_factory.mktemp("alarm-broker")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def city(
-    broker: None,  # noqa: F811
-    templates: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
+    broker: Broker, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[City]:
     client_id = f"cityloop-test-{uuid.uuid4().hex[:12]}"
     tmp_path: Path = tmp_path_factory.mktemp("mqtt-alarm-city")
     yield from make_city(
-        templates, "sqlite", tmp_path, mqtt_url=URL, mqtt_client_id=client_id, run_background=True
+        templates,
+        "sqlite",
+        tmp_path,
+        mqtt_url=broker.url,
+        mqtt_client_id=client_id,
+        run_background=True,
     )
-    _purge_session(client_id)
+
+
+@pytest.fixture(scope="module")
+def publisher(broker: Broker) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"cityloop-test-pub-{uuid.uuid4().hex[:12]}",
+    )
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
@@ -60,7 +78,7 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> An
 
 def test_a_binary_manhole_uplink_becomes_a_dispatched_case_and_closing_is_on_its_timeline(
     city: City,
-    publisher: mqtt.Client,  # noqa: F811
+    publisher: mqtt.Client,
 ) -> None:
     ingest_of(city)
     profile, apikey = fleet(city, "binary", MANHOLE_CONFIG, "ManholeCover")

@@ -38,6 +38,7 @@ from cityloop.media.views import router as media_router
 from cityloop.notify import service as notify
 from cityloop.notify.channels import channel_from_url
 from cityloop.notify.views import router as notify_router
+from cityloop.perception.ngsild.views import install_ngsild
 from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
 
@@ -164,7 +165,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.state.ctx = ctx
     app.state.error_formatters = {}
-    install_problem_handlers(app, skip_prefixes=("/open311/",))
+    install_problem_handlers(app, skip_prefixes=("/open311/", "/ngsi-ld/"))
     _install_gauges(ctx)
 
     app.add_middleware(MetricsMiddleware)
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     for router in routers:
         app.include_router(router)
     install_open311(app)
+    install_ngsild(app)
     install_front_ends(app, ctx)
     return app
 

@@ -24,6 +24,7 @@ from cityloop.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
+from cityloop.perception.ngsild.models import NgsiContext, NgsiEntity, NgsiTenant
 
 __all__ = [
     "ApiKey",
@@ -41,6 +42,9 @@ __all__ = [
     "LatestValue",
     "Measurement",
     "Media",
+    "NgsiContext",
+    "NgsiEntity",
+    "NgsiTenant",
     "Notification",
     "OutboxDelivery",
     "OutboxEvent",

@@ -14,6 +14,7 @@ from cityloop.base.problems import Problem
 from cityloop.perception import service
 from cityloop.perception.codecs import CodecError, get_codec
 from cityloop.perception.models import Device
+from cityloop.perception.ngsild import service as ngsild
 from cityloop.perception.telemetry import store_readings
 
 MAX_ATTRIBUTE_LENGTH = 200
@@ -85,5 +86,7 @@ def ingest_measure(
             raise _reject(400, "malformed-payload", "a unit is too long", reading.attribute)
     result = store_readings(session, device, readings, received_at or utcnow())
     # What follows a stored reading, in order: the entity projection, then the rules.
+    if result.readings:
+        ngsild.apply_device_readings(session, device, result.readings)
     metrics.INGEST_READINGS.inc(result.stored)
     return IngestResult(device.device_id, device.entity_id, result.stored, result.duplicates)

@@ -73,7 +73,9 @@ def store_readings(
         moments = {moment for _, moment in fresh}
         existing = session.execute(
             select(Measurement.attribute, Measurement.observed_at).where(
-                Measurement.device_id == device.device_id,
+                # A device's entity is its own, in the default tenant; that key is unique.
+                Measurement.tenant == "",
+                Measurement.entity_id == device.entity_id,
                 Measurement.attribute.in_(attributes),
                 Measurement.observed_at.in_(moments),
             )

@@ -506,7 +506,7 @@ def _each(
 ) -> None:
     """Run ``action`` per item in a savepoint, so one bad entity never undoes the others."""
     for body, active in items:
-        entity_id = body.get("id") if isinstance(body, dict) else body
+        entity_id = body.get("id") if isinstance(body, dict) else None
         try:
             with session.begin_nested():
                 action(body, active)
@@ -520,7 +520,7 @@ def _duplicates(items: Sequence[tuple[Any, ActiveContext]], result: BatchResult)
     kept = []
     for item in items:
         body = item[0]
-        entity_id = body.get("id") if isinstance(body, dict) else body
+        entity_id = body.get("id") if isinstance(body, dict) else None
         if isinstance(entity_id, str) and entity_id in seen:
             result.fail(entity_id, bad_data(f"entity {entity_id} appears twice in the batch"))
             continue

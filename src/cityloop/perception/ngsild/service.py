@@ -95,7 +95,12 @@ def unit_code(unit: str | None) -> str | None:
 
 # --- tenants ----------------------------------------------------------------------------------
 
-_known_tenants: set[str] = {DEFAULT_TENANT}
+# Tenants known to exist, per database: a tenant is never removed, so a hit stays true.
+_known_tenants: set[tuple[str, str]] = set()
+
+
+def _tenant_key(session: Session, tenant: str) -> tuple[str, str]:
+    return (str(session.get_bind().url), tenant)
 
 
 def check_tenant_name(name: str | None) -> str:
@@ -108,20 +113,20 @@ def check_tenant_name(name: str | None) -> str:
 
 def require_tenant(session: Session, tenant: str) -> None:
     """Reads from a tenant nobody has written to are a 404 NonexistentTenant."""
-    if tenant in _known_tenants:
+    if tenant == DEFAULT_TENANT or _tenant_key(session, tenant) in _known_tenants:
         return
     if session.get(NgsiTenant, tenant) is None:
         raise NgsiError("NonexistentTenant", f"tenant {tenant!r} does not exist")
-    _known_tenants.add(tenant)
+    _known_tenants.add(_tenant_key(session, tenant))
 
 
 def ensure_tenant(session: Session, tenant: str) -> None:
-    if tenant in _known_tenants:
+    if tenant == DEFAULT_TENANT or _tenant_key(session, tenant) in _known_tenants:
         return
     if session.get(NgsiTenant, tenant) is None:
         session.add(NgsiTenant(name=tenant, created_at=utcnow()))
         session.flush()
-    _known_tenants.add(tenant)
+    # Not remembered here: this transaction may still roll back. Reads remember it.
 
 
 # --- helpers ----------------------------------------------------------------------------------

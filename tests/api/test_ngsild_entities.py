@@ -264,3 +264,98 @@ def test_tenants_are_separate(city: City) -> None:
     assert city.client.get(API + "/entities/urn:ngsi-ld:WasteContainer:t1").status_code == 404
     bad = city.client.get(API + "/types", headers={"NGSILD-Tenant": "no spaces allowed"})
     assert bad.status_code == 400
+
+
+def _garbage(rng: Any, depth: int = 0) -> Any:
+    choice = rng.randrange(9 if depth < 4 else 6)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice([True, False, 0, -1, 10**30, 1.5e300, 2**63])
+    if choice == 2:
+        return rng.choice(["", "x", "urn:x:1", "\x00", "ü" * 300, "2026-01-01T00:00:00Z"])
+    if choice == 3:
+        return rng.choice(["Property", "Relationship", "GeoProperty", "LanguageProperty"])
+    if choice == 4:
+        return {
+            "type": "Point",
+            "coordinates": rng.choice([[1, 2], [[1]], "x", [1e308, 2]]),
+        }
+    if choice == 5:
+        return rng.choice(["urn:ngsi-ld:T:1", "urn:\x00", "a:" + "b" * 400])
+    if choice == 6:
+        return [_garbage(rng, depth + 1) for _ in range(rng.randrange(3))]
+    keys = [
+        "id",
+        "type",
+        "value",
+        "object",
+        "observedAt",
+        "unitCode",
+        "datasetId",
+        "location",
+        "p",
+        "q(",
+        "@context",
+        "scope",
+        "languageMap",
+        "json",
+        "vocab",
+        "valueList",
+        "sub",
+    ]
+    return {rng.choice(keys): _garbage(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def test_fuzzed_bodies_never_give_a_500(city: City) -> None:
+    import random
+
+    rng = random.Random(20261125)
+    create(city, bin_entity("fz"))
+    target = API + "/entities/urn:ngsi-ld:WasteContainer:fz"
+    calls = [
+        ("POST", API + "/entities"),
+        ("PUT", target),
+        ("POST", target + "/attrs"),
+        ("PATCH", target + "/attrs"),
+        ("PATCH", target + "/attrs/fillingLevel"),
+        ("PUT", target + "/attrs/fillingLevel"),
+        ("POST", API + "/entityOperations/create"),
+        ("POST", API + "/entityOperations/upsert"),
+        ("POST", API + "/entityOperations/update"),
+        ("POST", API + "/entityOperations/delete"),
+        ("POST", API + "/jsonldContexts"),
+    ]
+    for n in range(400):
+        method, url = calls[n % len(calls)]
+        body = _garbage(rng)
+        if n % 3 == 0:
+            body = {
+                "id": f"urn:ngsi-ld:T:f{n}",
+                "type": "T",
+                "p": _garbage(rng),
+                "location": _garbage(rng),
+            }
+        if "entityOperations" in url and n % 2:
+            body = [body, _garbage(rng)]
+        media = "application/ld+json" if n % 7 == 0 else "application/json"
+        response = city.client.request(method, url, json=body, headers={"Content-Type": media})
+        assert response.status_code < 500, (method, url, body, response.text)
+    for params in (
+        {"type": "T", "q": "p==\x00"},
+        {"type": "T\x00"},
+        {"id": "urn:\x00"},
+        {"q": "a" * 5000},
+        {"georel": "near;maxDistance==1e400", "geometry": "Point", "coordinates": "[1,2]"},
+        {"georel": "within", "geometry": "Polygon", "coordinates": "[[[1,2]]]"},
+        {"type": "T", "limit": "99999999999999999999"},
+        {"idPattern": "["},
+    ):
+        response = city.client.get(API + "/entities", params=params)
+        assert response.status_code < 500, (params, response.text)
+    weird_link = city.client.get(
+        API + "/entities",
+        params={"type": "T"},
+        headers={"Link": '<http://[::1/x>; rel="http://www.w3.org/ns/json-ld#context"'},
+    )
+    assert weird_link.status_code in (400, 503)

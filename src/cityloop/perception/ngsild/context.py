@@ -117,8 +117,10 @@ class _Loader:
             return json.loads(row.body) if row is not None else None
 
     def _fetch(self, url: str) -> dict[str, Any]:
-        if not url.startswith(("http://", "https://")):
-            raise NgsiError("LdContextNotAvailable", f"@context {url!r} is not an http(s) URL")
+        if not url.startswith(("http://", "https://")) or len(url) > 2000:
+            raise NgsiError(
+                "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
+            )
         try:
             with (
                 httpx.Client(timeout=self.limits.timeout_seconds, follow_redirects=True) as client,
@@ -141,7 +143,7 @@ class _Loader:
                             f"@context {url} is larger than {self.limits.max_bytes} bytes",
                         )
                     chunks.append(chunk)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             raise NgsiError(
                 "LdContextNotAvailable", f"@context {url} could not be fetched: {exc}"
             ) from exc

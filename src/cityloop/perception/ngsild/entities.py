@@ -47,7 +47,7 @@ RESERVED_NAMES = (
     | frozenset({"value", "object"})
 )
 _FORBIDDEN = re.compile(r"[<>\"'=;()\s\x00-\x1f\x7f]")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+$")
 MAX_ID_LENGTH = 300
 MAX_NAME_LENGTH = 200
 MAX_DEPTH = 4
@@ -270,7 +270,10 @@ def expand_entity(
             raise bad_data("the entity type list is empty")
         for name in names:
             check_name(name, "entity type")
-            types.append(active.expand(name))
+            iri = active.expand(name)
+            if len(iri) > MAX_ID_LENGTH:
+                raise bad_data(f"entity type {name!r} expands to an IRI over {MAX_ID_LENGTH} chars")
+            types.append(iri)
     scope = body.get("scope")
     if scope is not None:
         scopes = scope if isinstance(scope, list) else [scope]

@@ -220,13 +220,14 @@ def _append_history(session: Session, row: NgsiEntity, attrs: dict[str, Any]) ->
                     continue
                 if not math.isfinite(num):
                     continue
-            elif isinstance(value, str):
+            elif isinstance(value, str) and "\x00" not in value:
                 num, text = None, value
             else:
                 continue
             name = _history_name(iri)
             if len(name) > 200:
                 continue
+            unit = instance.get("unitCode")
             moment = instance.get("observedAt") or instance.get("modifiedAt") or now_iso()
             rows.append(
                 {
@@ -237,7 +238,7 @@ def _append_history(session: Session, row: NgsiEntity, attrs: dict[str, Any]) ->
                     "observed_at": datetime.fromisoformat(moment.replace("Z", "+00:00")),
                     "num_value": num,
                     "text_value": text,
-                    "unit": instance.get("unitCode"),
+                    "unit": unit if unit and "\x00" not in unit else None,
                 }
             )
     if not rows:

@@ -16,7 +16,6 @@ from importlib import resources
 from typing import Any
 
 import httpx
-from cachetools import LRUCache
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from sqlalchemy import select
@@ -50,10 +49,23 @@ class ContextLimits:
     max_bytes: int = 1_000_000
 
 
-# Documents fetched by URL, shared by every request of this process.
-_documents: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=512)
-_active: LRUCache[str, ActiveContext] = LRUCache(maxsize=512)
-_pyld_cache: LRUCache[str, Any] = LRUCache(maxsize=512)
+class _Bounded(dict[str, Any]):
+    """A cache that starts over when full: contexts in use come back on the next request."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if len(self) >= self.maxsize and key not in self:
+            self.clear()
+        super().__setitem__(key, value)
+
+
+# Documents fetched by URL, processed contexts and pyld's own resolved contexts, per process.
+_documents: _Bounded = _Bounded(512)
+_active: _Bounded = _Bounded(512)
+_pyld_cache: _Bounded = _Bounded(512)
 _lock = threading.Lock()
 
 

@@ -48,6 +48,7 @@ from cityloop.notify.webhooks import (
 )
 from cityloop.perception import retention, rules
 from cityloop.perception.alarm_views import router as alarms_router
+from cityloop.perception.ngsild.views import install_ngsild
 from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
 
@@ -213,7 +214,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.state.ctx = ctx
     app.state.error_formatters = {}
-    install_problem_handlers(app, skip_prefixes=("/open311/",))
+    install_problem_handlers(app, skip_prefixes=("/open311/", "/ngsi-ld/"))
     _install_gauges(ctx)
 
     app.add_middleware(MetricsMiddleware)
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     for router in routers:
         app.include_router(router)
     install_open311(app)
+    install_ngsild(app)
     install_front_ends(app, ctx)
     return app
 

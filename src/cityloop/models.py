@@ -25,6 +25,7 @@ from cityloop.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
+from cityloop.perception.ngsild.models import NgsiContext, NgsiEntity, NgsiTenant
 
 __all__ = [
     "Alarm",
@@ -44,6 +45,9 @@ __all__ = [
     "LatestValue",
     "Measurement",
     "Media",
+    "NgsiContext",
+    "NgsiEntity",
+    "NgsiTenant",
     "Notification",
     "OutboxDelivery",
     "OutboxEvent",

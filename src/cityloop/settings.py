@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     nodata_interval_seconds: float = 60.0
 
     open311_page_size_max: int = 1000
+
+    # NGSI-LD: user @contexts are fetched once (http/https only) and cached in the database.
+    ngsild_context_timeout_seconds: float = 5.0
+    ngsild_context_max_bytes: int = 1_000_000
+    ngsild_default_limit: int = 20
+    # Above this a query is refused with TooManyResults, as the specification allows.
+    ngsild_max_limit: int = 1000
+    ngsild_batch_max: int = 1000
+    ngsild_max_body_bytes: int = 4_000_000
+    # Instances per attribute in one temporal answer; longer series answer 206 + Content-Range.
+    ngsild_temporal_page: int = 1000
     demo: bool = False
     # Built front ends (frontend/dist); defaults to the checkout's own build output.
     static_dir: Path | None = Field(default=None)

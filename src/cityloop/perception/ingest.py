@@ -16,6 +16,7 @@ from cityloop.base.problems import Problem
 from cityloop.perception import rules, service
 from cityloop.perception.codecs import CodecError, Reading, get_codec
 from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
+from cityloop.perception.ngsild import service as ngsild
 from cityloop.perception.telemetry import store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
@@ -120,6 +121,8 @@ def ingest_batch(
     total = 0
     for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
         # What follows a stored reading, in order: the entity projection, then the rules.
+        if result.readings:
+            ngsild.apply_device_readings(session, device, result.readings)
         rules.evaluate_readings(session, device, result.readings)
         outcomes[index] = IngestResult(
             device.device_id, device.entity_id, result.stored, result.duplicates

@@ -61,19 +61,21 @@ class Device(Base):
 
 
 class Measurement(Base):
-    """One reading in the history store; (device, attribute, time) is unique so a resent
-    reading is stored once."""
+    """One reading in the history store; (tenant, entity, attribute, time) is unique so a resent
+    reading is stored once. Device readings have a device; NGSI-LD API updates do not."""
 
     __tablename__ = "measurements"
     __table_args__ = (
-        UniqueConstraint("device_id", "attribute", "observed_at"),
+        UniqueConstraint("tenant", "entity_id", "attribute", "observed_at"),
         Index("ix_measurements_entity_attribute_time", "entity_id", "attribute", "observed_at"),
         # Retention deletes by age across all devices.
         Index("ix_measurements_observed_at", "observed_at"),
+        Index("ix_measurements_device_time", "device_id", "observed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(100))
+    tenant: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    device_id: Mapped[str | None] = mapped_column(String(100), default=None)
     entity_id: Mapped[str] = mapped_column(String(300))
     attribute: Mapped[str] = mapped_column(String(200))
     observed_at: Mapped[datetime]

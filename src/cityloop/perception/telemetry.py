@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 from cityloop.perception.codecs import Reading
 from cityloop.perception.models import Device, LatestValue, Measurement
 
+# Device readings belong to NGSI-LD's default tenant (the empty name).
+DEFAULT_TENANT = ""
+
 
 @dataclass(frozen=True, slots=True)
 class StoredReading:
@@ -71,6 +74,7 @@ def store_batch(
     insert is ``ON CONFLICT DO NOTHING ... RETURNING``, so the database decides, not a read
     made before the write.
     """
+    # A device's entity is its own, in the default tenant: (entity, attribute, time) is the key.
     owners: dict[tuple[str, str, datetime], int] = {}
     candidates: dict[int, list[tuple[str, datetime, Reading]]] = {}
     duplicates = [0] * len(messages)
@@ -79,7 +83,7 @@ def store_batch(
         kept = candidates.setdefault(index, [])
         for reading in readings:
             moment = _utc(reading.observed_at or received_at)
-            key = (device.device_id, reading.attribute, moment)
+            key = (device.entity_id, reading.attribute, moment)
             if key in owners:
                 duplicates[index] += 1
                 continue
@@ -88,6 +92,7 @@ def store_batch(
             num_value, text_value = _columns(reading.value)
             rows.append(
                 {
+                    "tenant": DEFAULT_TENANT,
                     "device_id": device.device_id,
                     "entity_id": device.entity_id,
                     "attribute": reading.attribute,
@@ -102,17 +107,19 @@ def store_batch(
         table = Measurement.__table__
         statement = (
             _dialect_insert(session, table)
-            .on_conflict_do_nothing(index_elements=["device_id", "attribute", "observed_at"])
-            .returning(table.c.device_id, table.c.attribute, table.c.observed_at)
+            .on_conflict_do_nothing(
+                index_elements=["tenant", "entity_id", "attribute", "observed_at"]
+            )
+            .returning(table.c.entity_id, table.c.attribute, table.c.observed_at)
         )
-        for device_id, attribute, moment in session.execute(statement, rows):
-            inserted.add((device_id, attribute, _utc(moment)))
+        for entity_id, attribute, moment in session.execute(statement, rows):
+            inserted.add((entity_id, attribute, _utc(moment)))
     results: list[StoreResult] = []
     newest: dict[tuple[str, str], dict[str, Any]] = {}
     for index, (device, _readings, received_at) in enumerate(messages):
         appended = []
         for attribute, moment, reading in candidates[index]:
-            if (device.device_id, attribute, moment) not in inserted:
+            if (device.entity_id, attribute, moment) not in inserted:
                 duplicates[index] += 1
                 continue
             appended.append(StoredReading(attribute, moment, reading.value, reading.unit))

@@ -1,7 +1,7 @@
 """alarms and telemetry rollups
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25 14:09:06.239071
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,167 @@
+"""NGSI-LD query speed over 100,000 entities in embedded SQLite: type + q + near.
+
+Prints p50/p95 of ``service.query_entities`` (and of the same query over HTTP in-process) next to
+the target (p95 < 25 ms) and a ceiling measured in the same run: one primary-key entity read.
+Run: PYTHONPATH=src .venv/bin/python benchmarks/ngsild_query.py [--entities 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from cityloop.app import build_context, create_app
+from cityloop.base.db import Database, utcnow
+from cityloop.migrate import upgrade
+from cityloop.perception.ngsild import context as contexts
+from cityloop.perception.ngsild import service
+from cityloop.perception.ngsild.entities import expand_entity, now_iso
+from cityloop.perception.ngsild.geo import parse_geoquery
+from cityloop.perception.ngsild.models import NgsiEntity
+from cityloop.perception.ngsild.query import parse_q
+from cityloop.settings import Settings
+
+CENTRE = (8.68, 49.40)  # lon, lat; entities spread over about 20 km x 20 km
+TYPES = ("WasteContainer", "Streetlight", "ParkingSpot", "AirQualityObserved")
+
+
+def seed(db: Database, count: int) -> None:
+    core = contexts.core()
+    rng = random.Random(7)
+    stamp = now_iso()
+    rows = []
+    for n in range(count):
+        lon = CENTRE[0] + rng.uniform(-0.14, 0.14)
+        lat = CENTRE[1] + rng.uniform(-0.09, 0.09)
+        body = {
+            "id": f"urn:ngsi-ld:{TYPES[n % 4]}:{n}",
+            "type": TYPES[n % 4],
+            "fillingLevel": {"type": "Property", "value": rng.random()},
+            "status": {"type": "Property", "value": rng.choice(["ok", "full", "broken"])},
+            "location": {
+                "type": "GeoProperty",
+                "value": {"type": "Point", "coordinates": [lon, lat]},
+            },
+        }
+        incoming = expand_entity(body, core, stamp=stamp)
+        row = NgsiEntity(
+            tenant="",
+            entity_id=incoming.entity_id,
+            type=incoming.types[0],
+            types=incoming.types,
+            attrs=incoming.attrs,
+        )
+        service._place(row)
+        now = utcnow()
+        rows.append(
+            {
+                "tenant": "",
+                "entity_id": row.entity_id,
+                "type": row.type,
+                "types": row.types,
+                "attrs": row.attrs,
+                "lat": row.lat,
+                "lon": row.lon,
+                "min_lat": row.min_lat,
+                "min_lon": row.min_lon,
+                "max_lat": row.max_lat,
+                "max_lon": row.max_lon,
+                "lat_span": row.lat_span,
+                "created_at": now,
+                "modified_at": now,
+            }
+        )
+        if len(rows) == 5000:
+            with db.writing() as session:
+                session.execute(insert(NgsiEntity), rows)
+            rows = []
+    if rows:
+        with db.writing() as session:
+            session.execute(insert(NgsiEntity), rows)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entities", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        db = Database(url)
+        upgrade(db)
+        started = time.perf_counter()
+        seed(db, args.entities)
+        print(f"seeded {args.entities} entities in {time.perf_counter() - started:.1f} s")
+        core = contexts.core()
+        rng = random.Random(11)
+        q = parse_q('fillingLevel>0.7;status=="full"')
+        service_times, ceiling_times, found = [], [], 0
+        for _ in range(args.queries):
+            lon = CENTRE[0] + rng.uniform(-0.12, 0.12)
+            lat = CENTRE[1] + rng.uniform(-0.08, 0.08)
+            query = service.EntityQuery(
+                types=[core.expand("WasteContainer")],
+                q=q,
+                geo=parse_geoquery("near;maxDistance==500", "Point", f"[{lon},{lat}]", None),
+                limit=100,
+            )
+            t0 = time.perf_counter()
+            with db.read() as session:
+                rows, _ = service.query_entities(session, "", query, core)
+            service_times.append(time.perf_counter() - t0)
+            found += len(rows)
+            t0 = time.perf_counter()
+            with db.read() as session:
+                service.find(
+                    session, "", f"urn:ngsi-ld:WasteContainer:{rng.randrange(0, args.entities, 4)}"
+                )
+            ceiling_times.append(time.perf_counter() - t0)
+        db.dispose()
+        settings = Settings(
+            data_dir=Path(tmp), database_url=url, run_background=False, secret_key="x" * 40
+        )
+        ctx = build_context(settings)
+        http_times = []
+        with TestClient(create_app(settings, ctx)) as client:
+            for _ in range(args.queries):
+                lon = CENTRE[0] + rng.uniform(-0.12, 0.12)
+                lat = CENTRE[1] + rng.uniform(-0.08, 0.08)
+                t0 = time.perf_counter()
+                response = client.get(
+                    "/ngsi-ld/v1/entities",
+                    params={
+                        "type": "WasteContainer",
+                        "q": 'fillingLevel>0.7;status=="full"',
+                        "georel": "near;maxDistance==500",
+                        "geometry": "Point",
+                        "coordinates": f"[{lon},{lat}]",
+                        "limit": 100,
+                    },
+                )
+                http_times.append(time.perf_counter() - t0)
+                assert response.status_code == 200
+        ctx.db.dispose()
+    for name, samples in (
+        ("service", service_times),
+        ("http (in-process)", http_times),
+        ("ceiling: one entity by id", ceiling_times),
+    ):
+        p50, p95 = percentiles(samples)
+        print(f"{name:28s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+    print(f"target: type + q + near p95 < 25 ms; mean matches per query {found / args.queries:.1f}")
+
+
+if __name__ == "__main__":
+    main()

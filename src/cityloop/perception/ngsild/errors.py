@@ -1,0 +1,76 @@
+"""ETSI ProblemDetails: the NGSI-LD error types and the HTTP status each one carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cityloop.base.problems import Problem
+
+ERROR_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
+
+STATUS = {
+    "InvalidRequest": 400,
+    "BadRequestData": 400,
+    "AlreadyExists": 409,
+    "OperationNotSupported": 422,
+    "ResourceNotFound": 404,
+    "InternalError": 500,
+    "TooComplexQuery": 403,
+    "TooManyResults": 403,
+    "LdContextNotAvailable": 503,
+    "NonexistentTenant": 404,
+    "NoMultiTenantSupport": 501,
+    "NotAcceptable": 406,
+    "UnsupportedMediaType": 415,
+    "MethodNotAllowed": 405,
+    "PayloadTooLarge": 413,
+}
+
+# What a generic HTTP error under /ngsi-ld/ becomes.
+BY_STATUS = {
+    400: "BadRequestData",
+    404: "ResourceNotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "AlreadyExists",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "OperationNotSupported",
+    503: "LdContextNotAvailable",
+}
+
+
+class NgsiError(Problem):
+    """An NGSI-LD error: ``kind`` is one of the ETSI error type names."""
+
+    def __init__(
+        self, kind: str, detail: str, *, title: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(status or STATUS.get(kind, 400), kind, detail, title=title or kind)
+        self.kind = kind
+
+    def problem(self) -> dict[str, Any]:
+        return problem_details(self.kind, self.detail, self.status, self.title)
+
+
+def problem_details(
+    kind: str, detail: str, status: int | None = None, title: str | None = None
+) -> dict[str, Any]:
+    return {
+        "type": ERROR_BASE + kind,
+        "title": title or kind,
+        "status": status or STATUS.get(kind, 400),
+        "detail": detail,
+    }
+
+
+def bad_data(detail: str) -> NgsiError:
+    return NgsiError("BadRequestData", detail)
+
+
+def invalid(detail: str) -> NgsiError:
+    return NgsiError("InvalidRequest", detail)
+
+
+def not_found(detail: str) -> NgsiError:
+    return NgsiError("ResourceNotFound", detail)

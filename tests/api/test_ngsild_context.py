@@ -1,0 +1,213 @@
+"""@context handling: user contexts from a real HTTP server, Link headers, hosted contexts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cityloop.perception.ngsild import context as contexts
+from cityloop.perception.ngsild.models import NgsiContext
+from tests.conftest import City
+
+API = "/ngsi-ld/v1"
+ERR = "https://uri.etsi.org/ngsi-ld/errors/"
+REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+SCHEMA = {
+    "@context": {
+        "schema": "https://schema.org/",
+        "Car": "schema:Car",
+        "brand": "schema:brand",
+        "speed": "https://example.org/vocab#speed",
+    }
+}
+# A second client names the same IRIs differently.
+OTHER = {"@context": {"Auto": "https://schema.org/Car", "marke": "https://schema.org/brand"}}
+
+
+class ContextServer:
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+        documents = {"/schema.jsonld": SCHEMA, "/other.jsonld": OTHER, "/broken.jsonld": "oops"}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                if self.path == "/huge.jsonld":
+                    body = json.dumps({"@context": {"x": "y" * 2_000_000}}).encode()
+                elif self.path in documents:
+                    body = json.dumps(documents[self.path]).encode()
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ld+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ContextServer]:
+    running = ContextServer()
+    yield running
+    running.stop()
+
+
+def link(url: str) -> dict[str, str]:
+    return {"Link": f"<{url}>; {REL}"}
+
+
+def car(local: str) -> dict[str, Any]:
+    return {
+        "id": f"urn:ngsi-ld:Car:{local}",
+        "type": "Car",
+        "brand": {"type": "Property", "value": "Volvo"},
+        "speed": {"type": "Property", "value": 80},
+    }
+
+
+def test_link_header_context_is_fetched_once_and_cached(city: City, server: ContextServer) -> None:
+    contexts.forget()
+    url = server.base + "/schema.jsonld"
+    before = server.hits.get("/schema.jsonld", 0)  # the server outlives one engine's city
+    for n in range(3):
+        response = city.client.post(API + "/entities", json=car(f"l{n}"), headers=link(url))
+        assert response.status_code == 201, response.text
+    assert server.hits["/schema.jsonld"] == before + 1
+    with city.ctx.reading() as session:
+        cached = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
+    assert cached is not None and cached.kind == "Cached"
+    # A new process (memory forgotten) reads the database, not the network.
+    contexts.forget()
+    got = city.client.get(API + "/entities/urn:ngsi-ld:Car:l0", headers=link(url))
+    assert server.hits["/schema.jsonld"] == before + 1
+    body = got.json()
+    assert body["type"] == "Car" and body["brand"]["value"] == "Volvo"
+    assert url in got.headers["Link"]
+    # Without the context the same entity reads back with full IRIs.
+    plain = city.client.get(API + "/entities/urn:ngsi-ld:Car:l0").json()
+    assert plain["type"] == "schema:Car" or plain["type"] == "https://schema.org/Car"
+    assert "https://schema.org/brand" in plain
+    # A third context names the same things its own way.
+    other = city.client.get(
+        API + "/entities/urn:ngsi-ld:Car:l0", headers=link(server.base + "/other.jsonld")
+    ).json()
+    assert other["type"] == "Auto" and other["marke"]["value"] == "Volvo"
+    found = city.client.get(
+        API + "/entities",
+        params={"type": "Car", "q": 'brand=="Volvo";speed>=80'},
+        headers=link(url),
+    )
+    assert len(found.json()) == 3
+    by_other = city.client.get(
+        API + "/entities", params={"type": "Auto"}, headers=link(server.base + "/other.jsonld")
+    )
+    assert len(by_other.json()) == 3
+    assert city.client.get(API + "/entities", params={"type": "Car"}).json() == []
+    listed = city.client.get(API + "/jsonldContexts").json()
+    assert url in listed and contexts.CORE_URL in listed
+    details = city.client.get(API + "/jsonldContexts", params={"details": "true"}).json()
+    assert any(d["url"] == url and d["kind"] == "Cached" for d in details)
+    assert city.client.get(API + "/jsonldContexts/" + cached.id).json() == SCHEMA
+
+
+def test_ld_json_body_context_and_response(city: City, server: ContextServer) -> None:
+    body = {**car("ld1"), "@context": [server.base + "/schema.jsonld"]}
+    response = city.client.post(
+        API + "/entities", json=body, headers={"Content-Type": "application/ld+json"}
+    )
+    assert response.status_code == 201, response.text
+    inline = {**car("ld2"), "@context": SCHEMA["@context"]}
+    assert (
+        city.client.post(
+            API + "/entities", json=inline, headers={"Content-Type": "application/ld+json"}
+        ).status_code
+        == 201
+    )
+    got = city.client.get(
+        API + "/entities/urn:ngsi-ld:Car:ld2",
+        headers={"Accept": "application/ld+json", **link(server.base + "/schema.jsonld")},
+    )
+    assert got.json()["@context"] == server.base + "/schema.jsonld"
+    assert got.json()["brand"]["value"] == "Volvo"
+
+
+def test_unavailable_contexts_are_503(city: City, server: ContextServer) -> None:
+    for path in ("/missing.jsonld", "/broken.jsonld", "/huge.jsonld"):
+        response = city.client.post(
+            API + "/entities", json=car("x"), headers=link(server.base + path)
+        )
+        assert response.status_code == 503, path
+        assert response.json()["type"] == ERR + "LdContextNotAvailable"
+    refused = city.client.get(
+        API + "/entities", params={"type": "Car"}, headers=link("ftp://example.org/c.jsonld")
+    )
+    assert refused.status_code == 503
+    invalid = city.client.post(
+        API + "/entities",
+        json={**car("y"), "@context": {"brand": {"@id": 5}}},
+        headers={"Content-Type": "application/ld+json"},
+    )
+    assert invalid.status_code == 400
+    assert city.client.get(API + "/entities/urn:ngsi-ld:Car:x").status_code == 404
+
+
+def test_hosted_contexts(city: City) -> None:
+    response = city.client.post(API + "/jsonldContexts", json=OTHER)
+    assert response.status_code == 201
+    location = response.headers["Location"]
+    local_id = location.rsplit("/", 1)[1]
+    assert city.client.get(API + "/jsonldContexts/" + local_id).json() == OTHER
+    created = city.client.post(
+        API + "/entities",
+        json={
+            "id": "urn:ngsi-ld:Car:h1",
+            "type": "Auto",
+            "marke": {"type": "Property", "value": "Saab"},
+        },
+        headers=link(location),
+    )
+    assert created.status_code == 201, created.text
+    assert (
+        "https://schema.org/brand" in city.client.get(API + "/entities/urn:ngsi-ld:Car:h1").json()
+    )
+    hosted = city.client.get(API + "/jsonldContexts", params={"kind": "Hosted", "details": "true"})
+    assert [d["localId"] for d in hosted.json()] == [local_id]
+    assert city.client.delete(API + "/jsonldContexts/" + local_id).status_code == 204
+    assert city.client.get(API + "/jsonldContexts/" + local_id).status_code == 404
+    assert city.client.delete(API + "/jsonldContexts/" + local_id).status_code == 404
+    assert city.client.post(API + "/jsonldContexts", json={"no": "context"}).status_code == 400
+    assert city.client.delete(API + "/jsonldContexts/core").status_code == 400
+    core = city.client.get(API + "/jsonldContexts/core").json()
+    assert "@context" in core
+
+
+def test_core_context_urls_are_served_from_the_package() -> None:
+    for version in ("", "-v1.3", "-v1.6", "-v1.8"):
+        url = f"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context{version}.jsonld"
+        active = contexts.resolve(None, url)
+        assert active.expand("location") == "https://uri.etsi.org/ngsi-ld/location"
+        assert active.expand("temperature").endswith("/default-context/temperature")
+        assert active.compact("https://uri.etsi.org/ngsi-ld/default-context/temperature") == (
+            "temperature"
+        )

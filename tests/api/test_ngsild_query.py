@@ -1,0 +1,290 @@
+"""NGSI-LD queries, batch operations, types and attributes through HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import City
+
+API = "/ngsi-ld/v1"
+ERR = "https://uri.etsi.org/ngsi-ld/errors/"
+# Points along a line east of (8.68, 49.40); one degree of longitude there is ~72.5 km.
+ORIGIN = (8.68, 49.40)
+
+
+def lamp(n: int, **attrs: Any) -> dict[str, Any]:
+    return {
+        "id": f"urn:ngsi-ld:Streetlight:q{n}",
+        "type": "Streetlight",
+        "powerState": {"type": "Property", "value": "on" if n % 2 else "off"},
+        "lanternHeight": {
+            "type": "Property",
+            "value": n,
+            "observedAt": f"2026-01-0{1 + n % 9}T00:00:00Z",
+        },
+        "address": {"type": "Property", "value": {"city": "Riverton", "street": f"Main {n}"}},
+        "refGroup": {"type": "Relationship", "object": f"urn:ngsi-ld:Group:{n % 3}"},
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [ORIGIN[0] + n * 0.001, ORIGIN[1]]},
+        },
+        **attrs,
+    }
+
+
+def setup(city: City) -> None:
+    if city.client.get(API + "/entities/urn:ngsi-ld:Streetlight:q1").status_code == 200:
+        return
+    response = city.client.post(
+        API + "/entityOperations/create", json=[lamp(n) for n in range(1, 11)]
+    )
+    assert response.status_code == 201, response.text
+    park = {
+        "id": "urn:ngsi-ld:Park:p1",
+        "type": "Park",
+        "location": {
+            "type": "GeoProperty",
+            "value": {
+                "type": "Polygon",
+                "coordinates": [[[8.0, 49.0], [8.1, 49.0], [8.1, 49.1], [8.0, 49.1], [8.0, 49.0]]],
+            },
+        },
+    }
+    assert city.client.post(API + "/entities", json=park).status_code == 201
+
+
+def ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return sorted(int(e["id"].rsplit("q", 1)[1]) for e in response.json())
+
+
+def q(city: City, expression: str, **params: Any) -> list[str]:
+    setup(city)
+    return ids(
+        city.client.get(
+            API + "/entities",
+            params={"type": "Streetlight", "q": expression, "limit": 100, **params},
+        )
+    )
+
+
+def test_q_language(city: City) -> None:
+    assert q(city, "lanternHeight>8") == [9, 10]
+    assert q(city, 'lanternHeight>=8;powerState=="off"') == [8, 10]
+    assert q(city, "lanternHeight<2|lanternHeight==10") == [1, 10]
+    assert q(city, "lanternHeight==3..5") == [3, 4, 5]
+    assert q(city, "lanternHeight==1,2,7") == [1, 2, 7]
+    assert q(city, 'powerState=="on","off";lanternHeight<=2') == [1, 2]
+    assert q(city, "lanternHeight!=1;lanternHeight<4") == [2, 3]
+    assert q(city, '(lanternHeight<3|lanternHeight>9);powerState=="on"') == [1]
+    assert q(city, 'address[street]=="Main 4"') == [4]
+    assert q(city, 'address[street]~="Main 1.*"') == [1, 10]
+    assert q(city, 'address[street]!~="Main 1.*"') == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert q(city, "refGroup==urn:ngsi-ld:Group:0") == [3, 6, 9]
+    assert q(city, "lanternHeight.observedAt>=2026-01-09T00:00:00Z") == [8]
+    assert q(city, "lanternHeight") == list(range(1, 11))
+    assert q(city, "!colour") == list(range(1, 11))
+    assert q(city, "colour") == []
+    for broken in ("lanternHeight>", "(a==1", "a==1)", "a=>1", 'a=="x', "a~=(x+)+y", "a>1..2", ""):
+        response = city.client.get(
+            API + "/entities", params={"type": "Streetlight", "q": broken or " "}
+        )
+        assert response.status_code == 400, broken
+        assert response.json()["type"] == ERR + "BadRequestData"
+
+
+def test_filters_paging_and_count(city: City) -> None:
+    setup(city)
+    get = city.client.get
+    assert ids(
+        get(
+            API + "/entities",
+            params={"id": "urn:ngsi-ld:Streetlight:q2,urn:ngsi-ld:Streetlight:q3"},
+        )
+    ) == [2, 3]
+    assert ids(
+        get(API + "/entities", params={"idPattern": "^urn:ngsi-ld:Streetlight:q1.*", "limit": 50})
+    ) == [1, 10]
+    page = get(
+        API + "/entities", params={"type": "Streetlight", "limit": 3, "offset": 3, "count": "true"}
+    )
+    assert ids(page) == [4, 5, 6]
+    assert page.headers["NGSILD-Results-Count"] == "10"
+    counted = get(
+        API + "/entities",
+        params={"type": "Streetlight", "q": "lanternHeight>4", "limit": 2, "count": "true"},
+    )
+    assert len(counted.json()) == 2 and counted.headers["NGSILD-Results-Count"] == "6"
+    assert len(get(API + "/entities", params={"type": "Streetlight"}).json()) == 10
+    only = get(
+        API + "/entities", params={"type": "Streetlight", "attrs": "powerState", "limit": 1}
+    ).json()[0]
+    assert set(only) == {"id", "type", "powerState"}
+    kv = get(
+        API + "/entities", params={"type": "Streetlight", "options": "keyValues", "limit": 1}
+    ).json()[0]
+    assert kv["lanternHeight"] == 1 and kv["refGroup"] == "urn:ngsi-ld:Group:1"
+    none = get(API + "/entities")
+    assert none.status_code == 400 and none.json()["type"] == ERR + "BadRequestData"
+    too_many = get(API + "/entities", params={"type": "Streetlight", "limit": 1001})
+    assert too_many.status_code == 403 and too_many.json()["type"] == ERR + "TooManyResults"
+    for bad in (
+        {"limit": "x"},
+        {"offset": "-1"},
+        {"limit": "0"},
+        {"idPattern": "(a*)*b"},
+        {"id": "nope"},
+    ):
+        assert get(API + "/entities", params={"type": "Streetlight", **bad}).status_code == 400, bad
+    assert get(API + "/entities", params={"type": "Unknown"}).json() == []
+
+
+def test_geo_queries(city: City) -> None:
+    setup(city)
+
+    def geo(georel: str, geometry: str, coordinates: str, **extra: Any) -> Any:
+        return city.client.get(
+            API + "/entities",
+            params={
+                "georel": georel,
+                "geometry": geometry,
+                "coordinates": coordinates,
+                "limit": 100,
+                **extra,
+            },
+        )
+
+    # Lamp n sits n * ~72.5 m east of the origin.
+    assert ids(geo("near;maxDistance==300", "Point", "[8.68,49.40]", type="Streetlight")) == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert ids(geo("near;minDistance==600", "Point", "[8.68,49.40]", type="Streetlight")) == [9, 10]
+    assert ids(
+        geo(
+            "near;maxDistance==300",
+            "Point",
+            "[8.68,49.40]",
+            type="Streetlight",
+            q='powerState=="on"',
+        )
+    ) == [1, 3]
+    box = "[[[8.6845,49.39],[8.6875,49.39],[8.6875,49.41],[8.6845,49.41],[8.6845,49.39]]]"
+    assert ids(geo("within", "Polygon", box, type="Streetlight")) == [5, 6, 7]
+    assert ids(geo("intersects", "Polygon", box, type="Streetlight")) == [5, 6, 7]
+    assert len(geo("disjoint", "Polygon", box, type="Streetlight").json()) == 7
+    assert ids(geo("equals", "Point", "[8.683,49.40]", type="Streetlight")) == [3]
+    parks = geo("contains", "Point", "[8.05,49.05]").json()
+    assert [p["id"] for p in parks] == ["urn:ngsi-ld:Park:p1"]
+    assert [p["id"] for p in geo("intersects", "Point", "[8.05,49.05]").json()] == [
+        "urn:ngsi-ld:Park:p1"
+    ]
+    for bad in (
+        ("near", "Point", "[8.68,49.40]"),
+        ("near;maxDistance==abc", "Point", "[8.68,49.40]"),
+        ("near;maxDistance==10", "Polygon", box),
+        ("touches", "Point", "[8.68,49.40]"),
+        ("within", "Point", "not json"),
+        ("within", "Point", "[800,49]"),
+        ("within", "Hexagon", "[1,2]"),
+    ):
+        response = geo(*bad)
+        assert response.status_code == 400, bad
+    assert city.client.get(API + "/entities", params={"georel": "within"}).status_code == 400
+
+
+def test_batch_operations(city: City) -> None:
+    post = city.client.post
+    good = {
+        "id": "urn:ngsi-ld:Sensor:b1",
+        "type": "Sensor",
+        "level": {"type": "Property", "value": 1},
+    }
+    bad = {"id": "urn:ngsi-ld:Sensor:b2", "type": "Sensor", "level": {"type": "Property"}}
+    mixed = post(API + "/entityOperations/create", json=[good, bad, "junk"])
+    assert mixed.status_code == 207
+    body = mixed.json()
+    assert body["success"] == ["urn:ngsi-ld:Sensor:b1"]
+    assert [e["entityId"] for e in body["errors"]] == ["urn:ngsi-ld:Sensor:b2", ""]
+    assert body["errors"][0]["error"]["type"] == ERR + "BadRequestData"
+    assert city.client.get(API + "/entities/urn:ngsi-ld:Sensor:b1").status_code == 200
+    again = post(API + "/entityOperations/create", json=[good])
+    assert again.status_code == 207
+    assert again.json()["errors"][0]["error"]["type"] == ERR + "AlreadyExists"
+    fixed = {**bad, "level": {"type": "Property", "value": 2}}
+    upsert = post(
+        API + "/entityOperations/upsert",
+        json=[fixed, {**good, "extra": {"type": "Property", "value": "x"}}],
+    )
+    assert upsert.status_code == 201 and upsert.json() == ["urn:ngsi-ld:Sensor:b2"]
+    replaced = post(
+        API + "/entityOperations/upsert", json=[{**good, "other": {"type": "Property", "value": 1}}]
+    )
+    assert replaced.status_code == 204
+    entity = city.client.get(API + "/entities/urn:ngsi-ld:Sensor:b1").json()
+    assert "other" in entity and "extra" not in entity
+    merged = post(
+        API + "/entityOperations/upsert",
+        params={"options": "update"},
+        json=[
+            {
+                "id": "urn:ngsi-ld:Sensor:b1",
+                "type": "Sensor",
+                "more": {"type": "Property", "value": 3},
+            }
+        ],
+    )
+    assert merged.status_code == 204
+    assert "other" in city.client.get(API + "/entities/urn:ngsi-ld:Sensor:b1").json()
+    update = post(
+        API + "/entityOperations/update",
+        json=[
+            {"id": "urn:ngsi-ld:Sensor:b1", "level": {"type": "Property", "value": 9}},
+            {"id": "urn:ngsi-ld:Sensor:none", "level": {"type": "Property", "value": 9}},
+        ],
+    )
+    assert update.status_code == 207
+    assert update.json()["success"] == ["urn:ngsi-ld:Sensor:b1"]
+    kept = post(
+        API + "/entityOperations/update",
+        params={"options": "noOverwrite"},
+        json=[{"id": "urn:ngsi-ld:Sensor:b1", "level": {"type": "Property", "value": 100}}],
+    )
+    assert kept.status_code == 204
+    assert city.client.get(API + "/entities/urn:ngsi-ld:Sensor:b1").json()["level"]["value"] == 9
+    deleted = post(
+        API + "/entityOperations/delete", json=["urn:ngsi-ld:Sensor:b1", "urn:ngsi-ld:Sensor:zz"]
+    )
+    assert deleted.status_code == 207
+    assert deleted.json()["errors"][0]["error"]["type"] == ERR + "ResourceNotFound"
+    assert post(API + "/entityOperations/delete", json=["urn:ngsi-ld:Sensor:b2"]).status_code == 204
+    for body_ in ({}, [], "x"):
+        assert post(API + "/entityOperations/create", json=body_).status_code == 400
+    assert post(API + "/entityOperations/merge", json=[good]).status_code == 404
+    dupes = post(API + "/entityOperations/create", json=[good, good])
+    assert dupes.status_code == 207 and len(dupes.json()["success"]) == 1
+
+
+def test_types_and_attributes(city: City) -> None:
+    setup(city)
+    types = city.client.get(API + "/types").json()
+    assert types["type"] == "EntityTypeList"
+    assert {"Streetlight", "Park"} <= set(types["typeList"])
+    detailed = city.client.get(API + "/types", params={"details": "true"}).json()
+    lamp_type = next(t for t in detailed if t["typeName"] == "Streetlight")
+    assert "powerState" in lamp_type["attributeNames"]
+    info = city.client.get(API + "/types/Streetlight").json()
+    assert info["entityCount"] == 10
+    assert "lanternHeight" in info["attributeNames"]
+    details = {d["attributeName"]: d["attributeTypes"] for d in info["attributeDetails"]}
+    assert details["refGroup"] == ["Relationship"] and details["location"] == ["GeoProperty"]
+    assert city.client.get(API + "/types/Nothing").status_code == 404
+    attributes = city.client.get(API + "/attributes").json()
+    assert "powerState" in attributes["attributeList"]
+    power = city.client.get(API + "/attributes/powerState").json()
+    assert power["attributeCount"] == 10 and power["typeNames"] == ["Streetlight"]
+    listed = city.client.get(API + "/attributes", params={"details": "true"}).json()
+    assert any(a["attributeName"] == "location" for a in listed)
+    assert city.client.get(API + "/attributes/nothing").status_code == 404

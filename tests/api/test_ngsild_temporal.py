@@ -106,6 +106,9 @@ def test_device_readings_appear_as_an_entity(city: City) -> None:
 
 def test_temporal_reads_device_history(city: City) -> None:
     entity_id = setup_device(city)
+    # The readings before 1 March 10:30 (resent by other tests too: duplicates are stored once).
+    measure(city, "2026-03-01T09:00:00Z|t|3")
+    measure(city, "2026-03-01T10:00:00Z|t|12|c|21.5|s|closed")
     for hour in range(12, 17):
         measure(city, f"2026-03-02T{hour}:00:00Z|t|{hour}")
     url = f"{API}/temporal/entities/{entity_id}"

@@ -118,11 +118,11 @@ def ingest_batch(
     stored = store_batch(
         session, [(device, readings, received) for _, device, readings, received in accepted]
     )
+    # What follows a stored reading, in order: the entity projection, then the rules.
+    projected = zip((device for _, device, _, _ in accepted), stored, strict=True)
+    ngsild.apply_device_batch(session, [(device, result.readings) for device, result in projected])
     total = 0
     for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
-        # What follows a stored reading, in order: the entity projection, then the rules.
-        if result.readings:
-            ngsild.apply_device_readings(session, device, result.readings)
         rules.evaluate_readings(session, device, result.readings)
         outcomes[index] = IngestResult(
             device.device_id, device.entity_id, result.stored, result.duplicates

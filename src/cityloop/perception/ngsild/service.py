@@ -797,28 +797,82 @@ def attribute_details(session: Session, tenant: str) -> dict[str, dict[str, Any]
 
 
 def apply_device_readings(session: Session, device: Device, readings: Sequence[Any]) -> None:
-    """Project a device's freshly stored readings onto its entity (default tenant): one row
-    update per message, and a value only ever moves forward in time."""
-    core = contexts.core()
-    row = find(session, DEFAULT_TENANT, device.entity_id)
-    if row is None:
-        profile = session.get(DeviceProfile, device.profile_code)
-        type_iri = core.expand(profile.entity_type if profile is not None else "Device")
-        now = utcnow()
-        row = NgsiEntity(
-            tenant=DEFAULT_TENANT,
-            entity_id=device.entity_id,
-            type=type_iri,
-            types=[type_iri],
-            attrs={},
-            created_at=now,
-            modified_at=now,
+    """Project one device message's freshly stored readings; see ``apply_device_batch``."""
+    apply_device_batch(session, [(device, readings)])
+
+
+def apply_device_batch(session: Session, messages: Sequence[tuple[Device, Sequence[Any]]]) -> None:
+    """Project freshly stored readings onto their devices' entities (default tenant).
+
+    A batch of messages costs one read of the entities it touches, one update per entity
+    and one change event per entity, whatever the number of messages; a value only ever
+    moves forward in time, so late messages never roll an entity back."""
+    per_device: dict[str, tuple[Device, list[Any]]] = {}
+    for device, readings in messages:
+        if readings:
+            per_device.setdefault(device.device_id, (device, []))[1].extend(readings)
+    if not per_device:
+        return
+    entity_ids = [device.entity_id for device, _ in per_device.values()]
+    rows = {
+        row.entity_id: row
+        for row in session.scalars(
+            select(NgsiEntity).where(
+                NgsiEntity.tenant == DEFAULT_TENANT, NgsiEntity.entity_id.in_(entity_ids)
+            )
         )
-        session.add(row)
-        session.flush()
-    attrs = dict(row.attrs or {})
-    changed: set[str] = set()
+    }
+    core = contexts.core()
+    missing = [device for device, _ in per_device.values() if device.entity_id not in rows]
+    if missing:
+        codes = {device.profile_code for device in missing}
+        types = {
+            profile.code: profile.entity_type
+            for profile in session.scalars(
+                select(DeviceProfile).where(DeviceProfile.code.in_(codes))
+            )
+        }
+        now = utcnow()
+        for device in missing:
+            type_iri = core.expand(types.get(device.profile_code, "Device"))
+            row = NgsiEntity(
+                tenant=DEFAULT_TENANT,
+                entity_id=device.entity_id,
+                type=type_iri,
+                types=[type_iri],
+                attrs={},
+                created_at=now,
+                modified_at=now,
+            )
+            session.add(row)
+            rows[device.entity_id] = row
+        session.flush()  # the new rows' ids name their change events
     stamp = now_iso()
+    now = utcnow()
+    changes: list[tuple[NgsiEntity, set[str]]] = []
+    for device, readings in per_device.values():
+        row = rows[device.entity_id]
+        attrs = dict(row.attrs or {})
+        changed = _project_readings(attrs, device, readings, core, stamp)
+        if changed:
+            row.attrs = attrs
+            row.modified_at = now
+            _place(row)
+            changes.append((row, changed))
+    session.flush()
+    for row, changed in changes:
+        _changed(session, row, changed)
+
+
+def _project_readings(
+    attrs: dict[str, Any],
+    device: Device,
+    readings: Sequence[Any],
+    core: ActiveContext,
+    stamp: str,
+) -> set[str]:
+    """Write ``readings`` (and the device's position) into ``attrs``; the names changed."""
+    changed: set[str] = set()
     for reading in readings:
         iri = core.expand(reading.attribute)
         observed = reading.observed_at
@@ -853,5 +907,4 @@ def apply_device_readings(session: Session, device: Device, readings: Sequence[A
                 "modifiedAt": stamp,
             }
             changed.add(LOCATION)
-    if changed:
-        _save(session, row, attrs, changed)
+    return changed

@@ -52,6 +52,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/perception.py
+	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).
 screenshots:

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from harness import ROOT, PointPool, Server, free_port, machine_info
+from harness import ROOT, PointPool, Server, free_port, machine_info, percentile
 
 RESULTS = ROOT / "benchmarks" / "results"
 BENCH_PROFILE = "bench-ul"
@@ -194,6 +194,101 @@ def mqtt_ingest(server: Server, broker: Broker, device_ids: list[str], messages:
     }
 
 
+MANHOLE_APIKEY = "riverton-manholes"  # the demo fleet's group; its rules open C-01-01 cases
+MANHOLE_OPEN = "02bc015a"  # tilt 70.0 degrees, cover-open bit set, battery 90 %
+
+
+def register_manholes(client: httpx.Client, count: int) -> list[str]:
+    """Extra manhole sensors of the demo profile, 101 m apart so each alarm opens its own case
+    (the manhole category merges reports within 25 m)."""
+    points = PointPool(spacing_m=101, seed=99)
+    ids = [f"bench-mh-{n:03d}" for n in range(count)]
+    rows = ["device_id,apikey,name,lat,lon"]
+    for device_id in ids:
+        lat, lon = points.take()
+        rows.append(f"{device_id},{MANHOLE_APIKEY},{device_id},{lat:.6f},{lon:.6f}")
+    client.post(
+        "/api/v1/perception/devices/import",
+        content="\n".join(rows).encode(),
+        headers={"Content-Type": "text/csv"},
+    ).raise_for_status()
+    return ids
+
+
+def alarm_latency(
+    server: Server,
+    broker: Broker,
+    device_ids: list[str],
+    manholes: list[str],
+    rate: float,
+    seconds: float,
+) -> dict:
+    """Publish to case: manhole-open uplinks spread through a steady background load of
+    ``rate`` messages/s; the latency of each is its case's creation time (server clock) minus
+    the publish time (the same machine's clock)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-alarm-publisher"
+    )
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    rng = random.Random(5)
+    total = int(rate * seconds)
+    every = max(1, total // len(manholes))
+    published: dict[str, float] = {}
+    started = time.perf_counter()
+    opened = 0
+    for n in range(total):
+        due = started + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        if n % every == every // 2 and opened < len(manholes):
+            device_id = manholes[opened]
+            opened += 1
+            published[device_id] = time.time()
+            client.publish(f"/{MANHOLE_APIKEY}/{device_id}/attrs", MANHOLE_OPEN, qos=1)
+            continue
+        device_id = device_ids[n % len(device_ids)]
+        payload = UL_PAYLOAD.format(t=15 + rng.random() * 10, h=40 + rng.random() * 30)
+        client.publish(f"/{BENCH_APIKEY}/{device_id}/attrs", payload, qos=1)
+    achieved = total / (time.perf_counter() - started)
+    client.disconnect()
+    client.loop_stop()
+    latencies: list[float] = []
+    with admin_client(server.base_url) as api:
+        deadline = time.monotonic() + 60
+        linked: dict[str, int] = {}
+        while time.monotonic() < deadline and len(linked) < len(published):
+            alarms = api.get(
+                "/api/v1/perception/alarms", params={"type": "MANHOLE_OPEN", "limit": 500}
+            ).json()
+            items = alarms["items"] if isinstance(alarms, dict) else alarms
+            for alarm in items:
+                if alarm["originator"] in published and alarm["case_id"]:
+                    linked[alarm["originator"]] = alarm["case_id"]
+            time.sleep(0.2)
+        for device_id, case_id in linked.items():
+            case = api.get(f"/api/v1/cases/{case_id}").json()
+            created = datetime.fromisoformat(case["created_at"]).timestamp()
+            latencies.append(created - published[device_id])
+    latencies.sort()
+    return {
+        "background_rate_target": rate,
+        "background_rate_achieved": round(achieved, 1),
+        "alarms_published": len(published),
+        "cases_linked": len(latencies),
+        "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
+        "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+        "target_p99_ms": 1000,
+    }
+
+
 def http_batch(server: Server, device_ids: list[str], seconds: float) -> dict:
     """Readings/s through POST /api/v1/perception/measures, 1,000 messages per request."""
     rng = random.Random(3)
@@ -281,7 +376,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with server:
                 with admin_client(server.base_url) as client:
                     device_ids = register_fleet(client, args.devices)
+                    manholes = register_manholes(client, args.alarms)
                 run_figures["mqtt"] = mqtt_ingest(server, broker, device_ids, args.messages)
+                run_figures["alarm"] = alarm_latency(
+                    server, broker, device_ids, manholes, args.alarm_load, args.alarm_seconds
+                )
                 run_figures["batch"] = http_batch(server, device_ids, args.seconds)
                 run_figures["ceiling"] = raw_insert_ceiling(
                     server.data_dir / "cityloop.db", args.ceiling_rows
@@ -307,6 +406,15 @@ def report(figures: dict[str, Any]) -> None:
         f"  MQTT ingest            {mqtt_rate:>10,.0f} messages/s   target >= 10,000"
         f"   ({2 * mqtt_rate / ceiling:.2f} x ceiling in rows)"
     )
+    alarm = [run["alarm"] for run in runs if run.get("alarm", {}).get("p99_ms") is not None]
+    if alarm:
+        p50 = statistics.median(a["p50_ms"] for a in alarm)
+        p99 = statistics.median(a["p99_ms"] for a in alarm)
+        load = statistics.median(a["background_rate_achieved"] for a in alarm)
+        print(
+            f"  alarm to case          p50 {p50:,.0f} ms, p99 {p99:,.0f} ms   target p99 < 1,000 ms"
+            f"   (under {load:,.0f} messages/s of other traffic)"
+        )
     print(
         f"  HTTP batch ingest      {batch_rate:>10,.0f} readings/s   target >= 50,000"
         f"   ({batch_rate / ceiling:.2f} x ceiling)"
@@ -319,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=8.0, help="time limit of the batch run")
+    parser.add_argument("--alarms", type=int, default=100, help="manhole-open alarms per run")
+    parser.add_argument(
+        "--alarm-load", type=float, default=1000.0, help="background messages/s during alarms"
+    )
+    parser.add_argument("--alarm-seconds", type=float, default=10.0)
     parser.add_argument("--ceiling-rows", type=int, default=200_000)
     parser.add_argument("--output", type=Path, default=RESULTS / "perception.json")
     args = parser.parse_args(argv)

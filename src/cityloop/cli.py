@@ -118,6 +118,8 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from cityloop.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The access log already shows each request; httpx would repeat the demo simulator's.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if workers > 1:
         # Each worker builds its own app from the environment.
         os.environ["CITYLOOP_DATA_DIR"] = str(settings.data_dir)

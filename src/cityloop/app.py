@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from cityloop.base.outbox import (
     OutboxEvent,
     load_relay,
     notify_relay_after_commit,
+    prune_published,
 )
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
@@ -76,6 +78,11 @@ def build_context(settings: Settings) -> AppContext:
         settings.telemetry_retention_interval_seconds,
         "telemetry-retention",
         lambda: telemetry_retention(ctx),
+    )
+    scheduler.every(
+        settings.outbox_prune_interval_seconds,
+        "outbox-prune",
+        lambda: prune_published(db, timedelta(hours=settings.outbox_retention_hours)),
     )
     if settings.smtp_url:
         email = channel_from_url(settings.smtp_url)

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
 
     scheduler_interval_seconds: float = 30.0
     relay_poll_seconds: float = 1.0
+    # Published events (and their delivery records) are deleted after this long; sensors emit
+    # a steady stream of them, so the outbox must not grow without end.
+    outbox_retention_hours: float = Field(default=72.0, gt=0)
+    outbox_prune_interval_seconds: float = 3600.0
     run_background: bool = True
     # Which event relay delivers the outbox: an entry point in the "cityloop.relays" group.
     relay: str = "inprocess"

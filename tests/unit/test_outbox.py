@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from cityloop.base.outbox import DeliveredEvent, OutboxEvent, emit, load_relay
+from cityloop.base.db import utcnow
+from cityloop.base.outbox import (
+    DeliveredEvent,
+    OutboxDelivery,
+    OutboxEvent,
+    emit,
+    load_relay,
+    prune_published,
+)
 from tests.conftest import City, fresh_point, make_city
 
 
@@ -79,3 +88,34 @@ def test_the_background_relay_delivers_without_being_asked(
 def test_an_unknown_relay_name_is_refused() -> None:
     with pytest.raises(ValueError, match="no event relay"):
         load_relay("carrier-pigeon")
+
+
+def test_published_events_are_pruned_after_the_retention_and_others_kept(
+    quiet_city: City,
+) -> None:
+    ctx = quiet_city.ctx
+    ctx.consumers.subscribe("probe", {"probe.prune"}, lambda s, e: None)
+    with ctx.writing() as session:
+        old, recent, stuck = (emit(session, "probe.prune", "probe", n, {}) for n in range(3))
+        session.flush()
+        ids = (old.id, recent.id, stuck.id)
+    quiet_city.drain()
+    long_ago = utcnow() - timedelta(days=10)
+    with ctx.writing() as session:
+        session.execute(
+            update(OutboxEvent).where(OutboxEvent.id == ids[0]).values(published_at=long_ago)
+        )
+        # A dead letter: never published, however old.
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == ids[2])
+            .values(published_at=None, created_at=long_ago, attempts=10)
+        )
+    assert prune_published(ctx.db, timedelta(hours=72)) == 1
+    with ctx.reading() as session:
+        left = set(session.scalars(select(OutboxEvent.id).where(OutboxEvent.id.in_(ids))))
+        deliveries = set(
+            session.scalars(select(OutboxDelivery.event_id).where(OutboxDelivery.event_id.in_(ids)))
+        )
+    assert left == {ids[1], ids[2]}
+    assert ids[0] not in deliveries and ids[1] in deliveries

@@ -14,10 +14,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy import ForeignKey, Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
@@ -234,6 +234,29 @@ class InProcessRelay:
             log.exception("consumer %s lost a batch", consumer.name)
             for event in events:
                 failures.setdefault(event.id, f"{consumer.name}: {exc}")
+
+
+def prune_published(db: Database, older_than: timedelta, batch: int = 5000) -> int:
+    """Delete events published longer ago than ``older_than``, with their delivery records,
+    a chunk per transaction so ingest never waits long for the writer. Events that never
+    published (a consumer kept failing) stay for an operator to inspect."""
+    cutoff = utcnow() - older_than
+    total = 0
+    while True:
+        with db.writing() as session:
+            ids = session.scalars(
+                select(OutboxEvent.id)
+                .where(OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff)
+                .order_by(OutboxEvent.id)
+                .limit(batch)
+            ).all()
+            if ids:
+                # Explicit, so no engine depends on ON DELETE CASCADE being enforced.
+                session.execute(delete(OutboxDelivery).where(OutboxDelivery.event_id.in_(ids)))
+                session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch:
+            return total
 
 
 def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:

@@ -393,9 +393,9 @@ def update_subscription(
 ) -> NgsiSubscription:
     """PATCH: the members given replace the stored ones (notification member by member)."""
     row = get_subscription(session, tenant, subscription_id)
-    parsed = parse_subscription(body, active, previous=dict(row.spec))
-    if parsed.subscription_id is not None and parsed.subscription_id != subscription_id:
+    if isinstance(body, dict) and body.get("id", subscription_id) != subscription_id:
         raise bad_data("the id in the body differs from the id in the URL")
+    parsed = parse_subscription(body, active, previous=dict(row.spec))
     row.spec = {**row.spec, **parsed.spec}
     for name, value in parsed.columns.items():
         setattr(row, name, value)
@@ -509,6 +509,7 @@ class Compiled:
     geoproperty: str
     is_active: bool
     expires_at: datetime | None
+    created_at: datetime
 
     def selects(self, type_iri: str, entity_id: str) -> bool:
         if not self.selectors:
@@ -587,6 +588,7 @@ def compile_subscription(row: NgsiSubscription, db: Database | None) -> Compiled
         geoproperty=geoproperty,
         is_active=row.is_active,
         expires_at=row.expires_at,
+        created_at=row.created_at,
     )
 
 
@@ -668,7 +670,12 @@ def on_entity_changed(
     candidates = [
         s
         for s in subscriptions
-        if s.live(now) and s.selects(type_iri, entity_id) and s.watches(changed)
+        # A change made before the subscription existed is not its business, however late
+        # the relay delivers it.
+        if s.live(now)
+        and s.created_at <= event.created_at
+        and s.selects(type_iri, entity_id)
+        and s.watches(changed)
     ]
     if not candidates:
         return 0

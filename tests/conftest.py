@@ -137,6 +137,14 @@ class City:
             pass
 
 
+def use_ngsild_key(city: City) -> None:
+    """Send the seeded demo API key with every request of this city's client, as NGSI-LD
+    writes need credentials."""
+    from cityloop.demo.seed import DEMO_API_KEY
+
+    city.client.headers["X-Api-Key"] = DEMO_API_KEY
+
+
 def jpeg_bytes(size: tuple[int, int] = (64, 48), color: str = "orange") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "JPEG")

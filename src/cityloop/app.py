@@ -50,6 +50,7 @@ from cityloop.notify.webhooks import (
 )
 from cityloop.perception import retention, rules
 from cityloop.perception.alarm_views import router as alarms_router
+from cityloop.perception.ngsild import subscriptions as ngsild_subscriptions
 from cityloop.perception.ngsild.views import install_ngsild
 from cityloop.perception.views import router as perception_router
 from cityloop.settings import Settings
@@ -60,6 +61,7 @@ def build_context(settings: Settings) -> AppContext:
     consumers = ConsumerRegistry()
     notify.subscribe(consumers)
     alarm_cases.subscribe(consumers)
+    ngsild_subscriptions.subscribe(consumers, db, settings.ngsild_subscription_cache_seconds)
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(

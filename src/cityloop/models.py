@@ -25,7 +25,12 @@ from cityloop.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
-from cityloop.perception.ngsild.models import NgsiContext, NgsiEntity, NgsiTenant
+from cityloop.perception.ngsild.models import (
+    NgsiContext,
+    NgsiEntity,
+    NgsiSubscription,
+    NgsiTenant,
+)
 
 __all__ = [
     "Alarm",
@@ -47,6 +52,7 @@ __all__ = [
     "Media",
     "NgsiContext",
     "NgsiEntity",
+    "NgsiSubscription",
     "NgsiTenant",
     "Notification",
     "OutboxDelivery",

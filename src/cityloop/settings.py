@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     ngsild_max_body_bytes: int = 4_000_000
     # Instances per attribute in one temporal answer; longer series answer 206 + Content-Range.
     ngsild_temporal_page: int = 1000
+    # Reads (GET) under /ngsi-ld/v1 need no credentials; writes always do.
+    ngsild_public_read: bool = True
+    # How long a process trusts its cached subscription list before reloading it; changes
+    # made in the same process take effect at once.
+    ngsild_subscription_cache_seconds: float = 5.0
     demo: bool = False
     # Built front ends (frontend/dist); defaults to the checkout's own build output.
     static_dir: Path | None = Field(default=None)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from cityloop.perception.ngsild import context as contexts
 from cityloop.perception.ngsild.models import NgsiContext
-from tests.conftest import City
+from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -28,6 +28,12 @@ SCHEMA = {
 }
 # A second client names the same IRIs differently.
 OTHER = {"@context": {"Auto": "https://schema.org/Car", "marke": "https://schema.org/brand"}}
+
+
+@pytest.fixture(autouse=True)
+def ngsild_credentials(city: City) -> None:
+    """Writes under /ngsi-ld/v1 need credentials: the demo API key, on every request."""
+    use_ngsild_key(city)
 
 
 class ContextServer:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from cityloop.base.outbox import OutboxEvent
-from tests.conftest import City
+from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+
+
+@pytest.fixture(autouse=True)
+def ngsild_credentials(city: City) -> None:
+    """Writes under /ngsi-ld/v1 need credentials: the demo API key, on every request."""
+    use_ngsild_key(city)
 
 
 def bin_entity(local: str, level: float = 0.5, **extra: Any) -> dict[str, Any]:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import City
+import pytest
+
+from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 # Points along a line east of (8.68, 49.40); one degree of longitude there is ~72.5 km.
 ORIGIN = (8.68, 49.40)
+
+
+@pytest.fixture(autouse=True)
+def ngsild_credentials(city: City) -> None:
+    """Writes under /ngsi-ld/v1 need credentials: the demo API key, on every request."""
+    use_ngsild_key(city)
 
 
 def lamp(n: int, **attrs: Any) -> dict[str, Any]:

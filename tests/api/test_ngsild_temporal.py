@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from cityloop.base.outbox import OutboxEvent
-from tests.conftest import City
+from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"
 PERCEPTION = "/api/v1/perception"
 KEY = "ngsild-tilt-key-01"
+
+
+@pytest.fixture(autouse=True)
+def ngsild_credentials(city: City) -> None:
+    """Writes under /ngsi-ld/v1 need credentials: the demo API key, on every request."""
+    use_ngsild_key(city)
 
 
 def admin_post(city: City, path: str, body: dict[str, Any]) -> dict[str, Any]:

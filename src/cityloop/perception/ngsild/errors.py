@@ -24,11 +24,16 @@ STATUS = {
     "UnsupportedMediaType": 415,
     "MethodNotAllowed": 405,
     "PayloadTooLarge": 413,
+    # Not ETSI-defined (the specification leaves security to deployments); same form.
+    "Unauthorized": 401,
+    "Forbidden": 403,
 }
 
 # What a generic HTTP error under /ngsi-ld/ becomes.
 BY_STATUS = {
     400: "BadRequestData",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "ResourceNotFound",
     405: "MethodNotAllowed",
     406: "NotAcceptable",

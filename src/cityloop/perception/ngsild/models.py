@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -67,3 +67,25 @@ class NgsiContext(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     access_count: Mapped[int] = mapped_column(default=0)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NgsiSubscription(Base):
+    """An NGSI-LD subscription. ``spec`` holds its terms expanded (types, attributes) plus
+    the raw q/geoQ text; ``context`` is the subscriber's own @context, so notifications
+    compact entities back into the subscriber's names."""
+
+    __tablename__ = "ngsild_subscriptions"
+    __table_args__ = (UniqueConstraint("tenant", "subscription_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(100), default="")
+    subscription_id: Mapped[str] = mapped_column(String(300))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    throttling: Mapped[float | None] = mapped_column(default=None)
+    # When the last notification was queued: the throttling clock.
+    last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)

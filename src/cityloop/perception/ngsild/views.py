@@ -10,15 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext
+from cityloop.identity.deps import bearer_token
+from cityloop.perception.ngsild import access, service, subscriptions, temporal
 from cityloop.perception.ngsild import context as contexts
-from cityloop.perception.ngsild import service, temporal
 from cityloop.perception.ngsild.context import ActiveContext, ContextLimits
-from cityloop.perception.ngsild.entities import check_entity_id, check_name
+from cityloop.perception.ngsild.entities import check_entity_id, check_name, is_uri
 from cityloop.perception.ngsild.errors import (
     BY_STATUS,
     NgsiError,
@@ -31,9 +32,25 @@ from cityloop.perception.ngsild.geo import parse_geoquery
 from cityloop.perception.ngsild.query import parse_q, safe_regex
 
 PREFIX = "/ngsi-ld/v1"
-router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"])
 JSON = "application/json"
 LD_JSON = "application/ld+json"
+
+
+def _access(request: Request) -> None:
+    """Every route's gate: writes need credentials, reads too unless ngsild_public_read."""
+    ctx: AppContext = request.app.state.ctx
+    if not access.needs_credentials(request.method, ctx.settings.ngsild_public_read):
+        return
+    with ctx.reading() as session:
+        access.authenticate(
+            session,
+            ctx.settings.resolved_secret_key,
+            bearer_token(request),
+            request.headers.get("x-api-key"),
+        )
+
+
+router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"], dependencies=[Depends(_access)])
 
 
 def install_ngsild(app: FastAPI) -> None:
@@ -42,7 +59,9 @@ def install_ngsild(app: FastAPI) -> None:
 
     @app.exception_handler(NgsiError)
     async def _ngsi_error(request: Request, exc: NgsiError) -> JSONResponse:
-        return JSONResponse(exc.problem(), status_code=exc.status, media_type=JSON)
+        return JSONResponse(
+            exc.problem(), status_code=exc.status, headers=exc.headers or None, media_type=JSON
+        )
 
     def formatter(
         request: Request, status: int, detail: str, headers: dict[str, str]
@@ -707,3 +726,94 @@ def temporal_query(request: Request) -> Response:
             page=settings.ngsild_temporal_page,
         )
     return _temporal_response(call, active, results, [r.entity for r in results])
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+def _subscription_id(value: str) -> str:
+    if not is_uri(value):
+        raise bad_data(f"the subscription id {value[:100]!r} is not a URI")
+    return value
+
+
+@router.post("/subscriptions")
+async def create_subscription(request: Request) -> Response:
+    call = _call(request)
+    body, media = await _body(request, call)
+    return await _run(_create_subscription, call, body, media)
+
+
+def _create_subscription(call: Call, body: Any, media: str) -> Response:
+    active = call.resolve(_user_context(call, body, media))
+    if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
+        call.resolve(body["jsonldContext"])  # fetched now, so a broken one is a 503 here
+    with call.ctx.writing() as session:
+        row = subscriptions.create_subscription(session, call.tenant, body, active)
+        subscription_id = row.subscription_id
+    return Response(
+        status_code=201, headers={"Location": f"{PREFIX}/subscriptions/{subscription_id}"}
+    )
+
+
+@router.get("/subscriptions")
+def list_subscriptions(request: Request) -> Response:
+    call = _call(request)
+    active = call.resolve(call.link)
+    settings = call.ctx.settings
+    limit = _int_param(request, "limit", settings.ngsild_default_limit)
+    if limit > settings.ngsild_max_limit:
+        raise NgsiError("TooManyResults", f"limit may be at most {settings.ngsild_max_limit}")
+    count = request.query_params.get("count", "").lower() == "true"
+    with call.ctx.reading() as session:
+        rows, total = subscriptions.list_subscriptions(
+            session,
+            call.tenant,
+            limit=limit,
+            offset=_int_param(request, "offset", 0),
+            count=count,
+        )
+        found = subscriptions.statuses(session, rows)
+        data = [
+            subscriptions.render_subscription(row, active, found.get(str(row.id))) for row in rows
+        ]
+    headers = {"NGSILD-Results-Count": str(total)} if total is not None else {}
+    return _respond(call, active, data, headers=headers)
+
+
+@router.get("/subscriptions/{subscription_id}")
+def get_subscription(request: Request, subscription_id: str) -> Response:
+    call = _call(request)
+    _subscription_id(subscription_id)
+    active = call.resolve(call.link)
+    with call.ctx.reading() as session:
+        row = subscriptions.get_subscription(session, call.tenant, subscription_id)
+        found = subscriptions.statuses(session, [row])
+        data = subscriptions.render_subscription(row, active, found.get(str(row.id)))
+    return _respond(call, active, data)
+
+
+@router.patch("/subscriptions/{subscription_id}")
+async def update_subscription(request: Request, subscription_id: str) -> Response:
+    call = _call(request)
+    _subscription_id(subscription_id)
+    body, media = await _body(request, call)
+    return await _run(_update_subscription, call, body, media, subscription_id)
+
+
+def _update_subscription(call: Call, body: Any, media: str, subscription_id: str) -> Response:
+    active = call.resolve(_user_context(call, body, media))
+    if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
+        call.resolve(body["jsonldContext"])
+    with call.ctx.writing() as session:
+        subscriptions.update_subscription(session, call.tenant, subscription_id, body, active)
+    return Response(status_code=204)
+
+
+@router.delete("/subscriptions/{subscription_id}")
+def delete_subscription(request: Request, subscription_id: str) -> Response:
+    call = _call(request)
+    _subscription_id(subscription_id)
+    with call.ctx.writing() as session:
+        subscriptions.delete_subscription(session, call.tenant, subscription_id)
+    return Response(status_code=204)

@@ -504,12 +504,13 @@ def _setup_device(city: City) -> None:
         headers=admin,
     )
     assert group.status_code == 201, group.text
-    device = city.client.post(
-        base + "/devices",
-        json={"device_id": "sub-tilt-1", "group_id": group.json()["id"]},
-        headers=admin,
-    )
-    assert device.status_code == 201, device.text
+    for device_id in ("sub-tilt-1", "sub-tilt-2", "sub-tilt-3"):
+        device = city.client.post(
+            base + "/devices",
+            json={"device_id": device_id, "group_id": group.json()["id"]},
+            headers=admin,
+        )
+        assert device.status_code == 201, device.text
 
 
 def test_a_device_reading_through_ingest_reaches_a_real_receiver(city: City) -> None:
@@ -546,6 +547,43 @@ def test_a_device_reading_through_ingest_reaches_a_real_receiver(city: City) -> 
         data = json.loads(receiver.received[0].body)["data"][0]
         assert data["id"] == "urn:ngsi-ld:ManholeCover:sub-tilt-1"
         assert data["tilt"] == 42.5 and data["status"] == "closed"
+
+
+def test_a_batch_of_readings_notifies_once_per_entity_it_changed(city: City) -> None:
+    _setup_device(city)
+    with receiving() as receiver, dispatching(city):
+        subscribe(
+            city,
+            {
+                "entities": [
+                    {"type": "ManholeCover", "idPattern": "^urn:ngsi-ld:ManholeCover:sub-"}
+                ],
+                "watchedAttributes": ["status"],
+                "notification": {"format": "keyValues", **target(receiver.url)},
+            },
+        )
+        measures = [
+            {"k": "sub-ul-key-00001", "i": device_id, "payload": f"{stamp}|s|{state}"}
+            for device_id, stamp, state in (
+                ("sub-tilt-2", "2026-04-01T10:00:00Z", "open"),
+                ("sub-tilt-3", "2026-04-01T10:00:00Z", "open"),
+                ("sub-tilt-2", "2026-04-01T10:05:00Z", "closed"),
+            )
+        ]
+        response = city.client.post("/api/v1/perception/measures", json={"measures": measures})
+        assert response.status_code == 200, response.text
+        city.drain()
+        wait_until(lambda: len(receiver.received) == 2, "a notification per entity")
+        notified = {
+            item["id"]: item["status"]
+            for message in receiver.received
+            for item in json.loads(message.body)["data"]
+        }
+        # One per entity, with its newest state, not one per message.
+        assert notified == {
+            "urn:ngsi-ld:ManholeCover:sub-tilt-2": "closed",
+            "urn:ngsi-ld:ManholeCover:sub-tilt-3": "open",
+        }
 
 
 def test_changes_that_do_not_match_queue_nothing(city: City) -> None:

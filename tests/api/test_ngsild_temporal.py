@@ -99,12 +99,14 @@ def test_device_readings_appear_as_an_entity(city: City) -> None:
     ).json()
     assert [e["id"] for e in near] == [entity_id]
     with city.ctx.reading() as session:
+        # Device readings emit one event per batch, listing each entity it changed.
         events = [
-            e.payload
+            change
             for e in session.scalars(
                 select(OutboxEvent).where(OutboxEvent.type == "ngsild.entity.changed")
             )
-            if e.payload["entity_id"] == entity_id
+            for change in e.payload.get("changes", [])
+            if change["entity_id"] == entity_id
         ]
     # First message, late message (nothing moved: no event), newer message.
     assert len(events) == 2

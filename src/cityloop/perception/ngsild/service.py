@@ -1,8 +1,9 @@
 """NGSI-LD business rules as plain functions over a session: entity CRUD, batch operations,
 queries, types and attributes, temporal reads, device projection and the change events.
 
-Every write emits one ``ngsild.entity.changed`` outbox event per entity touched, with the
-expanded type and the expanded names of the attributes that changed.
+Every API write emits one ``ngsild.entity.changed`` outbox event per entity touched, with the
+expanded type and the expanded names of the attributes that changed; a batch of device readings
+emits one event listing every entity it changed.
 """
 
 from __future__ import annotations
@@ -860,8 +861,23 @@ def apply_device_batch(session: Session, messages: Sequence[tuple[Device, Sequen
             _place(row)
             changes.append((row, changed))
     session.flush()
-    for row, changed in changes:
-        _changed(session, row, changed)
+    if changes:
+        # One event for the whole batch: under load a batch touches hundreds of entities, and
+        # an event each would queue hundreds of relay deliveries per commit.
+        emit(
+            session,
+            EVENT,
+            "ngsild_entity",
+            changes[0][0].id,
+            {
+                "tenant": DEFAULT_TENANT,
+                "changes": [
+                    {"entity_id": row.entity_id, "type": row.type, "attributes": sorted(changed)}
+                    for row, changed in changes
+                ],
+                "deleted": False,
+            },
+        )
 
 
 def _project_readings(

@@ -653,10 +653,21 @@ def _linkable(user: Any) -> bool:
     return user is None or isinstance(user, str) or single
 
 
+def _changes(payload: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """(type, entity id, changed attributes) per entity: one for an API write, many for a
+    batch of device readings, which emits one event for all the entities it touched."""
+    if "changes" in payload:
+        return [
+            (str(c["type"]), str(c["entity_id"]), set(c.get("attributes") or []))
+            for c in payload["changes"]
+        ]
+    return [(str(payload["type"]), str(payload["entity_id"]), set(payload.get("attributes") or []))]
+
+
 def on_entity_changed(
     session: Session, event: DeliveredEvent, db: Database | None, cache_seconds: float
 ) -> int:
-    """Queue a notification for each subscription the change matches; returns how many."""
+    """Queue a notification for each subscription a change matches; returns how many."""
     payload = event.payload
     if payload.get("deleted"):
         return 0  # deletion notifications are not offered
@@ -665,20 +676,31 @@ def on_entity_changed(
     if not subscriptions:
         return 0
     now = utcnow()
-    type_iri, entity_id = str(payload["type"]), str(payload["entity_id"])
-    changed = set(payload.get("attributes") or [])
-    candidates = [
-        s
-        for s in subscriptions
-        # A change made before the subscription existed is not its business, however late
-        # the relay delivers it.
-        if s.live(now)
-        and s.created_at <= event.created_at
-        and s.selects(type_iri, entity_id)
-        and s.watches(changed)
-    ]
-    if not candidates:
-        return 0
+    sent = 0
+    for type_iri, entity_id, changed in _changes(payload):
+        candidates = [
+            s
+            for s in subscriptions
+            # A change made before the subscription existed is not its business, however
+            # late the relay delivers it.
+            if s.live(now)
+            and s.created_at <= event.created_at
+            and s.selects(type_iri, entity_id)
+            and s.watches(changed)
+        ]
+        if candidates:
+            sent += _notify(session, db, tenant, entity_id, candidates, now)
+    return sent
+
+
+def _notify(
+    session: Session,
+    db: Database | None,
+    tenant: str,
+    entity_id: str,
+    candidates: list[Any],
+    now: datetime,
+) -> int:
     entity = service.find(session, tenant, entity_id)
     if entity is None:
         return 0  # deleted since the event was written

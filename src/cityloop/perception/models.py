@@ -67,7 +67,6 @@ class Measurement(Base):
     __tablename__ = "measurements"
     __table_args__ = (
         UniqueConstraint("tenant", "entity_id", "attribute", "observed_at"),
-        Index("ix_measurements_entity_attribute_time", "entity_id", "attribute", "observed_at"),
         # Retention deletes by age across all devices.
         Index("ix_measurements_observed_at", "observed_at"),
         Index("ix_measurements_device_time", "device_id", "observed_at"),

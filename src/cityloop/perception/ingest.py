@@ -85,9 +85,17 @@ def ingest_batch(
         )
     }
     device_ids = {message.device_id for message in messages if message.device_id}
+    # Locked (in a fixed order, so two batches cannot deadlock): a device's rule states, alarms
+    # and entity are read-modify-write, and on PostgreSQL two batches could interleave on them.
+    # SQLite's single writer already serialises batches; there this is a plain read.
     devices = {
         device.device_id: device
-        for device in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
+        for device in session.scalars(
+            select(Device)
+            .where(Device.device_id.in_(device_ids))
+            .order_by(Device.device_id)
+            .with_for_update()
+        )
     }
     profile_codes = {group.profile_code for group in groups.values()}
     profile_codes |= {device.profile_code for device in devices.values()}

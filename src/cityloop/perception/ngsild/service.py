@@ -144,15 +144,25 @@ def view_of(row: NgsiEntity) -> EntityView:
     )
 
 
-def find(session: Session, tenant: str, entity_id: str) -> NgsiEntity | None:
-    return session.scalar(
-        select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id)
+def find(
+    session: Session, tenant: str, entity_id: str, *, for_update: bool = False
+) -> NgsiEntity | None:
+    """The entity's row. Writers pass ``for_update``: attributes are one JSON document, so two
+    concurrent read-modify-writes on PostgreSQL would lose one's changes without the row lock
+    (SQLite's single writer already serialises them)."""
+    statement = select(NgsiEntity).where(
+        NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id
     )
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalar(statement)
 
 
-def get_entity(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
+def get_entity(
+    session: Session, tenant: str, entity_id: str, *, for_update: bool = False
+) -> NgsiEntity:
     require_tenant(session, tenant)
-    row = find(session, tenant, entity_id)
+    row = find(session, tenant, entity_id, for_update=for_update)
     if row is None:
         raise not_found(f"entity {entity_id} does not exist")
     return row
@@ -298,7 +308,7 @@ def replace_entity(
     session: Session, tenant: str, entity_id: str, body: Any, active: ActiveContext
 ) -> NgsiEntity:
     """PUT: the entity's attributes become exactly those given (type and id stay unless given)."""
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     incoming = expand_entity(
         body, active, stamp=now_iso(), need_id=False, need_type=False, previous=row.attrs
     )
@@ -315,7 +325,7 @@ def replace_entity(
 
 
 def delete_entity(session: Session, tenant: str, entity_id: str) -> None:
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     _changed(session, row, row.attrs, deleted=True)
     session.delete(row)
     session.flush()
@@ -357,7 +367,7 @@ def append_attributes(
     no_overwrite: bool = False,
 ) -> UpdateResult:
     """POST /attrs: add attributes, replacing existing ones unless ``no_overwrite``."""
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     incoming = expand_attributes(_attribute_body(body), active, stamp=now_iso(), previous=row.attrs)
     attrs = dict(row.attrs)
     result = UpdateResult()
@@ -377,7 +387,7 @@ def update_attributes(
     session: Session, tenant: str, entity_id: str, body: Any, active: ActiveContext
 ) -> UpdateResult:
     """PATCH /attrs: replace attributes that exist; the others are reported not updated."""
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     incoming = expand_attributes(_attribute_body(body), active, stamp=now_iso(), previous=row.attrs)
     attrs = dict(row.attrs)
     result = UpdateResult()
@@ -409,7 +419,7 @@ def patch_attribute(
     session: Session, tenant: str, entity_id: str, name: str, body: Any, active: ActiveContext
 ) -> None:
     """PATCH /attrs/{attr}: merge the members given into the existing attribute."""
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     if not isinstance(body, dict) or not {k for k in body if k != "@context"}:
         raise bad_data("the body must be a JSON object with the members to change")
     iri = active.expand(name)
@@ -466,7 +476,7 @@ def delete_attribute(
     dataset_id: str | None = None,
     delete_all: bool = False,
 ) -> None:
-    row = get_entity(session, tenant, entity_id)
+    row = get_entity(session, tenant, entity_id, for_update=True)
     iri = active.expand(name)
     if iri not in row.attrs:
         raise not_found(f"entity {entity_id} has no attribute {name}")
@@ -566,7 +576,7 @@ def batch_upsert(
     def upsert(body: Any, active: ActiveContext) -> None:
         incoming = expand_entity(body, active, stamp=now_iso())
         assert incoming.entity_id is not None
-        row = find(session, tenant, incoming.entity_id)
+        row = find(session, tenant, incoming.entity_id, for_update=True)
         if row is None:
             _insert(session, tenant, incoming)
             result.created.append(incoming.entity_id)
@@ -818,9 +828,10 @@ def apply_device_batch(session: Session, messages: Sequence[tuple[Device, Sequen
     rows = {
         row.entity_id: row
         for row in session.scalars(
-            select(NgsiEntity).where(
-                NgsiEntity.tenant == DEFAULT_TENANT, NgsiEntity.entity_id.in_(entity_ids)
-            )
+            select(NgsiEntity)
+            .where(NgsiEntity.tenant == DEFAULT_TENANT, NgsiEntity.entity_id.in_(entity_ids))
+            .order_by(NgsiEntity.entity_id)
+            .with_for_update()  # an API write may be changing the same entity
         )
     }
     core = contexts.core()

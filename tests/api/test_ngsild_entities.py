@@ -323,6 +323,7 @@ def test_fuzzed_bodies_never_give_a_500(city: City) -> None:
     calls = [
         ("POST", API + "/entities"),
         ("PUT", target),
+        ("PATCH", target),
         ("POST", target + "/attrs"),
         ("PATCH", target + "/attrs"),
         ("PATCH", target + "/attrs/fillingLevel"),
@@ -331,6 +332,7 @@ def test_fuzzed_bodies_never_give_a_500(city: City) -> None:
         ("POST", API + "/entityOperations/upsert"),
         ("POST", API + "/entityOperations/update"),
         ("POST", API + "/entityOperations/delete"),
+        ("POST", API + "/entityOperations/query"),
         ("POST", API + "/jsonldContexts"),
     ]
     for n in range(400):

@@ -296,3 +296,111 @@ def test_types_and_attributes(city: City) -> None:
     listed = city.client.get(API + "/attributes", params={"details": "true"}).json()
     assert any(a["attributeName"] == "location" for a in listed)
     assert city.client.get(API + "/attributes/nothing").status_code == 404
+
+
+def test_a_query_in_the_body_answers_as_the_same_query_in_the_url(city: City) -> None:
+    setup(city)
+    body = {
+        "type": "Query",
+        "entities": [{"type": "Streetlight", "idPattern": "^urn:ngsi-ld:Streetlight:q"}],
+        "attrs": ["lanternHeight", "location"],
+        "q": 'lanternHeight>=4;powerState=="on"',
+        "geoQ": {
+            "georel": "near;maxDistance==600",
+            "geometry": "Point",
+            "coordinates": [ORIGIN[0], ORIGIN[1]],
+        },
+    }
+    by_body = city.client.post(
+        API + "/entityOperations/query", json=body, params={"limit": 100, "count": "true"}
+    )
+    by_url = city.client.get(
+        API + "/entities",
+        params={
+            "type": "Streetlight",
+            "idPattern": "^urn:ngsi-ld:Streetlight:q",
+            "attrs": "lanternHeight,location",
+            "q": 'lanternHeight>=4;powerState=="on"',
+            "georel": "near;maxDistance==600",
+            "geometry": "Point",
+            "coordinates": f"[{ORIGIN[0]},{ORIGIN[1]}]",
+            "limit": 100,
+        },
+    )
+    assert ids(by_body) == ids(by_url) == [5, 7]
+    assert by_body.headers["NGSILD-Results-Count"] == "2"
+    assert set(by_body.json()[0]) == {"id", "type", "lanternHeight", "location"}
+    # Several selectors of types only are a union of the types.
+    several = city.client.post(
+        API + "/entityOperations/query",
+        json={"type": "Query", "entities": [{"type": "Streetlight"}, {"type": "Park"}]},
+        params={"limit": 100},
+    )
+    assert several.status_code == 200, several.text
+    assert {e["type"] for e in several.json()} == {"Streetlight", "Park"}
+
+
+def test_a_query_in_the_body_needs_no_credentials_when_reads_are_public(city: City) -> None:
+    setup(city)
+    anonymous = {k: v for k, v in city.client.headers.items() if k.lower() != "x-api-key"}
+    response = city.client.post(
+        API + "/entityOperations/query",
+        json={"type": "Query", "entities": [{"type": "Streetlight"}]},
+        headers=anonymous,
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"entities": [{"type": "Streetlight"}]}, 400, "BadRequestData"),
+        ({"type": "Query"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": "Streetlight"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"id": "urn:ngsi-ld:X:1"}]}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "q": 7}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "q": "(a==1"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "geoQ": "near"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "attrs": "x"}, 400, "BadRequestData"),
+        (
+            {"type": "Query", "entities": [{"type": "A", "id": "urn:x:1"}, {"type": "B"}]},
+            422,
+            "OperationNotSupported",
+        ),
+    ],
+)
+def test_a_bad_query_body_is_refused_naming_the_problem(
+    city: City, body: dict[str, Any], status: int, error: str
+) -> None:
+    response = city.client.post(API + "/entityOperations/query", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["type"] == ERR + error
+
+
+def test_merge_patch_adds_and_replaces_attributes_and_keeps_the_rest(city: City) -> None:
+    entity = {
+        "id": "urn:ngsi-ld:Streetlight:merge-1",
+        "type": "Streetlight",
+        "powerState": {"type": "Property", "value": "off"},
+        "lanternHeight": {"type": "Property", "value": 8},
+    }
+    assert city.client.post(API + "/entities", json=entity).status_code == 201
+    merged = city.client.patch(
+        API + "/entities/urn:ngsi-ld:Streetlight:merge-1",
+        json={
+            "powerState": {"type": "Property", "value": "on"},
+            "status": {"type": "Property", "value": "ok"},
+        },
+    )
+    assert merged.status_code == 204, merged.text
+    read = city.client.get(
+        API + "/entities/urn:ngsi-ld:Streetlight:merge-1", params={"options": "keyValues"}
+    ).json()
+    assert (read["powerState"], read["status"], read["lanternHeight"]) == ("on", "ok", 8)
+    missing = city.client.patch(
+        API + "/entities/urn:ngsi-ld:Streetlight:nobody", json={"status": {"value": "ok"}}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["type"] == ERR + "ResourceNotFound"
+    not_an_object = city.client.patch(API + "/entities/urn:ngsi-ld:Streetlight:merge-1", json=[1])
+    assert not_an_object.status_code == 400

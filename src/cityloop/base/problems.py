@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -160,6 +160,17 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         formatter = foreign(request)
         if formatter:
             return formatter(request, 409, problem.detail, {})
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Any:
+        # The database refused a value that validation let through (a NUL byte in text on
+        # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
+        log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        problem = Problem(400, "invalid-data", "a value in the request cannot be stored")
+        formatter = foreign(request)
+        if formatter:
+            return formatter(request, 400, problem.detail, {})
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(Exception)

@@ -34,8 +34,12 @@ def forbidden(detail: str) -> NgsiError:
     return NgsiError("Forbidden", detail, status=403)
 
 
-def needs_credentials(method: str, public_read: bool) -> bool:
-    return not (public_read and method.upper() in READ_METHODS)
+def needs_credentials(method: str, path: str, public_read: bool) -> bool:
+    # POST /entityOperations/query only reads: the query travels in the body.
+    reading = method.upper() in READ_METHODS or (
+        method.upper() == "POST" and path.rstrip("/").endswith("/entityOperations/query")
+    )
+    return not (public_read and reading)
 
 
 def authenticate(

@@ -29,6 +29,7 @@ from cityloop.perception.ngsild.entities import (
     LOCATION,
     EntityView,
     Incoming,
+    check_entity_id,
     expand_attributes,
     expand_entity,
     iso,
@@ -607,8 +608,6 @@ def batch_update(
         if not isinstance(body, dict):
             raise bad_data("each entity must be a JSON object")
         entity_id = body.get("id")
-        from cityloop.perception.ngsild.entities import check_entity_id
-
         check_entity_id(entity_id)
         attrs = {k: v for k, v in body.items() if k not in ("id", "type", "@context", "scope")}
         if not attrs:
@@ -627,6 +626,7 @@ def batch_delete(session: Session, tenant: str, ids: Sequence[Any]) -> BatchResu
         try:
             if not isinstance(entity_id, str):
                 raise bad_data("each item must be an entity id string")
+            check_entity_id(entity_id)
             with session.begin_nested():
                 delete_entity(session, tenant, entity_id)
             result.success.append(entity_id)

@@ -39,7 +39,9 @@ LD_JSON = "application/ld+json"
 def _access(request: Request) -> None:
     """Every route's gate: writes need credentials, reads too unless ngsild_public_read."""
     ctx: AppContext = request.app.state.ctx
-    if not access.needs_credentials(request.method, ctx.settings.ngsild_public_read):
+    if not access.needs_credentials(
+        request.method, request.url.path, ctx.settings.ngsild_public_read
+    ):
         return
     with ctx.reading() as session:
         access.authenticate(
@@ -258,7 +260,6 @@ def query_entities(request: Request) -> Response:
     call = _call(request)
     active = call.resolve(call.link)
     params = request.query_params
-    settings = call.ctx.settings
     query = service.EntityQuery()
     query.types = _names(request, "type", active, what="entity type")
     for value in params.getlist("id"):
@@ -277,6 +278,75 @@ def query_entities(request: Request) -> Response:
     if query.geo is not None and params.get("geoproperty"):
         check_name(params["geoproperty"], "geoproperty")
         query.geoproperty = active.expand(params["geoproperty"])
+    return _answer_query(request, call, active, query)
+
+
+@router.post("/entityOperations/query")
+async def query_entities_by_body(request: Request) -> Response:
+    """The query as a body (`{"type": "Query", ...}`), for queries too long for a URL; paging,
+    count and options stay in the URL as for GET /entities."""
+    call = _call(request)
+    body, media = await _body(request, call)
+    return await _run(_query_by_body, request, call, body, media)
+
+
+def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Response:
+    active = call.resolve(_user_context(call, body, media))
+    if not isinstance(body, dict) or body.get("type") != "Query":
+        raise bad_data('the body must be a Query object: {"type": "Query", ...}')
+    query = service.EntityQuery()
+    selectors = body.get("entities", [])
+    if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
+        raise bad_data("entities must be a list of {type, id, idPattern} objects")
+    if len(selectors) > 1 and any(set(e) - {"type"} for e in selectors):
+        # Several selectors that each carry an id or pattern would need one query each.
+        raise NgsiError(
+            "OperationNotSupported",
+            "several entity selectors may name only types; send one selector with id or idPattern",
+        )
+    for selector in selectors:
+        type_name = selector.get("type")
+        if not isinstance(type_name, str):
+            raise bad_data("each entity selector needs a type")
+        check_name(type_name, "entity type")
+        query.types.append(active.expand(type_name))
+        if "id" in selector:
+            query.ids.append(check_entity_id(selector["id"]))
+        if "idPattern" in selector:
+            if not isinstance(selector["idPattern"], str):
+                raise bad_data("idPattern must be a string")
+            query.id_pattern = safe_regex(selector["idPattern"], "idPattern")
+    attrs = body.get("attrs", [])
+    if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
+        raise bad_data("attrs must be a list of attribute names")
+    for name in attrs:
+        check_name(name, "attribute name")
+        query.attrs.append(active.expand(name))
+    if body.get("q") is not None:
+        if not isinstance(body["q"], str):
+            raise bad_data("q must be a string in the NGSI-LD query language")
+        query.q = parse_q(body["q"])
+    geo = body.get("geoQ")
+    if geo is not None:
+        if not isinstance(geo, dict):
+            raise bad_data("geoQ must be an object with georel, geometry and coordinates")
+        coordinates = geo.get("coordinates")
+        if not isinstance(coordinates, str):
+            coordinates = json.dumps(coordinates)
+        geoproperty = geo.get("geoproperty")
+        query.geo = parse_geoquery(geo.get("georel"), geo.get("geometry"), coordinates, geoproperty)
+        if geoproperty:
+            check_name(geoproperty, "geoproperty")
+            query.geoproperty = active.expand(geoproperty)
+    return _answer_query(request, call, active, query)
+
+
+def _answer_query(
+    request: Request, call: Call, active: ActiveContext, query: service.EntityQuery
+) -> Response:
+    """Paging, count and rendering, shared by GET /entities and POST /entityOperations/query."""
+    params = request.query_params
+    settings = call.ctx.settings
     if not (query.types or query.ids or query.id_pattern or query.attrs or query.q or query.geo):
         raise bad_data("name at least one of type, id, idPattern, attrs, q or georel")
     query.count = params.get("count", "").lower() == "true"
@@ -338,6 +408,21 @@ def delete_entity(request: Request, entity_id: str) -> Response:
     check_entity_id(entity_id)
     with call.ctx.writing() as session:
         service.delete_entity(session, call.tenant, entity_id)
+    return Response(status_code=204)
+
+
+@router.patch("/entities/{entity_id}")
+async def merge_entity(request: Request, entity_id: str) -> Response:
+    """Merge: attributes given are added or replaced, the others kept (NGSI-LD mergeEntity)."""
+    call = _call(request)
+    body, media = await _body(request, call)
+    return await _run(_merge, call, body, media, entity_id)
+
+
+def _merge(call: Call, body: Any, media: str, entity_id: str) -> Response:
+    active = call.resolve(_user_context(call, body, media))
+    with call.ctx.writing() as session:
+        service.append_attributes(session, call.tenant, entity_id, body, active)
     return Response(status_code=204)
 
 

@@ -103,7 +103,14 @@ def build_context(settings: Settings) -> AppContext:
     if settings.mqtt_url:
         from cityloop.perception.mqtt import MqttIngest
 
-        ctx.extras["mqtt"] = MqttIngest(ctx, settings.mqtt_url, settings.mqtt_client_id)
+        ctx.extras["mqtt"] = MqttIngest(
+            ctx,
+            settings.mqtt_url,
+            settings.mqtt_client_id,
+            # The workers of one data dir share a client id: one of them subscribes at a time.
+            lock_path=settings.data_dir / f"mqtt-{settings.mqtt_client_id}.lock",
+            shared_group=settings.mqtt_shared_group,
+        )
     return ctx
 
 

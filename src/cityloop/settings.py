@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     mqtt_url: str | None = None
     # Fixed so the broker keeps a persistent session (queued QoS 1 messages) across restarts.
     mqtt_client_id: str = "cityloop"
+    # Several hosts: give each its own client id and one shared group, and the broker splits
+    # the device messages between them ($share/<group>/...).
+    mqtt_shared_group: str | None = None
 
     # Outbound webhooks (NGSI-LD notifications): per-request timeout, attempts before a
     # notification is marked failed, exponential backoff between attempts (base * 2^n, capped,

@@ -136,9 +136,11 @@ def wait_for_value(city: City, device: str, expected: float, timeout: float = 10
 
 
 def rejected_count(city: City) -> float:
+    """Messages refused for an unknown api key. Counters are per process, and other test
+    modules' subscribers in this process reject malformed payloads, never unknown keys."""
     text = city.client.get("/metrics").text
     match = re.search(
-        r'^cityloop_mqtt_messages_total\{outcome="rejected"\} (\S+)$', text, re.MULTILINE
+        r'^cityloop_ingest_rejected_total\{reason="invalid-api-key"\} (\S+)$', text, re.MULTILINE
     )
     return float(match.group(1)) if match else 0.0
 

@@ -13,11 +13,14 @@ commit cost is shared; when idle a batch is one message and nothing waits.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -44,6 +47,8 @@ PREFIX_CONTENT_TYPES = {"ul": "text/plain", "json": "application/json"}
 # thread blocks (the broker then holds the rest: backpressure, not loss).
 BATCH_LIMIT = 500
 QUEUE_LIMIT = 5_000
+# How often a standby process tries to become the subscriber.
+ELECTION_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,19 @@ class MqttIngest:
 
     _STOP = object()
 
-    def __init__(self, ctx: AppContext, url: str, client_id: str) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        url: str,
+        client_id: str,
+        *,
+        lock_path: Path | None = None,
+        shared_group: str | None = None,
+    ) -> None:
+        """``lock_path``: processes that share it elect one subscriber among themselves (the
+        workers of one ``serve --workers N``, which share a client id: two live connections
+        with one id would throw each other off the broker). ``shared_group``: subscribe through
+        ``$share/<group>/…`` so processes with different client ids split the messages."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"unsupported MQTT url scheme {parts.scheme!r}: use mqtt://host:port")
@@ -84,6 +101,15 @@ class MqttIngest:
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         self.client_id = client_id
+        self.lock_path = lock_path
+        # "$share/<group>/" then the filter itself, which starts with its own "/".
+        prefix = f"$share/{shared_group}/" if shared_group else ""
+        self.topics = [prefix + topic for topic in TOPICS]
+        self._lock_fd: int | None = None
+        self._stopping = threading.Event()
+        self._elector: threading.Thread | None = None
+        # Messages this subscriber has taken off the wire and handled (stored or rejected).
+        self.handled = 0
         # Set once the broker has acknowledged every subscription of the current connection.
         self.ready = threading.Event()
         self._pending_mids: set[int] = set()
@@ -112,12 +138,43 @@ class MqttIngest:
         self._writer: threading.Thread | None = None
 
     def start(self) -> None:
-        """Connect in the background; paho's loop thread reconnects whenever the link drops."""
+        """Connect in the background (once elected, with a lock path); paho's loop thread then
+        reconnects whenever the link drops."""
+        self._stopping.clear()
         self._accepting.set()
         self._writer = threading.Thread(target=self._write_loop, name="mqtt-writer", daemon=True)
         self._writer.start()
+        if self.lock_path is None:
+            self._connect()
+        else:
+            self._elector = threading.Thread(target=self._elect, name="mqtt-elect", daemon=True)
+            self._elector.start()
+
+    @property
+    def subscribing(self) -> bool:
+        """Whether this process holds the subscription (always, without a lock path)."""
+        return self.lock_path is None or self._lock_fd is not None
+
+    def _connect(self) -> None:
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
+
+    def _elect(self) -> None:
+        """Wait for the lock, then subscribe; a standby takes over when the holder exits (the
+        operating system releases its lock however it ended)."""
+        assert self.lock_path is not None
+        fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        while not self._stopping.is_set():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._stopping.wait(ELECTION_RETRY_SECONDS)
+                continue
+            self._lock_fd = fd
+            log.info("mqtt: this process subscribes (lock %s)", self.lock_path)
+            self._connect()
+            return
+        os.close(fd)
 
     def stop(self) -> None:
         """Store and acknowledge what is queued, then disconnect; the broker keeps the session
@@ -127,9 +184,17 @@ class MqttIngest:
             self._queue.put(self._STOP)
             self._writer.join(timeout=30)
             self._writer = None
+        self._stopping.set()
+        if self._elector is not None:
+            self._elector.join(timeout=10)
+            self._elector = None
         self.ready.clear()
-        self.client.disconnect()
-        self.client.loop_stop()
+        if self.subscribing:
+            self.client.disconnect()
+            self.client.loop_stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the lock for a standby
+            self._lock_fd = None
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
@@ -139,7 +204,7 @@ class MqttIngest:
             return
         log.info("mqtt connected to %s:%s as %s", self.host, self.port, self.client_id)
         # Subscribe on every connect: a broker that lost the session would otherwise send nothing.
-        result, mid = client.subscribe([(topic, 1) for topic in TOPICS])
+        result, mid = client.subscribe([(topic, 1) for topic in self.topics])
         if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
             with self._lock:
                 self._pending_mids.add(mid)
@@ -208,6 +273,7 @@ class MqttIngest:
                 except Exception:
                     log.exception("mqtt message on %r failed", item.topic)
                     outcomes.append("error")
+        self.handled += len(batch)
         for item, outcome in zip(batch, outcomes, strict=True):
             metrics.MQTT_MESSAGES.inc(outcome=outcome)
             if item.qos > 0:

@@ -24,9 +24,14 @@ class Receiver:
     """Answers each POST with the next status from ``statuses`` (then 200). With ``hold``, each
     request stays open until :meth:`release`, like an endpoint that is slow to answer."""
 
-    def __init__(self, statuses: list[int] | None = None, hold: bool = False) -> None:
+    def __init__(
+        self, statuses: list[int] | None = None, hold: bool = False, trickle: bool = False
+    ) -> None:
         self.statuses = list(statuses or [])
         self.hold = hold
+        # With ``trickle``, the answer's status line comes one byte at a time, slower than any
+        # sane deadline but fast enough that no single read ever times out.
+        self.trickle = trickle
         self.released = threading.Event()
         self.received: list[Received] = []
         self.open_requests = 0
@@ -48,6 +53,14 @@ class Receiver:
                 try:
                     if receiver.hold:
                         receiver.released.wait(HANG_GUARD_SECONDS)
+                    if receiver.trickle:
+                        for byte in f"HTTP/1.1 {status} OK\r\n".encode():
+                            if receiver.released.wait(0.1):
+                                break
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        self.wfile.write(b"Content-Length: 0\r\n\r\n")
+                        return
                     self.send_response(status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -81,8 +94,10 @@ class Receiver:
 
 
 @contextmanager
-def receiving(statuses: list[int] | None = None, hold: bool = False) -> Iterator[Receiver]:
-    receiver = Receiver(statuses, hold)
+def receiving(
+    statuses: list[int] | None = None, hold: bool = False, trickle: bool = False
+) -> Iterator[Receiver]:
+    receiver = Receiver(statuses, hold, trickle)
     try:
         yield receiver
     finally:

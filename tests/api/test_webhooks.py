@@ -149,6 +149,18 @@ def test_a_request_past_the_timeout_is_retried_later(city: City) -> None:
         slow.release()
 
 
+def test_an_endpoint_trickling_its_answer_is_cut_off_at_the_deadline(city: City) -> None:
+    # Each byte arrives well within httpx's per-read timeout; only a deadline over the whole
+    # exchange stops it (the status line alone would take about two seconds).
+    with receiving(trickle=True) as trickling, dispatching(city, timeout_seconds=0.5):
+        delivery = send(city, f"{trickling.url}/n", b"slow", source_id="trickle")
+        wait_until(lambda: row(city, delivery).last_error is not None, "the deadline")
+        cut = row(city, delivery)
+        assert cut.status == "pending" and cut.attempts == 1
+        assert "timed out" in (cut.last_error or "")
+        trickling.release()
+
+
 def test_a_dead_endpoint_does_not_delay_a_healthy_one_and_its_circuit_opens(
     city: City,
 ) -> None:

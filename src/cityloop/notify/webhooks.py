@@ -743,14 +743,27 @@ class WebhookDispatcher:
     async def _send(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         headers = {**job.headers, "Content-Type": job.content_type}
         try:
-            response = await client.post(job.endpoint, content=job.body, headers=headers)
-        except httpx.TimeoutException:
+            # One deadline for the whole exchange: httpx's timeouts are per read, so an endpoint
+            # trickling a byte at a time would otherwise outlive the lease and be sent twice.
+            status, retry_after = await asyncio.wait_for(
+                self._post(client, job, headers), timeout=self.config.timeout_seconds
+            )
+        except (TimeoutError, httpx.TimeoutException):
             return Outcome("retryable", None, f"timed out after {self.config.timeout_seconds:g} s")
         except httpx.HTTPError as exc:
             return Outcome("retryable", None, f"{type(exc).__name__}: {exc}"[:2000])
         except Exception as exc:  # e.g. an endpoint the client cannot even parse
             return Outcome("permanent", None, f"{type(exc).__name__}: {exc}"[:2000])
-        return classify_response(response.status_code, response.headers.get("retry-after"))
+        return classify_response(status, retry_after)
+
+    @staticmethod
+    async def _post(
+        client: httpx.AsyncClient, job: Job, headers: dict[str, str]
+    ) -> tuple[int, str | None]:
+        # Streamed and never read: only the status and headers matter, so a receiver cannot
+        # make us buffer a body of any size.
+        async with client.stream("POST", job.endpoint, content=job.body, headers=headers) as reply:
+            return reply.status_code, reply.headers.get("retry-after")
 
     def _record(self, job: Job, outcome: Outcome) -> str | None:
         with self.db.writing() as session:

@@ -169,8 +169,9 @@ def test_an_unknown_api_key_is_rejected_counted_and_later_messages_still_flow(
     publish(publisher, f"/no-such-key-{uuid.uuid4().hex[:8]}/{device}/attrs", "t|99")
     publish(publisher, f"/{apikey}/{device}/attrs", "t|22.5")
     wait_for_value(city, device, 22.5)
-    # The bad message came first on the same connection, so it has been handled by now.
-    assert rejected_count(city) == before + 1
+    # The bad message came first on the same connection, so it has been handled by now. (At
+    # least one: the counter is per process, and other modules' subscribers share it.)
+    assert rejected_count(city) >= before + 1
 
 
 def test_messages_sent_while_disconnected_arrive_after_reconnect(

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
@@ -47,6 +48,11 @@ PREFIX_CONTENT_TYPES = {"ul": "text/plain", "json": "application/json"}
 # thread blocks (the broker then holds the rest: backpressure, not loss).
 BATCH_LIMIT = 500
 QUEUE_LIMIT = 5_000
+# Retrying messages whose write failed: first wait, the cap, and how many failures (while the
+# database works) make a message the message's own fault.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_CAP_SECONDS = 30.0
+POISON_ATTEMPTS = 5
 # How often a standby process tries to become the subscriber.
 ELECTION_RETRY_SECONDS = 2.0
 
@@ -180,11 +186,11 @@ class MqttIngest:
         """Store and acknowledge what is queued, then disconnect; the broker keeps the session
         and redelivers anything that arrived after this point."""
         self._accepting.clear()
+        self._stopping.set()  # also ends a writer waiting to retry: unstored stays unacked
         if self._writer is not None:
             self._queue.put(self._STOP)
             self._writer.join(timeout=30)
             self._writer = None
-        self._stopping.set()
         if self._elector is not None:
             self._elector.join(timeout=10)
             self._elector = None
@@ -250,20 +256,57 @@ class MqttIngest:
                     break
                 batch.append(item)  # type: ignore[arg-type]
             try:
-                self._store(batch)
+                self._store_until_done(batch)
             except Exception:  # the writer must outlive any one batch
                 log.exception("mqtt writer: batch of %d not stored", len(batch))
             if stop_after:
                 return
 
-    def _store(self, batch: list[_Queued]) -> None:
-        """One transaction for the batch; acknowledge only after it committed."""
+    def _store_until_done(self, batch: list[_Queued]) -> None:
+        """Store a batch, retrying what failed with backoff. Nothing unstored is acknowledged:
+        while the database is away the writer waits (the queue fills and the broker holds the
+        rest), and on stop the broker redelivers whatever is still unstored. A message that
+        keeps failing while the database works is the message's fault: after a few tries it
+        is counted as an error and acknowledged, so it cannot block the stream for ever."""
+        pending = batch
+        attempts: dict[int, int] = {}
+        delay = RETRY_FIRST_SECONDS
+        while pending:
+            failed = self._store(pending)
+            if not failed:
+                return
+            healthy = len(failed) < len(pending) or self._database_writable()
+            for item in failed:
+                attempts[item.mid] = attempts.get(item.mid, 0) + 1
+            if healthy:
+                poison = [item for item in failed if attempts[item.mid] >= POISON_ATTEMPTS]
+                for item in poison:
+                    log.error("mqtt message on %r keeps failing; dropped", item.topic)
+                    metrics.MQTT_MESSAGES.inc(outcome="error")
+                    self._ack(item)
+                failed = [item for item in failed if item not in poison]
+            pending = failed
+            if pending and self._stopping.wait(delay):
+                return  # stopping: left unacknowledged, so the broker sends them again
+            delay = min(delay * 2, RETRY_CAP_SECONDS)
+
+    def _database_writable(self) -> bool:
+        try:
+            with self.ctx.writing() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def _store(self, batch: list[_Queued]) -> list[_Queued]:
+        """One transaction for the batch, then acknowledge what it stored or rejected; returns
+        the messages that could not be stored (not acknowledged)."""
         try:
             with self.ctx.writing() as session:
                 outcomes = self._ingest(session, batch)
         except Exception:
-            # The write itself failed (the database is away, say): store one by one so a
-            # single poisonous message cannot hold the others back.
+            # The write itself failed: store one by one, so that one poisonous message cannot
+            # hold the others back.
             log.exception("mqtt batch of %d failed; retrying one by one", len(batch))
             outcomes = []
             for item in batch:
@@ -273,11 +316,19 @@ class MqttIngest:
                 except Exception:
                     log.exception("mqtt message on %r failed", item.topic)
                     outcomes.append("error")
-        self.handled += len(batch)
+        failed: list[_Queued] = []
         for item, outcome in zip(batch, outcomes, strict=True):
+            if outcome == "error":
+                failed.append(item)
+                continue
+            self.handled += 1
             metrics.MQTT_MESSAGES.inc(outcome=outcome)
-            if item.qos > 0:
-                self.client.ack(item.mid, item.qos)
+            self._ack(item)
+        return failed
+
+    def _ack(self, item: _Queued) -> None:
+        if item.qos > 0:
+            self.client.ack(item.mid, item.qos)
 
     @staticmethod
     def _ingest(session: Session, batch: list[_Queued]) -> list[str]:

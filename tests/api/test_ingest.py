@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from tests.conftest import City
 
@@ -225,11 +228,57 @@ def test_untimed_messages_of_one_device_in_one_batch_are_all_stored(city: City) 
 
 def test_an_older_reading_does_not_overwrite_the_latest_value(city: City) -> None:
     setup_registry(city)
-    assert measure(city, UL_KEY, "ul-1", "2030-01-01T00:00:00Z|t|40").status_code == 200
-    assert measure(city, UL_KEY, "ul-1", "2029-01-01T00:00:00Z|t|41").status_code == 200
-    values = latest(city, "ul-1")
+    device = f"auto-order-{uuid.uuid4().hex[:8]}"  # its own device: no other test's readings
+    assert measure(city, AUTO_KEY, device, "2025-06-01T00:00:00Z|t|40").status_code == 200
+    assert measure(city, AUTO_KEY, device, "2025-01-01T00:00:00Z|t|41").status_code == 200
+    values = latest(city, device)
     assert values["tilt"]["value"] == 40
-    assert values["tilt"]["observed_at"].startswith("2030-01-01T00:00:00")
+    assert values["tilt"]["observed_at"].startswith("2025-06-01T00:00:00")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "field"),
+    [
+        # A clock far ahead would freeze the latest value for ever (newest wins).
+        ("2999-01-01T00:00:00Z|t|3", "bad-timestamp", "tilt"),
+        ("1900-01-01T00:00:00Z|t|3", "bad-timestamp", "tilt"),
+        ("9999-12-31T23:00:00-05:00|t|3", "bad-timestamp", "tilt"),
+        ("0001-01-01T00:30:00+01:00|t|3", "bad-timestamp", "tilt"),
+        ("t|1" + "0" * 400, "out-of-range", "tilt"),
+        ("t|" + "9" * 5000, "malformed-payload", "payload"),
+    ],
+)
+def test_a_reading_the_store_cannot_hold_is_a_400_and_stores_nothing(
+    city: City, payload: str, reason: str, field: str
+) -> None:
+    setup_registry(city)
+    device = f"auto-bad-{uuid.uuid4().hex[:8]}"
+    response = measure(city, AUTO_KEY, device, payload)
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith(reason)
+    assert response.json()["field"] == field
+    # Refused before anything was written: not even the auto-provisioned device exists.
+    missing = city.client.get(f"{BASE}/devices/{device}", headers=city.headers("admin"))
+    assert missing.status_code == 404
+
+
+def test_a_non_finite_json_number_is_refused_and_the_batch_keeps_the_rest(city: City) -> None:
+    setup_registry(city)
+    response = city.client.post(
+        BASE + "/measures",
+        json={
+            "measures": [
+                {"k": JSON_KEY, "i": "bin-1", "payload": '{"lvl": 1e400}'},
+                {"k": JSON_KEY, "i": "bin-1", "payload": '{"other": 1e400}'},
+                {"k": JSON_KEY, "i": "bin-1", "payload": '{"lvl": 4200}'},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["ok"] for r in results] == [False, False, True]
+    assert {r["status"] for r in results[:2]} == {400}
+    assert latest(city, "bin-1")["fillingLevel"]["value"] == 42
 
 
 def test_ingest_counters_appear_in_metrics(city: City) -> None:

@@ -3,9 +3,10 @@ its profile's codec and store the readings. Every rejection is a precise Problem
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,10 @@ from cityloop.perception.telemetry import store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
 MAX_UNIT_LENGTH = 40
+# Readings dated before this year, or more than MAX_FUTURE ahead of the platform's clock, are
+# refused: a device with a broken clock must not rewrite history or freeze its latest value.
+EARLIEST_YEAR = 1970
+MAX_FUTURE = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +113,14 @@ def ingest_batch(
     outcomes: list[IngestResult | Problem | None] = [None] * len(messages)
     accepted: list[tuple[int, Device, list[Reading], datetime]] = []
     last_received: dict[str, datetime] = {}
+    now = utcnow()
     for index, message in enumerate(messages):
         try:
-            device = _resolve_device(session, message, groups, devices)
-            readings = _decode(message, device, profiles[device.profile_code])
+            group, device = _authorise(message, groups, devices)
+            profile = profiles[device.profile_code if device else group.profile_code]
+            readings = _decode(message, profile, now)
+            # Provisioned only now: a message refused for its payload creates nothing.
+            device = device or _provision(session, message, group, devices)
         except Problem as exc:
             outcomes[index] = exc
             continue
@@ -140,12 +149,12 @@ def ingest_batch(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _resolve_device(
-    session: Session,
+def _authorise(
     message: DeviceMessage,
     groups: dict[str, ProvisioningGroup],
     devices: dict[str, Device],
-) -> Device:
+) -> tuple[ProvisioningGroup, Device | None]:
+    """The message's group and device; no device means its group provisions it on arrival."""
     group = groups.get(message.apikey) if message.apikey else None
     if group is None:
         raise _reject(401, "invalid-api-key", "no provisioning group has this api key", "k")
@@ -156,37 +165,79 @@ def _resolve_device(
     if device is None:
         if not group.auto_provision:
             raise _reject(404, "unknown-device", f"device {device_id!r} is not registered", "i")
-        try:
-            with session.begin_nested():
-                device = service.create_device(session, device_id=device_id, group=group)
-        except Problem as exc:
-            raise _reject(exc.status, "unknown-device", exc.detail, "i") from exc
-        devices[device_id] = device
+        return group, None
     if device.group_id != group.id:
         raise _reject(
             403, "wrong-group", f"device {device_id!r} does not belong to this api key", "i"
         )
     if not device.active:
         raise _reject(403, "inactive-device", f"device {device_id!r} is deactivated", "i")
+    return group, device
+
+
+def _provision(
+    session: Session,
+    message: DeviceMessage,
+    group: ProvisioningGroup,
+    devices: dict[str, Device],
+) -> Device:
+    try:
+        with session.begin_nested():
+            device = service.create_device(session, device_id=message.device_id, group=group)
+    except Problem as exc:
+        raise _reject(exc.status, "unknown-device", exc.detail, "i") from exc
+    devices[message.device_id] = device
     return device
 
 
-def _decode(message: DeviceMessage, device: Device, profile: DeviceProfile) -> list[Reading]:
+def _decode(message: DeviceMessage, profile: DeviceProfile, now: datetime) -> list[Reading]:
     try:
         codec = get_codec(profile.codec)
         readings = list(
-            codec.decode(message.payload, device_id=device.device_id, config=profile.codec_config)
+            codec.decode(message.payload, device_id=message.device_id, config=profile.codec_config)
         )
     except CodecError as exc:
         reason = "out-of-range" if exc.reason == "out_of_range" else "malformed-payload"
         raise _reject(400, reason, str(exc), exc.field) from exc
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # A number too long for int(), a nesting too deep for json: the payload's fault.
+        raise _reject(
+            400, "malformed-payload", f"the payload cannot be read: {exc}"[:300], "payload"
+        ) from exc
     if not readings:
         raise _reject(400, "malformed-payload", "the payload holds no measures", "payload")
-    for reading in readings:
-        if len(reading.attribute) > MAX_ATTRIBUTE_LENGTH:
-            raise _reject(
-                400, "malformed-payload", "an attribute name is too long", reading.attribute[:60]
-            )
-        if reading.unit is not None and len(reading.unit) > MAX_UNIT_LENGTH:
-            raise _reject(400, "malformed-payload", "a unit is too long", reading.attribute)
-    return readings
+    return [_checked(reading, now) for reading in readings]
+
+
+def _checked(reading: Reading, now: datetime) -> Reading:
+    """A reading the store can hold: a sane time, a finite number, text without NUL."""
+    name = reading.attribute
+    if len(name) > MAX_ATTRIBUTE_LENGTH:
+        raise _reject(400, "malformed-payload", "an attribute name is too long", name[:60])
+    if reading.unit is not None and len(reading.unit) > MAX_UNIT_LENGTH:
+        raise _reject(400, "malformed-payload", "a unit is too long", name)
+    if reading.observed_at is not None:
+        try:
+            moment = _utc(reading.observed_at)
+        except OverflowError as exc:
+            raise _reject(400, "bad-timestamp", "the timestamp is out of range", name) from exc
+        if moment.year < EARLIEST_YEAR:
+            raise _reject(400, "bad-timestamp", f"the timestamp is before {EARLIEST_YEAR}", name)
+        if moment > now + MAX_FUTURE:
+            # A clock far ahead would freeze the latest value: newest wins, for ever.
+            raise _reject(400, "bad-timestamp", "the timestamp is in the future", name)
+    value = reading.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            value = float(value)
+        except OverflowError as exc:
+            raise _reject(400, "out-of-range", "the number is too large", name) from exc
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _reject(400, "out-of-range", "the number is not finite", name)
+    if isinstance(value, str) and "\x00" in value:
+        raise _reject(400, "malformed-payload", "text may not hold NUL characters", name)
+    return reading
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -192,3 +192,26 @@ def test_a_garbled_csv_is_refused(city: City) -> None:
         )
         assert response.status_code == 400, response.text
         assert response.json()["field"] == "file"
+
+
+def test_names_and_api_keys_longer_than_the_store_holds_are_400s(city: City) -> None:
+    admin = city.headers("admin")
+    too_long_key = city.client.post(
+        BASE + "/groups", json={"apikey": "k" * 101, "profile_code": "x"}, headers=admin
+    )
+    assert too_long_key.status_code in (400, 422), too_long_key.text
+    rows = "device_id,apikey,name\nlong-name-1,riverton-manholes," + "n" * 201 + "\n"
+    imported = city.client.post(
+        BASE + "/devices/import",
+        content=rows.encode(),
+        headers={**admin, "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["errors"][0]["row"] == 2
+    assert imported.json()["errors"][0]["field"] == "name"
+    since = city.client.get(
+        BASE + "/devices/none/measures",
+        params={"since": "0001-01-01T00:00:00+05:00"},
+        headers=admin,
+    )
+    assert since.status_code == 400, since.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -288,3 +289,31 @@ def test_ingest_counters_appear_in_metrics(city: City) -> None:
     text = city.client.get("/metrics").text
     assert "cityloop_ingest_readings_total" in text
     assert 'cityloop_ingest_rejected_total{reason="invalid-api-key"}' in text
+
+
+def test_a_bad_api_key_is_refused_without_waiting_for_the_database_writer(city: City) -> None:
+    setup_registry(city)
+    held, release = threading.Event(), threading.Event()
+    still_held: list[bool] = []
+
+    def hold_the_writer() -> None:
+        with city.ctx.writing():
+            held.set()
+            release.wait(10)  # a hang guard, not a timing threshold
+
+    holder = threading.Thread(target=hold_the_writer)
+    holder.start()
+    held.wait(10)
+    try:
+        response = measure(city, "no-such-key-123", "ul-1", "t|1")
+        batch = city.client.post(
+            BASE + "/measures",
+            json={"measures": [{"k": "no-such-key-123", "i": "x", "payload": "t|1"}]},
+        )
+        still_held.append(not release.is_set())
+    finally:
+        release.set()
+        holder.join(10)
+    assert response.status_code == 401 and response.json()["field"] == "k"
+    assert batch.status_code == 200 and batch.json()["results"][0]["status"] == 401
+    assert still_held == [True]  # answered while another transaction held the writer

@@ -104,6 +104,15 @@ def get_profile(session: Session, code: str) -> DeviceProfile:
 # ------------------------------------------------------------------ groups
 
 
+MAX_APIKEY_LENGTH = 100  # the measure endpoint's k parameter, and the column
+MAX_NAME_LENGTH = 200
+
+
+def _check_name(name: str) -> None:
+    if len(name) > MAX_NAME_LENGTH:
+        raise bad_request(f"name is longer than {MAX_NAME_LENGTH} characters", field="name")
+
+
 def create_group(
     session: Session,
     *,
@@ -113,11 +122,17 @@ def create_group(
     auto_provision: bool = False,
     name: str = "",
 ) -> ProvisioningGroup:
-    if len(apikey) < MIN_APIKEY_LENGTH or not apikey.isprintable() or " " in apikey:
+    if (
+        not MIN_APIKEY_LENGTH <= len(apikey) <= MAX_APIKEY_LENGTH
+        or not apikey.isprintable()
+        or " " in apikey
+    ):
         raise bad_request(
-            f"apikey must be at least {MIN_APIKEY_LENGTH} printable characters without spaces",
+            f"apikey must be {MIN_APIKEY_LENGTH} to {MAX_APIKEY_LENGTH} printable characters"
+            " without spaces",
             field="apikey",
         )
+    _check_name(name)
     if not resource.startswith("/"):
         raise bad_request("resource must be a path such as /iot/d", field="resource")
     if session.get(DeviceProfile, profile_code) is None:
@@ -172,6 +187,7 @@ def create_device(
     attributes: Mapping[str, Any] | None = None,
 ) -> Device:
     """Register one device in a group, named by ``group``, ``group_id`` or ``apikey``."""
+    _check_name(name)
     if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
         raise bad_request(
             "device_id must be 1-100 letters, digits, '.', '_', ':' or '-'", field="device_id"

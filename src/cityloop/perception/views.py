@@ -17,7 +17,13 @@ from cityloop.identity.deps import require_roles
 from cityloop.identity.roles import Role
 from cityloop.identity.service import Actor
 from cityloop.perception import service, telemetry
-from cityloop.perception.ingest import DeviceMessage, ingest_batch, ingest_measure
+from cityloop.perception.ingest import (
+    DeviceMessage,
+    ingest_batch,
+    ingest_measure,
+    known_apikeys,
+    unknown_apikey,
+)
 from cityloop.perception.schemas import (
     DeviceIn,
     GroupIn,
@@ -216,6 +222,9 @@ async def iot_measure(
 def _ingest_one(
     ctx: AppContext, apikey: str, device_id: str, payload: bytes, content_type: str | None
 ) -> dict[str, Any]:
+    with ctx.reading() as session:
+        if not known_apikeys(session, {apikey}):
+            raise unknown_apikey()
     with ctx.writing() as session:
         result = ingest_measure(session, apikey, device_id, payload, content_type)
         return {"stored": result.stored, "duplicates": result.duplicates}
@@ -228,8 +237,13 @@ def ingest_measures(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
     messages = [
         DeviceMessage(item.k, item.i, item.payload.encode("utf-8")) for item in body.measures
     ]
-    with ctx.writing() as session:
-        outcomes = ingest_batch(session, messages)
+    with ctx.reading() as session:
+        known = known_apikeys(session, {message.apikey for message in messages})
+    if known:
+        with ctx.writing() as session:
+            outcomes = ingest_batch(session, messages)
+    else:
+        outcomes = [unknown_apikey() for _ in messages]  # no writer taken for nothing
     results: list[dict[str, Any]] = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, Problem):
@@ -283,6 +297,8 @@ def device_measures(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
+    if since is not None and not 1970 <= since.year <= 9000:  # before any UTC conversion
+        raise bad_request("since must lie between the years 1970 and 9000", field="since")
     with ctx.reading() as session:
         device = service.get_device(session, device_id)
         rows = telemetry.measurements(

@@ -4,15 +4,22 @@ through the outbox, and telemetry retention with hourly rollups."""
 from __future__ import annotations
 
 import struct
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from cityloop.base.db import utcnow
+from cityloop.base.outbox import OutboxEvent
 from cityloop.demo.alarm_rules import demo_rules
-from cityloop.perception import retention, rules
+from cityloop.governance import service as governance
+from cityloop.governance.events import CASE_PUBLIC_UPDATE
+from cityloop.governance.models import Case
+from cityloop.perception import alarms, retention, rules
 from cityloop.perception.alarm_models import TelemetryRollup
 from tests.conftest import City, fresh_point
 
@@ -484,3 +491,224 @@ def test_rollup_route_refuses_bad_windows(city: City) -> None:
         headers=admin,
     )
     assert too_long.status_code == 400
+
+
+def test_huge_and_non_finite_numbers_in_rules_are_a_400(city: City) -> None:
+    profile, _ = fleet(city)
+    good: dict[str, Any] = {
+        "name": "deep",
+        "profile_code": profile,
+        "kind": "threshold",
+        "definition": {"attribute": "depth", "op": ">", "value": 20, "clear": 10},
+        "alarm_type": "POTHOLE_DEEP",
+        "severity": "MINOR",
+    }
+    huge = 10**400  # a JSON number Python reads as an int too big for a float
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"definition": {"attribute": "depth", "op": ">", "value": huge}}, "definition.value"),
+        (
+            {"definition": {"attribute": "depth", "op": ">", "value": 20, "clear": -huge}},
+            "definition.clear",
+        ),
+        (
+            {"kind": "rate", "definition": {"attribute": "depth", "per_minute": huge}},
+            "definition.per_minute",
+        ),
+        ({"category_code": "C-02-01", "case_attributes": {"depth_cm": huge}}, "case_attributes"),
+        ({"category_code": "C-02-01", "case_attributes": {"depth_cm": "inf"}}, "case_attributes"),
+    ]
+    admin = city.headers("admin")
+    before = len(city.client.get(BASE + "/rules", headers=admin).json())
+    for change, field in cases:
+        response = city.client.post(BASE + "/rules", json={**good, **change}, headers=admin)
+        assert response.status_code == 400, (change, response.text)
+        assert response.json()["field"] == field, change
+    assert len(city.client.get(BASE + "/rules", headers=admin).json()) == before
+
+
+def test_a_rule_deleted_by_another_process_loses_no_reading(city: City) -> None:
+    profile, apikey = fleet(city)
+    rule = add_rule(
+        city,
+        profile,
+        kind="threshold",
+        definition={"attribute": "temperature", "op": ">", "value": 40},
+        alarm_type="HOT",
+        severity="MINOR",
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "temperature|20")  # fills this process's rule cache
+    with rules._cache_lock:
+        stale = dict(rules._cache)
+    admin = city.headers("admin")
+    assert city.client.delete(f"{BASE}/rules/{rule['id']}", headers=admin).status_code == 204
+    # Another process deleted it: this one still holds the rule in a fresh cache entry.
+    with rules._cache_lock:
+        rules._cache.update({key: (time.monotonic(), hit[1]) for key, hit in stale.items()})
+    send(city, apikey, device, "temperature|50")
+    kept = city.client.get(f"{BASE}/devices/{device}/measures", headers=admin).json()["items"]
+    assert sorted(m["value"] for m in kept) == [20, 50]
+    assert alarms_of(city, device) == []
+
+
+def test_an_ack_waits_for_an_automatic_clear_on_postgresql(city: City) -> None:
+    if city.backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL")
+    profile, apikey = fleet(city)
+    add_rule(
+        city,
+        profile,
+        kind="state",
+        definition={"attribute": "status", "values": ["jammed"]},
+        alarm_type="JAMMED",
+        severity="MINOR",
+    )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "status|jammed")
+    [raised] = alarms_of(city, device)
+    outcome: list[BaseException | str] = []
+
+    def operator_acks() -> None:
+        try:
+            with city.ctx.writing() as other:
+                outcome.append(alarms.acknowledge(other, raised["id"], "admin").status)
+        except BaseException as exc:  # reported to the test thread below
+            outcome.append(exc)
+
+    with city.ctx.writing() as session:
+        # The device reports normal: its clear holds the alarm row until this commits.
+        alarm = alarms.open_alarm(session, device, "JAMMED", lock=True)
+        assert alarm is not None
+        alarms.clear_alarm(session, alarm, at=utcnow(), by="rule")
+        worker = threading.Thread(target=operator_acks)
+        worker.start()
+        waiting = 0
+        for _ in range(3000):  # until the operator's transaction waits for the row
+            with city.ctx.reading() as probe:
+                waiting = probe.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            if waiting or not worker.is_alive():
+                break
+            time.sleep(0.01)
+        assert waiting, outcome
+    worker.join()
+    # The ack saw the clear and acknowledged a cleared alarm; it did not revive it.
+    assert outcome == ["CLEARED_ACK"]
+    [after] = alarms_of(city, device)
+    assert after["status"] == "CLEARED_ACK" and after["ended_at"] is not None
+
+
+def test_two_rules_of_one_type_wait_for_each_other_after_a_manual_clear(city: City) -> None:
+    profile, apikey = fleet(city)
+    for attribute in ("a", "b"):
+        add_rule(
+            city,
+            profile,
+            name=f"{attribute} high",
+            kind="threshold",
+            definition={"attribute": attribute, "op": ">", "value": 10},
+            alarm_type="PAIR_HIGH",
+            severity="MINOR",
+        )
+    device = add_device(city, apikey)
+    send(city, apikey, device, "a|20|b|20")
+    [first] = alarms_of(city, device)
+    url = f"{BASE}/alarms/{first['id']}/clear"
+    assert city.client.post(url, headers=city.headers("admin")).status_code == 200
+    send(city, apikey, device, "a|30")  # A still holds: a new alarm
+    send(city, apikey, device, "a|1")  # A ends, B still holds
+    assert [a["status"] for a in alarms_of(city, device)] == ["ACTIVE_UNACK", "CLEARED_UNACK"]
+    send(city, apikey, device, "b|1")  # both ended
+    assert [a["status"] for a in alarms_of(city, device)] == ["CLEARED_UNACK", "CLEARED_UNACK"]
+
+
+def test_a_late_older_reading_does_not_undo_newer_ones(city: City) -> None:
+    profile, apikey = fleet(city)
+    add_rule(
+        city,
+        profile,
+        kind="state",
+        definition={"attribute": "door", "values": ["open"]},
+        alarm_type="DOOR_OPEN",
+        severity="MINOR",
+    )
+    device = add_device(city, apikey)
+    now = utcnow()
+    send(city, apikey, device, f"{(now - timedelta(minutes=1)).isoformat()}|door|open")
+    assert alarms_of(city, device)[0]["status"] == "ACTIVE_UNACK"
+    # A reading buffered half an hour ago arrives late: it says nothing about the door now.
+    send(city, apikey, device, f"{(now - timedelta(minutes=30)).isoformat()}|door|closed")
+    assert alarms_of(city, device)[0]["status"] == "ACTIVE_UNACK"
+    send(city, apikey, device, f"{now.isoformat()}|door|closed")
+    assert alarms_of(city, device)[0]["status"] == "CLEARED_UNACK"
+
+
+def test_a_flapping_sensor_is_one_report_and_no_department_update(city: City) -> None:
+    profile, apikey = fleet(city, "binary", MANHOLE_CONFIG, "ManholeCover")
+    post(city, "/rules", demo_rule("MANHOLE_OPEN", profile))
+    device = add_device(city, apikey)
+    city.drain()
+    send(city, apikey, device, manhole_payload(True))
+    city.drain()
+    [alarm] = alarms_of(city, device)
+    case_id = alarm["case_id"]
+    assert case_id is not None
+    with city.ctx.reading() as session:
+        stamp = session.get(Case, case_id).last_public_update_at  # type: ignore[union-attr]
+    send(city, apikey, device, manhole_payload(False))
+    city.drain()
+    for _ in range(4):
+        send(city, apikey, device, manhole_payload(True))
+        city.drain()
+        send(city, apikey, device, manhole_payload(False))
+        city.drain()
+    found = alarms_of(city, device)
+    assert len(found) == 5 and {a["case_id"] for a in found} == {case_id}
+    case = city.case(case_id)
+    assert len(case["reports"]) == 1 and case["supporters"] == 0
+    lines = [e for e in case["timeline"] if e["action"] == "device_normal"]
+    assert len(lines) == 5  # one per alarm, each public for the citizen
+    with city.ctx.reading() as session:
+        row = session.get(Case, case_id)
+        assert row is not None and row.last_public_update_at == stamp
+        notices = [
+            e.payload
+            for e in session.scalars(
+                select(OutboxEvent).where(
+                    OutboxEvent.type == CASE_PUBLIC_UPDATE,
+                    OutboxEvent.aggregate_id == str(case_id),
+                )
+            )
+        ]
+    assert [n["action"] for n in notices].count("device_normal") == 1
+    # The same clear delivered twice writes no second line.
+    with city.ctx.writing() as session:
+        again = governance.record_device_normal(
+            session,
+            case_id,
+            device_id=device,
+            alarm_id=found[0]["id"],
+            alarm_type="MANHOLE_OPEN",
+        )
+    assert again is None
+
+
+@pytest.mark.parametrize(
+    ("param", "moment"),
+    [
+        ("until", "0001-01-02T00:00:00Z"),
+        ("until", "0001-01-01T00:30:00+01:00"),
+        ("until", "9999-12-31T23:59:59-05:00"),
+        ("since", "0001-01-01T00:30:00+01:00"),
+        ("since", "1969-12-31T00:00:00Z"),
+    ],
+)
+def test_rollup_dates_out_of_range_are_a_400(city: City, param: str, moment: str) -> None:
+    _, apikey = fleet(city)
+    device = add_device(city, apikey)
+    response = city.client.get(
+        f"{BASE}/devices/{device}/rollups",
+        params={"attribute": "x", param: moment},
+        headers=city.headers("admin"),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == param

@@ -149,6 +149,17 @@ def test_position_forms() -> None:
             "definition.polygon",
         ),
         ("geofence", {"polygon": SQUARE, "inside": "yes"}, "definition.inside"),
+        # A 400-digit JSON integer overflows a float; NaN and infinities are no numbers.
+        ("threshold", {"attribute": "x", "op": ">", "value": 10**400}, "definition.value"),
+        (
+            "threshold",
+            {"attribute": "x", "op": ">", "value": 1, "clear": -(10**400)},
+            "definition.clear",
+        ),
+        ("threshold", {"attribute": "x", "op": ">", "value": float("nan")}, "definition.value"),
+        ("rate", {"attribute": "x", "per_minute": 10**400}, "definition.per_minute"),
+        ("rate", {"attribute": "x", "per_minute": float("inf")}, "definition.per_minute"),
+        ("state", {"attribute": "x", "values": [10**400]}, "definition.values"),
         ("sometimes", {}, "kind"),
         ("threshold", [1, 2], "definition"),
     ],
@@ -158,3 +169,38 @@ def test_bad_definitions_name_the_field(kind: str, definition: Any, field: str) 
         parse_definition(kind, definition)
     assert caught.value.status == 400
     assert caught.value.field == field
+
+
+def test_a_huge_reading_is_no_number_rather_than_an_error() -> None:
+    assert run("threshold", {"attribute": "x", "op": ">", "value": 1}, [10**400, 2]) == [
+        "none",
+        "raise",
+    ]
+    assert run("rate", {"attribute": "x", "per_minute": 1}, [1, 10**400]) == ["none", "none"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "definition", "attribute", "bad", "good"),
+    [
+        ("threshold", {"attribute": "x", "op": ">", "value": 10}, "x", 20, 5),
+        ("state", {"attribute": "x", "values": [True]}, "x", True, False),
+        (
+            "geofence",
+            {"polygon": SQUARE, "inside": False},
+            "location",
+            "23.5,113.05",
+            "23.05,113.05",
+        ),
+    ],
+)
+def test_a_reading_older_than_the_last_is_ignored(
+    kind: str, definition: dict[str, Any], attribute: str, bad: Any, good: Any
+) -> None:
+    parsed = parse_definition(kind, definition)
+    outcome, memory = step(parsed, Memory(), attribute, bad, T0)
+    assert outcome is Outcome.RAISE and memory.last_at == T0
+    # A buffered reading from half an hour earlier says normal: it must not clear the alarm.
+    late, after = step(parsed, memory, attribute, good, T0 - timedelta(minutes=30))
+    assert (late, after) == (Outcome.NONE, memory)
+    newer, _ = step(parsed, memory, attribute, good, T0 + timedelta(minutes=1))
+    assert newer is Outcome.CLEAR

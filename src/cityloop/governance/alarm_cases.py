@@ -36,6 +36,11 @@ def on_alarm_raised(session: Session, event: DeliveredEvent) -> None:
         )
         return
     device_id = str(payload["device_id"])
+    known = service.open_device_case(session, device_id, str(category))
+    if known is not None:
+        # The same sensor again (a flapping one, say): the open case already has its report.
+        perception_alarms.link_case(session, alarm_id, known)
+        return
     data = service.ReportInput(
         category=str(category),
         lat=float(lat),

@@ -6,6 +6,7 @@ command or event handler is one transaction.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,10 +194,14 @@ def _validate_attributes(category: Category, given: dict[str, Any]) -> dict[str,
                 raise bad_request(f"{value!r} is not a value of {code}", field=f"attribute[{code}]")
             clean[code] = str(value)
         elif datatype == "number":
+            # bool is an int to Python, and a 400-digit JSON integer overflows a float.
             try:
-                clean[code] = float(value)
-            except (TypeError, ValueError) as exc:
-                raise bad_request(f"{code} must be a number", field=f"attribute[{code}]") from exc
+                number = None if isinstance(value, bool) else float(value)
+            except (TypeError, ValueError, OverflowError):
+                number = None
+            if number is None or not math.isfinite(number):
+                raise bad_request(f"{code} must be a finite number", field=f"attribute[{code}]")
+            clean[code] = number
         elif datatype == "datetime":
             try:
                 clean[code] = datetime.fromisoformat(str(value)).isoformat()
@@ -509,7 +514,12 @@ def _record(
     note_public: bool = False,
     attachments: list[str] | None = None,
     data: dict[str, Any] | None = None,
+    department_update: bool = True,
+    notify: bool = True,
 ) -> CaseEvent:
+    """Append a timeline row. A public row normally counts as the department's public update
+    (resetting update_overdue) and notifies followers; ``department_update`` and ``notify``
+    turn either off for rows the department did not write."""
     now = utcnow()
     public_message = message.render() if message else None
     if message:
@@ -531,9 +541,10 @@ def _record(
     )
     session.add(event)
     session.flush()
-    if public_message or event.note_public:
+    if (public_message or event.note_public) and department_update:
         case.last_public_update_at = now
         case.update_overdue = False
+    if (public_message or event.note_public) and notify:
         emit(session, events.CASE_PUBLIC_UPDATE, events.AGGREGATE, case.id, {
             "case_id": case.id, "event_id": event.id, "action": action, "status": to_status,
         })  # fmt: skip
@@ -1241,10 +1252,25 @@ def record_device_normal(
     """A public timeline line: the sensor behind this case reports normal again.
 
     The case keeps its status: a sensor going quiet is not proof of a fix, so closing still
-    goes through the supervision centre's verification."""
+    goes through the supervision centre's verification. The line is the sensor's, not the
+    department's: it neither counts as the department's public update nor resets
+    update_overdue. At most one line per alarm, and followers are notified only when the
+    previous public line was not already a device_normal one, so a flapping sensor does not
+    flood them."""
     case = session.get(Case, case_id)
     if case is None:
         return None
+    lines = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "device_normal")
+    ).all()
+    if any(line.data.get("alarm_id") == alarm_id for line in lines):
+        return None
+    latest_public = session.scalar(
+        select(CaseEvent.action)
+        .where(CaseEvent.case_id == case_id, PUBLIC_EVENT_SQL)
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
     return _record(
         session,
         case,
@@ -1254,4 +1280,24 @@ def record_device_normal(
         from_status=case.status,
         message=Message("device_normal", {"device": device_id}),
         data={"device_id": device_id, "alarm_id": alarm_id, "alarm_type": alarm_type},
+        department_update=False,
+        notify=latest_public != "device_normal",
+    )
+
+
+def open_device_case(session: Session, device_id: str, category_code: str) -> int | None:
+    """The open (not closed, rejected or merged) case this device reported in this category.
+
+    A sensor that raises the same alarm again while its case is open adds no report: it is one
+    device, not one more citizen."""
+    return session.scalar(
+        select(Case.id)
+        .join(Report, Report.case_id == Case.id)
+        .where(
+            Report.device_id == device_id,
+            Case.category_code == category_code,
+            Case.status.in_([s.value for s in OPEN_STATES]),
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
     )

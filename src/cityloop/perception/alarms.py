@@ -61,9 +61,14 @@ def _move(alarm: Alarm, action: str) -> str:
     return target
 
 
-def open_alarm(session: Session, device_id: str, alarm_type: str) -> Alarm | None:
-    """The one not-yet-cleared alarm of this type on this device, if any."""
-    return session.scalar(
+def open_alarm(
+    session: Session, device_id: str, alarm_type: str, *, lock: bool = False
+) -> Alarm | None:
+    """The one not-yet-cleared alarm of this type on this device, if any.
+
+    ``lock`` when the caller will change it: on PostgreSQL the row stays locked until commit,
+    so an operator's ack or clear and an automatic clear or extension never interleave."""
+    query = (
         select(Alarm)
         .where(
             Alarm.originator_id == device_id,
@@ -73,6 +78,11 @@ def open_alarm(session: Session, device_id: str, alarm_type: str) -> Alarm | Non
         .order_by(Alarm.id.desc())
         .limit(1)
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    alarm = session.scalar(query)
+    # Waiting for the lock, the row may have been cleared by whoever held it.
+    return alarm if alarm is not None and alarm.status in ACTIVE else None
 
 
 def raise_alarm(
@@ -91,7 +101,7 @@ def raise_alarm(
 
     A repeat adds to the count, keeps the newest details and may raise the severity; only a
     new alarm emits an event, so a chatty device files one case, not one per message."""
-    alarm = open_alarm(session, device.device_id, alarm_type)
+    alarm = open_alarm(session, device.device_id, alarm_type, lock=True)
     if alarm is not None:
         alarm.count += 1
         alarm.last_seen_at = max(alarm.last_seen_at, at)
@@ -144,15 +154,16 @@ def clear_alarm(
     return alarm
 
 
-def get_alarm(session: Session, alarm_id: int) -> Alarm:
-    alarm = session.get(Alarm, alarm_id)
+def get_alarm(session: Session, alarm_id: int, *, lock: bool = False) -> Alarm:
+    """An alarm or a 404; ``lock`` (to change it) reads the committed row and holds it."""
+    alarm = session.get(Alarm, alarm_id, with_for_update=lock or None, populate_existing=lock)
     if alarm is None:
         raise not_found("alarm", alarm_id)
     return alarm
 
 
 def acknowledge(session: Session, alarm_id: int, username: str) -> Alarm:
-    alarm = get_alarm(session, alarm_id)
+    alarm = get_alarm(session, alarm_id, lock=True)
     _move(alarm, "ack")
     alarm.acked_at = utcnow()
     alarm.acked_by = username
@@ -162,7 +173,7 @@ def acknowledge(session: Session, alarm_id: int, username: str) -> Alarm:
 
 def clear_manually(session: Session, alarm_id: int, username: str) -> Alarm:
     """An operator clears an alarm; the rule raises a new one if the condition still holds."""
-    return clear_alarm(session, get_alarm(session, alarm_id), at=utcnow(), by=username)
+    return clear_alarm(session, get_alarm(session, alarm_id, lock=True), at=utcnow(), by=username)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -24,6 +24,8 @@ from cityloop.perception.models import Measurement
 
 DEFAULT_BATCH = 5000
 MAX_ROLLUP_WINDOW = timedelta(days=400)
+# Dates a rollup window may name; far from the ends of Python's datetime range.
+MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
 @dataclass
@@ -189,6 +191,10 @@ def rollups(
 
     Hours whose raw readings are still kept are computed from them, so the series has no gap
     at the retention boundary."""
+    # Checked before any arithmetic: a date near year 1 or 9999 overflows when shifted to UTC.
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise bad_request(f"{name} must be a date from {MIN_YEAR} to {MAX_YEAR}", field=name)
     until = until or utcnow()
     since = since or until - timedelta(days=7)
     if since.tzinfo is None or until.tzinfo is None:
@@ -213,25 +219,43 @@ def rollups(
             "sum": row.sum,
             "unit": row.unit,
         }
+    # Raw readings are grouped by hour in the database, not read one by one into Python.
+    if session.get_bind().dialect.name == "postgresql":
+        hour_col = func.date_trunc("hour", func.timezone("UTC", Measurement.observed_at))
+    else:  # SQLite keeps naive UTC text, "YYYY-MM-DD HH:MM:SS..."
+        hour_col = func.strftime("%Y-%m-%d %H:00:00", Measurement.observed_at)
+    value = Measurement.num_value
     raw = session.execute(
-        select(Measurement.observed_at, Measurement.num_value, Measurement.unit).where(
+        select(
+            hour_col,
+            func.count(),
+            func.min(value),
+            func.max(value),
+            func.sum(value),
+            func.max(Measurement.unit),
+        )
+        .where(
             Measurement.device_id == device_id,
             Measurement.attribute == attribute,
-            Measurement.num_value.is_not(None),
+            value.is_not(None),
             Measurement.observed_at >= hour_of(since),
             Measurement.observed_at < until,
         )
+        .group_by(hour_col)
     )
-    for observed_at, value, unit in raw:
-        hour = hour_of(observed_at)
+    for raw_hour, count, low, high, total, unit in raw:
+        if isinstance(raw_hour, str):
+            raw_hour = datetime.fromisoformat(raw_hour)
+        hour = raw_hour.replace(tzinfo=UTC)
         bucket = hours.get(hour)
         if bucket is None:
-            hours[hour] = {"count": 1, "min": value, "max": value, "sum": value, "unit": unit}
+            hours[hour] = {"count": count, "min": low, "max": high, "sum": total, "unit": unit}
         else:
-            bucket["count"] += 1
-            bucket["min"] = min(bucket["min"], value)
-            bucket["max"] = max(bucket["max"], value)
-            bucket["sum"] += value
+            # A late reading in an hour already folded: the rollup and the raw rows add up.
+            bucket["count"] += count
+            bucket["min"] = min(bucket["min"], low)
+            bucket["max"] = max(bucket["max"], high)
+            bucket["sum"] += total
     return [
         {"hour": hour.isoformat(), **bucket, "avg": bucket["sum"] / bucket["count"]}
         for hour, bucket in sorted(hours.items())

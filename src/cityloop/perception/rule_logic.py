@@ -81,9 +81,11 @@ def _number(raw: Mapping[str, Any], name: str, required: bool = True) -> float |
         if required:
             raise _fail(f"{name} is required", name)
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(f"{name} must be a finite number, got {value!r}", name)
-    return float(value)
+    number = _as_number(value)
+    if number is None:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise _fail(f"{name} must be a finite number, got {shown}", name)
+    return number
 
 
 def _attribute(raw: Mapping[str, Any]) -> str:
@@ -127,7 +129,9 @@ def parse_definition(kind: str, raw: Any) -> Definition:
             raise _fail(f"values must be a list of 1-{MAX_VALUES} values", "values")
         for item in values:
             if not isinstance(item, str | bool | int | float) or (
-                isinstance(item, float) and not math.isfinite(item)
+                isinstance(item, int | float)
+                and not isinstance(item, bool)
+                and _as_number(item) is None
             ):
                 raise _fail(f"values must be strings, numbers or booleans, got {item!r}", "values")
         return Definition(kind, attribute=_attribute(raw), values=tuple(values))
@@ -181,9 +185,14 @@ def _polygon(geometry: Any) -> PreparedGeometry:
 
 
 def _as_number(value: Any) -> float | None:
+    """A finite float, or None; a huge JSON integer overflows a float and is no number here."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -252,8 +261,15 @@ def position_of(value: Any) -> tuple[float, float] | None:
 def step(
     definition: Definition, memory: Memory, attribute: str, value: Any, at: datetime
 ) -> tuple[Outcome, Memory]:
-    """Evaluate one reading against one rule: the outcome and what to remember next."""
+    """Evaluate one reading against one rule: the outcome and what to remember next.
+
+    A reading older than the last one judged changes nothing: a buffered, late reading must
+    not undo what newer ones said."""
     kind = definition.kind
+    if kind in ("threshold", "state", "geofence") and (
+        memory.last_at is not None and at < memory.last_at
+    ):
+        return Outcome.NONE, memory
     if kind == "threshold":
         number = _as_number(value)
         if number is None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, select
+from sqlalchemy import event, exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -286,18 +287,27 @@ def _fire(
     return alarm
 
 
-def _end(session: Session, state: RuleState, at: datetime, details: dict[str, Any]) -> None:
-    """Clear the state's alarm, unless another rule on this device still holds it raised."""
-    if state.alarm_id is None:
-        return
-    alarm = session.get(Alarm, state.alarm_id)
-    if alarm is None or alarm.status not in alarms.ACTIVE:
+def _end(
+    session: Session, state: RuleState, alarm_type: str, at: datetime, details: dict[str, Any]
+) -> None:
+    """Clear the device's open alarm of this type, unless another rule of the same alarm type
+    still holds on the device.
+
+    Counted by alarm type, not by the alarm id a state remembers: after an operator's clear the
+    re-raised alarm's id is stored only on the rule that fired again."""
+    alarm = alarms.open_alarm(session, state.device_id, alarm_type, lock=True)
+    if alarm is None:
         return
     others = session.scalar(
-        select(func.count()).where(
-            RuleState.alarm_id == alarm.id,
+        select(func.count())
+        .select_from(RuleState)
+        .join(AlarmRule, AlarmRule.id == RuleState.rule_id)
+        .where(
+            RuleState.device_id == state.device_id,
+            RuleState.rule_id != state.rule_id,
             RuleState.active.is_(True),
-            ~and_(RuleState.device_id == state.device_id, RuleState.rule_id == state.rule_id),
+            AlarmRule.alarm_type == alarm_type,
+            AlarmRule.enabled.is_(True),
         )
     )
     if not others:
@@ -319,9 +329,8 @@ def _apply(
     outcome, after = step(rule.definition, memory, attribute, value, at)
     if after.active != state.active:
         state.active = after.active
-    if rule.kind in ("rate", "geofence") and (
-        after.last_value != state.last_value or after.last_at != state.last_at
-    ):
+    # Every kind remembers its last reading's time, so a late, older reading is ignored.
+    if after.last_value != state.last_value or after.last_at != state.last_at:
         state.last_value = after.last_value
         state.last_at = after.last_at
     details = _details(rule, attribute, value, at)
@@ -329,16 +338,37 @@ def _apply(
         _fire(session, device, rule, state, details, at)
     elif outcome is Outcome.CLEAR:
         session.flush()  # the state's new `active` must be visible to _end's query
-        _end(session, state, at, details)
+        _end(session, state, rule.alarm_type, at, details)
 
 
 def evaluate_readings(session: Session, device: Device, readings: Sequence[StoredReading]) -> None:
     """Run a device's rules over the readings a message appended (oldest first).
 
-    Any message, even one of duplicates only, ends a no-data alarm: the device is talking."""
-    rules = rules_for(session, device)
-    if not rules:
-        return
+    Any message, even one of duplicates only, ends a no-data alarm: the device is talking.
+    The rules run inside a savepoint: a rule deleted by another process may still sit in this
+    process's cache (for up to CACHE_SECONDS), and its rule memory or alarm then breaks a
+    foreign key. The readings are already stored and must stay, so only the rules' work is
+    undone, the cache emptied and the rules run once more from the database."""
+    for attempt in range(2):
+        rules = rules_for(session, device)
+        if not rules:
+            return
+        try:
+            with session.begin_nested():
+                _evaluate(session, device, rules, readings)
+            return
+        except IntegrityError:
+            if attempt:
+                raise
+            forget_cached_rules()
+
+
+def _evaluate(
+    session: Session,
+    device: Device,
+    rules: Sequence[CompiledRule],
+    readings: Sequence[StoredReading],
+) -> None:
     states = {
         state.rule_id: state
         for state in session.scalars(
@@ -364,7 +394,7 @@ def evaluate_readings(session: Session, device: Device, readings: Sequence[Store
             if state is not None and state.active:
                 state.active = False
                 session.flush()
-                _end(session, state, now, {"message_at": now.isoformat()})
+                _end(session, state, rule.alarm_type, now, {"message_at": now.isoformat()})
     per_reading = [r for r in rules if r.kind in ("threshold", "state", "rate")]
     for reading in readings:
         for rule in per_reading:
@@ -417,7 +447,15 @@ def sweep_nodata(session: Session, now: datetime | None = None) -> int:
                 RuleState.active.is_(True),
             )
         )
-        for device in session.scalars(query.order_by(Device.device_id).limit(NODATA_BATCH)):
+        # Lock the devices in ingest's order (by id): a device reporting meanwhile either
+        # commits first and drops out of the query, or waits for this sweep.
+        locked = (
+            query.order_by(Device.device_id)
+            .limit(NODATA_BATCH)
+            .with_for_update(of=Device)
+            .execution_options(populate_existing=True)
+        )
+        for device in session.scalars(locked).all():
             state = session.get(RuleState, (device.device_id, row.id))
             if state is None:
                 state = RuleState(device_id=device.device_id, rule_id=row.id)

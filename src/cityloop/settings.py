@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # NGSI-LD: user @contexts are fetched once (http/https only) and cached in the database.
     ngsild_context_timeout_seconds: float = 5.0
     ngsild_context_max_bytes: int = 1_000_000
+    # Fetched (Cached) contexts kept in ngsild_contexts; beyond it the least recently used go.
+    ngsild_context_cache_max: int = Field(default=500, ge=1)
     ngsild_default_limit: int = 20
     # Above this a query is refused with TooManyResults, as the specification allows.
     ngsild_max_limit: int = 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,10 +46,14 @@ class ContextServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                path = self.path.split("?", 1)[0]
+                if path == "/drip.jsonld":
+                    self.drip(b'{"@context": {"a": "https://e.org/a"}}')
+                    return
                 if self.path == "/huge.jsonld":
                     body = json.dumps({"@context": {"x": "y" * 2_000_000}}).encode()
-                elif self.path in documents:
-                    body = json.dumps(documents[self.path]).encode()
+                elif path in documents:
+                    body = json.dumps(documents[path]).encode()
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -58,6 +63,20 @@ class ContextServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def drip(self, body: bytes) -> None:
+                """A valid document, one byte at a time: each read is quick, the whole slow."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ld+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass  # the client gave up, as it should
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -217,3 +236,59 @@ def test_core_context_urls_are_served_from_the_package() -> None:
         assert active.compact("https://uri.etsi.org/ngsi-ld/default-context/temperature") == (
             "temperature"
         )
+
+
+# --- review fixes -----------------------------------------------------------------------------
+
+
+def test_a_slow_context_server_is_cut_off_by_a_deadline_over_the_whole_fetch(
+    city: City, server: ContextServer
+) -> None:
+    url = server.base + "/drip.jsonld"
+    with pytest.raises(contexts.NgsiError) as caught:
+        contexts.resolve(city.ctx.db, url, contexts.ContextLimits(timeout_seconds=0.5))
+    assert caught.value.kind == "LdContextNotAvailable"
+    assert "longer than" in caught.value.detail
+    with city.ctx.reading() as session:
+        assert session.scalar(select(NgsiContext).where(NgsiContext.url == url)) is None
+
+
+def test_cached_contexts_are_capped_least_recently_used_first(
+    city: City, server: ContextServer
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, update
+
+    from cityloop.base.db import utcnow
+
+    hosted = city.client.post(API + "/jsonldContexts", json=OTHER)
+    assert hosted.status_code == 201
+    with city.ctx.writing() as session:
+        # Whatever other tests cached counts as just used, so the new ones are the oldest.
+        session.execute(
+            update(NgsiContext)
+            .where(NgsiContext.kind == "Cached")
+            .values(last_used_at=utcnow() + timedelta(days=1))
+        )
+        cached = session.scalar(
+            select(func.count()).select_from(NgsiContext).where(NgsiContext.kind == "Cached")
+        )
+        hosted_count = session.scalar(
+            select(func.count()).select_from(NgsiContext).where(NgsiContext.kind == "Hosted")
+        )
+    limits = contexts.ContextLimits(cache_max=(cached or 0) + 2)
+    urls = [f"{server.base}/schema.jsonld?cap={n}" for n in range(3)]
+    for url in urls:
+        contexts.resolve(city.ctx.db, url, limits)
+    with city.ctx.reading() as session:
+        kept = set(session.scalars(select(NgsiContext.url).where(NgsiContext.kind == "Cached")))
+        assert urls[0] not in kept and {urls[1], urls[2]} <= kept
+        assert len(kept) == (cached or 0) + 2
+        assert (
+            session.scalar(
+                select(func.count()).select_from(NgsiContext).where(NgsiContext.kind == "Hosted")
+            )
+            == hosted_count
+        )
+    assert urls[0] not in contexts._documents

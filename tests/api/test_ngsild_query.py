@@ -140,7 +140,7 @@ def test_filters_paging_and_count(city: City) -> None:
         {"limit": "x"},
         {"offset": "-1"},
         {"limit": "0"},
-        {"idPattern": "(a*)*b"},
+        {"idPattern": "(a)\\1"},
         {"id": "nope"},
     ):
         assert get(API + "/entities", params={"type": "Streetlight", **bad}).status_code == 400, bad
@@ -404,3 +404,119 @@ def test_merge_patch_adds_and_replaces_attributes_and_keeps_the_rest(city: City)
     assert missing.json()["type"] == ERR + "ResourceNotFound"
     not_an_object = city.client.patch(API + "/entities/urn:ngsi-ld:Streetlight:merge-1", json=[1])
     assert not_an_object.status_code == 400
+
+
+# --- review fixes -----------------------------------------------------------------------------
+
+# Backtracks exponentially in the length of the id: alternation, not a nested quantifier.
+COSTLY = "(.|.)*[xy]$"
+
+
+def entity_ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [e["id"] for e in response.json()]
+
+
+def test_a_backtracking_pattern_is_a_400_and_does_not_freeze_the_process(city: City) -> None:
+    slow = {
+        "id": "urn:ngsi-ld:Slowpoke:" + "a" * 40,
+        "type": "Slowpoke",
+        "label": {"type": "Property", "value": "a" * 40},
+    }
+    assert city.client.post(API + "/entities", json=slow).status_code in (201, 409)
+    for params in (
+        {"type": "Slowpoke", "idPattern": COSTLY},
+        {"type": "Slowpoke", "q": f'label~="{COSTLY}"'},
+    ):
+        response = city.client.get(API + "/entities", params=params)
+        assert response.status_code == 400, params
+        assert response.json()["type"] == ERR + "BadRequestData"
+        assert "too expensive" in response.json()["detail"]
+    body = {"type": "Query", "entities": [{"type": "Slowpoke", "idPattern": COSTLY}]}
+    response = city.client.post(API + "/entityOperations/query", json=body)
+    assert response.status_code == 400 and "too expensive" in response.json()["detail"]
+    # A nested quantifier that stays cheap is no longer refused; back-references still are.
+    assert entity_ids(
+        city.client.get(API + "/entities", params={"type": "Slowpoke", "idPattern": "(a+)+$"})
+    ) == [slow["id"]]
+    refused = city.client.get(API + "/entities", params={"type": "Slowpoke", "idPattern": "(a)\\1"})
+    assert refused.status_code == 400 and "back-reference" in refused.json()["detail"]
+
+
+def test_id_patterns_with_optional_letters_or_alternation_find_their_entities(
+    city: City,
+) -> None:
+    entity = {"id": "urn:ngsi-ld:PrefixBin:1", "type": "PrefixBin"}
+    entity["status"] = {"type": "Property", "value": "ok"}  # type: ignore[assignment]
+    assert city.client.post(API + "/entities", json=entity).status_code in (201, 409)
+    for pattern in (
+        "^urn:ngsi-ld:PrefixBins?:",
+        "^urn:ngsi-ld:PrefixBinx*:1",
+        "^urn:ngsi-ld:PrefixBinx{0,2}:1",
+        "^urn:nope|PrefixBin",
+        "^(?i)URN:NGSI-LD:PREFIXBIN:1",
+        "^urn:ngsi-ld:PrefixBin:1",
+    ):
+        response = city.client.get(
+            API + "/entities", params={"type": "PrefixBin", "idPattern": pattern}
+        )
+        assert entity_ids(response) == ["urn:ngsi-ld:PrefixBin:1"], pattern
+    none = city.client.get(
+        API + "/entities", params={"type": "PrefixBin", "idPattern": "^urn:ngsi-ld:PrefixBix"}
+    )
+    assert entity_ids(none) == []
+
+
+def test_odd_numbers_and_geo_members_are_400_not_500(city: City) -> None:
+    setup(city)
+    for bad in ({"limit": "--5"}, {"limit": "²"}, {"offset": "²"}, {"limit": "1²"}):
+        response = city.client.get(API + "/entities", params={"type": "Streetlight", **bad})
+        assert response.status_code == 400, bad
+        assert response.json()["type"] == ERR + "BadRequestData"
+    point = [8.68, 49.4]
+    for geo in (
+        {"georel": 5, "geometry": "Point", "coordinates": point},
+        {"georel": ["near"], "geometry": "Point", "coordinates": point},
+        {"georel": "within", "geometry": 7, "coordinates": point},
+        {"georel": "within", "geometry": ["Polygon"], "coordinates": point},
+    ):
+        body = {"type": "Query", "entities": [{"type": "Streetlight"}], "geoQ": geo}
+        response = city.client.post(API + "/entityOperations/query", json=body)
+        assert response.status_code == 400, geo
+        assert response.json()["type"] == ERR + "BadRequestData"
+
+
+def test_a_batch_item_the_database_refuses_fails_alone(city: City) -> None:
+    """Two writers racing on one id: the database's unique constraint, not our check, refuses
+    the second. The racing insert is made by a real INSERT just before the item's flush."""
+    from sqlalchemy import event, insert
+
+    from cityloop.perception.ngsild import context as contexts
+    from cityloop.perception.ngsild import service
+    from cityloop.perception.ngsild.models import NgsiEntity
+
+    core = contexts.core()
+    items = [({"id": f"urn:ngsi-ld:RaceBin:{n}", "type": "RaceBin"}, core) for n in ("a", "b", "c")]
+    raced = "urn:ngsi-ld:RaceBin:b"
+    with city.ctx.writing() as session:
+        state = {"done": False}
+
+        def other_writer(flushing: Any, _context: Any, _instances: Any) -> None:
+            pending = [o for o in flushing.new if isinstance(o, NgsiEntity)]
+            if not state["done"] and any(o.entity_id == raced for o in pending):
+                state["done"] = True
+                flushing.connection().execute(
+                    insert(NgsiEntity).values(
+                        tenant="", entity_id=raced, type="https://example.org/RaceBin"
+                    )
+                )
+
+        event.listen(session, "before_flush", other_writer)
+        result = service.batch_create(session, "", items)
+    assert state["done"]
+    assert result.success == ["urn:ngsi-ld:RaceBin:a", "urn:ngsi-ld:RaceBin:c"]
+    [error] = result.errors
+    assert error["entityId"] == raced
+    assert error["error"]["type"] == ERR + "AlreadyExists"
+    for entity_id in ("urn:ngsi-ld:RaceBin:a", "urn:ngsi-ld:RaceBin:c"):
+        assert city.client.get(f"{API}/entities/{entity_id}").status_code == 200

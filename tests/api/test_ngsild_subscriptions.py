@@ -27,6 +27,7 @@ from cityloop.notify.webhooks import (
     WebhookDispatcher,
     notify_dispatcher_after_commit,
 )
+from cityloop.perception.ngsild import context as contexts
 from cityloop.perception.ngsild import subscriptions
 from cityloop.perception.ngsild.models import NgsiSubscription
 from tests.conftest import City
@@ -238,7 +239,7 @@ BAD_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("entity without type", {"entities": [{"id": "urn:x:1"}], **endpoint()}),
     ("entity id not a URI", {"entities": [{"type": "T", "id": "x y"}], **endpoint()}),
     ("bad idPattern", {"entities": [{"type": "T", "idPattern": "(["}], **endpoint()}),
-    ("nested quantifier", {"entities": [{"type": "T", "idPattern": "(a+)+"}], **endpoint()}),
+    ("back-reference", {"entities": [{"type": "T", "idPattern": "(a+)\\1"}], **endpoint()}),
     (
         "id and idPattern",
         {"entities": [{"type": "T", "id": "urn:a", "idPattern": "a"}], **endpoint()},
@@ -725,9 +726,12 @@ class ContextServer:
 
     def __init__(self) -> None:
         document = json.dumps(USER_CONTEXT).encode()
+        self.hits = 0
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                server.hits += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/ld+json")
                 self.send_header("Content-Length", str(len(document)))
@@ -947,3 +951,97 @@ def test_reads_are_public_unless_the_setting_says_otherwise(city: City) -> None:
     finally:
         settings.ngsild_public_read = True
     assert city.client.get(path).status_code == 200
+
+
+# --- review fixes -----------------------------------------------------------------------------
+
+
+def test_throttling_has_an_upper_bound(city: City) -> None:
+    for huge in (1e300, 30 * 24 * 3600 + 1):
+        response = call(
+            city,
+            "POST",
+            "/subscriptions",
+            {"type": "Subscription", "entities": [{"type": "T"}], "throttling": huge, **endpoint()},
+        )
+        assert response.status_code == 400 and error_type(response) == "BadRequestData", huge
+        assert "throttling" in response.json()["detail"]
+    subscribe(city, {"entities": [{"type": "T"}], "throttling": 30 * 24 * 3600, **endpoint()})
+
+
+def test_one_broken_subscription_does_not_lose_the_others_notifications(city: City) -> None:
+    call(city, "POST", "/entities", bin_entity("b1", "SubBinZ"), 201)
+    broken = subscribe(city, {"entities": [{"type": "SubBinZ"}], **endpoint()})
+    healthy = subscribe(city, {"entities": [{"type": "SubBinZ"}], **endpoint()})
+    with city.ctx.writing() as session:  # as stored before throttling had a bound
+        session.execute(
+            update(NgsiSubscription)
+            .where(NgsiSubscription.subscription_id == broken)
+            .values(throttling=1e300, last_notified_at=utcnow())
+        )
+    subscriptions._cache.clear()
+    set_level(city, "urn:ngsi-ld:SubBinZ:b1", 0.9)
+    assert len(queued(city, healthy)) == 1
+    assert queued(city, broken) == []
+
+
+def test_a_deleted_context_is_never_fetched_by_the_matcher(
+    city: City, context_server: ContextServer
+) -> None:
+    """After DELETE /jsonldContexts/{url} the matcher (inside the relay's transaction) uses the
+    context documents kept with the subscription; it never goes to the network."""
+    from urllib.parse import quote
+
+    call(
+        city,
+        "POST",
+        "/entities",
+        {
+            "id": "urn:ngsi-ld:Bin:d1",
+            "type": "https://example.org/city#WasteBin",
+            "https://example.org/city#fillRatio": {"type": "Property", "value": 0.2},
+        },
+        201,
+    )
+    link = {"Link": f"<{context_server.url}>; {REL}"}
+    kept = subscribe(
+        city,
+        {"entities": [{"type": "Bin"}], "q": "fill>0.5", **endpoint()},
+        **link,
+    )
+    bare = subscribe(city, {"entities": [{"type": "Bin"}], "q": "fill>0.5", **endpoint()}, **link)
+    with city.ctx.writing() as session:  # a subscription stored before documents were kept
+        row = session.scalar(
+            select(NgsiSubscription).where(NgsiSubscription.subscription_id == bare)
+        )
+        assert row is not None and context_server.url in row.spec["contextDocuments"]
+        row.spec = {k: v for k, v in row.spec.items() if k != "contextDocuments"}
+    call(city, "DELETE", "/jsonldContexts/" + quote(context_server.url, safe=""), None, 204)
+    subscriptions._cache.clear()  # as in a process that has not matched since
+    hits = context_server.hits
+    call(
+        city,
+        "PATCH",
+        "/entities/urn:ngsi-ld:Bin:d1/attrs",
+        {"https://example.org/city#fillRatio": {"type": "Property", "value": 0.8}},
+        204,
+    )
+    [note] = queued(city, kept)
+    assert note["body"]["data"][0]["type"] == "Bin"
+    assert note["body"]["data"][0]["fill"]["value"] == 0.8
+    assert context_server.url in note["headers"]["Link"]
+    assert context_server.hits == hits
+    # With nothing in memory either, the one without kept documents is skipped, not fetched.
+    before = len(queued(city, bare))
+    call(city, "DELETE", f"/subscriptions/{kept}", None, 204)
+    contexts.forget()
+    subscriptions._cache.clear()
+    call(
+        city,
+        "PATCH",
+        "/entities/urn:ngsi-ld:Bin:d1/attrs",
+        {"https://example.org/city#fillRatio": {"type": "Property", "value": 0.9}},
+        204,
+    )
+    assert len(queued(city, bare)) == before
+    assert context_server.hits == hits

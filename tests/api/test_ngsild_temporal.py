@@ -145,10 +145,8 @@ def test_temporal_reads_device_history(city: City) -> None:
             "options": "temporalValues",
         },
     ).json()
-    assert after["tilt"] == {
-        "type": "Property",
-        "values": [[15, "2026-03-02T15:00:00Z"], [16, "2026-03-02T16:00:00Z"]],
-    }
+    # Strictly after timeAt (and before is strictly before).
+    assert after["tilt"] == {"type": "Property", "values": [[16, "2026-03-02T16:00:00Z"]]}
     before = city.client.get(
         url, params={"attrs": "tilt", "timerel": "before", "timeAt": "2026-03-01T10:30:00Z"}
     ).json()
@@ -161,6 +159,7 @@ def test_temporal_reads_device_history(city: City) -> None:
         {"timerel": "between", "timeAt": "2026-03-02T13:00:00Z"},
         {"timerel": "after", "timeAt": "soon"},
         {"lastN": "-1"},
+        {"lastN": "²"},
     ):
         response = city.client.get(url, params=bad)
         assert response.status_code == 400, bad
@@ -210,3 +209,40 @@ def test_api_updates_join_the_history_and_long_series_are_paged(city: City) -> N
     )
     tenant = city.client.get(temporal, headers={"NGSILD-Tenant": "nobody"})
     assert tenant.status_code == 404
+
+
+def test_paging_with_after_the_last_instance_walks_the_whole_series(city: City) -> None:
+    """The advice in the docs: continue with timerel=after&timeAt=<last>. With a page of one
+    instance that must still advance, never repeat the boundary instance."""
+    url = API + "/entities"
+    body = {
+        "id": "urn:ngsi-ld:AirQualityObserved:p1",
+        "type": "AirQualityObserved",
+        "NO2": {"type": "Property", "value": 0, "observedAt": "2026-05-01T00:00:00Z"},
+    }
+    assert city.client.post(url, json=body).status_code == 201
+    for minute in range(1, 4):
+        change = {
+            "NO2": {
+                "type": "Property",
+                "value": minute,
+                "observedAt": f"2026-05-01T00:0{minute}:00Z",
+            }
+        }
+        assert city.client.patch(f"{url}/{body['id']}/attrs", json=change).status_code == 204
+    temporal = f"{API}/temporal/entities/{body['id']}"
+    seen: list[int] = []
+    params = {"attrs": "NO2"}
+    city.ctx.settings.ngsild_temporal_page = 1
+    try:
+        for _ in range(10):
+            page = city.client.get(temporal, params=params)
+            assert page.status_code in (200, 206), page.text
+            instances = page.json().get("NO2", [])
+            seen.extend(i["value"] for i in instances)
+            if page.status_code == 200:
+                break
+            params = {"attrs": "NO2", "timerel": "after", "timeAt": instances[-1]["observedAt"]}
+    finally:
+        city.ctx.settings.ngsild_temporal_page = 1000
+    assert seen == [0, 1, 2, 3]

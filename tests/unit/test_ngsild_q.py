@@ -10,13 +10,16 @@ from cityloop.perception.ngsild.errors import NgsiError
 from cityloop.perception.ngsild.geo import evaluate_georel, parse_geoquery
 from cityloop.perception.ngsild.query import (
     And,
+    CallLimit,
     Compare,
     Exists,
     Or,
     Path,
     Range,
+    RequestBudget,
     evaluate_q,
     parse_q,
+    safe_regex,
 )
 
 V = "urn:v:"
@@ -147,3 +150,30 @@ def test_geo_queries_evaluate_against_an_entity() -> None:
     ):
         with pytest.raises(NgsiError):
             parse_geoquery(args[0], args[1], args[2], None)
+
+
+# --- patterns under a time limit --------------------------------------------------------------
+
+COSTLY = "(.|.)*[xy]$"  # exponential backtracking through alternation
+
+
+def test_a_request_budget_turns_a_costly_pattern_into_a_400_naming_it() -> None:
+    budget = RequestBudget(0.05)
+    pattern = safe_regex(COSTLY, "idPattern", budget)
+    assert pattern.pattern == COSTLY
+    with pytest.raises(NgsiError) as caught:
+        pattern.search("a" * 40)
+    assert caught.value.kind == "BadRequestData" and COSTLY in caught.value.detail
+    # The budget is spent for the rest of the request, even on cheap inputs.
+    with pytest.raises(NgsiError):
+        safe_regex("a", "q pattern", budget).search("a")
+
+
+def test_a_q_pattern_shares_the_budget_and_a_subscription_limit_counts_as_no_match() -> None:
+    attrs = {"name": {"type": "Property", "value": "a" * 40}}
+    node = parse_q(f'name~="{COSTLY}"', RequestBudget(0.05))
+    with pytest.raises(NgsiError):
+        evaluate_q(node, attrs, str)
+    kept = parse_q(f'name~="{COSTLY}"', CallLimit(0.02))
+    assert evaluate_q(kept, attrs, str) is False
+    assert evaluate_q(kept, {"name": {"type": "Property", "value": "abx"}}, str) is True

@@ -2,24 +2,31 @@
 cached in the database and in memory), and term expansion/compaction with pyld.
 
 A client's context is resolved before any unit of work opens (fetching may take seconds), and
-its processed form is cached per context, with expansions cached per (context, term).
+its processed form is cached per context, with expansions cached per (context, term). Code
+that runs inside a transaction (the subscription matcher) uses :func:`resolve_cached`, which
+never fetches or stores.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
 import httpx
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
 from cityloop.perception.ngsild.errors import NgsiError, bad_data
@@ -45,8 +52,9 @@ def is_core_url(url: str) -> bool:
 
 @dataclass(frozen=True)
 class ContextLimits:
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = 5.0  # for the whole fetch, not per read
     max_bytes: int = 1_000_000
+    cache_max: int = 500  # Cached rows kept in ngsild_contexts
 
 
 class _Bounded(dict[str, Any]):
@@ -84,6 +92,19 @@ def forget(url: str | None = None) -> None:
         _pyld_cache.clear()
 
 
+def _row_for(session: Session, url: str) -> NgsiContext | None:
+    """The stored context a URL names: a Hosted one by its path here, else a Cached one."""
+    hosted = HOSTED_PATH.search(url.split("?", 1)[0])
+    row = None
+    if hosted:
+        row = session.get(NgsiContext, hosted.group(1))
+        if row is not None and row.kind != "Hosted":
+            row = None
+    if row is None:
+        row = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
+    return row
+
+
 class _Loader:
     """The pyld document loader: core context from the package, others from memory, the
     database or (once) the network."""
@@ -117,59 +138,76 @@ class _Loader:
     def _from_database(self, url: str) -> dict[str, Any] | None:
         if self.db is None:
             return None
-        hosted = HOSTED_PATH.search(url.split("?", 1)[0])
         with self.db.read() as session:
-            row = None
-            if hosted:
-                row = session.get(NgsiContext, hosted.group(1))
-                if row is not None and row.kind != "Hosted":
-                    row = None
+            row = _row_for(session, url)
             if row is None:
-                row = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
-            return json.loads(row.body) if row is not None else None
+                return None
+            body, row_id, kind, used = row.body, row.id, row.kind, row.last_used_at
+        if kind == "Cached" and (used is None or utcnow() - used > _USE_STAMP_EVERY):
+            # Keeps the eviction order "least recently used" without a write per request.
+            with self.db.writing() as session:
+                row = session.get(NgsiContext, row_id)
+                if row is not None:
+                    row.last_used_at = utcnow()
+                    row.access_count = (row.access_count or 0) + 1
+        return dict(json.loads(body))
 
     def _fetch(self, url: str) -> dict[str, Any]:
         if not url.startswith(("http://", "https://")) or len(url) > 2000:
             raise NgsiError(
                 "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
             )
+        seconds = self.limits.timeout_seconds
         try:
-            with (
-                httpx.Client(timeout=self.limits.timeout_seconds, follow_redirects=True) as client,
-                client.stream(
-                    "GET", url, headers={"Accept": "application/ld+json, application/json"}
-                ) as response,
-            ):
-                if response.status_code != 200:
-                    raise NgsiError(
-                        "LdContextNotAvailable",
-                        f"@context {url} answered HTTP {response.status_code}",
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.limits.max_bytes:
-                        raise NgsiError(
-                            "LdContextNotAvailable",
-                            f"@context {url} is larger than {self.limits.max_bytes} bytes",
-                        )
-                    chunks.append(chunk)
+            body = _run_async(self._download(url, time.monotonic() + seconds), seconds)
+        except TimeoutError as exc:
+            raise NgsiError(
+                "LdContextNotAvailable", f"@context {url} took longer than {seconds} s to fetch"
+            ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             raise NgsiError(
                 "LdContextNotAvailable", f"@context {url} could not be fetched: {exc}"
             ) from exc
         try:
-            document = json.loads(b"".join(chunks))
+            document = json.loads(body)
         except (ValueError, RecursionError) as exc:
             raise NgsiError("LdContextNotAvailable", f"@context {url} is not JSON") from exc
         if not isinstance(document, dict) or "@context" not in document:
             raise NgsiError("LdContextNotAvailable", f"@context {url} holds no @context member")
         return document
 
+    async def _download(self, url: str, deadline: float) -> bytes:
+        """The body, within the size limit; ``deadline`` is checked per chunk as well as by
+        the overall timeout around this coroutine (httpx's timeout is per read only)."""
+        async with (
+            httpx.AsyncClient(timeout=self.limits.timeout_seconds, follow_redirects=True) as client,
+            client.stream(
+                "GET", url, headers={"Accept": "application/ld+json, application/json"}
+            ) as response,
+        ):
+            if response.status_code != 200:
+                raise NgsiError(
+                    "LdContextNotAvailable",
+                    f"@context {url} answered HTTP {response.status_code}",
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                size += len(chunk)
+                if size > self.limits.max_bytes:
+                    raise NgsiError(
+                        "LdContextNotAvailable",
+                        f"@context {url} is larger than {self.limits.max_bytes} bytes",
+                    )
+                chunks.append(chunk)
+        return b"".join(chunks)
+
     def _store(self, url: str, document: dict[str, Any]) -> None:
         if self.db is None:
             return
+        evicted: list[str] = []
         try:
             with self.db.writing() as session:
                 if session.scalar(select(NgsiContext.id).where(NgsiContext.url == url)) is None:
@@ -184,8 +222,79 @@ class _Loader:
                             access_count=1,
                         )
                     )
+                    session.flush()
+                    evicted = _evict(session, self.limits.cache_max)
         except IntegrityError:
             pass  # another worker cached it at the same moment
+        with _lock:
+            for gone in evicted:
+                _documents.pop(gone, None)
+
+
+_USE_STAMP_EVERY = timedelta(minutes=10)
+
+
+def _evict(session: Session, keep: int) -> list[str]:
+    """Delete the least recently used Cached contexts beyond ``keep`` (Hosted ones stay);
+    returns their URLs."""
+    count = session.scalar(
+        select(func.count()).select_from(NgsiContext).where(NgsiContext.kind == "Cached")
+    )
+    excess = (count or 0) - keep
+    if excess <= 0:
+        return []
+    oldest = session.execute(
+        select(NgsiContext.id, NgsiContext.url)
+        .where(NgsiContext.kind == "Cached")
+        .order_by(func.coalesce(NgsiContext.last_used_at, NgsiContext.created_at), NgsiContext.id)
+        .limit(excess)
+    ).all()
+    session.execute(delete(NgsiContext).where(NgsiContext.id.in_([r.id for r in oldest])))
+    return [r.url for r in oldest if r.url]
+
+
+def _run_async(coroutine: Any, seconds: float) -> Any:
+    """Run ``coroutine`` to completion within ``seconds`` in all (TimeoutError otherwise)."""
+
+    def run() -> Any:
+        return asyncio.run(asyncio.wait_for(coroutine, seconds))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    with ThreadPoolExecutor(1) as pool:  # called from inside an event loop: not on its thread
+        return pool.submit(run).result()
+
+
+class _CachedLoader:
+    """The loader for code inside a transaction: memory, then the documents the caller kept,
+    then the ngsild_contexts table read through the caller's own session; never the
+    network, never a write."""
+
+    def __init__(self, session: Session | None, documents: dict[str, Any]) -> None:
+        self.session = session
+        self.documents = documents
+        self.failure: str | None = None
+
+    def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
+        try:
+            document = self.load(url)
+        except NgsiError as exc:
+            self.failure = exc.detail
+            raise
+        return {"contextUrl": None, "documentUrl": url, "document": document}
+
+    def load(self, url: str) -> dict[str, Any]:
+        if is_core_url(url):
+            return CORE_DOCUMENT
+        document = _documents.get(url) or self.documents.get(url)
+        if document is None and self.session is not None:
+            row = _row_for(self.session, url)
+            document = json.loads(row.body) if row is not None else None
+        if not isinstance(document, dict):
+            raise NgsiError("LdContextNotAvailable", f"@context {url} is not cached here")
+        return document
 
 
 @dataclass
@@ -200,6 +309,9 @@ class ActiveContext:
     _processed: Any
     _expanded: dict[str, str] = field(default_factory=dict)
     _compacted: dict[str, str] = field(default_factory=dict)
+    # URL -> document for every remote context this one uses (not the core context), so a
+    # subscription can keep them and be matched without fetching.
+    documents: dict[str, Any] = field(default_factory=dict)
 
     @property
     def link_url(self) -> str:
@@ -279,6 +391,19 @@ def resolve(db: Database | None, user: Any, limits: ContextLimits | None = None)
     Call it outside any unit of work: an unknown URL is fetched and cached in its own
     transaction. The core context is applied last, as the specification requires.
     """
+    return _resolve(user, _Loader(db, limits or ContextLimits()))
+
+
+def resolve_cached(
+    session: Session | None, user: Any, documents: dict[str, Any] | None = None
+) -> ActiveContext:
+    """Like :func:`resolve`, for code inside a transaction: remote contexts come only from
+    memory, ``documents`` (URL -> document) or the ngsild_contexts table through
+    ``session``. A context found nowhere is LdContextNotAvailable, at once."""
+    return _resolve(user, _CachedLoader(session, documents or {}))
+
+
+def _resolve(user: Any, loader: _Loader | _CachedLoader) -> ActiveContext:
     _check_shape(user)
     if isinstance(user, list) and not user:
         user = None
@@ -286,7 +411,6 @@ def resolve(db: Database | None, user: Any, limits: ContextLimits | None = None)
     active = _active.get(key)
     if active is not None:
         return active
-    loader = _Loader(db, limits or ContextLimits())
     processor = jsonld.JsonLdProcessor()
     options = {
         "documentLoader": loader,
@@ -322,9 +446,29 @@ def resolve(db: Database | None, user: Any, limits: ContextLimits | None = None)
         prefixes=prefixes,
         vocab=processed.get("@vocab"),
         _processed=processed,
+        documents=_remote_documents(user, loader),
     )
     _active[key] = active
     return active
+
+
+def _remote_documents(user: Any, loader: _Loader | _CachedLoader) -> dict[str, Any]:
+    """The documents of the URLs a context names, directly or inside those documents (all
+    loaded moments ago, so this reads memory)."""
+    found: dict[str, Any] = {}
+    pending = [item for item in _as_list(user) if isinstance(item, str)]
+    while pending and len(found) < 20:
+        url = pending.pop()
+        if url in found or is_core_url(url):
+            continue
+        try:
+            document = loader.load(url)
+        except NgsiError:
+            continue
+        found[url] = document
+        inner = document.get("@context") if isinstance(document, dict) else None
+        pending.extend(item for item in _as_list(inner) if isinstance(item, str))
+    return found
 
 
 def _reason(exc: Exception) -> str:

@@ -73,6 +73,9 @@ def parse_geoquery(
 ) -> GeoQuery | None:
     if not georel and not geometry and not coordinates:
         return None
+    for name, value in (("georel", georel), ("geometry", geometry), ("coordinates", coordinates)):
+        if not isinstance(value, str | None):
+            raise bad_data(f"{name} must be a string")
     if not georel or not geometry or not coordinates:
         raise bad_data("a geo-query needs georel, geometry and coordinates together")
     if len(coordinates) > MAX_COORDINATES_LENGTH:

@@ -14,13 +14,19 @@ Grammar (after ETSI GS CIM 009, 4.9)::
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import regex
+
 from cityloop.perception.ngsild.errors import bad_data
+
+log = logging.getLogger(__name__)
 
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 20
@@ -34,9 +40,12 @@ CORE_MEMBERS = frozenset(
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_:/#@\-]+")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-# A quantified group that itself holds a quantifier: the shape of catastrophic backtracking.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{?]")
-_BACKREFERENCE = re.compile(r"\\[1-9]")
+# Back-references (numbered or named) make matching NP-hard; they are refused outright.
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=|\\g<|\\k<")
+# Seconds all of one request's client patterns may spend matching, summed over every row.
+REQUEST_MATCH_SECONDS = 0.25
+# Seconds one subscription pattern may spend on one entity id or value.
+CALL_MATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ class Range:
 class Compare:
     path: Path
     op: str
-    value: Any  # a literal, a list of literals, a Range or (for patterns) a compiled regex
+    value: Any  # a literal, a list of literals, a Range or (for patterns) a ClientPattern
 
 
 @dataclass(frozen=True)
@@ -78,24 +87,84 @@ class Or:
 Node = Compare | Exists | And | Or
 
 
-def safe_regex(pattern: str, what: str = "pattern") -> re.Pattern[str]:
-    """Compile a client's regular expression, refusing the shapes that backtrack without end
-    (Python's re has no time limit)."""
+class RequestBudget:
+    """One request's matching time, shared by all its client patterns across all rows; once
+    spent, the request is a 400 naming the pattern (the regex package times out and releases
+    the GIL while it matches, so one costly pattern cannot freeze the process)."""
+
+    def __init__(self, seconds: float = REQUEST_MATCH_SECONDS) -> None:
+        self.remaining = seconds
+
+    def search(self, pattern: ClientPattern, text: str) -> Any:
+        started = time.monotonic()
+        try:
+            if self.remaining <= 0:
+                raise TimeoutError
+            return pattern.compiled.search(text, timeout=self.remaining)
+        except TimeoutError:
+            self.remaining = 0.0
+            raise bad_data(
+                f"{pattern.what} {pattern.pattern[:100]!r} is too expensive to evaluate; "
+                "simplify it"
+            ) from None
+        finally:
+            self.remaining -= time.monotonic() - started
+
+
+class CallLimit:
+    """A time limit per match, for patterns kept across events (subscriptions): a pattern that
+    runs out of time counts as not matching, and says so in the log."""
+
+    def __init__(self, seconds: float = CALL_MATCH_SECONDS) -> None:
+        self.seconds = seconds
+
+    def search(self, pattern: ClientPattern, text: str) -> Any:
+        try:
+            return pattern.compiled.search(text, timeout=self.seconds)
+        except TimeoutError:
+            log.warning(
+                "%s %r timed out on %r; counted as no match",
+                pattern.what,
+                pattern.pattern[:100],
+                text[:100],
+            )
+            return None
+
+
+class ClientPattern:
+    """A client's regular expression, matched under a time limit."""
+
+    def __init__(self, pattern: str, what: str, limit: RequestBudget | CallLimit) -> None:
+        self.pattern = pattern
+        self.what = what
+        self.limit = limit
+        try:
+            self.compiled = regex.compile(pattern)
+        except (regex.error, OverflowError, RecursionError) as exc:
+            raise bad_data(f"{what} is not a valid regular expression: {exc}") from exc
+
+    def search(self, text: str) -> Any:
+        return self.limit.search(self, text)
+
+
+def safe_regex(
+    pattern: str, what: str = "pattern", limit: RequestBudget | CallLimit | None = None
+) -> ClientPattern:
+    """Compile a client's regular expression for matching under ``limit`` (by default a
+    budget of its own, as for one request)."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise bad_data(f"{what} is longer than {MAX_PATTERN_LENGTH} characters")
-    if _NESTED_QUANTIFIER.search(pattern) or _BACKREFERENCE.search(pattern):
-        raise bad_data(f"{what} uses nested quantifiers or back-references, which are refused")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise bad_data(f"{what} is not a valid regular expression: {exc}") from exc
+    if _BACKREFERENCE.search(pattern):
+        raise bad_data(f"{what} uses back-references, which are refused")
+    return ClientPattern(pattern, what, limit if limit is not None else RequestBudget())
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, limit: RequestBudget | CallLimit) -> None:
         self.text = text
         self.pos = 0
         self.depth = 0
+        self.limit = limit
 
     def fail(self, message: str) -> Exception:
         return bad_data(f"q: {message} at position {self.pos}")
@@ -189,7 +258,7 @@ class _Parser:
             item = self.item()
             if not isinstance(item, str):
                 raise self.fail("a pattern must be a string")
-            return safe_regex(item, "q pattern")
+            return safe_regex(item, "q pattern", self.limit)
         first = self.item()
         if self.peek(2) == "..":
             self.pos += 2
@@ -244,13 +313,14 @@ class _Parser:
         return token
 
 
-def parse_q(text: str) -> Node:
-    """Parse a q expression; a malformed one is a 400 BadRequestData naming the position."""
+def parse_q(text: str, limit: RequestBudget | CallLimit | None = None) -> Node:
+    """Parse a q expression; a malformed one is a 400 BadRequestData naming the position.
+    Its patterns match under ``limit`` (by default one budget for the whole expression)."""
     if not text or not text.strip():
         raise bad_data("q is empty")
     if len(text) > MAX_Q_LENGTH:
         raise bad_data(f"q is longer than {MAX_Q_LENGTH} characters")
-    return _Parser(text).parse()
+    return _Parser(text, limit if limit is not None else RequestBudget()).parse()
 
 
 def attribute_names(node: Node) -> set[str]:

@@ -18,6 +18,7 @@ from typing import Any
 from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -38,7 +39,7 @@ from cityloop.perception.ngsild.entities import (
 from cityloop.perception.ngsild.errors import NgsiError, bad_data, not_found, problem_details
 from cityloop.perception.ngsild.geo import GeoQuery, evaluate_georel, haversine
 from cityloop.perception.ngsild.models import NgsiEntity, NgsiTenant
-from cityloop.perception.ngsild.query import Node, evaluate_q
+from cityloop.perception.ngsild.query import ClientPattern, Node, evaluate_q
 
 EVENT = "ngsild.entity.changed"
 DEFAULT_TENANT = ""
@@ -531,6 +532,16 @@ def _each(
             result.success.append(str(entity_id))
         except NgsiError as exc:
             result.fail(entity_id, exc)
+        except (IntegrityError, DataError) as exc:
+            # The savepoint is rolled back; e.g. a concurrent request created the same id.
+            result.fail(entity_id, database_error(entity_id, exc))
+
+
+def database_error(entity_id: Any, exc: IntegrityError | DataError) -> NgsiError:
+    """The NGSI-LD error for a constraint the database refused for one item."""
+    if isinstance(exc, IntegrityError):
+        return NgsiError("AlreadyExists", f"entity {entity_id} already exists")
+    return bad_data(f"entity {entity_id} holds a value the database refuses")
 
 
 def _duplicates(items: Sequence[tuple[Any, ActiveContext]], result: BatchResult) -> list[Any]:
@@ -632,6 +643,8 @@ def batch_delete(session: Session, tenant: str, ids: Sequence[Any]) -> BatchResu
             result.success.append(entity_id)
         except NgsiError as exc:
             result.fail(entity_id, exc)
+        except (IntegrityError, DataError) as exc:
+            result.fail(entity_id, database_error(entity_id, exc))
     return result
 
 
@@ -642,7 +655,7 @@ def batch_delete(session: Session, tenant: str, ids: Sequence[Any]) -> BatchResu
 class EntityQuery:
     types: list[str] = field(default_factory=list)  # expanded
     ids: list[str] = field(default_factory=list)
-    id_pattern: re.Pattern[str] | None = None
+    id_pattern: ClientPattern | None = None
     attrs: list[str] = field(default_factory=list)  # expanded
     q: Node | None = None
     geo: GeoQuery | None = None
@@ -653,12 +666,18 @@ class EntityQuery:
 
 
 def _literal_prefix(pattern: str) -> str | None:
-    """The literal start of an anchored regex (``^urn:ngsi-ld:Bin:.*``), for an index range."""
-    if not pattern.startswith("^"):
+    """The literal start of an anchored regex (``^urn:ngsi-ld:Bin:.*``), for an index range.
+
+    Only a prefix every match must start with: none under alternation (``^a|b``) or inline
+    flags (``(?i)`` may make the whole pattern case-insensitive), and the literal a ``?``,
+    ``*`` or ``{`` quantifies is optional, so it is left out."""
+    if not pattern.startswith("^") or "|" in pattern or "(?" in pattern:
         return None
     prefix = []
     for char in pattern[1:]:
         if char in ".^$*+?{}[]\\|()":
+            if char in "?*{" and prefix:
+                prefix.pop()
             break
         prefix.append(char)
     return "".join(prefix) or None

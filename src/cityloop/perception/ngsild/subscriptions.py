@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -46,7 +46,14 @@ from cityloop.perception.ngsild.entities import (
 from cityloop.perception.ngsild.errors import NgsiError, bad_data, not_found
 from cityloop.perception.ngsild.geo import GeoQuery, evaluate_georel, parse_geoquery
 from cityloop.perception.ngsild.models import NgsiEntity, NgsiSubscription
-from cityloop.perception.ngsild.query import Node, evaluate_q, parse_q, safe_regex
+from cityloop.perception.ngsild.query import (
+    CallLimit,
+    ClientPattern,
+    Node,
+    evaluate_q,
+    parse_q,
+    safe_regex,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,8 @@ NOTIFICATION_READ_ONLY = frozenset(
     {"status", "timesSent", "lastNotification", "lastSuccess", "lastFailure"}
 )
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+# Longer than this, a subscription would in effect never notify again; and timedelta overflows.
+MAX_THROTTLING_SECONDS = 30 * 24 * 3600
 SENDER_HEADERS = frozenset(
     {"host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade"}
 )
@@ -233,6 +242,8 @@ def _throttling(value: Any) -> float:
         raise bad_data("throttling must be a number of seconds")
     if not math.isfinite(value) or value < 0:
         raise bad_data("throttling must be a non-negative number of seconds")
+    if value > MAX_THROTTLING_SECONDS:
+        raise bad_data(f"throttling may be at most {MAX_THROTTLING_SECONDS} seconds (30 days)")
     return float(value)
 
 
@@ -360,12 +371,31 @@ def get_subscription(session: Session, tenant: str, subscription_id: str) -> Ngs
     return row
 
 
+def _keep_documents(
+    spec: dict[str, Any], active: ActiveContext, notify_context: ActiveContext | None
+) -> None:
+    """Keep the remote context documents the subscription uses in its spec, so the matcher
+    can process them even after they leave the context cache, without fetching."""
+    documents = {
+        **spec.get("contextDocuments", {}),
+        **active.documents,
+        **(notify_context.documents if notify_context is not None else {}),
+    }
+    if documents:
+        spec["contextDocuments"] = documents
+
+
 def create_subscription(
-    session: Session, tenant: str, body: Any, active: ActiveContext
+    session: Session,
+    tenant: str,
+    body: Any,
+    active: ActiveContext,
+    notify_context: ActiveContext | None = None,
 ) -> NgsiSubscription:
     """Store a subscription; ``active`` is the request's context, which it keeps for its
-    notifications (unless it names ``jsonldContext``)."""
+    notifications (unless it names ``jsonldContext``, resolved as ``notify_context``)."""
     parsed = parse_subscription(body, active)
+    _keep_documents(parsed.spec, active, notify_context)
     subscription_id = parsed.subscription_id or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
     service.ensure_tenant(session, tenant)
     if _find(session, tenant, subscription_id) is not None:
@@ -389,14 +419,21 @@ def create_subscription(
 
 
 def update_subscription(
-    session: Session, tenant: str, subscription_id: str, body: Any, active: ActiveContext
+    session: Session,
+    tenant: str,
+    subscription_id: str,
+    body: Any,
+    active: ActiveContext,
+    notify_context: ActiveContext | None = None,
 ) -> NgsiSubscription:
     """PATCH: the members given replace the stored ones (notification member by member)."""
     row = get_subscription(session, tenant, subscription_id)
     if isinstance(body, dict) and body.get("id", subscription_id) != subscription_id:
         raise bad_data("the id in the body differs from the id in the URL")
     parsed = parse_subscription(body, active, previous=dict(row.spec))
-    row.spec = {**row.spec, **parsed.spec}
+    spec = {**row.spec, **parsed.spec}
+    _keep_documents(spec, active, notify_context)
+    row.spec = spec
     for name, value in parsed.columns.items():
         setattr(row, name, value)
     row.modified_at = utcnow()
@@ -501,7 +538,7 @@ class Compiled:
 
     row_id: int
     subscription_id: str
-    selectors: list[tuple[str, str | None, re.Pattern[str] | None]]
+    selectors: list[tuple[str, str | None, ClientPattern | None]]
     watched: frozenset[str] | None
     q: Node | None
     q_expand: Callable[[str], str]
@@ -558,19 +595,29 @@ def invalidate(session: Session, tenant: str) -> None:
     sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
-def compile_subscription(row: NgsiSubscription, db: Database | None) -> Compiled:
+def compile_subscription(row: NgsiSubscription, session: Session | None) -> Compiled:
+    """Pre-parse a subscription for matching. It runs inside the relay's transaction, so its
+    q context comes from what is cached (or kept on the row), never from the network."""
     spec = row.spec
+    # Patterns are kept across events: each match has its own time limit, not a budget.
+    limit = CallLimit()
     selectors = [
         (
             selector["type"],
             selector.get("id"),
-            safe_regex(selector["idPattern"], "idPattern") if "idPattern" in selector else None,
+            safe_regex(selector["idPattern"], "idPattern", limit)
+            if "idPattern" in selector
+            else None,
         )
         for selector in spec.get("entities") or []
     ]
     watched = spec.get("watchedAttributes")
-    q = parse_q(spec["q"]) if spec.get("q") else None
-    q_expand = contexts.resolve(db, spec.get("qContext")).expand if q is not None else str
+    q = parse_q(spec["q"], limit) if spec.get("q") else None
+    q_expand = (
+        contexts.resolve_cached(session, spec.get("qContext"), spec.get("contextDocuments")).expand
+        if q is not None
+        else str
+    )
     geo = None
     geoproperty = LOCATION
     if spec.get("geoQ"):
@@ -603,7 +650,7 @@ def tenant_subscriptions(
     compiled: list[Compiled] = []
     for row in session.scalars(select(NgsiSubscription).where(NgsiSubscription.tenant == tenant)):
         try:
-            compiled.append(compile_subscription(row, db))
+            compiled.append(compile_subscription(row, session))
         except NgsiError as exc:  # e.g. its q @context can no longer be fetched
             log.warning("subscription %s cannot be matched: %s", row.subscription_id, exc.detail)
     with _cache_lock:
@@ -704,39 +751,52 @@ def _notify(
     entity = service.find(session, tenant, entity_id)
     if entity is None:
         return 0  # deleted since the event was written
-    attrs = entity.attrs or {}
     sent = 0
     for candidate in candidates:
-        if not candidate.filters(attrs):
-            continue
-        row = session.get(NgsiSubscription, candidate.row_id)
-        if row is None or state_of(row, now) != "active":
-            continue  # deleted or paused in another process since the cache was filled
-        if (
-            row.throttling
-            and row.last_notified_at is not None
-            and now - row.last_notified_at < timedelta(seconds=row.throttling)
-        ):
-            continue
         try:
-            active = contexts.resolve(db, row.spec.get("jsonldContext") or row.context)
-            body, content_type, headers = notification_body(row, entity, active)
-            webhooks.enqueue(
-                session,
-                endpoint=row.spec["notification"]["endpoint"]["uri"],
-                body=body,
-                content_type=content_type,
-                headers=headers,
-                source=SOURCE,
-                source_id=str(row.id),
-            )
+            # Each in a savepoint: one broken subscription must not fail the event (and with
+            # it the other subscriptions' notifications) or hold back the relay.
+            with session.begin_nested():
+                sent += _notify_one(session, candidate, entity, now)
         except (NgsiError, WebhookInputError) as exc:
-            # One broken subscription must not hold back the others or the relay.
-            log.warning("subscription %s: no notification: %s", row.subscription_id, exc)
-            continue
-        row.last_notified_at = now
-        sent += 1
+            log.warning("subscription %s: no notification: %s", candidate.subscription_id, exc)
+        except Exception:
+            log.exception("subscription %s: no notification", candidate.subscription_id)
     return sent
+
+
+def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: datetime) -> int:
+    if not candidate.filters(entity.attrs or {}):
+        return 0
+    row = session.get(NgsiSubscription, candidate.row_id)
+    if row is None or state_of(row, now) != "active":
+        return 0  # deleted or paused in another process since the cache was filled
+    if (
+        row.throttling
+        and row.last_notified_at is not None
+        # Seconds, not a timedelta: a huge stored value must not overflow.
+        and (now - row.last_notified_at).total_seconds() < row.throttling
+    ):
+        return 0
+    # Inside the relay's transaction: the context comes from memory, the documents kept on
+    # the row or the context table, never the network (LdContextNotAvailable skips it).
+    active = contexts.resolve_cached(
+        session,
+        row.spec.get("jsonldContext") or row.context,
+        row.spec.get("contextDocuments"),
+    )
+    body, content_type, headers = notification_body(row, entity, active)
+    webhooks.enqueue(
+        session,
+        endpoint=row.spec["notification"]["endpoint"]["uri"],
+        body=body,
+        content_type=content_type,
+        headers=headers,
+        source=SOURCE,
+        source_id=str(row.id),
+    )
+    row.last_notified_at = now
+    return 1
 
 
 def subscribe(consumers: ConsumerRegistry, db: Database, cache_seconds: float = 5.0) -> None:

@@ -6,6 +6,7 @@ is 206 with a Content-Range naming the time span returned, so a client continues
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,7 +55,8 @@ def parse_time_query(
         raise bad_data("endTimeAt must be after timeAt")
     n = None
     if last_n is not None:
-        if not last_n.isdigit() or not 0 < int(last_n) <= 1_000_000:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,7}", last_n) or not 0 < int(last_n) <= 1_000_000:
             raise bad_data("lastN must be a positive whole number")
         n = int(last_n)
     return TimeQuery(timerel, start, end, n, attrs, temporal_values)
@@ -86,7 +88,8 @@ def _series(
     if query.timerel == "before":
         statement = statement.where(Measurement.observed_at < query.time_at)
     elif query.timerel == "after":
-        statement = statement.where(Measurement.observed_at >= query.time_at)
+        # Strictly after: a client paging on with timeAt=<last instance> gets the next ones.
+        statement = statement.where(Measurement.observed_at > query.time_at)
     elif query.timerel == "between":
         statement = statement.where(
             Measurement.observed_at >= query.time_at, Measurement.observed_at < query.end_time_at

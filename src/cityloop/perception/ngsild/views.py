@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +30,12 @@ from cityloop.perception.ngsild.errors import (
     problem_details,
 )
 from cityloop.perception.ngsild.geo import parse_geoquery
-from cityloop.perception.ngsild.query import parse_q, safe_regex
+from cityloop.perception.ngsild.query import RequestBudget, parse_q, safe_regex
 
 PREFIX = "/ngsi-ld/v1"
 JSON = "application/json"
 LD_JSON = "application/ld+json"
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,11}")
 
 
 def _access(request: Request) -> None:
@@ -94,7 +96,9 @@ class Call:
     def limits(self) -> ContextLimits:
         settings = self.ctx.settings
         return ContextLimits(
-            settings.ngsild_context_timeout_seconds, settings.ngsild_context_max_bytes
+            settings.ngsild_context_timeout_seconds,
+            settings.ngsild_context_max_bytes,
+            settings.ngsild_context_cache_max,
         )
 
     def resolve(self, user: Any) -> ActiveContext:
@@ -142,7 +146,7 @@ async def _body(request: Request, call: Call) -> tuple[Any, str]:
         raise NgsiError("UnsupportedMediaType", f"send {JSON} or {LD_JSON}, not {media!r}")
     limit = call.ctx.settings.ngsild_max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > limit:
         raise NgsiError("PayloadTooLarge", f"the body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -205,7 +209,8 @@ def _int_param(request: Request, name: str, default: int, low: int = 0) -> int:
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
-    if not value.lstrip("-").isdigit() or len(value) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not _WHOLE_NUMBER.fullmatch(value):
         raise bad_data(f"{name} must be a whole number")
     number = int(value)
     if number < low:
@@ -261,14 +266,15 @@ def query_entities(request: Request) -> Response:
     active = call.resolve(call.link)
     params = request.query_params
     query = service.EntityQuery()
+    budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
     query.types = _names(request, "type", active, what="entity type")
     for value in params.getlist("id"):
         query.ids.extend(check_entity_id(part.strip()) for part in value.split(",") if part)
     if params.get("idPattern"):
-        query.id_pattern = safe_regex(params["idPattern"], "idPattern")
+        query.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
     query.attrs = _names(request, "attrs", active, what="attribute name")
     if params.get("q"):
-        query.q = parse_q(params["q"])
+        query.q = parse_q(params["q"], budget)
     query.geo = parse_geoquery(
         params.get("georel"),
         params.get("geometry"),
@@ -295,6 +301,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
     query = service.EntityQuery()
+    budget = RequestBudget()
     selectors = body.get("entities", [])
     if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
         raise bad_data("entities must be a list of {type, id, idPattern} objects")
@@ -315,7 +322,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
         if "idPattern" in selector:
             if not isinstance(selector["idPattern"], str):
                 raise bad_data("idPattern must be a string")
-            query.id_pattern = safe_regex(selector["idPattern"], "idPattern")
+            query.id_pattern = safe_regex(selector["idPattern"], "idPattern", budget)
     attrs = body.get("attrs", [])
     if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
         raise bad_data("attrs must be a list of attribute names")
@@ -325,11 +332,14 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
     if body.get("q") is not None:
         if not isinstance(body["q"], str):
             raise bad_data("q must be a string in the NGSI-LD query language")
-        query.q = parse_q(body["q"])
+        query.q = parse_q(body["q"], budget)
     geo = body.get("geoQ")
     if geo is not None:
         if not isinstance(geo, dict):
             raise bad_data("geoQ must be an object with georel, geometry and coordinates")
+        for member in ("georel", "geometry"):
+            if not isinstance(geo.get(member), str | None):
+                raise bad_data(f"geoQ {member} must be a string")
         coordinates = geo.get("coordinates")
         if not isinstance(coordinates, str):
             coordinates = json.dumps(coordinates)
@@ -831,10 +841,12 @@ async def create_subscription(request: Request) -> Response:
 
 def _create_subscription(call: Call, body: Any, media: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
+    notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
-        call.resolve(body["jsonldContext"])  # fetched now, so a broken one is a 503 here
+        # Fetched now, so a broken one is a 503 here; its documents are kept on the row.
+        notify_context = call.resolve(body["jsonldContext"])
     with call.ctx.writing() as session:
-        row = subscriptions.create_subscription(session, call.tenant, body, active)
+        row = subscriptions.create_subscription(session, call.tenant, body, active, notify_context)
         subscription_id = row.subscription_id
     return Response(
         status_code=201, headers={"Location": f"{PREFIX}/subscriptions/{subscription_id}"}
@@ -888,10 +900,13 @@ async def update_subscription(request: Request, subscription_id: str) -> Respons
 
 def _update_subscription(call: Call, body: Any, media: str, subscription_id: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
+    notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
-        call.resolve(body["jsonldContext"])
+        notify_context = call.resolve(body["jsonldContext"])
     with call.ctx.writing() as session:
-        subscriptions.update_subscription(session, call.tenant, subscription_id, body, active)
+        subscriptions.update_subscription(
+            session, call.tenant, subscription_id, body, active, notify_context
+        )
     return Response(status_code=204)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -452,3 +453,37 @@ def test_the_console_speaks_chinese_and_english(live_server: str, open_page: Any
     expect(page.get_by_test_id("nav-queue")).to_contain_text("案卷队列")  # remembered
     page.get_by_test_id("lang-switch").select_option("en")
     expect(page.get_by_test_id("nav-queue")).to_contain_text("Case queue")
+
+
+def test_a_case_filed_by_a_sensor_shows_its_device_alarm_and_latest_readings(
+    live_server: str, open_page: Any
+) -> None:
+    # A demo manhole sensor's LoRaWAN uplink: tilt 70.0°, the cover-open bit set, battery 90 %.
+    uplink = httpx.post(
+        f"{live_server}/iot/d",
+        params={"k": "riverton-manholes", "i": "rv-mh-05"},
+        content=b"02bc015a",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert uplink.status_code == 200, uplink.text
+    admin = staff(live_server, "admin")
+    case_id = None
+    for _ in range(150):  # the outbox relay files the case in the background
+        found = admin.get(
+            "/api/v1/perception/alarms", params={"originator": "rv-mh-05", "type": "MANHOLE_OPEN"}
+        ).json()["items"]
+        case_id = found[0]["case_id"] if found else None
+        if case_id:
+            break
+        time.sleep(0.1)
+    assert case_id, "the alarm never became a case"
+    page = open_page()
+    login(page, live_server, "dispatcher", f"/cases/{case_id}")
+    panel = page.get_by_test_id("case-sensor")
+    expect(panel.get_by_test_id("sensor-device")).to_have_text("rv-mh-05")
+    # Both demo rules fire on this uplink (open, and tilted past 20°); the case names the first.
+    expect(panel.get_by_test_id("sensor-alarm")).to_have_text(re.compile(r"MANHOLE_(OPEN|TILTED)"))
+    expect(panel.get_by_test_id("reading-open")).to_have_text("true")
+    expect(panel.get_by_test_id("reading-tilt")).to_have_text("70")
+    panel.scroll_into_view_if_needed()
+    screenshot(page, "console-sensor-case")

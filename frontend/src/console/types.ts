@@ -135,7 +135,17 @@ export interface CaseDispute {
   answer_note: string | null;
 }
 
+/** Where a sensor-filed case came from: the alarm and the device behind it. */
+export interface AlarmSource {
+  kind: "alarm";
+  alarm_id: number;
+  alarm_type: string;
+  device_id: string;
+  entity_id: string | null;
+}
+
 export interface CaseDetail extends CaseSummary {
+  source_ref?: AlarmSource | Record<string, unknown> | null;
   timeline: TimelineEvent[];
   reports: CaseReport[];
   merged_cases: number[];

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="CityLoop: the city operating platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+apikey_app = typer.Typer(help="Manage API keys for machine clients.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 device_app = typer.Typer(
     help="The device registry: profiles, groups, devices.", no_args_is_help=True
 )
@@ -304,6 +306,81 @@ def user_create(
     finally:
         db.dispose()
     typer.echo(f"created {role} {username}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="open311 (the default) and/or ngsild; repeat for several"),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Create an API key; it is printed once and only its hash is kept."""
+    import secrets
+
+    from cityloop.base.problems import Problem
+    from cityloop.identity import service
+    from cityloop.identity.service import Actor
+
+    settings = _settings(data_dir)
+    _migrate(settings)
+    key = secrets.token_urlsafe(24)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.writing() as session:
+            created = service.create_api_key(session, key, name, scopes=scope or ["open311"])
+            service.audit(
+                session, Actor(None, "cli", "admin"), "apikey.create", f"apikey:{created.id}"
+            )
+            scopes = ", ".join(created.scopes)
+    except Problem as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"created API key {name!r} ({scopes}); keep it now, it is not shown again:")
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """List API keys (never the keys themselves)."""
+    from cityloop.identity import service
+
+    settings = _settings(data_dir)
+    _migrate(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.read() as session:
+            for key in service.list_api_keys(session):
+                state = "active" if key.active else "revoked"
+                typer.echo(f"{key.id}\t{key.name}\t{','.join(key.scopes or [])}\t{state}")
+    finally:
+        db.dispose()
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int, data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Revoke an API key by its id (see `cityloop apikey list`)."""
+    from cityloop.base.problems import Problem
+    from cityloop.identity import service
+    from cityloop.identity.service import Actor
+
+    settings = _settings(data_dir)
+    _migrate(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.writing() as session:
+            key = service.revoke_api_key(session, key_id)
+            service.audit(session, Actor(None, "cli", "admin"), "apikey.revoke", f"apikey:{key.id}")
+    except Problem as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"revoked API key {key_id}")
 
 
 @app.command("sla-sweep")

@@ -73,3 +73,70 @@ def test_the_access_log_never_shows_an_access_token() -> None:
     RedactTokens().filter(record)
     assert "secret" not in record.getMessage()
     assert "access_token=[redacted]&last_event_id=3" in record.getMessage()
+
+
+def test_api_keys_are_created_scoped_listed_and_revoked_from_the_cli(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from cityloop.app import create_app
+    from cityloop.settings import Settings
+
+    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+
+    def create(name: str, *scopes: str) -> str:
+        options = [part for scope in scopes for part in ("--scope", scope)]
+        result = runner.invoke(
+            app, ["apikey", "create", name, *options, "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+    open311_key = create("a 311 app")
+    broker_key = create("the parking operator", "ngsild")
+    bad = runner.invoke(
+        app, ["apikey", "create", "x", "--scope", "root", "--data-dir", str(tmp_path)]
+    )
+    assert bad.exit_code == 2 and "scopes" in bad.output
+    listed = runner.invoke(app, ["apikey", "list", "--data-dir", str(tmp_path)]).output
+    assert "a 311 app\topen311\tactive" in listed and "the parking operator\tngsild" in listed
+    assert open311_key not in listed  # only hashes are kept
+
+    entity = {"id": "urn:ngsi-ld:ParkingSpot:cli-1", "type": "ParkingSpot"}
+    report = {"service_code": "C-02-01", "lat": "30.2466", "long": "120.1406"}
+    settings = Settings(data_dir=tmp_path, run_background=False)
+    with TestClient(create_app(settings)) as client:
+        # Each key opens its own API and no other.
+        assert (
+            client.post(
+                "/ngsi-ld/v1/entities", json=entity, headers={"X-Api-Key": open311_key}
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(
+                "/open311/v2/requests.json", data={**report, "api_key": broker_key}
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(
+                "/ngsi-ld/v1/entities", json=entity, headers={"X-Api-Key": broker_key}
+            ).status_code
+            == 201
+        )
+        assert (
+            client.post(
+                "/open311/v2/requests.json", data={**report, "api_key": open311_key}
+            ).status_code
+            == 201
+        )
+        key_id = next(line.split("\t")[0] for line in listed.splitlines() if "parking" in line)
+        revoked = runner.invoke(app, ["apikey", "revoke", key_id, "--data-dir", str(tmp_path)])
+        assert revoked.exit_code == 0, revoked.output
+        assert (
+            client.delete(
+                "/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:cli-1",
+                headers={"X-Api-Key": broker_key},
+            ).status_code
+            == 401
+        )

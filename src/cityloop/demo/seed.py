@@ -136,8 +136,13 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
                 display_name=display,
             )
             created += 1
-    if identity.check_api_key(session, DEMO_API_KEY) is None:
-        identity.create_api_key(session, DEMO_API_KEY, "demo Open311 client")
+    demo_key = identity.check_api_key(session, DEMO_API_KEY)
+    if demo_key is None:
+        identity.create_api_key(
+            session, DEMO_API_KEY, "demo client", scopes=identity.API_KEY_SCOPES
+        )
+    else:
+        demo_key.scopes = list(identity.API_KEY_SCOPES)
     return created
 
 

@@ -39,7 +39,8 @@ class User(Base):
 
 
 class ApiKey(Base):
-    """A key for machine clients (Open311). Only its SHA-256 is stored."""
+    """A key for machine clients. Only its SHA-256 is stored. Its scopes say which APIs it
+    opens: an Open311 client's key must not write NGSI-LD entities."""
 
     __tablename__ = "api_keys"
 
@@ -47,6 +48,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=lambda: ["open311"])
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

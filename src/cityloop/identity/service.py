@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -172,10 +173,37 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(session: Session, key: str, name: str) -> ApiKey:
-    api_key = ApiKey(key_hash=_key_hash(key), name=name)
+# What an API key may open: the Open311 GeoReport API, and NGSI-LD writes (and reads when
+# they are not public).
+API_KEY_SCOPES = ("open311", "ngsild")
+
+
+def create_api_key(
+    session: Session, key: str, name: str, scopes: Sequence[str] = ("open311",)
+) -> ApiKey:
+    if not scopes or any(scope not in API_KEY_SCOPES for scope in scopes):
+        raise bad_request(f"scopes must be some of {', '.join(API_KEY_SCOPES)}", field="scopes")
+    if not name.strip() or len(name) > 200:
+        raise bad_request("name must be 1 to 200 characters", field="name")
+    api_key = ApiKey(key_hash=_key_hash(key), name=name, scopes=sorted(set(scopes)))
     session.add(api_key)
     session.flush()
+    return api_key
+
+
+def has_scope(api_key: ApiKey, scope: str) -> bool:
+    return scope in (api_key.scopes or [])
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise not_found(f"no API key {key_id}")
+    api_key.active = False
     return api_key
 
 

@@ -103,6 +103,8 @@ def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
         key = identity.check_api_key(session, sub.api_key)
         if key is None:
             raise Problem(403, "forbidden", "api_key is missing or not valid")
+        if not identity.has_scope(key, "open311"):
+            raise Problem(403, "forbidden", "this api_key is not for the Open311 API")
         client = (key.name, key.id)
         _check_jurisdiction(ctx, sub.jurisdiction_id)
         if not sub.service_code:

@@ -5,6 +5,7 @@ deployment, so the errors borrow its ProblemDetails form (Unauthorized 401, Forb
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ def authenticate(
         key = identity.check_api_key(session, api_key)
         if key is None:
             raise unauthorized("the API key is not known or not active")
-        return Principal("api-key", key.name)
+        return _key_principal(key)
     if not bearer:
         raise unauthorized(
             "send 'Authorization: Bearer <token>' (a staff token or an API key) or 'X-Api-Key'"
@@ -69,4 +70,11 @@ def authenticate(
     key = identity.check_api_key(session, bearer)
     if key is None:
         raise unauthorized("the bearer token is neither a valid access token nor an API key")
+    return _key_principal(key)
+
+
+def _key_principal(key: Any) -> Principal:
+    # An Open311 client's key must not write the city's context data.
+    if not identity.has_scope(key, "ngsild"):
+        raise forbidden("this API key has no ngsild scope; create one with --scope ngsild")
     return Principal("api-key", key.name)

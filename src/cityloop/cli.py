@@ -1,5 +1,5 @@
-"""The `cityloop` command: serve, demo, migrate, seed, users, devices, the simulator and the SLA
-sweep."""
+"""The `cityloop` command: serve, demo, migrate, seed, users, API keys, devices, the simulator
+and the SLA sweep."""
 
 from __future__ import annotations
 

@@ -426,12 +426,13 @@ def sweep_nodata(session: Session, now: datetime | None = None) -> int:
     rules = session.scalars(
         select(AlarmRule).where(AlarmRule.kind == "nodata", AlarmRule.enabled.is_(True))
     ).all()
+    plans: list[tuple[CompiledRule, datetime, list[str]]] = []
     for row in rules:
         rule = _compile(row)
         assert rule.definition.seconds is not None
         cutoff = now - timedelta(seconds=rule.definition.seconds)
         last = func.coalesce(Device.last_seen_at, Device.created_at)
-        query = select(Device).where(Device.active.is_(True), last < cutoff)
+        query = select(Device.device_id).where(Device.active.is_(True), last < cutoff)
         if row.profile_code is not None:
             query = query.where(Device.profile_code == row.profile_code)
         else:
@@ -447,21 +448,35 @@ def sweep_nodata(session: Session, now: datetime | None = None) -> int:
                 RuleState.active.is_(True),
             )
         )
-        # Lock the devices in ingest's order (by id): a device reporting meanwhile either
-        # commits first and drops out of the query, or waits for this sweep.
-        locked = (
-            query.order_by(Device.device_id)
-            .limit(NODATA_BATCH)
-            .with_for_update(of=Device)
+        ids = list(session.scalars(query.order_by(Device.device_id).limit(NODATA_BATCH)))
+        plans.append((rule, cutoff, ids))
+    # Every device of every rule locked at once, in ingest's order (by id), so the sweep and a
+    # multi-device ingest batch can never wait on each other in a cycle. A device that
+    # reported meanwhile is seen as it is now and left alone.
+    wanted = sorted({device_id for _, _, ids in plans for device_id in ids})
+    locked = {
+        device.device_id: device
+        for device in session.scalars(
+            select(Device)
+            .where(Device.device_id.in_(wanted))
+            .order_by(Device.device_id)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
-        for device in session.scalars(locked).all():
-            state = session.get(RuleState, (device.device_id, row.id))
+    }
+    for rule, cutoff, ids in plans:
+        for device_id in ids:
+            device = locked.get(device_id)
+            if device is None or not device.active:
+                continue
+            silent_since = device.last_seen_at or device.created_at
+            if silent_since >= cutoff:
+                continue
+            state = session.get(RuleState, (device.device_id, rule.id))
             if state is None:
-                state = RuleState(device_id=device.device_id, rule_id=row.id)
+                state = RuleState(device_id=device.device_id, rule_id=rule.id)
                 session.add(state)
             state.active = True
-            silent_since = device.last_seen_at or device.created_at
             details = {
                 "rule_id": rule.id,
                 "rule": rule.name,

@@ -15,6 +15,7 @@ from cityloop.perception.ngsild.query import (
     Exists,
     Or,
     Path,
+    PatternTimedOut,
     Range,
     RequestBudget,
     evaluate_q,
@@ -169,11 +170,16 @@ def test_a_request_budget_turns_a_costly_pattern_into_a_400_naming_it() -> None:
         safe_regex("a", "q pattern", budget).search("a")
 
 
-def test_a_q_pattern_shares_the_budget_and_a_subscription_limit_counts_as_no_match() -> None:
+def test_a_q_pattern_shares_the_budget_and_a_subscription_limit_gives_no_answer() -> None:
     attrs = {"name": {"type": "Property", "value": "a" * 40}}
     node = parse_q(f'name~="{COSTLY}"', RequestBudget(0.05))
     with pytest.raises(NgsiError):
         evaluate_q(node, attrs, str)
     kept = parse_q(f'name~="{COSTLY}"', CallLimit(0.02))
-    assert evaluate_q(kept, attrs, str) is False
+    with pytest.raises(PatternTimedOut):
+        evaluate_q(kept, attrs, str)
+    # Not a guessed "no match": negated, that guess would become a match.
+    negated = parse_q(f'name!~="{COSTLY}"', CallLimit(0.02))
+    with pytest.raises(PatternTimedOut):
+        evaluate_q(negated, attrs, str)
     assert evaluate_q(kept, {"name": {"type": "Property", "value": "abx"}}, str) is True

@@ -111,9 +111,15 @@ class RequestBudget:
             self.remaining -= time.monotonic() - started
 
 
+class PatternTimedOut(Exception):
+    """A pattern under a CallLimit ran out of time: whatever asked gets no answer, rather than
+    a guess (a "no match" would turn a negated clause such as !~= into a match)."""
+
+
 class CallLimit:
     """A time limit per match, for patterns kept across events (subscriptions): a pattern that
-    runs out of time counts as not matching, and says so in the log."""
+    runs out of time raises PatternTimedOut, which the caller treats as "do not notify", and
+    says so in the log."""
 
     def __init__(self, seconds: float = CALL_MATCH_SECONDS) -> None:
         self.seconds = seconds
@@ -123,12 +129,12 @@ class CallLimit:
             return pattern.compiled.search(text, timeout=self.seconds)
         except TimeoutError:
             log.warning(
-                "%s %r timed out on %r; counted as no match",
+                "%s %r timed out on %r; nothing is notified for it",
                 pattern.what,
                 pattern.pattern[:100],
                 text[:100],
             )
-            return None
+            raise PatternTimedOut(pattern.pattern) from None
 
 
 class ClientPattern:

@@ -50,6 +50,7 @@ from cityloop.perception.ngsild.query import (
     CallLimit,
     ClientPattern,
     Node,
+    PatternTimedOut,
     evaluate_q,
     parse_q,
     safe_regex,
@@ -556,8 +557,11 @@ class Compiled:
                 continue
             if selector_id is not None and selector_id != entity_id:
                 continue
-            if pattern is not None and not pattern.search(entity_id):
-                continue
+            try:
+                if pattern is not None and not pattern.search(entity_id):
+                    continue
+            except PatternTimedOut:
+                continue  # too costly to decide: not selected (and logged)
             return True
         return False
 
@@ -570,7 +574,10 @@ class Compiled:
     def filters(self, attrs: dict[str, Any]) -> bool:
         if self.geo is not None and not evaluate_georel(self.geo, attrs, self.geoproperty):
             return False
-        return self.q is None or evaluate_q(self.q, attrs, self.q_expand)
+        try:
+            return self.q is None or evaluate_q(self.q, attrs, self.q_expand)
+        except PatternTimedOut:
+            return False  # too costly to decide, even for a negated clause: no notification
 
 
 _cache: dict[tuple[str, str], tuple[float, list[Compiled]]] = {}

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import OutboxEvent
 from cityloop.demo.alarm_rules import demo_rules
+from cityloop.demo.seed import DEMO_API_KEY
 from cityloop.governance import service as governance
 from cityloop.governance.events import CASE_PUBLIC_UPDATE
 from cityloop.governance.models import Case
@@ -719,3 +720,33 @@ def test_rollup_dates_out_of_range_are_a_400(city: City, param: str, moment: str
     )
     assert response.status_code == 400, response.text
     assert response.json()["field"] == param
+
+
+def test_retention_folds_ngsild_history_per_tenant_even_without_a_device(city: City) -> None:
+    """History published through the NGSI-LD API has no device, and one entity id may live in
+    two tenants: each tenant keeps its own rollup and retention never stalls on them."""
+    old = (utcnow() - timedelta(days=200)).replace(minute=0, second=0, microsecond=0)
+    stamp = old.strftime("%Y-%m-%dT%H:%M:%SZ")
+    entity_id = f"urn:ngsi-ld:WeatherObserved:ret-{uuid.uuid4().hex[:8]}"
+    for tenant, value in (("city-a", 10.0), ("city-b", 30.0)):
+        body = {
+            "id": entity_id,
+            "type": "WeatherObserved",
+            "temperature": {"type": "Property", "value": value, "observedAt": stamp},
+        }
+        created = city.client.post(
+            "/ngsi-ld/v1/entities",
+            json=body,
+            headers={"NGSILD-Tenant": tenant, "X-Api-Key": DEMO_API_KEY},
+        )
+        assert created.status_code == 201, created.text
+    result = retention.apply_retention(city.ctx.writing, raw_days=90, rollup_days=730)
+    assert result.rolled_up >= 2
+    with city.ctx.reading() as session:
+        rollups = session.scalars(
+            select(TelemetryRollup).where(TelemetryRollup.entity_id == entity_id)
+        ).all()
+    assert sorted((r.tenant, r.device_id, r.sum) for r in rollups) == [
+        ("city-a", None, 10.0),
+        ("city-b", None, 30.0),
+    ]

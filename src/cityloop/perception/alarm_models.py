@@ -90,14 +90,17 @@ class TelemetryRollup(Base):
 
     __tablename__ = "telemetry_rollups"
     __table_args__ = (
-        UniqueConstraint("entity_id", "attribute", "hour"),
+        UniqueConstraint("tenant", "entity_id", "attribute", "hour"),
         Index("ix_telemetry_rollups_device_attribute_hour", "device_id", "attribute", "hour"),
         Index("ix_telemetry_rollups_hour", "hour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # The NGSI-LD tenant; device readings are in the default one (""). History published
+    # through the NGSI-LD API has no device.
+    tenant: Mapped[str] = mapped_column(String(100), default="", server_default="")
     entity_id: Mapped[str] = mapped_column(String(300))
-    device_id: Mapped[str] = mapped_column(String(100))
+    device_id: Mapped[str | None] = mapped_column(String(100), default=None)
     attribute: Mapped[str] = mapped_column(String(200))
     hour: Mapped[datetime]
     count: Mapped[int]

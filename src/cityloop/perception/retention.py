@@ -52,6 +52,7 @@ def fold_chunk(session: Session, cutoff: datetime, batch: int = DEFAULT_BATCH) -
     rows = session.execute(
         select(
             Measurement.id,
+            Measurement.tenant,
             Measurement.device_id,
             Measurement.entity_id,
             Measurement.attribute,
@@ -65,13 +66,15 @@ def fold_chunk(session: Session, cutoff: datetime, batch: int = DEFAULT_BATCH) -
     ).all()
     if not rows:
         return 0, 0
-    buckets: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+    # Keyed by tenant too: API-published entities in two tenants may share an id, and their
+    # history has no device.
+    buckets: dict[tuple[str, str, str, datetime], dict[str, Any]] = {}
     folded = 0
-    for _id, device_id, entity_id, attribute, observed_at, value, unit in rows:
+    for _id, tenant, device_id, entity_id, attribute, observed_at, value, unit in rows:
         if value is None:
             continue  # text, booleans and states are not averaged; they simply age out
         folded += 1
-        key = (entity_id, attribute, hour_of(observed_at))
+        key = (tenant, entity_id, attribute, hour_of(observed_at))
         bucket = buckets.get(key)
         if bucket is None:
             buckets[key] = {
@@ -94,25 +97,28 @@ def fold_chunk(session: Session, cutoff: datetime, batch: int = DEFAULT_BATCH) -
     return folded, len(rows)
 
 
-def _merge(session: Session, buckets: dict[tuple[str, str, datetime], dict[str, Any]]) -> None:
-    entities = {key[0] for key in buckets}
-    attributes = {key[1] for key in buckets}
-    hours = {key[2] for key in buckets}
+def _merge(session: Session, buckets: dict[tuple[str, str, str, datetime], dict[str, Any]]) -> None:
+    tenants = {key[0] for key in buckets}
+    entities = {key[1] for key in buckets}
+    attributes = {key[2] for key in buckets}
+    hours = {key[3] for key in buckets}
     existing = {
-        (r.entity_id, r.attribute, hour_of(r.hour)): r
+        (r.tenant, r.entity_id, r.attribute, hour_of(r.hour)): r
         for r in session.scalars(
             select(TelemetryRollup).where(
+                TelemetryRollup.tenant.in_(tenants),
                 TelemetryRollup.entity_id.in_(entities),
                 TelemetryRollup.attribute.in_(attributes),
                 TelemetryRollup.hour.in_(hours),
             )
         )
     }
-    for (entity_id, attribute, hour), bucket in buckets.items():
-        row = existing.get((entity_id, attribute, hour))
+    for (tenant, entity_id, attribute, hour), bucket in buckets.items():
+        row = existing.get((tenant, entity_id, attribute, hour))
         if row is None:
             session.add(
                 TelemetryRollup(
+                    tenant=tenant,
                     entity_id=entity_id,
                     device_id=bucket["device_id"],
                     attribute=attribute,

@@ -1,40 +1,11 @@
 // The shapes of the staff API's answers that the console reads (see governance/schemas.py).
 import type { Geometry } from "geojson";
+import type { Named } from "../shared/types";
 
-export interface Named {
-  code: string;
-  name: string;
-  name_zh: string;
-}
+export type { Category, CategoryAttribute, ClientConfig, Named } from "../shared/types";
 
 export interface Department extends Named {
   kind: string;
-}
-
-export interface CategoryAttribute {
-  code: string;
-  description: string;
-  datatype: string; // string | number | datetime | text | singlevaluelist | multivaluelist
-  required: boolean;
-  order: number;
-  values: [string, string][];
-}
-
-export interface Category {
-  code: string;
-  kind: "component" | "event" | string;
-  major_class: string;
-  group: string;
-  group_zh: string;
-  name: string;
-  name_zh: string;
-  description: string;
-  keywords: string[];
-  icon: string;
-  priority: string;
-  auto_dispatch: boolean;
-  default_department: string;
-  attributes: CategoryAttribute[];
 }
 
 export interface Photos {
@@ -198,15 +169,6 @@ export interface KpiAnswer {
   end: string;
   city: Indicators;
   departments: Record<string, Indicators>;
-}
-
-export interface ClientConfig {
-  city_domain: string;
-  tile_url: string | null;
-  tile_attribution: string;
-  dispute_window_hours: number;
-  rating_window_hours: number;
-  demo: boolean;
 }
 
 export interface GeoFeature {

@@ -6,12 +6,12 @@ cannot leak into it by accident.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.orm import Session
 
+from cityloop.base.db import iso
 from cityloop.geo import service as geo
 from cityloop.governance import service
 from cityloop.governance.messages import render_stored
@@ -72,10 +72,6 @@ class SupportIn(BaseModel):
     description: str = Field(default="", max_length=service.MAX_DESCRIPTION)
     media: list[str] = Field(default_factory=list, max_length=10)
     contact_email: EmailStr | None = None
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def category_out(category: Category) -> dict[str, Any]:

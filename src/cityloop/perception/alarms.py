@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.base.db import utcnow
+from cityloop.base.db import iso, utcnow
 from cityloop.base.metrics import Counter
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, not_found
@@ -231,9 +231,6 @@ def case_of(session: Session, alarm_id: int) -> int | None:
 
 
 def alarm_out(alarm: Alarm) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": alarm.id,
         "originator": alarm.originator_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from cityloop.perception import rules, service
 from cityloop.perception.codecs import CodecError, Reading, get_codec
 from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
 from cityloop.perception.ngsild import service as ngsild
-from cityloop.perception.telemetry import store_batch
+from cityloop.perception.telemetry import as_utc, store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
 MAX_UNIT_LENGTH = 40
@@ -235,7 +235,7 @@ def _checked(reading: Reading, now: datetime) -> Reading:
         raise _reject(400, "malformed-payload", "a unit is too long", name)
     if reading.observed_at is not None:
         try:
-            moment = _utc(reading.observed_at)
+            moment = as_utc(reading.observed_at)
         except OverflowError as exc:
             raise _reject(400, "bad-timestamp", "the timestamp is out of range", name) from exc
         if moment.year < EARLIEST_YEAR:
@@ -254,7 +254,3 @@ def _checked(reading: Reading, now: datetime) -> Reading:
     if isinstance(value, str) and "\x00" in value:
         raise _reject(400, "malformed-payload", "text may not hold NUL characters", name)
     return reading
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -21,11 +21,10 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
 from cityloop.perception.alarm_models import TelemetryRollup
 from cityloop.perception.models import Measurement
+from cityloop.perception.telemetry import check_query_moment
 
 DEFAULT_BATCH = 5000
 MAX_ROLLUP_WINDOW = timedelta(days=400)
-# Dates a rollup window may name; far from the ends of Python's datetime range.
-MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
 @dataclass
@@ -198,9 +197,8 @@ def rollups(
     Hours whose raw readings are still kept are computed from them, so the series has no gap
     at the retention boundary."""
     # Checked before any arithmetic: a date near year 1 or 9999 overflows when shifted to UTC.
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
-            raise bad_request(f"{name} must be a date from {MIN_YEAR} to {MAX_YEAR}", field=name)
+    check_query_moment("since", since)
+    check_query_moment("until", until)
     until = until or utcnow()
     since = since or until - timedelta(days=7)
     if since.tzinfo is None or until.tzinfo is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from cityloop.base.db import iso
 from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
 
 
@@ -33,10 +34,6 @@ class DeviceIn(BaseModel):
     lat: float | None = None
     lon: float | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def profile_out(profile: DeviceProfile) -> dict[str, Any]:

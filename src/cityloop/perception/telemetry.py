@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cityloop.base.problems import bad_request
 from cityloop.perception.codecs import Reading
 from cityloop.perception.models import Device, LatestValue, Measurement
 
@@ -40,10 +41,21 @@ class StoreResult:
     readings: tuple[StoredReading, ...] = ()
 
 
-def _utc(moment: datetime) -> datetime:
+# Dates a query may name: far from the ends of Python's datetime range, where shifting a
+# time to UTC overflows.
+MIN_YEAR, MAX_YEAR = 1970, 9000
+
+
+def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def check_query_moment(name: str, moment: datetime | None) -> None:
+    """A 400 naming ``name`` for a date a query cannot use; checked before any arithmetic."""
+    if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise bad_request(f"{name} must be a date from {MIN_YEAR} to {MAX_YEAR}", field=name)
 
 
 def _columns(value: Any) -> tuple[float | None, str | None]:
@@ -82,7 +94,7 @@ def store_batch(
     for index, (device, readings, received_at) in enumerate(messages):
         kept = candidates.setdefault(index, [])
         for reading in readings:
-            moment = _utc(reading.observed_at or received_at)
+            moment = as_utc(reading.observed_at or received_at)
             key = (device.entity_id, reading.attribute, moment)
             if key in owners:
                 duplicates[index] += 1
@@ -113,7 +125,7 @@ def store_batch(
             .returning(table.c.entity_id, table.c.attribute, table.c.observed_at)
         )
         for entity_id, attribute, moment in session.execute(statement, rows):
-            inserted.add((entity_id, attribute, _utc(moment)))
+            inserted.add((entity_id, attribute, as_utc(moment)))
     results: list[StoreResult] = []
     newest: dict[tuple[str, str], dict[str, Any]] = {}
     for index, (device, _readings, received_at) in enumerate(messages):
@@ -135,7 +147,7 @@ def store_batch(
                 }
         appended.sort(key=lambda stored: stored.observed_at)
         results.append(StoreResult(len(appended), duplicates[index], tuple(appended)))
-        device.last_seen_at = _utc(received_at)
+        device.last_seen_at = as_utc(received_at)
     if newest:
         _upsert_latest(session, list(newest.values()))
     session.flush()
@@ -187,10 +199,11 @@ def measurements(
     limit: int = 100,
 ) -> list[Measurement]:
     """A device's history, newest first."""
+    check_query_moment("since", since)
     query = select(Measurement).where(Measurement.device_id == device_id)
     if attribute is not None:
         query = query.where(Measurement.attribute == attribute)
     if since is not None:
-        query = query.where(Measurement.observed_at >= _utc(since))
+        query = query.where(Measurement.observed_at >= as_utc(since))
     query = query.order_by(Measurement.observed_at.desc(), Measurement.id.desc()).limit(limit)
     return list(session.scalars(query))

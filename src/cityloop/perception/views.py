@@ -297,8 +297,7 @@ def device_measures(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    if since is not None and not 1970 <= since.year <= 9000:  # before any UTC conversion
-        raise bad_request("since must lie between the years 1970 and 9000", field="since")
+    telemetry.check_query_moment("since", since)  # the input first, then the lookup
     with ctx.reading() as session:
         device = service.get_device(session, device_id)
         rows = telemetry.measurements(

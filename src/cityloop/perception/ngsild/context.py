@@ -105,14 +105,11 @@ def _row_for(session: Session, url: str) -> NgsiContext | None:
     return row
 
 
-class _Loader:
-    """The pyld document loader: core context from the package, others from memory, the
-    database or (once) the network."""
+class _DocumentLoader:
+    """What pyld calls to load a context URL; remembers why the last load failed, since pyld
+    wraps the error in its own."""
 
-    def __init__(self, db: Database | None, limits: ContextLimits) -> None:
-        self.db = db
-        self.limits = limits
-        self.failure: str | None = None
+    failure: str | None = None
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         try:
@@ -121,6 +118,18 @@ class _Loader:
             self.failure = exc.detail
             raise
         return {"contextUrl": None, "documentUrl": url, "document": document}
+
+    def load(self, url: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class _Loader(_DocumentLoader):
+    """The pyld document loader: core context from the package, others from memory, the
+    database or (once) the network."""
+
+    def __init__(self, db: Database | None, limits: ContextLimits) -> None:
+        self.db = db
+        self.limits = limits
 
     def load(self, url: str) -> dict[str, Any]:
         if is_core_url(url):
@@ -267,7 +276,7 @@ def _run_async(coroutine: Any, seconds: float) -> Any:
         return pool.submit(run).result()
 
 
-class _CachedLoader:
+class _CachedLoader(_DocumentLoader):
     """The loader for code inside a transaction: memory, then the documents the caller kept,
     then the ngsild_contexts table read through the caller's own session; never the
     network, never a write."""
@@ -275,15 +284,6 @@ class _CachedLoader:
     def __init__(self, session: Session | None, documents: dict[str, Any]) -> None:
         self.session = session
         self.documents = documents
-        self.failure: str | None = None
-
-    def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
-        try:
-            document = self.load(url)
-        except NgsiError as exc:
-            self.failure = exc.detail
-            raise
-        return {"contextUrl": None, "documentUrl": url, "document": document}
 
     def load(self, url: str) -> dict[str, Any]:
         if is_core_url(url):

@@ -750,3 +750,26 @@ def test_retention_folds_ngsild_history_per_tenant_even_without_a_device(city: C
         ("city-a", None, 10.0),
         ("city-b", None, 30.0),
     ]
+
+
+def test_messages_of_one_device_in_one_batch_meet_its_rules_in_arrival_order(city: City) -> None:
+    profile, apikey = fleet(city)
+    add_rule(
+        city,
+        profile,
+        kind="state",
+        definition={"attribute": "status", "values": ["jammed"]},
+        alarm_type="JAMMED",
+        severity="MINOR",
+    )
+    raised_then_cleared, still_raised = add_device(city, apikey), add_device(city, apikey)
+    measures = [
+        {"k": apikey, "i": raised_then_cleared, "payload": "status|jammed"},
+        {"k": apikey, "i": still_raised, "payload": "status|ok"},
+        {"k": apikey, "i": raised_then_cleared, "payload": "status|ok"},
+        {"k": apikey, "i": still_raised, "payload": "status|jammed"},
+    ]
+    response = city.client.post(BASE + "/measures", json={"measures": measures})
+    assert response.status_code == 200, response.text
+    assert [a["status"] for a in alarms_of(city, raised_then_cleared)] == ["CLEARED_UNACK"]
+    assert [a["status"] for a in alarms_of(city, still_raised)] == ["ACTIVE_UNACK"]

@@ -18,7 +18,7 @@ from cityloop.perception import rules, service
 from cityloop.perception.codecs import CodecError, Reading, get_codec
 from cityloop.perception.models import Device, DeviceProfile, ProvisioningGroup
 from cityloop.perception.ngsild import service as ngsild
-from cityloop.perception.telemetry import as_utc, store_batch
+from cityloop.perception.telemetry import StoredReading, as_utc, store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
 MAX_UNIT_LENGTH = 40
@@ -155,9 +155,15 @@ def ingest_batch(
     # What follows a stored reading, in order: the entity projection, then the rules.
     projected = zip((device for _, device, _, _ in accepted), stored, strict=True)
     ngsild.apply_device_batch(session, [(device, result.readings) for device, result in projected])
+    # The rules once per device, over its messages' readings in arrival order: the same
+    # outcome as message by message, for one rule-state read per device, not per message.
+    per_device: dict[str, tuple[Device, list[StoredReading]]] = {}
+    for (_, device, _, _), result in zip(accepted, stored, strict=True):
+        per_device.setdefault(device.device_id, (device, []))[1].extend(result.readings)
+    for device, readings in per_device.values():
+        rules.evaluate_readings(session, device, readings)
     total = 0
     for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
-        rules.evaluate_readings(session, device, result.readings)
         outcomes[index] = IngestResult(
             device.device_id, device.entity_id, result.stored, result.duplicates
         )

@@ -20,12 +20,12 @@ from sqlalchemy import insert
 from cityloop.app import build_context, create_app
 from cityloop.base.db import Database, utcnow
 from cityloop.migrate import upgrade
-from cityloop.perception.ngsild import context as contexts
-from cityloop.perception.ngsild import service
-from cityloop.perception.ngsild.entities import expand_entity, now_iso
-from cityloop.perception.ngsild.geo import parse_geoquery
-from cityloop.perception.ngsild.models import NgsiEntity
-from cityloop.perception.ngsild.query import parse_q
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild.entities import expand_entity, now_iso
+from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
+from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.query import parse_q
 from cityloop.settings import Settings
 
 CENTRE = (8.68, 49.40)  # lon, lat; entities spread over about 20 km x 20 km

@@ -337,7 +337,7 @@ def raw_insert_ceiling(database: Path, rows: int) -> dict:
     """The same rows straight into the same table, 1,000 per transaction: the store's ceiling."""
     from sqlalchemy import create_engine, insert
 
-    from cityloop.perception.models import Measurement
+    from cityloop.platforms.data.perception.models import Measurement
 
     engine = create_engine(f"sqlite:///{database}")
     moment = datetime(2025, 6, 1, tzinfo=UTC)

@@ -28,31 +28,31 @@ from cityloop.base.problems import Problem, install_problem_handlers, problem_re
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
-from cityloop.geo import service as geo
-from cityloop.geo.views import router as geo_router
-from cityloop.governance import alarm_cases
-from cityloop.governance import service as governance
-from cityloop.governance.live import router as live_router
-from cityloop.governance.models import Case
-from cityloop.governance.open311.views import install_open311
-from cityloop.governance.views import router as cases_router
-from cityloop.identity.views import router as identity_router
-from cityloop.media.views import router as media_router
-from cityloop.notify import service as notify
-from cityloop.notify.channels import channel_from_url
-from cityloop.notify.views import router as notify_router
-from cityloop.notify.webhooks import (
+from cityloop.bridges import alarm_cases
+from cityloop.domains.governance import service as governance
+from cityloop.domains.governance.live import router as live_router
+from cityloop.domains.governance.models import Case
+from cityloop.domains.governance.open311.views import install_open311
+from cityloop.domains.governance.views import router as cases_router
+from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.geo.views import router as geo_router
+from cityloop.platforms.application.identity.views import router as identity_router
+from cityloop.platforms.application.media.views import router as media_router
+from cityloop.platforms.application.notify import service as notify
+from cityloop.platforms.application.notify.channels import channel_from_url
+from cityloop.platforms.application.notify.views import router as notify_router
+from cityloop.platforms.application.notify.webhooks import (
     WebhookConfig,
     WebhookDispatcher,
     notify_dispatcher_after_commit,
     prune_job,
     queue_depth,
 )
-from cityloop.perception import retention, rules
-from cityloop.perception.alarm_views import router as alarms_router
-from cityloop.perception.ngsild import subscriptions as ngsild_subscriptions
-from cityloop.perception.ngsild.views import install_ngsild
-from cityloop.perception.views import router as perception_router
+from cityloop.platforms.data.perception import retention, rules
+from cityloop.platforms.data.perception.alarm_views import router as alarms_router
+from cityloop.platforms.data.perception.ngsild import subscriptions as ngsild_subscriptions
+from cityloop.platforms.data.perception.ngsild.views import install_ngsild
+from cityloop.platforms.data.perception.views import router as perception_router
 from cityloop.settings import Settings
 
 
@@ -101,7 +101,7 @@ def build_context(settings: Settings) -> AppContext:
     )
     ctx.extras["scheduler"] = scheduler
     if settings.mqtt_url:
-        from cityloop.perception.mqtt import MqttIngest
+        from cityloop.platforms.data.perception.mqtt import MqttIngest
 
         ctx.extras["mqtt"] = MqttIngest(
             ctx,

@@ -284,8 +284,8 @@ def user_create(
 ) -> None:
     """Create an account."""
     from cityloop.base.problems import Problem
-    from cityloop.identity import service
-    from cityloop.identity.service import Actor
+    from cityloop.platforms.application.identity import service
+    from cityloop.platforms.application.identity.service import Actor
 
     settings = _settings(data_dir)
     _migrate(settings)
@@ -321,8 +321,8 @@ def apikey_create(
     import secrets
 
     from cityloop.base.problems import Problem
-    from cityloop.identity import service
-    from cityloop.identity.service import Actor
+    from cityloop.platforms.application.identity import service
+    from cityloop.platforms.application.identity.service import Actor
 
     settings = _settings(data_dir)
     _migrate(settings)
@@ -347,7 +347,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
     """List API keys (never the keys themselves)."""
-    from cityloop.identity import service
+    from cityloop.platforms.application.identity import service
 
     settings = _settings(data_dir)
     _migrate(settings)
@@ -365,8 +365,8 @@ def apikey_list(data_dir: Annotated[Path | None, typer.Option()] = None) -> None
 def apikey_revoke(key_id: int, data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
     """Revoke an API key by its id (see `cityloop apikey list`)."""
     from cityloop.base.problems import Problem
-    from cityloop.identity import service
-    from cityloop.identity.service import Actor
+    from cityloop.platforms.application.identity import service
+    from cityloop.platforms.application.identity.service import Actor
 
     settings = _settings(data_dir)
     _migrate(settings)
@@ -386,7 +386,7 @@ def apikey_revoke(key_id: int, data_dir: Annotated[Path | None, typer.Option()] 
 @app.command("sla-sweep")
 def sla_sweep(data_dir: Annotated[Path | None, typer.Option()] = None) -> None:
     """Flag overdue and silent cases once (the server also does this on a timer)."""
-    from cityloop.governance import service
+    from cityloop.domains.governance import service
 
     settings = _settings(data_dir)
     db = Database(settings.resolved_database_url)
@@ -458,7 +458,7 @@ def profile_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a device profile: how a device model's payloads decode and map."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     codec_config = _json_option(config, config_file, "codec configuration")
     with _registry(data_dir) as session:
@@ -476,7 +476,7 @@ def profile_create(
 @profile_app.command("list")
 def profile_list(data_dir: DataDir = None) -> None:
     """The device profiles."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         for p in service.list_profiles(session):
@@ -495,7 +495,7 @@ def group_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a provisioning group: devices sharing an api key and a profile."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         group = service.create_group(
@@ -513,7 +513,7 @@ def group_create(
 @group_app.command("list")
 def group_list(data_dir: DataDir = None) -> None:
     """The provisioning groups (api keys are shown: this is an administrator's tool)."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         for g in service.list_groups(session):
@@ -532,7 +532,7 @@ def device_create(
     data_dir: DataDir = None,
 ) -> None:
     """Register one device in a group."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         device = service.create_device(
@@ -551,7 +551,7 @@ def device_list(
     data_dir: DataDir = None,
 ) -> None:
     """The devices, by id."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
@@ -564,7 +564,7 @@ def device_list(
 @device_app.command("show")
 def device_show(device_id: str, data_dir: DataDir = None) -> None:
     """One device and its latest values."""
-    from cityloop.perception import service, telemetry
+    from cityloop.platforms.data.perception import service, telemetry
 
     with _registry(data_dir) as session:
         d = service.get_device(session, device_id)
@@ -583,7 +583,7 @@ def device_show(device_id: str, data_dir: DataDir = None) -> None:
 @device_app.command("deactivate")
 def device_deactivate(device_id: str, data_dir: DataDir = None) -> None:
     """Stop accepting a device's messages; its history stays."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     with _registry(data_dir) as session:
         service.set_device_active(session, device_id, False)
@@ -597,7 +597,7 @@ def device_import(
 ) -> None:
     """Register devices from a CSV file. Bad rows are listed by line; the rest go in. Exits
     non-zero only when the file cannot be read or no row was imported."""
-    from cityloop.perception import service
+    from cityloop.platforms.data.perception import service
 
     try:
         text = file.read_bytes().decode("utf-8-sig")

@@ -3,8 +3,7 @@
 from cityloop.base.db import Base
 from cityloop.base.idempotency import IdempotencyRecord
 from cityloop.base.outbox import OutboxDelivery, OutboxEvent
-from cityloop.geo.models import Jurisdiction
-from cityloop.governance.models import (
+from cityloop.domains.governance.models import (
     Case,
     CaseEvent,
     Category,
@@ -14,18 +13,28 @@ from cityloop.governance.models import (
     RoutingRule,
     SlaTarget,
 )
-from cityloop.identity.models import ApiKey, AuditEntry, Department, User
-from cityloop.media.models import Media
-from cityloop.notify.models import Notification, WebhookDelivery, WebhookSourceStats
-from cityloop.perception.alarm_models import Alarm, AlarmRule, RuleState, TelemetryRollup
-from cityloop.perception.models import (
+from cityloop.platforms.application.geo.models import Jurisdiction
+from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
+from cityloop.platforms.application.media.models import Media
+from cityloop.platforms.application.notify.models import (
+    Notification,
+    WebhookDelivery,
+    WebhookSourceStats,
+)
+from cityloop.platforms.data.perception.alarm_models import (
+    Alarm,
+    AlarmRule,
+    RuleState,
+    TelemetryRollup,
+)
+from cityloop.platforms.data.perception.models import (
     Device,
     DeviceProfile,
     LatestValue,
     Measurement,
     ProvisioningGroup,
 )
-from cityloop.perception.ngsild.models import (
+from cityloop.platforms.data.perception.ngsild.models import (
     NgsiContext,
     NgsiEntity,
     NgsiSubscription,

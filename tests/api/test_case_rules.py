@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from cityloop.base.db import utcnow
-from cityloop.governance import service
-from cityloop.governance.workflow import TRANSITIONS, Status
+from cityloop.domains.governance import service
+from cityloop.domains.governance.workflow import TRANSITIONS, Status
 from tests.conftest import City, fresh_point
 
 

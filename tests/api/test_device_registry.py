@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityloop.perception import service
+from cityloop.platforms.data.perception import service
 from tests.conftest import City
 
 BASE = "/api/v1/perception"

@@ -12,9 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from cityloop.notify.channels import SmtpChannel
-from cityloop.notify.models import Notification
-from cityloop.notify.service import send_pending
+from cityloop.platforms.application.notify.channels import SmtpChannel
+from cityloop.platforms.application.notify.models import Notification
+from cityloop.platforms.application.notify.service import send_pending
 from tests.conftest import City, fresh_point, make_city
 from tests.servers import free_port
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from cityloop.governance.models import Case, Report
+from cityloop.domains.governance.models import Case, Report
 from tests.conftest import City, fresh_point, jpeg_bytes, make_city
 
 

@@ -17,9 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from cityloop.base.db import Database
-from cityloop.perception import service
-from cityloop.perception.models import Measurement
-from cityloop.perception.mqtt import MqttIngest
+from cityloop.platforms.data.perception import service
+from cityloop.platforms.data.perception.models import Measurement
+from cityloop.platforms.data.perception.mqtt import MqttIngest
 from tests.conftest import BACKENDS, City, make_city
 from tests.mosquitto import Broker, private_broker
 from tests.servers import running, seed

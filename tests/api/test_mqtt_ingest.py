@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cityloop.perception.mqtt import MqttIngest
+from cityloop.platforms.data.perception.mqtt import MqttIngest
 from tests.conftest import City, make_city
 
 BASE = "/api/v1/perception"

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cityloop.perception.mqtt import MqttIngest
+from cityloop.platforms.data.perception.mqtt import MqttIngest
 from tests.api.test_mqtt_ingest import BASE, publish, setup_device
 from tests.conftest import City, make_city
 from tests.mosquitto import Broker, private_broker

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from cityloop.perception.ngsild import context as contexts
-from cityloop.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild import service
 from tests.conftest import City
 
 ENTITY = "urn:ngsi-ld:WasteContainer:concurrency-1"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cityloop.perception.ngsild import context as contexts
-from cityloop.perception.ngsild.models import NgsiContext
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"

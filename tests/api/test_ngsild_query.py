@@ -491,9 +491,9 @@ def test_a_batch_item_the_database_refuses_fails_alone(city: City) -> None:
     the second. The racing insert is made by a real INSERT just before the item's flush."""
     from sqlalchemy import event, insert
 
-    from cityloop.perception.ngsild import context as contexts
-    from cityloop.perception.ngsild import service
-    from cityloop.perception.ngsild.models import NgsiEntity
+    from cityloop.platforms.data.perception.ngsild import context as contexts
+    from cityloop.platforms.data.perception.ngsild import service
+    from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 
     core = contexts.core()
     items = [({"id": f"urn:ngsi-ld:RaceBin:{n}", "type": "RaceBin"}, core) for n in ("a", "b", "c")]

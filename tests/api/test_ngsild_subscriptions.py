@@ -21,15 +21,15 @@ from sqlalchemy import delete, select, update
 
 from cityloop.base.db import utcnow
 from cityloop.demo.seed import DEMO_API_KEY
-from cityloop.notify.models import WebhookDelivery, WebhookSourceStats
-from cityloop.notify.webhooks import (
+from cityloop.platforms.application.notify.models import WebhookDelivery, WebhookSourceStats
+from cityloop.platforms.application.notify.webhooks import (
     WebhookConfig,
     WebhookDispatcher,
     notify_dispatcher_after_commit,
 )
-from cityloop.perception.ngsild import context as contexts
-from cityloop.perception.ngsild import subscriptions
-from cityloop.perception.ngsild.models import NgsiSubscription
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild import subscriptions
+from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
 from tests.conftest import City
 from tests.webhook_receiver import receiving, wait_until
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cityloop.governance.models import Category
+from cityloop.domains.governance.models import Category
 from tests.conftest import City, fresh_point, jpeg_bytes, make_city
 
 BASE = "/open311/v2"

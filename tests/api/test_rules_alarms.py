@@ -17,11 +17,11 @@ from cityloop.base.db import utcnow
 from cityloop.base.outbox import OutboxEvent
 from cityloop.demo.alarm_rules import demo_rules
 from cityloop.demo.seed import DEMO_API_KEY
-from cityloop.governance import service as governance
-from cityloop.governance.events import CASE_PUBLIC_UPDATE
-from cityloop.governance.models import Case
-from cityloop.perception import alarms, retention, rules
-from cityloop.perception.alarm_models import TelemetryRollup
+from cityloop.domains.governance import service as governance
+from cityloop.domains.governance.events import CASE_PUBLIC_UPDATE
+from cityloop.domains.governance.models import Case
+from cityloop.platforms.data.perception import alarms, retention, rules
+from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
 from tests.conftest import City, fresh_point
 
 BASE = "/api/v1/perception"

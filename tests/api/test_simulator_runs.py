@@ -17,13 +17,13 @@ from cityloop.base.db import Database
 from cityloop.demo.devices import PROFILES_BY_CODE, demo_devices
 from cityloop.demo.simulator import FleetSimulator, Message, pick_devices
 from cityloop.demo.transport import HttpSender, MqttSender, run
-from cityloop.geo import service as geo
-from cityloop.perception import service
-from cityloop.perception.codecs import get_codec
-from cityloop.perception.ingest import ingest_measure
-from cityloop.perception.models import Device, Measurement
-from cityloop.perception.mqtt import MqttIngest
-from cityloop.perception.telemetry import latest_values
+from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.data.perception import service
+from cityloop.platforms.data.perception.codecs import get_codec
+from cityloop.platforms.data.perception.ingest import ingest_measure
+from cityloop.platforms.data.perception.models import Device, Measurement
+from cityloop.platforms.data.perception.mqtt import MqttIngest
+from cityloop.platforms.data.perception.telemetry import latest_values
 from tests.conftest import BACKENDS, City, make_city
 from tests.mosquitto import private_broker
 from tests.servers import running, seed

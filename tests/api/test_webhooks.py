@@ -13,9 +13,9 @@ from sqlalchemy import delete, select, update
 
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
-from cityloop.notify import webhooks
-from cityloop.notify.models import WebhookDelivery, WebhookSourceStats
-from cityloop.notify.webhooks import (
+from cityloop.platforms.application.notify import webhooks
+from cityloop.platforms.application.notify.models import WebhookDelivery, WebhookSourceStats
+from cityloop.platforms.application.notify.webhooks import (
     Outcome,
     WebhookConfig,
     WebhookDispatcher,

@@ -40,7 +40,7 @@ def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
 
 def test_seed_without_accounts_leaves_no_default_password(tmp_path: Path) -> None:
     from cityloop.base.db import Database
-    from cityloop.identity.models import User
+    from cityloop.platforms.application.identity.models import User
 
     runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
     db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cityloop.perception.codecs import (
+from cityloop.platforms.data.perception.codecs import (
     AttributeMapping,
     Codec,
     CodecError,
@@ -18,7 +18,7 @@ from cityloop.perception.codecs import (
     builtin_codecs,
     get_codec,
 )
-from cityloop.perception.codecs.expressions import SafeExpression, compile_expression
+from cityloop.platforms.data.perception.codecs.expressions import SafeExpression, compile_expression
 
 WHEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

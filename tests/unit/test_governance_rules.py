@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from cityloop.geo import service as geo
-from cityloop.governance import service
-from cityloop.governance.models import Case
-from cityloop.governance.workflow import TRANSITIONS, Status, allowed_actions
-from cityloop.identity.service import SYSTEM, Actor
+from cityloop.domains.governance import service
+from cityloop.domains.governance.models import Case
+from cityloop.domains.governance.workflow import TRANSITIONS, Status, allowed_actions
+from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity.service import SYSTEM, Actor
 from tests.conftest import City, fresh_point
 
 CITIZEN = Actor(None, "anonymous", "anonymous")

@@ -1,4 +1,4 @@
-"""Tests for cityloop.media.imaging: safe decoding and metadata stripping."""
+"""Tests for cityloop.platforms.application.media.imaging: safe decoding and metadata stripping."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageFile, PngImagePlugin
 
-from cityloop.media.imaging import MediaRejected, ProcessedImage, process_image
+from cityloop.platforms.application.media.imaging import (
+    MediaRejected,
+    ProcessedImage,
+    process_image,
+)
 
 # Southern/eastern hemisphere on purpose, so the sign handling is exercised.
 GPS_LAT = -(33 + 52 / 60 + 4.2 / 3600)

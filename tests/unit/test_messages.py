@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from cityloop.governance.messages import TEMPLATES, Message
+from cityloop.domains.governance.messages import TEMPLATES, Message
 
 
 def test_both_languages_use_the_same_placeholders() -> None:

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from cityloop.base.db import utcnow
-from cityloop.perception import mqtt as mqtt_module
-from cityloop.perception import service
-from cityloop.perception.mqtt import MqttIngest, _Queued
+from cityloop.platforms.data.perception import mqtt as mqtt_module
+from cityloop.platforms.data.perception import service
+from cityloop.platforms.data.perception.mqtt import MqttIngest, _Queued
 from tests.conftest import City, make_city
 
 
@@ -60,7 +60,7 @@ def _stored(city: City) -> list[float]:
 
 
 def service_measures(city: City) -> list[Any]:
-    from cityloop.perception.telemetry import measurements
+    from cityloop.platforms.data.perception.telemetry import measurements
 
     with city.ctx.reading() as session:
         return measurements(session, "wr-1", limit=100)

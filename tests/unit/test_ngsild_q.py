@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from cityloop.perception.ngsild.errors import NgsiError
-from cityloop.perception.ngsild.geo import evaluate_georel, parse_geoquery
-from cityloop.perception.ngsild.query import (
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError
+from cityloop.platforms.data.perception.ngsild.geo import evaluate_georel, parse_geoquery
+from cityloop.platforms.data.perception.ngsild.query import (
     And,
     CallLimit,
     Compare,

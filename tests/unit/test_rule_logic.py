@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from cityloop.base.problems import Problem
-from cityloop.perception.rule_logic import Memory, Outcome, parse_definition, position_of, step
+from cityloop.platforms.data.perception.rule_logic import (
+    Memory,
+    Outcome,
+    parse_definition,
+    position_of,
+    step,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from shapely.geometry import Point, shape
 from cityloop.demo.city import build_demo_city
 from cityloop.demo.devices import PROFILES, PROFILES_BY_CODE, demo_devices
 from cityloop.demo.simulator import FLOOD_LEVEL_M, FleetSimulator, Message, pick_devices
-from cityloop.perception.codecs import CodecError, Reading, get_codec
-from cityloop.perception.service import validate_codec_config
+from cityloop.platforms.data.perception.codecs import CodecError, Reading, get_codec
+from cityloop.platforms.data.perception.service import validate_codec_config
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 CONTRACT = {

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.perception import rules
-from cityloop.perception.alarm_models import AlarmRule
+from cityloop.platforms.data.perception import rules
+from cityloop.platforms.data.perception.alarm_models import AlarmRule
 
 BATTERY_PROFILES = ("manhole-lora", "waterlevel-ul", "parking-lora", "wastebin-ul")
 OFFLINE_PROFILES = ("manhole-lora", "waterlevel-ul")

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cityloop.perception import service
-from cityloop.perception.models import Device, DeviceProfile
+from cityloop.platforms.data.perception import service
+from cityloop.platforms.data.perception.models import Device, DeviceProfile
 
 # The same design grid as city.py: integer units of 1e-4 degree from this (lon, lat) origin.
 _ORIGIN = (120.108, 30.223)

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
-from cityloop.geo import service as geo
-from cityloop.governance.models import Category, RoutingRule, SlaTarget
-from cityloop.identity import service as identity
-from cityloop.identity.models import User
-from cityloop.identity.roles import Role
+from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
+from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.roles import Role
 
 DEMO_PASSWORD = "demo"
 DEMO_API_KEY = "demo"

@@ -1,0 +1,1 @@
+"""Links between two parts, made through their events (a sensor alarm opens a case)."""

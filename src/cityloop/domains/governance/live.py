@@ -1,0 +1,96 @@
+"""The live case feed for staff screens, as server-sent events.
+
+Each connection polls the append-only timeline for rows after the last one it sent. That is one
+indexed query a second per open console, and it works unchanged when several server processes
+share one database (an in-memory broadcast would only see its own process's changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.problems import Problem
+from cityloop.domains.governance import service
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.deps import bearer_token
+from cityloop.platforms.application.identity.roles import STAFF_ROLES
+from cityloop.platforms.application.identity.service import Actor
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
+
+
+def _actor(ctx: AppContext, request: Request, access_token: str | None) -> Actor:
+    # EventSource cannot send headers, so the token may also come as a query parameter.
+    token = bearer_token(request) or access_token
+    if not token:
+        raise Problem(401, "unauthorized", "sign in first", headers={"WWW-Authenticate": "Bearer"})
+    with ctx.reading() as session:
+        user = identity.user_from_token(session, token, ctx.settings.resolved_secret_key)
+    if user.role not in STAFF_ROLES:
+        raise Problem(403, "forbidden", "the live feed is for staff")
+    return identity.actor_for(user)
+
+
+@router.get("/cases-stream", response_class=StreamingResponse)
+async def case_stream(
+    ctx: Ctx,
+    request: Request,
+    access_token: Annotated[str | None, Query(max_length=2000)] = None,
+    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """`text/event-stream` of `case` events: {case_id, event_id, action, status, department}."""
+    actor = _actor(ctx, request, access_token)
+    header = request.headers.get("last-event-id", "")
+    if last_event_id is None and header.isdigit():
+        last_event_id = int(header)  # a reconnecting EventSource resumes where it left off
+
+    def poll(after: int) -> tuple[int, list[dict[str, object]]]:
+        with ctx.reading() as session:
+            cursor, rows = service.changes_since(session, actor, after)
+            return cursor, [
+                {
+                    "event_id": event.id,
+                    "case_id": case.id,
+                    "action": event.action,
+                    "status": case.status,
+                    "department": case.department_code,
+                }
+                for event, case in rows
+            ]
+
+    async def events() -> AsyncIterator[str]:
+        cursor = last_event_id
+        if cursor is None:
+            with ctx.reading() as session:
+                cursor = service.latest_event_id(session)
+        yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'event_id': cursor})}\n\n"
+        idle = 0.0
+        while not await request.is_disconnected():
+            cursor, changes = await run_in_threadpool(poll, cursor)
+            for change in changes:
+                yield f"id: {change['event_id']}\nevent: case\ndata: {json.dumps(change)}\n\n"
+            if changes:
+                idle = 0.0
+            else:
+                idle += POLL_SECONDS
+                if idle >= HEARTBEAT_SECONDS:
+                    idle = 0.0
+                    yield ": heartbeat\n\n"
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,315 @@
+"""Open311 GeoReport v2 at /open311/v2: thin routes over open311.service and governance.
+
+Every route serves ``.json`` and ``.xml``; errors are the spec's ``[{code, description}]`` list in
+the same format, rendered by the formatter that base/problems.py calls for this prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.db import utcnow
+from cityloop.base.problems import Problem, bad_request, not_found
+from cityloop.base.ratelimit import client_key
+from cityloop.domains.governance import service as governance
+from cityloop.domains.governance.open311 import formats
+from cityloop.domains.governance.open311 import service as open311
+from cityloop.domains.governance.views import run_intake
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.media import service as media
+from cityloop.platforms.application.media.models import Media
+from cityloop.platforms.application.media.views import read_capped
+
+PREFIX = "/open311/v2"
+ERROR_PREFIX = "/open311/"
+MAX_MEDIA_FILES = 5
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+router = APIRouter(prefix=PREFIX, tags=["open311"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Jurisdiction = Annotated[str | None, Query(max_length=200)]
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
+PageSize = Annotated[int | None, Query(ge=1)]
+
+
+def _check_jurisdiction(ctx: AppContext, jurisdiction_id: str | None) -> None:
+    # One endpoint, one city: the parameter is optional, but a wrong one names nothing we serve.
+    if jurisdiction_id and jurisdiction_id.strip() != ctx.settings.city_domain:
+        raise not_found("jurisdiction_id", repr(jurisdiction_id))
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1", "yes")
+
+
+# ---------------------------------------------------------------- services
+
+
+@router.get("/services.{fmt}")
+def services(
+    ctx: Ctx, fmt: str, locale: str | None = None, jurisdiction_id: Jurisdiction = None
+) -> Response:
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    with ctx.reading() as session:
+        records = open311.service_records(session, locale)
+    return formats.render(fmt, records, formats.SERVICES)
+
+
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(
+    ctx: Ctx, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
+) -> Response:
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    with ctx.reading() as session:
+        definition = open311.service_definition(session, service_code)
+    if definition is None:
+        raise not_found("service_code", repr(service_code))
+    return formats.render(fmt, definition, ("service_definition", None))
+
+
+# ---------------------------------------------------------------- POST requests
+
+
+def _media_id(ctx: AppContext, raw: bytes, uploaded_by: str) -> str:
+    """Decode, strip and store one photo; the same image from the same client is stored once,
+    so a retried POST (Idempotency-Key) names the same media and replays the first answer."""
+    image = media.decode_upload(
+        raw, max_bytes=ctx.settings.media_max_bytes, max_pixels=ctx.settings.media_max_pixels
+    )
+    with ctx.writing() as session:
+        existing = session.scalar(
+            select(Media.id)
+            .where(Media.sha256 == image.sha256, Media.uploaded_by == uploaded_by)
+            .limit(1)
+        )
+        if existing is not None:
+            return str(existing)
+        return media.store_image(session, ctx.storage, image, uploaded_by).id
+
+
+def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
+    """Who is sending, and is it for a service we have: checked before any photo is read."""
+    with ctx.reading() as session:
+        key = identity.check_api_key(session, sub.api_key)
+        if key is None:
+            raise Problem(403, "forbidden", "api_key is missing or not valid")
+        if not identity.has_scope(key, "open311"):
+            raise Problem(403, "forbidden", "this api_key is not for the Open311 API")
+        client = (key.name, key.id)
+        _check_jurisdiction(ctx, sub.jurisdiction_id)
+        if not sub.service_code:
+            raise bad_request("service_code is required", field="service_code")
+        category = governance.get_category(session, sub.service_code)
+        if category is None or not category.active:
+            raise bad_request(
+                f"service_code {sub.service_code!r} is not a service of this city; "
+                "see services.json",
+                field="service_code",
+            )
+    return client
+
+
+def _submit(
+    ctx: AppContext,
+    request: Request,
+    sub: open311.Submission,
+    client: tuple[str, int],
+    photos: list[bytes],
+    idempotency_key: str | None,
+) -> tuple[int, dict[str, Any]]:
+    client_name, key_id = client
+    # An Open311 client is not a staff user: channel "open311", no account, contact kept
+    # private on the report.
+    actor = Actor(None, f"open311:{client_name}"[:80], "open311")
+    if photos:
+        ctx.extras["media_limiter"].check(client_key(request))
+    media_ids = [_media_id(ctx, raw, actor.username) for raw in photos]
+
+    def answer(result: governance.IntakeResult) -> dict[str, Any]:
+        session = _session_of(result)
+        return {
+            "service_request_id": str(result.case.id),
+            "token": result.report.tracking_token,
+            "service_notice": open311.service_notice(session, result),
+            "account_id": sub.account_id,
+        }
+
+    return run_intake(
+        ctx,
+        request,
+        actor=actor,
+        data=sub.report_input(client_name, media_ids),
+        reporter_user_id=None,
+        idempotency_key=idempotency_key,
+        scope=f"open311:{key_id}",
+        respond=answer,
+    )
+
+
+def _session_of(result: governance.IntakeResult) -> Session:
+    session = object_session(result.case)
+    assert session is not None  # respond runs inside run_intake's unit of work
+    return session
+
+
+@router.post("/requests.{fmt}", status_code=201)
+async def post_request(
+    ctx: Ctx,
+    request: Request,
+    fmt: str,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    formats.require_format(fmt)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in FORM_TYPES:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "send application/x-www-form-urlencoded, or multipart/form-data to attach media",
+        )
+    cap = ctx.settings.media_max_bytes * MAX_MEDIA_FILES + 1_000_000
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cap:
+        raise Problem(413, "too-large", f"the request is over {cap} bytes")
+    texts: list[tuple[str, str]] = []
+    photos: list[bytes] = []
+    # The context manager closes spooled upload files whatever happens below.
+    async with request.form(max_files=MAX_MEDIA_FILES, max_fields=500) as form:
+        uploads: list[UploadFile] = []
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                texts.append((name, value))
+            elif name != "media":
+                raise bad_request(f"{name} must be a text field, not a file", field=name)
+            elif value.filename:  # an empty file input still sends a part, without a name
+                uploads.append(value)
+        # api_key may come in the query string too, as many clients send it there.
+        for name in ("api_key", "jurisdiction_id"):
+            if name in request.query_params and not any(k == name for k, _ in texts):
+                texts.append((name, request.query_params[name]))
+        sub = open311.parse_submission(texts)
+        client = await run_in_threadpool(_admit, ctx, sub)
+        for upload in uploads:
+            photos.append(await read_capped(upload, ctx.settings.media_max_bytes))
+    status, item = await run_in_threadpool(
+        _submit, ctx, request, sub, client, photos, idempotency_key
+    )
+    return formats.render(fmt, [item], formats.REQUESTS, status)
+
+
+# ---------------------------------------------------------------- GET requests
+
+
+@router.get("/requests.{fmt}")
+def list_requests(
+    ctx: Ctx,
+    request: Request,
+    fmt: str,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+    extensions: str | None = None,
+    locale: str | None = None,
+    page: Page = 1,
+    page_size: PageSize = None,
+    jurisdiction_id: Jurisdiction = None,
+) -> Response:
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    query = open311.parse_request_query(
+        service_request_id=service_request_id,
+        service_code=service_code,
+        start_date=start_date,
+        end_date=end_date,
+        status=status,
+        page=page,
+        page_size=page_size,
+        max_page_size=ctx.settings.open311_page_size_max,
+        now=utcnow(),
+    )
+    with ctx.reading() as session:
+        cases = open311.find_requests(session, query)
+        records = open311.request_records(
+            session, cases, str(request.base_url), extensions=_flag(extensions), locale=locale
+        )
+    return formats.render(fmt, records, formats.REQUESTS)
+
+
+@router.get("/requests/{request_id}.{fmt}")
+def get_request(
+    ctx: Ctx,
+    request: Request,
+    request_id: str,
+    fmt: str,
+    extensions: str | None = None,
+    locale: str | None = None,
+    jurisdiction_id: Jurisdiction = None,
+) -> Response:
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    with ctx.reading() as session:
+        case = open311.find_request(session, request_id)
+        if case is None:
+            raise not_found("service request", repr(request_id))
+        records = open311.request_records(
+            session, [case], str(request.base_url), extensions=_flag(extensions), locale=locale
+        )
+    return formats.render(fmt, records, formats.REQUESTS)
+
+
+@router.get("/tokens/{token}.{fmt}")
+def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) -> Response:
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    with ctx.reading() as session:
+        record = open311.token_record(session, token)
+    if record is None:
+        raise Problem(404, "not-found", "no request has this token")  # never echo a token
+    return formats.render(fmt, [record], formats.REQUESTS)
+
+
+@router.get("/servicerequestupdates.{fmt}")
+def request_updates(
+    ctx: Ctx,
+    request: Request,
+    fmt: str,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    service_request_id: str | None = None,
+    page: Page = 1,
+    page_size: PageSize = None,
+    jurisdiction_id: Jurisdiction = None,
+) -> Response:
+    """mySociety's extension: public updates to any request in a window (default: 24 h)."""
+    formats.require_format(fmt)
+    _check_jurisdiction(ctx, jurisdiction_id)
+    query = open311.parse_update_query(
+        start_date=start_date,
+        end_date=end_date,
+        service_request_id=service_request_id,
+        page=page,
+        page_size=page_size,
+        max_page_size=ctx.settings.open311_page_size_max,
+        now=utcnow(),
+    )
+    with ctx.reading() as session:
+        updates = open311.request_updates(session, query, str(request.base_url))
+    return formats.render(fmt, updates, formats.UPDATES)
+
+
+def install_open311(app: FastAPI) -> None:
+    """Mount the routes and make every error under /open311/ an Open311 error list."""
+    app.include_router(router)
+    app.state.error_formatters[ERROR_PREFIX] = formats.error_response

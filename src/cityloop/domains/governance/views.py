@@ -1,0 +1,461 @@
+"""Case routes: citizen intake and tracking, the staff workflow, the public map. Routes are thin:
+they parse, call a service function inside one unit of work, and shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from cityloop.base import idempotency
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.db import utcnow
+from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.base.ratelimit import client_key
+from cityloop.domains.governance import kpis, service
+from cityloop.domains.governance.schemas import (
+    ActionIn,
+    BulkActionIn,
+    DisputeIn,
+    RatingIn,
+    ReportIn,
+    SupportIn,
+    category_out,
+    iso,
+    public_case_out,
+    staff_case_out,
+)
+from cityloop.domains.governance.workflow import OPEN_STATES, Status
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.deps import current_staff, optional_user, staff_actor
+from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
+from cityloop.platforms.application.identity.service import Actor
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Staff = Annotated[Actor, Depends(staff_actor)]
+# Ids beyond a 32-bit integer name no case; refuse them before PostgreSQL does.
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def run_intake(
+    ctx: AppContext,
+    request: Request,
+    *,
+    actor: Actor,
+    data: service.ReportInput,
+    reporter_user_id: int | None,
+    idempotency_key: str | None,
+    scope: str,
+    respond: Callable[[service.IntakeResult], dict[str, Any]],
+    channel: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Shared by every intake route: rate limit, idempotency, submit, answer — one transaction."""
+    key = idempotency.check_key(idempotency_key)
+    if actor.role not in STAFF_ROLES:
+        ctx.rate_limiter.check(client_key(request))
+    fingerprint = idempotency.request_fingerprint(
+        {"data": data.__dict__, "actor": actor.username, "channel": channel}
+    )
+    # Accounts scope their keys; an anonymous phone's key is a random UUID that must survive a
+    # change of network (Wi-Fi to 4G changes the client address), so it is scoped by itself.
+    scope = f"{scope}:{actor.username if actor.user_id else 'anonymous'}"[:60]
+    with ctx.writing() as session:
+        previous = idempotency.replay(session, scope, key, fingerprint)
+        if previous is not None:
+            return previous.status_code, previous.response
+        result = service.submit_report(
+            session, actor, data, channel=channel, reporter_user_id=reporter_user_id
+        )
+        body = respond(result)
+        idempotency.remember(session, scope, key, fingerprint, 201, body)
+    return 201, body
+
+
+def _intake_answer(result: service.IntakeResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "case_id": case.id,
+        "service_request_id": str(case.id),
+        "report_id": result.report.id,
+        "tracking_token": result.report.tracking_token,
+        "joined_existing": result.joined_existing,
+        "status": case.status,
+        "message": (
+            f"This problem was already reported as case {case.id}; your report was added to it "
+            "and you will get its updates"
+            if result.joined_existing
+            else f"Your report is case {case.id}"
+        ),
+    }
+
+
+@router.post("/reports", status_code=201)
+def submit_report(
+    ctx: Ctx,
+    request: Request,
+    body: ReportIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    user = optional_user(request)
+    actor = identity.actor_for(user) if user else Actor(None, "anonymous", "anonymous")
+    data = service.ReportInput(
+        category=body.category,
+        lat=body.lat,
+        lon=body.lon,
+        address=body.address,
+        description=body.description,
+        media_ids=body.media,
+        attributes=body.attributes,
+        contact_name=body.contact_name,
+        contact_email=body.contact_email,
+        contact_phone=body.contact_phone,
+        priority=body.priority,
+    )
+    status, answer = run_intake(
+        ctx,
+        request,
+        actor=actor,
+        data=data,
+        reporter_user_id=user.id if user else None,
+        idempotency_key=idempotency_key,
+        scope="reports",
+        respond=_intake_answer,
+    )
+    return JSONResponse(answer, status_code=status)
+
+
+@router.get("/categories")
+def categories(ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        return [category_out(c) for c in service.list_categories(session)]
+
+
+@router.get("/categories/{code}")
+def category(ctx: Ctx, code: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        found = service.get_category(session, code)
+        if found is None:
+            raise not_found("category", code)
+        return category_out(found)
+
+
+# ------------------------------------------------------------------ staff
+
+
+@router.get("/cases")
+def list_cases(
+    ctx: Ctx,
+    actor: Staff,
+    status: Annotated[list[str] | None, Query()] = None,
+    category: str | None = None,
+    district: str | None = None,
+    street: str | None = None,
+    grid: str | None = None,
+    department: str | None = None,
+    channel: str | None = None,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    disputed: bool | None = None,
+    open: Annotated[bool | None, Query(description="only cases the city still works on")] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    sort: str = "-created",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    statuses = [s for value in (status or []) for s in value.split(",") if s]
+    if open:
+        statuses = statuses or [s.value for s in OPEN_STATES]
+    f = service.CaseFilter(
+        status=statuses,
+        category=category,
+        district=district,
+        street=street,
+        grid=grid,
+        department=department,
+        channel=channel,
+        overdue=overdue,
+        escalated=escalated,
+        disputed=disputed,
+        q=q,
+        created_after=created_after,
+        created_before=created_before,
+        sort=sort,
+    )
+    with ctx.reading() as session:
+        rows, total = service.list_cases(session, actor, f, page, page_size)
+        photos = service.case_photos_many(session, [c.id for c in rows])
+        items = [staff_case_out(session, c, actor, False, photos[c.id]) for c in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/cases/{case_id}")
+def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> dict[str, Any]:
+    with ctx.reading() as session:
+        case = service.get_case_for(session, actor, case_id)
+        return staff_case_out(session, case, actor)
+
+
+def _action_input(body: ActionIn) -> service.ActionInput:
+    return service.ActionInput(
+        action=body.action,
+        note=body.note,
+        department=body.department,
+        attachments=body.attachments,
+        resolution=body.resolution,
+        referred_to=body.referred_to,
+        merge_into=body.merge_into,
+        public=body.public,
+    )
+
+
+@router.post("/cases/{case_id}/actions")
+def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        case = service.apply_action(session, case_id, actor, _action_input(body))
+        # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
+        return staff_case_out(session, case, actor)
+
+
+@router.post("/cases/bulk-actions")
+def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> dict[str, Any]:
+    """Each case is its own unit of work: one illegal case does not block the others."""
+    results: list[dict[str, Any]] = []
+    for case_id in dict.fromkeys(body.case_ids):
+        try:
+            with ctx.writing() as session:
+                case = service.apply_action(session, case_id, actor, _action_input(body))
+            results.append({"case_id": case_id, "ok": True, "status": case.status})
+        except Problem as exc:
+            results.append(
+                {"case_id": case_id, "ok": False, "status_code": exc.status, "detail": exc.detail}
+            )
+    return {"results": results, "succeeded": sum(1 for r in results if r["ok"])}
+
+
+@router.get("/kpis")
+def indicators(
+    ctx: Ctx,
+    actor: Staff,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    department: str | None = None,
+) -> dict[str, Any]:
+    """The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end)."""
+    end = end or utcnow()
+    start = start or end - timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise bad_request(
+            "start and end need a time zone, e.g. 2026-11-01T00:00:00Z", field="start"
+        )
+    if start >= end:
+        raise bad_request("start must be before end", field="start")
+    with ctx.reading() as session:
+        return kpis.compute_for(session, actor, start, end, department)
+
+
+@router.get("/disputes")
+def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        disputes = service.open_disputes(session, actor)
+        photos = service.case_photos_many(session, [d.case_id for d in disputes])
+        answer = []
+        for dispute in disputes:
+            case = service.get_case_for(session, actor, dispute.case_id)
+            answer.append(
+                {
+                    "id": dispute.id,
+                    "case_id": dispute.case_id,
+                    "note": dispute.note,
+                    "media": dispute.media_ids,
+                    "at": iso(dispute.at),
+                    "case": staff_case_out(session, case, actor, False, photos[case.id]),
+                }
+            )
+        return answer
+
+
+# ------------------------------------------------------------------ citizens and the public
+
+
+@router.get("/public/cases/{case_id}")
+def public_case(ctx: Ctx, case_id: CaseId) -> dict[str, Any]:
+    with ctx.reading() as session:
+        return public_case_out(session, service.public_case(session, case_id))
+
+
+@router.get("/public/cases")
+def public_map(
+    ctx: Ctx,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    category: str | None = None,
+    recent_days: Annotated[int, Query(ge=0, le=90)] = 14,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict[str, Any]:
+    """Open cases and recently closed ones, as GeoJSON, with no reporter data."""
+    box = None
+    if bbox:
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox.split(","))
+        except ValueError as exc:
+            raise bad_request("bbox is min_lon,min_lat,max_lon,max_lat", field="bbox") from exc
+        box = (min_lon, min_lat, max_lon, max_lat)
+    with ctx.reading() as session:
+        rows = service.public_map_cases(
+            session, bbox=box, category=category, recent_days=recent_days, limit=limit
+        )
+        photos = service.first_photos(session, [case.id for case in rows])
+        features = []
+        for case in rows:
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": case.id,
+                    "geometry": {"type": "Point", "coordinates": [case.lon, case.lat]},
+                    "properties": {
+                        "id": case.id,
+                        "status": case.status,
+                        "category": case.category_code,
+                        "created_at": iso(case.created_at),
+                        "resolution": case.resolution,
+                        "supporters": case.supporters,
+                        "photo": photos.get(case.id),
+                    },
+                }
+            )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/public/nearby")
+def nearby(
+    ctx: Ctx,
+    category: Annotated[str, Query(max_length=20)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> list[dict[str, Any]]:
+    """Open cases of a category near a point, before a citizen files a report: "me too"
+    instead of a new case. Wider than the dedupe radius, so people can recognise theirs."""
+    with ctx.reading() as session:
+        found = service.require_category(session, category)
+        radius = max(150.0, found.dedupe_radius_m * 3.0)
+        rows = service.nearby_open_cases(session, found, lat, lon, radius)[:10]
+        photos = service.first_photos(session, [case.id for _, case in rows])
+        return [
+            {
+                "id": case.id,
+                "status": case.status,
+                "category": case.category_code,
+                "distance_m": round(distance, 1),
+                "lat": case.lat,
+                "lon": case.lon,
+                "created_at": iso(case.created_at),
+                "supporters": case.supporters,
+                "photo": photos.get(case.id),
+                "joins_automatically": distance <= found.dedupe_radius_m,
+            }
+            for distance, case in rows
+        ]
+
+
+@router.get("/track/{token}")
+def track(ctx: Ctx, token: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        report = service.report_by_token(session, token)
+        if report is None:
+            raise Problem(404, "not-found", "no report has this tracking token")
+        case = service.public_case(session, report.case_id)
+        return {"report_id": report.id, "case": public_case_out(session, case)}
+
+
+@router.get("/me/reports")
+def my_reports(
+    ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
+) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        return [
+            {
+                "report_id": report.id,
+                "tracking_token": report.tracking_token,
+                "submitted_at": iso(report.created_at),
+                "case": public_case_out(session, case),
+            }
+            for report, case in service.my_reports(session, user.id)
+        ]
+
+
+def _citizen(request: Request) -> int | None:
+    user = optional_user(request)
+    return user.id if user else None
+
+
+@router.post("/public/cases/{case_id}/rating", status_code=201)
+def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        rating = service.rate_case(
+            session,
+            case_id,
+            body.stars,
+            body.comment,
+            user_id=_citizen(request),
+            token=body.token,
+            window_hours=ctx.settings.rating_window_hours,
+        )
+        return {"case_id": case_id, "stars": rating.stars, "comment": rating.comment}
+
+
+@router.post("/public/cases/{case_id}/disputes", status_code=201)
+def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        found = service.dispute_case(
+            session,
+            case_id,
+            body.note,
+            body.media,
+            user_id=_citizen(request),
+            token=body.token,
+            window_hours=ctx.settings.dispute_window_hours,
+        )
+        return {"dispute_id": found.id, "case_id": case_id, "status": "open"}
+
+
+@router.post("/public/cases/{case_id}/support", status_code=201)
+def support(
+    ctx: Ctx,
+    request: Request,
+    case_id: CaseId,
+    body: SupportIn,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """'Me too': add a report to an open case instead of filing a new one."""
+    user = optional_user(request)
+    actor = identity.actor_for(user) if user else Actor(None, "anonymous", "anonymous")
+    with ctx.reading() as session:
+        case = service.public_case(session, case_id)
+        if Status(case.status) not in OPEN_STATES:
+            raise conflict(f"case {case_id} is {case.status}; report the problem anew")
+        data = service.ReportInput(
+            category=case.category_code,
+            lat=case.lat,
+            lon=case.lon,
+            description=body.description,
+            media_ids=body.media,
+            contact_email=body.contact_email,
+            join_case_id=case.id,
+        )
+    status, answer = run_intake(
+        ctx,
+        request,
+        actor=actor,
+        data=data,
+        reporter_user_id=user.id if user and user.role == Role.CITIZEN else None,
+        idempotency_key=idempotency_key,
+        scope="support",
+        respond=_intake_answer,
+    )
+    return JSONResponse(answer, status_code=status)

@@ -1,0 +1,1 @@
+"""The application platform: identity, geo, media, notification channels and the webhook queue."""

@@ -1,0 +1,69 @@
+"""Request dependencies that turn a bearer token into a user or an actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from cityloop.base.context import get_context
+from cityloop.base.problems import Problem, forbidden
+from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def optional_user(request: Request) -> User | None:
+    token = bearer_token(request)
+    if token is None:
+        return None
+    ctx = get_context(request)
+    with ctx.reading() as session:
+        return service.user_from_token(session, token, ctx.settings.resolved_secret_key)
+
+
+def _unauthenticated() -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        "sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
+    def dependency(request: Request) -> User:
+        user = optional_user(request)
+        if user is None:
+            raise _unauthenticated()
+        if user.role == Role.CITIZEN and not allow_citizen:
+            raise forbidden("this needs a staff account")
+        return user
+
+    return dependency
+
+
+def require_roles(*roles: str) -> Callable[[Request], Actor]:
+    def dependency(request: Request) -> Actor:
+        user = optional_user(request)
+        if user is None:
+            raise _unauthenticated()
+        if user.role not in roles:
+            raise forbidden(f"role {user.role} may not do this; it needs one of {sorted(roles)}")
+        return service.actor_for(user)
+
+    return dependency
+
+
+def staff_actor(request: Request) -> Actor:
+    user = current_staff()(request)
+    return service.actor_for(user)

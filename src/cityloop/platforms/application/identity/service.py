@@ -1,0 +1,248 @@
+"""Identity rules: accounts, passwords, tokens, API keys and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
+from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Role
+
+_hasher = PasswordHasher()
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+TOKEN_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, an API client, or the system itself."""
+
+    user_id: int | None
+    username: str
+    role: str
+    department_code: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role not in (Role.CITIZEN, "anonymous", "open311")
+
+
+SYSTEM = Actor(None, "system", "system")
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(user.id, user.username, user.role, user.department_code)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_department(
+    session: Session, code: str, name: str, name_zh: str = "", kind: str = "department"
+) -> Department:
+    department = Department(code=code, name=name, name_zh=name_zh, kind=kind)
+    session.add(department)
+    session.flush()
+    return department
+
+
+def list_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def get_department(session: Session, code: str) -> Department | None:
+    return session.get(Department, code)
+
+
+def require_department(session: Session, code: str, field: str = "department") -> Department:
+    department = session.get(Department, code)
+    if department is None or not department.active:
+        raise bad_request(f"unknown department {code!r}", field=field)
+    return department
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    department_code: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+    phone: str | None = None,
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise bad_request(
+            "username must be 2-80 characters of a-z, 0-9, '.', '_' or '-'", field="username"
+        )
+    if role not in set(Role):
+        raise bad_request(f"unknown role {role!r}", field="role")
+    if len(password) < 4:
+        raise bad_request("password is too short", field="password")
+    if role in DEPARTMENT_ROLES:
+        if not department_code:
+            raise bad_request(f"a {role} belongs to a department", field="department")
+        require_department(session, department_code)
+    elif department_code:
+        require_department(session, department_code)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise conflict(f"username {username!r} is taken", type_="username-taken")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        department_code=department_code,
+        display_name=display_name or username,
+        email=email,
+        phone=phone,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same name
+        raise conflict(f"username {username!r} is taken", type_="username-taken") from exc
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active:
+        # Hash anyway so timing does not reveal which usernames exist.
+        _hasher.hash(password)
+        raise Problem(401, "invalid-credentials", "wrong username or password")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise Problem(401, "invalid-credentials", "wrong username or password") from exc
+    return user
+
+
+def issue_token(user: User, secret: str, minutes: int) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(user.id),
+        "name": user.username,
+        "role": user.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def user_from_token(session: Session, token: str, secret: str) -> User:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM])
+        user_id = int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise Problem(
+            401,
+            "invalid-token",
+            "the access token is invalid or expired",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Problem(401, "invalid-token", "the account is disabled")
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    return user
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# What an API key may open: the Open311 GeoReport API, and NGSI-LD writes (and reads when
+# they are not public).
+API_KEY_SCOPES = ("open311", "ngsild")
+
+
+def create_api_key(
+    session: Session, key: str, name: str, scopes: Sequence[str] = ("open311",)
+) -> ApiKey:
+    if not scopes or any(scope not in API_KEY_SCOPES for scope in scopes):
+        raise bad_request(f"scopes must be some of {', '.join(API_KEY_SCOPES)}", field="scopes")
+    if not name.strip() or len(name) > 200:
+        raise bad_request("name must be 1 to 200 characters", field="name")
+    api_key = ApiKey(key_hash=_key_hash(key), name=name, scopes=sorted(set(scopes)))
+    session.add(api_key)
+    session.flush()
+    return api_key
+
+
+def has_scope(api_key: ApiKey, scope: str) -> bool:
+    return scope in (api_key.scopes or [])
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise not_found(f"no API key {key_id}")
+    api_key.active = False
+    return api_key
+
+
+def check_api_key(session: Session, key: str | None) -> ApiKey | None:
+    if not key:
+        return None
+    return session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == _key_hash(key), ApiKey.active.is_(True))
+    )
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor.username,
+            actor_role=actor.role,
+            action=action,
+            target=target,
+            detail=detail or {},
+        )
+    )
+
+
+def audit_trail(session: Session, target: str | None = None, limit: int = 200) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if target:
+        query = query.where(AuditEntry.target == target)
+    return list(session.scalars(query))
+
+
+def users_with_role(session: Session, role: str, department_code: str | None = None) -> list[User]:
+    query = select(User).where(User.role == role, User.active.is_(True))
+    if department_code is not None:
+        query = query.where(User.department_code == department_code)
+    return list(session.scalars(query))

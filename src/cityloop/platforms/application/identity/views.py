@@ -1,0 +1,114 @@
+"""Login, accounts, departments and the audit trail over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.problems import Problem
+from cityloop.base.ratelimit import client_key
+from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.deps import current_staff, require_roles
+from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.schemas import (
+    AuditOut,
+    CitizenSignup,
+    DepartmentOut,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
+from cityloop.platforms.application.identity.service import Actor
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+@router.post("/auth/token", response_model=TokenOut)
+def login(
+    ctx: Ctx,
+    request: Request,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=200)],
+) -> TokenOut:
+    client = client_key(request)
+    with ctx.reading() as session:
+        try:
+            user = service.authenticate(session, username, password)
+        except Problem:
+            user = None
+    with ctx.writing() as session:
+        if user is None:
+            service.audit(
+                session,
+                Actor(None, username[:80], "unknown"),
+                "login.failed",
+                "",
+                {"client": client},
+            )
+        elif user.role != Role.CITIZEN:
+            service.audit(session, service.actor_for(user), "login", "", {"client": client})
+    if user is None:
+        raise Problem(401, "invalid-credentials", "wrong username or password")
+    minutes = ctx.settings.access_token_minutes
+    token = service.issue_token(user, ctx.settings.resolved_secret_key, minutes)
+    return TokenOut(access_token=token, expires_in=minutes * 60, user=UserOut.model_validate(user))
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: Annotated[User, Depends(current_staff(allow_citizen=True))]) -> User:
+    return user
+
+
+@router.post("/citizens", response_model=UserOut, status_code=201)
+def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
+    # Sign-ups share the public intake limit, so one client cannot mint accounts in bulk.
+    ctx.rate_limiter.check("signup:" + client_key(request))
+    with ctx.writing() as session:
+        return service.create_user(
+            session,
+            body.username,
+            body.password,
+            Role.CITIZEN,
+            display_name=body.display_name,
+            email=body.email,
+            phone=body.phone,
+        )
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(
+    ctx: Ctx, body: UserCreate, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+) -> User:
+    with ctx.writing() as session:
+        user = service.create_user(
+            session,
+            body.username,
+            body.password,
+            body.role,
+            department_code=body.department_code,
+            display_name=body.display_name,
+            email=body.email,
+        )
+        service.audit(session, actor, "user.create", f"user:{user.username}", {"role": user.role})
+        return user
+
+
+@router.get("/departments", response_model=list[DepartmentOut])
+def departments(ctx: Ctx) -> list[DepartmentOut]:
+    with ctx.reading() as session:
+        return [DepartmentOut.model_validate(d) for d in service.list_departments(session)]
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit_trail(
+    ctx: Ctx,
+    _actor: Annotated[Actor, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))],
+    target: Annotated[str | None, Query(max_length=120)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditOut]:
+    with ctx.reading() as session:
+        return [AuditOut.model_validate(a) for a in service.audit_trail(session, target, limit)]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.problems import Problem, bad_request, not_found
+from cityloop.base.ratelimit import client_key
+from cityloop.platforms.application.identity.deps import optional_user
+from cityloop.platforms.application.media import service
+from cityloop.platforms.application.media.imaging import ProcessedImage
+from cityloop.platforms.application.media.models import Media
+
+router = APIRouter(prefix="/api/v1/media", tags=["media"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+async def read_capped(upload: UploadFile, max_bytes: int) -> bytes:
+    """Read an upload without holding more than the cap (plus one chunk) in memory."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := await upload.read(256 * 1024):
+        total += len(chunk)
+        if total > max_bytes:
+            raise Problem(
+                413, "media-too-large", f"the file is over {max_bytes} bytes", field="file"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("", status_code=201)
+async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> dict[str, Any]:
+    if file is None:
+        raise bad_request("send the image as multipart field 'file'", field="file")
+    user = optional_user(request)
+    if user is None or user.role == "citizen":
+        ctx.extras["media_limiter"].check(client_key(request))
+    raw = await read_capped(file, ctx.settings.media_max_bytes)
+    # Decoding, re-encoding and the database write block: keep them off the event loop.
+    image = await run_in_threadpool(
+        service.decode_upload,
+        raw,
+        max_bytes=ctx.settings.media_max_bytes,
+        max_pixels=ctx.settings.media_max_pixels,
+    )
+    media = await run_in_threadpool(_store, ctx, image, user.username if user else None)
+    body: dict[str, Any] = {
+        "id": media.id,
+        "content_type": media.content_type,
+        "width": media.width,
+        "height": media.height,
+        "url": f"/api/v1/media/{media.id}",
+        "thumbnail_url": f"/api/v1/media/{media.id}/thumbnail",
+    }
+    # The photo's own position, read before stripping, offered back to the uploader only.
+    if image.gps:
+        body["location_hint"] = {"lat": image.gps[0], "lon": image.gps[1]}
+    return body
+
+
+def _store(ctx: AppContext, image: ProcessedImage, uploaded_by: str | None) -> Media:
+    with ctx.writing() as session:
+        return service.store_image(session, ctx.storage, image, uploaded_by)
+
+
+def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
+    with ctx.reading() as session:
+        media = service.get_media(session, media_id)
+    if media is None:
+        raise not_found("media", media_id)
+    key = media.thumbnail_key if thumbnail else media.storage_key
+    content_type = media.thumbnail_content_type if thumbnail else media.content_type
+    return Response(
+        ctx.storage.get(key),
+        media_type=content_type,
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
+@router.get("/{media_id}")
+def original(ctx: Ctx, media_id: str) -> Response:
+    return _serve(ctx, media_id, thumbnail=False)
+
+
+@router.get("/{media_id}/thumbnail")
+def thumbnail(ctx: Ctx, media_id: str) -> Response:
+    return _serve(ctx, media_id, thumbnail=True)

@@ -1,0 +1,1 @@
+"""The data platform: perception (devices, ingest, rules, alarms) and its NGSI-LD context broker."""

@@ -1,0 +1,154 @@
+"""Alarm rules (administrators), alarms (the operations staff) and telemetry rollups, under
+/api/v1/perception. Thin: parse, call a service function in one unit of work, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.platforms.application.identity.deps import require_roles
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.perception import alarms, retention, rules, service
+
+BASE = "/api/v1/perception"
+router = APIRouter(tags=["alarms"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+# Whoever watches the city's state may see and handle alarms.
+Operator = Annotated[Actor, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR))]
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class RuleIn(BaseModel):
+    # Loose types on purpose: the service checks them and names the field in a 400.
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    definition: Any = None
+    alarm_type: str = Field(max_length=60)
+    severity: str = Field(max_length=20)
+    profile_code: str | None = Field(default=None, max_length=60)
+    entity_type: str | None = Field(default=None, max_length=100)
+    category_code: str | None = Field(default=None, max_length=20)
+    case_attributes: Any = Field(default_factory=dict)
+    enabled: bool = True
+
+    def data(self) -> rules.RuleInput:
+        return rules.RuleInput(
+            name=self.name,
+            kind=self.kind,
+            definition=self.definition,
+            alarm_type=self.alarm_type,
+            severity=self.severity,
+            profile_code=self.profile_code,
+            entity_type=self.entity_type,
+            category_code=self.category_code,
+            case_attributes=self.case_attributes,
+            enabled=self.enabled,
+        )
+
+
+@router.post(BASE + "/rules", status_code=201)
+def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        return rules.rule_out(rules.create_rule(session, body.data()))
+
+
+@router.get(BASE + "/rules")
+def list_rules(
+    ctx: Ctx,
+    actor: Admin,
+    profile_code: Annotated[str | None, Query(max_length=60)] = None,
+    entity_type: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        found = rules.list_rules(session, profile_code=profile_code, entity_type=entity_type)
+        return [rules.rule_out(r) for r in found]
+
+
+@router.get(BASE + "/rules/{rule_id}")
+def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> dict[str, Any]:
+    with ctx.reading() as session:
+        return rules.rule_out(rules.get_rule(session, rule_id))
+
+
+@router.put(BASE + "/rules/{rule_id}")
+def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        return rules.rule_out(rules.update_rule(session, rule_id, body.data()))
+
+
+@router.delete(BASE + "/rules/{rule_id}", status_code=204)
+def delete_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> Response:
+    with ctx.writing() as session:
+        rules.delete_rule(session, rule_id)
+    return Response(status_code=204)
+
+
+@router.get(BASE + "/alarms")
+def list_alarms(
+    ctx: Ctx,
+    actor: Operator,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    severity: Annotated[str | None, Query(max_length=20)] = None,
+    type: Annotated[str | None, Query(max_length=60)] = None,
+    originator: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    with ctx.reading() as session:
+        rows, total = alarms.list_alarms(
+            session,
+            alarms.AlarmFilter(status, severity, type, originator),
+            offset=offset,
+            limit=limit,
+        )
+        return {
+            "items": [alarms.alarm_out(a) for a in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.get(BASE + "/alarms/{alarm_id}")
+def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+    with ctx.reading() as session:
+        return alarms.alarm_out(alarms.get_alarm(session, alarm_id))
+
+
+@router.post(BASE + "/alarms/{alarm_id}/ack")
+def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+    with ctx.writing() as session:
+        return alarms.alarm_out(alarms.acknowledge(session, alarm_id, actor.username))
+
+
+@router.post(BASE + "/alarms/{alarm_id}/clear")
+def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+    with ctx.writing() as session:
+        return alarms.alarm_out(alarms.clear_manually(session, alarm_id, actor.username))
+
+
+@router.get(BASE + "/devices/{device_id}/rollups")
+def device_rollups(
+    ctx: Ctx,
+    actor: Admin,
+    device_id: str,
+    attribute: Annotated[str, Query(min_length=1, max_length=200)],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """Hourly count, min, max, sum and average of one numeric attribute."""
+    with ctx.reading() as session:
+        device = service.get_device(session, device_id)
+        items = retention.rollups(session, device.device_id, attribute, since=since, until=until)
+        return {
+            "device_id": device.device_id,
+            "entity_id": device.entity_id,
+            "attribute": attribute,
+            "items": items,
+        }

@@ -1,0 +1,254 @@
+"""Alarms: raise (or extend), clear, acknowledge; the case link governance reports back.
+
+The status is one of four values, ACTIVE/CLEARED × UNACK/ACK, and every manual or automatic
+change goes through the TRANSITIONS table, so an illegal one is a 409 and never an ``if``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import iso, utcnow
+from cityloop.base.metrics import Counter
+from cityloop.base.outbox import emit
+from cityloop.base.problems import bad_request, conflict, not_found
+from cityloop.platforms.data.perception import events
+from cityloop.platforms.data.perception.alarm_models import Alarm
+from cityloop.platforms.data.perception.models import Device
+from cityloop.platforms.data.perception.rule_logic import SEVERITIES, SEVERITY_RANK
+
+ACTIVE_UNACK = "ACTIVE_UNACK"
+ACTIVE_ACK = "ACTIVE_ACK"
+CLEARED_UNACK = "CLEARED_UNACK"
+CLEARED_ACK = "CLEARED_ACK"
+STATUSES = (ACTIVE_UNACK, ACTIVE_ACK, CLEARED_UNACK, CLEARED_ACK)
+ACTIVE = (ACTIVE_UNACK, ACTIVE_ACK)
+
+# (status, action) → next status. Acknowledging keeps the condition; clearing keeps the ack.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (ACTIVE_UNACK, "ack"): ACTIVE_ACK,
+    (ACTIVE_UNACK, "clear"): CLEARED_UNACK,
+    (ACTIVE_ACK, "clear"): CLEARED_ACK,
+    (CLEARED_UNACK, "ack"): CLEARED_ACK,
+}
+# Filters a list may use besides the four exact statuses.
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    "ACTIVE": ACTIVE,
+    "CLEARED": (CLEARED_UNACK, CLEARED_ACK),
+    "UNACK": (ACTIVE_UNACK, CLEARED_UNACK),
+    "ACK": (ACTIVE_ACK, CLEARED_ACK),
+    **{status: (status,) for status in STATUSES},
+}
+
+ALARMS_RAISED = Counter("cityloop_alarms_raised_total", "Alarms raised, by type and severity")
+ALARMS_CLEARED = Counter("cityloop_alarms_cleared_total", "Alarms cleared, by type and how")
+
+
+def _move(alarm: Alarm, action: str) -> str:
+    target = TRANSITIONS.get((alarm.status, action))
+    if target is None:
+        raise conflict(
+            f"alarm {alarm.id} is {alarm.status}; it cannot be {action}ed",
+            type_="illegal-alarm-transition",
+            status=alarm.status,
+        )
+    alarm.status = target
+    return target
+
+
+def open_alarm(
+    session: Session, device_id: str, alarm_type: str, *, lock: bool = False
+) -> Alarm | None:
+    """The one not-yet-cleared alarm of this type on this device, if any.
+
+    ``lock`` when the caller will change it: on PostgreSQL the row stays locked until commit,
+    so an operator's ack or clear and an automatic clear or extension never interleave."""
+    query = (
+        select(Alarm)
+        .where(
+            Alarm.originator_id == device_id,
+            Alarm.type == alarm_type,
+            Alarm.status.in_(ACTIVE),
+        )
+        .order_by(Alarm.id.desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    alarm = session.scalar(query)
+    # Waiting for the lock, the row may have been cleared by whoever held it.
+    return alarm if alarm is not None and alarm.status in ACTIVE else None
+
+
+def raise_alarm(
+    session: Session,
+    device: Device,
+    rule_id: int | None,
+    *,
+    alarm_type: str,
+    severity: str,
+    at: datetime,
+    details: dict[str, Any],
+    category_code: str | None = None,
+    case_attributes: dict[str, Any] | None = None,
+) -> tuple[Alarm, bool]:
+    """Raise an alarm, or extend the open one of the same type: returns (alarm, created).
+
+    A repeat adds to the count, keeps the newest details and may raise the severity; only a
+    new alarm emits an event, so a chatty device files one case, not one per message."""
+    alarm = open_alarm(session, device.device_id, alarm_type, lock=True)
+    if alarm is not None:
+        alarm.count += 1
+        alarm.last_seen_at = max(alarm.last_seen_at, at)
+        alarm.details = {**alarm.details, **details}
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[alarm.severity]:
+            alarm.severity = severity
+        session.flush()
+        return alarm, False
+    alarm = Alarm(
+        originator_id=device.device_id,
+        entity_id=device.entity_id,
+        type=alarm_type,
+        severity=severity,
+        status=ACTIVE_UNACK,
+        rule_id=rule_id,
+        started_at=at,
+        last_seen_at=at,
+        count=1,
+        details=details,
+        category_code=category_code,
+    )
+    session.add(alarm)
+    session.flush()
+    ALARMS_RAISED.inc(type=alarm_type, severity=severity)
+    emit(session, events.ALARM_RAISED, events.AGGREGATE, alarm.id, {
+        "alarm_id": alarm.id, "device_id": device.device_id, "entity_id": device.entity_id,
+        "type": alarm_type, "severity": severity, "category": category_code,
+        "lat": device.lat, "lon": device.lon, "started_at": at.isoformat(),
+        "case_attributes": case_attributes or {},
+    })  # fmt: skip
+    return alarm, True
+
+
+def clear_alarm(
+    session: Session, alarm: Alarm, *, at: datetime, by: str, details: dict[str, Any] | None = None
+) -> Alarm:
+    """Clear an alarm: ``by`` is "rule" when the device reports normal, else the user."""
+    _move(alarm, "clear")
+    alarm.ended_at = at
+    alarm.cleared_by = by
+    if details:
+        alarm.details = {**alarm.details, **details}
+    session.flush()
+    automatic = by == "rule"
+    ALARMS_CLEARED.inc(type=alarm.type, how="automatic" if automatic else "manual")
+    emit(session, events.ALARM_CLEARED, events.AGGREGATE, alarm.id, {
+        "alarm_id": alarm.id, "device_id": alarm.originator_id, "type": alarm.type,
+        "case_id": alarm.case_id, "automatic": automatic, "ended_at": at.isoformat(),
+    })  # fmt: skip
+    return alarm
+
+
+def get_alarm(session: Session, alarm_id: int, *, lock: bool = False) -> Alarm:
+    """An alarm or a 404; ``lock`` (to change it) reads the committed row and holds it."""
+    alarm = session.get(Alarm, alarm_id, with_for_update=lock or None, populate_existing=lock)
+    if alarm is None:
+        raise not_found("alarm", alarm_id)
+    return alarm
+
+
+def acknowledge(session: Session, alarm_id: int, username: str) -> Alarm:
+    alarm = get_alarm(session, alarm_id, lock=True)
+    _move(alarm, "ack")
+    alarm.acked_at = utcnow()
+    alarm.acked_by = username
+    session.flush()
+    return alarm
+
+
+def clear_manually(session: Session, alarm_id: int, username: str) -> Alarm:
+    """An operator clears an alarm; the rule raises a new one if the condition still holds."""
+    return clear_alarm(session, get_alarm(session, alarm_id, lock=True), at=utcnow(), by=username)
+
+
+@dataclass
+class AlarmFilter:
+    status: str | None = None
+    severity: str | None = None
+    type: str | None = None
+    originator: str | None = None
+
+
+def list_alarms(
+    session: Session, f: AlarmFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[Alarm], int]:
+    """Alarms matching the filter, newest first, with the total count."""
+    query = select(Alarm)
+    if f.status is not None:
+        group = STATUS_GROUPS.get(f.status.upper())
+        if group is None:
+            raise bad_request(f"status must be one of {', '.join(STATUS_GROUPS)}", field="status")
+        query = query.where(Alarm.status.in_(group))
+    if f.severity is not None:
+        if f.severity.upper() not in SEVERITIES:
+            raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        query = query.where(Alarm.severity == f.severity.upper())
+    if f.type is not None:
+        query = query.where(Alarm.type == f.type)
+    if f.originator is not None:
+        query = query.where(Alarm.originator_id == f.originator)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Alarm.started_at.desc(), Alarm.id.desc()).offset(offset).limit(limit)
+    )
+    return list(rows), total
+
+
+# ---------------------------------------------------------------- what governance calls
+
+
+def link_case(
+    session: Session, alarm_id: int, case_id: int | None, *, error: str | None = None
+) -> None:
+    """Governance reports the case an alarm filed (or why it could not file one)."""
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None:
+        return  # the alarm was deleted with its device; nothing to link
+    alarm.case_id = case_id
+    if error:
+        alarm.details = {**alarm.details, "case_error": error[:500]}
+    session.flush()
+
+
+def case_of(session: Session, alarm_id: int) -> int | None:
+    """The case an alarm filed or supports, if governance has reported one."""
+    return session.scalar(select(Alarm.case_id).where(Alarm.id == alarm_id))
+
+
+def alarm_out(alarm: Alarm) -> dict[str, Any]:
+    return {
+        "id": alarm.id,
+        "originator": alarm.originator_id,
+        "entity_id": alarm.entity_id,
+        "type": alarm.type,
+        "severity": alarm.severity,
+        "status": alarm.status,
+        "active": alarm.status in ACTIVE,
+        "acknowledged": alarm.status in (ACTIVE_ACK, CLEARED_ACK),
+        "rule_id": alarm.rule_id,
+        "started_at": iso(alarm.started_at),
+        "last_seen_at": iso(alarm.last_seen_at),
+        "ended_at": iso(alarm.ended_at),
+        "acked_at": iso(alarm.acked_at),
+        "acked_by": alarm.acked_by,
+        "cleared_by": alarm.cleared_by,
+        "count": alarm.count,
+        "details": alarm.details,
+        "category_code": alarm.category_code,
+        "case_id": alarm.case_id,
+    }

@@ -1,0 +1,80 @@
+"""Who may use /ngsi-ld/v1: writes need a staff token of an allowed role or an API key; reads
+are open while ``ngsild_public_read`` is on. The NGSI-LD specification leaves security to the
+deployment, so the errors borrow its ProblemDetails form (Unauthorized 401, Forbidden 403)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cityloop.base.problems import Problem
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError
+
+WRITE_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ngsi-ld"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "api-key"
+    name: str
+
+
+def unauthorized(detail: str) -> NgsiError:
+    error = NgsiError("Unauthorized", detail, status=401)
+    error.headers = dict(CHALLENGE)
+    return error
+
+
+def forbidden(detail: str) -> NgsiError:
+    return NgsiError("Forbidden", detail, status=403)
+
+
+def needs_credentials(method: str, path: str, public_read: bool) -> bool:
+    # POST /entityOperations/query only reads: the query travels in the body.
+    reading = method.upper() in READ_METHODS or (
+        method.upper() == "POST" and path.rstrip("/").endswith("/entityOperations/query")
+    )
+    return not (public_read and reading)
+
+
+def authenticate(
+    session: Session, secret: str, bearer: str | None, api_key: str | None
+) -> Principal:
+    """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header.
+    No credentials or bad ones: 401. A valid user without an allowed role: 403."""
+    if api_key:
+        key = identity.check_api_key(session, api_key)
+        if key is None:
+            raise unauthorized("the API key is not known or not active")
+        return _key_principal(key)
+    if not bearer:
+        raise unauthorized(
+            "send 'Authorization: Bearer <token>' (a staff token or an API key) or 'X-Api-Key'"
+        )
+    if bearer.count(".") == 2:  # the shape of a JWT
+        try:
+            user = identity.user_from_token(session, bearer, secret)
+        except Problem as exc:
+            raise unauthorized(exc.detail) from exc
+        if user.role not in WRITE_ROLES:
+            raise forbidden(
+                f"role {user.role} may not use the NGSI-LD API; it needs admin or dispatcher"
+            )
+        return Principal("user", user.username)
+    key = identity.check_api_key(session, bearer)
+    if key is None:
+        raise unauthorized("the bearer token is neither a valid access token nor an API key")
+    return _key_principal(key)
+
+
+def _key_principal(key: Any) -> Principal:
+    # An Open311 client's key must not write the city's context data.
+    if not identity.has_scope(key, "ngsild"):
+        raise forbidden("this API key has no ngsild scope; create one with --scope ngsild")
+    return Principal("api-key", key.name)

@@ -1,0 +1,318 @@
+"""Device registry routes under /api/v1/perception, for administrators. Routes are thin: they
+parse, call a service function inside one unit of work, and shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.problems import Problem, bad_request
+from cityloop.platforms.application.identity.deps import require_roles
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.perception import service, telemetry
+from cityloop.platforms.data.perception.ingest import (
+    DeviceMessage,
+    ingest_batch,
+    ingest_measure,
+    known_apikeys,
+    unknown_apikey,
+)
+from cityloop.platforms.data.perception.schemas import (
+    DeviceIn,
+    GroupIn,
+    ProfileIn,
+    device_out,
+    group_out,
+    iso,
+    profile_out,
+)
+
+# No router prefix: the IoT-Agent-style measure endpoint lives at /iot/d, outside the API tree.
+BASE = "/api/v1/perception"
+router = APIRouter(tags=["devices"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+# 100,000 rows of device_id,apikey,name,lat,lon fit well inside this.
+MAX_CSV_BYTES = 32 * 1024 * 1024
+
+
+@router.post(BASE + "/profiles", status_code=201)
+def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        profile = service.create_profile(
+            session,
+            code=body.code,
+            name=body.name,
+            entity_type=body.entity_type,
+            codec=body.codec,
+            codec_config=body.codec_config,
+        )
+        return profile_out(profile)
+
+
+@router.get(BASE + "/profiles")
+def list_profiles(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        return [profile_out(p) for p in service.list_profiles(session)]
+
+
+@router.get(BASE + "/profiles/{code}")
+def get_profile(ctx: Ctx, actor: Admin, code: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        return profile_out(service.get_profile(session, code))
+
+
+@router.post(BASE + "/groups", status_code=201)
+def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        group = service.create_group(
+            session,
+            apikey=body.apikey,
+            profile_code=body.profile_code,
+            resource=body.resource,
+            auto_provision=body.auto_provision,
+            name=body.name,
+        )
+        return group_out(group)
+
+
+@router.get(BASE + "/groups")
+def list_groups(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        return [group_out(g) for g in service.list_groups(session)]
+
+
+@router.post(BASE + "/devices", status_code=201)
+def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> dict[str, Any]:
+    with ctx.writing() as session:
+        device = service.create_device(
+            session,
+            device_id=body.device_id,
+            group_id=body.group_id,
+            apikey=body.apikey,
+            name=body.name,
+            lat=body.lat,
+            lon=body.lon,
+            attributes=body.attributes,
+        )
+        return device_out(device)
+
+
+@router.get(BASE + "/devices")
+def list_devices(
+    ctx: Ctx,
+    actor: Admin,
+    group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    with ctx.reading() as session:
+        rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
+        return {
+            "items": [device_out(d) for d in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.post(BASE + "/devices/import")
+async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> dict[str, Any]:
+    """Bulk registration from CSV (device_id,apikey,name,lat,lon): a text/csv body or the
+    multipart field ``file``. Bad rows are listed with their line numbers; the rest go in."""
+    raw = await _csv_bytes(request)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise bad_request("the CSV must be UTF-8 text", field="file") from exc
+    result = await run_in_threadpool(_import, ctx, text)
+    return {"created": result.created, "errors": result.errors}
+
+
+def _import(ctx: AppContext, text: str) -> service.ImportResult:
+    with ctx.writing() as session:
+        return service.import_devices_csv(session, text)
+
+
+async def _csv_bytes(request: Request) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_part_size=MAX_CSV_BYTES)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise bad_request("send the CSV as multipart field 'file'", field="file")
+        data = await upload.read(MAX_CSV_BYTES + 1)
+    else:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_CSV_BYTES:
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if size > MAX_CSV_BYTES:
+            data += b"x"
+    if len(data) > MAX_CSV_BYTES:
+        raise Problem(413, "file-too-large", f"the CSV is over {MAX_CSV_BYTES} bytes", field="file")
+    return data
+
+
+@router.get(BASE + "/devices/{device_id}")
+def get_device(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        return device_out(service.get_device(session, device_id))
+
+
+@router.delete(BASE + "/devices/{device_id}", status_code=204)
+def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
+    with ctx.writing() as session:
+        service.delete_device(session, device_id)
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------ ingestion and telemetry
+
+MAX_MEASURE_BYTES = 64 * 1024
+MAX_BATCH_ITEMS = 1000
+
+
+class MeasureItem(BaseModel):
+    k: str = Field(max_length=100)
+    i: str = Field(max_length=100)
+    payload: str = Field(max_length=MAX_MEASURE_BYTES)
+
+
+class MeasuresIn(BaseModel):
+    measures: list[MeasureItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+@router.post("/iot/d", tags=["ingest"])
+async def iot_measure(
+    ctx: Ctx,
+    request: Request,
+    k: Annotated[str, Query(max_length=100)] = "",
+    i: Annotated[str, Query(max_length=100)] = "",
+) -> dict[str, Any]:
+    """IoT Agent style measure: ``?k=<apikey>&i=<device_id>``, an UltraLight or JSON body as the
+    device's profile says. The api key is the credential; no user login."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_MEASURE_BYTES:
+            raise Problem(
+                413,
+                "payload-too-large",
+                f"a measure is at most {MAX_MEASURE_BYTES} bytes",
+                field="payload",
+            )
+        chunks.append(chunk)
+    content_type = request.headers.get("content-type")
+    return await run_in_threadpool(_ingest_one, ctx, k, i, b"".join(chunks), content_type)
+
+
+def _ingest_one(
+    ctx: AppContext, apikey: str, device_id: str, payload: bytes, content_type: str | None
+) -> dict[str, Any]:
+    with ctx.reading() as session:
+        if not known_apikeys(session, {apikey}):
+            raise unknown_apikey()
+    with ctx.writing() as session:
+        result = ingest_measure(session, apikey, device_id, payload, content_type)
+        return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+@router.post(BASE + "/measures", tags=["ingest"])
+def ingest_measures(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
+    """Many device messages at once, each authenticated by its own api key, stored in one
+    transaction: a bad item is reported by index and the valid ones are kept."""
+    messages = [
+        DeviceMessage(item.k, item.i, item.payload.encode("utf-8")) for item in body.measures
+    ]
+    with ctx.reading() as session:
+        known = known_apikeys(session, {message.apikey for message in messages})
+    if known:
+        with ctx.writing() as session:
+            outcomes = ingest_batch(session, messages)
+    else:
+        outcomes = [unknown_apikey() for _ in messages]  # no writer taken for nothing
+    results: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, Problem):
+            results.append(
+                {
+                    "index": index,
+                    "ok": False,
+                    "status": outcome.status,
+                    "field": outcome.field,
+                    "detail": outcome.detail,
+                }
+            )
+        else:
+            results.append(
+                {
+                    "index": index,
+                    "ok": True,
+                    "stored": outcome.stored,
+                    "duplicates": outcome.duplicates,
+                }
+            )
+    return {"results": results}
+
+
+@router.get(BASE + "/devices/{device_id}/latest")
+def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
+    with ctx.reading() as session:
+        device = service.get_device(session, device_id)
+        rows = telemetry.latest_values(session, device.entity_id)
+        return {
+            "device_id": device.device_id,
+            "entity_id": device.entity_id,
+            "last_seen_at": iso(device.last_seen_at),
+            "attributes": {
+                row.attribute: {
+                    "value": row.value,
+                    "unit": row.unit,
+                    "observed_at": iso(row.observed_at),
+                }
+                for row in rows
+            },
+        }
+
+
+@router.get(BASE + "/devices/{device_id}/measures")
+def device_measures(
+    ctx: Ctx,
+    actor: Admin,
+    device_id: str,
+    attribute: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    telemetry.check_query_moment("since", since)  # the input first, then the lookup
+    with ctx.reading() as session:
+        device = service.get_device(session, device_id)
+        rows = telemetry.measurements(
+            session, device.device_id, attribute=attribute, since=since, limit=limit
+        )
+        return {
+            "device_id": device.device_id,
+            "entity_id": device.entity_id,
+            "items": [
+                {
+                    "attribute": row.attribute,
+                    "value": row.num_value if row.num_value is not None else row.text_value,
+                    "unit": row.unit,
+                    "observed_at": iso(row.observed_at),
+                }
+                for row in rows
+            ],
+        }

@@ -42,9 +42,11 @@ serve: $(STAMP)
 test: $(STAMP) $(FRONTEND_BUILT) browser
 	$(BIN)/python -m pytest -n 2 -q
 
+# ruff, then the import contracts (pyproject's [tool.importlinter]): the layers stay true.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks

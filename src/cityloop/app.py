@@ -5,63 +5,32 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.db import Database
-from cityloop.base.outbox import (
-    ConsumerRegistry,
-    OutboxEvent,
-    load_relay,
-    notify_relay_after_commit,
-    prune_published,
-)
+from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
 from cityloop.base.storage import storage_from_url
-from cityloop.bridges import alarm_cases
-from cityloop.domains.governance import service as governance
-from cityloop.domains.governance.live import router as live_router
-from cityloop.domains.governance.models import Case
-from cityloop.domains.governance.open311.views import install_open311
-from cityloop.domains.governance.views import router as cases_router
+from cityloop.modules import load_modules
 from cityloop.platforms.application.geo import service as geo
-from cityloop.platforms.application.geo.views import router as geo_router
-from cityloop.platforms.application.identity.views import router as identity_router
-from cityloop.platforms.application.media.views import router as media_router
-from cityloop.platforms.application.notify import service as notify
-from cityloop.platforms.application.notify.channels import channel_from_url
-from cityloop.platforms.application.notify.views import router as notify_router
-from cityloop.platforms.application.notify.webhooks import (
-    WebhookConfig,
-    WebhookDispatcher,
-    notify_dispatcher_after_commit,
-    prune_job,
-    queue_depth,
-)
-from cityloop.platforms.data.perception import retention, rules
-from cityloop.platforms.data.perception.alarm_views import router as alarms_router
-from cityloop.platforms.data.perception.ngsild import subscriptions as ngsild_subscriptions
-from cityloop.platforms.data.perception.ngsild.views import install_ngsild
-from cityloop.platforms.data.perception.views import router as perception_router
 from cityloop.settings import Settings
 
 
 def build_context(settings: Settings) -> AppContext:
+    """The shared runtime, with every package's consumers, jobs and services set up."""
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
-    notify.subscribe(consumers)
-    alarm_cases.subscribe(consumers)
-    ngsild_subscriptions.subscribe(consumers, db, settings.ngsild_subscription_cache_seconds)
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
     ctx = AppContext(
@@ -72,89 +41,19 @@ def build_context(settings: Settings) -> AppContext:
         relay=relay,
         rate_limiter=RateLimiter(settings.intake_rate_limit),
     )
-    ctx.extras["media_limiter"] = RateLimiter(settings.intake_rate_limit * 4)
     scheduler = Scheduler()
-    scheduler.every(settings.scheduler_interval_seconds, "sla-sweep", lambda: sweep(ctx))
-    scheduler.every(settings.nodata_interval_seconds, "nodata-sweep", lambda: nodata_sweep(ctx))
-    scheduler.every(
-        settings.telemetry_retention_interval_seconds,
-        "telemetry-retention",
-        lambda: telemetry_retention(ctx),
-    )
-    scheduler.every(
-        settings.outbox_prune_interval_seconds,
-        "outbox-prune",
-        lambda: prune_published(db, timedelta(hours=settings.outbox_retention_hours)),
-    )
-    if settings.smtp_url:
-        email = channel_from_url(settings.smtp_url)
-        ctx.extras["email"] = email
-        scheduler.every(
-            settings.email_interval_seconds, "email", lambda: notify.send_pending(db, email)
-        )
-    # Outbound webhooks: sent from their own thread and event loop, woken by enqueuing commits.
-    webhooks = WebhookDispatcher(db, WebhookConfig.from_settings(settings))
-    notify_dispatcher_after_commit(db, webhooks)
-    ctx.extras["webhooks"] = webhooks
-    scheduler.every(
-        settings.webhook_prune_interval_seconds, "webhook-prune", lambda: prune_job(db, settings)
-    )
     ctx.extras["scheduler"] = scheduler
-    if settings.mqtt_url:
-        from cityloop.platforms.data.perception.mqtt import MqttIngest
-
-        ctx.extras["mqtt"] = MqttIngest(
-            ctx,
-            settings.mqtt_url,
-            settings.mqtt_client_id,
-            # The workers of one data dir share a client id: one of them subscribes at a time.
-            lock_path=settings.data_dir / f"mqtt-{settings.mqtt_client_id}.lock",
-            shared_group=settings.mqtt_shared_group,
-        )
+    for module in load_modules():
+        for subscribe in module.consumers:
+            subscribe(consumers, ctx)
+        for job in module.jobs:
+            if job.when(settings):
+                scheduler.every(job.every(settings), job.name, partial(job.run, ctx))
+        for setup in module.setup:
+            for name, service in (setup(ctx) or {}).items():
+                ctx.extras[name] = service
+                ctx.services.append(name)
     return ctx
-
-
-def sweep(ctx: AppContext) -> governance.SweepResult:
-    with ctx.writing() as session:
-        return governance.sweep_deadlines(session)
-
-
-def nodata_sweep(ctx: AppContext) -> int:
-    with ctx.writing() as session:
-        return rules.sweep_nodata(session)
-
-
-def telemetry_retention(ctx: AppContext) -> retention.RetentionResult:
-    settings = ctx.settings
-    return retention.apply_retention(
-        ctx.writing,
-        raw_days=settings.telemetry_retention_days,
-        rollup_days=max(
-            settings.telemetry_rollup_retention_days, settings.telemetry_retention_days
-        ),
-        batch=settings.telemetry_retention_batch,
-    )
-
-
-def _install_gauges(ctx: AppContext) -> None:
-    def cases_by_status() -> dict[Any, float]:
-        with ctx.reading() as session:
-            rows = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
-        return {(("status", status),): float(count) for status, count in rows}
-
-    def outbox_pending() -> dict[Any, float]:
-        with ctx.reading() as session:
-            count = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
-        return {(): float(count or 0)}
-
-    def webhook_queue() -> dict[Any, float]:
-        with ctx.reading() as session:
-            depth = queue_depth(session)
-        return {(("status", status),): float(count) for status, count in depth.items()}
-
-    metrics.CASES_BY_STATUS.collector = cases_by_status
-    metrics.WEBHOOK_QUEUE.collector = webhook_queue
-    metrics.OUTBOX_PENDING.collector = outbox_pending
 
 
 INDEX_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -207,18 +106,17 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Services start in module order and stop in reverse; a test may swap one in extras.
         if settings.run_background:
             ctx.relay.start()
             ctx.extras["scheduler"].start()
-            ctx.extras["webhooks"].start()
-            if "mqtt" in ctx.extras:
-                ctx.extras["mqtt"].start()
+            for name in ctx.services:
+                ctx.extras[name].start()
         try:
             yield
         finally:
-            if "mqtt" in ctx.extras:
-                ctx.extras["mqtt"].stop()
-            ctx.extras["webhooks"].stop()
+            for name in reversed(ctx.services):
+                ctx.extras[name].stop()
             ctx.extras["scheduler"].stop()
             ctx.relay.stop()
 
@@ -231,7 +129,6 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.ctx = ctx
     app.state.error_formatters = {}
     install_problem_handlers(app, skip_prefixes=("/open311/", "/ngsi-ld/"))
-    _install_gauges(ctx)
 
     app.add_middleware(MetricsMiddleware)
 
@@ -260,20 +157,12 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             metrics.REGISTRY.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    routers = (
-        identity_router,
-        geo_router,
-        media_router,
-        cases_router,
-        live_router,
-        notify_router,
-        perception_router,
-        alarms_router,
-    )
-    for router in routers:
-        app.include_router(router)
-    install_open311(app)
-    install_ngsild(app)
+    for module in load_modules():
+        for router in module.routers:
+            app.include_router(router)
+    for module in load_modules():
+        for mount in module.mounts:
+            mount(app)
     install_front_ends(app, ctx)
     return app
 

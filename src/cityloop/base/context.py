@@ -26,6 +26,8 @@ class AppContext:
     relay: EventRelay
     rate_limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
+    # Names in ``extras`` of the background services the lifespan starts and stops.
+    services: list[str] = field(default_factory=list)
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

@@ -1,4 +1,4 @@
-"""From sensor alarms to cases: governance's consumer of perception's alarm events.
+"""From sensor alarms to cases: the bridge between perception's alarms and governance's cases.
 
 A raised alarm whose rule names a category is filed as a report on the "system" channel at the
 device's position, so routing, SLA, auto-dispatch and dedupe apply exactly as for a citizen's
@@ -9,18 +9,19 @@ normal again the case gets a public timeline line, and stays open.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
-from cityloop.base.problems import Problem
+from cityloop.base.problems import Problem, bad_request
 from cityloop.domains.governance import service
 from cityloop.platforms.application.identity.service import SYSTEM
 from cityloop.platforms.data.perception import alarms as perception_alarms
 from cityloop.platforms.data.perception import events as perception_events
 
 log = logging.getLogger(__name__)
-CONSUMER = "governance.alarm-cases"
+CONSUMER = "governance.alarm-cases"  # the name its delivery records carry; kept as it was
 
 
 def on_alarm_raised(session: Session, event: DeliveredEvent) -> None:
@@ -83,6 +84,17 @@ def on_alarm_cleared(session: Session, event: DeliveredEvent) -> None:
         alarm_id=alarm_id,
         alarm_type=str(payload["type"]),
     )
+
+
+def check_case_target(session: Session, category_code: str, attributes: dict[str, Any]) -> None:
+    """A rule's category must be active, and its case attributes valid for it."""
+    category = service.get_category(session, category_code)
+    if category is None or not category.active:
+        raise bad_request(f"no active category {category_code!r}", field="category_code")
+    try:
+        service.check_report_attributes(session, category_code, attributes)
+    except Problem as exc:
+        raise bad_request(exc.detail, field="case_attributes") from exc
 
 
 def _handle(session: Session, event: DeliveredEvent) -> None:

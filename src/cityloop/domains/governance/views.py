@@ -34,6 +34,8 @@ from cityloop.platforms.application.identity.deps import current_staff, optional
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.notify import service as notify
+from cityloop.platforms.application.notify.views import notification_out
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -371,6 +373,15 @@ def track(ctx: Ctx, token: str) -> dict[str, Any]:
             raise Problem(404, "not-found", "no report has this tracking token")
         case = service.public_case(session, report.case_id)
         return {"report_id": report.id, "case": public_case_out(session, case)}
+
+
+@router.get("/track/{token}/notifications")
+def track_notifications(ctx: Ctx, token: str) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        report = service.report_by_token(session, token)
+        if report is None:
+            raise Problem(404, "not-found", "no report has this tracking token")
+        return [notification_out(n) for n in notify.for_report(session, report.id)]
 
 
 @router.get("/me/reports")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -25,7 +24,6 @@ from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
-from cityloop.platforms.application.media.models import Media
 from cityloop.platforms.application.media.views import read_capped
 
 PREFIX = "/open311/v2"
@@ -87,14 +85,7 @@ def _media_id(ctx: AppContext, raw: bytes, uploaded_by: str) -> str:
         raw, max_bytes=ctx.settings.media_max_bytes, max_pixels=ctx.settings.media_max_pixels
     )
     with ctx.writing() as session:
-        existing = session.scalar(
-            select(Media.id)
-            .where(Media.sha256 == image.sha256, Media.uploaded_by == uploaded_by)
-            .limit(1)
-        )
-        if existing is not None:
-            return str(existing)
-        return media.store_image(session, ctx.storage, image, uploaded_by).id
+        return media.store_image_once(session, ctx.storage, image, uploaded_by)
 
 
 def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:

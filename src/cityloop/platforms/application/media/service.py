@@ -62,6 +62,20 @@ def store_image(
     return media
 
 
+def store_image_once(
+    session: Session, storage: Storage, image: ProcessedImage, uploaded_by: str
+) -> str:
+    """Store an image unless this uploader already stored the same bytes; its media id."""
+    existing = session.scalar(
+        select(Media.id)
+        .where(Media.sha256 == image.sha256, Media.uploaded_by == uploaded_by)
+        .limit(1)
+    )
+    if existing is not None:
+        return str(existing)
+    return store_image(session, storage, image, uploaded_by).id
+
+
 def get_media(session: Session, media_id: str) -> Media | None:
     if len(media_id) != 32 or not media_id.isalnum():
         return None

@@ -1,31 +1,24 @@
-"""Notifications: every public change reaches the reporter and every supporter; escalations
-reach the department's handlers and the supervisors. Consumers of governance events."""
+"""Notifications: an inbox per person and queued e-mails, written in the transaction of the
+event that caused them (so each event notifies once) and sent later, outside any transaction.
+Domains decide who hears what; this platform stores and delivers."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
-from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
-from cityloop.domains.governance import events as case_events
-from cityloop.domains.governance import service as governance
-from cityloop.platforms.application.identity import service as identity
-from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.notify.channels import Channel
 from cityloop.platforms.application.notify.models import Notification
-
-if TYPE_CHECKING:
-    from cityloop.domains.governance.models import Report
 
 log = logging.getLogger(__name__)
 MAX_SEND_ATTEMPTS = 10
 
 
-def _already_sent(session: Session, event_id: int) -> bool:
+def already_sent(session: Session, *, event_id: int) -> bool:
+    """Whether this outbox event has notified anyone yet (consumers are idempotent)."""
     return (
         session.scalar(
             select(Notification.id).where(Notification.source_event_id == event_id).limit(1)
@@ -34,53 +27,53 @@ def _already_sent(session: Session, event_id: int) -> bool:
     )
 
 
-def on_public_update(session: Session, event: DeliveredEvent) -> None:
-    """An inbox row for every follower, and an e-mail row for each follower who gave an
-    address. E-mail rows are sent later by :func:`send_pending`, outside any transaction."""
-    if _already_sent(session, event.id):
-        return
-    case_id = int(event.payload["case_id"])
-    timeline_event = governance.public_event(session, int(event.payload["event_id"]))
-    if timeline_event is None:
-        return
-    message = timeline_event.public_message or timeline_event.note or ""
-    if timeline_event.public_message and timeline_event.note_public and timeline_event.note:
-        message = f"{timeline_event.public_message}. {timeline_event.note}"
-    text = f"Case {case_id}: {message}"
-    kind = f"case.{event.payload.get('action', 'update')}"
-    seen_users: set[int] = set()
-    addresses: dict[str, Report] = {}
-    for report in governance.followers(session, case_id):
-        if report.contact_email:
-            addresses.setdefault(report.contact_email.lower(), report)
-        if report.reporter_user_id in seen_users:
-            continue
-        if report.reporter_user_id:
-            seen_users.add(report.reporter_user_id)
-        session.add(
-            Notification(
-                source_event_id=event.id,
-                case_id=case_id,
-                user_id=report.reporter_user_id,
-                report_id=report.id,
-                kind=kind,
-                message=text,
-            )
+def queue_inbox(
+    session: Session,
+    *,
+    source_event_id: int,
+    kind: str,
+    message: str,
+    user_id: int | None = None,
+    case_id: int | None = None,
+    report_id: int | None = None,
+) -> None:
+    """An inbox line for a user (or for a report's tracking page when there is no user)."""
+    session.add(
+        Notification(
+            source_event_id=source_event_id,
+            case_id=case_id,
+            user_id=user_id,
+            report_id=report_id,
+            kind=kind,
+            message=message,
         )
-    status = timeline_event.to_status.replace("_", " ")
-    for address, report in addresses.items():
-        session.add(
-            Notification(
-                source_event_id=event.id,
-                case_id=case_id,
-                report_id=report.id,
-                channel="email",
-                kind=kind,
-                address=address,
-                subject=f"Your report, case {case_id}: {status}",
-                message=f"{text}\n\nFollow it with your tracking code: {report.tracking_token}\n",
-            )
+    )
+
+
+def queue_email(
+    session: Session,
+    *,
+    source_event_id: int,
+    kind: str,
+    address: str,
+    subject: str,
+    message: str,
+    case_id: int | None = None,
+    report_id: int | None = None,
+) -> None:
+    """An e-mail, sent later by :func:`send_pending`."""
+    session.add(
+        Notification(
+            source_event_id=source_event_id,
+            case_id=case_id,
+            report_id=report_id,
+            channel="email",
+            kind=kind,
+            address=address,
+            subject=subject,
+            message=message,
         )
+    )
 
 
 def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
@@ -119,52 +112,6 @@ def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
                 row.sent_at = utcnow()
                 sent += 1
     return sent
-
-
-def on_escalated(session: Session, event: DeliveredEvent) -> None:
-    if _already_sent(session, event.id):
-        return
-    case_id = int(event.payload["case_id"])
-    department = event.payload.get("department")
-    recipients = identity.users_with_role(session, Role.SUPERVISOR)
-    if department:
-        recipients += identity.users_with_role(session, Role.HANDLER, department)
-    reason = event.payload.get("reason", "manual")
-    for user in {u.id: u for u in recipients}.values():
-        session.add(
-            Notification(
-                source_event_id=event.id,
-                case_id=case_id,
-                user_id=user.id,
-                kind=f"case.escalated.{reason}",
-                message=f"Case {case_id} was escalated ({reason})",
-            )
-        )
-
-
-def on_flagged(session: Session, event: DeliveredEvent) -> None:
-    if _already_sent(session, event.id):
-        return
-    department = event.payload.get("department")
-    if not department:
-        return
-    case_id = int(event.payload["case_id"])
-    for user in identity.users_with_role(session, Role.HANDLER, department):
-        session.add(
-            Notification(
-                source_event_id=event.id,
-                case_id=case_id,
-                user_id=user.id,
-                kind="case.no_update",
-                message=f"Case {case_id} has had no public update for too long",
-            )
-        )
-
-
-def subscribe(registry: ConsumerRegistry) -> None:
-    registry.subscribe("notify.public", {case_events.CASE_PUBLIC_UPDATE}, on_public_update)
-    registry.subscribe("notify.escalation", {case_events.CASE_ESCALATED}, on_escalated)
-    registry.subscribe("notify.flagged", {case_events.CASE_FLAGGED}, on_flagged)
 
 
 def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notification]:

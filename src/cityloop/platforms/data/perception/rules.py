@@ -6,12 +6,14 @@ readings; the rules themselves come from a cache keyed by database, profile and 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy import event, exists, func, select
@@ -19,8 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
-from cityloop.base.problems import Problem, bad_request, not_found
-from cityloop.domains.governance import service as governance
+from cityloop.base.problems import bad_request, not_found
 from cityloop.platforms.data.perception import alarms
 from cityloop.platforms.data.perception.alarm_models import Alarm, AlarmRule, RuleState
 from cityloop.platforms.data.perception.models import Device, DeviceProfile
@@ -53,6 +54,19 @@ class CompiledRule:
     severity: str
     category_code: str | None
     case_attributes: dict[str, Any]
+
+
+# A rule may name the category of the case its alarms open. Perception cannot know categories
+# (a domain owns them): whichever package files those cases registers a check under this entry
+# point group, which raises a 400 naming category_code or case_attributes.
+CASE_TARGET_CHECKS = "cityloop.case_target_checks"
+CaseTargetCheck = Callable[[Session, str, dict[str, Any]], None]
+
+
+@functools.cache
+def case_target_checks() -> tuple[CaseTargetCheck, ...]:
+    """The installed checks of a rule's case category and attributes."""
+    return tuple(entry.load() for entry in entry_points(group=CASE_TARGET_CHECKS))
 
 
 # ---------------------------------------------------------------- the cache
@@ -149,13 +163,11 @@ def _validate(session: Session, data: RuleInput) -> None:
     if not isinstance(data.case_attributes, dict):
         raise bad_request("case_attributes must be an object", field="case_attributes")
     if data.category_code is not None:
-        category = governance.get_category(session, data.category_code)
-        if category is None or not category.active:
-            raise bad_request(f"no active category {data.category_code!r}", field="category_code")
-        try:
-            governance.check_report_attributes(session, data.category_code, data.case_attributes)
-        except Problem as exc:
-            raise bad_request(exc.detail, field="case_attributes") from exc
+        checks = case_target_checks()
+        if not checks:
+            raise bad_request("no case domain is installed to file cases", field="category_code")
+        for check in checks:
+            check(session, data.category_code, data.case_attributes)
     elif data.case_attributes:
         raise bad_request("case_attributes need a category_code", field="case_attributes")
     parse_definition(data.kind, data.definition)

@@ -1,0 +1,82 @@
+"""What every package's CLI commands share: settings from a data dir, a migrated database and
+one unit of work whose refusals are one-line errors, not tracebacks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from cityloop.base.db import Database
+from cityloop.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+DataDir = Annotated[Path | None, typer.Option(help="data directory")]
+
+
+def settings_for(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """The settings for a data dir (created when missing), with overrides."""
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}), **overrides)  # type: ignore[arg-type]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def migrate_database(settings: Settings) -> None:
+    """Bring the settings' database schema up to date."""
+    from cityloop.migrate import upgrade
+
+    db = Database(settings.resolved_database_url)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one error line and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def unit_of_work(data_dir: Path | None, *, write: bool = True) -> Iterator[Session]:
+    """One transaction on a migrated database; a refused input is a one-line error."""
+    from cityloop.base.problems import Problem
+
+    settings = settings_for(data_dir)
+    migrate_database(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        with db.writing() if write else db.read() as session:
+            yield session
+    except Problem as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        fail(f"{exc.detail}{where}")
+    finally:
+        db.dispose()
+
+
+def json_option(text: str | None, file: Path | None, what: str) -> dict[str, Any]:
+    """A JSON object given as text or as a file (not both); empty when neither."""
+    if text is not None and file is not None:
+        fail(f"give the {what} as text or as a file, not both")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read {file}: {exc}")
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"the {what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    if not isinstance(value, dict):
+        fail(f"the {what} must be a JSON object")
+    return value

@@ -1,0 +1,51 @@
+"""Governance (一网统管): cases from report to close, routing, SLA, disputes, KPIs, Open311."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from cityloop.base import metrics
+from cityloop.base.context import AppContext
+from cityloop.base.modules import Module, ScheduledJob
+from cityloop.domains.governance import cli, notifications, service
+from cityloop.domains.governance.live import router as live_router
+from cityloop.domains.governance.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Dispute,
+    Rating,
+    Report,
+    RoutingRule,
+    SlaTarget,
+)
+from cityloop.domains.governance.open311.views import install_open311
+from cityloop.domains.governance.views import router as cases_router
+
+
+def _sla_sweep(ctx: AppContext) -> service.SweepResult:
+    with ctx.writing() as session:
+        return service.sweep_deadlines(session)
+
+
+def _gauges(ctx: AppContext) -> None:
+    def cases_by_status() -> dict[Any, float]:
+        with ctx.reading() as session:
+            rows = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
+        return {(("status", status),): float(count) for status, count in rows}
+
+    metrics.CASES_BY_STATUS.collector = cases_by_status
+
+
+MODULE = Module(
+    name="governance",
+    models=(Category, RoutingRule, SlaTarget, Case, Report, CaseEvent, Rating, Dispute),
+    routers=(cases_router, live_router),
+    mounts=(install_open311,),
+    consumers=(notifications.subscribe,),
+    jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),
+    setup=(_gauges,),
+    commands=(cli.install,),
+)

@@ -1,0 +1,113 @@
+"""Who hears about a case: every public change reaches the reporter and every supporter (inbox,
+and e-mail where they gave an address); escalations reach the department's handlers and the
+supervisors. Consumers of governance's own events, written through the notify platform."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
+from cityloop.domains.governance import events as case_events
+from cityloop.domains.governance import service as governance
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.notify import service as notify
+
+if TYPE_CHECKING:
+    from cityloop.base.context import AppContext
+    from cityloop.domains.governance.models import Report
+
+
+def on_public_update(session: Session, event: DeliveredEvent) -> None:
+    """An inbox row for every follower, and an e-mail row for each follower who gave an
+    address. E-mail rows are sent later, outside any transaction."""
+    if notify.already_sent(session, event_id=event.id):
+        return
+    case_id = int(event.payload["case_id"])
+    timeline_event = governance.public_event(session, int(event.payload["event_id"]))
+    if timeline_event is None:
+        return
+    message = timeline_event.public_message or timeline_event.note or ""
+    if timeline_event.public_message and timeline_event.note_public and timeline_event.note:
+        message = f"{timeline_event.public_message}. {timeline_event.note}"
+    text = f"Case {case_id}: {message}"
+    kind = f"case.{event.payload.get('action', 'update')}"
+    seen_users: set[int] = set()
+    addresses: dict[str, Report] = {}
+    for report in governance.followers(session, case_id):
+        if report.contact_email:
+            addresses.setdefault(report.contact_email.lower(), report)
+        if report.reporter_user_id in seen_users:
+            continue
+        if report.reporter_user_id:
+            seen_users.add(report.reporter_user_id)
+        notify.queue_inbox(
+            session,
+            source_event_id=event.id,
+            case_id=case_id,
+            user_id=report.reporter_user_id,
+            report_id=report.id,
+            kind=kind,
+            message=text,
+        )
+    status = timeline_event.to_status.replace("_", " ")
+    for address, report in addresses.items():
+        notify.queue_email(
+            session,
+            source_event_id=event.id,
+            case_id=case_id,
+            report_id=report.id,
+            kind=kind,
+            address=address,
+            subject=f"Your report, case {case_id}: {status}",
+            message=f"{text}\n\nFollow it with your tracking code: {report.tracking_token}\n",
+        )
+
+
+def on_escalated(session: Session, event: DeliveredEvent) -> None:
+    """The supervisors and the department's handlers hear of an escalation."""
+    if notify.already_sent(session, event_id=event.id):
+        return
+    case_id = int(event.payload["case_id"])
+    department = event.payload.get("department")
+    recipients = identity.users_with_role(session, Role.SUPERVISOR)
+    if department:
+        recipients += identity.users_with_role(session, Role.HANDLER, department)
+    reason = event.payload.get("reason", "manual")
+    for user in {u.id: u for u in recipients}.values():
+        notify.queue_inbox(
+            session,
+            source_event_id=event.id,
+            case_id=case_id,
+            user_id=user.id,
+            kind=f"case.escalated.{reason}",
+            message=f"Case {case_id} was escalated ({reason})",
+        )
+
+
+def on_flagged(session: Session, event: DeliveredEvent) -> None:
+    """The department's handlers hear that a case has gone quiet too long."""
+    if notify.already_sent(session, event_id=event.id):
+        return
+    department = event.payload.get("department")
+    if not department:
+        return
+    case_id = int(event.payload["case_id"])
+    for user in identity.users_with_role(session, Role.HANDLER, department):
+        notify.queue_inbox(
+            session,
+            source_event_id=event.id,
+            case_id=case_id,
+            user_id=user.id,
+            kind="case.no_update",
+            message=f"Case {case_id} has had no public update for too long",
+        )
+
+
+def subscribe(registry: ConsumerRegistry, ctx: AppContext | None = None) -> None:
+    """Register the three notification consumers."""
+    registry.subscribe("notify.public", {case_events.CASE_PUBLIC_UPDATE}, on_public_update)
+    registry.subscribe("notify.escalation", {case_events.CASE_ESCALATED}, on_escalated)
+    registry.subscribe("notify.flagged", {case_events.CASE_FLAGGED}, on_flagged)

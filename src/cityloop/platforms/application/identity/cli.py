@@ -1,0 +1,78 @@
+"""`cityloop user` and `cityloop apikey`: accounts and machine clients' keys."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+from typing import Annotated
+
+import typer
+
+from cityloop.base.cli import DataDir, unit_of_work
+from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage API keys for machine clients.", no_args_is_help=True)
+CLI_ACTOR = Actor(None, "cli", Role.ADMIN)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help=", ".join(r.value for r in Role))],
+    department: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="prompted for when not given")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account."""
+    if password is None:
+        password = getpass.getpass("password: ")
+    with unit_of_work(data_dir) as session:
+        user = service.create_user(session, username, password, role, department_code=department)
+        service.audit(session, CLI_ACTOR, "user.create", f"user:{user.username}")
+    typer.echo(f"created {role} {username}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="open311 (the default) and/or ngsild; repeat for several"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key; it is printed once and only its hash is kept."""
+    key = secrets.token_urlsafe(24)
+    with unit_of_work(data_dir) as session:
+        created = service.create_api_key(session, key, name, scopes=scope or ["open311"])
+        service.audit(session, CLI_ACTOR, "apikey.create", f"apikey:{created.id}")
+        scopes = ", ".join(created.scopes)
+    typer.echo(f"created API key {name!r} ({scopes}); keep it now, it is not shown again:")
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(data_dir: DataDir = None) -> None:
+    """List API keys (never the keys themselves)."""
+    with unit_of_work(data_dir, write=False) as session:
+        for key in service.list_api_keys(session):
+            state = "active" if key.active else "revoked"
+            typer.echo(f"{key.id}\t{key.name}\t{','.join(key.scopes or [])}\t{state}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int, data_dir: DataDir = None) -> None:
+    """Revoke an API key by its id (see `cityloop apikey list`)."""
+    with unit_of_work(data_dir) as session:
+        key = service.revoke_api_key(session, key_id)
+        service.audit(session, CLI_ACTOR, "apikey.revoke", f"apikey:{key.id}")
+    typer.echo(f"revoked API key {key_id}")
+
+
+def install(app: typer.Typer) -> None:
+    """Add `user` and `apikey` to the root command."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(apikey_app, name="apikey")

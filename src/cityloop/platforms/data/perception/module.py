@@ -1,0 +1,101 @@
+"""Perception: devices, codecs, ingest (HTTP and MQTT), telemetry, rules and alarms, and the
+NGSI-LD context broker."""
+
+from __future__ import annotations
+
+from cityloop.base.context import AppContext
+from cityloop.base.modules import Module, ScheduledJob, Service
+from cityloop.base.outbox import ConsumerRegistry
+from cityloop.platforms.data.perception import cli, retention, rules
+from cityloop.platforms.data.perception.alarm_models import (
+    Alarm,
+    AlarmRule,
+    RuleState,
+    TelemetryRollup,
+)
+from cityloop.platforms.data.perception.alarm_views import router as alarms_router
+from cityloop.platforms.data.perception.models import (
+    Device,
+    DeviceProfile,
+    LatestValue,
+    Measurement,
+    ProvisioningGroup,
+)
+from cityloop.platforms.data.perception.ngsild import subscriptions
+from cityloop.platforms.data.perception.ngsild.models import (
+    NgsiContext,
+    NgsiEntity,
+    NgsiSubscription,
+    NgsiTenant,
+)
+from cityloop.platforms.data.perception.ngsild.views import install_ngsild
+from cityloop.platforms.data.perception.views import router as devices_router
+
+
+def _ngsild_subscriptions(consumers: ConsumerRegistry, ctx: AppContext) -> None:
+    subscriptions.subscribe(consumers, ctx.db, ctx.settings.ngsild_subscription_cache_seconds)
+
+
+def _nodata_sweep(ctx: AppContext) -> int:
+    with ctx.writing() as session:
+        return rules.sweep_nodata(session)
+
+
+def _retention(ctx: AppContext) -> retention.RetentionResult:
+    settings = ctx.settings
+    return retention.apply_retention(
+        ctx.writing,
+        raw_days=settings.telemetry_retention_days,
+        rollup_days=max(
+            settings.telemetry_rollup_retention_days, settings.telemetry_retention_days
+        ),
+        batch=settings.telemetry_retention_batch,
+    )
+
+
+def _mqtt(ctx: AppContext) -> dict[str, Service] | None:
+    settings = ctx.settings
+    if not settings.mqtt_url:
+        return None
+    from cityloop.platforms.data.perception.mqtt import MqttIngest
+
+    ingest = MqttIngest(
+        ctx,
+        settings.mqtt_url,
+        settings.mqtt_client_id,
+        # The workers of one data dir share a client id: one of them subscribes at a time.
+        lock_path=settings.data_dir / f"mqtt-{settings.mqtt_client_id}.lock",
+        shared_group=settings.mqtt_shared_group,
+    )
+    return {"mqtt": ingest}
+
+
+MODULE = Module(
+    name="perception",
+    models=(
+        DeviceProfile,
+        ProvisioningGroup,
+        Device,
+        Measurement,
+        LatestValue,
+        AlarmRule,
+        Alarm,
+        RuleState,
+        TelemetryRollup,
+        NgsiTenant,
+        NgsiEntity,
+        NgsiContext,
+        NgsiSubscription,
+    ),
+    routers=(devices_router, alarms_router),
+    mounts=(install_ngsild,),
+    consumers=(_ngsild_subscriptions,),
+    jobs=(
+        ScheduledJob("nodata-sweep", lambda s: s.nodata_interval_seconds, _nodata_sweep),
+        ScheduledJob(
+            "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
+        ),
+    ),
+    setup=(_mqtt,),
+    commands=(cli.install,),
+)

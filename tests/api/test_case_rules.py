@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from cityloop.base.db import utcnow
-from cityloop.domains.governance import service
+from cityloop.domains.governance import citizen, queries, sla
 from cityloop.domains.governance.workflow import TRANSITIONS, Status
 from tests.conftest import City, fresh_point
 
@@ -221,9 +221,9 @@ def test_a_dispute_after_the_window_is_refused(city: City) -> None:
     assert response.status_code == 409
     closed_id = drive_to(city, "closed")
     with city.ctx.writing() as session:
-        case = service.public_case(session, closed_id)
+        case = citizen.public_case(session, case_id=closed_id)
         case.closed_at = utcnow() - timedelta(hours=city.ctx.settings.dispute_window_hours + 1)
-        token = service.reports_of(session, closed_id)[0].tracking_token
+        token = queries.reports_of(session, case_id=closed_id)[0].tracking_token
     late = city.client.post(
         f"/api/v1/public/cases/{closed_id}/disputes", json={"note": "x", "token": token}
     )
@@ -234,7 +234,7 @@ def test_a_dispute_after_the_window_is_refused(city: City) -> None:
 def test_the_sweep_marks_overdue_cases_and_escalates_them(city: City) -> None:
     case_id = drive_to(city, "dispatched")
     with city.ctx.writing() as session:
-        result = service.sweep_deadlines(session, now=utcnow() + timedelta(days=30))
+        result = sla.sweep_deadlines(session, now=utcnow() + timedelta(days=30))
     assert case_id in result.overdue
     assert case_id in result.response_overdue
     case = city.case(case_id)
@@ -249,7 +249,7 @@ def test_the_sweep_marks_overdue_cases_and_escalates_them(city: City) -> None:
 def test_a_case_with_no_public_update_is_flagged_to_its_department(city: City) -> None:
     case_id = drive_to(city, "dispatched")
     with city.ctx.writing() as session:
-        result = service.sweep_deadlines(session, now=utcnow() + timedelta(days=30))
+        result = sla.sweep_deadlines(session, now=utcnow() + timedelta(days=30))
     assert case_id in result.stale
     assert city.case(case_id)["update_overdue"] is True
     city.act(case_id, "handler-roads", action="comment", note="Crew booked for Monday", public=True)

@@ -17,8 +17,8 @@ from cityloop.base.db import utcnow
 from cityloop.base.outbox import OutboxEvent
 from cityloop.demo.alarm_rules import demo_rules
 from cityloop.demo.seed import DEMO_API_KEY
-from cityloop.domains.governance import service as governance
-from cityloop.domains.governance.events import CASE_PUBLIC_UPDATE
+from cityloop.domains.governance import sensors
+from cityloop.domains.governance.events import CasePublicUpdate
 from cityloop.domains.governance.models import Case
 from cityloop.platforms.data.perception import alarms, retention, rules
 from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
@@ -682,7 +682,7 @@ def test_a_flapping_sensor_is_one_report_and_no_department_update(city: City) ->
             e.payload
             for e in session.scalars(
                 select(OutboxEvent).where(
-                    OutboxEvent.type == CASE_PUBLIC_UPDATE,
+                    OutboxEvent.type == CasePublicUpdate.type,
                     OutboxEvent.aggregate_id == str(case_id),
                 )
             )
@@ -690,9 +690,9 @@ def test_a_flapping_sensor_is_one_report_and_no_department_update(city: City) ->
     assert [n["action"] for n in notices].count("device_normal") == 1
     # The same clear delivered twice writes no second line.
     with city.ctx.writing() as session:
-        again = governance.record_device_normal(
+        again = sensors.record_device_normal(
             session,
-            case_id,
+            case_id=case_id,
             device_id=device,
             alarm_id=found[0]["id"],
             alarm_type="MANHOLE_OPEN",

@@ -6,14 +6,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from cityloop.domains.governance import service
+from cityloop.domains.governance.catalogue import require_category
+from cityloop.domains.governance.intake import ReportInput, submit_report
 from cityloop.domains.governance.models import Case
+from cityloop.domains.governance.routing import route
 from cityloop.domains.governance.workflow import TRANSITIONS, Status, allowed_actions
 from cityloop.platforms.application.geo import service as geo
-from cityloop.platforms.application.identity.service import SYSTEM, Actor
+from cityloop.platforms.application.identity.service import ANONYMOUS, SYSTEM
 from tests.conftest import City, fresh_point
 
-CITIZEN = Actor(None, "anonymous", "anonymous")
+CITIZEN = ANONYMOUS
 
 
 def _label(city: City, code: str) -> tuple[float, float]:
@@ -25,19 +27,20 @@ def _label(city: City, code: str) -> tuple[float, float]:
 def test_a_district_rule_beats_the_category_fallback(city: City) -> None:
     # Demo routing: overflowing bins go to sanitation, but to urbanmgmt in Old Town (RV01).
     with city.ctx.reading() as session:
-        bins = service.require_category(session, "C-03-01")
-        assert service.route(session, bins, "RV01").department_code == "urbanmgmt"
-        assert service.route(session, bins, "RV02").department_code == "sanitation"
-        assert "any district" in service.route(session, bins, "RV02").explanation
+        bins = require_category(session, code="C-03-01")
+        assert route(session, category=bins, district_code="RV01").department_code == "urbanmgmt"
+        fallback = route(session, category=bins, district_code="RV02")
+        assert fallback.department_code == "sanitation"
+        assert "any district" in fallback.explanation
 
 
 def test_the_case_stores_why_it_went_where_it_did(city: City) -> None:
     lat, lon = _label(city, "RV01-S02")
     with city.ctx.writing() as session:
-        result = service.submit_report(
+        result = submit_report(
             session,
-            CITIZEN,
-            service.ReportInput(category="C-03-01", lat=lat, lon=lon),
+            actor=CITIZEN,
+            data=ReportInput(category="C-03-01", lat=lat, lon=lon),
             allow_dedupe=False,
         )
         routing = result.case.routing
@@ -67,10 +70,10 @@ def test_the_table_alone_decides_which_actions_a_state_allows() -> None:
 def test_system_channel_reports_keep_their_source(city: City) -> None:
     lat, lon = fresh_point()
     with city.ctx.writing() as session:
-        result = service.submit_report(
+        result = submit_report(
             session,
-            SYSTEM,
-            service.ReportInput(
+            actor=SYSTEM,
+            data=ReportInput(
                 category="C-01-01",
                 lat=lat,
                 lon=lon,
@@ -89,8 +92,8 @@ def test_simultaneous_reports_of_one_problem_make_one_case(city: City) -> None:
 
     def submit(_: int) -> int:
         with city.ctx.writing() as session:
-            result = service.submit_report(
-                session, CITIZEN, service.ReportInput(category="C-02-01", lat=lat, lon=lon)
+            result = submit_report(
+                session, actor=CITIZEN, data=ReportInput(category="C-02-01", lat=lat, lon=lon)
             )
             return result.case.id
 
@@ -101,3 +104,14 @@ def test_simultaneous_reports_of_one_problem_make_one_case(city: City) -> None:
         case = session.get(Case, case_ids.pop())
         assert case is not None and case.supporters == 11
         assert session.scalar(select(func.count()).where(Case.lat == lat, Case.lon == lon)) == 1
+
+
+def test_every_guard_and_check_the_table_names_is_evaluated_and_none_is_idle() -> None:
+    from cityloop.domains.governance.actions import CHECKS, GUARDS
+
+    assert {g for t in TRANSITIONS.values() for g in t.guards} == set(GUARDS)
+    assert {c for t in TRANSITIONS.values() for c in t.checks} == set(CHECKS)
+
+
+def test_only_reopen_counts_as_rework() -> None:
+    assert [t.action for t in TRANSITIONS.values() if t.counts_as_rework] == ["reopen"]

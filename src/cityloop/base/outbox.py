@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import ForeignKey, Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
 from cityloop.base.db import Base, Database, utcnow
+from cityloop.base.events import Event, event_class
 
 log = logging.getLogger(__name__)
 
@@ -55,29 +56,50 @@ class OutboxDelivery(Base):
 
 
 def emit(
-    session: Session, type_: str, aggregate_type: str, aggregate_id: object, payload: dict[str, Any]
+    session: Session,
+    event: Event | str,
+    aggregate_type: str | None = None,
+    aggregate_id: object = None,
+    payload: dict[str, Any] | None = None,
 ) -> OutboxEvent:
     """Add an event to the caller's transaction; it is delivered only if that commits."""
-    event = OutboxEvent(
+    # TRANSITIONAL: the untyped form (a type name, aggregate and payload) is still accepted
+    # until the NGSI-LD broker declares its event; every other package emits typed events.
+    if isinstance(event, Event):
+        type_, aggregate_type, aggregate_id = event.type, event.aggregate, event.aggregate_id()
+        payload = event.payload()
+    else:
+        type_ = event
+    row = OutboxEvent(
         type=type_,
-        aggregate_type=aggregate_type,
+        aggregate_type=str(aggregate_type),
         aggregate_id=str(aggregate_id),
-        payload=payload,
+        payload=payload or {},
         created_at=utcnow(),
     )
-    session.add(event)
+    session.add(row)
     session.info["outbox_dirty"] = True
-    return event
+    return row
 
 
 @dataclass(frozen=True)
 class DeliveredEvent:
+    """An outbox row on its way to a consumer: its id (for idempotency) and its event."""
+
     id: int
     type: str
     aggregate_type: str
     aggregate_id: str
     payload: dict[str, Any]
     created_at: datetime
+
+    @property
+    def event(self) -> Event:
+        """The typed event, validated from the stored payload."""
+        cls = event_class(self.type)
+        if cls is None:
+            raise LookupError(f"no package declares the event type {self.type!r}")
+        return cls.model_validate(self.payload)
 
 
 Handler = Callable[[Session, DeliveredEvent], None]
@@ -97,10 +119,22 @@ class Consumer:
 class ConsumerRegistry:
     consumers: list[Consumer] = field(default_factory=list)
 
-    def subscribe(self, name: str, types: set[str] | frozenset[str], handler: Handler) -> None:
+    def subscribe(
+        self,
+        name: str,
+        types: Iterable[type[Event] | str] | Literal["*"],
+        handler: Handler,
+    ) -> None:
+        """Deliver events of these types (or every event, for ``"*"``) to ``handler``."""
         if any(c.name == name for c in self.consumers):
             raise ValueError(f"consumer {name} is already subscribed")
-        self.consumers.append(Consumer(name, frozenset(types), handler))
+        # TRANSITIONAL: type names as strings go with the untyped ``emit`` form.
+        names = (
+            frozenset({"*"})
+            if types == "*"
+            else frozenset(t if isinstance(t, str) else t.type for t in types)
+        )
+        self.consumers.append(Consumer(name, names, handler))
 
     def for_type(self, event_type: str) -> list[Consumer]:
         return [c for c in self.consumers if c.wants(event_type)]

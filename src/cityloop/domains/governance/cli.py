@@ -5,13 +5,13 @@ from __future__ import annotations
 import typer
 
 from cityloop.base.cli import DataDir, unit_of_work
-from cityloop.domains.governance import service
+from cityloop.domains.governance import sla
 
 
 def sla_sweep(data_dir: DataDir = None) -> None:
     """Flag overdue and silent cases once (the server also does this on a timer)."""
     with unit_of_work(data_dir) as session:
-        result = service.sweep_deadlines(session)
+        result = sla.sweep_deadlines(session)
         summary = (
             f"overdue: {len(result.overdue)}, response overdue: {len(result.response_overdue)}, "
             f"no recent update: {len(result.stale)}"

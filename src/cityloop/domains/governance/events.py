@@ -1,12 +1,75 @@
-"""Outbox event types the governance domain emits. Payloads carry ids and codes, never PII."""
+"""The events the governance domain emits. Payloads carry ids and codes, never personal data."""
 
-CASE_CREATED = "case.created"
-CASE_SUPPORTED = "case.supported"
-CASE_TRANSITIONED = "case.transitioned"
-# A change a citizen can see: notify the reporter and every supporter.
-CASE_PUBLIC_UPDATE = "case.public_update"
-# The department head and the supervisors must look at this case.
-CASE_ESCALATED = "case.escalated"
-CASE_FLAGGED = "case.flagged"
+from __future__ import annotations
 
-AGGREGATE = "case"
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from cityloop.base.events import Event
+
+
+class CaseChange(Event):
+    """Something happened to a case."""
+
+    aggregate: ClassVar[str] = "case"
+    aggregate_field: ClassVar[str] = "case_id"
+
+    case_id: int
+
+
+class CaseCreated(CaseChange):
+    type: ClassVar[str] = "case.created"
+
+    category: str
+    district: str
+    channel: str
+    priority: str
+
+
+class CaseSupported(CaseChange):
+    """Another report joined the case."""
+
+    type: ClassVar[str] = "case.supported"
+
+    report_id: int
+    channel: str
+
+
+class CaseTransitioned(CaseChange):
+    type: ClassVar[str] = "case.transitioned"
+
+    action: str
+    from_status: str | None = Field(alias="from")
+    to_status: str = Field(alias="to")
+    department: str | None
+    event_id: int
+
+
+class CasePublicUpdate(CaseChange):
+    """A change a citizen can see: the reporter and every supporter hear of it."""
+
+    type: ClassVar[str] = "case.public_update"
+
+    event_id: int
+    action: str
+    status: str
+
+
+class CaseEscalated(CaseChange):
+    """The department head and the supervisors must look at this case."""
+
+    type: ClassVar[str] = "case.escalated"
+
+    department: str | None
+    by: str
+    reason: Literal["manual", "overdue", "dispute"]
+
+
+class CaseFlagged(CaseChange):
+    """The case has had no public update for too long: its department hears of it."""
+
+    type: ClassVar[str] = "case.flagged"
+
+    department: str | None
+    reason: Literal["no_update"] = "no_update"

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem
-from cityloop.domains.governance import service
+from cityloop.domains.governance import queries, timeline
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.deps import bearer_token
 from cityloop.platforms.application.identity.roles import STAFF_ROLES
@@ -57,7 +57,7 @@ async def case_stream(
 
     def poll(after: int) -> tuple[int, list[dict[str, object]]]:
         with ctx.reading() as session:
-            cursor, rows = service.changes_since(session, actor, after)
+            cursor, rows = queries.changes_since(session, actor=actor, after_event_id=after)
             return cursor, [
                 {
                     "event_id": event.id,
@@ -73,7 +73,7 @@ async def case_stream(
         cursor = last_event_id
         if cursor is None:
             with ctx.reading() as session:
-                cursor = service.latest_event_id(session)
+                cursor = timeline.latest_event_id(session)
         yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'event_id': cursor})}\n\n"
         idle = 0.0
         while not await request.is_disconnected():

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.domains.governance import cli, notifications, service
+from cityloop.domains.governance import cli, notifications, sla
 from cityloop.domains.governance.live import router as live_router
 from cityloop.domains.governance.models import (
     Case,
@@ -25,9 +25,9 @@ from cityloop.domains.governance.open311.views import install_open311
 from cityloop.domains.governance.views import router as cases_router
 
 
-def _sla_sweep(ctx: AppContext) -> service.SweepResult:
+def _sla_sweep(ctx: AppContext) -> sla.SweepResult:
     with ctx.writing() as session:
-        return service.sweep_deadlines(session)
+        return sla.sweep_deadlines(session)
 
 
 def _gauges(ctx: AppContext) -> None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
+from cityloop.domains.governance import citizen, timeline
 from cityloop.domains.governance import events as case_events
-from cityloop.domains.governance import service as governance
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.notify import service as notify
@@ -25,18 +25,17 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
     address. E-mail rows are sent later, outside any transaction."""
     if notify.already_sent(session, event_id=event.id):
         return
-    case_id = int(event.payload["case_id"])
-    timeline_event = governance.public_event(session, int(event.payload["event_id"]))
+    update = event.event
+    assert isinstance(update, case_events.CasePublicUpdate)
+    case_id = update.case_id
+    timeline_event = timeline.public_event(session, event_id=update.event_id)
     if timeline_event is None:
         return
-    message = timeline_event.public_message or timeline_event.note or ""
-    if timeline_event.public_message and timeline_event.note_public and timeline_event.note:
-        message = f"{timeline_event.public_message}. {timeline_event.note}"
-    text = f"Case {case_id}: {message}"
-    kind = f"case.{event.payload.get('action', 'update')}"
+    text = f"Case {case_id}: {timeline.public_text(timeline_event)}"
+    kind = f"case.{update.action}"
     seen_users: set[int] = set()
     addresses: dict[str, Report] = {}
-    for report in governance.followers(session, case_id):
+    for report in citizen.followers(session, case_id=case_id):
         if report.contact_email:
             addresses.setdefault(report.contact_email.lower(), report)
         if report.reporter_user_id in seen_users:
@@ -70,12 +69,12 @@ def on_escalated(session: Session, event: DeliveredEvent) -> None:
     """The supervisors and the department's handlers hear of an escalation."""
     if notify.already_sent(session, event_id=event.id):
         return
-    case_id = int(event.payload["case_id"])
-    department = event.payload.get("department")
+    escalation = event.event
+    assert isinstance(escalation, case_events.CaseEscalated)
+    case_id, department, reason = escalation.case_id, escalation.department, escalation.reason
     recipients = identity.users_with_role(session, Role.SUPERVISOR)
     if department:
         recipients += identity.users_with_role(session, Role.HANDLER, department)
-    reason = event.payload.get("reason", "manual")
     for user in {u.id: u for u in recipients}.values():
         notify.queue_inbox(
             session,
@@ -91,10 +90,11 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
     """The department's handlers hear that a case has gone quiet too long."""
     if notify.already_sent(session, event_id=event.id):
         return
-    department = event.payload.get("department")
+    flag = event.event
+    assert isinstance(flag, case_events.CaseFlagged)
+    department, case_id = flag.department, flag.case_id
     if not department:
         return
-    case_id = int(event.payload["case_id"])
     for user in identity.users_with_role(session, Role.HANDLER, department):
         notify.queue_inbox(
             session,
@@ -108,6 +108,6 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
 
 def subscribe(registry: ConsumerRegistry, ctx: AppContext | None = None) -> None:
     """Register the three notification consumers."""
-    registry.subscribe("notify.public", {case_events.CASE_PUBLIC_UPDATE}, on_public_update)
-    registry.subscribe("notify.escalation", {case_events.CASE_ESCALATED}, on_escalated)
-    registry.subscribe("notify.flagged", {case_events.CASE_FLAGGED}, on_flagged)
+    registry.subscribe("notify.public", [case_events.CasePublicUpdate], on_public_update)
+    registry.subscribe("notify.escalation", [case_events.CaseEscalated], on_escalated)
+    registry.subscribe("notify.flagged", [case_events.CaseFlagged], on_flagged)

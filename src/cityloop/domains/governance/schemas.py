@@ -6,18 +6,20 @@ cannot leak into it by accident.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import iso
-from cityloop.domains.governance import service
+from cityloop.domains.governance import queries, timeline
+from cityloop.domains.governance.actions import actions_for
 from cityloop.domains.governance.messages import render_stored
 from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
-from cityloop.domains.governance.workflow import OPEN311_CLOSED
+from cityloop.domains.governance.workflow import MAX_TEXT, OPEN311_CLOSED, Priority
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.roles import STAFF_ROLES
 
 
 class ReportIn(BaseModel):
@@ -26,19 +28,19 @@ class ReportIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, max_length=400)
-    description: str = Field(default="", max_length=service.MAX_DESCRIPTION)
+    description: str = Field(default="", max_length=MAX_TEXT)
     media: list[str] = Field(default_factory=list, max_length=10)
     attributes: dict[str, Any] = Field(default_factory=dict)
     contact_name: str | None = Field(default=None, max_length=200)
     contact_email: EmailStr | None = None
     contact_phone: str | None = Field(default=None, max_length=40)
-    priority: Literal["urgent", "normal", "low"] | None = None
+    priority: Priority | None = None
 
 
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: str = Field(max_length=20)
-    note: str | None = Field(default=None, max_length=service.MAX_DESCRIPTION)
+    note: str | None = Field(default=None, max_length=MAX_TEXT)
     department: str | None = Field(default=None, max_length=40)
     attachments: list[str] = Field(default_factory=list, max_length=10)
     resolution: str | None = Field(default=None, max_length=20)
@@ -62,14 +64,14 @@ class RatingIn(BaseModel):
 
 class DisputeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(min_length=1, max_length=service.MAX_DESCRIPTION)
+    note: str = Field(min_length=1, max_length=MAX_TEXT)
     media: list[str] = Field(default_factory=list, max_length=5)
     token: str | None = Field(default=None, max_length=64)
 
 
 class SupportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: str = Field(default="", max_length=service.MAX_DESCRIPTION)
+    description: str = Field(default="", max_length=MAX_TEXT)
     media: list[str] = Field(default_factory=list, max_length=10)
     contact_email: EmailStr | None = None
 
@@ -124,10 +126,8 @@ def event_out(event: CaseEvent, public: bool) -> dict[str, Any]:
         "message": event.public_message,
         "message_zh": render_stored(event.data.get("message"), "zh-CN"),
         "message_code": (event.data.get("message") or {}).get("code"),
-        "note": event.note if (event.note_public or not public) else None,
-        "attachments": event.attachments
-        if (event.note_public or event.action == "resolve" or not public)
-        else [],
+        "note": timeline.public_note(event) if public else event.note,
+        "attachments": timeline.public_attachments(event) if public else event.attachments,
     }
     if not public:
         body.update(
@@ -137,7 +137,7 @@ def event_out(event: CaseEvent, public: bool) -> dict[str, Any]:
             note_public=event.note_public,
             data=event.data,
         )
-    elif event.actor_role not in ("citizen", "system", "anonymous", "open311"):
+    elif event.actor_role in STAFF_ROLES:
         body["by"] = "city staff"
     return body
 
@@ -147,7 +147,7 @@ def _common(
 ) -> dict[str, Any]:
     category = session.get(Category, case.category_code)
     if photos is None:
-        photos = service.case_photos(session, case.id)
+        photos = queries.case_photos(session, case_id=case.id)
     return {
         "id": case.id,
         "service_request_id": str(case.id),
@@ -169,7 +169,7 @@ def _common(
         "department": _department(session, case.department_code),
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
-        "expected_at": iso(service.expected_at(session, case)),
+        "expected_at": iso(queries.expected_at(session, case=case)),
         "closed_at": iso(case.closed_at),
         "resolution": case.resolution if case.closed_at else None,
         "resolution_note": case.resolution_note if case.closed_at else None,
@@ -184,7 +184,9 @@ def _common(
 
 def public_case_out(session: Session, case: Case) -> dict[str, Any]:
     body = _common(session, case)
-    body["timeline"] = [event_out(e, True) for e in service.timeline(session, case.id, True)]
+    body["timeline"] = [
+        event_out(e, True) for e in timeline.timeline(session, case_id=case.id, public_only=True)
+    ]
     return body
 
 
@@ -239,15 +241,20 @@ def staff_case_out(
         on_time=case.on_time,
         handled_on_time=case.handled_on_time,
         last_public_update_at=iso(case.last_public_update_at),
-        allowed_actions=service.actions_for(actor, case),
+        allowed_actions=actions_for(actor, case),
     )
     if full:
-        body["timeline"] = [event_out(e, False) for e in service.timeline(session, case.id, False)]
-        body["reports"] = [report_out(r, True) for r in service.reports_of(session, case.id)]
-        body["merged_cases"] = service.merged_cases(session, case.id)
+        body["timeline"] = [
+            event_out(e, False)
+            for e in timeline.timeline(session, case_id=case.id, public_only=False)
+        ]
+        body["reports"] = [
+            report_out(r, True) for r in queries.reports_of(session, case_id=case.id)
+        ]
+        body["merged_cases"] = queries.merged_cases(session, case_id=case.id)
         body["ratings"] = [
             {"stars": r.stars, "comment": r.comment, "at": iso(r.at)}
-            for r in service.ratings_of(session, case.id)
+            for r in queries.ratings_of(session, case_id=case.id)
         ]
         body["disputes"] = [
             {
@@ -258,6 +265,6 @@ def staff_case_out(
                 "outcome": d.outcome,
                 "answer_note": d.answer_note,
             }
-            for d in service.disputes_of(session, case.id)
+            for d in queries.disputes_of(session, case_id=case.id)
         ]
     return body

@@ -15,7 +15,21 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.base.ratelimit import client_key
-from cityloop.domains.governance import kpis, service
+from cityloop.domains.governance import citizen, kpis, queries
+from cityloop.domains.governance.actions import ActionInput, apply_action
+from cityloop.domains.governance.catalogue import (
+    get_category,
+    list_categories,
+    require_category,
+)
+from cityloop.domains.governance.intake import (
+    IntakeResult,
+    ReportInput,
+    nearby_open_cases,
+)
+from cityloop.domains.governance.intake import (
+    submit_report as submit,
+)
 from cityloop.domains.governance.schemas import (
     ActionIn,
     BulkActionIn,
@@ -33,7 +47,7 @@ from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.deps import current_staff, optional_user, staff_actor
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
-from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.identity.service import ANONYMOUS, Actor
 from cityloop.platforms.application.notify import service as notify
 from cityloop.platforms.application.notify.views import notification_out
 
@@ -49,11 +63,11 @@ def run_intake(
     request: Request,
     *,
     actor: Actor,
-    data: service.ReportInput,
+    data: ReportInput,
     reporter_user_id: int | None,
     idempotency_key: str | None,
     scope: str,
-    respond: Callable[[service.IntakeResult], dict[str, Any]],
+    respond: Callable[[IntakeResult], dict[str, Any]],
     channel: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Shared by every intake route: rate limit, idempotency, submit, answer — one transaction."""
@@ -70,15 +84,15 @@ def run_intake(
         previous = idempotency.replay(session, scope, key, fingerprint)
         if previous is not None:
             return previous.status_code, previous.response
-        result = service.submit_report(
-            session, actor, data, channel=channel, reporter_user_id=reporter_user_id
+        result = submit(
+            session, actor=actor, data=data, channel=channel, reporter_user_id=reporter_user_id
         )
         body = respond(result)
         idempotency.remember(session, scope, key, fingerprint, 201, body)
     return 201, body
 
 
-def _intake_answer(result: service.IntakeResult) -> dict[str, Any]:
+def _intake_answer(result: IntakeResult) -> dict[str, Any]:
     case = result.case
     return {
         "case_id": case.id,
@@ -104,8 +118,8 @@ def submit_report(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     user = optional_user(request)
-    actor = identity.actor_for(user) if user else Actor(None, "anonymous", "anonymous")
-    data = service.ReportInput(
+    actor = identity.actor_for(user) if user else ANONYMOUS
+    data = ReportInput(
         category=body.category,
         lat=body.lat,
         lon=body.lon,
@@ -134,13 +148,13 @@ def submit_report(
 @router.get("/categories")
 def categories(ctx: Ctx) -> list[dict[str, Any]]:
     with ctx.reading() as session:
-        return [category_out(c) for c in service.list_categories(session)]
+        return [category_out(c) for c in list_categories(session)]
 
 
 @router.get("/categories/{code}")
 def category(ctx: Ctx, code: str) -> dict[str, Any]:
     with ctx.reading() as session:
-        found = service.get_category(session, code)
+        found = get_category(session, code=code)
         if found is None:
             raise not_found("category", code)
         return category_out(found)
@@ -174,7 +188,7 @@ def list_cases(
     statuses = [s for value in (status or []) for s in value.split(",") if s]
     if open:
         statuses = statuses or [s.value for s in OPEN_STATES]
-    f = service.CaseFilter(
+    f = queries.CaseFilter(
         status=statuses,
         category=category,
         district=district,
@@ -191,8 +205,10 @@ def list_cases(
         sort=sort,
     )
     with ctx.reading() as session:
-        rows, total = service.list_cases(session, actor, f, page, page_size)
-        photos = service.case_photos_many(session, [c.id for c in rows])
+        rows, total = queries.list_cases(
+            session, actor=actor, filters=f, page=page, page_size=page_size
+        )
+        photos = queries.case_photos_many(session, case_ids=[c.id for c in rows])
         items = [staff_case_out(session, c, actor, False, photos[c.id]) for c in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
@@ -200,12 +216,12 @@ def list_cases(
 @router.get("/cases/{case_id}")
 def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> dict[str, Any]:
     with ctx.reading() as session:
-        case = service.get_case_for(session, actor, case_id)
+        case = queries.get_case_for(session, actor=actor, case_id=case_id)
         return staff_case_out(session, case, actor)
 
 
-def _action_input(body: ActionIn) -> service.ActionInput:
-    return service.ActionInput(
+def _action_input(body: ActionIn) -> ActionInput:
+    return ActionInput(
         action=body.action,
         note=body.note,
         department=body.department,
@@ -220,7 +236,7 @@ def _action_input(body: ActionIn) -> service.ActionInput:
 @router.post("/cases/{case_id}/actions")
 def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> dict[str, Any]:
     with ctx.writing() as session:
-        case = service.apply_action(session, case_id, actor, _action_input(body))
+        case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
         # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
         return staff_case_out(session, case, actor)
 
@@ -232,7 +248,7 @@ def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> dict[str, Any]:
     for case_id in dict.fromkeys(body.case_ids):
         try:
             with ctx.writing() as session:
-                case = service.apply_action(session, case_id, actor, _action_input(body))
+                case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
             results.append({"case_id": case_id, "ok": True, "status": case.status})
         except Problem as exc:
             results.append(
@@ -265,11 +281,11 @@ def indicators(
 @router.get("/disputes")
 def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
     with ctx.reading() as session:
-        disputes = service.open_disputes(session, actor)
-        photos = service.case_photos_many(session, [d.case_id for d in disputes])
+        disputes = queries.open_disputes(session, actor=actor)
+        photos = queries.case_photos_many(session, case_ids=[d.case_id for d in disputes])
         answer = []
         for dispute in disputes:
-            case = service.get_case_for(session, actor, dispute.case_id)
+            case = queries.get_case_for(session, actor=actor, case_id=dispute.case_id)
             answer.append(
                 {
                     "id": dispute.id,
@@ -289,7 +305,7 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
 @router.get("/public/cases/{case_id}")
 def public_case(ctx: Ctx, case_id: CaseId) -> dict[str, Any]:
     with ctx.reading() as session:
-        return public_case_out(session, service.public_case(session, case_id))
+        return public_case_out(session, citizen.public_case(session, case_id=case_id))
 
 
 @router.get("/public/cases")
@@ -309,10 +325,10 @@ def public_map(
             raise bad_request("bbox is min_lon,min_lat,max_lon,max_lat", field="bbox") from exc
         box = (min_lon, min_lat, max_lon, max_lat)
     with ctx.reading() as session:
-        rows = service.public_map_cases(
+        rows = queries.public_map_cases(
             session, bbox=box, category=category, recent_days=recent_days, limit=limit
         )
-        photos = service.first_photos(session, [case.id for case in rows])
+        photos = queries.first_photos(session, case_ids=[case.id for case in rows])
         features = []
         for case in rows:
             features.append(
@@ -344,10 +360,10 @@ def nearby(
     """Open cases of a category near a point, before a citizen files a report: "me too"
     instead of a new case. Wider than the dedupe radius, so people can recognise theirs."""
     with ctx.reading() as session:
-        found = service.require_category(session, category)
+        found = require_category(session, code=category)
         radius = max(150.0, found.dedupe_radius_m * 3.0)
-        rows = service.nearby_open_cases(session, found, lat, lon, radius)[:10]
-        photos = service.first_photos(session, [case.id for _, case in rows])
+        rows = nearby_open_cases(session, category=found, lat=lat, lon=lon, radius_m=radius)[:10]
+        photos = queries.first_photos(session, case_ids=[case.id for _, case in rows])
         return [
             {
                 "id": case.id,
@@ -368,17 +384,17 @@ def nearby(
 @router.get("/track/{token}")
 def track(ctx: Ctx, token: str) -> dict[str, Any]:
     with ctx.reading() as session:
-        report = service.report_by_token(session, token)
+        report = citizen.report_by_token(session, token=token)
         if report is None:
             raise Problem(404, "not-found", "no report has this tracking token")
-        case = service.public_case(session, report.case_id)
+        case = citizen.public_case(session, case_id=report.case_id)
         return {"report_id": report.id, "case": public_case_out(session, case)}
 
 
 @router.get("/track/{token}/notifications")
 def track_notifications(ctx: Ctx, token: str) -> list[dict[str, Any]]:
     with ctx.reading() as session:
-        report = service.report_by_token(session, token)
+        report = citizen.report_by_token(session, token=token)
         if report is None:
             raise Problem(404, "not-found", "no report has this tracking token")
         return [notification_out(n) for n in notify.for_report(session, report.id)]
@@ -396,7 +412,7 @@ def my_reports(
                 "submitted_at": iso(report.created_at),
                 "case": public_case_out(session, case),
             }
-            for report, case in service.my_reports(session, user.id)
+            for report, case in citizen.my_reports(session, user_id=user.id)
         ]
 
 
@@ -408,11 +424,11 @@ def _citizen(request: Request) -> int | None:
 @router.post("/public/cases/{case_id}/rating", status_code=201)
 def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[str, Any]:
     with ctx.writing() as session:
-        rating = service.rate_case(
+        rating = citizen.rate_case(
             session,
-            case_id,
-            body.stars,
-            body.comment,
+            case_id=case_id,
+            stars=body.stars,
+            comment=body.comment,
             user_id=_citizen(request),
             token=body.token,
             window_hours=ctx.settings.rating_window_hours,
@@ -423,11 +439,11 @@ def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[st
 @router.post("/public/cases/{case_id}/disputes", status_code=201)
 def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> dict[str, Any]:
     with ctx.writing() as session:
-        found = service.dispute_case(
+        found = citizen.dispute_case(
             session,
-            case_id,
-            body.note,
-            body.media,
+            case_id=case_id,
+            note=body.note,
+            media_ids=body.media,
             user_id=_citizen(request),
             token=body.token,
             window_hours=ctx.settings.dispute_window_hours,
@@ -445,12 +461,12 @@ def support(
 ) -> JSONResponse:
     """'Me too': add a report to an open case instead of filing a new one."""
     user = optional_user(request)
-    actor = identity.actor_for(user) if user else Actor(None, "anonymous", "anonymous")
+    actor = identity.actor_for(user) if user else ANONYMOUS
     with ctx.reading() as session:
-        case = service.public_case(session, case_id)
+        case = citizen.public_case(session, case_id=case_id)
         if Status(case.status) not in OPEN_STATES:
             raise conflict(f"case {case_id} is {case.status}; report the problem anew")
-        data = service.ReportInput(
+        data = ReportInput(
             category=case.category_code,
             lat=case.lat,
             lon=case.lon,

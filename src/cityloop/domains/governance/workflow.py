@@ -1,8 +1,10 @@
 # ruff: noqa: E501  (the transition table reads best one row per line)
-"""The case workflow as one table: which action moves which states, who may take it, what it needs.
+"""The case workflow as one table: which action moves which states, who may take it, what it
+needs, and which named guards (on the case, 409) and checks (on the input, 400) must hold.
 
-Nothing else in the code decides whether an action is allowed; service.apply_action reads this
-table and answers 409 (wrong state) or 403 (wrong role) from it.
+Nothing else decides whether an action is allowed: ``actions.apply_action`` reads this table,
+evaluates every guard and check it names before any effect runs, and answers 403, 409 or 400.
+Also here: the domain's small vocabularies (priorities, channels) and its one text limit.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cityloop.base.statemachine import Transition, TransitionTable
 from cityloop.platforms.application.identity.roles import Role
 
 
@@ -22,6 +25,25 @@ class Status(StrEnum):
     CLOSED = "closed"
     REJECTED = "rejected"
     MERGED = "merged"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Channel(StrEnum):
+    APP = "app"
+    HOTLINE = "hotline"
+    INSPECTOR = "inspector"
+    STAFF = "staff"  # filed by city staff in the console
+    OPEN311 = "open311"
+    SYSTEM = "system"  # sensors and other machines inside the platform
+
+
+# The longest description or note (Open311's limit for description).
+MAX_TEXT = 4000
 
 
 class Resolution(StrEnum):
@@ -46,13 +68,11 @@ ALL_STAFF = frozenset(Role) - {Role.CITIZEN}
 
 
 @dataclass(frozen=True)
-class Transition:
-    action: str
-    sources: frozenset[Status]
-    target: Status | None  # None: the state stays as it is
-    roles: frozenset[str]
+class CaseTransition(Transition[Status]):
+    roles: frozenset[str] = frozenset()
     needs: frozenset[str] = frozenset()  # note, department, resolution, merge_into
-    guard: str | None = None  # a named extra condition, checked by the service
+    guards: tuple[str, ...] = ()  # named conditions on the case (409 when one fails)
+    checks: tuple[str, ...] = ()  # named conditions on the input (400 naming the field)
     note_public: bool = False  # whether the staff note is shown to citizens by default
     public_reason: bool = False  # the note IS the public reason: it cannot be made internal
     counts_as_rework: bool = False
@@ -64,26 +84,29 @@ def _t(
     target: Status | None,
     roles: frozenset[str],
     **kw: object,
-) -> tuple[str, Transition]:
-    return action, Transition(action, frozenset(sources), target, roles, **kw)  # type: ignore[arg-type]
+) -> CaseTransition:
+    return CaseTransition(action, frozenset(sources), target, roles, **kw)  # type: ignore[arg-type]
 
 
-TRANSITIONS: dict[str, Transition] = dict(
+CASE_WORKFLOW = TransitionTable(
+    "case",
     [
         _t("register", {S.SUBMITTED}, S.REGISTERED, CENTRE),
         _t("reject", {S.SUBMITTED, S.REGISTERED}, S.REJECTED, CENTRE, needs=frozenset({"note"}), note_public=True, public_reason=True),
-        _t("merge", {S.SUBMITTED, S.REGISTERED}, S.MERGED, CENTRE, needs=frozenset({"merge_into"})),
-        _t("dispatch", {S.REGISTERED}, S.DISPATCHED, CENTRE, needs=frozenset({"department"})),
+        _t("merge", {S.SUBMITTED, S.REGISTERED}, S.MERGED, CENTRE, needs=frozenset({"merge_into"}), checks=("merge_target",), guards=("merge_target_open",)),
+        _t("dispatch", {S.REGISTERED}, S.DISPATCHED, CENTRE, needs=frozenset({"department"}), checks=("known_department",)),
         _t("start", {S.DISPATCHED}, S.IN_PROGRESS, DEPARTMENT | {Role.ADMIN}),
-        _t("resolve", {S.IN_PROGRESS}, S.RESOLVED, DEPARTMENT | {Role.ADMIN}, needs=frozenset({"note"}), guard="proof_for_fixed", note_public=True),
-        _t("verify", {S.RESOLVED}, S.CLOSED, VERIFIERS, needs=frozenset({"resolution"}), note_public=True),
-        _t("reopen", {S.RESOLVED, S.CLOSED}, S.DISPATCHED, VERIFIERS, needs=frozenset({"note"}), guard="dispute_if_closed", note_public=True, counts_as_rework=True),
-        _t("uphold", {S.CLOSED}, None, VERIFIERS, needs=frozenset({"note"}), guard="open_dispute", note_public=True, public_reason=True),
-        _t("reassign", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, CENTRE | {Role.HANDLER}, needs=frozenset({"department"}), guard="other_department"),
+        _t("resolve", {S.IN_PROGRESS}, S.RESOLVED, DEPARTMENT | {Role.ADMIN}, needs=frozenset({"note"}), checks=("known_resolution", "proof_for_fixed"), note_public=True),
+        _t("verify", {S.RESOLVED}, S.CLOSED, VERIFIERS, needs=frozenset({"resolution"}), checks=("complete_resolution",), note_public=True),
+        _t("reopen", {S.RESOLVED, S.CLOSED}, S.DISPATCHED, VERIFIERS, needs=frozenset({"note"}), guards=("dispute_if_closed",), note_public=True, counts_as_rework=True),
+        _t("uphold", {S.CLOSED}, None, VERIFIERS, needs=frozenset({"note"}), guards=("open_dispute",), note_public=True, public_reason=True),
+        _t("reassign", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, CENTRE | {Role.HANDLER}, needs=frozenset({"department"}), guards=("other_department",), checks=("known_department",)),
         _t("escalate", {S.DISPATCHED, S.IN_PROGRESS}, None, ALL_STAFF - {Role.HOTLINE, Role.INSPECTOR}),
         _t("comment", set(Status), None, ALL_STAFF, needs=frozenset({"note"})),
-    ]
+    ],
 )  # fmt: skip
+# Every case action has one row, so the table reads by action too.
+TRANSITIONS: dict[str, CaseTransition] = {row.action: row for row in CASE_WORKFLOW.rows}
 
 # Department roles act only on their own department's cases.
 DEPARTMENT_SCOPED = DEPARTMENT
@@ -91,6 +114,9 @@ DEPARTMENT_SCOPED = DEPARTMENT
 
 def allowed_actions(status: str, role: str) -> list[str]:
     """Actions the table allows for this state and role (guards are checked separately)."""
-    return [
-        t.action for t in TRANSITIONS.values() if Status(status) in t.sources and role in t.roles
-    ]
+    return [a for a in CASE_WORKFLOW.actions_from(status) if role in TRANSITIONS[a].roles]
+
+
+def is_open_to_join(status: str) -> bool:
+    """Whether a new report may still join (support) a case in this state."""
+    return Status(status) in OPEN_STATES

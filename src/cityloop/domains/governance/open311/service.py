@@ -17,13 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
-from cityloop.domains.governance import service
-from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
-from cityloop.domains.governance.workflow import OPEN311_CLOSED
+from cityloop.domains.governance import citizen, queries, timeline
+from cityloop.domains.governance.catalogue import active_category, list_categories
+from cityloop.domains.governance.intake import IntakeResult, ReportInput
+from cityloop.domains.governance.models import Case, CaseEvent, Category
+from cityloop.domains.governance.workflow import MAX_TEXT, OPEN311_CLOSED
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
 
@@ -67,12 +69,12 @@ def service_record(category: Category, locale: str | None = None) -> dict[str, A
 
 
 def service_records(session: Session, locale: str | None = None) -> list[dict[str, Any]]:
-    return [service_record(c, locale) for c in service.list_categories(session)]
+    return [service_record(c, locale) for c in list_categories(session)]
 
 
 def service_definition(session: Session, code: str) -> dict[str, Any] | None:
-    category = service.get_category(session, code)
-    if category is None or not category.active:
+    category = active_category(session, code=code)
+    if category is None:
         return None
     attributes = sorted(category.attributes, key=lambda a: (a.get("order", 0), a["code"]))
     return {
@@ -153,7 +155,7 @@ class Submission:
     description: str = ""
     media_url: str | None = None
 
-    def report_input(self, client_name: str, media_ids: list[str]) -> service.ReportInput:
+    def report_input(self, client_name: str, media_ids: list[str]) -> ReportInput:
         # Without lat/long, an address_id is the only location text we have: geocode it.
         address = self.address_string
         if address is None and self.lat is None and self.lon is None:
@@ -167,7 +169,7 @@ class Submission:
             "account_id": self.account_id,
             "media_url": self.media_url,
         }
-        return service.ReportInput(
+        return ReportInput(
             category=self.service_code,
             lat=self.lat,
             lon=self.lon,
@@ -244,10 +246,8 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
     sub.last_name = singles.get("last_name")
     sub.phone = singles.get("phone")
     description = singles.get("description", "")
-    if len(description) > service.MAX_DESCRIPTION:
-        raise bad_request(
-            f"description is over {service.MAX_DESCRIPTION} characters", field="description"
-        )
+    if len(description) > MAX_TEXT:
+        raise bad_request(f"description is over {MAX_TEXT} characters", field="description")
     sub.description = strip_html(description)
     media_url = singles.get("media_url")
     if media_url is not None and not re.match(r"^https?://[^\s]+$", media_url, re.IGNORECASE):
@@ -256,7 +256,7 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
     return sub
 
 
-def service_notice(session: Session, result: service.IntakeResult) -> str:
+def service_notice(session: Session, result: IntakeResult) -> str:
     case = result.case
     if result.joined_existing:
         return (
@@ -403,7 +403,7 @@ def find_request(session: Session, request_id: str) -> Case | None:
 
 
 def token_record(session: Session, token: str) -> dict[str, Any] | None:
-    report = service.report_by_token(session, token)
+    report = citizen.report_by_token(session, token=token)
     if report is None:
         return None
     return {"token": token, "service_request_id": str(report.case_id)}
@@ -412,23 +412,9 @@ def token_record(session: Session, token: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- request records
 
 
-_is_public = service.is_public_event
-_PUBLIC_SQL = service.PUBLIC_EVENT_SQL
-
-
 def event_text(event: CaseEvent) -> str:
-    """What a citizen may read of one event: the platform's status line, plus the staff note
-    only when it was published."""
-    parts = [event.public_message] if event.public_message else []
-    if event.note_public and event.note and event.note not in (event.public_message or ""):
-        parts.append(event.note)
-    return " — ".join(parts)
-
-
-def _attachments_public(event: CaseEvent) -> bool:
-    # As in schemas.event_out: proof photos of a resolve are always public; others only when
-    # the note was published.
-    return event.note_public or event.action == "resolve"
+    """What a citizen may read of one event, as Open311 status notes show it."""
+    return timeline.public_text(event, separator=" — ")
 
 
 _NOTE_TYPES = {"comment": "comment", "dispute": "dispute", "support": "support"}
@@ -457,24 +443,15 @@ def _load(session: Session, case_ids: Sequence[int]) -> _Loaded:
     loaded = _Loaded({i: [] for i in case_ids}, {i: [] for i in case_ids}, {})
     if not case_ids:
         return loaded
-    # Photos as service.case_photos sees them: reporters' photos before, resolve proofs after.
-    for case_id, media_ids in session.execute(
-        select(Report.case_id, Report.media_ids)
-        .where(Report.case_id.in_(case_ids))
-        .order_by(Report.id)
-    ):
-        before = loaded.before[case_id]
-        before.extend(m for m in media_ids if m not in before)
+    for case_id, photos in queries.case_photos_many(session, case_ids=list(case_ids)).items():
+        loaded.before[case_id], loaded.after[case_id] = photos["before"], photos["after"]
     events = session.scalars(
         select(CaseEvent)
-        .where(CaseEvent.case_id.in_(case_ids), or_(_PUBLIC_SQL, CaseEvent.action == "resolve"))
+        .where(CaseEvent.case_id.in_(case_ids), timeline.PUBLIC_EVENT_SQL)
         .order_by(CaseEvent.id)
     )
     for event in events:
-        if event.action == "resolve":
-            loaded.after[event.case_id].extend(event.attachments)
-        if _is_public(event):
-            loaded.public_events.setdefault(event.case_id, []).append(event)
+        loaded.public_events.setdefault(event.case_id, []).append(event)
     return loaded
 
 
@@ -548,7 +525,7 @@ def request_records(
             "service_notice": notice,
             "requested_datetime": _iso(case.created_at),
             "updated_datetime": _iso(case.updated_at),
-            "expected_datetime": _iso(service.expected_at(session, case)),
+            "expected_datetime": _iso(queries.expected_at(session, case=case)),
             "address": case.address,
             "address_id": given.get("address_id"),
             "zipcode": None,
@@ -615,7 +592,7 @@ def parse_update_query(
 
 def request_updates(session: Session, q: UpdateQuery, base_url: str) -> list[dict[str, Any]]:
     """Public timeline events, oldest first: a feed a client replays in order."""
-    query = select(CaseEvent).where(_PUBLIC_SQL, CaseEvent.at >= q.start)
+    query = select(CaseEvent).where(timeline.PUBLIC_EVENT_SQL, CaseEvent.at >= q.start)
     if q.end is not None:
         query = query.where(CaseEvent.at <= q.end)
     if q.ids is not None:
@@ -627,9 +604,9 @@ def request_updates(session: Session, q: UpdateQuery, base_url: str) -> list[dic
     )
     updates: list[dict[str, Any]] = []
     for event in session.scalars(query):
-        if not _is_public(event):
+        if not timeline.is_public_event(event):
             continue
-        photos = event.attachments if _attachments_public(event) else []
+        photos = timeline.public_attachments(event)
         updates.append(
             {
                 "update_id": str(event.id),

@@ -17,11 +17,13 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
-from cityloop.domains.governance import service as governance
+from cityloop.domains.governance.catalogue import active_category
+from cityloop.domains.governance.intake import IntakeResult
 from cityloop.domains.governance.open311 import formats
 from cityloop.domains.governance.open311 import service as open311
 from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.roles import Caller
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
 from cityloop.platforms.application.media.views import read_capped
@@ -100,8 +102,8 @@ def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
         _check_jurisdiction(ctx, sub.jurisdiction_id)
         if not sub.service_code:
             raise bad_request("service_code is required", field="service_code")
-        category = governance.get_category(session, sub.service_code)
-        if category is None or not category.active:
+        category = active_category(session, code=sub.service_code)
+        if category is None:
             raise bad_request(
                 f"service_code {sub.service_code!r} is not a service of this city; "
                 "see services.json",
@@ -121,12 +123,12 @@ def _submit(
     client_name, key_id = client
     # An Open311 client is not a staff user: channel "open311", no account, contact kept
     # private on the report.
-    actor = Actor(None, f"open311:{client_name}"[:80], "open311")
+    actor = Actor(None, f"open311:{client_name}"[:80], Caller.OPEN311)
     if photos:
         ctx.extras["media_limiter"].check(client_key(request))
     media_ids = [_media_id(ctx, raw, actor.username) for raw in photos]
 
-    def answer(result: governance.IntakeResult) -> dict[str, Any]:
+    def answer(result: IntakeResult) -> dict[str, Any]:
         session = _session_of(result)
         return {
             "service_request_id": str(result.case.id),
@@ -147,7 +149,7 @@ def _submit(
     )
 
 
-def _session_of(result: governance.IntakeResult) -> Session:
+def _session_of(result: IntakeResult) -> Session:
     session = object_session(result.case)
     assert session is not None  # respond runs inside run_intake's unit of work
     return session

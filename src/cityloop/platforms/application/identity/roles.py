@@ -16,6 +16,14 @@ class Role(StrEnum):
     CITIZEN = "citizen"
 
 
+class Caller(StrEnum):
+    """Roles of actors that are not accounts: the platform itself, an Open311 client, nobody."""
+
+    SYSTEM = "system"
+    OPEN311 = "open311"
+    ANONYMOUS = "anonymous"
+
+
 STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
 DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.WORKER})
 # Roles that see every case, not only their department's.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
-from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Role
+from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Caller, Role
 
 _hasher = PasswordHasher()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
@@ -37,10 +37,13 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role not in (Role.CITIZEN, "anonymous", "open311")
+        return self.role not in (Role.CITIZEN, Caller.ANONYMOUS, Caller.OPEN311)
 
 
-SYSTEM = Actor(None, "system", "system")
+SYSTEM = Actor(None, "system", Caller.SYSTEM)
+ANONYMOUS = Actor(None, "anonymous", Caller.ANONYMOUS)
+# A citizen known only by a tracking code, not an account.
+CITIZEN = Actor(None, "citizen", Role.CITIZEN)
 
 
 def actor_for(user: User) -> Actor:

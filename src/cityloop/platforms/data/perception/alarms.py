@@ -1,7 +1,7 @@
 """Alarms: raise (or extend), clear, acknowledge; the case link governance reports back.
 
 The status is one of four values, ACTIVE/CLEARED × UNACK/ACK, and every manual or automatic
-change goes through the TRANSITIONS table, so an illegal one is a 409 and never an ``if``.
+change goes through the ALARM_WORKFLOW table, so an illegal one is a 409 and never an ``if``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cityloop.base.db import iso, utcnow
 from cityloop.base.metrics import Counter
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, not_found
+from cityloop.base.statemachine import Transition, TransitionTable
 from cityloop.platforms.data.perception import events
 from cityloop.platforms.data.perception.alarm_models import Alarm
 from cityloop.platforms.data.perception.models import Device
@@ -29,13 +30,16 @@ CLEARED_ACK = "CLEARED_ACK"
 STATUSES = (ACTIVE_UNACK, ACTIVE_ACK, CLEARED_UNACK, CLEARED_ACK)
 ACTIVE = (ACTIVE_UNACK, ACTIVE_ACK)
 
-# (status, action) → next status. Acknowledging keeps the condition; clearing keeps the ack.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (ACTIVE_UNACK, "ack"): ACTIVE_ACK,
-    (ACTIVE_UNACK, "clear"): CLEARED_UNACK,
-    (ACTIVE_ACK, "clear"): CLEARED_ACK,
-    (CLEARED_UNACK, "ack"): CLEARED_ACK,
-}
+# Acknowledging keeps the condition; clearing keeps the ack.
+ALARM_WORKFLOW = TransitionTable(
+    "alarm",
+    [
+        Transition("ack", frozenset({ACTIVE_UNACK}), ACTIVE_ACK),
+        Transition("ack", frozenset({CLEARED_UNACK}), CLEARED_ACK),
+        Transition("clear", frozenset({ACTIVE_UNACK}), CLEARED_UNACK),
+        Transition("clear", frozenset({ACTIVE_ACK}), CLEARED_ACK),
+    ],
+)
 # Filters a list may use besides the four exact statuses.
 STATUS_GROUPS: dict[str, tuple[str, ...]] = {
     "ACTIVE": ACTIVE,
@@ -50,7 +54,7 @@ ALARMS_CLEARED = Counter("cityloop_alarms_cleared_total", "Alarms cleared, by ty
 
 
 def _move(alarm: Alarm, action: str) -> str:
-    target = TRANSITIONS.get((alarm.status, action))
+    target = ALARM_WORKFLOW.target(alarm.status, action)
     if target is None:
         raise conflict(
             f"alarm {alarm.id} is {alarm.status}; it cannot be {action}ed",
@@ -126,12 +130,21 @@ def raise_alarm(
     session.add(alarm)
     session.flush()
     ALARMS_RAISED.inc(type=alarm_type, severity=severity)
-    emit(session, events.ALARM_RAISED, events.AGGREGATE, alarm.id, {
-        "alarm_id": alarm.id, "device_id": device.device_id, "entity_id": device.entity_id,
-        "type": alarm_type, "severity": severity, "category": category_code,
-        "lat": device.lat, "lon": device.lon, "started_at": at.isoformat(),
-        "case_attributes": case_attributes or {},
-    })  # fmt: skip
+    emit(
+        session,
+        events.AlarmRaised(
+            alarm_id=alarm.id,
+            device_id=device.device_id,
+            entity_id=device.entity_id,
+            alarm_type=alarm_type,
+            severity=severity,
+            category=category_code,
+            lat=device.lat,
+            lon=device.lon,
+            started_at=at.isoformat(),
+            case_attributes=case_attributes or {},
+        ),
+    )
     return alarm, True
 
 
@@ -147,10 +160,17 @@ def clear_alarm(
     session.flush()
     automatic = by == "rule"
     ALARMS_CLEARED.inc(type=alarm.type, how="automatic" if automatic else "manual")
-    emit(session, events.ALARM_CLEARED, events.AGGREGATE, alarm.id, {
-        "alarm_id": alarm.id, "device_id": alarm.originator_id, "type": alarm.type,
-        "case_id": alarm.case_id, "automatic": automatic, "ended_at": at.isoformat(),
-    })  # fmt: skip
+    emit(
+        session,
+        events.AlarmCleared(
+            alarm_id=alarm.id,
+            device_id=alarm.originator_id,
+            alarm_type=alarm.type,
+            case_id=alarm.case_id,
+            automatic=automatic,
+            ended_at=at.isoformat(),
+        ),
+    )
     return alarm
 
 

@@ -1,0 +1,107 @@
+"""The catalogue: categories (the one home of "is this category in use"), their Open311
+attributes and their SLA targets."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.problems import bad_request
+from cityloop.domains.governance.models import Category, SlaTarget
+
+MAX_ATTRIBUTE_TEXT = 2000
+
+
+def list_categories(session: Session, *, include_inactive: bool = False) -> list[Category]:
+    """Categories by kind and code; only those in use unless ``include_inactive``."""
+    query = select(Category).order_by(Category.kind, Category.code)
+    if not include_inactive:
+        query = query.where(Category.active.is_(True))
+    return list(session.scalars(query))
+
+
+def get_category(session: Session, *, code: str) -> Category | None:
+    """The category with this code, in use or retired."""
+    return session.get(Category, code)
+
+
+def active_category(session: Session, *, code: str) -> Category | None:
+    """The category with this code if it exists and is in use."""
+    category = session.get(Category, code)
+    return category if category is not None and category.active else None
+
+
+def require_category(session: Session, *, code: str | None, field: str = "category") -> Category:
+    """The active category with this code, or a 400 naming ``field``."""
+    if not code:
+        raise bad_request("a category is required", field=field)
+    category = active_category(session, code=code)
+    if category is None:
+        raise bad_request(f"unknown category {code!r}", field=field, type_="unknown-category")
+    return category
+
+
+def sla_for(session: Session, *, category_code: str, priority: str) -> SlaTarget | None:
+    """The response and resolution targets for a category at a priority."""
+    return session.get(SlaTarget, (category_code, priority))
+
+
+def _attribute_value(code: str, spec: dict[str, Any], value: Any) -> Any:
+    field = f"attribute[{code}]"
+    datatype = spec["datatype"]
+    allowed = {k for k, _ in spec.get("values", [])}
+    if datatype == "multivaluelist":
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if str(v) not in allowed]
+        if bad:
+            raise bad_request(f"{bad[0]!r} is not a value of {code}", field=field)
+        return [str(v) for v in values]
+    if datatype == "singlevaluelist":
+        if str(value) not in allowed:
+            raise bad_request(f"{value!r} is not a value of {code}", field=field)
+        return str(value)
+    if datatype == "number":
+        # bool is an int to Python, and a 400-digit JSON integer overflows a float.
+        try:
+            number = None if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+        if number is None or not math.isfinite(number):
+            raise bad_request(f"{code} must be a finite number", field=field)
+        return number
+    if datatype == "datetime":
+        try:
+            return datetime.fromisoformat(str(value)).isoformat()
+        except ValueError as exc:
+            raise bad_request(f"{code} must be an ISO 8601 datetime", field=field) from exc
+    if len(str(value)) > MAX_ATTRIBUTE_TEXT:
+        raise bad_request(f"{code} is too long", field=field)
+    return str(value)
+
+
+def validate_attributes(category: Category, given: dict[str, Any]) -> dict[str, Any]:
+    """Values checked against the category's Open311 attribute definitions, or a 400."""
+    definitions = {a["code"]: a for a in category.attributes}
+    clean: dict[str, Any] = {}
+    for code, value in given.items():
+        spec = definitions.get(code)
+        if spec is None:
+            raise bad_request(
+                f"category {category.code} has no attribute {code!r}", field=f"attribute[{code}]"
+            )
+        clean[code] = _attribute_value(code, spec, value)
+    for code, spec in definitions.items():
+        if spec.get("required") and code not in clean:
+            raise bad_request(f"attribute {code} is required", field=f"attribute[{code}]")
+    return clean
+
+
+def check_report_attributes(
+    session: Session, *, category_code: str, attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """The attributes a report of this category would be filed with, or a 400 naming one."""
+    return validate_attributes(require_category(session, code=category_code), attributes)

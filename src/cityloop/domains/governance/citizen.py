@@ -1,0 +1,161 @@
+"""The citizen's side of a case: tracking by code, following, rating the outcome and disputing
+a close ("still not fixed") within their windows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.base.outbox import emit
+from cityloop.base.problems import bad_request, conflict, forbidden, not_found
+from cityloop.domains.governance import events, timeline
+from cityloop.domains.governance.messages import Message
+from cityloop.domains.governance.models import Case, Dispute, Rating, Report
+from cityloop.domains.governance.queries import reports_of
+from cityloop.domains.governance.workflow import Status
+from cityloop.platforms.application.identity.service import CITIZEN
+from cityloop.platforms.application.media import service as media
+
+MAX_TOKEN = 64
+
+
+def report_by_token(session: Session, *, token: str) -> Report | None:
+    """The report with this tracking code, if any."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    return session.scalar(select(Report).where(Report.tracking_token == token))
+
+
+def follower_report(
+    session: Session, *, case: Case, user_id: int | None, token: str | None
+) -> Report:
+    """The report through which this citizen follows the case: theirs by account or token."""
+    if token:
+        report = report_by_token(session, token=token)
+        if report is not None and report.case_id == case.id:
+            return report
+    if user_id is not None:
+        report = session.scalar(
+            select(Report)
+            .where(Report.case_id == case.id, Report.reporter_user_id == user_id)
+            .order_by(Report.id)
+        )
+        if report is not None:
+            return report
+    raise forbidden("only a reporter or supporter of this case may do this")
+
+
+def public_case(session: Session, *, case_id: int) -> Case:
+    """The case by id for a public view, or a 404."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise not_found("case", case_id)
+    return case
+
+
+def _window_passed(case: Case, window_hours: int) -> bool:
+    return bool(case.closed_at and utcnow() > case.closed_at + timedelta(hours=window_hours))
+
+
+def rate_case(
+    session: Session,
+    *,
+    case_id: int,
+    stars: int,
+    comment: str,
+    user_id: int | None,
+    token: str | None,
+    window_hours: int,
+) -> Rating:
+    """A follower's rating of a closed case (one per report; a later one replaces it)."""
+    case = public_case(session, case_id=case_id)
+    if case.status != Status.CLOSED:
+        raise conflict("a case is rated once it is closed", type_="illegal-transition")
+    if not 1 <= stars <= 5:
+        raise bad_request("stars must be 1 to 5", field="stars")
+    if _window_passed(case, window_hours):
+        raise conflict("the rating window for this case has passed", type_="window-passed")
+    report = follower_report(session, case=case, user_id=user_id, token=token)
+    rating = session.scalar(select(Rating).where(Rating.report_id == report.id))
+    if rating is None:
+        rating = Rating(case_id=case.id, report_id=report.id, stars=stars, comment=comment)
+        session.add(rating)
+    else:  # a citizen may change their mind; one rating per report
+        rating.stars, rating.comment, rating.at = stars, comment, utcnow()
+    session.flush()
+    timeline.record(
+        session,
+        case,
+        "evaluate",
+        CITIZEN,
+        case.status,
+        data={"stars": stars, "report_id": report.id},
+    )
+    return rating
+
+
+def dispute_case(
+    session: Session,
+    *,
+    case_id: int,
+    note: str,
+    media_ids: list[str],
+    user_id: int | None,
+    token: str | None,
+    window_hours: int,
+) -> Dispute:
+    """A follower says a closed case is still not fixed: the supervision centre must answer."""
+    case = public_case(session, case_id=case_id)
+    if case.status != Status.CLOSED:
+        raise conflict("only a closed case can be disputed", type_="illegal-transition")
+    if _window_passed(case, window_hours):
+        raise conflict(
+            f"the dispute window ({window_hours} h after close) has passed", type_="window-passed"
+        )
+    if not note.strip():
+        raise bad_request("say what is still wrong", field="note")
+    report = follower_report(session, case=case, user_id=user_id, token=token)
+    ids = media.require_media(session, media_ids, field="media")
+    dispute = Dispute(case_id=case.id, report_id=report.id, note=note.strip(), media_ids=ids)
+    session.add(dispute)
+    case.dispute_open = True
+    case.updated_at = utcnow()
+    session.flush()
+    timeline.record(
+        session,
+        case,
+        "dispute",
+        CITIZEN,
+        case.status,
+        message=Message("disputed"),
+        note=note.strip(),
+        note_public=True,
+        attachments=ids,
+        data={"dispute_id": dispute.id, "report_id": report.id},
+    )
+    emit(
+        session,
+        events.CaseEscalated(
+            case_id=case.id, department=case.department_code, by="citizen", reason="dispute"
+        ),
+    )
+    return dispute
+
+
+def my_reports(session: Session, *, user_id: int) -> list[tuple[Report, Case]]:
+    """A citizen's reports with their cases, newest first."""
+    rows = session.execute(
+        select(Report, Case)
+        .join(Case, Case.id == Report.case_id)
+        .where(Report.reporter_user_id == user_id)
+        .order_by(Report.id.desc())
+    ).all()
+    return [(r, c) for r, c in rows]
+
+
+def followers(session: Session, *, case_id: int) -> list[Report]:
+    """Every report that follows the case: the reporter and every supporter."""
+    return reports_of(session, case_id=case_id)

@@ -61,7 +61,13 @@ def test_every_point_in_a_grid_label_resolves_to_that_grid(city: City) -> None:
 
 
 def test_the_table_alone_decides_which_actions_a_state_allows() -> None:
-    assert allowed_actions("submitted", "dispatcher") == ["register", "reject", "merge", "comment"]
+    assert allowed_actions("submitted", "dispatcher") == [
+        "register",
+        "reject",
+        "merge",
+        "comment",
+        "publish",
+    ]
     assert "verify" in allowed_actions("resolved", "supervisor")
     assert allowed_actions("merged", "admin") == ["comment"]
     assert all(t.sources for t in TRANSITIONS.values())

@@ -80,6 +80,10 @@ def _other_department(step: Step) -> str | None:
     return None
 
 
+def _content_held(step: Step) -> str | None:
+    return None if not step.case.content_public else "the case's report is already public"
+
+
 def _merge_target_open(step: Step) -> str | None:
     if step.data.merge_into is None:
         return None  # no target named: the input's fault, answered by the needs check
@@ -96,6 +100,7 @@ GUARDS: dict[str, Callable[[Step], str | None]] = {
     "dispute_if_closed": _dispute_if_closed,
     "other_department": _other_department,
     "merge_target_open": _merge_target_open,
+    "content_held": _content_held,
 }
 NEEDS_INPUT = frozenset({"other_department", "merge_target_open"})
 
@@ -304,12 +309,21 @@ def _set_deadlines(session: Session, case: Case, now: datetime) -> None:
 
 def _register(step: Step) -> Message:
     step.case.registered_at = step.now
+    # A person accepting the case has read the report: a moderated one may now be public.
+    # The automatic registration of an auto-dispatch category accepts nothing.
+    if step.actor.role != Caller.SYSTEM:
+        step.case.content_public = True
     return Message("registered")
 
 
 def _reject(step: Step) -> Message:
     step.case.closed_at = step.now
+    step.case.content_public = False  # a report the city did not accept is never public
     return Message("rejected", {"reason": step.data.note or ""})
+
+
+def _publish(step: Step) -> None:
+    step.case.content_public = True
 
 
 def _merge(step: Step) -> Message:
@@ -450,4 +464,5 @@ EFFECTS: dict[str, Callable[[Step], Message | None]] = {
     "uphold": _uphold,
     "reassign": _reassign,
     "escalate": _escalate,
+    "publish": _publish,
 }

@@ -273,6 +273,7 @@ def open_new_case(
         created_at=now,
         updated_at=now,
         last_public_update_at=now,
+        content_public=not category.moderated,
     )
     session.add(case)
     session.flush()

@@ -34,6 +34,8 @@ class Category(Base):
     update_interval_hours: Mapped[int] = mapped_column(default=72)
     attributes: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # Reports' descriptions and photos stay off public answers until a person accepts them.
+    moderated: Mapped[bool] = mapped_column(default=False)
 
 
 class RoutingRule(Base):
@@ -93,6 +95,9 @@ class Case(Base):
     overdue: Mapped[bool] = mapped_column(default=False)
     update_overdue: Mapped[bool] = mapped_column(default=False)
     escalated: Mapped[bool] = mapped_column(default=False)
+    # Whether the public may read the description and see the reporters' photos: false while
+    # a moderated category's case awaits acceptance, and for good once rejected.
+    content_public: Mapped[bool] = mapped_column(default=True)
     rework_count: Mapped[int] = mapped_column(default=0)
     handled_on_time: Mapped[bool | None]
     on_time: Mapped[bool | None]

@@ -44,6 +44,19 @@ def get_case_for(session: Session, *, actor: Actor, case_id: int, lock: bool = F
     return case
 
 
+def public_description(case: Case) -> str | None:
+    """The case's description if the public may read it (not held for moderation, not
+    rejected)."""
+    return case.description if case.content_public else None
+
+
+def public_photos(case: Case, photos: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The case's photos the public may see: the reporters' only with its description."""
+    if case.content_public:
+        return photos
+    return {"before": [], "after": photos.get("after", [])}
+
+
 @dataclass
 class CaseFilter:
     status: list[str] = field(default_factory=list)
@@ -159,11 +172,12 @@ def case_photos_many(session: Session, *, case_ids: list[int]) -> dict[int, dict
     return photos
 
 
-def first_photos(session: Session, *, case_ids: list[int]) -> dict[int, str]:
-    """The first reporter photo of each case that has one."""
+def first_public_photos(session: Session, *, cases: list[Case]) -> dict[int, str]:
+    """The first reporter photo of each case that has one the public may see."""
+    shown = [case.id for case in cases if case.content_public]
     return {
         case_id: found["before"][0]
-        for case_id, found in case_photos_many(session, case_ids=case_ids).items()
+        for case_id, found in case_photos_many(session, case_ids=shown).items()
         if found["before"]
     }
 

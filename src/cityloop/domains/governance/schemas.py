@@ -184,6 +184,8 @@ def _common(
 
 def public_case_out(session: Session, case: Case) -> dict[str, Any]:
     body = _common(session, case)
+    body["description"] = queries.public_description(case)
+    body["photos"] = queries.public_photos(case, body["photos"])
     body["timeline"] = [
         event_out(e, True) for e in timeline.timeline(session, case_id=case.id, public_only=True)
     ]

@@ -328,7 +328,7 @@ def public_map(
         rows = queries.public_map_cases(
             session, bbox=box, category=category, recent_days=recent_days, limit=limit
         )
-        photos = queries.first_photos(session, case_ids=[case.id for case in rows])
+        photos = queries.first_public_photos(session, cases=rows)
         features = []
         for case in rows:
             features.append(
@@ -363,7 +363,7 @@ def nearby(
         found = require_category(session, code=category)
         radius = max(150.0, found.dedupe_radius_m * 3.0)
         rows = nearby_open_cases(session, category=found, lat=lat, lon=lon, radius_m=radius)[:10]
-        photos = queries.first_photos(session, case_ids=[case.id for _, case in rows])
+        photos = queries.first_public_photos(session, cases=[case for _, case in rows])
         return [
             {
                 "id": case.id,

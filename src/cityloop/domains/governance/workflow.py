@@ -103,6 +103,7 @@ CASE_WORKFLOW = TransitionTable(
         _t("reassign", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, CENTRE | {Role.HANDLER}, needs=frozenset({"department"}), guards=("other_department",), checks=("known_department",)),
         _t("escalate", {S.DISPATCHED, S.IN_PROGRESS}, None, ALL_STAFF - {Role.HOTLINE, Role.INSPECTOR}),
         _t("comment", set(Status), None, ALL_STAFF, needs=frozenset({"note"})),
+        _t("publish", set(Status) - TERMINAL, None, VERIFIERS, guards=("content_held",)),
     ],
 )  # fmt: skip
 # Every case action has one row, so the table reads by action too.

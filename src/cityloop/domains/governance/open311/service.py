@@ -495,9 +495,10 @@ def request_records(
             identity.get_department(session, case.department_code) if case.department_code else None
         )
         events = loaded.public_events.get(case.id, [])
-        photos = loaded.before[case.id] + [
-            m for m in loaded.after[case.id] if m not in loaded.before[case.id]
-        ]
+        shown = queries.public_photos(
+            case, {"before": loaded.before[case.id], "after": loaded.after[case.id]}
+        )
+        photos = shown["before"] + [m for m in shown["after"] if m not in shown["before"]]
         photo_urls = [media_url(base_url, m) for m in photos]
         # Only what this adapter itself put in source_ref, and only its public keys.
         given = case.source_ref if "open311_client" in case.source_ref else {}
@@ -516,7 +517,7 @@ def request_records(
                 else case.category_code
             ),
             "service_code": case.category_code,
-            "description": case.description,
+            "description": queries.public_description(case),
             "agency_responsible": (
                 ((department.name_zh or department.name) if zh else department.name)
                 if department
@@ -532,7 +533,7 @@ def request_records(
             "lat": case.lat,
             "long": case.lon,
             # Our own copy when there is one; else the URL the client gave (never fetched).
-            "media_url": photo_urls[0] if photo_urls else given.get("media_url"),
+            "media_url": photo_urls[0] if photo_urls else _given_media_url(case, given),
         }
         if extensions and index is not None:
             record["extended_attributes"] = {
@@ -549,6 +550,11 @@ def request_records(
             ]
         records.append(record)
     return records
+
+
+def _given_media_url(case: Case, given: dict[str, Any]) -> str | None:
+    # The client's own photo URL is its reporter's content: held back like the description.
+    return given.get("media_url") if case.content_public else None
 
 
 def _iso(value: datetime | None) -> str | None:

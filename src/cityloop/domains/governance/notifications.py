@@ -18,6 +18,7 @@ from cityloop.platforms.application.notify import service as notify
 if TYPE_CHECKING:
     from cityloop.base.context import AppContext
     from cityloop.domains.governance.models import Report
+    from cityloop.platforms.application.identity.models import User
 
 
 def on_public_update(session: Session, event: DeliveredEvent) -> None:
@@ -42,7 +43,7 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
             continue
         if report.reporter_user_id:
             seen_users.add(report.reporter_user_id)
-        notify.queue_inbox(
+        notify.queue(
             session,
             source_event_id=event.id,
             case_id=case_id,
@@ -53,14 +54,13 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
         )
     status = timeline_event.to_status.replace("_", " ")
     for address, report in addresses.items():
-        notify.queue_email(
+        notify.queue(
             session,
             source_event_id=event.id,
             case_id=case_id,
             report_id=report.id,
             kind=kind,
-            address=address,
-            subject=f"Your report, case {case_id}: {status}",
+            email=(address, f"Your report, case {case_id}: {status}"),
             message=f"{text}\n\nFollow it with your tracking code: {report.tracking_token}\n",
         )
 
@@ -75,15 +75,14 @@ def on_escalated(session: Session, event: DeliveredEvent) -> None:
     recipients = identity.users_with_role(session, Role.SUPERVISOR)
     if department:
         recipients += identity.users_with_role(session, Role.HANDLER, department)
-    for user in {u.id: u for u in recipients}.values():
-        notify.queue_inbox(
-            session,
-            source_event_id=event.id,
-            case_id=case_id,
-            user_id=user.id,
-            kind=f"case.escalated.{reason}",
-            message=f"Case {case_id} was escalated ({reason})",
-        )
+    _tell(
+        session,
+        event.id,
+        case_id,
+        recipients,
+        f"case.escalated.{reason}",
+        f"Case {case_id} was escalated ({reason})",
+    )
 
 
 def on_flagged(session: Session, event: DeliveredEvent) -> None:
@@ -95,14 +94,27 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
     department, case_id = flag.department, flag.case_id
     if not department:
         return
-    for user in identity.users_with_role(session, Role.HANDLER, department):
-        notify.queue_inbox(
+    _tell(
+        session,
+        event.id,
+        case_id,
+        identity.users_with_role(session, Role.HANDLER, department),
+        "case.no_update",
+        f"Case {case_id} has had no public update for too long",
+    )
+
+
+def _tell(
+    session: Session, event_id: int, case_id: int, users: list[User], kind: str, message: str
+) -> None:
+    for user in {u.id: u for u in users}.values():
+        notify.queue(
             session,
-            source_event_id=event.id,
+            source_event_id=event_id,
             case_id=case_id,
             user_id=user.id,
-            kind="case.no_update",
-            message=f"Case {case_id} has had no public update for too long",
+            kind=kind,
+            message=message,
         )
 
 

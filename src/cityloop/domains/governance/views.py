@@ -42,7 +42,7 @@ from cityloop.domains.governance.schemas import (
     public_case_out,
     staff_case_out,
 )
-from cityloop.domains.governance.workflow import OPEN_STATES, Status
+from cityloop.domains.governance.workflow import OPEN_STATES, is_open_to_join
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.deps import current_staff, optional_user, staff_actor
 from cityloop.platforms.application.identity.models import User
@@ -464,7 +464,7 @@ def support(
     actor = identity.actor_for(user) if user else ANONYMOUS
     with ctx.reading() as session:
         case = citizen.public_case(session, case_id=case_id)
-        if Status(case.status) not in OPEN_STATES:
+        if not is_open_to_join(case.status):
             raise conflict(f"case {case_id} is {case.status}; report the problem anew")
         data = ReportInput(
             category=case.category_code,

@@ -27,7 +27,7 @@ def already_sent(session: Session, *, event_id: int) -> bool:
     )
 
 
-def queue_inbox(
+def queue(
     session: Session,
     *,
     source_event_id: int,
@@ -36,38 +36,18 @@ def queue_inbox(
     user_id: int | None = None,
     case_id: int | None = None,
     report_id: int | None = None,
+    email: tuple[str, str] | None = None,
 ) -> None:
-    """An inbox line for a user (or for a report's tracking page when there is no user)."""
+    """An inbox line for a user or a report's tracking page, or, given ``email`` as (address,
+    subject), an e-mail that :func:`send_pending` sends later."""
+    address, subject = email or (None, None)
     session.add(
         Notification(
             source_event_id=source_event_id,
             case_id=case_id,
             user_id=user_id,
             report_id=report_id,
-            kind=kind,
-            message=message,
-        )
-    )
-
-
-def queue_email(
-    session: Session,
-    *,
-    source_event_id: int,
-    kind: str,
-    address: str,
-    subject: str,
-    message: str,
-    case_id: int | None = None,
-    report_id: int | None = None,
-) -> None:
-    """An e-mail, sent later by :func:`send_pending`."""
-    session.add(
-        Notification(
-            source_event_id=source_event_id,
-            case_id=case_id,
-            report_id=report_id,
-            channel="email",
+            channel="email" if email else "inbox",
             kind=kind,
             address=address,
             subject=subject,

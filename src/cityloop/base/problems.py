@@ -100,12 +100,15 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
                 return app.state.error_formatters[prefix]
         return None
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> Any:
+    def answer(request: Request, problem: Problem) -> Any:
         formatter = foreign(request)
         if formatter:
-            return formatter(request, exc.status, exc.detail, exc.headers)
-        return problem_response(exc, request.url.path)
+            return formatter(request, problem.status, problem.detail, problem.headers)
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Any:
+        return answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
@@ -145,33 +148,27 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Any:
         # Two people acted on one record at once; the loser retries with fresh data.
-        problem = Problem(409, "concurrent-update", "someone else changed this first; reload")
-        formatter = foreign(request)
-        if formatter:
-            return formatter(request, 409, problem.detail, {})
-        return problem_response(problem, request.url.path)
+        return answer(
+            request, Problem(409, "concurrent-update", "someone else changed this first; reload")
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Any:
         # A uniqueness race between two requests (the losing one's check passed before the
         # winner committed): the loser is told to retry rather than given a 500.
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        problem = Problem(409, "conflict", "this conflicts with a change made at the same time")
-        formatter = foreign(request)
-        if formatter:
-            return formatter(request, 409, problem.detail, {})
-        return problem_response(problem, request.url.path)
+        return answer(
+            request, Problem(409, "conflict", "this conflicts with a change made at the same time")
+        )
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Any:
         # The database refused a value that validation let through (a NUL byte in text on
         # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
-        problem = Problem(400, "invalid-data", "a value in the request cannot be stored")
-        formatter = foreign(request)
-        if formatter:
-            return formatter(request, 400, problem.detail, {})
-        return problem_response(problem, request.url.path)
+        return answer(
+            request, Problem(400, "invalid-data", "a value in the request cannot be stored")
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
+from typing import Any
 
 import pytest
 
@@ -201,3 +203,26 @@ def test_an_endpoint_is_checked_when_it_is_registered() -> None:
     ):
         with pytest.raises(OutboundError, match=f"^{GENERIC}$"):
             outbound.check_url(url)
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name answers an admitted address when it is checked, then another.
+    Only one lookup is made, and the connection goes to the checked address."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.test":
+            lookups.append(host)
+            answer = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+            return real(answer, *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with serving() as server:  # listens on 127.0.0.1 only
+        outbound = client(f"127.0.0.1:{server.port}")
+        reply = outbound.get(f"http://rebind.test:{server.port}/ok", timeout=5, read_limit=100)
+    assert (reply.status_code, reply.content) == (200, b"ok")
+    assert lookups == ["rebind.test"]

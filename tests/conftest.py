@@ -204,6 +204,9 @@ def make_city(
         "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
         "run_background": False,
         "intake_rate_limit": 0,
+        # The tests' own receivers and @context servers listen on 127.0.0.1, which the
+        # outbound address policy refuses unless a deployment (here, the tests) admits it.
+        "outbound_allow": "127.0.0.1",
         **overrides,
     }
     settings = Settings(**options)

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.db import Database
+from cityloop.base.outbound import AddressPolicy, Outbound
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
@@ -40,6 +41,10 @@ def build_context(settings: Settings) -> AppContext:
         consumers=consumers,
         relay=relay,
         rate_limiter=RateLimiter(settings.intake_rate_limit),
+        outbound=Outbound(
+            AddressPolicy.from_setting(settings.outbound_allow),
+            max_redirects=settings.outbound_max_redirects,
+        ),
     )
     scheduler = Scheduler()
     ctx.extras["scheduler"] = scheduler

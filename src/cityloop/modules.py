@@ -15,6 +15,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.geo",
     "cityloop.platforms.application.media",
     "cityloop.platforms.application.notify",
+    "cityloop.platforms.application.webhooks",
     "cityloop.platforms.data.perception",
     "cityloop.domains.governance",
     "cityloop.bridges",

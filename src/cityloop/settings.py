@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # the device messages between them ($share/<group>/...).
     mqtt_shared_group: str | None = None
 
+    # Outbound requests a user can aim (@context URLs, notification endpoints) go only to public
+    # addresses; this comma-separated allow-list admits others: CIDRs or addresses
+    # ("10.20.0.0/16", "[fd00::1]:8443", "127.0.0.1:9000") and host names ("hooks.internal").
+    outbound_allow: str = ""
+    # Redirects an outbound GET (an @context fetch) follows, each checked like the first URL.
+    outbound_max_redirects: int = Field(default=3, ge=0, le=10)
+
     # Outbound webhooks (NGSI-LD notifications): per-request timeout, attempts before a
     # notification is marked failed, exponential backoff between attempts (base * 2^n, capped,
     # with jitter), and how many requests may be open at once to one endpoint (scheme, host,
@@ -88,6 +95,9 @@ class Settings(BaseSettings):
     ngsild_context_max_bytes: int = 1_000_000
     # Fetched (Cached) contexts kept in ngsild_contexts; beyond it the least recently used go.
     ngsild_context_cache_max: int = Field(default=500, ge=1)
+    # @context fetches from the network per minute per client address for callers without
+    # credentials (cached contexts do not count); 0 turns the limit off.
+    ngsild_anonymous_context_fetches: int = Field(default=10, ge=0)
     ngsild_default_limit: int = 20
     # Above this a query is refused with TooManyResults, as the specification allows.
     ngsild_max_limit: int = 1000

@@ -21,14 +21,14 @@ from sqlalchemy import delete, select, update
 
 from cityloop.base.db import utcnow
 from cityloop.demo.seed import DEMO_API_KEY
-from cityloop.platforms.application.notify.models import WebhookDelivery, WebhookSourceStats
-from cityloop.platforms.application.notify.webhooks import (
-    WebhookConfig,
+from cityloop.platforms.application.webhooks.dispatcher import (
     WebhookDispatcher,
     notify_dispatcher_after_commit,
 )
+from cityloop.platforms.application.webhooks.models import WebhookDelivery, WebhookSourceStats
+from cityloop.platforms.application.webhooks.rules import WebhookConfig
 from cityloop.platforms.data.perception.ngsild import context as contexts
-from cityloop.platforms.data.perception.ngsild import subscriptions
+from cityloop.platforms.data.perception.ngsild import notifier, subscriptions
 from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
 from tests.conftest import City
 from tests.webhook_receiver import receiving, wait_until
@@ -66,7 +66,7 @@ def clean(city: City) -> Iterator[None]:
 
 @contextmanager
 def dispatching(city: City) -> Iterator[WebhookDispatcher]:
-    dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**FAST))
+    dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**FAST), outbound=city.ctx.outbound)
     undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher)
     dispatcher.start()
     try:
@@ -979,7 +979,7 @@ def test_one_broken_subscription_does_not_lose_the_others_notifications(city: Ci
             .where(NgsiSubscription.subscription_id == broken)
             .values(throttling=1e300, last_notified_at=utcnow())
         )
-    subscriptions._cache.clear()
+    notifier._cache.clear()
     set_level(city, "urn:ngsi-ld:SubBinZ:b1", 0.9)
     assert len(queued(city, healthy)) == 1
     assert queued(city, broken) == []
@@ -1017,7 +1017,7 @@ def test_a_deleted_context_is_never_fetched_by_the_matcher(
         assert row is not None and context_server.url in row.spec["contextDocuments"]
         row.spec = {k: v for k, v in row.spec.items() if k != "contextDocuments"}
     call(city, "DELETE", "/jsonldContexts/" + quote(context_server.url, safe=""), None, 204)
-    subscriptions._cache.clear()  # as in a process that has not matched since
+    notifier._cache.clear()  # as in a process that has not matched since
     hits = context_server.hits
     call(
         city,
@@ -1035,7 +1035,7 @@ def test_a_deleted_context_is_never_fetched_by_the_matcher(
     before = len(queued(city, bare))
     call(city, "DELETE", f"/subscriptions/{kept}", None, 204)
     contexts.forget()
-    subscriptions._cache.clear()
+    notifier._cache.clear()
     call(
         city,
         "PATCH",

@@ -246,3 +246,33 @@ def test_paging_with_after_the_last_instance_walks_the_whole_series(city: City) 
     finally:
         city.ctx.settings.ngsild_temporal_page = 1000
     assert seen == [0, 1, 2, 3]
+
+
+def test_temporal_queries_honour_id_pattern(city: City) -> None:
+    url = API + "/entities"
+    for local in ("north-1", "north-2", "south-1"):
+        body = {
+            "id": f"urn:ngsi-ld:WaterQualityObserved:{local}",
+            "type": "WaterQualityObserved",
+            "pH": {"type": "Property", "value": 7, "observedAt": "2026-06-01T00:00:00Z"},
+        }
+        assert city.client.post(url, json=body).status_code == 201, local
+    temporal = f"{API}/temporal/entities"
+
+    def ids(**params: str) -> list[str]:
+        response = city.client.get(temporal, params={"type": "WaterQualityObserved", **params})
+        assert response.status_code == 200, response.text
+        return [entity["id"] for entity in response.json()]
+
+    north = ["urn:ngsi-ld:WaterQualityObserved:north-1", "urn:ngsi-ld:WaterQualityObserved:north-2"]
+    assert ids(idPattern="^urn:ngsi-ld:WaterQualityObserved:north-.*") == north
+    # Unanchored, the pattern runs on every id; paging counts matching entities only.
+    assert ids(idPattern="north") == north
+    assert ids(idPattern="north", limit="1", offset="1") == north[1:]
+    assert ids(idPattern="nowhere") == []
+    # Alone it is enough to ask with, as on GET /entities.
+    alone = city.client.get(temporal, params={"idPattern": "south-1$"})
+    assert [e["id"] for e in alone.json()] == ["urn:ngsi-ld:WaterQualityObserved:south-1"]
+    # A bad or too costly pattern is the client's error, named.
+    bad = city.client.get(temporal, params={"type": "WaterQualityObserved", "idPattern": "("})
+    assert bad.status_code == 400 and "idPattern" in bad.json()["detail"]

@@ -13,17 +13,18 @@ from sqlalchemy import delete, select, update
 
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
-from cityloop.platforms.application.notify import webhooks
-from cityloop.platforms.application.notify.models import WebhookDelivery, WebhookSourceStats
-from cityloop.platforms.application.notify.webhooks import (
-    Outcome,
-    WebhookConfig,
+from cityloop.platforms.application.webhooks import store
+from cityloop.platforms.application.webhooks.dispatcher import (
     WebhookDispatcher,
-    WebhookInputError,
-    claim_due,
-    enqueue,
     notify_dispatcher_after_commit,
 )
+from cityloop.platforms.application.webhooks.models import WebhookDelivery, WebhookSourceStats
+from cityloop.platforms.application.webhooks.rules import (
+    Outcome,
+    WebhookConfig,
+    WebhookInputError,
+)
+from cityloop.platforms.application.webhooks.store import claim_due, enqueue
 from tests.conftest import City
 from tests.servers import free_port
 from tests.webhook_receiver import receiving, wait_until
@@ -42,7 +43,7 @@ def empty_queue(city: City) -> None:
 
 @contextmanager
 def dispatching(city: City, **config: Any) -> Iterator[WebhookDispatcher]:
-    dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**config))
+    dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**config), outbound=city.ctx.outbound)
     undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher)
     dispatcher.start()
     try:
@@ -98,8 +99,8 @@ def test_a_healthy_endpoint_receives_the_body_and_headers(city: City) -> None:
     assert (done.attempts, done.last_status, done.lease_until) == (1, 200, None)
     assert metrics.WEBHOOKS_DELIVERED.value() > delivered_before
     with city.ctx.reading() as session:
-        status = webhooks.source_status(session, SOURCE, "s1")
-        assert webhooks.queue_depth(session)["pending"] == 0
+        status = store.source_status(session, SOURCE, "s1")
+        assert store.queue_depth(session)["pending"] == 0
     assert status is not None
     assert (status.times_sent, status.status, status.consecutive_failures) == (1, "ok", 0)
     assert status.last_success_at is not None and status.last_failure_at is None
@@ -180,7 +181,7 @@ def test_a_dead_endpoint_does_not_delay_a_healthy_one_and_its_circuit_opens(
     # After the first refusals the endpoint's circuit is open: the rest were not even tried.
     assert sum(r.attempts for r in rows) <= 2
     with city.ctx.reading() as session:
-        status = webhooks.source_status(session, SOURCE, "d0")
+        status = store.source_status(session, SOURCE, "d0")
     assert status is not None and status.status == "failed" and status.pending == 1
 
 
@@ -200,7 +201,7 @@ def test_transient_errors_are_retried_with_backoff_until_success_in_order(city: 
     )
     assert metrics.WEBHOOKS_RETRIED.value() >= retried_before + 2
     with city.ctx.reading() as session:
-        status = webhooks.source_status(session, SOURCE, "s1")
+        status = store.source_status(session, SOURCE, "s1")
     assert status is not None
     assert (status.times_sent, status.consecutive_failures, status.status) == (5, 0, "ok")
     assert status.last_failure_at is not None and status.last_success_at is not None
@@ -226,7 +227,7 @@ def test_a_notification_fails_after_the_maximum_attempts(city: City) -> None:
     assert len(broken.received) == 3
     assert metrics.WEBHOOKS_FAILED.value() == failed_before + 1
     with city.ctx.reading() as session:
-        status = webhooks.source_status(session, SOURCE, "s1")
+        status = store.source_status(session, SOURCE, "s1")
     assert status is not None
     assert (status.status, status.consecutive_failures, status.failed) == ("failed", 3, 1)
     assert status.last_error == "HTTP 500"
@@ -280,7 +281,7 @@ def test_a_row_claimed_by_a_crashed_process_is_delivered_after_its_lease(city: C
         # The crashed process's late report changes nothing.
         with city.ctx.writing() as session:
             assert (
-                webhooks.record_outcome(
+                store.record_outcome(
                     session,
                     job,
                     Outcome("retryable", 500),
@@ -401,7 +402,7 @@ def test_pruning_removes_old_finished_notifications_only(city: City) -> None:
             .values(status="failed", finished_at=now - timedelta(days=2))
         )
     with city.ctx.writing() as session:
-        gone = webhooks.prune(
+        gone = store.prune(
             session,
             delivered_older_than=timedelta(days=1),
             failed_older_than=timedelta(days=30),
@@ -418,7 +419,7 @@ def test_the_app_runs_a_dispatcher_and_reports_the_queue(city: City) -> None:
     with city.ctx.writing() as session:
         send_in(session)
     with city.ctx.reading() as session:
-        waiting = webhooks.source_status(session, SOURCE, "s1")
+        waiting = store.source_status(session, SOURCE, "s1")
     assert waiting is not None
     assert (waiting.pending, waiting.times_sent, waiting.status) == (1, 0, "ok")
     text = city.client.get("/metrics").text
@@ -427,8 +428,8 @@ def test_the_app_runs_a_dispatcher_and_reports_the_queue(city: City) -> None:
 
 def test_status_of_unknown_sources_is_absent(city: City) -> None:
     with city.ctx.reading() as session:
-        assert webhooks.source_statuses(session, SOURCE, ["nobody"]) == {}
-        assert webhooks.source_statuses(session, SOURCE, []) == {}
+        assert store.source_statuses(session, SOURCE, ["nobody"]) == {}
+        assert store.source_statuses(session, SOURCE, []) == {}
 
 
 def test_forgetting_a_source_drops_its_queue_and_stats(city: City) -> None:
@@ -437,7 +438,7 @@ def test_forgetting_a_source_drops_its_queue_and_stats(city: City) -> None:
         send(city, f"{receiver.url}/n", b"y")
         wait_until(lambda: row(city, first).last_status == 500, "one attempt")
     with city.ctx.writing() as session:
-        assert webhooks.forget_source(session, SOURCE, "s1") == 2
+        assert store.forget_source(session, SOURCE, "s1") == 2
     with city.ctx.reading() as session:
-        assert webhooks.source_status(session, SOURCE, "s1") is None
+        assert store.source_status(session, SOURCE, "s1") is None
     assert_queue_empty(city)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from cityloop.platforms.application.notify.webhooks import (
+from cityloop.platforms.application.webhooks.rules import (
     TRANSITIONS,
     WebhookConfig,
     backoff_seconds,

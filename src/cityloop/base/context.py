@@ -11,6 +11,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database
+from cityloop.base.outbound import Outbound
 from cityloop.base.outbox import ConsumerRegistry, EventRelay
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.storage import Storage
@@ -25,6 +26,8 @@ class AppContext:
     consumers: ConsumerRegistry
     relay: EventRelay
     rate_limiter: RateLimiter
+    # Every request a user's input can aim leaves through this (the address policy).
+    outbound: Outbound
     extras: dict[str, Any] = field(default_factory=dict)
     # Names in ``extras`` of the background services the lifespan starts and stops.
     services: list[str] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""Per-client rate limiting for public intake (a sliding one-minute window)."""
+"""Per-client rate limiting (a sliding one-minute window): public intake, anonymous @context
+fetches."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ class RateLimiter:
     """In-process limiter. Behind a load balancer each process enforces its own share, which is
     the usual trade-off for not needing a shared store on the embedded default."""
 
-    def __init__(self, per_minute: int, window_seconds: float = 60.0) -> None:
+    def __init__(
+        self, per_minute: int, window_seconds: float = 60.0, what: str = "reports"
+    ) -> None:
         self.per_minute = per_minute
         self.window = window_seconds
+        self.what = what  # what is counted, for the 429's detail
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -41,7 +45,7 @@ class RateLimiter:
                 raise Problem(
                     429,
                     "rate-limited",
-                    f"more than {self.per_minute} reports a minute from this client; "
+                    f"more than {self.per_minute} {self.what} a minute from this client; "
                     f"retry in {retry} s",
                     headers={"Retry-After": str(retry)},
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob, Service
 from cityloop.base.outbox import ConsumerRegistry
+from cityloop.base.ratelimit import RateLimiter
 from cityloop.platforms.data.perception import cli, retention, rules
 from cityloop.platforms.data.perception.alarm_models import (
     Alarm,
@@ -21,19 +22,26 @@ from cityloop.platforms.data.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
-from cityloop.platforms.data.perception.ngsild import subscriptions
+from cityloop.platforms.data.perception.ngsild import notifier
 from cityloop.platforms.data.perception.ngsild.models import (
     NgsiContext,
     NgsiEntity,
     NgsiSubscription,
     NgsiTenant,
 )
-from cityloop.platforms.data.perception.ngsild.views import install_ngsild
+from cityloop.platforms.data.perception.ngsild.views import CONTEXT_FETCH_LIMITER, install_ngsild
 from cityloop.platforms.data.perception.views import router as devices_router
 
 
 def _ngsild_subscriptions(consumers: ConsumerRegistry, ctx: AppContext) -> None:
-    subscriptions.subscribe(consumers, ctx.db, ctx.settings.ngsild_subscription_cache_seconds)
+    notifier.subscribe(consumers, ctx.db, ctx.settings.ngsild_subscription_cache_seconds)
+
+
+def _context_fetch_limit(ctx: AppContext) -> None:
+    # Callers without credentials may make the server fetch @context URLs: a few a minute.
+    ctx.extras[CONTEXT_FETCH_LIMITER] = RateLimiter(
+        ctx.settings.ngsild_anonymous_context_fetches, what="@context fetches"
+    )
 
 
 def _nodata_sweep(ctx: AppContext) -> int:
@@ -96,6 +104,6 @@ MODULE = Module(
             "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
         ),
     ),
-    setup=(_mqtt,),
+    setup=(_context_fetch_limit, _mqtt),
     commands=(cli.install,),
 )

@@ -5,23 +5,26 @@ A client's context is resolved before any unit of work opens (fetching may take 
 its processed form is cached per context, with expansions cached per (context, term). Code
 that runs inside a transaction (the subscription matcher) uses :func:`resolve_cached`, which
 never fetches or stores.
+
+Fetches go through the outbound client (its address policy, one deadline, a size cap). Every
+failed fetch answers the same LdContextNotAvailable detail, whatever went wrong, so the
+answer says nothing about what listens at an address; the reason is logged here. A context
+that failed is neither cached nor listed by /jsonldContexts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
+import logging
 import re
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from typing import Any
 
-import httpx
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from sqlalchemy import delete, func, select
@@ -29,8 +32,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
+from cityloop.base.outbound import GENERIC, Outbound, OutboundError
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
+
+log = logging.getLogger(__name__)
 
 CORE_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
@@ -40,6 +46,8 @@ _CORE_PATTERN = re.compile(
     r"^https?://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(-v1\.[3-8](\.\d+)?)?\.jsonld$"
 )
 HOSTED_PATH = re.compile(r"/ngsi-ld/v1/jsonldContexts/([A-Za-z0-9_-]{1,64})$")
+# The one answer to any failed fetch: refused, closed, silent, not JSON, too large.
+UNAVAILABLE = f"@context: {GENERIC}"
 
 CORE_DOCUMENT: dict[str, Any] = json.loads(
     resources.files(__package__).joinpath("ngsi-ld-core-context.jsonld").read_text("utf-8")
@@ -106,16 +114,16 @@ def _row_for(session: Session, url: str) -> NgsiContext | None:
 
 
 class _DocumentLoader:
-    """What pyld calls to load a context URL; remembers why the last load failed, since pyld
-    wraps the error in its own."""
+    """What pyld calls to load a context URL; remembers the error of the last failed load,
+    since pyld wraps it in its own."""
 
-    failure: str | None = None
+    failure: NgsiError | None = None
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         try:
             document = self.load(url)
         except NgsiError as exc:
-            self.failure = exc.detail
+            self.failure = exc
             raise
         return {"contextUrl": None, "documentUrl": url, "document": document}
 
@@ -125,11 +133,20 @@ class _DocumentLoader:
 
 class _Loader(_DocumentLoader):
     """The pyld document loader: core context from the package, others from memory, the
-    database or (once) the network."""
+    database or (once) the network through ``outbound``; without it, never the network.
+    ``gate`` runs before each network fetch and may refuse it (a rate limit)."""
 
-    def __init__(self, db: Database | None, limits: ContextLimits) -> None:
+    def __init__(
+        self,
+        db: Database | None,
+        limits: ContextLimits,
+        outbound: Outbound | None,
+        gate: Callable[[], None] | None,
+    ) -> None:
         self.db = db
         self.limits = limits
+        self.outbound = outbound
+        self.gate = gate
 
     def load(self, url: str) -> dict[str, Any]:
         if is_core_url(url):
@@ -166,52 +183,31 @@ class _Loader(_DocumentLoader):
             raise NgsiError(
                 "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
             )
-        seconds = self.limits.timeout_seconds
+        if self.gate is not None:
+            self.gate()
         try:
-            body = _run_async(self._download(url, time.monotonic() + seconds), seconds)
-        except TimeoutError as exc:
-            raise NgsiError(
-                "LdContextNotAvailable", f"@context {url} took longer than {seconds} s to fetch"
-            ) from exc
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
-            raise NgsiError(
-                "LdContextNotAvailable", f"@context {url} could not be fetched: {exc}"
-            ) from exc
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise NgsiError("LdContextNotAvailable", f"@context {url} is not JSON") from exc
-        if not isinstance(document, dict) or "@context" not in document:
-            raise NgsiError("LdContextNotAvailable", f"@context {url} holds no @context member")
+            document = self._download(url)
+        except (OutboundError, ValueError, RecursionError) as exc:
+            reason = exc.reason if isinstance(exc, OutboundError) else f"not JSON: {exc}"
+            log.warning("@context %s could not be fetched: %s", url[:300], reason)
+            raise NgsiError("LdContextNotAvailable", UNAVAILABLE) from None
         return document
 
-    async def _download(self, url: str, deadline: float) -> bytes:
-        """The body, within the size limit; ``deadline`` is checked per chunk as well as by
-        the overall timeout around this coroutine (httpx's timeout is per read only)."""
-        async with (
-            httpx.AsyncClient(timeout=self.limits.timeout_seconds, follow_redirects=True) as client,
-            client.stream(
-                "GET", url, headers={"Accept": "application/ld+json, application/json"}
-            ) as response,
-        ):
-            if response.status_code != 200:
-                raise NgsiError(
-                    "LdContextNotAvailable",
-                    f"@context {url} answered HTTP {response.status_code}",
-                )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-                size += len(chunk)
-                if size > self.limits.max_bytes:
-                    raise NgsiError(
-                        "LdContextNotAvailable",
-                        f"@context {url} is larger than {self.limits.max_bytes} bytes",
-                    )
-                chunks.append(chunk)
-        return b"".join(chunks)
+    def _download(self, url: str) -> dict[str, Any]:
+        if self.outbound is None:
+            raise OutboundError("no outbound client here (a hosted context)", "refused")
+        reply = self.outbound.get(
+            url,
+            timeout=self.limits.timeout_seconds,
+            read_limit=self.limits.max_bytes,
+            headers={"Accept": "application/ld+json, application/json"},
+        )
+        if reply.status_code != 200:
+            raise OutboundError(f"answered HTTP {reply.status_code}", "status")
+        document = json.loads(reply.content)
+        if not isinstance(document, dict) or "@context" not in document:
+            raise OutboundError("holds no @context member", "content")
+        return document
 
     def _store(self, url: str, document: dict[str, Any]) -> None:
         if self.db is None:
@@ -260,20 +256,6 @@ def _evict(session: Session, keep: int) -> list[str]:
     ).all()
     session.execute(delete(NgsiContext).where(NgsiContext.id.in_([r.id for r in oldest])))
     return [r.url for r in oldest if r.url]
-
-
-def _run_async(coroutine: Any, seconds: float) -> Any:
-    """Run ``coroutine`` to completion within ``seconds`` in all (TimeoutError otherwise)."""
-
-    def run() -> Any:
-        return asyncio.run(asyncio.wait_for(coroutine, seconds))
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run()
-    with ThreadPoolExecutor(1) as pool:  # called from inside an event loop: not on its thread
-        return pool.submit(run).result()
 
 
 class _CachedLoader(_DocumentLoader):
@@ -385,13 +367,21 @@ def _check_shape(user: Any) -> None:
             raise bad_data("@context must be a URL, an object or a list of them")
 
 
-def resolve(db: Database | None, user: Any, limits: ContextLimits | None = None) -> ActiveContext:
+def resolve(
+    db: Database | None,
+    user: Any,
+    limits: ContextLimits | None = None,
+    *,
+    outbound: Outbound | None = None,
+    gate: Callable[[], None] | None = None,
+) -> ActiveContext:
     """Process a client's @context (None means the core context alone).
 
-    Call it outside any unit of work: an unknown URL is fetched and cached in its own
-    transaction. The core context is applied last, as the specification requires.
+    Call it outside any unit of work: an unknown URL is fetched through ``outbound`` (after
+    ``gate``, which may refuse) and cached in its own transaction; without ``outbound`` only
+    cached contexts resolve. The core context is applied last, as the specification requires.
     """
-    return _resolve(user, _Loader(db, limits or ContextLimits()))
+    return _resolve(user, _Loader(db, limits or ContextLimits(), outbound, gate))
 
 
 def resolve_cached(
@@ -425,8 +415,8 @@ def _resolve(user: Any, loader: _Loader | _CachedLoader) -> ActiveContext:
     except NgsiError:
         raise
     except Exception as exc:  # pyld wraps loader failures and reports bad contexts alike
-        if loader.failure:
-            raise NgsiError("LdContextNotAvailable", loader.failure) from exc
+        if loader.failure is not None:
+            raise loader.failure from exc
         raise bad_data(f"the @context is not valid JSON-LD: {_reason(exc)}") from exc
     mappings: dict[str, str] = {}
     prefixes: dict[str, str] = {}

@@ -27,6 +27,7 @@ STATUS = {
     # Not ETSI-defined (the specification leaves security to deployments); same form.
     "Unauthorized": 401,
     "Forbidden": 403,
+    "TooManyRequests": 429,
 }
 
 # What a generic HTTP error under /ngsi-ld/ becomes.
@@ -41,6 +42,7 @@ BY_STATUS = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "OperationNotSupported",
+    429: "TooManyRequests",
     503: "LdContextNotAvailable",
 }
 

@@ -688,6 +688,16 @@ def _literal_prefix(pattern: str) -> str | None:
     return "".join(prefix) or None
 
 
+def id_prefix_filter(pattern: ClientPattern) -> Any | None:
+    """An indexed LIKE on entity_id for an anchored pattern's literal start (the regex itself
+    still runs on the rows it lets through), or None when the pattern has no such start."""
+    prefix = _literal_prefix(pattern.pattern)
+    if not prefix:
+        return None
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return NgsiEntity.entity_id.like(escaped + "%", escape="\\")
+
+
 def query_entities(
     session: Session, tenant: str, query: EntityQuery, active: ActiveContext
 ) -> tuple[list[NgsiEntity], int | None]:
@@ -703,10 +713,9 @@ def query_entities(
     if query.ids:
         statement = statement.where(NgsiEntity.entity_id.in_(query.ids))
     if query.id_pattern is not None:
-        prefix = _literal_prefix(query.id_pattern.pattern)
-        if prefix:
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            statement = statement.where(NgsiEntity.entity_id.like(escaped + "%", escape="\\"))
+        narrowed = id_prefix_filter(query.id_pattern)
+        if narrowed is not None:
+            statement = statement.where(narrowed)
     box = query.geo.bbox() if query.geo is not None else None
     if box is not None and query.geoproperty == LOCATION:
         min_lon, min_lat, max_lon, max_lat = box

@@ -1,37 +1,28 @@
-"""NGSI-LD subscriptions: validation, CRUD as plain functions over a session, and the outbox
-consumer that matches ``ngsild.entity.changed`` events and queues HTTP notifications through
-:mod:`cityloop.platforms.application.notify.webhooks`.
+"""NGSI-LD subscriptions: validation and CRUD as plain functions over a session. Matching
+changes and queueing their notifications is :mod:`.notifier`'s work.
 
-Matching runs on every device reading, so each tenant's subscriptions are kept pre-parsed
-(selectors, q tree, geo-query, resolved @context) in a per-process cache. A write in this
-process drops the tenant's entry after it commits; other processes see a change within
-``cache_seconds``. Only a subscription that already matched in memory is read back from the
-database, for the authoritative active/expiry/throttling check.
+An endpoint must be an address the outbound policy admits when it is registered (checked
+before the unit of work opens, since it resolves DNS) and again on every send.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.base.db import Database, utcnow
-from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
-from cityloop.platforms.application.notify import webhooks
-from cityloop.platforms.application.notify.webhooks import SourceStatus, WebhookInputError
-from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.base.db import utcnow
+from cityloop.base.outbound import Outbound, OutboundError
+from cityloop.platforms.application.webhooks import store as webhooks
+from cityloop.platforms.application.webhooks.rules import WebhookInputError, endpoint_origin
+from cityloop.platforms.application.webhooks.store import SourceStatus
 from cityloop.platforms.data.perception.ngsild import service
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
@@ -39,29 +30,25 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     check_name,
     is_uri,
     iso,
-    now_iso,
     parse_time,
-    render_entity,
 )
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
-from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, parse_geoquery
-from cityloop.platforms.data.perception.ngsild.models import NgsiEntity, NgsiSubscription
-from cityloop.platforms.data.perception.ngsild.query import (
-    CallLimit,
-    ClientPattern,
-    Node,
-    PatternTimedOut,
-    evaluate_q,
-    parse_q,
-    safe_regex,
+from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
+from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
+from cityloop.platforms.data.perception.ngsild.notifier import (
+    JSON,
+    LD_JSON,
+    SOURCE,
+    geo_parts,
+    invalidate,
+    state_of,
 )
+from cityloop.platforms.data.perception.ngsild.query import parse_q, safe_regex
 
 log = logging.getLogger(__name__)
 
-SOURCE = "ngsild.subscription"  # the webhook queue's source name; source_id is the row id
-CONSUMER = "ngsild.subscriptions"
-JSON = "application/json"
-LD_JSON = "application/ld+json"
+__all__ = ["SOURCE", "state_of"]
+
 FORMATS = ("normalized", "keyValues", "concise")
 ACCEPTS = (JSON, LD_JSON)
 MAX_TEXT = 2000
@@ -136,25 +123,13 @@ def _q(value: Any) -> str:
     return value
 
 
-def _geo_parts(value: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    coordinates = value.get("coordinates")
-    if isinstance(coordinates, list):
-        coordinates = json.dumps(coordinates)
-    elif coordinates is not None and not isinstance(coordinates, str):
-        raise bad_data("geoQ coordinates must be a JSON array (or its text)")
-    georel, geometry = value.get("georel"), value.get("geometry")
-    if not isinstance(georel, str | None) or not isinstance(geometry, str | None):
-        raise bad_data("geoQ georel and geometry must be strings")
-    return georel, geometry, coordinates
-
-
 def _geo_q(value: Any, active: ActiveContext) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise bad_data("geoQ must be an object with georel, geometry and coordinates")
     unknown = set(value) - {"georel", "geometry", "coordinates", "geoproperty"}
     if unknown:
         raise bad_data(f"geoQ takes georel, geometry, coordinates and geoproperty, not {unknown}")
-    georel, geometry, coordinates = _geo_parts(value)
+    georel, geometry, coordinates = geo_parts(value)
     if not (georel and geometry and coordinates):
         raise bad_data("geoQ needs georel, geometry and coordinates")
     parse_geoquery(georel, geometry, coordinates, None)
@@ -202,7 +177,7 @@ def _endpoint(value: Any) -> dict[str, Any]:
     if not isinstance(uri, str) or not uri:
         raise bad_data("notification.endpoint.uri must be a URI")
     try:
-        webhooks.endpoint_origin(uri)
+        endpoint_origin(uri)
     except WebhookInputError as exc:
         raise bad_data(f"notification.endpoint.uri: {exc.detail}") from exc
     accept = value.get("accept", JSON)
@@ -353,6 +328,30 @@ def parse_subscription(
     return Parsed(spec, columns, subscription_id)
 
 
+def check_endpoint_address(outbound: Outbound, body: Any) -> None:
+    """Refuse (400) a notification endpoint the outbound policy would refuse to send to.
+
+    Call it before the unit of work opens: it resolves the host. A malformed endpoint is left
+    to :func:`parse_subscription`, which names what is wrong with it. The answer is the same
+    whatever the reason (a private address, a name that does not resolve)."""
+    notification = body.get("notification") if isinstance(body, dict) else None
+    endpoint = notification.get("endpoint") if isinstance(notification, dict) else None
+    uri = endpoint.get("uri") if isinstance(endpoint, dict) else None
+    if not isinstance(uri, str):
+        return
+    try:
+        endpoint_origin(uri)
+    except WebhookInputError:
+        return
+    try:
+        outbound.check_url(uri)
+    except OutboundError as exc:
+        log.info("subscription endpoint %s refused: %s", uri[:300], exc.reason)
+        raise bad_data(
+            "notification.endpoint.uri is not an address this server may send notifications to"
+        ) from None
+
+
 # --- CRUD -------------------------------------------------------------------------------------
 
 
@@ -470,14 +469,6 @@ def statuses(session: Session, rows: list[NgsiSubscription]) -> dict[str, Source
     return webhooks.source_statuses(session, SOURCE, [str(row.id) for row in rows])
 
 
-def state_of(row: NgsiSubscription, now: datetime | None = None) -> str:
-    """The subscription's ``status``: expired wins over paused."""
-    now = now or utcnow()
-    if row.expires_at is not None and row.expires_at <= now:
-        return "expired"
-    return "active" if row.is_active else "paused"
-
-
 def _when(moment: datetime | None) -> str | None:
     return iso(moment) if moment is not None else None
 
@@ -528,289 +519,3 @@ def render_subscription(
     out["createdAt"] = iso(row.created_at)
     out["modifiedAt"] = iso(row.modified_at)
     return out
-
-
-# --- the matching cache -----------------------------------------------------------------------
-
-
-@dataclass
-class Compiled:
-    """One subscription, pre-parsed for matching."""
-
-    row_id: int
-    subscription_id: str
-    selectors: list[tuple[str, str | None, ClientPattern | None]]
-    watched: frozenset[str] | None
-    q: Node | None
-    q_expand: Callable[[str], str]
-    geo: GeoQuery | None
-    geoproperty: str
-    is_active: bool
-    expires_at: datetime | None
-    created_at: datetime
-
-    def selects(self, type_iri: str, entity_id: str) -> bool:
-        if not self.selectors:
-            return True  # watchedAttributes alone: any entity
-        for selector_type, selector_id, pattern in self.selectors:
-            if selector_type != type_iri:
-                continue
-            if selector_id is not None and selector_id != entity_id:
-                continue
-            try:
-                if pattern is not None and not pattern.search(entity_id):
-                    continue
-            except PatternTimedOut:
-                continue  # too costly to decide: not selected (and logged)
-            return True
-        return False
-
-    def watches(self, changed: set[str]) -> bool:
-        return self.watched is None or not self.watched.isdisjoint(changed)
-
-    def live(self, now: datetime) -> bool:
-        return self.is_active and (self.expires_at is None or self.expires_at > now)
-
-    def filters(self, attrs: dict[str, Any]) -> bool:
-        if self.geo is not None and not evaluate_georel(self.geo, attrs, self.geoproperty):
-            return False
-        try:
-            return self.q is None or evaluate_q(self.q, attrs, self.q_expand)
-        except PatternTimedOut:
-            return False  # too costly to decide, even for a negated clause: no notification
-
-
-_cache: dict[tuple[str, str], tuple[float, list[Compiled]]] = {}
-_cache_lock = threading.Lock()
-
-
-def _cache_key(session: Session, tenant: str) -> tuple[str, str]:
-    return (str(session.get_bind().url), tenant)
-
-
-def invalidate(session: Session, tenant: str) -> None:
-    """Drop the tenant's cached subscriptions now and again after this transaction commits,
-    so a matcher that reloads in between cannot keep the old list."""
-    key = _cache_key(session, tenant)
-    with _cache_lock:
-        _cache.pop(key, None)
-
-    def after_commit(_session: Session) -> None:
-        with _cache_lock:
-            _cache.pop(key, None)
-
-    sa_event.listen(session, "after_commit", after_commit, once=True)
-
-
-def compile_subscription(row: NgsiSubscription, session: Session | None) -> Compiled:
-    """Pre-parse a subscription for matching. It runs inside the relay's transaction, so its
-    q context comes from what is cached (or kept on the row), never from the network."""
-    spec = row.spec
-    # Patterns are kept across events: each match has its own time limit, not a budget.
-    limit = CallLimit()
-    selectors = [
-        (
-            selector["type"],
-            selector.get("id"),
-            safe_regex(selector["idPattern"], "idPattern", limit)
-            if "idPattern" in selector
-            else None,
-        )
-        for selector in spec.get("entities") or []
-    ]
-    watched = spec.get("watchedAttributes")
-    q = parse_q(spec["q"], limit) if spec.get("q") else None
-    q_expand = (
-        contexts.resolve_cached(session, spec.get("qContext"), spec.get("contextDocuments")).expand
-        if q is not None
-        else str
-    )
-    geo = None
-    geoproperty = LOCATION
-    if spec.get("geoQ"):
-        georel, geometry, coordinates = _geo_parts(spec["geoQ"])
-        geo = parse_geoquery(georel, geometry, coordinates, None)
-        geoproperty = spec["geoQ"].get("geoproperty", LOCATION)
-    return Compiled(
-        row_id=row.id,
-        subscription_id=row.subscription_id,
-        selectors=selectors,
-        watched=frozenset(watched) if watched else None,
-        q=q,
-        q_expand=q_expand,
-        geo=geo,
-        geoproperty=geoproperty,
-        is_active=row.is_active,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-    )
-
-
-def tenant_subscriptions(
-    session: Session, tenant: str, db: Database | None, cache_seconds: float
-) -> list[Compiled]:
-    key = _cache_key(session, tenant)
-    with _cache_lock:
-        cached = _cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < cache_seconds:
-        return cached[1]
-    compiled: list[Compiled] = []
-    for row in session.scalars(select(NgsiSubscription).where(NgsiSubscription.tenant == tenant)):
-        try:
-            compiled.append(compile_subscription(row, session))
-        except NgsiError as exc:  # e.g. its q @context can no longer be fetched
-            log.warning("subscription %s cannot be matched: %s", row.subscription_id, exc.detail)
-    with _cache_lock:
-        _cache[key] = (time.monotonic(), compiled)
-    return compiled
-
-
-# --- notifications ----------------------------------------------------------------------------
-
-
-def notification_body(
-    row: NgsiSubscription, entity: NgsiEntity, active: ActiveContext
-) -> tuple[bytes, str, dict[str, str]]:
-    """The notification for one entity: body, content type and headers."""
-    notification = row.spec["notification"]
-    fmt = notification.get("format", "normalized")
-    attrs = notification.get("attributes")
-    rendered = render_entity(
-        service.view_of(entity),
-        active,
-        key_values=fmt == "keyValues",
-        concise=fmt == "concise",
-        attrs=set(attrs) if attrs else None,
-    )
-    body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
-        "type": "Notification",
-        "subscriptionId": row.subscription_id,
-        "notifiedAt": now_iso(),
-        "data": [rendered],
-    }
-    endpoint = notification["endpoint"]
-    headers = {item["key"]: item["value"] for item in endpoint.get("receiverInfo", [])}
-    if row.tenant:
-        headers["NGSILD-Tenant"] = row.tenant
-    accept = endpoint.get("accept", JSON)
-    if accept == LD_JSON:
-        body["@context"] = active.body_context
-    elif _linkable(active.user):
-        # An inline @context object has no URL to name; the entity is still compacted with it.
-        headers["Link"] = contexts.link_header(active.link_url)
-    return json.dumps(body).encode(), accept, headers
-
-
-def _linkable(user: Any) -> bool:
-    single = isinstance(user, list) and len(user) == 1 and isinstance(user[0], str)
-    return user is None or isinstance(user, str) or single
-
-
-def _changes(payload: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
-    """(type, entity id, changed attributes) per entity: one for an API write, many for a
-    batch of device readings, which emits one event for all the entities it touched."""
-    if "changes" in payload:
-        return [
-            (str(c["type"]), str(c["entity_id"]), set(c.get("attributes") or []))
-            for c in payload["changes"]
-        ]
-    return [(str(payload["type"]), str(payload["entity_id"]), set(payload.get("attributes") or []))]
-
-
-def on_entity_changed(
-    session: Session, event: DeliveredEvent, db: Database | None, cache_seconds: float
-) -> int:
-    """Queue a notification for each subscription a change matches; returns how many."""
-    payload = event.payload
-    if payload.get("deleted"):
-        return 0  # deletion notifications are not offered
-    tenant = str(payload.get("tenant", ""))
-    subscriptions = tenant_subscriptions(session, tenant, db, cache_seconds)
-    if not subscriptions:
-        return 0
-    now = utcnow()
-    sent = 0
-    for type_iri, entity_id, changed in _changes(payload):
-        candidates = [
-            s
-            for s in subscriptions
-            # A change made before the subscription existed is not its business, however
-            # late the relay delivers it.
-            if s.live(now)
-            and s.created_at <= event.created_at
-            and s.selects(type_iri, entity_id)
-            and s.watches(changed)
-        ]
-        if candidates:
-            sent += _notify(session, db, tenant, entity_id, candidates, now)
-    return sent
-
-
-def _notify(
-    session: Session,
-    db: Database | None,
-    tenant: str,
-    entity_id: str,
-    candidates: list[Any],
-    now: datetime,
-) -> int:
-    entity = service.find(session, tenant, entity_id)
-    if entity is None:
-        return 0  # deleted since the event was written
-    sent = 0
-    for candidate in candidates:
-        try:
-            # Each in a savepoint: one broken subscription must not fail the event (and with
-            # it the other subscriptions' notifications) or hold back the relay.
-            with session.begin_nested():
-                sent += _notify_one(session, candidate, entity, now)
-        except (NgsiError, WebhookInputError) as exc:
-            log.warning("subscription %s: no notification: %s", candidate.subscription_id, exc)
-        except Exception:
-            log.exception("subscription %s: no notification", candidate.subscription_id)
-    return sent
-
-
-def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: datetime) -> int:
-    if not candidate.filters(entity.attrs or {}):
-        return 0
-    row = session.get(NgsiSubscription, candidate.row_id)
-    if row is None or state_of(row, now) != "active":
-        return 0  # deleted or paused in another process since the cache was filled
-    if (
-        row.throttling
-        and row.last_notified_at is not None
-        # Seconds, not a timedelta: a huge stored value must not overflow.
-        and (now - row.last_notified_at).total_seconds() < row.throttling
-    ):
-        return 0
-    # Inside the relay's transaction: the context comes from memory, the documents kept on
-    # the row or the context table, never the network (LdContextNotAvailable skips it).
-    active = contexts.resolve_cached(
-        session,
-        row.spec.get("jsonldContext") or row.context,
-        row.spec.get("contextDocuments"),
-    )
-    body, content_type, headers = notification_body(row, entity, active)
-    webhooks.enqueue(
-        session,
-        endpoint=row.spec["notification"]["endpoint"]["uri"],
-        body=body,
-        content_type=content_type,
-        headers=headers,
-        source=SOURCE,
-        source_id=str(row.id),
-    )
-    row.last_notified_at = now
-    return 1
-
-
-def subscribe(consumers: ConsumerRegistry, db: Database, cache_seconds: float = 5.0) -> None:
-    """Register the matcher on the outbox (``cache_seconds``: how stale another process's
-    subscription changes may look here)."""
-
-    def handle(session: Session, event: DeliveredEvent) -> None:
-        on_entity_changed(session, event, db, cache_seconds)
-
-    consumers.subscribe(CONSUMER, {service.EVENT}, handle)

@@ -20,7 +20,12 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import iso, parse_time
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
-from cityloop.platforms.data.perception.ngsild.service import find, require_tenant
+from cityloop.platforms.data.perception.ngsild.query import ClientPattern
+from cityloop.platforms.data.perception.ngsild.service import (
+    find,
+    id_prefix_filter,
+    require_tenant,
+)
 
 
 @dataclass(frozen=True)
@@ -196,15 +201,34 @@ def temporal_query(
     limit: int,
     offset: int,
     page: int,
+    id_pattern: ClientPattern | None = None,
 ) -> list[TemporalResult]:
+    """The history of each matching entity, one page of entities (by type, ids, an id
+    pattern, attrs)."""
     require_tenant(session, tenant)
-    if not types and not ids and not query.attrs:
-        raise bad_data("a temporal query needs type, id or attrs")
+    if not types and not ids and id_pattern is None and not query.attrs:
+        raise bad_data("a temporal query needs type, id, idPattern or attrs")
     statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
     if types:
         statement = statement.where(NgsiEntity.type.in_(types))
     if ids:
         statement = statement.where(NgsiEntity.entity_id.in_(ids))
+    if id_pattern is not None:
+        narrowed = id_prefix_filter(id_pattern)
+        if narrowed is not None:
+            statement = statement.where(narrowed)
+        # The pattern runs on ids alone (under the request's time budget); the page is then
+        # taken from what it matched, so offset and limit count matching entities.
+        matched: list[int] = []
+        for row_id, entity_id in session.execute(
+            statement.with_only_columns(NgsiEntity.id, NgsiEntity.entity_id).order_by(NgsiEntity.id)
+        ):
+            if id_pattern.search(entity_id):
+                matched.append(row_id)
+                if len(matched) >= offset + limit:
+                    break
+        statement = select(NgsiEntity).where(NgsiEntity.id.in_(matched[offset:]))
+        offset = 0
     statement = statement.order_by(NgsiEntity.id).offset(offset).limit(limit)
     results = []
     for row in session.scalars(statement):

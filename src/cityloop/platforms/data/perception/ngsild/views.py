@@ -4,6 +4,7 @@ unit of work opens, calls one service function, and shapes the answer for the Ac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -16,6 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext
+from cityloop.base.problems import Problem
+from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import bearer_token
 from cityloop.platforms.data.perception.ngsild import access, service, subscriptions, temporal
 from cityloop.platforms.data.perception.ngsild import context as contexts
@@ -33,24 +36,33 @@ from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
 
 PREFIX = "/ngsi-ld/v1"
+CONTEXT_FETCH_LIMITER = "ngsild_context_fetches"  # its key in ctx.extras
 JSON = "application/json"
 LD_JSON = "application/ld+json"
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,11}")
 
 
 def _access(request: Request) -> None:
-    """Every route's gate: writes need credentials, reads too unless ngsild_public_read."""
+    """Every route's gate: writes need credentials, reads too unless ngsild_public_read.
+    Who the caller is (None: anonymous) is kept on the request for the @context fetch limit."""
     ctx: AppContext = request.app.state.ctx
+    bearer, api_key = bearer_token(request), request.headers.get("x-api-key")
+    request.state.ngsild_principal = None
     if not access.needs_credentials(
         request.method, request.url.path, ctx.settings.ngsild_public_read
     ):
+        if not (bearer or api_key):
+            return
+        # A public read with credentials: valid ones lift the anonymous limits, bad ones are
+        # no worse than none.
+        with contextlib.suppress(NgsiError), ctx.reading() as session:
+            request.state.ngsild_principal = access.authenticate(
+                session, ctx.settings.resolved_secret_key, bearer, api_key
+            )
         return
     with ctx.reading() as session:
-        access.authenticate(
-            session,
-            ctx.settings.resolved_secret_key,
-            bearer_token(request),
-            request.headers.get("x-api-key"),
+        request.state.ngsild_principal = access.authenticate(
+            session, ctx.settings.resolved_secret_key, bearer, api_key
         )
 
 
@@ -91,6 +103,8 @@ class Call:
     ld: bool
     link: str | None
     base_url: str
+    anonymous: bool = True
+    client: str = "unknown"
 
     @property
     def limits(self) -> ContextLimits:
@@ -102,7 +116,25 @@ class Call:
         )
 
     def resolve(self, user: Any) -> ActiveContext:
-        return contexts.resolve(self.ctx.db, user, self.limits)
+        return contexts.resolve(
+            self.ctx.db,
+            user,
+            self.limits,
+            outbound=self.ctx.outbound,
+            gate=self._limit_fetches if self.anonymous else None,
+        )
+
+    def _limit_fetches(self) -> None:
+        """Before an anonymous caller's @context is fetched: a few a minute per address."""
+        limiter: RateLimiter | None = self.ctx.extras.get(CONTEXT_FETCH_LIMITER)
+        if limiter is None:
+            return
+        try:
+            limiter.check(self.client)
+        except Problem as exc:
+            error = NgsiError("TooManyRequests", exc.detail, status=429)
+            error.headers = dict(exc.headers or {})
+            raise error from None
 
 
 def _wants_ld(request: Request) -> bool:
@@ -125,6 +157,8 @@ def _call(request: Request) -> Call:
         ld=_wants_ld(request),
         link=contexts.parse_link_header(request.headers.get("link")),
         base_url=str(request.base_url).rstrip("/"),
+        anonymous=getattr(request.state, "ngsild_principal", None) is None,
+        client=client_key(request),
     )
 
 
@@ -805,6 +839,10 @@ def temporal_query(request: Request) -> Response:
         for part in value.split(",")
         if part.strip()
     ]
+    id_pattern = None
+    if request.query_params.get("idPattern"):
+        # As GET /entities: a client regex under the request's time budget.
+        id_pattern = safe_regex(request.query_params["idPattern"], "idPattern", RequestBudget())
     limit = _int_param(request, "limit", settings.ngsild_default_limit, low=1)
     if limit > settings.ngsild_max_limit:
         raise NgsiError("TooManyResults", f"limit may be at most {settings.ngsild_max_limit}")
@@ -819,6 +857,7 @@ def temporal_query(request: Request) -> Response:
             limit=limit,
             offset=_int_param(request, "offset", 0),
             page=settings.ngsild_temporal_page,
+            id_pattern=id_pattern,
         )
     return _temporal_response(call, active, results, [r.entity for r in results])
 
@@ -841,6 +880,7 @@ async def create_subscription(request: Request) -> Response:
 
 def _create_subscription(call: Call, body: Any, media: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
+    subscriptions.check_endpoint_address(call.ctx.outbound, body)
     notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
         # Fetched now, so a broken one is a 503 here; its documents are kept on the row.
@@ -900,6 +940,7 @@ async def update_subscription(request: Request, subscription_id: str) -> Respons
 
 def _update_subscription(call: Call, body: Any, media: str, subscription_id: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
+    subscriptions.check_endpoint_address(call.ctx.outbound, body)
     notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
         notify_context = call.resolve(body["jsonldContext"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
 from cityloop.base.events import Event
 
@@ -42,3 +42,34 @@ class AlarmCleared(AlarmEvent):
     case_id: int | None
     automatic: bool
     ended_at: str
+
+
+class EntityChange(BaseModel):
+    """One entity of a change: its id, its type (an expanded IRI) and the attributes written."""
+
+    entity_id: str
+    type: str
+    attributes: list[str] = []
+
+
+class EntitiesChanged(Event):
+    """Context entities were written (through the API, or by a batch of device readings, which
+    reports every entity it touched in one event); NGSI-LD subscriptions match against it."""
+
+    type: ClassVar[str] = "ngsild.entity.changed"
+    aggregate: ClassVar[str] = "ngsild_entity"
+    aggregate_field: ClassVar[str] = "row_id"
+
+    tenant: str = ""
+    changes: list[EntityChange]
+    deleted: bool = False
+    row_id: int = 0  # the first entity's row: the outbox row's aggregate id
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_entity_form(cls, data: Any) -> Any:
+        # Rows written before the event was typed named a single entity at the top level.
+        if isinstance(data, dict) and "changes" not in data and "entity_id" in data:
+            change = {k: data[k] for k in ("entity_id", "type", "attributes") if k in data}
+            return {**data, "changes": [change]}
+        return data

@@ -30,6 +30,7 @@ from cityloop.base.db import Database, utcnow
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.platforms.application.webhooks import store as webhooks
 from cityloop.platforms.application.webhooks.rules import WebhookInputError
+from cityloop.platforms.data.perception.events import EntitiesChanged
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild import service
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
@@ -252,31 +253,22 @@ def _linkable(user: Any) -> bool:
     return user is None or isinstance(user, str) or single
 
 
-def _changes(payload: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
-    """(type, entity id, changed attributes) per entity: one for an API write, many for a
-    batch of device readings, which emits one event for all the entities it touched."""
-    if "changes" in payload:
-        return [
-            (str(c["type"]), str(c["entity_id"]), set(c.get("attributes") or []))
-            for c in payload["changes"]
-        ]
-    return [(str(payload["type"]), str(payload["entity_id"]), set(payload.get("attributes") or []))]
-
-
 def on_entity_changed(
     session: Session, event: DeliveredEvent, db: Database | None, cache_seconds: float
 ) -> int:
     """Queue a notification for each subscription a change matches; returns how many."""
-    payload = event.payload
-    if payload.get("deleted"):
+    change = event.event
+    assert isinstance(change, EntitiesChanged)
+    if change.deleted:
         return 0  # deletion notifications are not offered
-    tenant = str(payload.get("tenant", ""))
+    tenant = change.tenant
     subscriptions = tenant_subscriptions(session, tenant, db, cache_seconds)
     if not subscriptions:
         return 0
     now = utcnow()
     sent = 0
-    for type_iri, entity_id, changed in _changes(payload):
+    for entity in change.changes:
+        type_iri, entity_id, changed = entity.type, entity.entity_id, set(entity.attributes)
         candidates = [
             s
             for s in subscriptions
@@ -358,4 +350,4 @@ def subscribe(consumers: ConsumerRegistry, db: Database, cache_seconds: float = 
     def handle(session: Session, event: DeliveredEvent) -> None:
         on_entity_changed(session, event, db, cache_seconds)
 
-    consumers.subscribe(CONSUMER, {service.EVENT}, handle)
+    consumers.subscribe(CONSUMER, [EntitiesChanged], handle)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
+from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
@@ -46,7 +47,6 @@ from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_geo
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity, NgsiTenant
 from cityloop.platforms.data.perception.ngsild.query import ClientPattern, Node, evaluate_q
 
-EVENT = "ngsild.entity.changed"
 DEFAULT_TENANT = ""
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 # Codec units are free text; NGSI-LD wants UN/CEFACT common codes.
@@ -200,18 +200,12 @@ def _place(row: NgsiEntity) -> None:
 def _changed(
     session: Session, row: NgsiEntity, attributes: Iterable[str], *, deleted: bool = False
 ) -> None:
+    change = EntityChange(
+        entity_id=row.entity_id, type=row.type, attributes=sorted(set(attributes))
+    )
     emit(
         session,
-        EVENT,
-        "ngsild_entity",
-        row.id,
-        {
-            "tenant": row.tenant,
-            "entity_id": row.entity_id,
-            "type": row.type,
-            "attributes": sorted(set(attributes)),
-            "deleted": deleted,
-        },
+        EntitiesChanged(tenant=row.tenant, changes=[change], deleted=deleted, row_id=row.id),
     )
 
 
@@ -908,19 +902,13 @@ def apply_device_batch(session: Session, messages: Sequence[tuple[Device, Sequen
     if changes:
         # One event for the whole batch: under load a batch touches hundreds of entities, and
         # an event each would queue hundreds of relay deliveries per commit.
+        touched = [
+            EntityChange(entity_id=row.entity_id, type=row.type, attributes=sorted(changed))
+            for row, changed in changes
+        ]
         emit(
             session,
-            EVENT,
-            "ngsild_entity",
-            changes[0][0].id,
-            {
-                "tenant": DEFAULT_TENANT,
-                "changes": [
-                    {"entity_id": row.entity_id, "type": row.type, "attributes": sorted(changed)}
-                    for row, changed in changes
-                ],
-                "deleted": False,
-            },
+            EntitiesChanged(tenant=DEFAULT_TENANT, changes=touched, row_id=changes[0][0].id),
         )
 
 

@@ -10,18 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.platforms.application.identity import passwords
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Role
 
-_hasher = PasswordHasher()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 TOKEN_ALGORITHM = "HS256"
 
@@ -41,6 +39,8 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system", "system")
+# Whoever tries to sign in before they are known.
+ANONYMOUS = Actor(None, "anonymous", "anonymous")
 
 
 def actor_for(user: User) -> Actor:
@@ -48,7 +48,13 @@ def actor_for(user: User) -> Actor:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """The argon2 hash of a password (within the process-wide bound on argon2 work)."""
+    return passwords.hash_password(password)
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are stored and looked up trimmed and in lower case."""
+    return username.strip().lower()
 
 
 def create_department(
@@ -86,7 +92,7 @@ def create_user(
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
-    username = username.strip().lower()
+    username = normalize_username(username)
     if not USERNAME_PATTERN.match(username):
         raise bad_request(
             "username must be 2-80 characters of a-z, 0-9, '.', '_' or '-'", field="username"
@@ -120,17 +126,9 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active:
-        # Hash anyway so timing does not reveal which usernames exist.
-        _hasher.hash(password)
-        raise Problem(401, "invalid-credentials", "wrong username or password")
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise Problem(401, "invalid-credentials", "wrong username or password") from exc
-    return user
+def find_user(session: Session, username: str) -> User | None:
+    """The account with this username, if there is one."""
+    return session.scalar(select(User).where(User.username == normalize_username(username)))
 
 
 def issue_token(user: User, secret: str, minutes: int) -> str:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # argon2 hashes and verifications running at once in one process; each takes 64 MiB, so
     # the rest wait their turn instead of allocating.
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # How often an open live feed (SSE) checks that its account is still active and its
+    # token still valid; the stream ends when not.
+    live_account_check_seconds: float = Field(default=5.0, gt=0)
 
     city_domain: str = "riverton.example"
     city_name: str = "Riverton"

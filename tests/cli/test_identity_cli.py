@@ -1,4 +1,4 @@
-"""`cityloop user unlock` as an operator runs it."""
+"""`cityloop user list | deactivate | activate | unlock` as an operator runs them."""
 
 from __future__ import annotations
 
@@ -45,6 +45,38 @@ def bearer(client: TestClient, username: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", data={"username": username, "password": "demo"})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_user_list_shows_each_account_with_its_role_department_and_state(data_dir: Path) -> None:
+    listed = cli(data_dir, "user", "list").splitlines()
+    rows = {line.split("\t")[1]: line.split("\t")[2:] for line in listed}
+    assert rows["admin"] == ["admin", "-", "active"]
+    assert rows["handler-water"] == ["handler", "water", "active"]
+    handlers = cli(data_dir, "user", "list", "--role", "handler").splitlines()
+    assert handlers and all("\thandler\t" in line for line in handlers)
+
+
+def test_deactivate_from_the_cli_ends_sign_ins_and_tokens_at_once(
+    data_dir: Path, client: TestClient
+) -> None:
+    headers = bearer(client, "worker-roads")
+    assert "deactivated worker-roads" in cli(data_dir, "user", "deactivate", "worker-roads")
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    assert sign_in(client, "worker-roads") == 401
+    assert "worker-roads\tworker\troads\tdeactivated" in cli(data_dir, "user", "list")
+    assert "activated worker-roads" in cli(data_dir, "user", "activate", "worker-roads")
+    assert sign_in(client, "worker-roads") == 200
+    trail = client.get(
+        "/api/v1/audit", params={"target": "user:worker-roads"}, headers=bearer(client, "admin")
+    ).json()
+    assert {"user.deactivate", "user.activate"} <= {entry["action"] for entry in trail}
+    assert all(entry["actor"] == "cli" for entry in trail if entry["action"].startswith("user."))
+
+
+def test_deactivating_an_unknown_account_is_a_one_line_error(data_dir: Path) -> None:
+    result = runner.invoke(app, ["user", "deactivate", "nobody", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "user 'nobody' does not exist" in result.output
 
 
 def test_unlock_lifts_a_sign_in_lock_at_once(data_dir: Path, client: TestClient) -> None:

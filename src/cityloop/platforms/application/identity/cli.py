@@ -35,6 +35,36 @@ def user_create(
     typer.echo(f"created {role} {username}")
 
 
+@user_app.command("list")
+def user_list(
+    role: Annotated[str | None, typer.Option(help="only accounts of this role")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List accounts: id, username, role, department and whether each is active."""
+    with unit_of_work(data_dir, write=False) as session:
+        for user in service.list_users(session, role=role):
+            state = "active" if user.active else "deactivated"
+            typer.echo(
+                f"{user.id}\t{user.username}\t{user.role}\t{user.department_code or '-'}\t{state}"
+            )
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str, data_dir: DataDir = None) -> None:
+    """Deactivate an account: it cannot sign in, and its tokens and live feeds stop working."""
+    with unit_of_work(data_dir) as session:
+        user = service.set_user_active(session, username=username, active=False, actor=CLI_ACTOR)
+    typer.echo(f"deactivated {user.username}")
+
+
+@user_app.command("activate")
+def user_activate(username: str, data_dir: DataDir = None) -> None:
+    """Let a deactivated account sign in again."""
+    with unit_of_work(data_dir) as session:
+        user = service.set_user_active(session, username=username, active=True, actor=CLI_ACTOR)
+    typer.echo(f"activated {user.username}")
+
+
 @user_app.command("unlock")
 def user_unlock(
     username: str,

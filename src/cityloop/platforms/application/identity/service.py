@@ -131,6 +131,35 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == normalize_username(username)))
 
 
+def user_named(session: Session, username: str) -> User:
+    """The account with this username; 404 when there is none."""
+    user = find_user(session, username)
+    if user is None:
+        raise not_found("user", repr(normalize_username(username)))
+    return user
+
+
+def list_users(session: Session, *, role: str | None = None) -> list[User]:
+    """Every account (or every account of one role), by username."""
+    query = select(User).order_by(User.username)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(session.scalars(query))
+
+
+def set_user_active(session: Session, *, username: str, active: bool, actor: Actor) -> User:
+    """Deactivate or reactivate an account, audited. A deactivated account cannot sign in and its
+    tokens stop working at once; nobody may deactivate their own account."""
+    user = user_named(session, username)
+    if not active and actor.user_id is not None and actor.user_id == user.id:
+        raise conflict("you cannot deactivate your own account", type_="own-account")
+    if user.active != active:
+        user.active = active
+        session.flush()
+    audit(session, actor, "user.activate" if active else "user.deactivate", f"user:{user.username}")
+    return user
+
+
 def issue_token(user: User, secret: str, minutes: int) -> str:
     now = utcnow()
     claims = {
@@ -156,7 +185,12 @@ def user_from_token(session: Session, token: str, secret: str) -> User:
         ) from exc
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise Problem(401, "invalid-token", "the account is disabled")
+        raise Problem(
+            401,
+            "invalid-token",
+            "the account is deactivated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.ratelimit import client_key
@@ -25,6 +25,7 @@ from cityloop.platforms.application.identity.service import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 Ctx = Annotated[AppContext, Depends(get_context)]
+UsernamePath = Annotated[str, Path(min_length=1, max_length=80)]
 
 
 @router.post(
@@ -86,6 +87,24 @@ def create_user(
         )
         service.audit(session, actor, "user.create", f"user:{user.username}", {"role": user.role})
         return user
+
+
+@router.post("/users/{username}/deactivate", response_model=UserOut)
+def deactivate_user(
+    ctx: Ctx, username: UsernamePath, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+) -> User:
+    """The account can no longer sign in, and its tokens (and live feeds) stop working."""
+    with ctx.writing() as session:
+        return service.set_user_active(session, username=username, active=False, actor=actor)
+
+
+@router.post("/users/{username}/activate", response_model=UserOut)
+def activate_user(
+    ctx: Ctx, username: UsernamePath, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+) -> User:
+    """A deactivated account may sign in again."""
+    with ctx.writing() as session:
+        return service.set_user_active(session, username=username, active=True, actor=actor)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])

@@ -1,4 +1,5 @@
-"""`cityloop user list | deactivate | activate | unlock` as an operator runs them."""
+"""`cityloop user list | deactivate | activate | unlock` (and `apikey revoke`) as an operator
+runs them."""
 
 from __future__ import annotations
 
@@ -86,3 +87,9 @@ def test_unlock_lifts_a_sign_in_lock_at_once(data_dir: Path, client: TestClient)
     assert "unlocked handler-parks" in cli(data_dir, "user", "unlock", "Handler-Parks")
     assert sign_in(client, "handler-parks") == 200
     assert "was not locked" in cli(data_dir, "user", "unlock", "handler-parks")
+
+
+def test_revoking_an_unknown_api_key_is_a_one_line_error(data_dir: Path) -> None:
+    result = runner.invoke(app, ["apikey", "revoke", "9999", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "API key 9999 does not exist" in result.output

@@ -234,7 +234,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     api_key = session.get(ApiKey, key_id)
     if api_key is None:
-        raise not_found(f"no API key {key_id}")
+        raise not_found("API key", key_id)
     api_key.active = False
     return api_key
 

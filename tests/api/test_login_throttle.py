@@ -227,6 +227,23 @@ def test_sixteen_parallel_wrong_passwords_run_at_most_two_argon2_at_once(
     assert argon2.most_at_once <= 2
 
 
+def test_sign_ins_waiting_for_argon2_hold_up_no_other_request(generous_city: City) -> None:
+    slots = passwords._slots
+    for _ in range(2):  # both argon2 slots busy
+        slots.acquire()
+    pool = ThreadPoolExecutor(2)
+    try:
+        waiting = pool.submit(sign_in, generous_city.client, "admin", "demo")
+        # The waiting sign-in holds a worker thread, not the event loop: other requests go on.
+        assert pool.submit(generous_city.client.get, "/healthz").result(10).status_code == 200
+        assert not waiting.done()
+    finally:
+        slots.release()
+        slots.release()
+        pool.shutdown(wait=True)
+    assert waiting.result().status_code == 200
+
+
 def test_a_lock_doubles_with_each_further_failure_and_is_forgotten_after_a_quiet_window(
     city: City,
 ) -> None:

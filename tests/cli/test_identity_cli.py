@@ -55,6 +55,8 @@ def test_user_list_shows_each_account_with_its_role_department_and_state(data_di
     assert rows["handler-water"] == ["handler", "water", "active"]
     handlers = cli(data_dir, "user", "list", "--role", "handler").splitlines()
     assert handlers and all("\thandler\t" in line for line in handlers)
+    bogus = runner.invoke(app, ["user", "list", "--role", "mayor", "--data-dir", str(data_dir)])
+    assert bogus.exit_code == 2 and "unknown role 'mayor'" in bogus.output
 
 
 def test_deactivate_from_the_cli_ends_sign_ins_and_tokens_at_once(

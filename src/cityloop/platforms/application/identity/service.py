@@ -143,6 +143,8 @@ def list_users(session: Session, *, role: str | None = None) -> list[User]:
     """Every account (or every account of one role), by username."""
     query = select(User).order_by(User.username)
     if role is not None:
+        if role not in set(Role):
+            raise bad_request(f"unknown role {role!r}", field="role")
         query = query.where(User.role == role)
     return list(session.scalars(query))
 

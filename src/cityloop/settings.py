@@ -18,6 +18,21 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     secret_key: str | None = None
     access_token_minutes: int = 12 * 60
+    # Sign-in throttling (stored in the database, so every worker of a deployment shares it):
+    # after this many failed attempts on one account name within the window, or from one
+    # client address, further attempts are refused (429) for lockout seconds, doubling with
+    # each further failure up to the cap.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: float = Field(default=900.0, gt=0)
+    login_lockout_seconds: float = Field(default=30.0, gt=0)
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    # argon2 hashes and verifications running at once in one process; each takes 64 MiB, so
+    # the rest wait their turn instead of allocating.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # How often an open live feed (SSE) checks that its account is still active and its
+    # token still valid; the stream ends when not.
+    live_account_check_seconds: float = Field(default=5.0, gt=0)
 
     city_domain: str = "riverton.example"
     city_name: str = "Riverton"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -30,9 +31,7 @@ POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 
 
-def _actor(ctx: AppContext, request: Request, access_token: str | None) -> Actor:
-    # EventSource cannot send headers, so the token may also come as a query parameter.
-    token = bearer_token(request) or access_token
+def _actor(ctx: AppContext, token: str | None) -> Actor:
     if not token:
         raise Problem(401, "unauthorized", "sign in first", headers={"WWW-Authenticate": "Bearer"})
     with ctx.reading() as session:
@@ -50,14 +49,16 @@ async def case_stream(
     last_event_id: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """`text/event-stream` of `case` events: {case_id, event_id, action, status, department}."""
-    actor = _actor(ctx, request, access_token)
+    # EventSource cannot send headers, so the token may also come as a query parameter.
+    token = bearer_token(request) or access_token
+    actor = _actor(ctx, token)
     header = request.headers.get("last-event-id", "")
     if last_event_id is None and header.isdigit():
         last_event_id = int(header)  # a reconnecting EventSource resumes where it left off
 
-    def poll(after: int) -> tuple[int, list[dict[str, object]]]:
+    def poll(viewer: Actor, after: int) -> tuple[int, list[dict[str, object]]]:
         with ctx.reading() as session:
-            cursor, rows = queries.changes_since(session, actor=actor, after_event_id=after)
+            cursor, rows = queries.changes_since(session, actor=viewer, after_event_id=after)
             return cursor, [
                 {
                     "event_id": event.id,
@@ -76,8 +77,19 @@ async def case_stream(
                 cursor = timeline.latest_event_id(session)
         yield f"retry: 3000\nevent: ready\ndata: {json.dumps({'event_id': cursor})}\n\n"
         idle = 0.0
+        checked = time.monotonic()
+        current = actor
         while not await request.is_disconnected():
-            cursor, changes = await run_in_threadpool(poll, cursor)
+            if time.monotonic() - checked >= ctx.settings.live_account_check_seconds:
+                # A deactivated account, or an expired token, ends the feed within one check;
+                # a changed role or department applies from here on.
+                checked = time.monotonic()
+                try:
+                    current = await run_in_threadpool(_actor, ctx, token)
+                except Problem as ended:
+                    yield f"event: end\ndata: {json.dumps({'reason': ended.detail})}\n\n"
+                    return
+            cursor, changes = await run_in_threadpool(poll, current, cursor)
             for change in changes:
                 yield f"id: {change['event_id']}\nevent: case\ndata: {json.dumps(change)}\n\n"
             if changes:

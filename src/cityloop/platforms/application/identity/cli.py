@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cityloop.base.cli import DataDir, unit_of_work
-from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity import service, throttle
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 
@@ -33,6 +33,53 @@ def user_create(
         user = service.create_user(session, username, password, role, department_code=department)
         service.audit(session, CLI_ACTOR, "user.create", f"user:{user.username}")
     typer.echo(f"created {role} {username}")
+
+
+@user_app.command("list")
+def user_list(
+    role: Annotated[str | None, typer.Option(help="only accounts of this role")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List accounts: id, username, role, department and whether each is active."""
+    with unit_of_work(data_dir, write=False) as session:
+        for user in service.list_users(session, role=role):
+            state = "active" if user.active else "deactivated"
+            typer.echo(
+                f"{user.id}\t{user.username}\t{user.role}\t{user.department_code or '-'}\t{state}"
+            )
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str, data_dir: DataDir = None) -> None:
+    """Deactivate an account: it cannot sign in, and its tokens and live feeds stop working."""
+    with unit_of_work(data_dir) as session:
+        user = service.set_user_active(session, username=username, active=False, actor=CLI_ACTOR)
+    typer.echo(f"deactivated {user.username}")
+
+
+@user_app.command("activate")
+def user_activate(username: str, data_dir: DataDir = None) -> None:
+    """Let a deactivated account sign in again."""
+    with unit_of_work(data_dir) as session:
+        user = service.set_user_active(session, username=username, active=True, actor=CLI_ACTOR)
+    typer.echo(f"activated {user.username}")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    username: str,
+    address: Annotated[
+        str | None, typer.Option(help="also forget this client address's failed sign-ins")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Lift a sign-in lock now: forget the failed attempts on an account name (known or not)."""
+    name = service.normalize_username(username)
+    with unit_of_work(data_dir) as session:
+        was_locked = throttle.unlock(session, account=name, client=address)
+        detail = {"address": address} if address else {}
+        service.audit(session, CLI_ACTOR, "auth.unlock", f"user:{name}", detail)
+    typer.echo(f"unlocked {name}" if was_locked else f"{name} was not locked; its count is cleared")
 
 
 @apikey_app.command("create")

@@ -66,3 +66,20 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_audit_target", "target", "id"),)
+
+
+class LoginThrottle(Base):
+    """Recent sign-in attempts against one subject: an attempted account name
+    (``account:<name>``, known or not) or a client address (``address:<ip>``). Kept in the
+    database so every worker process of a deployment counts the same attempts."""
+
+    __tablename__ = "login_throttle"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Attempts counted as failed: an attempt counts when it starts, and a success gives its
+    # count back, so parallel guesses cannot slip past the limit while they are being checked.
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_login_throttle_last_at", "last_at"),)

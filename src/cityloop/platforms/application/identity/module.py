@@ -1,13 +1,40 @@
 """Identity: people, departments, staff roles, API keys and the audit trail."""
 
-from cityloop.base.modules import Module
-from cityloop.platforms.application.identity import cli
-from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
+from __future__ import annotations
+
+from cityloop.base.context import AppContext
+from cityloop.base.modules import Module, ScheduledJob
+from cityloop.platforms.application.identity import cli, passwords, throttle
+from cityloop.platforms.application.identity.models import (
+    ApiKey,
+    AuditEntry,
+    Department,
+    LoginThrottle,
+    User,
+)
 from cityloop.platforms.application.identity.views import router
+
+
+def _bound_password_hashing(ctx: AppContext) -> None:
+    passwords.set_concurrency(ctx.settings.password_hash_concurrency)
+
+
+def _prune_login_throttle(ctx: AppContext) -> int:
+    with ctx.writing() as session:
+        return throttle.prune(session, policy=throttle.LoginPolicy.from_settings(ctx.settings))
+
 
 MODULE = Module(
     name="identity",
-    models=(User, Department, ApiKey, AuditEntry),
+    models=(User, Department, ApiKey, AuditEntry, LoginThrottle),
     routers=(router,),
+    setup=(_bound_password_hashing,),
+    jobs=(
+        ScheduledJob(
+            "login-throttle-prune",
+            every=lambda settings: settings.login_failure_window_seconds,
+            run=_prune_login_throttle,
+        ),
+    ),
     commands=(cli.install,),
 )

@@ -21,6 +21,7 @@ class UserOut(BaseModel):
     display_name: str
     role: str
     department_code: str | None
+    active: bool = True
 
 
 class TokenOut(BaseModel):

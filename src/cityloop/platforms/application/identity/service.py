@@ -10,18 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
+from cityloop.platforms.application.identity import passwords
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Caller, Role
 
-_hasher = PasswordHasher()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 TOKEN_ALGORITHM = "HS256"
 
@@ -51,7 +49,13 @@ def actor_for(user: User) -> Actor:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """The argon2 hash of a password (within the process-wide bound on argon2 work)."""
+    return passwords.hash_password(password)
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are stored and looked up trimmed and in lower case."""
+    return username.strip().lower()
 
 
 def create_department(
@@ -89,7 +93,7 @@ def create_user(
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
-    username = username.strip().lower()
+    username = normalize_username(username)
     if not USERNAME_PATTERN.match(username):
         raise bad_request(
             "username must be 2-80 characters of a-z, 0-9, '.', '_' or '-'", field="username"
@@ -123,16 +127,39 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active:
-        # Hash anyway so timing does not reveal which usernames exist.
-        _hasher.hash(password)
-        raise Problem(401, "invalid-credentials", "wrong username or password")
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise Problem(401, "invalid-credentials", "wrong username or password") from exc
+def find_user(session: Session, username: str) -> User | None:
+    """The account with this username, if there is one."""
+    return session.scalar(select(User).where(User.username == normalize_username(username)))
+
+
+def user_named(session: Session, username: str) -> User:
+    """The account with this username; 404 when there is none."""
+    user = find_user(session, username)
+    if user is None:
+        raise not_found("user", repr(normalize_username(username)))
+    return user
+
+
+def list_users(session: Session, *, role: str | None = None) -> list[User]:
+    """Every account (or every account of one role), by username."""
+    query = select(User).order_by(User.username)
+    if role is not None:
+        if role not in set(Role):
+            raise bad_request(f"unknown role {role!r}", field="role")
+        query = query.where(User.role == role)
+    return list(session.scalars(query))
+
+
+def set_user_active(session: Session, *, username: str, active: bool, actor: Actor) -> User:
+    """Deactivate or reactivate an account, audited. A deactivated account cannot sign in and its
+    tokens stop working at once; nobody may deactivate their own account."""
+    user = user_named(session, username)
+    if not active and actor.user_id is not None and actor.user_id == user.id:
+        raise conflict("you cannot deactivate your own account", type_="own-account")
+    if user.active != active:
+        user.active = active
+        session.flush()
+    audit(session, actor, "user.activate" if active else "user.deactivate", f"user:{user.username}")
     return user
 
 
@@ -161,7 +188,12 @@ def user_from_token(session: Session, token: str, secret: str) -> User:
         ) from exc
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise Problem(401, "invalid-token", "the account is disabled")
+        raise Problem(
+            401,
+            "invalid-token",
+            "the account is deactivated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 
@@ -205,7 +237,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     api_key = session.get(ApiKey, key_id)
     if api_key is None:
-        raise not_found(f"no API key {key_id}")
+        raise not_found("API key", key_id)
     api_key.active = False
     return api_key
 

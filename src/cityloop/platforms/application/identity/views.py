@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import client_key
 from cityloop.platforms.application.identity import service
 from cityloop.platforms.application.identity.deps import current_staff, require_roles
+from cityloop.platforms.application.identity.login import log_in
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.schemas import (
@@ -25,34 +25,26 @@ from cityloop.platforms.application.identity.service import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 Ctx = Annotated[AppContext, Depends(get_context)]
+UsernamePath = Annotated[str, Path(min_length=1, max_length=80)]
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "too many failed attempts on this name or from this address"},
+    },
+)
 def login(
     ctx: Ctx,
     request: Request,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenOut:
-    client = client_key(request)
-    with ctx.reading() as session:
-        try:
-            user = service.authenticate(session, username, password)
-        except Problem:
-            user = None
-    with ctx.writing() as session:
-        if user is None:
-            service.audit(
-                session,
-                Actor(None, username[:80], "unknown"),
-                "login.failed",
-                "",
-                {"client": client},
-            )
-        elif user.role != Role.CITIZEN:
-            service.audit(session, service.actor_for(user), "login", "", {"client": client})
-    if user is None:
-        raise Problem(401, "invalid-credentials", "wrong username or password")
+    # A plain (sync) route on purpose: it runs in the threadpool, so waiting for an argon2 slot
+    # blocks a worker thread, never the event loop.
+    user = log_in(ctx, username=username, password=password, client=client_key(request))
     minutes = ctx.settings.access_token_minutes
     token = service.issue_token(user, ctx.settings.resolved_secret_key, minutes)
     return TokenOut(access_token=token, expires_in=minutes * 60, user=UserOut.model_validate(user))
@@ -95,6 +87,24 @@ def create_user(
         )
         service.audit(session, actor, "user.create", f"user:{user.username}", {"role": user.role})
         return user
+
+
+@router.post("/users/{username}/deactivate", response_model=UserOut)
+def deactivate_user(
+    ctx: Ctx, username: UsernamePath, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+) -> User:
+    """The account can no longer sign in, and its tokens (and live feeds) stop working."""
+    with ctx.writing() as session:
+        return service.set_user_active(session, username=username, active=False, actor=actor)
+
+
+@router.post("/users/{username}/activate", response_model=UserOut)
+def activate_user(
+    ctx: Ctx, username: UsernamePath, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+) -> User:
+    """A deactivated account may sign in again."""
+    with ctx.writing() as session:
+        return service.set_user_active(session, username=username, active=True, actor=actor)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])

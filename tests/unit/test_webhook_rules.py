@@ -7,7 +7,8 @@ import random
 import pytest
 
 from cityloop.platforms.application.webhooks.rules import (
-    TRANSITIONS,
+    DELIVERY_WORKFLOW,
+    PENDING,
     WebhookConfig,
     backoff_seconds,
     classify_response,
@@ -62,7 +63,7 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 
 
 def test_every_outcome_has_a_transition_from_pending() -> None:
-    assert {outcome for (_, outcome) in TRANSITIONS} == {
+    assert set(DELIVERY_WORKFLOW.actions_from(PENDING)) == {
         "success",
         "retryable",
         "exhausted",

@@ -8,17 +8,21 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cityloop.base.problems import Problem
+from cityloop.base.statemachine import Transition, TransitionTable
 from cityloop.settings import Settings
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # Outcome of one attempt -> the row's next status. A retryable outcome on the last allowed
 # attempt becomes "exhausted", which fails the row too.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (PENDING, "success"): DELIVERED,
-    (PENDING, "retryable"): PENDING,
-    (PENDING, "exhausted"): FAILED,
-    (PENDING, "permanent"): FAILED,
-}
+DELIVERY_WORKFLOW = TransitionTable(
+    "webhook delivery",
+    [
+        Transition("success", frozenset({PENDING}), DELIVERED),
+        Transition("retryable", frozenset({PENDING}), PENDING),
+        Transition("exhausted", frozenset({PENDING}), FAILED),
+        Transition("permanent", frozenset({PENDING}), FAILED),
+    ],
+)
 # Statuses worth another try: timeouts, rate limits and server errors. Any other 4xx (and 3xx,
 # since redirects are not followed) means the request itself is wrong; resending cannot help.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})

@@ -23,9 +23,9 @@ from cityloop.base.db import Database, utcnow
 from cityloop.platforms.application.webhooks.models import WebhookDelivery, WebhookSourceStats
 from cityloop.platforms.application.webhooks.rules import (
     DELIVERED,
+    DELIVERY_WORKFLOW,
     FAILED,
     PENDING,
-    TRANSITIONS,
     Outcome,
     WebhookConfig,
     WebhookInputError,
@@ -212,7 +212,8 @@ def record_outcome(
     kind = outcome.kind
     if kind == "retryable" and job.attempt >= config.max_attempts:
         kind = "exhausted"
-    status = TRANSITIONS[(PENDING, kind)]
+    status = DELIVERY_WORKFLOW.target(PENDING, kind)
+    assert status is not None, kind  # every outcome has a row from pending
     values: dict[str, Any] = {
         "status": status,
         "lease_until": None,

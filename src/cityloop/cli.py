@@ -42,6 +42,9 @@ def seed(
             file_okay=False,
         ),
     ] = None,
+    check: Annotated[
+        bool, typer.Option(help="only check the city folder; write nothing to the database")
+    ] = False,
 ) -> None:
     """Load a city's map, departments, categories, routing and SLA targets: the demo city
     Riverton (with its sensor fleet), or the city folder given with --city-dir."""
@@ -54,6 +57,15 @@ def seed(
         city = load_city(city_dir) if city_dir else build_demo_city()
     except CityDataError as exc:
         fail(str(exc))
+    levels = Counter(j.level for j in city.jurisdictions)
+    summary = (
+        f"{city.name} ({city.name_zh}): districts {levels['district']},"
+        f" streets {levels['street']}, grid cells {levels['grid']},"
+        f" departments {len(city.departments)}, categories {len(city.categories)}"
+    )
+    if check:
+        typer.echo(f"{summary}; the folder is fine (nothing written)")
+        return
     settings = settings_for(data_dir)
     migrate_database(settings)
     db = Database(settings.resolved_database_url)
@@ -65,17 +77,19 @@ def seed(
     if city_dir is None:
         typer.echo("demo city loaded")
         return
-    levels = Counter(j.level for j in city.jurisdictions)
-    typer.echo(
-        f"{city.name} ({city.name_zh}) loaded: districts {levels['district']},"
-        f" streets {levels['street']}, grid cells {levels['grid']},"
-        f" departments {len(city.departments)}, categories {len(city.categories)}"
-    )
-    if city.domain != settings.city_domain:
-        typer.echo(
-            f"note: city.yaml's domain is {city.domain} but this server's Open311"
-            f" jurisdiction_id is {settings.city_domain}; set CITYLOOP_CITY_DOMAIN={city.domain}"
+    typer.echo(f"{summary}; loaded")
+    # The server takes its name and Open311 jurisdiction from settings, not from the database.
+    differing = [
+        f"CITYLOOP_{key.upper()}={wanted}"
+        for key, wanted, now in (
+            ("city_domain", city.domain, settings.city_domain),
+            ("city_name", city.name, settings.city_name),
+            ("city_name_zh", city.name_zh, settings.city_name_zh),
         )
+        if wanted != now
+    ]
+    if differing:
+        typer.echo(f"note: to serve this city under its own name, set {' '.join(differing)}")
 
 
 @app.command()

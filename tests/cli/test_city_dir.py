@@ -58,8 +58,12 @@ def test_seed_loads_a_city_folder_instead_of_riverton(lakeside: Path, tmp_path: 
         app, ["seed", "--data-dir", str(data_dir), "--city-dir", str(lakeside), "--accounts"]
     )
     assert result.exit_code == 0, result.output
-    assert "Lakeside (湖滨镇) loaded: districts 1, streets 4, grid cells " in result.output
-    assert "set CITYLOOP_CITY_DOMAIN=lakeside.example" in result.output
+    assert "Lakeside (湖滨镇): districts 1, streets 4, grid cells " in result.output
+    assert "categories 31; loaded" in result.output
+    assert (
+        "set CITYLOOP_CITY_DOMAIN=lakeside.example CITYLOOP_CITY_NAME=Lakeside"
+        " CITYLOOP_CITY_NAME_ZH=湖滨镇"
+    ) in result.output
 
     db = Database(f"sqlite:///{data_dir / 'cityloop.db'}")
     with db.read() as session:
@@ -106,6 +110,19 @@ def test_a_city_folder_with_a_mistake_is_refused_before_anything_is_written(
         "routing.yaml: override #1 (C-03-01 in RV02): district RV02 is not in jurisdictions.geojson"
     ) in result.output
     assert not data_dir.exists()
+
+
+def test_check_reads_the_folder_and_writes_nothing(lakeside: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    args = ["seed", "--check", "--data-dir", str(data_dir), "--city-dir", str(lakeside)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "departments 9, categories 31; the folder is fine (nothing written)" in result.output
+    assert not data_dir.exists()
+    (lakeside / "sla.yaml").unlink()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "sla.yaml: is missing" in result.output
 
 
 def test_seed_without_a_city_dir_is_still_riverton(tmp_path: Path) -> None:

@@ -170,6 +170,13 @@ YAML_MISTAKES = {
         "sla.yaml: profiles > hazard > urgent: response (300 min) is longer than resolution"
         " (240 min)",
     ),
+    "a profile with an unknown priority": (
+        "sla.yaml",
+        "    urgent: {response: 30m, resolution: 4h}\n",
+        "    urgnt: {response: 30m, resolution: 4h}\n",
+        "sla.yaml: profiles > hazard > urgnt > (as a key):"
+        " Input should be 'urgent', 'normal' or 'low' (got 'urgnt')",
+    ),
     "a duration without a unit it knows": (
         "sla.yaml",
         "    urgent: {response: 30m, resolution: 4h}\n",

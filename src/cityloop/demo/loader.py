@@ -64,7 +64,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML that refuses a key written twice in one mapping: PyYAML would silently keep
-    the second, and a category listed twice under `categories` would lose its first profile."""
+    the second, so a category listed twice in sla.yaml would quietly lose its first profile."""
 
 
 def _unique_keys(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:

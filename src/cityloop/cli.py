@@ -8,6 +8,8 @@ import logging
 import os
 import re
 import threading
+from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -33,19 +35,61 @@ def migrate(data_dir: DataDir = None) -> None:
 def seed(
     data_dir: DataDir = None,
     accounts: Annotated[bool, typer.Option(help="also create the demo accounts")] = False,
+    city_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="a city folder to load instead of the demo city Riverton (see docs/demo-city.md)",
+            file_okay=False,
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option(help="only check the city folder; write nothing to the database")
+    ] = False,
 ) -> None:
-    """Load the demo city's map, departments, categories, routing and SLA targets."""
+    """Load a city's map, departments, categories, routing and SLA targets: the demo city
+    Riverton (with its sensor fleet), or the city folder given with --city-dir."""
     from cityloop.demo import seed as demo
+    from cityloop.demo.city import CityDataError, build_demo_city, load_city
 
+    # Check the whole folder before the database is touched: a half-loaded city is worse
+    # than none.
+    try:
+        city = load_city(city_dir) if city_dir else build_demo_city()
+    except CityDataError as exc:
+        fail(str(exc))
+    levels = Counter(j.level for j in city.jurisdictions)
+    summary = (
+        f"{city.name} ({city.name_zh}): districts {levels['district']},"
+        f" streets {levels['street']}, grid cells {levels['grid']},"
+        f" departments {len(city.departments)}, categories {len(city.categories)}"
+    )
+    if check:
+        typer.echo(f"{summary}; the folder is fine (nothing written)")
+        return
     settings = settings_for(data_dir)
     migrate_database(settings)
     db = Database(settings.resolved_database_url)
     with db.writing() as session:
-        demo.seed_city(session)
+        demo.seed_city(session, city, fleet=city_dir is None)
         if accounts:
-            demo.seed_accounts(session)
+            demo.seed_accounts(session, city)
     db.dispose()
-    typer.echo("demo city loaded")
+    if city_dir is None:
+        typer.echo("demo city loaded")
+        return
+    typer.echo(f"{summary}; loaded")
+    # The server takes its name and Open311 jurisdiction from settings, not from the database.
+    differing = [
+        f"CITYLOOP_{key.upper()}={wanted}"
+        for key, wanted, now in (
+            ("city_domain", city.domain, settings.city_domain),
+            ("city_name", city.name, settings.city_name),
+            ("city_name_zh", city.name_zh, settings.city_name_zh),
+        )
+        if wanted != now
+    ]
+    if differing:
+        typer.echo(f"note: to serve this city under its own name, set {' '.join(differing)}")
 
 
 @app.command()

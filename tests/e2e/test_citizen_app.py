@@ -341,6 +341,8 @@ def test_language_switch_changes_strings_to_chinese(phone: Any) -> None:
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     choose_category(page, "井盖", "C-01-01")
     expect(page.get_by_test_id("attribute-cover_state")).to_contain_text("井盖是什么情况")
+    # The question and its answers come in Chinese from the city's categories.yaml.
+    expect(page.get_by_test_id("attribute-cover_state")).to_contain_text("缺失")
     screenshot(page, "citizen-report-zh")
 
     page.reload()  # the choice is remembered

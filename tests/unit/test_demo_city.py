@@ -270,6 +270,23 @@ def test_open311_attributes_are_well_formed(city: DemoCity) -> None:
     assert {key for key, _ in cover_state.values} == {"missing", "broken", "displaced"}
 
 
+def test_reports_about_people_are_moderated_and_no_others(city: DemoCity) -> None:
+    # Neighbour noise names flats and families; street vending photos show the traders.
+    moderated = {c.code: c.name for c in city.categories if c.moderated}
+    assert moderated == {"E-06-01": "Noise nuisance", "E-04-02": "Street vending"}
+
+
+def test_every_attribute_question_and_answer_has_its_chinese_text(city: DemoCity) -> None:
+    for category in city.categories:
+        for attribute in category.attributes:
+            assert attribute.description_zh, (category.code, attribute.code)
+            assert [k for k, _ in attribute.values_zh] == [k for k, _ in attribute.values]
+            assert all(name for _, name in attribute.values_zh), (category.code, attribute.code)
+    manhole = next(c for c in city.categories if c.code == "C-01-01")
+    assert manhole.attributes[0].description_zh == "井盖是什么情况？"
+    assert ("missing", "缺失") in manhole.attributes[0].values_zh
+
+
 # ---- Routing and SLA ----------------------------------------------------------------------
 
 

@@ -513,34 +513,6 @@ const zh: Record<string, string> = {
 
   "error.catalog": "无法加载问题类别，请检查网络后刷新。",
   "error.offlineAction": "此操作需要联网，请联网后重试。",
-
-  // Category attribute questions and answers (the server sends them in English only).
-  "attr.C-01-01.cover_state": "井盖是什么情况？",
-  "attr.C-01-01.cover_state.missing": "缺失",
-  "attr.C-01-01.cover_state.broken": "破损",
-  "attr.C-01-01.cover_state.displaced": "移位",
-  "attr.C-01-01.cover_type": "井盖上写的是什么（如能看清）？",
-  "attr.C-01-01.cover_type.water": "供水",
-  "attr.C-01-01.cover_type.sewer": "污水",
-  "attr.C-01-01.cover_type.storm": "雨水",
-  "attr.C-01-01.cover_type.power": "电力",
-  "attr.C-01-01.cover_type.telecom": "通信",
-  "attr.C-01-01.cover_type.unknown": "不清楚",
-  "attr.C-01-05.pole_number": "灯杆上的编号（如能看到）",
-  "attr.C-02-01.size": "坑有多大？",
-  "attr.C-02-01.size.small": "比盘子小",
-  "attr.C-02-01.size.medium": "和车轮差不多",
-  "attr.C-02-01.size.large": "比车轮大",
-  "attr.C-02-01.depth_cm": "大约多深（厘米）？",
-  "attr.C-04-01.blocking": "是否阻挡道路或人行道？",
-  "attr.C-04-01.blocking.yes": "是",
-  "attr.C-04-01.blocking.no": "否",
-  "attr.E-04-01.blocking": "车辆挡住了什么？",
-  "attr.E-04-01.blocking.fire_lane": "消防通道",
-  "attr.E-04-01.blocking.sidewalk": "人行道",
-  "attr.E-04-01.blocking.bus_stop": "公交站",
-  "attr.E-04-01.blocking.driveway": "出入口",
-  "attr.E-04-01.blocking.other": "其他",
 };
 
 export const messages: Messages = { en, "zh-CN": zh };

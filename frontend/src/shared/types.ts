@@ -13,6 +13,9 @@ export interface CategoryAttribute {
   required: boolean;
   order: number;
   values: [string, string][];
+  // The city's Chinese texts (categories.yaml); absent or empty where it has none.
+  description_zh?: string;
+  values_zh?: [string, string][];
 }
 
 export interface Category {

@@ -1,6 +1,6 @@
 """Riverton's sensor fleet, as plain data: device profiles, provisioning groups and ~60 devices.
 
-Devices stand along the city's roads (the street boundary lines of :mod:`cityloop.demo.city`)
+Devices stand along the city's roads (the street boundaries in ``riverton/jurisdictions.geojson``)
 and the River Ling embankments, a few metres off the centre line so each falls clearly inside
 one street and grid cell, which is what lets a sensor alarm become a routed case.
 """
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.models import Device, DeviceProfile
 
-# The same design grid as city.py: integer units of 1e-4 degree from this (lon, lat) origin.
+# The design grid Riverton's map was drawn on: integer units of 1e-4 degree from this (lon, lat)
+# origin, so the roads below are the polylines its streets and districts were cut along.
 _ORIGIN = (120.108, 30.223)
 _UNIT = 1e-4
 
@@ -215,7 +216,7 @@ PROFILES: tuple[ProfileSpec, ...] = (
 )
 PROFILES_BY_CODE: dict[str, ProfileSpec] = {p.code: p for p in PROFILES}
 
-# Roads as design polylines (see city.py): most are street boundaries, i.e. real streets.
+# Roads as design polylines: most are street boundaries in the map, i.e. real streets.
 ROADS: dict[str, tuple[tuple[int, int], ...]] = {
     "Wall Road": ((400, 560), (380, 460), (480, 360), (520, 260), (520, 200)),
     "North Embankment": ((20, 240), (220, 200), (420, 220), (620, 180), (720, 140), (840, 140)),

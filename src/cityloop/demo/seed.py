@@ -22,12 +22,14 @@ DEMO_API_KEY = "demo"
 
 def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
     """(username, role, department, display name) for every demo account."""
+    # The loader makes sure a city has exactly one supervision and command centre.
+    centre = next(d.code for d in city.departments if d.kind == "centre")
     accounts: list[tuple[str, str, str | None, str]] = [
         ("admin", Role.ADMIN, None, "Administrator"),
-        ("dispatcher", Role.DISPATCHER, "command", "Command centre dispatcher"),
-        ("supervisor", Role.SUPERVISOR, "command", "Supervision centre"),
-        ("hotline", Role.HOTLINE, "command", "12345 hotline operator"),
-        ("inspector", Role.INSPECTOR, "command", "Grid inspector"),
+        ("dispatcher", Role.DISPATCHER, centre, "Command centre dispatcher"),
+        ("supervisor", Role.SUPERVISOR, centre, "Supervision centre"),
+        ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
+        ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
         ("citizen", Role.CITIZEN, None, "Demo citizen"),
     ]
     for department in city.departments:
@@ -52,8 +54,12 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
     return accounts
 
 
-def seed_city(session: Session, city: DemoCity | None = None) -> None:
-    """Jurisdictions, departments, categories, routing and SLA (no accounts). Idempotent."""
+def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
+    """Jurisdictions, departments, categories, routing and SLA (no accounts). Idempotent.
+
+    ``city`` defaults to Riverton. ``fleet`` adds Riverton's sensors and alarm rules, which
+    stand on Riverton's roads and name its categories: pass False for any other city.
+    """
     city = city or build_demo_city()
     for spec in city.jurisdictions:
         geo.upsert_jurisdiction(
@@ -82,11 +88,17 @@ def seed_city(session: Session, city: DemoCity | None = None) -> None:
         category.default_department = spec.default_department
         category.priority = spec.priority
         category.auto_dispatch = spec.auto_dispatch
+        category.moderated = spec.moderated
         category.dedupe_radius_m = spec.dedupe_radius_m
         category.dedupe_window_hours = spec.dedupe_window_hours
         category.update_interval_hours = spec.update_interval_hours
         category.attributes = [
-            {**asdict(a), "values": [list(v) for v in a.values]} for a in spec.attributes
+            {
+                **asdict(a),
+                "values": [list(v) for v in a.values],
+                "values_zh": [list(v) for v in a.values_zh],
+            }
+            for a in spec.attributes
         ]
         session.add(category)
     session.flush()
@@ -117,8 +129,9 @@ def seed_city(session: Session, city: DemoCity | None = None) -> None:
         target.resolution_minutes = sla.resolution_minutes
         session.add(target)
     session.flush()
-    seed_devices(session)
-    alarm_rules.seed_alarm_rules(session)
+    if fleet:
+        seed_devices(session)
+        alarm_rules.seed_alarm_rules(session)
 
 
 def seed_accounts(session: Session, city: DemoCity | None = None) -> int:

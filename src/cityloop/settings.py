@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -30,7 +38,13 @@ class Settings(BaseSettings):
     rating_window_hours: int = 30 * 24
 
     media_max_bytes: int = 10_000_000
-    media_max_pixels: int = 40_000_000
+    # Decoded pixels per photo, checked on its header before any decoding. Pillow holds a pixel
+    # in 4 bytes: 25 MP is up to 100 MB, twice that while a photo is turned upright. It admits
+    # 12-16 MP phone photos, 24 MP cameras and recent iPhones' 24 MP (5712x4284) photos.
+    media_max_pixels: int = Field(default=25_000_000, ge=1)
+    # Photos decoded at once in one process; more uploads wait for a slot (without holding a
+    # thread). The default is the number of CPU cores this process may use.
+    media_decode_slots: int = Field(default_factory=_cores, ge=1)
 
     scheduler_interval_seconds: float = 30.0
     relay_poll_seconds: float = 1.0

@@ -24,7 +24,8 @@ from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
-from cityloop.platforms.application.media.views import read_capped
+from cityloop.platforms.application.media.imaging import ProcessedImage
+from cityloop.platforms.application.media.views import decode_photo, read_capped
 
 PREFIX = "/open311/v2"
 ERROR_PREFIX = "/open311/"
@@ -78,12 +79,9 @@ def service_definition(
 # ---------------------------------------------------------------- POST requests
 
 
-def _media_id(ctx: AppContext, raw: bytes, uploaded_by: str) -> str:
-    """Decode, strip and store one photo; the same image from the same client is stored once,
-    so a retried POST (Idempotency-Key) names the same media and replays the first answer."""
-    image = media.decode_upload(
-        raw, max_bytes=ctx.settings.media_max_bytes, max_pixels=ctx.settings.media_max_pixels
-    )
+def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
+    """Store one decoded photo; the same image from the same client is stored once, so a
+    retried POST (Idempotency-Key) names the same media and replays the first answer."""
     with ctx.writing() as session:
         return media.store_image_once(session, ctx.storage, image, uploaded_by)
 
@@ -115,16 +113,14 @@ def _submit(
     request: Request,
     sub: open311.Submission,
     client: tuple[str, int],
-    photos: list[bytes],
+    images: list[ProcessedImage],
     idempotency_key: str | None,
 ) -> tuple[int, dict[str, Any]]:
     client_name, key_id = client
     # An Open311 client is not a staff user: channel "open311", no account, contact kept
     # private on the report.
     actor = Actor(None, f"open311:{client_name}"[:80], "open311")
-    if photos:
-        ctx.extras["media_limiter"].check(client_key(request))
-    media_ids = [_media_id(ctx, raw, actor.username) for raw in photos]
+    media_ids = [_media_id(ctx, image, actor.username) for image in images]
 
     def answer(result: governance.IntakeResult) -> dict[str, Any]:
         session = _session_of(result)
@@ -192,8 +188,11 @@ async def post_request(
         client = await run_in_threadpool(_admit, ctx, sub)
         for upload in uploads:
             photos.append(await read_capped(upload, ctx.settings.media_max_bytes))
+    if photos:
+        ctx.extras["media_limiter"].check(client_key(request))
+    images = [await decode_photo(ctx, raw) for raw in photos]
     status, item = await run_in_threadpool(
-        _submit, ctx, request, sub, client, photos, idempotency_key
+        _submit, ctx, request, sub, client, images, idempotency_key
     )
     return formats.render(fmt, [item], formats.REQUESTS, status)
 

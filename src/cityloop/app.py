@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.db import Database
+from cityloop.base.limits import BodyLimitMiddleware
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
@@ -130,6 +131,13 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.error_formatters = {}
     install_problem_handlers(app, skip_prefixes=("/open311/", "/ngsi-ld/"))
 
+    # The last added runs first: metrics see every answer, the body limit's 413s included.
+    body_rules = [
+        (rule.path, rule.media_type, rule.limit(settings))
+        for module in load_modules()
+        for rule in module.body_limits
+    ]
+    app.add_middleware(BodyLimitMiddleware, rules=body_rules, default=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/", include_in_schema=False)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Citizens may rate a closed case for this long.
     rating_window_hours: int = 30 * 24
 
+    # The largest request body of a route that declares no limit of its own (see base/limits.py:
+    # uploads, NGSI-LD, device batches and Open311 have theirs). Over it: 413 before reading.
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
     media_max_bytes: int = 10_000_000
     # Decoded pixels per photo, checked on its header before any decoding. Pillow holds a pixel
     # in 4 bytes: 25 MP is up to 100 MB, twice that while a photo is turned upright. It admits

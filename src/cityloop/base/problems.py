@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,6 +86,24 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     )
 
 
+def _formatter(request: Request) -> Callable[..., Response] | None:
+    """The error formatter of the API the path belongs to (Open311, NGSI-LD), or None."""
+    state = request.app.state
+    for prefix in getattr(state, "error_prefixes", ()):
+        if request.url.path.startswith(prefix):
+            formatter: Callable[..., Response] = state.error_formatters[prefix]
+            return formatter
+    return None
+
+
+def render_problem(request: Request, problem: Problem) -> Response:
+    """``problem`` in the error format of the API the request is for."""
+    formatter = _formatter(request)
+    if formatter:
+        return formatter(request, problem.status, problem.detail, problem.headers)
+    return problem_response(problem, request.url.path)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) or "body"
@@ -93,19 +112,12 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = ()) -> None:
     """Route every error through problem+json. Prefixes in ``skip_prefixes`` (Open311) get
     their own format from handlers registered by their module via ``app.state``."""
-
-    def foreign(request: Request) -> Any:
-        for prefix in skip_prefixes:
-            if request.url.path.startswith(prefix):
-                return app.state.error_formatters[prefix]
-        return None
+    app.state.error_prefixes = skip_prefixes
+    foreign = _formatter
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Any:
-        formatter = foreign(request)
-        if formatter:
-            return formatter(request, exc.status, exc.detail, exc.headers)
-        return problem_response(exc, request.url.path)
+        return render_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
@@ -136,9 +148,12 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         detail = str(exc.detail)
         if formatter:
             return formatter(request, exc.status_code, detail, dict(exc.headers or {}))
-        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http-error"
-        )
+        slug = {
+            401: "unauthorized",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+        }.get(exc.status_code, "http-error")
         problem = Problem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
         return problem_response(problem, request.url.path)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 
 from cityloop.base.context import AppContext
+from cityloop.base.limits import MULTIPART_OVERHEAD, BodyLimit
 from cityloop.base.modules import Module
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.platforms.application.media.models import Media
@@ -18,4 +19,10 @@ def _limiter(ctx: AppContext) -> None:
     ctx.extras["media_decodes"] = anyio.CapacityLimiter(ctx.settings.media_decode_slots)
 
 
-MODULE = Module(name="media", models=(Media,), routers=(router,), setup=(_limiter,))
+MODULE = Module(
+    name="media",
+    models=(Media,),
+    routers=(router,),
+    setup=(_limiter,),
+    body_limits=(BodyLimit("/api/v1/media", lambda s: s.media_max_bytes + MULTIPART_OVERHEAD),),
+)

@@ -2,6 +2,11 @@
 
 Every route serves ``.json`` and ``.xml``; errors are the spec's ``[{code, description}]`` list in
 the same format, rendered by the formatter that base/problems.py calls for this prefix.
+
+``POST requests`` checks the api_key before it reads what costs: a key in the query string before
+a byte of the body is read; a key among the form fields as soon as the first photo part begins
+(forms.py), so a bad key is refused without the rest of the upload. A key that comes after the
+photos is checked once the body is in (the body limit bounds it), still before any decoding.
 """
 
 from __future__ import annotations
@@ -11,21 +16,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance import service as governance
-from cityloop.domains.governance.open311 import formats
+from cityloop.domains.governance.open311 import formats, forms
 from cityloop.domains.governance.open311 import service as open311
 from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
 from cityloop.platforms.application.media.imaging import ProcessedImage
-from cityloop.platforms.application.media.views import decode_photo, read_capped
+from cityloop.platforms.application.media.views import decode_photo
 
 PREFIX = "/open311/v2"
 ERROR_PREFIX = "/open311/"
@@ -89,15 +93,21 @@ def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
         return media.store_image_once(session, ctx.storage, image, uploaded_by)
 
 
-def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
-    """Who is sending, and is it for a service we have: checked before any photo is read."""
+def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
+    """The Open311 client this api_key names (its name and key id); 403 if none does."""
     with ctx.reading() as session:
-        key = identity.check_api_key(session, sub.api_key)
+        key = identity.check_api_key(session, api_key)
         if key is None:
             raise Problem(403, "forbidden", "api_key is missing or not valid")
         if not identity.has_scope(key, "open311"):
             raise Problem(403, "forbidden", "this api_key is not for the Open311 API")
-        client = (key.name, key.id)
+        return key.name, key.id
+
+
+def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
+    """Who is sending, and is it for a service we have: checked before any photo is decoded."""
+    client = _client(ctx, sub.api_key)
+    with ctx.reading() as session:
         _check_jurisdiction(ctx, sub.jurisdiction_id)
         if not sub.service_code:
             raise bad_request("service_code is required", field="service_code")
@@ -167,26 +177,33 @@ async def post_request(
             "unsupported-media-type",
             "send application/x-www-form-urlencoded, or multipart/form-data to attach media",
         )
-    texts: list[tuple[str, str]] = []
-    photos: list[bytes] = []
-    # The context manager closes spooled upload files whatever happens below.
-    async with request.form(max_files=MAX_MEDIA_FILES, max_fields=500) as form:
-        uploads: list[UploadFile] = []
-        for name, value in form.multi_items():
-            if isinstance(value, str):
-                texts.append((name, value))
-            elif name != "media":
-                raise bad_request(f"{name} must be a text field, not a file", field=name)
-            elif value.filename:  # an empty file input still sends a part, without a name
-                uploads.append(value)
-        # api_key may come in the query string too, as many clients send it there.
-        for name in ("api_key", "jurisdiction_id"):
-            if name in request.query_params and not any(k == name for k, _ in texts):
-                texts.append((name, request.query_params[name]))
-        sub = open311.parse_submission(texts)
-        client = await run_in_threadpool(_admit, ctx, sub)
-        for upload in uploads:
-            photos.append(await read_capped(upload, ctx.settings.media_max_bytes))
+    # The credential first, before the body: from the query string before a byte is read, from
+    # the form before its first photo is (see forms.py and the module docstring).
+    query_key = request.query_params.get("api_key")
+    if query_key is not None:
+        await run_in_threadpool(_client, ctx, query_key)
+
+    async def check_before_photos(fields: forms.Fields) -> None:
+        key = next((value for name, value in fields if name == "api_key"), None)
+        if key is not None and key != query_key:
+            await run_in_threadpool(_client, ctx, key)
+
+    form = await forms.read_form(
+        request,
+        before_files=check_before_photos,
+        file_field="media",
+        max_files=MAX_MEDIA_FILES,
+        max_file_bytes=ctx.settings.media_max_bytes,
+        max_fields=500,
+        max_field_bytes=FIELDS_MAX_BYTES,
+    )
+    texts, photos = form.fields, form.photos
+    # api_key may come in the query string too, as many clients send it there.
+    for name in ("api_key", "jurisdiction_id"):
+        if name in request.query_params and not any(k == name for k, _ in texts):
+            texts.append((name, request.query_params[name]))
+    sub = open311.parse_submission(texts)
+    client = await run_in_threadpool(_admit, ctx, sub)
     if photos:
         ctx.extras["media_limiter"].check(client_key(request))
     images = [await decode_photo(ctx, raw) for raw in photos]

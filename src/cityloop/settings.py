@@ -7,7 +7,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     access_token_minutes: int = 12 * 60
 
     city_domain: str = "riverton.example"
+    # Where clients reach this server: absolute links in answers (Open311 media_url) start
+    # here, never from the request's Host header, which the client chooses. `cityloop serve`
+    # and `demo` default it to their own address; behind a proxy, set the public one.
+    public_base_url: str = "http://127.0.0.1:8000"
     city_name: str = "Riverton"
     city_name_zh: str = "河港市"
     # Reports per client per minute on public intake; 0 turns the limit off.
@@ -124,6 +128,13 @@ class Settings(BaseSettings):
     # city's polygons, which works offline.
     tile_url: str | None = None
     tile_attribution: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value.split("/")[2]) == 0:
+            raise ValueError("public_base_url must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @property
     def resolved_static_dir(self) -> Path:

@@ -182,3 +182,42 @@ def test_a_malformed_multipart_body_is_a_400_error_list(
 
     assert response.status_code == 400, response.text
     assert response.json()[0]["code"] == 400
+
+
+def test_media_urls_start_at_the_public_base_url_whatever_the_host_header(city: City) -> None:
+    evil = {"Host": "evil.example"}
+    lat, lon = fresh_point()
+    posted = city.client.post(
+        "/open311/v2/requests.json",
+        data={"api_key": "demo", "service_code": "C-02-01", "lat": lat, "long": lon},
+        files={"media": ("p.jpg", jpeg_bytes(color="teal"), "image/jpeg")},
+        headers=evil,
+    )
+    assert posted.status_code == 201, posted.text
+    request_id = posted.json()[0]["service_request_id"]
+    base = "https://reports.riverton.example/city/api/v1/media/"
+
+    one = city.client.get(
+        f"/open311/v2/requests/{request_id}.json", params={"extensions": "true"}, headers=evil
+    )
+    listed = city.client.get(
+        "/open311/v2/requests.json", params={"service_request_id": request_id}, headers=evil
+    )
+    as_xml = city.client.get(f"/open311/v2/requests/{request_id}.xml", headers=evil)
+
+    [record] = one.json()
+    assert record["media_url"].startswith(base)
+    assert all(photo.startswith(base) for photo in record["extended_attributes"]["photos"])
+    assert listed.json()[0]["media_url"] == record["media_url"]
+    for response in (one, listed, as_xml):
+        assert "evil.example" not in response.text
+
+
+@pytest.mark.parametrize("value", ["evil.example", "ftp://files.example", "https://"])
+def test_the_public_base_url_must_be_an_http_url(value: str) -> None:
+    from pydantic import ValidationError
+
+    from cityloop.settings import Settings
+
+    with pytest.raises(ValidationError, match="public_base_url"):
+        Settings(public_base_url=value)

@@ -219,7 +219,6 @@ async def post_request(
 @router.get("/requests.{fmt}")
 def list_requests(
     ctx: Ctx,
-    request: Request,
     fmt: str,
     service_request_id: str | None = None,
     service_code: str | None = None,
@@ -248,7 +247,11 @@ def list_requests(
     with ctx.reading() as session:
         cases = open311.find_requests(session, query)
         records = open311.request_records(
-            session, cases, str(request.base_url), extensions=_flag(extensions), locale=locale
+            session,
+            cases,
+            ctx.settings.public_base_url,
+            extensions=_flag(extensions),
+            locale=locale,
         )
     return formats.render(fmt, records, formats.REQUESTS)
 
@@ -256,7 +259,6 @@ def list_requests(
 @router.get("/requests/{request_id}.{fmt}")
 def get_request(
     ctx: Ctx,
-    request: Request,
     request_id: str,
     fmt: str,
     extensions: str | None = None,
@@ -270,7 +272,11 @@ def get_request(
         if case is None:
             raise not_found("service request", repr(request_id))
         records = open311.request_records(
-            session, [case], str(request.base_url), extensions=_flag(extensions), locale=locale
+            session,
+            [case],
+            ctx.settings.public_base_url,
+            extensions=_flag(extensions),
+            locale=locale,
         )
     return formats.render(fmt, records, formats.REQUESTS)
 
@@ -289,7 +295,6 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
 @router.get("/servicerequestupdates.{fmt}")
 def request_updates(
     ctx: Ctx,
-    request: Request,
     fmt: str,
     start_date: str | None = None,
     end_date: str | None = None,
@@ -311,7 +316,7 @@ def request_updates(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        updates = open311.request_updates(session, query, str(request.base_url))
+        updates = open311.request_updates(session, query, ctx.settings.public_base_url)
     return formats.render(fmt, updates, formats.UPDATES)
 
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.db import Database
+from cityloop.base.headers import EVERY_ANSWER, SecurityHeadersMiddleware, page_headers
 from cityloop.base.limits import BodyLimitMiddleware
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
@@ -138,6 +139,12 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         for rule in module.body_limits
     ]
     app.add_middleware(BodyLimitMiddleware, rules=body_rules, default=settings.max_body_bytes)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        every=EVERY_ANSWER,
+        pages=page_headers(settings.tile_url),
+        page_prefixes=FRONT_END_PATHS,
+    )
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/", include_in_schema=False)
@@ -173,6 +180,10 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             mount(app)
     install_front_ends(app, ctx)
     return app
+
+
+# The pages a browser renders, which get a Content-Security-Policy (base/headers.py).
+FRONT_END_PATHS = ("/", "/app", "/console", "/assets")
 
 
 def install_front_ends(app: FastAPI, ctx: AppContext) -> None:

@@ -113,7 +113,6 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
     """Route every error through problem+json. Prefixes in ``skip_prefixes`` (Open311) get
     their own format from handlers registered by their module via ``app.state``."""
     app.state.error_prefixes = skip_prefixes
-    foreign = _formatter
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Any:
@@ -125,7 +124,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_name(tuple(first.get("loc", ())))
         detail = f"{field}: {first.get('msg', 'invalid value')}"
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 400, detail, {})
         problem = Problem(
@@ -144,7 +143,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
-        formatter = foreign(request)
+        formatter = _formatter(request)
         detail = str(exc.detail)
         if formatter:
             return formatter(request, exc.status_code, detail, dict(exc.headers or {}))
@@ -161,7 +160,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
     async def _stale(request: Request, exc: StaleDataError) -> Any:
         # Two people acted on one record at once; the loser retries with fresh data.
         problem = Problem(409, "concurrent-update", "someone else changed this first; reload")
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 409, problem.detail, {})
         return problem_response(problem, request.url.path)
@@ -172,7 +171,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # winner committed): the loser is told to retry rather than given a 500.
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
         problem = Problem(409, "conflict", "this conflicts with a change made at the same time")
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 409, problem.detail, {})
         return problem_response(problem, request.url.path)
@@ -183,7 +182,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
         problem = Problem(400, "invalid-data", "a value in the request cannot be stored")
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 400, problem.detail, {})
         return problem_response(problem, request.url.path)
@@ -191,7 +190,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 500, "internal error", {})
         problem = Problem(500, "internal-error", "an unexpected error happened; it was logged")

@@ -84,10 +84,18 @@ def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
         raise not_found("media", media_id)
     key = media.thumbnail_key if thumbnail else media.storage_key
     content_type = media.thumbnail_content_type if thumbnail else media.content_type
+    # The stored key ends in the extension its content was encoded as (store_image names it).
+    name = f"{media.id}.thumb" if thumbnail else media.id
+    extension = key.rsplit(".", 1)[-1]
     return Response(
         ctx.storage.get(key),
         media_type=content_type,
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            # The bytes are a re-encoded image of this type: a browser must not guess otherwise.
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{name}.{extension}"',
+        },
     )
 
 

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Iterator
 
 import anyio
+import anyio.from_thread
 import pytest
 from PIL import PngImagePlugin
 
@@ -98,7 +99,9 @@ def test_photos_beyond_the_decode_slots_wait_for_a_free_one(
             release.set()
         assert waiting == 1
 
-    anyio.run(two_at_once)
+    # On a thread of its own: this one may already run Playwright's event loop.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        portal.call(two_at_once)
 
     assert most_inside == 1
     assert len(results) == 2

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import httpx
 import pytest
 
@@ -84,7 +85,9 @@ def stream(city: City, upload: Upload, query: str = "") -> httpx.Response:
                 headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
             )
 
-    return anyio.run(go)
+    # On a thread of its own: this one may already run Playwright's event loop.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        return portal.call(go)
 
 
 def request_fields(api_key: str | None = None) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -63,7 +64,9 @@ def post(sink: Sink, path: str, content: Any, headers: dict[str, str] | None = N
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.post(path, content=content, headers=headers)
 
-    return anyio.run(go)
+    # On a thread of its own: this one may already run Playwright's event loop.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        return portal.call(go)
 
 
 def test_a_body_declared_over_the_limit_is_refused_before_the_route_runs() -> None:

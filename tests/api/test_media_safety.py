@@ -16,14 +16,18 @@ from PIL import PngImagePlugin
 from cityloop.platforms.application.media import service
 from cityloop.platforms.application.media.imaging import ProcessedImage
 from cityloop.platforms.application.media.views import decode_photo
-from tests.conftest import City, flat_png, jpeg_bytes, make_city
+from tests.conftest import BACKENDS, City, flat_png, jpeg_bytes, make_city
 
 
-@pytest.fixture(scope="module")
-def city(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def city(
+    request: pytest.FixtureRequest,
+    templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[City]:
     # One decode slot, so that a second photo has to wait for the first.
     yield from make_city(
-        templates, "sqlite", tmp_path_factory.mktemp("media"), media_decode_slots=1
+        templates, request.param, tmp_path_factory.mktemp("media"), media_decode_slots=1
     )
 
 

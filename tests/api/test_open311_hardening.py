@@ -12,17 +12,21 @@ import httpx
 import pytest
 
 from cityloop.platforms.application.media import service as media_service
-from tests.conftest import City, fresh_point, jpeg_bytes, make_city
+from tests.conftest import BACKENDS, City, fresh_point, jpeg_bytes, make_city
 
 BOUNDARY = "cityloop-test-boundary"
 CHUNK = 64 * 1024
 
 
-@pytest.fixture(scope="module")
-def city(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def city(
+    request: pytest.FixtureRequest,
+    templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[City]:
     yield from make_city(
         templates,
-        "sqlite",
+        request.param,
         tmp_path_factory.mktemp("open311"),
         public_base_url="https://reports.riverton.example/city/",
     )

@@ -8,22 +8,25 @@ from collections.abc import Iterator
 import pytest
 
 from cityloop.base.headers import page_headers, tile_origin
-from tests.conftest import City, jpeg_bytes, make_city
+from tests.conftest import BACKENDS, City, jpeg_bytes, make_city
 
 TILES = "https://{s}.tiles.riverton.example/{z}/{x}/{y}.png"
 
 
-@pytest.fixture(scope="module")
-def city(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def city(
+    request: pytest.FixtureRequest,
+    templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[City]:
     dist = tmp_path_factory.mktemp("dist")
     for page in ("app", "console"):
         (dist / page).mkdir()
         (dist / page / "index.html").write_text(f"<!doctype html><title>{page}</title>")
     (dist / "assets").mkdir()
     (dist / "assets" / "app.js").write_text("console.log('app')")
-    yield from make_city(
-        templates, "sqlite", tmp_path_factory.mktemp("headers"), static_dir=dist, tile_url=TILES
-    )
+    home = tmp_path_factory.mktemp("headers")
+    yield from make_city(templates, request.param, home, static_dir=dist, tile_url=TILES)
 
 
 def policy(header: str) -> dict[str, str]:

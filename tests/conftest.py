@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +151,23 @@ def jpeg_bytes(size: tuple[int, int] = (64, 48), color: str = "orange") -> bytes
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A complete, valid RGB PNG of one colour, built row by row so that the test never holds
+    its pixels: 6300x6300 compresses to about 116 KB, yet decodes to 160 MB."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    compressor = zlib.compressobj()
+    row = bytes(1 + 3 * width)  # filter byte 0, then black pixels
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 def _point_counter() -> Iterator[tuple[float, float]]:

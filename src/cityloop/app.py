@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.db import Database
+from cityloop.base.headers import EVERY_ANSWER, SecurityHeadersMiddleware, page_headers
+from cityloop.base.limits import BodyLimitMiddleware
 from cityloop.base.outbound import AddressPolicy, Outbound
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
@@ -135,6 +137,19 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.error_formatters = {}
     install_problem_handlers(app, skip_prefixes=("/open311/", "/ngsi-ld/"))
 
+    # The last added runs first: metrics see every answer, the body limit's 413s included.
+    body_rules = [
+        (rule.path, rule.media_type, rule.limit(settings))
+        for module in load_modules()
+        for rule in module.body_limits
+    ]
+    app.add_middleware(BodyLimitMiddleware, rules=body_rules, default=settings.max_body_bytes)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        every=EVERY_ANSWER,
+        pages=page_headers(settings.tile_url),
+        page_prefixes=FRONT_END_PATHS,
+    )
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/", include_in_schema=False)
@@ -170,6 +185,10 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             mount(app)
     install_front_ends(app, ctx)
     return app
+
+
+# The pages a browser renders, which get a Content-Security-Policy (base/headers.py).
+FRONT_END_PATHS = ("/", "/app", "/console", "/assets")
 
 
 def install_front_ends(app: FastAPI, ctx: AppContext) -> None:

@@ -129,12 +129,19 @@ def log_config() -> dict[str, Any]:
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from cityloop.app import create_app
 
+    if "public_base_url" not in settings.model_fields_set:
+        # Links in answers name the address served here, unless the operator set a public one.
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        local = f"[{local}]" if ":" in local else local
+        settings.public_base_url = f"http://{local}:{port}"
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The access log already shows each request; httpx would repeat the demo simulator's.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if workers > 1:
         # Each worker builds its own app from the environment.
         os.environ["CITYLOOP_DATA_DIR"] = str(settings.data_dir)
+        os.environ["CITYLOOP_PUBLIC_BASE_URL"] = settings.public_base_url
         uvicorn.run(
             "cityloop.app:create_app",
             factory=True,

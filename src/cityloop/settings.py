@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -35,6 +43,10 @@ class Settings(BaseSettings):
     live_account_check_seconds: float = Field(default=5.0, gt=0)
 
     city_domain: str = "riverton.example"
+    # Where clients reach this server: absolute links in answers (Open311 media_url) start
+    # here, never from the request's Host header, which the client chooses. `cityloop serve`
+    # and `demo` default it to their own address; behind a proxy, set the public one.
+    public_base_url: str = "http://127.0.0.1:8000"
     city_name: str = "Riverton"
     city_name_zh: str = "河港市"
     # Reports per client per minute on public intake; 0 turns the limit off.
@@ -44,8 +56,17 @@ class Settings(BaseSettings):
     # Citizens may rate a closed case for this long.
     rating_window_hours: int = 30 * 24
 
+    # The largest request body of a route that declares no limit of its own (see base/limits.py:
+    # uploads, NGSI-LD, device batches and Open311 have theirs). Over it: 413 before reading.
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
     media_max_bytes: int = 10_000_000
-    media_max_pixels: int = 40_000_000
+    # Decoded pixels per photo, checked on its header before any decoding. Pillow holds a pixel
+    # in 4 bytes: 25 MP is up to 100 MB, twice that while a photo is turned upright. It admits
+    # 12-16 MP phone photos, 24 MP cameras and recent iPhones' 24 MP (5712x4284) photos.
+    media_max_pixels: int = Field(default=25_000_000, ge=1)
+    # Photos decoded at once in one process; more uploads wait for a slot (without holding a
+    # thread). The default is the number of CPU cores this process may use.
+    media_decode_slots: int = Field(default_factory=_cores, ge=1)
 
     scheduler_interval_seconds: float = 30.0
     relay_poll_seconds: float = 1.0
@@ -132,6 +153,13 @@ class Settings(BaseSettings):
     # city's polygons, which works offline.
     tile_url: str | None = None
     tile_attribution: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value.split("/")[2]) == 0:
+            raise ValueError("public_base_url must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @property
     def resolved_static_dir(self) -> Path:

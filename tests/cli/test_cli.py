@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from cityloop.cli import app
@@ -140,3 +142,19 @@ def test_api_keys_are_created_scoped_listed_and_revoked_from_the_cli(tmp_path: P
             ).status_code
             == 401
         )
+
+
+def test_serve_links_to_its_own_address_unless_a_public_url_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityloop import cli
+    from cityloop.settings import Settings
+
+    served: list[Any] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.append(app))
+    cli._run(Settings(data_dir=tmp_path, run_background=False), "0.0.0.0", 8123)
+    public = Settings(data_dir=tmp_path, run_background=False, public_base_url="https://c.example/")
+    cli._run(public, "0.0.0.0", 8123)
+
+    bases = [app.state.ctx.settings.public_base_url for app in served]
+    assert bases == ["http://127.0.0.1:8123", "https://c.example"]

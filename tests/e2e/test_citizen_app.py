@@ -121,6 +121,14 @@ def open_app(context: BrowserContext, path: str = "") -> Page:
     return page
 
 
+# Resolves once a service worker controls the page; fails after 15 s.
+WAIT_FOR_SERVICE_WORKER = """() => new Promise((resolve, reject) => {
+  if (navigator.serviceWorker.controller) return resolve(true);
+  navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true));
+  setTimeout(() => reject(new Error("no service worker took control")), 15000);
+})"""
+
+
 def choose_category(page: Page, search: str, code: str) -> None:
     page.get_by_test_id("category-search").fill(search)
     page.get_by_test_id(f"category-{code}").click()
@@ -210,7 +218,8 @@ def test_offline_report_is_queued_and_sent_once_when_the_connection_returns(
     wait_for_gps(page)
     expect(page.get_by_test_id("category-C-01-05")).to_be_visible()
     # The service worker has cached the shell: the app even reloads with no network.
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    # (Not wait_for_function: it evals a string in the page, which the app's CSP forbids.)
+    page.evaluate(WAIT_FOR_SERVICE_WORKER)
 
     context.set_offline(True)
     page.reload()

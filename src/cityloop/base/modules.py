@@ -1,7 +1,8 @@
 """How a package declares what it brings to the assembled platform.
 
 Each package (a platform, a domain, a bridge) has a ``module.py`` holding one :class:`Module`:
-its tables, routers, event consumers, scheduled jobs, background services and CLI commands.
+its tables, routers, event consumers, scheduled jobs, background services, CLI commands and
+request body limits.
 ``cityloop.modules`` lists the packages; ``app.py``, ``cli.py`` and ``models.py`` loop over them
 and name none. Adding a domain means writing its ``module.py`` and adding one line to that list.
 """
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
     from cityloop.base.context import AppContext
+    from cityloop.base.limits import BodyLimit
     from cityloop.base.outbox import ConsumerRegistry
     from cityloop.settings import Settings
 
@@ -54,3 +56,5 @@ class Module:
     # the lifespan, under the name given) or keep helpers in ``ctx.extras``.
     setup: Sequence[Callable[[AppContext], dict[str, Service] | None]] = ()
     commands: Sequence[Callable[[typer.Typer], None]] = ()
+    # Routes whose bodies may be larger (or must be smaller) than CITYLOOP_MAX_BODY_BYTES.
+    body_limits: Sequence[BodyLimit] = ()

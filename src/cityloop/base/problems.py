@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,6 +86,24 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     )
 
 
+def _formatter(request: Request) -> Callable[..., Response] | None:
+    """The error formatter of the API the path belongs to (Open311, NGSI-LD), or None."""
+    state = request.app.state
+    for prefix in getattr(state, "error_prefixes", ()):
+        if request.url.path.startswith(prefix):
+            formatter: Callable[..., Response] = state.error_formatters[prefix]
+            return formatter
+    return None
+
+
+def render_problem(request: Request, problem: Problem) -> Response:
+    """``problem`` in the error format of the API the request is for."""
+    formatter = _formatter(request)
+    if formatter:
+        return formatter(request, problem.status, problem.detail, problem.headers)
+    return problem_response(problem, request.url.path)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) or "body"
@@ -93,22 +112,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = ()) -> None:
     """Route every error through problem+json. Prefixes in ``skip_prefixes`` (Open311) get
     their own format from handlers registered by their module via ``app.state``."""
-
-    def foreign(request: Request) -> Any:
-        for prefix in skip_prefixes:
-            if request.url.path.startswith(prefix):
-                return app.state.error_formatters[prefix]
-        return None
-
-    def answer(request: Request, problem: Problem) -> Any:
-        formatter = foreign(request)
-        if formatter:
-            return formatter(request, problem.status, problem.detail, problem.headers)
-        return problem_response(problem, request.url.path)
+    app.state.error_prefixes = skip_prefixes
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Any:
-        return answer(request, exc)
+        return render_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
@@ -116,7 +124,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_name(tuple(first.get("loc", ())))
         detail = f"{field}: {first.get('msg', 'invalid value')}"
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 400, detail, {})
         problem = Problem(
@@ -135,20 +143,23 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
-        formatter = foreign(request)
+        formatter = _formatter(request)
         detail = str(exc.detail)
         if formatter:
             return formatter(request, exc.status_code, detail, dict(exc.headers or {}))
-        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http-error"
-        )
+        slug = {
+            401: "unauthorized",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+        }.get(exc.status_code, "http-error")
         problem = Problem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Any:
         # Two people acted on one record at once; the loser retries with fresh data.
-        return answer(
+        return render_problem(
             request, Problem(409, "concurrent-update", "someone else changed this first; reload")
         )
 
@@ -157,7 +168,7 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # A uniqueness race between two requests (the losing one's check passed before the
         # winner committed): the loser is told to retry rather than given a 500.
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        return answer(
+        return render_problem(
             request, Problem(409, "conflict", "this conflicts with a change made at the same time")
         )
 
@@ -166,14 +177,14 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # The database refused a value that validation let through (a NUL byte in text on
         # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
-        return answer(
+        return render_problem(
             request, Problem(400, "invalid-data", "a value in the request cannot be stored")
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        formatter = foreign(request)
+        formatter = _formatter(request)
         if formatter:
             return formatter(request, 500, "internal error", {})
         problem = Problem(500, "internal-error", "an unexpected error happened; it was logged")

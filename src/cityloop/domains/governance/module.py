@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
+from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.domains.governance import cli, notifications, sla
 from cityloop.domains.governance.live import router as live_router
@@ -21,7 +22,12 @@ from cityloop.domains.governance.models import (
     RoutingRule,
     SlaTarget,
 )
-from cityloop.domains.governance.open311.views import install_open311
+from cityloop.domains.governance.open311.views import (
+    FIELDS_MAX_BYTES,
+    MAX_MEDIA_FILES,
+    PREFIX,
+    install_open311,
+)
 from cityloop.domains.governance.views import router as cases_router
 
 
@@ -48,4 +54,13 @@ MODULE = Module(
     jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),
     setup=(_gauges,),
     commands=(cli.install,),
+    body_limits=(
+        # Photos only in multipart; a form of text fields is small (see open311/views.py).
+        BodyLimit(
+            PREFIX + r"/requests\.\w+",
+            lambda s: s.media_max_bytes * MAX_MEDIA_FILES + FIELDS_MAX_BYTES,
+            media_type="multipart/form-data",
+        ),
+        BodyLimit(PREFIX + r"/requests\.\w+", lambda s: FIELDS_MAX_BYTES),
+    ),
 )

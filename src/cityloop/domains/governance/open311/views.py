@@ -2,6 +2,11 @@
 
 Every route serves ``.json`` and ``.xml``; errors are the spec's ``[{code, description}]`` list in
 the same format, rendered by the formatter that base/problems.py calls for this prefix.
+
+``POST requests`` checks the api_key before it reads what costs: a key in the query string before
+a byte of the body is read; a key among the form fields as soon as the first photo part begins
+(forms.py), so a bad key is refused without the rest of the upload. A key that comes after the
+photos is checked once the body is in (the body limit bounds it), still before any decoding.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
@@ -19,18 +23,22 @@ from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance.catalogue import active_category
 from cityloop.domains.governance.intake import IntakeResult
-from cityloop.domains.governance.open311 import formats
+from cityloop.domains.governance.open311 import formats, forms
 from cityloop.domains.governance.open311 import service as open311
 from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Caller
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
-from cityloop.platforms.application.media.views import read_capped
+from cityloop.platforms.application.media.imaging import ProcessedImage
+from cityloop.platforms.application.media.views import decode_photo
 
 PREFIX = "/open311/v2"
 ERROR_PREFIX = "/open311/"
 MAX_MEDIA_FILES = 5
+# The text fields of one request: a 4,000-character description percent-encoded as UTF-8 is
+# at most 36 KB. The photos come on top of this, in multipart only.
+FIELDS_MAX_BYTES = 64 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 router = APIRouter(prefix=PREFIX, tags=["open311"])
@@ -80,25 +88,28 @@ def service_definition(
 # ---------------------------------------------------------------- POST requests
 
 
-def _media_id(ctx: AppContext, raw: bytes, uploaded_by: str) -> str:
-    """Decode, strip and store one photo; the same image from the same client is stored once,
-    so a retried POST (Idempotency-Key) names the same media and replays the first answer."""
-    image = media.decode_upload(
-        raw, max_bytes=ctx.settings.media_max_bytes, max_pixels=ctx.settings.media_max_pixels
-    )
+def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
+    """Store one decoded photo; the same image from the same client is stored once, so a
+    retried POST (Idempotency-Key) names the same media and replays the first answer."""
     with ctx.writing() as session:
         return media.store_image_once(session, ctx.storage, image, uploaded_by)
 
 
-def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
-    """Who is sending, and is it for a service we have: checked before any photo is read."""
+def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
+    """The Open311 client this api_key names (its name and key id); 403 if none does."""
     with ctx.reading() as session:
-        key = identity.check_api_key(session, sub.api_key)
+        key = identity.check_api_key(session, api_key)
         if key is None:
             raise Problem(403, "forbidden", "api_key is missing or not valid")
         if not identity.has_scope(key, "open311"):
             raise Problem(403, "forbidden", "this api_key is not for the Open311 API")
-        client = (key.name, key.id)
+        return key.name, key.id
+
+
+def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
+    """Who is sending, and is it for a service we have: checked before any photo is decoded."""
+    client = _client(ctx, sub.api_key)
+    with ctx.reading() as session:
         _check_jurisdiction(ctx, sub.jurisdiction_id)
         if not sub.service_code:
             raise bad_request("service_code is required", field="service_code")
@@ -117,16 +128,14 @@ def _submit(
     request: Request,
     sub: open311.Submission,
     client: tuple[str, int],
-    photos: list[bytes],
+    images: list[ProcessedImage],
     idempotency_key: str | None,
 ) -> tuple[int, dict[str, Any]]:
     client_name, key_id = client
     # An Open311 client is not a staff user: channel "open311", no account, contact kept
     # private on the report.
     actor = Actor(None, f"open311:{client_name}"[:80], Caller.OPEN311)
-    if photos:
-        ctx.extras["media_limiter"].check(client_key(request))
-    media_ids = [_media_id(ctx, raw, actor.username) for raw in photos]
+    media_ids = [_media_id(ctx, image, actor.username) for image in images]
 
     def answer(result: IntakeResult) -> dict[str, Any]:
         session = _session_of(result)
@@ -170,32 +179,38 @@ async def post_request(
             "unsupported-media-type",
             "send application/x-www-form-urlencoded, or multipart/form-data to attach media",
         )
-    cap = ctx.settings.media_max_bytes * MAX_MEDIA_FILES + 1_000_000
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        raise Problem(413, "too-large", f"the request is over {cap} bytes")
-    texts: list[tuple[str, str]] = []
-    photos: list[bytes] = []
-    # The context manager closes spooled upload files whatever happens below.
-    async with request.form(max_files=MAX_MEDIA_FILES, max_fields=500) as form:
-        uploads: list[UploadFile] = []
-        for name, value in form.multi_items():
-            if isinstance(value, str):
-                texts.append((name, value))
-            elif name != "media":
-                raise bad_request(f"{name} must be a text field, not a file", field=name)
-            elif value.filename:  # an empty file input still sends a part, without a name
-                uploads.append(value)
-        # api_key may come in the query string too, as many clients send it there.
-        for name in ("api_key", "jurisdiction_id"):
-            if name in request.query_params and not any(k == name for k, _ in texts):
-                texts.append((name, request.query_params[name]))
-        sub = open311.parse_submission(texts)
-        client = await run_in_threadpool(_admit, ctx, sub)
-        for upload in uploads:
-            photos.append(await read_capped(upload, ctx.settings.media_max_bytes))
+    # The credential first, before the body: from the query string before a byte is read, from
+    # the form before its first photo is (see forms.py and the module docstring).
+    query_key = request.query_params.get("api_key")
+    if query_key is not None:
+        await run_in_threadpool(_client, ctx, query_key)
+
+    async def check_before_photos(fields: forms.Fields) -> None:
+        key = next((value for name, value in fields if name == "api_key"), None)
+        if key is not None and key != query_key:
+            await run_in_threadpool(_client, ctx, key)
+
+    form = await forms.read_form(
+        request,
+        before_files=check_before_photos,
+        file_field="media",
+        max_files=MAX_MEDIA_FILES,
+        max_file_bytes=ctx.settings.media_max_bytes,
+        max_fields=500,
+        max_field_bytes=FIELDS_MAX_BYTES,
+    )
+    texts, photos = form.fields, form.photos
+    # api_key may come in the query string too, as many clients send it there.
+    for name in ("api_key", "jurisdiction_id"):
+        if name in request.query_params and not any(k == name for k, _ in texts):
+            texts.append((name, request.query_params[name]))
+    sub = open311.parse_submission(texts)
+    client = await run_in_threadpool(_admit, ctx, sub)
+    if photos:
+        ctx.extras["media_limiter"].check(client_key(request))
+    images = [await decode_photo(ctx, raw) for raw in photos]
     status, item = await run_in_threadpool(
-        _submit, ctx, request, sub, client, photos, idempotency_key
+        _submit, ctx, request, sub, client, images, idempotency_key
     )
     return formats.render(fmt, [item], formats.REQUESTS, status)
 
@@ -206,7 +221,6 @@ async def post_request(
 @router.get("/requests.{fmt}")
 def list_requests(
     ctx: Ctx,
-    request: Request,
     fmt: str,
     service_request_id: str | None = None,
     service_code: str | None = None,
@@ -235,7 +249,11 @@ def list_requests(
     with ctx.reading() as session:
         cases = open311.find_requests(session, query)
         records = open311.request_records(
-            session, cases, str(request.base_url), extensions=_flag(extensions), locale=locale
+            session,
+            cases,
+            ctx.settings.public_base_url,
+            extensions=_flag(extensions),
+            locale=locale,
         )
     return formats.render(fmt, records, formats.REQUESTS)
 
@@ -243,7 +261,6 @@ def list_requests(
 @router.get("/requests/{request_id}.{fmt}")
 def get_request(
     ctx: Ctx,
-    request: Request,
     request_id: str,
     fmt: str,
     extensions: str | None = None,
@@ -257,7 +274,11 @@ def get_request(
         if case is None:
             raise not_found("service request", repr(request_id))
         records = open311.request_records(
-            session, [case], str(request.base_url), extensions=_flag(extensions), locale=locale
+            session,
+            [case],
+            ctx.settings.public_base_url,
+            extensions=_flag(extensions),
+            locale=locale,
         )
     return formats.render(fmt, records, formats.REQUESTS)
 
@@ -276,7 +297,6 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
 @router.get("/servicerequestupdates.{fmt}")
 def request_updates(
     ctx: Ctx,
-    request: Request,
     fmt: str,
     start_date: str | None = None,
     end_date: str | None = None,
@@ -298,7 +318,7 @@ def request_updates(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        updates = open311.request_updates(session, query, str(request.base_url))
+        updates = open311.request_updates(session, query, ctx.settings.public_base_url)
     return formats.render(fmt, updates, formats.UPDATES)
 
 

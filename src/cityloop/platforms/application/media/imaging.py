@@ -5,10 +5,17 @@ count is checked from the header before any pixel buffer is allocated, it is ful
 decoded (so truncated files are caught), and it is re-encoded from raw pixels so no
 metadata (EXIF, GPS, XMP, comments, PNG text chunks) survives. The GPS position is
 read out first and returned separately, as a location hint the caller may use.
+
+Memory is what a hostile upload attacks: a 116 KB PNG can claim 6300x6300 pixels, and
+Pillow holds RGB as four bytes a pixel. So the pixel cap is checked on the header, only the
+first frame is ever decoded, and the pipeline keeps at most two full-size buffers alive
+(the decoded image and, for a rotated photo, its upright copy): rotation happens in
+place, and the thumbnail is reduced in place once the full-size image is encoded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -83,7 +90,7 @@ def process_image(
     raw: bytes,
     *,
     max_bytes: int = 10_000_000,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = 25_000_000,
     thumb_size: int = 320,
 ) -> ProcessedImage:
     """Validate, decode, strip and re-encode an uploaded image.
@@ -160,27 +167,28 @@ def process_image(
         gps = _extract_gps(img)
         icc = img.info.get("icc_profile")
         transparency = img.info.get("transparency")
-        try:
-            upright = ImageOps.exif_transpose(img)
-        except Exception:
-            # Malformed EXIF must not sink an otherwise fine photo.
-            upright = img.copy()
+        # In place: the decoded buffer is swapped for the upright one, never copied.
+        # Malformed EXIF must not sink an otherwise fine photo: it then stays as stored.
+        with contextlib.suppress(Exception):
+            ImageOps.exif_transpose(img, in_place=True)
 
-    clean = _strip(upright, icc=icc, transparency=transparency, fmt=fmt)
-    try:
-        data = _encode_main(clean, fmt)
-        thumb_bytes, thumb_type = _encode_thumbnail(clean, thumb_size)
-    except (OSError, ValueError, KeyError) as exc:
-        # Pillow can decode a few exotic pixel layouts it cannot write back.
-        raise MediaRejected(
-            "unsupported_format", f"the image's pixel format ({clean.mode}) is not supported"
-        ) from exc
+        clean = _strip(img, icc=icc, transparency=transparency, fmt=fmt)
+        try:
+            data = _encode_main(clean, fmt)
+            width, height = clean.size
+            # Last use of the full-size pixels, so the thumbnail may shrink them in place.
+            thumb_bytes, thumb_type = _encode_thumbnail(clean, thumb_size)
+        except (OSError, ValueError, KeyError) as exc:
+            # Pillow can decode a few exotic pixel layouts it cannot write back.
+            raise MediaRejected(
+                "unsupported_format", f"the image's pixel format ({clean.mode}) is not supported"
+            ) from exc
 
     return ProcessedImage(
         content_type=fmt.content_type,
         extension=fmt.extension,
-        width=clean.width,
-        height=clean.height,
+        width=width,
+        height=height,
         data=data,
         thumbnail=thumb_bytes,
         thumbnail_content_type=thumb_type,
@@ -390,22 +398,25 @@ def _has_alpha(img: Image.Image) -> bool:
 
 
 def _encode_thumbnail(clean: Image.Image, thumb_size: int) -> tuple[bytes, str]:
-    """JPEG thumbnail, or PNG when the image has transparency (JPEG has no alpha)."""
+    """JPEG thumbnail, or PNG when the image has transparency (JPEG has no alpha).
+
+    ``clean`` is shrunk in place when no mode conversion is needed: the caller is done with
+    its full-size pixels, and a copy would cost one more full-size buffer.
+    """
     img = clean
     if img.mode in _SIXTEEN_BIT_MODES:
         # A plain convert("L") would clip 16-bit grey to white; scale it down instead.
         img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     if _has_alpha(img):
-        img, fmt, content_type = img.convert("RGBA"), "PNG", "image/png"
+        fmt, content_type = "PNG", "image/png"
+        img = img if img.mode == "RGBA" else img.convert("RGBA")
     else:
         # P, 1, CMYK, F...: resample in RGB (or L), never in palette space.
         img = img if img.mode in ("L", "RGB") else img.convert("RGB")
         fmt, content_type = "JPEG", "image/jpeg"
-    if img is clean:
-        img = img.copy()  # thumbnail() works in place
+    icc = _icc_matching(clean.info.get("icc_profile"), img.mode)
     img.thumbnail((thumb_size, thumb_size), Image.Resampling.LANCZOS)
     img.info = {}
-    icc = _icc_matching(clean.info.get("icc_profile"), img.mode)
 
     out = io.BytesIO()
     if fmt == "JPEG":

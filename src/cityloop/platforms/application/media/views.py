@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +33,20 @@ async def read_capped(upload: UploadFile, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+async def decode_photo(ctx: AppContext, raw: bytes) -> ProcessedImage:
+    """Decode, strip and thumbnail one upload in a worker thread. At most
+    ``media_decode_slots`` decode at once in this process; the others wait on the event loop,
+    so a burst of uploads never takes the thread pool the other routes run in."""
+    settings = ctx.settings
+    decode = partial(
+        service.decode_upload,
+        raw,
+        max_bytes=settings.media_max_bytes,
+        max_pixels=settings.media_max_pixels,
+    )
+    return await anyio.to_thread.run_sync(decode, limiter=ctx.extras["media_decodes"])
+
+
 @router.post("", status_code=201)
 async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> dict[str, Any]:
     if file is None:
@@ -40,12 +56,7 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
         ctx.extras["media_limiter"].check(client_key(request))
     raw = await read_capped(file, ctx.settings.media_max_bytes)
     # Decoding, re-encoding and the database write block: keep them off the event loop.
-    image = await run_in_threadpool(
-        service.decode_upload,
-        raw,
-        max_bytes=ctx.settings.media_max_bytes,
-        max_pixels=ctx.settings.media_max_pixels,
-    )
+    image = await decode_photo(ctx, raw)
     media = await run_in_threadpool(_store, ctx, image, user.username if user else None)
     body: dict[str, Any] = {
         "id": media.id,
@@ -73,10 +84,18 @@ def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
         raise not_found("media", media_id)
     key = media.thumbnail_key if thumbnail else media.storage_key
     content_type = media.thumbnail_content_type if thumbnail else media.content_type
+    # The stored key ends in the extension its content was encoded as (store_image names it).
+    name = f"{media.id}.thumb" if thumbnail else media.id
+    extension = key.rsplit(".", 1)[-1]
     return Response(
         ctx.storage.get(key),
         media_type=content_type,
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            # The bytes are a re-encoded image of this type: a browser must not guess otherwise.
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{name}.{extension}"',
+        },
     )
 
 

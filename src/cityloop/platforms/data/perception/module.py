@@ -4,6 +4,7 @@ NGSI-LD context broker."""
 from __future__ import annotations
 
 from cityloop.base.context import AppContext
+from cityloop.base.limits import MULTIPART_OVERHEAD, BodyLimit
 from cityloop.base.modules import Module, ScheduledJob, Service
 from cityloop.base.outbox import ConsumerRegistry
 from cityloop.base.ratelimit import RateLimiter
@@ -30,6 +31,12 @@ from cityloop.platforms.data.perception.ngsild.models import (
     NgsiTenant,
 )
 from cityloop.platforms.data.perception.ngsild.views import CONTEXT_FETCH_LIMITER, install_ngsild
+from cityloop.platforms.data.perception.views import (
+    BASE,
+    MAX_BATCH_BYTES,
+    MAX_CSV_BYTES,
+    MAX_MEASURE_BYTES,
+)
 from cityloop.platforms.data.perception.views import router as devices_router
 
 
@@ -106,4 +113,10 @@ MODULE = Module(
     ),
     setup=(_context_fetch_limit, _mqtt),
     commands=(cli.install,),
+    body_limits=(
+        BodyLimit("/ngsi-ld/.*", lambda s: s.ngsild_max_body_bytes),
+        BodyLimit(BASE + "/measures", lambda s: MAX_BATCH_BYTES),
+        BodyLimit(BASE + "/devices/import", lambda s: MAX_CSV_BYTES + MULTIPART_OVERHEAD),
+        BodyLimit("/iot/d", lambda s: MAX_MEASURE_BYTES),
+    ),
 )

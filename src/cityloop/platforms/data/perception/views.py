@@ -182,6 +182,8 @@ def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
 
 MAX_MEASURE_BYTES = 64 * 1024
 MAX_BATCH_ITEMS = 1000
+# A whole batch body: 1,000 messages of up to about 8 KB each (a reading is usually under 200).
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 class MeasureItem(BaseModel):

@@ -11,6 +11,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.platforms.application.identity.deps import optional_user
+from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.media import service
 from cityloop.platforms.application.media.imaging import ProcessedImage
 from cityloop.platforms.application.media.models import Media
@@ -52,7 +53,7 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
     if file is None:
         raise bad_request("send the image as multipart field 'file'", field="file")
     user = optional_user(request)
-    if user is None or user.role == "citizen":
+    if user is None or user.role == Role.CITIZEN:
         ctx.extras["media_limiter"].check(client_key(request))
     raw = await read_capped(file, ctx.settings.media_max_bytes)
     # Decoding, re-encoding and the database write block: keep them off the event loop.

@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 at /open311/v2: thin routes over open311.service and governance.
+"""Open311 GeoReport v2 at /open311/v2: thin routes over the adapter's modules and governance.
 
 Every route serves ``.json`` and ``.xml``; errors are the spec's ``[{code, description}]`` list in
 the same format, rendered by the formatter that base/problems.py calls for this prefix.
@@ -23,8 +23,14 @@ from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance.catalogue import active_category
 from cityloop.domains.governance.intake import IntakeResult
-from cityloop.domains.governance.open311 import formats, forms
-from cityloop.domains.governance.open311 import service as open311
+from cityloop.domains.governance.open311 import (
+    catalogue,
+    formats,
+    forms,
+    queries,
+    records,
+    submissions,
+)
 from cityloop.domains.governance.views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Caller
@@ -68,7 +74,7 @@ def services(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        records = open311.service_records(session, locale)
+        records = catalogue.service_records(session, locale)
     return formats.render(fmt, records, formats.SERVICES)
 
 
@@ -79,7 +85,7 @@ def service_definition(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        definition = open311.service_definition(session, service_code)
+        definition = catalogue.service_definition(session, service_code)
     if definition is None:
         raise not_found("service_code", repr(service_code))
     return formats.render(fmt, definition, ("service_definition", None))
@@ -106,7 +112,7 @@ def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
         return key.name, key.id
 
 
-def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
+def _admit(ctx: AppContext, sub: submissions.Submission) -> tuple[str, int]:
     """Who is sending, and is it for a service we have: checked before any photo is decoded."""
     client = _client(ctx, sub.api_key)
     with ctx.reading() as session:
@@ -126,7 +132,7 @@ def _admit(ctx: AppContext, sub: open311.Submission) -> tuple[str, int]:
 def _submit(
     ctx: AppContext,
     request: Request,
-    sub: open311.Submission,
+    sub: submissions.Submission,
     client: tuple[str, int],
     images: list[ProcessedImage],
     idempotency_key: str | None,
@@ -142,7 +148,7 @@ def _submit(
         return {
             "service_request_id": str(result.case.id),
             "token": result.report.tracking_token,
-            "service_notice": open311.service_notice(session, result),
+            "service_notice": submissions.service_notice(session, result),
             "account_id": sub.account_id,
         }
 
@@ -204,7 +210,7 @@ async def post_request(
     for name in ("api_key", "jurisdiction_id"):
         if name in request.query_params and not any(k == name for k, _ in texts):
             texts.append((name, request.query_params[name]))
-    sub = open311.parse_submission(texts)
+    sub = submissions.parse_submission(texts)
     client = await run_in_threadpool(_admit, ctx, sub)
     if photos:
         ctx.extras["media_limiter"].check(client_key(request))
@@ -235,7 +241,7 @@ def list_requests(
 ) -> Response:
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
-    query = open311.parse_request_query(
+    query = queries.parse_request_query(
         service_request_id=service_request_id,
         service_code=service_code,
         start_date=start_date,
@@ -247,15 +253,15 @@ def list_requests(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        cases = open311.find_requests(session, query)
-        records = open311.request_records(
+        cases = queries.find_requests(session, query)
+        found = records.request_records(
             session,
             cases,
             ctx.settings.public_base_url,
             extensions=_flag(extensions),
             locale=locale,
         )
-    return formats.render(fmt, records, formats.REQUESTS)
+    return formats.render(fmt, found, formats.REQUESTS)
 
 
 @router.get("/requests/{request_id}.{fmt}")
@@ -270,17 +276,17 @@ def get_request(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        case = open311.find_request(session, request_id)
+        case = queries.find_request(session, request_id)
         if case is None:
             raise not_found("service request", repr(request_id))
-        records = open311.request_records(
+        found = records.request_records(
             session,
             [case],
             ctx.settings.public_base_url,
             extensions=_flag(extensions),
             locale=locale,
         )
-    return formats.render(fmt, records, formats.REQUESTS)
+    return formats.render(fmt, found, formats.REQUESTS)
 
 
 @router.get("/tokens/{token}.{fmt}")
@@ -288,7 +294,7 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        record = open311.token_record(session, token)
+        record = queries.token_record(session, token)
     if record is None:
         raise Problem(404, "not-found", "no request has this token")  # never echo a token
     return formats.render(fmt, [record], formats.REQUESTS)
@@ -308,7 +314,7 @@ def request_updates(
     """mySociety's extension: public updates to any request in a window (default: 24 h)."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
-    query = open311.parse_update_query(
+    query = queries.parse_update_query(
         start_date=start_date,
         end_date=end_date,
         service_request_id=service_request_id,
@@ -318,7 +324,7 @@ def request_updates(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        updates = open311.request_updates(session, query, ctx.settings.public_base_url)
+        updates = records.request_updates(session, query, ctx.settings.public_base_url)
     return formats.render(fmt, updates, formats.UPDATES)
 
 

@@ -20,9 +20,16 @@ from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import bearer_token
-from cityloop.platforms.data.perception.ngsild import access, service, subscriptions, temporal
+from cityloop.platforms.data.perception.ngsild import (
+    access,
+    jsonld_contexts,
+    service,
+    subscriptions,
+    temporal,
+)
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
+from cityloop.platforms.data.perception.ngsild.context_loader import CORE_DOCUMENT, CORE_URL
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name, is_uri
 from cityloop.platforms.data.perception.ngsild.errors import (
     BY_STATUS,
@@ -726,9 +733,9 @@ def list_jsonld_contexts(request: Request) -> Response:
     if kind is not None and kind not in ("Hosted", "Cached", "ImplicitlyCreated"):
         raise bad_data("kind must be Hosted, Cached or ImplicitlyCreated")
     with call.ctx.reading() as session:
-        rows = contexts.list_contexts(session, kind)
-        infos = [contexts.context_info(row, call.base_url) for row in rows]
-    core = {"url": contexts.CORE_URL, "URL": contexts.CORE_URL, "kind": "Cached", "localId": "core"}
+        rows = jsonld_contexts.list_contexts(session, kind=kind)
+        infos = [jsonld_contexts.context_info(row, call.base_url) for row in rows]
+    core = {"url": CORE_URL, "URL": CORE_URL, "kind": "Cached", "localId": "core"}
     if kind in (None, "Cached"):
         infos.insert(0, core)
     if _details(request):
@@ -739,14 +746,14 @@ def list_jsonld_contexts(request: Request) -> Response:
 @router.get("/jsonldContexts/{context_id:path}")
 def get_jsonld_context(request: Request, context_id: str) -> Response:
     call = _call(request)
-    if context_id in ("core", contexts.CORE_URL):
-        return JSONResponse(contexts.CORE_DOCUMENT, media_type=LD_JSON)
+    if context_id in ("core", CORE_URL):
+        return JSONResponse(CORE_DOCUMENT, media_type=LD_JSON)
     with call.ctx.reading() as session:
-        row = contexts.find_context(session, context_id)
+        row = jsonld_contexts.find_context(session, context_id=context_id)
         if row is None:
             raise not_found(f"@context {context_id} is not known here")
         if _details(request):
-            return JSONResponse(contexts.context_info(row, call.base_url), media_type=JSON)
+            return JSONResponse(jsonld_contexts.context_info(row, call.base_url), media_type=JSON)
         document = json.loads(row.body)
     return JSONResponse(document, media_type=LD_JSON)
 
@@ -760,7 +767,7 @@ async def post_jsonld_context(request: Request) -> Response:
 
 def _host(call: Call, body: Any) -> Response:
     with call.ctx.writing() as session:
-        row = contexts.host_context(session, body)
+        row = jsonld_contexts.host_context(session, body=body)
         local_id = row.id
     return Response(
         status_code=201, headers={"Location": f"{call.base_url}{PREFIX}/jsonldContexts/{local_id}"}
@@ -770,15 +777,15 @@ def _host(call: Call, body: Any) -> Response:
 @router.delete("/jsonldContexts/{context_id:path}")
 def delete_jsonld_context(request: Request, context_id: str) -> Response:
     call = _call(request)
-    if context_id in ("core", contexts.CORE_URL):
+    if context_id in ("core", CORE_URL):
         raise bad_data("the core @context cannot be deleted")
     reload = request.query_params.get("reload", "").lower() == "true"
     with call.ctx.writing() as session:
-        row = contexts.find_context(session, context_id)
+        row = jsonld_contexts.find_context(session, context_id=context_id)
         url = row.url if row is not None else None
         if reload and (row is None or row.kind != "Cached"):
             raise bad_data("reload=true applies to a cached @context only")
-        contexts.delete_context(session, context_id)
+        jsonld_contexts.delete_context(session, context_id=context_id)
     if reload and url:
         call.resolve(url)  # fetch again now, so a broken source shows at once
     return Response(status_code=204)

@@ -32,7 +32,7 @@ from cityloop.platforms.application.webhooks import store as webhooks
 from cityloop.platforms.application.webhooks.rules import WebhookInputError
 from cityloop.platforms.data.perception.events import EntitiesChanged
 from cityloop.platforms.data.perception.ngsild import context as contexts
-from cityloop.platforms.data.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild import rows
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION, now_iso, render_entity
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
@@ -222,7 +222,7 @@ def notification_body(
     fmt = notification.get("format", "normalized")
     attrs = notification.get("attributes")
     rendered = render_entity(
-        service.view_of(entity),
+        rows.view_of(entity),
         active,
         key_values=fmt == "keyValues",
         concise=fmt == "concise",
@@ -292,7 +292,7 @@ def _notify(
     candidates: list[Any],
     now: datetime,
 ) -> int:
-    entity = service.find(session, tenant, entity_id)
+    entity = rows.find(session, tenant=tenant, entity_id=entity_id)
     if entity is None:
         return 0  # deleted since the event was written
     sent = 0

@@ -23,7 +23,6 @@ from cityloop.base.outbound import Outbound, OutboundError
 from cityloop.platforms.application.webhooks import store as webhooks
 from cityloop.platforms.application.webhooks.rules import WebhookInputError, endpoint_origin
 from cityloop.platforms.application.webhooks.store import SourceStatus
-from cityloop.platforms.data.perception.ngsild import service
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
     LOCATION,
@@ -44,6 +43,7 @@ from cityloop.platforms.data.perception.ngsild.notifier import (
     state_of,
 )
 from cityloop.platforms.data.perception.ngsild.query import parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ def _find(session: Session, tenant: str, subscription_id: str) -> NgsiSubscripti
 
 
 def get_subscription(session: Session, tenant: str, subscription_id: str) -> NgsiSubscription:
-    service.require_tenant(session, tenant)
+    require_tenant(session, tenant=tenant)
     row = _find(session, tenant, subscription_id)
     if row is None:
         raise not_found(f"subscription {subscription_id} does not exist")
@@ -397,7 +397,7 @@ def create_subscription(
     parsed = parse_subscription(body, active)
     _keep_documents(parsed.spec, active, notify_context)
     subscription_id = parsed.subscription_id or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
-    service.ensure_tenant(session, tenant)
+    ensure_tenant(session, tenant=tenant)
     if _find(session, tenant, subscription_id) is not None:
         raise NgsiError("AlreadyExists", f"subscription {subscription_id} already exists")
     now = utcnow()
@@ -454,7 +454,7 @@ def delete_subscription(session: Session, tenant: str, subscription_id: str) -> 
 def list_subscriptions(
     session: Session, tenant: str, *, limit: int, offset: int, count: bool
 ) -> tuple[list[NgsiSubscription], int | None]:
-    service.require_tenant(session, tenant)
+    require_tenant(session, tenant=tenant)
     statement = select(NgsiSubscription).where(NgsiSubscription.tenant == tenant)
     total = None
     if count:

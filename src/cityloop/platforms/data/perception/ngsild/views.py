@@ -22,10 +22,14 @@ from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import bearer_token
 from cityloop.platforms.data.perception.ngsild import (
     access,
+    batch,
     jsonld_contexts,
-    service,
+    reads,
+    rows,
     subscriptions,
     temporal,
+    tenants,
+    writes,
 )
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
@@ -157,7 +161,7 @@ def _wants_ld(request: Request) -> bool:
 
 
 def _call(request: Request) -> Call:
-    tenant = service.check_tenant_name(request.headers.get("ngsild-tenant"))
+    tenant = tenants.check_tenant_name(request.headers.get("ngsild-tenant"))
     return Call(
         ctx=request.app.state.ctx,
         tenant=tenant,
@@ -296,7 +300,7 @@ async def create_entity(request: Request) -> Response:
 def _create_entity(call: Call, body: Any, media: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
     with call.ctx.writing() as session:
-        row = service.create_entity(session, call.tenant, body, active)
+        row = writes.create_entity(session, tenant=call.tenant, body=body, active=active)
         entity_id = row.entity_id
     return Response(status_code=201, headers={"Location": f"{PREFIX}/entities/{entity_id}"})
 
@@ -306,7 +310,7 @@ def query_entities(request: Request) -> Response:
     call = _call(request)
     active = call.resolve(call.link)
     params = request.query_params
-    query = service.EntityQuery()
+    query = reads.EntityQuery()
     budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
     query.types = _names(request, "type", active, what="entity type")
     for value in params.getlist("id"):
@@ -341,7 +345,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
     active = call.resolve(_user_context(call, body, media))
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
-    query = service.EntityQuery()
+    query = reads.EntityQuery()
     budget = RequestBudget()
     selectors = body.get("entities", [])
     if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
@@ -393,7 +397,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
 
 
 def _answer_query(
-    request: Request, call: Call, active: ActiveContext, query: service.EntityQuery
+    request: Request, call: Call, active: ActiveContext, query: reads.EntityQuery
 ) -> Response:
     """Paging, count and rendering, shared by GET /entities and POST /entityOperations/query."""
     params = request.query_params
@@ -410,7 +414,7 @@ def _answer_query(
     render = _render_options(request)
     projection = set(query.attrs) if query.attrs else None
     with call.ctx.reading() as session:
-        rows, total = service.query_entities(session, call.tenant, query, active)
+        rows, total = reads.query_entities(session, tenant=call.tenant, query=query, active=active)
         data = [service_render(row, active, projection, render) for row in rows]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else {}
     return _respond(call, active, data, headers=headers)
@@ -421,7 +425,7 @@ def service_render(
 ) -> dict[str, Any]:
     from cityloop.platforms.data.perception.ngsild.entities import render_entity
 
-    return render_entity(service.view_of(row), active, attrs=projection, **render)
+    return render_entity(rows.view_of(row), active, attrs=projection, **render)
 
 
 @router.get("/entities/{entity_id}")
@@ -431,7 +435,7 @@ def get_entity(request: Request, entity_id: str) -> Response:
     check_entity_id(entity_id)
     attrs = _names(request, "attrs", active, what="attribute name")
     with call.ctx.reading() as session:
-        row = service.get_entity(session, call.tenant, entity_id)
+        row = rows.get_entity(session, tenant=call.tenant, entity_id=entity_id)
         data = service_render(row, active, set(attrs) if attrs else None, _render_options(request))
     return _respond(call, active, data)
 
@@ -440,16 +444,22 @@ def get_entity(request: Request, entity_id: str) -> Response:
 async def replace_entity(request: Request, entity_id: str) -> Response:
     call = _call(request)
     body, media = await _body(request, call)
-    return await _run(_write, call, body, media, service.replace_entity, entity_id)
+    return await _run(_write, call, body, media, writes.replace_entity, entity_id)
 
 
 def _write(
-    call: Call, body: Any, media: str, action: Callable[..., Any], entity_id: str, *rest: Any
+    call: Call,
+    body: Any,
+    media: str,
+    action: Callable[..., Any],
+    entity_id: str,
+    named: dict[str, Any] | None = None,
 ) -> Response:
+    named = named or {}
     check_entity_id(entity_id)
     active = call.resolve(_user_context(call, body, media))
     with call.ctx.writing() as session:
-        action(session, call.tenant, entity_id, *rest, body, active)
+        action(session, tenant=call.tenant, entity_id=entity_id, body=body, active=active, **named)
     return Response(status_code=204)
 
 
@@ -458,7 +468,7 @@ def delete_entity(request: Request, entity_id: str) -> Response:
     call = _call(request)
     check_entity_id(entity_id)
     with call.ctx.writing() as session:
-        service.delete_entity(session, call.tenant, entity_id)
+        writes.delete_entity(session, tenant=call.tenant, entity_id=entity_id)
     return Response(status_code=204)
 
 
@@ -473,7 +483,9 @@ async def merge_entity(request: Request, entity_id: str) -> Response:
 def _merge(call: Call, body: Any, media: str, entity_id: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
     with call.ctx.writing() as session:
-        service.append_attributes(session, call.tenant, entity_id, body, active)
+        writes.append_attributes(
+            session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
+        )
     return Response(status_code=204)
 
 
@@ -499,11 +511,18 @@ def _attrs(
     active = call.resolve(_user_context(call, body, media))
     with call.ctx.writing() as session:
         if append:
-            result = service.append_attributes(
-                session, call.tenant, entity_id, body, active, no_overwrite=no_overwrite
+            result = writes.append_attributes(
+                session,
+                tenant=call.tenant,
+                entity_id=entity_id,
+                body=body,
+                active=active,
+                no_overwrite=no_overwrite,
             )
         else:
-            result = service.update_attributes(session, call.tenant, entity_id, body, active)
+            result = writes.update_attributes(
+                session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
+            )
     if result.not_updated:
         return JSONResponse(result.body(active), status_code=207, media_type=JSON)
     return Response(status_code=204)
@@ -514,7 +533,7 @@ async def patch_attribute(request: Request, entity_id: str, attr: str) -> Respon
     call = _call(request)
     body, media = await _body(request, call)
     check_name(attr)
-    return await _run(_write, call, body, media, service.patch_attribute, entity_id, attr)
+    return await _run(_write, call, body, media, writes.patch_attribute, entity_id, {"name": attr})
 
 
 @router.put("/entities/{entity_id}/attrs/{attr}")
@@ -528,14 +547,10 @@ async def replace_attribute(request: Request, entity_id: str, attr: str) -> Resp
 def _replace_attribute(call: Call, body: Any, media: str, entity_id: str, attr: str) -> Response:
     check_entity_id(entity_id)
     active = call.resolve(_user_context(call, body, media))
-    if not isinstance(body, dict):
-        raise bad_data("the body must be an attribute object")
-    fragment = {attr: {k: v for k, v in body.items() if k != "@context"}}
     with call.ctx.writing() as session:
-        row = service.get_entity(session, call.tenant, entity_id)
-        if active.expand(attr) not in row.attrs:
-            raise not_found(f"entity {entity_id} has no attribute {attr}")
-        service.append_attributes(session, call.tenant, entity_id, fragment, active)
+        writes.replace_attribute(
+            session, tenant=call.tenant, entity_id=entity_id, name=attr, body=body, active=active
+        )
     return Response(status_code=204)
 
 
@@ -547,12 +562,12 @@ def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
     active = call.resolve(call.link)
     params = request.query_params
     with call.ctx.writing() as session:
-        service.delete_attribute(
+        writes.delete_attribute(
             session,
-            call.tenant,
-            entity_id,
-            attr,
-            active,
+            tenant=call.tenant,
+            entity_id=entity_id,
+            name=attr,
+            active=active,
             dataset_id=params.get("datasetId"),
             delete_all=params.get("deleteAll", "").lower() == "true",
         )
@@ -581,12 +596,12 @@ def _batch(call: Call, body: Any, media: str, operation: str, options: set[str])
     core = call.resolve(call.link if media == JSON else None)
     if operation == "delete":
         with call.ctx.writing() as session:
-            result = service.batch_delete(session, call.tenant, body)
+            result = batch.batch_delete(session, tenant=call.tenant, ids=body)
         if result.errors:
             return JSONResponse(result.body(), status_code=207, media_type=JSON)
         return Response(status_code=204)
     items: list[tuple[Any, ActiveContext]] = []
-    early = service.BatchResult()
+    early = batch.BatchResult()
     for item in body:
         try:
             if media == LD_JSON:
@@ -601,14 +616,14 @@ def _batch(call: Call, body: Any, media: str, operation: str, options: set[str])
             early.fail(item.get("id") if isinstance(item, dict) else None, exc)
     with call.ctx.writing() as session:
         if operation == "create":
-            result = service.batch_create(session, call.tenant, items)
+            result = batch.batch_create(session, tenant=call.tenant, items=items)
         elif operation == "upsert":
-            result = service.batch_upsert(
-                session, call.tenant, items, update_mode="update" in options
+            result = batch.batch_upsert(
+                session, tenant=call.tenant, items=items, update_mode="update" in options
             )
         else:
-            result = service.batch_update(
-                session, call.tenant, items, no_overwrite="noOverwrite" in options
+            result = batch.batch_update(
+                session, tenant=call.tenant, items=items, no_overwrite="noOverwrite" in options
             )
     result.errors = early.errors + result.errors
     if result.errors:
@@ -633,14 +648,14 @@ def list_types(request: Request) -> Response:
     active = call.resolve(call.link)
     with call.ctx.reading() as session:
         if not _details(request):
-            names = [active.compact(t) for t in service.list_types(session, call.tenant)]
+            names = [active.compact(t) for t in reads.list_types(session, tenant=call.tenant)]
             data: Any = {
                 "id": f"urn:ngsi-ld:EntityTypeList:{call.tenant or 'default'}",
                 "type": "EntityTypeList",
                 "typeList": names,
             }
         else:
-            details = service.type_details(session, call.tenant)
+            details = reads.type_details(session, tenant=call.tenant)
             data = [
                 {
                     "id": iri,
@@ -660,7 +675,7 @@ def type_info(request: Request, type_name: str) -> Response:
     check_name(type_name, "entity type")
     iri = active.expand(type_name)
     with call.ctx.reading() as session:
-        entry = service.type_details(session, call.tenant).get(iri)
+        entry = reads.type_details(session, tenant=call.tenant).get(iri)
     if entry is None:
         raise not_found(f"no entity has type {type_name}")
     data = {
@@ -687,7 +702,7 @@ def list_attributes(request: Request) -> Response:
     call = _call(request)
     active = call.resolve(call.link)
     with call.ctx.reading() as session:
-        details = service.attribute_details(session, call.tenant)
+        details = reads.attribute_details(session, tenant=call.tenant)
     if not _details(request):
         data: Any = {
             "id": f"urn:ngsi-ld:AttributeList:{call.tenant or 'default'}",
@@ -717,7 +732,7 @@ def attribute_info(request: Request, attr: str) -> Response:
     check_name(attr)
     iri = active.expand(attr)
     with call.ctx.reading() as session:
-        entry = service.attribute_details(session, call.tenant).get(iri)
+        entry = reads.attribute_details(session, tenant=call.tenant).get(iri)
     if entry is None:
         raise not_found(f"no entity has attribute {attr}")
     return _respond(call, active, _attribute(active, iri, entry))

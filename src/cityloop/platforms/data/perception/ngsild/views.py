@@ -26,6 +26,7 @@ from cityloop.platforms.data.perception.ngsild import (
     jsonld_contexts,
     reads,
     rows,
+    subscription_validation,
     subscriptions,
     temporal,
     tenants,
@@ -902,13 +903,19 @@ async def create_subscription(request: Request) -> Response:
 
 def _create_subscription(call: Call, body: Any, media: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
-    subscriptions.check_endpoint_address(call.ctx.outbound, body)
+    subscription_validation.check_endpoint_address(call.ctx.outbound, body)
     notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
         # Fetched now, so a broken one is a 503 here; its documents are kept on the row.
         notify_context = call.resolve(body["jsonldContext"])
     with call.ctx.writing() as session:
-        row = subscriptions.create_subscription(session, call.tenant, body, active, notify_context)
+        row = subscriptions.create_subscription(
+            session,
+            tenant=call.tenant,
+            body=body,
+            active=active,
+            notify_context=notify_context,
+        )
         subscription_id = row.subscription_id
     return Response(
         status_code=201, headers={"Location": f"{PREFIX}/subscriptions/{subscription_id}"}
@@ -927,12 +934,12 @@ def list_subscriptions(request: Request) -> Response:
     with call.ctx.reading() as session:
         rows, total = subscriptions.list_subscriptions(
             session,
-            call.tenant,
+            tenant=call.tenant,
             limit=limit,
             offset=_int_param(request, "offset", 0),
             count=count,
         )
-        found = subscriptions.statuses(session, rows)
+        found = subscriptions.statuses(session, subscriptions=rows)
         data = [
             subscriptions.render_subscription(row, active, found.get(str(row.id))) for row in rows
         ]
@@ -946,8 +953,10 @@ def get_subscription(request: Request, subscription_id: str) -> Response:
     _subscription_id(subscription_id)
     active = call.resolve(call.link)
     with call.ctx.reading() as session:
-        row = subscriptions.get_subscription(session, call.tenant, subscription_id)
-        found = subscriptions.statuses(session, [row])
+        row = subscriptions.get_subscription(
+            session, tenant=call.tenant, subscription_id=subscription_id
+        )
+        found = subscriptions.statuses(session, subscriptions=[row])
         data = subscriptions.render_subscription(row, active, found.get(str(row.id)))
     return _respond(call, active, data)
 
@@ -962,13 +971,18 @@ async def update_subscription(request: Request, subscription_id: str) -> Respons
 
 def _update_subscription(call: Call, body: Any, media: str, subscription_id: str) -> Response:
     active = call.resolve(_user_context(call, body, media))
-    subscriptions.check_endpoint_address(call.ctx.outbound, body)
+    subscription_validation.check_endpoint_address(call.ctx.outbound, body)
     notify_context = None
     if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
         notify_context = call.resolve(body["jsonldContext"])
     with call.ctx.writing() as session:
         subscriptions.update_subscription(
-            session, call.tenant, subscription_id, body, active, notify_context
+            session,
+            tenant=call.tenant,
+            subscription_id=subscription_id,
+            body=body,
+            active=active,
+            notify_context=notify_context,
         )
     return Response(status_code=204)
 
@@ -978,5 +992,7 @@ def delete_subscription(request: Request, subscription_id: str) -> Response:
     call = _call(request)
     _subscription_id(subscription_id)
     with call.ctx.writing() as session:
-        subscriptions.delete_subscription(session, call.tenant, subscription_id)
+        subscriptions.delete_subscription(
+            session, tenant=call.tenant, subscription_id=subscription_id
+        )
     return Response(status_code=204)

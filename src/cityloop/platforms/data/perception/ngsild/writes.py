@@ -96,7 +96,6 @@ def _attribute_body(body: Any) -> dict[str, Any]:
 
 def _write_attributes(
     session: Session,
-    *,
     tenant: str,
     entity_id: str,
     body: Any,
@@ -131,30 +130,22 @@ def append_attributes(
     no_overwrite: bool = False,
 ) -> UpdateResult:
     """POST /attrs (and merge): add attributes, replacing existing ones unless ``no_overwrite``."""
-    return _write_attributes(
-        session,
-        tenant=tenant,
-        entity_id=entity_id,
-        body=body,
-        active=active,
-        refusal=lambda exists: (
-            "attribute exists and noOverwrite was given" if exists and no_overwrite else None
-        ),
-    )
+
+    def refusal(exists: bool) -> str | None:
+        return "attribute exists and noOverwrite was given" if exists and no_overwrite else None
+
+    return _write_attributes(session, tenant, entity_id, body, active, refusal)
 
 
 def update_attributes(
     session: Session, *, tenant: str, entity_id: str, body: Any, active: ActiveContext
 ) -> UpdateResult:
     """PATCH /attrs: replace attributes that exist; the others are reported not updated."""
-    return _write_attributes(
-        session,
-        tenant=tenant,
-        entity_id=entity_id,
-        body=body,
-        active=active,
-        refusal=lambda exists: None if exists else "attribute does not exist",
-    )
+
+    def refusal(exists: bool) -> str | None:
+        return None if exists else "attribute does not exist"
+
+    return _write_attributes(session, tenant, entity_id, body, active, refusal)
 
 
 def replace_attribute(

@@ -160,11 +160,13 @@ def resolve(
 
 
 def resolve_cached(
-    session: Session | None, user: Any, documents: dict[str, Any] | None = None
+    session: Session | None, *, user: Any, documents: dict[str, Any] | None = None
 ) -> ActiveContext:
-    """Like :func:`resolve`, for code inside a transaction: remote contexts come only from
-    memory, ``documents`` (URL -> document) or the ngsild_contexts table through
-    ``session``. A context found nowhere is LdContextNotAvailable, at once."""
+    """Like :func:`resolve`, for code inside a transaction: never fetches, never writes.
+
+    Remote contexts come only from memory, ``documents`` (URL -> document) or the
+    ngsild_contexts table through ``session``. A context found nowhere is
+    LdContextNotAvailable, at once."""
     return _resolve(user, CachedLoader(session, documents or {}))
 
 
@@ -242,14 +244,17 @@ def _reason(exc: Exception) -> str:
 
 
 def core() -> ActiveContext:
+    """The core context alone: what a request without a @context uses."""
     return resolve(None, None)
 
 
 def expand_term(active: ActiveContext, term: str) -> str:
+    """``active.expand(term)``, as a function."""
     return active.expand(term)
 
 
 def compact_term(active: ActiveContext, iri: str) -> str:
+    """``active.compact(iri)``, as a function."""
     return active.compact(iri)
 
 
@@ -269,4 +274,5 @@ def parse_link_header(value: str | None) -> str | None:
 
 
 def link_header(url: str) -> str:
+    """A Link header naming ``url`` as the JSON-LD context."""
     return f'<{url}>; rel="{JSONLD_CONTEXT_REL}"; type="application/ld+json"'

@@ -167,7 +167,9 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
     watched = spec.get("watchedAttributes")
     q = parse_q(spec["q"], limit) if spec.get("q") else None
     q_expand = (
-        contexts.resolve_cached(session, spec.get("qContext"), spec.get("contextDocuments")).expand
+        contexts.resolve_cached(
+            session, user=spec.get("qContext"), documents=spec.get("contextDocuments")
+        ).expand
         if q is not None
         else str
     )
@@ -326,8 +328,8 @@ def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: 
     # the row or the context table, never the network (LdContextNotAvailable skips it).
     active = contexts.resolve_cached(
         session,
-        row.spec.get("jsonldContext") or row.context,
-        row.spec.get("contextDocuments"),
+        user=row.spec.get("jsonldContext") or row.context,
+        documents=row.spec.get("contextDocuments"),
     )
     body, content_type, headers = notification_body(row, entity, active)
     webhooks.enqueue(

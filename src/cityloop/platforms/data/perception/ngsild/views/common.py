@@ -175,8 +175,7 @@ async def call_with_body(request: Request) -> tuple[Call, Any, str]:
 
 
 async def run(fn: Callable[..., Response], *args: Any) -> Response:
-    """Run a route's work in a worker thread: it may fetch a @context, and the database is
-    synchronous."""
+    """Run a route's work in a worker thread (it may fetch a @context; the database is sync)."""
     return await run_in_threadpool(fn, *args)
 
 

@@ -1,6 +1,6 @@
 """NGSI-LD query speed over 100,000 entities in embedded SQLite: type + q + near.
 
-Prints p50/p95 of ``service.query_entities`` (and of the same query over HTTP in-process) next to
+Prints p50/p95 of ``reads.query_entities`` (and of the same query over HTTP in-process) next to
 the target (p95 < 25 ms) and a ceiling measured in the same run: one primary-key entity read.
 Run: PYTHONPATH=src .venv/bin/python benchmarks/ngsild_query.py [--entities 100000]
 """
@@ -21,11 +21,12 @@ from cityloop.app import build_context, create_app
 from cityloop.base.db import Database, utcnow
 from cityloop.migrate import upgrade
 from cityloop.platforms.data.perception.ngsild import context as contexts
-from cityloop.platforms.data.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild import reads
 from cityloop.platforms.data.perception.ngsild.entities import expand_entity, now_iso
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import parse_q
+from cityloop.platforms.data.perception.ngsild.rows import find, place
 from cityloop.settings import Settings
 
 CENTRE = (8.68, 49.40)  # lon, lat; entities spread over about 20 km x 20 km
@@ -58,7 +59,7 @@ def seed(db: Database, count: int) -> None:
             types=incoming.types,
             attrs=incoming.attrs,
         )
-        service._place(row)
+        place(row)
         now = utcnow()
         rows.append(
             {
@@ -111,7 +112,7 @@ def main() -> None:
         for _ in range(args.queries):
             lon = CENTRE[0] + rng.uniform(-0.12, 0.12)
             lat = CENTRE[1] + rng.uniform(-0.08, 0.08)
-            query = service.EntityQuery(
+            query = reads.EntityQuery(
                 types=[core.expand("WasteContainer")],
                 q=q,
                 geo=parse_geoquery("near;maxDistance==500", "Point", f"[{lon},{lat}]", None),
@@ -119,13 +120,15 @@ def main() -> None:
             )
             t0 = time.perf_counter()
             with db.read() as session:
-                rows, _ = service.query_entities(session, "", query, core)
+                rows, _ = reads.query_entities(session, tenant="", query=query, active=core)
             service_times.append(time.perf_counter() - t0)
             found += len(rows)
             t0 = time.perf_counter()
             with db.read() as session:
-                service.find(
-                    session, "", f"urn:ngsi-ld:WasteContainer:{rng.randrange(0, args.entities, 4)}"
+                find(
+                    session,
+                    tenant="",
+                    entity_id=f"urn:ngsi-ld:WasteContainer:{rng.randrange(0, args.entities, 4)}",
                 )
             ceiling_times.append(time.perf_counter() - t0)
         db.dispose()

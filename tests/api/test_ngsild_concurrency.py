@@ -7,7 +7,8 @@ import threading
 import time
 
 from cityloop.platforms.data.perception.ngsild import context as contexts
-from cityloop.platforms.data.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild.rows import find
+from cityloop.platforms.data.perception.ngsild.writes import create_entity, update_attributes
 from tests.conftest import City
 
 ENTITY = "urn:ngsi-ld:WasteContainer:concurrency-1"
@@ -16,14 +17,14 @@ ENTITY = "urn:ngsi-ld:WasteContainer:concurrency-1"
 def test_two_concurrent_attribute_updates_both_survive(city: City) -> None:
     core = contexts.core()
     with city.ctx.writing() as session:
-        if service.find(session, "", ENTITY) is None:
+        if find(session, tenant="", entity_id=ENTITY) is None:
             body = {
                 "id": ENTITY,
                 "type": "WasteContainer",
                 "fillingLevel": {"type": "Property", "value": 0.1},
                 "temperature": {"type": "Property", "value": 10},
             }
-            service.create_entity(session, "", body, core)
+            create_entity(session, tenant="", body=body, active=core)
     first_wrote = threading.Event()
     release_first = threading.Event()
     errors: list[BaseException] = []
@@ -32,7 +33,7 @@ def test_two_concurrent_attribute_updates_both_survive(city: City) -> None:
         try:
             with city.ctx.writing() as session:
                 patch = {"fillingLevel": {"type": "Property", "value": 0.9}}
-                service.update_attributes(session, "", ENTITY, patch, core)
+                update_attributes(session, tenant="", entity_id=ENTITY, body=patch, active=core)
                 first_wrote.set()
                 release_first.wait(10)  # hold the transaction open while the second starts
         except BaseException as exc:
@@ -43,7 +44,7 @@ def test_two_concurrent_attribute_updates_both_survive(city: City) -> None:
             first_wrote.wait(10)
             with city.ctx.writing() as session:
                 patch = {"temperature": {"type": "Property", "value": 31}}
-                service.update_attributes(session, "", ENTITY, patch, core)
+                update_attributes(session, tenant="", entity_id=ENTITY, body=patch, active=core)
         except BaseException as exc:
             errors.append(exc)
 

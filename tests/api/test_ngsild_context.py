@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild import context_loader
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from tests.conftest import City, use_ngsild_key
 
@@ -255,7 +256,7 @@ def test_a_slow_context_server_is_cut_off_by_a_deadline_over_the_whole_fetch(
         )
     assert caught.value.kind == "LdContextNotAvailable"
     # The caller learns only that it failed; the log says why.
-    assert caught.value.detail == contexts.UNAVAILABLE
+    assert caught.value.detail == context_loader.UNAVAILABLE
     assert "timed out" in caplog.text
     with city.ctx.reading() as session:
         assert session.scalar(select(NgsiContext).where(NgsiContext.url == url)) is None
@@ -299,4 +300,4 @@ def test_cached_contexts_are_capped_least_recently_used_first(
             )
             == hosted_count
         )
-    assert urls[0] not in contexts._documents
+    assert urls[0] not in context_loader.fetched

@@ -492,7 +492,7 @@ def test_a_batch_item_the_database_refuses_fails_alone(city: City) -> None:
     from sqlalchemy import event, insert
 
     from cityloop.platforms.data.perception.ngsild import context as contexts
-    from cityloop.platforms.data.perception.ngsild import service
+    from cityloop.platforms.data.perception.ngsild.batch import batch_create
     from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 
     core = contexts.core()
@@ -512,7 +512,7 @@ def test_a_batch_item_the_database_refuses_fails_alone(city: City) -> None:
                 )
 
         event.listen(session, "before_flush", other_writer)
-        result = service.batch_create(session, "", items)
+        result = batch_create(session, tenant="", items=items)
     assert state["done"]
     assert result.success == ["urn:ngsi-ld:RaceBin:a", "urn:ngsi-ld:RaceBin:c"]
     [error] = result.errors

@@ -58,7 +58,7 @@ def clean(city: City) -> Iterator[None]:
         for tenant, sid in session.execute(
             select(NgsiSubscription.tenant, NgsiSubscription.subscription_id)
         ).all():
-            subscriptions.delete_subscription(session, tenant, sid)
+            subscriptions.delete_subscription(session, tenant=tenant, subscription_id=sid)
         session.execute(delete(WebhookDelivery))
         session.execute(delete(WebhookSourceStats))
     yield

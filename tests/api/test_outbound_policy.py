@@ -24,6 +24,7 @@ from cityloop.platforms.application.webhooks.models import WebhookDelivery
 from cityloop.platforms.application.webhooks.rules import WebhookConfig
 from cityloop.platforms.application.webhooks.store import enqueue
 from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild import context_loader
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from tests.conftest import BACKENDS, City, make_city
 from tests.servers import free_port
@@ -96,7 +97,7 @@ def test_an_anonymous_link_header_cannot_reach_loopback_and_open_and_closed_port
     assert asked == []
     assert opened.status_code == closed.status_code == 503
     assert opened.json() == closed.json()
-    assert opened.json()["detail"] == contexts.UNAVAILABLE
+    assert opened.json()["detail"] == context_loader.UNAVAILABLE
     assert opened.json()["type"].endswith("LdContextNotAvailable")
 
 
@@ -119,7 +120,7 @@ def test_an_anonymous_body_context_cannot_reach_metadata_or_private_addresses(
         headers={"Content-Type": "application/ld+json"},
     )
     assert response.status_code == 503
-    assert response.json()["detail"] == contexts.UNAVAILABLE
+    assert response.json()["detail"] == context_loader.UNAVAILABLE
 
 
 def test_a_refused_context_is_neither_cached_nor_listed(strict: City) -> None:

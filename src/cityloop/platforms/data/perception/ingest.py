@@ -17,7 +17,7 @@ from cityloop.base.problems import Problem
 from cityloop.platforms.data.perception import rules, service
 from cityloop.platforms.data.perception.codecs import CodecError, Reading, get_codec
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
-from cityloop.platforms.data.perception.ngsild import service as ngsild
+from cityloop.platforms.data.perception.ngsild import devices as ngsild_devices
 from cityloop.platforms.data.perception.telemetry import StoredReading, as_utc, store_batch
 
 MAX_ATTRIBUTE_LENGTH = 200
@@ -154,7 +154,9 @@ def ingest_batch(
     )
     # What follows a stored reading, in order: the entity projection, then the rules.
     projected = zip((device for _, device, _, _ in accepted), stored, strict=True)
-    ngsild.apply_device_batch(session, [(device, result.readings) for device, result in projected])
+    ngsild_devices.apply_device_batch(
+        session, messages=[(device, result.readings) for device, result in projected]
+    )
     # The rules once per device, over its messages' readings in arrival order: the same
     # outcome as message by message, for one rule-state read per device, not per message.
     per_device: dict[str, tuple[Device, list[StoredReading]]] = {}

@@ -32,7 +32,7 @@ from cityloop.platforms.application.webhooks import store as webhooks
 from cityloop.platforms.application.webhooks.rules import WebhookInputError
 from cityloop.platforms.data.perception.events import EntitiesChanged
 from cityloop.platforms.data.perception.ngsild import context as contexts
-from cityloop.platforms.data.perception.ngsild import service
+from cityloop.platforms.data.perception.ngsild import rows
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION, now_iso, render_entity
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
@@ -167,7 +167,9 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
     watched = spec.get("watchedAttributes")
     q = parse_q(spec["q"], limit) if spec.get("q") else None
     q_expand = (
-        contexts.resolve_cached(session, spec.get("qContext"), spec.get("contextDocuments")).expand
+        contexts.resolve_cached(
+            session, user=spec.get("qContext"), documents=spec.get("contextDocuments")
+        ).expand
         if q is not None
         else str
     )
@@ -222,7 +224,7 @@ def notification_body(
     fmt = notification.get("format", "normalized")
     attrs = notification.get("attributes")
     rendered = render_entity(
-        service.view_of(entity),
+        rows.view_of(entity),
         active,
         key_values=fmt == "keyValues",
         concise=fmt == "concise",
@@ -292,7 +294,7 @@ def _notify(
     candidates: list[Any],
     now: datetime,
 ) -> int:
-    entity = service.find(session, tenant, entity_id)
+    entity = rows.find(session, tenant=tenant, entity_id=entity_id)
     if entity is None:
         return 0  # deleted since the event was written
     sent = 0
@@ -326,8 +328,8 @@ def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: 
     # the row or the context table, never the network (LdContextNotAvailable skips it).
     active = contexts.resolve_cached(
         session,
-        row.spec.get("jsonldContext") or row.context,
-        row.spec.get("contextDocuments"),
+        user=row.spec.get("jsonldContext") or row.context,
+        documents=row.spec.get("contextDocuments"),
     )
     body, content_type, headers = notification_body(row, entity, active)
     webhooks.enqueue(

@@ -21,11 +21,9 @@ from cityloop.platforms.data.perception.ngsild.entities import iso, parse_time
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import ClientPattern
-from cityloop.platforms.data.perception.ngsild.service import (
-    find,
-    id_prefix_filter,
-    require_tenant,
-)
+from cityloop.platforms.data.perception.ngsild.reads import id_prefix_filter
+from cityloop.platforms.data.perception.ngsild.rows import find
+from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
 
 @dataclass(frozen=True)
@@ -120,8 +118,8 @@ def temporal_entity(
     page: int = 1000,
     row: NgsiEntity | None = None,
 ) -> TemporalResult:
-    require_tenant(session, tenant)
-    row = row or find(session, tenant, entity_id)
+    require_tenant(session, tenant=tenant)
+    row = row or find(session, tenant=tenant, entity_id=entity_id)
     core = contexts.core()
     if query.attrs:
         names = [core.compact(iri) for iri in query.attrs]
@@ -205,7 +203,7 @@ def temporal_query(
 ) -> list[TemporalResult]:
     """The history of each matching entity, one page of entities (by type, ids, an id
     pattern, attrs)."""
-    require_tenant(session, tenant)
+    require_tenant(session, tenant=tenant)
     if not types and not ids and id_pattern is None and not query.attrs:
         raise bad_data("a temporal query needs type, id, idPattern or attrs")
     statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)

@@ -1,0 +1,255 @@
+"""Where @context documents come from: the shipped core context, memory, the ngsild_contexts
+table, and (once per URL) the network through the outbound client.
+
+Fetches go through the outbound client (its address policy, one deadline, a size cap). Every
+failed fetch answers the same LdContextNotAvailable detail, whatever went wrong, so the
+answer says nothing about what listens at an address; the reason is logged here. A context
+that failed is neither cached nor listed by /jsonldContexts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import Database, utcnow
+from cityloop.base.outbound import GENERIC, Outbound, OutboundError
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError
+from cityloop.platforms.data.perception.ngsild.models import NgsiContext
+
+log = logging.getLogger(__name__)
+
+CORE_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+_CORE_PATTERN = re.compile(
+    r"^https?://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(-v1\.[3-8](\.\d+)?)?\.jsonld$"
+)
+HOSTED_PATH = re.compile(r"/ngsi-ld/v1/jsonldContexts/([A-Za-z0-9_-]{1,64})$")
+# The one answer to any failed fetch: refused, closed, silent, not JSON, too large.
+UNAVAILABLE = f"@context: {GENERIC}"
+_USE_STAMP_EVERY = timedelta(minutes=10)
+CORE_DOCUMENT: dict[str, Any] = json.loads(
+    resources.files(__package__).joinpath("ngsi-ld-core-context.jsonld").read_text("utf-8")
+)
+
+
+def is_core_url(url: str) -> bool:
+    """Whether ``url`` names the core context (any version): it is never fetched."""
+    return bool(_CORE_PATTERN.match(url))
+
+
+@dataclass(frozen=True)
+class ContextLimits:
+    timeout_seconds: float = 5.0  # for the whole fetch, not per read
+    max_bytes: int = 1_000_000
+    cache_max: int = 500  # Cached rows kept in ngsild_contexts
+
+
+class Bounded(dict[str, Any]):
+    """A cache that starts over when full: contexts in use come back on the next request."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if len(self) >= self.maxsize and key not in self:
+            self.clear()
+        super().__setitem__(key, value)
+
+
+# Documents fetched by URL, per process; ``lock`` guards removals that race with a fetch.
+fetched: Bounded = Bounded(512)
+lock = threading.Lock()
+
+
+def local_id(text: str) -> str:
+    """A stored context's id: a hash of its URL (Cached) or of its body (Hosted)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _row_for(session: Session, url: str) -> NgsiContext | None:
+    """The stored context a URL names: a Hosted one by its path here, else a Cached one."""
+    hosted = HOSTED_PATH.search(url.split("?", 1)[0])
+    row = None
+    if hosted:
+        row = session.get(NgsiContext, hosted.group(1))
+        if row is not None and row.kind != "Hosted":
+            row = None
+    if row is None:
+        row = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
+    return row
+
+
+class DocumentLoader:
+    """What pyld calls to load a context URL; remembers the error of the last failed load,
+    since pyld wraps it in its own."""
+
+    failure: NgsiError | None = None
+
+    def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
+        try:
+            document = self.load(url)
+        except NgsiError as exc:
+            self.failure = exc
+            raise
+        return {"contextUrl": None, "documentUrl": url, "document": document}
+
+    def load(self, url: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Loader(DocumentLoader):
+    """The pyld document loader: core context from the package, others from memory, the
+    database or (once) the network through ``outbound``; without it, never the network.
+    ``gate`` runs before each network fetch and may refuse it (a rate limit)."""
+
+    def __init__(
+        self,
+        db: Database | None,
+        limits: ContextLimits,
+        outbound: Outbound | None,
+        gate: Callable[[], None] | None,
+    ) -> None:
+        self.db = db
+        self.limits = limits
+        self.outbound = outbound
+        self.gate = gate
+
+    def load(self, url: str) -> dict[str, Any]:
+        if is_core_url(url):
+            return CORE_DOCUMENT
+        cached = fetched.get(url)
+        if cached is not None:
+            return cached
+        document = self._from_database(url)
+        if document is None:
+            document = self._fetch(url)
+            self._store(url, document)
+        fetched[url] = document
+        return document
+
+    def _from_database(self, url: str) -> dict[str, Any] | None:
+        if self.db is None:
+            return None
+        with self.db.read() as session:
+            row = _row_for(session, url)
+            if row is None:
+                return None
+            body, row_id, kind, used = row.body, row.id, row.kind, row.last_used_at
+        if kind == "Cached" and (used is None or utcnow() - used > _USE_STAMP_EVERY):
+            # Keeps the eviction order "least recently used" without a write per request.
+            with self.db.writing() as session:
+                row = session.get(NgsiContext, row_id)
+                if row is not None:
+                    row.last_used_at = utcnow()
+                    row.access_count = (row.access_count or 0) + 1
+        return dict(json.loads(body))
+
+    def _fetch(self, url: str) -> dict[str, Any]:
+        if not url.startswith(("http://", "https://")) or len(url) > 2000:
+            raise NgsiError(
+                "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
+            )
+        if self.gate is not None:
+            self.gate()
+        try:
+            document = self._download(url)
+        except (OutboundError, ValueError, RecursionError) as exc:
+            reason = exc.reason if isinstance(exc, OutboundError) else f"not JSON: {exc}"
+            log.warning("@context %s could not be fetched: %s", url[:300], reason)
+            raise NgsiError("LdContextNotAvailable", UNAVAILABLE) from None
+        return document
+
+    def _download(self, url: str) -> dict[str, Any]:
+        if self.outbound is None:
+            raise OutboundError("no outbound client here (a hosted context)", "refused")
+        reply = self.outbound.get(
+            url,
+            timeout=self.limits.timeout_seconds,
+            read_limit=self.limits.max_bytes,
+            headers={"Accept": "application/ld+json, application/json"},
+        )
+        if reply.status_code != 200:
+            raise OutboundError(f"answered HTTP {reply.status_code}", "status")
+        document = json.loads(reply.content)
+        if not isinstance(document, dict) or "@context" not in document:
+            raise OutboundError("holds no @context member", "content")
+        return document
+
+    def _store(self, url: str, document: dict[str, Any]) -> None:
+        if self.db is None:
+            return
+        evicted: list[str] = []
+        try:
+            with self.db.writing() as session:
+                if session.scalar(select(NgsiContext.id).where(NgsiContext.url == url)) is None:
+                    session.add(
+                        NgsiContext(
+                            id=local_id(url),
+                            url=url,
+                            kind="Cached",
+                            body=json.dumps(document),
+                            created_at=utcnow(),
+                            last_used_at=utcnow(),
+                            access_count=1,
+                        )
+                    )
+                    session.flush()
+                    evicted = _evict(session, self.limits.cache_max)
+        except IntegrityError:
+            pass  # another worker cached it at the same moment
+        with lock:
+            for gone in evicted:
+                fetched.pop(gone, None)
+
+
+def _evict(session: Session, keep: int) -> list[str]:
+    """Delete the least recently used Cached contexts beyond ``keep`` (Hosted ones stay);
+    returns their URLs."""
+    count = session.scalar(
+        select(func.count()).select_from(NgsiContext).where(NgsiContext.kind == "Cached")
+    )
+    excess = (count or 0) - keep
+    if excess <= 0:
+        return []
+    oldest = session.execute(
+        select(NgsiContext.id, NgsiContext.url)
+        .where(NgsiContext.kind == "Cached")
+        .order_by(func.coalesce(NgsiContext.last_used_at, NgsiContext.created_at), NgsiContext.id)
+        .limit(excess)
+    ).all()
+    session.execute(delete(NgsiContext).where(NgsiContext.id.in_([r.id for r in oldest])))
+    return [r.url for r in oldest if r.url]
+
+
+class CachedLoader(DocumentLoader):
+    """The loader for code inside a transaction: memory, then the documents the caller kept,
+    then the ngsild_contexts table read through the caller's own session; never the
+    network, never a write."""
+
+    def __init__(self, session: Session | None, documents: dict[str, Any]) -> None:
+        self.session = session
+        self.documents = documents
+
+    def load(self, url: str) -> dict[str, Any]:
+        if is_core_url(url):
+            return CORE_DOCUMENT
+        document = fetched.get(url) or self.documents.get(url)
+        if document is None and self.session is not None:
+            row = _row_for(self.session, url)
+            document = json.loads(row.body) if row is not None else None
+        if not isinstance(document, dict):
+            raise NgsiError("LdContextNotAvailable", f"@context {url} is not cached here")
+        return document

@@ -1,0 +1,197 @@
+"""Reading entities: queries (GET /entities, POST /entityOperations/query), and the types and
+attributes the entities have."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import LOCATION
+from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, haversine
+from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.query import ClientPattern, Node, evaluate_q
+from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+
+
+@dataclass
+class EntityQuery:
+    types: list[str] = field(default_factory=list)  # expanded
+    ids: list[str] = field(default_factory=list)
+    id_pattern: ClientPattern | None = None
+    attrs: list[str] = field(default_factory=list)  # expanded
+    q: Node | None = None
+    geo: GeoQuery | None = None
+    geoproperty: str = LOCATION  # expanded
+    limit: int = 20
+    offset: int = 0
+    count: bool = False
+
+
+def _literal_prefix(pattern: str) -> str | None:
+    """The literal start of an anchored regex (``^urn:ngsi-ld:Bin:.*``), for an index range.
+
+    Only a prefix every match must start with: none under alternation (``^a|b``) or inline
+    flags (``(?i)`` may make the whole pattern case-insensitive), and the literal a ``?``,
+    ``*`` or ``{`` quantifies is optional, so it is left out."""
+    if not pattern.startswith("^") or "|" in pattern or "(?" in pattern:
+        return None
+    prefix = []
+    for char in pattern[1:]:
+        if char in ".^$*+?{}[]\\|()":
+            if char in "?*{" and prefix:
+                prefix.pop()
+            break
+        prefix.append(char)
+    return "".join(prefix) or None
+
+
+def id_prefix_filter(pattern: ClientPattern) -> Any | None:
+    """An indexed LIKE on entity_id for an anchored pattern's literal start, or None.
+
+    The regex itself still runs on the rows it lets through."""
+    prefix = _literal_prefix(pattern.pattern)
+    if not prefix:
+        return None
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return NgsiEntity.entity_id.like(escaped + "%", escape="\\")
+
+
+def query_entities(
+    session: Session, *, tenant: str, query: EntityQuery, active: ActiveContext
+) -> tuple[list[NgsiEntity], int | None]:
+    """Matching entities (one page) and, when asked, how many match in all.
+
+    SQL narrows by tenant, type, ids, an id prefix and the location bounding box (all
+    indexed); the q language, regexes and exact geometry then run on the candidates.
+    """
+    require_tenant(session, tenant=tenant)
+    statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
+    if query.types:
+        statement = statement.where(NgsiEntity.type.in_(query.types))
+    if query.ids:
+        statement = statement.where(NgsiEntity.entity_id.in_(query.ids))
+    if query.id_pattern is not None:
+        narrowed = id_prefix_filter(query.id_pattern)
+        if narrowed is not None:
+            statement = statement.where(narrowed)
+    box = query.geo.bbox() if query.geo is not None else None
+    if box is not None and query.geoproperty == LOCATION:
+        min_lon, min_lat, max_lon, max_lat = box
+        span = session.scalar(
+            select(func.max(NgsiEntity.lat_span)).where(NgsiEntity.tenant == tenant)
+        )
+        statement = statement.where(
+            NgsiEntity.min_lat.between(min_lat - (span or 0.0), max_lat),
+            NgsiEntity.max_lat >= min_lat,
+            NgsiEntity.min_lon <= max_lon,
+            NgsiEntity.max_lon >= min_lon,
+        )
+    statement = statement.order_by(NgsiEntity.id)
+    in_python = (
+        query.q is not None
+        or query.geo is not None
+        or bool(query.attrs)
+        or query.id_pattern is not None
+    )
+    if not in_python:
+        total = None
+        if query.count:
+            total = session.scalar(select(func.count()).select_from(statement.subquery()))
+        rows = list(session.scalars(statement.offset(query.offset).limit(query.limit)))
+        return rows, total
+    matched: list[NgsiEntity] = []
+    seen = 0
+    wanted = query.offset + query.limit
+    for row in session.scalars(statement.execution_options(yield_per=500)):
+        if not matches(row, query, active):
+            continue
+        if query.offset <= seen < wanted:
+            matched.append(row)
+        seen += 1
+        if seen >= wanted and not query.count:
+            break
+    return matched, (seen if query.count else None)
+
+
+def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
+    """Whether a candidate row passes the parts of the query SQL could not check."""
+    if query.id_pattern is not None and not query.id_pattern.search(row.entity_id):
+        return False
+    attrs = row.attrs or {}
+    if query.attrs and not any(iri in attrs for iri in query.attrs):
+        return False
+    if query.geo is not None:
+        geo = query.geo
+        point_like = (
+            query.geoproperty == LOCATION
+            and geo.relation == "near"
+            and row.min_lat is not None
+            and row.min_lat == row.max_lat
+            and row.min_lon == row.max_lon
+        )
+        if point_like:
+            # A point location: distance straight from the indexed columns, no shapely.
+            origin = geo.geometry
+            distance = haversine(origin.x, origin.y, float(row.min_lon), float(row.min_lat))  # type: ignore[attr-defined,arg-type]
+            if geo.max_distance is not None and distance > geo.max_distance:
+                return False
+            if geo.min_distance is not None and distance < geo.min_distance:
+                return False
+        elif not evaluate_georel(geo, attrs, query.geoproperty):
+            return False
+    return query.q is None or evaluate_q(query.q, attrs, active.expand)
+
+
+def _types_and_attributes(session: Session, tenant: str) -> Iterable[Any]:
+    """(type, attrs) of every entity in the tenant, streamed."""
+    statement = select(NgsiEntity.type, NgsiEntity.attrs).where(NgsiEntity.tenant == tenant)
+    return session.execute(statement.execution_options(yield_per=1000))
+
+
+def _kinds(attribute: Any) -> set[str]:
+    """The attribute types (Property, Relationship, ...) of an attribute's instances."""
+    instances = attribute if isinstance(attribute, list) else [attribute]
+    return {i.get("type", "Property") for i in instances if isinstance(i, dict)}
+
+
+def list_types(session: Session, *, tenant: str) -> list[str]:
+    """The expanded types the tenant's entities have, sorted."""
+    require_tenant(session, tenant=tenant)
+    return list(
+        session.scalars(
+            select(NgsiEntity.type)
+            .where(NgsiEntity.tenant == tenant)
+            .distinct()
+            .order_by(NgsiEntity.type)
+        )
+    )
+
+
+def type_details(session: Session, *, tenant: str) -> dict[str, dict[str, Any]]:
+    """Per expanded type: entity count and {attribute IRI: set of attribute types}."""
+    require_tenant(session, tenant=tenant)
+    details: dict[str, dict[str, Any]] = {}
+    for type_iri, attrs in _types_and_attributes(session, tenant):
+        entry = details.setdefault(type_iri, {"count": 0, "attributes": {}})
+        entry["count"] += 1
+        for iri, attribute in (attrs or {}).items():
+            entry["attributes"].setdefault(iri, set()).update(_kinds(attribute))
+    return details
+
+
+def attribute_details(session: Session, *, tenant: str) -> dict[str, dict[str, Any]]:
+    """Per expanded attribute: how many entities have it, its types, and the entity types."""
+    require_tenant(session, tenant=tenant)
+    details: dict[str, dict[str, Any]] = {}
+    for type_iri, attrs in _types_and_attributes(session, tenant):
+        for iri, attribute in (attrs or {}).items():
+            entry = details.setdefault(iri, {"count": 0, "kinds": set(), "types": set()})
+            entry["count"] += 1
+            entry["types"].add(type_iri)
+            entry["kinds"].update(_kinds(attribute))
+    return details

@@ -1,0 +1,191 @@
+"""Entity rows: finding them (with the row lock writers need), keeping the indexed location
+columns in step, saving, the history store and the change event every write emits. The
+building blocks of :mod:`.writes`, :mod:`.batch` and :mod:`.devices`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry import shape
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.base.outbox import emit
+from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
+from cityloop.platforms.data.perception.models import Measurement
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild.entities import (
+    LOCATION,
+    EntityView,
+    Incoming,
+    iso,
+    now_iso,
+)
+from cityloop.platforms.data.perception.ngsild.errors import not_found
+from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+
+
+def view_of(row: NgsiEntity) -> EntityView:
+    """The row as :func:`.entities.render_entity` takes it."""
+    return EntityView(
+        entity_id=row.entity_id,
+        types=list(row.types or [row.type]),
+        attrs=dict(row.attrs or {}),
+        scope=row.scope,
+        created_at=iso(row.created_at),
+        modified_at=iso(row.modified_at),
+    )
+
+
+def find(
+    session: Session, *, tenant: str, entity_id: str, for_update: bool = False
+) -> NgsiEntity | None:
+    """The entity's row, or None; writers pass ``for_update`` to lock it.
+
+    Attributes are one JSON document, so two concurrent read-modify-writes on PostgreSQL would
+    lose one's changes without the row lock (SQLite's single writer already serialises them)."""
+    statement = select(NgsiEntity).where(
+        NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalar(statement)
+
+
+def get_entity(
+    session: Session, *, tenant: str, entity_id: str, for_update: bool = False
+) -> NgsiEntity:
+    """The entity's row; 404 when the tenant or the entity does not exist."""
+    require_tenant(session, tenant=tenant)
+    row = find(session, tenant=tenant, entity_id=entity_id, for_update=for_update)
+    if row is None:
+        raise not_found(f"entity {entity_id} does not exist")
+    return row
+
+
+def place(row: NgsiEntity) -> None:
+    """Keep the indexed centroid and bounding box in step with the location GeoProperty."""
+    location = row.attrs.get(LOCATION)
+    if isinstance(location, list):
+        location = location[0] if location else None
+    geometry = None
+    if isinstance(location, dict) and isinstance(location.get("value"), dict):
+        try:
+            geometry = shape(location["value"])
+        except Exception:
+            geometry = None
+    if geometry is None or geometry.is_empty:
+        row.lat = row.lon = row.min_lat = row.min_lon = row.max_lat = row.max_lon = None
+        row.lat_span = None
+        return
+    min_x, min_y, max_x, max_y = geometry.bounds
+    centroid = geometry.centroid
+    row.lat, row.lon = float(centroid.y), float(centroid.x)
+    row.min_lat, row.min_lon, row.max_lat, row.max_lon = min_y, min_x, max_y, max_x
+    row.lat_span = max_y - min_y
+
+
+def emit_change(
+    session: Session, *, row: NgsiEntity, attributes: Iterable[str], deleted: bool = False
+) -> None:
+    """Emit the change event of one entity's write (the subscriptions' matcher reads it)."""
+    change = EntityChange(
+        entity_id=row.entity_id, type=row.type, attributes=sorted(set(attributes))
+    )
+    emit(
+        session,
+        EntitiesChanged(tenant=row.tenant, changes=[change], deleted=deleted, row_id=row.id),
+    )
+
+
+def _history_name(iri: str) -> str:
+    """Measurements keep names as the core context compacts them ("temperature" for a
+    default-context IRI), so device readings and API updates share one series."""
+    return contexts.core().compact(iri)
+
+
+def record_history(session: Session, *, row: NgsiEntity, attrs: dict[str, Any]) -> None:
+    """Append the numbers, strings and booleans written through the API to the history store."""
+    rows = []
+    for iri, attribute in attrs.items():
+        for instance in attribute if isinstance(attribute, list) else [attribute]:
+            if not isinstance(instance, dict) or instance.get("type", "Property") != "Property":
+                continue
+            value = instance.get("value")
+            if isinstance(value, bool):
+                num, text = None, "true" if value else "false"
+            elif isinstance(value, int | float):
+                try:
+                    num, text = float(value), None
+                except OverflowError:
+                    continue
+                if not math.isfinite(num):
+                    continue
+            elif isinstance(value, str) and "\x00" not in value:
+                num, text = None, value
+            else:
+                continue
+            name = _history_name(iri)
+            if len(name) > 200:
+                continue
+            unit = instance.get("unitCode")
+            moment = instance.get("observedAt") or instance.get("modifiedAt") or now_iso()
+            rows.append(
+                {
+                    "tenant": row.tenant,
+                    "device_id": None,
+                    "entity_id": row.entity_id,
+                    "attribute": name,
+                    "observed_at": datetime.fromisoformat(moment.replace("Z", "+00:00")),
+                    "num_value": num,
+                    "text_value": text,
+                    "unit": unit if unit and "\x00" not in unit else None,
+                }
+            )
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = maker(Measurement).on_conflict_do_nothing(
+        index_elements=["tenant", "entity_id", "attribute", "observed_at"]
+    )
+    session.execute(statement, rows)
+
+
+def insert(session: Session, *, tenant: str, incoming: Incoming) -> NgsiEntity:
+    """Add a new entity's row, its history and its change event."""
+    assert incoming.entity_id is not None
+    now = utcnow()
+    row = NgsiEntity(
+        tenant=tenant,
+        entity_id=incoming.entity_id,
+        type=incoming.types[0],
+        types=incoming.types,
+        scope=incoming.scope,
+        attrs=incoming.attrs,
+        created_at=now,
+        modified_at=now,
+    )
+    place(row)
+    session.add(row)
+    session.flush()
+    record_history(session, row=row, attrs=incoming.attrs)
+    emit_change(session, row=row, attributes=incoming.attrs)
+    return row
+
+
+def save(
+    session: Session, *, row: NgsiEntity, attrs: dict[str, Any], changed: Iterable[str]
+) -> None:
+    """Store an entity's new attributes and emit the change (history is the caller's)."""
+    row.attrs = attrs
+    row.modified_at = utcnow()
+    place(row)
+    session.flush()
+    emit_change(session, row=row, attributes=changed)

@@ -1,0 +1,57 @@
+"""Routes under /ngsi-ld/v1, one module per resource. Each parses the request by hand (NGSI-LD
+clients expect ETSI ProblemDetails, not FastAPI's validation errors), resolves the client's
+@context before any unit of work opens, calls one service function, and shapes the answer for
+the Accept header; :mod:`.common` holds what they share."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cityloop.platforms.data.perception.ngsild.errors import BY_STATUS, NgsiError, problem_details
+from cityloop.platforms.data.perception.ngsild.views import (
+    batch,
+    entities,
+    jsonld_contexts,
+    queries,
+    subscriptions,
+    temporal,
+    types,
+)
+from cityloop.platforms.data.perception.ngsild.views.common import (
+    CONTEXT_FETCH_LIMITER,
+    JSON,
+    PREFIX,
+    authorize,
+)
+
+__all__ = ["CONTEXT_FETCH_LIMITER", "install_ngsild", "router"]
+
+router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"], dependencies=[Depends(authorize)])
+# In this order: POST /entityOperations/query must match before /entityOperations/{operation}.
+for _resource in (entities, queries, batch, types, jsonld_contexts, temporal, subscriptions):
+    router.include_router(_resource.router)
+
+
+def install_ngsild(app: FastAPI) -> None:
+    """Mount the routes and answer every error under /ngsi-ld/ as ETSI ProblemDetails."""
+    app.include_router(router)
+
+    @app.exception_handler(NgsiError)
+    async def _ngsi_error(request: Request, exc: NgsiError) -> JSONResponse:
+        return JSONResponse(
+            exc.problem(), status_code=exc.status, headers=exc.headers or None, media_type=JSON
+        )
+
+    def formatter(
+        request: Request, status: int, detail: str, headers: dict[str, str]
+    ) -> JSONResponse:
+        kind = BY_STATUS.get(status, "InternalError" if status >= 500 else "BadRequestData")
+        return JSONResponse(
+            problem_details(kind, detail, status),
+            status_code=status,
+            headers=headers,
+            media_type=JSON,
+        )
+
+    app.state.error_formatters["/ngsi-ld/"] = formatter

@@ -1,0 +1,90 @@
+"""Batch operations: POST /entityOperations/create, upsert, update and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from cityloop.platforms.data.perception.ngsild import batch
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.views.common import (
+    JSON,
+    LD_JSON,
+    Call,
+    call_with_body,
+    options,
+    run,
+)
+
+router = APIRouter()
+
+
+@router.post("/entityOperations/{operation}")
+async def entity_operation(request: Request, operation: str) -> Response:
+    if operation not in ("create", "upsert", "update", "delete"):
+        raise not_found(f"entityOperations/{operation} is not offered")
+    call, body, media = await call_with_body(request)
+    return await run(_batch, call, body, media, operation, options(request))
+
+
+def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -> Response:
+    if not isinstance(body, list) or not body:
+        raise bad_data("the body must be a non-empty JSON array")
+    maximum = call.ctx.settings.ngsild_batch_max
+    if len(body) > maximum:
+        raise bad_data(f"a batch holds at most {maximum} entities")
+    core = call.resolve(call.link if media == JSON else None)
+    if operation == "delete":
+        with call.ctx.writing() as session:
+            result = batch.batch_delete(session, tenant=call.tenant, ids=body)
+        return _answer(result, operation)
+    early = batch.BatchResult()
+    items = _with_contexts(call, body, media, core, early)
+    with call.ctx.writing() as session:
+        if operation == "create":
+            result = batch.batch_create(session, tenant=call.tenant, items=items)
+        elif operation == "upsert":
+            result = batch.batch_upsert(
+                session, tenant=call.tenant, items=items, update_mode="update" in asked
+            )
+        else:
+            result = batch.batch_update(
+                session, tenant=call.tenant, items=items, no_overwrite="noOverwrite" in asked
+            )
+    result.errors = early.errors + result.errors
+    return _answer(result, operation)
+
+
+def _with_contexts(
+    call: Call, body: list[Any], media: str, core: ActiveContext, early: batch.BatchResult
+) -> list[tuple[Any, ActiveContext]]:
+    """Each entity with its resolved @context (its own for ld+json, else the request's),
+    before the unit of work opens; an entity whose context fails goes to ``early``."""
+    items: list[tuple[Any, ActiveContext]] = []
+    for item in body:
+        try:
+            if media == LD_JSON:
+                if not isinstance(item, dict) or "@context" not in item:
+                    raise bad_data("each application/ld+json entity must carry @context")
+                items.append((item, call.resolve(item["@context"])))
+            else:
+                if isinstance(item, dict) and "@context" in item:
+                    raise bad_data("application/json entities may not carry @context")
+                items.append((item, core))
+        except NgsiError as exc:
+            early.fail(item.get("id") if isinstance(item, dict) else None, exc)
+    return items
+
+
+def _answer(result: batch.BatchResult, operation: str) -> Response:
+    """207 with the errors if any; else 201 with the ids created, or 204."""
+    if result.errors:
+        return JSONResponse(result.body(), status_code=207, media_type=JSON)
+    if operation == "create":
+        return JSONResponse(result.success, status_code=201, media_type=JSON)
+    if operation == "upsert" and result.created:
+        return JSONResponse(result.created, status_code=201, media_type=JSON)
+    return Response(status_code=204)

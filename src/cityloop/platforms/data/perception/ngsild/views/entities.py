@@ -1,0 +1,180 @@
+"""/entities/{id} and its attributes: create, read, replace, merge and delete an entity;
+append, update, patch, replace and delete attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from cityloop.platforms.data.perception.ngsild import rows, writes
+from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
+from cityloop.platforms.data.perception.ngsild.views.common import (
+    JSON,
+    PREFIX,
+    Call,
+    call_for,
+    call_with_body,
+    names,
+    options,
+    read_body,
+    render_options,
+    render_row,
+    respond,
+    run,
+    user_context,
+)
+
+router = APIRouter()
+
+
+@router.post("/entities")
+async def create_entity(request: Request) -> Response:
+    call, body, media = await call_with_body(request)
+    return await run(_create_entity, call, body, media)
+
+
+def _create_entity(call: Call, body: Any, media: str) -> Response:
+    active = call.resolve(user_context(call, body, media))
+    with call.ctx.writing() as session:
+        row = writes.create_entity(session, tenant=call.tenant, body=body, active=active)
+        entity_id = row.entity_id
+    return Response(status_code=201, headers={"Location": f"{PREFIX}/entities/{entity_id}"})
+
+
+@router.get("/entities/{entity_id}")
+def get_entity(request: Request, entity_id: str) -> Response:
+    call = call_for(request)
+    active = call.resolve(call.link)
+    check_entity_id(entity_id)
+    attrs = names(request, "attrs", active, what="attribute name")
+    with call.ctx.reading() as session:
+        row = rows.get_entity(session, tenant=call.tenant, entity_id=entity_id)
+        data = render_row(row, active, set(attrs) if attrs else None, render_options(request))
+    return respond(call, active, data)
+
+
+def _write(
+    call: Call,
+    body: Any,
+    media: str,
+    entity_id: str,
+    action: Callable[..., Any],
+    named: dict[str, Any],
+) -> Response:
+    """Check the id, resolve the body's context, then ``action`` in one unit of work: 204."""
+    check_entity_id(entity_id)
+    active = call.resolve(user_context(call, body, media))
+    with call.ctx.writing() as session:
+        action(session, tenant=call.tenant, entity_id=entity_id, body=body, active=active, **named)
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}")
+async def replace_entity(request: Request, entity_id: str) -> Response:
+    call, body, media = await call_with_body(request)
+    return await run(_write, call, body, media, entity_id, writes.replace_entity, {})
+
+
+@router.delete("/entities/{entity_id}")
+def delete_entity(request: Request, entity_id: str) -> Response:
+    call = call_for(request)
+    check_entity_id(entity_id)
+    with call.ctx.writing() as session:
+        writes.delete_entity(session, tenant=call.tenant, entity_id=entity_id)
+    return Response(status_code=204)
+
+
+@router.patch("/entities/{entity_id}")
+async def merge_entity(request: Request, entity_id: str) -> Response:
+    """Merge: attributes given are added or replaced, the others kept (NGSI-LD mergeEntity)."""
+    call, body, media = await call_with_body(request)
+    return await run(_merge, call, body, media, entity_id)
+
+
+def _merge(call: Call, body: Any, media: str, entity_id: str) -> Response:
+    active = call.resolve(user_context(call, body, media))
+    with call.ctx.writing() as session:
+        writes.append_attributes(
+            session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
+        )
+    return Response(status_code=204)
+
+
+@router.post("/entities/{entity_id}/attrs")
+async def append_attributes(request: Request, entity_id: str) -> Response:
+    call, body, media = await call_with_body(request)
+    no_overwrite = "noOverwrite" in options(request)
+    return await run(_attrs, call, body, media, entity_id, no_overwrite, True)
+
+
+@router.patch("/entities/{entity_id}/attrs")
+async def update_attributes(request: Request, entity_id: str) -> Response:
+    call, body, media = await call_with_body(request)
+    return await run(_attrs, call, body, media, entity_id, False, False)
+
+
+def _attrs(
+    call: Call, body: Any, media: str, entity_id: str, no_overwrite: bool, append: bool
+) -> Response:
+    """Append (POST) or update (PATCH) attributes: 204, or 207 naming those left out."""
+    check_entity_id(entity_id)
+    active = call.resolve(user_context(call, body, media))
+    with call.ctx.writing() as session:
+        if append:
+            result = writes.append_attributes(
+                session,
+                tenant=call.tenant,
+                entity_id=entity_id,
+                body=body,
+                active=active,
+                no_overwrite=no_overwrite,
+            )
+        else:
+            result = writes.update_attributes(
+                session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
+            )
+    if result.not_updated:
+        return JSONResponse(result.body(active), status_code=207, media_type=JSON)
+    return Response(status_code=204)
+
+
+async def _attribute_write(
+    request: Request, entity_id: str, attr: str, action: Callable[..., Any]
+) -> Response:
+    call = call_for(request)
+    body, media = await read_body(request, call)
+    check_name(attr)
+    return await run(_write, call, body, media, entity_id, action, {"name": attr})
+
+
+@router.patch("/entities/{entity_id}/attrs/{attr}")
+async def patch_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    return await _attribute_write(request, entity_id, attr, writes.patch_attribute)
+
+
+@router.put("/entities/{entity_id}/attrs/{attr}")
+async def replace_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    return await _attribute_write(request, entity_id, attr, writes.replace_attribute)
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr}")
+def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    call = call_for(request)
+    check_entity_id(entity_id)
+    check_name(attr)
+    active = call.resolve(call.link)
+    params = request.query_params
+    with call.ctx.writing() as session:
+        writes.delete_attribute(
+            session,
+            tenant=call.tenant,
+            entity_id=entity_id,
+            name=attr,
+            active=active,
+            dataset_id=params.get("datasetId"),
+            delete_all=params.get("deleteAll", "").lower() == "true",
+        )
+    return Response(status_code=204)

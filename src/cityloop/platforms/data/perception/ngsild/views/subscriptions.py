@@ -1,0 +1,141 @@
+"""Subscriptions: POST and GET /subscriptions, GET, PATCH and DELETE /subscriptions/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cityloop.platforms.data.perception.ngsild import subscriptions
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import is_uri
+from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.subscription_validation import (
+    check_endpoint_address,
+)
+from cityloop.platforms.data.perception.ngsild.views.common import (
+    PREFIX,
+    Call,
+    call_for,
+    call_with_body,
+    check_limit,
+    int_param,
+    read_body,
+    respond,
+    results_count,
+    run,
+    user_context,
+)
+
+router = APIRouter()
+
+
+def _subscription_id(value: str) -> str:
+    if not is_uri(value):
+        raise bad_data(f"the subscription id {value[:100]!r} is not a URI")
+    return value
+
+
+def _contexts(call: Call, body: Any, media: str) -> tuple[ActiveContext, ActiveContext | None]:
+    """The request's context and the one its ``jsonldContext`` names, both resolved (and the
+    endpoint checked) before the unit of work opens: they may fetch and resolve DNS."""
+    active = call.resolve(user_context(call, body, media))
+    check_endpoint_address(call.ctx.outbound, body)
+    notify_context = None
+    if isinstance(body, dict) and isinstance(body.get("jsonldContext"), str):
+        # Fetched now, so a broken one is a 503 here; its documents are kept on the row.
+        notify_context = call.resolve(body["jsonldContext"])
+    return active, notify_context
+
+
+@router.post("/subscriptions")
+async def create_subscription(request: Request) -> Response:
+    call, body, media = await call_with_body(request)
+    return await run(_create, call, body, media)
+
+
+def _create(call: Call, body: Any, media: str) -> Response:
+    active, notify_context = _contexts(call, body, media)
+    with call.ctx.writing() as session:
+        row = subscriptions.create_subscription(
+            session,
+            tenant=call.tenant,
+            body=body,
+            active=active,
+            notify_context=notify_context,
+        )
+        subscription_id = row.subscription_id
+    return Response(
+        status_code=201, headers={"Location": f"{PREFIX}/subscriptions/{subscription_id}"}
+    )
+
+
+@router.get("/subscriptions")
+def list_subscriptions(request: Request) -> Response:
+    call = call_for(request)
+    active = call.resolve(call.link)
+    settings = call.ctx.settings
+    limit = int_param(request, "limit", settings.ngsild_default_limit)
+    check_limit(limit, settings)
+    count = request.query_params.get("count", "").lower() == "true"
+    with call.ctx.reading() as session:
+        rows, total = subscriptions.list_subscriptions(
+            session,
+            tenant=call.tenant,
+            limit=limit,
+            offset=int_param(request, "offset", 0),
+            count=count,
+        )
+        found = subscriptions.statuses(session, subscriptions=rows)
+        data = [
+            subscriptions.render_subscription(row, active, found.get(str(row.id))) for row in rows
+        ]
+    return respond(call, active, data, headers=results_count(total))
+
+
+@router.get("/subscriptions/{subscription_id}")
+def get_subscription(request: Request, subscription_id: str) -> Response:
+    call = call_for(request)
+    _subscription_id(subscription_id)
+    active = call.resolve(call.link)
+    with call.ctx.reading() as session:
+        row = subscriptions.get_subscription(
+            session, tenant=call.tenant, subscription_id=subscription_id
+        )
+        found = subscriptions.statuses(session, subscriptions=[row])
+        data = subscriptions.render_subscription(row, active, found.get(str(row.id)))
+    return respond(call, active, data)
+
+
+@router.patch("/subscriptions/{subscription_id}")
+async def update_subscription(request: Request, subscription_id: str) -> Response:
+    call = call_for(request)
+    _subscription_id(subscription_id)
+    body, media = await read_body(request, call)
+    return await run(_update, call, body, media, subscription_id)
+
+
+def _update(call: Call, body: Any, media: str, subscription_id: str) -> Response:
+    active, notify_context = _contexts(call, body, media)
+    with call.ctx.writing() as session:
+        subscriptions.update_subscription(
+            session,
+            tenant=call.tenant,
+            subscription_id=subscription_id,
+            body=body,
+            active=active,
+            notify_context=notify_context,
+        )
+    return Response(status_code=204)
+
+
+@router.delete("/subscriptions/{subscription_id}")
+def delete_subscription(request: Request, subscription_id: str) -> Response:
+    call = call_for(request)
+    _subscription_id(subscription_id)
+    with call.ctx.writing() as session:
+        subscriptions.delete_subscription(
+            session, tenant=call.tenant, subscription_id=subscription_id
+        )
+    return Response(status_code=204)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cityloop.base.outbox import OutboxEvent
+from cityloop.platforms.data.perception.events import EntitiesChanged
 from tests.conftest import City, use_ngsild_key
 
 API = "/ngsi-ld/v1"
@@ -91,19 +92,21 @@ def test_every_change_emits_one_event(city: City) -> None:
     city.client.delete(API + "/entities/urn:ngsi-ld:WasteContainer:ev1")
     with city.ctx.reading() as session:
         events = [
-            e.payload
+            EntitiesChanged.model_validate(e.payload)
             for e in session.scalars(
                 select(OutboxEvent)
-                .where(OutboxEvent.type == "ngsild.entity.changed")
+                .where(OutboxEvent.type == EntitiesChanged.type)
                 .order_by(OutboxEvent.id)
             )
-            if e.payload["entity_id"] == "urn:ngsi-ld:WasteContainer:ev1"
         ]
+    events = [
+        e for e in events if [c.entity_id for c in e.changes] == ["urn:ngsi-ld:WasteContainer:ev1"]
+    ]
     default = "https://uri.etsi.org/ngsi-ld/default-context/"
-    assert [e["deleted"] for e in events] == [False, False, True]
-    assert events[0]["type"] == default + "WasteContainer"
-    assert events[1]["attributes"] == [default + "fillingLevel"]
-    assert events[0]["tenant"] == ""
+    assert [e.deleted for e in events] == [False, False, True]
+    assert events[0].changes[0].type == default + "WasteContainer"
+    assert events[1].changes[0].attributes == [default + "fillingLevel"]
+    assert events[0].tenant == ""
 
 
 def test_bad_bodies_are_400_never_500(city: City) -> None:

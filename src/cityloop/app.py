@@ -6,16 +6,17 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
+from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
@@ -167,30 +168,45 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     return app
 
 
+class ClientConfig(Answer):
+    """What the front ends need to know about this deployment."""
+
+    city_name: str
+    city_name_zh: str
+    bounds: tuple[float, float, float, float] | None = Field(
+        description="[min_lon, min_lat, max_lon, max_lat] of the districts"
+    )
+    center: tuple[float, float] | None = Field(description="[lon, lat]")
+    city_domain: str
+    tile_url: str | None = Field(description="a raster tile layer, when one is configured")
+    tile_attribution: str
+    dispute_window_hours: int
+    rating_window_hours: int
+    demo: bool
+
+
 def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
     """Serve the built citizen app at /app and the staff console at /console."""
     settings = ctx.settings
     dist = settings.resolved_static_dir
 
     @app.get("/api/v1/config", tags=["operations"])
-    def client_config() -> dict[str, Any]:
+    def client_config() -> ClientConfig:
         """What the front ends need to know about this deployment."""
         with ctx.reading() as session:
             bounds = geo.city_bounds(session)
-        return {
-            "city_name": settings.city_name,
-            "city_name_zh": settings.city_name_zh,
-            "bounds": bounds,
-            "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]
-            if bounds
-            else None,
-            "city_domain": settings.city_domain,
-            "tile_url": settings.tile_url,
-            "tile_attribution": settings.tile_attribution,
-            "dispute_window_hours": settings.dispute_window_hours,
-            "rating_window_hours": settings.rating_window_hours,
-            "demo": settings.demo,
-        }
+        return ClientConfig(
+            city_name=settings.city_name,
+            city_name_zh=settings.city_name_zh,
+            bounds=bounds,
+            center=((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2) if bounds else None,
+            city_domain=settings.city_domain,
+            tile_url=settings.tile_url,
+            tile_attribution=settings.tile_attribution,
+            dispute_window_hours=settings.dispute_window_hours,
+            rating_window_hours=settings.rating_window_hours,
+            demo=settings.demo,
+        )
 
     for name in ("app", "console"):
         if (dist / name / "index.html").exists():

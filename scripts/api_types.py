@@ -58,7 +58,9 @@ def generate() -> str:
         spec.write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
         output = Path(work) / "api-types.ts"
         subprocess.run(
-            [str(GENERATOR), str(spec), "--output", str(output)],
+            # A request field with a default is optional to send, so defaults do not make a
+            # field required (response models declare every key they always carry).
+            [str(GENERATOR), str(spec), "--output", str(output), "--default-non-nullable", "false"],
             check=True,
             capture_output=True,
             cwd=FRONTEND,

@@ -1844,7 +1844,7 @@ export interface components {
              * Display Name
              * @default
              */
-            display_name: string;
+            display_name?: string;
             /** Email */
             email?: string | null;
             /** Phone */
@@ -1946,7 +1946,7 @@ export interface components {
              * Name
              * @default
              */
-            name: string;
+            name?: string;
             /** Lat */
             lat?: number | null;
             /** Lon */
@@ -2018,17 +2018,17 @@ export interface components {
              * Resource
              * @default /iot/d
              */
-            resource: string;
+            resource?: string;
             /**
              * Auto Provision
              * @default false
              */
-            auto_provision: boolean;
+            auto_provision?: boolean;
             /**
              * Name
              * @default
              */
-            name: string;
+            name?: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -2512,7 +2512,7 @@ export interface components {
              * Comment
              * @default
              */
-            comment: string;
+            comment?: string;
             /** Token */
             token?: string | null;
         };
@@ -2530,7 +2530,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Media */
             media?: string[];
             /** Attributes */
@@ -2660,7 +2660,7 @@ export interface components {
              * Enabled
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /**
          * StaffCase
@@ -2963,7 +2963,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Media */
             media?: string[];
             /** Contact Email */
@@ -2977,7 +2977,7 @@ export interface components {
              * Token Type
              * @default bearer
              */
-            token_type: string;
+            token_type?: string;
             /** Expires In */
             expires_in: number;
             user: components["schemas"]["UserOut"];
@@ -3002,7 +3002,7 @@ export interface components {
              * Display Name
              * @default
              */
-            display_name: string;
+            display_name?: string;
             /** Email */
             email?: string | null;
         };

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 FRONTEND_SOURCES := $(shell find frontend/src frontend/app frontend/console frontend/public -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILT := frontend/dist/.built
 
-.PHONY: demo test lint format bench install clean serve frontend browser lock screenshots
+.PHONY: demo test lint format bench install clean serve frontend browser lock screenshots api-types
 
 # constraints.txt pins every transitive Python package; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -25,6 +25,14 @@ $(FRONTEND_BUILT): $(FRONTEND_SOURCES)
 	touch $(FRONTEND_BUILT)
 
 frontend: $(FRONTEND_BUILT)
+
+# The front ends' API types (frontend/src/shared/api-types.ts), generated from the OpenAPI
+# document by the pinned openapi-typescript. Commit the result: tests/test_api_types.py fails
+# when it is stale.
+api-types: $(STAMP)
+	test -x frontend/node_modules/.bin/openapi-typescript || \
+	  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+	$(BIN)/python scripts/api_types.py
 
 # Debian's Chromium (never Playwright's own download) and a CJK font for the zh-CN screens.
 browser:
@@ -44,13 +52,13 @@ test: $(STAMP) $(FRONTEND_BUILT) browser
 
 # ruff, then the import contracts (pyproject's [tool.importlinter]): the layers stay true.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

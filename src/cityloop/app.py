@@ -6,16 +6,17 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base import metrics
 from cityloop.base.context import AppContext
+from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
 from cityloop.base.headers import EVERY_ANSWER, SecurityHeadersMiddleware, page_headers
 from cityloop.base.limits import BodyLimitMiddleware
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         version="0.1.0",
         description="City operating platform: cases from report to close, Open311 GeoReport v2.",
         lifespan=lifespan,
+        # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN; /docs is ours instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.error_formatters = {}
@@ -188,7 +192,24 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
 
 # The pages a browser renders, which get a Content-Security-Policy (base/headers.py).
-FRONT_END_PATHS = ("/", "/app", "/console", "/assets")
+FRONT_END_PATHS = ("/", "/app", "/console", "/apidocs", "/assets")
+
+
+class ClientConfig(Answer):
+    """What the front ends need to know about this deployment."""
+
+    city_name: str
+    city_name_zh: str
+    bounds: tuple[float, float, float, float] | None = Field(
+        description="[min_lon, min_lat, max_lon, max_lat] of the districts"
+    )
+    center: tuple[float, float] | None = Field(description="[lon, lat]")
+    city_domain: str
+    tile_url: str | None = Field(description="a raster tile layer, when one is configured")
+    tile_attribution: str
+    dispute_window_hours: int
+    rating_window_hours: int
+    demo: bool
 
 
 def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
@@ -197,26 +218,29 @@ def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
     dist = settings.resolved_static_dir
 
     @app.get("/api/v1/config", tags=["operations"])
-    def client_config() -> dict[str, Any]:
+    def client_config() -> ClientConfig:
         """What the front ends need to know about this deployment."""
         with ctx.reading() as session:
             bounds = geo.city_bounds(session)
-        return {
-            "city_name": settings.city_name,
-            "city_name_zh": settings.city_name_zh,
-            "bounds": bounds,
-            "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]
-            if bounds
-            else None,
-            "city_domain": settings.city_domain,
-            "tile_url": settings.tile_url,
-            "tile_attribution": settings.tile_attribution,
-            "dispute_window_hours": settings.dispute_window_hours,
-            "rating_window_hours": settings.rating_window_hours,
-            "demo": settings.demo,
-        }
+        return ClientConfig(
+            city_name=settings.city_name,
+            city_name_zh=settings.city_name_zh,
+            bounds=bounds,
+            center=((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2) if bounds else None,
+            city_domain=settings.city_domain,
+            tile_url=settings.tile_url,
+            tile_attribution=settings.tile_attribution,
+            dispute_window_hours=settings.dispute_window_hours,
+            rating_window_hours=settings.rating_window_hours,
+            demo=settings.demo,
+        )
 
-    for name in ("app", "console"):
+    # The API reference is a built page too (Swagger UI from npm): nothing from a CDN.
+    @app.get("/docs", include_in_schema=False)
+    def api_reference() -> RedirectResponse:
+        return RedirectResponse("/apidocs/")
+
+    for name in ("app", "console", "apidocs"):
         if (dist / name / "index.html").exists():
             app.mount(f"/{name}", StaticFiles(directory=dist / name, html=True), name=name)
         else:

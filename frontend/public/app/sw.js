@@ -3,9 +3,9 @@
  * - App shell offline: on install it fetches /app/, reads the hashed /assets/ files the page
  *   references and caches them; later navigations are network-first (a new build is picked up at
  *   once), falling back to the cached shell when offline.
- * - City data offline: categories, config, departments and the district/street/grid GeoJSON are
- *   network-first with a cached fallback, so the report form and the base map work with no
- *   signal. Photos (immutable media URLs) are cache-first. Anything signed (/me/...) is never
+ * - City data offline: categories, config, departments, the workflow's vocabulary and the
+ *   district/street/grid GeoJSON are network-first with a cached fallback, so the report form
+ *   and the base map work with no signal. Photos (immutable media URLs) are cache-first. Anything signed (/me/...) is never
  *   cached, and POSTs are never touched.
  * - Background Sync ("cityloop-outbox"): when the connection returns, an open page is asked to
  *   send its outbox; with no page open the worker sends it itself (the same steps as
@@ -29,6 +29,7 @@ const DATA_URLS = [
   "/api/v1/categories",
   "/api/v1/config",
   "/api/v1/departments",
+  "/api/v1/vocabulary",
   "/api/v1/geo/districts",
   "/api/v1/geo/streets",
   "/api/v1/geo/grids",

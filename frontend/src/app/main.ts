@@ -2,6 +2,8 @@
 // offline: the service worker (public/app/sw.js) caches the shell and city data, and reports
 // wait in the IndexedDB outbox until they can be sent.
 import { createApp } from "vue";
+import "../shared/kit.css";
+import { loadVocabulary } from "../shared/vocabulary";
 import App from "./App.vue";
 import "./app.css";
 import { locale } from "./i18n";
@@ -23,6 +25,7 @@ onSent((item) => {
 
 createApp(App).use(router).mount("#app");
 
+void loadVocabulary();
 void loadCatalog();
 void refreshUser();
 startOutbox();

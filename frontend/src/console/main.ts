@@ -1,8 +1,11 @@
 import { createApp } from "vue";
+import "../shared/kit.css";
+import { loadVocabulary } from "../shared/vocabulary";
 import App from "./App.vue";
+import "./console.css";
 import { locale } from "./i18n";
 import { router } from "./router";
-import "./console.css";
 
 document.documentElement.lang = locale.value;
+void loadVocabulary();
 createApp(App).use(router).mount("#console");

@@ -1,5 +1,7 @@
 // Tiny reactive i18n: zh-CN and en, picked from the browser language, switchable, remembered.
+// Every translator reads its app's catalogue first, then the kit's (shared/messages.ts).
 import { computed, ref } from "vue";
+import { kitMessages } from "./messages";
 
 export type Locale = "zh-CN" | "en";
 export type Messages = Record<Locale, Record<string, string>>;
@@ -20,9 +22,13 @@ export function setLocale(value: Locale): void {
   document.documentElement.lang = value;
 }
 
-export function useI18n(messages: Messages) {
+const NONE: Messages = { en: {}, "zh-CN": {} };
+
+export function useI18n(messages: Messages = NONE) {
   const t = (key: string, params: Record<string, string | number> = {}): string => {
-    const template = messages[locale.value][key] ?? messages.en[key] ?? key;
+    const here = locale.value;
+    const template =
+      messages[here][key] ?? kitMessages[here][key] ?? messages.en[key] ?? kitMessages.en[key] ?? key;
     return template.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
   };
   // Pick the Chinese or English field of an API object (name / name_zh).
@@ -30,3 +36,6 @@ export function useI18n(messages: Messages) {
     item ? (locale.value === "zh-CN" && item.name_zh ? item.name_zh : item.name) : "";
   return { t, pick, locale: computed(() => locale.value), setLocale };
 }
+
+// The kit's own translator, for the shared components.
+export const { t, pick } = useI18n();

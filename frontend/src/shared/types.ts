@@ -1,46 +1,72 @@
-// Shapes both front ends read from the same endpoints (see governance/schemas.py and docs/api.md).
+// The API's answers as both front ends read them: names for the generated schemas
+// (api-types.ts, from the server's OpenAPI document; `make api-types`). Nothing here is written
+// by hand except the few shapes the server does not declare yet (marked below).
+import type { components } from "./api-types";
 
-export interface Named {
-  code: string;
-  name: string;
-  name_zh: string;
+export type Schemas = components["schemas"];
+
+// The workflow's words (GET /api/v1/vocabulary).
+export type Vocabulary = Schemas["Vocabulary"];
+export type StatusTerm = Schemas["StatusTerm"];
+export type ActionTerm = Schemas["ActionTerm"];
+export type CaseStatus = Schemas["Status"];
+export type Resolution = Schemas["Resolution"];
+export type Priority = Schemas["Priority"];
+export type Channel = Schemas["Channel"];
+export type Phase = StatusTerm["phase"];
+
+// Reference data.
+export type Named = Schemas["Named"];
+export type Category = Schemas["Category"];
+export type CategoryAttribute = Schemas["CategoryAttribute"];
+export type ClientConfig = Schemas["ClientConfig"];
+export type Department = Schemas["DepartmentOut"];
+export type User = Schemas["UserOut"];
+export type AreaCollection = Schemas["AreaCollection"];
+export type AreaFeature = Schemas["AreaFeature"];
+export type AreaProperties = Schemas["AreaProperties"];
+export type Placement = Schemas["Placement"];
+
+// Cases: the public view, the staff views, and their timeline rows.
+export type Photos = Schemas["Photos"];
+export type PublicCase = Schemas["PublicCase"];
+export type PublicTimelineRow = Schemas["PublicTimelineRow"];
+export type StaffCaseSummary = Schemas["StaffCaseSummary"];
+export type StaffCase = Schemas["StaffCase"];
+export type StaffTimelineRow = Schemas["StaffTimelineRow"];
+export type TimelineRow = PublicTimelineRow | StaffTimelineRow;
+export type CaseReport = Schemas["CaseReport"];
+export type CaseDispute = Schemas["CaseDispute"];
+export type CasePage = Schemas["CasePage"];
+export type QueuedDispute = Schemas["QueuedDispute"];
+export type BulkAnswer = Schemas["BulkAnswer"];
+export type BulkResult = BulkAnswer["results"][number];
+export type KpiReport = Schemas["KpiReport"];
+export type Indicators = Schemas["Indicators"];
+export type IntakeAnswer = Schemas["IntakeAnswer"];
+export type TrackAnswer = Schemas["TrackAnswer"];
+export type MyReport = Schemas["MyReport"];
+export type Notification = Schemas["Notification"];
+export type PublicCaseCollection = Schemas["PublicCaseCollection"];
+export type PublicCaseFeature = Schemas["PublicCaseFeature"];
+export type NearbyCase = Schemas["NearbyCase"];
+
+// Request bodies.
+export type ReportBody = Schemas["ReportIn"];
+export type ActionBody = Schemas["ActionIn"];
+
+export type MediaAnswer = Schemas["Uploaded"];
+
+/** A staff row's JSON data blob is free-form; a sensor-filed case's source_ref looks like this. */
+export interface AlarmSource {
+  kind: "alarm";
+  alarm_id: number;
+  alarm_type: string;
+  device_id: string;
+  entity_id: string | null;
 }
 
-export interface CategoryAttribute {
-  code: string;
-  description: string;
-  datatype: "string" | "number" | "datetime" | "text" | "singlevaluelist" | "multivaluelist";
-  required: boolean;
-  order: number;
-  values: [string, string][];
-  // The city's Chinese texts (categories.yaml); absent or empty where it has none.
-  description_zh?: string;
-  values_zh?: [string, string][];
-}
-
-export interface Category {
-  code: string;
-  kind: "component" | "event";
-  major_class: string;
-  group: string;
-  group_zh: string;
-  name: string;
-  name_zh: string;
-  description: string;
-  keywords: string[];
-  icon: string;
-  priority: string;
-  auto_dispatch: boolean;
-  default_department: string;
-  dedupe_radius_m: number;
-  attributes: CategoryAttribute[];
-}
-
-export interface ClientConfig {
-  city_domain: string;
-  tile_url: string | null;
-  tile_attribution: string;
-  dispute_window_hours: number;
-  rating_window_hours: number;
-  demo: boolean;
+/** Whether a timeline row carries the staff-only fields. */
+export function isStaffRow(row: TimelineRow): row is StaffTimelineRow {
+  return "actor" in row;
 }

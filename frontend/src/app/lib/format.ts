@@ -1,33 +1,13 @@
-// Dates, statuses and the public timeline in the reader's language.
+// The citizen app's own wording of a case: the public outcome, the area line, and notification
+// texts in Chinese. Dates, durations, distances and status lines come from the kit
+// (shared/format.ts).
 //
-// The server writes public timeline messages and notifications in English. In Chinese the app
-// rebuilds each message from the event's action and the known message patterns (department
-// names are looked up in the department list); anything it does not recognise is shown as sent.
+// Notifications are written by the server in English. In Chinese the app rebuilds each one from
+// the known message patterns (department names are looked up in the department list); anything
+// it does not recognise is shown as sent. Timeline rows need none of this: they carry message_zh.
 import { departments } from "../stores/catalog";
 import { locale, t } from "../i18n";
-import type { PublicCase, TimelineEvent } from "../types";
-
-export function formatDateTime(iso: string | null | undefined): string {
-  if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(locale.value, { dateStyle: "medium", timeStyle: "short" }).format(date);
-}
-
-export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return "";
-  const diff = new Date(iso).getTime() - now;
-  const rtf = new Intl.RelativeTimeFormat(locale.value, { numeric: "auto" });
-  const minutes = Math.round(diff / 60_000);
-  if (Math.abs(minutes) < 60) return rtf.format(minutes, "minute");
-  const hours = Math.round(minutes / 60);
-  if (Math.abs(hours) < 48) return rtf.format(hours, "hour");
-  return rtf.format(Math.round(hours / 24), "day");
-}
-
-export function statusLabel(status: string): string {
-  return t(`status.${status}`);
-}
+import type { PublicCase } from "../types";
 
 function departmentZh(englishName: string): string {
   const found = departments.value.find((d) => d.name === englishName.trim());
@@ -58,7 +38,7 @@ const ZH_RULES: Rule[] = [
   [/^Case (\d+) has had no public update for too long$/, (m) => `案卷 ${m[1]} 长时间没有公开进展，已提醒相关部门`],
 ];
 
-/** A server message in the current language. */
+/** A notification's text in the current language. */
 export function localiseMessage(message: string): string {
   if (locale.value !== "zh-CN") return message;
   const trimmed = message.trim();
@@ -72,27 +52,15 @@ export function localiseMessage(message: string): string {
   return message;
 }
 
-/** The headline of one public timeline entry. */
-export function eventTitle(event: TimelineEvent): string {
-  if (event.message) return localiseMessage(event.message);
-  return t(`action.${event.action}`);
-}
-
 /** The public outcome of a finished case, or null while it is open. */
 export function outcomeText(c: PublicCase): string | null {
   if (c.status === "closed") {
-    switch (c.resolution) {
-      case "fixed":
-        return t("outcome.fixed");
-      case "referred":
-        return t("outcome.referred", { to: c.referred_to ?? "" });
-      case "not_actionable":
-        return t("outcome.not_actionable", { reason: c.resolution_note ?? "" });
-      case "duplicate":
-        return t("outcome.duplicate", { id: c.duplicate_of ?? "" });
-      default:
-        return t("status.closed");
-    }
+    if (!c.resolution) return t("status.closed");
+    return t(`outcome.${c.resolution}`, {
+      to: c.referred_to ?? "",
+      reason: c.resolution_note ?? "",
+      id: c.duplicate_of ?? "",
+    });
   }
   if (c.status === "rejected") {
     const reject = [...c.timeline].reverse().find((e) => e.action === "reject");
@@ -104,12 +72,4 @@ export function outcomeText(c: PublicCase): string | null {
 
 export function areaLine(c: PublicCase, pick: (n: { name: string; name_zh?: string } | null | undefined) => string): string {
   return [c.district, c.street, c.grid].filter(Boolean).map((a) => pick(a)).join(" · ");
-}
-
-export function mediaThumb(id: string): string {
-  return `/api/v1/media/${encodeURIComponent(id)}/thumbnail`;
-}
-
-export function mediaUrl(id: string): string {
-  return `/api/v1/media/${encodeURIComponent(id)}`;
 }

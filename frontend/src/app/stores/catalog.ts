@@ -1,7 +1,7 @@
 // What the report form needs to know about the city: categories, departments and the client
 // config. Kept in localStorage as well, so the form still works when the app starts offline.
 import { computed, ref } from "vue";
-import { api } from "../../shared/api";
+import { get } from "../../shared/api";
 import type { Category, ClientConfig, Named } from "../types";
 
 const KEY = "cityloop.citizen.catalog";
@@ -27,6 +27,10 @@ export const categories = ref<Category[]>(stored.categories);
 export const departments = ref<Named[]>(stored.departments);
 export const config = ref<ClientConfig>(
   stored.config ?? {
+    city_name: "",
+    city_name_zh: "",
+    bounds: null,
+    center: null,
     city_domain: "",
     tile_url: null,
     tile_attribution: "",
@@ -50,9 +54,9 @@ export function loadCatalog(): Promise<void> {
   loading ??= (async () => {
     try {
       const [cats, deps, conf] = await Promise.all([
-        api<Category[]>("/api/v1/categories"),
-        api<Named[]>("/api/v1/departments"),
-        api<ClientConfig>("/api/v1/config"),
+        get("/api/v1/categories"),
+        get("/api/v1/departments"),
+        get("/api/v1/config"),
       ]);
       categories.value = cats;
       departments.value = deps;

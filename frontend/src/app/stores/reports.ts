@@ -1,8 +1,8 @@
 // "My reports": the signed-in citizen's reports (GET /me/reports) and, for reports made without
 // an account, the tracking tokens this phone keeps in localStorage (GET /track/{token}).
 import { ref } from "vue";
-import { ApiError, api } from "../../shared/api";
-import type { CitizenNotification, IntakeAnswer, MyReport, TrackAnswer } from "../types";
+import { ApiError, get } from "../../shared/api";
+import type { CitizenNotification, IntakeAnswer, MyReport } from "../types";
 import { signedIn } from "./session";
 
 const TRACKED_KEY = "cityloop.citizen.tracked";
@@ -83,8 +83,8 @@ export async function loadReports(): Promise<void> {
     if (signedIn.value) {
       try {
         const [mine, mineNotes] = await Promise.all([
-          api<MyReport[]>("/api/v1/me/reports"),
-          api<CitizenNotification[]>("/api/v1/me/notifications"),
+          get("/api/v1/me/reports"),
+          get("/api/v1/me/notifications"),
         ]);
         for (const r of mine) {
           entries.set(r.report_id, { token: r.tracking_token, report_id: r.report_id, submitted_at: r.submitted_at, case: r.case });
@@ -98,8 +98,8 @@ export async function loadReports(): Promise<void> {
       tracked.value.map(async (t) => {
         try {
           const [answer, tokenNotes] = await Promise.all([
-            api<TrackAnswer>(`/api/v1/track/${encodeURIComponent(t.token)}`),
-            api<CitizenNotification[]>(`/api/v1/track/${encodeURIComponent(t.token)}/notifications`).catch(
+            get("/api/v1/track/{token}", { path: { token: t.token } }),
+            get("/api/v1/track/{token}/notifications", { path: { token: t.token } }).catch(
               () => [] as CitizenNotification[],
             ),
           ]);

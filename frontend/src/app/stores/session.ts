@@ -1,6 +1,6 @@
 // The signed-in citizen (or nobody: reporting anonymously is always allowed).
 import { computed, ref } from "vue";
-import { ApiError, api, getToken, login, setToken, type User } from "../../shared/api";
+import { ApiError, get, getToken, login, post, setToken, type User } from "../../shared/api";
 
 const USER_KEY = "cityloop.citizen.user";
 
@@ -35,11 +35,15 @@ export async function signUp(fields: {
   email?: string;
   phone?: string;
 }): Promise<User> {
-  const body: Record<string, string> = { username: fields.username.trim(), password: fields.password };
-  if (fields.display_name) body.display_name = fields.display_name.trim();
-  if (fields.email) body.email = fields.email.trim();
-  if (fields.phone) body.phone = fields.phone.trim();
-  await api<User>("/api/v1/citizens", { method: "POST", json: body });
+  await post("/api/v1/citizens", {
+    json: {
+      username: fields.username.trim(),
+      password: fields.password,
+      display_name: fields.display_name?.trim() || undefined,
+      email: fields.email?.trim() || undefined,
+      phone: fields.phone?.trim() || undefined,
+    },
+  });
   return signIn(fields.username, fields.password);
 }
 
@@ -55,7 +59,7 @@ export async function refreshUser(): Promise<void> {
     return;
   }
   try {
-    remember(await api<User>("/api/v1/me"));
+    remember(await get("/api/v1/me"));
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) signOut();
     // offline: keep the stored user

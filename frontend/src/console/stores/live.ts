@@ -2,8 +2,7 @@
 // Screens subscribe with useLiveRefresh(); each `case` event (or a reconnect) triggers a debounced
 // refetch, so the queue and an open case stay current with no manual reload.
 import { onBeforeUnmount, reactive } from "vue";
-import { getToken } from "../../shared/api";
-import { call } from "./session";
+import { get, getToken } from "../../shared/api";
 
 export interface CaseChange {
   event_id: number;
@@ -76,7 +75,7 @@ function connect(): void {
       retryTimer = window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
       // If the refusal was an expired token, this call signs the user out (and stops the feed).
-      void call("/api/v1/me").catch(() => undefined);
+      void get("/api/v1/me").catch(() => undefined);
     } else {
       live.status = "connecting"; // the browser reconnects by itself, sending Last-Event-ID
     }

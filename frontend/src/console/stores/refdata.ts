@@ -1,7 +1,8 @@
 // Reference data every screen shares, fetched once per page load: departments, categories,
 // the city's jurisdiction polygons and the deployment's client config.
 import { shallowRef } from "vue";
-import { call } from "./session";
+import { get } from "../../shared/api";
+import { loadAreas, type AreaLevel } from "../../shared/geo";
 import type { Category, ClientConfig, Department, GeoCollection } from "../types";
 
 const cache = new Map<string, Promise<unknown>>();
@@ -21,7 +22,7 @@ export const categories = shallowRef<Category[]>([]);
 
 export function loadDepartments(): Promise<Department[]> {
   return once("departments", async () => {
-    const list = await call<Department[]>("/api/v1/departments");
+    const list = await get("/api/v1/departments");
     departments.value = list;
     return list;
   });
@@ -29,20 +30,18 @@ export function loadDepartments(): Promise<Department[]> {
 
 export function loadCategories(): Promise<Category[]> {
   return once("categories", async () => {
-    const list = await call<Category[]>("/api/v1/categories");
+    const list = await get("/api/v1/categories");
     categories.value = list;
     return list;
   });
 }
 
-export type GeoLevel = "districts" | "streets" | "grids";
-
-export function loadGeo(level: GeoLevel): Promise<GeoCollection> {
-  return once(`geo:${level}`, () => call<GeoCollection>(`/api/v1/geo/${level}`));
+export function loadGeo(level: AreaLevel): Promise<GeoCollection> {
+  return loadAreas(level); // the kit's cache, shared with the map
 }
 
 export function loadConfig(): Promise<ClientConfig> {
-  return once("config", () => call<ClientConfig>("/api/v1/config"));
+  return once("config", () => get("/api/v1/config"));
 }
 
 export function departmentByCode(code: string | null | undefined): Department | undefined {

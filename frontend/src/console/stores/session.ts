@@ -1,6 +1,6 @@
 // Who is signed in, what their role lets them see, and an API call that notices an expired token.
 import { computed, reactive } from "vue";
-import { ApiError, api, getToken, login, setToken, type User } from "../../shared/api";
+import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } from "../../shared/api";
 import { t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector"] as const;
@@ -53,7 +53,7 @@ export async function restoreSession(): Promise<void> {
   if (session.ready) return;
   try {
     if (getToken()) {
-      const user = await api<User>("/api/v1/me");
+      const user = await get("/api/v1/me");
       if ((STAFF_ROLES as readonly string[]).includes(user.role)) session.user = user;
       else setToken(null);
     }
@@ -80,22 +80,16 @@ export function signOut(): void {
   for (const hook of signOutHooks) hook();
 }
 
-// Every console request goes through here: a 401 means the token expired, so go back to login.
-export async function call<T>(path: string, init: Parameters<typeof api>[1] = {}): Promise<T> {
-  try {
-    return await api<T>(path, init);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401 && session.user) {
-      signOut();
-      expiredHandler?.();
-    }
-    throw error;
-  }
-}
+// A 401 on any request means the token expired: sign out and go back to login.
+onUnauthorized(() => {
+  if (!session.user) return;
+  signOut();
+  expiredHandler?.();
+});
 
 export function problemText(error: unknown): string {
   if (error instanceof ApiError) {
-    const p = error.problem as ApiError["problem"] & { errors?: { field?: string; message?: string }[] };
+    const p = error.problem;
     const head = p.detail || p.title || `HTTP ${error.status}`;
     const extra = (p.errors ?? []).slice(1).map((e) => [e.field, e.message].filter(Boolean).join(": "));
     return extra.length ? `${head}; ${extra.join("; ")}` : head;

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.db import utcnow
+from cityloop.base.db import iso, utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance import citizen, kpis, queries
+from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import (
     get_category,
@@ -30,6 +31,14 @@ from cityloop.domains.governance.intake import (
 from cityloop.domains.governance.intake import (
     submit_report as submit,
 )
+from cityloop.domains.governance.presenters import (
+    Names,
+    category_out,
+    public_case_out,
+    staff_case_out,
+    staff_case_summary,
+    vocabulary,
+)
 from cityloop.domains.governance.schemas import (
     ActionIn,
     BulkActionIn,
@@ -37,10 +46,6 @@ from cityloop.domains.governance.schemas import (
     RatingIn,
     ReportIn,
     SupportIn,
-    category_out,
-    iso,
-    public_case_out,
-    staff_case_out,
 )
 from cityloop.domains.governance.workflow import OPEN_STATES, is_open_to_join
 from cityloop.platforms.application.identity import service as identity
@@ -49,7 +54,7 @@ from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
 from cityloop.platforms.application.identity.service import ANONYMOUS, Actor
 from cityloop.platforms.application.notify import service as notify
-from cityloop.platforms.application.notify.views import notification_out
+from cityloop.platforms.application.notify.responses import Notification, notification_out
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -67,9 +72,9 @@ def run_intake(
     reporter_user_id: int | None,
     idempotency_key: str | None,
     scope: str,
-    respond: Callable[[IntakeResult], dict[str, Any]],
+    respond: Callable[[IntakeResult], dict[str, object]],
     channel: str | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, dict[str, object]]:
     """Shared by every intake route: rate limit, idempotency, submit, answer — one transaction."""
     key = idempotency.check_key(idempotency_key)
     if actor.role not in STAFF_ROLES:
@@ -92,25 +97,28 @@ def run_intake(
     return 201, body
 
 
-def _intake_answer(result: IntakeResult) -> dict[str, Any]:
+def _intake_answer(result: IntakeResult) -> dict[str, object]:
+    """The answer as JSON: it is also stored for an idempotent replay."""
     case = result.case
-    return {
-        "case_id": case.id,
-        "service_request_id": str(case.id),
-        "report_id": result.report.id,
-        "tracking_token": result.report.tracking_token,
-        "joined_existing": result.joined_existing,
-        "status": case.status,
-        "message": (
+    return out.IntakeAnswer(
+        case_id=case.id,
+        service_request_id=str(case.id),
+        report_id=result.report.id,
+        tracking_token=result.report.tracking_token,
+        joined_existing=result.joined_existing,
+        status=case.status,
+        message=(
             f"This problem was already reported as case {case.id}; your report was added to it "
             "and you will get its updates"
             if result.joined_existing
             else f"Your report is case {case.id}"
         ),
-    }
+    ).model_dump(mode="json")
 
 
-@router.post("/reports", status_code=201)
+# Intake routes answer a JSONResponse themselves (a replay repeats the stored status and body),
+# so their model is declared for the schema.
+@router.post("/reports", status_code=201, response_model=out.IntakeAnswer)
 def submit_report(
     ctx: Ctx,
     request: Request,
@@ -145,14 +153,24 @@ def submit_report(
     return JSONResponse(answer, status_code=status)
 
 
+VOCABULARY = vocabulary()  # built once: it changes only with the code
+
+
+@router.get("/vocabulary")
+def workflow_vocabulary() -> out.Vocabulary:
+    """Statuses (which are open, terminal, closed for Open311), resolutions, priorities, channels
+    and the workflow's actions: the lists front ends read instead of copying them."""
+    return VOCABULARY
+
+
 @router.get("/categories")
-def categories(ctx: Ctx) -> list[dict[str, Any]]:
+def categories(ctx: Ctx) -> list[out.Category]:
     with ctx.reading() as session:
         return [category_out(c) for c in list_categories(session)]
 
 
 @router.get("/categories/{code}")
-def category(ctx: Ctx, code: str) -> dict[str, Any]:
+def category(ctx: Ctx, code: str) -> out.Category:
     with ctx.reading() as session:
         found = get_category(session, code=code)
         if found is None:
@@ -184,7 +202,7 @@ def list_cases(
     sort: str = "-created",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> out.CasePage:
     statuses = [s for value in (status or []) for s in value.split(",") if s]
     if open:
         statuses = statuses or [s.value for s in OPEN_STATES]
@@ -209,12 +227,13 @@ def list_cases(
             session, actor=actor, filters=f, page=page, page_size=page_size
         )
         photos = queries.case_photos_many(session, case_ids=[c.id for c in rows])
-        items = [staff_case_out(session, c, actor, False, photos[c.id]) for c in rows]
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+        names = Names(session)
+        items = [staff_case_summary(session, c, actor, photos[c.id], names) for c in rows]
+    return out.CasePage(items=items, total=total, page=page, page_size=page_size)
 
 
 @router.get("/cases/{case_id}")
-def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> dict[str, Any]:
+def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> out.StaffCase:
     with ctx.reading() as session:
         case = queries.get_case_for(session, actor=actor, case_id=case_id)
         return staff_case_out(session, case, actor)
@@ -234,7 +253,7 @@ def _action_input(body: ActionIn) -> ActionInput:
 
 
 @router.post("/cases/{case_id}/actions")
-def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> dict[str, Any]:
+def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> out.StaffCase:
     with ctx.writing() as session:
         case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
         # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
@@ -242,19 +261,21 @@ def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> dict[str, An
 
 
 @router.post("/cases/bulk-actions")
-def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> dict[str, Any]:
+def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> out.BulkAnswer:
     """Each case is its own unit of work: one illegal case does not block the others."""
-    results: list[dict[str, Any]] = []
+    results: list[out.BulkDone | out.BulkRefused] = []
     for case_id in dict.fromkeys(body.case_ids):
         try:
             with ctx.writing() as session:
                 case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
-            results.append({"case_id": case_id, "ok": True, "status": case.status})
+            results.append(out.BulkDone(case_id=case_id, ok=True, status=case.status))
         except Problem as exc:
             results.append(
-                {"case_id": case_id, "ok": False, "status_code": exc.status, "detail": exc.detail}
+                out.BulkRefused(
+                    case_id=case_id, ok=False, status_code=exc.status, detail=exc.detail
+                )
             )
-    return {"results": results, "succeeded": sum(1 for r in results if r["ok"])}
+    return out.BulkAnswer(results=results, succeeded=sum(1 for r in results if r.ok))
 
 
 @router.get("/kpis")
@@ -264,7 +285,7 @@ def indicators(
     start: datetime | None = None,
     end: datetime | None = None,
     department: str | None = None,
-) -> dict[str, Any]:
+) -> out.KpiReport:
     """The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end)."""
     end = end or utcnow()
     start = start or end - timedelta(days=30)
@@ -275,26 +296,28 @@ def indicators(
     if start >= end:
         raise bad_request("start must be before end", field="start")
     with ctx.reading() as session:
-        return kpis.compute_for(session, actor, start, end, department)
+        figures = kpis.compute_for(session, actor, start, end, department)
+    return out.KpiReport.model_validate(figures)
 
 
 @router.get("/disputes")
-def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
+def dispute_queue(ctx: Ctx, actor: Staff) -> list[out.QueuedDispute]:
     with ctx.reading() as session:
         disputes = queries.open_disputes(session, actor=actor)
         photos = queries.case_photos_many(session, case_ids=[d.case_id for d in disputes])
+        names = Names(session)
         answer = []
         for dispute in disputes:
             case = queries.get_case_for(session, actor=actor, case_id=dispute.case_id)
             answer.append(
-                {
-                    "id": dispute.id,
-                    "case_id": dispute.case_id,
-                    "note": dispute.note,
-                    "media": dispute.media_ids,
-                    "at": iso(dispute.at),
-                    "case": staff_case_out(session, case, actor, False, photos[case.id]),
-                }
+                out.QueuedDispute(
+                    id=dispute.id,
+                    case_id=dispute.case_id,
+                    note=dispute.note,
+                    media=dispute.media_ids,
+                    at=iso(dispute.at),
+                    case=staff_case_summary(session, case, actor, photos[case.id], names),
+                )
             )
         return answer
 
@@ -303,7 +326,7 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[dict[str, Any]]:
 
 
 @router.get("/public/cases/{case_id}")
-def public_case(ctx: Ctx, case_id: CaseId) -> dict[str, Any]:
+def public_case(ctx: Ctx, case_id: CaseId) -> out.PublicCase:
     with ctx.reading() as session:
         return public_case_out(session, citizen.public_case(session, case_id=case_id))
 
@@ -315,7 +338,7 @@ def public_map(
     category: str | None = None,
     recent_days: Annotated[int, Query(ge=0, le=90)] = 14,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-) -> dict[str, Any]:
+) -> out.PublicCaseCollection:
     """Open cases and recently closed ones, as GeoJSON, with no reporter data."""
     box = None
     if bbox:
@@ -329,25 +352,24 @@ def public_map(
             session, bbox=box, category=category, recent_days=recent_days, limit=limit
         )
         photos = queries.first_public_photos(session, cases=rows)
-        features = []
-        for case in rows:
-            features.append(
-                {
-                    "type": "Feature",
-                    "id": case.id,
-                    "geometry": {"type": "Point", "coordinates": [case.lon, case.lat]},
-                    "properties": {
-                        "id": case.id,
-                        "status": case.status,
-                        "category": case.category_code,
-                        "created_at": iso(case.created_at),
-                        "resolution": case.resolution,
-                        "supporters": case.supporters,
-                        "photo": photos.get(case.id),
-                    },
-                }
+        features = [
+            out.PublicCaseFeature(
+                type="Feature",
+                id=case.id,
+                geometry=out.PointGeometry(type="Point", coordinates=(case.lon, case.lat)),
+                properties=out.PublicCaseProperties(
+                    id=case.id,
+                    status=case.status,
+                    category=case.category_code,
+                    created_at=iso(case.created_at),
+                    resolution=case.resolution,
+                    supporters=case.supporters,
+                    photo=photos.get(case.id),
+                ),
             )
-    return {"type": "FeatureCollection", "features": features}
+            for case in rows
+        ]
+    return out.PublicCaseCollection(type="FeatureCollection", features=features)
 
 
 @router.get("/public/nearby")
@@ -356,7 +378,7 @@ def nearby(
     category: Annotated[str, Query(max_length=20)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
-) -> list[dict[str, Any]]:
+) -> list[out.NearbyCase]:
     """Open cases of a category near a point, before a citizen files a report: "me too"
     instead of a new case. Wider than the dedupe radius, so people can recognise theirs."""
     with ctx.reading() as session:
@@ -365,34 +387,34 @@ def nearby(
         rows = nearby_open_cases(session, category=found, lat=lat, lon=lon, radius_m=radius)[:10]
         photos = queries.first_public_photos(session, cases=[case for _, case in rows])
         return [
-            {
-                "id": case.id,
-                "status": case.status,
-                "category": case.category_code,
-                "distance_m": round(distance, 1),
-                "lat": case.lat,
-                "lon": case.lon,
-                "created_at": iso(case.created_at),
-                "supporters": case.supporters,
-                "photo": photos.get(case.id),
-                "joins_automatically": distance <= found.dedupe_radius_m,
-            }
+            out.NearbyCase(
+                id=case.id,
+                status=case.status,
+                category=case.category_code,
+                distance_m=round(distance, 1),
+                lat=case.lat,
+                lon=case.lon,
+                created_at=iso(case.created_at),
+                supporters=case.supporters,
+                photo=photos.get(case.id),
+                joins_automatically=distance <= found.dedupe_radius_m,
+            )
             for distance, case in rows
         ]
 
 
 @router.get("/track/{token}")
-def track(ctx: Ctx, token: str) -> dict[str, Any]:
+def track(ctx: Ctx, token: str) -> out.TrackAnswer:
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
             raise Problem(404, "not-found", "no report has this tracking token")
         case = citizen.public_case(session, case_id=report.case_id)
-        return {"report_id": report.id, "case": public_case_out(session, case)}
+        return out.TrackAnswer(report_id=report.id, case=public_case_out(session, case))
 
 
 @router.get("/track/{token}/notifications")
-def track_notifications(ctx: Ctx, token: str) -> list[dict[str, Any]]:
+def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
@@ -403,15 +425,15 @@ def track_notifications(ctx: Ctx, token: str) -> list[dict[str, Any]]:
 @router.get("/me/reports")
 def my_reports(
     ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
-) -> list[dict[str, Any]]:
+) -> list[out.MyReport]:
     with ctx.reading() as session:
         return [
-            {
-                "report_id": report.id,
-                "tracking_token": report.tracking_token,
-                "submitted_at": iso(report.created_at),
-                "case": public_case_out(session, case),
-            }
+            out.MyReport(
+                report_id=report.id,
+                tracking_token=report.tracking_token,
+                submitted_at=iso(report.created_at),
+                case=public_case_out(session, case),
+            )
             for report, case in citizen.my_reports(session, user_id=user.id)
         ]
 
@@ -422,7 +444,7 @@ def _citizen(request: Request) -> int | None:
 
 
 @router.post("/public/cases/{case_id}/rating", status_code=201)
-def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[str, Any]:
+def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> out.RatingAnswer:
     with ctx.writing() as session:
         rating = citizen.rate_case(
             session,
@@ -433,11 +455,11 @@ def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> dict[st
             token=body.token,
             window_hours=ctx.settings.rating_window_hours,
         )
-        return {"case_id": case_id, "stars": rating.stars, "comment": rating.comment}
+        return out.RatingAnswer(case_id=case_id, stars=rating.stars, comment=rating.comment)
 
 
 @router.post("/public/cases/{case_id}/disputes", status_code=201)
-def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> dict[str, Any]:
+def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> out.DisputeAnswer:
     with ctx.writing() as session:
         found = citizen.dispute_case(
             session,
@@ -448,10 +470,10 @@ def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> dic
             token=body.token,
             window_hours=ctx.settings.dispute_window_hours,
         )
-        return {"dispute_id": found.id, "case_id": case_id, "status": "open"}
+        return out.DisputeAnswer(dispute_id=found.id, case_id=case_id, status="open")
 
 
-@router.post("/public/cases/{case_id}/support", status_code=201)
+@router.post("/public/cases/{case_id}/support", status_code=201, response_model=out.IntakeAnswer)
 def support(
     ctx: Ctx,
     request: Request,

@@ -3,35 +3,44 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from cityloop.base.context import AppContext, get_context
+from cityloop.base.contracts import Named
 from cityloop.base.problems import bad_request
 from cityloop.platforms.application.geo import service
+from cityloop.platforms.application.geo.responses import (
+    AreaCollection,
+    GeoJSONResponse,
+    Placement,
+)
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 Ctx = Annotated[AppContext, Depends(get_context)]
+Layer = {"response_model": AreaCollection, "response_class": GeoJSONResponse}
 
 
-def _collection(ctx: AppContext, level: str) -> JSONResponse:
+def _collection(ctx: AppContext, level: str) -> dict[str, Any]:
     with ctx.reading() as session:
-        body = service.feature_collection(session, level)
-    return JSONResponse(body, media_type="application/geo+json")
+        return service.feature_collection(session, level)
 
 
-@router.get("/districts")
-def districts(ctx: Ctx) -> JSONResponse:
+@router.get("/districts", **Layer)
+def districts(ctx: Ctx) -> dict[str, Any]:
     return _collection(ctx, "district")
 
 
-@router.get("/streets")
-def streets(ctx: Ctx) -> JSONResponse:
+@router.get("/streets", **Layer)
+def streets(ctx: Ctx) -> dict[str, Any]:
     return _collection(ctx, "street")
 
 
-@router.get("/grids")
-def grids(ctx: Ctx) -> JSONResponse:
+@router.get("/grids", **Layer)
+def grids(ctx: Ctx) -> dict[str, Any]:
     return _collection(ctx, "grid")
+
+
+def _named(area: service.Area | None) -> Named | None:
+    return Named(code=area.code, name=area.name, name_zh=area.name_zh) if area else None
 
 
 @router.get("/resolve")
@@ -39,15 +48,19 @@ def resolve(
     ctx: Ctx,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
-) -> dict[str, Any]:
+) -> Placement:
     with ctx.reading() as session:
         placement = service.place_point(session, lon, lat)
     if placement is None:
         raise bad_request(
             f"the point ({lat}, {lon}) is outside the city", field="lat", type_="outside-city"
         )
-    return {
-        "district": placement.district.__dict__,
-        "street": placement.street.__dict__ if placement.street else None,
-        "grid": placement.grid.__dict__ if placement.grid else None,
-    }
+    return Placement(
+        district=Named(
+            code=placement.district.code,
+            name=placement.district.name,
+            name_zh=placement.district.name_zh,
+        ),
+        street=_named(placement.street),
+        grid=_named(placement.grid),
+    )

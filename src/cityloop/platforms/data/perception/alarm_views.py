@@ -14,6 +14,8 @@ from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.perception import alarms, retention, rules, service
+from cityloop.platforms.data.perception import responses as out
+from cityloop.platforms.data.perception.responses import alarm_out, rule_out
 
 BASE = "/api/v1/perception"
 router = APIRouter(tags=["alarms"])
@@ -53,9 +55,9 @@ class RuleIn(BaseModel):
 
 
 @router.post(BASE + "/rules", status_code=201)
-def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> dict[str, Any]:
+def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> out.Rule:
     with ctx.writing() as session:
-        return rules.rule_out(rules.create_rule(session, body.data()))
+        return rule_out(rules.create_rule(session, body.data()))
 
 
 @router.get(BASE + "/rules")
@@ -64,22 +66,22 @@ def list_rules(
     actor: Admin,
     profile_code: Annotated[str | None, Query(max_length=60)] = None,
     entity_type: Annotated[str | None, Query(max_length=100)] = None,
-) -> list[dict[str, Any]]:
+) -> list[out.Rule]:
     with ctx.reading() as session:
         found = rules.list_rules(session, profile_code=profile_code, entity_type=entity_type)
-        return [rules.rule_out(r) for r in found]
+        return [rule_out(r) for r in found]
 
 
 @router.get(BASE + "/rules/{rule_id}")
-def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> dict[str, Any]:
+def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> out.Rule:
     with ctx.reading() as session:
-        return rules.rule_out(rules.get_rule(session, rule_id))
+        return rule_out(rules.get_rule(session, rule_id))
 
 
 @router.put(BASE + "/rules/{rule_id}")
-def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> dict[str, Any]:
+def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> out.Rule:
     with ctx.writing() as session:
-        return rules.rule_out(rules.update_rule(session, rule_id, body.data()))
+        return rule_out(rules.update_rule(session, rule_id, body.data()))
 
 
 @router.delete(BASE + "/rules/{rule_id}", status_code=204)
@@ -99,7 +101,7 @@ def list_alarms(
     originator: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> out.AlarmPage:
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
@@ -107,30 +109,27 @@ def list_alarms(
             offset=offset,
             limit=limit,
         )
-        return {
-            "items": [alarms.alarm_out(a) for a in rows],
-            "total": total,
-            "offset": offset,
-            "limit": limit,
-        }
+        return out.AlarmPage(
+            items=[alarm_out(a) for a in rows], total=total, offset=offset, limit=limit
+        )
 
 
 @router.get(BASE + "/alarms/{alarm_id}")
-def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.reading() as session:
-        return alarms.alarm_out(alarms.get_alarm(session, alarm_id))
+        return alarm_out(alarms.get_alarm(session, alarm_id))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/ack")
-def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.writing() as session:
-        return alarms.alarm_out(alarms.acknowledge(session, alarm_id, actor.username))
+        return alarm_out(alarms.acknowledge(session, alarm_id, actor.username))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/clear")
-def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> dict[str, Any]:
+def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.writing() as session:
-        return alarms.alarm_out(alarms.clear_manually(session, alarm_id, actor.username))
+        return alarm_out(alarms.clear_manually(session, alarm_id, actor.username))
 
 
 @router.get(BASE + "/devices/{device_id}/rollups")
@@ -141,14 +140,16 @@ def device_rollups(
     attribute: Annotated[str, Query(min_length=1, max_length=200)],
     since: datetime | None = None,
     until: datetime | None = None,
-) -> dict[str, Any]:
+) -> out.Rollups:
     """Hourly count, min, max, sum and average of one numeric attribute."""
     with ctx.reading() as session:
         device = service.get_device(session, device_id)
         items = retention.rollups(session, device.device_id, attribute, since=since, until=until)
-        return {
-            "device_id": device.device_id,
-            "entity_id": device.entity_id,
-            "attribute": attribute,
-            "items": items,
-        }
+        return out.Rollups.model_validate(
+            {
+                "device_id": device.device_id,
+                "entity_id": device.entity_id,
+                "attribute": attribute,
+                "items": items,
+            }
+        )

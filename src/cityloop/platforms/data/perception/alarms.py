@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.base.db import iso, utcnow
+from cityloop.base.db import utcnow
 from cityloop.base.metrics import Counter
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, not_found
@@ -248,27 +248,3 @@ def link_case(
 def case_of(session: Session, alarm_id: int) -> int | None:
     """The case an alarm filed or supports, if governance has reported one."""
     return session.scalar(select(Alarm.case_id).where(Alarm.id == alarm_id))
-
-
-def alarm_out(alarm: Alarm) -> dict[str, Any]:
-    return {
-        "id": alarm.id,
-        "originator": alarm.originator_id,
-        "entity_id": alarm.entity_id,
-        "type": alarm.type,
-        "severity": alarm.severity,
-        "status": alarm.status,
-        "active": alarm.status in ACTIVE,
-        "acknowledged": alarm.status in (ACTIVE_ACK, CLEARED_ACK),
-        "rule_id": alarm.rule_id,
-        "started_at": iso(alarm.started_at),
-        "last_seen_at": iso(alarm.last_seen_at),
-        "ended_at": iso(alarm.ended_at),
-        "acked_at": iso(alarm.acked_at),
-        "acked_by": alarm.acked_by,
-        "cleared_by": alarm.cleared_by,
-        "count": alarm.count,
-        "details": alarm.details,
-        "category_code": alarm.category_code,
-        "case_id": alarm.case_id,
-    }

@@ -499,21 +499,3 @@ def sweep_nodata(session: Session, now: datetime | None = None) -> int:
             raised += 1
     session.flush()
     return raised
-
-
-def rule_out(rule: AlarmRule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "name": rule.name,
-        "profile_code": rule.profile_code,
-        "entity_type": rule.entity_type,
-        "kind": rule.kind,
-        "definition": rule.definition,
-        "alarm_type": rule.alarm_type,
-        "severity": rule.severity,
-        "category_code": rule.category_code,
-        "case_attributes": rule.case_attributes,
-        "enabled": rule.enabled,
-        "created_at": rule.created_at.isoformat(),
-        "updated_at": rule.updated_at.isoformat(),
-    }

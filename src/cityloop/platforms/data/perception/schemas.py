@@ -1,13 +1,10 @@
-"""Request bodies and answers of the device registry API."""
+"""Request bodies of the device registry API (the answers are in ``responses.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, Field
-
-from cityloop.base.db import iso
-from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
 
 
 class ProfileIn(BaseModel):
@@ -34,42 +31,3 @@ class DeviceIn(BaseModel):
     lat: float | None = None
     lon: float | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-def profile_out(profile: DeviceProfile) -> dict[str, Any]:
-    return {
-        "code": profile.code,
-        "name": profile.name,
-        "entity_type": profile.entity_type,
-        "codec": profile.codec,
-        "codec_config": profile.codec_config,
-        "created_at": iso(profile.created_at),
-    }
-
-
-def group_out(group: ProvisioningGroup) -> dict[str, Any]:
-    return {
-        "id": group.id,
-        "apikey": group.apikey,
-        "resource": group.resource,
-        "profile_code": group.profile_code,
-        "auto_provision": group.auto_provision,
-        "name": group.name,
-        "created_at": iso(group.created_at),
-    }
-
-
-def device_out(device: Device) -> dict[str, Any]:
-    return {
-        "device_id": device.device_id,
-        "group_id": device.group_id,
-        "profile_code": device.profile_code,
-        "entity_id": device.entity_id,
-        "name": device.name,
-        "lat": device.lat,
-        "lon": device.lon,
-        "attributes": device.attributes,
-        "active": device.active,
-        "created_at": iso(device.created_at),
-        "last_seen_at": iso(device.last_seen_at),
-    }

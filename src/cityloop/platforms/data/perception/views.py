@@ -4,7 +4,7 @@ parse, call a service function inside one unit of work, and shape the answer."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from cityloop.base.context import AppContext, get_context
+from cityloop.base.db import iso
 from cityloop.base.problems import Problem, bad_request
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.perception import responses as out
 from cityloop.platforms.data.perception import service, telemetry
 from cityloop.platforms.data.perception.ingest import (
     DeviceMessage,
@@ -24,15 +26,8 @@ from cityloop.platforms.data.perception.ingest import (
     known_apikeys,
     unknown_apikey,
 )
-from cityloop.platforms.data.perception.schemas import (
-    DeviceIn,
-    GroupIn,
-    ProfileIn,
-    device_out,
-    group_out,
-    iso,
-    profile_out,
-)
+from cityloop.platforms.data.perception.responses import device_out, group_out, profile_out
+from cityloop.platforms.data.perception.schemas import DeviceIn, GroupIn, ProfileIn
 
 # No router prefix: the IoT-Agent-style measure endpoint lives at /iot/d, outside the API tree.
 BASE = "/api/v1/perception"
@@ -44,7 +39,7 @@ MAX_CSV_BYTES = 32 * 1024 * 1024
 
 
 @router.post(BASE + "/profiles", status_code=201)
-def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> dict[str, Any]:
+def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> out.Profile:
     with ctx.writing() as session:
         profile = service.create_profile(
             session,
@@ -58,19 +53,19 @@ def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> dict[str, Any]:
 
 
 @router.get(BASE + "/profiles")
-def list_profiles(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
+def list_profiles(ctx: Ctx, actor: Admin) -> list[out.Profile]:
     with ctx.reading() as session:
         return [profile_out(p) for p in service.list_profiles(session)]
 
 
 @router.get(BASE + "/profiles/{code}")
-def get_profile(ctx: Ctx, actor: Admin, code: str) -> dict[str, Any]:
+def get_profile(ctx: Ctx, actor: Admin, code: str) -> out.Profile:
     with ctx.reading() as session:
         return profile_out(service.get_profile(session, code))
 
 
 @router.post(BASE + "/groups", status_code=201)
-def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> dict[str, Any]:
+def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> out.Group:
     with ctx.writing() as session:
         group = service.create_group(
             session,
@@ -84,13 +79,13 @@ def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> dict[str, Any]:
 
 
 @router.get(BASE + "/groups")
-def list_groups(ctx: Ctx, actor: Admin) -> list[dict[str, Any]]:
+def list_groups(ctx: Ctx, actor: Admin) -> list[out.Group]:
     with ctx.reading() as session:
         return [group_out(g) for g in service.list_groups(session)]
 
 
 @router.post(BASE + "/devices", status_code=201)
-def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> dict[str, Any]:
+def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> out.Device:
     with ctx.writing() as session:
         device = service.create_device(
             session,
@@ -112,19 +107,16 @@ def list_devices(
     group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> out.DevicePage:
     with ctx.reading() as session:
         rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
-        return {
-            "items": [device_out(d) for d in rows],
-            "total": total,
-            "offset": offset,
-            "limit": limit,
-        }
+        return out.DevicePage(
+            items=[device_out(d) for d in rows], total=total, offset=offset, limit=limit
+        )
 
 
 @router.post(BASE + "/devices/import")
-async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> dict[str, Any]:
+async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> out.ImportAnswer:
     """Bulk registration from CSV (device_id,apikey,name,lat,lon): a text/csv body or the
     multipart field ``file``. Bad rows are listed with their line numbers; the rest go in."""
     raw = await _csv_bytes(request)
@@ -133,7 +125,7 @@ async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> dict[str, 
     except UnicodeDecodeError as exc:
         raise bad_request("the CSV must be UTF-8 text", field="file") from exc
     result = await run_in_threadpool(_import, ctx, text)
-    return {"created": result.created, "errors": result.errors}
+    return out.ImportAnswer.model_validate({"created": result.created, "errors": result.errors})
 
 
 def _import(ctx: AppContext, text: str) -> service.ImportResult:
@@ -166,7 +158,7 @@ async def _csv_bytes(request: Request) -> bytes:
 
 
 @router.get(BASE + "/devices/{device_id}")
-def get_device(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
+def get_device(ctx: Ctx, actor: Admin, device_id: str) -> out.Device:
     with ctx.reading() as session:
         return device_out(service.get_device(session, device_id))
 
@@ -202,7 +194,7 @@ async def iot_measure(
     request: Request,
     k: Annotated[str, Query(max_length=100)] = "",
     i: Annotated[str, Query(max_length=100)] = "",
-) -> dict[str, Any]:
+) -> out.Stored:
     """IoT Agent style measure: ``?k=<apikey>&i=<device_id>``, an UltraLight or JSON body as the
     device's profile says. The api key is the credential; no user login."""
     chunks: list[bytes] = []
@@ -223,17 +215,17 @@ async def iot_measure(
 
 def _ingest_one(
     ctx: AppContext, apikey: str, device_id: str, payload: bytes, content_type: str | None
-) -> dict[str, Any]:
+) -> out.Stored:
     with ctx.reading() as session:
         if not known_apikeys(session, {apikey}):
             raise unknown_apikey()
     with ctx.writing() as session:
         result = ingest_measure(session, apikey, device_id, payload, content_type)
-        return {"stored": result.stored, "duplicates": result.duplicates}
+        return out.Stored(stored=result.stored, duplicates=result.duplicates)
 
 
 @router.post(BASE + "/measures", tags=["ingest"])
-def ingest_measures(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
+def ingest_measures(ctx: Ctx, body: MeasuresIn) -> out.BatchAnswer:
     """Many device messages at once, each authenticated by its own api key, stored in one
     transaction: a bad item is reported by index and the valid ones are kept."""
     messages = [
@@ -246,48 +238,43 @@ def ingest_measures(ctx: Ctx, body: MeasuresIn) -> dict[str, Any]:
             outcomes = ingest_batch(session, messages)
     else:
         outcomes = [unknown_apikey() for _ in messages]  # no writer taken for nothing
-    results: list[dict[str, Any]] = []
+    results: list[out.BatchStored | out.BatchRejected] = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, Problem):
             results.append(
-                {
-                    "index": index,
-                    "ok": False,
-                    "status": outcome.status,
-                    "field": outcome.field,
-                    "detail": outcome.detail,
-                }
+                out.BatchRejected(
+                    index=index,
+                    ok=False,
+                    status=outcome.status,
+                    field=outcome.field,
+                    detail=outcome.detail,
+                )
             )
         else:
             results.append(
-                {
-                    "index": index,
-                    "ok": True,
-                    "stored": outcome.stored,
-                    "duplicates": outcome.duplicates,
-                }
+                out.BatchStored(
+                    index=index, ok=True, stored=outcome.stored, duplicates=outcome.duplicates
+                )
             )
-    return {"results": results}
+    return out.BatchAnswer(results=results)
 
 
 @router.get(BASE + "/devices/{device_id}/latest")
-def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> dict[str, Any]:
+def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> out.LatestValues:
     with ctx.reading() as session:
         device = service.get_device(session, device_id)
         rows = telemetry.latest_values(session, device.entity_id)
-        return {
-            "device_id": device.device_id,
-            "entity_id": device.entity_id,
-            "last_seen_at": iso(device.last_seen_at),
-            "attributes": {
-                row.attribute: {
-                    "value": row.value,
-                    "unit": row.unit,
-                    "observed_at": iso(row.observed_at),
-                }
+        return out.LatestValues(
+            device_id=device.device_id,
+            entity_id=device.entity_id,
+            last_seen_at=iso(device.last_seen_at),
+            attributes={
+                row.attribute: out.LatestValue(
+                    value=row.value, unit=row.unit, observed_at=iso(row.observed_at)
+                )
                 for row in rows
             },
-        }
+        )
 
 
 @router.get(BASE + "/devices/{device_id}/measures")
@@ -298,23 +285,23 @@ def device_measures(
     attribute: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> out.Measurements:
     telemetry.check_query_moment("since", since)  # the input first, then the lookup
     with ctx.reading() as session:
         device = service.get_device(session, device_id)
         rows = telemetry.measurements(
             session, device.device_id, attribute=attribute, since=since, limit=limit
         )
-        return {
-            "device_id": device.device_id,
-            "entity_id": device.entity_id,
-            "items": [
-                {
-                    "attribute": row.attribute,
-                    "value": row.num_value if row.num_value is not None else row.text_value,
-                    "unit": row.unit,
-                    "observed_at": iso(row.observed_at),
-                }
+        return out.Measurements(
+            device_id=device.device_id,
+            entity_id=device.entity_id,
+            items=[
+                out.Measurement(
+                    attribute=row.attribute,
+                    value=row.num_value if row.num_value is not None else row.text_value,
+                    unit=row.unit,
+                    observed_at=iso(row.observed_at),
+                )
                 for row in rows
             ],
-        }
+        )

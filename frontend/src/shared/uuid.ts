@@ -1,4 +1,4 @@
-// A random UUID for Idempotency-Key: crypto.randomUUID where the page is a secure context,
+// A random UUID for an Idempotency-Key: crypto.randomUUID where the page is a secure context,
 // else the same format from crypto.getRandomValues (plain http on a LAN during a pilot).
 export function uuid(): string {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();

@@ -1,0 +1,18 @@
+// The city's jurisdiction layers (districts, streets, grid cells) as GeoJSON, fetched once per
+// page load and shared by the map and any filter that lists areas.
+import { get } from "./api";
+import type { AreaCollection } from "./types";
+
+export type AreaLevel = "districts" | "streets" | "grids";
+
+const cache = new Map<AreaLevel, Promise<AreaCollection>>();
+
+export function loadAreas(level: AreaLevel): Promise<AreaCollection> {
+  let found = cache.get(level);
+  if (!found) {
+    found = get(`/api/v1/geo/${level}`);
+    found.catch(() => cache.delete(level)); // a failed load is retried next time
+    cache.set(level, found);
+  }
+  return found;
+}

@@ -80,3 +80,23 @@ def test_the_console_runs_without_a_policy_violation(
     chart.hover()  # the chart's tooltip is markup with style attributes
 
     assert violations(page) == []
+
+
+def test_the_api_reference_runs_from_the_build_without_a_policy_violation(
+    context: BrowserContext, live_server: str
+) -> None:
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(live_server) else outside.append(request.url)
+        ),
+    )
+    response = page.goto("/docs")
+    assert response is not None and page.url.endswith("/apidocs/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.get_by_text("/api/v1/reports").first).to_be_visible()
+
+    assert violations(page) == []
+    assert outside == []  # nothing from a CDN or anywhere else

@@ -126,6 +126,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{username}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate User
+         * @description The account can no longer sign in, and its tokens (and live feeds) stop working.
+         */
+        post: operations["deactivate_user_api_v1_users__username__deactivate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate User
+         * @description A deactivated account may sign in again.
+         */
+        post: operations["activate_user_api_v1_users__username__activate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/departments": {
         parameters: {
             query?: never;
@@ -988,27 +1028,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/ngsi-ld/v1/entityOperations/query": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Query Entities By Body
-         * @description The query as a body (`{"type": "Query", ...}`), for queries too long for a URL; paging,
-         *     count and options stay in the URL as for GET /entities.
-         */
-        post: operations["query_entities_by_body_ngsi_ld_v1_entityOperations_query_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/ngsi-ld/v1/entities/{entity_id}": {
         parameters: {
             query?: never;
@@ -1067,6 +1086,27 @@ export interface paths {
         head?: never;
         /** Patch Attribute */
         patch: operations["patch_attribute_ngsi_ld_v1_entities__entity_id__attrs__attr__patch"];
+        trace?: never;
+    };
+    "/ngsi-ld/v1/entityOperations/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Query Entities By Body
+         * @description The query as a body (`{"type": "Query", ...}`), for queries too long for a URL; paging,
+         *     count and options stay in the URL as for GET /entities.
+         */
+        post: operations["query_entities_by_body_ngsi_ld_v1_entityOperations_query_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/ngsi-ld/v1/entityOperations/{operation}": {
@@ -1795,6 +1835,11 @@ export interface components {
             priority: components["schemas"]["Priority"];
             /** Auto Dispatch */
             auto_dispatch: boolean;
+            /**
+             * Moderated
+             * @description reports' descriptions and photos stay off public answers until accepted
+             */
+            moderated: boolean;
             /** Default Department */
             default_department: string;
             /** Dedupe Radius M */
@@ -1825,6 +1870,19 @@ export interface components {
              * @description (key, name) pairs for the list datatypes
              */
             values: [
+                string,
+                string
+            ][];
+            /**
+             * Description Zh
+             * @default
+             */
+            description_zh?: string;
+            /**
+             * Values Zh
+             * @description (key, Chinese name) pairs, where the city has them
+             */
+            values_zh?: [
                 string,
                 string
             ][];
@@ -2146,6 +2204,13 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["LatestValue"];
             };
+        };
+        /** LocationHint */
+        LocationHint: {
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
         };
         /** MeasureItem */
         MeasureItem: {
@@ -2988,6 +3053,26 @@ export interface components {
             report_id: number;
             case: components["schemas"]["PublicCase"];
         };
+        /**
+         * Uploaded
+         * @description A stored photo: where to fetch it and its thumbnail.
+         */
+        Uploaded: {
+            /** Id */
+            id: string;
+            /** Content Type */
+            content_type: string;
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /** Url */
+            url: string;
+            /** Thumbnail Url */
+            thumbnail_url: string;
+            /** @description the photo's own GPS position, read before it was stripped; for the uploader */
+            location_hint?: components["schemas"]["LocationHint"] | null;
+        };
         /** UserCreate */
         UserCreate: {
             /** Username */
@@ -3018,6 +3103,11 @@ export interface components {
             role: string;
             /** Department Code */
             department_code: string | null;
+            /**
+             * Active
+             * @default true
+             */
+            active?: boolean;
         };
         /** ValidationError */
         ValidationError: {
@@ -3141,6 +3231,13 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            /** @description wrong username or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3149,6 +3246,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description too many failed attempts on this name or from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3220,6 +3324,68 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deactivate_user_api_v1_users__username__deactivate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    activate_user_api_v1_users__username__activate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3401,9 +3567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Uploaded"];
                 };
             };
             /** @description Validation Error */
@@ -3428,13 +3592,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the image's bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
                 };
             };
             /** @description Validation Error */
@@ -3459,13 +3624,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the image's bytes */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
                 };
             };
             /** @description Validation Error */
@@ -4901,26 +5067,6 @@ export interface operations {
             };
         };
     };
-    query_entities_by_body_ngsi_ld_v1_entityOperations_query_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-        };
-    };
     get_entity_ngsi_ld_v1_entities__entity_id__get: {
         parameters: {
             query?: never;
@@ -5199,6 +5345,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    query_entities_by_body_ngsi_ld_v1_entityOperations_query_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };

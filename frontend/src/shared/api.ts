@@ -170,5 +170,5 @@ export type { User };
 export async function uploadPhoto(file: Blob, name = "photo.jpg"): Promise<MediaAnswer> {
   const form = new FormData();
   form.append("file", file, name);
-  return (await post("/api/v1/media", { body: form })) as unknown as MediaAnswer;
+  return await post("/api/v1/media", { body: form });
 }

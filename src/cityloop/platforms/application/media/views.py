@@ -5,9 +5,11 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
+from cityloop.base.contracts import Answer, omit_when_none
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.platforms.application.identity.deps import optional_user
@@ -48,8 +50,34 @@ async def decode_photo(ctx: AppContext, raw: bytes) -> ProcessedImage:
     return await anyio.to_thread.run_sync(decode, limiter=ctx.extras["media_decodes"])
 
 
-@router.post("", status_code=201)
-async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> dict[str, Any]:
+class LocationHint(Answer):
+    lat: float
+    lon: float
+
+
+class Uploaded(Answer):
+    """A stored photo: where to fetch it and its thumbnail."""
+
+    id: str
+    content_type: str
+    width: int
+    height: int
+    url: str
+    thumbnail_url: str
+    location_hint: LocationHint | None = Field(
+        default=None,
+        exclude_if=omit_when_none,
+        description="the photo's own GPS position, read before it was stripped; for the uploader",
+    )
+
+
+IMAGE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the image's bytes"}
+}
+
+
+@router.post("", status_code=201, response_model=Uploaded)
+async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> Uploaded:
     if file is None:
         raise bad_request("send the image as multipart field 'file'", field="file")
     user = optional_user(request)
@@ -59,18 +87,17 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
     # Decoding, re-encoding and the database write block: keep them off the event loop.
     image = await decode_photo(ctx, raw)
     media = await run_in_threadpool(_store, ctx, image, user.username if user else None)
-    body: dict[str, Any] = {
-        "id": media.id,
-        "content_type": media.content_type,
-        "width": media.width,
-        "height": media.height,
-        "url": f"/api/v1/media/{media.id}",
-        "thumbnail_url": f"/api/v1/media/{media.id}/thumbnail",
-    }
     # The photo's own position, read before stripping, offered back to the uploader only.
-    if image.gps:
-        body["location_hint"] = {"lat": image.gps[0], "lon": image.gps[1]}
-    return body
+    hint = LocationHint(lat=image.gps[0], lon=image.gps[1]) if image.gps else None
+    return Uploaded(
+        id=media.id,
+        content_type=media.content_type,
+        width=media.width,
+        height=media.height,
+        url=f"/api/v1/media/{media.id}",
+        thumbnail_url=f"/api/v1/media/{media.id}/thumbnail",
+        location_hint=hint,
+    )
 
 
 def _store(ctx: AppContext, image: ProcessedImage, uploaded_by: str | None) -> Media:
@@ -100,11 +127,11 @@ def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
     )
 
 
-@router.get("/{media_id}")
+@router.get("/{media_id}", response_class=Response, responses=IMAGE_ANSWER)
 def original(ctx: Ctx, media_id: str) -> Response:
     return _serve(ctx, media_id, thumbnail=False)
 
 
-@router.get("/{media_id}/thumbnail")
+@router.get("/{media_id}/thumbnail", response_class=Response, responses=IMAGE_ANSWER)
 def thumbnail(ctx: Ctx, media_id: str) -> Response:
     return _serve(ctx, media_id, thumbnail=True)

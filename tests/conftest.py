@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,19 @@ class City:
             pass
 
 
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns something truthy and return that; fail naming ``what``
+    after ``timeout`` seconds (a hang guard, not a timing threshold)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def use_ngsild_key(city: City) -> None:
     """Send the seeded demo API key with every request of this city's client, as NGSI-LD
     writes need credentials."""
@@ -185,35 +200,68 @@ def fresh_point() -> tuple[float, float]:
     return next(_points)
 
 
-def make_city(
-    templates: dict[str, str], backend: str, tmp_path: Path, **overrides: Any
-) -> Iterator[City]:
+@contextmanager
+def seeded_database(templates: dict[str, str], backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated and seeded with the demo city and accounts; yields its
+    URL (a copied SQLite file under ``tmp_path``, or a PostgreSQL database cloned from the
+    template and dropped afterwards). Server processes take it as CITYLOOP_DATABASE_URL."""
     if backend == "sqlite":
         path = tmp_path / "city.db"
         shutil.copy(templates["sqlite"], path)
-        url = f"sqlite:///{path}"
-        drop = None
-    else:
-        name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
-        _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
-        url = _pg_admin_url(name)
-        drop = name
-    options: dict[str, Any] = {
-        "data_dir": tmp_path,
-        "database_url": url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "run_background": False,
-        "intake_rate_limit": 0,
-        **overrides,
-    }
-    settings = Settings(**options)
-    ctx = build_context(settings)
-    app = create_app(settings, ctx)
-    with TestClient(app) as client:
-        yield City(client, ctx, backend)
-    ctx.db.dispose()
-    if drop:
-        _pg_execute(f"DROP DATABASE IF EXISTS {drop} WITH (FORCE)")
+        yield f"sqlite:///{path}"
+        return
+    name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
+    try:
+        yield _pg_admin_url(name)
+    finally:
+        _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def writes_blocked(url: str, table: str) -> Iterator[None]:
+    """Hold writes off from another connection until the block exits: on SQLite the whole
+    database (its single writer lock, taken with BEGIN IMMEDIATE), on PostgreSQL ``table``
+    (an EXCLUSIVE table lock: reads go on, a writer waits at its first write to the table)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def make_city(
+    templates: dict[str, str], backend: str, tmp_path: Path, **overrides: Any
+) -> Iterator[City]:
+    with seeded_database(templates, backend, tmp_path) as url:
+        options: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "database_url": url,
+            "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+            "run_background": False,
+            "intake_rate_limit": 0,
+            **overrides,
+        }
+        settings = Settings(**options)
+        ctx = build_context(settings)
+        app = create_app(settings, ctx)
+        try:
+            with TestClient(app) as client:
+                yield City(client, ctx, backend)
+        finally:
+            ctx.db.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -13,7 +13,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from cityloop.base.db import Database
@@ -21,29 +20,11 @@ from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.mqtt import MqttIngest
 from tests.conftest import BACKENDS, City, make_city
-from tests.mosquitto import Broker, private_broker
+from tests.mosquitto import Broker, private_broker, publish_all
 from tests.servers import running, seed
 
 N = 20
 DEADLINE = 90.0
-
-
-def publish_all(broker: Broker, topic: str, payloads: list[str]) -> None:
-    """Publish at QoS 1 from a client of its own and wait for every acknowledgement."""
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"cityloop-test-pub-{uuid.uuid4().hex[:10]}",
-    )
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, payload.encode(), qos=1) for payload in payloads]
-        for info in infos:
-            info.wait_for_publish(timeout=DEADLINE)
-            assert info.is_published()
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def stored_values(db: Database, device_id: str) -> list[float]:

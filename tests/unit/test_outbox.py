@@ -298,6 +298,15 @@ def test_two_relays_at_once_deliver_each_event_once_per_consumer(
         assert probe.effects(setup) == expected
         assert probe.deliveries(setup, event_ids) == expected
         assert probe.unpublished(setup, event_ids) == []
+        # Neither relay took the other's work for a failure of its own.
+        with setup.read() as session:
+            counted_as_failed = session.scalars(
+                select(OutboxEvent.id).where(
+                    OutboxEvent.id.in_(event_ids),
+                    (OutboxEvent.attempts > 0) | OutboxEvent.last_error.is_not(None),
+                )
+            ).all()
+        assert counted_as_failed == []
         for relay in relays:
             relay.db.dispose()
         setup.dispose()

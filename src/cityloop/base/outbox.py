@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, delete, select, update
+from sqlalchemy import ForeignKey, Index, String, delete, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
@@ -209,6 +209,7 @@ class InProcessRelay:
     ) -> None:
         try:
             with self.db.writing() as session:
+                _one_relay_per_consumer(session, consumer.name)
                 done = set(
                     session.scalars(
                         select(OutboxDelivery.event_id).where(
@@ -234,6 +235,18 @@ class InProcessRelay:
             log.exception("consumer %s lost a batch", consumer.name)
             for event in events:
                 failures.setdefault(event.id, f"{consumer.name}: {exc}")
+
+
+def _one_relay_per_consumer(session: Session, consumer: str) -> None:
+    """On PostgreSQL, relays in several processes (the workers of ``serve --workers N``, or
+    several hosts) take turns on one consumer: the second waits for the first's batch to commit
+    and then finds those events delivered. Without it both ran the consumer, and the loser's
+    delivery record collided with the winner's: its work was rolled back, but every event was
+    logged and counted as a failed delivery. SQLite's single writer already takes turns."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"outbox:{consumer}"}
+        )
 
 
 def prune_published(db: Database, older_than: timedelta, batch: int = 5000) -> int:

@@ -19,9 +19,9 @@ from cityloop.base.db import Database
 from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.mqtt import MqttIngest
-from tests.conftest import BACKENDS, City, make_city
+from tests.conftest import BACKENDS, City, make_city, seeded_database
 from tests.mosquitto import Broker, private_broker, publish_all
-from tests.servers import running, seed
+from tests.servers import running
 
 N = 20
 DEADLINE = 90.0
@@ -111,17 +111,21 @@ def test_messages_published_before_the_platform_reconnects_arrive_exactly_once(
     wait_for_values(city.ctx.db, device, [float(i) for i in range(N + 1)])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_messages_published_while_the_platform_is_stopped_arrive_when_it_starts(
-    tmp_path: Path,
+    backend: str, templates: dict[str, str], tmp_path: Path
 ) -> None:
-    seed(tmp_path)
-    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
-    try:
-        with db.writing() as session:
-            apikey, device = make_device(session)
-        topic = f"/{apikey}/{device}/attrs"
-        with private_broker(tmp_path / "broker") as broker:
+    with (
+        seeded_database(templates, backend, tmp_path) as url,
+        private_broker(tmp_path / "broker") as broker,
+    ):
+        db = Database(url)
+        try:
+            with db.writing() as session:
+                apikey, device = make_device(session)
+            topic = f"/{apikey}/{device}/attrs"
             env = {
+                "CITYLOOP_DATABASE_URL": url,
                 "CITYLOOP_MQTT_URL": broker.url,
                 "CITYLOOP_MQTT_CLIENT_ID": f"cityloop-proc-{uuid.uuid4().hex[:10]}",
             }
@@ -134,5 +138,5 @@ def test_messages_published_while_the_platform_is_stopped_arrive_when_it_starts(
             with running("serve", tmp_path, env):
                 publish_all(broker, topic, [f"t|{N}"])
                 wait_for_values(db, device, [1000.0, *[float(i) for i in range(N + 1)]])
-    finally:
-        db.dispose()
+        finally:
+            db.dispose()

@@ -152,6 +152,27 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> An
         time.sleep(0.05)
 
 
+def a_writer_is_waiting(db: Database) -> bool:
+    """Whether a transaction on ``db`` is waiting for a lock another one holds: on PostgreSQL a
+    backend of this database waiting on a lock; on SQLite a thread of this process waiting for
+    the single writer (its innermost frame is ``Database.writing``, at the lock)."""
+    if db.is_sqlite:
+        import sys
+
+        code = Database.writing.__wrapped__.__code__  # type: ignore[attr-defined]
+        return any(frame.f_code is code for frame in sys._current_frames().values())
+    from sqlalchemy import text
+
+    with db.read() as session:
+        waiting = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
 def use_ngsild_key(city: City) -> None:
     """Send the seeded demo API key with every request of this city's client, as NGSI-LD
     writes need credentials."""

@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
+	$(BIN)/python benchmarks/guards.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).
 screenshots:

@@ -52,11 +52,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
+# Each script writes its result file under benchmarks/results/ (committed); the last step
+# regenerates docs/performance.md's tables from them.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	$(BIN)/python benchmarks/guards.py
+	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).
 screenshots:

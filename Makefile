@@ -39,8 +39,9 @@ demo: $(STAMP) $(FRONTEND_BUILT)
 serve: $(STAMP)
 	$(BIN)/cityloop serve --data-dir var
 
+# Line coverage comes with it ([tool.coverage] in pyproject.toml).
 test: $(STAMP) $(FRONTEND_BUILT) browser
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --cov=cityloop --cov-report=term:skip-covered
 
 # ruff, then the import contracts (pyproject's [tool.importlinter]): the layers stay true.
 lint: $(STAMP)

@@ -135,6 +135,9 @@ def test_new_report_appears_in_the_handlers_queue_without_a_reload(
     page = open_page()
     login(page, live_server, "handler-facilities", "/queue")
     expect(page.get_by_test_id("queue-table")).to_be_visible()
+    # The first answer is the queue's baseline (nothing in it is "new"): wait for it before
+    # filing, or on a slow machine the new case lands in the baseline and is never announced.
+    expect(page.get_by_test_id("queue-updated")).to_be_visible()
     wait_live(page)
     page.evaluate("window.__noReload = 'still the same page'")
 

@@ -47,8 +47,9 @@ demo: $(STAMP) $(FRONTEND_BUILT)
 serve: $(STAMP)
 	$(BIN)/cityloop serve --data-dir var
 
+# Line coverage comes with it ([tool.coverage] in pyproject.toml).
 test: $(STAMP) $(FRONTEND_BUILT) browser
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --cov=cityloop --cov-report=term:skip-covered
 
 # ruff, then the import contracts (pyproject's [tool.importlinter]): the layers stay true.
 lint: $(STAMP)
@@ -60,10 +61,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 	$(BIN)/ruff format src tests benchmarks scripts
 
+# Each script writes its result file under benchmarks/results/ (committed); the last step
+# regenerates docs/performance.md's tables from them.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
+	$(BIN)/python benchmarks/guards.py
+	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).
 screenshots:

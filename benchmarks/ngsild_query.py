@@ -2,12 +2,15 @@
 
 Prints p50/p95 of ``reads.query_entities`` (and of the same query over HTTP in-process) next to
 the target (p95 < 25 ms) and a ceiling measured in the same run: one primary-key entity read.
+Results go to benchmarks/results/ngsild-query.json (benchmarks/tables.py turns them into the
+table in docs/performance.md).
 Run: PYTHONPATH=src .venv/bin/python benchmarks/ngsild_query.py [--entities 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import tempfile
@@ -28,6 +31,9 @@ from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import parse_q
 from cityloop.platforms.data.perception.ngsild.rows import find, place
 from cityloop.settings import Settings
+from harness import ROOT, machine_info
+
+RESULTS = ROOT / "benchmarks" / "results"
 
 CENTRE = (8.68, 49.40)  # lon, lat; entities spread over about 20 km x 20 km
 TYPES = ("WasteContainer", "Streetlight", "ParkingSpot", "AirQualityObserved")
@@ -97,7 +103,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--output", type=Path, default=RESULTS / "ngsild-query.json")
     args = parser.parse_args()
+    info = machine_info()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = Database(url)
@@ -156,14 +164,25 @@ def main() -> None:
                 http_times.append(time.perf_counter() - t0)
                 assert response.status_code == 200
         ctx.db.dispose()
-    for name, samples in (
-        ("service", service_times),
-        ("http (in-process)", http_times),
-        ("ceiling: one entity by id", ceiling_times),
+    figures: dict[str, object] = {
+        "machine": info,
+        "entities": args.entities,
+        "queries": args.queries,
+        "target_p95_ms": 25,
+        "mean_matches": round(found / args.queries, 1),
+    }
+    for key, name, samples in (
+        ("service", "service", service_times),
+        ("http", "http (in-process)", http_times),
+        ("ceiling", "ceiling: one entity by id", ceiling_times),
     ):
         p50, p95 = percentiles(samples)
+        figures[key] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
         print(f"{name:28s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
     print(f"target: type + q + near p95 < 25 ms; mean matches per query {found / args.queries:.1f}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"saved {args.output}")
 
 
 if __name__ == "__main__":

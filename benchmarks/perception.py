@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     report(figures)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(figures, indent=2))
-    print(f"\nsaved {args.output.relative_to(ROOT)}")
+    print(f"\nsaved {args.output}")
     return 0
 
 

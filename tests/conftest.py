@@ -11,9 +11,11 @@ import io
 import os
 import shutil
 import struct
+import time
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,40 @@ class City:
             pass
 
 
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns something truthy and return that; fail naming ``what``
+    after ``timeout`` seconds (a hang guard, not a timing threshold)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def a_writer_is_waiting(db: Database) -> bool:
+    """Whether a transaction on ``db`` is waiting for a lock another one holds: on PostgreSQL a
+    backend of this database waiting on a lock; on SQLite a thread of this process waiting for
+    the single writer (its innermost frame is ``Database.writing``, at the lock)."""
+    if db.is_sqlite:
+        import sys
+
+        code = Database.writing.__wrapped__.__code__  # type: ignore[attr-defined]
+        return any(frame.f_code is code for frame in sys._current_frames().values())
+    from sqlalchemy import text
+
+    with db.read() as session:
+        waiting = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
 def use_ngsild_key(city: City) -> None:
     """Send the seeded demo API key with every request of this city's client, as NGSI-LD
     writes need credentials."""
@@ -204,38 +240,71 @@ def fresh_point() -> tuple[float, float]:
     return next(_points)
 
 
-def make_city(
-    templates: dict[str, str], backend: str, tmp_path: Path, **overrides: Any
-) -> Iterator[City]:
+@contextmanager
+def seeded_database(templates: dict[str, str], backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated and seeded with the demo city and accounts; yields its
+    URL (a copied SQLite file under ``tmp_path``, or a PostgreSQL database cloned from the
+    template and dropped afterwards). Server processes take it as CITYLOOP_DATABASE_URL."""
     if backend == "sqlite":
         path = tmp_path / "city.db"
         shutil.copy(templates["sqlite"], path)
-        url = f"sqlite:///{path}"
-        drop = None
-    else:
-        name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
-        _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
-        url = _pg_admin_url(name)
-        drop = name
-    options: dict[str, Any] = {
-        "data_dir": tmp_path,
-        "database_url": url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "run_background": False,
-        "intake_rate_limit": 0,
-        # The tests' own receivers and @context servers listen on 127.0.0.1, which the
-        # outbound address policy refuses unless a deployment (here, the tests) admits it.
-        "outbound_allow": "127.0.0.1",
-        **overrides,
-    }
-    settings = Settings(**options)
-    ctx = build_context(settings)
-    app = create_app(settings, ctx)
-    with TestClient(app) as client:
-        yield City(client, ctx, backend)
-    ctx.db.dispose()
-    if drop:
-        _pg_execute(f"DROP DATABASE IF EXISTS {drop} WITH (FORCE)")
+        yield f"sqlite:///{path}"
+        return
+    name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
+    try:
+        yield _pg_admin_url(name)
+    finally:
+        _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def writes_blocked(url: str, table: str) -> Iterator[None]:
+    """Hold writes off from another connection until the block exits: on SQLite the whole
+    database (its single writer lock, taken with BEGIN IMMEDIATE), on PostgreSQL ``table``
+    (an EXCLUSIVE table lock: reads go on, a writer waits at its first write to the table)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def make_city(
+    templates: dict[str, str], backend: str, tmp_path: Path, **overrides: Any
+) -> Iterator[City]:
+    with seeded_database(templates, backend, tmp_path) as url:
+        options: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "database_url": url,
+            "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+            "run_background": False,
+            "intake_rate_limit": 0,
+            # The tests' own receivers and @context servers listen on 127.0.0.1, which the
+            # outbound address policy refuses unless a deployment (here, the tests) admits it.
+            "outbound_allow": "127.0.0.1",
+            **overrides,
+        }
+        settings = Settings(**options)
+        ctx = build_context(settings)
+        app = create_app(settings, ctx)
+        try:
+            with TestClient(app) as client:
+                yield City(client, ctx, backend)
+        finally:
+            ctx.db.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -24,7 +24,7 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 class Broker:
     """One mosquitto process on a fixed free port, with persistence in ``directory``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, extra_config: str = "") -> None:
         self.port = free_port()
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
@@ -37,6 +37,7 @@ class Broker:
             "persistence true\n"
             f"persistence_location {directory}/\n"
             f"log_dest file {directory}/mosquitto.log\n"
+            f"{extra_config}"
         )
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -71,12 +72,36 @@ class Broker:
 
 
 @contextmanager
-def private_broker(directory: Path) -> Iterator[Broker]:
+def private_broker(directory: Path, extra_config: str = "") -> Iterator[Broker]:
+    """A broker of its own; ``extra_config`` holds more mosquitto.conf lines."""
     if not os.access(MOSQUITTO, os.X_OK):
         pytest.skip(f"no mosquitto binary at {MOSQUITTO}")
-    broker = Broker(directory)
+    broker = Broker(directory, extra_config)
     broker.start()
     try:
         yield broker
     finally:
         broker.stop()
+
+
+def publish_all(broker: Broker, topic: str, payloads: list[str], timeout: float = 90.0) -> None:
+    """Publish at QoS 1 from a client of its own and wait for every acknowledgement."""
+    import uuid
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"cityloop-test-pub-{uuid.uuid4().hex[:10]}",
+    )
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload.encode(), qos=1) for payload in payloads]
+        for info in infos:
+            info.wait_for_publish(timeout=timeout)
+            assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()

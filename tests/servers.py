@@ -38,22 +38,55 @@ def seed(data_dir: Path) -> None:
     subprocess.run([*CLI, "seed", "--accounts", "--data-dir", str(data_dir)], check=True)
 
 
+class Server:
+    """One `cityloop <command>` process on a free port, started with :meth:`start`."""
+
+    def __init__(self, command: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.data_dir = data_dir
+        self.env = env or {}
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start it and wait until it is ready; returns its base URL."""
+        log = (self.data_dir / f"{self.command}-{self.port}.log").open("a")
+        self.process = subprocess.Popen(
+            [*CLI, self.command, "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+        )
+        log.close()
+        try:
+            wait_ready(self.base)
+        except BaseException:
+            self.kill()
+            raise
+        return self.base
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed, as in a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        """SIGTERM: the orderly stop an operator gives."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
 @contextmanager
 def running(command: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `cityloop <command>` (serve or demo) on a free port; yield its base URL."""
-    port = free_port()
-    log = (data_dir / f"{command}.log").open("w")
-    process = subprocess.Popen(
-        [*CLI, command, "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = Server(command, data_dir, env)
+    base = server.start()
     try:
-        wait_ready(base)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        server.stop()

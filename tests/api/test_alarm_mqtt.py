@@ -24,7 +24,7 @@ from tests.api.test_rules_alarms import (
     manhole_payload,
     post,
 )
-from tests.conftest import City, make_city
+from tests.conftest import BACKENDS, City, make_city
 from tests.mosquitto import Broker, private_broker
 
 
@@ -36,15 +36,18 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def city(
-    broker: Broker, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    broker: Broker,
+    templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[City]:
     client_id = f"cityloop-test-{uuid.uuid4().hex[:12]}"
     tmp_path: Path = tmp_path_factory.mktemp("mqtt-alarm-city")
     yield from make_city(
         templates,
-        "sqlite",
+        request.param,
         tmp_path,
         mqtt_url=broker.url,
         mqtt_client_id=client_id,

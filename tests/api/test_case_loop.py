@@ -153,8 +153,15 @@ def test_the_indicators_move_as_cases_close_and_rework(city: City) -> None:
     assert roads["closed"] >= 1
     assert 0 < roads["closure_rate"] <= 1
     assert roads["median_hours_to_close"] is not None
+    # A handler sees their own department's figures and no other's; water has a case in the
+    # period, so an empty answer cannot pass for a scoped one.
+    lat, lon = fresh_point()
+    water_case = city.report(category="C-02-01", lat=lat, lon=lon)["case_id"]
+    city.act(water_case, "dispatcher", action="register")
+    city.act(water_case, "dispatcher", action="dispatch", department="water")
     own = city.client.get("/api/v1/kpis", headers=city.headers("handler-water")).json()
-    assert set(own["departments"]) <= {"water"}
+    assert set(own["departments"]) == {"water"}
+    assert own["departments"]["water"]["registered"] >= 1
     bad = city.client.get("/api/v1/kpis", headers=headers, params={"start": end, "end": end})
     assert bad.status_code == 400
 

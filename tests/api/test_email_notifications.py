@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cityloop.platforms.application.notify.channels import SmtpChannel
 from cityloop.platforms.application.notify.models import Notification
 from cityloop.platforms.application.notify.service import send_pending
-from tests.conftest import City, fresh_point, make_city
+from tests.conftest import BACKENDS, City, fresh_point, make_city
 from tests.servers import free_port
 
 
@@ -38,14 +38,16 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def mailing_city(
+    request: pytest.FixtureRequest,
     templates: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
     mailbox: tuple[Mailbox, int],
 ) -> Iterator[City]:
     url = f"smtp://127.0.0.1:{mailbox[1]}?from=noreply@riverton.example"
-    yield from make_city(templates, "sqlite", Path(tmp_path_factory.mktemp("mail")), smtp_url=url)
+    directory = Path(tmp_path_factory.mktemp("mail"))
+    yield from make_city(templates, request.param, directory, smtp_url=url)
 
 
 def test_reporter_and_supporter_get_an_email_for_each_public_change(
@@ -76,11 +78,12 @@ def test_reporter_and_supporter_get_an_email_for_each_public_change(
     assert box.messages == []
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_an_unreachable_mail_server_delays_but_never_loses_a_notification(
-    templates: dict[str, str], tmp_path: Path, mailbox: tuple[Mailbox, int]
+    backend: str, templates: dict[str, str], tmp_path: Path, mailbox: tuple[Mailbox, int]
 ) -> None:
     dead = f"smtp://127.0.0.1:{free_port()}"
-    for city in make_city(templates, "sqlite", tmp_path, smtp_url=dead):
+    for city in make_city(templates, backend, tmp_path, smtp_url=dead):
         lat, lon = fresh_point()
         answer = city.report(category="C-02-01", lat=lat, lon=lon, contact_email="x@example.org")
         city.drain()

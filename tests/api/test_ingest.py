@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from cityloop.platforms.data.perception.models import Device
 from tests.conftest import City
 
 BASE = "/api/v1/perception"
@@ -294,26 +296,30 @@ def test_ingest_counters_appear_in_metrics(city: City) -> None:
 def test_a_bad_api_key_is_refused_without_waiting_for_the_database_writer(city: City) -> None:
     setup_registry(city)
     held, release = threading.Event(), threading.Event()
-    still_held: list[bool] = []
+    released_by_the_test: list[bool] = []
 
     def hold_the_writer() -> None:
-        with city.ctx.writing():
+        # SQLite: the single writer itself. PostgreSQL: the device's row, which a write
+        # transaction for this message locks before it looks at the api key.
+        with city.ctx.writing() as session:
+            session.execute(select(Device).where(Device.device_id == "ul-1").with_for_update())
             held.set()
-            release.wait(10)  # a hang guard, not a timing threshold
+            # A hang guard, not a timing threshold: False means nobody released the writer,
+            # so a request that waited for it was answered only once the guard gave up.
+            released_by_the_test.append(release.wait(10))
 
     holder = threading.Thread(target=hold_the_writer)
     holder.start()
-    held.wait(10)
+    assert held.wait(10)
     try:
         response = measure(city, "no-such-key-123", "ul-1", "t|1")
         batch = city.client.post(
             BASE + "/measures",
-            json={"measures": [{"k": "no-such-key-123", "i": "x", "payload": "t|1"}]},
+            json={"measures": [{"k": "no-such-key-123", "i": "ul-1", "payload": "t|1"}]},
         )
-        still_held.append(not release.is_set())
     finally:
         release.set()
-        holder.join(10)
+        holder.join(30)
     assert response.status_code == 401 and response.json()["field"] == "k"
     assert batch.status_code == 200 and batch.json()["results"][0]["status"] == 401
-    assert still_held == [True]  # answered while another transaction held the writer
+    assert released_by_the_test == [True]  # both answered while the writer was held

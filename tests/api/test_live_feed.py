@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -27,22 +28,42 @@ def _token(base: str, username: str) -> str:
     return str(response.json()["access_token"])
 
 
-def _events(base: str, token: str, wanted: int, timeout: float = 15) -> Iterator[dict[str, object]]:
+def _events(
+    base: str, token: str, wanted: int, timeout: float = 15, **params: object
+) -> Iterator[dict[str, object]]:
+    """The feed's first ``wanted`` events; a stream quiet for ``timeout`` seconds (heartbeats
+    aside) fails the test."""
+    deadline = time.monotonic() + timeout
     with httpx.stream(
-        "GET", f"{base}/api/v1/cases-stream", params={"access_token": token}, timeout=timeout
+        "GET",
+        f"{base}/api/v1/cases-stream",
+        params={"access_token": token, **params},
+        timeout=timeout,
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         kind = ""
         seen = 0
         for line in response.iter_lines():
+            assert time.monotonic() < deadline, f"no event for {timeout:.0f} s"
             if line.startswith("event: "):
                 kind = line.removeprefix("event: ")
             elif line.startswith("data: "):
                 yield {"kind": kind, **json.loads(line.removeprefix("data: "))}
+                deadline = time.monotonic() + timeout
                 seen += 1
                 if seen >= wanted:
                     return
+
+
+def _report(base: str, category: str, **attributes: str) -> dict[str, object]:
+    lat, lon = fresh_point()
+    response = httpx.post(
+        f"{base}/api/v1/reports",
+        json={"category": category, "lat": lat, "lon": lon, "attributes": attributes},
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
 
 
 def test_a_new_report_reaches_the_handlers_feed_without_a_reload(server: str) -> None:
@@ -64,29 +85,25 @@ def test_a_new_report_reaches_the_handlers_feed_without_a_reload(server: str) ->
 
 def test_the_feed_never_shows_another_departments_cases(server: str) -> None:
     token = _token(server, "handler-water")
-    feed = _events(server, token, wanted=1)
-    next(feed)
-    lat, lon = fresh_point()
-    httpx.post(
-        f"{server}/api/v1/reports",
-        json={"category": "C-01-01", "lat": lat, "lon": lon,
-              "attributes": {"cover_state": "broken"}},
-    )  # fmt: skip
-    # Resume from the start with Last-Event-ID semantics: nothing of facilities' shows up.
-    with httpx.stream(
-        "GET",
-        f"{server}/api/v1/cases-stream",
-        params={"access_token": token, "last_event_id": 0},
-        timeout=2.5,
-    ) as response:
-        lines: list[str] = []
-        try:
-            for line in response.iter_lines():
-                lines.append(line)
-        except httpx.ReadTimeout:
-            pass
-    data = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
-    assert all(d.get("department") in (None, "water") for d in data[1:])
+    theirs = _report(server, "C-01-01", cover_state="broken")  # facilities', auto-dispatched
+    ours = _report(server, "C-01-02")  # a water leak, auto-dispatched to water
+    # Resume from the start (Last-Event-ID semantics) and read up to the water handler's own
+    # case being dispatched, which comes after every row of the facilities case.
+    seen: list[dict[str, object]] = []
+    for change in _events(server, token, wanted=10_000, last_event_id=0):
+        seen.append(change)
+        if change.get("case_id") == ours["case_id"] and change.get("action") == "dispatch":
+            break
+    else:
+        raise AssertionError("the stream ended before the water case's dispatch")
+    changes = [c for c in seen if c["kind"] == "case"]
+    assert ours["case_id"] in {c["case_id"] for c in changes}
+    assert theirs["case_id"] not in {c["case_id"] for c in changes}
+    assert {c["department"] for c in changes if c["case_id"] == ours["case_id"]} <= {
+        None,
+        "water",
+    }
+    assert all(c["department"] in (None, "water") for c in changes)
 
 
 def test_the_feed_is_for_signed_in_staff(server: str) -> None:

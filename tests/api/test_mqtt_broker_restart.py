@@ -13,37 +13,18 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from cityloop.base.db import Database
 from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.mqtt import MqttIngest
-from tests.conftest import BACKENDS, City, make_city
-from tests.mosquitto import Broker, private_broker
-from tests.servers import running, seed
+from tests.conftest import BACKENDS, City, make_city, seeded_database
+from tests.mosquitto import Broker, private_broker, publish_all
+from tests.servers import running
 
 N = 20
 DEADLINE = 90.0
-
-
-def publish_all(broker: Broker, topic: str, payloads: list[str]) -> None:
-    """Publish at QoS 1 from a client of its own and wait for every acknowledgement."""
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"cityloop-test-pub-{uuid.uuid4().hex[:10]}",
-    )
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, payload.encode(), qos=1) for payload in payloads]
-        for info in infos:
-            info.wait_for_publish(timeout=DEADLINE)
-            assert info.is_published()
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def stored_values(db: Database, device_id: str) -> list[float]:
@@ -130,17 +111,21 @@ def test_messages_published_before_the_platform_reconnects_arrive_exactly_once(
     wait_for_values(city.ctx.db, device, [float(i) for i in range(N + 1)])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_messages_published_while_the_platform_is_stopped_arrive_when_it_starts(
-    tmp_path: Path,
+    backend: str, templates: dict[str, str], tmp_path: Path
 ) -> None:
-    seed(tmp_path)
-    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
-    try:
-        with db.writing() as session:
-            apikey, device = make_device(session)
-        topic = f"/{apikey}/{device}/attrs"
-        with private_broker(tmp_path / "broker") as broker:
+    with (
+        seeded_database(templates, backend, tmp_path) as url,
+        private_broker(tmp_path / "broker") as broker,
+    ):
+        db = Database(url)
+        try:
+            with db.writing() as session:
+                apikey, device = make_device(session)
+            topic = f"/{apikey}/{device}/attrs"
             env = {
+                "CITYLOOP_DATABASE_URL": url,
                 "CITYLOOP_MQTT_URL": broker.url,
                 "CITYLOOP_MQTT_CLIENT_ID": f"cityloop-proc-{uuid.uuid4().hex[:10]}",
             }
@@ -153,5 +138,5 @@ def test_messages_published_while_the_platform_is_stopped_arrive_when_it_starts(
             with running("serve", tmp_path, env):
                 publish_all(broker, topic, [f"t|{N}"])
                 wait_for_values(db, device, [1000.0, *[float(i) for i in range(N + 1)]])
-    finally:
-        db.dispose()
+        finally:
+            db.dispose()

@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cityloop.platforms.data.perception.mqtt import MqttIngest
-from tests.conftest import City, make_city
+from tests.conftest import BACKENDS, City, make_city
 
 BASE = "/api/v1/perception"
 HOST, PORT = "127.0.0.1", 1883
@@ -47,8 +47,9 @@ def client_id() -> str:
     return f"cityloop-test-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def city(
+    request: pytest.FixtureRequest,
     broker: None,
     client_id: str,
     templates: dict[str, str],
@@ -57,7 +58,7 @@ def city(
     tmp_path: Path = tmp_path_factory.mktemp("mqtt-city")
     yield from make_city(
         templates,
-        "sqlite",
+        request.param,
         tmp_path,
         mqtt_url=URL,
         mqtt_client_id=client_id,

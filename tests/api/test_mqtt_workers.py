@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cityloop.platforms.data.perception.mqtt import MqttIngest
 from tests.api.test_mqtt_ingest import BASE, publish, setup_device
-from tests.conftest import City, make_city
+from tests.conftest import BACKENDS, City, make_city
 from tests.mosquitto import Broker, private_broker
 
 
@@ -26,9 +26,13 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def city(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
-    yield from make_city(templates, "sqlite", tmp_path_factory.mktemp("workers-city"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def city(
+    request: pytest.FixtureRequest,
+    templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[City]:
+    yield from make_city(templates, request.param, tmp_path_factory.mktemp("workers-city"))
 
 
 @pytest.fixture(scope="module")

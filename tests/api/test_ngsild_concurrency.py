@@ -4,12 +4,11 @@ on PostgreSQL the second read-modify-write would silently drop the first's chang
 from __future__ import annotations
 
 import threading
-import time
 
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.rows import find
 from cityloop.platforms.data.perception.ngsild.writes import create_entity, update_attributes
-from tests.conftest import City
+from tests.conftest import City, a_writer_is_waiting, wait_until
 
 ENTITY = "urn:ngsi-ld:WasteContainer:concurrency-1"
 
@@ -51,8 +50,9 @@ def test_two_concurrent_attribute_updates_both_survive(city: City) -> None:
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
-    first_wrote.wait(10)
-    time.sleep(0.3)  # let the second writer reach the row (it must wait for the first)
+    assert first_wrote.wait(10)
+    # The race happens: the second writer is waiting for the first's lock before it commits.
+    wait_until(lambda: a_writer_is_waiting(city.ctx.db), "the second writer waiting")
     release_first.set()
     for thread in threads:
         thread.join(20)

@@ -24,9 +24,9 @@ from cityloop.platforms.data.perception.ingest import ingest_measure
 from cityloop.platforms.data.perception.models import Device, Measurement
 from cityloop.platforms.data.perception.mqtt import MqttIngest
 from cityloop.platforms.data.perception.telemetry import latest_values
-from tests.conftest import BACKENDS, City, make_city
+from tests.conftest import BACKENDS, City, make_city, seeded_database
 from tests.mosquitto import private_broker
-from tests.servers import running, seed
+from tests.servers import running
 
 DEADLINE = 60.0
 
@@ -72,31 +72,39 @@ def _count(db: Database, device_ids: list[str]) -> int:
         return int(session.scalar(query) or 0)
 
 
-def test_an_http_run_against_a_real_server_stores_the_readings(tmp_path: Path) -> None:
-    seed(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_http_run_against_a_real_server_stores_the_readings(
+    backend: str, templates: dict[str, str], tmp_path: Path
+) -> None:
     fleet = pick_devices(8)
     sent: list[Message] = []
-    with running("serve", tmp_path) as base:
-        summary = run(
-            FleetSimulator(fleet, seed=3, anomaly_rate=0),
-            HttpSender(base),
-            rate=40,
-            duration=1.0,
-            on_message=sent.append,
-        )
-    assert summary.sent == len(sent) > 8
-    assert summary.outcomes == {"stored": summary.sent}
-    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
-    try:
-        expected = sum(readings_in(m) for m in sent)
-        assert _count(db, [d.device_id for d in fleet]) == expected
-    finally:
-        db.dispose()
+    with seeded_database(templates, backend, tmp_path) as url:
+        with running("serve", tmp_path, {"CITYLOOP_DATABASE_URL": url}) as base:
+            summary = run(
+                FleetSimulator(fleet, seed=3, anomaly_rate=0),
+                HttpSender(base),
+                rate=40,
+                duration=1.0,
+                on_message=sent.append,
+            )
+        assert summary.sent == len(sent) > 8
+        assert summary.outcomes == {"stored": summary.sent}
+        db = Database(url)
+        try:
+            expected = sum(readings_in(m) for m in sent)
+            assert _count(db, [d.device_id for d in fleet]) == expected
+        finally:
+            db.dispose()
 
 
-def test_faults_reach_a_real_server_as_precise_rejections(tmp_path: Path) -> None:
-    seed(tmp_path)
-    with running("serve", tmp_path) as base:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_faults_reach_a_real_server_as_precise_rejections(
+    backend: str, templates: dict[str, str], tmp_path: Path
+) -> None:
+    with (
+        seeded_database(templates, backend, tmp_path) as url,
+        running("serve", tmp_path, {"CITYLOOP_DATABASE_URL": url}) as base,
+    ):
         summary = run(
             FleetSimulator(pick_devices(16), seed=9, anomaly_rate=100),
             HttpSender(base),

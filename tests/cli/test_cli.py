@@ -39,6 +39,27 @@ def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "department" in bad.output
 
+    from fastapi.testclient import TestClient
+
+    from cityloop.app import create_app
+    from cityloop.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, run_background=False)
+    with TestClient(create_app(settings)) as client:
+        wrong = {"username": "ops-lead", "password": "not-the-password"}
+        assert client.post("/api/v1/auth/token", data=wrong).status_code == 401
+        login = client.post(
+            "/api/v1/auth/token", data={"username": "ops-lead", "password": "s3cret-pass"}
+        )
+        assert login.status_code == 200, login.text
+        me = client.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+        )
+        assert me.status_code == 200, me.text
+        assert (me.json()["username"], me.json()["role"]) == ("ops-lead", "supervisor")
+        refused = {"username": "w1", "password": "s3cret-pass"}
+        assert client.post("/api/v1/auth/token", data=refused).status_code == 401
+
 
 def test_seed_without_accounts_leaves_no_default_password(tmp_path: Path) -> None:
     from cityloop.base.db import Database

@@ -81,6 +81,31 @@ def staff(base: str, username: str) -> httpx.Client:
     )
 
 
+def outbox_items(page: Page) -> list[Any]:
+    """What the app's IndexedDB outbox holds (queue.ts: database cityloop-citizen, store
+    outbox): what any later wake-up would send."""
+    return list(
+        page.evaluate(
+            """async () => {
+                const db = await new Promise((ok, fail) => {
+                    const open = indexedDB.open("cityloop-citizen");
+                    open.onsuccess = () => ok(open.result);
+                    open.onerror = () => fail(open.error);
+                });
+                try {
+                    return await new Promise((ok, fail) => {
+                        const all = db.transaction("outbox").objectStore("outbox").getAll();
+                        all.onsuccess = () => ok(all.result.map((item) => item.id));
+                        all.onerror = () => fail(all.error);
+                    });
+                } finally {
+                    db.close();
+                }
+            }"""
+        )
+    )
+
+
 def cases_matching(base: str, text: str) -> list[dict[str, Any]]:
     with staff(base, "dispatcher") as client:
         answer = client.get("/api/v1/cases", params={"q": text, "page_size": 50})
@@ -249,10 +274,11 @@ def test_offline_report_is_queued_and_sent_once_when_the_connection_returns(
     assert len(found) == 1, found
     card = page.locator(f'[data-testid="report-card"][data-case-id="{found[0]["id"]}"]')
     expect(card).to_be_visible()
-    # Later wake-ups (app start, timers, Background Sync) find nothing left to send.
+    # Later wake-ups (app start, timers, Background Sync) find nothing left to send: the sent
+    # report is gone from the phone's outbox itself, not merely from the screen.
     page.reload()
     expect(page.get_by_test_id("nav-report")).to_be_visible()
-    page.wait_for_timeout(1500)
+    assert outbox_items(page) == []
     assert len(cases_matching(live_server, description)) == 1
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import itertools
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
+from tests.conftest import wait_until
 from tests.e2e.conftest import screenshot
 
 TIMEOUT_MS = 15_000
@@ -135,6 +135,9 @@ def test_new_report_appears_in_the_handlers_queue_without_a_reload(
     page = open_page()
     login(page, live_server, "handler-facilities", "/queue")
     expect(page.get_by_test_id("queue-table")).to_be_visible()
+    # The first answer is the queue's baseline (nothing in it is "new"): wait for it before
+    # filing, or on a slow machine the new case lands in the baseline and is never announced.
+    expect(page.get_by_test_id("queue-updated")).to_be_visible()
     wait_live(page)
     page.evaluate("window.__noReload = 'still the same page'")
 
@@ -152,9 +155,9 @@ def test_new_report_appears_in_the_handlers_queue_without_a_reload(
     assert page.evaluate("window.__noReload") == "still the same page"
 
     # The countdown ticks on its own.
-    before = row.get_by_test_id("sla-countdown").inner_text()
-    page.wait_for_timeout(1500)
-    assert row.get_by_test_id("sla-countdown").inner_text() != before
+    countdown = row.get_by_test_id("sla-countdown")
+    before = countdown.inner_text()
+    expect(countdown).not_to_have_text(before, timeout=10_000)
     screenshot(page, "console-queue")
 
     # The same queue on the map, drawn from the city's own polygons (no tiles configured).
@@ -224,6 +227,10 @@ def test_a_handler_cannot_see_another_departments_case(live_server: str, open_pa
         live_server, "C-01-02", description="Water leak: for the water utility only"
     )
     case_id = water["case_id"]
+    # Filed after the water case, so once its row is drawn the water case's would be too.
+    own = file_report(
+        live_server, "C-01-01", {"cover_state": "missing"}, "Manhole cover: for facilities"
+    )
     with staff(live_server, "handler-facilities") as client:
         assert client.get(f"/api/v1/cases/{case_id}").status_code == 404
 
@@ -231,7 +238,7 @@ def test_a_handler_cannot_see_another_departments_case(live_server: str, open_pa
     login(page, live_server, "handler-facilities", "/queue?status=all")
     expect(page.get_by_test_id("queue-count")).to_be_visible()
     expect(page.get_by_test_id("queue-table")).to_be_visible()
-    page.wait_for_timeout(500)
+    expect(page.get_by_test_id(f"case-row-{own['case_id']}")).to_be_visible()
     expect(page.get_by_test_id(f"case-row-{case_id}")).to_have_count(0)
     expect(page.get_by_test_id("filter-department")).to_have_count(0)
 
@@ -439,6 +446,8 @@ def test_supervisors_see_the_kpi_panel(live_server: str, open_page: Any) -> None
     worker = open_page(mobile=True)
     login(worker, live_server, "worker-roads", "/kpis")
     expect(worker).to_have_url(re.compile(r"#/my-work"))
+    # The navigation is drawn (one list, all at once) before a missing entry means anything.
+    expect(worker.get_by_test_id("nav-my-work")).to_be_attached()
     expect(worker.get_by_test_id("nav-kpis")).to_have_count(0)
 
 
@@ -467,16 +476,15 @@ def test_a_case_filed_by_a_sensor_shows_its_device_alarm_and_latest_readings(
     )
     assert uplink.status_code == 200, uplink.text
     admin = staff(live_server, "admin")
-    case_id = None
-    for _ in range(150):  # the outbox relay files the case in the background
+
+    def alarm_case() -> int | None:
         found = admin.get(
             "/api/v1/perception/alarms", params={"originator": "rv-mh-05", "type": "MANHOLE_OPEN"}
         ).json()["items"]
-        case_id = found[0]["case_id"] if found else None
-        if case_id:
-            break
-        time.sleep(0.1)
-    assert case_id, "the alarm never became a case"
+        return found[0]["case_id"] if found else None
+
+    # The outbox relay files the case in the background.
+    case_id = wait_until(alarm_case, "the alarm becoming a case")
     page = open_page()
     login(page, live_server, "dispatcher", f"/cases/{case_id}")
     panel = page.get_by_test_id("case-sensor")

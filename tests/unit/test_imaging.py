@@ -6,7 +6,6 @@ import hashlib
 import io
 import random
 import struct
-import time
 import zlib
 
 import pytest
@@ -296,11 +295,10 @@ def test_huge_dimensions_in_a_tiny_png_are_rejected_before_decoding(
         raise AssertionError("pixel data was decoded")
 
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", must_not_decode)
-    started = time.perf_counter()
     error = _rejection(raw, max_pixels=40_000_000)
 
+    # How fast the rejection is belongs to benchmarks/guards.py, not to a timed assertion.
     assert error.code == "too_many_pixels"
-    assert time.perf_counter() - started < 1.0
 
 
 def test_pixel_cap_uses_the_max_pixels_argument() -> None:

@@ -15,12 +15,14 @@ from cityloop.base.db import utcnow
 from cityloop.platforms.data.perception import mqtt as mqtt_module
 from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.mqtt import MqttIngest, _Queued
-from tests.conftest import City, make_city
+from tests.conftest import BACKENDS, City, make_city
 
 
-@pytest.fixture()
-def city(templates: dict[str, str], tmp_path: Path) -> Iterator[City]:
-    yield from make_city(templates, "sqlite", tmp_path)
+@pytest.fixture(params=BACKENDS)
+def city(
+    request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path
+) -> Iterator[City]:
+    yield from make_city(templates, request.param, tmp_path)
 
 
 def _writer(city: City, monkeypatch: pytest.MonkeyPatch, failures: int) -> tuple[Any, list[int]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, delete, select, update
+from sqlalchemy import ForeignKey, Index, String, delete, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
@@ -55,26 +55,13 @@ class OutboxDelivery(Base):
     delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def emit(
-    session: Session,
-    event: Event | str,
-    aggregate_type: str | None = None,
-    aggregate_id: object = None,
-    payload: dict[str, Any] | None = None,
-) -> OutboxEvent:
+def emit(session: Session, event: Event) -> OutboxEvent:
     """Add an event to the caller's transaction; it is delivered only if that commits."""
-    # TRANSITIONAL: the untyped form (a type name, aggregate and payload) is still accepted
-    # until the NGSI-LD broker declares its event; every other package emits typed events.
-    if isinstance(event, Event):
-        type_, aggregate_type, aggregate_id = event.type, event.aggregate, event.aggregate_id()
-        payload = event.payload()
-    else:
-        type_ = event
     row = OutboxEvent(
-        type=type_,
-        aggregate_type=str(aggregate_type),
-        aggregate_id=str(aggregate_id),
-        payload=payload or {},
+        type=event.type,
+        aggregate_type=event.aggregate,
+        aggregate_id=event.aggregate_id(),
+        payload=event.payload(),
         created_at=utcnow(),
     )
     session.add(row)
@@ -120,20 +107,12 @@ class ConsumerRegistry:
     consumers: list[Consumer] = field(default_factory=list)
 
     def subscribe(
-        self,
-        name: str,
-        types: Iterable[type[Event] | str] | Literal["*"],
-        handler: Handler,
+        self, name: str, types: Iterable[type[Event]] | Literal["*"], handler: Handler
     ) -> None:
         """Deliver events of these types (or every event, for ``"*"``) to ``handler``."""
         if any(c.name == name for c in self.consumers):
             raise ValueError(f"consumer {name} is already subscribed")
-        # TRANSITIONAL: type names as strings go with the untyped ``emit`` form.
-        names = (
-            frozenset({"*"})
-            if types == "*"
-            else frozenset(t if isinstance(t, str) else t.type for t in types)
-        )
+        names = frozenset({"*"}) if types == "*" else frozenset(t.type for t in types)
         self.consumers.append(Consumer(name, names, handler))
 
     def for_type(self, event_type: str) -> list[Consumer]:
@@ -243,6 +222,7 @@ class InProcessRelay:
     ) -> None:
         try:
             with self.db.writing() as session:
+                _one_relay_per_consumer(session, consumer.name)
                 done = set(
                     session.scalars(
                         select(OutboxDelivery.event_id).where(
@@ -268,6 +248,18 @@ class InProcessRelay:
             log.exception("consumer %s lost a batch", consumer.name)
             for event in events:
                 failures.setdefault(event.id, f"{consumer.name}: {exc}")
+
+
+def _one_relay_per_consumer(session: Session, consumer: str) -> None:
+    """On PostgreSQL, relays in several processes (the workers of ``serve --workers N``, or
+    several hosts) take turns on one consumer: the second waits for the first's batch to commit
+    and then finds those events delivered. Without it both ran the consumer, and the loser's
+    delivery record collided with the winner's: its work was rolled back, but every event was
+    logged and counted as a failed delivery. SQLite's single writer already takes turns."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"outbox:{consumer}"}
+        )
 
 
 def prune_published(db: Database, older_than: timedelta, batch: int = 5000) -> int:

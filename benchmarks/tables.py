@@ -1,0 +1,263 @@
+"""The tables of docs/performance.md, generated from the result files under benchmarks/results/.
+
+Each table in the page sits between ``<!-- table NAME: FILE[, FILE] -->`` and ``<!-- /table -->``.
+When its result files are there, this script writes the table from them; `make bench` runs it
+last, so a run and the figures quoted from it are committed together. A table whose files are
+missing keeps its text, which must then say so (``were not kept``), and is listed.
+
+    .venv/bin/python benchmarks/tables.py            # rewrite docs/performance.md
+    .venv/bin/python benchmarks/tables.py --check    # exit 1 if the page and the files differ
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "performance.md"
+BLOCK = re.compile(
+    r"(?P<open><!-- table (?P<name>[\w-]+): (?P<files>[^>]+?) -->\n)"
+    r"(?P<body>.*?)(?P<close><!-- /table -->)",
+    re.DOTALL,
+)
+NOT_KEPT = "were not kept"
+
+Renderer = Callable[[list[dict[str, Any]]], str]
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _met(values: list[bool | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "—"
+    return "yes" if all(known) else "no" if not any(known) else "partly"
+
+
+LOAD_TITLES = {
+    "healthz": "ceiling `GET /healthz`",
+    "intake": "intake, no photo",
+    "photo": "intake, 100 KB photo",
+    "read": "read",
+}
+
+
+def _configs(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(config.removeprefix("workers="), rows) for config, rows in document["summary"].items()]
+
+
+def load_table(documents: list[dict[str, Any]]) -> str:
+    """run_all.py's summary: per scenario, each worker count's throughput and latencies."""
+    configs = _configs(documents[0])
+    head = "| scenario | target |"
+    rule = "|---|---|"
+    for workers, _ in configs:
+        label = "1 worker" if workers == "1" else f"{workers} workers"
+        head += f" {label}: req/s | p50 / p95 / p99 ms | × healthz |"
+        rule += "---:|---|---:|"
+    lines = [head + " met |", rule + "---|"]
+    for key, title in LOAD_TITLES.items():
+        rows = [config_rows.get(key) for _, config_rows in configs]
+        if not any(rows):
+            continue
+        target = "(reference)" if key == "healthz" else next(r for r in rows if r)["target"]
+        line = f"| {title} | {target} |"
+        for row in rows:
+            if row is None:
+                line += " — | — | — |"
+                continue
+            rate = _n(row["throughput_rps"])
+            line += (
+                f" {rate if key == 'healthz' else f'**{rate}**'} |"
+                f" {_n(row['p50_ms'])} / {_n(row['p95_ms'])} / {_n(row['p99_ms'])} |"
+                f" {1 if key == 'healthz' else _n(row['ratio_to_ceiling'], 2)} |"
+            )
+        met = "—" if key == "healthz" else _met([r["met"] for r in rows if r])
+        lines.append(line + f" {met} |")
+    errors = sum(row["errors"] for _, rows in configs for row in rows.values())
+    return "\n".join(lines) + f"\n\nErrors (non-2xx answers and failed connections): {errors}.\n"
+
+
+def cores_table(documents: list[dict[str, Any]]) -> str:
+    """The same summary, with the server's CPU: the raw-client cross-check."""
+    configs = _configs(documents[0])
+    head, rule = "| scenario |", "|---|"
+    for workers, _ in configs:
+        label = "1 worker" if workers == "1" else f"{workers} workers"
+        head += f" {label}: req/s | p99 ms | server cores |"
+        rule += "---:|---:|---:|"
+    lines = [head, rule]
+    for key, title in LOAD_TITLES.items():
+        rows = [config_rows.get(key) for _, config_rows in configs]
+        if not any(rows):
+            continue
+        line = f"| {title} |"
+        for row in rows:
+            line += (
+                " — | — | — |"
+                if row is None
+                else f" {_n(row['throughput_rps'])} | {_n(row['p99_ms'])} |"
+                f" {_n(row['server_cpu_cores'], 2)} |"
+            )
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def cost_table(documents: list[dict[str, Any]]) -> str:
+    """One request at a time: latency and the server's CPU per request."""
+    _, rows = _configs(documents[0])[0]
+    lines = [
+        "| request | latency p50 | server CPU per request | what one core allows |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, title in LOAD_TITLES.items():
+        row = rows.get(key)
+        if row is None or not row["throughput_rps"]:
+            continue
+        cpu_ms = 1000 * row["server_cpu_cores"] / row["throughput_rps"]
+        allows = f"~{1000 / cpu_ms:,.0f}/s" if cpu_ms else "—"
+        lines.append(f"| {title} | {_n(row['p50_ms'], 1)} ms | {_n(cpu_ms, 1)} ms | {allows} |")
+    return "\n".join(lines) + "\n"
+
+
+def perception_table(documents: list[dict[str, Any]]) -> str:
+    """perception.py's runs (medians) and ngsild_query.py's latencies."""
+    perception, ngsild = documents
+    runs = perception["runs"]
+
+    def values(section: str, field: str) -> list[float]:
+        return [run[section][field] for run in runs if run.get(section, {}).get(field) is not None]
+
+    def median(section: str, field: str) -> float | None:
+        found = values(section, field)
+        return statistics.median(found) if found else None
+
+    def each(section: str, field: str) -> str:
+        return " / ".join(_n(v) for v in values(section, field))
+
+    ceiling = median("ceiling", "rows_per_s")
+    mqtt = median("mqtt", "messages_per_s")
+    batch = median("batch", "readings_per_s")
+    p50, p99 = median("alarm", "p50_ms"), median("alarm", "p99_ms")
+    cases = [f"{a['cases_linked']} of {a['alarms_published']}" for a in [r["alarm"] for r in runs]]
+    service, http, by_id = ngsild["service"], ngsild["http"], ngsild["ceiling"]
+    lines = [
+        f"| figure | target | median of {len(runs)} runs | ratio | met |",
+        "|---|---|---:|---|---|",
+        f"| raw insert ceiling | (reference) | {_n(ceiling)} rows/s"
+        f" (runs {each('ceiling', 'rows_per_s')}) | 1 | — |",
+        f"| MQTT ingest, 1 reading message | ≥ 10,000 messages/s | **{_n(mqtt)} messages/s**"
+        f" (runs {each('mqtt', 'messages_per_s')})"
+        f" | {_n(2 * mqtt / ceiling if mqtt and ceiling else None, 2)} × ceiling in rows"
+        f" | {_met([mqtt >= 10_000 if mqtt else None])} |",
+        f"| HTTP batch ingest | ≥ 50,000 readings/s | **{_n(batch)} readings/s**"
+        f" (runs {each('batch', 'readings_per_s')})"
+        f" | {_n(batch / ceiling if batch and ceiling else None, 2)} × ceiling"
+        f" | {_met([batch >= 50_000 if batch else None])} |",
+        f"| alarm to case, p50 / p99 | p99 < 1 s | **{_n(p50)} ms / {_n(p99)} ms**"
+        f" (p99 runs: {each('alarm', 'p99_ms')} ms; cases linked: {', '.join(cases)})"
+        f" | under {_n(median('alarm', 'background_rate_achieved'))} messages/s of other traffic"
+        f" | {_met([p99 < 1000 if p99 is not None else None])} |",
+        f"| NGSI-LD `GET /entities` type + q + near, p50 / p95 | p95 < {ngsild['target_p95_ms']} ms"
+        f" | **{_n(service['p50_ms'], 1)} / {_n(service['p95_ms'], 1)} ms** (service),"
+        f" **{_n(http['p50_ms'], 1)} / {_n(http['p95_ms'], 1)} ms** (HTTP)"
+        f" | ceiling by-id read {_n(by_id['p50_ms'], 2)} / {_n(by_id['p95_ms'], 2)} ms"
+        f" | {_met([service['p95_ms'] < ngsild['target_p95_ms']])} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def guards_table(documents: list[dict[str, Any]]) -> str:
+    """guards.py: how fast hostile input is turned away."""
+    (figures,) = documents
+    bomb, small = figures["bomb_rejection"], figures["bomb_ceiling_small_png"]
+    call, budget = figures["pattern_call_limit"], figures["pattern_request_budget"]
+    cheap = figures["pattern_cheap_match"]
+    lines = [
+        "| guard | target | p50 | p99 | ceiling | met |",
+        "|---|---|---:|---:|---|---|",
+        "| decompression bomb (30,000 × 30,000 PNG) rejected"
+        f" | < {_n(figures['bomb_target_ms'])} ms"
+        f" | {bomb['p50_ms']:.3f} ms | {bomb['p99_ms']:.3f} ms"
+        f" | a 64 × 48 PNG processed: {small['p50_ms']:.3f} ms"
+        f" | {_met([bomb['p99_ms'] < figures['bomb_target_ms']])} |",
+    ]
+    for title, row in (
+        ("subscription pattern cut off (per-call limit)", call),
+        ("request pattern cut off (per-request budget)", budget),
+    ):
+        lines.append(
+            f"| {title} | ≤ {_n(row['target_ms'])} ms | {_n(row['p50_ms'])} ms"
+            f" | {_n(row['p99_ms'])} ms | the limit: {_n(row['limit_ms'])} ms"
+            f" | {_met([row['p99_ms'] <= row['target_ms']])} |"
+        )
+    lines.append(
+        f"| a cheap match under the same limit | (reference) | {cheap['p50_ms']:.3f} ms"
+        f" | {cheap['p99_ms']:.3f} ms | — | — |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Renderer] = {
+    "load": load_table,
+    "cores": cores_table,
+    "cost": cost_table,
+    "perception": perception_table,
+    "guards": guards_table,
+}
+
+
+def render(text: str, results: Path = RESULTS) -> tuple[str, list[str]]:
+    """The page with every table whose result files exist regenerated; and the names of the
+    tables left as they were because a file is missing."""
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"]
+        files = [f.strip() for f in match["files"].split(",")]
+        paths = [results / Path(f).name for f in files]
+        if not all(p.exists() for p in paths):
+            missing.append(name)
+            return match[0]
+        documents = [json.loads(p.read_text()) for p in paths]
+        date = documents[0].get("machine", {}).get("date", "an unrecorded date")
+        sources = ", ".join(f"`{f}`" for f in files)
+        body = RENDERERS[name](documents)
+        note = f"\n_Generated by `benchmarks/tables.py` from {sources} (run of {date})._\n"
+        return match["open"] + body + note + match["close"]
+
+    return BLOCK.sub(replace, text), missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    parser.add_argument("--doc", type=Path, default=DOC)
+    args = parser.parse_args(argv)
+    text = args.doc.read_text()
+    rendered, missing = render(text)
+    for name in missing:
+        print(f"table {name}: its result files are missing; the page must say they {NOT_KEPT}")
+    if args.check:
+        if rendered != text:
+            print(f"{args.doc} differs from the result files: run benchmarks/tables.py")
+            return 1
+        return 0
+    if rendered != text:
+        args.doc.write_text(rendered)
+        print(f"rewrote the tables of {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

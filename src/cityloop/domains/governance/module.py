@@ -28,6 +28,7 @@ from cityloop.domains.governance.open311.views import (
     PREFIX,
     install_open311,
 )
+from cityloop.domains.governance.public_views import router as public_router
 from cityloop.domains.governance.views import router as cases_router
 
 
@@ -48,7 +49,7 @@ def _gauges(ctx: AppContext) -> None:
 MODULE = Module(
     name="governance",
     models=(Category, RoutingRule, SlaTarget, Case, Report, CaseEvent, Rating, Dispute),
-    routers=(cases_router, live_router),
+    routers=(cases_router, public_router, live_router),
     mounts=(install_open311,),
     consumers=(notifications.subscribe,),
     jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),

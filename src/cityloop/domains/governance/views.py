@@ -1,40 +1,26 @@
-"""Case routes: citizen intake and tracking, the staff workflow, the public map. Routes are thin:
-they parse, call a service function inside one unit of work, and shape the answer."""
+"""Staff routes: the case queue and list, a case and its actions, bulk actions, KPIs, the
+dispute queue; and the reference data every client reads (vocabulary, categories)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query
 
-from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso, utcnow
-from cityloop.base.problems import Problem, bad_request, conflict, not_found
-from cityloop.base.ratelimit import client_key
-from cityloop.domains.governance import citizen, kpis, queries
+from cityloop.base.problems import Problem, bad_request, not_found
+from cityloop.domains.governance import kpis, queries
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import (
     get_category,
     list_categories,
-    require_category,
-)
-from cityloop.domains.governance.intake import (
-    IntakeResult,
-    ReportInput,
-    nearby_open_cases,
-)
-from cityloop.domains.governance.intake import (
-    submit_report as submit,
 )
 from cityloop.domains.governance.presenters import (
     Names,
     category_out,
-    public_case_out,
     staff_case_out,
     staff_case_summary,
     vocabulary,
@@ -42,115 +28,16 @@ from cityloop.domains.governance.presenters import (
 from cityloop.domains.governance.schemas import (
     ActionIn,
     BulkActionIn,
-    DisputeIn,
-    RatingIn,
-    ReportIn,
-    SupportIn,
 )
-from cityloop.domains.governance.workflow import OPEN_STATES, is_open_to_join
-from cityloop.platforms.application.identity import service as identity
-from cityloop.platforms.application.identity.deps import current_staff, optional_user, staff_actor
-from cityloop.platforms.application.identity.models import User
-from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
-from cityloop.platforms.application.identity.service import ANONYMOUS, Actor
-from cityloop.platforms.application.notify import service as notify
-from cityloop.platforms.application.notify.responses import Notification, notification_out
+from cityloop.domains.governance.workflow import OPEN_STATES
+from cityloop.platforms.application.identity.deps import staff_actor
+from cityloop.platforms.application.identity.service import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Ctx = Annotated[AppContext, Depends(get_context)]
 Staff = Annotated[Actor, Depends(staff_actor)]
 # Ids beyond a 32-bit integer name no case; refuse them before PostgreSQL does.
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-def run_intake(
-    ctx: AppContext,
-    request: Request,
-    *,
-    actor: Actor,
-    data: ReportInput,
-    reporter_user_id: int | None,
-    idempotency_key: str | None,
-    scope: str,
-    respond: Callable[[IntakeResult], dict[str, object]],
-    channel: str | None = None,
-) -> tuple[int, dict[str, object]]:
-    """Shared by every intake route: rate limit, idempotency, submit, answer — one transaction."""
-    key = idempotency.check_key(idempotency_key)
-    if actor.role not in STAFF_ROLES:
-        ctx.rate_limiter.check(client_key(request))
-    fingerprint = idempotency.request_fingerprint(
-        {"data": data.__dict__, "actor": actor.username, "channel": channel}
-    )
-    # Accounts scope their keys; an anonymous phone's key is a random UUID that must survive a
-    # change of network (Wi-Fi to 4G changes the client address), so it is scoped by itself.
-    scope = f"{scope}:{actor.username if actor.user_id else 'anonymous'}"[:60]
-    with ctx.writing() as session:
-        previous = idempotency.replay(session, scope, key, fingerprint)
-        if previous is not None:
-            return previous.status_code, previous.response
-        result = submit(
-            session, actor=actor, data=data, channel=channel, reporter_user_id=reporter_user_id
-        )
-        body = respond(result)
-        idempotency.remember(session, scope, key, fingerprint, 201, body)
-    return 201, body
-
-
-def _intake_answer(result: IntakeResult) -> dict[str, object]:
-    """The answer as JSON: it is also stored for an idempotent replay."""
-    case = result.case
-    return out.IntakeAnswer(
-        case_id=case.id,
-        service_request_id=str(case.id),
-        report_id=result.report.id,
-        tracking_token=result.report.tracking_token,
-        joined_existing=result.joined_existing,
-        status=case.status,
-        message=(
-            f"This problem was already reported as case {case.id}; your report was added to it "
-            "and you will get its updates"
-            if result.joined_existing
-            else f"Your report is case {case.id}"
-        ),
-    ).model_dump(mode="json")
-
-
-# Intake routes answer a JSONResponse themselves (a replay repeats the stored status and body),
-# so their model is declared for the schema.
-@router.post("/reports", status_code=201, response_model=out.IntakeAnswer)
-def submit_report(
-    ctx: Ctx,
-    request: Request,
-    body: ReportIn,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> JSONResponse:
-    user = optional_user(request)
-    actor = identity.actor_for(user) if user else ANONYMOUS
-    data = ReportInput(
-        category=body.category,
-        lat=body.lat,
-        lon=body.lon,
-        address=body.address,
-        description=body.description,
-        media_ids=body.media,
-        attributes=body.attributes,
-        contact_name=body.contact_name,
-        contact_email=body.contact_email,
-        contact_phone=body.contact_phone,
-        priority=body.priority,
-    )
-    status, answer = run_intake(
-        ctx,
-        request,
-        actor=actor,
-        data=data,
-        reporter_user_id=user.id if user else None,
-        idempotency_key=idempotency_key,
-        scope="reports",
-        respond=_intake_answer,
-    )
-    return JSONResponse(answer, status_code=status)
 
 
 VOCABULARY = vocabulary()  # built once: it changes only with the code
@@ -320,191 +207,3 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[out.QueuedDispute]:
                 )
             )
         return answer
-
-
-# ------------------------------------------------------------------ citizens and the public
-
-
-@router.get("/public/cases/{case_id}")
-def public_case(ctx: Ctx, case_id: CaseId) -> out.PublicCase:
-    with ctx.reading() as session:
-        return public_case_out(session, citizen.public_case(session, case_id=case_id))
-
-
-@router.get("/public/cases")
-def public_map(
-    ctx: Ctx,
-    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
-    category: str | None = None,
-    recent_days: Annotated[int, Query(ge=0, le=90)] = 14,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-) -> out.PublicCaseCollection:
-    """Open cases and recently closed ones, as GeoJSON, with no reporter data."""
-    box = None
-    if bbox:
-        try:
-            min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox.split(","))
-        except ValueError as exc:
-            raise bad_request("bbox is min_lon,min_lat,max_lon,max_lat", field="bbox") from exc
-        box = (min_lon, min_lat, max_lon, max_lat)
-    with ctx.reading() as session:
-        rows = queries.public_map_cases(
-            session, bbox=box, category=category, recent_days=recent_days, limit=limit
-        )
-        photos = queries.first_public_photos(session, cases=rows)
-        features = [
-            out.PublicCaseFeature(
-                type="Feature",
-                id=case.id,
-                geometry=out.PointGeometry(type="Point", coordinates=(case.lon, case.lat)),
-                properties=out.PublicCaseProperties(
-                    id=case.id,
-                    status=case.status,
-                    category=case.category_code,
-                    created_at=iso(case.created_at),
-                    resolution=case.resolution,
-                    supporters=case.supporters,
-                    photo=photos.get(case.id),
-                ),
-            )
-            for case in rows
-        ]
-    return out.PublicCaseCollection(type="FeatureCollection", features=features)
-
-
-@router.get("/public/nearby")
-def nearby(
-    ctx: Ctx,
-    category: Annotated[str, Query(max_length=20)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    lon: Annotated[float, Query(ge=-180, le=180)],
-) -> list[out.NearbyCase]:
-    """Open cases of a category near a point, before a citizen files a report: "me too"
-    instead of a new case. Wider than the dedupe radius, so people can recognise theirs."""
-    with ctx.reading() as session:
-        found = require_category(session, code=category)
-        radius = max(150.0, found.dedupe_radius_m * 3.0)
-        rows = nearby_open_cases(session, category=found, lat=lat, lon=lon, radius_m=radius)[:10]
-        photos = queries.first_public_photos(session, cases=[case for _, case in rows])
-        return [
-            out.NearbyCase(
-                id=case.id,
-                status=case.status,
-                category=case.category_code,
-                distance_m=round(distance, 1),
-                lat=case.lat,
-                lon=case.lon,
-                created_at=iso(case.created_at),
-                supporters=case.supporters,
-                photo=photos.get(case.id),
-                joins_automatically=distance <= found.dedupe_radius_m,
-            )
-            for distance, case in rows
-        ]
-
-
-@router.get("/track/{token}")
-def track(ctx: Ctx, token: str) -> out.TrackAnswer:
-    with ctx.reading() as session:
-        report = citizen.report_by_token(session, token=token)
-        if report is None:
-            raise Problem(404, "not-found", "no report has this tracking token")
-        case = citizen.public_case(session, case_id=report.case_id)
-        return out.TrackAnswer(report_id=report.id, case=public_case_out(session, case))
-
-
-@router.get("/track/{token}/notifications")
-def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
-    with ctx.reading() as session:
-        report = citizen.report_by_token(session, token=token)
-        if report is None:
-            raise Problem(404, "not-found", "no report has this tracking token")
-        return [notification_out(n) for n in notify.for_report(session, report.id)]
-
-
-@router.get("/me/reports")
-def my_reports(
-    ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
-) -> list[out.MyReport]:
-    with ctx.reading() as session:
-        return [
-            out.MyReport(
-                report_id=report.id,
-                tracking_token=report.tracking_token,
-                submitted_at=iso(report.created_at),
-                case=public_case_out(session, case),
-            )
-            for report, case in citizen.my_reports(session, user_id=user.id)
-        ]
-
-
-def _citizen(request: Request) -> int | None:
-    user = optional_user(request)
-    return user.id if user else None
-
-
-@router.post("/public/cases/{case_id}/rating", status_code=201)
-def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> out.RatingAnswer:
-    with ctx.writing() as session:
-        rating = citizen.rate_case(
-            session,
-            case_id=case_id,
-            stars=body.stars,
-            comment=body.comment,
-            user_id=_citizen(request),
-            token=body.token,
-            window_hours=ctx.settings.rating_window_hours,
-        )
-        return out.RatingAnswer(case_id=case_id, stars=rating.stars, comment=rating.comment)
-
-
-@router.post("/public/cases/{case_id}/disputes", status_code=201)
-def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> out.DisputeAnswer:
-    with ctx.writing() as session:
-        found = citizen.dispute_case(
-            session,
-            case_id=case_id,
-            note=body.note,
-            media_ids=body.media,
-            user_id=_citizen(request),
-            token=body.token,
-            window_hours=ctx.settings.dispute_window_hours,
-        )
-        return out.DisputeAnswer(dispute_id=found.id, case_id=case_id, status="open")
-
-
-@router.post("/public/cases/{case_id}/support", status_code=201, response_model=out.IntakeAnswer)
-def support(
-    ctx: Ctx,
-    request: Request,
-    case_id: CaseId,
-    body: SupportIn,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> JSONResponse:
-    """'Me too': add a report to an open case instead of filing a new one."""
-    user = optional_user(request)
-    actor = identity.actor_for(user) if user else ANONYMOUS
-    with ctx.reading() as session:
-        case = citizen.public_case(session, case_id=case_id)
-        if not is_open_to_join(case.status):
-            raise conflict(f"case {case_id} is {case.status}; report the problem anew")
-        data = ReportInput(
-            category=case.category_code,
-            lat=case.lat,
-            lon=case.lon,
-            description=body.description,
-            media_ids=body.media,
-            contact_email=body.contact_email,
-            join_case_id=case.id,
-        )
-    status, answer = run_intake(
-        ctx,
-        request,
-        actor=actor,
-        data=data,
-        reporter_user_id=user.id if user and user.role == Role.CITIZEN else None,
-        idempotency_key=idempotency_key,
-        scope="support",
-        respond=_intake_answer,
-    )
-    return JSONResponse(answer, status_code=status)

@@ -31,7 +31,7 @@ from cityloop.domains.governance.open311 import (
     records,
     submissions,
 )
-from cityloop.domains.governance.views import run_intake
+from cityloop.domains.governance.public_views import run_intake
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Caller
 from cityloop.platforms.application.identity.service import Actor

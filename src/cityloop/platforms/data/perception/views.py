@@ -41,15 +41,8 @@ MAX_CSV_BYTES = 32 * 1024 * 1024
 @router.post(BASE + "/profiles", status_code=201)
 def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> out.Profile:
     with ctx.writing() as session:
-        profile = service.create_profile(
-            session,
-            code=body.code,
-            name=body.name,
-            entity_type=body.entity_type,
-            codec=body.codec,
-            codec_config=body.codec_config,
-        )
-        return profile_out(profile)
+        # The body's fields are the service function's arguments, name for name.
+        return profile_out(service.create_profile(session, **body.model_dump()))
 
 
 @router.get(BASE + "/profiles")
@@ -67,15 +60,7 @@ def get_profile(ctx: Ctx, actor: Admin, code: str) -> out.Profile:
 @router.post(BASE + "/groups", status_code=201)
 def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> out.Group:
     with ctx.writing() as session:
-        group = service.create_group(
-            session,
-            apikey=body.apikey,
-            profile_code=body.profile_code,
-            resource=body.resource,
-            auto_provision=body.auto_provision,
-            name=body.name,
-        )
-        return group_out(group)
+        return group_out(service.create_group(session, **body.model_dump()))
 
 
 @router.get(BASE + "/groups")
@@ -87,17 +72,7 @@ def list_groups(ctx: Ctx, actor: Admin) -> list[out.Group]:
 @router.post(BASE + "/devices", status_code=201)
 def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> out.Device:
     with ctx.writing() as session:
-        device = service.create_device(
-            session,
-            device_id=body.device_id,
-            group_id=body.group_id,
-            apikey=body.apikey,
-            name=body.name,
-            lat=body.lat,
-            lon=body.lon,
-            attributes=body.attributes,
-        )
-        return device_out(device)
+        return device_out(service.create_device(session, **body.model_dump()))
 
 
 @router.get(BASE + "/devices")

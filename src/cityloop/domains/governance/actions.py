@@ -120,7 +120,7 @@ def _merge_target(step: Step) -> Problem | None:
 
 def _known_department(step: Step) -> Problem | None:
     try:
-        identity.require_department(step.session, step.data.department or "")
+        identity.require_department(step.session, code=step.data.department or "")
     except Problem as problem:
         return problem
     return None
@@ -276,7 +276,11 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
     )
     if actor.role != Caller.SYSTEM:
         identity.audit(
-            session, actor, f"case.{transition.action}", f"case:{case.id}", {"to": to_status}
+            session,
+            actor=actor,
+            action=f"case.{transition.action}",
+            target=f"case:{case.id}",
+            detail={"to": to_status},
         )
     metrics.CASE_ACTIONS.inc(action=transition.action)
     return case
@@ -353,7 +357,7 @@ def _merge(step: Step) -> Message:
 
 def _dispatch(step: Step) -> Message:
     case = step.case
-    department = identity.require_department(step.session, step.data.department or "")
+    department = identity.require_department(step.session, code=step.data.department or "")
     routed = case.routing.get("department")
     if department.code != routed:
         override = f"dispatched to {department.code} by {step.actor.username} instead of {routed}"
@@ -419,7 +423,7 @@ def _uphold(step: Step) -> Message:
 
 def _reassign(step: Step) -> Message:
     case = step.case
-    department = identity.require_department(step.session, step.data.department or "")
+    department = identity.require_department(step.session, code=step.data.department or "")
     previous = case.department_code
     case.department_code = department.code
     case.started_at = None

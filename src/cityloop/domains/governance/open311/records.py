@@ -105,7 +105,9 @@ def request_records(
     for case in cases:
         category = session.get(Category, case.category_code)  # identity map: one query per code
         department = (
-            identity.get_department(session, case.department_code) if case.department_code else None
+            identity.get_department(session, code=case.department_code)
+            if case.department_code
+            else None
         )
         events = loaded.public_events.get(case.id, [])
         shown = governance_queries.public_photos(

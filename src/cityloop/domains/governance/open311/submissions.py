@@ -187,7 +187,7 @@ def service_notice(session: Session, result: IntakeResult) -> str:
             "that request's updates apply to this report"
         )
     if case.department_code:
-        department = identity.get_department(session, case.department_code)
+        department = identity.get_department(session, code=case.department_code)
         name = department.name if department else case.department_code
         return f"Received as request {case.id} and dispatched to {name}"
     return f"Received as request {case.id}; the city will review it"

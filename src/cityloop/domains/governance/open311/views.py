@@ -104,7 +104,7 @@ def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
 def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
     """The Open311 client this api_key names (its name and key id); 403 if none does."""
     with ctx.reading() as session:
-        key = identity.check_api_key(session, api_key)
+        key = identity.check_api_key(session, key=api_key)
         if key is None:
             raise Problem(403, "forbidden", "api_key is missing or not valid")
         if not identity.has_scope(key, "open311"):

@@ -49,7 +49,7 @@ def authenticate(
     """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header.
     No credentials or bad ones: 401. A valid user without an allowed role: 403."""
     if api_key:
-        key = identity.check_api_key(session, api_key)
+        key = identity.check_api_key(session, key=api_key)
         if key is None:
             raise unauthorized("the API key is not known or not active")
         return _key_principal(key)
@@ -59,7 +59,7 @@ def authenticate(
         )
     if bearer.count(".") == 2:  # the shape of a JWT
         try:
-            user = identity.user_from_token(session, bearer, secret)
+            user = identity.user_from_token(session, token=bearer, secret=secret)
         except Problem as exc:
             raise unauthorized(exc.detail) from exc
         if user.role not in WRITE_ROLES:
@@ -67,7 +67,7 @@ def authenticate(
                 f"role {user.role} may not use the NGSI-LD API; it needs admin or dispatcher"
             )
         return Principal("user", user.username)
-    key = identity.check_api_key(session, bearer)
+    key = identity.check_api_key(session, key=bearer)
     if key is None:
         raise unauthorized("the bearer token is neither a valid access token nor an API key")
     return _key_principal(key)

@@ -43,7 +43,7 @@ def test_the_demo_fleet_is_seeded_inside_the_city(city: City) -> None:
             device = service.get_device(session, spec.device_id)
             assert device.profile_code == spec.profile
             assert device.lat == spec.lat and device.lon == spec.lon
-            placement = geo.place_point(session, spec.lon, spec.lat)
+            placement = geo.place_point(session, lon=spec.lon, lat=spec.lat)
             assert placement is not None and placement.grid is not None, spec.device_id
         groups = {g.apikey: g for g in service.list_groups(session)}
         assert groups["riverton-generic"].auto_provision

@@ -86,7 +86,7 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
     if lat is None or lon is None:
         if not data.address:
             raise bad_request("a location is required: lat and long, or an address", field="lat")
-        found = geo.geocode(session, data.address)
+        found = geo.geocode(session, text=data.address)
         if found is None:
             raise bad_request(
                 f"the address {data.address!r} was not found in the city; give lat and long",
@@ -95,7 +95,7 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
         lon, lat, _ = found
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise bad_request("lat must be within ±90 and long within ±180", field="lat")
-    placement = geo.place_point(session, lon, lat)
+    placement = geo.place_point(session, lon=lon, lat=lat)
     if placement is None:
         metrics.INPUT_REJECTED.inc(reason="outside_city")
         raise bad_request(

@@ -234,7 +234,7 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
         if reason:
             raise conflict(reason, type_="illegal-transition", case_status=case.status)
     _needs(transition, data)
-    attachments = media.require_media(session, data.attachments, field="attachments")
+    attachments = media.require_media(session, media_ids=data.attachments, field="attachments")
     step = Step(session, case, actor, data, attachments, now)
     for name in transition.checks:
         problem = CHECKS[name](step)

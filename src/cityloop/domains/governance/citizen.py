@@ -118,7 +118,7 @@ def dispute_case(
     if not note.strip():
         raise bad_request("say what is still wrong", field="note")
     report = follower_report(session, case=case, user_id=user_id, token=token)
-    ids = media.require_media(session, media_ids, field="media")
+    ids = media.require_media(session, media_ids=media_ids, field="media")
     dispute = Dispute(case_id=case.id, report_id=report.id, note=note.strip(), media_ids=ids)
     session.add(dispute)
     case.dispute_open = True

@@ -179,7 +179,7 @@ def submit_report(
             f"priority must be one of {', '.join(p.value for p in Priority)}", field="priority"
         )
     attributes = validate_attributes(category, data.attributes)
-    media_ids = media.require_media(session, data.media_ids, field="media")
+    media_ids = media.require_media(session, media_ids=data.media_ids, field="media")
     lat, lon, placement = _locate(session, data)
     now = utcnow()
     _serialise_intake(session, category.code)

@@ -98,7 +98,9 @@ def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
     """Store one decoded photo; the same image from the same client is stored once, so a
     retried POST (Idempotency-Key) names the same media and replays the first answer."""
     with ctx.writing() as session:
-        return media.store_image_once(session, ctx.storage, image, uploaded_by)
+        return media.store_image_once(
+            session, storage=ctx.storage, image=image, uploaded_by=uploaded_by
+        )
 
 
 def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:

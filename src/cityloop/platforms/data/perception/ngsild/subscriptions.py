@@ -119,7 +119,7 @@ def update_subscription(
 def delete_subscription(session: Session, *, tenant: str, subscription_id: str) -> None:
     """Delete a subscription with its queued notifications and delivery stats."""
     row = get_subscription(session, tenant=tenant, subscription_id=subscription_id)
-    webhooks.forget_source(session, SOURCE, str(row.id))
+    webhooks.forget_source(session, source=SOURCE, source_id=str(row.id))
     session.delete(row)
     session.flush()
     invalidate(session, tenant)
@@ -142,7 +142,9 @@ def list_subscriptions(
 
 def statuses(session: Session, *, subscriptions: list[NgsiSubscription]) -> dict[str, SourceStatus]:
     """Delivery status per subscription row id (as a string), for those that have one."""
-    return webhooks.source_statuses(session, SOURCE, [str(row.id) for row in subscriptions])
+    return webhooks.source_statuses(
+        session, source=SOURCE, source_ids=[str(row.id) for row in subscriptions]
+    )
 
 
 def render_subscription(

@@ -26,16 +26,19 @@ class Principal:
 
 
 def unauthorized(detail: str) -> NgsiError:
+    """A 401 Unauthorized with the bearer challenge."""
     error = NgsiError("Unauthorized", detail, status=401)
     error.headers = dict(CHALLENGE)
     return error
 
 
 def forbidden(detail: str) -> NgsiError:
+    """A 403 Forbidden."""
     return NgsiError("Forbidden", detail, status=403)
 
 
 def needs_credentials(method: str, path: str, public_read: bool) -> bool:
+    """Whether this request needs credentials (reads may be public)."""
     # POST /entityOperations/query only reads: the query travels in the body.
     reading = method.upper() in READ_METHODS or (
         method.upper() == "POST" and path.rstrip("/").endswith("/entityOperations/query")
@@ -44,10 +47,10 @@ def needs_credentials(method: str, path: str, public_read: bool) -> bool:
 
 
 def authenticate(
-    session: Session, secret: str, bearer: str | None, api_key: str | None
+    session: Session, *, secret: str, bearer: str | None, api_key: str | None
 ) -> Principal:
-    """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header.
-    No credentials or bad ones: 401. A valid user without an allowed role: 403."""
+    """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header."""
+    # No credentials or bad ones: 401. A valid user without an allowed role: 403.
     if api_key:
         key = identity.check_api_key(session, key=api_key)
         if key is None:

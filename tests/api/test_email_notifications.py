@@ -60,11 +60,11 @@ def test_reporter_and_supporter_get_an_email_for_each_public_change(
     )
     mailing_city.report(category="C-02-01", lat=lat, lon=lon, contact_email="second@example.org")
     mailing_city.drain()
-    send_pending(mailing_city.ctx.db, mailing_city.ctx.extras["email"])
+    send_pending(mailing_city.ctx.db, channel=mailing_city.ctx.extras["email"])
     box.messages.clear()
     mailing_city.act(first["case_id"], "dispatcher", action="register")
     mailing_city.drain()
-    send_pending(mailing_city.ctx.db, mailing_city.ctx.extras["email"])
+    send_pending(mailing_city.ctx.db, channel=mailing_city.ctx.extras["email"])
     recipients = sorted(m["To"] for m in box.messages)
     assert recipients == ["first@example.org", "second@example.org"]
     body = box.messages[0].get_payload()
@@ -74,7 +74,7 @@ def test_reporter_and_supporter_get_an_email_for_each_public_change(
     box.messages.clear()
     mailing_city.act(first["case_id"], "dispatcher", action="comment", note="internal only")
     mailing_city.drain()
-    send_pending(mailing_city.ctx.db, mailing_city.ctx.extras["email"])
+    send_pending(mailing_city.ctx.db, channel=mailing_city.ctx.extras["email"])
     assert box.messages == []
 
 
@@ -90,7 +90,7 @@ def test_an_unreachable_mail_server_delays_but_never_loses_a_notification(
         # The inbox does not wait for the mail server.
         notes = city.client.get(f"/api/v1/track/{answer['tracking_token']}/notifications").json()
         assert len(notes) == 1
-        assert send_pending(city.ctx.db, city.ctx.extras["email"]) == 0
+        assert send_pending(city.ctx.db, channel=city.ctx.extras["email"]) == 0
         with city.ctx.reading() as session:
             queued = session.scalars(
                 select(Notification).where(Notification.channel == "email")
@@ -101,6 +101,6 @@ def test_an_unreachable_mail_server_delays_but_never_loses_a_notification(
         box, port = mailbox
         box.messages.clear()
         live = SmtpChannel(f"smtp://127.0.0.1:{port}")
-        assert send_pending(city.ctx.db, live) == 1
-        assert send_pending(city.ctx.db, live) == 0
+        assert send_pending(city.ctx.db, channel=live) == 1
+        assert send_pending(city.ctx.db, channel=live) == 0
         assert [m["To"] for m in box.messages] == ["x@example.org"]

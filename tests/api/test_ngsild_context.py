@@ -232,7 +232,7 @@ def test_hosted_contexts(city: City) -> None:
 def test_core_context_urls_are_served_from_the_package() -> None:
     for version in ("", "-v1.3", "-v1.6", "-v1.8"):
         url = f"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context{version}.jsonld"
-        active = contexts.resolve(None, url)
+        active = contexts.resolve(None, user=url)
         assert active.expand("location") == "https://uri.etsi.org/ngsi-ld/location"
         assert active.expand("temperature").endswith("/default-context/temperature")
         assert active.compact("https://uri.etsi.org/ngsi-ld/default-context/temperature") == (
@@ -250,8 +250,8 @@ def test_a_slow_context_server_is_cut_off_by_a_deadline_over_the_whole_fetch(
     with caplog.at_level(logging.WARNING), pytest.raises(contexts.NgsiError) as caught:
         contexts.resolve(
             city.ctx.db,
-            url,
-            contexts.ContextLimits(timeout_seconds=0.5),
+            user=url,
+            limits=contexts.ContextLimits(timeout_seconds=0.5),
             outbound=city.ctx.outbound,
         )
     assert caught.value.kind == "LdContextNotAvailable"
@@ -289,7 +289,7 @@ def test_cached_contexts_are_capped_least_recently_used_first(
     limits = contexts.ContextLimits(cache_max=(cached or 0) + 2)
     urls = [f"{server.base}/schema.jsonld?cap={n}" for n in range(3)]
     for url in urls:
-        contexts.resolve(city.ctx.db, url, limits, outbound=city.ctx.outbound)
+        contexts.resolve(city.ctx.db, user=url, limits=limits, outbound=city.ctx.outbound)
     with city.ctx.reading() as session:
         kept = set(session.scalars(select(NgsiContext.url).where(NgsiContext.kind == "Cached")))
         assert urls[0] not in kept and {urls[1], urls[2]} <= kept

@@ -67,7 +67,7 @@ def clean(city: City) -> Iterator[None]:
 @contextmanager
 def dispatching(city: City) -> Iterator[WebhookDispatcher]:
     dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**FAST), outbound=city.ctx.outbound)
-    undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher)
+    undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher=dispatcher)
     dispatcher.start()
     try:
         yield dispatcher

@@ -204,7 +204,7 @@ def test_the_dispatcher_checks_the_address_again_when_it_sends(strict: City) -> 
     # Queued while the name pointed elsewhere (or by a path that never checked): at send time
     # the policy still holds, and the refusal is final, not retried.
     dispatcher = WebhookDispatcher(strict.ctx.db, WebhookConfig(), outbound=strict.ctx.outbound)
-    undo = notify_dispatcher_after_commit(strict.ctx.db, dispatcher)
+    undo = notify_dispatcher_after_commit(strict.ctx.db, dispatcher=dispatcher)
     dispatcher.start()
     try:
         with receiving() as receiver:

@@ -568,26 +568,31 @@ def test_an_ack_racing_an_automatic_clear_acknowledges_the_cleared_alarm(city: C
     if city.backend != "postgresql":
         # SQLite runs one writer at a time: the operator's ack can only follow the clear.
         with city.ctx.writing() as session:
-            alarm = alarms.open_alarm(session, device, "JAMMED", lock=True)
+            alarm = alarms.open_alarm(session, device_id=device, alarm_type="JAMMED", lock=True)
             assert alarm is not None
-            alarms.clear_alarm(session, alarm, at=utcnow(), by="rule")
+            alarms.clear_alarm(session, alarm=alarm, at=utcnow(), by="rule")
         with city.ctx.writing() as other:
-            assert alarms.acknowledge(other, raised["id"], "admin").status == "CLEARED_ACK"
+            assert (
+                alarms.acknowledge(other, alarm_id=raised["id"], username="admin").status
+                == "CLEARED_ACK"
+            )
         return
     outcome: list[BaseException | str] = []
 
     def operator_acks() -> None:
         try:
             with city.ctx.writing() as other:
-                outcome.append(alarms.acknowledge(other, raised["id"], "admin").status)
+                outcome.append(
+                    alarms.acknowledge(other, alarm_id=raised["id"], username="admin").status
+                )
         except BaseException as exc:  # reported to the test thread below
             outcome.append(exc)
 
     with city.ctx.writing() as session:
         # The device reports normal: its clear holds the alarm row until this commits.
-        alarm = alarms.open_alarm(session, device, "JAMMED", lock=True)
+        alarm = alarms.open_alarm(session, device_id=device, alarm_type="JAMMED", lock=True)
         assert alarm is not None
-        alarms.clear_alarm(session, alarm, at=utcnow(), by="rule")
+        alarms.clear_alarm(session, alarm=alarm, at=utcnow(), by="rule")
         worker = threading.Thread(target=operator_acks)
         worker.start()
         waiting = 0

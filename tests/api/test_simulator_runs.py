@@ -40,10 +40,10 @@ def readings_in(message: Message) -> int:
 def test_the_demo_fleet_is_seeded_inside_the_city(city: City) -> None:
     with city.ctx.reading() as session:
         for spec in demo_devices():
-            device = service.get_device(session, spec.device_id)
+            device = service.get_device(session, device_id=spec.device_id)
             assert device.profile_code == spec.profile
             assert device.lat == spec.lat and device.lon == spec.lon
-            placement = geo.place_point(session, spec.lon, spec.lat)
+            placement = geo.place_point(session, lon=spec.lon, lat=spec.lat)
             assert placement is not None and placement.grid is not None, spec.device_id
         groups = {g.apikey: g for g in service.list_groups(session)}
         assert groups["riverton-generic"].auto_provision
@@ -58,10 +58,14 @@ def test_every_demo_device_message_is_stored_with_its_contract_attributes(city: 
             message = simulator.message(spec, now)
             assert message is not None
             result = ingest_measure(
-                session, message.apikey, spec.device_id, message.payload, message.content_type
+                session,
+                apikey=message.apikey,
+                device_id=spec.device_id,
+                payload=message.payload,
+                content_type=message.content_type,
             )
             assert result.stored == readings_in(message), spec.device_id
-            names = {row.attribute for row in latest_values(session, result.entity_id)}
+            names = {row.attribute for row in latest_values(session, entity_id=result.entity_id)}
             mapped = {m["name"] for m in PROFILES_BY_CODE[spec.profile].codec_config["mappings"]}
             assert names == mapped, spec.device_id
 

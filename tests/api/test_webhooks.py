@@ -44,7 +44,7 @@ def empty_queue(city: City) -> None:
 @contextmanager
 def dispatching(city: City, **config: Any) -> Iterator[WebhookDispatcher]:
     dispatcher = WebhookDispatcher(city.ctx.db, WebhookConfig(**config), outbound=city.ctx.outbound)
-    undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher)
+    undo = notify_dispatcher_after_commit(city.ctx.db, dispatcher=dispatcher)
     dispatcher.start()
     try:
         yield dispatcher
@@ -99,7 +99,7 @@ def test_a_healthy_endpoint_receives_the_body_and_headers(city: City) -> None:
     assert (done.attempts, done.last_status, done.lease_until) == (1, 200, None)
     assert metrics.WEBHOOKS_DELIVERED.value() > delivered_before
     with city.ctx.reading() as session:
-        status = store.source_status(session, SOURCE, "s1")
+        status = store.source_status(session, source=SOURCE, source_id="s1")
         assert store.queue_depth(session)["pending"] == 0
     assert status is not None
     assert (status.times_sent, status.status, status.consecutive_failures) == (1, "ok", 0)
@@ -181,7 +181,7 @@ def test_a_dead_endpoint_does_not_delay_a_healthy_one_and_its_circuit_opens(
     # After the first refusals the endpoint's circuit is open: the rest were not even tried.
     assert sum(r.attempts for r in rows) <= 2
     with city.ctx.reading() as session:
-        status = store.source_status(session, SOURCE, "d0")
+        status = store.source_status(session, source=SOURCE, source_id="d0")
     assert status is not None and status.status == "failed" and status.pending == 1
 
 
@@ -201,7 +201,7 @@ def test_transient_errors_are_retried_with_backoff_until_success_in_order(city: 
     )
     assert metrics.WEBHOOKS_RETRIED.value() >= retried_before + 2
     with city.ctx.reading() as session:
-        status = store.source_status(session, SOURCE, "s1")
+        status = store.source_status(session, source=SOURCE, source_id="s1")
     assert status is not None
     assert (status.times_sent, status.consecutive_failures, status.status) == (5, 0, "ok")
     assert status.last_failure_at is not None and status.last_success_at is not None
@@ -227,7 +227,7 @@ def test_a_notification_fails_after_the_maximum_attempts(city: City) -> None:
     assert len(broken.received) == 3
     assert metrics.WEBHOOKS_FAILED.value() == failed_before + 1
     with city.ctx.reading() as session:
-        status = store.source_status(session, SOURCE, "s1")
+        status = store.source_status(session, source=SOURCE, source_id="s1")
     assert status is not None
     assert (status.status, status.consecutive_failures, status.failed) == ("failed", 3, 1)
     assert status.last_error == "HTTP 500"
@@ -283,8 +283,8 @@ def test_a_row_claimed_by_a_crashed_process_is_delivered_after_its_lease(city: C
             assert (
                 store.record_outcome(
                     session,
-                    job,
-                    Outcome("retryable", 500),
+                    job=job,
+                    outcome=Outcome("retryable", 500),
                     worker="crashed",
                     config=WebhookConfig(),
                 )
@@ -419,7 +419,7 @@ def test_the_app_runs_a_dispatcher_and_reports_the_queue(city: City) -> None:
     with city.ctx.writing() as session:
         send_in(session)
     with city.ctx.reading() as session:
-        waiting = store.source_status(session, SOURCE, "s1")
+        waiting = store.source_status(session, source=SOURCE, source_id="s1")
     assert waiting is not None
     assert (waiting.pending, waiting.times_sent, waiting.status) == (1, 0, "ok")
     text = city.client.get("/metrics").text
@@ -428,8 +428,8 @@ def test_the_app_runs_a_dispatcher_and_reports_the_queue(city: City) -> None:
 
 def test_status_of_unknown_sources_is_absent(city: City) -> None:
     with city.ctx.reading() as session:
-        assert store.source_statuses(session, SOURCE, ["nobody"]) == {}
-        assert store.source_statuses(session, SOURCE, []) == {}
+        assert store.source_statuses(session, source=SOURCE, source_ids=["nobody"]) == {}
+        assert store.source_statuses(session, source=SOURCE, source_ids=[]) == {}
 
 
 def test_forgetting_a_source_drops_its_queue_and_stats(city: City) -> None:
@@ -438,7 +438,7 @@ def test_forgetting_a_source_drops_its_queue_and_stats(city: City) -> None:
         send(city, f"{receiver.url}/n", b"y")
         wait_until(lambda: row(city, first).last_status == 500, "one attempt")
     with city.ctx.writing() as session:
-        assert store.forget_source(session, SOURCE, "s1") == 2
+        assert store.forget_source(session, source=SOURCE, source_id="s1") == 2
     with city.ctx.reading() as session:
-        assert store.source_status(session, SOURCE, "s1") is None
+        assert store.source_status(session, source=SOURCE, source_id="s1") is None
     assert_queue_empty(city)

@@ -65,7 +65,7 @@ def service_measures(city: City) -> list[Any]:
     from cityloop.platforms.data.perception.telemetry import measurements
 
     with city.ctx.reading() as session:
-        return measurements(session, "wr-1", limit=100)
+        return measurements(session, device_id="wr-1", limit=100)
 
 
 def test_nothing_is_acknowledged_until_stored_while_the_database_is_away(

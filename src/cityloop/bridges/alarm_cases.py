@@ -32,7 +32,10 @@ def on_alarm_raised(session: Session, alarm: AlarmRaised) -> None:
         return
     if alarm.lat is None or alarm.lon is None:
         perception_alarms.link_case(
-            session, alarm.alarm_id, None, error="the device has no position to file a case at"
+            session,
+            alarm_id=alarm.alarm_id,
+            case_id=None,
+            error="the device has no position to file a case at",
         )
         return
     known = sensors.open_device_case(
@@ -40,7 +43,7 @@ def on_alarm_raised(session: Session, alarm: AlarmRaised) -> None:
     )
     if known is not None:
         # The same sensor again (a flapping one, say): the open case already has its report.
-        perception_alarms.link_case(session, alarm.alarm_id, known)
+        perception_alarms.link_case(session, alarm_id=alarm.alarm_id, case_id=known)
         return
     data = ReportInput(
         category=alarm.category,
@@ -65,9 +68,11 @@ def on_alarm_raised(session: Session, alarm: AlarmRaised) -> None:
     except Problem as exc:
         # A device outside the city or a retired category: no case, and retrying cannot help.
         log.warning("alarm %s filed no case: %s", alarm.alarm_id, exc.detail)
-        perception_alarms.link_case(session, alarm.alarm_id, None, error=exc.detail)
+        perception_alarms.link_case(
+            session, alarm_id=alarm.alarm_id, case_id=None, error=exc.detail
+        )
         return
-    perception_alarms.link_case(session, alarm.alarm_id, result.case.id)
+    perception_alarms.link_case(session, alarm_id=alarm.alarm_id, case_id=result.case.id)
 
 
 def on_alarm_cleared(session: Session, alarm: AlarmCleared) -> None:
@@ -75,7 +80,7 @@ def on_alarm_cleared(session: Session, alarm: AlarmCleared) -> None:
     if not alarm.automatic:
         return  # an operator's clear says nothing about the street
     # Asked now rather than read from the event: the case may have been filed after the clear.
-    case_id = perception_alarms.case_of(session, alarm.alarm_id)
+    case_id = perception_alarms.case_of(session, alarm_id=alarm.alarm_id)
     if case_id is None:
         return
     sensors.record_device_normal(

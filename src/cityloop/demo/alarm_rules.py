@@ -112,6 +112,6 @@ def seed_alarm_rules(session: Session) -> int:
             )
         )
         if exists is None:
-            rules.create_rule(session, data)
+            rules.create_rule(session, data=data)
             created += 1
     return created

@@ -339,7 +339,7 @@ def seed_devices(session: Session) -> int:
             )
     groups = {}
     for spec in PROFILES:
-        group = service.group_by_apikey(session, spec.apikey) or service.create_group(
+        group = service.group_by_apikey(session, apikey=spec.apikey) or service.create_group(
             session,
             apikey=spec.apikey,
             profile_code=spec.code,

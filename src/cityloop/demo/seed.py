@@ -73,8 +73,10 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
         )
     geo.forget_cached_index()
     for spec in city.departments:
-        if identity.get_department(session, spec.code) is None:
-            identity.create_department(session, spec.code, spec.name, spec.name_zh, spec.kind)
+        if identity.get_department(session, code=spec.code) is None:
+            identity.create_department(
+                session, code=spec.code, name=spec.name, name_zh=spec.name_zh, kind=spec.kind
+            )
     session.flush()
     for spec in city.categories:
         category = session.get(Category, spec.code) or Category(code=spec.code)
@@ -142,17 +144,17 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             identity.create_user(
                 session,
-                username,
-                DEMO_PASSWORD,
-                role,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
                 department_code=department,
                 display_name=display,
             )
             created += 1
-    demo_key = identity.check_api_key(session, DEMO_API_KEY)
+    demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:
         identity.create_api_key(
-            session, DEMO_API_KEY, "demo client", scopes=identity.API_KEY_SCOPES
+            session, key=DEMO_API_KEY, name="demo client", scopes=identity.API_KEY_SCOPES
         )
     else:
         demo_key.scopes = list(identity.API_KEY_SCOPES)

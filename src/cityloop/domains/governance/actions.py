@@ -120,7 +120,7 @@ def _merge_target(step: Step) -> Problem | None:
 
 def _known_department(step: Step) -> Problem | None:
     try:
-        identity.require_department(step.session, step.data.department or "")
+        identity.require_department(step.session, code=step.data.department or "")
     except Problem as problem:
         return problem
     return None
@@ -234,7 +234,7 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
         if reason:
             raise conflict(reason, type_="illegal-transition", case_status=case.status)
     _needs(transition, data)
-    attachments = media.require_media(session, data.attachments, field="attachments")
+    attachments = media.require_media(session, media_ids=data.attachments, field="attachments")
     step = Step(session, case, actor, data, attachments, now)
     for name in transition.checks:
         problem = CHECKS[name](step)
@@ -252,10 +252,10 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
     case.updated_at = now
     event = timeline.record(
         session,
-        case,
-        transition.action,
-        actor,
-        to_status,
+        case=case,
+        action=transition.action,
+        actor=actor,
+        to_status=to_status,
         from_status=from_status,
         message=message,
         note=data.note.strip() if data.note else None,
@@ -276,7 +276,11 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
     )
     if actor.role != Caller.SYSTEM:
         identity.audit(
-            session, actor, f"case.{transition.action}", f"case:{case.id}", {"to": to_status}
+            session,
+            actor=actor,
+            action=f"case.{transition.action}",
+            target=f"case:{case.id}",
+            detail={"to": to_status},
         )
     metrics.CASE_ACTIONS.inc(action=transition.action)
     return case
@@ -341,10 +345,10 @@ def _merge(step: Step) -> Message:
     case.closed_at = step.now
     timeline.record(
         session,
-        target,
-        "absorb",
-        step.actor,
-        target.status,
+        case=target,
+        action="absorb",
+        actor=step.actor,
+        to_status=target.status,
         message=Message("absorbed", {"case": str(case.id)}),
         data={"merged_case": case.id, "reports": [r.id for r in moved]},
     )
@@ -353,7 +357,7 @@ def _merge(step: Step) -> Message:
 
 def _dispatch(step: Step) -> Message:
     case = step.case
-    department = identity.require_department(step.session, step.data.department or "")
+    department = identity.require_department(step.session, code=step.data.department or "")
     routed = case.routing.get("department")
     if department.code != routed:
         override = f"dispatched to {department.code} by {step.actor.username} instead of {routed}"
@@ -419,7 +423,7 @@ def _uphold(step: Step) -> Message:
 
 def _reassign(step: Step) -> Message:
     case = step.case
-    department = identity.require_department(step.session, step.data.department or "")
+    department = identity.require_department(step.session, code=step.data.department or "")
     previous = case.department_code
     case.department_code = department.code
     case.started_at = None

@@ -88,10 +88,10 @@ def rate_case(
     session.flush()
     timeline.record(
         session,
-        case,
-        "evaluate",
-        CITIZEN,
-        case.status,
+        case=case,
+        action="evaluate",
+        actor=CITIZEN,
+        to_status=case.status,
         data={"stars": stars, "report_id": report.id},
     )
     return rating
@@ -118,7 +118,7 @@ def dispute_case(
     if not note.strip():
         raise bad_request("say what is still wrong", field="note")
     report = follower_report(session, case=case, user_id=user_id, token=token)
-    ids = media.require_media(session, media_ids, field="media")
+    ids = media.require_media(session, media_ids=media_ids, field="media")
     dispute = Dispute(case_id=case.id, report_id=report.id, note=note.strip(), media_ids=ids)
     session.add(dispute)
     case.dispute_open = True
@@ -126,10 +126,10 @@ def dispute_case(
     session.flush()
     timeline.record(
         session,
-        case,
-        "dispute",
-        CITIZEN,
-        case.status,
+        case=case,
+        action="dispute",
+        actor=CITIZEN,
+        to_status=case.status,
         message=Message("disputed"),
         note=note.strip(),
         note_public=True,

@@ -86,7 +86,7 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
     if lat is None or lon is None:
         if not data.address:
             raise bad_request("a location is required: lat and long, or an address", field="lat")
-        found = geo.geocode(session, data.address)
+        found = geo.geocode(session, text=data.address)
         if found is None:
             raise bad_request(
                 f"the address {data.address!r} was not found in the city; give lat and long",
@@ -95,7 +95,7 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
         lon, lat, _ = found
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise bad_request("lat must be within ±90 and long within ±180", field="lat")
-    placement = geo.place_point(session, lon, lat)
+    placement = geo.place_point(session, lon=lon, lat=lat)
     if placement is None:
         metrics.INPUT_REJECTED.inc(reason="outside_city")
         raise bad_request(
@@ -179,7 +179,7 @@ def submit_report(
             f"priority must be one of {', '.join(p.value for p in Priority)}", field="priority"
         )
     attributes = validate_attributes(category, data.attributes)
-    media_ids = media.require_media(session, data.media_ids, field="media")
+    media_ids = media.require_media(session, media_ids=data.media_ids, field="media")
     lat, lon, placement = _locate(session, data)
     now = utcnow()
     _serialise_intake(session, category.code)
@@ -229,10 +229,10 @@ def join_open_case(session: Session, *, case: Case, report: Report, actor: Actor
     session.flush()
     timeline.record(
         session,
-        case,
-        "support",
-        actor,
-        case.status,
+        case=case,
+        action="support",
+        actor=actor,
+        to_status=case.status,
         message=Message("supported"),
         data={"report_id": report.id, "channel": report.channel},
     )
@@ -283,10 +283,10 @@ def open_new_case(
     session.flush()
     timeline.record(
         session,
-        case,
-        "submit",
-        actor,
-        Status.SUBMITTED,
+        case=case,
+        action="submit",
+        actor=actor,
+        to_status=Status.SUBMITTED,
         from_status=None,
         message=Message("received"),
         data={"report_id": report.id, "channel": report.channel, "routing": decision.as_dict()},

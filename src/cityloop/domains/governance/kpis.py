@@ -61,7 +61,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def compute(
-    session: Session, start: datetime, end: datetime, department: str | None = None
+    session: Session, *, start: datetime, end: datetime, department: str | None = None
 ) -> dict[str, Any]:
     """Indicators for the whole city (``"*"``) and per department, over [start, end)."""
     figures: dict[str, Indicators] = defaultdict(Indicators)
@@ -132,9 +132,9 @@ def compute(
 
 
 def compute_for(
-    session: Session, actor: Actor, start: datetime, end: datetime, department: str | None
+    session: Session, *, actor: Actor, start: datetime, end: datetime, department: str | None
 ) -> dict[str, Any]:
     """:func:`compute` as ``actor`` may see it: a department's staff see their own figures."""
     if actor.role in DEPARTMENT_SCOPED:
         department = actor.department_code
-    return compute(session, start, end, department)
+    return compute(session, start=start, end=end, department=department)

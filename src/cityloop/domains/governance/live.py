@@ -35,7 +35,9 @@ def _actor(ctx: AppContext, token: str | None) -> Actor:
     if not token:
         raise Problem(401, "unauthorized", "sign in first", headers={"WWW-Authenticate": "Bearer"})
     with ctx.reading() as session:
-        user = identity.user_from_token(session, token, ctx.settings.resolved_secret_key)
+        user = identity.user_from_token(
+            session, token=token, secret=ctx.settings.resolved_secret_key
+        )
     if user.role not in STAFF_ROLES:
         raise Problem(403, "forbidden", "the live feed is for staff")
     return identity.actor_for(user)

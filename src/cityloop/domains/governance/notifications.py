@@ -72,9 +72,11 @@ def on_escalated(session: Session, event: DeliveredEvent) -> None:
     escalation = event.event
     assert isinstance(escalation, case_events.CaseEscalated)
     case_id, department, reason = escalation.case_id, escalation.department, escalation.reason
-    recipients = identity.users_with_role(session, Role.SUPERVISOR)
+    recipients = identity.users_with_role(session, role=Role.SUPERVISOR)
     if department:
-        recipients += identity.users_with_role(session, Role.HANDLER, department)
+        recipients += identity.users_with_role(
+            session, role=Role.HANDLER, department_code=department
+        )
     _tell(
         session,
         event.id,
@@ -98,7 +100,7 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
         session,
         event.id,
         case_id,
-        identity.users_with_role(session, Role.HANDLER, department),
+        identity.users_with_role(session, role=Role.HANDLER, department_code=department),
         "case.no_update",
         f"Case {case_id} has had no public update for too long",
     )

@@ -89,7 +89,7 @@ class Names:
             return None
         found = self._found.get(("department", code))
         if found is None:
-            department = identity.get_department(self.session, code)
+            department = identity.get_department(self.session, code=code)
             found = (
                 Named(code=department.code, name=department.name, name_zh=department.name_zh)
                 if department

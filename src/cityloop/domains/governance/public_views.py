@@ -260,7 +260,7 @@ def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
         report = citizen.report_by_token(session, token=token)
         if report is None:
             raise Problem(404, "not-found", "no report has this tracking token")
-        return [notification_out(n) for n in notify.for_report(session, report.id)]
+        return [notification_out(n) for n in notify.for_report(session, report_id=report.id)]
 
 
 @router.get("/me/reports")

@@ -39,10 +39,10 @@ def record_device_normal(
     )
     return timeline.record(
         session,
-        case,
-        "device_normal",
-        SYSTEM,
-        case.status,
+        case=case,
+        action="device_normal",
+        actor=SYSTEM,
+        to_status=case.status,
         from_status=case.status,
         message=Message("device_normal", {"device": device_id}),
         data={"device_id": device_id, "alarm_id": alarm_id, "alarm_type": alarm_type},

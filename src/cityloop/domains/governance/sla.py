@@ -42,10 +42,10 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
         case.escalated = True
         timeline.record(
             session,
-            case,
-            "overdue",
-            SYSTEM,
-            case.status,
+            case=case,
+            action="overdue",
+            actor=SYSTEM,
+            to_status=case.status,
             note=f"Past its resolution deadline {case.resolution_due:%Y-%m-%d %H:%M} UTC",
             data={"due": case.resolution_due.isoformat() if case.resolution_due else None},
         )
@@ -66,10 +66,10 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
         case.response_overdue = True
         timeline.record(
             session,
-            case,
-            "response_overdue",
-            SYSTEM,
-            case.status,
+            case=case,
+            action="response_overdue",
+            actor=SYSTEM,
+            to_status=case.status,
             note="No response within the response target",
         )
         result.response_overdue.append(case.id)
@@ -85,10 +85,10 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
             case.update_overdue = True
             timeline.record(
                 session,
-                case,
-                "stale",
-                SYSTEM,
-                case.status,
+                case=case,
+                action="stale",
+                actor=SYSTEM,
+                to_status=case.status,
                 note=f"No public update for over {interval}; post one",
             )
             emit(session, events.CaseFlagged(case_id=case.id, department=case.department_code))

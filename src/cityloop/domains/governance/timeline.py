@@ -59,11 +59,11 @@ def public_text(event: CaseEvent, separator: str = ". ") -> str:
 
 def record(
     session: Session,
+    *,
     case: Case,
     action: str,
     actor: Actor,
     to_status: str,
-    *,
     from_status: str | object | None = ...,
     message: Message | None = None,
     note: str | None = None,

@@ -183,7 +183,9 @@ def indicators(
     if start >= end:
         raise bad_request("start must be before end", field="start")
     with ctx.reading() as session:
-        figures = kpis.compute_for(session, actor, start, end, department)
+        figures = kpis.compute_for(
+            session, actor=actor, start=start, end=end, department=department
+        )
     return out.KpiReport.model_validate(figures)
 
 

@@ -28,6 +28,7 @@ def wants_chinese(locale: str | None) -> bool:
 
 
 def service_record(category: Category, locale: str | None = None) -> dict[str, Any]:
+    """One category as an Open311 service, named in the caller's language."""
     zh = wants_chinese(locale)
     return {
         "service_code": category.code,
@@ -40,11 +41,13 @@ def service_record(category: Category, locale: str | None = None) -> dict[str, A
     }
 
 
-def service_records(session: Session, locale: str | None = None) -> list[dict[str, Any]]:
+def service_records(session: Session, *, locale: str | None = None) -> list[dict[str, Any]]:
+    """Every category in use, as Open311 services."""
     return [service_record(c, locale) for c in list_categories(session)]
 
 
-def service_definition(session: Session, code: str) -> dict[str, Any] | None:
+def service_definition(session: Session, *, code: str) -> dict[str, Any] | None:
+    """A service's attribute definitions, or None when no category in use has the code."""
     category = active_category(session, code=code)
     if category is None:
         return None

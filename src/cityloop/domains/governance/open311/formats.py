@@ -89,6 +89,7 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """``payload`` as Open311 JSON, or as XML under the ``roots`` element names."""
     if fmt == "xml":
         return Response(
             to_xml(roots[0], roots[1], payload),
@@ -100,6 +101,7 @@ def render(
 
 
 def open311_status(status_code: int) -> int:
+    """The status Open311 clients expect for one of ours: 403 for credentials, 400 otherwise."""
     if status_code in _KEPT_STATUSES or status_code >= 500:
         return status_code
     if status_code == 401:  # the only credential Open311 knows is the api_key: 403

@@ -99,6 +99,7 @@ def parse_request_query(
     max_page_size: int,
     now: datetime,
 ) -> RequestQuery:
+    """The filters of GET requests, checked (400 naming the field), with the spec's defaults."""
     size = _page_size(page, page_size, max_page_size)
     if service_request_id is not None and _csv(service_request_id):
         return RequestQuery(ids=_request_ids(service_request_id), page=page, page_size=size)
@@ -124,10 +125,12 @@ def parse_request_query(
     )
 
 
-def find_requests(session: Session, q: RequestQuery) -> list[Case]:
-    query: Select[tuple[Case]] = select(Case)
+def find_requests(session: Session, *, query: RequestQuery) -> list[Case]:
+    """The cases a GET requests query selects, newest first, one page of them."""
+    q = query
+    statement: Select[tuple[Case]] = select(Case)
     if q.ids is not None:
-        query = query.where(Case.id.in_(q.ids))
+        statement = statement.where(Case.id.in_(q.ids))
     else:
         conditions = []
         if q.service_codes:
@@ -141,21 +144,23 @@ def find_requests(session: Session, q: RequestQuery) -> list[Case]:
         if q.end is not None:
             conditions.append(Case.created_at <= q.end)
         if conditions:
-            query = query.where(and_(*conditions))
-    query = (
-        query.order_by(Case.created_at.desc(), Case.id.desc())
+            statement = statement.where(and_(*conditions))
+    statement = (
+        statement.order_by(Case.created_at.desc(), Case.id.desc())
         .offset((q.page - 1) * q.page_size)
         .limit(q.page_size)
     )
-    return list(session.scalars(query))
+    return list(session.scalars(statement))
 
 
-def find_request(session: Session, request_id: str) -> Case | None:
+def find_request(session: Session, *, request_id: str) -> Case | None:
+    """The case a service_request_id names, if any."""
     case_id = _request_id(request_id)
     return session.get(Case, case_id) if case_id is not None else None
 
 
-def token_record(session: Session, token: str) -> dict[str, Any] | None:
+def token_record(session: Session, *, token: str) -> dict[str, Any] | None:
+    """The request a tracking token stands for, as Open311's token record."""
     report = citizen.report_by_token(session, token=token)
     if report is None:
         return None
@@ -184,6 +189,7 @@ def parse_update_query(
     max_page_size: int,
     now: datetime,
 ) -> UpdateQuery:
+    """The filters of GET servicerequestupdates, checked, with the default window."""
     size = _page_size(page, page_size, max_page_size)
     start = parse_datetime(start_date, "start_date")
     end = parse_datetime(end_date, "end_date")

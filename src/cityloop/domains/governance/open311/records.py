@@ -38,6 +38,7 @@ def _note_type(event: CaseEvent) -> str:
 
 
 def media_url(base_url: str, media_id: str) -> str:
+    """A photo's absolute URL on the deployment's public base URL."""
     return f"{base_url.rstrip('/')}/api/v1/media/{media_id}"
 
 
@@ -90,14 +91,14 @@ def _area(index: geo.JurisdictionIndex, code: str | None, zh: bool) -> dict[str,
 
 def request_records(
     session: Session,
+    *,
     cases: Sequence[Case],
     base_url: str,
-    *,
     extensions: bool = False,
     locale: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Public records, built field by field from an allow-list: no contact details, no account,
-    no internal note can get in."""
+    """Public records, built field by field from an allow-list."""
+    # No contact details, no account, no internal note can get in.
     zh = wants_chinese(locale)
     loaded = _load(session, [c.id for c in cases])
     index = geo.jurisdiction_index(session) if extensions else None
@@ -105,7 +106,9 @@ def request_records(
     for case in cases:
         category = session.get(Category, case.category_code)  # identity map: one query per code
         department = (
-            identity.get_department(session, case.department_code) if case.department_code else None
+            identity.get_department(session, code=case.department_code)
+            if case.department_code
+            else None
         )
         events = loaded.public_events.get(case.id, [])
         shown = governance_queries.public_photos(
@@ -174,20 +177,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def request_updates(session: Session, q: UpdateQuery, base_url: str) -> list[dict[str, Any]]:
+def request_updates(session: Session, *, query: UpdateQuery, base_url: str) -> list[dict[str, Any]]:
     """Public timeline events, oldest first: a feed a client replays in order."""
-    query = select(CaseEvent).where(timeline.PUBLIC_EVENT_SQL, CaseEvent.at >= q.start)
+    q = query
+    statement = select(CaseEvent).where(timeline.PUBLIC_EVENT_SQL, CaseEvent.at >= q.start)
     if q.end is not None:
-        query = query.where(CaseEvent.at <= q.end)
+        statement = statement.where(CaseEvent.at <= q.end)
     if q.ids is not None:
-        query = query.where(CaseEvent.case_id.in_(q.ids))
-    query = (
-        query.order_by(CaseEvent.at, CaseEvent.id)
+        statement = statement.where(CaseEvent.case_id.in_(q.ids))
+    statement = (
+        statement.order_by(CaseEvent.at, CaseEvent.id)
         .offset((q.page - 1) * q.page_size)
         .limit(q.page_size)
     )
     updates: list[dict[str, Any]] = []
-    for event in session.scalars(query):
+    for event in session.scalars(statement):
         if not timeline.is_public_event(event):
             continue
         photos = timeline.public_attachments(event)

@@ -49,6 +49,7 @@ _SPACES = re.compile(r"[ \t]{2,}")
 
 
 def strip_html(text: str) -> str:
+    """Text without markup: scripts, styles, comments and tags removed."""
     # Unescape first so entity-encoded tags are stripped too; output is escaped again by the
     # JSON and XML writers.
     text = html.unescape(text)
@@ -179,7 +180,8 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
     return sub
 
 
-def service_notice(session: Session, result: IntakeResult) -> str:
+def service_notice(session: Session, *, result: IntakeResult) -> str:
+    """What the POST answers beside the id: a new request, or the case it joined."""
     case = result.case
     if result.joined_existing:
         return (
@@ -187,7 +189,7 @@ def service_notice(session: Session, result: IntakeResult) -> str:
             "that request's updates apply to this report"
         )
     if case.department_code:
-        department = identity.get_department(session, case.department_code)
+        department = identity.get_department(session, code=case.department_code)
         name = department.name if department else case.department_code
         return f"Received as request {case.id} and dispatched to {name}"
     return f"Received as request {case.id}; the city will review it"

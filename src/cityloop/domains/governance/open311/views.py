@@ -74,7 +74,7 @@ def services(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        records = catalogue.service_records(session, locale)
+        records = catalogue.service_records(session, locale=locale)
     return formats.render(fmt, records, formats.SERVICES)
 
 
@@ -85,7 +85,7 @@ def service_definition(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        definition = catalogue.service_definition(session, service_code)
+        definition = catalogue.service_definition(session, code=service_code)
     if definition is None:
         raise not_found("service_code", repr(service_code))
     return formats.render(fmt, definition, ("service_definition", None))
@@ -98,13 +98,15 @@ def _media_id(ctx: AppContext, image: ProcessedImage, uploaded_by: str) -> str:
     """Store one decoded photo; the same image from the same client is stored once, so a
     retried POST (Idempotency-Key) names the same media and replays the first answer."""
     with ctx.writing() as session:
-        return media.store_image_once(session, ctx.storage, image, uploaded_by)
+        return media.store_image_once(
+            session, storage=ctx.storage, image=image, uploaded_by=uploaded_by
+        )
 
 
 def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
     """The Open311 client this api_key names (its name and key id); 403 if none does."""
     with ctx.reading() as session:
-        key = identity.check_api_key(session, api_key)
+        key = identity.check_api_key(session, key=api_key)
         if key is None:
             raise Problem(403, "forbidden", "api_key is missing or not valid")
         if not identity.has_scope(key, "open311"):
@@ -148,7 +150,7 @@ def _submit(
         return {
             "service_request_id": str(result.case.id),
             "token": result.report.tracking_token,
-            "service_notice": submissions.service_notice(session, result),
+            "service_notice": submissions.service_notice(session, result=result),
             "account_id": sub.account_id,
         }
 
@@ -253,11 +255,11 @@ def list_requests(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        cases = queries.find_requests(session, query)
+        cases = queries.find_requests(session, query=query)
         found = records.request_records(
             session,
-            cases,
-            ctx.settings.public_base_url,
+            cases=cases,
+            base_url=ctx.settings.public_base_url,
             extensions=_flag(extensions),
             locale=locale,
         )
@@ -276,13 +278,13 @@ def get_request(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        case = queries.find_request(session, request_id)
+        case = queries.find_request(session, request_id=request_id)
         if case is None:
             raise not_found("service request", repr(request_id))
         found = records.request_records(
             session,
-            [case],
-            ctx.settings.public_base_url,
+            cases=[case],
+            base_url=ctx.settings.public_base_url,
             extensions=_flag(extensions),
             locale=locale,
         )
@@ -294,7 +296,7 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        record = queries.token_record(session, token)
+        record = queries.token_record(session, token=token)
     if record is None:
         raise Problem(404, "not-found", "no request has this token")  # never echo a token
     return formats.render(fmt, [record], formats.REQUESTS)
@@ -324,7 +326,9 @@ def request_updates(
         now=utcnow(),
     )
     with ctx.reading() as session:
-        updates = records.request_updates(session, query, ctx.settings.public_base_url)
+        updates = records.request_updates(
+            session, query=query, base_url=ctx.settings.public_base_url
+        )
     return formats.render(fmt, updates, formats.UPDATES)
 
 

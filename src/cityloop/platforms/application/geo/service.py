@@ -106,7 +106,8 @@ def forget_cached_index() -> None:
         _cache.clear()
 
 
-def place_point(session: Session, lon: float, lat: float) -> Placement | None:
+def place_point(session: Session, *, lon: float, lat: float) -> Placement | None:
+    """The district, street and grid cell this point falls in; None outside the city."""
     return jurisdiction_index(session).place(lon, lat)
 
 
@@ -120,6 +121,7 @@ def upsert_jurisdiction(
     parent_code: str | None,
     geometry: dict[str, Any],
 ) -> Jurisdiction:
+    """Add or replace one district, street or grid cell with its polygon and label point."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level}")
     geom = shape(geometry)
@@ -136,7 +138,8 @@ def upsert_jurisdiction(
     return row
 
 
-def feature_collection(session: Session, level: str) -> dict[str, Any]:
+def feature_collection(session: Session, *, level: str) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of the jurisdictions at one level, by code."""
     rows = session.scalars(
         select(Jurisdiction).where(Jurisdiction.level == level).order_by(Jurisdiction.code)
     )
@@ -161,12 +164,11 @@ def feature_collection(session: Session, level: str) -> dict[str, Any]:
     }
 
 
-def geocode(session: Session, text: str) -> tuple[float, float, Area] | None:
-    """Resolve an address string to the label point of the most specific named area in it.
-
-    A small gazetteer, not a street-number geocoder: enough for a hotline operator's or an Open311
-    client's "Lotus Street, Old Town" and honest about its limits (no match means no location).
-    """
+def geocode(session: Session, *, text: str) -> tuple[float, float, Area] | None:
+    """Resolve an address string to the label point of the most specific named area in it."""
+    # A small gazetteer, not a street-number geocoder: enough for a hotline operator's or an
+    # Open311 client's "Lotus Street, Old Town" and honest about its limits (no match means no
+    # location).
     needle = text.strip().lower()
     if not needle:
         return None

@@ -21,7 +21,7 @@ Layer = {"response_model": AreaCollection, "response_class": GeoJSONResponse}
 
 def _collection(ctx: AppContext, level: str) -> dict[str, Any]:
     with ctx.reading() as session:
-        return service.feature_collection(session, level)
+        return service.feature_collection(session, level=level)
 
 
 @router.get("/districts", **Layer)
@@ -50,7 +50,7 @@ def resolve(
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> Placement:
     with ctx.reading() as session:
-        placement = service.place_point(session, lon, lat)
+        placement = service.place_point(session, lon=lon, lat=lat)
     if placement is None:
         raise bad_request(
             f"the point ({lat}, {lon}) is outside the city", field="lat", type_="outside-city"

@@ -30,8 +30,12 @@ def user_create(
     if password is None:
         password = getpass.getpass("password: ")
     with unit_of_work(data_dir) as session:
-        user = service.create_user(session, username, password, role, department_code=department)
-        service.audit(session, CLI_ACTOR, "user.create", f"user:{user.username}")
+        user = service.create_user(
+            session, username=username, password=password, role=role, department_code=department
+        )
+        service.audit(
+            session, actor=CLI_ACTOR, action="user.create", target=f"user:{user.username}"
+        )
     typer.echo(f"created {role} {username}")
 
 
@@ -78,7 +82,9 @@ def user_unlock(
     with unit_of_work(data_dir) as session:
         was_locked = throttle.unlock(session, account=name, client=address)
         detail = {"address": address} if address else {}
-        service.audit(session, CLI_ACTOR, "auth.unlock", f"user:{name}", detail)
+        service.audit(
+            session, actor=CLI_ACTOR, action="auth.unlock", target=f"user:{name}", detail=detail
+        )
     typer.echo(f"unlocked {name}" if was_locked else f"{name} was not locked; its count is cleared")
 
 
@@ -94,8 +100,10 @@ def apikey_create(
     """Create an API key; it is printed once and only its hash is kept."""
     key = secrets.token_urlsafe(24)
     with unit_of_work(data_dir) as session:
-        created = service.create_api_key(session, key, name, scopes=scope or ["open311"])
-        service.audit(session, CLI_ACTOR, "apikey.create", f"apikey:{created.id}")
+        created = service.create_api_key(session, key=key, name=name, scopes=scope or ["open311"])
+        service.audit(
+            session, actor=CLI_ACTOR, action="apikey.create", target=f"apikey:{created.id}"
+        )
         scopes = ", ".join(created.scopes)
     typer.echo(f"created API key {name!r} ({scopes}); keep it now, it is not shown again:")
     typer.echo(key)
@@ -114,8 +122,8 @@ def apikey_list(data_dir: DataDir = None) -> None:
 def apikey_revoke(key_id: int, data_dir: DataDir = None) -> None:
     """Revoke an API key by its id (see `cityloop apikey list`)."""
     with unit_of_work(data_dir) as session:
-        key = service.revoke_api_key(session, key_id)
-        service.audit(session, CLI_ACTOR, "apikey.revoke", f"apikey:{key.id}")
+        key = service.revoke_api_key(session, key_id=key_id)
+        service.audit(session, actor=CLI_ACTOR, action="apikey.revoke", target=f"apikey:{key.id}")
     typer.echo(f"revoked API key {key_id}")
 
 

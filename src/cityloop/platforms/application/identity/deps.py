@@ -15,6 +15,7 @@ from cityloop.platforms.application.identity.service import Actor
 
 
 def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -23,12 +24,15 @@ def bearer_token(request: Request) -> str | None:
 
 
 def optional_user(request: Request) -> User | None:
+    """The user behind the request's bearer token, or None without one; 401 for a bad token."""
     token = bearer_token(request)
     if token is None:
         return None
     ctx = get_context(request)
     with ctx.reading() as session:
-        return service.user_from_token(session, token, ctx.settings.resolved_secret_key)
+        return service.user_from_token(
+            session, token=token, secret=ctx.settings.resolved_secret_key
+        )
 
 
 def _unauthenticated() -> Problem:
@@ -41,6 +45,8 @@ def _unauthenticated() -> Problem:
 
 
 def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
+    """A dependency for the signed-in user: staff only, unless ``allow_citizen``."""
+
     def dependency(request: Request) -> User:
         user = optional_user(request)
         if user is None:
@@ -53,6 +59,8 @@ def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
 
 
 def require_roles(*roles: str) -> Callable[[Request], Actor]:
+    """A dependency for the actor, who must have one of these roles."""
+
     def dependency(request: Request) -> Actor:
         user = optional_user(request)
         if user is None:
@@ -65,5 +73,6 @@ def require_roles(*roles: str) -> Callable[[Request], Actor]:
 
 
 def staff_actor(request: Request) -> Actor:
+    """The signed-in staff member as an actor; 401 or 403 otherwise."""
     user = current_staff()(request)
     return service.actor_for(user)

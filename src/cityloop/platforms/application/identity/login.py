@@ -38,12 +38,14 @@ def log_in(ctx: AppContext, *, username: str, password: str, client: str) -> Use
         retry_after = throttle.reserve_attempt(session, policy=policy, account=name, client=client)
         if retry_after is not None:
             detail = {"client": client, "retry_after": retry_after}
-            service.audit(session, ANONYMOUS, "auth.throttled", target, detail)
+            service.audit(
+                session, actor=ANONYMOUS, action="auth.throttled", target=target, detail=detail
+            )
     if retry_after is not None:
         raise throttled(retry_after)
 
     with ctx.reading() as session:
-        user = service.find_user(session, name)
+        user = service.find_user(session, username=name)
     # Unknown names are checked against a dummy hash: the same work, the same answer.
     matched = passwords.verify_password(user.password_hash if user else None, password)
 
@@ -51,12 +53,22 @@ def log_in(ctx: AppContext, *, username: str, password: str, client: str) -> Use
         if user is not None and matched and user.active:
             throttle.record_success(session, policy=policy, account=name, client=client)
             if user.role != Role.CITIZEN:
-                service.audit(session, service.actor_for(user), "login", "", {"client": client})
+                service.audit(
+                    session,
+                    actor=service.actor_for(user),
+                    action="login",
+                    target="",
+                    detail={"client": client},
+                )
             return user
         reason = "unknown-account" if user is None else "wrong-password"
         if user is not None and matched:
             reason = "deactivated"
         service.audit(
-            session, ANONYMOUS, "auth.failed", target, {"client": client, "reason": reason}
+            session,
+            actor=ANONYMOUS,
+            action="auth.failed",
+            target=target,
+            detail={"client": client, "reason": reason},
         )
     raise Problem(401, "invalid-credentials", INVALID_CREDENTIALS)

@@ -56,8 +56,9 @@ def _dummy() -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Whether the password matches; with no hash (an unknown account) it is checked against a
-    dummy hash, so that answer costs the same and tells nothing about which accounts exist."""
+    """Whether the password matches the hash (with no hash, against a dummy one)."""
+    # With no hash (an unknown account) the password is checked against a dummy hash, so that
+    # answer costs the same and tells nothing about which accounts exist.
     stored = password_hash if password_hash is not None else _dummy()
     with _slot():
         try:

@@ -45,6 +45,7 @@ CITIZEN = Actor(None, "citizen", Role.CITIZEN)
 
 
 def actor_for(user: User) -> Actor:
+    """The actor for a signed-in user."""
     return Actor(user.id, user.username, user.role, user.department_code)
 
 
@@ -59,8 +60,9 @@ def normalize_username(username: str) -> str:
 
 
 def create_department(
-    session: Session, code: str, name: str, name_zh: str = "", kind: str = "department"
+    session: Session, *, code: str, name: str, name_zh: str = "", kind: str = "department"
 ) -> Department:
+    """Add a department (or another kind of body) with its English and Chinese names."""
     department = Department(code=code, name=name, name_zh=name_zh, kind=kind)
     session.add(department)
     session.flush()
@@ -68,14 +70,17 @@ def create_department(
 
 
 def list_departments(session: Session) -> list[Department]:
+    """Every department, by code."""
     return list(session.scalars(select(Department).order_by(Department.code)))
 
 
-def get_department(session: Session, code: str) -> Department | None:
+def get_department(session: Session, *, code: str) -> Department | None:
+    """The department with this code, if there is one."""
     return session.get(Department, code)
 
 
-def require_department(session: Session, code: str, field: str = "department") -> Department:
+def require_department(session: Session, *, code: str, field: str = "department") -> Department:
+    """The active department with this code; 400 naming ``field`` when there is none."""
     department = session.get(Department, code)
     if department is None or not department.active:
         raise bad_request(f"unknown department {code!r}", field=field)
@@ -84,15 +89,16 @@ def require_department(session: Session, code: str, field: str = "department") -
 
 def create_user(
     session: Session,
+    *,
     username: str,
     password: str,
     role: str,
-    *,
     department_code: str | None = None,
     display_name: str = "",
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
+    """Create an account after checking its name, role, password and department."""
     username = normalize_username(username)
     if not USERNAME_PATTERN.match(username):
         raise bad_request(
@@ -105,9 +111,9 @@ def create_user(
     if role in DEPARTMENT_ROLES:
         if not department_code:
             raise bad_request(f"a {role} belongs to a department", field="department")
-        require_department(session, department_code)
+        require_department(session, code=department_code)
     elif department_code:
-        require_department(session, department_code)
+        require_department(session, code=department_code)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise conflict(f"username {username!r} is taken", type_="username-taken")
     user = User(
@@ -127,14 +133,14 @@ def create_user(
     return user
 
 
-def find_user(session: Session, username: str) -> User | None:
+def find_user(session: Session, *, username: str) -> User | None:
     """The account with this username, if there is one."""
     return session.scalar(select(User).where(User.username == normalize_username(username)))
 
 
-def user_named(session: Session, username: str) -> User:
+def user_named(session: Session, *, username: str) -> User:
     """The account with this username; 404 when there is none."""
-    user = find_user(session, username)
+    user = find_user(session, username=username)
     if user is None:
         raise not_found("user", repr(normalize_username(username)))
     return user
@@ -151,19 +157,26 @@ def list_users(session: Session, *, role: str | None = None) -> list[User]:
 
 
 def set_user_active(session: Session, *, username: str, active: bool, actor: Actor) -> User:
-    """Deactivate or reactivate an account, audited. A deactivated account cannot sign in and its
-    tokens stop working at once; nobody may deactivate their own account."""
-    user = user_named(session, username)
+    """Deactivate or reactivate an account, audited."""
+    # A deactivated account cannot sign in and its tokens stop working at once; nobody may
+    # deactivate their own account.
+    user = user_named(session, username=username)
     if not active and actor.user_id is not None and actor.user_id == user.id:
         raise conflict("you cannot deactivate your own account", type_="own-account")
     if user.active != active:
         user.active = active
         session.flush()
-    audit(session, actor, "user.activate" if active else "user.deactivate", f"user:{user.username}")
+    audit(
+        session,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        target=f"user:{user.username}",
+    )
     return user
 
 
 def issue_token(user: User, secret: str, minutes: int) -> str:
+    """A signed access token for this user, valid for ``minutes``."""
     now = utcnow()
     claims = {
         "sub": str(user.id),
@@ -175,7 +188,8 @@ def issue_token(user: User, secret: str, minutes: int) -> str:
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def user_from_token(session: Session, token: str, secret: str) -> User:
+def user_from_token(session: Session, *, token: str, secret: str) -> User:
+    """The active user an access token names; 401 when it is invalid, expired or deactivated."""
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM])
         user_id = int(claims["sub"])
@@ -197,7 +211,8 @@ def user_from_token(session: Session, token: str, secret: str) -> User:
     return user
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(session: Session, *, user_id: int) -> User:
+    """The user with this id; 404 when there is none."""
     user = session.get(User, user_id)
     if user is None:
         raise not_found("user", user_id)
@@ -214,8 +229,9 @@ API_KEY_SCOPES = ("open311", "ngsild")
 
 
 def create_api_key(
-    session: Session, key: str, name: str, scopes: Sequence[str] = ("open311",)
+    session: Session, *, key: str, name: str, scopes: Sequence[str] = ("open311",)
 ) -> ApiKey:
+    """Register an API key (only its hash is kept) with its name and scopes."""
     if not scopes or any(scope not in API_KEY_SCOPES for scope in scopes):
         raise bad_request(f"scopes must be some of {', '.join(API_KEY_SCOPES)}", field="scopes")
     if not name.strip() or len(name) > 200:
@@ -227,14 +243,17 @@ def create_api_key(
 
 
 def has_scope(api_key: ApiKey, scope: str) -> bool:
+    """Whether this API key may open ``scope``."""
     return scope in (api_key.scopes or [])
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every API key, oldest first."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
+    """Deactivate an API key; 404 when there is none with this id."""
     api_key = session.get(ApiKey, key_id)
     if api_key is None:
         raise not_found("API key", key_id)
@@ -242,7 +261,8 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     return api_key
 
 
-def check_api_key(session: Session, key: str | None) -> ApiKey | None:
+def check_api_key(session: Session, *, key: str | None) -> ApiKey | None:
+    """The active API key matching this secret, if any."""
     if not key:
         return None
     return session.scalar(
@@ -252,11 +272,13 @@ def check_api_key(session: Session, key: str | None) -> ApiKey | None:
 
 def audit(
     session: Session,
+    *,
     actor: Actor,
     action: str,
     target: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Add an entry to the audit trail: who did what to which target."""
     session.add(
         AuditEntry(
             at=utcnow(),
@@ -269,14 +291,20 @@ def audit(
     )
 
 
-def audit_trail(session: Session, target: str | None = None, limit: int = 200) -> list[AuditEntry]:
+def audit_trail(
+    session: Session, *, target: str | None = None, limit: int = 200
+) -> list[AuditEntry]:
+    """The newest audit entries, for one target or for all."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if target:
         query = query.where(AuditEntry.target == target)
     return list(session.scalars(query))
 
 
-def users_with_role(session: Session, role: str, department_code: str | None = None) -> list[User]:
+def users_with_role(
+    session: Session, *, role: str, department_code: str | None = None
+) -> list[User]:
+    """The active users with this role, optionally in one department."""
     query = select(User).where(User.role == role, User.active.is_(True))
     if department_code is not None:
         query = query.where(User.department_code == department_code)

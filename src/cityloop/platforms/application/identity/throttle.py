@@ -91,8 +91,9 @@ def reserve_attempt(
     client: str,
     now: datetime | None = None,
 ) -> int | None:
-    """Count a sign-in attempt against its account name and address; when either is locked,
-    count nothing and return the seconds until the later lock ends."""
+    """Count a sign-in attempt; while locked, the seconds until the later lock ends."""
+    # The attempt counts against both its account name and its address; when either is locked,
+    # nothing is counted.
     now = now or utcnow()
     limits = {
         account_subject(account): policy.max_failures,
@@ -116,8 +117,9 @@ def reserve_attempt(
 
 
 def record_success(session: Session, *, policy: LoginPolicy, account: str, client: str) -> None:
-    """A verified sign-in: the account's count starts again, and the address gets back the count
-    this attempt took (a lock that only this attempt's count set is lifted)."""
+    """A verified sign-in: the account's count starts again, the address's goes back one."""
+    # The address gets back the count this attempt took, so a lock that only this attempt's
+    # count set is lifted.
     session.execute(delete(LoginThrottle).where(LoginThrottle.subject == account_subject(account)))
     row = session.scalar(
         select(LoginThrottle)

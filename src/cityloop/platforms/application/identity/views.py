@@ -62,9 +62,9 @@ def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
     with ctx.writing() as session:
         return service.create_user(
             session,
-            body.username,
-            body.password,
-            Role.CITIZEN,
+            username=body.username,
+            password=body.password,
+            role=Role.CITIZEN,
             display_name=body.display_name,
             email=body.email,
             phone=body.phone,
@@ -78,14 +78,20 @@ def create_user(
     with ctx.writing() as session:
         user = service.create_user(
             session,
-            body.username,
-            body.password,
-            body.role,
+            username=body.username,
+            password=body.password,
+            role=body.role,
             department_code=body.department_code,
             display_name=body.display_name,
             email=body.email,
         )
-        service.audit(session, actor, "user.create", f"user:{user.username}", {"role": user.role})
+        service.audit(
+            session,
+            actor=actor,
+            action="user.create",
+            target=f"user:{user.username}",
+            detail={"role": user.role},
+        )
         return user
 
 
@@ -121,4 +127,7 @@ def audit_trail(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:
     with ctx.reading() as session:
-        return [AuditOut.model_validate(a) for a in service.audit_trail(session, target, limit)]
+        return [
+            AuditOut.model_validate(a)
+            for a in service.audit_trail(session, target=target, limit=limit)
+        ]

@@ -93,10 +93,7 @@ def process_image(
     max_pixels: int = 25_000_000,
     thumb_size: int = 320,
 ) -> ProcessedImage:
-    """Validate, decode, strip and re-encode an uploaded image.
-
-    Raises :class:`MediaRejected` for any input that is not an acceptable image.
-    """
+    """Validate, decode, strip and re-encode an uploaded image; MediaRejected if unacceptable."""
     if not raw:
         raise MediaRejected("empty", "the uploaded file is empty")
     if len(raw) > max_bytes:

@@ -22,6 +22,7 @@ REJECTION_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format":
 
 
 def decode_upload(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedImage:
+    """Decode and clean an uploaded image; 413, 415 or 422 naming ``file`` when it is refused."""
     try:
         return process_image(raw, max_bytes=max_bytes, max_pixels=max_pixels)
     except MediaRejected as exc:
@@ -35,8 +36,9 @@ def decode_upload(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedIm
 
 
 def store_image(
-    session: Session, storage: Storage, image: ProcessedImage, uploaded_by: str | None
+    session: Session, *, storage: Storage, image: ProcessedImage, uploaded_by: str | None
 ) -> Media:
+    """Store an image and its thumbnail behind the storage interface, and record it."""
     media_id = uuid.uuid4().hex
     key = f"media/{media_id[:2]}/{media_id}.{image.extension}"
     thumb_ext = "png" if image.thumbnail_content_type == "image/png" else "jpg"
@@ -63,7 +65,7 @@ def store_image(
 
 
 def store_image_once(
-    session: Session, storage: Storage, image: ProcessedImage, uploaded_by: str
+    session: Session, *, storage: Storage, image: ProcessedImage, uploaded_by: str
 ) -> str:
     """Store an image unless this uploader already stored the same bytes; its media id."""
     existing = session.scalar(
@@ -73,16 +75,17 @@ def store_image_once(
     )
     if existing is not None:
         return str(existing)
-    return store_image(session, storage, image, uploaded_by).id
+    return store_image(session, storage=storage, image=image, uploaded_by=uploaded_by).id
 
 
-def get_media(session: Session, media_id: str) -> Media | None:
+def get_media(session: Session, *, media_id: str) -> Media | None:
+    """The uploaded image with this id, if there is one (None for a malformed id)."""
     if len(media_id) != 32 or not media_id.isalnum():
         return None
     return session.get(Media, media_id)
 
 
-def require_media(session: Session, media_ids: Iterable[str], field: str) -> list[str]:
+def require_media(session: Session, *, media_ids: Iterable[str], field: str) -> list[str]:
     """Check that every id names an uploaded image; answer 400 naming the first that does not."""
     ids = list(dict.fromkeys(str(m) for m in media_ids))
     if len(ids) > 10:

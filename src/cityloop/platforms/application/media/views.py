@@ -102,12 +102,14 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
 
 def _store(ctx: AppContext, image: ProcessedImage, uploaded_by: str | None) -> Media:
     with ctx.writing() as session:
-        return service.store_image(session, ctx.storage, image, uploaded_by)
+        return service.store_image(
+            session, storage=ctx.storage, image=image, uploaded_by=uploaded_by
+        )
 
 
 def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
     with ctx.reading() as session:
-        media = service.get_media(session, media_id)
+        media = service.get_media(session, media_id=media_id)
     if media is None:
         raise not_found("media", media_id)
     key = media.thumbnail_key if thumbnail else media.storage_key

@@ -52,6 +52,7 @@ class SmtpChannel:
 
 
 def channel_from_url(url: str) -> Channel:
+    """The channel for a URL: SMTP built in, other schemes from plug-ins (entry points)."""
     scheme = urlsplit(url).scheme
     if scheme in ("smtp", "smtps"):
         return SmtpChannel(url)

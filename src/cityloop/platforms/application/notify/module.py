@@ -16,7 +16,7 @@ def _email(ctx: AppContext) -> None:
 
 
 def _send_email(ctx: AppContext) -> int:
-    return service.send_pending(ctx.db, ctx.extras["email"])
+    return service.send_pending(ctx.db, channel=ctx.extras["email"])
 
 
 MODULE = Module(

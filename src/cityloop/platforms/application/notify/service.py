@@ -38,8 +38,9 @@ def queue(
     report_id: int | None = None,
     email: tuple[str, str] | None = None,
 ) -> None:
-    """An inbox line for a user or a report's tracking page, or, given ``email`` as (address,
-    subject), an e-mail that :func:`send_pending` sends later."""
+    """Queue an inbox line for a user or a report's tracking page, or an e-mail."""
+    # Given ``email`` as (address, subject), the line is an e-mail that :func:`send_pending`
+    # sends later.
     address, subject = email or (None, None)
     session.add(
         Notification(
@@ -56,9 +57,10 @@ def queue(
     )
 
 
-def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
-    """Send queued e-mails. Each is sent with no transaction open and then marked, so a slow
-    mail server never holds the database; a crash between the two resends (at-least-once)."""
+def send_pending(db: Database, *, channel: Channel, limit: int = 100) -> int:
+    """Send queued e-mails; how many went."""
+    # Each is sent with no transaction open and then marked, so a slow mail server never holds
+    # the database; a crash between the two resends (at-least-once).
     with db.read() as session:
         queued = [
             (n.id, n.address or "", n.subject or "", n.message)
@@ -94,7 +96,8 @@ def send_pending(db: Database, channel: Channel, limit: int = 100) -> int:
     return sent
 
 
-def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
+def for_user(session: Session, *, user_id: int, limit: int = 100) -> list[Notification]:
+    """A user's newest inbox lines."""
     return list(
         session.scalars(
             select(Notification)
@@ -105,7 +108,8 @@ def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notificat
     )
 
 
-def for_report(session: Session, report_id: int, limit: int = 100) -> list[Notification]:
+def for_report(session: Session, *, report_id: int, limit: int = 100) -> list[Notification]:
+    """The newest inbox lines on a report's tracking page."""
     return list(
         session.scalars(
             select(Notification)

@@ -19,4 +19,4 @@ def mine(
     ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
 ) -> list[Notification]:
     with ctx.reading() as session:
-        return [notification_out(n) for n in service.for_user(session, user.id)]
+        return [notification_out(n) for n in service.for_user(session, user_id=user.id)]

@@ -226,11 +226,13 @@ class WebhookDispatcher:
 
     def _record(self, job: Job, outcome: Outcome) -> str | None:
         with self.db.writing() as session:
-            return record_outcome(session, job, outcome, worker=self.worker, config=self.config)
+            return record_outcome(
+                session, job=job, outcome=outcome, worker=self.worker, config=self.config
+            )
 
 
 def notify_dispatcher_after_commit(
-    db: Database, dispatcher: WebhookDispatcher
+    db: Database, *, dispatcher: WebhookDispatcher
 ) -> Callable[[], None]:
     """Wake the dispatcher when a transaction that enqueued commits; returns an undo."""
     from sqlalchemy import event as sa_event

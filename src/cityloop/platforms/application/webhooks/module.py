@@ -21,7 +21,7 @@ def _webhooks(ctx: AppContext) -> dict[str, Service]:
     dispatcher = WebhookDispatcher(
         ctx.db, WebhookConfig.from_settings(ctx.settings), outbound=ctx.outbound
     )
-    notify_dispatcher_after_commit(ctx.db, dispatcher)
+    notify_dispatcher_after_commit(ctx.db, dispatcher=dispatcher)
 
     def depth() -> dict[Any, float]:
         with ctx.reading() as session:
@@ -39,7 +39,7 @@ MODULE = Module(
         ScheduledJob(
             "webhook-prune",
             lambda s: s.webhook_prune_interval_seconds,
-            lambda ctx: prune_job(ctx.db, ctx.settings),
+            lambda ctx: prune_job(ctx.db, settings=ctx.settings),
         ),
     ),
     setup=(_webhooks,),

@@ -112,6 +112,7 @@ def endpoint_origin(endpoint: str) -> str:
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The extra headers to send, checked; WebhookInputError naming ``headers`` otherwise."""
     if not isinstance(headers, dict):
         raise WebhookInputError("headers must be an object of names to values", "headers")
     clean: dict[str, str] = {}
@@ -140,6 +141,7 @@ class Outcome:
 
 
 def classify_response(status_code: int, retry_after: str | None = None) -> Outcome:
+    """What an HTTP status (and its Retry-After) means for this delivery."""
     if 200 <= status_code < 300:
         return Outcome("success", status_code)
     delay: float | None = None
@@ -153,7 +155,8 @@ def classify_response(status_code: int, retry_after: str | None = None) -> Outco
 def backoff_seconds(
     attempt: int, base: float, cap: float, rng: random.Random | None = None
 ) -> float:
-    """Exponential backoff with jitter for the ``attempt``-th failure (1-based): half of
-    min(cap, base * 2^(attempt-1)) fixed, half random, so retries of many rows spread out."""
+    """Exponential backoff with jitter for the ``attempt``-th failure (1-based)."""
+    # Half of min(cap, base * 2^(attempt-1)) is fixed and half random, so retries of many rows
+    # spread out.
     ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)

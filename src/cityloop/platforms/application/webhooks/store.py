@@ -46,8 +46,9 @@ def enqueue(
     source: str,
     source_id: str,
 ) -> int:
-    """Queue one notification in the caller's transaction and return its id. It is sent only if
-    that transaction commits; the dispatcher is woken right after the commit."""
+    """Queue one notification in the caller's transaction and return its id."""
+    # It is sent only if that transaction commits; the dispatcher is woken right after the
+    # commit.
     origin = endpoint_origin(endpoint)
     if not isinstance(body, bytes | bytearray):
         raise WebhookInputError("the body must be bytes", "body")
@@ -109,11 +110,10 @@ def claim_due(
     exclude_origins: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> list[Job]:
-    """Lease up to ``limit`` due notifications to ``worker`` and return them.
-
-    A row is due when it is pending, its next attempt time has come, nobody holds a live lease
-    on it, and no earlier pending row for the same (endpoint, source_id) exists (per-key order).
-    ``per_origin_free`` says how many more rows each origin may take now."""
+    """Lease up to ``limit`` due notifications to ``worker`` and return them."""
+    # A row is due when it is pending, its next attempt time has come, nobody holds a live lease
+    # on it, and no earlier pending row for the same (endpoint, source_id) exists (per-key
+    # order). ``per_origin_free`` says how many more rows each origin may take now.
     now = now or utcnow()
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
@@ -177,7 +177,7 @@ def claim_due(
     return jobs
 
 
-def has_due(session: Session, now: datetime | None = None) -> bool:
+def has_due(session: Session, *, now: datetime | None = None) -> bool:
     """Whether any notification might be claimable now (a cheap read before claiming)."""
     now = now or utcnow()
     found = session.scalar(
@@ -198,16 +198,16 @@ def _insert(session: Session) -> Any:
 
 def record_outcome(
     session: Session,
+    *,
     job: Job,
     outcome: Outcome,
-    *,
     worker: str,
     config: WebhookConfig,
     now: datetime | None = None,
 ) -> str | None:
-    """Record one attempt's outcome on its row and its source's stats; returns the row's new
-    status, or None when this worker no longer holds the row (its lease expired and another
-    dispatcher took it over, whose record wins)."""
+    """Record one attempt's outcome on its row and its source's stats; the row's new status."""
+    # None when this worker no longer holds the row: its lease expired and another dispatcher
+    # took it over, whose record wins.
     now = now or utcnow()
     kind = outcome.kind
     if kind == "retryable" and job.attempt >= config.max_attempts:
@@ -296,10 +296,11 @@ class SourceStatus:
 
 
 def source_statuses(
-    session: Session, source: str, source_ids: list[str]
+    session: Session, *, source: str, source_ids: list[str]
 ) -> dict[str, SourceStatus]:
-    """Status of each given source id, in two queries. An id with queued notifications but no
-    attempt yet has zero counts; an id with neither is absent."""
+    """Status of each given source id, in two queries."""
+    # An id with queued notifications but no attempt yet has zero counts; an id with neither is
+    # absent.
     if not source_ids:
         return {}
     queued: dict[tuple[str, str], int] = {
@@ -350,13 +351,14 @@ def source_statuses(
     return result
 
 
-def source_status(session: Session, source: str, source_id: str) -> SourceStatus | None:
-    return source_statuses(session, source, [source_id]).get(source_id)
+def source_status(session: Session, *, source: str, source_id: str) -> SourceStatus | None:
+    """Status of one source id, or None when it has neither queued notifications nor attempts."""
+    return source_statuses(session, source=source, source_ids=[source_id]).get(source_id)
 
 
-def forget_source(session: Session, source: str, source_id: str) -> int:
-    """Drop a source's queued notifications and stats (e.g. its subscription was deleted);
-    returns how many unsent notifications were dropped."""
+def forget_source(session: Session, *, source: str, source_id: str) -> int:
+    """Drop a source's notifications and stats; how many unsent ones were dropped."""
+    # For instance when its subscription was deleted.
     dropped = session.execute(
         delete(WebhookDelivery).where(
             WebhookDelivery.source == source,
@@ -415,7 +417,8 @@ def queue_depth(session: Session) -> dict[str, int]:
     return depth
 
 
-def prune_job(db: Database, settings: Settings) -> int:
+def prune_job(db: Database, *, settings: Settings) -> int:
+    """The scheduled prune: delete finished notifications past the configured retention."""
     with db.writing() as session:
         return prune(
             session,

@@ -57,7 +57,7 @@ class RuleIn(BaseModel):
 @router.post(BASE + "/rules", status_code=201)
 def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> out.Rule:
     with ctx.writing() as session:
-        return rule_out(rules.create_rule(session, body.data()))
+        return rule_out(rules.create_rule(session, data=body.data()))
 
 
 @router.get(BASE + "/rules")
@@ -75,19 +75,19 @@ def list_rules(
 @router.get(BASE + "/rules/{rule_id}")
 def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> out.Rule:
     with ctx.reading() as session:
-        return rule_out(rules.get_rule(session, rule_id))
+        return rule_out(rules.get_rule(session, rule_id=rule_id))
 
 
 @router.put(BASE + "/rules/{rule_id}")
 def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> out.Rule:
     with ctx.writing() as session:
-        return rule_out(rules.update_rule(session, rule_id, body.data()))
+        return rule_out(rules.update_rule(session, rule_id=rule_id, data=body.data()))
 
 
 @router.delete(BASE + "/rules/{rule_id}", status_code=204)
 def delete_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> Response:
     with ctx.writing() as session:
-        rules.delete_rule(session, rule_id)
+        rules.delete_rule(session, rule_id=rule_id)
     return Response(status_code=204)
 
 
@@ -105,7 +105,7 @@ def list_alarms(
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
-            alarms.AlarmFilter(status, severity, type, originator),
+            filters=alarms.AlarmFilter(status, severity, type, originator),
             offset=offset,
             limit=limit,
         )
@@ -117,19 +117,19 @@ def list_alarms(
 @router.get(BASE + "/alarms/{alarm_id}")
 def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.reading() as session:
-        return alarm_out(alarms.get_alarm(session, alarm_id))
+        return alarm_out(alarms.get_alarm(session, alarm_id=alarm_id))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/ack")
 def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.writing() as session:
-        return alarm_out(alarms.acknowledge(session, alarm_id, actor.username))
+        return alarm_out(alarms.acknowledge(session, alarm_id=alarm_id, username=actor.username))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/clear")
 def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     with ctx.writing() as session:
-        return alarm_out(alarms.clear_manually(session, alarm_id, actor.username))
+        return alarm_out(alarms.clear_manually(session, alarm_id=alarm_id, username=actor.username))
 
 
 @router.get(BASE + "/devices/{device_id}/rollups")
@@ -143,8 +143,10 @@ def device_rollups(
 ) -> out.Rollups:
     """Hourly count, min, max, sum and average of one numeric attribute."""
     with ctx.reading() as session:
-        device = service.get_device(session, device_id)
-        items = retention.rollups(session, device.device_id, attribute, since=since, until=until)
+        device = service.get_device(session, device_id=device_id)
+        items = retention.rollups(
+            session, device_id=device.device_id, attribute=attribute, since=since, until=until
+        )
         return out.Rollups.model_validate(
             {
                 "device_id": device.device_id,

@@ -66,12 +66,11 @@ def _move(alarm: Alarm, action: str) -> str:
 
 
 def open_alarm(
-    session: Session, device_id: str, alarm_type: str, *, lock: bool = False
+    session: Session, *, device_id: str, alarm_type: str, lock: bool = False
 ) -> Alarm | None:
-    """The one not-yet-cleared alarm of this type on this device, if any.
-
-    ``lock`` when the caller will change it: on PostgreSQL the row stays locked until commit,
-    so an operator's ack or clear and an automatic clear or extension never interleave."""
+    """The one not-yet-cleared alarm of this type on this device, if any."""
+    # ``lock`` when the caller will change it: on PostgreSQL the row stays locked until commit, so
+    # an operator's ack or clear and an automatic clear or extension never interleave.
     query = (
         select(Alarm)
         .where(
@@ -91,9 +90,9 @@ def open_alarm(
 
 def raise_alarm(
     session: Session,
+    *,
     device: Device,
     rule_id: int | None,
-    *,
     alarm_type: str,
     severity: str,
     at: datetime,
@@ -101,11 +100,10 @@ def raise_alarm(
     category_code: str | None = None,
     case_attributes: dict[str, Any] | None = None,
 ) -> tuple[Alarm, bool]:
-    """Raise an alarm, or extend the open one of the same type: returns (alarm, created).
-
-    A repeat adds to the count, keeps the newest details and may raise the severity; only a
-    new alarm emits an event, so a chatty device files one case, not one per message."""
-    alarm = open_alarm(session, device.device_id, alarm_type, lock=True)
+    """Raise an alarm, or extend the open one of the same type: returns (alarm, created)."""
+    # A repeat adds to the count, keeps the newest details and may raise the severity; only a new
+    # alarm emits an event, so a chatty device files one case, not one per message.
+    alarm = open_alarm(session, device_id=device.device_id, alarm_type=alarm_type, lock=True)
     if alarm is not None:
         alarm.count += 1
         alarm.last_seen_at = max(alarm.last_seen_at, at)
@@ -149,7 +147,7 @@ def raise_alarm(
 
 
 def clear_alarm(
-    session: Session, alarm: Alarm, *, at: datetime, by: str, details: dict[str, Any] | None = None
+    session: Session, *, alarm: Alarm, at: datetime, by: str, details: dict[str, Any] | None = None
 ) -> Alarm:
     """Clear an alarm: ``by`` is "rule" when the device reports normal, else the user."""
     _move(alarm, "clear")
@@ -174,7 +172,7 @@ def clear_alarm(
     return alarm
 
 
-def get_alarm(session: Session, alarm_id: int, *, lock: bool = False) -> Alarm:
+def get_alarm(session: Session, *, alarm_id: int, lock: bool = False) -> Alarm:
     """An alarm or a 404; ``lock`` (to change it) reads the committed row and holds it."""
     alarm = session.get(Alarm, alarm_id, with_for_update=lock or None, populate_existing=lock)
     if alarm is None:
@@ -182,8 +180,9 @@ def get_alarm(session: Session, alarm_id: int, *, lock: bool = False) -> Alarm:
     return alarm
 
 
-def acknowledge(session: Session, alarm_id: int, username: str) -> Alarm:
-    alarm = get_alarm(session, alarm_id, lock=True)
+def acknowledge(session: Session, *, alarm_id: int, username: str) -> Alarm:
+    """An operator acknowledges an alarm; 409 when its state does not allow it."""
+    alarm = get_alarm(session, alarm_id=alarm_id, lock=True)
     _move(alarm, "ack")
     alarm.acked_at = utcnow()
     alarm.acked_by = username
@@ -191,9 +190,11 @@ def acknowledge(session: Session, alarm_id: int, username: str) -> Alarm:
     return alarm
 
 
-def clear_manually(session: Session, alarm_id: int, username: str) -> Alarm:
+def clear_manually(session: Session, *, alarm_id: int, username: str) -> Alarm:
     """An operator clears an alarm; the rule raises a new one if the condition still holds."""
-    return clear_alarm(session, get_alarm(session, alarm_id, lock=True), at=utcnow(), by=username)
+    return clear_alarm(
+        session, alarm=get_alarm(session, alarm_id=alarm_id, lock=True), at=utcnow(), by=username
+    )
 
 
 @dataclass
@@ -205,23 +206,23 @@ class AlarmFilter:
 
 
 def list_alarms(
-    session: Session, f: AlarmFilter, *, offset: int = 0, limit: int = 50
+    session: Session, *, filters: AlarmFilter, offset: int = 0, limit: int = 50
 ) -> tuple[list[Alarm], int]:
     """Alarms matching the filter, newest first, with the total count."""
     query = select(Alarm)
-    if f.status is not None:
-        group = STATUS_GROUPS.get(f.status.upper())
+    if filters.status is not None:
+        group = STATUS_GROUPS.get(filters.status.upper())
         if group is None:
             raise bad_request(f"status must be one of {', '.join(STATUS_GROUPS)}", field="status")
         query = query.where(Alarm.status.in_(group))
-    if f.severity is not None:
-        if f.severity.upper() not in SEVERITIES:
+    if filters.severity is not None:
+        if filters.severity.upper() not in SEVERITIES:
             raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
-        query = query.where(Alarm.severity == f.severity.upper())
-    if f.type is not None:
-        query = query.where(Alarm.type == f.type)
-    if f.originator is not None:
-        query = query.where(Alarm.originator_id == f.originator)
+        query = query.where(Alarm.severity == filters.severity.upper())
+    if filters.type is not None:
+        query = query.where(Alarm.type == filters.type)
+    if filters.originator is not None:
+        query = query.where(Alarm.originator_id == filters.originator)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Alarm.started_at.desc(), Alarm.id.desc()).offset(offset).limit(limit)
@@ -233,7 +234,7 @@ def list_alarms(
 
 
 def link_case(
-    session: Session, alarm_id: int, case_id: int | None, *, error: str | None = None
+    session: Session, *, alarm_id: int, case_id: int | None, error: str | None = None
 ) -> None:
     """Governance reports the case an alarm filed (or why it could not file one)."""
     alarm = session.get(Alarm, alarm_id)
@@ -245,6 +246,6 @@ def link_case(
     session.flush()
 
 
-def case_of(session: Session, alarm_id: int) -> int | None:
+def case_of(session: Session, *, alarm_id: int) -> int | None:
     """The case an alarm filed or supports, if governance has reported one."""
     return session.scalar(select(Alarm.case_id).where(Alarm.id == alarm_id))

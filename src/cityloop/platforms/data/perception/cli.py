@@ -125,7 +125,7 @@ def device_list(
 def device_show(device_id: str, data_dir: DataDir = None) -> None:
     """One device and its latest values."""
     with unit_of_work(data_dir) as session:
-        d = service.get_device(session, device_id)
+        d = service.get_device(session, device_id=device_id)
         typer.echo(f"device    {d.device_id}")
         typer.echo(f"entity    {d.entity_id}")
         typer.echo(f"profile   {d.profile_code} (group {d.group_id})")
@@ -133,7 +133,7 @@ def device_show(device_id: str, data_dir: DataDir = None) -> None:
         typer.echo(f"location  {'-' if d.lat is None else f'{d.lat}, {d.lon}'}")
         typer.echo(f"active    {'yes' if d.active else 'no'}")
         typer.echo(f"last seen {d.last_seen_at.isoformat() if d.last_seen_at else 'never'}")
-        for row in telemetry.latest_values(session, d.entity_id):
+        for row in telemetry.latest_values(session, entity_id=d.entity_id):
             unit = f" {row.unit}" if row.unit else ""
             typer.echo(f"  {row.attribute} = {row.value!r}{unit} at {row.observed_at.isoformat()}")
 
@@ -142,7 +142,7 @@ def device_show(device_id: str, data_dir: DataDir = None) -> None:
 def device_deactivate(device_id: str, data_dir: DataDir = None) -> None:
     """Stop accepting a device's messages; its history stays."""
     with unit_of_work(data_dir) as session:
-        service.set_device_active(session, device_id, False)
+        service.set_device_active(session, device_id=device_id, active=False)
     typer.echo(f"deactivated {device_id}")
 
 
@@ -160,7 +160,7 @@ def device_import(
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
     with unit_of_work(data_dir) as session:
-        result = service.import_devices_csv(session, text)
+        result = service.import_devices_csv(session, text=text)
     for error in result.errors:
         typer.echo(f"line {error['row']}: {error['field']}: {error['message']}", err=True)
     typer.echo(f"imported {result.created} devices; {len(result.errors)} rows refused")

@@ -53,9 +53,10 @@ class DeviceMessage:
     received_at: datetime | None = None
 
 
-def known_apikeys(session: Session, apikeys: set[str]) -> set[str]:
-    """The api keys that name a provisioning group: checked in a read transaction before a
-    request takes the (single, on SQLite) writer, so a flood of bad keys never holds it."""
+def known_apikeys(session: Session, *, apikeys: set[str]) -> set[str]:
+    """The api keys among these that name a provisioning group."""
+    # Checked in a read transaction before a request takes the (single, on SQLite) writer, so a
+    # flood of bad keys never holds it.
     wanted = {key for key in apikeys if key}
     if not wanted:
         return set()
@@ -67,21 +68,22 @@ def known_apikeys(session: Session, apikeys: set[str]) -> set[str]:
 
 
 def unknown_apikey() -> Problem:
+    """The 401 for a message whose api key names no provisioning group."""
     return _reject(401, "invalid-api-key", "no provisioning group has this api key", "k")
 
 
 def ingest_measure(
     session: Session,
+    *,
     apikey: str,
     device_id: str,
     payload: bytes,
     content_type: str | None = None,
-    *,
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Decode and store one device message; a rejection raises its Problem."""
     message = DeviceMessage(apikey, device_id, payload, content_type, received_at)
-    outcome = ingest_batch(session, [message])[0]
+    outcome = ingest_batch(session, messages=[message])[0]
     if isinstance(outcome, Problem):
         raise outcome
     return outcome
@@ -89,16 +91,15 @@ def ingest_measure(
 
 def ingest_batch(
     session: Session,
+    *,
     messages: Sequence[DeviceMessage],
 ) -> list[IngestResult | Problem]:
-    """Decode and store many device messages; one outcome per message, in order.
-
-    The registry is read once for the whole batch and the readings are written in a few bulk
-    statements. A rejected message writes nothing (decoding happens before any write), so the
-    others need no savepoint; only auto-provisioning, which does write, gets one of its own.
-    The codec is the device profile's; ``content_type`` is informational, since a profile
-    fixes the payload format for all its devices.
-    """
+    """Decode and store many device messages; one outcome per message, in order."""
+    # The registry is read once for the whole batch and the readings are written in a few bulk
+    # statements. A rejected message writes nothing (decoding happens before any write), so the
+    # others need no savepoint; only auto-provisioning, which does write, gets one of its own. The
+    # codec is the device profile's; ``content_type`` is informational, since a profile fixes the
+    # payload format for all its devices.
     apikeys = {message.apikey for message in messages if message.apikey}
     groups = {
         group.apikey: group
@@ -150,7 +151,8 @@ def ingest_batch(
         last_received[device.device_id] = received
         accepted.append((index, device, readings, received))
     stored = store_batch(
-        session, [(device, readings, received) for _, device, readings, received in accepted]
+        session,
+        messages=[(device, readings, received) for _, device, readings, received in accepted],
     )
     # What follows a stored reading, in order: the entity projection, then the rules.
     projected = zip((device for _, device, _, _ in accepted), stored, strict=True)
@@ -163,7 +165,7 @@ def ingest_batch(
     for (_, device, _, _), result in zip(accepted, stored, strict=True):
         per_device.setdefault(device.device_id, (device, []))[1].extend(result.readings)
     for device, readings in per_device.values():
-        rules.evaluate_readings(session, device, readings)
+        rules.evaluate_readings(session, device=device, readings=readings)
     total = 0
     for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
         outcomes[index] = IngestResult(

@@ -67,8 +67,8 @@ class _Queued:
 
 
 def parse_topic(topic: str) -> tuple[str, str, str | None] | None:
-    """``/<apikey>/<device>/attrs`` or ``/<ul|json>/<apikey>/<device>/attrs`` ->
-    (apikey, device_id, content_type); None for any other shape."""
+    """(apikey, device_id, content_type) of a device topic; None for any other shape."""
+    # The shapes are ``/<apikey>/<device>/attrs`` and ``/<ul|json>/<apikey>/<device>/attrs``.
     parts = topic.split("/")
     if len(parts) == 4 and parts[0] == "" and parts[3] == "attrs":
         return parts[1], parts[2], None
@@ -345,7 +345,9 @@ class MqttIngest:
                 DeviceMessage(apikey, device_id, item.payload, content_type, item.received_at)
             )
             positions.append(position)
-        for position, result in zip(positions, ingest_batch(session, messages), strict=True):
+        for position, result in zip(
+            positions, ingest_batch(session, messages=messages), strict=True
+        ):
             if isinstance(result, Problem):
                 # The device's fault: counted and acknowledged, never retried.
                 log.info(

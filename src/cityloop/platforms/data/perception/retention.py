@@ -36,6 +36,7 @@ class RetentionResult:
 
 
 def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour a moment falls in."""
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
@@ -44,10 +45,11 @@ def raw_cutoff(now: datetime, days: int) -> datetime:
     return hour_of(now - timedelta(days=days))
 
 
-def fold_chunk(session: Session, cutoff: datetime, batch: int = DEFAULT_BATCH) -> tuple[int, int]:
-    """Fold up to ``batch`` raw readings older than ``cutoff`` into rollups and delete them.
-
-    Returns (numeric rows folded, rows deleted); (0, 0) means nothing is left to do."""
+def fold_chunk(
+    session: Session, *, cutoff: datetime, batch: int = DEFAULT_BATCH
+) -> tuple[int, int]:
+    """Fold up to ``batch`` raw readings older than ``cutoff`` into rollups and delete them."""
+    # Returns (numeric rows folded, rows deleted); (0, 0) means nothing is left to do.
     rows = session.execute(
         select(
             Measurement.id,
@@ -137,7 +139,8 @@ def _merge(session: Session, buckets: dict[tuple[str, str, str, datetime], dict[
             row.sum += bucket["sum"]
 
 
-def purge_rollups_chunk(session: Session, cutoff: datetime, batch: int = DEFAULT_BATCH) -> int:
+def purge_rollups_chunk(session: Session, *, cutoff: datetime, batch: int = DEFAULT_BATCH) -> int:
+    """Delete up to ``batch`` hourly rollups older than ``cutoff``; how many went."""
     ids = list(
         session.scalars(
             select(TelemetryRollup.id)
@@ -167,7 +170,7 @@ def apply_retention(
     cutoff = raw_cutoff(now, raw_days)
     while True:
         with writing() as session:
-            folded, deleted = fold_chunk(session, cutoff, batch)
+            folded, deleted = fold_chunk(session, cutoff=cutoff, batch=batch)
         if not deleted:
             break
         result.rolled_up += folded
@@ -176,7 +179,7 @@ def apply_retention(
     rollup_cutoff = hour_of(now - timedelta(days=rollup_days))
     while True:
         with writing() as session:
-            gone = purge_rollups_chunk(session, rollup_cutoff, batch)
+            gone = purge_rollups_chunk(session, cutoff=rollup_cutoff, batch=batch)
         if not gone:
             break
         result.rollups_deleted += gone
@@ -186,16 +189,15 @@ def apply_retention(
 
 def rollups(
     session: Session,
+    *,
     device_id: str,
     attribute: str,
-    *,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Hourly figures of one attribute of one device, oldest first.
-
-    Hours whose raw readings are still kept are computed from them, so the series has no gap
-    at the retention boundary."""
+    """Hourly figures of one attribute of one device, oldest first."""
+    # Hours whose raw readings are still kept are computed from them, so the series has no gap at
+    # the retention boundary.
     # Checked before any arithmetic: a date near year 1 or 9999 overflows when shifted to UTC.
     check_query_moment("since", since)
     check_query_moment("until", until)

@@ -261,10 +261,9 @@ def position_of(value: Any) -> tuple[float, float] | None:
 def step(
     definition: Definition, memory: Memory, attribute: str, value: Any, at: datetime
 ) -> tuple[Outcome, Memory]:
-    """Evaluate one reading against one rule: the outcome and what to remember next.
-
-    A reading older than the last one judged changes nothing: a buffered, late reading must
-    not undo what newer ones said."""
+    """Evaluate one reading against one rule: the outcome and what to remember next."""
+    # A reading older than the last one judged changes nothing: a buffered, late reading must not
+    # undo what newer ones said.
     kind = definition.kind
     if kind in ("threshold", "state", "geofence") and (
         memory.last_at is not None and at < memory.last_at

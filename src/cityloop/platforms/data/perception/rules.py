@@ -76,6 +76,7 @@ _cache_lock = threading.Lock()
 
 
 def forget_cached_rules() -> None:
+    """Empty this process's rule cache."""
     with _cache_lock:
         _cache.clear()
 
@@ -105,7 +106,7 @@ def _compile(rule: AlarmRule) -> CompiledRule:
     )
 
 
-def rules_for(session: Session, device: Device) -> tuple[CompiledRule, ...]:
+def rules_for(session: Session, *, device: Device) -> tuple[CompiledRule, ...]:
     """The enabled rules of a device's profile and entity type, from the cache when fresh."""
     key = (str(session.get_bind().url), device.profile_code, _entity_type(device))
     now = time.monotonic()
@@ -173,7 +174,8 @@ def _validate(session: Session, data: RuleInput) -> None:
     parse_definition(data.kind, data.definition)
 
 
-def create_rule(session: Session, data: RuleInput) -> AlarmRule:
+def create_rule(session: Session, *, data: RuleInput) -> AlarmRule:
+    """Add an alarm rule after checking its definition, category and case attributes."""
     _validate(session, data)
     now = utcnow()
     rule = AlarmRule(
@@ -196,7 +198,8 @@ def create_rule(session: Session, data: RuleInput) -> AlarmRule:
     return rule
 
 
-def get_rule(session: Session, rule_id: int) -> AlarmRule:
+def get_rule(session: Session, *, rule_id: int) -> AlarmRule:
+    """A rule; 404 when there is none with this id."""
     rule = session.get(AlarmRule, rule_id)
     if rule is None:
         raise not_found("rule", rule_id)
@@ -206,6 +209,7 @@ def get_rule(session: Session, rule_id: int) -> AlarmRule:
 def list_rules(
     session: Session, *, profile_code: str | None = None, entity_type: str | None = None
 ) -> list[AlarmRule]:
+    """The rules, optionally of one profile or entity type, by id."""
     query = select(AlarmRule)
     if profile_code is not None:
         query = query.where(AlarmRule.profile_code == profile_code)
@@ -214,10 +218,11 @@ def list_rules(
     return list(session.scalars(query.order_by(AlarmRule.id)))
 
 
-def update_rule(session: Session, rule_id: int, data: RuleInput) -> AlarmRule:
-    """Replace a rule. Its per-device memory starts afresh, since the old one may not fit the
-    new definition; open alarms stay and are extended when the condition still holds."""
-    rule = get_rule(session, rule_id)
+def update_rule(session: Session, *, rule_id: int, data: RuleInput) -> AlarmRule:
+    """Replace a rule; its per-device memory starts afresh."""
+    # The old memory may not fit the new definition; open alarms stay and are extended when the
+    # condition still holds.
+    rule = get_rule(session, rule_id=rule_id)
     _validate(session, data)
     rule.name = data.name.strip()
     rule.profile_code = data.profile_code
@@ -236,8 +241,9 @@ def update_rule(session: Session, rule_id: int, data: RuleInput) -> AlarmRule:
     return rule
 
 
-def delete_rule(session: Session, rule_id: int) -> None:
-    rule = get_rule(session, rule_id)
+def delete_rule(session: Session, *, rule_id: int) -> None:
+    """Delete a rule and its per-device memory (its alarms stay)."""
+    rule = get_rule(session, rule_id=rule_id)
     session.execute(RuleState.__table__.delete().where(RuleState.rule_id == rule.id))
     session.delete(rule)
     session.flush()
@@ -286,8 +292,8 @@ def _fire(
 ) -> Alarm:
     alarm, _created = alarms.raise_alarm(
         session,
-        device,
-        rule.id,
+        device=device,
+        rule_id=rule.id,
         alarm_type=rule.alarm_type,
         severity=rule.severity,
         at=at,
@@ -307,7 +313,7 @@ def _end(
 
     Counted by alarm type, not by the alarm id a state remembers: after an operator's clear the
     re-raised alarm's id is stored only on the rule that fired again."""
-    alarm = alarms.open_alarm(session, state.device_id, alarm_type, lock=True)
+    alarm = alarms.open_alarm(session, device_id=state.device_id, alarm_type=alarm_type, lock=True)
     if alarm is None:
         return
     others = session.scalar(
@@ -324,7 +330,7 @@ def _end(
     )
     if not others:
         alarms.clear_alarm(
-            session, alarm, at=at, by="rule", details={"cleared_by_reading": details}
+            session, alarm=alarm, at=at, by="rule", details={"cleared_by_reading": details}
         )
 
 
@@ -353,16 +359,17 @@ def _apply(
         _end(session, state, rule.alarm_type, at, details)
 
 
-def evaluate_readings(session: Session, device: Device, readings: Sequence[StoredReading]) -> None:
-    """Run a device's rules over the readings a message appended (oldest first).
-
-    Any message, even one of duplicates only, ends a no-data alarm: the device is talking.
-    The rules run inside a savepoint: a rule deleted by another process may still sit in this
-    process's cache (for up to CACHE_SECONDS), and its rule memory or alarm then breaks a
-    foreign key. The readings are already stored and must stay, so only the rules' work is
-    undone, the cache emptied and the rules run once more from the database."""
+def evaluate_readings(
+    session: Session, *, device: Device, readings: Sequence[StoredReading]
+) -> None:
+    """Run a device's rules over the readings a message appended (oldest first)."""
+    # Any message, even one of duplicates only, ends a no-data alarm: the device is talking. The
+    # rules run inside a savepoint: a rule deleted by another process may still sit in this
+    # process's cache (for up to CACHE_SECONDS), and its rule memory or alarm then breaks a foreign
+    # key. The readings are already stored and must stay, so only the rules' work is undone, the
+    # cache emptied and the rules run once more from the database.
     for attempt in range(2):
-        rules = rules_for(session, device)
+        rules = rules_for(session, device=device)
         if not rules:
             return
         try:
@@ -428,11 +435,10 @@ def _evaluate(
     session.flush()
 
 
-def sweep_nodata(session: Session, now: datetime | None = None) -> int:
-    """Raise an offline alarm for each device silent longer than its no-data rule allows.
-
-    Returns how many alarms were raised or extended. A device that never sent anything counts
-    from its registration."""
+def sweep_nodata(session: Session, *, now: datetime | None = None) -> int:
+    """Raise an offline alarm for each device silent for longer than its no-data rule allows."""
+    # Returns how many alarms were raised or extended. A device that never sent anything counts
+    # from its registration.
     now = now or utcnow()
     raised = 0
     rules = session.scalars(

@@ -32,6 +32,7 @@ CSV_COLUMNS = ("device_id", "apikey", "name", "lat", "lon")
 
 
 def entity_id_for(entity_type: str, device_id: str) -> str:
+    """The NGSI-LD entity id of a device: ``urn:ngsi-ld:<Type>:<device id>``."""
     return f"urn:ngsi-ld:{entity_type}:{device_id}"
 
 
@@ -72,6 +73,7 @@ def create_profile(
     codec: str,
     codec_config: Mapping[str, Any] | None = None,
 ) -> DeviceProfile:
+    """Add a device profile: its entity type and its codec with the codec's configuration."""
     if not PROFILE_CODE.match(code):
         raise bad_request("code must be 1-60 letters, digits, '.', '_' or '-'", field="code")
     if not ENTITY_TYPE.match(entity_type):
@@ -91,10 +93,12 @@ def create_profile(
 
 
 def list_profiles(session: Session) -> list[DeviceProfile]:
+    """Every device profile, by code."""
     return list(session.scalars(select(DeviceProfile).order_by(DeviceProfile.code)))
 
 
-def get_profile(session: Session, code: str) -> DeviceProfile:
+def get_profile(session: Session, *, code: str) -> DeviceProfile:
+    """A device profile; 404 when there is none with this code."""
     profile = session.get(DeviceProfile, code)
     if profile is None:
         raise not_found("device profile", code)
@@ -122,6 +126,7 @@ def create_group(
     auto_provision: bool = False,
     name: str = "",
 ) -> ProvisioningGroup:
+    """Add a provisioning group: the api key its devices send with, and their profile."""
     if (
         not MIN_APIKEY_LENGTH <= len(apikey) <= MAX_APIKEY_LENGTH
         or not apikey.isprintable()
@@ -137,7 +142,7 @@ def create_group(
         raise bad_request("resource must be a path such as /iot/d", field="resource")
     if session.get(DeviceProfile, profile_code) is None:
         raise bad_request(f"no device profile {profile_code!r}", field="profile_code")
-    if group_by_apikey(session, apikey) is not None:
+    if group_by_apikey(session, apikey=apikey) is not None:
         raise conflict("a provisioning group with this apikey exists", type_="group-exists")
     group = ProvisioningGroup(
         apikey=apikey,
@@ -152,10 +157,12 @@ def create_group(
 
 
 def list_groups(session: Session) -> list[ProvisioningGroup]:
+    """Every provisioning group, oldest first."""
     return list(session.scalars(select(ProvisioningGroup).order_by(ProvisioningGroup.id)))
 
 
-def group_by_apikey(session: Session, apikey: str) -> ProvisioningGroup | None:
+def group_by_apikey(session: Session, *, apikey: str) -> ProvisioningGroup | None:
+    """The provisioning group with this api key, if there is one."""
     return session.scalar(select(ProvisioningGroup).where(ProvisioningGroup.apikey == apikey))
 
 
@@ -197,7 +204,7 @@ def create_device(
         if group is None:
             raise bad_request(f"no provisioning group {group_id}", field="group_id")
     elif group is None and apikey is not None:
-        group = group_by_apikey(session, apikey)
+        group = group_by_apikey(session, apikey=apikey)
         if group is None:
             raise bad_request("no provisioning group has this apikey", field="apikey")
     if group is None:
@@ -212,7 +219,7 @@ def create_device(
         raise bad_request("attributes must be an object", field="attributes")
     if session.get(Device, device_id) is not None:
         raise conflict(f"device {device_id!r} exists", type_="device-exists")
-    profile = get_profile(session, group.profile_code)
+    profile = get_profile(session, code=group.profile_code)
     device = Device(
         device_id=device_id,
         group_id=group.id,
@@ -228,7 +235,8 @@ def create_device(
     return device
 
 
-def get_device(session: Session, device_id: str) -> Device:
+def get_device(session: Session, *, device_id: str) -> Device:
+    """A device; 404 when there is none with this id."""
     device = session.get(Device, device_id)
     if device is None:
         raise not_found("device", device_id)
@@ -238,6 +246,7 @@ def get_device(session: Session, device_id: str) -> Device:
 def list_devices(
     session: Session, *, group_id: int | None = None, offset: int = 0, limit: int = 100
 ) -> tuple[list[Device], int]:
+    """One page of devices (optionally of one group) by id, with the total count."""
     query = select(Device)
     if group_id is not None:
         query = query.where(Device.group_id == group_id)
@@ -246,17 +255,18 @@ def list_devices(
     return list(rows), total
 
 
-def set_device_active(session: Session, device_id: str, active: bool) -> Device:
-    """Deactivate (or reactivate) a device: ingest refuses a deactivated device's messages, and
-    its history stays."""
-    device = get_device(session, device_id)
+def set_device_active(session: Session, *, device_id: str, active: bool) -> Device:
+    """Deactivate (or reactivate) a device; its history stays."""
+    # Ingest refuses a deactivated device's messages.
+    device = get_device(session, device_id=device_id)
     device.active = active
     session.flush()
     return device
 
 
-def delete_device(session: Session, device_id: str) -> None:
-    session.delete(get_device(session, device_id))
+def delete_device(session: Session, *, device_id: str) -> None:
+    """Delete a device from the registry."""
+    session.delete(get_device(session, device_id=device_id))
     session.flush()
 
 
@@ -269,11 +279,9 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def import_devices_csv(session: Session, text: str) -> ImportResult:
-    """Register devices from CSV (device_id,apikey,name,lat,lon), one SAVEPOINT per row.
-
-    A bad row is reported with its line number (the header is line 1) and the rest go in.
-    """
+def import_devices_csv(session: Session, *, text: str) -> ImportResult:
+    """Register devices from CSV (device_id,apikey,name,lat,lon), one SAVEPOINT per row."""
+    # A bad row is reported with its line number (the header is line 1) and the rest go in.
     if not text or not text.strip():
         raise bad_request("the CSV is empty", field="file")
     if "\x00" in text:
@@ -323,7 +331,7 @@ def import_devices_csv(session: Session, text: str) -> ImportResult:
         record = {c: v.strip() for c, v in zip(columns, values, strict=True)}
         apikey = record["apikey"]
         if apikey not in groups:
-            groups[apikey] = group_by_apikey(session, apikey)
+            groups[apikey] = group_by_apikey(session, apikey=apikey)
         group = groups[apikey]
         try:
             if group is None:

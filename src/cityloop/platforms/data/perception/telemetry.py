@@ -47,6 +47,7 @@ MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
 def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive one is taken to be UTC already."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -68,24 +69,22 @@ def _columns(value: Any) -> tuple[float | None, str | None]:
 
 
 def store_readings(
-    session: Session, device: Device, readings: Sequence[Reading], received_at: datetime
+    session: Session, *, device: Device, readings: Sequence[Reading], received_at: datetime
 ) -> StoreResult:
     """Append one device message's ``readings``; see ``store_batch``."""
-    return store_batch(session, [(device, readings, received_at)])[0]
+    return store_batch(session, messages=[(device, readings, received_at)])[0]
 
 
 def store_batch(
-    session: Session, messages: Sequence[tuple[Device, Sequence[Reading], datetime]]
+    session: Session, *, messages: Sequence[tuple[Device, Sequence[Reading], datetime]]
 ) -> list[StoreResult]:
-    """Append the readings of many device messages in a few statements, and bring the latest
-    values and the devices' last-seen times up to date. One result per message, in order.
-
-    Each message is (device, readings, received_at); readings without a timestamp take their
-    message's ``received_at``. A duplicate, whether already stored,
-    repeated in this batch or inserted by a concurrent writer, is skipped and counted: the
-    insert is ``ON CONFLICT DO NOTHING ... RETURNING``, so the database decides, not a read
-    made before the write.
-    """
+    """Append the readings of many device messages in a few statements; one result per message."""
+    # The latest values and the devices' last-seen times are brought up to date too; the results are
+    # in message order.
+    # Each message is (device, readings, received_at); readings without a timestamp take their
+    # message's ``received_at``. A duplicate, whether already stored, repeated in this batch or
+    # inserted by a concurrent writer, is skipped and counted: the insert is ``ON CONFLICT DO
+    # NOTHING ... RETURNING``, so the database decides, not a read made before the write.
     # A device's entity is its own, in the default tenant: (entity, attribute, time) is the key.
     owners: dict[tuple[str, str, datetime], int] = {}
     candidates: dict[int, list[tuple[str, datetime, Reading]]] = {}
@@ -180,7 +179,8 @@ def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(statement, rows)
 
 
-def latest_values(session: Session, entity_id: str) -> list[LatestValue]:
+def latest_values(session: Session, *, entity_id: str) -> list[LatestValue]:
+    """The latest value of each attribute of an entity, by attribute name."""
     return list(
         session.scalars(
             select(LatestValue)
@@ -192,8 +192,8 @@ def latest_values(session: Session, entity_id: str) -> list[LatestValue]:
 
 def measurements(
     session: Session,
-    device_id: str,
     *,
+    device_id: str,
     attribute: str | None = None,
     since: datetime | None = None,
     limit: int = 100,

@@ -54,7 +54,7 @@ def list_profiles(ctx: Ctx, actor: Admin) -> list[out.Profile]:
 @router.get(BASE + "/profiles/{code}")
 def get_profile(ctx: Ctx, actor: Admin, code: str) -> out.Profile:
     with ctx.reading() as session:
-        return profile_out(service.get_profile(session, code))
+        return profile_out(service.get_profile(session, code=code))
 
 
 @router.post(BASE + "/groups", status_code=201)
@@ -105,7 +105,7 @@ async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> out.Import
 
 def _import(ctx: AppContext, text: str) -> service.ImportResult:
     with ctx.writing() as session:
-        return service.import_devices_csv(session, text)
+        return service.import_devices_csv(session, text=text)
 
 
 async def _csv_bytes(request: Request) -> bytes:
@@ -135,13 +135,13 @@ async def _csv_bytes(request: Request) -> bytes:
 @router.get(BASE + "/devices/{device_id}")
 def get_device(ctx: Ctx, actor: Admin, device_id: str) -> out.Device:
     with ctx.reading() as session:
-        return device_out(service.get_device(session, device_id))
+        return device_out(service.get_device(session, device_id=device_id))
 
 
 @router.delete(BASE + "/devices/{device_id}", status_code=204)
 def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
     with ctx.writing() as session:
-        service.delete_device(session, device_id)
+        service.delete_device(session, device_id=device_id)
     return Response(status_code=204)
 
 
@@ -192,10 +192,12 @@ def _ingest_one(
     ctx: AppContext, apikey: str, device_id: str, payload: bytes, content_type: str | None
 ) -> out.Stored:
     with ctx.reading() as session:
-        if not known_apikeys(session, {apikey}):
+        if not known_apikeys(session, apikeys={apikey}):
             raise unknown_apikey()
     with ctx.writing() as session:
-        result = ingest_measure(session, apikey, device_id, payload, content_type)
+        result = ingest_measure(
+            session, apikey=apikey, device_id=device_id, payload=payload, content_type=content_type
+        )
         return out.Stored(stored=result.stored, duplicates=result.duplicates)
 
 
@@ -207,10 +209,10 @@ def ingest_measures(ctx: Ctx, body: MeasuresIn) -> out.BatchAnswer:
         DeviceMessage(item.k, item.i, item.payload.encode("utf-8")) for item in body.measures
     ]
     with ctx.reading() as session:
-        known = known_apikeys(session, {message.apikey for message in messages})
+        known = known_apikeys(session, apikeys={message.apikey for message in messages})
     if known:
         with ctx.writing() as session:
-            outcomes = ingest_batch(session, messages)
+            outcomes = ingest_batch(session, messages=messages)
     else:
         outcomes = [unknown_apikey() for _ in messages]  # no writer taken for nothing
     results: list[out.BatchStored | out.BatchRejected] = []
@@ -237,8 +239,8 @@ def ingest_measures(ctx: Ctx, body: MeasuresIn) -> out.BatchAnswer:
 @router.get(BASE + "/devices/{device_id}/latest")
 def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> out.LatestValues:
     with ctx.reading() as session:
-        device = service.get_device(session, device_id)
-        rows = telemetry.latest_values(session, device.entity_id)
+        device = service.get_device(session, device_id=device_id)
+        rows = telemetry.latest_values(session, entity_id=device.entity_id)
         return out.LatestValues(
             device_id=device.device_id,
             entity_id=device.entity_id,
@@ -263,9 +265,9 @@ def device_measures(
 ) -> out.Measurements:
     telemetry.check_query_moment("since", since)  # the input first, then the lookup
     with ctx.reading() as session:
-        device = service.get_device(session, device_id)
+        device = service.get_device(session, device_id=device_id)
         rows = telemetry.measurements(
-            session, device.device_id, attribute=attribute, since=since, limit=limit
+            session, device_id=device.device_id, attribute=attribute, since=since, limit=limit
         )
         return out.Measurements(
             device_id=device.device_id,

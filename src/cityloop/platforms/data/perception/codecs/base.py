@@ -182,12 +182,10 @@ def apply_mapping(
     *,
     default_units: Mapping[str, str | None] | None = None,
 ) -> list[Reading]:
-    """Readings from one group of raw values, through the device's attribute mappings.
-
-    Unmapped attributes pass through unchanged, as the FIWARE IoT Agents do, so a new sensor
-    field is visible before anyone writes a mapping for it. ``default_units`` lets a codec that
-    knows units on its own (a binary layout) supply them when the mapping does not.
-    """
+    """Readings from one group of raw values, through the device's attribute mappings."""
+    # Unmapped attributes pass through unchanged, as the FIWARE IoT Agents do, so a new sensor field
+    # is visible before anyone writes a mapping for it. ``default_units`` lets a codec that knows
+    # units on its own (a binary layout) supply them when the mapping does not.
     by_object_id = {m.object_id: m for m in mappings}
     units = default_units or {}
     # Other raw attributes are visible to expressions by object_id (e.g. "t - offset").

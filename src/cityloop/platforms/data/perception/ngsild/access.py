@@ -26,16 +26,19 @@ class Principal:
 
 
 def unauthorized(detail: str) -> NgsiError:
+    """A 401 Unauthorized with the bearer challenge."""
     error = NgsiError("Unauthorized", detail, status=401)
     error.headers = dict(CHALLENGE)
     return error
 
 
 def forbidden(detail: str) -> NgsiError:
+    """A 403 Forbidden."""
     return NgsiError("Forbidden", detail, status=403)
 
 
 def needs_credentials(method: str, path: str, public_read: bool) -> bool:
+    """Whether this request needs credentials (reads may be public)."""
     # POST /entityOperations/query only reads: the query travels in the body.
     reading = method.upper() in READ_METHODS or (
         method.upper() == "POST" and path.rstrip("/").endswith("/entityOperations/query")
@@ -44,12 +47,12 @@ def needs_credentials(method: str, path: str, public_read: bool) -> bool:
 
 
 def authenticate(
-    session: Session, secret: str, bearer: str | None, api_key: str | None
+    session: Session, *, secret: str, bearer: str | None, api_key: str | None
 ) -> Principal:
-    """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header.
-    No credentials or bad ones: 401. A valid user without an allowed role: 403."""
+    """The caller behind a bearer token (staff JWT or API key) or an X-Api-Key header."""
+    # No credentials or bad ones: 401. A valid user without an allowed role: 403.
     if api_key:
-        key = identity.check_api_key(session, api_key)
+        key = identity.check_api_key(session, key=api_key)
         if key is None:
             raise unauthorized("the API key is not known or not active")
         return _key_principal(key)
@@ -59,7 +62,7 @@ def authenticate(
         )
     if bearer.count(".") == 2:  # the shape of a JWT
         try:
-            user = identity.user_from_token(session, bearer, secret)
+            user = identity.user_from_token(session, token=bearer, secret=secret)
         except Problem as exc:
             raise unauthorized(exc.detail) from exc
         if user.role not in WRITE_ROLES:
@@ -67,7 +70,7 @@ def authenticate(
                 f"role {user.role} may not use the NGSI-LD API; it needs admin or dispatcher"
             )
         return Principal("user", user.username)
-    key = identity.check_api_key(session, bearer)
+    key = identity.check_api_key(session, key=bearer)
     if key is None:
         raise unauthorized("the bearer token is neither a valid access token nor an API key")
     return _key_principal(key)

@@ -144,29 +144,25 @@ def _check_shape(user: Any) -> None:
 
 def resolve(
     db: Database | None,
+    *,
     user: Any,
     limits: ContextLimits | None = None,
-    *,
     outbound: Outbound | None = None,
     gate: Callable[[], None] | None = None,
 ) -> ActiveContext:
-    """Process a client's @context (None means the core context alone).
-
-    Call it outside any unit of work: an unknown URL is fetched through ``outbound`` (after
-    ``gate``, which may refuse) and cached in its own transaction; without ``outbound`` only
-    cached contexts resolve. The core context is applied last, as the specification requires.
-    """
+    """Process a client's @context (None means the core context alone)."""
+    # Call it outside any unit of work: an unknown URL is fetched through ``outbound`` (after
+    # ``gate``, which may refuse) and cached in its own transaction; without ``outbound`` only
+    # cached contexts resolve. The core context is applied last, as the specification requires.
     return _resolve(user, Loader(db, limits or ContextLimits(), outbound, gate))
 
 
 def resolve_cached(
     session: Session | None, *, user: Any, documents: dict[str, Any] | None = None
 ) -> ActiveContext:
-    """Like :func:`resolve`, for code inside a transaction: never fetches, never writes.
-
-    Remote contexts come only from memory, ``documents`` (URL -> document) or the
-    ngsild_contexts table through ``session``. A context found nowhere is
-    LdContextNotAvailable, at once."""
+    """Like :func:`resolve`, for code inside a transaction: never fetches, never writes."""
+    # Remote contexts come only from memory, ``documents`` (URL -> document) or the ngsild_contexts
+    # table through ``session``. A context found nowhere is LdContextNotAvailable, at once.
     return _resolve(user, CachedLoader(session, documents or {}))
 
 
@@ -245,7 +241,7 @@ def _reason(exc: Exception) -> str:
 
 def core() -> ActiveContext:
     """The core context alone: what a request without a @context uses."""
-    return resolve(None, None)
+    return resolve(None, user=None)
 
 
 def expand_term(active: ActiveContext, term: str) -> str:

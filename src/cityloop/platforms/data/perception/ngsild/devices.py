@@ -77,11 +77,10 @@ def unit_code(unit: str | None) -> str | None:
 def apply_device_batch(
     session: Session, *, messages: Sequence[tuple[Device, Sequence[Any]]]
 ) -> None:
-    """Project freshly stored readings onto their devices' entities (default tenant).
-
-    A batch of messages costs one read of the entities it touches, one update per entity
-    and one change event for the batch, whatever the number of messages; a value only ever
-    moves forward in time, so late messages never roll an entity back."""
+    """Project freshly stored readings onto their devices' entities (default tenant)."""
+    # A batch of messages costs one read of the entities it touches, one update per entity and one
+    # change event for the batch, whatever the number of messages; a value only ever moves forward
+    # in time, so late messages never roll an entity back.
     per_device: dict[str, tuple[Device, list[Any]]] = {}
     for device, readings in messages:
         if readings:

@@ -55,10 +55,12 @@ MAX_INSTANCES = 100
 
 
 def now_iso() -> str:
+    """The current time as an NGSI-LD date-time (UTC, ``Z``)."""
     return iso(datetime.now(UTC))
 
 
 def iso(moment: datetime) -> str:
+    """A moment as an NGSI-LD date-time (UTC, ``Z``; microseconds only when there are some)."""
     moment = moment.astimezone(UTC)
     if moment.microsecond:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -79,10 +81,12 @@ def parse_time(text: Any, what: str) -> datetime:
 
 
 def is_uri(value: Any) -> bool:
+    """Whether the value is a URI short enough to be an id."""
     return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and bool(_URI.match(value))
 
 
 def check_entity_id(value: Any) -> str:
+    """The entity id, checked to be a URI; 400 BadRequestData otherwise."""
     if not isinstance(value, str) or not value:
         raise bad_data("the entity id must be a string")
     if not is_uri(value):
@@ -91,6 +95,7 @@ def check_entity_id(value: Any) -> str:
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
+    """The name, checked for length and forbidden characters; 400 BadRequestData otherwise."""
     if not isinstance(name, str) or not name:
         raise bad_data(f"an {what} must be a non-empty string")
     if len(name) > MAX_NAME_LENGTH:
@@ -101,6 +106,7 @@ def check_name(name: Any, what: str = "attribute name") -> str:
 
 
 def check_attribute_name(name: Any) -> str:
+    """The attribute name, checked and not reserved; 400 BadRequestData otherwise."""
     check_name(name)
     if name in RESERVED_NAMES:
         raise bad_data(f"{name!r} is reserved and cannot name an attribute")
@@ -124,6 +130,7 @@ def _check_json(value: Any, depth: int = 0) -> None:
 
 
 def infer_type(instance: dict[str, Any]) -> str | None:
+    """The attribute type an instance's content member implies, if any."""
     for kind, member in CONTENT_MEMBER.items():
         if member in instance and kind != "GeoProperty":
             return kind
@@ -141,8 +148,8 @@ def expand_instance(
     depth: int = 0,
     partial: bool = False,
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Validate one attribute (normalized or concise) and return its stored form: core
-    members as they are, sub-attribute names expanded, createdAt/modifiedAt stamped."""
+    """Validate one attribute (normalized or concise) and return its stored form."""
+    # Core members stay as they are, sub-attribute names are expanded, createdAt/modifiedAt stamped.
     if (
         isinstance(raw, list)
         and depth == 0
@@ -254,6 +261,7 @@ def expand_entity(
     need_type: bool = True,
     previous: dict[str, Any] | None = None,
 ) -> Incoming:
+    """Validate an entity from a client and expand its types and attribute names."""
     if not isinstance(body, dict):
         raise bad_data("an entity must be a JSON object")
     entity_id = body.get("id")
@@ -297,6 +305,7 @@ def expand_attributes(
     previous: dict[str, Any] | None = None,
     partial: bool = False,
 ) -> dict[str, Any]:
+    """Validate a client's attributes and return their stored forms, by expanded name."""
     attrs: dict[str, Any] = {}
     for name, raw in body.items():
         check_attribute_name(name)
@@ -330,6 +339,7 @@ class EntityView:
 
 
 def key_value(instance: Any) -> Any:
+    """The simplified (keyValues) form of an attribute: its values only."""
     if isinstance(instance, list):
         return [key_value(item) for item in instance]
     if not isinstance(instance, dict):
@@ -364,6 +374,7 @@ def _render_instance(
 def render_attribute(
     attribute: Any, active: ActiveContext, sys_attrs: bool = False, concise: bool = False
 ) -> Any:
+    """A stored attribute as the client sees it: names compacted, normalized or concise."""
     if isinstance(attribute, list):
         return [_render_instance(i, active, sys_attrs, concise) for i in attribute]
     if isinstance(attribute, dict):

@@ -63,6 +63,7 @@ class NgsiError(Problem):
 def problem_details(
     kind: str, detail: str, status: int | None = None, title: str | None = None
 ) -> dict[str, Any]:
+    """The problem-details body of an NGSI-LD error."""
     return {
         "type": ERROR_BASE + kind,
         "title": title or kind,
@@ -72,12 +73,15 @@ def problem_details(
 
 
 def bad_data(detail: str) -> NgsiError:
+    """A 400 BadRequestData."""
     return NgsiError("BadRequestData", detail)
 
 
 def invalid(detail: str) -> NgsiError:
+    """A 400 InvalidRequest."""
     return NgsiError("InvalidRequest", detail)
 
 
 def not_found(detail: str) -> NgsiError:
+    """A 404 ResourceNotFound."""
     return NgsiError("ResourceNotFound", detail)

@@ -71,6 +71,7 @@ def valid_geojson(value: Any) -> BaseGeometry:
 def parse_geoquery(
     georel: str | None, geometry: str | None, coordinates: str | None, geoproperty: str | None
 ) -> GeoQuery | None:
+    """A geo-query from its request parameters, checked; None when none is given."""
     if not georel and not geometry and not coordinates:
         return None
     for name, value in (("georel", georel), ("geometry", geometry), ("coordinates", coordinates)):
@@ -121,6 +122,7 @@ def _to_metres(origin: Point) -> Any:
 
 
 def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres between two points."""
     rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
     dlat, dlon = rlat2 - rlat1, math.radians(lon2 - lon1)
     a = math.sin(dlat / 2) ** 2 + math.cos(rlat1) * math.cos(rlat2) * math.sin(dlon / 2) ** 2
@@ -128,6 +130,7 @@ def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def distance_metres(origin: Point, geometry: BaseGeometry) -> float:
+    """Distance in metres from a point to a geometry."""
     if isinstance(geometry, Point):
         return haversine(origin.x, origin.y, geometry.x, geometry.y)
     project = _to_metres(origin)

@@ -58,7 +58,7 @@ def host_context(session: Session, *, body: Any) -> NgsiContext:
         raise bad_data("@context must be an object, a URL or a list of them")
     # Reject what pyld cannot process before anyone points a Link header at it.
     if any(isinstance(item, dict) for item in items):
-        resolve(None, [item for item in items if isinstance(item, dict)])
+        resolve(None, user=[item for item in items if isinstance(item, dict)])
     serialized = json.dumps({"@context": member})
     context_id = local_id(serialized)
     row = session.get(NgsiContext, context_id)

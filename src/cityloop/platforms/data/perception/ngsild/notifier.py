@@ -57,6 +57,7 @@ LD_JSON = "application/ld+json"
 
 
 def geo_parts(value: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """A subscription's geoQ as (georel, geometry, coordinates text), for parse_geoquery."""
     coordinates = value.get("coordinates")
     if isinstance(coordinates, list):
         coordinates = json.dumps(coordinates)
@@ -134,9 +135,9 @@ def _cache_key(session: Session, tenant: str) -> tuple[str, str]:
     return (str(session.get_bind().url), tenant)
 
 
-def invalidate(session: Session, tenant: str) -> None:
-    """Drop the tenant's cached subscriptions now and again after this transaction commits,
-    so a matcher that reloads in between cannot keep the old list."""
+def invalidate(session: Session, *, tenant: str) -> None:
+    """Drop the tenant's cached subscriptions now and again after this transaction commits."""
+    # Twice, so a matcher that reloads in between cannot keep the old list.
     key = _cache_key(session, tenant)
     with _cache_lock:
         _cache.pop(key, None)
@@ -149,8 +150,9 @@ def invalidate(session: Session, tenant: str) -> None:
 
 
 def compile_subscription(row: NgsiSubscription, session: Session | None) -> Compiled:
-    """Pre-parse a subscription for matching. It runs inside the relay's transaction, so its
-    q context comes from what is cached (or kept on the row), never from the network."""
+    """Pre-parse a subscription for matching."""
+    # It runs inside the relay's transaction, so its q context comes from what is cached (or kept on
+    # the row), never from the network.
     spec = row.spec
     # Patterns are kept across events: each match has its own time limit, not a budget.
     limit = CallLimit()
@@ -195,8 +197,9 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
 
 
 def tenant_subscriptions(
-    session: Session, tenant: str, db: Database | None, cache_seconds: float
+    session: Session, *, tenant: str, db: Database | None, cache_seconds: float
 ) -> list[Compiled]:
+    """The tenant's subscriptions, compiled for matching, from the cache when fresh."""
     key = _cache_key(session, tenant)
     with _cache_lock:
         cached = _cache.get(key)
@@ -256,7 +259,7 @@ def _linkable(user: Any) -> bool:
 
 
 def on_entity_changed(
-    session: Session, event: DeliveredEvent, db: Database | None, cache_seconds: float
+    session: Session, *, event: DeliveredEvent, db: Database | None, cache_seconds: float
 ) -> int:
     """Queue a notification for each subscription a change matches; returns how many."""
     change = event.event
@@ -264,7 +267,7 @@ def on_entity_changed(
     if change.deleted:
         return 0  # deletion notifications are not offered
     tenant = change.tenant
-    subscriptions = tenant_subscriptions(session, tenant, db, cache_seconds)
+    subscriptions = tenant_subscriptions(session, tenant=tenant, db=db, cache_seconds=cache_seconds)
     if not subscriptions:
         return 0
     now = utcnow()
@@ -346,10 +349,10 @@ def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: 
 
 
 def subscribe(consumers: ConsumerRegistry, db: Database, cache_seconds: float = 5.0) -> None:
-    """Register the matcher on the outbox (``cache_seconds``: how stale another process's
-    subscription changes may look here)."""
+    """Register the matcher on the outbox."""
+    # ``cache_seconds``: how stale another process's subscription changes may look here.
 
     def handle(session: Session, event: DeliveredEvent) -> None:
-        on_entity_changed(session, event, db, cache_seconds)
+        on_entity_changed(session, event=event, db=db, cache_seconds=cache_seconds)
 
     consumers.subscribe(CONSUMER, [EntitiesChanged], handle)

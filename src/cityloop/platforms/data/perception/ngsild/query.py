@@ -156,8 +156,8 @@ class ClientPattern:
 def safe_regex(
     pattern: str, what: str = "pattern", limit: RequestBudget | CallLimit | None = None
 ) -> ClientPattern:
-    """Compile a client's regular expression for matching under ``limit`` (by default a
-    budget of its own, as for one request)."""
+    """Compile a client's regular expression for matching under ``limit``."""
+    # By default ``limit`` is a budget of its own, as for one request.
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise bad_data(f"{what} is longer than {MAX_PATTERN_LENGTH} characters")
     if _BACKREFERENCE.search(pattern):
@@ -320,8 +320,8 @@ class _Parser:
 
 
 def parse_q(text: str, limit: RequestBudget | CallLimit | None = None) -> Node:
-    """Parse a q expression; a malformed one is a 400 BadRequestData naming the position.
-    Its patterns match under ``limit`` (by default one budget for the whole expression)."""
+    """Parse a q expression; a malformed one is a 400 BadRequestData naming the position."""
+    # Its patterns match under ``limit`` (by default one budget for the whole expression).
     if not text or not text.strip():
         raise bad_data("q is empty")
     if len(text) > MAX_Q_LENGTH:
@@ -466,8 +466,8 @@ def _compare(node: Compare, attrs: dict[str, Any], expand: Callable[[str], str])
 
 
 def evaluate_q(node: Node, attrs: dict[str, Any], expand: Callable[[str], str]) -> bool:
-    """Does an entity (its expanded attributes) satisfy ``node``? ``expand`` maps a query's
-    attribute names to IRIs under the querying client's @context."""
+    """Does an entity (its expanded attributes) satisfy ``node``?"""
+    # ``expand`` maps a query's attribute names to IRIs under the querying client's @context.
     if isinstance(node, And):
         return all(evaluate_q(term, attrs, expand) for term in node.terms)
     if isinstance(node, Or):

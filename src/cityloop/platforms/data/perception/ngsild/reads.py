@@ -51,9 +51,8 @@ def _literal_prefix(pattern: str) -> str | None:
 
 
 def id_prefix_filter(pattern: ClientPattern) -> Any | None:
-    """An indexed LIKE on entity_id for an anchored pattern's literal start, or None.
-
-    The regex itself still runs on the rows it lets through."""
+    """An indexed LIKE on entity_id for an anchored pattern's literal start, or None."""
+    # The regex itself still runs on the rows it lets through.
     prefix = _literal_prefix(pattern.pattern)
     if not prefix:
         return None
@@ -64,11 +63,9 @@ def id_prefix_filter(pattern: ClientPattern) -> Any | None:
 def query_entities(
     session: Session, *, tenant: str, query: EntityQuery, active: ActiveContext
 ) -> tuple[list[NgsiEntity], int | None]:
-    """Matching entities (one page) and, when asked, how many match in all.
-
-    SQL narrows by tenant, type, ids, an id prefix and the location bounding box (all
-    indexed); the q language, regexes and exact geometry then run on the candidates.
-    """
+    """Matching entities (one page) and, when asked, how many match in all."""
+    # SQL narrows by tenant, type, ids, an id prefix and the location bounding box (all indexed);
+    # the q language, regexes and exact geometry then run on the candidates.
     require_tenant(session, tenant=tenant)
     statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
     if query.types:

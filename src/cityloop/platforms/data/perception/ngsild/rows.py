@@ -46,10 +46,9 @@ def view_of(row: NgsiEntity) -> EntityView:
 def find(
     session: Session, *, tenant: str, entity_id: str, for_update: bool = False
 ) -> NgsiEntity | None:
-    """The entity's row, or None; writers pass ``for_update`` to lock it.
-
-    Attributes are one JSON document, so two concurrent read-modify-writes on PostgreSQL would
-    lose one's changes without the row lock (SQLite's single writer already serialises them)."""
+    """The entity's row, or None; writers pass ``for_update`` to lock it."""
+    # Attributes are one JSON document, so two concurrent read-modify-writes on PostgreSQL would
+    # lose one's changes without the row lock (SQLite's single writer already serialises them).
     statement = select(NgsiEntity).where(
         NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id
     )

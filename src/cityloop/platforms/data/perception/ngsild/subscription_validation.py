@@ -250,9 +250,8 @@ def parse_subscription(
     previous: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Parsed:
-    """Validate a subscription (create), or a fragment of one when ``previous`` is given (PATCH).
-
-    Every problem is a 400 BadRequestData naming the member."""
+    """Validate a subscription (create), or a fragment of one when ``previous`` is given (PATCH)."""
+    # Every problem is a 400 BadRequestData naming the member.
     now = now or utcnow()
     if not isinstance(body, dict):
         raise bad_data("the body must be a JSON object")
@@ -309,11 +308,10 @@ def parse_subscription(
 
 
 def check_endpoint_address(outbound: Outbound, body: Any) -> None:
-    """Refuse (400) a notification endpoint the outbound policy would refuse to send to.
-
-    Call it before the unit of work opens: it resolves the host. A malformed endpoint is left
-    to :func:`parse_subscription`, which names what is wrong with it. The answer is the same
-    whatever the reason (a private address, a name that does not resolve)."""
+    """Refuse (400) a notification endpoint the outbound policy would refuse to send to."""
+    # Call it before the unit of work opens: it resolves the host. A malformed endpoint is left to
+    # :func:`parse_subscription`, which names what is wrong with it. The answer is the same whatever
+    # the reason (a private address, a name that does not resolve).
     notification = body.get("notification") if isinstance(body, dict) else None
     endpoint = notification.get("endpoint") if isinstance(notification, dict) else None
     uri = endpoint.get("uri") if isinstance(endpoint, dict) else None

@@ -63,10 +63,9 @@ def create_subscription(
     active: ActiveContext,
     notify_context: ActiveContext | None = None,
 ) -> NgsiSubscription:
-    """Store a subscription (POST /subscriptions).
-
-    ``active`` is the request's context, which it keeps for its notifications (unless it names
-    ``jsonldContext``, resolved as ``notify_context``)."""
+    """Store a subscription (POST /subscriptions)."""
+    # ``active`` is the request's context, which it keeps for its notifications (unless it names
+    # ``jsonldContext``, resolved as ``notify_context``).
     parsed = parse_subscription(body, active)
     _keep_documents(parsed.spec, active, notify_context)
     subscription_id = parsed.subscription_id or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
@@ -87,7 +86,7 @@ def create_subscription(
     )
     session.add(row)
     session.flush()
-    invalidate(session, tenant)
+    invalidate(session, tenant=tenant)
     return row
 
 
@@ -112,17 +111,17 @@ def update_subscription(
         setattr(row, name, value)
     row.modified_at = utcnow()
     session.flush()
-    invalidate(session, tenant)
+    invalidate(session, tenant=tenant)
     return row
 
 
 def delete_subscription(session: Session, *, tenant: str, subscription_id: str) -> None:
     """Delete a subscription with its queued notifications and delivery stats."""
     row = get_subscription(session, tenant=tenant, subscription_id=subscription_id)
-    webhooks.forget_source(session, SOURCE, str(row.id))
+    webhooks.forget_source(session, source=SOURCE, source_id=str(row.id))
     session.delete(row)
     session.flush()
-    invalidate(session, tenant)
+    invalidate(session, tenant=tenant)
 
 
 def list_subscriptions(
@@ -142,7 +141,9 @@ def list_subscriptions(
 
 def statuses(session: Session, *, subscriptions: list[NgsiSubscription]) -> dict[str, SourceStatus]:
     """Delivery status per subscription row id (as a string), for those that have one."""
-    return webhooks.source_statuses(session, SOURCE, [str(row.id) for row in subscriptions])
+    return webhooks.source_statuses(
+        session, source=SOURCE, source_ids=[str(row.id) for row in subscriptions]
+    )
 
 
 def render_subscription(

@@ -44,6 +44,7 @@ def parse_time_query(
     attrs: tuple[str, ...],
     temporal_values: bool,
 ) -> TimeQuery:
+    """A temporal query from its request parameters, checked; 400 BadRequestData otherwise."""
     if timerel is not None and timerel not in ("before", "after", "between"):
         raise bad_data("timerel must be before, after or between")
     if timerel is not None and not time_at:
@@ -110,14 +111,15 @@ def _series(
 
 def temporal_entity(
     session: Session,
+    *,
     tenant: str,
     entity_id: str,
     query: TimeQuery,
     active: ActiveContext,
-    *,
     page: int = 1000,
     row: NgsiEntity | None = None,
 ) -> TemporalResult:
+    """The history of one entity's attributes under a temporal query (one page)."""
     require_tenant(session, tenant=tenant)
     row = row or find(session, tenant=tenant, entity_id=entity_id)
     core = contexts.core()
@@ -190,19 +192,18 @@ def content_range(results: list[TemporalResult]) -> str | None:
 
 def temporal_query(
     session: Session,
+    *,
     tenant: str,
     types: list[str],
     ids: list[str],
     query: TimeQuery,
     active: ActiveContext,
-    *,
     limit: int,
     offset: int,
     page: int,
     id_pattern: ClientPattern | None = None,
 ) -> list[TemporalResult]:
-    """The history of each matching entity, one page of entities (by type, ids, an id
-    pattern, attrs)."""
+    """The history of each matching entity (by type, ids, an id pattern, attrs), one page."""
     require_tenant(session, tenant=tenant)
     if not types and not ids and id_pattern is None and not query.attrs:
         raise bad_data("a temporal query needs type, id, idPattern or attrs")
@@ -233,6 +234,14 @@ def temporal_query(
         if query.attrs and not any(iri in (row.attrs or {}) for iri in query.attrs):
             continue
         results.append(
-            temporal_entity(session, tenant, row.entity_id, query, active, page=page, row=row)
+            temporal_entity(
+                session,
+                tenant=tenant,
+                entity_id=row.entity_id,
+                query=query,
+                active=active,
+                page=page,
+                row=row,
+            )
         )
     return results

@@ -52,12 +52,12 @@ def authorize(request: Request) -> None:
         # no worse than none.
         with contextlib.suppress(NgsiError), ctx.reading() as session:
             request.state.ngsild_principal = access.authenticate(
-                session, ctx.settings.resolved_secret_key, bearer, api_key
+                session, secret=ctx.settings.resolved_secret_key, bearer=bearer, api_key=api_key
             )
         return
     with ctx.reading() as session:
         request.state.ngsild_principal = access.authenticate(
-            session, ctx.settings.resolved_secret_key, bearer, api_key
+            session, secret=ctx.settings.resolved_secret_key, bearer=bearer, api_key=api_key
         )
 
 
@@ -85,8 +85,8 @@ class Call:
     def resolve(self, user: Any) -> ActiveContext:
         return contexts.resolve(
             self.ctx.db,
-            user,
-            self.limits,
+            user=user,
+            limits=self.limits,
             outbound=self.ctx.outbound,
             gate=self._limit_fetches if self.anonymous else None,
         )

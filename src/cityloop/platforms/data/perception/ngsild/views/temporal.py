@@ -56,10 +56,10 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
     with call.ctx.reading() as session:
         result = temporal.temporal_entity(
             session,
-            call.tenant,
-            entity_id,
-            query,
-            active,
+            tenant=call.tenant,
+            entity_id=entity_id,
+            query=query,
+            active=active,
             page=call.ctx.settings.ngsild_temporal_page,
         )
     return _respond(call, active, [result], result.entity)
@@ -86,11 +86,11 @@ def temporal_query(request: Request) -> Response:
     with call.ctx.reading() as session:
         results = temporal.temporal_query(
             session,
-            call.tenant,
-            names(request, "type", active, what="entity type"),
-            ids,
-            query,
-            active,
+            tenant=call.tenant,
+            types=names(request, "type", active, what="entity type"),
+            ids=ids,
+            query=query,
+            active=active,
             limit=limit,
             offset=int_param(request, "offset", 0),
             page=settings.ngsild_temporal_page,

@@ -124,7 +124,9 @@ def call_for(request: Request) -> Call:
         tenant=tenant,
         ld=_wants_ld(request),
         link=contexts.parse_link_header(request.headers.get("link")),
-        base_url=str(request.base_url).rstrip("/"),
+        # Links the broker hands out name the deployment's public address, never the Host
+        # header a client sent.
+        base_url=request.app.state.ctx.settings.public_base_url.rstrip("/"),
         anonymous=getattr(request.state, "ngsild_principal", None) is None,
         client=client_key(request),
     )

@@ -27,7 +27,7 @@ $(FRONTEND_BUILT): $(FRONTEND_SOURCES)
 frontend: $(FRONTEND_BUILT)
 
 # The front ends' API types (frontend/src/shared/api-types.ts), generated from the OpenAPI
-# document by the pinned openapi-typescript. Commit the result: tests/test_api_types.py fails
+# document by the pinned openapi-typescript. Commit the result: tests/app/test_api_types.py fails
 # when it is stale.
 api-types: $(STAMP)
 	test -x frontend/node_modules/.bin/openapi-typescript || \

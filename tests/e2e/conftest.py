@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import running, seed
+from tests.support.browser import ROOT
+from tests.support.servers import seeded_server
 
-ROOT = Path(__file__).resolve().parents[2]
 DIST = Path(os.environ.get("CITYLOOP_E2E_DIST", ROOT / "frontend" / "dist"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,14 +31,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo city served from a fresh data dir, with the built citizen app and console."""
     if not (DIST / "app" / "index.html").exists():
         pytest.skip("front ends are not built: run `make frontend`")
-    data = tmp_path_factory.mktemp("e2e")
-    seed(data)
     env = {
         "CITYLOOP_STATIC_DIR": str(DIST),
         "CITYLOOP_INTAKE_RATE_LIMIT": "0",
         "CITYLOOP_DEMO": "true",
     }
-    with running("serve", data, env) as base:
+    with seeded_server(tmp_path_factory.mktemp("e2e"), env) as base:
         yield base
 
 
@@ -53,11 +50,3 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def screenshot(page: object, name: str) -> Path:
-    """Save a screenshot under test-output/ (docs/screenshots/ holds the curated copies)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
-    return path

@@ -23,62 +23,23 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.conftest import fresh_point
-from tests.e2e.conftest import screenshot
+from tests.support.browser import (
+    PHONE,
+    choose_category,
+    open_the_fixed_report,
+    photo_file,
+    registered_report,
+    screenshot,
+    unique,
+    wait_for_gps,
+)
+from tests.support.browser import camera_jpeg as jpeg
+from tests.support.city import fresh_point
+from tests.support.servers import staff
 
 expect.set_options(timeout=15_000)
 
-PHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-
-
 # ------------------------------------------------------------------ helpers
-
-
-def jpeg(
-    size: tuple[int, int] = (2400, 1800),
-    color: tuple[int, int, int] = (110, 120, 135),
-    gps: tuple[float, float] | None = None,
-) -> bytes:
-    """A camera-sized JPEG, optionally with the EXIF GPS position a phone camera writes."""
-    image = Image.new("RGB", size, color)
-    buffer = io.BytesIO()
-    if gps is None:
-        image.save(buffer, "JPEG", quality=80)
-    else:
-        exif = Image.Exif()
-        exif[0x8825] = {1: "N", 2: _dms(gps[0]), 3: "E", 4: _dms(gps[1])}
-        image.save(buffer, "JPEG", quality=80, exif=exif.tobytes())
-    return buffer.getvalue()
-
-
-def _dms(value: float) -> tuple[float, float, float]:
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
-    return (float(degrees), float(minutes), seconds)
-
-
-def photo_file(name: str = "photo.jpg", **kw: Any) -> dict[str, Any]:
-    return {"name": name, "mimeType": "image/jpeg", "buffer": jpeg(**kw)}
-
-
-def token(base: str, username: str) -> str:
-    answer = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": username, "password": "demo"}, timeout=10
-    )
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
-def staff(base: str, username: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=base, headers={"Authorization": f"Bearer {token(base, username)}"}, timeout=10
-    )
 
 
 def outbox_items(page: Page) -> list[Any]:
@@ -111,10 +72,6 @@ def cases_matching(base: str, text: str) -> list[dict[str, Any]]:
         answer = client.get("/api/v1/cases", params={"q": text, "page_size": 50})
         answer.raise_for_status()
         return list(answer.json()["items"])
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -152,17 +109,6 @@ WAIT_FOR_SERVICE_WORKER = """() => new Promise((resolve, reject) => {
   navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true));
   setTimeout(() => reject(new Error("no service worker took control")), 15000);
 })"""
-
-
-def choose_category(page: Page, search: str, code: str) -> None:
-    page.get_by_test_id("category-search").fill(search)
-    page.get_by_test_id(f"category-{code}").click()
-    expect(page.get_by_test_id("category-selected")).to_have_attribute("data-code", code)
-
-
-def wait_for_gps(page: Page) -> None:
-    expect(page.get_by_test_id("location-status")).to_contain_text("GPS")
-    expect(page.get_by_test_id("location-place")).not_to_be_empty()
 
 
 # ------------------------------------------------------------------ tests
@@ -322,25 +268,19 @@ def test_duplicate_prompt_offers_me_too_for_a_nearby_open_case(
     phone: Any, live_server: str
 ) -> None:
     lat, lon = fresh_point()
-    existing = httpx.post(
-        f"{live_server}/api/v1/reports",
-        json={
-            "category": "C-02-01",
-            "lat": lat,
-            "lon": lon,
-            "description": unique("Pothole by the crossing"),
-            "media": [
-                httpx.post(
-                    f"{live_server}/api/v1/media",
-                    files={"file": ("p.jpg", jpeg((640, 480), (90, 80, 70)), "image/jpeg")},
-                ).json()["id"]
-            ],
-        },
-        timeout=10,
-    ).json()
+    photo = httpx.post(
+        f"{live_server}/api/v1/media",
+        files={"file": ("p.jpg", jpeg((640, 480), (90, 80, 70)), "image/jpeg")},
+    ).json()["id"]
+    pothole = {
+        "category": "C-02-01",
+        "lat": lat,
+        "lon": lon,
+        "description": unique("Pothole by the crossing"),
+        "media": [photo],
+    }
+    existing = registered_report(live_server, pothole)  # public once registered (立案)
     case_id = existing["case_id"]
-    with staff(live_server, "dispatcher") as client:  # public once registered (立案)
-        client.post(f"/api/v1/cases/{case_id}/actions", json={"action": "register"})
 
     page = open_app(phone((lat + 0.0002, lon + 0.0002)))  # ~30 m away
     wait_for_gps(page)
@@ -396,22 +336,17 @@ def test_public_map_shows_cases_and_no_reporter_data(phone: Any, live_server: st
     lat, lon = fresh_point()
     secret_name = unique("Reporter")
     secret_email = f"{uuid.uuid4().hex[:12]}@example.org"
-    answer = httpx.post(
-        f"{live_server}/api/v1/reports",
-        json={
-            "category": "E-01-02",
-            "lat": lat,
-            "lon": lon,
-            "description": unique("Litter along the river path"),
-            "contact_name": secret_name,
-            "contact_email": secret_email,
-            "contact_phone": "+86 138 0000 1234",
-        },
-        timeout=10,
-    ).json()
+    litter = {
+        "category": "E-01-02",
+        "lat": lat,
+        "lon": lon,
+        "description": unique("Litter along the river path"),
+        "contact_name": secret_name,
+        "contact_email": secret_email,
+        "contact_phone": "+86 138 0000 1234",
+    }
+    answer = registered_report(live_server, litter)  # registered: shown on the public map
     case_id = answer["case_id"]
-    with staff(live_server, "dispatcher") as client:  # registered: shown on the public map
-        client.post(f"/api/v1/cases/{case_id}/actions", json={"action": "register"})
 
     page = open_app(phone(None))
     responses: list[Response] = []
@@ -503,12 +438,7 @@ def test_signed_in_citizen_sees_the_fix_rates_it_and_says_it_is_still_not_fixed(
             f"/api/v1/cases/{case_id}/actions", json={"action": "verify", "resolution": "fixed"}
         ).raise_for_status()
 
-    page.get_by_test_id("nav-reports").click()
-    card = page.locator(f'[data-testid="report-card"][data-case-id="{case_id}"]')
-    expect(card).to_have_attribute("data-status", "closed")
-    card.click()
-    expect(page.get_by_test_id("case-outcome")).to_contain_text("Fixed")
-    expect(page.get_by_test_id("photos-after").locator("img")).to_have_count(1)
+    open_the_fixed_report(page, case_id)
     expect(page.locator('[data-testid="timeline-entry"][data-action="verify"]')).to_contain_text(
         "Closed: fixed"
     )

@@ -6,7 +6,6 @@ server's duplicate detection never joins one test's report to another's case."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
 from collections.abc import Iterator
@@ -14,14 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import wait_until
-from tests.e2e.conftest import screenshot
+from tests.support.browser import login, screenshot, start_and_fill_the_fix, wait_live
+from tests.support.browser import proof_jpeg as jpeg
+from tests.support.servers import staff
+from tests.support.waiting import wait_until
 
 TIMEOUT_MS = 15_000
-PASSWORD = "demo"
 _points = itertools.count(1)
 
 
@@ -29,20 +28,6 @@ def next_point() -> tuple[float, float]:
     """A fresh point in Old Town, more than 100 m from every other one this module uses."""
     k = next(_points)
     return round(30.2466 + (k % 8) * 0.0012, 6), round(120.1406 - (k // 8) * 0.0015, 6)
-
-
-def token(base: str, username: str) -> str:
-    answer = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
-    )
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
-def staff(base: str, username: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=base, headers={"Authorization": f"Bearer {token(base, username)}"}, timeout=10
-    )
 
 
 def file_report(
@@ -76,15 +61,6 @@ def act(client: httpx.Client, case_id: int, **body: Any) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def jpeg(colour: tuple[int, int, int] = (90, 120, 70)) -> bytes:
-    image = Image.new("RGB", (800, 600), colour)
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((250, 150, 550, 450), fill=(40, 40, 40), outline=(230, 230, 230), width=12)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
 def upload(client: httpx.Client, colour: tuple[int, int, int] = (60, 160, 80)) -> str:
     answer = client.post("/api/v1/media", files={"file": ("proof.jpg", jpeg(colour), "image/jpeg")})
     assert answer.status_code == 201, answer.text
@@ -110,20 +86,6 @@ def open_page(browser: Browser) -> Iterator[Any]:
     yield opener
     for context in contexts:
         context.close()
-
-
-def login(page: Page, base: str, username: str, route: str = "") -> None:
-    page.goto(f"{base}/console/#/login")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("current-user")).to_be_attached()
-    if route:
-        page.goto(f"{base}/console/#{route}")
-
-
-def wait_live(page: Page) -> None:
-    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-state", "live")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,16 +147,7 @@ def test_field_worker_resolves_with_a_proof_photo_and_the_supervisor_verifies(
         "href", re.compile(r"^geo:30\.\d+,120\.\d+$")
     )
 
-    card.get_by_test_id("action-start").click()
-    card.get_by_test_id("action-submit").click()
-    expect(card).to_have_attribute("data-status", "in_progress")
-
-    card.get_by_test_id("action-resolve").click()
-    card.get_by_test_id("action-attachments").set_input_files(
-        {"name": "proof.jpg", "mimeType": "image/jpeg", "buffer": jpeg((30, 140, 60))}
-    )
-    expect(card.get_by_test_id("action-photos").locator("li")).to_have_count(1)
-    card.get_by_test_id("action-note").fill("New cover fitted and locked")
+    start_and_fill_the_fix(card, (30, 140, 60), "New cover fitted and locked")
     screenshot(worker, "console-my-work")
     card.get_by_test_id("action-submit").click()
     expect(card).to_have_attribute("data-status", "resolved")

@@ -9,10 +9,19 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import fresh_point
-from tests.e2e.conftest import screenshot
-from tests.e2e.test_citizen_app import PHONE, choose_category, photo_file, unique, wait_for_gps
-from tests.e2e.test_staff_console import jpeg, login, wait_live
+from tests.support.browser import (
+    PHONE,
+    choose_category,
+    login,
+    open_the_fixed_report,
+    photo_file,
+    screenshot,
+    start_and_fill_the_fix,
+    unique,
+    wait_for_gps,
+    wait_live,
+)
+from tests.support.city import fresh_point
 
 expect.set_options(timeout=20_000)
 
@@ -66,15 +75,7 @@ def test_a_manhole_report_goes_round_the_whole_loop(browser: Browser, live_serve
         login(worker, live_server, "worker-facilities")
         expect(worker).to_have_url(re.compile(r"#/my-work"))
         card = worker.get_by_test_id(f"work-card-{case_id}")
-        card.get_by_test_id("action-start").click()
-        card.get_by_test_id("action-submit").click()
-        expect(card).to_have_attribute("data-status", "in_progress")
-        card.get_by_test_id("action-resolve").click()
-        card.get_by_test_id("action-attachments").set_input_files(
-            {"name": "proof.jpg", "mimeType": "image/jpeg", "buffer": jpeg((40, 150, 70))}
-        )
-        expect(card.get_by_test_id("action-photos").locator("li")).to_have_count(1)
-        card.get_by_test_id("action-note").fill("New cover fitted and locked")
+        start_and_fill_the_fix(card, (40, 150, 70), "New cover fitted and locked")
         card.get_by_test_id("action-submit").click()
         expect(card).to_have_attribute("data-status", "resolved")
 
@@ -92,12 +93,7 @@ def test_a_manhole_report_goes_round_the_whole_loop(browser: Browser, live_serve
         expect(row).to_have_count(0)
 
         # 5. The citizen's timeline shows it closed, with the proof photo, and they rate it.
-        citizen.get_by_test_id("nav-reports").click()
-        report = citizen.locator(f'[data-testid="report-card"][data-case-id="{case_id}"]')
-        expect(report).to_have_attribute("data-status", "closed")
-        report.click()
-        expect(citizen.get_by_test_id("case-outcome")).to_contain_text("Fixed")
-        expect(citizen.get_by_test_id("photos-after").locator("img")).to_have_count(1)
+        open_the_fixed_report(citizen, case_id)
         expect(
             citizen.locator('[data-testid="timeline-entry"][data-action="resolve"]')
         ).to_contain_text("New cover fitted and locked")

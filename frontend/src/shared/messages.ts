@@ -1,7 +1,7 @@
 // The kit's strings, in English and Simplified Chinese: the names of the workflow's words (one
 // per code the server lists at /api/v1/vocabulary) and the text of the shared components. Both
 // apps read these; an app's own catalogue never repeats a key from here
-// (tests/unit/test_front_end_messages.py checks both languages, the placeholders and the codes).
+// (tests/app/test_front_end_messages.py checks both languages, the placeholders and the codes).
 import type { Messages } from "./i18n";
 
 const en: Record<string, string> = {

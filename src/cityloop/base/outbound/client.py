@@ -133,7 +133,7 @@ class _Transport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: AddressPolicy, max_connections: int) -> None:
         super().__init__(trust_env=False)
         # httpx takes no network backend of its own, so the pool it built is replaced by one
-        # that connects through the policy (tests/unit/test_outbound_policy.py proves it holds).
+        # that connects through the policy (tests/base/test_outbound_policy.py proves it holds).
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=_ssl_context(),
             max_connections=max_connections,

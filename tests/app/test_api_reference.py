@@ -1,0 +1,23 @@
+"""The API reference is the project's own page: Swagger UI from the npm build, no CDN."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.city import City
+
+
+def test_docs_lead_to_the_built_reference_and_fastapis_cdn_pages_are_gone(city: City) -> None:
+    response = city.client.get("/docs", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/apidocs/"
+    assert city.client.get("/redoc").status_code == 404
+
+
+def test_the_reference_page_loads_only_files_of_its_own(city: City) -> None:
+    page = city.client.get("/apidocs/")
+    assert page.status_code == 200, page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/apidocs/") for s in sources)
+    for source in sources:
+        assert city.client.get(source).status_code == 200, source

@@ -1,0 +1,64 @@
+"""The `cityloop` command's own verbs as an operator runs them: migrate, seed, serve. The verbs
+of a package are tested with it (identity: user, apikey; perception: device; demo: demo,
+simulate, seed --city-dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cityloop.cli import app
+
+runner = CliRunner()
+
+
+def test_migrate_creates_the_schema_in_a_new_data_dir(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cityloop.db").exists()
+    again = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0
+
+
+def test_seed_without_accounts_leaves_no_default_password(tmp_path: Path) -> None:
+    from cityloop.base.db import Database
+    from cityloop.platforms.application.identity.models import User
+
+    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
+    with db.read() as session:
+        assert session.query(User).count() == 0
+    db.dispose()
+
+
+def test_the_access_log_never_shows_an_access_token() -> None:
+    import logging
+
+    from cityloop.cli import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET",
+        "/api/v1/cases-stream?access_token=eyJ.secret.sig&last_event_id=3"), None,
+    )  # fmt: skip
+    RedactTokens().filter(record)
+    assert "secret" not in record.getMessage()
+    assert "access_token=[redacted]&last_event_id=3" in record.getMessage()
+
+
+def test_serve_links_to_its_own_address_unless_a_public_url_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityloop import cli
+    from cityloop.settings import Settings
+
+    served: list[Any] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.append(app))
+    cli._run(Settings(data_dir=tmp_path, run_background=False), "0.0.0.0", 8123)
+    public = Settings(data_dir=tmp_path, run_background=False, public_base_url="https://c.example/")
+    cli._run(public, "0.0.0.0", 8123)
+
+    bases = [app.state.ctx.settings.public_base_url for app in served]
+    assert bases == ["http://127.0.0.1:8123", "https://c.example"]

@@ -1,0 +1,133 @@
+"""The test databases: a migrated, seeded template per engine, and a copy of it per module or
+test.
+
+SQLite always runs. PostgreSQL runs too when CITYLOOP_TEST_DATABASE_URL points at a server
+(a maintenance database such as postgresql://postgres@127.0.0.1:5432/postgres); each copy is
+then a database of its own, cloned from the template.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cityloop.base.db import Database
+from cityloop.demo import seed
+from cityloop.migrate import upgrade
+
+PG_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL")
+REQUIRE_SERVICES = os.environ.get("CITYLOOP_REQUIRE_SERVICES") == "1"
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _pg_admin_url(database: str) -> str:
+    assert PG_URL
+    base, _, _ = PG_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+def _pg_execute(sql: str) -> None:
+    import psycopg
+
+    assert PG_URL
+    with psycopg.connect(
+        PG_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True
+    ) as conn:
+        conn.execute(sql)
+
+
+def _build(url: str) -> None:
+    db = Database(url)
+    upgrade(db)
+    with db.writing() as session:
+        seed.seed_city(session)
+        seed.seed_accounts(session)
+    db.dispose()
+
+
+@contextmanager
+def built_templates(directory: Path) -> Iterator[dict[str, str]]:
+    """The template of each engine in BACKENDS: backend -> SQLite file or PostgreSQL database
+    name (dropped afterwards)."""
+    built: dict[str, str] = {}
+    sqlite_path = directory / "city.db"
+    _build(f"sqlite:///{sqlite_path}")
+    built["sqlite"] = str(sqlite_path)
+    pg_template = None
+    if PG_URL:
+        pg_template = f"cityloop_tpl_{uuid.uuid4().hex[:8]}"
+        _pg_execute(f"CREATE DATABASE {pg_template}")
+        _build(_pg_admin_url(pg_template))
+        built["postgresql"] = pg_template
+    try:
+        yield built
+    finally:
+        if pg_template:
+            _pg_execute(f"DROP DATABASE IF EXISTS {pg_template} WITH (FORCE)")
+
+
+@contextmanager
+def seeded_database(templates: dict[str, str], backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated and seeded with the demo city and accounts; yields its
+    URL (a copied SQLite file under ``tmp_path``, or a PostgreSQL database cloned from the
+    template and dropped afterwards). Server processes take it as CITYLOOP_DATABASE_URL."""
+    if backend == "sqlite":
+        path = tmp_path / "city.db"
+        shutil.copy(templates["sqlite"], path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
+    try:
+        yield _pg_admin_url(name)
+    finally:
+        _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def writes_blocked(url: str, table: str) -> Iterator[None]:
+    """Hold writes off from another connection until the block exits: on SQLite the whole
+    database (its single writer lock, taken with BEGIN IMMEDIATE), on PostgreSQL ``table``
+    (an EXCLUSIVE table lock: reads go on, a writer waits at its first write to the table)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def a_writer_is_waiting(db: Database) -> bool:
+    """Whether a transaction on ``db`` is waiting for a lock another one holds: on PostgreSQL a
+    backend of this database waiting on a lock; on SQLite a thread of this process waiting for
+    the single writer (its innermost frame is ``Database.writing``, at the lock)."""
+    if db.is_sqlite:
+        import sys
+
+        code = Database.writing.__wrapped__.__code__  # type: ignore[attr-defined]
+        return any(frame.f_code is code for frame in sys._current_frames().values())
+    from sqlalchemy import text
+
+    with db.read() as session:
+        waiting = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)

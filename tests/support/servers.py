@@ -1,0 +1,120 @@
+"""Real `cityloop` server processes for the tests that need one (CLI, live feed, browser), and
+clients signed in to them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+CLI = [sys.executable, "-m", "cityloop.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{base} did not become ready in {seconds:.0f} s")
+
+
+def seed(data_dir: Path) -> None:
+    subprocess.run([*CLI, "seed", "--accounts", "--data-dir", str(data_dir)], check=True)
+
+
+class Server:
+    """One `cityloop <command>` process on a free port, started with :meth:`start`."""
+
+    def __init__(self, command: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.data_dir = data_dir
+        self.env = env or {}
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start it and wait until it is ready; returns its base URL."""
+        log = (self.data_dir / f"{self.command}-{self.port}.log").open("a")
+        self.process = subprocess.Popen(
+            [*CLI, self.command, "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+        )
+        log.close()
+        try:
+            wait_ready(self.base)
+        except BaseException:
+            self.kill()
+            raise
+        return self.base
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed, as in a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        """SIGTERM: the orderly stop an operator gives."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+@contextmanager
+def running(command: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `cityloop <command>` (serve or demo) on a free port; yield its base URL."""
+    server = Server(command, data_dir, env)
+    base = server.start()
+    try:
+        yield base
+    finally:
+        server.stop()
+
+
+@contextmanager
+def seeded_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Seed the demo city and its accounts into ``data_dir``, then run `cityloop serve` on it;
+    yield its base URL."""
+    seed(data_dir)
+    with running("serve", data_dir, env) as base:
+        yield base
+
+
+def token(base: str, username: str, password: str = "demo") -> str:
+    """An access token of ``username`` from the server at ``base``."""
+    answer = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": username, "password": password},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def staff(base: str, username: str) -> httpx.Client:
+    """An API client of the server at ``base``, signed in as ``username``."""
+    return httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token(base, username)}"}, timeout=10
+    )

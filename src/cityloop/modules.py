@@ -18,6 +18,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.webhooks",
     "cityloop.platforms.data.perception",
     "cityloop.domains.governance",
+    "cityloop.domains.services",
     "cityloop.bridges",
 )
 

@@ -9,6 +9,7 @@ each naming its file and entry, so a city's staff can fix them all in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from cityloop.demo.schema import (
     RoutingFile,
     SlaFile,
 )
+from cityloop.demo.services import read_services
 from cityloop.demo.specs import (
     PRIORITIES,
     AttributeSpec,
@@ -98,8 +100,10 @@ def load_city(folder: Path | str) -> DemoCity:
     # Cross-checks against a file that did not load would only add misleading noise.
     problems.check()
     city = _assemble(parsed, jurisdictions, problems)
+    departments = {d.code for d in city.departments}
+    services = read_services(folder, departments, problems, _YamlLoader)
     problems.check()
-    return city
+    return dataclasses.replace(city, services=services)
 
 
 # ---------------------------------------------------------------- one file at a time

@@ -11,10 +11,12 @@ from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
 from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
+from cityloop.domains.services import catalogue
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import SYSTEM
 
 DEMO_PASSWORD = "demo"
 DEMO_API_KEY = "demo"
@@ -131,6 +133,11 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
         target.resolution_minutes = sla.resolution_minutes
         session.add(target)
     session.flush()
+    for service in city.services:
+        catalogue.save_definition(
+            session, raw=service.model_dump(mode="json", by_alias=True), actor=SYSTEM,
+            note="the city's catalogue",
+        )  # fmt: skip
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cityloop.domains.governance.workflow import Priority
+from cityloop.domains.services.definitions import ServiceDefinition
 
 # The order SLA targets are listed in: the most pressing first.
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
@@ -95,3 +96,5 @@ class DemoCity:
     categories: tuple[CategorySpec, ...]
     routing_rules: tuple[RoutingRuleSpec, ...]
     sla_targets: tuple[SlaSpec, ...]
+    # The service catalogue (办事指南): services/<code>.yaml, checked by the services domain.
+    services: tuple[ServiceDefinition, ...] = ()

@@ -6,7 +6,9 @@ its reader's language; the English text is also stored for Open311 and e-mail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from cityloop.base.messages import Message, register, render_stored
+
+__all__ = ["TEMPLATES", "Message", "render_stored"]
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "received": ("Report received", "已收到您的上报"),
@@ -45,25 +47,4 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Message:
-    code: str
-    params: dict[str, str] = field(default_factory=dict)
-
-    def render(self, locale: str = "en") -> str:
-        english, chinese = TEMPLATES[self.code]
-        template = chinese if locale.startswith("zh") else english
-        values = {**self.params}
-        for key, value in self.params.items():
-            values.setdefault(f"{key}_zh", value)  # a Chinese name falls back to the English
-        return template.format(**values)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "params": self.params}
-
-
-def render_stored(stored: object, locale: str) -> str | None:
-    """Render a message kept in a timeline row's data, or None when there is none."""
-    if not isinstance(stored, dict) or stored.get("code") not in TEMPLATES:
-        return None
-    return Message(str(stored["code"]), dict(stored.get("params") or {})).render(locale)
+register(TEMPLATES)

@@ -1,0 +1,277 @@
+"""The applicant's side of an application: start a draft, fill it in (autosaved, resumable on
+any device), hand in materials, submit, answer a supplement request, withdraw, rate."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.base.messages import Message
+from cityloop.base.problems import Problem, bad_request, forbidden, not_found
+from cityloop.base.storage import Storage
+from cityloop.domains.services import catalogue, deadlines, forms, lifecycle
+from cityloop.domains.services.definitions import Audience, ServiceDefinition
+from cityloop.domains.services.lifecycle import Setting
+from cityloop.domains.services.models import Application, ApplicationMaterial, ApplicationRating
+from cityloop.domains.services.workflow import FINISHED, Status
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.media.documents import Document
+
+MAX_NOTE = 4000
+
+
+def _require_citizen(actor: Actor) -> None:
+    if actor.role != Role.CITIZEN or actor.user_id is None:
+        raise forbidden("applications are filed by a signed-in citizen account")
+
+
+def own_application(session: Session, *, application_id: int, actor: Actor) -> Application:
+    """The actor's own application (404 for anyone else's: its existence is not told)."""
+    application = session.get(Application, application_id)
+    if application is None or actor.user_id is None or application.applicant_id != actor.user_id:
+        raise not_found("application", application_id)
+    return application
+
+
+def definition_of(session: Session, application: Application) -> ServiceDefinition:
+    """The service's rules as they stood when the application was started."""
+    return catalogue.definition_at(
+        session, code=application.service_code, version=application.service_version
+    )
+
+
+def start(
+    session: Session, *, service_code: str, actor: Actor, enterprise_uscc: str | None = None
+) -> Application:
+    """Open a draft for a service, for the applicant or for an enterprise they act for."""
+    _require_citizen(actor)
+    service = catalogue.require_service(session, code=service_code)
+    if not service.active:
+        raise Problem(409, "service-closed", f"service {service_code} takes no new applications")
+    definition = catalogue.definition_at(
+        session, code=service.code, version=service.current_version
+    )
+    wanted = Audience.ENTERPRISE if enterprise_uscc else Audience.PERSON
+    if wanted not in definition.audience:
+        who = "an enterprise" if enterprise_uscc else "a person"
+        raise Problem(
+            422, "wrong-applicant-kind", f"service {service_code} is not for {who}",
+            field="enterprise" if enterprise_uscc else "service",
+        )  # fmt: skip
+    application = Application(
+        service_code=service.code, service_version=service.current_version,
+        applicant_id=actor.user_id, enterprise_uscc=enterprise_uscc, status=Status.DRAFT,
+        department_code=definition.department,
+        fee_cents=definition.fee.amount_cents if definition.fee else 0,
+    )  # fmt: skip
+    session.add(application)
+    session.flush()
+    return application
+
+
+def save_form(session: Session, *, application_id: int, actor: Actor, form: Any) -> Application:
+    """Autosave a draft's answers (checked in full only on submit)."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    answers = forms.check_draft(form)
+    if application.status != Status.DRAFT:
+        raise lifecycle.not_allowed(application, "save")
+    application.form = answers
+    application.updated_at = utcnow()
+    return application
+
+
+def add_material(
+    session: Session,
+    *,
+    application_id: int,
+    actor: Actor,
+    material_code: str,
+    filename: str,
+    document: Document,
+    storage: Storage,
+) -> ApplicationMaterial:
+    """Keep a screened document for one of the service's materials (replacing an earlier one)."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    if application.status not in (Status.DRAFT, Status.SUPPLEMENT):
+        raise Problem(
+            409, "application-action-not-allowed",
+            f"materials are handed in with a draft or a supplement, not while {application.status}",
+            extra={"status": application.status},
+        )  # fmt: skip
+    definition = definition_of(session, application)
+    material = next((m for m in definition.materials if m.code == material_code), None)
+    if material is None:
+        known = ", ".join(m.code for m in definition.materials) or "none"
+        raise bad_request(
+            f"this service asks for no material {material_code} (it asks for: {known})",
+            field="material",
+        )
+    if len(document.data) > material.max_bytes:
+        raise Problem(
+            413,
+            "document-too-large",
+            f"{material_code} may be at most {material.max_bytes} bytes",
+            field="file",
+        )
+    if document.extension not in {t.value for t in material.types} | (
+        {"jpeg"} if "jpeg" in material.types else set()
+    ):
+        accepted = ", ".join(t.value for t in material.types)
+        raise Problem(
+            415,
+            "document-type-not-accepted",
+            f"{material_code} must be one of: {', '.join(accepted)}",
+            field="file",
+        )
+    key = f"materials/{application.id}/{uuid.uuid4().hex}.{document.extension}"
+    storage.put(key, document.data, document.content_type)
+    for earlier in session.scalars(
+        select(ApplicationMaterial).where(
+            ApplicationMaterial.application_id == application.id,
+            ApplicationMaterial.material_code == material_code,
+            ApplicationMaterial.superseded.is_(False),
+        )
+    ):
+        earlier.superseded = True
+    row = ApplicationMaterial(
+        application_id=application.id, material_code=material_code, media_id=key,
+        filename=(filename or material_code)[:200], content_type=document.content_type,
+        size=len(document.data),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def materials_of(session: Session, *, application_id: int) -> list[ApplicationMaterial]:
+    """The application's current materials (not the superseded ones)."""
+    query = select(ApplicationMaterial).where(
+        ApplicationMaterial.application_id == application_id,
+        ApplicationMaterial.superseded.is_(False),
+    )
+    return list(session.scalars(query.order_by(ApplicationMaterial.id)))
+
+
+def _check_materials(
+    session: Session, application: Application, definition: ServiceDefinition
+) -> None:
+    present = {m.material_code for m in materials_of(session, application_id=application.id)}
+    missing = [m.code for m in definition.materials if m.required and m.code not in present]
+    if missing:
+        errors = [
+            {"field": f"materials.{code}", "message": "required", "rule": "required"}
+            for code in missing
+        ]
+        raise Problem(
+            422, "materials-missing", f"hand in the required materials: {', '.join(missing)}",
+            field="materials", extra={"errors": errors},
+        )  # fmt: skip
+
+
+def submit(session: Session, *, application_id: int, actor: Actor) -> Application:
+    """Hand in a draft whose form passes its schema and which has every required material."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    if application.status != Status.DRAFT:
+        raise lifecycle.not_allowed(application, "submit")
+    definition = definition_of(session, application)
+    forms.check_form(definition, application.form)
+    _check_materials(session, application, definition)
+    application.submitted_at = utcnow()
+    names = {"service": definition.name, "service_zh": definition.name_zh}
+    lifecycle.move(
+        session, application=application, action="submit", actor=actor,
+        message=Message("application.submitted", names),
+    )  # fmt: skip
+    return application
+
+
+def answer_supplement(
+    session: Session,
+    *,
+    application_id: int,
+    actor: Actor,
+    setting: Setting,
+    form: Any = None,
+    note: str | None = None,
+) -> Application:
+    """Answer a supplement request (answers, materials): the review and its clock go on."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    if application.status != Status.SUPPLEMENT:
+        raise lifecycle.not_allowed(application, "answer_supplement")
+    definition = definition_of(session, application)
+    if form is not None:
+        answers = forms.check_draft(form)
+        forms.check_form(definition, answers)
+        application.form = answers
+    _check_materials(session, application, definition)
+    deadlines.resume(
+        session,
+        clock=setting.clock,
+        application=application,
+        days=definition.time_limit_days,
+        now=utcnow(),
+    )
+    lifecycle.move(
+        session, application=application, action="answer_supplement", actor=actor,
+        message=Message("application.supplement_answered"), note=_note(note),
+    )  # fmt: skip
+    return application
+
+
+def withdraw(
+    session: Session, *, application_id: int, actor: Actor, note: str | None = None
+) -> Application:
+    """Withdraw an application the city has not decided yet (a draft is simply dropped)."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    lifecycle.move(
+        session, application=application, action="withdraw", actor=actor,
+        message=Message("application.withdrawn"), note=_note(note),
+    )  # fmt: skip
+    lifecycle.end_open_steps(session, application=application)
+    return application
+
+
+def rate(
+    session: Session, *, application_id: int, actor: Actor, score: int, comment: str = ""
+) -> ApplicationRating:
+    """Rate a finished application once (好差评, 1 to 5)."""
+    application = own_application(session, application_id=application_id, actor=actor)
+    if application.status not in FINISHED:
+        raise lifecycle.not_allowed(application, "rate")
+    if not 1 <= score <= 5:
+        raise bad_request("score must be a whole number from 1 to 5", field="score")
+    if session.get(ApplicationRating, application.id) is not None:
+        raise Problem(409, "already-rated", f"application {application.id} is already rated")
+    rating = ApplicationRating(
+        application_id=application.id, score=score, comment=_note(comment) or "",
+        department_code=application.department_code,
+    )  # fmt: skip
+    session.add(rating)
+    lifecycle.move(
+        session, application=application, action="rate", actor=actor, data={"score": score}
+    )
+    return rating
+
+
+def mine(session: Session, *, actor: Actor, status: str | None = None) -> list[Application]:
+    """The actor's applications, newest first (drafts included)."""
+    if actor.user_id is None:
+        return []
+    query = select(Application).where(Application.applicant_id == actor.user_id)
+    if status:
+        query = query.where(Application.status == status)
+    return list(session.scalars(query.order_by(Application.id.desc()).limit(200)))
+
+
+def _note(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) > MAX_NOTE:
+        raise bad_request(f"the note is longer than {MAX_NOTE} characters", field="note")
+    return text or None

@@ -1,0 +1,70 @@
+"""Forms: the applicant's answers checked against the service's JSON Schema, the same schema the
+citizen app renders. A refused form gets one 422 naming every failing field."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaViolation
+
+from cityloop.base.problems import Problem
+from cityloop.domains.services.definitions import ServiceDefinition
+
+# A draft may be saved half-filled, but not without bound.
+MAX_FORM_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=1024)
+def _validator(frozen_schema: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        json.loads(frozen_schema), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def validator(definition: ServiceDefinition) -> Draft202012Validator:
+    """The compiled validator of a service's form (kept per schema)."""
+    return _validator(json.dumps(definition.form.json_schema, sort_keys=True))
+
+
+def _field(error: SchemaViolation) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        # "'name' is a required property": the missing field is the one to name.
+        missing = [f for f in error.validator_value if f not in error.instance]
+        if missing:
+            path.append(str(missing[0]))
+    return ".".join(path) or "form"
+
+
+def form_errors(definition: ServiceDefinition, form: dict[str, Any]) -> list[dict[str, str]]:
+    """Every field that fails the service's schema, as {field, message, rule}, in field order."""
+    errors = [
+        {"field": _field(e), "message": e.message, "rule": str(e.validator)}
+        for e in validator(definition).iter_errors(form)
+    ]
+    return sorted(errors, key=lambda e: e["field"])
+
+
+def check_form(definition: ServiceDefinition, form: dict[str, Any]) -> None:
+    """Raise one 422 naming every failing field, or return when the form is complete."""
+    errors = form_errors(definition, form)
+    if errors:
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        raise Problem(
+            422, "invalid-form", f"the form is not complete or not valid: {fields}",
+            field=errors[0]["field"], extra={"errors": errors},
+        )  # fmt: skip
+
+
+def check_draft(form: object) -> dict[str, Any]:
+    """A draft's answers: any JSON object within the size limit (checked in full on submit)."""
+    if not isinstance(form, dict):
+        raise Problem(422, "invalid-form", "the form must be a JSON object", field="form")
+    if len(json.dumps(form, ensure_ascii=False).encode()) > MAX_FORM_BYTES:
+        raise Problem(
+            413, "form-too-large", f"the form is larger than {MAX_FORM_BYTES} bytes", field="form"
+        )
+    return form

@@ -1,0 +1,25 @@
+"""The workflow's setting for the running city: its clock, and its licence issuer."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.domains.services.deadlines import Clock
+from cityloop.domains.services.lifecycle import Setting
+
+
+def setting_for(ctx: AppContext) -> Setting:
+    """The setting of this app (built once, kept in the context)."""
+    found = ctx.extras.get("services.setting")
+    if found is None:
+        found = Setting(
+            clock=Clock(ctx.settings.city_timezone), issuer=ctx.extras.get("services.issuer")
+        )
+        ctx.extras["services.setting"] = found
+    return found
+
+
+def setting_of(request: Request) -> Setting:
+    """The setting of the app serving this request."""
+    return setting_for(get_context(request))

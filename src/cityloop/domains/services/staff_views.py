@@ -1,0 +1,170 @@
+"""Routes of the reviewing departments and the catalogue's admins: the work queue, an
+application under review, acceptance and step decisions, fees, and editing the catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import Response
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.base.problems import not_found
+from cityloop.domains.services import catalogue, presenters, queries, review
+from cityloop.domains.services import responses as out
+from cityloop.domains.services.lifecycle import Setting
+from cityloop.domains.services.models import ApplicationMaterial
+from cityloop.domains.services.schemas import ActiveIn, FeeIn, ReasonIn, StepDecisionIn
+from cityloop.domains.services.setting import setting_of
+from cityloop.domains.services.views import material_response
+from cityloop.domains.services.workflow import STEP_DECISIONS
+from cityloop.platforms.application.identity.deps import require_roles, staff_actor
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+
+router = APIRouter(prefix="/api/v1", tags=["services (staff)"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Staff = Annotated[Actor, Depends(staff_actor)]
+Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+ApplicationId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+StepId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Code = Annotated[str, Path(max_length=40)]
+Settings = Annotated[Setting, Depends(setting_of)]
+Decision = Annotated[str, Path(pattern="^(" + "|".join(STEP_DECISIONS) + ")$")]
+
+
+@router.get("/service-queue")
+def work_queue(
+    ctx: Ctx,
+    actor: Staff,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    overdue: bool = False,
+) -> list[out.QueueItem]:
+    """The department's applications to accept and steps to decide, soonest deadline first."""
+    with ctx.reading() as session:
+        return queries.work_queue(session, actor=actor, department=department, overdue_only=overdue)
+
+
+@router.get("/staff/applications/{application_id}")
+def application(ctx: Ctx, actor: Staff, application_id: ApplicationId) -> out.StaffApplication:
+    """An application under review, with its form, materials and full timeline (the read is
+    audited)."""
+    with ctx.writing() as session:
+        found = review.staff_application(session, application_id=application_id, actor=actor)
+        return presenters.staff_application(session, found)
+
+
+@router.get(
+    "/staff/applications/{application_id}/materials/{material_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+def material(
+    ctx: Ctx, actor: Staff, application_id: ApplicationId, material_id: StepId
+) -> Response:
+    """A document of an application the staff member reviews (the read is audited)."""
+    with ctx.writing() as session:
+        review.staff_application(session, application_id=application_id, actor=actor)
+        row = session.get(ApplicationMaterial, material_id)
+        if row is None or row.application_id != application_id:
+            raise not_found("material", material_id)
+    return material_response(ctx, row)
+
+
+@router.post("/staff/applications/{application_id}/accept")
+def accept(
+    ctx: Ctx, actor: Staff, setting: Settings, application_id: ApplicationId
+) -> out.StaffApplication:
+    """Accept (受理): the time limit starts, and the first stage of review."""
+    with ctx.writing() as session:
+        found = review.accept(session, application_id=application_id, actor=actor, setting=setting)
+        return presenters.staff_application(session, found)
+
+
+@router.post("/staff/applications/{application_id}/not-accept")
+def not_accept(
+    ctx: Ctx, actor: Staff, application_id: ApplicationId, body: ReasonIn
+) -> out.StaffApplication:
+    """Do not accept (不予受理), with the reason the applicant reads."""
+    with ctx.writing() as session:
+        found = review.not_accept(
+            session, application_id=application_id, actor=actor, reason=body.reason
+        )
+        return presenters.staff_application(session, found)
+
+
+@router.post("/staff/applications/{application_id}/steps/{step_id}/allow-supplement")
+def allow_supplement(
+    ctx: Ctx, actor: Staff, application_id: ApplicationId, step_id: StepId
+) -> out.StaffApplication:
+    """A supervisor lets a step ask for one more supplement."""
+    with ctx.writing() as session:
+        review.allow_supplement(
+            session, application_id=application_id, step_id=step_id, actor=actor
+        )
+        found = review.staff_application(session, application_id=application_id, actor=actor)
+        return presenters.staff_application(session, found)
+
+
+@router.post("/staff/applications/{application_id}/steps/{step_id}/{decision}")
+def decide(
+    ctx: Ctx,
+    actor: Staff,
+    setting: Settings,
+    application_id: ApplicationId,
+    step_id: StepId,
+    decision: Decision,
+    body: StepDecisionIn | None = None,
+) -> out.StaffApplication:
+    """A department's decision on its step: approve, deny (reason and legal basis) or
+    request_supplement (items)."""
+    given = body or StepDecisionIn()
+    with ctx.writing() as session:
+        found = review.decide_step(
+            session, application_id=application_id, step_id=step_id, action=decision,
+            actor=actor, setting=setting, reason=given.reason, legal_basis=given.legal_basis,
+            items=given.items,
+        )  # fmt: skip
+        return presenters.staff_application(session, found)
+
+
+@router.post("/staff/applications/{application_id}/fee")
+def record_fee(
+    ctx: Ctx, actor: Staff, setting: Settings, application_id: ApplicationId, body: FeeIn
+) -> out.StaffApplication:
+    """Record the fee as paid at the counter, with its receipt number."""
+    with ctx.writing() as session:
+        found = review.record_fee(
+            session, application_id=application_id, actor=actor, receipt=body.receipt,
+            setting=setting,
+        )  # fmt: skip
+        return presenters.staff_application(session, found)
+
+
+# ------------------------------------------------------------------ the catalogue's admins
+
+
+@router.put("/services/{code}")
+def save_service(
+    ctx: Ctx,
+    actor: Admin,
+    code: Code,
+    definition: Annotated[dict[str, Any], Body()],
+    note: Annotated[str, Query(max_length=500)] = "",
+) -> out.ServiceGuide:
+    """Save a service's definition as its next version (or create it); applications already
+    filed keep their version."""
+    with ctx.writing() as session:
+        catalogue.save_definition(session, raw=definition, actor=actor, note=note, code=code)
+        service = catalogue.require_service(session, code=code)
+        current = catalogue.current_definition(session, code=code)
+        return presenters.service_guide(service, current, presenters.Departments(session))
+
+
+@router.post("/services/{code}/active")
+def set_active(ctx: Ctx, actor: Admin, code: Code, body: ActiveIn) -> out.ServiceSummary:
+    """Open or close a service for new applications."""
+    with ctx.writing() as session:
+        service = catalogue.set_active(session, code=code, active=body.active, actor=actor)
+        current = catalogue.current_definition(session, code=code)
+        return presenters.service_summary(service, current, presenters.Departments(session))

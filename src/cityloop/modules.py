@@ -16,6 +16,8 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.media",
     "cityloop.platforms.application.notify",
     "cityloop.platforms.application.webhooks",
+    "cityloop.platforms.application.calendar",
+    "cityloop.platforms.application.appointments",
     "cityloop.platforms.data.perception",
     "cityloop.domains.governance",
     "cityloop.domains.services",

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     city_name: str = "Riverton"
     city_name_zh: str = "河港市"
+    # The city's time zone (IANA name): working days, deadlines and counter hours are
+    # counted in it.
+    city_timezone: str = "Asia/Shanghai"
+    # Counter appointments: how far ahead a citizen may book, until how many hours before
+    # the slot a citizen may cancel, and how often reminders for tomorrow's bookings go out.
+    appointment_booking_days: int = Field(default=30, ge=1, le=366)
+    appointment_cancel_hours: float = Field(default=2.0, ge=0)
+    appointment_reminder_interval_seconds: float = Field(default=600.0, gt=0)
     # Reports per client per minute on public intake; 0 turns the limit off.
     intake_rate_limit: int = 30
     # How long after close a reporter may say "still not fixed".
@@ -153,6 +161,17 @@ class Settings(BaseSettings):
     # city's polygons, which works offline.
     tile_url: str | None = None
     tile_attribution: str = ""
+
+    @field_validator("city_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from exc
+        return value
 
     @field_validator("public_base_url")
     @classmethod

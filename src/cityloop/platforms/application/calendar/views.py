@@ -1,0 +1,113 @@
+"""The calendar over HTTP: the table (public), its upkeep (admins) and deadline questions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from cityloop.base.context import AppContext, get_context
+from cityloop.platforms.application.calendar import service
+from cityloop.platforms.application.calendar.models import CalendarDay
+from cityloop.platforms.application.calendar.responses import (
+    CalendarOut,
+    DayIn,
+    DayOut,
+    DeadlineOut,
+    ImportIn,
+    ImportOut,
+)
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.deps import require_roles
+from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
+
+router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+DayPath = Annotated[date, Path(description="YYYY-MM-DD")]
+
+
+def _day_out(row: CalendarDay) -> DayOut:
+    return DayOut(
+        day=row.day.isoformat(),
+        kind=row.kind,  # type: ignore[arg-type]
+        name=row.name,
+        name_zh=row.name_zh,
+        source=row.source,
+    )
+
+
+@router.get("/days", response_model=CalendarOut)
+def days(ctx: Ctx, year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> CalendarOut:
+    """The holiday table: national holidays and adjusted working weekend days."""
+    with ctx.reading() as session:
+        return CalendarOut(
+            known_years=service.known_years(session),
+            days=[_day_out(row) for row in service.list_days(session, year=year)],
+        )
+
+
+@router.put("/days/{day}", response_model=DayOut)
+def set_day(ctx: Ctx, day: DayPath, body: DayIn, actor: Admin) -> DayOut:
+    """Make a day a holiday or a working day (audited)."""
+    with ctx.writing() as session:
+        row = service.set_day(
+            session, day=day, kind=body.kind, name=body.name, name_zh=body.name_zh
+        )
+        identity.audit(
+            session,
+            actor=actor,
+            action="calendar.set",
+            target=f"calendar:{day.isoformat()}",
+            detail={"kind": body.kind, "name": body.name},
+        )
+        return _day_out(row)
+
+
+@router.delete("/days/{day}", status_code=204, response_class=Response)
+def clear_day(ctx: Ctx, day: DayPath, actor: Admin) -> Response:
+    """Take a day out of the table: it follows its weekday again (audited)."""
+    with ctx.writing() as session:
+        service.clear_day(session, day=day)
+        identity.audit(
+            session, actor=actor, action="calendar.clear", target=f"calendar:{day.isoformat()}"
+        )
+    return Response(status_code=204)
+
+
+@router.post("/import", response_model=ImportOut)
+def import_year(ctx: Ctx, body: ImportIn, actor: Admin) -> ImportOut:
+    """Load a year's days from the chinese-calendar package (audited)."""
+    with ctx.writing() as session:
+        written = service.import_year(session, year=body.year)
+        identity.audit(
+            session,
+            actor=actor,
+            action="calendar.import",
+            target=f"calendar:{body.year}",
+            detail={"written": written},
+        )
+    return ImportOut(year=body.year, written=written)
+
+
+@router.get("/deadline", response_model=DeadlineOut)
+def deadline(
+    ctx: Ctx,
+    start: Annotated[datetime, Query(description="when the clock starts, with a time zone")],
+    days: Annotated[int, Query(description="the time limit in working days")],
+) -> DeadlineOut:
+    """When a time limit of ``days`` working days from ``start`` runs out."""
+    zone = ctx.settings.city_timezone
+    with ctx.reading() as session:
+        found = service.deadline(session, start=start, days=days, timezone=zone)
+    assert found.due is not None and found.last_day is not None
+    return DeadlineOut(
+        start=start.isoformat(),
+        days=days,
+        timezone=zone,
+        due=found.due.isoformat(),
+        last_day=found.last_day.isoformat(),
+        unknown_years=found.unknown_years,
+    )

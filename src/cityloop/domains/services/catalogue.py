@@ -187,7 +187,7 @@ def hall(
         query = query.where(Service.active.is_(True))
     words = (q or "").casefold().split()
     found = []
-    for service, row in session.execute(query).tuples():
+    for service, row in session.execute(query):
         definition = parsed(row)
         if audience and audience not in definition.audience:
             continue

@@ -88,7 +88,7 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
         .limit(500)
     )
     flagged = 0
-    for step, application in session.execute(query).tuples():
+    for step, application in session.execute(query):
         step.overdue = True
         timeline.record(
             session, application=application, action="overdue", actor=SYSTEM,

@@ -63,7 +63,7 @@ def work_queue(
         _item(session, application, step)
         for step, application in session.execute(
             steps.order_by(ApplicationStep.due_at, ApplicationStep.id).limit(MAX_QUEUE)
-        ).tuples()
+        )
     ]
     if not overdue_only:
         waiting = select(Application).where(Application.status == Status.SUBMITTED)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.messages import Message, stored_message
 from cityloop.base.outbox import emit
-from cityloop.domains.services import events
+from cityloop.domains.services import events, messages  # noqa: F401  (registers the lines)
 from cityloop.domains.services.models import Application, ApplicationEvent, ApplicationStep
 from cityloop.platforms.application.identity.service import Actor
 

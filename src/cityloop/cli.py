@@ -46,7 +46,7 @@ def seed(
         bool, typer.Option(help="only check the city folder; write nothing to the database")
     ] = False,
 ) -> None:
-    """Load a city's map, departments, categories, routing and SLA targets: the demo city
+    """Load a city's map, departments, categories, routing, SLA targets and services: the demo city
     Riverton (with its sensor fleet), or the city folder given with --city-dir."""
     from cityloop.demo import seed as demo
     from cityloop.demo.city import CityDataError, build_demo_city, load_city
@@ -61,7 +61,8 @@ def seed(
     summary = (
         f"{city.name} ({city.name_zh}): districts {levels['district']},"
         f" streets {levels['street']}, grid cells {levels['grid']},"
-        f" departments {len(city.departments)}, categories {len(city.categories)}"
+        f" departments {len(city.departments)}, categories {len(city.categories)},"
+        f" services {len(city.services)}"
     )
     if check:
         typer.echo(f"{summary}; the folder is fine (nothing written)")

@@ -117,7 +117,10 @@ def test_check_reads_the_folder_and_writes_nothing(lakeside: Path, tmp_path: Pat
     args = ["seed", "--check", "--data-dir", str(data_dir), "--city-dir", str(lakeside)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "departments 9, categories 31; the folder is fine (nothing written)" in result.output
+    assert (
+        "departments 18, categories 31, services 14; the folder is fine (nothing written)"
+        in result.output
+    )
     assert not data_dir.exists()
     (lakeside / "sla.yaml").unlink()
     result = runner.invoke(app, args)

@@ -118,10 +118,8 @@ def add_material(
             f"{material_code} may be at most {material.max_bytes} bytes",
             field="file",
         )
-    if document.extension not in {t.value for t in material.types} | (
-        {"jpeg"} if "jpeg" in material.types else set()
-    ):
-        accepted = ", ".join(t.value for t in material.types)
+    accepted = [t.value for t in material.types]
+    if document.kind not in accepted:
         raise Problem(
             415,
             "document-type-not-accepted",

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cityloop.platforms.application.calendar import service as calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from cityloop.base.outbox import emit
 from cityloop.domains.services import events, timeline
 from cityloop.domains.services.models import Application, ApplicationStep
 from cityloop.domains.services.workflow import Status, StepStatus
+from cityloop.platforms.application.calendar import service as calendar
 from cityloop.platforms.application.identity.service import SYSTEM
 
 
@@ -29,7 +29,7 @@ class Clock:
 def _pauses(application: Application) -> list[tuple[datetime, datetime | None]]:
     return [
         (datetime.fromisoformat(begin), datetime.fromisoformat(end) if end else None)
-        for begin, end in application.pauses
+        for begin, end in application.pauses or []
     ]
 
 
@@ -45,7 +45,7 @@ def due_after(
 
 def pause(application: Application, *, now: datetime) -> None:
     """Stop the application's clock (a supplement request is open)."""
-    application.pauses = [*application.pauses, [now.isoformat(), None]]
+    application.pauses = [*(application.pauses or []), [now.isoformat(), None]]
 
 
 def resume(

@@ -84,6 +84,21 @@ class SlaSpec:
 
 
 @dataclass(frozen=True)
+class CounterSpec:
+    """A service counter people book appointments at (counters.yaml)."""
+
+    code: str
+    department: str
+    name: str
+    name_zh: str
+    location: str
+    location_zh: str
+    hours: dict[str, list[list[str]]]  # weekday -> [[open, close], ...]
+    slot_minutes: int
+    capacity: int
+
+
+@dataclass(frozen=True)
 class DemoCity:
     code: str
     name: str
@@ -95,3 +110,4 @@ class DemoCity:
     categories: tuple[CategorySpec, ...]
     routing_rules: tuple[RoutingRuleSpec, ...]
     sla_targets: tuple[SlaSpec, ...]
+    counters: tuple[CounterSpec, ...] = ()

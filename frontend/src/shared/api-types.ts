@@ -336,6 +336,215 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Days
+         * @description The holiday table: national holidays and adjusted working weekend days.
+         */
+        get: operations["days_api_v1_calendar_days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/days/{day}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Day
+         * @description Make a day a holiday or a working day (audited).
+         */
+        put: operations["set_day_api_v1_calendar_days__day__put"];
+        post?: never;
+        /**
+         * Clear Day
+         * @description Take a day out of the table: it follows its weekday again (audited).
+         */
+        delete: operations["clear_day_api_v1_calendar_days__day__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Year
+         * @description Load a year's days from the chinese-calendar package (audited).
+         */
+        post: operations["import_year_api_v1_calendar_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/deadline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deadline
+         * @description When a time limit of ``days`` working days from ``start`` runs out.
+         */
+        get: operations["deadline_api_v1_calendar_deadline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments/counters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Counters
+         * @description The counters people can book, of one department or all.
+         */
+        get: operations["list_counters_api_v1_appointments_counters_get"];
+        put?: never;
+        /**
+         * Save Counter
+         * @description Add a counter, or change the one with this code (audited).
+         */
+        post: operations["save_counter_api_v1_appointments_counters_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Free Slots
+         * @description The department's slots with a free place: public, and without personal data.
+         */
+        get: operations["free_slots_api_v1_appointments_slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Book
+         * @description Book a slot for the signed-in citizen.
+         */
+        post: operations["book_api_v1_appointments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/appointments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Appointments
+         * @description The signed-in citizen's appointments, the latest first.
+         */
+        get: operations["my_appointments_api_v1_me_appointments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments/{appointment_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Act
+         * @description Cancel (the holder, until a few hours before; staff at any time), or mark attended or
+         *     no-show (staff of the counter's department).
+         */
+        post: operations["act_api_v1_appointments__appointment_id__actions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments/day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Day List
+         * @description A counter's appointments of one day, with the people booked (audited).
+         */
+        get: operations["day_list_api_v1_appointments_day_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/perception/profiles": {
         parameters: {
             query?: never;
@@ -1547,6 +1756,140 @@ export interface components {
             /** Limit */
             limit: number;
         };
+        /** AppointmentActionIn */
+        AppointmentActionIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "cancel" | "attend" | "no_show";
+            /**
+             * Note
+             * @default
+             */
+            note?: string;
+        };
+        /** AppointmentBookingIn */
+        AppointmentBookingIn: {
+            /** Counter Id */
+            counter_id: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description the slot's start, ISO 8601 with a time zone
+             */
+            start: string;
+            /**
+             * Reference
+             * @description what it is for, e.g. application:42
+             */
+            reference: string;
+            /**
+             * Purpose
+             * @description a purpose code, e.g. identity-check
+             */
+            purpose: string;
+        };
+        /** AppointmentDayEntry */
+        AppointmentDayEntry: {
+            /** Id */
+            id: number;
+            /** Counter Id */
+            counter_id: number;
+            /** Counter */
+            counter: string;
+            /** Counter Zh */
+            counter_zh: string;
+            /** Department */
+            department: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Reference */
+            reference: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "booked" | "cancelled" | "attended" | "no_show";
+            /**
+             * Person
+             * @description the display name of the person booked
+             */
+            person: string;
+            /** Username */
+            username: string;
+        };
+        /** AppointmentDayList */
+        AppointmentDayList: {
+            counter: components["schemas"]["CounterOut"];
+            /** Day */
+            day: string;
+            /** Appointments */
+            appointments: components["schemas"]["AppointmentDayEntry"][];
+        };
+        /** AppointmentOut */
+        AppointmentOut: {
+            /** Id */
+            id: number;
+            /** Counter Id */
+            counter_id: number;
+            /** Counter */
+            counter: string;
+            /** Counter Zh */
+            counter_zh: string;
+            /** Department */
+            department: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Reference */
+            reference: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "booked" | "cancelled" | "attended" | "no_show";
+        };
+        /** AppointmentSlot */
+        AppointmentSlot: {
+            /** Counter Id */
+            counter_id: number;
+            /** Counter */
+            counter: string;
+            /** Counter Zh */
+            counter_zh: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Free */
+            free: number;
+        };
         /** AreaCollection */
         AreaCollection: {
             /**
@@ -1723,6 +2066,55 @@ export interface components {
             status_code: number;
             /** Detail */
             detail: string;
+        };
+        /** CalendarDayIn */
+        CalendarDayIn: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "holiday" | "workday";
+            /**
+             * Name
+             * @default
+             */
+            name?: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
+        };
+        /** CalendarDayOut */
+        CalendarDayOut: {
+            /**
+             * Day
+             * @description YYYY-MM-DD
+             */
+            day: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "holiday" | "workday";
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Source */
+            source: string;
+        };
+        /** CalendarImportIn */
+        CalendarImportIn: {
+            /** Year */
+            year: number;
+        };
+        /** CalendarImportOut */
+        CalendarImportOut: {
+            /** Year */
+            year: number;
+            /** Written */
+            written: number;
         };
         /** CaseDispute */
         CaseDispute: {
@@ -1951,6 +2343,72 @@ export interface components {
             /** Demo */
             demo: boolean;
         };
+        /** CounterIn */
+        CounterIn: {
+            /** Code */
+            code: string;
+            /** Department */
+            department: string;
+            /** Name */
+            name: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
+            /**
+             * Location
+             * @default
+             */
+            location?: string;
+            /**
+             * Location Zh
+             * @default
+             */
+            location_zh?: string;
+            /**
+             * Hours
+             * @description weekday (mon..sun) → [["09:00", "12:00"], ["13:30", "17:00"]]
+             */
+            hours: {
+                [key: string]: string[][];
+            };
+            /**
+             * Slot Minutes
+             * @default 30
+             */
+            slot_minutes?: number;
+            /**
+             * Capacity
+             * @default 1
+             */
+            capacity?: number;
+        };
+        /** CounterOut */
+        CounterOut: {
+            /** Id */
+            id: number;
+            /** Code */
+            code: string;
+            /** Department */
+            department: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Location */
+            location: string;
+            /** Location Zh */
+            location_zh: string;
+            /** Hours */
+            hours: {
+                [key: string]: string[][];
+            };
+            /** Slot Minutes */
+            slot_minutes: number;
+            /** Capacity */
+            capacity: number;
+        };
         /** DepartmentOut */
         DepartmentOut: {
             /** Code */
@@ -2092,6 +2550,16 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** HolidayTable */
+        HolidayTable: {
+            /**
+             * Known Years
+             * @description years the table has days of
+             */
+            known_years: number[];
+            /** Days */
+            days: components["schemas"]["CalendarDayOut"][];
         };
         /** ImportAnswer */
         ImportAnswer: {
@@ -3138,6 +3606,31 @@ export interface components {
             /** Actions */
             actions: components["schemas"]["ActionTerm"][];
         };
+        /** WorkingDayDeadline */
+        WorkingDayDeadline: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Days */
+            days: number;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Due
+             * Format: date-time
+             * @description the last instant of the last working day
+             */
+            due: string;
+            /** Last Day */
+            last_day: string;
+            /**
+             * Unknown Years
+             * @description years the table does not know: counted Monday to Friday only
+             */
+            unknown_years: number[];
+        };
     };
     responses: never;
     parameters: never;
@@ -3661,6 +4154,390 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Notification"][];
+                };
+            };
+        };
+    };
+    days_api_v1_calendar_days_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HolidayTable"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_day_api_v1_calendar_days__day__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM-DD */
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarDayIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarDayOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    clear_day_api_v1_calendar_days__day__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM-DD */
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_year_api_v1_calendar_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarImportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarImportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deadline_api_v1_calendar_deadline_get: {
+        parameters: {
+            query: {
+                /** @description when the clock starts, with a time zone */
+                start: string;
+                /** @description the time limit in working days */
+                days: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkingDayDeadline"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_counters_api_v1_appointments_counters_get: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_counter_api_v1_appointments_counters_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CounterIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    free_slots_api_v1_appointments_slots_get: {
+        parameters: {
+            query: {
+                department: string;
+                /** @description first day, YYYY-MM-DD */
+                start: string;
+                /** @description last day, YYYY-MM-DD */
+                end: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentSlot"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    book_api_v1_appointments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppointmentBookingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_appointments_api_v1_me_appointments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentOut"][];
+                };
+            };
+        };
+    };
+    act_api_v1_appointments__appointment_id__actions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppointmentActionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    day_list_api_v1_appointments_day_get: {
+        parameters: {
+            query: {
+                counter: number;
+                /** @description YYYY-MM-DD */
+                day: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentDayList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -23,6 +23,7 @@ from cityloop.demo.errors import CityDataError, Problems
 from cityloop.demo.schema import (
     CategoriesFile,
     CityFile,
+    CountersFile,
     Deadlines,
     DepartmentsFile,
     RoutingFile,
@@ -33,6 +34,7 @@ from cityloop.demo.specs import (
     PRIORITIES,
     AttributeSpec,
     CategorySpec,
+    CounterSpec,
     DemoCity,
     DepartmentSpec,
     JurisdictionSpec,
@@ -48,6 +50,8 @@ YAML_FILES: dict[str, type[BaseModel]] = {
     "sla.yaml": SlaFile,
 }
 FILES = (*YAML_FILES, geography.FILE)
+# Files a city may leave out: without counters.yaml it offers no counter appointments.
+OPTIONAL_FILES: dict[str, type[BaseModel]] = {"counters.yaml": CountersFile}
 
 # How an entry of a list is named in a message: the list's key, then the entry's own field(s).
 _NOUNS = {
@@ -58,6 +62,7 @@ _NOUNS = {
     "values": "value",
     "departments": "department",
     "overrides": "override",
+    "counters": "counter",
 }
 _IDENTITY = ("code", "major_class", "key")
 
@@ -96,6 +101,10 @@ def load_city(folder: Path | str) -> DemoCity:
         raise CityDataError(folder, [f"{folder} is not a folder holding {', '.join(FILES)}"])
     problems = Problems(folder)
     parsed = {name: _parse(folder, name, model, problems) for name, model in YAML_FILES.items()}
+    for name, model in OPTIONAL_FILES.items():
+        parsed[name] = (
+            _parse(folder, name, model, problems) if (folder / name).exists() else model()
+        )
     jurisdictions = geography.read_jurisdictions(folder / geography.FILE, problems)
     # Cross-checks against a file that did not load would only add misleading noise.
     problems.check()
@@ -205,6 +214,7 @@ def _assemble(
         parsed["routing.yaml"], categories, districts, levels, set(departments), problems
     )
     sla = _sla(parsed["sla.yaml"], categories, problems)
+    counters = _counters(parsed["counters.yaml"], set(departments), problems)
     lon, lat = city.center
     if not any(Polygon(d.polygon).covers(Point(lon, lat)) for d in districts.values()):
         problems.add("city.yaml", "center", f"[{lon}, {lat}] is not inside any district")
@@ -219,6 +229,7 @@ def _assemble(
         categories=categories,
         routing_rules=routing,
         sla_targets=sla,
+        counters=counters,
     )
 
 
@@ -239,6 +250,33 @@ def _departments(file: DepartmentsFile, problems: Problems) -> dict[str, Departm
             + (f": {', '.join(centres)})" if centres else ")"),
         )
     return found
+
+
+def _counters(
+    file: CountersFile, departments: set[str], problems: Problems
+) -> tuple[CounterSpec, ...]:
+    found: dict[str, CounterSpec] = {}
+    for entry in file.counters:
+        where = f"counter {entry.code}"
+        if entry.code in found:
+            problems.add("counters.yaml", where, "is listed twice")
+            continue
+        if entry.department not in departments:
+            problems.add(
+                "counters.yaml", where, f"department {entry.department} is not in departments.yaml"
+            )
+        found[entry.code] = CounterSpec(
+            code=entry.code,
+            department=entry.department,
+            name=entry.name,
+            name_zh=entry.name_zh,
+            location=entry.location,
+            location_zh=entry.location_zh,
+            hours={day: [list(p) for p in periods] for day, periods in entry.hours.items()},
+            slot_minutes=entry.slot_minutes,
+            capacity=entry.capacity,
+        )
+    return tuple(found.values())
 
 
 def _categories(

@@ -7,6 +7,7 @@ category has its deadlines) is checked by :mod:`cityloop.demo.loader`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -196,3 +197,37 @@ class SlaFile(Strict):
     profiles: dict[ProfileName, dict[Priority, Deadlines]]
     categories: dict[CategoryCode, ProfileName]
     overrides: list[SlaOverride] = []
+
+
+# ---------------------------------------------------------------- counters.yaml (optional)
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class CounterEntry(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+    department: DepartmentCode
+    name: Name
+    name_zh: Name
+    location: Annotated[str, Field(max_length=200)] = ""
+    location_zh: Annotated[str, Field(max_length=200)] = ""
+    hours: dict[Weekday, list[tuple[ClockTime, ClockTime]]]
+    slot_minutes: Annotated[int, Field(ge=5, le=480)] = 30
+    capacity: Annotated[int, Field(ge=1, le=200)] = 1
+
+    @model_validator(mode="after")
+    def _periods_open_before_they_close(self) -> CounterEntry:
+        for weekday, periods in self.hours.items():
+            ordered = sorted(periods)
+            for opens, closes in ordered:
+                if opens >= closes:
+                    raise ValueError(f"hours > {weekday}: {opens}-{closes} closes before it opens")
+            for (_, closes), (opens, _) in itertools.pairwise(ordered):
+                if opens < closes:
+                    raise ValueError(f"hours > {weekday}: periods overlap")
+        return self
+
+
+class CountersFile(Strict):
+    counters: list[CounterEntry] = []

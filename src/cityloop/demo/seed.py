@@ -12,6 +12,7 @@ from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
 from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.domains.services import catalogue
+from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
@@ -57,7 +58,8 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
 
 
 def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
-    """Jurisdictions, departments, categories, routing and SLA (no accounts). Idempotent.
+    """Jurisdictions, departments, categories, routing, SLA and counters (no accounts).
+    Idempotent.
 
     ``city`` defaults to Riverton. ``fleet`` adds Riverton's sensors and alarm rules, which
     stand on Riverton's roads and name its categories: pass False for any other city.
@@ -138,6 +140,19 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
             session, raw=service.model_dump(mode="json", by_alias=True), actor=SYSTEM,
             note="the city's catalogue",
         )  # fmt: skip
+    for counter in city.counters:
+        appointments.save_counter(
+            session,
+            code=counter.code,
+            department_code=counter.department,
+            name=counter.name,
+            name_zh=counter.name_zh,
+            location=counter.location,
+            location_zh=counter.location_zh,
+            hours=counter.hours,
+            slot_minutes=counter.slot_minutes,
+            capacity=counter.capacity,
+        )
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)

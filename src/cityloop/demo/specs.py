@@ -85,6 +85,21 @@ class SlaSpec:
 
 
 @dataclass(frozen=True)
+class CounterSpec:
+    """A service counter people book appointments at (counters.yaml)."""
+
+    code: str
+    department: str
+    name: str
+    name_zh: str
+    location: str
+    location_zh: str
+    hours: dict[str, list[list[str]]]  # weekday -> [[open, close], ...]
+    slot_minutes: int
+    capacity: int
+
+
+@dataclass(frozen=True)
 class DemoCity:
     code: str
     name: str
@@ -96,5 +111,6 @@ class DemoCity:
     categories: tuple[CategorySpec, ...]
     routing_rules: tuple[RoutingRuleSpec, ...]
     sla_targets: tuple[SlaSpec, ...]
+    counters: tuple[CounterSpec, ...] = ()
     # The service catalogue (办事指南): services/<code>.yaml, checked by the services domain.
     services: tuple[ServiceDefinition, ...] = ()

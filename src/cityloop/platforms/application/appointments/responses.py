@@ -39,7 +39,7 @@ class CounterOut(Answer):
     capacity: int
 
 
-class SlotOut(Answer):
+class AppointmentSlot(Answer):
     counter_id: int
     counter: str
     counter_zh: str
@@ -48,7 +48,7 @@ class SlotOut(Answer):
     free: int
 
 
-class BookingIn(BaseModel):
+class AppointmentBookingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     counter_id: int
     start: datetime = Field(description="the slot's start, ISO 8601 with a time zone")
@@ -56,7 +56,7 @@ class BookingIn(BaseModel):
     purpose: str = Field(max_length=40, description="a purpose code, e.g. identity-check")
 
 
-class ActionIn(BaseModel):
+class AppointmentActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["cancel", "attend", "no_show"]
     note: str = Field(default="", max_length=500)
@@ -75,12 +75,12 @@ class AppointmentOut(Answer):
     status: Literal["booked", "cancelled", "attended", "no_show"]
 
 
-class DayEntry(AppointmentOut):
+class AppointmentDayEntry(AppointmentOut):
     person: str = Field(description="the display name of the person booked")
     username: str
 
 
-class DayListOut(Answer):
+class AppointmentDayList(Answer):
     counter: CounterOut
     day: str
-    appointments: list[DayEntry]
+    appointments: list[AppointmentDayEntry]

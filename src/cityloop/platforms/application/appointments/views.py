@@ -13,14 +13,14 @@ from cityloop.base.db import utcnow
 from cityloop.platforms.application.appointments import bookings, counters
 from cityloop.platforms.application.appointments.models import Appointment, Counter
 from cityloop.platforms.application.appointments.responses import (
-    ActionIn,
+    AppointmentActionIn,
+    AppointmentBookingIn,
+    AppointmentDayEntry,
+    AppointmentDayList,
     AppointmentOut,
-    BookingIn,
+    AppointmentSlot,
     CounterIn,
     CounterOut,
-    DayEntry,
-    DayListOut,
-    SlotOut,
 )
 from cityloop.platforms.application.appointments.workflow import STAFF
 from cityloop.platforms.application.identity import service as identity
@@ -93,13 +93,13 @@ def save_counter(ctx: Ctx, body: CounterIn, actor: Admin) -> CounterOut:
         return counter_out(counter)
 
 
-@router.get("/appointments/slots", response_model=list[SlotOut])
+@router.get("/appointments/slots", response_model=list[AppointmentSlot])
 def free_slots(
     ctx: Ctx,
     department: Department,
     start: Annotated[date, Query(description="first day, YYYY-MM-DD")],
     end: Annotated[date, Query(description="last day, YYYY-MM-DD")],
-) -> list[SlotOut]:
+) -> list[AppointmentSlot]:
     """The department's slots with a free place: public, and without personal data."""
     with ctx.reading() as session:
         slots = counters.free_slots(
@@ -112,7 +112,7 @@ def free_slots(
             now=utcnow(),
         )
         return [
-            SlotOut(
+            AppointmentSlot(
                 counter_id=s.counter.id,
                 counter=s.counter.name,
                 counter_zh=s.counter.name_zh,
@@ -125,7 +125,7 @@ def free_slots(
 
 
 @router.post("/appointments", response_model=AppointmentOut, status_code=201)
-def book(ctx: Ctx, body: BookingIn, actor: Citizen) -> AppointmentOut:
+def book(ctx: Ctx, body: AppointmentBookingIn, actor: Citizen) -> AppointmentOut:
     """Book a slot for the signed-in citizen."""
     assert actor.user_id is not None
     with ctx.writing() as session:
@@ -158,7 +158,7 @@ def my_appointments(ctx: Ctx, actor: Citizen) -> list[AppointmentOut]:
 def act(
     ctx: Ctx,
     appointment_id: Annotated[int, Path(ge=1)],
-    body: ActionIn,
+    body: AppointmentActionIn,
     actor: Annotated[Actor, Depends(require_roles(Role.CITIZEN, *STAFF))],
 ) -> AppointmentOut:
     """Cancel (the holder, until a few hours before; staff at any time), or mark attended or
@@ -177,23 +177,23 @@ def act(
         return appointment_out(booking, counter)
 
 
-@router.get("/appointments/day", response_model=DayListOut)
+@router.get("/appointments/day", response_model=AppointmentDayList)
 def day_list(
     ctx: Ctx,
     counter: Annotated[int, Query(ge=1)],
     day: Annotated[date, Query(description="YYYY-MM-DD")],
     actor: Staff,
-) -> DayListOut:
+) -> AppointmentDayList:
     """A counter's appointments of one day, with the people booked (audited)."""
     with ctx.writing() as session:  # writing: the read of personal data is audited
         found, rows = bookings.day_list(
             session, counter_id=counter, day=day, actor=actor, timezone=ctx.settings.city_timezone
         )
-        return DayListOut(
+        return AppointmentDayList(
             counter=counter_out(found),
             day=day.isoformat(),
             appointments=[
-                DayEntry(
+                AppointmentDayEntry(
                     **appointment_out(a, found).model_dump(),
                     person=user.display_name,
                     username=user.username,

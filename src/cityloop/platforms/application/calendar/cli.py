@@ -89,7 +89,7 @@ def list_days(
         rows = service.list_days(session, year=year)
         known = service.known_years(session)
         for row in rows:
-            names = " / ".join(n for n in (row.name_zh, row.name) if n)
+            names = " / ".join(dict.fromkeys(n for n in (row.name_zh, row.name) if n))
             typer.echo(f"{row.day.isoformat()}\t{row.kind}\t{row.source}\t{names}")
     if year is not None and year not in known:
         typer.echo(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cityloop.base.contracts import Answer, Timestamp
 
 
-class DayOut(Answer):
+class CalendarDayOut(Answer):
     day: str = Field(description="YYYY-MM-DD")
     kind: Literal["holiday", "workday"]
     name: str
@@ -17,29 +17,29 @@ class DayOut(Answer):
     source: str
 
 
-class CalendarOut(Answer):
+class HolidayTable(Answer):
     known_years: list[int] = Field(description="years the table has days of")
-    days: list[DayOut]
+    days: list[CalendarDayOut]
 
 
-class DayIn(BaseModel):
+class CalendarDayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["holiday", "workday"]
     name: str = Field(default="", max_length=100)
     name_zh: str = Field(default="", max_length=100)
 
 
-class ImportIn(BaseModel):
+class CalendarImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     year: int = Field(ge=1900, le=2200)
 
 
-class ImportOut(Answer):
+class CalendarImportOut(Answer):
     year: int
     written: int
 
 
-class DeadlineOut(Answer):
+class WorkingDayDeadline(Answer):
     start: Timestamp
     days: int
     timezone: str

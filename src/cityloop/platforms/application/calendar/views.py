@@ -11,12 +11,12 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.calendar import service
 from cityloop.platforms.application.calendar.models import CalendarDay
 from cityloop.platforms.application.calendar.responses import (
-    CalendarOut,
-    DayIn,
-    DayOut,
-    DeadlineOut,
-    ImportIn,
-    ImportOut,
+    CalendarDayIn,
+    CalendarDayOut,
+    CalendarImportIn,
+    CalendarImportOut,
+    HolidayTable,
+    WorkingDayDeadline,
 )
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.deps import require_roles
@@ -29,8 +29,8 @@ Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
 DayPath = Annotated[date, Path(description="YYYY-MM-DD")]
 
 
-def _day_out(row: CalendarDay) -> DayOut:
-    return DayOut(
+def _day_out(row: CalendarDay) -> CalendarDayOut:
+    return CalendarDayOut(
         day=row.day.isoformat(),
         kind=row.kind,  # type: ignore[arg-type]
         name=row.name,
@@ -39,18 +39,18 @@ def _day_out(row: CalendarDay) -> DayOut:
     )
 
 
-@router.get("/days", response_model=CalendarOut)
-def days(ctx: Ctx, year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> CalendarOut:
+@router.get("/days", response_model=HolidayTable)
+def days(ctx: Ctx, year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> HolidayTable:
     """The holiday table: national holidays and adjusted working weekend days."""
     with ctx.reading() as session:
-        return CalendarOut(
+        return HolidayTable(
             known_years=service.known_years(session),
             days=[_day_out(row) for row in service.list_days(session, year=year)],
         )
 
 
-@router.put("/days/{day}", response_model=DayOut)
-def set_day(ctx: Ctx, day: DayPath, body: DayIn, actor: Admin) -> DayOut:
+@router.put("/days/{day}", response_model=CalendarDayOut)
+def set_day(ctx: Ctx, day: DayPath, body: CalendarDayIn, actor: Admin) -> CalendarDayOut:
     """Make a day a holiday or a working day (audited)."""
     with ctx.writing() as session:
         row = service.set_day(
@@ -77,8 +77,8 @@ def clear_day(ctx: Ctx, day: DayPath, actor: Admin) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/import", response_model=ImportOut)
-def import_year(ctx: Ctx, body: ImportIn, actor: Admin) -> ImportOut:
+@router.post("/import", response_model=CalendarImportOut)
+def import_year(ctx: Ctx, body: CalendarImportIn, actor: Admin) -> CalendarImportOut:
     """Load a year's days from the chinese-calendar package (audited)."""
     with ctx.writing() as session:
         written = service.import_year(session, year=body.year)
@@ -89,21 +89,21 @@ def import_year(ctx: Ctx, body: ImportIn, actor: Admin) -> ImportOut:
             target=f"calendar:{body.year}",
             detail={"written": written},
         )
-    return ImportOut(year=body.year, written=written)
+    return CalendarImportOut(year=body.year, written=written)
 
 
-@router.get("/deadline", response_model=DeadlineOut)
+@router.get("/deadline", response_model=WorkingDayDeadline)
 def deadline(
     ctx: Ctx,
     start: Annotated[datetime, Query(description="when the clock starts, with a time zone")],
     days: Annotated[int, Query(description="the time limit in working days")],
-) -> DeadlineOut:
+) -> WorkingDayDeadline:
     """When a time limit of ``days`` working days from ``start`` runs out."""
     zone = ctx.settings.city_timezone
     with ctx.reading() as session:
         found = service.deadline(session, start=start, days=days, timezone=zone)
     assert found.due is not None and found.last_day is not None
-    return DeadlineOut(
+    return WorkingDayDeadline(
         start=start.isoformat(),
         days=days,
         timezone=zone,

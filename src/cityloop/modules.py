@@ -17,6 +17,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.notify",
     "cityloop.platforms.application.webhooks",
     "cityloop.platforms.data.perception",
+    "cityloop.platforms.data.access",
     "cityloop.domains.governance",
     "cityloop.bridges",
 )

@@ -1,5 +1,6 @@
 """Read a city folder (``city.yaml``, ``departments.yaml``, ``categories.yaml``, ``routing.yaml``,
-``sla.yaml`` and ``jurisdictions.geojson``) into a :class:`~cityloop.demo.specs.DemoCity`.
+``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``enterprises.yaml``) into a
+:class:`~cityloop.demo.specs.DemoCity`.
 
 Every file is checked on its own first (:mod:`cityloop.demo.schema`,
 :mod:`cityloop.demo.geography`), then against the others. Nothing is loaded unless the whole
@@ -24,6 +25,7 @@ from cityloop.demo.schema import (
     CityFile,
     Deadlines,
     DepartmentsFile,
+    EnterprisesFile,
     RoutingFile,
     SlaFile,
 )
@@ -33,6 +35,7 @@ from cityloop.demo.specs import (
     CategorySpec,
     DemoCity,
     DepartmentSpec,
+    EnterpriseSpec,
     JurisdictionSpec,
     RoutingRuleSpec,
     SlaSpec,
@@ -46,6 +49,8 @@ YAML_FILES: dict[str, type[BaseModel]] = {
     "sla.yaml": SlaFile,
 }
 FILES = (*YAML_FILES, geography.FILE)
+# Files a city folder may leave out.
+ENTERPRISES_FILE = "enterprises.yaml"
 
 # How an entry of a list is named in a message: the list's key, then the entry's own field(s).
 _NOUNS = {
@@ -56,8 +61,9 @@ _NOUNS = {
     "values": "value",
     "departments": "department",
     "overrides": "override",
+    "enterprises": "enterprise",
 }
-_IDENTITY = ("code", "major_class", "key")
+_IDENTITY = ("code", "major_class", "key", "uscc")
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -94,6 +100,8 @@ def load_city(folder: Path | str) -> DemoCity:
         raise CityDataError(folder, [f"{folder} is not a folder holding {', '.join(FILES)}"])
     problems = Problems(folder)
     parsed = {name: _parse(folder, name, model, problems) for name, model in YAML_FILES.items()}
+    if (folder / ENTERPRISES_FILE).exists():
+        parsed[ENTERPRISES_FILE] = _parse(folder, ENTERPRISES_FILE, EnterprisesFile, problems)
     jurisdictions = geography.read_jurisdictions(folder / geography.FILE, problems)
     # Cross-checks against a file that did not load would only add misleading noise.
     problems.check()
@@ -215,7 +223,29 @@ def _assemble(
         categories=categories,
         routing_rules=routing,
         sla_targets=sla,
+        enterprises=_enterprises(parsed.get(ENTERPRISES_FILE), problems),
     )
+
+
+def _enterprises(file: EnterprisesFile | None, problems: Problems) -> tuple[EnterpriseSpec, ...]:
+    found: dict[str, EnterpriseSpec] = {}
+    for entry in file.enterprises if file else []:
+        if entry.uscc in found:
+            problems.add(ENTERPRISES_FILE, f"enterprise {entry.uscc}", "is listed twice")
+            continue
+        found[entry.uscc] = EnterpriseSpec(
+            uscc=entry.uscc,
+            name=entry.name,
+            name_en=entry.name_en,
+            legal_rep_name=entry.legal_rep_name,
+            legal_rep_id_number=entry.legal_rep_id_number,
+            address=entry.address,
+            registered_capital_yuan=entry.registered_capital_yuan,
+            business_scope=entry.business_scope,
+            registered_on=entry.registered_on,
+            status=entry.status,
+        )
+    return tuple(found.values())
 
 
 def _departments(file: DepartmentsFile, problems: Problems) -> dict[str, DepartmentSpec]:

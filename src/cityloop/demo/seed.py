@@ -12,6 +12,7 @@ from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
 from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity import enterprises as enterprise_registry
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
@@ -30,6 +31,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
         ("supervisor", Role.SUPERVISOR, centre, "Supervision centre"),
         ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
         ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
+        ("clerk", Role.CLERK, centre, "Service counter clerk"),
         ("citizen", Role.CITIZEN, None, "Demo citizen"),
     ]
     for department in city.departments:
@@ -55,7 +57,8 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
 
 
 def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
-    """Jurisdictions, departments, categories, routing and SLA (no accounts). Idempotent.
+    """Jurisdictions, departments, categories, routing, SLA and enterprises (no accounts).
+    Idempotent.
 
     ``city`` defaults to Riverton. ``fleet`` adds Riverton's sensors and alarm rules, which
     stand on Riverton's roads and name its categories: pass False for any other city.
@@ -131,6 +134,8 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
         target.resolution_minutes = sla.resolution_minutes
         session.add(target)
     session.flush()
+    for enterprise in city.enterprises:
+        enterprise_registry.register_enterprise(session, **asdict(enterprise))
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)

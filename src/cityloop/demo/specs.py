@@ -7,6 +7,7 @@ and any folder a city writes in the same shape) and :mod:`cityloop.demo.seed`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from cityloop.domains.governance.workflow import Priority
 
@@ -30,6 +31,22 @@ class DepartmentSpec:
     name: str
     name_zh: str
     kind: str  # "centre" for the supervision and command centre, else "department"
+
+
+@dataclass(frozen=True)
+class EnterpriseSpec:
+    """An enterprise's registration (enterprises.yaml)."""
+
+    uscc: str
+    name: str
+    name_en: str
+    legal_rep_name: str
+    legal_rep_id_number: str
+    address: str
+    registered_capital_yuan: int
+    business_scope: str
+    registered_on: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -95,3 +112,5 @@ class DemoCity:
     categories: tuple[CategorySpec, ...]
     routing_rules: tuple[RoutingRuleSpec, ...]
     sla_targets: tuple[SlaSpec, ...]
+    # Optional in a city folder: a city may hold no enterprise registrations.
+    enterprises: tuple[EnterpriseSpec, ...] = ()

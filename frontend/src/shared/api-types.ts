@@ -200,6 +200,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My Identity Route */
+        get: operations["my_identity_route_api_v1_me_identity_get"];
+        put?: never;
+        /**
+         * Submit Identity
+         * @description Give your legal name and identity number: half of real-name level 2.
+         */
+        post: operations["submit_identity_api_v1_me_identity_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identity/phone-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Phone Code
+         * @description Send a 6-digit code to a phone (by text message); it lasts 10 minutes and 5 tries.
+         */
+        post: operations["request_phone_code_api_v1_me_identity_phone_code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identity/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Phone
+         * @description Type in the code: the phone is verified (the other half of level 2).
+         */
+        post: operations["confirm_phone_api_v1_me_identity_phone_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/citizens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Citizens
+         * @description Citizens and their levels for staff, identity numbers masked (the read is audited).
+         */
+        get: operations["citizens_api_v1_identity_citizens_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/citizens/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counter Screen
+         * @description The counter screen: a citizen's full identity number (audited and access-logged).
+         */
+        get: operations["counter_screen_api_v1_identity_citizens__username__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/counter-verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Counter Verify
+         * @description Real-name level 3: the clerk checked the document in hand against the account's number.
+         */
+        post: operations["counter_verify_api_v1_identity_counter_verifications_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/enterprises": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Enterprises
+         * @description The enterprises I may act for: as their legal representative, or as an agent.
+         */
+        get: operations["my_enterprises_api_v1_me_enterprises_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents
+         * @description Every agent grant, revoked ones included (the legal representative only).
+         */
+        get: operations["agents_api_v1_enterprises__uscc__agents_get"];
+        put?: never;
+        /**
+         * Grant Agent
+         * @description Authorise a citizen account to act for the enterprise (the legal representative only).
+         */
+        post: operations["grant_agent_api_v1_enterprises__uscc__agents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/agents/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Agent
+         * @description End an agent's rights at once.
+         */
+        post: operations["revoke_agent_api_v1_enterprises__uscc__agents__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enterprise Lookup
+         * @description Staff look an enterprise up by its code; the representative's number is masked.
+         */
+        get: operations["enterprise_lookup_api_v1_enterprises__uscc__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/districts": {
         parameters: {
             query?: never;
@@ -639,6 +844,26 @@ export interface paths {
          * @description Hourly count, min, max, sum and average of one numeric attribute.
          */
         get: operations["device_rollups_api_v1_perception_devices__device_id__rollups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Data Access
+         * @description Who read my data, when, which fields and why; newest first. Only ever my own.
+         */
+        get: operations["my_data_access_api_v1_me_data_access_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1478,6 +1703,35 @@ export interface components {
             /** Counts As Rework */
             counts_as_rework: boolean;
         };
+        /** AgentGrantIn */
+        AgentGrantIn: {
+            /** Username */
+            username: string;
+        };
+        /** AgentOut */
+        AgentOut: {
+            /** Id */
+            id: number;
+            /** Uscc */
+            uscc: string;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Granted By */
+            granted_by: string;
+            /**
+             * Granted At
+             * Format: date-time
+             */
+            granted_at: string;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Active */
+            active: boolean;
+        };
         /** Alarm */
         Alarm: {
             /** Id */
@@ -1892,6 +2146,22 @@ export interface components {
          * @enum {string}
          */
         Channel: "app" | "hotline" | "inspector" | "staff" | "open311" | "system";
+        /**
+         * CitizenRow
+         * @description A citizen in a staff list: the identity number masked.
+         */
+        CitizenRow: {
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number Masked */
+            id_number_masked: string | null;
+        };
         /** CitizenSignup */
         CitizenSignup: {
             /** Username */
@@ -1950,6 +2220,93 @@ export interface components {
             rating_window_hours: number;
             /** Demo */
             demo: boolean;
+        };
+        /** CodeSentOut */
+        CodeSentOut: {
+            /** Sent To */
+            sent_to: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Expires In */
+            expires_in: number;
+        };
+        /**
+         * CounterCitizen
+         * @description The counter screen: the full number, to compare with the document in hand.
+         */
+        CounterCitizen: {
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number */
+            id_number: string | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Counter Verified At */
+            counter_verified_at: string | null;
+            /** Counter Verified By */
+            counter_verified_by: string | null;
+            /** Counter Department */
+            counter_department: string | null;
+            /** Counter */
+            counter: string | null;
+        };
+        /** CounterVerifyIn */
+        CounterVerifyIn: {
+            /** Username */
+            username: string;
+            /** Id Number */
+            id_number: string;
+            /**
+             * Counter
+             * @default
+             */
+            counter?: string;
+        };
+        /** DataAccessOut */
+        DataAccessOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            role: components["schemas"]["Named"];
+            department: components["schemas"]["Named"] | null;
+            /** Fields */
+            fields: components["schemas"]["Named"][];
+            purpose: components["schemas"]["Named"];
+            /** Reference */
+            reference: string;
+            legal_basis: components["schemas"]["Named"];
+            /** Consent Id */
+            consent_id: string | null;
+            /** Consent At */
+            consent_at: string | null;
+        };
+        /** DataAccessPage */
+        DataAccessPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["DataAccessOut"][];
         };
         /** DepartmentOut */
         DepartmentOut: {
@@ -2046,6 +2403,32 @@ export interface components {
             /** Token */
             token?: string | null;
         };
+        /**
+         * EnterpriseOut
+         * @description An enterprise's registration; the legal representative's number masked.
+         */
+        EnterpriseOut: {
+            /** Uscc */
+            uscc: string;
+            /** Name */
+            name: string;
+            /** Name En */
+            name_en: string;
+            /** Legal Rep Name */
+            legal_rep_name: string;
+            /** Legal Rep Id Number Masked */
+            legal_rep_id_number_masked: string | null;
+            /** Address */
+            address: string;
+            /** Registered Capital Yuan */
+            registered_capital_yuan: number;
+            /** Business Scope */
+            business_scope: string;
+            /** Registered On */
+            registered_on: string;
+            /** Status */
+            status: string;
+        };
         /** Group */
         Group: {
             /** Id */
@@ -2092,6 +2475,13 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** IdentityIn */
+        IdentityIn: {
+            /** Legal Name */
+            legal_name: string;
+            /** Id Number */
+            id_number: string;
         };
         /** ImportAnswer */
         ImportAnswer: {
@@ -2249,6 +2639,37 @@ export interface components {
             /** Measures */
             measures: components["schemas"]["MeasureItem"][];
         };
+        /** MyEnterprise */
+        MyEnterprise: {
+            enterprise: components["schemas"]["EnterpriseOut"];
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "legal_representative" | "agent";
+        };
+        /**
+         * MyIdentity
+         * @description The holder's own view: their level, and their numbers masked.
+         */
+        MyIdentity: {
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number Masked */
+            id_number_masked: string | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Identity Checked */
+            identity_checked: boolean;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Phone Verified */
+            phone_verified: boolean;
+            /** Counter Verified At */
+            counter_verified_at: string | null;
+        };
         /** MyReport */
         MyReport: {
             /** Report Id */
@@ -2307,7 +2728,7 @@ export interface components {
             /** Id */
             id: number;
             /** Case Id */
-            case_id: number;
+            case_id: number | null;
             /** Kind */
             kind: string;
             /** Message */
@@ -2319,6 +2740,16 @@ export interface components {
             created_at: string;
             /** Read */
             read: boolean;
+        };
+        /** PhoneCodeIn */
+        PhoneCodeIn: {
+            /** Phone */
+            phone?: string | null;
+        };
+        /** PhoneConfirmIn */
+        PhoneConfirmIn: {
+            /** Code */
+            code: string;
         };
         /** Photos */
         Photos: {
@@ -3456,6 +3887,378 @@ export interface operations {
             };
         };
     };
+    my_identity_route_api_v1_me_identity_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+        };
+    };
+    submit_identity_api_v1_me_identity_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_phone_code_api_v1_me_identity_phone_code_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneCodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description a code was asked for too recently or too often */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    confirm_phone_api_v1_me_identity_phone_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    citizens_api_v1_identity_citizens_get: {
+        parameters: {
+            query?: {
+                level?: number | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenRow"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    counter_screen_api_v1_identity_citizens__username__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterCitizen"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    counter_verify_api_v1_identity_counter_verifications_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CounterVerifyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterCitizen"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_enterprises_api_v1_me_enterprises_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyEnterprise"][];
+                };
+            };
+        };
+    };
+    agents_api_v1_enterprises__uscc__agents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    grant_agent_api_v1_enterprises__uscc__agents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentGrantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_agent_api_v1_enterprises__uscc__agents__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enterprise_lookup_api_v1_enterprises__uscc__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     districts_api_v1_geo_districts_get: {
         parameters: {
             query?: never;
@@ -4390,6 +5193,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Rollups"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_data_access_api_v1_me_data_access_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAccessPage"];
                 };
             };
             /** @description Validation Error */

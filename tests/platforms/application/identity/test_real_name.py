@@ -302,3 +302,36 @@ def test_identity_routes_need_a_signed_in_person(city: City) -> None:
     assert city.client.post("/api/v1/me/identity/phone-code", json={}).status_code == 401
     staff = post(city, "/me/identity", "dispatcher", legal_name="x", id_number=fresh_id_number())
     assert staff.status_code == 403
+
+
+def test_only_the_counter_screen_answers_with_a_full_identity_number(city: City) -> None:
+    document = city.client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    full = {
+        name
+        for name, schema in schemas.items()
+        if {"id_number", "legal_rep_id_number"} & set(schema.get("properties", {}))
+        and not name.endswith("In")
+    }
+    assert full == {"CounterCitizen"}
+    answering = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "CounterCitizen" in str(operation.get("responses", {}))
+    }
+    assert answering == {
+        ("GET", "/api/v1/identity/citizens/{username}"),
+        ("POST", "/api/v1/identity/counter-verifications"),
+    }
+
+
+def test_no_public_answer_carries_an_identity_number(city: City) -> None:
+    username, user_id = new_citizen(city)
+    number = fresh_id_number()
+    reach_level_2(city, username, user_id, number)
+    public = ["/api/v1/vocabulary", "/api/v1/departments", "/api/v1/categories", "/openapi.json"]
+    for path in public:
+        answer = city.client.get(path)
+        assert answer.status_code == 200, path
+        assert number not in answer.text and number[-4:] + '"' not in answer.text, path

@@ -63,7 +63,7 @@ def test_the_counter_screen_is_logged_and_the_masked_list_is_not(city: City) -> 
 
 
 def test_a_citizen_sees_only_their_own_log(city: City) -> None:
-    reader, reader_id = new_citizen(city)
+    reader, _ = new_citizen(city)
     other, other_id = new_citizen(city)
     number = fresh_id_number()
     reach_level_2(city, other, other_id, number)

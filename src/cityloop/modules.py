@@ -19,6 +19,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.calendar",
     "cityloop.platforms.application.appointments",
     "cityloop.platforms.data.perception",
+    "cityloop.platforms.data.access",
     "cityloop.domains.governance",
     "cityloop.domains.services",
     "cityloop.bridges",

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Where citizen e-mail notifications go out, e.g. smtp://mail.city.example:25?from=noreply@…
     smtp_url: str | None = None
     email_interval_seconds: float = 5.0
+    # Where text messages (phone verification codes) go out: a URL whose scheme names a channel
+    # plug-in of the "cityloop.notify_channels" group (none ships); unset, they stay queued.
+    sms_url: str | None = None
 
     # Device messages over MQTT (IoT Agent topics), e.g. mqtt://user:pass@broker:1883; off if unset.
     mqtt_url: str | None = None

@@ -1,5 +1,6 @@
 """Read a city folder (``city.yaml``, ``departments.yaml``, ``categories.yaml``, ``routing.yaml``,
-``sla.yaml`` and ``jurisdictions.geojson``) into a :class:`~cityloop.demo.specs.DemoCity`.
+``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``enterprises.yaml``) into a
+:class:`~cityloop.demo.specs.DemoCity`.
 
 Every file is checked on its own first (:mod:`cityloop.demo.schema`,
 :mod:`cityloop.demo.geography`), then against the others. Nothing is loaded unless the whole
@@ -26,6 +27,7 @@ from cityloop.demo.schema import (
     CountersFile,
     Deadlines,
     DepartmentsFile,
+    EnterprisesFile,
     RoutingFile,
     SlaFile,
 )
@@ -37,6 +39,7 @@ from cityloop.demo.specs import (
     CounterSpec,
     DemoCity,
     DepartmentSpec,
+    EnterpriseSpec,
     JurisdictionSpec,
     RoutingRuleSpec,
     SlaSpec,
@@ -50,8 +53,10 @@ YAML_FILES: dict[str, type[BaseModel]] = {
     "sla.yaml": SlaFile,
 }
 FILES = (*YAML_FILES, geography.FILE)
-# Files a city may leave out: without counters.yaml it offers no counter appointments.
+# Files a city may leave out: without counters.yaml it offers no counter appointments, without
+# enterprises.yaml it holds no enterprise registrations.
 OPTIONAL_FILES: dict[str, type[BaseModel]] = {"counters.yaml": CountersFile}
+ENTERPRISES_FILE = "enterprises.yaml"
 
 # How an entry of a list is named in a message: the list's key, then the entry's own field(s).
 _NOUNS = {
@@ -63,8 +68,9 @@ _NOUNS = {
     "departments": "department",
     "overrides": "override",
     "counters": "counter",
+    "enterprises": "enterprise",
 }
-_IDENTITY = ("code", "major_class", "key")
+_IDENTITY = ("code", "major_class", "key", "uscc")
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -105,6 +111,8 @@ def load_city(folder: Path | str) -> DemoCity:
         parsed[name] = (
             _parse(folder, name, model, problems) if (folder / name).exists() else model()
         )
+    if (folder / ENTERPRISES_FILE).exists():
+        parsed[ENTERPRISES_FILE] = _parse(folder, ENTERPRISES_FILE, EnterprisesFile, problems)
     jurisdictions = geography.read_jurisdictions(folder / geography.FILE, problems)
     # Cross-checks against a file that did not load would only add misleading noise.
     problems.check()
@@ -230,7 +238,29 @@ def _assemble(
         routing_rules=routing,
         sla_targets=sla,
         counters=counters,
+        enterprises=_enterprises(parsed.get(ENTERPRISES_FILE), problems),
     )
+
+
+def _enterprises(file: EnterprisesFile | None, problems: Problems) -> tuple[EnterpriseSpec, ...]:
+    found: dict[str, EnterpriseSpec] = {}
+    for entry in file.enterprises if file else []:
+        if entry.uscc in found:
+            problems.add(ENTERPRISES_FILE, f"enterprise {entry.uscc}", "is listed twice")
+            continue
+        found[entry.uscc] = EnterpriseSpec(
+            uscc=entry.uscc,
+            name=entry.name,
+            name_en=entry.name_en,
+            legal_rep_name=entry.legal_rep_name,
+            legal_rep_id_number=entry.legal_rep_id_number,
+            address=entry.address,
+            registered_capital_yuan=entry.registered_capital_yuan,
+            business_scope=entry.business_scope,
+            registered_on=entry.registered_on,
+            status=entry.status,
+        )
+    return tuple(found.values())
 
 
 def _departments(file: DepartmentsFile, problems: Problems) -> dict[str, DepartmentSpec]:

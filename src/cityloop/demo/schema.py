@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from stdnum.cn import ric, uscc
 
 from cityloop.domains.governance.workflow import Priority
 
@@ -87,6 +89,41 @@ class DepartmentEntry(Strict):
 
 class DepartmentsFile(Strict):
     departments: Annotated[list[DepartmentEntry], Field(min_length=1)]
+
+
+# ---------------------------------------------------------------- enterprises.yaml
+
+
+def _checked(check: Any, what: str) -> Any:
+    def validate(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"write the {what} in quotes")
+        if isinstance(value, str) and not check(value):
+            raise ValueError(f"is not a valid {what} (length, characters or check character)")
+        return value
+
+    return BeforeValidator(validate)
+
+
+UsccCode = Annotated[str, _checked(uscc.is_valid, "unified social credit code")]
+IdNumber = Annotated[str, _checked(ric.is_valid, "resident identity number")]
+
+
+class EnterpriseEntry(Strict):
+    uscc: UsccCode
+    name: Name
+    name_en: Annotated[str, Field(max_length=200)] = ""
+    legal_rep_name: Annotated[str, _text(100)]
+    legal_rep_id_number: IdNumber
+    address: Annotated[str, Field(max_length=300)] = ""
+    registered_capital_yuan: Annotated[int, Field(ge=0)] = 0
+    business_scope: str = ""
+    registered_on: date
+    status: Literal["active", "revoked", "cancelled"] = "active"
+
+
+class EnterprisesFile(Strict):
+    enterprises: list[EnterpriseEntry] = []
 
 
 # ---------------------------------------------------------------- categories.yaml

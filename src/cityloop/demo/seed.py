@@ -14,6 +14,7 @@ from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity import enterprises as enterprise_registry
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
@@ -33,6 +34,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
         ("supervisor", Role.SUPERVISOR, centre, "Supervision centre"),
         ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
         ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
+        ("clerk", Role.CLERK, centre, "Service counter clerk"),
         ("citizen", Role.CITIZEN, None, "Demo citizen"),
     ]
     for department in city.departments:
@@ -58,8 +60,8 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
 
 
 def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
-    """Jurisdictions, departments, categories, routing, SLA and counters (no accounts).
-    Idempotent.
+    """Jurisdictions, departments, categories, routing, SLA, counters, enterprises and services
+    (no accounts). Idempotent.
 
     ``city`` defaults to Riverton. ``fleet`` adds Riverton's sensors and alarm rules, which
     stand on Riverton's roads and name its categories: pass False for any other city.
@@ -153,6 +155,8 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
             slot_minutes=counter.slot_minutes,
             capacity=counter.capacity,
         )
+    for enterprise in city.enterprises:
+        enterprise_registry.register_enterprise(session, **asdict(enterprise))
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)

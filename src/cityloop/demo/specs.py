@@ -7,6 +7,7 @@ and any folder a city writes in the same shape) and :mod:`cityloop.demo.seed`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from cityloop.domains.governance.workflow import Priority
 from cityloop.domains.services.definitions import ServiceDefinition
@@ -31,6 +32,22 @@ class DepartmentSpec:
     name: str
     name_zh: str
     kind: str  # "centre" for the supervision and command centre, else "department"
+
+
+@dataclass(frozen=True)
+class EnterpriseSpec:
+    """An enterprise's registration (enterprises.yaml)."""
+
+    uscc: str
+    name: str
+    name_en: str
+    legal_rep_name: str
+    legal_rep_id_number: str
+    address: str
+    registered_capital_yuan: int
+    business_scope: str
+    registered_on: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -114,3 +131,5 @@ class DemoCity:
     counters: tuple[CounterSpec, ...] = ()
     # The service catalogue (办事指南): services/<code>.yaml, checked by the services domain.
     services: tuple[ServiceDefinition, ...] = ()
+    # Optional in a city folder: a city may hold no enterprise registrations.
+    enterprises: tuple[EnterpriseSpec, ...] = ()

@@ -5,7 +5,7 @@ package knows, so every database counts working days from its first migration; f
 table is the source of truth (`cityloop calendar import|set|clear`).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-05 22:44:21.899876
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

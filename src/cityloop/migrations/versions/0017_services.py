@@ -1,7 +1,7 @@
 """services: catalogue versions, applications, steps, materials, timeline, ratings
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-05 22:46:07.533062
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

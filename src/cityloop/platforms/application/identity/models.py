@@ -1,11 +1,11 @@
-"""Users, departments, API keys and the audit trail."""
+"""Users, departments, API keys, the audit trail, real names and enterprises."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -83,3 +83,83 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_login_throttle_last_at", "last_at"),)
+
+
+class RealName(Base):
+    """A citizen's real-name record (实名), one per account. The level follows from what is
+    checked: the identity number and the phone make level 2, a counter visit level 3.
+
+    The identity number is kept in clear: a counter compares it with the document shown and an
+    enterprise names its legal representative by it. Answers mask it (``numbers.mask``)."""
+
+    __tablename__ = "real_names"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    legal_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    id_number: Mapped[str | None] = mapped_column(String(18), default=None, unique=True)
+    birth_date: Mapped[date | None] = mapped_column(default=None)
+    id_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Level 3: who checked the person's document, at which counter, when.
+    counter_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    counter_verified_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    counter_department: Mapped[str | None] = mapped_column(
+        ForeignKey("departments.code"), default=None
+    )
+    counter_name: Mapped[str | None] = mapped_column(String(120), default=None)
+
+
+class PhoneChallenge(Base):
+    """A one-time code sent to a phone. Only an HMAC of the code is stored; it expires, allows
+    a few tries, and is used once."""
+
+    __tablename__ = "phone_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    phone: Mapped[str] = mapped_column(String(40))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_phone_challenges_user", "user_id", "created_at"),)
+
+
+class Enterprise(Base):
+    """An enterprise's registration (法人登记), keyed by its unified social credit code."""
+
+    __tablename__ = "enterprises"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    legal_rep_name: Mapped[str] = mapped_column(String(100))
+    legal_rep_id_number: Mapped[str] = mapped_column(String(18), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    registered_capital_yuan: Mapped[int] = mapped_column(BigInteger, default=0)
+    business_scope: Mapped[str] = mapped_column(Text, default="")
+    registered_on: Mapped[date] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+class EnterpriseAgent(Base):
+    """A citizen account authorised to act for an enterprise (经办人). A revoked grant stays, so
+    the list shows who could act when; the rights end at ``revoked_at``."""
+
+    __tablename__ = "enterprise_agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    granted_by: Mapped[str] = mapped_column(String(80))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index("ix_enterprise_agents_uscc", "uscc", "id"),
+        Index("ix_enterprise_agents_user", "user_id", "revoked_at"),
+    )

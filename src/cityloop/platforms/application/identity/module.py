@@ -1,4 +1,5 @@
-"""Identity: people, departments, staff roles, API keys and the audit trail."""
+"""Identity: people, departments, staff roles, API keys, the audit trail, real-name levels and
+enterprises with their agents."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from cityloop.platforms.application.identity.models import (
     ApiKey,
     AuditEntry,
     Department,
+    Enterprise,
+    EnterpriseAgent,
     LoginThrottle,
+    PhoneChallenge,
+    RealName,
     User,
 )
+from cityloop.platforms.application.identity.realname_views import router as realname_router
 from cityloop.platforms.application.identity.views import router
 
 
@@ -26,8 +32,18 @@ def _prune_login_throttle(ctx: AppContext) -> int:
 
 MODULE = Module(
     name="identity",
-    models=(User, Department, ApiKey, AuditEntry, LoginThrottle),
-    routers=(router,),
+    models=(
+        User,
+        Department,
+        ApiKey,
+        AuditEntry,
+        LoginThrottle,
+        RealName,
+        PhoneChallenge,
+        Enterprise,
+        EnterpriseAgent,
+    ),
+    routers=(router, realname_router),
     setup=(_bound_password_hashing,),
     jobs=(
         ScheduledJob(

@@ -13,6 +13,7 @@ class Role(StrEnum):
     WORKER = "worker"  # department field worker
     HOTLINE = "hotline"  # 12345 operator, takes reports by phone
     INSPECTOR = "inspector"  # grid inspector on patrol
+    CLERK = "clerk"  # counter clerk (窗口工作人员): checks people's papers in person
     CITIZEN = "citizen"
 
 
@@ -26,5 +27,13 @@ class Caller(StrEnum):
 
 STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
 DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.WORKER})
+# Roles whose account must belong to a department: the department roles and the counter clerk,
+# whose counter is a department's (a clerk is not scoped to that department's cases).
+NEEDS_DEPARTMENT = DEPARTMENT_ROLES | {Role.CLERK}
+# Who may verify a person at a counter (real-name level 3) and see a full identity number
+# there. Not the case-handling roles: they have no need to read identity numbers.
+COUNTER_ROLES = frozenset({Role.CLERK, Role.ADMIN})
+# Who may look people and enterprises up in the staff lists (identity numbers masked).
+IDENTITY_READERS = COUNTER_ROLES | {Role.SUPERVISOR}
 # Roles that see every case, not only their department's.
 CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR})

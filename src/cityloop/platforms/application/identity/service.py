@@ -18,7 +18,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity import passwords
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
-from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, Caller, Role
+from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, Caller, Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 TOKEN_ALGORITHM = "HS256"
@@ -108,7 +108,7 @@ def create_user(
         raise bad_request(f"unknown role {role!r}", field="role")
     if len(password) < 4:
         raise bad_request("password is too short", field="password")
-    if role in DEPARTMENT_ROLES:
+    if role in NEEDS_DEPARTMENT:
         if not department_code:
             raise bad_request(f"a {role} belongs to a department", field="department")
         require_department(session, code=department_code)

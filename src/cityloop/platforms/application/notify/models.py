@@ -9,13 +9,15 @@ from cityloop.base.db import Base, utcnow
 
 
 class Notification(Base):
-    """One message to one recipient: a citizen (by account or by report) or a staff user."""
+    """One message to one recipient: a citizen (by account or by report) or a staff user. A
+    message about no case (a phone verification code) has no ``case_id``."""
 
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    source_event_id: Mapped[int] = mapped_column()  # the outbox event, for idempotency
-    case_id: Mapped[int] = mapped_column()
+    # The outbox event, for idempotency; none for a message sent in the request that caused it.
+    source_event_id: Mapped[int | None] = mapped_column()
+    case_id: Mapped[int | None] = mapped_column()
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     report_id: Mapped[int | None] = mapped_column()
     channel: Mapped[str] = mapped_column(String(20), default="inbox")

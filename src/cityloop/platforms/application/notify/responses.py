@@ -9,7 +9,7 @@ from cityloop.platforms.application.notify import models
 
 class Notification(Answer):
     id: int
-    case_id: int
+    case_id: int | None
     kind: str
     message: str
     created_at: Timestamp

@@ -30,25 +30,27 @@ def already_sent(session: Session, *, event_id: int) -> bool:
 def queue(
     session: Session,
     *,
-    source_event_id: int,
+    source_event_id: int | None,
     kind: str,
     message: str,
     user_id: int | None = None,
     case_id: int | None = None,
     report_id: int | None = None,
     email: tuple[str, str] | None = None,
+    sms: str | None = None,
 ) -> None:
-    """Queue an inbox line for a user or a report's tracking page, or an e-mail."""
-    # Given ``email`` as (address, subject), the line is an e-mail that :func:`send_pending`
-    # sends later.
-    address, subject = email or (None, None)
+    """Queue an inbox line for a user or a report's tracking page, an e-mail or a text message."""
+    # Given ``email`` as (address, subject), the line is an e-mail, and given ``sms`` (a phone
+    # number) a text message, that :func:`send_pending` sends later through its channel.
+    address, subject = email or (sms, None)
+    channel = "email" if email else "sms" if sms else "inbox"
     session.add(
         Notification(
             source_event_id=source_event_id,
             case_id=case_id,
             user_id=user_id,
             report_id=report_id,
-            channel="email" if email else "inbox",
+            channel=channel,
             kind=kind,
             address=address,
             subject=subject,
@@ -58,7 +60,7 @@ def queue(
 
 
 def send_pending(db: Database, *, channel: Channel, limit: int = 100) -> int:
-    """Send queued e-mails; how many went."""
+    """Send the queued messages of one channel (e-mail, or a plug-in's SMS); how many went."""
     # Each is sent with no transaction open and then marked, so a slow mail server never holds
     # the database; a crash between the two resends (at-least-once).
     with db.read() as session:
@@ -67,7 +69,7 @@ def send_pending(db: Database, *, channel: Channel, limit: int = 100) -> int:
             for n in session.scalars(
                 select(Notification)
                 .where(
-                    Notification.channel == "email",
+                    Notification.channel == channel.name,
                     Notification.sent_at.is_(None),
                     Notification.attempts < MAX_SEND_ATTEMPTS,
                 )

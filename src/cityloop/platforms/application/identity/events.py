@@ -1,0 +1,32 @@
+"""Identity's typed events (see :mod:`cityloop.base.events`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from cityloop.base.events import Event
+
+
+class PersonalDataRead(Event):
+    """Someone read fields of a person's data: the data platform's access log records it.
+
+    Identity is an application-platform package and may not import the data platform, where
+    the access log lives; it emits this instead, in the transaction of the read. The payload
+    names fields, never their values."""
+
+    type: ClassVar[str] = "identity.personal_data.read"
+    aggregate: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: int
+    actor: str
+    actor_role: str
+    actor_department: str | None = None
+    fields: list[str]
+    purpose: str
+    reference: str = ""
+    legal_basis: Literal["consent", "statutory"] = "statutory"
+    consent_id: str | None = None
+    consent_at: datetime | None = None
+    at: datetime

@@ -1,0 +1,51 @@
+"""The names of access-log codes in English and Chinese: purposes, fields, legal bases.
+
+A read is recorded only with codes named here, so the citizen always sees it in their own
+language. A package that reads people's data for a new purpose, or reads a new field, adds its
+codes here.
+"""
+
+from __future__ import annotations
+
+PURPOSES: dict[str, tuple[str, str]] = {
+    "prefill": ("Prefilling an application form", "预填申请表"),
+    "review": ("Reviewing an application", "审核申请"),
+    "counter_verification": ("Identity check at a service counter", "窗口实名核验"),
+    "enterprise_check": ("Checking who may act for an enterprise", "核验企业经办权限"),
+    "licence_issue": ("Issuing a licence", "签发证照"),
+}
+
+FIELDS: dict[str, tuple[str, str]] = {
+    "legal_name": ("Legal name", "姓名"),
+    "id_number": ("Identity number", "身份证号码"),
+    "birth_date": ("Date of birth", "出生日期"),
+    "phone": ("Phone number", "手机号码"),
+    "email": ("E-mail address", "电子邮箱"),
+    "address": ("Address", "住址"),
+    "real_name_level": ("Real-name level", "实名等级"),
+    "enterprise_registration": ("Enterprise registration", "企业登记信息"),
+    "licences": ("Licences held", "持有的证照"),
+}
+
+LEGAL_BASES: dict[str, tuple[str, str]] = {
+    "consent": ("With your consent", "经您同意"),
+    "statutory": ("Required by law for this procedure", "依法履职所需"),
+}
+
+# Actor roles as a citizen reads them (staff usernames are not shown to citizens).
+ROLES: dict[str, tuple[str, str]] = {
+    "admin": ("Administrator", "系统管理员"),
+    "dispatcher": ("Dispatcher", "派遣员"),
+    "supervisor": ("Supervisor", "监督员"),
+    "handler": ("Department handler", "部门处置员"),
+    "worker": ("Field worker", "一线作业员"),
+    "hotline": ("Hotline operator", "12345 话务员"),
+    "inspector": ("Grid inspector", "网格员"),
+    "clerk": ("Counter clerk", "窗口工作人员"),
+    "system": ("The platform itself", "系统自动"),
+}
+
+
+def names(table: dict[str, tuple[str, str]], code: str) -> tuple[str, str]:
+    """The (English, Chinese) names of a code; the code itself for one not (or no longer) named."""
+    return table.get(code, (code, code))

@@ -1,0 +1,104 @@
+"""Recording reads of a person's data, and showing a person who read theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.access import catalogue
+from cityloop.platforms.data.access.models import DataAccess
+
+MAX_PAGE = 200
+
+
+def _check_codes(fields: Sequence[str], purpose: str, legal_basis: str) -> None:
+    # Programming errors, not input errors: every caller passes codes of its own.
+    unknown = sorted(set(fields) - set(catalogue.FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field codes {unknown}: add them to access/catalogue.py")
+    if not fields:
+        raise ValueError("a read names at least one field")
+    if purpose not in catalogue.PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}: add it to access/catalogue.py")
+    if legal_basis not in catalogue.LEGAL_BASES:
+        raise ValueError(f"legal basis must be one of {sorted(catalogue.LEGAL_BASES)}")
+
+
+def record_access(
+    session: Session,
+    *,
+    user_id: int,
+    actor: Actor | str,
+    fields: Sequence[str],
+    actor_role: str = "",
+    actor_department: str | None = None,
+    purpose: str,
+    reference: str = "",
+    legal_basis: str = "statutory",
+    consent_id: str | None = None,
+    consent_at: datetime | None = None,
+    at: datetime | None = None,
+    source_event_id: int | None = None,
+) -> DataAccess:
+    """Append one read of a person's data: whose, by whom, which fields, why, on what basis."""
+    # ``actor`` is the reader, or a name already made ("system:prefill", or a username the
+    # outbox carried) with its role and department given beside it.
+    _check_codes(fields, purpose, legal_basis)
+    if legal_basis == "consent" and not consent_id:
+        raise ValueError("a read on consent names the consent (consent_id)")
+    if isinstance(actor, Actor):
+        name = actor.username if actor.user_id is not None else f"system:{purpose}"
+        role, department = str(actor.role), actor.department_code
+    else:
+        name, role, department = actor, actor_role, actor_department
+        if actor.startswith("system:"):
+            role = role or "system"
+    entry = DataAccess(
+        at=at or utcnow(),
+        user_id=user_id,
+        actor=name,
+        actor_role=role,
+        actor_department=department,
+        fields=list(dict.fromkeys(fields)),
+        purpose=purpose,
+        reference=reference,
+        legal_basis=legal_basis,
+        consent_id=consent_id,
+        consent_at=consent_at,
+        source_event_id=source_event_id,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def already_recorded(session: Session, *, event_id: int) -> bool:
+    """Whether this outbox event's read is in the log already."""
+    found = select(DataAccess.id).where(DataAccess.source_event_id == event_id).limit(1)
+    return session.scalar(found) is not None
+
+
+def accesses_of(
+    session: Session,
+    *,
+    user_id: int,
+    limit: int = 50,
+    offset: int = 0,
+    purpose: str | None = None,
+) -> tuple[list[DataAccess], int]:
+    """A page of the reads of one person's data, newest first, and how many there are."""
+    query = select(DataAccess).where(DataAccess.user_id == user_id)
+    if purpose is not None:
+        query = query.where(DataAccess.purpose == purpose)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(DataAccess.at.desc(), DataAccess.id.desc())
+        .limit(min(limit, MAX_PAGE))
+        .offset(offset)
+    )
+    return list(page), int(total)

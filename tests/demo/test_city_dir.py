@@ -59,7 +59,7 @@ def test_seed_loads_a_city_folder_instead_of_riverton(lakeside: Path, tmp_path: 
     )
     assert result.exit_code == 0, result.output
     assert "Lakeside (湖滨镇): districts 1, streets 4, grid cells " in result.output
-    assert "categories 31; loaded" in result.output
+    assert "categories 31, services 14; loaded" in result.output
     assert (
         "set CITYLOOP_CITY_DOMAIN=lakeside.example CITYLOOP_CITY_NAME=Lakeside"
         " CITYLOOP_CITY_NAME_ZH=湖滨镇"

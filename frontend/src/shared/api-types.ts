@@ -200,6 +200,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My Identity Route */
+        get: operations["my_identity_route_api_v1_me_identity_get"];
+        put?: never;
+        /**
+         * Submit Identity
+         * @description Give your legal name and identity number: half of real-name level 2.
+         */
+        post: operations["submit_identity_api_v1_me_identity_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identity/phone-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Phone Code
+         * @description Send a 6-digit code to a phone (by text message); it lasts 10 minutes and 5 tries.
+         */
+        post: operations["request_phone_code_api_v1_me_identity_phone_code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identity/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Phone
+         * @description Type in the code: the phone is verified (the other half of level 2).
+         */
+        post: operations["confirm_phone_api_v1_me_identity_phone_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/citizens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Citizens
+         * @description Citizens and their levels for staff, identity numbers masked (the read is audited).
+         */
+        get: operations["citizens_api_v1_identity_citizens_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/citizens/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counter Screen
+         * @description The counter screen: a citizen's full identity number (audited and access-logged).
+         */
+        get: operations["counter_screen_api_v1_identity_citizens__username__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/counter-verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Counter Verify
+         * @description Real-name level 3: the clerk checked the document in hand against the account's number.
+         */
+        post: operations["counter_verify_api_v1_identity_counter_verifications_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/enterprises": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Enterprises
+         * @description The enterprises I may act for: as their legal representative, or as an agent.
+         */
+        get: operations["my_enterprises_api_v1_me_enterprises_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents
+         * @description Every agent grant, revoked ones included (the legal representative only).
+         */
+        get: operations["agents_api_v1_enterprises__uscc__agents_get"];
+        put?: never;
+        /**
+         * Grant Agent
+         * @description Authorise a citizen account to act for the enterprise (the legal representative only).
+         */
+        post: operations["grant_agent_api_v1_enterprises__uscc__agents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/agents/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Agent
+         * @description End an agent's rights at once.
+         */
+        post: operations["revoke_agent_api_v1_enterprises__uscc__agents__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enterprise Lookup
+         * @description Staff look an enterprise up by its code; the representative's number is masked.
+         */
+        get: operations["enterprise_lookup_api_v1_enterprises__uscc__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/districts": {
         parameters: {
             query?: never;
@@ -856,6 +1061,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/data-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Data Access
+         * @description Who read my data, when, which fields and why; newest first. Only ever my own.
+         */
+        get: operations["my_data_access_api_v1_me_data_access_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabulary": {
         parameters: {
             query?: never;
@@ -1213,6 +1438,447 @@ export interface paths {
         get: operations["case_stream_api_v1_cases_stream_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Hall
+         * @description The service hall (办事大厅): every open service, searched by words, audience and topic.
+         */
+        get: operations["service_hall_api_v1_services_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Guide
+         * @description A service's guide (办事指南): materials, form, approvals, fee, time limit, licence.
+         */
+        get: operations["service_guide_api_v1_services__code__get"];
+        /**
+         * Save Service
+         * @description Save a service's definition as its next version (or create it); applications already
+         *     filed keep their version.
+         */
+        put: operations["save_service_api_v1_services__code__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{code}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Versions
+         * @description Every version of a service's definition, newest first.
+         */
+        get: operations["service_versions_api_v1_services__code__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Application
+         * @description Open a draft application for a service (for an enterprise given its USCC).
+         */
+        post: operations["start_application_api_v1_applications_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Applications
+         * @description The signed-in citizen's applications, drafts included, newest first.
+         */
+        get: operations["my_applications_api_v1_me_applications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My Application */
+        get: operations["my_application_api_v1_applications__application_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save Form
+         * @description Autosave a draft's answers; any device resumes from them.
+         */
+        put: operations["save_form_api_v1_applications__application_id__form_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Material
+         * @description Hand in a document for one of the service's materials (PDF or a photo of the paper).
+         */
+        post: operations["add_material_api_v1_applications__application_id__materials_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/materials/{material_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Material
+         * @description One of the applicant's own documents.
+         */
+        get: operations["my_material_api_v1_applications__application_id__materials__material_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit
+         * @description Hand in the application: 422 naming every failing field or missing material.
+         */
+        post: operations["submit_api_v1_applications__application_id__submit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/supplement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Supplement
+         * @description Answer a supplement request (补正): changed answers and new materials go to review.
+         */
+        post: operations["answer_supplement_api_v1_applications__application_id__supplement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw */
+        post: operations["withdraw_api_v1_applications__application_id__withdraw_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate
+         * @description Rate a finished application (好差评), once.
+         */
+        post: operations["rate_api_v1_applications__application_id__rating_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/service-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Work Queue
+         * @description The department's applications to accept and steps to decide, soonest deadline first.
+         */
+        get: operations["work_queue_api_v1_service_queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Application
+         * @description An application under review, with its form, materials and full timeline (the read is
+         *     audited).
+         */
+        get: operations["application_api_v1_staff_applications__application_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/materials/{material_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Material
+         * @description A document of an application the staff member reviews (the read is audited).
+         */
+        get: operations["material_api_v1_staff_applications__application_id__materials__material_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept
+         * @description Accept (受理): the time limit starts, and the first stage of review.
+         */
+        post: operations["accept_api_v1_staff_applications__application_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/not-accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Not Accept
+         * @description Do not accept (不予受理), with the reason the applicant reads.
+         */
+        post: operations["not_accept_api_v1_staff_applications__application_id__not_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/steps/{step_id}/allow-supplement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Allow Supplement
+         * @description A supervisor lets a step ask for one more supplement.
+         */
+        post: operations["allow_supplement_api_v1_staff_applications__application_id__steps__step_id__allow_supplement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/steps/{step_id}/{decision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide
+         * @description A department's decision on its step: approve, deny (reason and legal basis) or
+         *     request_supplement (items).
+         */
+        post: operations["decide_api_v1_staff_applications__application_id__steps__step_id___decision__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/fee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Fee
+         * @description Record the fee as paid at the counter, with its receipt number.
+         */
+        post: operations["record_fee_api_v1_staff_applications__application_id__fee_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{code}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set Active
+         * @description Open or close a service for new applications.
+         */
+        post: operations["set_active_api_v1_services__code__active_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1687,6 +2353,40 @@ export interface components {
             /** Counts As Rework */
             counts_as_rework: boolean;
         };
+        /** ActiveIn */
+        ActiveIn: {
+            /** Active */
+            active: boolean;
+        };
+        /** AgentGrantIn */
+        AgentGrantIn: {
+            /** Username */
+            username: string;
+        };
+        /** AgentOut */
+        AgentOut: {
+            /** Id */
+            id: number;
+            /** Uscc */
+            uscc: string;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Granted By */
+            granted_by: string;
+            /**
+             * Granted At
+             * Format: date-time
+             */
+            granted_at: string;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Active */
+            active: boolean;
+        };
         /** Alarm */
         Alarm: {
             /** Id */
@@ -1755,6 +2455,111 @@ export interface components {
             offset: number;
             /** Limit */
             limit: number;
+        };
+        /**
+         * Application
+         * @description An application as its applicant sees it.
+         */
+        Application: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Service Version */
+            service_version: number;
+            /** Form */
+            form: {
+                [key: string]: unknown;
+            };
+            /** Prefilled */
+            prefilled: {
+                [key: string]: unknown;
+            };
+            department: components["schemas"]["Named"];
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Paused */
+            paused: boolean;
+            /** Fee Cents */
+            fee_cents: number;
+            /** Fee Paid At */
+            fee_paid_at: string | null;
+            /** Materials */
+            materials: components["schemas"]["Material"][];
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+            /** Timeline */
+            timeline: components["schemas"]["TimelineRow"][];
+            /**
+             * Supplement Items
+             * @description what the open supplement request asks for
+             */
+            supplement_items: string[];
+            /** Licence Id */
+            licence_id: string | null;
+            rating: components["schemas"]["Rating"] | null;
+            /**
+             * Actions
+             * @description what the applicant may do now
+             */
+            actions: string[];
+        };
+        /** ApplicationSummary */
+        ApplicationSummary: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
         };
         /** AppointmentActionIn */
         AppointmentActionIn: {
@@ -1942,6 +2747,11 @@ export interface components {
                 number
             ];
         };
+        /**
+         * Audience
+         * @enum {string}
+         */
+        Audience: "person" | "enterprise";
         /** AuditOut */
         AuditOut: {
             /** Id */
@@ -2001,6 +2811,13 @@ export interface components {
             stored: number;
             /** Duplicates */
             duplicates: number;
+        };
+        /** Body_add_material_api_v1_applications__application_id__materials_post */
+        Body_add_material_api_v1_applications__application_id__materials_post: {
+            /** Material */
+            material: string;
+            /** File */
+            file?: string | null;
         };
         /** Body_login_api_v1_auth_token_post */
         Body_login_api_v1_auth_token_post: {
@@ -2284,6 +3101,22 @@ export interface components {
          * @enum {string}
          */
         Channel: "app" | "hotline" | "inspector" | "staff" | "open311" | "system";
+        /**
+         * CitizenRow
+         * @description A citizen in a staff list: the identity number masked.
+         */
+        CitizenRow: {
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number Masked */
+            id_number_masked: string | null;
+        };
         /** CitizenSignup */
         CitizenSignup: {
             /** Username */
@@ -2342,6 +3175,46 @@ export interface components {
             rating_window_hours: number;
             /** Demo */
             demo: boolean;
+        };
+        /** CodeSentOut */
+        CodeSentOut: {
+            /** Sent To */
+            sent_to: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Expires In */
+            expires_in: number;
+        };
+        /**
+         * CounterCitizen
+         * @description The counter screen: the full number, to compare with the document in hand.
+         */
+        CounterCitizen: {
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number */
+            id_number: string | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Counter Verified At */
+            counter_verified_at: string | null;
+            /** Counter Verified By */
+            counter_verified_by: string | null;
+            /** Counter Department */
+            counter_department: string | null;
+            /** Counter */
+            counter: string | null;
         };
         /** CounterIn */
         CounterIn: {
@@ -2408,6 +3281,53 @@ export interface components {
             slot_minutes: number;
             /** Capacity */
             capacity: number;
+        };
+        /** CounterVerifyIn */
+        CounterVerifyIn: {
+            /** Username */
+            username: string;
+            /** Id Number */
+            id_number: string;
+            /**
+             * Counter
+             * @default
+             */
+            counter?: string;
+        };
+        /** DataAccessOut */
+        DataAccessOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            role: components["schemas"]["Named"];
+            department: components["schemas"]["Named"] | null;
+            /** Fields */
+            fields: components["schemas"]["Named"][];
+            purpose: components["schemas"]["Named"];
+            /** Reference */
+            reference: string;
+            legal_basis: components["schemas"]["Named"];
+            /** Consent Id */
+            consent_id: string | null;
+            /** Consent At */
+            consent_at: string | null;
+        };
+        /** DataAccessPage */
+        DataAccessPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["DataAccessOut"][];
         };
         /** DepartmentOut */
         DepartmentOut: {
@@ -2504,6 +3424,53 @@ export interface components {
             /** Token */
             token?: string | null;
         };
+        /**
+         * EnterpriseOut
+         * @description An enterprise's registration; the legal representative's number masked.
+         */
+        EnterpriseOut: {
+            /** Uscc */
+            uscc: string;
+            /** Name */
+            name: string;
+            /** Name En */
+            name_en: string;
+            /** Legal Rep Name */
+            legal_rep_name: string;
+            /** Legal Rep Id Number Masked */
+            legal_rep_id_number_masked: string | null;
+            /** Address */
+            address: string;
+            /** Registered Capital Yuan */
+            registered_capital_yuan: number;
+            /** Business Scope */
+            business_scope: string;
+            /** Registered On */
+            registered_on: string;
+            /** Status */
+            status: string;
+        };
+        /** Fee */
+        Fee: {
+            /** Amount Cents */
+            amount_cents: number;
+            /** Note */
+            note: string;
+            /** Note Zh */
+            note_zh: string;
+        };
+        /** FeeIn */
+        FeeIn: {
+            /** Receipt */
+            receipt: string;
+        };
+        /** FormIn */
+        FormIn: {
+            /** Form */
+            form: {
+                [key: string]: unknown;
+            };
+        };
         /** Group */
         Group: {
             /** Id */
@@ -2560,6 +3527,13 @@ export interface components {
             known_years: number[];
             /** Days */
             days: components["schemas"]["CalendarDayOut"][];
+        };
+        /** IdentityIn */
+        IdentityIn: {
+            /** Legal Name */
+            legal_name: string;
+            /** Id Number */
+            id_number: string;
         };
         /** ImportAnswer */
         ImportAnswer: {
@@ -2673,12 +3647,64 @@ export interface components {
                 [key: string]: components["schemas"]["LatestValue"];
             };
         };
+        /** LicenceRule */
+        LicenceRule: {
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Valid Days */
+            valid_days: number;
+            /** Claims */
+            claims: string[];
+            /** Disclosable */
+            disclosable: string[];
+        };
         /** LocationHint */
         LocationHint: {
             /** Lat */
             lat: number;
             /** Lon */
             lon: number;
+        };
+        /** Material */
+        Material: {
+            /** Id */
+            id: number;
+            /** Material Code */
+            material_code: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+        };
+        /** MaterialRule */
+        MaterialRule: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            /** Types */
+            types: string[];
+            /** Max Bytes */
+            max_bytes: number;
+            /** Required */
+            required: boolean;
         };
         /** MeasureItem */
         MeasureItem: {
@@ -2716,6 +3742,37 @@ export interface components {
         MeasuresIn: {
             /** Measures */
             measures: components["schemas"]["MeasureItem"][];
+        };
+        /** MyEnterprise */
+        MyEnterprise: {
+            enterprise: components["schemas"]["EnterpriseOut"];
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "legal_representative" | "agent";
+        };
+        /**
+         * MyIdentity
+         * @description The holder's own view: their level, and their numbers masked.
+         */
+        MyIdentity: {
+            /** Level */
+            level: number;
+            /** Legal Name */
+            legal_name: string | null;
+            /** Id Number Masked */
+            id_number_masked: string | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Identity Checked */
+            identity_checked: boolean;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Phone Verified */
+            phone_verified: boolean;
+            /** Counter Verified At */
+            counter_verified_at: string | null;
         };
         /** MyReport */
         MyReport: {
@@ -2770,12 +3827,17 @@ export interface components {
              */
             joins_automatically: boolean;
         };
+        /** NoteIn */
+        NoteIn: {
+            /** Note */
+            note?: string | null;
+        };
         /** Notification */
         Notification: {
             /** Id */
             id: number;
             /** Case Id */
-            case_id: number;
+            case_id: number | null;
             /** Kind */
             kind: string;
             /** Message */
@@ -2787,6 +3849,16 @@ export interface components {
             created_at: string;
             /** Read */
             read: boolean;
+        };
+        /** PhoneCodeIn */
+        PhoneCodeIn: {
+            /** Phone */
+            phone?: string | null;
+        };
+        /** PhoneConfirmIn */
+        PhoneConfirmIn: {
+            /** Code */
+            code: string;
         };
         /** Photos */
         Photos: {
@@ -3009,6 +4081,43 @@ export interface components {
             by?: "city staff" | null;
         };
         /**
+         * QueueItem
+         * @description One thing a department must do: accept a submitted application, or decide its step.
+         */
+        QueueItem: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "accept" | "review";
+            /** Application Id */
+            application_id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Step Id */
+            step_id: number | null;
+            /** Stage */
+            stage: number | null;
+            /** Department */
+            department: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Overdue */
+            overdue: boolean;
+            /** Enterprise */
+            enterprise: boolean;
+        };
+        /**
          * QueuedDispute
          * @description An open "still not fixed" dispute, with its case, for the supervision centre.
          */
@@ -3028,6 +4137,18 @@ export interface components {
             at: string;
             case: components["schemas"]["StaffCaseSummary"];
         };
+        /** Rating */
+        Rating: {
+            /** Score */
+            score: number;
+            /** Comment */
+            comment: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /** RatingAnswer */
         RatingAnswer: {
             /** Case Id */
@@ -3037,17 +4158,10 @@ export interface components {
             /** Comment */
             comment: string;
         };
-        /** RatingIn */
-        RatingIn: {
-            /** Stars */
-            stars: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
-            /** Token */
-            token?: string | null;
+        /** ReasonIn */
+        ReasonIn: {
+            /** Reason */
+            reason: string;
         };
         /** ReportIn */
         ReportIn: {
@@ -3196,6 +4310,211 @@ export interface components {
             enabled?: boolean;
         };
         /**
+         * ServiceGuide
+         * @description A service's whole guide (办事指南): materials, form, approvals, what it issues.
+         */
+        ServiceGuide: {
+            /** Code */
+            code: string;
+            /** Version */
+            version: number;
+            /** Active */
+            active: boolean;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            /** Topics */
+            topics: string[];
+            /** Audience */
+            audience: ("person" | "enterprise")[];
+            department: components["schemas"]["Named"];
+            /**
+             * Online Level
+             * @enum {string}
+             */
+            online_level: "full_online" | "one_visit";
+            /** In Person */
+            in_person: boolean;
+            /** Realname Level */
+            realname_level: number;
+            /** Time Limit Days */
+            time_limit_days: number;
+            /** Fee Cents */
+            fee_cents: number;
+            /** Co Approvers */
+            co_approvers: components["schemas"]["Named"][];
+            /** Materials */
+            materials: components["schemas"]["MaterialRule"][];
+            fee: components["schemas"]["Fee"] | null;
+            /**
+             * Form Schema
+             * @description JSON Schema (2020-12) of the form
+             */
+            form_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Ui Schema
+             * @description JSON Forms UI schema of the form
+             */
+            ui_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Prefill
+             * @description form field -> where it can be filled from
+             */
+            prefill: {
+                [key: string]: string;
+            };
+            /** Workflow */
+            workflow: components["schemas"]["Stage"][];
+            /** Supplements Per Step */
+            supplements_per_step: number;
+            licence: components["schemas"]["LicenceRule"] | null;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Legal Basis Zh */
+            legal_basis_zh: string;
+        };
+        /**
+         * ServiceSummary
+         * @description A service as the hall lists it.
+         */
+        ServiceSummary: {
+            /** Code */
+            code: string;
+            /** Version */
+            version: number;
+            /** Active */
+            active: boolean;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            /** Topics */
+            topics: string[];
+            /** Audience */
+            audience: ("person" | "enterprise")[];
+            department: components["schemas"]["Named"];
+            /**
+             * Online Level
+             * @enum {string}
+             */
+            online_level: "full_online" | "one_visit";
+            /** In Person */
+            in_person: boolean;
+            /** Realname Level */
+            realname_level: number;
+            /** Time Limit Days */
+            time_limit_days: number;
+            /** Fee Cents */
+            fee_cents: number;
+        };
+        /** ServiceVersionInfo */
+        ServiceVersionInfo: {
+            /** Version */
+            version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Note */
+            note: string;
+        };
+        /**
+         * StaffApplication
+         * @description An application as a reviewing department sees it.
+         */
+        StaffApplication: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Service Version */
+            service_version: number;
+            /** Form */
+            form: {
+                [key: string]: unknown;
+            };
+            /** Prefilled */
+            prefilled: {
+                [key: string]: unknown;
+            };
+            department: components["schemas"]["Named"];
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Paused */
+            paused: boolean;
+            /** Fee Cents */
+            fee_cents: number;
+            /** Fee Paid At */
+            fee_paid_at: string | null;
+            /** Materials */
+            materials: components["schemas"]["Material"][];
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+            /** Timeline */
+            timeline: components["schemas"]["TimelineRow"][];
+            /**
+             * Supplement Items
+             * @description what the open supplement request asks for
+             */
+            supplement_items: string[];
+            /** Licence Id */
+            licence_id: string | null;
+            rating: components["schemas"]["Rating"] | null;
+            /**
+             * Actions
+             * @description what the applicant may do now
+             */
+            actions: string[];
+            /** Applicant Id */
+            applicant_id: number;
+            /** Fee Receipt */
+            fee_receipt: string | null;
+            /** Staff Timeline */
+            staff_timeline: components["schemas"]["cityloop__domains__services__responses__StaffTimelineRow"][];
+        };
+        /**
          * StaffCase
          * @description One case with everything staff see: the full timeline, reports, ratings, disputes.
          */
@@ -3295,7 +4614,7 @@ export interface components {
             /** Allowed Actions */
             allowed_actions: string[];
             /** Timeline */
-            timeline: components["schemas"]["StaffTimelineRow"][];
+            timeline: components["schemas"]["cityloop__domains__governance__responses__StaffTimelineRow"][];
             /** Reports */
             reports: components["schemas"]["CaseReport"][];
             /** Merged Cases */
@@ -3405,50 +4724,22 @@ export interface components {
             /** Allowed Actions */
             allowed_actions: string[];
         };
-        /**
-         * StaffTimelineRow
-         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
-         */
-        StaffTimelineRow: {
-            /** Id */
-            id: number;
+        /** Stage */
+        Stage: {
+            /** Departments */
+            departments: components["schemas"]["Named"][];
+            /** Days */
+            days: number;
+        };
+        /** StartIn */
+        StartIn: {
+            /** Service */
+            service: string;
             /**
-             * At
-             * Format: date-time
+             * Enterprise
+             * @description the USCC of the enterprise the application is for
              */
-            at: string;
-            /** Action */
-            action: string;
-            from_status: components["schemas"]["Status"] | null;
-            status: components["schemas"]["Status"];
-            /**
-             * Message
-             * @description the public status line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the same line in Chinese
-             */
-            message_zh: string | null;
-            /** Message Code */
-            message_code: string | null;
-            /** Note */
-            note: string | null;
-            /** Attachments */
-            attachments: string[];
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Department */
-            department: string | null;
-            /** Note Public */
-            note_public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
+            enterprise?: string | null;
         };
         /**
          * Status
@@ -3480,6 +4771,42 @@ export interface components {
              */
             phase: "intake" | "work" | "done" | "ended";
         };
+        /** Step */
+        Step: {
+            /** Id */
+            id: number;
+            /** Stage */
+            stage: number;
+            department: components["schemas"]["Named"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "waiting" | "active" | "approved" | "denied" | "cancelled";
+            /** Days */
+            days: number;
+            /** Started At */
+            started_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Overdue */
+            overdue: boolean;
+            /** Supplements Used */
+            supplements_used: number;
+            /** Supplements Allowed */
+            supplements_allowed: number;
+        };
+        /** StepDecisionIn */
+        StepDecisionIn: {
+            /** Reason */
+            reason?: string | null;
+            /** Legal Basis */
+            legal_basis?: string | null;
+            /** Items */
+            items?: string[] | null;
+        };
         /** Stored */
         Stored: {
             /** Stored */
@@ -3489,6 +4816,15 @@ export interface components {
              * @description readings already stored (same device, attribute, time)
              */
             duplicates: number;
+        };
+        /** SupplementIn */
+        SupplementIn: {
+            /** Form */
+            form?: {
+                [key: string]: unknown;
+            } | null;
+            /** Note */
+            note?: string | null;
         };
         /** SupportIn */
         SupportIn: {
@@ -3501,6 +4837,34 @@ export interface components {
             media?: string[];
             /** Contact Email */
             contact_email?: string | null;
+        };
+        /** TimelineRow */
+        TimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
         };
         /** TokenOut */
         TokenOut: {
@@ -3630,6 +4994,111 @@ export interface components {
              * @description years the table does not know: counted Monday to Friday only
              */
             unknown_years: number[];
+        };
+        /**
+         * StaffTimelineRow
+         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
+         */
+        cityloop__domains__governance__responses__StaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            from_status: components["schemas"]["Status"] | null;
+            status: components["schemas"]["Status"];
+            /**
+             * Message
+             * @description the public status line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the same line in Chinese
+             */
+            message_zh: string | null;
+            /** Message Code */
+            message_code: string | null;
+            /** Note */
+            note: string | null;
+            /** Attachments */
+            attachments: string[];
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Department */
+            department: string | null;
+            /** Note Public */
+            note_public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** RatingIn */
+        cityloop__domains__governance__schemas__RatingIn: {
+            /** Stars */
+            stars: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+            /** Token */
+            token?: string | null;
+        };
+        /** StaffTimelineRow */
+        cityloop__domains__services__responses__StaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Public */
+            public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** RatingIn */
+        cityloop__domains__services__schemas__RatingIn: {
+            /** Score */
+            score: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
         };
     };
     responses: never;
@@ -3936,6 +5405,378 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_identity_route_api_v1_me_identity_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+        };
+    };
+    submit_identity_api_v1_me_identity_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_phone_code_api_v1_me_identity_phone_code_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneCodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description a code was asked for too recently or too often */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    confirm_phone_api_v1_me_identity_phone_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyIdentity"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    citizens_api_v1_identity_citizens_get: {
+        parameters: {
+            query?: {
+                level?: number | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenRow"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    counter_screen_api_v1_identity_citizens__username__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterCitizen"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    counter_verify_api_v1_identity_counter_verifications_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CounterVerifyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterCitizen"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_enterprises_api_v1_me_enterprises_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyEnterprise"][];
+                };
+            };
+        };
+    };
+    agents_api_v1_enterprises__uscc__agents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    grant_agent_api_v1_enterprises__uscc__agents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentGrantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_agent_api_v1_enterprises__uscc__agents__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enterprise_lookup_api_v1_enterprises__uscc__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnterpriseOut"];
                 };
             };
             /** @description Validation Error */
@@ -5280,6 +7121,38 @@ export interface operations {
             };
         };
     };
+    my_data_access_api_v1_me_data_access_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAccessPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     workflow_vocabulary_api_v1_vocabulary_get: {
         parameters: {
             query?: never;
@@ -5778,7 +7651,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RatingIn"];
+                "application/json": components["schemas"]["cityloop__domains__governance__schemas__RatingIn"];
             };
         };
         responses: {
@@ -5892,6 +7765,777 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_hall_api_v1_services_get: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                audience?: components["schemas"]["Audience"] | null;
+                topic?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceSummary"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_guide_api_v1_services__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceGuide"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_service_api_v1_services__code__put: {
+        parameters: {
+            query?: {
+                note?: string;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceGuide"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_versions_api_v1_services__code__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceVersionInfo"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_application_api_v1_applications_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_applications_api_v1_me_applications_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationSummary"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_application_api_v1_applications__application_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_form_api_v1_applications__application_id__form_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_material_api_v1_applications__application_id__materials_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_add_material_api_v1_applications__application_id__materials_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Material"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_material_api_v1_applications__application_id__materials__material_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_api_v1_applications__application_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    answer_supplement_api_v1_applications__application_id__supplement_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupplementIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    withdraw_api_v1_applications__application_id__withdraw_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NoteIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rate_api_v1_applications__application_id__rating_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityloop__domains__services__schemas__RatingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rating"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    work_queue_api_v1_service_queue_get: {
+        parameters: {
+            query?: {
+                department?: string | null;
+                overdue?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueItem"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    application_api_v1_staff_applications__application_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    material_api_v1_staff_applications__application_id__materials__material_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+                material_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_api_v1_staff_applications__application_id__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    not_accept_api_v1_staff_applications__application_id__not_accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    allow_supplement_api_v1_staff_applications__application_id__steps__step_id__allow_supplement_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+                step_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    decide_api_v1_staff_applications__application_id__steps__step_id___decision__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+                step_id: number;
+                decision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StepDecisionIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_fee_api_v1_staff_applications__application_id__fee_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_active_api_v1_services__code__active_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActiveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceSummary"];
+                };
             };
             /** @description Validation Error */
             422: {

@@ -26,14 +26,20 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
+with_script = PDF.replace(b"/Catalog", b"/Catalog /OpenAction << /S /JavaScript >>")
+with_escaped_script = PDF.replace(b"/Catalog", b"/Catalog /#4Aava#53cript (x)")
+encrypted = PDF.replace(b"trailer <<", b"trailer << /Encrypt 5 0 R")
+oversized = PDF.replace(b"trailer", b"%" * 1_000_001 + b"\ntrailer")
+
+
 @pytest.mark.parametrize(
     ("material", "data", "status", "kind"),
     [
-        ("site-plan", PDF.replace(b"/Catalog", b"/Catalog /OpenAction << /S /JavaScript >>"), 422, "document-active-content"),
-        ("site-plan", PDF.replace(b"/Catalog", b"/Catalog /#4Aava#53cript (x)"), 422, "document-active-content"),
-        ("site-plan", PDF.replace(b"trailer <<", b"trailer << /Encrypt 5 0 R"), 422, "document-encrypted"),
+        ("site-plan", with_script, 422, "document-active-content"),
+        ("site-plan", with_escaped_script, 422, "document-active-content"),
+        ("site-plan", encrypted, 422, "document-encrypted"),
         ("site-plan", PDF.replace(b"%%EOF", b""), 422, "document-truncated"),
-        ("site-plan", PDF.replace(b"trailer", b"%" * 1_000_001 + b"\ntrailer"), 413, "document-too-large"),
+        ("site-plan", oversized, 413, "document-too-large"),
         ("photo", PDF, 415, "document-type-not-accepted"),
         ("photo", png_bytes(), 415, "document-type-not-accepted"),
         ("site-plan", b"just some text, not a document", 415, "media-not-an-image"),

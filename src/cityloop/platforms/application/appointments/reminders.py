@@ -19,9 +19,6 @@ from cityloop.platforms.application.calendar import service as calendar
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.notify import service as notify
 
-# The notify platform's rows name a case; an appointment reminder belongs to none.
-NO_CASE = 0
-
 
 def mark_due_reminders(
     session: Session, *, timezone: str | tzinfo, now: datetime | None = None, limit: int = 500
@@ -78,7 +75,6 @@ def on_reminder_due(session: Session, delivered: DeliveredEvent, *, timezone: st
     notify.queue(
         session,
         source_event_id=delivered.id,
-        case_id=NO_CASE,
         user_id=user.id,
         kind=kind,
         message=text,
@@ -91,8 +87,7 @@ def on_reminder_due(session: Session, delivered: DeliveredEvent, *, timezone: st
         notify.queue(
             session,
             source_event_id=delivered.id,
-            case_id=NO_CASE,
-            user_id=user.id,
+                user_id=user.id,
             kind=kind,
             message=text,
             email=(user.email, subject),

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.base.db import utcnow
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
@@ -15,6 +16,7 @@ from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import enterprises as enterprise_registry
+from cityloop.platforms.application.identity import realname
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
@@ -177,6 +179,7 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
                 display_name=display,
             )
             created += 1
+    _demo_real_name(session)
     demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:
         identity.create_api_key(
@@ -185,6 +188,25 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
     else:
         demo_key.scopes = list(identity.API_KEY_SCOPES)
     return created
+
+
+# The demo citizen is 张丽华, the legal representative of a demo enterprise (enterprises.yaml),
+# verified to real-name level 2 so that the demo can apply for services at once.
+DEMO_CITIZEN_NAME = "张丽华"
+DEMO_CITIZEN_ID_NUMBER = "44030519920415007X"
+DEMO_CITIZEN_PHONE = "13800138000"
+
+
+def _demo_real_name(session: Session) -> None:
+    citizen = identity.find_user(session, username="citizen")
+    if citizen is None or realname.real_name_level(session, user_id=citizen.id) >= 2:
+        return
+    record = realname.submit_identity(
+        session, user_id=citizen.id, legal_name=DEMO_CITIZEN_NAME, id_number=DEMO_CITIZEN_ID_NUMBER
+    )
+    # A real account proves its phone with a text message; the demo has no SMS gateway.
+    record.phone = DEMO_CITIZEN_PHONE
+    record.phone_verified_at = utcnow()
 
 
 def is_seeded(session: Session) -> bool:

@@ -18,6 +18,7 @@ from cityloop.domains.services.definitions import Audience, ServiceDefinition
 from cityloop.domains.services.lifecycle import Setting
 from cityloop.domains.services.models import Application, ApplicationMaterial, ApplicationRating
 from cityloop.domains.services.workflow import FINISHED, Status
+from cityloop.platforms.application.identity import enterprises, realname
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media.documents import Document
@@ -31,9 +32,23 @@ def _require_citizen(actor: Actor) -> None:
 
 
 def own_application(session: Session, *, application_id: int, actor: Actor) -> Application:
-    """The actor's own application (404 for anyone else's: its existence is not told)."""
+    """The actor's own application, or one filed for an enterprise they act for now (404 for
+    anyone else's: its existence is not told; 403 once their right to act for it has ended)."""
     application = session.get(Application, application_id)
-    if application is None or actor.user_id is None or application.applicant_id != actor.user_id:
+    if application is None or actor.user_id is None:
+        raise not_found("application", application_id)
+    if application.enterprise_uscc is not None:
+        filed_by_me = application.applicant_id == actor.user_id
+        may_act = filed_by_me or any(
+            e.uscc == application.enterprise_uscc
+            for e, _ in enterprises.my_enterprises(session, user_id=actor.user_id)
+        )
+        if not may_act:
+            raise not_found("application", application_id)
+        # An agent whose rights were revoked loses the application at once.
+        enterprises.acting_for(session, user_id=actor.user_id, uscc=application.enterprise_uscc)
+        return application
+    if application.applicant_id != actor.user_id:
         raise not_found("application", application_id)
     return application
 
@@ -56,6 +71,11 @@ def start(
     definition = catalogue.definition_at(
         session, code=service.code, version=service.current_version
     )
+    if enterprise_uscc is not None:
+        assert actor.user_id is not None
+        enterprise_uscc = enterprises.acting_for(
+            session, user_id=actor.user_id, uscc=enterprise_uscc
+        ).uscc
     wanted = Audience.ENTERPRISE if enterprise_uscc else Audience.PERSON
     if wanted not in definition.audience:
         who = "an enterprise" if enterprise_uscc else "a person"
@@ -177,6 +197,8 @@ def submit(session: Session, *, application_id: int, actor: Actor) -> Applicatio
     if application.status != Status.DRAFT:
         raise lifecycle.not_allowed(application, "submit")
     definition = definition_of(session, application)
+    assert actor.user_id is not None
+    realname.require_level(session, user_id=actor.user_id, level=definition.realname_level)
     forms.check_form(definition, application.form)
     _check_materials(session, application, definition)
     application.submitted_at = utcnow()
@@ -257,10 +279,13 @@ def rate(
 
 
 def mine(session: Session, *, actor: Actor, status: str | None = None) -> list[Application]:
-    """The actor's applications, newest first (drafts included)."""
+    """The actor's applications and those of the enterprises they act for, newest first."""
     if actor.user_id is None:
         return []
-    query = select(Application).where(Application.applicant_id == actor.user_id)
+    acting = [e.uscc for e, _ in enterprises.my_enterprises(session, user_id=actor.user_id)]
+    query = select(Application).where(
+        (Application.applicant_id == actor.user_id) | Application.enterprise_uscc.in_(acting)
+    )
     if status:
         query = query.where(Application.status == status)
     return list(session.scalars(query.order_by(Application.id.desc()).limit(200)))

@@ -24,6 +24,7 @@ from cityloop.domains.services.workflow import (
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Role
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.access.service import record_access
 
 MAX_TEXT = 4000
 MAX_ITEMS = 20
@@ -52,9 +53,13 @@ def staff_application(session: Session, *, application_id: int, actor: Actor) ->
         or not involves(session, application=application, actor=actor)
     ):
         raise not_found("application", application_id)
-    identity.audit(
-        session, actor=actor, action="application.read", target=f"application:{application.id}"
-    )
+    reference = f"application:{application.id}"
+    identity.audit(session, actor=actor, action="application.read", target=reference)
+    # The form and materials are the applicant's data: the applicant sees who read them.
+    record_access(
+        session, user_id=application.applicant_id, actor=actor, fields=["application"],
+        purpose="review", reference=reference,
+    )  # fmt: skip
     return application
 
 

@@ -52,3 +52,7 @@ class FeeIn(Body):
 
 class ActiveIn(Body):
     active: bool
+
+
+class ConsentIn(Body):
+    consent: bool = Field(description="the applicant allows reading their records for this form")

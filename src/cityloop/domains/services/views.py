@@ -13,12 +13,19 @@ from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import bad_request, not_found
-from cityloop.domains.services import applications, catalogue, presenters
+from cityloop.domains.services import applications, catalogue, prefill, presenters
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
 from cityloop.domains.services.lifecycle import Setting
 from cityloop.domains.services.models import ApplicationMaterial
-from cityloop.domains.services.schemas import FormIn, NoteIn, RatingIn, StartIn, SupplementIn
+from cityloop.domains.services.schemas import (
+    ConsentIn,
+    FormIn,
+    NoteIn,
+    RatingIn,
+    StartIn,
+    SupplementIn,
+)
 from cityloop.domains.services.setting import setting_of
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
@@ -114,6 +121,19 @@ def save_form(
     with ctx.writing() as session:
         application = applications.save_form(
             session, application_id=application_id, actor=actor, form=body.form
+        )
+        return presenters.applicant_application(session, application)
+
+
+@router.post("/applications/{application_id}/prefill")
+def prefill_form(
+    ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: ConsentIn
+) -> out.Application:
+    """Fill the draft from the city's records (一次不用跑), with consent; each read is logged
+    where the applicant sees it (GET /api/v1/me/data-access)."""
+    with ctx.writing() as session:
+        application = prefill.prefill(
+            session, application_id=application_id, actor=actor, consent=body.consent
         )
         return presenters.applicant_application(session, application)
 

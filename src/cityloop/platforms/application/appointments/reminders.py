@@ -87,7 +87,7 @@ def on_reminder_due(session: Session, delivered: DeliveredEvent, *, timezone: st
         notify.queue(
             session,
             source_event_id=delivered.id,
-                user_id=user.id,
+            user_id=user.id,
             kind=kind,
             message=text,
             email=(user.email, subject),

@@ -25,6 +25,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "real_name_level": ("Real-name level", "实名等级"),
     "enterprise_registration": ("Enterprise registration", "企业登记信息"),
     "licences": ("Licences held", "持有的证照"),
+    "application": ("An application's form and materials", "申请表及申请材料"),
 }
 
 LEGAL_BASES: dict[str, tuple[str, str]] = {

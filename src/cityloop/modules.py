@@ -16,6 +16,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.media",
     "cityloop.platforms.application.notify",
     "cityloop.platforms.application.webhooks",
+    "cityloop.platforms.application.credentials",
     "cityloop.platforms.data.perception",
     "cityloop.domains.governance",
     "cityloop.bridges",

@@ -5,6 +5,7 @@ publishes, unpacks our disclosures, and its holder makes a presentation our veri
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib.metadata import version
 
 import pytest
@@ -18,7 +19,7 @@ from tests.support.city import City
 from tests.support.credentials import CLAIMS, issue, server_verdict, with_payload
 
 
-def published_key(city: City):  # type: ignore[no-untyped-def]
+def published_key(city: City) -> Callable[[str, dict[str, object]], JWK]:
     """The key lookup an outside verifier does: the issuer's metadata, then the kid."""
     base = runtime.authority_of(city.ctx).base_url
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -337,9 +338,10 @@ class PublicKeyCache:
     changes once made, so it is parsed once."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, tuple[str, Any]] = {}
+        self._keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
 
-    def get(self, session: Session, kid: str) -> tuple[str, Any] | None:
+    def get(self, session: Session, kid: str) -> tuple[str, Ed25519PublicKey] | None:
+        """(issuer code, public key) of a kid, or None when no such key exists."""
         found = self._keys.get(kid)
         if found is None:
             row = key_row(session, kid=kid)
@@ -363,7 +365,7 @@ class DatabaseTrust:
         code = self.authority.issuer_code(issuer)
         return code is not None and identity.get_department(self.session, code=code) is not None
 
-    def key(self, issuer: str, kid: str) -> Any:
+    def key(self, issuer: str, kid: str) -> Ed25519PublicKey | None:
         found = self.keys.get(self.session, kid)
         if found is None or found[0] != self.authority.issuer_code(issuer):
             return None

@@ -18,6 +18,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.webhooks",
     "cityloop.platforms.application.calendar",
     "cityloop.platforms.application.appointments",
+    "cityloop.platforms.application.credentials",
     "cityloop.platforms.data.perception",
     "cityloop.platforms.data.access",
     "cityloop.domains.governance",

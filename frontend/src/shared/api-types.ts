@@ -750,6 +750,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Jwks
+         * @description Every issuer's public keys, retired ones too while credentials they signed are valid.
+         */
+        get: operations["jwks__well_known_jwks_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwt-vc-issuer/issuers/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Issuer Metadata
+         * @description SD-JWT VC issuer metadata of one issuer (a department): its identifier and its keys.
+         */
+        get: operations["issuer_metadata__well_known_jwt_vc_issuer_issuers__code__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/status-lists/{code}/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status List
+         * @description A signed status list token (one bit per credential: 1 revoked).
+         */
+        get: operations["status_list_credentials_status_lists__code___number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/issuers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Issuers
+         * @description The issuers of this city and the URLs a verifier caches to verify offline.
+         */
+        get: operations["issuers_api_v1_credentials_issuers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Presentation
+         * @description Verify a presentation (public, rate-limited per client): the verdict, its reason and a
+         *     message in English and Chinese; the disclosed claims when it is valid.
+         */
+        post: operations["verify_presentation_api_v1_credentials_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/issuers/{code}/rotate-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Key
+         * @description Give an issuer a new signing key (admin; audited). Old credentials still verify.
+         */
+        post: operations["rotate_key_api_v1_credentials_issuers__code__rotate_key_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{credential_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke
+         * @description Revoke a credential (admin; audited; idempotent): its status bit is set.
+         */
+        post: operations["revoke_api_v1_credentials__credential_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/perception/profiles": {
         parameters: {
             query?: never;
@@ -1580,6 +1721,27 @@ export interface paths {
          */
         put: operations["save_form_api_v1_applications__application_id__form_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/applications/{application_id}/prefill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prefill Form
+         * @description Fill the draft from the city's records (一次不用跑), with consent; each read is logged
+         *     where the applicant sees it (GET /api/v1/me/data-access).
+         */
+        post: operations["prefill_form_api_v1_applications__application_id__prefill_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2831,6 +2993,13 @@ export interface components {
             /** File */
             file?: string | null;
         };
+        /** BothLanguages */
+        BothLanguages: {
+            /** En */
+            en: string;
+            /** Zh-Cn */
+            "zh-CN": string;
+        };
         /** BulkActionIn */
         BulkActionIn: {
             /** Action */
@@ -3188,6 +3357,14 @@ export interface components {
             /** Expires In */
             expires_in: number;
         };
+        /** ConsentIn */
+        ConsentIn: {
+            /**
+             * Consent
+             * @description the applicant allows reading their records for this form
+             */
+            consent: boolean;
+        };
         /**
          * CounterCitizen
          * @description The counter screen: the full number, to compare with the document in hand.
@@ -3293,6 +3470,37 @@ export interface components {
              * @default
              */
             counter?: string;
+        };
+        /**
+         * CredentialOut
+         * @description A credential's record as staff see it (never its claims: they are not kept).
+         */
+        CredentialOut: {
+            /** Id */
+            id: string;
+            /** Issuer */
+            issuer: string;
+            /** Vct */
+            vct: string;
+            /** Kid */
+            kid: string;
+            /** Status List */
+            status_list: string;
+            /** Status Idx */
+            status_idx: number;
+            /** Subject Ref */
+            subject_ref: string;
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked Reason */
+            revoked_reason: string;
         };
         /** DataAccessOut */
         DataAccessOut: {
@@ -3603,6 +3811,69 @@ export interface components {
             status: components["schemas"]["Status"];
             /** Message */
             message: string;
+        };
+        /**
+         * IssuerList
+         * @description Every issuer of this city, with the URLs a verifier caches for offline use.
+         */
+        IssuerList: {
+            /** Jwks Uri */
+            jwks_uri: string;
+            /** Issuers */
+            issuers: components["schemas"]["IssuerListed"][];
+        };
+        /** IssuerListed */
+        IssuerListed: {
+            /** Code */
+            code: string;
+            /** Issuer */
+            issuer: string;
+            /** Metadata Url */
+            metadata_url: string;
+            /** Status Lists */
+            status_lists: string[];
+        };
+        /**
+         * IssuerMetadata
+         * @description SD-JWT VC issuer metadata: the issuer identifier and its keys.
+         */
+        IssuerMetadata: {
+            /** Issuer */
+            issuer: string;
+            jwks: components["schemas"]["Jwks"];
+        };
+        /** Jwk */
+        Jwk: {
+            /** Kty */
+            kty: string;
+            /** Crv */
+            crv: string;
+            /** X */
+            x: string;
+            /** Kid */
+            kid: string;
+            /** Alg */
+            alg: string;
+            /** Use */
+            use: string;
+        };
+        /** Jwks */
+        Jwks: {
+            /** Keys */
+            keys: components["schemas"]["Jwk"][];
+        };
+        /** KeyOut */
+        KeyOut: {
+            /** Issuer */
+            issuer: string;
+            /** Kid */
+            kid: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            public_jwk: components["schemas"]["Jwk"];
         };
         /** KpiReport */
         KpiReport: {
@@ -4206,6 +4477,14 @@ export interface components {
              * @enum {string}
              */
             phase: "intake" | "work" | "done" | "ended";
+        };
+        /** RevokeRequest */
+        RevokeRequest: {
+            /**
+             * Reason
+             * @default
+             */
+            reason?: string;
         };
         /** Rollup */
         Rollup: {
@@ -4953,6 +5232,50 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * VerdictOut
+         * @description The verdict on a presentation. ``claims`` holds only what the holder disclosed (and the
+         *     claims the issuer left visible); a refusal carries no claims.
+         */
+        VerdictOut: {
+            /** Valid */
+            valid: boolean;
+            /**
+             * Reason
+             * @description valid, or the reason for the refusal
+             */
+            reason: string;
+            message: components["schemas"]["BothLanguages"];
+            /** Issuer */
+            issuer: string | null;
+            /** Vct */
+            vct: string | null;
+            /** Issued At */
+            issued_at: string | null;
+            /** Valid From */
+            valid_from: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Claims */
+            claims: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * VerifyRequest
+         * @description A presentation as text, or what a QR code held (the presentation, or a link carrying it
+         *     after ``#``); optionally the issuer and credential type the verifier expects.
+         */
+        VerifyRequest: {
+            /** Presentation */
+            presentation?: string | null;
+            /** Qr */
+            qr?: string | null;
+            /** Issuer */
+            issuer?: string | null;
+            /** Vct */
+            vct?: string | null;
         };
         /**
          * Vocabulary
@@ -6370,6 +6693,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppointmentDayList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    jwks__well_known_jwks_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+        };
+    };
+    issuer_metadata__well_known_jwt_vc_issuer_issuers__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuerMetadata"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    status_list_credentials_status_lists__code___number__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a status list JWT */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/statuslist+jwt": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    issuers_api_v1_credentials_issuers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuerList"];
+                };
+            };
+        };
+    };
+    verify_presentation_api_v1_credentials_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerdictOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rotate_key_api_v1_credentials_issuers__code__rotate_key_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_api_v1_credentials__credential_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                credential_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RevokeRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialOut"];
                 };
             };
             /** @description Validation Error */
@@ -8018,6 +8543,41 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["FormIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    prefill_form_api_v1_applications__application_id__prefill_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentIn"];
             };
         };
         responses: {

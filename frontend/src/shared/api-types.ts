@@ -2047,6 +2047,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/licences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Licences
+         * @description The signed-in citizen's licences, newest first.
+         */
+        get: operations["my_licences_api_v1_me_licences_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/licences/{application_id}/presentations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Present
+         * @description A presentation disclosing only the claims named, with the QR code's text.
+         */
+        post: operations["present_api_v1_me_licences__application_id__presentations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/licences/{application_id}/qr.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Qr Code
+         * @description The QR code of a presentation disclosing only the claims named.
+         */
+        get: operations["qr_code_api_v1_me_licences__application_id__qr_svg_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/applications/{application_id}/revoke-licence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Licence
+         * @description Revoke an issued licence: verifiers refuse it once they fetch the status list again.
+         */
+        post: operations["revoke_licence_api_v1_staff_applications__application_id__revoke_licence_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ngsi-ld/v1/entities": {
         parameters: {
             query?: never;
@@ -3918,6 +3998,48 @@ export interface components {
                 [key: string]: components["schemas"]["LatestValue"];
             };
         };
+        /**
+         * Licence
+         * @description A licence in the applicant's wallet (证照夹).
+         */
+        Licence: {
+            /** Application Id */
+            application_id: number;
+            /** Number */
+            number: string;
+            /** Licence Id */
+            licence_id: string;
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            issuer: components["schemas"]["Named"];
+            /**
+             * Issued At
+             * Format: date-time
+             */
+            issued_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Revoked */
+            revoked: boolean;
+            /**
+             * Claims
+             * @description claims every presentation shows
+             */
+            claims: {
+                [key: string]: unknown;
+            };
+            /**
+             * Disclosable
+             * @description claims the holder chooses to show or hide
+             */
+            disclosable: {
+                [key: string]: unknown;
+            };
+        };
         /** LicenceRule */
         LicenceRule: {
             /** Type */
@@ -4168,6 +4290,26 @@ export interface components {
                 number,
                 number
             ];
+        };
+        /** PresentIn */
+        PresentIn: {
+            /** Disclose */
+            disclose?: string[];
+        };
+        /**
+         * Presentation
+         * @description A presentation of a licence, and what a QR code of it holds.
+         */
+        Presentation: {
+            /** Presentation */
+            presentation: string;
+            /** Disclosed */
+            disclosed: string[];
+            /**
+             * Qr
+             * @description the QR code's text: the verify page's link, with the presentation after #
+             */
+            qr: string;
         };
         /**
          * Priority
@@ -4477,6 +4619,11 @@ export interface components {
              * @enum {string}
              */
             phase: "intake" | "work" | "done" | "ended";
+        };
+        /** RevokeIn */
+        RevokeIn: {
+            /** Reason */
+            reason: string;
         };
         /** RevokeRequest */
         RevokeRequest: {
@@ -9095,6 +9242,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_licences_api_v1_me_licences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Licence"][];
+                };
+            };
+        };
+    };
+    present_api_v1_me_licences__application_id__presentations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Presentation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qr_code_api_v1_me_licences__application_id__qr_svg_get: {
+        parameters: {
+            query?: {
+                disclose?: string[] | null;
+            };
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_licence_api_v1_staff_applications__application_id__revoke_licence_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffApplication"];
                 };
             };
             /** @description Validation Error */

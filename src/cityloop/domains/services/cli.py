@@ -12,6 +12,7 @@ import yaml
 from cityloop.base.cli import DataDir, fail, unit_of_work
 from cityloop.base.problems import Problem
 from cityloop.domains.services import catalogue, deadlines
+from cityloop.platforms.application.credentials.cli import verify_command
 from cityloop.platforms.application.identity.service import SYSTEM
 
 services = typer.Typer(
@@ -55,6 +56,29 @@ def sweep(data_dir: DataDir = None) -> None:
         typer.echo(f"overdue steps flagged: {deadlines.sweep_overdue(session)}")
 
 
+licence = typer.Typer(
+    help="E-licences (电子证照): verify a presented licence.", no_args_is_help=True
+)
+
+
+@licence.command("verify")
+def verify(
+    presentation: Annotated[str, typer.Argument(help="the presentation or QR text, @file, or -")],
+    cache: Annotated[
+        Path | None, typer.Option(help="a trust store from `cityloop credentials fetch-trust`")
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="use only the cache; never the network")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Verify a licence as anyone can, offline from a cached trust store; exit 1 if refused."""
+    verify_command(
+        presentation, cache=cache, offline=offline,
+        data_dir=data_dir, as_json=as_json,
+    )  # fmt: skip
+
+
 def install(app: typer.Typer) -> None:
-    """Add `services` to the root command."""
+    """Add `services` and `licence` to the root command."""
     app.add_typer(services, name="services")
+    app.add_typer(licence, name="licence")

@@ -50,6 +50,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Licence issued: {licence}; it is in your wallet",
         "已发放{licence_zh}，已存入您的证照夹",
     ),
+    "application.licence_revoked": (
+        "The licence was revoked: {reason}",
+        "证照已被吊销：{reason}",
+    ),
     "application.withdrawn": (
         "Withdrawn by the applicant",
         "申请人已撤回申请",

@@ -19,6 +19,7 @@ from cityloop.domains.services.models import (
 )
 from cityloop.domains.services.staff_views import router as staff_router
 from cityloop.domains.services.views import router as hall_router
+from cityloop.domains.services.wallet_views import router as wallet_router
 
 
 def _sweep(ctx: AppContext) -> int:
@@ -37,7 +38,7 @@ MODULE = Module(
         ApplicationEvent,
         ApplicationRating,
     ),
-    routers=(hall_router, staff_router),
+    routers=(hall_router, staff_router, wallet_router),
     jobs=(ScheduledJob("application-overdue", lambda s: s.scheduler_interval_seconds, _sweep),),
     commands=(cli.install,),
     body_limits=(

@@ -192,3 +192,30 @@ class QueueItem(Answer):
     due_at: Timestamp | None
     overdue: bool
     enterprise: bool
+
+
+class Licence(Answer):
+    """A licence in the applicant's wallet (证照夹)."""
+
+    application_id: int
+    number: str
+    licence_id: str
+    type: str
+    name: str
+    name_zh: str
+    issuer: Named
+    issued_at: Timestamp
+    expires_at: Timestamp | None
+    revoked: bool
+    claims: JsonObject = Field(description="claims every presentation shows")
+    disclosable: JsonObject = Field(description="claims the holder chooses to show or hide")
+
+
+class Presentation(Answer):
+    """A presentation of a licence, and what a QR code of it holds."""
+
+    presentation: str
+    disclosed: list[str]
+    qr: str = Field(
+        description="the QR code's text: the verify page's link, with the presentation after #"
+    )

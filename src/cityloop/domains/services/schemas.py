@@ -56,3 +56,11 @@ class ActiveIn(Body):
 
 class ConsentIn(Body):
     consent: bool = Field(description="the applicant allows reading their records for this form")
+
+
+class PresentIn(Body):
+    disclose: list[str] = Field(default_factory=list, max_length=50)
+
+
+class RevokeIn(Body):
+    reason: str = Field(min_length=1, max_length=500)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import Request
 
 from cityloop.base.context import AppContext, get_context
+from cityloop.domains.services import licences
 from cityloop.domains.services.deadlines import Clock
 from cityloop.domains.services.lifecycle import Setting
+from cityloop.platforms.application.credentials.runtime import authority_of
 
 
 def setting_for(ctx: AppContext) -> Setting:
     """The setting of this app (built once, kept in the context)."""
     found = ctx.extras.get("services.setting")
     if found is None:
-        found = Setting(
-            clock=Clock(ctx.settings.city_timezone), issuer=ctx.extras.get("services.issuer")
-        )
+        issuer = licences.issuer_for(authority_of(ctx))
+        found = Setting(clock=Clock(ctx.settings.city_timezone), issuer=issuer)
         ctx.extras["services.setting"] = found
     return found
 

@@ -87,6 +87,7 @@ APPLICATION_WORKFLOW = TransitionTable(
         _a("record_fee", {S.SUBMITTED, S.UNDER_REVIEW, S.SUPPLEMENT, S.APPROVED}, None, Party.STAFF),
         _a("allow_supplement", {S.UNDER_REVIEW}, None, Party.SUPERVISOR, public=False),
         _a("rate", set(FINISHED), None, Party.APPLICANT, public=False),
+        _a("revoke_licence", {S.ISSUED}, None, Party.STAFF),
         _a("overdue", {S.UNDER_REVIEW}, None, Party.SYSTEM, public=False),
     ],
 )  # fmt: skip

@@ -2027,6 +2027,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/service-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Department Stats
+         * @description Each department's on-time rate, late steps and ratings (好差评), busiest first.
+         */
+        get: operations["department_stats_api_v1_service_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services/{code}/active": {
         parameters: {
             query?: never;
@@ -2771,6 +2791,54 @@ export interface components {
              * @description what the applicant may do now
              */
             actions: string[];
+        };
+        /** ApplicationLogRow */
+        ApplicationLogRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Public */
+            public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** ApplicationRatingIn */
+        ApplicationRatingIn: {
+            /** Score */
+            score: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
         };
         /** ApplicationSummary */
         ApplicationSummary: {
@@ -3628,6 +3696,43 @@ export interface components {
             /** Kind */
             kind: string;
         };
+        /**
+         * DepartmentStats
+         * @description A department's counters: the on-time rate of its review steps and its ratings.
+         */
+        DepartmentStats: {
+            department: components["schemas"]["Named"];
+            /**
+             * Accepted
+             * @description applications it accepted as the responsible department
+             */
+            accepted: number;
+            /** Steps Decided */
+            steps_decided: number;
+            /** Steps On Time */
+            steps_on_time: number;
+            /**
+             * On Time Rate
+             * @description steps decided within their limit / decided
+             */
+            on_time_rate: number | null;
+            /** Steps Active */
+            steps_active: number;
+            /**
+             * Steps Overdue
+             * @description active steps past their limit now
+             */
+            steps_overdue: number;
+            /** Ratings */
+            ratings: number;
+            /** Average Rating */
+            average_rating: number | null;
+            /**
+             * Poor Ratings
+             * @description ratings of 1 or 2 (差评)
+             */
+            poor_ratings: number;
+        };
         /** Device */
         Device: {
             /** Device Id */
@@ -4236,6 +4341,11 @@ export interface components {
             /** Message */
             message: string;
             /**
+             * Message Zh
+             * @description the line in Chinese, where it has a message code
+             */
+            message_zh: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -4570,6 +4680,18 @@ export interface components {
             stars: number;
             /** Comment */
             comment: string;
+        };
+        /** RatingIn */
+        RatingIn: {
+            /** Stars */
+            stars: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+            /** Token */
+            token?: string | null;
         };
         /** ReasonIn */
         ReasonIn: {
@@ -4938,7 +5060,7 @@ export interface components {
             /** Fee Receipt */
             fee_receipt: string | null;
             /** Staff Timeline */
-            staff_timeline: components["schemas"]["cityloop__domains__services__responses__StaffTimelineRow"][];
+            staff_timeline: components["schemas"]["ApplicationLogRow"][];
         };
         /**
          * StaffCase
@@ -5040,7 +5162,7 @@ export interface components {
             /** Allowed Actions */
             allowed_actions: string[];
             /** Timeline */
-            timeline: components["schemas"]["cityloop__domains__governance__responses__StaffTimelineRow"][];
+            timeline: components["schemas"]["StaffTimelineRow"][];
             /** Reports */
             reports: components["schemas"]["CaseReport"][];
             /** Merged Cases */
@@ -5149,6 +5271,51 @@ export interface components {
             last_public_update_at: string;
             /** Allowed Actions */
             allowed_actions: string[];
+        };
+        /**
+         * StaffTimelineRow
+         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
+         */
+        StaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            from_status: components["schemas"]["Status"] | null;
+            status: components["schemas"]["Status"];
+            /**
+             * Message
+             * @description the public status line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the same line in Chinese
+             */
+            message_zh: string | null;
+            /** Message Code */
+            message_code: string | null;
+            /** Note */
+            note: string | null;
+            /** Attachments */
+            attachments: string[];
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Department */
+            department: string | null;
+            /** Note Public */
+            note_public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** Stage */
         Stage: {
@@ -5464,111 +5631,6 @@ export interface components {
              * @description years the table does not know: counted Monday to Friday only
              */
             unknown_years: number[];
-        };
-        /**
-         * StaffTimelineRow
-         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
-         */
-        cityloop__domains__governance__responses__StaffTimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            from_status: components["schemas"]["Status"] | null;
-            status: components["schemas"]["Status"];
-            /**
-             * Message
-             * @description the public status line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the same line in Chinese
-             */
-            message_zh: string | null;
-            /** Message Code */
-            message_code: string | null;
-            /** Note */
-            note: string | null;
-            /** Attachments */
-            attachments: string[];
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Department */
-            department: string | null;
-            /** Note Public */
-            note_public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
-        };
-        /** RatingIn */
-        cityloop__domains__governance__schemas__RatingIn: {
-            /** Stars */
-            stars: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
-            /** Token */
-            token?: string | null;
-        };
-        /** StaffTimelineRow */
-        cityloop__domains__services__responses__StaffTimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            /** Status */
-            status: string;
-            /** Department */
-            department: string | null;
-            /**
-             * Message
-             * @description the line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the line in Chinese
-             */
-            message_zh: string | null;
-            /** Note */
-            note: string | null;
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Public */
-            public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
-        };
-        /** RatingIn */
-        cityloop__domains__services__schemas__RatingIn: {
-            /** Score */
-            score: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
         };
     };
     responses: never;
@@ -8323,7 +8385,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityloop__domains__governance__schemas__RatingIn"];
+                "application/json": components["schemas"]["RatingIn"];
             };
         };
         responses: {
@@ -8929,7 +8991,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityloop__domains__services__schemas__RatingIn"];
+                "application/json": components["schemas"]["ApplicationRatingIn"];
             };
         };
         responses: {
@@ -9207,6 +9269,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    department_stats_api_v1_service_stats_get: {
+        parameters: {
+            query?: {
+                since?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentStats"][];
                 };
             };
             /** @description Validation Error */

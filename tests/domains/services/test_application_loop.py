@@ -211,3 +211,13 @@ def test_the_queue_lists_a_departments_work_soonest_deadline_first(city: City) -
     assert waiting["id"] in [i["application_id"] for i in centre if i["kind"] == "accept"]
     due = [i["due_at"] for i in queue]
     assert due == sorted(due)
+
+
+def test_the_applicant_is_told_of_each_step_in_their_language(city: City) -> None:
+    application = accepted(city)
+    city.drain()
+    inbox = call(city, "GET", "/api/v1/me/notifications", "citizen")
+    mine = [n for n in inbox if n["kind"] == "application.accept"]
+    assert mine and mine[0]["message"].startswith("Application SV-")
+    assert mine[0]["message_zh"].startswith("办件 SV-") and "已受理" in mine[0]["message_zh"]
+    assert str(application["id"]) in mine[0]["message"]

@@ -97,3 +97,22 @@ def test_a_step_past_its_limit_is_flagged_once_and_queued_as_overdue(city: City)
     assert "overdue" in [row["action"] for row in seen["staff_timeline"]]
     mine = call(city, "GET", f"/api/v1/applications/{application['id']}", "citizen")
     assert "overdue" not in [row["action"] for row in mine["timeline"]]
+
+
+def test_the_counters_show_each_departments_on_time_rate_and_ratings(city: City) -> None:
+    application = submitted(city, "test-permit")
+    number = application["id"]
+    accepted = staff(city, number, "accept", "handler-urbanmgmt")
+    step = next(s for s in accepted["steps"] if s["department"]["code"] == "roads")
+    denied = staff(
+        city, number, f"steps/{step['id']}/deny", "handler-roads", reason="no", legal_basis="art. 1"
+    )
+    assert denied["status"] == "denied"
+    call(city, "POST", f"/api/v1/applications/{number}/rating", "citizen", 201, json={"score": 1})
+    counters = {
+        c["department"]["code"]: c for c in call(city, "GET", "/api/v1/service-stats", "admin")
+    }
+    assert counters["roads"]["steps_decided"] >= 1 and counters["roads"]["on_time_rate"] == 1.0
+    assert counters["urbanmgmt"]["accepted"] >= 1
+    assert counters["urbanmgmt"]["ratings"] >= 1 and counters["urbanmgmt"]["poor_ratings"] >= 1
+    assert city.client.get("/api/v1/service-stats").status_code == 401

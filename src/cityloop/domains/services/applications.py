@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.messages import Message
+from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, forbidden, not_found
 from cityloop.base.storage import Storage
-from cityloop.domains.services import catalogue, deadlines, forms, lifecycle
+from cityloop.domains.services import catalogue, deadlines, events, forms, lifecycle
 from cityloop.domains.services.definitions import Audience, ServiceDefinition
 from cityloop.domains.services.lifecycle import Setting
 from cityloop.domains.services.models import Application, ApplicationMaterial, ApplicationRating
@@ -274,6 +275,12 @@ def rate(
     session.add(rating)
     lifecycle.move(
         session, application=application, action="rate", actor=actor, data={"score": score}
+    )
+    emit(
+        session,
+        events.ApplicationRated(
+            application_id=application.id, department=application.department_code, score=score
+        ),
     )
     return rating
 

@@ -3,8 +3,7 @@ version an application was filed under, and the service hall's search."""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Any
 
 from pydantic import ValidationError
@@ -128,20 +127,27 @@ def _version_row(session: Session, *, code: str, version: int) -> ServiceVersion
     return row
 
 
-@lru_cache(maxsize=4096)
-def _parsed(frozen: str) -> ServiceDefinition:
-    # A version never changes once written, so its parsed definition is kept, keyed by its text.
-    return ServiceDefinition.model_validate(json.loads(frozen))
+# A version never changes once written, so its parsed definition is kept for the process's
+# life, keyed by the database it came from, the service and the version.
+_PARSED: OrderedDict[tuple[str, str, int], ServiceDefinition] = OrderedDict()
+_PARSED_MAX = 4096
 
 
-def parsed(row: ServiceVersion) -> ServiceDefinition:
-    """The definition a version row holds."""
-    return _parsed(json.dumps(row.definition, sort_keys=True, ensure_ascii=False))
+def _database(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=True)
 
 
 def definition_at(session: Session, *, code: str, version: int) -> ServiceDefinition:
     """The definition of one version of a service."""
-    return parsed(_version_row(session, code=code, version=version))
+    key = (_database(session), code, version)
+    found = _PARSED.get(key)
+    if found is None:
+        row = _version_row(session, code=code, version=version)
+        found = ServiceDefinition.model_validate(row.definition)
+        _PARSED[key] = found
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return found
 
 
 def current_definition(session: Session, *, code: str) -> ServiceDefinition:
@@ -174,21 +180,13 @@ def hall(
     include_inactive: bool = False,
 ) -> list[tuple[Service, ServiceDefinition]]:
     """The services the hall lists: searched by words (English or Chinese), audience and topic."""
-    query = (
-        select(Service, ServiceVersion)
-        .join(
-            ServiceVersion,
-            (ServiceVersion.service_code == Service.code)
-            & (ServiceVersion.version == Service.current_version),
-        )
-        .order_by(Service.code)
-    )
+    query = select(Service).order_by(Service.code)
     if not include_inactive:
         query = query.where(Service.active.is_(True))
     words = (q or "").casefold().split()
     found = []
-    for service, row in session.execute(query):
-        definition = parsed(row)
+    for service in session.scalars(query):
+        definition = definition_at(session, code=service.code, version=service.current_version)
         if audience and audience not in definition.audience:
             continue
         if topic and topic not in definition.topics:

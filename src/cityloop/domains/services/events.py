@@ -39,6 +39,15 @@ class ApplicationPublicUpdate(ApplicationChange):
     status: str
 
 
+class ApplicationRated(ApplicationChange):
+    """The applicant rated a finished application (好差评): the department's KPIs count it."""
+
+    type: ClassVar[str] = "application.rated"
+
+    department: str
+    score: int
+
+
 class StepOverdue(ApplicationChange):
     """A department's review step ran past its time limit."""
 

@@ -54,6 +54,18 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "The licence was revoked: {reason}",
         "证照已被吊销：{reason}",
     ),
+    "application.update": (
+        "Application {number}: {line}",
+        "办件 {number}：{line_zh}",
+    ),
+    "application.appointment_booked": (
+        "Counter appointment booked for {slot}",
+        "已预约窗口办理时间：{slot}",
+    ),
+    "application.appointment_cancelled": (
+        "The counter appointment for {slot} was cancelled",
+        "{slot} 的窗口预约已取消",
+    ),
     "application.withdrawn": (
         "Withdrawn by the applicant",
         "申请人已撤回申请",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.domains.services import cli, deadlines
+from cityloop.domains.services import cli, consumers, deadlines
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES
 from cityloop.domains.services.models import (
     Application,
@@ -39,6 +39,7 @@ MODULE = Module(
         ApplicationRating,
     ),
     routers=(hall_router, staff_router, wallet_router),
+    consumers=(consumers.subscribe,),
     jobs=(ScheduledJob("application-overdue", lambda s: s.scheduler_interval_seconds, _sweep),),
     commands=(cli.install,),
     body_limits=(

@@ -119,7 +119,7 @@ class TimelineRow(Answer):
     note: str | None
 
 
-class StaffTimelineRow(TimelineRow):
+class ApplicationLogRow(TimelineRow):
     actor: str
     actor_role: str
     public: bool
@@ -172,7 +172,7 @@ class StaffApplication(Application):
 
     applicant_id: int
     fee_receipt: str | None
-    staff_timeline: list[StaffTimelineRow]
+    staff_timeline: list[ApplicationLogRow]
 
 
 class QueueItem(Answer):
@@ -219,3 +219,18 @@ class Presentation(Answer):
     qr: str = Field(
         description="the QR code's text: the verify page's link, with the presentation after #"
     )
+
+
+class DepartmentStats(Answer):
+    """A department's counters: the on-time rate of its review steps and its ratings."""
+
+    department: Named
+    accepted: int = Field(description="applications it accepted as the responsible department")
+    steps_decided: int
+    steps_on_time: int
+    on_time_rate: float | None = Field(description="steps decided within their limit / decided")
+    steps_active: int
+    steps_overdue: int = Field(description="active steps past their limit now")
+    ratings: int
+    average_rating: float | None
+    poor_ratings: int = Field(description="ratings of 1 or 2 (差评)")

@@ -3,6 +3,7 @@ application under review, acceptance and step decisions, fees, and editing the c
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import not_found
-from cityloop.domains.services import catalogue, presenters, queries, review
+from cityloop.domains.services import catalogue, presenters, queries, review, stats
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.lifecycle import Setting
 from cityloop.domains.services.models import ApplicationMaterial
@@ -139,6 +140,15 @@ def record_fee(
             setting=setting,
         )  # fmt: skip
         return presenters.staff_application(session, found)
+
+
+@router.get("/service-stats")
+def department_stats(
+    ctx: Ctx, actor: Staff, since: datetime | None = None
+) -> list[out.DepartmentStats]:
+    """Each department's on-time rate, late steps and ratings (好差评), busiest first."""
+    with ctx.reading() as session:
+        return stats.department_stats(session, since=since)
 
 
 # ------------------------------------------------------------------ the catalogue's admins

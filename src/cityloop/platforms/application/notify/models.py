@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,10 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(20), default="inbox")
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
+    # The line as a message code and its parameters (base.messages), so each reader gets it in
+    # their language; rows written before codes existed have only ``message``.
+    message_code: Mapped[str | None] = mapped_column(String(80), default=None)
+    message_params: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     # Outbound channels (e-mail): where it goes and whether it went. The row is the send queue,

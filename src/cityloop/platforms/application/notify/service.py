@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
+from cityloop.base.messages import Message
 from cityloop.platforms.application.notify.channels import Channel
 from cityloop.platforms.application.notify.models import Notification
 
@@ -38,8 +39,11 @@ def queue(
     report_id: int | None = None,
     email: tuple[str, str] | None = None,
     sms: str | None = None,
+    coded: Message | None = None,
 ) -> None:
     """Queue an inbox line for a user or a report's tracking page, an e-mail or a text message."""
+    # ``coded`` is the line as a message code, kept beside ``message`` (the text sent) so the
+    # inbox shows it in each reader's language.
     # Given ``email`` as (address, subject), the line is an e-mail, and given ``sms`` (a phone
     # number) a text message, that :func:`send_pending` sends later through its channel.
     address, subject = email or (sms, None)
@@ -55,6 +59,8 @@ def queue(
             address=address,
             subject=subject,
             message=message,
+            message_code=coded.code if coded else None,
+            message_params=dict(coded.params) if coded else None,
         )
     )
 

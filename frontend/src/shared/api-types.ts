@@ -2127,6 +2127,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/licences/{application_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Licence As Pdf
+         * @description The licence as a PDF carrying the QR code of a presentation disclosing only the claims
+         *     named.
+         */
+        get: operations["licence_as_pdf_api_v1_me_licences__application_id__pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff/applications/{application_id}/revoke-licence": {
         parameters: {
             query?: never;
@@ -9423,6 +9444,39 @@ export interface operations {
                 };
                 content: {
                     "image/svg+xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    licence_as_pdf_api_v1_me_licences__application_id__pdf_get: {
+        parameters: {
+            query?: {
+                disclose?: string[] | null;
+            };
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */

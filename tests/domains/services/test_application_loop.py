@@ -4,6 +4,7 @@ refused with the status that names it."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -221,3 +222,34 @@ def test_the_applicant_is_told_of_each_step_in_their_language(city: City) -> Non
     assert mine and mine[0]["message"].startswith("Application SV-")
     assert mine[0]["message_zh"].startswith("办件 SV-") and "已受理" in mine[0]["message_zh"]
     assert str(application["id"]) in mine[0]["message"]
+
+
+def test_a_counter_appointment_for_the_application_shows_on_its_timeline(city: City) -> None:
+    application = submitted(city, "test-permit")
+    number = application["id"]
+    today = date.today()
+    slots = city.client.get(
+        "/api/v1/appointments/slots",
+        params={"department": "urbanmgmt", "start": str(today + timedelta(days=1)),
+                "end": str(today + timedelta(days=14))},
+    ).json()  # fmt: skip
+    slot = slots[0]
+    booked = call(
+        city, "POST", "/api/v1/appointments", "citizen", 201,
+        json={"counter_id": slot["counter_id"], "start": slot["start"],
+              "reference": f"application:{number}", "purpose": "in-person-check"},
+    )  # fmt: skip
+    city.drain()
+    mine = call(city, "GET", f"/api/v1/applications/{number}", "citizen")
+    assert mine["timeline"][-1]["action"] == "appointment"
+    assert mine["timeline"][-1]["message_zh"].startswith("已预约窗口办理时间")
+    call(
+        city,
+        "POST",
+        f"/api/v1/appointments/{booked['id']}/actions",
+        "citizen",
+        json={"action": "cancel"},
+    )
+    city.drain()
+    mine = call(city, "GET", f"/api/v1/applications/{number}", "citizen")
+    assert mine["timeline"][-1]["message"].startswith("The counter appointment for")

@@ -138,3 +138,20 @@ def test_only_the_holder_presents_and_only_claims_the_licence_has(city: City) ->
 def test_the_licence_verify_command_refuses_what_is_not_a_licence() -> None:
     result = CliRunner().invoke(app, ["licence", "verify", "not-a-licence", "--offline"])
     assert result.exit_code != 0
+
+
+def test_a_licence_downloads_as_a_pdf_with_its_qr_code(city: City) -> None:
+    application = approved(city, "licensed")
+    response = city.client.get(
+        f"/api/v1/me/licences/{application['id']}/pdf?disclose=project",
+        headers=city.headers("citizen"),
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-") and b"STSong-Light" in response.content
+    assert b"/Subtype /Image" in response.content
+    refused = city.client.get(
+        f"/api/v1/me/licences/{application['id']}/pdf?disclose=shoe_size",
+        headers=city.headers("citizen"),
+    )
+    assert refused.status_code == 400

@@ -12,6 +12,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
 from cityloop.domains.services import licences, presenters
 from cityloop.domains.services import responses as out
+from cityloop.domains.services.licence_pdf import licence_pdf
 from cityloop.domains.services.schemas import PresentIn, RevokeIn
 from cityloop.platforms.application.credentials.qr import qr_payload, qr_svg
 from cityloop.platforms.application.identity.deps import require_roles, staff_actor
@@ -84,6 +85,47 @@ def qr_code(
         )
     svg = qr_svg(qr_payload(text, verify_url=_verify_url(ctx)), title="licence")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get(
+    "/me/licences/{application_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def licence_as_pdf(
+    ctx: Ctx,
+    actor: Citizen,
+    application_id: ApplicationId,
+    disclose: Annotated[list[str] | None, Query(max_length=50)] = None,
+) -> Response:
+    """The licence as a PDF carrying the QR code of a presentation disclosing only the claims
+    named."""
+    chosen = disclose or []
+    with ctx.reading() as session:
+        text = licences.presentation(
+            session, application_id=application_id, actor=actor, disclose=chosen
+        )
+        held = licences.held(session, application_id=application_id, actor=actor)
+        issuer = presenters.Departments(session)(held.credential.issuer_code)
+    licence = held.definition.licence
+    assert licence is not None
+    shown = {**held.visible, **{k: v for k, v in held.disclosable.items() if k in chosen}}
+    shown = {k: v for k, v in shown.items() if k not in ("iat", "nbf", "exp", "_sd", "_sd_alg")}
+    pdf = licence_pdf(
+        name=licence.name, name_zh=licence.name_zh, number=presenters.number(held.application),
+        issuer=issuer.name, issuer_zh=issuer.name_zh, issued_at=held.credential.issued_at,
+        expires_at=held.credential.expires_at, claims=shown,
+        qr_text=qr_payload(text, verify_url=_verify_url(ctx)),
+    )  # fmt: skip
+    filename = f"licence-{presenters.number(held.application)}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
 
 
 @router.post("/staff/applications/{application_id}/revoke-licence")

@@ -4,6 +4,7 @@ stand still while a supplement request is open, and a step past its limit is fla
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,3 +117,28 @@ def test_the_counters_show_each_departments_on_time_rate_and_ratings(city: City)
     assert counters["urbanmgmt"]["accepted"] >= 1
     assert counters["urbanmgmt"]["ratings"] >= 1 and counters["urbanmgmt"]["poor_ratings"] >= 1
     assert city.client.get("/api/v1/service-stats").status_code == 401
+
+
+def test_a_late_step_is_escalated_to_its_department_and_the_supervisors(city: City) -> None:
+    application = submitted(city, "test-permit")
+    staff(city, application["id"], "accept", "handler-urbanmgmt")
+    with city.ctx.writing() as session:
+        for step in session.scalars(
+            select(ApplicationStep).where(ApplicationStep.application_id == application["id"])
+        ):
+            if step.department_code == "roads":
+                step.due_at = utcnow() - timedelta(hours=1)
+    with city.ctx.writing() as session:
+        deadlines.sweep_overdue(session)
+    city.drain()
+    number = f"{application['id']:06d}"
+
+    def late(username: str) -> list[dict[str, Any]]:
+        inbox = call(city, "GET", "/api/v1/me/notifications", username)
+        return [
+            n for n in inbox if n["kind"] == "application.step_overdue" and number in n["message"]
+        ]
+
+    for username in ("handler-roads", "supervisor"):
+        assert late(username) and "审查已超出时限" in late(username)[0]["message_zh"], username
+    assert late("handler-parks") == []

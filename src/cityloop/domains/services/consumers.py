@@ -9,9 +9,12 @@ from cityloop.base.context import AppContext
 from cityloop.base.messages import Message
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.domains.services import events, timeline
+from cityloop.domains.services.messages import department_names
 from cityloop.domains.services.models import Application, ApplicationEvent
 from cityloop.domains.services.presenters import number
 from cityloop.platforms.application.appointments import events as appointment_events
+from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import SYSTEM
 from cityloop.platforms.application.notify import service as notify
 
@@ -38,6 +41,28 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
 
 def _rendered(message: Message) -> dict[str, str]:
     return {"line": message.render("en"), "line_zh": message.render("zh-CN")}
+
+
+def on_step_overdue(session: Session, event: DeliveredEvent) -> None:
+    """Escalate a late step: its department's handlers and the supervisors are told."""
+    if notify.already_sent(session, event_id=event.id):
+        return
+    late = event.event
+    assert isinstance(late, events.StepOverdue)
+    application = session.get(Application, late.application_id)
+    if application is None:
+        return
+    coded = Message(
+        "application.step_overdue_staff",
+        {"number": number(application), **department_names(session, late.department)},
+    )
+    people = identity.users_with_role(session, role=Role.HANDLER, department_code=late.department)
+    people += identity.users_with_role(session, role=Role.SUPERVISOR)
+    for user in {u.id: u for u in people}.values():
+        notify.queue(
+            session, source_event_id=event.id, user_id=user.id, kind="application.step_overdue",
+            message=coded.render("en"), coded=coded,
+        )  # fmt: skip
 
 
 def _linked(session: Session, change: appointment_events.AppointmentChange) -> Application | None:
@@ -76,6 +101,7 @@ def on_appointment(session: Session, event: DeliveredEvent) -> None:
 def subscribe(registry: ConsumerRegistry, ctx: AppContext | None = None) -> None:
     """Register the services domain's consumers."""
     registry.subscribe("services.notify", [events.ApplicationPublicUpdate], on_public_update)
+    registry.subscribe("services.escalate", [events.StepOverdue], on_step_overdue)
     registry.subscribe(
         "services.appointments",
         [appointment_events.AppointmentBooked, appointment_events.AppointmentCancelled],

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.base.messages import Message
 from cityloop.base.outbox import emit
 from cityloop.domains.services import events, timeline
+from cityloop.domains.services.messages import department_names
 from cityloop.domains.services.models import Application, ApplicationStep
 from cityloop.domains.services.workflow import Status, StepStatus
 from cityloop.platforms.application.calendar import service as calendar
@@ -90,10 +92,12 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
     flagged = 0
     for step, application in session.execute(query):
         step.overdue = True
+        names = department_names(session, step.department_code)
         timeline.record(
             session, application=application, action="overdue", actor=SYSTEM,
             to_status=application.status, from_status=application.status, step=step,
             public=False,
+            message=Message("application.step_overdue", names),
         )  # fmt: skip
         emit(
             session,

@@ -15,11 +15,14 @@ from cityloop.base.db import utcnow
 from cityloop.base.messages import Message
 from cityloop.base.problems import Problem
 from cityloop.domains.services import deadlines, timeline
+from cityloop.domains.services.catalogue import definition_at
 from cityloop.domains.services.deadlines import Clock
 from cityloop.domains.services.definitions import ServiceDefinition
+from cityloop.domains.services.messages import department_names
 from cityloop.domains.services.models import Application, ApplicationEvent, ApplicationStep
 from cityloop.domains.services.workflow import (
     APPLICATION_WORKFLOW,
+    PAYABLE,
     STEP_WORKFLOW,
     Status,
     StepStatus,
@@ -90,14 +93,6 @@ def steps_of(session: Session, *, application_id: int) -> list[ApplicationStep]:
     """The application's steps, by stage then department."""
     query = select(ApplicationStep).where(ApplicationStep.application_id == application_id)
     return list(session.scalars(query.order_by(ApplicationStep.stage, ApplicationStep.id)))
-
-
-def department_names(session: Session, code: str) -> dict[str, str]:
-    """A department's English and Chinese names as message parameters."""
-    department = identity.get_department(session, code=code)
-    if department is None:
-        return {"department": code, "department_zh": code}
-    return {"department": department.name, "department_zh": department.name_zh or department.name}
 
 
 def start_stage(
@@ -190,3 +185,42 @@ def issue_if_due(
         message=Message("application.issued", licence),
         data={"licence_id": licence_id},
     )  # fmt: skip
+
+
+def amount(application: Application) -> str:
+    """The application's fee as people read it (¥12.50)."""
+    return f"¥{application.fee_cents / 100:.2f}"
+
+
+def settle_fee(
+    session: Session,
+    *,
+    application: Application,
+    actor: Actor,
+    receipt: str,
+    setting: Setting,
+    message: Message,
+) -> Application:
+    """Record an application's fee as paid (at the counter or online); an approved application
+    then gets its licence."""
+    if application.fee_cents == 0:
+        raise Problem(409, "no-fee", f"application {application.id} has no fee to pay")
+    if application.fee_paid_at is not None:
+        raise Problem(409, "fee-already-paid", f"the fee of application {application.id} is paid")
+    if application.status not in PAYABLE:
+        raise not_allowed(application, "record_fee")
+    application.fee_paid_at = utcnow()
+    application.fee_receipt = receipt
+    move(
+        session, application=application, action="record_fee", actor=actor, message=message,
+        data={"receipt": receipt},
+    )  # fmt: skip
+    identity.audit(
+        session, actor=actor, action="application.fee", target=f"application:{application.id}",
+        detail={"receipt": receipt, "cents": application.fee_cents},
+    )  # fmt: skip
+    definition = definition_at(
+        session, code=application.service_code, version=application.service_version
+    )
+    issue_if_due(session, application=application, definition=definition, setting=setting)
+    return application

@@ -3,7 +3,10 @@ in English and Chinese (the base's message catalogue keeps them by code)."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from cityloop.base.messages import Message, register
+from cityloop.platforms.application.identity import service as identity
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "application.submitted": (
@@ -74,6 +77,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Fee of {amount} paid at the counter",
         "已在窗口缴纳费用 {amount}",
     ),
+    "application.fee_paid_online": (
+        "Fee of {amount} paid online",
+        "已在线缴纳费用 {amount}",
+    ),
+    "application.step_overdue_staff": (
+        "Application {number}: {department}'s review is past its time limit",
+        "办件 {number}：{department_zh}审查已超出时限",
+    ),
     "application.step_overdue": (
         "{department}'s review is past its time limit",
         "{department_zh}审查已超出时限",
@@ -82,4 +93,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 
 register(TEMPLATES)
 
-__all__ = ["TEMPLATES", "Message"]
+
+def department_names(session: Session, code: str) -> dict[str, str]:
+    """A department's English and Chinese names as message parameters."""
+    department = identity.get_department(session, code=code)
+    if department is None:
+        return {"department": code, "department_zh": code}
+    return {"department": department.name, "department_zh": department.name_zh or department.name}
+
+
+__all__ = ["TEMPLATES", "Message", "department_names"]

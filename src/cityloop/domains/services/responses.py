@@ -234,3 +234,13 @@ class DepartmentStats(Answer):
     ratings: int
     average_rating: float | None
     poor_ratings: int = Field(description="ratings of 1 or 2 (差评)")
+
+
+class PaymentStarted(Answer):
+    redirect_url: str
+    reference: str
+
+
+class PaymentRecorded(Answer):
+    application_id: int
+    paid: bool

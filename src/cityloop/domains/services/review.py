@@ -11,7 +11,8 @@ from cityloop.base.messages import Message
 from cityloop.base.problems import Problem, bad_request, forbidden, not_found
 from cityloop.domains.services import deadlines, lifecycle, timeline
 from cityloop.domains.services.applications import definition_of
-from cityloop.domains.services.lifecycle import Setting, department_names
+from cityloop.domains.services.lifecycle import Setting
+from cityloop.domains.services.messages import department_names
 from cityloop.domains.services.models import Application, ApplicationStep
 from cityloop.domains.services.workflow import (
     COUNTER_ROLES,
@@ -277,34 +278,7 @@ def record_fee(
     number = _text(receipt, "receipt", required=True)
     if len(number) > 80:
         raise bad_request("receipt is longer than 80 characters", field="receipt")
-    if application.fee_cents == 0:
-        raise Problem(409, "no-fee", f"application {application.id} has no fee to pay")
-    if application.fee_paid_at is not None:
-        raise Problem(
-            409, "fee-already-paid", f"the fee of application {application.id} is already paid"
-        )
-    if application.status not in (
-        Status.SUBMITTED,
-        Status.UNDER_REVIEW,
-        Status.SUPPLEMENT,
-        Status.APPROVED,
-    ):
-        raise lifecycle.not_allowed(application, "record_fee")
-    application.fee_paid_at = utcnow()
-    application.fee_receipt = number
-    amount = f"¥{application.fee_cents / 100:.2f}"
-    lifecycle.move(
-        session, application=application, action="record_fee", actor=actor,
-        message=Message("application.fee_paid", {"amount": amount}), data={"receipt": number},
+    return lifecycle.settle_fee(
+        session, application=application, actor=actor, receipt=number, setting=setting,
+        message=Message("application.fee_paid", {"amount": lifecycle.amount(application)}),
     )  # fmt: skip
-    identity.audit(
-        session, actor=actor, action="application.fee", target=f"application:{application.id}",
-        detail={"receipt": number, "cents": application.fee_cents},
-    )  # fmt: skip
-    lifecycle.issue_if_due(
-        session,
-        application=application,
-        definition=definition_of(session, application),
-        setting=setting,
-    )
-    return application

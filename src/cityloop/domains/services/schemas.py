@@ -64,3 +64,7 @@ class PresentIn(Body):
 
 class RevokeIn(Body):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class PaymentIn(Body):
+    provider: str = Field(max_length=40, description="an installed payment provider's name")

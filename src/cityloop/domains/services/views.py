@@ -7,13 +7,13 @@ from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import bad_request, not_found
-from cityloop.domains.services import applications, catalogue, prefill, presenters
+from cityloop.domains.services import applications, catalogue, payments, prefill, presenters
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
 from cityloop.domains.services.lifecycle import Setting
@@ -23,6 +23,7 @@ from cityloop.domains.services.schemas import (
     ConsentIn,
     FormIn,
     NoteIn,
+    PaymentIn,
     StartIn,
     SupplementIn,
 )
@@ -226,6 +227,38 @@ def withdraw(
             session, application_id=application_id, actor=actor, note=body.note if body else None
         )
         return presenters.applicant_application(session, application)
+
+
+@router.post("/applications/{application_id}/payments", status_code=201)
+def start_payment(
+    ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: PaymentIn
+) -> out.PaymentStarted:
+    """Pay the fee online with an installed provider (409 when the city has none)."""
+    with ctx.reading() as session:
+        started = payments.start_payment(
+            session, application_id=application_id, actor=actor, provider_name=body.provider
+        )
+    return out.PaymentStarted(redirect_url=started.redirect_url, reference=started.reference)
+
+
+@router.post("/payments/{provider}/notifications")
+async def payment_notification(
+    ctx: Ctx, request: Request, setting: Settings, provider: Annotated[str, Path(max_length=40)]
+) -> out.PaymentRecorded:
+    """A provider's notification of a payment (the provider verifies its signature)."""
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+
+    def record() -> out.PaymentRecorded:
+        with ctx.writing() as session:
+            application = payments.confirm_payment(
+                session, provider_name=provider, headers=headers, body=body, setting=setting
+            )
+            return out.PaymentRecorded(
+                application_id=application.id, paid=application.fee_paid_at is not None
+            )
+
+    return await run_in_threadpool(record)
 
 
 @router.post("/applications/{application_id}/rating", status_code=201)

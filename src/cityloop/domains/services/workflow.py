@@ -52,10 +52,12 @@ S = Status
 IN_PROGRESS = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.SUPPLEMENT})
 FINISHED = frozenset({S.APPROVED, S.ISSUED, S.DENIED, S.NOT_ACCEPTED})
 ENDED = FINISHED | {S.WITHDRAWN}
+# When a fee may be paid: from submission until the licence is issued.
+PAYABLE = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.SUPPLEMENT, S.APPROVED})
 # Staff roles that review in their own department; admins act in any.
 DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.WORKER, Role.ADMIN})
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-COUNTER_ROLES = frozenset({Role.HANDLER, Role.WORKER, Role.HOTLINE, Role.ADMIN})
+COUNTER_ROLES = frozenset({Role.CLERK, Role.HANDLER, Role.WORKER, Role.HOTLINE, Role.ADMIN})
 
 
 @dataclass(frozen=True)

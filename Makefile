@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	$(BIN)/python benchmarks/guards.py
+	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

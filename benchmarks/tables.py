@@ -208,7 +208,40 @@ def guards_table(documents: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def services_table(documents: list[dict[str, Any]]) -> str:
+    """services.py: the hall, submission and licence verification, medians of the runs."""
+    (document,) = documents
+    summary = document["summary"]
+    ceiling = summary["healthz"]["throughput"]
+    lines = [
+        "| scenario | target | throughput | p50 | p99 | ceiling | ratio | met |",
+        "|---|---|---:|---:|---:|---|---:|---|",
+    ]
+    titles = {
+        "hall": "hall `GET /api/v1/services` (14 services)",
+        "guide": "guide `GET /api/v1/services/street-vending`",
+        "prepare": "draft + form save (the submissions' set-up)",
+        "submit": "submit an application (schema check, timeline, events)",
+    }
+    for name, title in titles.items():
+        row = summary[name]
+        target = f"≥ {_n(row['target'])}/s" if row["target"] else "—"
+        lines.append(
+            f"| {title} | {target} | {_n(row['throughput'])}/s | {_n(row['p50_ms'], 1)} ms"
+            f" | {_n(row['p99_ms'], 1)} ms | `/healthz` {_n(ceiling)}/s"
+            f" | {row['ratio_to_healthz']:.2f} × | {_met([row['met']])} |"
+        )
+    row = summary["verify"]
+    lines.append(
+        f"| verify a presented licence, one core | ≥ {_n(row['target'])}/s"
+        f" | {_n(row['throughput'])}/s | — | — | Ed25519 check {_n(row['ceiling_signature'])}/s"
+        f" | {row['ratio_to_ceiling']:.2f} × | {_met([row['met']])} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, Renderer] = {
+    "services": services_table,
     "load": load_table,
     "cores": cores_table,
     "cost": cost_table,

@@ -2027,6 +2027,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services/{code}/definition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Definition
+         * @description A service's definition as stored (the current version, or the one named): what the
+         *     catalogue editor changes and saves back with PUT.
+         */
+        get: operations["service_definition_api_v1_services__code__definition_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services/{code}/active": {
         parameters: {
             query?: never;
@@ -4784,6 +4805,27 @@ export interface components {
              * @default true
              */
             enabled?: boolean;
+        };
+        /**
+         * ServiceDefinitionText
+         * @description A service's definition as the catalogue's data files and the admins' editor write it.
+         */
+        ServiceDefinitionText: {
+            /** Code */
+            code: string;
+            /** Version */
+            version: number;
+            /** Current Version */
+            current_version: number;
+            /** Active */
+            active: boolean;
+            /**
+             * Definition
+             * @description the definition, as PUT /services/{code} takes it
+             */
+            definition: {
+                [key: string]: unknown;
+            };
         };
         /**
          * ServiceGuide
@@ -8455,6 +8497,8 @@ export interface operations {
                 q?: string | null;
                 audience?: components["schemas"]["Audience"] | null;
                 topic?: string | null;
+                /** @description closed services too (admins only: the catalogue editor) */
+                include_inactive?: boolean;
             };
             header?: never;
             path?: never;
@@ -9207,6 +9251,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_definition_api_v1_services__code__definition_get: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDefinitionText"];
                 };
             };
             /** @description Validation Error */

@@ -85,6 +85,16 @@ class ServiceVersionInfo(Answer):
     note: str
 
 
+class ServiceDefinitionText(Answer):
+    """A service's definition as the catalogue's data files and the admins' editor write it."""
+
+    code: str
+    version: int
+    current_version: int
+    active: bool
+    definition: JsonObject = Field(description="the definition, as PUT /services/{code} takes it")
+
+
 class Material(Answer):
     id: int
     material_code: str

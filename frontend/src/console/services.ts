@@ -65,7 +65,12 @@ export function staffActions(application: StaffApplication, user: User | null): 
     decide: new Set(reviewing ? active.filter((s) => ownsDepartment(user, s.department.code)).map((s) => s.id) : []),
     allowSupplement: new Set(reviewing && SUPERVISING_ROLES.has(user.role) ? active.map((s) => s.id) : []),
     fee: FEE_ROLES.has(user.role) && application.fee_cents > 0 && !application.fee_paid_at && FEE_STATUSES.has(application.status),
-    revoke: application.status === "issued" && Boolean(application.licence_id) && ownsDepartment(user, application.department.code),
+    // A revoked licence leaves the application issued; its timeline tells it was revoked.
+    revoke:
+      application.status === "issued" &&
+      Boolean(application.licence_id) &&
+      !application.staff_timeline.some((r) => r.action === "revoke_licence") &&
+      ownsDepartment(user, application.department.code),
     any: false,
   };
   found.any = found.accept || found.decide.size > 0 || found.allowSupplement.size > 0 || found.fee || found.revoke;
@@ -107,11 +112,28 @@ function valueText(node: JsonSchema | undefined, value: unknown, yes: string, no
   return String(value);
 }
 
-/** The form's answers in the schema's order, labelled by the schema's titles in the reader's
- * language; answers the schema does not name come last under their own keys. */
-export function formLines(schema: JsonSchema | null | undefined, form: Record<string, unknown>, yes: string, no: string): FormLine[] {
+/** The fields a JSON Forms UI schema lays out, in its order ("#/properties/<field>" scopes). */
+function laidOut(ui: unknown, found: string[] = []): string[] {
+  if (!ui || typeof ui !== "object") return found;
+  const node = ui as { scope?: unknown; elements?: unknown };
+  const match = typeof node.scope === "string" ? /^#\/properties\/([^/]+)$/.exec(node.scope) : null;
+  if (match?.[1]) found.push(match[1]);
+  if (Array.isArray(node.elements)) for (const element of node.elements) laidOut(element, found);
+  return found;
+}
+
+/** The form's answers in the order the applicant saw them (the UI schema's, then the schema's),
+ * labelled by the schema's titles in the reader's language; answers the schema does not name
+ * come last under their own keys. */
+export function formLines(
+  schema: JsonSchema | null | undefined,
+  form: Record<string, unknown>,
+  yes: string,
+  no: string,
+  ui: unknown = null,
+): FormLine[] {
   const properties = (schema?.properties ?? {}) as Record<string, JsonSchema>;
-  const keys = [...Object.keys(properties), ...Object.keys(form).filter((k) => !(k in properties))];
+  const keys = [...new Set([...laidOut(ui).filter((k) => k in properties), ...Object.keys(properties), ...Object.keys(form)])];
   return keys.map((key) => {
     const node = properties[key];
     const value = form[key];

@@ -2803,6 +2803,44 @@ export interface components {
              */
             comment?: string;
         };
+        /** ApplicationStaffTimelineRow */
+        ApplicationStaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Public */
+            public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
         /** ApplicationSummary */
         ApplicationSummary: {
             /** Id */
@@ -5030,45 +5068,7 @@ export interface components {
             /** Fee Receipt */
             fee_receipt: string | null;
             /** Staff Timeline */
-            staff_timeline: components["schemas"]["StaffApplicationTimelineRow"][];
-        };
-        /** StaffApplicationTimelineRow */
-        StaffApplicationTimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            /** Status */
-            status: string;
-            /** Department */
-            department: string | null;
-            /**
-             * Message
-             * @description the line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the line in Chinese
-             */
-            message_zh: string | null;
-            /** Note */
-            note: string | null;
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Public */
-            public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
+            staff_timeline: components["schemas"]["ApplicationStaffTimelineRow"][];
         };
         /**
          * StaffCase

@@ -190,7 +190,7 @@ def staff_application(session: Session, application: Application) -> out.StaffAp
         applicant_id=application.applicant_id,
         fee_receipt=application.fee_receipt,
         staff_timeline=[
-            out.StaffApplicationTimelineRow(
+            out.ApplicationStaffTimelineRow(
                 **_row(r),
                 actor=r.actor,
                 actor_role=r.actor_role,

@@ -129,7 +129,7 @@ class ApplicationTimelineRow(Answer):
     note: str | None
 
 
-class StaffApplicationTimelineRow(ApplicationTimelineRow):
+class ApplicationStaffTimelineRow(ApplicationTimelineRow):
     actor: str
     actor_role: str
     public: bool
@@ -182,7 +182,7 @@ class StaffApplication(Application):
 
     applicant_id: int
     fee_receipt: str | None
-    staff_timeline: list[StaffApplicationTimelineRow]
+    staff_timeline: list[ApplicationStaffTimelineRow]
 
 
 class QueueItem(Answer):

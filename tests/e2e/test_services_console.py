@@ -304,6 +304,20 @@ def test_two_departments_review_in_parallel_with_a_supplement_then_fee_and_revoc
     decide(fire, "fire", "request_supplement", items="Another drawing")
     expect(fire.get_by_test_id("svc-action-error")).to_contain_text("a supervisor may allow")
     fire.get_by_test_id("svc-action-cancel").click()
+
+    # A supervisor allows fire safety one more request; it decides to approve instead.
+    supervisor = open_page()
+    login(supervisor, live_server, "supervisor", f"/applications/{number}")
+    expect(supervisor.get_by_test_id("svc-step-actions-fire")).to_have_count(0)  # not its step
+    fire_step = supervisor.locator('[data-testid="svc-step"][data-department="fire"]')
+    expect(fire_step).to_contain_text("1 / 1")
+    supervisor.get_by_test_id("svc-do-allow_supplement").filter(has_text=re.compile("Fire")).click()
+    supervisor.get_by_test_id("svc-action-submit").click()
+    expect(fire_step).to_contain_text("1 / 2")
+    allowed = '[data-testid="svc-timeline-entry"][data-action="allow_supplement"]'
+    expect(supervisor.locator(allowed)).to_have_attribute("data-public", "false")
+    fire.reload()
+    expect(fire.get_by_test_id("svc-step-actions-fire")).to_contain_text("1 of 2 used")
     decide(fire, "fire", "approve")
     expect(step(fire, "fire")).to_have_attribute("data-status", "approved")
     expect(fire.get_by_test_id("svc-status")).to_have_attribute("data-status", "approved")

@@ -41,6 +41,7 @@ def test_front_end_pages_carry_a_strict_content_security_policy(city: City, path
     assert csp["frame-ancestors"] == "'none'"
     assert csp["base-uri"] == "'self'"
     assert csp["object-src"] == "'none'"
+    assert csp["frame-src"] == "'self' blob:"  # a document under review, never another site
     assert csp["img-src"].split() == [
         "'self'",
         "data:",

@@ -1845,6 +1845,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/applications/{application_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Payment
+         * @description Pay the fee online with an installed provider (409 when the city has none).
+         */
+        post: operations["start_payment_api_v1_applications__application_id__payments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/{provider}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment Notification
+         * @description A provider's notification of a payment (the provider verifies its signature).
+         */
+        post: operations["payment_notification_api_v1_payments__provider__notifications_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/applications/{application_id}/rating": {
         parameters: {
             query?: never;
@@ -2039,6 +2079,27 @@ export interface paths {
          * @description Each department's on-time rate, late steps and ratings (好差评), busiest first.
          */
         get: operations["department_stats_api_v1_service_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{code}/definition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Definition
+         * @description A service's definition as stored (the current version, or the one named): what the
+         *     catalogue editor changes and saves back with PUT.
+         */
+        get: operations["service_definition_api_v1_services__code__definition_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2798,7 +2859,7 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["Step"][];
             /** Timeline */
-            timeline: components["schemas"]["TimelineRow"][];
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
             /**
              * Supplement Items
              * @description what the open supplement request asks for
@@ -2813,8 +2874,18 @@ export interface components {
              */
             actions: string[];
         };
-        /** ApplicationLogRow */
-        ApplicationLogRow: {
+        /** ApplicationRatingIn */
+        ApplicationRatingIn: {
+            /** Score */
+            score: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+        };
+        /** ApplicationStaffTimelineRow */
+        ApplicationStaffTimelineRow: {
             /** Id */
             id: number;
             /**
@@ -2851,16 +2922,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** ApplicationRatingIn */
-        ApplicationRatingIn: {
-            /** Score */
-            score: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
-        };
         /** ApplicationSummary */
         ApplicationSummary: {
             /** Id */
@@ -2891,6 +2952,34 @@ export interface components {
             submitted_at: string | null;
             /** Due At */
             due_at: string | null;
+        };
+        /** ApplicationTimelineRow */
+        ApplicationTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
         };
         /** AppointmentActionIn */
         AppointmentActionIn: {
@@ -4374,6 +4463,28 @@ export interface components {
             /** Read */
             read: boolean;
         };
+        /** PaymentIn */
+        PaymentIn: {
+            /**
+             * Provider
+             * @description an installed payment provider's name
+             */
+            provider: string;
+        };
+        /** PaymentRecorded */
+        PaymentRecorded: {
+            /** Application Id */
+            application_id: number;
+            /** Paid */
+            paid: boolean;
+        };
+        /** PaymentStarted */
+        PaymentStarted: {
+            /** Redirect Url */
+            redirect_url: string;
+            /** Reference */
+            reference: string;
+        };
         /** PhoneCodeIn */
         PhoneCodeIn: {
             /** Phone */
@@ -4879,6 +4990,27 @@ export interface components {
             enabled?: boolean;
         };
         /**
+         * ServiceDefinitionText
+         * @description A service's definition as the catalogue's data files and the admins' editor write it.
+         */
+        ServiceDefinitionText: {
+            /** Code */
+            code: string;
+            /** Version */
+            version: number;
+            /** Current Version */
+            current_version: number;
+            /** Active */
+            active: boolean;
+            /**
+             * Definition
+             * @description the definition, as PUT /services/{code} takes it
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * ServiceGuide
          * @description A service's whole guide (办事指南): materials, form, approvals, what it issues.
          */
@@ -5062,7 +5194,7 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["Step"][];
             /** Timeline */
-            timeline: components["schemas"]["TimelineRow"][];
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
             /**
              * Supplement Items
              * @description what the open supplement request asks for
@@ -5081,7 +5213,7 @@ export interface components {
             /** Fee Receipt */
             fee_receipt: string | null;
             /** Staff Timeline */
-            staff_timeline: components["schemas"]["ApplicationLogRow"][];
+            staff_timeline: components["schemas"]["ApplicationStaffTimelineRow"][];
         };
         /**
          * StaffCase
@@ -5451,34 +5583,6 @@ export interface components {
             media?: string[];
             /** Contact Email */
             contact_email?: string | null;
-        };
-        /** TimelineRow */
-        TimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            /** Status */
-            status: string;
-            /** Department */
-            department: string | null;
-            /**
-             * Message
-             * @description the line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the line in Chinese
-             */
-            message_zh: string | null;
-            /** Note */
-            note: string | null;
         };
         /** TokenOut */
         TokenOut: {
@@ -8538,6 +8642,8 @@ export interface operations {
                 q?: string | null;
                 audience?: components["schemas"]["Audience"] | null;
                 topic?: string | null;
+                /** @description closed services too (admins only: the catalogue editor) */
+                include_inactive?: boolean;
             };
             header?: never;
             path?: never;
@@ -9001,6 +9107,72 @@ export interface operations {
             };
         };
     };
+    start_payment_api_v1_applications__application_id__payments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentStarted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    payment_notification_api_v1_payments__provider__notifications_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRecorded"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     rate_api_v1_applications__application_id__rating_post: {
         parameters: {
             query?: never;
@@ -9321,6 +9493,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DepartmentStats"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    service_definition_api_v1_services__code__definition_get: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDefinitionText"];
                 };
             };
             /** @description Validation Error */

@@ -24,6 +24,9 @@ def page_headers(tile_url: str | None = None) -> dict[str, str]:
         "style-src": "'self' 'unsafe-inline'",
         "img-src": " ".join(images),
         "connect-src": "'self'",
+        # The console shows an application's PDF in a frame from a blob (its route needs the
+        # bearer token, which a frame's own request cannot send).
+        "frame-src": "'self' blob:",
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",

@@ -3,19 +3,26 @@ import { computed, reactive } from "vue";
 import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } from "../../shared/api";
 import { t } from "../i18n";
 
-export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis";
+export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk"] as const;
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis"],
-  dispatcher: ["queue", "bulk", "disputes", "report", "kpis"],
-  supervisor: ["queue", "disputes", "kpis"],
-  handler: ["myWork", "queue"],
-  worker: ["myWork", "queue"],
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter"],
+  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications"],
+  supervisor: ["queue", "disputes", "kpis", "applications"],
+  handler: ["myWork", "queue", "applications"],
+  worker: ["myWork", "queue", "applications"],
   hotline: ["report", "queue"],
   inspector: ["report", "queue"],
+  // The counter clerk checks people's papers in person: the counter screen and nothing of cases.
+  clerk: ["counter"],
 };
+
+/** Whether the role works with cases at all (the live case feed is for those who do). */
+export function worksCases(): boolean {
+  return can("queue") || can("myWork");
+}
 
 export const session = reactive<{ user: User | null; ready: boolean }>({ user: null, ready: false });
 
@@ -32,6 +39,8 @@ export function homeRoute(): string {
     case "hotline":
     case "inspector":
       return "/report";
+    case "clerk":
+      return "/counter";
     default:
       return "/queue";
   }

@@ -85,6 +85,16 @@ class ServiceVersionInfo(Answer):
     note: str
 
 
+class ServiceDefinitionText(Answer):
+    """A service's definition as the catalogue's data files and the admins' editor write it."""
+
+    code: str
+    version: int
+    current_version: int
+    active: bool
+    definition: JsonObject = Field(description="the definition, as PUT /services/{code} takes it")
+
+
 class Material(Answer):
     id: int
     material_code: str
@@ -108,7 +118,7 @@ class Step(Answer):
     supplements_allowed: int
 
 
-class TimelineRow(Answer):
+class ApplicationTimelineRow(Answer):
     id: int
     at: Timestamp
     action: str
@@ -119,7 +129,7 @@ class TimelineRow(Answer):
     note: str | None
 
 
-class ApplicationLogRow(TimelineRow):
+class ApplicationStaffTimelineRow(ApplicationTimelineRow):
     actor: str
     actor_role: str
     public: bool
@@ -160,7 +170,7 @@ class Application(ApplicationSummary):
     fee_paid_at: Timestamp | None
     materials: list[Material]
     steps: list[Step]
-    timeline: list[TimelineRow]
+    timeline: list[ApplicationTimelineRow]
     supplement_items: list[str] = Field(description="what the open supplement request asks for")
     licence_id: str | None
     rating: Rating | None
@@ -172,7 +182,7 @@ class StaffApplication(Application):
 
     applicant_id: int
     fee_receipt: str | None
-    staff_timeline: list[ApplicationLogRow]
+    staff_timeline: list[ApplicationStaffTimelineRow]
 
 
 class QueueItem(Answer):

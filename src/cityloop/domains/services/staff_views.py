@@ -154,6 +154,25 @@ def department_stats(
 # ------------------------------------------------------------------ the catalogue's admins
 
 
+@router.get("/services/{code}/definition")
+def service_definition(
+    ctx: Ctx,
+    actor: Admin,
+    code: Code,
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> out.ServiceDefinitionText:
+    """A service's definition as stored (the current version, or the one named): what the
+    catalogue editor changes and saves back with PUT."""
+    with ctx.reading() as session:
+        service = catalogue.require_service(session, code=code)
+        number = version or service.current_version
+        definition = catalogue.definition_at(session, code=code, version=number)
+        return out.ServiceDefinitionText(
+            code=code, version=number, current_version=service.current_version,
+            active=service.active, definition=definition.model_dump(mode="json", by_alias=True),
+        )  # fmt: skip
+
+
 @router.put("/services/{code}")
 def save_service(
     ctx: Ctx,

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import bad_request, not_found
+from cityloop.base.problems import bad_request, forbidden, not_found
 from cityloop.domains.services import applications, catalogue, payments, prefill, presenters
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
@@ -28,7 +28,7 @@ from cityloop.domains.services.schemas import (
     SupplementIn,
 )
 from cityloop.domains.services.setting import setting_of
-from cityloop.platforms.application.identity.deps import require_roles
+from cityloop.platforms.application.identity.deps import optional_user, require_roles
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media.documents import screen_document
@@ -45,14 +45,25 @@ Settings = Annotated[Setting, Depends(setting_of)]
 @router.get("/services")
 def service_hall(
     ctx: Ctx,
+    request: Request,
     q: Annotated[str | None, Query(max_length=100)] = None,
     audience: Audience | None = None,
     topic: Annotated[str | None, Query(max_length=40)] = None,
+    include_inactive: Annotated[
+        bool, Query(description="closed services too (admins only: the catalogue editor)")
+    ] = False,
 ) -> list[out.ServiceSummary]:
     """The service hall (办事大厅): every open service, searched by words, audience and topic."""
+    # The token is read only when asked for closed services: the open hall stays a plain read.
+    if include_inactive:
+        user = optional_user(request)
+        if user is None or user.role != Role.ADMIN:
+            raise forbidden("only admins list closed services (include_inactive)")
     with ctx.reading() as session:
         names = presenters.Departments(session)
-        found = catalogue.hall(session, q=q, audience=audience, topic=topic)
+        found = catalogue.hall(
+            session, q=q, audience=audience, topic=topic, include_inactive=include_inactive
+        )
         return [presenters.service_summary(s, d, names) for s, d in found]
 
 

@@ -25,6 +25,7 @@ NOT_JSON = {
     ("get", "/api/v1/cases-stream"),
     ("get", "/api/v1/applications/{application_id}/materials/{material_id}"),
     ("get", "/api/v1/staff/applications/{application_id}/materials/{material_id}"),
+    ("get", "/api/v1/me/licences/{application_id}/qr.svg"),
 }
 STAFF_ONLY_CASE_KEYS = {
     "channel",

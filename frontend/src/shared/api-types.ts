@@ -2757,7 +2757,7 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["Step"][];
             /** Timeline */
-            timeline: components["schemas"]["TimelineRow"][];
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
             /**
              * Supplement Items
              * @description what the open supplement request asks for
@@ -2771,6 +2771,54 @@ export interface components {
              * @description what the applicant may do now
              */
             actions: string[];
+        };
+        /** ApplicationRatingIn */
+        ApplicationRatingIn: {
+            /** Score */
+            score: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+        };
+        /** ApplicationStaffTimelineRow */
+        ApplicationStaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Public */
+            public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** ApplicationSummary */
         ApplicationSummary: {
@@ -2802,6 +2850,34 @@ export interface components {
             submitted_at: string | null;
             /** Due At */
             due_at: string | null;
+        };
+        /** ApplicationTimelineRow */
+        ApplicationTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            /** Status */
+            status: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Message
+             * @description the line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the line in Chinese
+             */
+            message_zh: string | null;
+            /** Note */
+            note: string | null;
         };
         /** AppointmentActionIn */
         AppointmentActionIn: {
@@ -4571,6 +4647,18 @@ export interface components {
             /** Comment */
             comment: string;
         };
+        /** RatingIn */
+        RatingIn: {
+            /** Stars */
+            stars: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+            /** Token */
+            token?: string | null;
+        };
         /** ReasonIn */
         ReasonIn: {
             /** Reason */
@@ -4919,7 +5007,7 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["Step"][];
             /** Timeline */
-            timeline: components["schemas"]["TimelineRow"][];
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
             /**
              * Supplement Items
              * @description what the open supplement request asks for
@@ -4938,7 +5026,7 @@ export interface components {
             /** Fee Receipt */
             fee_receipt: string | null;
             /** Staff Timeline */
-            staff_timeline: components["schemas"]["cityloop__domains__services__responses__StaffTimelineRow"][];
+            staff_timeline: components["schemas"]["ApplicationStaffTimelineRow"][];
         };
         /**
          * StaffCase
@@ -5040,7 +5128,7 @@ export interface components {
             /** Allowed Actions */
             allowed_actions: string[];
             /** Timeline */
-            timeline: components["schemas"]["cityloop__domains__governance__responses__StaffTimelineRow"][];
+            timeline: components["schemas"]["StaffTimelineRow"][];
             /** Reports */
             reports: components["schemas"]["CaseReport"][];
             /** Merged Cases */
@@ -5149,6 +5237,51 @@ export interface components {
             last_public_update_at: string;
             /** Allowed Actions */
             allowed_actions: string[];
+        };
+        /**
+         * StaffTimelineRow
+         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
+         */
+        StaffTimelineRow: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Action */
+            action: string;
+            from_status: components["schemas"]["Status"] | null;
+            status: components["schemas"]["Status"];
+            /**
+             * Message
+             * @description the public status line in English
+             */
+            message: string | null;
+            /**
+             * Message Zh
+             * @description the same line in Chinese
+             */
+            message_zh: string | null;
+            /** Message Code */
+            message_code: string | null;
+            /** Note */
+            note: string | null;
+            /** Attachments */
+            attachments: string[];
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Department */
+            department: string | null;
+            /** Note Public */
+            note_public: boolean;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** Stage */
         Stage: {
@@ -5263,34 +5396,6 @@ export interface components {
             media?: string[];
             /** Contact Email */
             contact_email?: string | null;
-        };
-        /** TimelineRow */
-        TimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            /** Status */
-            status: string;
-            /** Department */
-            department: string | null;
-            /**
-             * Message
-             * @description the line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the line in Chinese
-             */
-            message_zh: string | null;
-            /** Note */
-            note: string | null;
         };
         /** TokenOut */
         TokenOut: {
@@ -5464,111 +5569,6 @@ export interface components {
              * @description years the table does not know: counted Monday to Friday only
              */
             unknown_years: number[];
-        };
-        /**
-         * StaffTimelineRow
-         * @description A row as staff see it: who wrote it, internal notes, the stored event data.
-         */
-        cityloop__domains__governance__responses__StaffTimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            from_status: components["schemas"]["Status"] | null;
-            status: components["schemas"]["Status"];
-            /**
-             * Message
-             * @description the public status line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the same line in Chinese
-             */
-            message_zh: string | null;
-            /** Message Code */
-            message_code: string | null;
-            /** Note */
-            note: string | null;
-            /** Attachments */
-            attachments: string[];
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Department */
-            department: string | null;
-            /** Note Public */
-            note_public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
-        };
-        /** RatingIn */
-        cityloop__domains__governance__schemas__RatingIn: {
-            /** Stars */
-            stars: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
-            /** Token */
-            token?: string | null;
-        };
-        /** StaffTimelineRow */
-        cityloop__domains__services__responses__StaffTimelineRow: {
-            /** Id */
-            id: number;
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            /** Action */
-            action: string;
-            /** Status */
-            status: string;
-            /** Department */
-            department: string | null;
-            /**
-             * Message
-             * @description the line in English
-             */
-            message: string | null;
-            /**
-             * Message Zh
-             * @description the line in Chinese
-             */
-            message_zh: string | null;
-            /** Note */
-            note: string | null;
-            /** Actor */
-            actor: string;
-            /** Actor Role */
-            actor_role: string;
-            /** Public */
-            public: boolean;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
-        };
-        /** RatingIn */
-        cityloop__domains__services__schemas__RatingIn: {
-            /** Score */
-            score: number;
-            /**
-             * Comment
-             * @default
-             */
-            comment?: string;
         };
     };
     responses: never;
@@ -8323,7 +8323,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityloop__domains__governance__schemas__RatingIn"];
+                "application/json": components["schemas"]["RatingIn"];
             };
         };
         responses: {
@@ -8929,7 +8929,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityloop__domains__services__schemas__RatingIn"];
+                "application/json": components["schemas"]["ApplicationRatingIn"];
             };
         };
         responses: {

@@ -167,7 +167,7 @@ def _application_fields(session: Session, application: Application) -> dict[str,
             for m in applications.materials_of(session, application_id=application.id)
         ],
         "steps": [_step(s, names) for s in steps],
-        "timeline": [out.TimelineRow(**_row(r)) for r in rows if r.public],  # type: ignore[arg-type]
+        "timeline": [out.ApplicationTimelineRow(**_row(r)) for r in rows if r.public],  # type: ignore[arg-type]
         "supplement_items": supplement,
         "licence_id": application.licence_id,
         "rating": rated,
@@ -190,7 +190,7 @@ def staff_application(session: Session, application: Application) -> out.StaffAp
         applicant_id=application.applicant_id,
         fee_receipt=application.fee_receipt,
         staff_timeline=[
-            out.StaffTimelineRow(
+            out.ApplicationStaffTimelineRow(
                 **_row(r),
                 actor=r.actor,
                 actor_role=r.actor_role,

@@ -108,7 +108,7 @@ class Step(Answer):
     supplements_allowed: int
 
 
-class TimelineRow(Answer):
+class ApplicationTimelineRow(Answer):
     id: int
     at: Timestamp
     action: str
@@ -119,7 +119,7 @@ class TimelineRow(Answer):
     note: str | None
 
 
-class StaffTimelineRow(TimelineRow):
+class ApplicationStaffTimelineRow(ApplicationTimelineRow):
     actor: str
     actor_role: str
     public: bool
@@ -160,7 +160,7 @@ class Application(ApplicationSummary):
     fee_paid_at: Timestamp | None
     materials: list[Material]
     steps: list[Step]
-    timeline: list[TimelineRow]
+    timeline: list[ApplicationTimelineRow]
     supplement_items: list[str] = Field(description="what the open supplement request asks for")
     licence_id: str | None
     rating: Rating | None
@@ -172,7 +172,7 @@ class StaffApplication(Application):
 
     applicant_id: int
     fee_receipt: str | None
-    staff_timeline: list[StaffTimelineRow]
+    staff_timeline: list[ApplicationStaffTimelineRow]
 
 
 class QueueItem(Answer):

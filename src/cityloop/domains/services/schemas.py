@@ -31,7 +31,7 @@ class NoteIn(Body):
     note: str | None = Field(None, max_length=4000)
 
 
-class RatingIn(Body):
+class ApplicationRatingIn(Body):
     score: int = Field(ge=1, le=5)
     comment: str = Field("", max_length=4000)
 

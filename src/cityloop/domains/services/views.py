@@ -19,10 +19,10 @@ from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
 from cityloop.domains.services.lifecycle import Setting
 from cityloop.domains.services.models import ApplicationMaterial
 from cityloop.domains.services.schemas import (
+    ApplicationRatingIn,
     ConsentIn,
     FormIn,
     NoteIn,
-    RatingIn,
     StartIn,
     SupplementIn,
 )
@@ -229,7 +229,9 @@ def withdraw(
 
 
 @router.post("/applications/{application_id}/rating", status_code=201)
-def rate(ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: RatingIn) -> out.Rating:
+def rate(
+    ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: ApplicationRatingIn
+) -> out.Rating:
     """Rate a finished application (好差评), once."""
     with ctx.writing() as session:
         rating = applications.rate(

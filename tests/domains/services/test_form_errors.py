@@ -17,6 +17,7 @@ def test_each_missing_required_field_is_named(city: City) -> None:
         ("goods", "required"),
         ("hours", "required"),
         ("zone", "required"),
+        ("materials.stall-photo", "required"),
     ]
 
 
@@ -31,4 +32,15 @@ def test_a_bad_value_and_a_missing_field_are_named_apart(city: City) -> None:
         ("hours", "required"),
         ("phone", "pattern"),
         ("zone", "oneOf"),
+        ("materials.stall-photo", "required"),
     }
+
+
+def test_one_refusal_names_the_failing_fields_and_the_missing_materials_together(
+    city: City,
+) -> None:
+    number = draft(city, "street-vending")["id"]
+    problem = call(city, "POST", f"/api/v1/applications/{number}/submit", "citizen", 422)
+    assert problem["type"].endswith("/invalid-form")
+    fields = [e["field"] for e in problem["errors"]]
+    assert fields == ["goods", "hours", "id_number", "phone", "zone", "materials.stall-photo"]

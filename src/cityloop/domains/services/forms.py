@@ -59,15 +59,20 @@ def form_errors(definition: ServiceDefinition, form: dict[str, Any]) -> list[dic
     return sorted(errors, key=lambda e: e["field"])
 
 
+def invalid_form(errors: list[dict[str, str]]) -> Problem:
+    """The 422 naming every failing field (and anything else listed with them)."""
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return Problem(
+        422, "invalid-form", f"the form is not complete or not valid: {fields}",
+        field=errors[0]["field"], extra={"errors": errors},
+    )  # fmt: skip
+
+
 def check_form(definition: ServiceDefinition, form: dict[str, Any]) -> None:
     """Raise one 422 naming every failing field, or return when the form is complete."""
     errors = form_errors(definition, form)
     if errors:
-        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        raise Problem(
-            422, "invalid-form", f"the form is not complete or not valid: {fields}",
-            field=errors[0]["field"], extra={"errors": errors},
-        )  # fmt: skip
+        raise invalid_form(errors)
 
 
 def check_draft(form: object) -> dict[str, Any]:

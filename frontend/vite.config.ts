@@ -19,7 +19,8 @@ function swaggerUi(): Plugin {
   };
 }
 
-// Two pages from one build: the citizen app at /app/ and the staff console at /console/.
+// Pages from one build: the citizen app at /app/ (and its licence check at /app/verify/) and
+// the staff console at /console/.
 // The Python app serves dist/ (see cityloop.app), so nothing is fetched from a CDN at runtime.
 export default defineConfig({
   plugins: [vue(), swaggerUi()],
@@ -31,6 +32,8 @@ export default defineConfig({
     rollupOptions: {
       input: {
         app: resolve(__dirname, "app/index.html"),
+        // The public licence check at /app/verify/ (a QR code's link): its own small page.
+        verify: resolve(__dirname, "app/verify/index.html"),
         console: resolve(__dirname, "console/index.html"),
       },
     },

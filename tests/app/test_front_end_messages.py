@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cityloop.domains.governance.workflow import TRANSITIONS, Channel, Priority, Resolution, Status
+from cityloop.domains.services import workflow as services
 
 SRC = Path(__file__).resolve().parents[2] / "frontend" / "src"
 GOVERNANCE = Path(__file__).resolve().parents[2] / "src" / "cityloop" / "domains" / "governance"
@@ -144,3 +145,20 @@ def test_per_code_texts_of_the_apps_cover_the_vocabulary() -> None:
         for prefix in ("action.", "action.formTitle.", "action.help.", "action.noteLabel."):
             assert prefix + action in console, prefix + action
         assert "action.submit." + action in console, action
+
+
+def test_the_app_names_every_application_status_step_status_and_timeline_action() -> None:
+    app = keys(APPS["app"])
+
+    def family(prefix: str) -> set[str]:
+        return {k.removeprefix(prefix) for k in app if k.startswith(prefix)}
+
+    assert family("appStatus.") == {s.value for s in services.Status}
+    assert family("stepStatus.") == {s.value for s in services.StepStatus}
+    written = {
+        action
+        for path in (GOVERNANCE.parent / "services").glob("*.py")
+        for action in re.findall(r'\baction="(\w+)"', path.read_text(encoding="utf-8"))
+    }
+    steps = {"step_approve", "step_deny"}  # review.py names these through _record_step
+    assert family("appAction.") == set(services.APPLICATION_WORKFLOW.actions) | written | steps

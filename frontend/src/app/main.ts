@@ -1,11 +1,13 @@
-// The citizen app at /app/: report a problem, follow it, see the city's map. A PWA that works
-// offline: the service worker (public/app/sw.js) caches the shell and city data, and reports
-// wait in the IndexedDB outbox until they can be sent.
+// The citizen app at /app/: report a problem, follow it, see the city's map; and the services
+// (the service hall, applications, the wallet). A PWA that works offline: the service worker
+// (public/app/sw.js) caches the shell and city data, and reports wait in the IndexedDB outbox
+// until they can be sent.
 import { createApp } from "vue";
 import "../shared/kit.css";
 import { loadVocabulary } from "../shared/vocabulary";
 import App from "./App.vue";
 import "./app.css";
+import "./services.css";
 import { locale } from "./i18n";
 import { onSent, startOutbox } from "./offline/queue";
 import { router } from "./router";

@@ -3561,6 +3561,20 @@ export interface components {
             phone?: string | null;
         };
         /**
+         * ClaimLabel
+         * @description What a licence claim is called, and what its coded values (a form's choices) mean.
+         */
+        ClaimLabel: {
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Values */
+            values: {
+                [key: string]: components["schemas"]["ValueName"];
+            };
+        };
+        /**
          * ClientConfig
          * @description What the front ends need to know about this deployment.
          */
@@ -4253,6 +4267,13 @@ export interface components {
              */
             disclosable: {
                 [key: string]: unknown;
+            };
+            /**
+             * Labels
+             * @description each claim's name in both languages
+             */
+            labels: {
+                [key: string]: components["schemas"]["ClaimLabel"];
             };
         };
         /** LicenceRule */
@@ -5671,6 +5692,13 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** ValueName */
+        ValueName: {
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
         };
         /**
          * VerdictOut

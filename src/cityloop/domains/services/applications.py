@@ -176,20 +176,37 @@ def materials_of(session: Session, *, application_id: int) -> list[ApplicationMa
     return list(session.scalars(query.order_by(ApplicationMaterial.id)))
 
 
+def _missing_materials(
+    session: Session, application: Application, definition: ServiceDefinition
+) -> list[dict[str, str]]:
+    present = {m.material_code for m in materials_of(session, application_id=application.id)}
+    return [
+        {"field": f"materials.{m.code}", "message": "required", "rule": "required"}
+        for m in definition.materials
+        if m.required and m.code not in present
+    ]
+
+
 def _check_materials(
     session: Session, application: Application, definition: ServiceDefinition
 ) -> None:
-    present = {m.material_code for m in materials_of(session, application_id=application.id)}
-    missing = [m.code for m in definition.materials if m.required and m.code not in present]
-    if missing:
-        errors = [
-            {"field": f"materials.{code}", "message": "required", "rule": "required"}
-            for code in missing
-        ]
+    errors = _missing_materials(session, application, definition)
+    if errors:
+        codes = ", ".join(e["field"].removeprefix("materials.") for e in errors)
         raise Problem(
-            422, "materials-missing", f"hand in the required materials: {', '.join(missing)}",
+            422, "materials-missing", f"hand in the required materials: {codes}",
             field="materials", extra={"errors": errors},
         )  # fmt: skip
+
+
+def _check_complete(
+    session: Session, application: Application, definition: ServiceDefinition
+) -> None:
+    """One 422 for everything still wrong: each failing field and each missing material."""
+    errors = forms.form_errors(definition, application.form)
+    if errors:
+        raise forms.invalid_form(errors + _missing_materials(session, application, definition))
+    _check_materials(session, application, definition)
 
 
 def submit(session: Session, *, application_id: int, actor: Actor) -> Application:
@@ -200,8 +217,7 @@ def submit(session: Session, *, application_id: int, actor: Actor) -> Applicatio
     definition = definition_of(session, application)
     assert actor.user_id is not None
     realname.require_level(session, user_id=actor.user_id, level=definition.realname_level)
-    forms.check_form(definition, application.form)
-    _check_materials(session, application, definition)
+    _check_complete(session, application, definition)
     application.submitted_at = utcnow()
     names = {"service": definition.name, "service_zh": definition.name_zh}
     lifecycle.move(

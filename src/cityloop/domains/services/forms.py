@@ -29,34 +29,50 @@ def validator(definition: ServiceDefinition) -> Draft202012Validator:
     return _validator(json.dumps(definition.form.json_schema, sort_keys=True))
 
 
-def _field(error: SchemaViolation) -> str:
-    path = [str(p) for p in error.absolute_path]
-    if error.validator == "required" and isinstance(error.instance, dict):
-        # "'name' is a required property": the missing field is the one to name.
-        missing = [f for f in error.validator_value if f not in error.instance]
-        if missing:
-            path.append(str(missing[0]))
-    return ".".join(path) or "form"
+def _fields(errors: list[SchemaViolation]) -> list[str]:
+    """The field each error is about, as a dotted path ("form" for the whole form)."""
+    fields: list[str] = []
+    # jsonschema yields one "required" error per missing property, in the order `required`
+    # lists them, and none of them names its property: the k-th error of one `required`
+    # keyword is about the k-th missing property.
+    seen: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+    for error in errors:
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [f for f in error.validator_value if f not in error.instance]
+            key = (tuple(path), tuple(str(p) for p in error.absolute_schema_path))
+            index = seen.get(key, 0)
+            seen[key] = index + 1
+            if index < len(missing):
+                path.append(str(missing[index]))
+        fields.append(".".join(path) or "form")
+    return fields
 
 
 def form_errors(definition: ServiceDefinition, form: dict[str, Any]) -> list[dict[str, str]]:
     """Every field that fails the service's schema, as {field, message, rule}, in field order."""
+    found = list(validator(definition).iter_errors(form))
     errors = [
-        {"field": _field(e), "message": e.message, "rule": str(e.validator)}
-        for e in validator(definition).iter_errors(form)
+        {"field": field, "message": e.message, "rule": str(e.validator)}
+        for e, field in zip(found, _fields(found), strict=True)
     ]
     return sorted(errors, key=lambda e: e["field"])
+
+
+def invalid_form(errors: list[dict[str, str]]) -> Problem:
+    """The 422 naming every failing field (and anything else listed with them)."""
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return Problem(
+        422, "invalid-form", f"the form is not complete or not valid: {fields}",
+        field=errors[0]["field"], extra={"errors": errors},
+    )  # fmt: skip
 
 
 def check_form(definition: ServiceDefinition, form: dict[str, Any]) -> None:
     """Raise one 422 naming every failing field, or return when the form is complete."""
     errors = form_errors(definition, form)
     if errors:
-        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        raise Problem(
-            422, "invalid-form", f"the form is not complete or not valid: {fields}",
-            field=errors[0]["field"], extra={"errors": errors},
-        )  # fmt: skip
+        raise invalid_form(errors)
 
 
 def check_draft(form: object) -> dict[str, Any]:

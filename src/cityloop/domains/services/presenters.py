@@ -34,6 +34,44 @@ class Departments:
         return Named(code=code, name=found.name, name_zh=found.name_zh or found.name)
 
 
+# The names of the claims a licence takes from outside its form (a form's claims take the title
+# of their field): the holder reads them in the wallet, next to the values.
+_CLAIM_NAMES = {
+    "application.number": ("Number", "编号"),
+    "applicant.name": ("Holder", "持证人"),
+    "enterprise.name": ("Enterprise", "企业名称"),
+    "enterprise.uscc": ("Unified social credit code", "统一社会信用代码"),
+    "service.name": ("Licence", "许可事项"),
+}
+
+
+def claim_labels(definition: ServiceDefinition) -> dict[str, out.ClaimLabel]:
+    """Each licence claim's name in English and Chinese, and the names of its coded values."""
+    if definition.licence is None:
+        return {}
+    fields = definition.form.json_schema.get("properties") or {}
+    labels: dict[str, out.ClaimLabel] = {}
+    for claim, source in definition.licence.claims.items():
+        kind, _, field = source.partition(".")
+        prop = fields.get(field) if kind == "form" else None
+        if isinstance(prop, dict):
+            name = str(prop.get("title") or claim)
+            name_zh = str(prop.get("x-title-zh") or name)
+        else:
+            name, name_zh = _CLAIM_NAMES.get(source, (claim, claim))
+        choices = (prop.get("oneOf") or []) if isinstance(prop, dict) else []
+        values = {
+            str(c["const"]): out.ValueName(
+                name=str(c.get("title") or c["const"]),
+                name_zh=str(c.get("x-title-zh") or c.get("title") or c["const"]),
+            )
+            for c in choices
+            if isinstance(c, dict) and "const" in c
+        }
+        labels[claim] = out.ClaimLabel(name=name, name_zh=name_zh, values=values)
+    return labels
+
+
 def number(application: Application) -> str:
     """The application's reference as citizens and counters quote it (办件编号)."""
     return f"SV-{application.created_at:%Y}-{application.id:06d}"

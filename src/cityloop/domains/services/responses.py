@@ -204,6 +204,19 @@ class QueueItem(Answer):
     enterprise: bool
 
 
+class ValueName(Answer):
+    name: str
+    name_zh: str
+
+
+class ClaimLabel(Answer):
+    """What a licence claim is called, and what its coded values (a form's choices) mean."""
+
+    name: str
+    name_zh: str
+    values: dict[str, ValueName]
+
+
 class Licence(Answer):
     """A licence in the applicant's wallet (证照夹)."""
 
@@ -219,6 +232,7 @@ class Licence(Answer):
     revoked: bool
     claims: JsonObject = Field(description="claims every presentation shows")
     disclosable: JsonObject = Field(description="claims the holder chooses to show or hide")
+    labels: dict[str, ClaimLabel] = Field(description="each claim's name in both languages")
 
 
 class Presentation(Answer):

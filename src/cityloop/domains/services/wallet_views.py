@@ -36,6 +36,7 @@ def _licence(held: licences.Held, names: presenters.Departments) -> out.Licence:
         issuer=names(record.issuer_code), issued_at=iso(record.issued_at) or "",
         expires_at=iso(record.expires_at), revoked=record.revoked_at is not None,
         claims=held.visible, disclosable=held.disclosable,
+        labels=presenters.claim_labels(held.definition),
     )  # fmt: skip
 
 

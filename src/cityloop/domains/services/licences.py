@@ -12,19 +12,18 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.messages import Message
-from cityloop.base.problems import Problem, bad_request, forbidden, not_found
+from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.domains.services import lifecycle
 from cityloop.domains.services.applications import definition_of
 from cityloop.domains.services.definitions import ServiceDefinition
 from cityloop.domains.services.lifecycle import LicenceIssuer
 from cityloop.domains.services.models import Application
 from cityloop.domains.services.prefill import licence_claims
-from cityloop.domains.services.workflow import DEPARTMENT_ROLES, Status
+from cityloop.domains.services.workflow import Status, require_department_staff
 from cityloop.platforms.application.credentials import service as credentials
 from cityloop.platforms.application.credentials.models import Credential
 from cityloop.platforms.application.credentials.service import Authority
 from cityloop.platforms.application.identity import service as identity
-from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.access.service import record_access
 
@@ -128,10 +127,7 @@ def revoke(session: Session, *, application_id: int, actor: Actor, reason: str) 
     application = session.get(Application, application_id)
     if application is None or not application.licence_id:
         raise not_found("licence", application_id)
-    if actor.role not in DEPARTMENT_ROLES:
-        raise forbidden(f"role {actor.role} may not revoke licences")
-    if actor.role != Role.ADMIN and actor.department_code != application.department_code:
-        raise forbidden(f"only {application.department_code}'s staff may revoke this licence")
+    require_department_staff(actor, application.department_code)
     text = (reason or "").strip()
     if not text or len(text) > 500:
         raise bad_request("reason is required (at most 500 characters)", field="reason")

@@ -16,14 +16,14 @@ from cityloop.domains.services.messages import department_names
 from cityloop.domains.services.models import Application, ApplicationStep
 from cityloop.domains.services.workflow import (
     COUNTER_ROLES,
-    DEPARTMENT_ROLES,
     STEP_DECISIONS,
     SUPERVISING_ROLES,
     Status,
     StepStatus,
+    require_department_staff,
 )
 from cityloop.platforms.application.identity import service as identity
-from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Role
+from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.access.service import record_access
 
@@ -64,13 +64,6 @@ def staff_application(session: Session, *, application_id: int, actor: Actor) ->
     return application
 
 
-def _in_department(actor: Actor, department: str) -> None:
-    if actor.role not in DEPARTMENT_ROLES:
-        raise forbidden(f"role {actor.role} does not review applications")
-    if actor.role != Role.ADMIN and actor.department_code != department:
-        raise forbidden(f"only {department}'s staff may do this")
-
-
 def _text(value: str | None, field: str, *, required: bool) -> str:
     text = (value or "").strip()
     if required and not text:
@@ -83,7 +76,7 @@ def _text(value: str | None, field: str, *, required: bool) -> str:
 def accept(session: Session, *, application_id: int, actor: Actor, setting: Setting) -> Application:
     """Accept a submitted application (受理): its time limit starts, and its first stage."""
     application = staff_application(session, application_id=application_id, actor=actor)
-    _in_department(actor, application.department_code)
+    require_department_staff(actor, application.department_code)
     if application.status != Status.SUBMITTED:
         raise lifecycle.not_allowed(application, "accept")
     definition = definition_of(session, application)
@@ -122,7 +115,7 @@ def accept(session: Session, *, application_id: int, actor: Actor, setting: Sett
 def not_accept(session: Session, *, application_id: int, actor: Actor, reason: str) -> Application:
     """Refuse to accept a submitted application (不予受理), with the reason the applicant reads."""
     application = staff_application(session, application_id=application_id, actor=actor)
-    _in_department(actor, application.department_code)
+    require_department_staff(actor, application.department_code)
     text = _text(reason, "reason", required=True)
     application.decided_at = utcnow()
     lifecycle.move(
@@ -165,7 +158,7 @@ def decide_step(
         )
     application = staff_application(session, application_id=application_id, actor=actor)
     step = _step(session, application, step_id)
-    _in_department(actor, step.department_code)
+    require_department_staff(actor, step.department_code)
     if application.status != Status.UNDER_REVIEW:
         raise lifecycle.not_allowed(
             application, action if action == "request_supplement" else "review"

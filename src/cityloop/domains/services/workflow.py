@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cityloop.base.problems import forbidden
 from cityloop.base.statemachine import Transition, TransitionTable
 from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.service import Actor
 
 
 class Status(StrEnum):
@@ -119,3 +121,11 @@ STEP_WORKFLOW = TransitionTable(
 # The step actions a department's staff take, each through POST …/steps/{id}/{action}.
 STEP_DECISIONS = ("approve", "deny", "request_supplement")
 DECIDED = frozenset({StepStatus.APPROVED, StepStatus.DENIED})
+
+
+def require_department_staff(actor: Actor, department: str) -> None:
+    """403 unless the actor is staff of ``department`` (or an admin) in a reviewing role."""
+    if actor.role not in DEPARTMENT_ROLES:
+        raise forbidden(f"role {actor.role} does not act on applications")
+    if actor.role != Role.ADMIN and actor.department_code != department:
+        raise forbidden(f"only {department}'s staff may do this")

@@ -38,6 +38,13 @@ const ZH_RULES: Rule[] = [
   [/^Case (\d+) has had no public update for too long$/, (m) => `案卷 ${m[1]} 长时间没有公开进展，已提醒相关部门`],
 ];
 
+/** A notification in the current language: the server's own Chinese line when it sent one (a
+ * line with a message code), else the English line translated by pattern. */
+export function notificationText(n: { message: string; message_zh?: string | null }): string {
+  if (locale.value === "zh-CN" && n.message_zh) return n.message_zh;
+  return localiseMessage(n.message);
+}
+
 /** A notification's text in the current language. */
 export function localiseMessage(message: string): string {
   if (locale.value !== "zh-CN") return message;

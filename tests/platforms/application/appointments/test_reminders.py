@@ -59,9 +59,9 @@ def test_each_booking_is_reminded_once_the_day_before(city: City) -> None:
     inbox = city.client.get("/api/v1/me/notifications", headers=with_mail).json()
     reminders_seen = [n for n in inbox if n["kind"] == "appointment.reminder"]
     assert len(reminders_seen) == 1
-    text = reminders_seen[0]["message"]
+    text, chinese = reminders_seen[0]["message"], reminders_seen[0]["message_zh"]
     assert f"on {day.isoformat()} at 10:00" in text and "Hall A" in text
-    assert "提醒" in text and "A 厅" in text and "窗口 remind-test" in text
+    assert "提醒" in chinese and "A 厅" in chinese and "窗口 remind-test" in chinese
     assert city.client.get("/api/v1/me/notifications", headers=without).json()[0]["kind"] == (
         "appointment.reminder"
     )

@@ -1,6 +1,11 @@
-"""What the appointment holder reads, in English and Chinese, by message code."""
+"""What the appointment holder reads, in English and Chinese, by message code (registered with
+the base's message catalogue)."""
 
 from __future__ import annotations
+
+from cityloop.base.messages import LOCALES, Message, register
+
+__all__ = ["LOCALES", "TEMPLATES", "both", "coded", "render"]
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "appointment.reminder": (
@@ -12,21 +17,23 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "您 {day} {time} 的预约",
     ),
 }
-LOCALES = ("en", "zh-CN")
+register(TEMPLATES)
 
 
-def render(code: str, locale: str, **params: str) -> str:
-    """The text of ``code`` in ``locale``; a Chinese name falls back to the English one."""
-    english, chinese = TEMPLATES[code]
+def coded(code: str, **params: str) -> Message:
+    """The message of ``code``; an empty Chinese name falls back to the English one."""
     values = dict(params)
     for key, value in params.items():
-        if not key.endswith("_zh"):
-            values.setdefault(f"{key}_zh", value)
-        elif not value:
+        if key.endswith("_zh") and not value:
             values[key] = params.get(key.removesuffix("_zh"), "")
-    return (chinese if locale.startswith("zh") else english).format(**values)
+    return Message(code, values)
 
 
 def both(code: str, **params: str) -> str:
-    """The text in both languages, English first (an inbox line has no reader's locale)."""
-    return "\n".join(render(code, locale, **params) for locale in LOCALES)
+    """The text in both languages, English first (for an e-mail, which has no reader's locale)."""
+    return "\n".join(coded(code, **params).texts().values())
+
+
+def render(code: str, locale: str, **params: str) -> str:
+    """The text of ``code`` in ``locale``."""
+    return coded(code, **params).render(locale)

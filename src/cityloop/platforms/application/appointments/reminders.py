@@ -70,15 +70,19 @@ def on_reminder_due(session: Session, delivered: DeliveredEvent, *, timezone: st
         "day": local.date().isoformat(),
         "time": f"{local:%H:%M}",
     }
-    text = messages.both("appointment.reminder", **params)
+    reminder = messages.coded("appointment.reminder", **params)
     kind = "appointment.reminder"
+    # The inbox shows the line in its reader's language (its code is kept); the e-mail, which
+    # has no reader's locale, carries both.
     notify.queue(
         session,
         source_event_id=delivered.id,
         user_id=user.id,
         kind=kind,
-        message=text,
+        message=reminder.render("en"),
+        coded=reminder,
     )
+    text = messages.both("appointment.reminder", **params)
     if user.email:
         subject = " / ".join(
             messages.render("appointment.reminder.subject", locale, **params)

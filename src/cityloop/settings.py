@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # The city's time zone (IANA name): working days, deadlines and counter hours are
     # counted in it.
     city_timezone: str = "Asia/Shanghai"
+    # How often the access log's newest link is signed (a checkpoint of its hash chain).
+    access_log_checkpoint_seconds: float = Field(default=300.0, gt=0)
     # Counter appointments: how far ahead a citizen may book, until how many hours before
     # the slot a citizen may cancel, and how often reminders for tomorrow's bookings go out.
     appointment_booking_days: int = Field(default=30, ge=1, le=366)

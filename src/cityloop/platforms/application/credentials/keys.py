@@ -87,24 +87,30 @@ class KeyVault:
         return nonce + self._aead.encrypt(nonce, raw, kid.encode("ascii"))
 
     def open(self, row: IssuerKey) -> Ed25519PrivateKey:
+        """An issuer's private key."""
+        return self.open_sealed(
+            row.kid, bytes(row.private_sealed), owner=f"issuer {row.issuer_code}"
+        )
+
+    def open_sealed(self, kid: str, sealed: bytes, *, owner: str) -> Ed25519PrivateKey:
+        """A private key sealed by :meth:`seal` (an issuer's, or another package's own key)."""
         with self._lock:
-            cached = self._opened.get(row.kid)
+            cached = self._opened.get(kid)
         if cached is not None:
             return cached
-        sealed = bytes(row.private_sealed)
         try:
-            raw = self._aead.decrypt(sealed[:12], sealed[12:], row.kid.encode("ascii"))
+            raw = self._aead.decrypt(sealed[:12], sealed[12:], kid.encode("ascii"))
         except InvalidTag:
             # The secret changed since the key was sealed (or the row was tampered with).
             raise Problem(
                 500,
                 "issuer-key-sealed",
-                f"the private key {row.kid} of issuer {row.issuer_code} cannot be opened with "
-                "this server's secret key; rotate the issuer's key (see docs/credentials.md)",
+                f"the private key {kid} of {owner} cannot be opened with this server's secret "
+                "key; rotate the key (see docs/credentials.md)",
             ) from None
         key = Ed25519PrivateKey.from_private_bytes(raw)
         with self._lock:
-            self._opened[row.kid] = key
+            self._opened[kid] = key
         return key
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -34,5 +34,45 @@ class DataAccess(Base):
     consent_at: Mapped[datetime | None] = mapped_column(default=None)
     # The outbox event that reported the read, if one did: a redelivery records nothing twice.
     source_event_id: Mapped[int | None] = mapped_column(unique=True, default=None)
+    # The hash chain (chain.py): this entry's SHA-256 over the previous entry's hash and its own
+    # content, so an edited, deleted or reordered entry breaks every link after it.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    entry_hash: Mapped[str] = mapped_column(String(64), default="")
 
     __table_args__ = (Index("ix_data_access_user", "user_id", "id"),)
+
+
+class ChainHead(Base):
+    """The chain's newest link (one row): appending locks it, so entries chain in one order,
+    and a deleted tail shows as a head that no entry matches."""
+
+    __tablename__ = "data_access_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ChainCheckpoint(Base):
+    """The chain's hash at an entry, signed with the platform's Ed25519 key: a copy of the
+    database rewritten from the start cannot carry a valid signature."""
+
+    __tablename__ = "data_access_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    upto_id: Mapped[int] = mapped_column()
+    upto_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kid: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class PlatformKey(Base):
+    """The data platform's own signing key (sealed with the server's secret)."""
+
+    __tablename__ = "data_access_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column()
+    private_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.platforms.application.identity.service import Actor
-from cityloop.platforms.data.access import catalogue
+from cityloop.platforms.data.access import catalogue, chain
 from cityloop.platforms.data.access.models import DataAccess
 
 MAX_PAGE = 200
@@ -74,6 +74,7 @@ def record_access(
     )
     session.add(entry)
     session.flush()
+    chain.append(session, entry=entry)
     return entry
 
 

@@ -69,6 +69,7 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	$(BIN)/python benchmarks/guards.py
 	$(BIN)/python benchmarks/services.py
+	$(BIN)/python benchmarks/datalog.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

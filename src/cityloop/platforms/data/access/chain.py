@@ -14,7 +14,8 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,15 +33,19 @@ from cityloop.platforms.data.access.models import (
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+HEAD_LOCK = "cityloop.access_log.head_locked"
 BATCH = 5000
 
 
 def _moment(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    # In UTC, as every engine gives a stored time back, so a hash made before the row is
+    # written matches the one a verifier makes from the row.
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
-def content(entry: DataAccess) -> bytes:
-    """The entry's own content, canonically encoded (its id included, so rows cannot swap)."""
+def content(entry: Any) -> bytes:
+    """The entry's own content, canonically encoded (its id included, so rows cannot swap); an
+    entry is a row object or a result row with the log's columns."""
     return json.dumps(
         [
             entry.id, _moment(entry.at), entry.user_id, entry.actor, entry.actor_role,
@@ -51,7 +56,7 @@ def content(entry: DataAccess) -> bytes:
     ).encode("utf-8")  # fmt: skip
 
 
-def link(prev_hash: str, entry: DataAccess) -> str:
+def link(prev_hash: str, entry: Any) -> str:
     """The entry's hash: SHA-256 over the previous hash and the entry's content."""
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + content(entry)).hexdigest()
 
@@ -65,13 +70,21 @@ def _head(session: Session, *, lock: bool) -> ChainHead:
     return head
 
 
+def _locked_head(session: Session) -> ChainHead:
+    # Locked once per transaction: later entries of the same transaction reuse the lock.
+    transaction = id(session.get_transaction())
+    if session.info.get(HEAD_LOCK) == transaction:
+        head = session.get(ChainHead, HEAD_ID)
+        if head is not None:
+            return head
+    head = _head(session, lock=True)
+    session.info[HEAD_LOCK] = transaction
+    return head
+
+
 def append(session: Session, *, entry: DataAccess) -> None:
     """Chain a new, flushed entry after the newest one (the head is locked until commit)."""
-    # Normalise the timestamps to what the database gives back, so the hash written now is the
-    # hash a verifier computes from the stored row.
-    session.flush()
-    session.refresh(entry)
-    head = _head(session, lock=True)
+    head = _locked_head(session)
     entry.prev_hash = head.last_hash
     entry.entry_hash = link(head.last_hash, entry)
     head.last_id, head.last_hash = entry.id, entry.entry_hash
@@ -133,19 +146,18 @@ class ChainReport:
         return self.broken_at is None
 
 
-def _entries(session: Session) -> Iterator[DataAccess]:
+def _entries(session: Session) -> Iterator[Any]:
+    # Plain result rows, in batches: a long log is walked without building ORM objects.
+    table = DataAccess.__table__
     after = 0
     while True:
-        rows = list(
-            session.scalars(
-                select(DataAccess).where(DataAccess.id > after).order_by(DataAccess.id).limit(BATCH)
-            )
-        )
+        rows = session.execute(
+            select(table).where(table.c.id > after).order_by(table.c.id).limit(BATCH)
+        ).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].id
-        session.expunge_all()  # a long log is walked in batches, not held in memory
 
 
 def verify(session: Session) -> ChainReport:

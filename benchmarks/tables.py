@@ -246,18 +246,21 @@ def datalog_table(documents: list[dict[str, Any]]) -> str:
     targets = figures["targets"]
     append, insert = figures["append_per_s"], figures["append_ceiling_plain_insert_per_s"]
     verify, sha = figures["verify_per_s"], figures["verify_ceiling_sha256_per_s"]
-    return "\n".join(
-        [
-            "| operation | target | figure | ceiling | ratio | met |",
-            "|---|---|---:|---|---:|---|",
-            f"| append (`record_access`, 100 per transaction) | ≥ {_n(targets['append'])}/s"
-            f" | {_n(append)}/s | plain insert {_n(insert)}/s | {append / insert:.2f} ×"
-            f" | {_met([append >= targets['append']])} |",
-            f"| verify the chain (`cityloop datalog verify`) | ≥ {_n(targets['verify'])}/s"
-            f" | {_n(verify)}/s | SHA-256 alone {_n(sha)}/s | {verify / sha:.2f} ×"
-            f" | {_met([verify >= targets['verify']])} |",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "| operation | target | figure | ceiling | ratio | met |",
+                "|---|---|---:|---|---:|---|",
+                f"| append (`record_access`, 100 per transaction) | ≥ {_n(targets['append'])}/s"
+                f" | {_n(append)}/s | plain insert {_n(insert)}/s | {append / insert:.2f} ×"
+                f" | {_met([append >= targets['append']])} |",
+                f"| verify the chain (`cityloop datalog verify`) | ≥ {_n(targets['verify'])}/s"
+                f" | {_n(verify)}/s | SHA-256 alone {_n(sha)}/s | {verify / sha:.2f} ×"
+                f" | {_met([verify >= targets['verify']])} |",
+            ]
+        )
+        + "\n"
+    )
 
 
 RENDERERS: dict[str, Renderer] = {

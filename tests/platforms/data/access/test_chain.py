@@ -5,6 +5,7 @@ a deletion, a reordering or a rewrite broke."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,25 @@ def test_the_cli_verifies_and_signs_the_log(tmp_path: Path) -> None:
     broken = runner.invoke(app, ["datalog", "verify", "--data-dir", data_dir])
     assert broken.exit_code == 1 and "broken at entry 2" in broken.output
     db.dispose()
+
+
+def test_entries_written_at_once_still_form_one_chain(fresh: City) -> None:
+    with fresh.ctx.reading() as session:
+        citizen = identity.find_user(session, username="citizen")
+        assert citizen is not None
+        user_id = citizen.id
+
+    def write(worker: int) -> None:
+        for n in range(10):
+            with fresh.ctx.writing() as session:
+                record_access(
+                    session, user_id=user_id, actor=f"clerk-{worker}", actor_role="clerk",
+                    fields=["id_number"], purpose="counter_verification",
+                    reference=f"race:{worker}:{n}",
+                )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    found = report(fresh)
+    assert found.intact, found
+    assert found.entries >= 40

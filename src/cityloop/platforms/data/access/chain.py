@@ -70,10 +70,14 @@ def _head(session: Session, *, lock: bool) -> ChainHead:
     return head
 
 
-def _locked_head(session: Session) -> ChainHead:
+def locked_head(session: Session) -> ChainHead:
+    """The chain's head, locked until commit. Take it before inserting the entry, so ids are
+    given out in the order entries are chained (PostgreSQL hands out ids at insert)."""
     # Locked once per transaction: later entries of the same transaction reuse the lock.
-    transaction = id(session.get_transaction())
-    if session.info.get(HEAD_LOCK) == transaction:
+    # The transaction object itself is kept (not its id), so a later transaction never passes
+    # for the one that took the lock.
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(HEAD_LOCK) is transaction:
         head = session.get(ChainHead, HEAD_ID)
         if head is not None:
             return head
@@ -82,9 +86,8 @@ def _locked_head(session: Session) -> ChainHead:
     return head
 
 
-def append(session: Session, *, entry: DataAccess) -> None:
-    """Chain a new, flushed entry after the newest one (the head is locked until commit)."""
-    head = _locked_head(session)
+def append(session: Session, *, entry: DataAccess, head: ChainHead) -> None:
+    """Chain a new, flushed entry after the newest one (``head`` from :func:`locked_head`)."""
     entry.prev_hash = head.last_hash
     entry.entry_hash = link(head.last_hash, entry)
     head.last_id, head.last_hash = entry.id, entry.entry_hash

@@ -72,9 +72,10 @@ def record_access(
         consent_at=consent_at,
         source_event_id=source_event_id,
     )
+    head = chain.locked_head(session)  # before the insert: ids follow the chain's order
     session.add(entry)
     session.flush()
-    chain.append(session, entry=entry)
+    chain.append(session, entry=entry, head=head)
     return entry
 
 

@@ -167,6 +167,14 @@ def add_material(
     return row
 
 
+def material_of(session: Session, *, application_id: int, material_id: int) -> ApplicationMaterial:
+    """One document of the application (404 for another application's)."""
+    row = session.get(ApplicationMaterial, material_id)
+    if row is None or row.application_id != application_id:
+        raise not_found("material", material_id)
+    return row
+
+
 def materials_of(session: Session, *, application_id: int) -> list[ApplicationMaterial]:
     """The application's current materials (not the superseded ones)."""
     query = select(ApplicationMaterial).where(

@@ -78,8 +78,7 @@ def _held(session: Session, application: Application) -> Held:
     definition = definition_of(session, application)
     record = credentials.get_credential(session, credential_id=application.licence_id)
     view = credentials.holder_view(application.licence_token)
-    visible = {k: v for k, v in view.visible.items() if k not in {"vct", "status", "iss"}}
-    return Held(application, definition, record, visible, view.disclosable)
+    return Held(application, definition, record, view.visible, view.disclosable)
 
 
 def wallet(session: Session, *, actor: Actor) -> list[Held]:
@@ -111,7 +110,12 @@ def presentation(
 ) -> str:
     """A presentation of one licence that discloses only the claims named (the others stay
     hidden; claims that are always shown are shown)."""
-    licence = held(session, application_id=application_id, actor=actor)
+    return present(held(session, application_id=application_id, actor=actor), disclose=disclose)
+
+
+def present(licence: Held, *, disclose: list[str]) -> str:
+    """A presentation of a held licence disclosing only the claims named (400 for a claim it
+    does not have)."""
     unknown = sorted(set(disclose) - set(licence.disclosable))
     if unknown:
         raise bad_request(

@@ -240,7 +240,7 @@ def _record_step(
 
 def allow_supplement(
     session: Session, *, application_id: int, step_id: int, actor: Actor
-) -> ApplicationStep:
+) -> Application:
     """Let a step ask for one more supplement than the service allows (a supervisor's call)."""
     if actor.role not in SUPERVISING_ROLES:
         raise forbidden("only a supervisor may allow another supplement request")
@@ -257,7 +257,7 @@ def allow_supplement(
         session, actor=actor, action="application.allow_supplement",
         target=f"application:{application.id}", detail={"step": step.id},
     )  # fmt: skip
-    return step
+    return application
 
 
 def record_fee(

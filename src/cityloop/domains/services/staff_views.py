@@ -10,11 +10,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import not_found
-from cityloop.domains.services import catalogue, presenters, queries, review, stats
+from cityloop.domains.services import applications, catalogue, presenters, queries, review, stats
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.lifecycle import Setting
-from cityloop.domains.services.models import ApplicationMaterial
 from cityloop.domains.services.schemas import ActiveIn, FeeIn, ReasonIn, StepDecisionIn
 from cityloop.domains.services.setting import setting_of
 from cityloop.domains.services.views import material_response
@@ -66,9 +64,9 @@ def material(
     """A document of an application the staff member reviews (the read is audited)."""
     with ctx.writing() as session:
         review.staff_application(session, application_id=application_id, actor=actor)
-        row = session.get(ApplicationMaterial, material_id)
-        if row is None or row.application_id != application_id:
-            raise not_found("material", material_id)
+        row = applications.material_of(
+            session, application_id=application_id, material_id=material_id
+        )
     return material_response(ctx, row)
 
 
@@ -100,10 +98,9 @@ def allow_supplement(
 ) -> out.StaffApplication:
     """A supervisor lets a step ask for one more supplement."""
     with ctx.writing() as session:
-        review.allow_supplement(
+        found = review.allow_supplement(
             session, application_id=application_id, step_id=step_id, actor=actor
         )
-        found = review.staff_application(session, application_id=application_id, actor=actor)
         return presenters.staff_application(session, found)
 
 

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.problems import bad_request, forbidden, not_found
+from cityloop.base.problems import bad_request, forbidden
 from cityloop.domains.services import applications, catalogue, payments, prefill, presenters
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
@@ -193,9 +193,9 @@ def my_material(
     """One of the applicant's own documents."""
     with ctx.reading() as session:
         applications.own_application(session, application_id=application_id, actor=actor)
-        row = session.get(ApplicationMaterial, material_id)
-        if row is None or row.application_id != application_id:
-            raise not_found("material", material_id)
+        row = applications.material_of(
+            session, application_id=application_id, material_id=material_id
+        )
     return material_response(ctx, row)
 
 

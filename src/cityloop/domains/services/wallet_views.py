@@ -84,7 +84,7 @@ def qr_code(
         text = licences.presentation(
             session, application_id=application_id, actor=actor, disclose=disclose or []
         )
-    svg = qr_svg(qr_payload(text, verify_url=_verify_url(ctx)), title="licence")
+    svg = qr_svg(qr_payload(text, verify_url=_verify_url(ctx)), title="licence 电子证照")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
@@ -103,15 +103,12 @@ def licence_as_pdf(
     named."""
     chosen = disclose or []
     with ctx.reading() as session:
-        text = licences.presentation(
-            session, application_id=application_id, actor=actor, disclose=chosen
-        )
         held = licences.held(session, application_id=application_id, actor=actor)
+        text = licences.present(held, disclose=chosen)
         issuer = presenters.Departments(session)(held.credential.issuer_code)
     licence = held.definition.licence
     assert licence is not None
     shown = {**held.visible, **{k: v for k, v in held.disclosable.items() if k in chosen}}
-    shown = {k: v for k, v in shown.items() if k not in ("iat", "nbf", "exp", "_sd", "_sd_alg")}
     pdf = licence_pdf(
         name=licence.name, name_zh=licence.name_zh, number=presenters.number(held.application),
         issuer=issuer.name, issuer_zh=issuer.name_zh, issued_at=held.credential.issued_at,

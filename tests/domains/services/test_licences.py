@@ -143,3 +143,20 @@ def test_the_licence_verify_command_refuses_what_is_not_a_licence(tmp_path: Path
     result = runner.invoke(app, ["licence", "verify", "not-a-licence", "--data-dir", data_dir])
     assert result.exit_code == 1, result.output
     assert "REFUSED (malformed)" in result.output and "无法识别" in result.output
+
+
+def test_a_licence_downloads_as_a_pdf_with_its_qr_code(city: City) -> None:
+    application = approved(city, "licensed")
+    response = city.client.get(
+        f"/api/v1/me/licences/{application['id']}/pdf?disclose=project",
+        headers=city.headers("citizen"),
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-") and b"STSong-Light" in response.content
+    assert b"/Subtype /Image" in response.content
+    refused = city.client.get(
+        f"/api/v1/me/licences/{application['id']}/pdf?disclose=shoe_size",
+        headers=city.headers("citizen"),
+    )
+    assert refused.status_code == 400

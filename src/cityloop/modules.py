@@ -21,6 +21,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.application.credentials",
     "cityloop.platforms.data.perception",
     "cityloop.platforms.data.access",
+    "cityloop.platforms.data.catalogue",
     "cityloop.domains.governance",
     "cityloop.domains.services",
     "cityloop.bridges",

@@ -46,14 +46,15 @@ def _moment(value: datetime | None) -> str | None:
 def content(entry: Any) -> bytes:
     """The entry's own content, canonically encoded (its id included, so rows cannot swap); an
     entry is a row object or a result row with the log's columns."""
-    return json.dumps(
-        [
-            entry.id, _moment(entry.at), entry.user_id, entry.actor, entry.actor_role,
-            entry.actor_department, list(entry.fields or []), entry.purpose, entry.reference,
-            entry.legal_basis, entry.consent_id, _moment(entry.consent_at),
-        ],
-        ensure_ascii=False, separators=(",", ":"),
-    ).encode("utf-8")  # fmt: skip
+    values = [
+        entry.id, _moment(entry.at), entry.user_id, entry.actor, entry.actor_role,
+        entry.actor_department, list(entry.fields or []), entry.purpose, entry.reference,
+        entry.legal_basis, entry.consent_id, _moment(entry.consent_at),
+    ]  # fmt: skip
+    # Added later: present only when set, so entries logged before them keep their hashes.
+    if entry.enterprise_uscc is not None or entry.grant_id is not None:
+        values += [entry.enterprise_uscc, entry.grant_id]
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def link(prev_hash: str, entry: Any) -> str:

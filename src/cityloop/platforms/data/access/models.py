@@ -21,7 +21,11 @@ class DataAccess(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Whose data: a person (user_id) or an enterprise (enterprise_uscc); one of the two.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    enterprise_uscc: Mapped[str | None] = mapped_column(
+        ForeignKey("enterprises.uscc"), default=None
+    )
     # A staff member's username, or "system:<purpose>" for the platform reading on its own.
     actor: Mapped[str] = mapped_column(String(120))
     actor_role: Mapped[str] = mapped_column(String(20), default="")
@@ -32,6 +36,8 @@ class DataAccess(Base):
     legal_basis: Mapped[str] = mapped_column(String(20))
     consent_id: Mapped[str | None] = mapped_column(String(80), default=None)
     consent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The sharing grant the read went through (platforms/data/sharing), if it went through one.
+    grant_id: Mapped[int | None] = mapped_column(default=None, index=True)
     # The outbox event that reported the read, if one did: a redelivery records nothing twice.
     source_event_id: Mapped[int | None] = mapped_column(unique=True, default=None)
     # The hash chain (chain.py): this entry's SHA-256 over the previous entry's hash and its own
@@ -39,7 +45,10 @@ class DataAccess(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
     entry_hash: Mapped[str] = mapped_column(String(64), default="")
 
-    __table_args__ = (Index("ix_data_access_user", "user_id", "id"),)
+    __table_args__ = (
+        Index("ix_data_access_user", "user_id", "id"),
+        Index("ix_data_access_enterprise", "enterprise_uscc", "id"),
+    )
 
 
 class ChainHead(Base):

@@ -32,7 +32,8 @@ def _check_codes(fields: Sequence[str], purpose: str, legal_basis: str) -> None:
 def record_access(
     session: Session,
     *,
-    user_id: int,
+    user_id: int | None = None,
+    enterprise_uscc: str | None = None,
     actor: Actor | str,
     fields: Sequence[str],
     actor_role: str = "",
@@ -44,11 +45,14 @@ def record_access(
     consent_at: datetime | None = None,
     at: datetime | None = None,
     source_event_id: int | None = None,
+    grant_id: int | None = None,
 ) -> DataAccess:
     """Append one read of a person's data: whose, by whom, which fields, why, on what basis."""
     # ``actor`` is the reader, or a name already made ("system:prefill", or a username the
     # outbox carried) with its role and department given beside it.
     _check_codes(fields, purpose, legal_basis)
+    if (user_id is None) == (enterprise_uscc is None):
+        raise ValueError("a read is of one person's (user_id) or one enterprise's data")
     if legal_basis == "consent" and not consent_id:
         raise ValueError("a read on consent names the consent (consent_id)")
     if isinstance(actor, Actor):
@@ -61,6 +65,8 @@ def record_access(
     entry = DataAccess(
         at=at or utcnow(),
         user_id=user_id,
+        enterprise_uscc=enterprise_uscc,
+        grant_id=grant_id,
         actor=name,
         actor_role=role,
         actor_department=department,

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     city_timezone: str = "Asia/Shanghai"
     # How often the access log's newest link is signed (a checkpoint of its hash chain).
     access_log_checkpoint_seconds: float = Field(default=300.0, gt=0)
+    # Open data from people's reports: points are snapped to square cells this wide, and a
+    # (category, cell, day) group is published only when it holds at least this many.
+    open_data_grid_metres: float = Field(default=250.0, ge=50, le=10_000)
+    open_data_min_cell_count: int = Field(default=5, ge=2, le=1000)
+    # How often datasets marked out of date by change events are rebuilt, and how often every
+    # dataset's freshness is checked (a stale one is flagged to its owner).
+    dataset_refresh_seconds: float = Field(default=60.0, gt=0)
+    dataset_quality_seconds: float = Field(default=3600.0, gt=0)
+    # The largest table a department may upload (CSV or XLSX).
+    dataset_upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Counter appointments: how far ahead a citizen may book, until how many hours before
     # the slot a citizen may cancel, and how often reminders for tomorrow's bookings go out.
     appointment_booking_days: int = Field(default=30, ge=1, le=366)

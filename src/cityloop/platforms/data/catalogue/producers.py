@@ -13,9 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cityloop.base.events import Event
+from cityloop.base.outbox import DeliveredEvent
+from cityloop.platforms.data.catalogue.models import Dataset
 
 if TYPE_CHECKING:
     from cityloop.base.context import AppContext
@@ -71,7 +74,8 @@ class FunctionProducer:
 
 
 def register(ctx: AppContext, producer: Producer) -> None:
-    """Make a built-in dataset known to this app; a second producer of one name is an error."""
+    """Make a built-in dataset known to this app, rebuilt after any of its trigger events; a
+    second producer of one name is an error."""
     producers: dict[str, Producer] = ctx.extras.setdefault(_REGISTRY, {})
     name = producer.spec.name
     if name in producers and producers[name] is not producer:
@@ -79,6 +83,16 @@ def register(ctx: AppContext, producer: Producer) -> None:
     if producer.spec.sensitivity not in SENSITIVITIES:
         raise ValueError(f"dataset {name!r}: sensitivity must be one of {SENSITIVITIES}")
     producers[name] = producer
+    if producer.spec.triggers:
+        ctx.consumers.subscribe(f"dataset:{name}", producer.spec.triggers, _marks_dirty(name))
+
+
+def _marks_dirty(name: str) -> Any:
+    # Cheap on purpose: the consumer only marks; the refresh job rebuilds once for many events.
+    def handler(session: Session, event: DeliveredEvent) -> None:
+        session.execute(update(Dataset).where(Dataset.name == name).values(dirty=True))
+
+    return handler
 
 
 def registered(ctx: AppContext) -> dict[str, Producer]:

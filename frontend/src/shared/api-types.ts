@@ -1222,6 +1222,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data/vocabularies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalogue Vocabularies
+         * @description The themes, frequencies, licences and sensitivity classes, named in both languages.
+         */
+        get: operations["catalogue_vocabularies_api_v1_data_vocabularies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Datasets
+         * @description The catalogue: open datasets for everyone; every dataset's entry for staff.
+         */
+        get: operations["list_datasets_api_v1_data_datasets_get"];
+        put?: never;
+        /**
+         * Define Dataset
+         * @description A department's new dataset: a table it uploads, or a view over another dataset.
+         */
+        post: operations["define_dataset_api_v1_data_datasets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/datasets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Dataset
+         * @description One dataset: its entry, schema, quality and distributions.
+         */
+        get: operations["show_dataset_api_v1_data_datasets__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Dataset
+         * @description Change a dataset's titles, description, keywords, theme, frequency, licence or place.
+         */
+        patch: operations["change_dataset_api_v1_data_datasets__name__patch"];
+        trace?: never;
+    };
+    "/api/v1/data/datasets/{name}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview Dataset
+         * @description The first rows of an open dataset, or of one's own department's.
+         */
+        get: operations["preview_dataset_api_v1_data_datasets__name__preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/datasets/{name}/distributions/{distribution_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download
+         * @description A distribution's file, with its checksum as a header.
+         */
+        get: operations["download_api_v1_data_datasets__name__distributions__distribution_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/catalog.{extension}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dcat Catalogue
+         * @description The open catalogue as DCAT-AP: Turtle, JSON-LD or RDF/XML.
+         */
+        get: operations["dcat_catalogue_api_v1_data_catalog__extension__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/datasets/{name}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Uploads
+         * @description A department's uploads into its dataset, newest first, with their reports.
+         */
+        get: operations["list_uploads_api_v1_data_datasets__name__uploads_get"];
+        put?: never;
+        /**
+         * Upload Table
+         * @description Upload a CSV or XLSX table into a department's dataset; any bad row rejects it whole.
+         */
+        post: operations["upload_table_api_v1_data_datasets__name__uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabulary": {
         parameters: {
             query?: never;
@@ -3251,6 +3403,11 @@ export interface components {
             /** File */
             file?: string | null;
         };
+        /** Body_upload_table_api_v1_data_datasets__name__uploads_post */
+        Body_upload_table_api_v1_data_datasets__name__uploads_post: {
+            /** File */
+            file: string;
+        };
         /** BothLanguages */
         BothLanguages: {
             /** En */
@@ -3809,6 +3966,176 @@ export interface components {
             /** Items */
             items: components["schemas"]["DataAccessOut"][];
         };
+        /** DatasetChanges */
+        DatasetChanges: {
+            /** Title */
+            title?: string | null;
+            /** Title Zh */
+            title_zh?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Description Zh */
+            description_zh?: string | null;
+            /** Keywords */
+            keywords?: string[] | null;
+            /** Theme */
+            theme?: string | null;
+            /** Frequency */
+            frequency?: string | null;
+            /** Licence */
+            licence?: string | null;
+            /** Spatial */
+            spatial?: string | null;
+        };
+        /**
+         * DatasetIn
+         * @description A new dataset of a department: a table it uploads, or a view over another dataset.
+         */
+        DatasetIn: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Description Zh
+             * @default
+             */
+            description_zh?: string;
+            /** Keywords */
+            keywords?: string[];
+            /** Theme */
+            theme: string;
+            /** Frequency */
+            frequency: string;
+            /** Licence */
+            licence?: string | null;
+            /**
+             * Sensitivity
+             * @enum {string}
+             */
+            sensitivity: "open" | "shared" | "personal";
+            /**
+             * Spatial
+             * @default
+             */
+            spatial?: string;
+            /** Table Schema */
+            table_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** View Query */
+            view_query?: {
+                [key: string]: unknown;
+            } | null;
+            /** Owner Department */
+            owner_department?: string | null;
+        };
+        /** DatasetOut */
+        DatasetOut: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            owner: components["schemas"]["Named"];
+            theme: components["schemas"]["Named"];
+            frequency: components["schemas"]["Named"];
+            sensitivity: components["schemas"]["Named"];
+            licence: components["schemas"]["Named"];
+            /** Keywords */
+            keywords: string[];
+            /** Source */
+            source: string;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Modified At
+             * Format: date-time
+             */
+            modified_at: string;
+            /** Refreshed At */
+            refreshed_at: string | null;
+            /** Stale */
+            stale: boolean;
+            /** Spatial */
+            spatial: string;
+            /** Temporal Start */
+            temporal_start: string | null;
+            /** Temporal End */
+            temporal_end: string | null;
+            /** Table Schema */
+            table_schema: {
+                [key: string]: unknown;
+            };
+            /** View Query */
+            view_query: {
+                [key: string]: unknown;
+            } | null;
+            /** Quality */
+            quality: {
+                [key: string]: unknown;
+            };
+            /** Distributions */
+            distributions: components["schemas"]["DistributionOut"][];
+            /** May Manage */
+            may_manage: boolean;
+        };
+        /** DatasetPage */
+        DatasetPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["DatasetSummary"][];
+        };
+        /** DatasetSummary */
+        DatasetSummary: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            owner: components["schemas"]["Named"];
+            theme: components["schemas"]["Named"];
+            frequency: components["schemas"]["Named"];
+            sensitivity: components["schemas"]["Named"];
+            licence: components["schemas"]["Named"];
+            /** Keywords */
+            keywords: string[];
+            /** Source */
+            source: string;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Modified At
+             * Format: date-time
+             */
+            modified_at: string;
+            /** Refreshed At */
+            refreshed_at: string | null;
+            /** Stale */
+            stale: boolean;
+        };
         /** DepartmentOut */
         DepartmentOut: {
             /** Code */
@@ -3940,6 +4267,25 @@ export interface components {
             media?: string[];
             /** Token */
             token?: string | null;
+        };
+        /** DistributionOut */
+        DistributionOut: {
+            /** Id */
+            id: string;
+            /** Format */
+            format: string;
+            /** Media Type */
+            media_type: string;
+            /** Url */
+            url: string;
+            /** Byte Size */
+            byte_size: number;
+            /** Sha256 */
+            sha256: string;
+            /** Row Count */
+            row_count: number;
+            /** Generated At */
+            generated_at: string | null;
         };
         /**
          * EnterpriseOut
@@ -4573,6 +4919,19 @@ export interface components {
              * @description the QR code's text: the verify page's link, with the presentation after #
              */
             qr: string;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /** Records */
+            records: {
+                [key: string]: unknown;
+            }[];
+            /** Total */
+            total: number;
         };
         /**
          * Priority
@@ -5624,6 +5983,37 @@ export interface components {
             report_id: number;
             case: components["schemas"]["PublicCase"];
         };
+        /** UploadOut */
+        UploadOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Uploaded By */
+            uploaded_by: string;
+            /** Filename */
+            filename: string;
+            /** Format */
+            format: string;
+            /** Byte Size */
+            byte_size: number;
+            /** Rows */
+            rows: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "accepted" | "rejected";
+            /** Error Count */
+            error_count: number;
+            /** Errors */
+            errors: {
+                [key: string]: unknown;
+            }[];
+        };
         /**
          * Uploaded
          * @description A stored photo: where to fetch it and its thumbnail.
@@ -5743,6 +6133,17 @@ export interface components {
             issuer?: string | null;
             /** Vct */
             vct?: string | null;
+        };
+        /** Vocabularies */
+        Vocabularies: {
+            /** Themes */
+            themes: components["schemas"]["Named"][];
+            /** Frequencies */
+            frequencies: components["schemas"]["Named"][];
+            /** Licences */
+            licences: components["schemas"]["Named"][];
+            /** Sensitivities */
+            sensitivities: components["schemas"]["Named"][];
         };
         /**
          * Vocabulary
@@ -8037,6 +8438,318 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    catalogue_vocabularies_api_v1_data_vocabularies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vocabularies"];
+                };
+            };
+        };
+    };
+    list_datasets_api_v1_data_datasets_get: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                owner?: string | null;
+                sensitivity?: ("open" | "shared" | "personal") | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    define_dataset_api_v1_data_datasets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_dataset_api_v1_data_datasets__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_dataset_api_v1_data_datasets__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetChanges"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_dataset_api_v1_data_datasets__name__preview_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_api_v1_data_datasets__name__distributions__distribution_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                distribution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dcat_catalogue_api_v1_data_catalog__extension__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                extension: "ttl" | "jsonld" | "rdf";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_uploads_api_v1_data_datasets__name__uploads_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_table_api_v1_data_datasets__name__uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_table_api_v1_data_datasets__name__uploads_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description Rows broke the schema: nothing changed; the report names each */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

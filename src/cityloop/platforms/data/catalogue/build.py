@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext
 from cityloop.base.db import utcnow
-from cityloop.platforms.data.catalogue import deidentify, service
+from cityloop.platforms.data.catalogue import deidentify, derived, service
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.catalogue.producers import DatasetSpec, Producer, registered
 from cityloop.platforms.data.catalogue.vocabularies import FREQUENCIES
@@ -111,4 +111,23 @@ def refresh(ctx: AppContext, *, everything: bool = False) -> list[str]:
             log.exception("building dataset %s failed", name)
             continue
         built.append(name)
+    return built + refresh_views(ctx)
+
+
+def refresh_views(ctx: AppContext) -> list[str]:
+    """Rebuild the derived views that are out of date or whose source was rebuilt since."""
+    built = []
+    with ctx.writing() as session:
+        views = session.scalars(select(Dataset).where(Dataset.source == "view", Dataset.active))
+        sources = {d.name: d for d in session.scalars(select(Dataset).where(Dataset.active))}
+        for view in views:
+            source = sources.get((view.view_query or {}).get("source", ""))
+            if source is None:
+                continue
+            behind = view.refreshed_at is None or (
+                source.refreshed_at is not None and source.refreshed_at > view.refreshed_at
+            )
+            if view.dirty or behind:
+                derived.build_view(session, ctx.storage, view=view)
+                built.append(view.name)
     return built

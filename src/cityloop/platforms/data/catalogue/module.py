@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from cityloop.base.context import AppContext
+from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.platforms.data.catalogue import build
 from cityloop.platforms.data.catalogue.models import Dataset, DatasetUpload, Distribution
+from cityloop.platforms.data.catalogue.views import router
 
 
 def _refresh(ctx: AppContext) -> object:
@@ -15,5 +17,12 @@ def _refresh(ctx: AppContext) -> object:
 MODULE = Module(
     name="catalogue",
     models=(Dataset, Distribution, DatasetUpload),
+    routers=(router,),
+    body_limits=(
+        BodyLimit(
+            r"/api/v1/data/datasets/[^/]+/uploads",
+            lambda s: s.dataset_upload_max_bytes + 64 * 1024,
+        ),
+    ),
     jobs=(ScheduledJob("datasets-refresh", lambda s: s.dataset_refresh_seconds, _refresh),),
 )

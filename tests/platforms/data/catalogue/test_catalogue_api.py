@@ -46,6 +46,17 @@ def catalogue(city: City) -> City:
     secret = [{"name": "site", "type": "string"}, {"name": "risk", "type": "integer"}]
     publish(city, spec("test-risk-sites", fields=secret, sensitivity="shared", licence="internal",
                        owner_department="police"), [{"site": "S1", "risk": 3}])  # fmt: skip
+    headers = city.headers("handler-civil")
+    made = city.client.post("/api/v1/data/datasets", json=TABLE, headers=headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["owner"]["code"] == "civil" and made.json()["source"] == "upload"
+    good = b"code,district,beds,opened\nC1,north,40,2019-05-01\nC2,south,,2021-02-03\n"
+    sent = city.client.post(
+        "/api/v1/data/datasets/care-homes/uploads",
+        files={"file": ("homes.csv", good, "text/csv")}, headers=headers,
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["rows"] == 2
     return city
 
 
@@ -117,16 +128,6 @@ def test_a_department_defines_a_table_and_an_upload_with_bad_rows_changes_nothin
     catalogue: City,
 ) -> None:
     headers = catalogue.headers("handler-civil")
-    made = catalogue.client.post("/api/v1/data/datasets", json=TABLE, headers=headers)
-    assert made.status_code == 201, made.text
-    assert made.json()["owner"]["code"] == "civil" and made.json()["source"] == "upload"
-    good = b"code,district,beds,opened\nC1,north,40,2019-05-01\nC2,south,,2021-02-03\n"
-    sent = catalogue.client.post(
-        "/api/v1/data/datasets/care-homes/uploads",
-        files={"file": ("homes.csv", good, "text/csv")}, headers=headers,
-    )  # fmt: skip
-    assert sent.status_code == 201, sent.text
-    assert sent.json()["rows"] == 2
     bad = _xlsx([["code", "district", "beds", "opened"], ["C3", "east", "many", "2020-01-01"],
                  [None, "west", 10, "2020-13-01"]])  # fmt: skip
     refused = catalogue.client.post(
@@ -145,7 +146,7 @@ def test_a_department_defines_a_table_and_an_upload_with_bad_rows_changes_nothin
     assert [r["code"] for r in rows["records"]] == ["C1", "C2"]
     assert rows["records"][0]["opened"] == "2019-05-01"
     history = catalogue.client.get("/api/v1/data/datasets/care-homes/uploads", headers=headers)
-    assert [u["status"] for u in history.json()] == ["rejected", "accepted"]
+    assert [u["status"] for u in history.json()][:2] == ["rejected", "accepted"]
 
 
 @pytest.mark.parametrize(

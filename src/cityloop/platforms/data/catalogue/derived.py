@@ -10,6 +10,7 @@ than its source. The query is data, not SQL:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -121,7 +122,16 @@ def view_rows(session: Session, *, view: Dataset) -> list[dict[str, Any]]:
         statement = statement.order_by(*(table.c[n] for n in group_by))
     if conditions:
         statement = statement.where(*conditions)
-    return [dict(row) for row in session.execute(statement).mappings()]
+    types = {f["name"]: f["type"] for f in view.table_schema["fields"]}
+    return [_typed(dict(row), types) for row in session.execute(statement).mappings()]
+
+
+def _typed(row: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
+    # PostgreSQL sums and averages come back as Decimal: the view's schema says what they are.
+    for name, value in row.items():
+        if isinstance(value, Decimal):
+            row[name] = int(value) if types.get(name) == "integer" else float(value)
+    return row
 
 
 def build_view(session: Session, storage: Storage, *, view: Dataset) -> int:

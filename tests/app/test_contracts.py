@@ -27,6 +27,8 @@ NOT_JSON = {
     ("get", "/api/v1/staff/applications/{application_id}/materials/{material_id}"),
     ("get", "/api/v1/me/licences/{application_id}/qr.svg"),
     ("get", "/api/v1/me/licences/{application_id}/pdf"),
+    ("get", "/api/v1/data/datasets/{name}/distributions/{distribution_id}"),
+    ("get", "/api/v1/data/catalog.{extension}"),
 }
 STAFF_ONLY_CASE_KEYS = {
     "channel",

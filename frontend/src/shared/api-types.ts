@@ -8646,7 +8646,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/csv": unknown;
                     "application/json": unknown;
+                    "application/geo+json": unknown;
+                    "application/vnd.apache.parquet": unknown;
                 };
             };
             /** @description Validation Error */
@@ -8676,7 +8679,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/turtle": unknown;
+                    "application/ld+json": unknown;
+                    "application/rdf+xml": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

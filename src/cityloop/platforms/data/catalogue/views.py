@@ -134,7 +134,11 @@ def preview_dataset(
     return PreviewOut(fields=found.fields, records=found.records, total=found.total)
 
 
-@router.get("/datasets/{name}/distributions/{distribution_id}")
+@router.get(
+    "/datasets/{name}/distributions/{distribution_id}",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m, _ in FORMATS.values()}}},
+)
 def download(
     ctx: Ctx, viewer: Viewer, name: NamePath, distribution_id: Annotated[str, Path(max_length=36)]
 ) -> Response:
@@ -165,7 +169,11 @@ def download(
     )
 
 
-@router.get("/catalog.{extension}", response_class=Response)
+@router.get(
+    "/catalog.{extension}",
+    response_class=Response,
+    responses={200: {"content": {m: {} for _, m in dcat.SERIALISATIONS.values()}}},
+)
 def dcat_catalogue(ctx: Ctx, extension: Literal["ttl", "jsonld", "rdf"]) -> Response:
     """The open catalogue as DCAT-AP: Turtle, JSON-LD or RDF/XML."""
     with ctx.reading() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.platforms.data.catalogue import build
+from cityloop.platforms.data.catalogue import build, cli
 from cityloop.platforms.data.catalogue.models import Dataset, DatasetUpload, Distribution
 
 
@@ -16,4 +16,5 @@ MODULE = Module(
     name="catalogue",
     models=(Dataset, Distribution, DatasetUpload),
     jobs=(ScheduledJob("datasets-refresh", lambda s: s.dataset_refresh_seconds, _refresh),),
+    commands=(cli.install,),
 )

@@ -10,17 +10,42 @@ import re
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
 
-from cityloop.base.cli import DataDir, fail, migrate_database, settings_for
+from cityloop.base.cli import DataDir, fail, migrate_database, provide_context, settings_for
 from cityloop.base.db import Database
 from cityloop.modules import load_modules
 from cityloop.settings import Settings
 
+if TYPE_CHECKING:
+    from cityloop.base.context import AppContext
+
 app = typer.Typer(help="CityLoop: the city operating platform.", no_args_is_help=True)
+
+
+def _context(settings: Settings) -> AppContext:
+    from cityloop.app import build_context
+
+    return build_context(settings)
+
+
+# Commands that run a package's jobs (`cityloop data refresh`) get the assembled context.
+provide_context(_context)
+
+
+def _build_catalogue(settings: Settings, *, everything: bool) -> list[str]:
+    """Build the built-in datasets (all, or those never built or due), so a freshly seeded
+    city's open-data catalogue is there before the server's first refresh job; their names."""
+    from cityloop.platforms.data.catalogue import build
+
+    ctx = _context(settings)
+    try:
+        return build.refresh(ctx, everything=everything)
+    finally:
+        ctx.db.dispose()
 
 
 @app.command()
@@ -75,10 +100,13 @@ def seed(
         if accounts:
             demo.seed_accounts(session, city)
     db.dispose()
+    built = _build_catalogue(settings, everything=True)
     if city_dir is None:
         typer.echo("demo city loaded")
+        typer.echo(f"datasets built: {len(built)}")
         return
     typer.echo(f"{summary}; loaded")
+    typer.echo(f"datasets built: {len(built)}")
     # The server takes its name and Open311 jurisdiction from settings, not from the database.
     differing = [
         f"CITYLOOP_{key.upper()}={wanted}"
@@ -183,6 +211,10 @@ def demo(
         # A data dir seeded before the fleet existed gets its devices now.
         seed_devices(session)
     db.dispose()
+    # Datasets never built (a new data dir) or due are built before the server starts.
+    built = _build_catalogue(settings, everything=False)
+    if built:
+        typer.echo(f"datasets built: {len(built)}")
     typer.echo(f"CityLoop demo on http://{host}:{port}")
     stop = threading.Event()
     feeder = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -16,6 +16,8 @@ from cityloop.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from cityloop.base.context import AppContext
 
 DataDir = Annotated[Path | None, typer.Option(help="data directory")]
 
@@ -60,6 +62,36 @@ def unit_of_work(data_dir: Path | None, *, write: bool = True) -> Iterator[Sessi
         fail(f"{exc.detail}{where}")
     finally:
         db.dispose()
+
+
+# The assembled app's context, given by the top of the tree (``cityloop.cli``): a command that
+# runs a package's jobs needs every package's registrations, which nothing below may import.
+_context_factory: list[Callable[[Settings], AppContext]] = []
+
+
+def provide_context(factory: Callable[[Settings], AppContext]) -> None:
+    """Name how the assembled app's context is built (called once by ``cityloop.cli``)."""
+    _context_factory[:] = [factory]
+
+
+@contextlib.contextmanager
+def app_context(data_dir: Path | None) -> Iterator[AppContext]:
+    """The assembled app's context on a migrated database, for a command that runs jobs; a
+    refused input is a one-line error."""
+    from cityloop.base.problems import Problem
+
+    if not _context_factory:
+        fail("this command needs the assembled app (run it as `cityloop ...`)")
+    settings = settings_for(data_dir)
+    migrate_database(settings)
+    ctx = _context_factory[0](settings)
+    try:
+        yield ctx
+    except Problem as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        fail(f"{exc.detail}{where}")
+    finally:
+        ctx.db.dispose()
 
 
 def json_option(text: str | None, file: Path | None, what: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.domains.governance import cli, notifications, sla
+from cityloop.domains.governance import cli, datasets, notifications, sla
 from cityloop.domains.governance.live import router as live_router
 from cityloop.domains.governance.models import (
     Case,
@@ -53,7 +53,7 @@ MODULE = Module(
     mounts=(install_open311,),
     consumers=(notifications.subscribe,),
     jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),
-    setup=(_gauges,),
+    setup=(_gauges, datasets.register_datasets),
     commands=(cli.install,),
     body_limits=(
         # Photos only in multipart; a form of text fields is small (see open311/views.py).

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.domains.services import cli, consumers, deadlines
+from cityloop.domains.services import cli, consumers, datasets, deadlines
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES
 from cityloop.domains.services.models import (
     Application,
@@ -41,6 +41,7 @@ MODULE = Module(
     routers=(hall_router, staff_router, wallet_router),
     consumers=(consumers.subscribe,),
     jobs=(ScheduledJob("application-overdue", lambda s: s.scheduler_interval_seconds, _sweep),),
+    setup=(datasets.register_datasets,),
     commands=(cli.install,),
     body_limits=(
         # A material is one document plus a few form fields.

@@ -1,9 +1,11 @@
 """Each department's counters: review steps decided on time (the on-time rate), steps running
-late now, applications accepted, and the applicants' ratings (好差评)."""
+late now, applications accepted, and the applicants' ratings (好差评); and each service's
+outcomes per month of submission (the open dataset service-applications-stats)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.models import Application, ApplicationRating, ApplicationStep
 from cityloop.domains.services.presenters import Departments
-from cityloop.domains.services.workflow import DECIDED, StepStatus
+from cityloop.domains.services.workflow import DECIDED, Status, StepStatus
 
 
 def department_stats(
@@ -75,3 +77,63 @@ def department_stats(
             )
         )
     return sorted(answers, key=lambda a: (-(a.steps_decided + a.steps_active), a.department.code))
+
+
+@dataclass
+class ServiceMonth:
+    """What became of the applications for one service submitted in one month (UTC)."""
+
+    service: str
+    month: str  # YYYY-MM
+    submitted: int = 0
+    approved: int = 0  # approved, or approved and the licence issued
+    denied: int = 0
+    not_accepted: int = 0
+    withdrawn: int = 0
+    decided: int = 0  # approved or denied, with a time limit (accepted)
+    decided_on_time: int = 0
+    ratings: int = 0
+    score_total: int = 0
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """The share of decided applications decided within their time limit."""
+        return round(self.decided_on_time / self.decided, 4) if self.decided else None
+
+    @property
+    def average_rating(self) -> float | None:
+        """The applicants' mean score (1 to 5)."""
+        return round(self.score_total / self.ratings, 2) if self.ratings else None
+
+
+def service_month_stats(session: Session) -> list[ServiceMonth]:
+    """Per service and month of submission: how many applications were submitted, approved,
+    denied, not accepted and withdrawn so far, the on-time rate and the mean rating."""
+    query = (
+        select(
+            Application.service_code, Application.submitted_at, Application.status,
+            Application.decided_at, Application.due_at, ApplicationRating.score,
+        )
+        .outerjoin(ApplicationRating, ApplicationRating.application_id == Application.id)
+        .where(Application.submitted_at.is_not(None))
+    )  # fmt: skip
+    found: dict[tuple[str, str], ServiceMonth] = {}
+    for service, submitted_at, status, decided_at, due_at, score in session.execute(query):
+        month = submitted_at.astimezone(UTC).strftime("%Y-%m")
+        row = found.setdefault((service, month), ServiceMonth(service, month))
+        row.submitted += 1
+        if status in (Status.APPROVED, Status.ISSUED):
+            row.approved += 1
+        elif status == Status.DENIED:
+            row.denied += 1
+        elif status == Status.NOT_ACCEPTED:
+            row.not_accepted += 1
+        elif status == Status.WITHDRAWN:
+            row.withdrawn += 1
+        if decided_at is not None and due_at is not None:
+            row.decided += 1
+            row.decided_on_time += decided_at <= due_at
+        if score is not None:
+            row.ratings += 1
+            row.score_total += score
+    return [found[key] for key in sorted(found)]

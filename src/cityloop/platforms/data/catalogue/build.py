@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext
 from cityloop.base.db import utcnow
+from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.data.catalogue import deidentify, derived, service
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.catalogue.producers import DatasetSpec, Producer, registered
@@ -44,6 +45,17 @@ def _entry(spec: DatasetSpec) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _owner(session: Session, declared: str) -> str:
+    # A city loaded from its own folder may name its departments otherwise than the demo city
+    # the producers were written for: its supervision centre then owns the dataset.
+    if session.get(Department, declared) is not None:
+        return declared
+    centre = session.scalar(
+        select(Department.code).where(Department.kind == "centre").order_by(Department.code)
+    )
+    return centre or declared
+
+
 def sync_builtin(session: Session, *, producers: Mapping[str, Producer]) -> list[Dataset]:
     """Make sure every producer's dataset is in the catalogue, with the schema and sensitivity
     it declares now (a department's edits to titles and descriptions are kept)."""
@@ -52,9 +64,8 @@ def sync_builtin(session: Session, *, producers: Mapping[str, Producer]) -> list
         spec = effective_spec(producer.spec)
         dataset = session.scalar(select(Dataset).where(Dataset.name == name))
         if dataset is None:
-            dataset = service.create_dataset(
-                session, entry=_entry(spec), source="producer", producer=name
-            )
+            entry = {**_entry(spec), "owner_department": _owner(session, spec.owner_department)}
+            dataset = service.create_dataset(session, entry=entry, source="producer", producer=name)
         elif dataset.table_schema != spec.table_schema or dataset.sensitivity != spec.sensitivity:
             dataset.table_schema, dataset.sensitivity = spec.table_schema, spec.sensitivity
             dataset.dirty = True

@@ -6,7 +6,7 @@ from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.base.outbox import ConsumerRegistry
-from cityloop.platforms.data.catalogue import build, freshness
+from cityloop.platforms.data.catalogue import build, cli, freshness
 from cityloop.platforms.data.catalogue.events import DatasetStale
 from cityloop.platforms.data.catalogue.models import Dataset, DatasetUpload, Distribution
 from cityloop.platforms.data.catalogue.views import router
@@ -37,4 +37,5 @@ MODULE = Module(
             "datasets-freshness", lambda s: s.dataset_quality_seconds, freshness.check_all
         ),
     ),
+    commands=(cli.install,),
 )

@@ -1,12 +1,25 @@
-"""The events perception emits about alarms. Payloads carry ids, codes and positions only."""
+"""The events perception emits about devices and alarms. Payloads carry ids, codes and
+positions only."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from cityloop.base.events import Event
+
+
+class DeviceChanged(Event):
+    """The device registry changed: a device was registered (by hand, by import or by
+    auto-provisioning), deactivated, reactivated or deleted."""
+
+    type: ClassVar[str] = "perception.device.changed"
+    aggregate: ClassVar[str] = "device"
+    aggregate_field: ClassVar[str] = "device_id"
+
+    device_id: str
+    change: Literal["registered", "deactivated", "activated", "deleted"]
 
 
 class AlarmEvent(Event):

@@ -8,7 +8,7 @@ from cityloop.base.limits import MULTIPART_OVERHEAD, BodyLimit
 from cityloop.base.modules import Module, ScheduledJob, Service
 from cityloop.base.outbox import ConsumerRegistry
 from cityloop.base.ratelimit import RateLimiter
-from cityloop.platforms.data.perception import cli, retention, rules
+from cityloop.platforms.data.perception import cli, datasets, retention, rules
 from cityloop.platforms.data.perception.alarm_models import (
     Alarm,
     AlarmRule,
@@ -111,7 +111,7 @@ MODULE = Module(
             "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
         ),
     ),
-    setup=(_context_fetch_limit, _mqtt),
+    setup=(_context_fetch_limit, _mqtt, datasets.register_datasets),
     commands=(cli.install,),
     body_limits=(
         BodyLimit("/ngsi-ld/.*", lambda s: s.ngsild_max_body_bytes),

@@ -11,16 +11,18 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.data.perception.codecs import CodecError, get_codec
 from cityloop.platforms.data.perception.codecs.base import mappings_from_config
 from cityloop.platforms.data.perception.codecs.binary import LayoutField
+from cityloop.platforms.data.perception.events import DeviceChanged
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -232,6 +234,7 @@ def create_device(
     )
     session.add(device)
     _flush_or_conflict(session, f"device {device_id!r} exists", type_="device-exists")
+    emit(session, DeviceChanged(device_id=device_id, change="registered"))
     return device
 
 
@@ -255,10 +258,18 @@ def list_devices(
     return list(rows), total
 
 
+_ACTIVE_CHANGE: dict[bool, Literal["activated", "deactivated"]] = {
+    True: "activated",
+    False: "deactivated",
+}
+
+
 def set_device_active(session: Session, *, device_id: str, active: bool) -> Device:
     """Deactivate (or reactivate) a device; its history stays."""
     # Ingest refuses a deactivated device's messages.
     device = get_device(session, device_id=device_id)
+    if device.active != active:
+        emit(session, DeviceChanged(device_id=device_id, change=_ACTIVE_CHANGE[active]))
     device.active = active
     session.flush()
     return device
@@ -268,6 +279,7 @@ def delete_device(session: Session, *, device_id: str) -> None:
     """Delete a device from the registry."""
     session.delete(get_device(session, device_id=device_id))
     session.flush()
+    emit(session, DeviceChanged(device_id=device_id, change="deleted"))
 
 
 # ------------------------------------------------------------------ CSV import

@@ -1211,9 +1211,110 @@ export interface paths {
         };
         /**
          * My Data Access
-         * @description Who read my data, when, which fields and why; newest first. Only ever my own.
+         * @description Who read my data, when, which fields, why and through which grant; newest first, with
+         *     the filters given. Only ever my own.
          */
         get: operations["my_data_access_api_v1_me_data_access_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/data-access/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export My Data Access
+         * @description My log with the filters given, as a CSV (in the language asked for) or JSON attachment.
+         */
+        get: operations["export_my_data_access_api_v1_me_data_access_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/data-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enterprise Data Access
+         * @description Who read the enterprise's data; for its legal representative and active agents only.
+         */
+        get: operations["enterprise_data_access_api_v1_enterprises__uscc__data_access_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprises/{uscc}/data-access/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Enterprise Data Access
+         * @description The enterprise's log as a CSV or JSON attachment (its representative and agents only).
+         */
+        get: operations["export_enterprise_data_access_api_v1_enterprises__uscc__data_access_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/access-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access Log
+         * @description Every read of people's and enterprises' data, newest first, filtered; audited.
+         */
+        get: operations["access_log_api_v1_data_access_log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/access-log/chain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access Log Chain
+         * @description Whether the log's hash chain and signed checkpoints are intact; audited.
+         */
+        get: operations["access_log_chain_api_v1_data_access_log_chain_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1457,6 +1558,27 @@ export interface paths {
         get: operations["get_case_api_v1_cases__case_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_id}/reports/{report_id}/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Report Contact
+         * @description A reporter's contact details, for a purpose: audited, and in the reporter's own access
+         *     log when they reported with an account.
+         */
+        post: operations["open_report_contact_api_v1_cases__case_id__reports__report_id__contact_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3560,7 +3682,8 @@ export interface components {
         };
         /**
          * CaseReport
-         * @description One report of a case, with the reporter's contact details (staff only).
+         * @description One report of a case (staff only). Its contact details are not here: which ones it left
+         *     is, and a staff member opens them on purpose (``ReportContact``).
          */
         CaseReport: {
             /** Id */
@@ -3591,12 +3714,10 @@ export interface components {
             reporter_user_id: number | null;
             /** Submitted By */
             submitted_by: string | null;
-            /** Contact Name */
-            contact_name: string | null;
-            /** Contact Email */
-            contact_email: string | null;
-            /** Contact Phone */
-            contact_phone: string | null;
+            /** Has Contact */
+            has_contact: boolean;
+            /** Contact Fields */
+            contact_fields: ("contact_name" | "phone" | "email")[];
             /** Device Id */
             device_id: string | null;
         };
@@ -3681,10 +3802,41 @@ export interface components {
             ][];
         };
         /**
+         * ChainStatus
+         * @description What a walk of the whole chain found, and the newest signed checkpoint.
+         */
+        ChainStatus: {
+            /** Intact */
+            intact: boolean;
+            /** Entries */
+            entries: number;
+            /** Checkpoints */
+            checkpoints: number;
+            /** Broken At */
+            broken_at: number | null;
+            /** Reason */
+            reason: string;
+            latest_checkpoint: components["schemas"]["CheckpointOut"] | null;
+        };
+        /**
          * Channel
          * @enum {string}
          */
         Channel: "app" | "hotline" | "inspector" | "staff" | "open311" | "system";
+        /** CheckpointOut */
+        CheckpointOut: {
+            /** Upto Id */
+            upto_id: number;
+            /** Upto Hash */
+            upto_hash: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Kid */
+            kid: string;
+        };
         /**
          * CitizenRow
          * @description A citizen in a staff list: the identity number masked.
@@ -3793,6 +3945,17 @@ export interface components {
              * @description the applicant allows reading their records for this form
              */
             consent: boolean;
+        };
+        /**
+         * ContactOpenIn
+         * @description Why a staff member opens a reporter's contact details.
+         */
+        ContactOpenIn: {
+            /**
+             * Purpose
+             * @enum {string}
+             */
+            purpose: "case_follow_up" | "callback";
         };
         /**
          * CounterCitizen
@@ -3931,6 +4094,27 @@ export interface components {
             /** Revoked Reason */
             revoked_reason: string;
         };
+        /**
+         * DataAccessExport
+         * @description The log of one data subject as a JSON download.
+         */
+        DataAccessExport: {
+            /** Subject */
+            subject: string;
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /** Filters */
+            filters: {
+                [key: string]: string | number;
+            };
+            /** Total */
+            total: number;
+            /** Items */
+            items: components["schemas"]["DataAccessOut"][];
+        };
         /** DataAccessOut */
         DataAccessOut: {
             /** Id */
@@ -3954,6 +4138,8 @@ export interface components {
             consent_id: string | null;
             /** Consent At */
             consent_at: string | null;
+            /** Grant Id */
+            grant_id: number | null;
         };
         /** DataAccessPage */
         DataAccessPage: {
@@ -5210,6 +5396,30 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /**
+         * ReportContact
+         * @description A report's contact details, opened by a staff member for a purpose (audited; in the
+         *     reporter's access log when they have an account).
+         */
+        ReportContact: {
+            /** Case Id */
+            case_id: number;
+            /** Report Id */
+            report_id: number;
+            /**
+             * Purpose
+             * @enum {string}
+             */
+            purpose: "case_follow_up" | "callback";
+            /** Contact Name */
+            contact_name: string | null;
+            /** Contact Email */
+            contact_email: string | null;
+            /** Contact Phone */
+            contact_phone: string | null;
+            /** Logged For Reporter */
+            logged_for_reporter: boolean;
+        };
         /** ReportIn */
         ReportIn: {
             /** Category */
@@ -5514,6 +5724,54 @@ export interface components {
             created_by: string;
             /** Note */
             note: string;
+        };
+        /**
+         * StaffAccessOut
+         * @description An entry as the console shows it: whose data, and its link in the chain.
+         */
+        StaffAccessOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            role: components["schemas"]["Named"];
+            department: components["schemas"]["Named"] | null;
+            /** Fields */
+            fields: components["schemas"]["Named"][];
+            purpose: components["schemas"]["Named"];
+            /** Reference */
+            reference: string;
+            legal_basis: components["schemas"]["Named"];
+            /** Consent Id */
+            consent_id: string | null;
+            /** Consent At */
+            consent_at: string | null;
+            /** Grant Id */
+            grant_id: number | null;
+            /** User Id */
+            user_id: number | null;
+            /** Username */
+            username: string | null;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /** Entry Hash */
+            entry_hash: string;
+        };
+        /** StaffAccessPage */
+        StaffAccessPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["StaffAccessOut"][];
         };
         /**
          * StaffApplication
@@ -8414,6 +8672,13 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
+                purpose?: string | null;
+                department?: string | null;
+                field?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                since?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                until?: string | null;
             };
             header?: never;
             path?: never;
@@ -8437,6 +8702,197 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_my_data_access_api_v1_me_data_access_export_get: {
+        parameters: {
+            query?: {
+                /** @description csv or json */
+                format?: "csv" | "json";
+                /** @description the language of the CSV's header and names */
+                lang?: "en" | "zh-CN";
+                purpose?: string | null;
+                department?: string | null;
+                field?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                since?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAccessExport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enterprise_data_access_api_v1_enterprises__uscc__data_access_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                purpose?: string | null;
+                department?: string | null;
+                field?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                since?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAccessPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_enterprise_data_access_api_v1_enterprises__uscc__data_access_export_get: {
+        parameters: {
+            query?: {
+                /** @description csv or json */
+                format?: "csv" | "json";
+                /** @description the language of the CSV's header and names */
+                lang?: "en" | "zh-CN";
+                purpose?: string | null;
+                department?: string | null;
+                field?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                since?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                uscc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataAccessExport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    access_log_api_v1_data_access_log_get: {
+        parameters: {
+            query?: {
+                user_id?: number | null;
+                username?: string | null;
+                uscc?: string | null;
+                /** @description who read: a username */
+                actor?: string | null;
+                limit?: number;
+                offset?: number;
+                purpose?: string | null;
+                department?: string | null;
+                field?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                since?: string | null;
+                /** @description an ISO date (the whole day) or date-time */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccessPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    access_log_chain_api_v1_data_access_log_chain_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainStatus"];
                 };
             };
         };
@@ -8897,6 +9353,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffCase"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_report_contact_api_v1_cases__case_id__reports__report_id__contact_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactOpenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportContact"];
                 };
             };
             /** @description Validation Error */

@@ -14,6 +14,7 @@ from cityloop.base.db import iso
 from cityloop.domains.governance import queries, timeline
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import actions_for
+from cityloop.domains.governance.contacts import ContactPurpose, contact_fields
 from cityloop.domains.governance.messages import render_stored
 from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
 from cityloop.domains.governance.workflow import (
@@ -179,7 +180,8 @@ def public_case_out(session: Session, case: Case) -> out.PublicCase:
 
 
 def report_out(report: Report) -> out.CaseReport:
-    """A report with its reporter's contact details: for staff only."""
+    """A report for staff: which contact details it left, not the details themselves."""
+    fields = contact_fields(report)
     return out.CaseReport(
         id=report.id,
         case_id=report.case_id,
@@ -193,9 +195,8 @@ def report_out(report: Report) -> out.CaseReport:
         attributes=report.attributes,
         reporter_user_id=report.reporter_user_id,
         submitted_by=report.submitted_by,
-        contact_name=report.contact_name,
-        contact_email=report.contact_email,
-        contact_phone=report.contact_phone,
+        has_contact=bool(fields),
+        contact_fields=fields,
         device_id=report.device_id,
     )
 
@@ -314,4 +315,17 @@ def vocabulary() -> out.Vocabulary:
             )
             for row in CASE_WORKFLOW.rows
         ],
+    )
+
+
+def contact_out(report: Report, *, purpose: ContactPurpose) -> out.ReportContact:
+    """A report's contact details as a staff member opened them."""
+    return out.ReportContact(
+        case_id=report.case_id,
+        report_id=report.id,
+        purpose=purpose,
+        contact_name=report.contact_name,
+        contact_email=report.contact_email,
+        contact_phone=report.contact_phone,
+        logged_for_reporter=report.reporter_user_id is not None,
     )

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from cityloop.base.contracts import Answer, JsonObject, Named, Timestamp, omit_when_none
+from cityloop.domains.governance.contacts import ContactPurpose
 from cityloop.domains.governance.workflow import Channel, Priority, Resolution, Status
 
 # ------------------------------------------------------------------ the catalogue
@@ -159,7 +160,8 @@ class StaffCaseSummary(_CaseBase):
 
 
 class CaseReport(Answer):
-    """One report of a case, with the reporter's contact details (staff only)."""
+    """One report of a case (staff only). Its contact details are not here: which ones it left
+    is, and a staff member opens them on purpose (``ReportContact``)."""
 
     id: int
     case_id: int
@@ -173,10 +175,22 @@ class CaseReport(Answer):
     attributes: JsonObject
     reporter_user_id: int | None
     submitted_by: str | None
+    has_contact: bool
+    contact_fields: list[Literal["contact_name", "phone", "email"]]
+    device_id: str | None
+
+
+class ReportContact(Answer):
+    """A report's contact details, opened by a staff member for a purpose (audited; in the
+    reporter's access log when they have an account)."""
+
+    case_id: int
+    report_id: int
+    purpose: ContactPurpose
     contact_name: str | None
     contact_email: str | None
     contact_phone: str | None
-    device_id: str | None
+    logged_for_reporter: bool
 
 
 class CaseRating(Answer):

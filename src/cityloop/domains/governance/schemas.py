@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from cityloop.domains.governance.contacts import ContactPurpose
 from cityloop.domains.governance.workflow import MAX_TEXT, Priority
 
 
@@ -62,3 +63,10 @@ class SupportIn(BaseModel):
     description: str = Field(default="", max_length=MAX_TEXT)
     media: list[str] = Field(default_factory=list, max_length=10)
     contact_email: EmailStr | None = None
+
+
+class ContactOpenIn(BaseModel):
+    """Why a staff member opens a reporter's contact details."""
+
+    model_config = ConfigDict(extra="forbid")
+    purpose: ContactPurpose

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso, utcnow
 from cityloop.base.problems import Problem, bad_request, not_found
-from cityloop.domains.governance import kpis, queries
+from cityloop.domains.governance import contacts, kpis, queries
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import (
@@ -21,6 +21,7 @@ from cityloop.domains.governance.catalogue import (
 from cityloop.domains.governance.presenters import (
     Names,
     category_out,
+    contact_out,
     staff_case_out,
     staff_case_summary,
     vocabulary,
@@ -28,6 +29,7 @@ from cityloop.domains.governance.presenters import (
 from cityloop.domains.governance.schemas import (
     ActionIn,
     BulkActionIn,
+    ContactOpenIn,
 )
 from cityloop.domains.governance.workflow import OPEN_STATES
 from cityloop.platforms.application.identity.deps import staff_actor
@@ -124,6 +126,19 @@ def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> out.StaffCase:
     with ctx.reading() as session:
         case = queries.get_case_for(session, actor=actor, case_id=case_id)
         return staff_case_out(session, case, actor)
+
+
+@router.post("/cases/{case_id}/reports/{report_id}/contact")
+def open_report_contact(
+    ctx: Ctx, actor: Staff, case_id: CaseId, report_id: CaseId, body: ContactOpenIn
+) -> out.ReportContact:
+    """A reporter's contact details, for a purpose: audited, and in the reporter's own access
+    log when they reported with an account."""
+    with ctx.writing() as session:
+        report = contacts.open_contact(
+            session, case_id=case_id, report_id=report_id, actor=actor, purpose=body.purpose
+        )
+        return contact_out(report, purpose=body.purpose)
 
 
 def _action_input(body: ActionIn) -> ActionInput:

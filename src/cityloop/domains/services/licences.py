@@ -57,6 +57,12 @@ def issuer_for(authority: Authority) -> LicenceIssuer:
             actor_role="system", fields=["application"], purpose="licence_issue",
             reference=f"application:{application.id}",
         )  # fmt: skip
+        if application.enterprise_uscc is not None:  # the enterprise's licence: it sees it too
+            record_access(
+                session, enterprise_uscc=application.enterprise_uscc,
+                actor="system:licence_issue", actor_role="system", fields=["application"],
+                purpose="licence_issue", reference=f"application:{application.id}",
+            )  # fmt: skip
         return issued.credential.id, issued.sd_jwt
 
     return issue

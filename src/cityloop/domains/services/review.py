@@ -56,11 +56,17 @@ def staff_application(session: Session, *, application_id: int, actor: Actor) ->
         raise not_found("application", application_id)
     reference = f"application:{application.id}"
     identity.audit(session, actor=actor, action="application.read", target=reference)
-    # The form and materials are the applicant's data: the applicant sees who read them.
+    # The form and materials are the applicant's data: the applicant sees who read them, and
+    # so does the enterprise an application was filed for.
     record_access(
         session, user_id=application.applicant_id, actor=actor, fields=["application"],
         purpose="review", reference=reference,
     )  # fmt: skip
+    if application.enterprise_uscc is not None:
+        record_access(
+            session, enterprise_uscc=application.enterprise_uscc, actor=actor,
+            fields=["application"], purpose="review", reference=reference,
+        )  # fmt: skip
     return application
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cityloop.platforms.application.identity.service import SYSTEM, Actor
 from cityloop.platforms.data.access import service
+from cityloop.platforms.data.access.filters import AccessFilter
 from cityloop.platforms.data.access.models import DataAccess
 from tests.support.city import City
 from tests.support.identity import fresh_id_number, new_citizen, reach_level_2, reach_level_3
@@ -110,7 +111,9 @@ def test_record_access_keeps_consent_and_pages_newest_first(city: City) -> None:
     rest = log_of(city, username, limit=2, offset=2)
     assert [i["reference"] for i in rest["items"]] == ["application:1", "application:0"]
     with city.ctx.db.read() as session:
-        entries, total = service.accesses_of(session, user_id=user_id, purpose="review")
+        entries, total = service.accesses_of(
+            session, user_id=user_id, filters=AccessFilter(purpose="review")
+        )
     assert total == 1 and entries[0].actor == "reviewer"
 
 

@@ -24,7 +24,7 @@ from cityloop.platforms.application.identity.models import (
     RealName,
     User,
 )
-from cityloop.platforms.application.identity.realname import level_of
+from cityloop.platforms.application.identity.realname import level_of, personal_data_read
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor, audit, get_user, user_named
 
@@ -200,7 +200,16 @@ def revoke_agent(session: Session, *, actor: Actor, uscc: str, grant_id: int) ->
 
 
 def staff_lookup(session: Session, *, actor: Actor, uscc: str) -> Enterprise:
-    """An enterprise's registration for staff (the representative's number masked); audited."""
+    """An enterprise's registration for staff (the representative's number masked); audited,
+    and in the enterprise's access log."""
     found = enterprise(session, uscc=uscc)
     audit(session, actor=actor, action="enterprise.lookup", target=f"enterprise:{found.uscc}")
+    personal_data_read(
+        session,
+        enterprise_uscc=found.uscc,
+        actor=actor,
+        fields=["enterprise_registration"],
+        purpose="enterprise_check",
+        reference=f"enterprise:{found.uscc}",
+    )
     return found

@@ -9,17 +9,19 @@ from cityloop.base.events import Event
 
 
 class PersonalDataRead(Event):
-    """Someone read fields of a person's data: the data platform's access log records it.
+    """Someone read fields of a person's (``user_id``) or an enterprise's (``enterprise_uscc``)
+    data: the data platform's access log records it.
 
     Identity is an application-platform package and may not import the data platform, where
     the access log lives; it emits this instead, in the transaction of the read. The payload
     names fields, never their values."""
 
     type: ClassVar[str] = "identity.personal_data.read"
-    aggregate: ClassVar[str] = "user"
+    aggregate: ClassVar[str] = "data_subject"
     aggregate_field: ClassVar[str] = "user_id"
 
-    user_id: int
+    user_id: int | None = None
+    enterprise_uscc: str | None = None
     actor: str
     actor_role: str
     actor_department: str | None = None
@@ -30,3 +32,9 @@ class PersonalDataRead(Event):
     consent_id: str | None = None
     consent_at: datetime | None = None
     at: datetime
+
+    def aggregate_id(self) -> str:
+        """Whose data: ``user:<id>`` or ``enterprise:<uscc>``."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return f"enterprise:{self.enterprise_uscc}"

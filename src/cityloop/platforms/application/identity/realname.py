@@ -268,17 +268,22 @@ def phone_problem(outcome: PhoneCheck, *, tries: int = 0) -> Problem:
 def personal_data_read(
     session: Session,
     *,
-    user_id: int,
+    user_id: int | None = None,
+    enterprise_uscc: str | None = None,
     actor: Actor,
     fields: list[str],
     purpose: str,
     reference: str = "",
 ) -> None:
-    """Tell the access log (through the outbox) that ``actor`` read these fields of a person."""
+    """Tell the access log (through the outbox) that ``actor`` read these fields of a person's
+    (``user_id``) or an enterprise's (``enterprise_uscc``) data."""
+    if (user_id is None) == (enterprise_uscc is None):
+        raise ValueError("a read is of one person's (user_id) or one enterprise's data")
     emit(
         session,
         PersonalDataRead(
             user_id=user_id,
+            enterprise_uscc=enterprise_uscc,
             actor=actor.username if actor.user_id is not None else f"system:{purpose}",
             actor_role=actor.role,
             actor_department=actor.department_code,

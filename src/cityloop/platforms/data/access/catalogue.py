@@ -13,6 +13,9 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "counter_verification": ("Identity check at a service counter", "窗口实名核验"),
     "enterprise_check": ("Checking who may act for an enterprise", "核验企业经办权限"),
     "licence_issue": ("Issuing a licence", "签发证照"),
+    "case_follow_up": ("Following up your report with you", "就您反映的问题与您沟通"),
+    "callback": ("Calling you back about your report", "就您反映的问题回访"),
+    "export": ("Exporting records that include your data", "导出含有您数据的记录"),
 }
 
 FIELDS: dict[str, tuple[str, str]] = {
@@ -26,6 +29,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "enterprise_registration": ("Enterprise registration", "企业登记信息"),
     "licences": ("Licences held", "持有的证照"),
     "application": ("An application's form and materials", "申请表及申请材料"),
+    "contact_name": ("Name given as a contact", "留下的联系人姓名"),
 }
 
 LEGAL_BASES: dict[str, tuple[str, str]] = {
@@ -50,3 +54,23 @@ ROLES: dict[str, tuple[str, str]] = {
 def names(table: dict[str, tuple[str, str]], code: str) -> tuple[str, str]:
     """The (English, Chinese) names of a code; the code itself for one not (or no longer) named."""
     return table.get(code, (code, code))
+
+
+# The columns of an exported log (``GET /me/data-access/export``), headed in the reader's language.
+EXPORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "at": ("Time", "时间"),
+    "department": ("Department", "部门"),
+    "role": ("Role", "角色"),
+    "purpose": ("Purpose", "用途"),
+    "grant": ("Sharing grant", "共享授权"),
+    "fields": ("Data read", "读取内容"),
+    "legal_basis": ("Legal basis", "依据"),
+    "consent": ("Consent", "授权"),
+    "reference": ("For", "事由"),
+}
+
+
+def name_in(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    """A code's name in ``lang`` (Chinese for any zh locale, English otherwise)."""
+    english, chinese = names(table, code)
+    return chinese if lang.startswith("zh") else english

@@ -24,6 +24,7 @@ def on_personal_data_read(session: Session, event: DeliveredEvent) -> None:
     service.record_access(
         session,
         user_id=read.user_id,
+        enterprise_uscc=read.enterprise_uscc,
         actor=read.actor,
         actor_role=read.actor_role,
         actor_department=read.actor_department,

@@ -1,4 +1,5 @@
-"""The access log: every read of a person's data, and the citizen's view of it."""
+"""The access log: every read of a person's or an enterprise's data; their view of it, and the
+console's."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cityloop.platforms.data.access.models import (
     DataAccess,
     PlatformKey,
 )
+from cityloop.platforms.data.access.staff_views import router as staff_router
 from cityloop.platforms.data.access.views import router
 
 
@@ -30,7 +32,7 @@ def _checkpoint(ctx: AppContext) -> object:
 MODULE = Module(
     name="access",
     models=(DataAccess, ChainHead, ChainCheckpoint, PlatformKey),
-    routers=(router,),
+    routers=(router, staff_router),
     consumers=(_consumers,),
     jobs=(
         ScheduledJob(

@@ -1,19 +1,22 @@
-"""Recording reads of a person's data, and showing a person who read theirs."""
+"""Recording reads of a person's (or an enterprise's) data, and finding them again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.access import catalogue, chain
+from cityloop.platforms.data.access.filters import AccessFilter
 from cityloop.platforms.data.access.models import DataAccess
 
 MAX_PAGE = 200
+EXPORT_BATCH = 500
 
 
 def _check_codes(fields: Sequence[str], purpose: str, legal_basis: str) -> None:
@@ -91,22 +94,67 @@ def already_recorded(session: Session, *, event_id: int) -> bool:
     return session.scalar(found) is not None
 
 
+def record_export(
+    session: Session,
+    *,
+    actor: Actor,
+    subjects: Iterable[int | str],
+    fields: Sequence[str],
+    reference: str,
+) -> list[DataAccess]:
+    """Log an export of people's data: one entry per data subject (a user id, or an
+    enterprise's USCC), purpose ``export``."""
+    return [
+        record_access(
+            session,
+            user_id=subject if isinstance(subject, int) else None,
+            enterprise_uscc=subject if isinstance(subject, str) else None,
+            actor=actor,
+            fields=fields,
+            purpose="export",
+            reference=reference,
+        )
+        for subject in dict.fromkeys(subjects)
+    ]
+
+
+def _newest_first(filters: AccessFilter) -> Select[tuple[DataAccess]]:
+    return filters.apply(select(DataAccess)).order_by(DataAccess.at.desc(), DataAccess.id.desc())
+
+
+def search(
+    session: Session, *, filters: AccessFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[DataAccess], int]:
+    """A page of the entries the filter lets through, newest first, and how many there are."""
+    query = filters.apply(select(DataAccess))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(_newest_first(filters).limit(min(limit, MAX_PAGE)).offset(offset))
+    return list(page), int(total)
+
+
+def _of_one_subject(
+    filters: AccessFilter | None, user_id: int | None, enterprise_uscc: str | None
+) -> AccessFilter:
+    if (user_id is None) == (enterprise_uscc is None):
+        raise ValueError("name one person (user_id) or one enterprise (enterprise_uscc)")
+    return replace(filters or AccessFilter(), user_id=user_id, enterprise_uscc=enterprise_uscc)
+
+
 def accesses_of(
     session: Session,
     *,
-    user_id: int,
+    user_id: int | None = None,
+    enterprise_uscc: str | None = None,
+    filters: AccessFilter | None = None,
     limit: int = 50,
     offset: int = 0,
-    purpose: str | None = None,
 ) -> tuple[list[DataAccess], int]:
-    """A page of the reads of one person's data, newest first, and how many there are."""
-    query = select(DataAccess).where(DataAccess.user_id == user_id)
-    if purpose is not None:
-        query = query.where(DataAccess.purpose == purpose)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.order_by(DataAccess.at.desc(), DataAccess.id.desc())
-        .limit(min(limit, MAX_PAGE))
-        .offset(offset)
-    )
-    return list(page), int(total)
+    """A page of the reads of one person's (or one enterprise's) data, newest first, and how
+    many there are."""
+    chosen = _of_one_subject(filters, user_id, enterprise_uscc)
+    return search(session, filters=chosen, limit=limit, offset=offset)
+
+
+def every_access(session: Session, *, filters: AccessFilter) -> Iterator[DataAccess]:
+    """Every entry the filter lets through, newest first, read in batches (for exports)."""
+    yield from session.scalars(_newest_first(filters).execution_options(yield_per=EXPORT_BATCH))

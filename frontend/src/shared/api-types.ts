@@ -4069,6 +4069,8 @@ export interface components {
             refreshed_at: string | null;
             /** Stale */
             stale: boolean;
+            /** Completeness */
+            completeness: number | null;
             /** Spatial */
             spatial: string;
             /** Temporal Start */
@@ -4135,6 +4137,8 @@ export interface components {
             refreshed_at: string | null;
             /** Stale */
             stale: boolean;
+            /** Completeness */
+            completeness: number | null;
         };
         /** DepartmentOut */
         DepartmentOut: {

@@ -7,6 +7,8 @@ import LoginView from "./views/LoginView.vue";
 import MapView from "./views/MapView.vue";
 import MyApplicationsView from "./views/MyApplicationsView.vue";
 import MyReportsView from "./views/MyReportsView.vue";
+import OpenDatasetView from "./views/OpenDatasetView.vue";
+import OpenDataView from "./views/OpenDataView.vue";
 import ReportView from "./views/ReportView.vue";
 import ServiceGuideView from "./views/ServiceGuideView.vue";
 import ServiceHallView from "./views/ServiceHallView.vue";
@@ -26,6 +28,9 @@ export const router = createRouter({
     { path: "/login", name: "login", component: LoginView, meta: { title: "nav.account" } },
     { path: "/services", name: "hall", component: ServiceHallView, meta: { title: "hall.title" } },
     { path: "/services/:code", name: "guide", component: ServiceGuideView, meta: { title: "guide.title" } },
+    // The open-data portal: public, signed in or not.
+    { path: "/open-data", name: "open-data", component: OpenDataView, meta: { title: "od.title" } },
+    { path: "/open-data/:name", name: "open-dataset", component: OpenDatasetView, meta: { title: "od.datasetTitle" } },
     // The applicant's own pages need a sign-in (`auth`).
     { path: "/applications", name: "applications", component: MyApplicationsView, meta: { title: "myapps.title", auth: true } },
     { path: "/applications/:id(\\d+)", name: "application", component: ApplicationView, meta: { title: "appl.title", auth: true } },

@@ -32,6 +32,9 @@ const routes: RouteRecordRaw[] = [
   { path: "/counter", component: () => import("./views/CounterView.vue"), meta: { feature: "counter", title: "nav.counter" } },
   { path: "/catalogue", component: () => import("./views/CatalogueView.vue"), meta: { feature: "catalogue", title: "nav.catalogue" } },
   { path: "/catalogue/:code", component: () => import("./views/ServiceEditorView.vue"), meta: { feature: "catalogue", title: "nav.service" } },
+  { path: "/data", component: () => import("./views/DataCatalogueView.vue"), meta: { feature: "data", title: "nav.data" } },
+  { path: "/data/new", component: () => import("./views/DataNewView.vue"), meta: { feature: "data", title: "dc.newTitle" } },
+  { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

@@ -4255,6 +4255,8 @@ export interface components {
             refreshed_at: string | null;
             /** Stale */
             stale: boolean;
+            /** Completeness */
+            completeness: number | null;
             /** Spatial */
             spatial: string;
             /** Temporal Start */
@@ -4321,6 +4323,8 @@ export interface components {
             refreshed_at: string | null;
             /** Stale */
             stale: boolean;
+            /** Completeness */
+            completeness: number | null;
         };
         /** DepartmentOut */
         DepartmentOut: {

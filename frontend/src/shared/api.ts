@@ -42,7 +42,7 @@ export function onUnauthorized(handler: () => void): void {
 
 // ------------------------------------------------------------------ types from the OpenAPI paths
 
-type Method = "get" | "post" | "put" | "delete";
+type Method = "get" | "post" | "put" | "patch" | "delete";
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
 /** The paths that answer this method. */
@@ -151,6 +151,10 @@ export function post<P extends PathsWith<"post">>(path: P, ...[options]: Args<Op
 
 export function put<P extends PathsWith<"put">>(path: P, ...[options]: Args<Operation<P, "put">>): Promise<Answer<P, "put">> {
   return send("put", path, options) as Promise<Answer<P, "put">>;
+}
+
+export function patch<P extends PathsWith<"patch">>(path: P, ...[options]: Args<Operation<P, "patch">>): Promise<Answer<P, "patch">> {
+  return send("patch", path, options) as Promise<Answer<P, "patch">>;
 }
 
 export function del<P extends PathsWith<"delete">>(path: P, ...[options]: Args<Operation<P, "delete">>): Promise<Answer<P, "delete">> {

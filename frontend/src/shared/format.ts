@@ -70,6 +70,24 @@ export function percent(rate: number | null | undefined): string {
   return rate === null || rate === undefined ? NONE : `${(rate * 100).toFixed(1)}%`;
 }
 
+/** 532 → "532 byte"; 48213 → "47 kB"; 3.4e6 → "3.2 MB" (the reader's digits and unit names). */
+export function byteSize(size: number | null | undefined): string {
+  if (size === null || size === undefined || !Number.isFinite(size)) return NONE;
+  const units = ["byte", "kilobyte", "megabyte", "gigabyte"] as const;
+  let value = Math.max(0, size);
+  let step = 0;
+  while (value >= 1024 && step < units.length - 1) {
+    value /= 1024;
+    step += 1;
+  }
+  return new Intl.NumberFormat(locale.value, {
+    style: "unit",
+    unit: units[step],
+    unitDisplay: "short",
+    maximumFractionDigits: value < 10 && step > 0 ? 1 : 0,
+  }).format(value);
+}
+
 export function num(value: number | null | undefined, digits = 1): string {
   return value === null || value === undefined ? NONE : value.toFixed(digits);
 }

@@ -50,6 +50,8 @@ class DatasetSummary(Answer):
     modified_at: Timestamp
     refreshed_at: Timestamp | None
     stale: bool
+    # The share of filled cells at the last build (the console lists it); None before one.
+    completeness: float | None
 
 
 class DatasetOut(DatasetSummary):
@@ -167,6 +169,7 @@ def _summary_fields(dataset: Dataset, departments: dict[str, Department]) -> dic
         "modified_at": iso(dataset.modified_at) or "",
         "refreshed_at": iso(dataset.refreshed_at),
         "stale": dataset.stale,
+        "completeness": (dataset.quality or {}).get("completeness"),
     }
 
 

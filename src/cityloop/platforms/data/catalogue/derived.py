@@ -10,6 +10,7 @@ than its source. The query is data, not SQL:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -121,7 +122,11 @@ def view_rows(session: Session, *, view: Dataset) -> list[dict[str, Any]]:
         statement = statement.order_by(*(table.c[n] for n in group_by))
     if conditions:
         statement = statement.where(*conditions)
-    return [dict(row) for row in session.execute(statement).mappings()]
+    # PostgreSQL sums and averages as numeric (a Decimal); the view's files take plain numbers.
+    return [
+        {k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+        for row in session.execute(statement).mappings()
+    ]
 
 
 def build_view(session: Session, storage: Storage, *, view: Dataset) -> int:

@@ -88,6 +88,11 @@ export function downloadHref(url: string): string {
   }
 }
 
+/** The columns of a preview, DataStore style ({id, type}), without the row number it adds. */
+export function previewColumns(preview: PreviewOut | null): string[] {
+  return (preview?.fields ?? []).map((f) => String(f.id ?? f.name ?? "")).filter((c) => c && c !== "_id");
+}
+
 /** A cell of a preview row as text. */
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";

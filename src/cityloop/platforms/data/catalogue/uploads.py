@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,12 @@ MAX_ROWS = 1_000_000
 
 
 def _plain(value: Any) -> Any:
-    # The DataStore keeps dates and times as ISO 8601 text.
+    # The DataStore keeps dates and times as ISO 8601 text; Frictionless reads a "number" cell
+    # as a Decimal, which the published JSON and the DataStore take as a float.
     if isinstance(value, datetime | date | time):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
     return value
 
 

@@ -32,6 +32,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/counter", component: () => import("./views/CounterView.vue"), meta: { feature: "counter", title: "nav.counter" } },
   { path: "/catalogue", component: () => import("./views/CatalogueView.vue"), meta: { feature: "catalogue", title: "nav.catalogue" } },
   { path: "/catalogue/:code", component: () => import("./views/ServiceEditorView.vue"), meta: { feature: "catalogue", title: "nav.service" } },
+  { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

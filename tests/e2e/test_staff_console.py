@@ -285,13 +285,24 @@ def test_the_hotline_operator_files_a_callers_report_by_address(
     assert body["channel"] == "hotline"
     assert body["category"]["code"] == "E-01-01"
     assert body["street"]["name"] == "Lotus Street"
-    assert body["reports"][0]["contact_phone"] == "+86 138 0000 1234"
+    # The case says the caller left contact details, not what they are.
+    assert body["reports"][0]["contact_fields"] == ["contact_name", "phone", "email"]
+    assert "138 0000" not in str(body)
     public = httpx.get(f"{live_server}/api/v1/public/cases/{case_id}").text
     assert "138 0000" not in public and "Li Wei" not in public
 
     page.get_by_test_id("hotline-result-case").click()
     expect(page.get_by_test_id("case-title")).to_contain_text(f"#{case_id}")
+    expect(page.get_by_test_id("report-contact")).to_have_count(0)
+    page.get_by_test_id("contact-purpose").select_option("callback")
+    page.get_by_test_id("show-contact").click()
     expect(page.get_by_test_id("report-contact")).to_contain_text("Li Wei")
+    expect(page.get_by_test_id("report-contact")).to_contain_text("+86 138 0000 1234")
+    expect(page.get_by_test_id("report-contact-logged")).to_be_visible()
+    with staff(live_server, "admin") as admin:
+        trail = admin.get("/api/v1/audit", params={"target": f"case:{case_id}"}).json()
+    opened = [a for a in trail if a["action"] == "case.contact_read"]
+    assert [(a["actor"], a["detail"]["purpose"]) for a in opened] == [("hotline", "callback")]
 
 
 def test_the_supervisor_upholds_a_disputed_close_with_a_reason(

@@ -36,6 +36,7 @@ export const router = createRouter({
     { path: "/applications/:id(\\d+)", name: "application", component: ApplicationView, meta: { title: "appl.title", auth: true } },
     { path: "/wallet", name: "wallet", component: WalletView, meta: { title: "wallet.title", auth: true } },
     { path: "/data-access", name: "data-access", component: DataAccessView, meta: { title: "access.title", auth: true } },
+    { path: "/data-access/enterprise/:uscc", name: "enterprise-data-access", component: DataAccessView, meta: { title: "access.title", auth: true } },
     { path: "/identity", name: "identity", component: IdentityView, meta: { title: "identity.title", auth: true } },
     { path: "/:pathMatch(.*)*", redirect: "/" },
   ],

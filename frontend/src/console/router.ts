@@ -35,6 +35,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/data", component: () => import("./views/DataCatalogueView.vue"), meta: { feature: "data", title: "nav.data" } },
   { path: "/data/new", component: () => import("./views/DataNewView.vue"), meta: { feature: "data", title: "dc.newTitle" } },
   { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
+  { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

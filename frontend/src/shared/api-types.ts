@@ -1202,6 +1202,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data-access/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Data Access Codes
+         * @description The purposes, fields, legal bases and roles an entry may name, in English and Chinese.
+         */
+        get: operations["data_access_codes_api_v1_data_access_codes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/data-access": {
         parameters: {
             query?: never;
@@ -2924,6 +2944,20 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccessCodes
+         * @description Every code an entry may carry, with its names: the filters' choices.
+         */
+        AccessCodes: {
+            /** Purposes */
+            purposes: components["schemas"]["Named"][];
+            /** Fields */
+            fields: components["schemas"]["Named"][];
+            /** Legal Bases */
+            legal_bases: components["schemas"]["Named"][];
+            /** Roles */
+            roles: components["schemas"]["Named"][];
+        };
         /** ActionIn */
         ActionIn: {
             /** Action */
@@ -3816,6 +3850,8 @@ export interface components {
             broken_at: number | null;
             /** Reason */
             reason: string;
+            /** Kind */
+            kind: ("unlinked" | "edited" | "truncated" | "bad_signature" | "rewritten") | "";
             latest_checkpoint: components["schemas"]["CheckpointOut"] | null;
         };
         /**
@@ -8667,6 +8703,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    data_access_codes_api_v1_data_access_codes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessCodes"];
                 };
             };
         };

@@ -176,3 +176,30 @@ export async function uploadPhoto(file: Blob, name = "photo.jpg"): Promise<Media
   form.append("file", file, name);
   return await post("/api/v1/media", { body: form });
 }
+
+// ------------------------------------------------------------------ downloads
+
+/** Fetch a file route with the sign-in and hand it to the browser as a download (an <a download>
+ * of the bytes), under the name the server gives in Content-Disposition. */
+export async function downloadFile(path: PathsWith<"get">, params?: Record<string, string | number>, query?: Query): Promise<void> {
+  const headers = new Headers();
+  const token = getToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const response = await fetch(buildUrl(path, params, query), { headers });
+  if (!response.ok) {
+    if (response.status === 401) unauthorized?.();
+    const text = await response.text();
+    const fallback = { type: "", title: response.statusText, status: response.status, detail: response.statusText };
+    throw new ApiError(response.status, text ? (JSON.parse(text) as Problem) : fallback);
+  }
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "");
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = named?.[1] ?? "download";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  // Revoked on the next turn: the click has handed the bytes to the browser by then.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}

@@ -63,7 +63,7 @@ def test_an_untouched_log_verifies_with_its_signed_checkpoints(fresh: City) -> N
         assert chain.checkpoint(session, vault=vault(fresh)) is None  # nothing new to sign
     logged(fresh, 2)
     found = report(fresh)
-    assert found.intact and found.entries >= 5 and found.checkpoints == 1
+    assert found.intact and found.entries >= 5 and found.checkpoints == 1 and found.kind == ""
 
 
 def test_an_edited_entry_is_named(fresh: City) -> None:
@@ -72,6 +72,7 @@ def test_an_edited_entry_is_named(fresh: City) -> None:
         session.execute(update(DataAccess).where(DataAccess.id == ids[2]).values(purpose="review"))
     found = report(fresh)
     assert found.broken_at == ids[2] and "edited" in found.reason
+    assert found.kind == "edited"
 
 
 def test_a_deleted_entry_breaks_the_link_of_the_next(fresh: City) -> None:
@@ -80,6 +81,7 @@ def test_a_deleted_entry_breaks_the_link_of_the_next(fresh: City) -> None:
         session.execute(delete(DataAccess).where(DataAccess.id == ids[1]))
     found = report(fresh)
     assert found.broken_at == ids[2] and "removed or reordered" in found.reason
+    assert found.kind == "unlinked"
 
 
 def test_entries_deleted_from_the_end_are_noticed(fresh: City) -> None:
@@ -87,7 +89,7 @@ def test_entries_deleted_from_the_end_are_noticed(fresh: City) -> None:
     with fresh.ctx.writing() as session:
         session.execute(delete(DataAccess).where(DataAccess.id.in_(ids[-2:])))
     found = report(fresh)
-    assert not found.intact and "removed" in found.reason
+    assert not found.intact and "removed" in found.reason and found.kind == "truncated"
 
 
 def test_reordered_entries_are_named(fresh: City) -> None:
@@ -122,6 +124,7 @@ def test_a_rewritten_chain_fails_its_signed_checkpoint(fresh: City) -> None:
         head.last_hash = previous
     found = report(fresh)
     assert found.broken_at == ids[-1] and "checkpoint signed" in found.reason
+    assert found.kind == "rewritten"
 
 
 def test_a_forged_checkpoint_signature_is_refused(fresh: City) -> None:
@@ -129,7 +132,8 @@ def test_a_forged_checkpoint_signature_is_refused(fresh: City) -> None:
     with fresh.ctx.writing() as session:
         chain.checkpoint(session, vault=vault(fresh))
         session.execute(update(ChainCheckpoint).values(signature="AAAA" * 22))
-    assert "signature is not valid" in report(fresh).reason
+    found = report(fresh)
+    assert "signature is not valid" in found.reason and found.kind == "bad_signature"
 
 
 def test_the_cli_verifies_and_signs_the_log(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cityloop.platforms.application.identity.service import SYSTEM, Actor
-from cityloop.platforms.data.access import service
+from cityloop.platforms.data.access import catalogue, service
 from cityloop.platforms.data.access.filters import AccessFilter
 from tests.support.city import City
 from tests.support.identity import fresh_id_number, new_citizen, reach_level_2
@@ -251,3 +251,16 @@ def test_record_export_logs_one_entry_per_data_subject(city: City) -> None:
         service.record_export(
             session, actor=admin, subjects=[first_id], fields=["shoe_size"], reference="x"
         )
+
+
+def test_the_filters_choices_are_the_catalogues_codes_in_both_languages(city: City) -> None:
+    answer = city.client.get("/api/v1/data-access/codes")  # no personal data: no sign-in
+    assert answer.status_code == 200, answer.text
+    codes = answer.json()
+    assert [p["code"] for p in codes["purposes"]] == list(catalogue.PURPOSES)
+    assert [f["code"] for f in codes["fields"]] == list(catalogue.FIELDS)
+    assert {"contact_name", "phone", "email"} <= {f["code"] for f in codes["fields"]}
+    assert {"export", "callback", "case_follow_up"} <= {p["code"] for p in codes["purposes"]}
+    for family in codes.values():
+        for named in family:
+            assert named["name"] and named["name_zh"] and named["name"] != named["name_zh"]

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -136,6 +136,11 @@ def checkpoint(session: Session, *, vault: KeyVault) -> ChainCheckpoint | None:
 # ------------------------------------------------------------------ verifying
 
 
+# How a chain can break: a link, an entry's content, its end, a checkpoint's signature, or a
+# chain rewritten under a checkpoint.
+BreakKind = Literal["unlinked", "edited", "truncated", "bad_signature", "rewritten"]
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """What a walk of the chain found: how much it checked, and the first break, if any."""
@@ -144,6 +149,8 @@ class ChainReport:
     checkpoints: int
     broken_at: int | None = None
     reason: str = ""
+    # The kind of break, as a code a screen names in its reader's language.
+    kind: BreakKind | Literal[""] = ""
 
     @property
     def intact(self) -> bool:
@@ -172,10 +179,10 @@ def verify(session: Session) -> ChainReport:
         count += 1
         if entry.prev_hash != previous:
             why = "its link to the previous entry is broken (an entry was removed or reordered)"
-            return ChainReport(count, 0, entry.id, why)
+            return ChainReport(count, 0, entry.id, why, "unlinked")
         if link(previous, entry) != entry.entry_hash:
             return ChainReport(
-                count, 0, entry.id, "its content does not match its hash (it was edited)"
+                count, 0, entry.id, "its content does not match its hash (it was edited)", "edited"
             )
         previous = entry.entry_hash
         if entry.id in wanted:
@@ -189,6 +196,7 @@ def verify(session: Session) -> ChainReport:
             0,
             end,
             f"the chain ends before entry {head.last_id}, its newest (entries were removed)",
+            "truncated",
         )
     keys = {row.kid: key_from_jwk(row.public_jwk) for row in session.scalars(select(PlatformKey))}
     for number, mark in enumerate(sorted(wanted.values(), key=lambda c: c.upto_id), start=1):
@@ -200,10 +208,12 @@ def verify(session: Session) -> ChainReport:
             key.verify(signature, _statement(mark.upto_id, mark.upto_hash, mark.at))
         except (InvalidSignature, ValueError):
             return ChainReport(
-                count, number - 1, mark.upto_id, "the checkpoint's signature is not valid"
-            )
+                count, number - 1, mark.upto_id, "the checkpoint's signature is not valid",
+                "bad_signature",
+            )  # fmt: skip
         if hashes_at.get(mark.upto_id) != mark.upto_hash:
             return ChainReport(
-                count, number - 1, mark.upto_id, "the chain differs from what the checkpoint signed"
-            )
+                count, number - 1, mark.upto_id,
+                "the chain differs from what the checkpoint signed", "rewritten",
+            )  # fmt: skip
     return ChainReport(count, len(wanted))

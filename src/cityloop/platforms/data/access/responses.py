@@ -4,6 +4,8 @@ the entry's place in the hash chain."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cityloop.base.contracts import Answer, Named, Timestamp
 from cityloop.base.db import iso
 from cityloop.platforms.application.identity.models import Department
@@ -30,6 +32,25 @@ class DataAccessOut(Answer):
     consent_at: Timestamp | None
     # The sharing grant the read went through, if it went through one.
     grant_id: int | None
+
+
+class AccessCodes(Answer):
+    """Every code an entry may carry, with its names: the filters' choices."""
+
+    purposes: list[Named]
+    fields: list[Named]
+    legal_bases: list[Named]
+    roles: list[Named]
+
+
+def access_codes() -> AccessCodes:
+    """The catalogue's codes and names, in the catalogue's order."""
+    return AccessCodes(
+        purposes=[_named(catalogue.PURPOSES, code) for code in catalogue.PURPOSES],
+        fields=[_named(catalogue.FIELDS, code) for code in catalogue.FIELDS],
+        legal_bases=[_named(catalogue.LEGAL_BASES, code) for code in catalogue.LEGAL_BASES],
+        roles=[_named(catalogue.ROLES, code) for code in catalogue.ROLES],
+    )
 
 
 class DataAccessPage(Answer):
@@ -80,6 +101,8 @@ class ChainStatus(Answer):
     checkpoints: int
     broken_at: int | None
     reason: str
+    # What broke, for a screen to name (empty while the chain holds).
+    kind: chain.BreakKind | Literal[""]
     latest_checkpoint: CheckpointOut | None
 
 
@@ -126,6 +149,7 @@ def chain_status(report: chain.ChainReport, latest: ChainCheckpoint | None) -> C
         checkpoints=report.checkpoints,
         broken_at=report.broken_at,
         reason=report.reason,
+        kind=report.kind,
         latest_checkpoint=CheckpointOut(
             upto_id=latest.upto_id, upto_hash=latest.upto_hash, at=iso(latest.at) or "",
             kid=latest.kid,

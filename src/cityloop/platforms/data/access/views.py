@@ -18,7 +18,13 @@ from cityloop.platforms.application.identity.deps import current_staff
 from cityloop.platforms.application.identity.models import Department, User
 from cityloop.platforms.data.access import export, service
 from cityloop.platforms.data.access.filters import AccessFilter, access_filter
-from cityloop.platforms.data.access.responses import DataAccessExport, DataAccessPage, access_out
+from cityloop.platforms.data.access.responses import (
+    AccessCodes,
+    DataAccessExport,
+    DataAccessPage,
+    access_codes,
+    access_out,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["access log"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -91,6 +97,15 @@ def _download(
         service.every_access(session, filters=filters), subject=subject, filters=chosen,
         departments=departments_of(session), format=kind, lang=lang, zone=zone_of(ctx),
     )  # fmt: skip
+
+
+CODES = access_codes()  # built once: the catalogue changes only with the code
+
+
+@router.get("/data-access/codes", response_model=AccessCodes)
+def data_access_codes() -> AccessCodes:
+    """The purposes, fields, legal bases and roles an entry may name, in English and Chinese."""
+    return CODES
 
 
 @router.get("/me/data-access", response_model=DataAccessPage)

@@ -1,5 +1,6 @@
 """Read a city folder (``city.yaml``, ``departments.yaml``, ``categories.yaml``, ``routing.yaml``,
-``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``enterprises.yaml``) into a
+``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``counters.yaml``, ``enterprises.yaml``
+and ``sharing.yaml``) into a
 :class:`~cityloop.demo.specs.DemoCity`.
 
 Every file is checked on its own first (:mod:`cityloop.demo.schema`,
@@ -29,6 +30,7 @@ from cityloop.demo.schema import (
     DepartmentsFile,
     EnterprisesFile,
     RoutingFile,
+    SharingFile,
     SlaFile,
 )
 from cityloop.demo.services import read_services
@@ -43,6 +45,7 @@ from cityloop.demo.specs import (
     JurisdictionSpec,
     RoutingRuleSpec,
     SlaSpec,
+    StandingGrantSpec,
 )
 
 YAML_FILES: dict[str, type[BaseModel]] = {
@@ -54,8 +57,12 @@ YAML_FILES: dict[str, type[BaseModel]] = {
 }
 FILES = (*YAML_FILES, geography.FILE)
 # Files a city may leave out: without counters.yaml it offers no counter appointments, without
-# enterprises.yaml it holds no enterprise registrations.
-OPTIONAL_FILES: dict[str, type[BaseModel]] = {"counters.yaml": CountersFile}
+# enterprises.yaml it holds no enterprise registrations, without sharing.yaml no department holds
+# a sharing grant from the start.
+OPTIONAL_FILES: dict[str, type[BaseModel]] = {
+    "counters.yaml": CountersFile,
+    "sharing.yaml": SharingFile,
+}
 ENTERPRISES_FILE = "enterprises.yaml"
 
 # How an entry of a list is named in a message: the list's key, then the entry's own field(s).
@@ -69,6 +76,7 @@ _NOUNS = {
     "overrides": "override",
     "counters": "counter",
     "enterprises": "enterprise",
+    "grants": "grant",
 }
 _IDENTITY = ("code", "major_class", "key", "uscc")
 
@@ -223,6 +231,7 @@ def _assemble(
     )
     sla = _sla(parsed["sla.yaml"], categories, problems)
     counters = _counters(parsed["counters.yaml"], set(departments), problems)
+    grants = _standing_grants(parsed["sharing.yaml"], set(departments), problems)
     lon, lat = city.center
     if not any(Polygon(d.polygon).covers(Point(lon, lat)) for d in districts.values()):
         problems.add("city.yaml", "center", f"[{lon}, {lat}] is not inside any district")
@@ -239,7 +248,33 @@ def _assemble(
         sla_targets=sla,
         counters=counters,
         enterprises=_enterprises(parsed.get(ENTERPRISES_FILE), problems),
+        standing_grants=grants,
     )
+
+
+def _standing_grants(
+    file: SharingFile, departments: set[str], problems: Problems
+) -> tuple[StandingGrantSpec, ...]:
+    found: dict[tuple[str, str, str], StandingGrantSpec] = {}
+    for index, entry in enumerate(file.grants):
+        kind, name = ("lookup", entry.lookup) if entry.lookup else ("dataset", entry.dataset)
+        assert name is not None  # the schema asks for one of the two
+        for department in entry.departments:
+            where = f"grants[{index}]"
+            if department not in departments:
+                problems.add(
+                    "sharing.yaml", where, f"department {department} is not in departments.yaml"
+                )
+                continue
+            if (department, kind, name) in found:
+                problems.add("sharing.yaml", where, f"{department} is given {kind} {name} twice")
+                continue
+            found[(department, kind, name)] = StandingGrantSpec(
+                department=department, kind=kind, name=name, fields=tuple(entry.fields),
+                purpose=entry.purpose, legal_basis=entry.legal_basis,
+                valid_days=entry.valid_days,
+            )  # fmt: skip
+    return tuple(found.values())
 
 
 def _enterprises(file: EnterprisesFile | None, problems: Problems) -> tuple[EnterpriseSpec, ...]:

@@ -126,6 +126,29 @@ class EnterprisesFile(Strict):
     enterprises: list[EnterpriseEntry] = []
 
 
+# ---------------------------------------------------------------- sharing.yaml
+
+
+class StandingGrantEntry(Strict):
+    departments: list[DepartmentCode] = Field(min_length=1)
+    lookup: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=60)] | None = None
+    dataset: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)] | None = None
+    fields: list[Annotated[str, _text(63)]] = Field(min_length=1)
+    purpose: Annotated[str, _text(500)]
+    legal_basis: Annotated[str, _text(500)]
+    valid_days: Annotated[int, Field(ge=1, le=1095)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StandingGrantEntry:
+        if (self.lookup is None) == (self.dataset is None):
+            raise ValueError("name a lookup or a dataset, one of the two")
+        return self
+
+
+class SharingFile(Strict):
+    grants: list[StandingGrantEntry] = []
+
+
 # ---------------------------------------------------------------- categories.yaml
 
 

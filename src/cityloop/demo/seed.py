@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +17,20 @@ from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import enterprises as enterprise_registry
 from cityloop.platforms.application.identity import realname
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import SYSTEM
+from cityloop.platforms.data.catalogue.models import Dataset
+from cityloop.platforms.data.sharing import builtin as builtin_lookups
+from cityloop.platforms.data.sharing import reads as sharing_reads
+from cityloop.platforms.data.sharing import service as sharing
+from cityloop.platforms.data.sharing import targets as sharing_targets
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo"
 DEMO_API_KEY = "demo"
@@ -159,9 +169,43 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
         )
     for enterprise in city.enterprises:
         enterprise_registry.register_enterprise(session, **asdict(enterprise))
+    seed_grants(session, city)
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)
+
+
+def seed_grants(session: Session, city: DemoCity) -> int:
+    """The standing sharing grants of sharing.yaml, requested and approved by the platform;
+    a department already holding a live grant (or owning the data) is left as it is."""
+    builtin_lookups.install()
+    made = 0
+    for spec in city.standing_grants:
+        if (
+            spec.kind == "dataset"
+            and session.scalar(select(Dataset.id).where(Dataset.name == spec.name)) is None
+        ):
+            log.warning("sharing.yaml: dataset %s is not built yet; its grant waits", spec.name)
+            continue
+        target = sharing_targets.find(session, kind=spec.kind, name=spec.name)
+        if target.owner == spec.department:
+            continue
+        try:
+            if sharing_reads.authorise(session, department=spec.department, target=target):
+                continue
+        except sharing_reads.Refusal:
+            pass
+        grant = sharing.request_grant(
+            session, actor=SYSTEM, kind=spec.kind, name=spec.name, purpose=spec.purpose,
+            legal_basis=spec.legal_basis, fields=spec.fields, department=spec.department,
+        )  # fmt: skip
+        sharing.approve_grant(
+            session, grant_id=grant.id, actor=SYSTEM, fields=spec.fields,
+            expires_at=utcnow() + timedelta(days=spec.valid_days),
+            note="a standing grant of the city's sharing.yaml",
+        )  # fmt: skip
+        made += 1
+    return made
 
 
 def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
@@ -195,6 +239,10 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
 DEMO_CITIZEN_NAME = "张丽华"
 DEMO_CITIZEN_ID_NUMBER = "44030519920415007X"
 DEMO_CITIZEN_PHONE = "13800138000"
+# The address on her identity card (a counter clerk copies it at real-name level 3; the demo
+# keeps it from the start so the address-in-district lookup has something to answer).
+DEMO_CITIZEN_ADDRESS = "河港市老城区荷花街道莲池巷 12 号"
+DEMO_CITIZEN_DISTRICT = "RV01"
 
 
 def _demo_real_name(session: Session) -> None:
@@ -207,6 +255,8 @@ def _demo_real_name(session: Session) -> None:
     # A real account proves its phone with a text message; the demo has no SMS gateway.
     record.phone = DEMO_CITIZEN_PHONE
     record.phone_verified_at = utcnow()
+    if session.get(Jurisdiction, DEMO_CITIZEN_DISTRICT) is not None:
+        record.address, record.address_district = DEMO_CITIZEN_ADDRESS, DEMO_CITIZEN_DISTRICT
 
 
 def is_seeded(session: Session) -> bool:

@@ -117,6 +117,19 @@ class CounterSpec:
 
 
 @dataclass(frozen=True)
+class StandingGrantSpec:
+    """A grant one department holds from the start (sharing.yaml): a lookup or a dataset."""
+
+    department: str
+    kind: str  # "lookup" | "dataset"
+    name: str
+    fields: tuple[str, ...]
+    purpose: str
+    legal_basis: str
+    valid_days: int
+
+
+@dataclass(frozen=True)
 class DemoCity:
     code: str
     name: str
@@ -133,3 +146,5 @@ class DemoCity:
     services: tuple[ServiceDefinition, ...] = ()
     # Optional in a city folder: a city may hold no enterprise registrations.
     enterprises: tuple[EnterpriseSpec, ...] = ()
+    # Optional: the sharing grants departments hold from the start.
+    standing_grants: tuple[StandingGrantSpec, ...] = ()

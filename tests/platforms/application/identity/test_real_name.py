@@ -209,6 +209,47 @@ def test_level_3_needs_level_2_and_the_same_document(city: City) -> None:
     assert level(city, username) == 2
 
 
+@pytest.mark.parametrize(
+    ("address", "district", "problem"),
+    [
+        ("河港市老城区荷花街道 1 号", "", "address and district together"),
+        ("", "RV01", "address and district together"),
+        ("河港市老城区荷花街道 1 号", "RV01-S01", "not a district"),
+        ("河港市老城区荷花街道 1 号", "XX99", "not a district"),
+    ],
+)
+def test_the_documents_address_needs_a_district_of_the_city(
+    city: City, address: str, district: str, problem: str
+) -> None:
+    username, user_id = new_citizen(city)
+    number = fresh_id_number()
+    reach_level_2(city, username, user_id, number)
+    refused = post(
+        city, "/identity/counter-verifications", "clerk", username=username, id_number=number,
+        address=address, address_district=district,
+    )  # fmt: skip
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["field"] == "address_district"
+    assert ("together" in refused.json()["detail"]) == ("together" in problem)
+    assert level(city, username) == 2
+
+
+def test_the_clerk_copies_the_documents_address_and_the_read_is_logged(city: City) -> None:
+    username, user_id = new_citizen(city)
+    number = fresh_id_number()
+    reach_level_2(city, username, user_id, number)
+    checked = post(
+        city, "/identity/counter-verifications", "clerk", username=username, id_number=number,
+        address="河港市  滨江区柳岸街道 8 号", address_district="RV02",
+    )  # fmt: skip
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["address"] == "河港市 滨江区柳岸街道 8 号"
+    assert checked.json()["address_district"] == "RV02"
+    city.drain()
+    log = city.client.get("/api/v1/me/data-access", headers=city.headers(username)).json()
+    assert "address" in [f["code"] for f in log["items"][0]["fields"]]
+
+
 def test_only_counter_staff_verify_in_person(city: City) -> None:
     username, user_id = new_citizen(city)
     number = fresh_id_number()

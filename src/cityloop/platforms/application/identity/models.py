@@ -108,6 +108,12 @@ class RealName(Base):
         ForeignKey("departments.code"), default=None
     )
     counter_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    # The address printed on the identity document (户籍地址), copied by the counter clerk, and
+    # the district it lies in: what a department asks the address-in-district lookup about.
+    address: Mapped[str | None] = mapped_column(String(300), default=None)
+    address_district: Mapped[str | None] = mapped_column(
+        ForeignKey("jurisdictions.code"), default=None
+    )
 
 
 class PhoneChallenge(Base):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, forbidden
+from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import messages, numbers
 from cityloop.platforms.application.identity.events import PersonalDataRead
 from cityloop.platforms.application.identity.models import PhoneChallenge, RealName, User
@@ -316,18 +317,44 @@ def counter_lookup(
             session,
             user_id=user.id,
             actor=actor,
-            fields=["legal_name", "id_number", "birth_date"],
+            fields=[
+                "legal_name",
+                "id_number",
+                "birth_date",
+                *(["address"] if record.address else []),
+            ],
             purpose="counter_verification",
             reference=f"user:{user.username}",
         )
     return user, record
 
 
+def _district(session: Session, code: str) -> str:
+    found = session.get(Jurisdiction, code)
+    if found is None or found.level != "district":
+        raise bad_request(f"{code!r} is not a district of this city", "address_district")
+    return found.code
+
+
 def counter_verify(
-    session: Session, *, username: str, id_number: str, actor: Actor, counter: str = ""
+    session: Session,
+    *,
+    username: str,
+    id_number: str,
+    actor: Actor,
+    counter: str = "",
+    address: str = "",
+    address_district: str = "",
 ) -> RealName:
-    """Level 3: a clerk checked the person's document at a counter and its number matches."""
+    """Level 3: a clerk checked the person's document at a counter and its number matches;
+    the address printed on it is kept when the clerk copies it (with its district)."""
     _counter_staff(actor)
+    address = " ".join(address.split())
+    if bool(address) != bool(address_district):
+        raise bad_request(
+            "give the document's address together with its district", "address_district"
+        )
+    district = _district(session, address_district) if address_district else None
     number, _born = numbers.check_id_number(id_number)
     user = user_named(session, username=username)
     if user.role != Role.CITIZEN:
@@ -353,6 +380,8 @@ def counter_verify(
     record.counter_verified_by = actor.username
     record.counter_department = actor.department_code
     record.counter_name = counter.strip() or None
+    if district is not None:
+        record.address, record.address_district = address, district
     session.flush()
     audit(
         session,
@@ -365,7 +394,7 @@ def counter_verify(
         session,
         user_id=user.id,
         actor=actor,
-        fields=["legal_name", "id_number"],
+        fields=["legal_name", "id_number", *(["address"] if record.address else [])],
         purpose="counter_verification",
         reference=f"user:{user.username}",
     )

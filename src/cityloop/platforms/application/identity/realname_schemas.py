@@ -36,6 +36,12 @@ class CounterVerifyIn(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     id_number: str = Field(min_length=1, max_length=40)
     counter: str = Field(default="", max_length=120)
+    address: str = Field(
+        default="", max_length=300, description="the address printed on the document (住址)"
+    )
+    address_district: str = Field(
+        default="", max_length=40, description="the district code that address lies in"
+    )
 
 
 class AgentGrantIn(BaseModel):
@@ -108,6 +114,8 @@ class CounterCitizen(Answer):
     counter_verified_by: str | None
     counter_department: str | None
     counter: str | None
+    address: str | None
+    address_district: str | None
 
 
 def counter_citizen(user: User, record: RealName | None) -> CounterCitizen:
@@ -123,6 +131,8 @@ def counter_citizen(user: User, record: RealName | None) -> CounterCitizen:
         counter_verified_by=record.counter_verified_by if record else None,
         counter_department=record.counter_department if record else None,
         counter=record.counter_name if record else None,
+        address=record.address if record else None,
+        address_district=record.address_district if record else None,
     )
 
 

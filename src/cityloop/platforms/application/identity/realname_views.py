@@ -124,6 +124,8 @@ def counter_verify(ctx: Ctx, actor: CounterStaff, body: CounterVerifyIn) -> Coun
             id_number=body.id_number,
             actor=actor,
             counter=body.counter,
+            address=body.address,
+            address_district=body.address_district,
         )
         return counter_citizen(service.get_user(session, user_id=record.user_id), record)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 PURPOSES: dict[str, tuple[str, str]] = {
     "prefill": ("Prefilling an application form", "预填申请表"),
+    # Reads between departments under a sharing grant (platforms/data/sharing).
+    "shared_read": ("Reading a shared dataset under a sharing grant", "依共享授权读取共享数据"),
+    "shared_lookup": ("A check of your data under a sharing grant", "依共享授权核查您的信息"),
     "review": ("Reviewing an application", "审核申请"),
     "counter_verification": ("Identity check at a service counter", "窗口实名核验"),
     "enterprise_check": ("Checking who may act for an enterprise", "核验企业经办权限"),
@@ -20,6 +23,8 @@ PURPOSES: dict[str, tuple[str, str]] = {
 
 FIELDS: dict[str, tuple[str, str]] = {
     "legal_name": ("Legal name", "姓名"),
+    # A row about you in a shared dataset, when none of the columns read names a field above.
+    "shared_record": ("A record about you in a shared dataset", "共享数据集中关于您的记录"),
     "id_number": ("Identity number", "身份证号码"),
     "birth_date": ("Date of birth", "出生日期"),
     "phone": ("Phone number", "手机号码"),

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.types import TypeEngine
 
 INSERT_BATCH = 2000
@@ -142,10 +143,24 @@ def iter_rows(
     columns = [table.c[name] for name in (fields or [f["name"] for f in schema_fields(schema)])]
     query = select(*columns).order_by(table.c[ROW_ID])
     if where is not None:
-        query = query.where(where)
+        query = query.where(_on(table, where))
     result = session.connection().execution_options(yield_per=INSERT_BATCH).execute(query)
     for row in result.mappings():
         yield dict(row)
+
+
+def _on(table: Table, where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``where`` over ``table`` itself. ``table_for`` describes the table afresh on each call,
+    and a condition built on another description would join the table to itself."""
+
+    def swap(element: Any) -> Any:
+        owner = getattr(element, "table", None)
+        mine = isinstance(owner, Table) and owner is not table and owner.name == table.name
+        if isinstance(element, Column) and mine and element.name in table.c:
+            return table.c[element.name]
+        return None
+
+    return replacement_traverse(where, {}, swap)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -195,7 +210,7 @@ def search(
         pattern = f"%{q.replace('%', '').replace('_', '')}%"
         conditions.append(or_(*(column.ilike(pattern) for column in texts)) if texts else False)
     if where is not None:
-        conditions.append(where)
+        conditions.append(_on(table, where))
     matching = and_(True, *conditions)
     if not exists(session, dataset_id=dataset_id):
         return SearchResult(_described(chosen, declared), [], 0)

@@ -1495,6 +1495,194 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Grants
+         * @description My department's requests (``view=requests``), the grants on its data (``decisions``),
+         *     or both; newest first. An administrator sees every department's.
+         */
+        get: operations["list_grants_api_v1_data_grants_get"];
+        put?: never;
+        /**
+         * Request Grant
+         * @description Ask another department for a grant on its dataset or lookup (purpose and legal basis).
+         */
+        post: operations["request_grant_api_v1_data_grants_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Grant
+         * @description One grant with its history (its requester's and owner's staff, and administrators).
+         */
+        get: operations["show_grant_api_v1_data_grants__grant_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Grant
+         * @description Approve a request: the fields it allows, a row filter and an expiry (the owner).
+         */
+        post: operations["approve_grant_api_v1_data_grants__grant_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Grant
+         * @description Refuse a request with a reason (the owner).
+         */
+        post: operations["refuse_grant_api_v1_data_grants__grant_id__refuse_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Grant
+         * @description End an approved grant now, with a reason (the owner).
+         */
+        post: operations["revoke_grant_api_v1_data_grants__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Datasets
+         * @description The datasets shared between departments (not open ones), and what my department holds
+         *     of each: its own, a grant, or nothing yet.
+         */
+        get: operations["shared_datasets_api_v1_data_shared_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/shared/{dataset}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Rows
+         * @description Rows of a dataset for my department: its own, open, or under its grant (only the
+         *     granted fields and rows). 403 with the reason otherwise: no-grant, grant-pending,
+         *     grant-refused, grant-revoked, grant-expired, field-not-granted.
+         */
+        get: operations["shared_rows_api_v1_data_shared__dataset__rows_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/lookups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lookups
+         * @description The live lookups, their owners, and whether my department may ask each.
+         */
+        get: operations["list_lookups_api_v1_data_lookups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/lookups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask Lookup
+         * @description Ask a live lookup under my department's grant (403 with the reason otherwise).
+         */
+        post: operations["ask_lookup_api_v1_data_lookups__name__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabulary": {
         parameters: {
             query?: never;
@@ -4020,6 +4208,10 @@ export interface components {
             counter_department: string | null;
             /** Counter */
             counter: string | null;
+            /** Address */
+            address: string | null;
+            /** Address District */
+            address_district: string | null;
         };
         /** CounterIn */
         CounterIn: {
@@ -4098,6 +4290,18 @@ export interface components {
              * @default
              */
             counter?: string;
+            /**
+             * Address
+             * @description the address printed on the document (住址)
+             * @default
+             */
+            address?: string;
+            /**
+             * Address District
+             * @description the district code that address lies in
+             * @default
+             */
+            address_district?: string;
         };
         /**
          * CredentialOut
@@ -4553,6 +4757,13 @@ export interface components {
             /** Receipt */
             receipt: string;
         };
+        /** FieldChoice */
+        FieldChoice: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+        };
         /** FormIn */
         FormIn: {
             /** Form */
@@ -4560,6 +4771,171 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** GrantApproveIn */
+        GrantApproveIn: {
+            /** Fields */
+            fields: string[];
+            /**
+             * Row Filter
+             * @description {field: value | [values]}: only matching rows
+             */
+            row_filter?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Expires At
+             * Format: date-time
+             * @description ISO 8601 with a time zone, at most 3 years ahead
+             */
+            expires_at: string;
+            /**
+             * Note
+             * @default
+             */
+            note?: string;
+        };
+        /** GrantEventOut */
+        GrantEventOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Action */
+            action: string;
+            /** From Status */
+            from_status: string | null;
+            /** To Status */
+            to_status: string;
+            /** Note */
+            note: string;
+        };
+        /** GrantOut */
+        GrantOut: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Name
+             * @description the dataset's or lookup's name
+             */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            requester: components["schemas"]["Named"];
+            owner: components["schemas"]["Named"];
+            /** Purpose */
+            purpose: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requested Fields */
+            requested_fields: string[];
+            /** Status */
+            status: string;
+            /** Fields */
+            fields: string[];
+            /** Row Filter */
+            row_filter: {
+                [key: string]: unknown;
+            };
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Expired
+             * @description approved, but past its expiry (the timer has not run)
+             */
+            expired: boolean;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decision Note */
+            decision_note: string;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked Reason */
+            revoked_reason: string;
+            /** Field Choices */
+            field_choices: components["schemas"]["FieldChoice"][];
+            /** Filter Choices */
+            filter_choices: components["schemas"]["FieldChoice"][];
+            /**
+             * Actions
+             * @description what the caller may do with it now
+             */
+            actions: string[];
+            /** History */
+            history: components["schemas"]["GrantEventOut"][];
+        };
+        /** GrantPage */
+        GrantPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["GrantOut"][];
+        };
+        /** GrantReasonIn */
+        GrantReasonIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** GrantRequestIn */
+        GrantRequestIn: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "dataset" | "lookup";
+            /**
+             * Name
+             * @description the dataset's or lookup's name
+             */
+            name: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Legal Basis
+             * @description the regulation relied on
+             */
+            legal_basis: string;
+            /**
+             * Fields
+             * @description fields needed
+             */
+            fields?: string[];
+            /**
+             * Department
+             * @description for an administrator: the requesting department
+             */
+            department?: string | null;
+        };
+        /**
+         * GrantStatus
+         * @enum {string}
+         */
+        GrantStatus: "requested" | "approved" | "refused" | "revoked" | "expired";
         /** Group */
         Group: {
             /** Id */
@@ -4869,6 +5245,64 @@ export interface components {
             lat: number;
             /** Lon */
             lon: number;
+        };
+        /** LookupAnswerOut */
+        LookupAnswerOut: {
+            /** Lookup */
+            lookup: string;
+            /** Grant Id */
+            grant_id: number | null;
+            /** Answer */
+            answer: {
+                [key: string]: unknown;
+            };
+        };
+        /** LookupIn */
+        LookupIn: {
+            /**
+             * Params
+             * @description the lookup's parameters
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Fields */
+            fields?: string[] | null;
+            /**
+             * Reference
+             * @description what the check is for
+             * @default
+             */
+            reference?: string;
+        };
+        /** LookupOut */
+        LookupOut: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            owner: components["schemas"]["Named"];
+            /** Params */
+            params: string[];
+            /** Fields */
+            fields: string[];
+            /** Always */
+            always: string[];
+            /** Subject */
+            subject: string;
+            /**
+             * Access
+             * @enum {string}
+             */
+            access: "own" | "granted" | "none";
+            /** Grant Id */
+            grant_id: number | null;
         };
         /** Material */
         Material: {
@@ -5764,6 +6198,51 @@ export interface components {
             created_by: string;
             /** Note */
             note: string;
+        };
+        /**
+         * SharedDatasetOut
+         * @description A dataset a department may read or ask for, and what it holds of it now.
+         */
+        SharedDatasetOut: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            owner: components["schemas"]["Named"];
+            /** Sensitivity */
+            sensitivity: string;
+            /** Fields */
+            fields: components["schemas"]["FieldChoice"][];
+            /**
+             * Access
+             * @enum {string}
+             */
+            access: "own" | "open" | "granted" | "none";
+            /** Grant Id */
+            grant_id: number | null;
+        };
+        /** SharedRowsOut */
+        SharedRowsOut: {
+            /** Dataset */
+            dataset: string;
+            /** Grant Id */
+            grant_id: number | null;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /** Records */
+            records: {
+                [key: string]: unknown;
+            }[];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /**
          * StaffAccessOut
@@ -9273,6 +9752,325 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_grants_api_v1_data_grants_get: {
+        parameters: {
+            query?: {
+                view?: "requests" | "decisions" | "all";
+                status?: components["schemas"]["GrantStatus"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_grant_api_v1_data_grants_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_grant_api_v1_data_grants__grant_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_grant_api_v1_data_grants__grant_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantApproveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_grant_api_v1_data_grants__grant_id__refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_grant_api_v1_data_grants__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    shared_datasets_api_v1_data_shared_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedDatasetOut"][];
+                };
+            };
+        };
+    };
+    shared_rows_api_v1_data_shared__dataset__rows_get: {
+        parameters: {
+            query?: {
+                /** @description JSON object */
+                filters?: string | null;
+                q?: string | null;
+                /** @description a,b,c */
+                fields?: string | null;
+                /** @description a desc,b */
+                sort?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedRowsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_lookups_api_v1_data_lookups_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupOut"][];
+                };
+            };
+        };
+    };
+    ask_lookup_api_v1_data_lookups__name__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupAnswerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

@@ -24,7 +24,7 @@ from cityloop.platforms.data.catalogue import datastore
 from cityloop.platforms.data.sharing import lookups, messages, service, targets
 from cityloop.platforms.data.sharing.models import DataGrant
 from cityloop.platforms.data.sharing.targets import Target
-from cityloop.platforms.data.sharing.workflow import Status
+from cityloop.platforms.data.sharing.workflow import GrantStatus
 
 MAX_ROWS = 200
 
@@ -96,7 +96,9 @@ def authorise(
     now = now or utcnow()
     grants = service.grants_for(session, department=department, target=target)
     live = [
-        g for g in grants if g.status == Status.APPROVED and g.expires_at and g.expires_at > now
+        g
+        for g in grants
+        if g.status == GrantStatus.APPROVED and g.expires_at and g.expires_at > now
     ]
     if live:
         return max(live, key=lambda g: (g.expires_at, g.id))
@@ -104,10 +106,10 @@ def authorise(
         raise _refusal(session, "no-grant", target, department, None)
     latest = grants[0]
     reason = {
-        Status.REQUESTED: "grant-pending",
-        Status.REFUSED: "grant-refused",
-        Status.REVOKED: "grant-revoked",
-    }.get(Status(latest.status), "grant-expired")  # expired, or approved and past its time
+        GrantStatus.REQUESTED: "grant-pending",
+        GrantStatus.REFUSED: "grant-refused",
+        GrantStatus.REVOKED: "grant-revoked",
+    }.get(GrantStatus(latest.status), "grant-expired")  # expired, or approved and past its time
     raise _refusal(session, reason, target, department, latest)
 
 

@@ -15,7 +15,7 @@ from cityloop.platforms.data.sharing import service
 from cityloop.platforms.data.sharing.lookups import Lookup
 from cityloop.platforms.data.sharing.models import DataGrant, GrantEvent
 from cityloop.platforms.data.sharing.targets import Target
-from cityloop.platforms.data.sharing.workflow import GRANT_WORKFLOW, Party, Status
+from cityloop.platforms.data.sharing.workflow import GRANT_WORKFLOW, GrantStatus, Party
 
 Text = Field(min_length=1, max_length=service.MAX_TEXT)
 
@@ -199,7 +199,7 @@ def grant_out(
         requested_at=iso(grant.requested_at) or "", requested_fields=list(grant.requested_fields),
         status=grant.status, fields=list(grant.fields), row_filter=dict(grant.row_filter),
         expires_at=iso(grant.expires_at),
-        expired=grant.status == Status.APPROVED
+        expired=grant.status == GrantStatus.APPROVED
         and grant.expires_at is not None
         and grant.expires_at <= now,
         decided_by=grant.decided_by, decided_at=iso(grant.decided_at),

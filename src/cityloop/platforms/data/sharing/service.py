@@ -21,7 +21,7 @@ from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.sharing import events, targets
 from cityloop.platforms.data.sharing.models import DataGrant, GrantEvent
 from cityloop.platforms.data.sharing.targets import Target
-from cityloop.platforms.data.sharing.workflow import GRANT_WORKFLOW, Party, Status
+from cityloop.platforms.data.sharing.workflow import GRANT_WORKFLOW, GrantStatus, Party
 
 MAX_TEXT = 500
 MAX_YEARS = 3
@@ -152,7 +152,7 @@ def request_grant(
             f"{kind} {name} has no fields {unknown}; it has {list(target.fields)}", field="fields"
         )
     pending = session.scalar(
-        _for(department, target).where(DataGrant.status == Status.REQUESTED).limit(1)
+        _for(department, target).where(DataGrant.status == GrantStatus.REQUESTED).limit(1)
     )
     if pending is not None:
         raise conflict(
@@ -171,7 +171,7 @@ def request_grant(
         requested_by=actor.username,
         requested_at=utcnow(),
         requested_fields=wanted,
-        status=Status.REQUESTED,
+        status=GrantStatus.REQUESTED,
     )
     session.add(grant)
     session.flush()
@@ -370,7 +370,7 @@ def expire_due(session: Session, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     due = session.scalars(
         select(DataGrant)
-        .where(DataGrant.status == Status.APPROVED, DataGrant.expires_at <= now)
+        .where(DataGrant.status == GrantStatus.APPROVED, DataGrant.expires_at <= now)
         .order_by(DataGrant.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -420,8 +420,10 @@ def list_grants(
     both (an administrator sees every department's)."""
     if view not in VIEWS:
         raise unprocessable(f"view must be one of {list(VIEWS)}", field="view")
-    if status is not None and status not in set(Status):
-        raise unprocessable(f"status must be one of {[s.value for s in Status]}", field="status")
+    if status is not None and status not in set(GrantStatus):
+        raise unprocessable(
+            f"status must be one of {[s.value for s in GrantStatus]}", field="status"
+        )
     query = select(DataGrant)
     mine = actor.department_code
     if actor.role != Role.ADMIN:

@@ -37,7 +37,7 @@ from cityloop.platforms.data.sharing.responses import (
     named,
 )
 from cityloop.platforms.data.sharing.targets import Target
-from cityloop.platforms.data.sharing.workflow import Status
+from cityloop.platforms.data.sharing.workflow import GrantStatus
 
 router = APIRouter(prefix="/api/v1/data", tags=["data sharing"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -71,7 +71,7 @@ def list_grants(
     ctx: Ctx,
     actor: Staff,
     view: Literal["requests", "decisions", "all"] = "all",
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[GrantStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> GrantPage:

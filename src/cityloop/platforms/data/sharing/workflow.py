@@ -8,7 +8,7 @@ from enum import StrEnum
 from cityloop.base.statemachine import Transition, TransitionTable
 
 
-class Status(StrEnum):
+class GrantStatus(StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"
     REFUSED = "refused"
@@ -25,13 +25,13 @@ class Party(StrEnum):
 
 
 @dataclass(frozen=True)
-class GrantTransition(Transition[Status]):
+class GrantTransition(Transition[GrantStatus]):
     party: Party = Party.OWNER
     # Refusing and revoking must say why: the requester reads it in the 403 of its next read.
     needs_reason: bool = False
 
 
-S = Status
+S = GrantStatus
 GRANT_WORKFLOW: TransitionTable[GrantTransition] = TransitionTable(
     "data grant",
     [

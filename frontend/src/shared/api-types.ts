@@ -1222,6 +1222,194 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Grants
+         * @description My department's requests (``view=requests``), the grants on its data (``decisions``),
+         *     or both; newest first. An administrator sees every department's.
+         */
+        get: operations["list_grants_api_v1_data_grants_get"];
+        put?: never;
+        /**
+         * Request Grant
+         * @description Ask another department for a grant on its dataset or lookup (purpose and legal basis).
+         */
+        post: operations["request_grant_api_v1_data_grants_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Grant
+         * @description One grant with its history (its requester's and owner's staff, and administrators).
+         */
+        get: operations["show_grant_api_v1_data_grants__grant_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Grant
+         * @description Approve a request: the fields it allows, a row filter and an expiry (the owner).
+         */
+        post: operations["approve_grant_api_v1_data_grants__grant_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Grant
+         * @description Refuse a request with a reason (the owner).
+         */
+        post: operations["refuse_grant_api_v1_data_grants__grant_id__refuse_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/grants/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Grant
+         * @description End an approved grant now, with a reason (the owner).
+         */
+        post: operations["revoke_grant_api_v1_data_grants__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/shared": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Datasets
+         * @description The datasets shared between departments (not open ones), and what my department holds
+         *     of each: its own, a grant, or nothing yet.
+         */
+        get: operations["shared_datasets_api_v1_data_shared_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/shared/{dataset}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Rows
+         * @description Rows of a dataset for my department: its own, open, or under its grant (only the
+         *     granted fields and rows). 403 with the reason otherwise: no-grant, grant-pending,
+         *     grant-refused, grant-revoked, grant-expired, field-not-granted.
+         */
+        get: operations["shared_rows_api_v1_data_shared__dataset__rows_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/lookups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lookups
+         * @description The live lookups, their owners, and whether my department may ask each.
+         */
+        get: operations["list_lookups_api_v1_data_lookups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/data/lookups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask Lookup
+         * @description Ask a live lookup under my department's grant (403 with the reason otherwise).
+         */
+        post: operations["ask_lookup_api_v1_data_lookups__name__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vocabulary": {
         parameters: {
             query?: never;
@@ -1739,7 +1927,9 @@ export interface paths {
         /**
          * Prefill Form
          * @description Fill the draft from the city's records (一次不用跑), with consent; each read is logged
-         *     where the applicant sees it (GET /api/v1/me/data-access).
+         *     where the applicant sees it (GET /api/v1/me/data-access). Other departments' records are
+         *     read under the service department's sharing grants; ``not_filled`` says what was left
+         *     empty for want of one.
          */
         post: operations["prefill_form_api_v1_applications__application_id__prefill_post"];
         delete?: never;
@@ -3664,6 +3854,10 @@ export interface components {
             counter_department: string | null;
             /** Counter */
             counter: string | null;
+            /** Address */
+            address: string | null;
+            /** Address District */
+            address_district: string | null;
         };
         /** CounterIn */
         CounterIn: {
@@ -3742,6 +3936,18 @@ export interface components {
              * @default
              */
             counter?: string;
+            /**
+             * Address
+             * @description the address printed on the document (住址)
+             * @default
+             */
+            address?: string;
+            /**
+             * Address District
+             * @description the district code that address lies in
+             * @default
+             */
+            address_district?: string;
         };
         /**
          * CredentialOut
@@ -3981,12 +4187,179 @@ export interface components {
             /** Receipt */
             receipt: string;
         };
+        /** FieldChoice */
+        FieldChoice: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+        };
         /** FormIn */
         FormIn: {
             /** Form */
             form: {
                 [key: string]: unknown;
             };
+        };
+        /** GrantApproveIn */
+        GrantApproveIn: {
+            /** Fields */
+            fields: string[];
+            /**
+             * Row Filter
+             * @description {field: value | [values]}: only matching rows
+             */
+            row_filter?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Expires At
+             * Format: date-time
+             * @description ISO 8601 with a time zone, at most 3 years ahead
+             */
+            expires_at: string;
+            /**
+             * Note
+             * @default
+             */
+            note?: string;
+        };
+        /** GrantEventOut */
+        GrantEventOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Action */
+            action: string;
+            /** From Status */
+            from_status: string | null;
+            /** To Status */
+            to_status: string;
+            /** Note */
+            note: string;
+        };
+        /** GrantOut */
+        GrantOut: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Name
+             * @description the dataset's or lookup's name
+             */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            requester: components["schemas"]["Named"];
+            owner: components["schemas"]["Named"];
+            /** Purpose */
+            purpose: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requested Fields */
+            requested_fields: string[];
+            /** Status */
+            status: string;
+            /** Fields */
+            fields: string[];
+            /** Row Filter */
+            row_filter: {
+                [key: string]: unknown;
+            };
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Expired
+             * @description approved, but past its expiry (the timer has not run)
+             */
+            expired: boolean;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decision Note */
+            decision_note: string;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked Reason */
+            revoked_reason: string;
+            /** Field Choices */
+            field_choices: components["schemas"]["FieldChoice"][];
+            /** Filter Choices */
+            filter_choices: components["schemas"]["FieldChoice"][];
+            /**
+             * Actions
+             * @description what the caller may do with it now
+             */
+            actions: string[];
+            /** History */
+            history: components["schemas"]["GrantEventOut"][];
+        };
+        /** GrantPage */
+        GrantPage: {
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Items */
+            items: components["schemas"]["GrantOut"][];
+        };
+        /** GrantReasonIn */
+        GrantReasonIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** GrantRequestIn */
+        GrantRequestIn: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "dataset" | "lookup";
+            /**
+             * Name
+             * @description the dataset's or lookup's name
+             */
+            name: string;
+            /** Purpose */
+            purpose: string;
+            /**
+             * Legal Basis
+             * @description the regulation relied on
+             */
+            legal_basis: string;
+            /**
+             * Fields
+             * @description fields needed
+             */
+            fields?: string[];
+            /**
+             * Department
+             * @description for an administrator: the requesting department
+             */
+            department?: string | null;
         };
         /** Group */
         Group: {
@@ -4298,6 +4671,64 @@ export interface components {
             /** Lon */
             lon: number;
         };
+        /** LookupAnswerOut */
+        LookupAnswerOut: {
+            /** Lookup */
+            lookup: string;
+            /** Grant Id */
+            grant_id: number | null;
+            /** Answer */
+            answer: {
+                [key: string]: unknown;
+            };
+        };
+        /** LookupIn */
+        LookupIn: {
+            /**
+             * Params
+             * @description the lookup's parameters
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Fields */
+            fields?: string[] | null;
+            /**
+             * Reference
+             * @description what the check is for
+             * @default
+             */
+            reference?: string;
+        };
+        /** LookupOut */
+        LookupOut: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            owner: components["schemas"]["Named"];
+            /** Params */
+            params: string[];
+            /** Fields */
+            fields: string[];
+            /** Always */
+            always: string[];
+            /** Subject */
+            subject: string;
+            /**
+             * Access
+             * @enum {string}
+             */
+            access: "own" | "granted" | "none";
+            /** Grant Id */
+            grant_id: number | null;
+        };
         /** Material */
         Material: {
             /** Id */
@@ -4553,6 +4984,104 @@ export interface components {
                 number,
                 number
             ];
+        };
+        /**
+         * PrefillAnswer
+         * @description The draft after prefill, and what could not be filled and why.
+         */
+        PrefillAnswer: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Service Version */
+            service_version: number;
+            /** Form */
+            form: {
+                [key: string]: unknown;
+            };
+            /** Prefilled */
+            prefilled: {
+                [key: string]: unknown;
+            };
+            department: components["schemas"]["Named"];
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Paused */
+            paused: boolean;
+            /** Fee Cents */
+            fee_cents: number;
+            /** Fee Paid At */
+            fee_paid_at: string | null;
+            /** Materials */
+            materials: components["schemas"]["Material"][];
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+            /** Timeline */
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
+            /**
+             * Supplement Items
+             * @description what the open supplement request asks for
+             */
+            supplement_items: string[];
+            /** Licence Id */
+            licence_id: string | null;
+            rating: components["schemas"]["Rating"] | null;
+            /**
+             * Actions
+             * @description what the applicant may do now
+             */
+            actions: string[];
+            /** Not Filled */
+            not_filled: components["schemas"]["PrefillGap"][];
+        };
+        /**
+         * PrefillGap
+         * @description Form fields prefill left empty: the service's department may not read their source.
+         */
+        PrefillGap: {
+            /** Fields */
+            fields: string[];
+            /**
+             * Source
+             * @description profile | enterprise
+             */
+            source: string;
+            /**
+             * Reason
+             * @description no-grant, grant-expired, grant-revoked, field-not-granted…
+             */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Message Zh */
+            message_zh: string;
         };
         /** PresentIn */
         PresentIn: {
@@ -5155,6 +5684,51 @@ export interface components {
             created_by: string;
             /** Note */
             note: string;
+        };
+        /**
+         * SharedDatasetOut
+         * @description A dataset a department may read or ask for, and what it holds of it now.
+         */
+        SharedDatasetOut: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Title Zh */
+            title_zh: string;
+            owner: components["schemas"]["Named"];
+            /** Sensitivity */
+            sensitivity: string;
+            /** Fields */
+            fields: components["schemas"]["FieldChoice"][];
+            /**
+             * Access
+             * @enum {string}
+             */
+            access: "own" | "open" | "granted" | "none";
+            /** Grant Id */
+            grant_id: number | null;
+        };
+        /** SharedRowsOut */
+        SharedRowsOut: {
+            /** Dataset */
+            dataset: string;
+            /** Grant Id */
+            grant_id: number | null;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /** Records */
+            records: {
+                [key: string]: unknown;
+            }[];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /**
          * StaffApplication
@@ -8040,6 +8614,325 @@ export interface operations {
             };
         };
     };
+    list_grants_api_v1_data_grants_get: {
+        parameters: {
+            query?: {
+                view?: "requests" | "decisions" | "all";
+                status?: ("requested" | "approved" | "refused" | "revoked" | "expired") | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_grant_api_v1_data_grants_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_grant_api_v1_data_grants__grant_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_grant_api_v1_data_grants__grant_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantApproveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_grant_api_v1_data_grants__grant_id__refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_grant_api_v1_data_grants__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    shared_datasets_api_v1_data_shared_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedDatasetOut"][];
+                };
+            };
+        };
+    };
+    shared_rows_api_v1_data_shared__dataset__rows_get: {
+        parameters: {
+            query?: {
+                /** @description JSON object */
+                filters?: string | null;
+                q?: string | null;
+                /** @description a,b,c */
+                fields?: string | null;
+                /** @description a desc,b */
+                sort?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedRowsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_lookups_api_v1_data_lookups_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupOut"][];
+                };
+            };
+        };
+    };
+    ask_lookup_api_v1_data_lookups__name__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupAnswerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     workflow_vocabulary_api_v1_vocabulary_get: {
         parameters: {
             query?: never;
@@ -8951,7 +9844,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Application"];
+                    "application/json": components["schemas"]["PrefillAnswer"];
                 };
             };
             /** @description Validation Error */

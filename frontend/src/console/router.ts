@@ -32,6 +32,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/counter", component: () => import("./views/CounterView.vue"), meta: { feature: "counter", title: "nav.counter" } },
   { path: "/catalogue", component: () => import("./views/CatalogueView.vue"), meta: { feature: "catalogue", title: "nav.catalogue" } },
   { path: "/catalogue/:code", component: () => import("./views/ServiceEditorView.vue"), meta: { feature: "catalogue", title: "nav.service" } },
+  { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

@@ -36,6 +36,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/data/new", component: () => import("./views/DataNewView.vue"), meta: { feature: "data", title: "dc.newTitle" } },
   { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
   { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
+  { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

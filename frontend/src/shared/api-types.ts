@@ -2221,7 +2221,9 @@ export interface paths {
         /**
          * Prefill Form
          * @description Fill the draft from the city's records (一次不用跑), with consent; each read is logged
-         *     where the applicant sees it (GET /api/v1/me/data-access).
+         *     where the applicant sees it (GET /api/v1/me/data-access). Other departments' records are
+         *     read under the service department's sharing grants; ``not_filled`` says what was left
+         *     empty for want of one.
          */
         post: operations["prefill_form_api_v1_applications__application_id__prefill_post"];
         delete?: never;
@@ -4931,11 +4933,6 @@ export interface components {
              */
             department?: string | null;
         };
-        /**
-         * GrantStatus
-         * @enum {string}
-         */
-        GrantStatus: "requested" | "approved" | "refused" | "revoked" | "expired";
         /** Group */
         Group: {
             /** Id */
@@ -5559,6 +5556,104 @@ export interface components {
                 number,
                 number
             ];
+        };
+        /**
+         * PrefillAnswer
+         * @description The draft after prefill, and what could not be filled and why.
+         */
+        PrefillAnswer: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Service */
+            service: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Name Zh */
+            service_name_zh: string;
+            /** Status */
+            status: string;
+            /** Enterprise Uscc */
+            enterprise_uscc: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Service Version */
+            service_version: number;
+            /** Form */
+            form: {
+                [key: string]: unknown;
+            };
+            /** Prefilled */
+            prefilled: {
+                [key: string]: unknown;
+            };
+            department: components["schemas"]["Named"];
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Paused */
+            paused: boolean;
+            /** Fee Cents */
+            fee_cents: number;
+            /** Fee Paid At */
+            fee_paid_at: string | null;
+            /** Materials */
+            materials: components["schemas"]["Material"][];
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+            /** Timeline */
+            timeline: components["schemas"]["ApplicationTimelineRow"][];
+            /**
+             * Supplement Items
+             * @description what the open supplement request asks for
+             */
+            supplement_items: string[];
+            /** Licence Id */
+            licence_id: string | null;
+            rating: components["schemas"]["Rating"] | null;
+            /**
+             * Actions
+             * @description what the applicant may do now
+             */
+            actions: string[];
+            /** Not Filled */
+            not_filled: components["schemas"]["PrefillGap"][];
+        };
+        /**
+         * PrefillGap
+         * @description Form fields prefill left empty: the service's department may not read their source.
+         */
+        PrefillGap: {
+            /** Fields */
+            fields: string[];
+            /**
+             * Source
+             * @description profile | enterprise
+             */
+            source: string;
+            /**
+             * Reason
+             * @description no-grant, grant-expired, grant-revoked, field-not-granted…
+             */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Message Zh */
+            message_zh: string;
         };
         /** PresentIn */
         PresentIn: {
@@ -9759,7 +9854,7 @@ export interface operations {
         parameters: {
             query?: {
                 view?: "requests" | "decisions" | "all";
-                status?: components["schemas"]["GrantStatus"] | null;
+                status?: ("requested" | "approved" | "refused" | "revoked" | "expired") | null;
                 limit?: number;
                 offset?: number;
             };
@@ -11021,7 +11116,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Application"];
+                    "application/json": components["schemas"]["PrefillAnswer"];
                 };
             };
             /** @description Validation Error */

@@ -8,6 +8,7 @@ export type ServiceSummary = Schemas["ServiceSummary"];
 export type ServiceGuide = Schemas["ServiceGuide"];
 export type MaterialRule = Schemas["MaterialRule"];
 export type Application = Schemas["Application"];
+export type PrefillGap = Schemas["PrefillGap"];
 export type ApplicationSummary = Schemas["ApplicationSummary"];
 export type ApplicationStep = Schemas["Step"];
 export type ApplicationRow = Schemas["ApplicationTimelineRow"];

@@ -4,15 +4,16 @@ import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } f
 import { t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog";
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog"],
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing"],
   dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data"],
   supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog"],
-  handler: ["myWork", "queue", "applications", "data"],
-  worker: ["myWork", "queue", "applications"],
+  // Data sharing: handlers request and decide grants for their department; workers see them.
+  handler: ["myWork", "queue", "applications", "data", "sharing"],
+  worker: ["myWork", "queue", "applications", "sharing"],
   hotline: ["report", "queue"],
   inspector: ["report", "queue"],
   // The counter clerk checks people's papers in person: the counter screen and nothing of cases.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from cityloop.base.contracts import Named
@@ -19,6 +22,9 @@ from cityloop.domains.services.models import (
 )
 from cityloop.domains.services.workflow import APPLICATION_WORKFLOW, Party, Status
 from cityloop.platforms.application.identity import service as identity
+
+if TYPE_CHECKING:
+    from cityloop.domains.services.prefill import Gap
 
 
 class Departments:
@@ -218,6 +224,24 @@ def applicant_application(session: Session, application: Application) -> out.App
     fields = _application_fields(session, application)
     fields.pop("_rows")
     return out.Application(**fields)  # type: ignore[arg-type]
+
+
+def prefill_answer(
+    session: Session, application: Application, gaps: Sequence[Gap]
+) -> out.PrefillAnswer:
+    fields = _application_fields(session, application)
+    fields.pop("_rows")
+    not_filled = [
+        out.PrefillGap(
+            fields=gap.fields,
+            source=gap.source,
+            reason=gap.reason,
+            message=gap.message.render("en"),
+            message_zh=gap.message.render("zh-CN"),
+        )
+        for gap in gaps
+    ]
+    return out.PrefillAnswer(**fields, not_filled=not_filled)  # type: ignore[arg-type]
 
 
 def staff_application(session: Session, application: Application) -> out.StaffApplication:

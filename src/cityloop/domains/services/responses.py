@@ -177,6 +177,22 @@ class Application(ApplicationSummary):
     actions: list[str] = Field(description="what the applicant may do now")
 
 
+class PrefillGap(Answer):
+    """Form fields prefill left empty: the service's department may not read their source."""
+
+    fields: list[str]
+    source: str = Field(description="profile | enterprise")
+    reason: str = Field(description="no-grant, grant-expired, grant-revoked, field-not-granted…")
+    message: str
+    message_zh: str
+
+
+class PrefillAnswer(Application):
+    """The draft after prefill, and what could not be filled and why."""
+
+    not_filled: list[PrefillGap]
+
+
 class StaffApplication(Application):
     """An application as a reviewing department sees it."""
 

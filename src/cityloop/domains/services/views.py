@@ -140,14 +140,16 @@ def save_form(
 @router.post("/applications/{application_id}/prefill")
 def prefill_form(
     ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: ConsentIn
-) -> out.Application:
+) -> out.PrefillAnswer:
     """Fill the draft from the city's records (一次不用跑), with consent; each read is logged
-    where the applicant sees it (GET /api/v1/me/data-access)."""
+    where the applicant sees it (GET /api/v1/me/data-access). Other departments' records are
+    read under the service department's sharing grants; ``not_filled`` says what was left
+    empty for want of one."""
     with ctx.writing() as session:
-        application = prefill.prefill(
+        done = prefill.prefill(
             session, application_id=application_id, actor=actor, consent=body.consent
         )
-        return presenters.applicant_application(session, application)
+        return presenters.prefill_answer(session, done.application, done.gaps)
 
 
 @router.post("/applications/{application_id}/materials", status_code=201)

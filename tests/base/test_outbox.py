@@ -91,19 +91,26 @@ def test_the_background_relay_delivers_without_being_asked(
         lat, lon = fresh_point()
         answer = city.report(category="C-02-01", lat=lat, lon=lon)
         city.act(answer["case_id"], "dispatcher", action="register")
-        deadline = time.monotonic() + 10
+        # The seeded city starts with the seed's own events (devices, services, grants) still
+        # to deliver: the relay works through them too, unasked.
+        deadline = time.monotonic() + 20
         notes: list[object] = []
-        while time.monotonic() < deadline and not notes:
+        pending: list[int] = []
+        while time.monotonic() < deadline:
             notes = city.client.get(
                 f"/api/v1/track/{answer['tracking_token']}/notifications"
             ).json()
+            with city.ctx.reading() as session:
+                pending = list(
+                    session.scalars(
+                        select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))
+                    )
+                )
+            if notes and len(pending) <= 2:  # at most the events still in flight
+                break
             time.sleep(0.05)
-        assert notes, "the relay did not deliver within 10 s"
-        with city.ctx.reading() as session:
-            pending = session.scalars(
-                select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))
-            ).all()
-        assert len(pending) <= 2  # at most the events still in flight
+        assert notes, "the relay did not deliver within 20 s"
+        assert len(pending) <= 2, f"{len(pending)} events still undelivered after 20 s"
 
 
 def test_an_unknown_relay_name_is_refused() -> None:

@@ -37,7 +37,7 @@ def reads(live_server: str) -> None:
     with staff(live_server, "citizen") as citizen:
         filed = citizen.post(
             "/api/v1/reports",
-            json={"category": "C-02-01", "lat": lat, "lon": lon, "contact_phone": "13800138000"},
+            json={"category": "C-02-03", "lat": lat, "lon": lon, "contact_phone": "13800138000"},
         )
         assert filed.status_code == 201, filed.text
         case_id, report_id = filed.json()["case_id"], filed.json()["report_id"]

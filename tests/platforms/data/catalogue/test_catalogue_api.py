@@ -161,6 +161,7 @@ def test_a_department_defines_a_table_and_an_upload_with_bad_rows_changes_nothin
             "table_schema",
         ),
         ({"licence": "internal"}, "licence"),
+        ({"sensitivity": "personal", "licence": "internal"}, "table_schema"),
         ({"table_schema": None}, "table_schema"),
     ],
 )

@@ -18,6 +18,7 @@ from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.data.catalogue import datastore, deidentify, distributions, quality
 from cityloop.platforms.data.catalogue.models import Dataset, Distribution
 from cityloop.platforms.data.catalogue.producers import SENSITIVITIES
+from cityloop.platforms.data.catalogue.subjects import personal_schema_problems
 from cityloop.platforms.data.catalogue.vocabularies import FORMATS, FREQUENCIES, LICENCES, THEMES
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
@@ -87,6 +88,10 @@ def check_entry(session: Session, entry: Mapping[str, Any]) -> list[tuple[str, s
         problems.append(("owner_department", f"no department {entry['owner_department']!r}"))
     if "table_schema" in entry:
         problems += [("table_schema", p) for p in check_schema(entry["table_schema"])]
+        if entry.get("sensitivity") == "personal" and not check_schema(entry["table_schema"]):
+            problems += [
+                ("table_schema", p) for p in personal_schema_problems(entry["table_schema"])
+            ]
         if entry.get("sensitivity") == "open" and isinstance(entry["table_schema"], dict):
             personal = deidentify.personal_field_names(entry["table_schema"])
             if personal:

@@ -9,23 +9,26 @@ the access log's field codes. Every read then logs one entry per person (or ente
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import Problem, unprocessable
-from cityloop.platforms.data.access import catalogue as access_codes
 from cityloop.platforms.data.catalogue import datastore
 from cityloop.platforms.data.catalogue.models import Dataset
+from cityloop.platforms.data.catalogue.subjects import (  # noqa: F401 - the grant's view of them
+    SUBJECTS,
+    access_codes_of,
+    personal_schema_problems,
+    subject_column,
+)
 from cityloop.platforms.data.sharing import lookups
 from cityloop.platforms.data.sharing.lookups import Lookup
 
 Kind = Literal["dataset", "lookup"]
 KINDS: tuple[str, ...] = ("dataset", "lookup")
-SUBJECTS = ("user", "enterprise")
 # Column types a row filter may fix (structured columns cannot be compared).
 _FILTERABLE = frozenset({"string", "integer", "number", "boolean", "date", "datetime", "time",
                          "year", "yearmonth", "duration", "any"})  # fmt: skip
@@ -55,39 +58,6 @@ class Target:
         return self.lookup is not None or (
             self.dataset is not None and self.dataset.sensitivity == "personal"
         )
-
-
-def subject_column(schema: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The column marked as the row's subject and what it holds ("user" or "enterprise")."""
-    for field in datastore.schema_fields(schema):
-        if field.get("x-subject") in SUBJECTS:
-            return str(field["name"]), str(field["x-subject"])
-    return None
-
-
-def access_codes_of(schema: Mapping[str, Any]) -> dict[str, str]:
-    """Column -> the access-log field code it reads, for the columns marked with one."""
-    return {
-        str(f["name"]): str(f["x-access-field"])
-        for f in datastore.schema_fields(schema)
-        if f.get("x-access-field")
-    }
-
-
-def personal_schema_problems(schema: Mapping[str, Any]) -> list[str]:
-    """What keeps a personal dataset's rows from being shared: its subject and field marks."""
-    fields = datastore.schema_fields(schema)
-    marked = [f for f in fields if "x-subject" in f]
-    problems = []
-    if len(marked) != 1 or marked[0]["x-subject"] not in SUBJECTS:
-        problems.append(
-            'a personal dataset marks exactly one column with "x-subject": "user" (a user id)'
-            ' or "enterprise" (a unified social credit code)'
-        )
-    unknown = sorted(set(access_codes_of(schema).values()) - set(access_codes.FIELDS))
-    if unknown:
-        problems.append(f'"x-access-field" codes the access log does not know: {unknown}')
-    return problems
 
 
 def of_dataset(dataset: Dataset) -> Target:

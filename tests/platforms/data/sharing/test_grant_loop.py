@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from cityloop.base.outbox import OutboxEvent
-from cityloop.platforms.application.identity.models import AuditEntry
+from cityloop.platforms.application.identity.models import AuditEntry, User
+from cityloop.platforms.application.notify import service as notify
 from cityloop.platforms.data.access.models import DataAccess
 from cityloop.platforms.data.sharing import service
 from cityloop.platforms.data.sharing.models import DataGrant
@@ -167,3 +168,22 @@ def test_a_shared_dataset_without_people_is_read_under_a_grant_and_audited(
             .where(AuditEntry.action == "sharing.read")
         )  # fmt: skip
     assert audited is not None and audited.detail == {"grant": asked["id"], "rows": 2}
+
+
+def test_the_owner_hears_of_a_request_and_the_requester_of_the_decision(
+    city: City, people: People
+) -> None:
+    def notices(username: str, kind: str) -> list:
+        with city.ctx.reading() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            assert user is not None
+            return [n for n in notify.for_user(session, user_id=user.id) if n.kind == kind]
+
+    grant_id = request(city, "handler-fire", DATASET, fields=["name"])["id"]
+    city.drain()
+    asked = [n for n in notices("handler-civil", "grant.requested") if f"#{grant_id}" in n.message]
+    assert len(asked) == 1 and asked[0].message_code == "sharing.notice.requested"
+    approve(city, grant_id, "handler-civil", fields=["name"])
+    city.drain()
+    told = [n for n in notices("handler-fire", "grant.approved") if f"#{grant_id}" in n.message]
+    assert len(told) == 1 and "until" in told[0].message

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.platforms.data.sharing import builtin, service
+from cityloop.base.outbox import ConsumerRegistry
+from cityloop.platforms.data.sharing import builtin, events, notifications, service
 from cityloop.platforms.data.sharing.models import DataGrant, GrantEvent
 from cityloop.platforms.data.sharing.views import router
 
 
 def _install_lookups(ctx: AppContext) -> None:
     builtin.install()
+
+
+def _consumers(registry: ConsumerRegistry, ctx: AppContext) -> None:
+    registry.subscribe(
+        "grant-notices", list(events.BY_ACTION.values()), notifications.on_grant_change
+    )
 
 
 def _expire(ctx: AppContext) -> int:
@@ -22,6 +29,7 @@ MODULE = Module(
     name="sharing",
     models=(DataGrant, GrantEvent),
     routers=(router,),
+    consumers=(_consumers,),
     jobs=(ScheduledJob("grants-expire", lambda s: s.scheduler_interval_seconds, _expire),),
     setup=(_install_lookups,),
 )

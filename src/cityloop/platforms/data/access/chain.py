@@ -72,8 +72,8 @@ def _head(session: Session, *, lock: bool) -> ChainHead:
 
 
 def locked_head(session: Session) -> ChainHead:
-    """The chain's head, locked until commit. Take it before inserting the entry, so ids are
-    given out in the order entries are chained (PostgreSQL hands out ids at insert)."""
+    """The chain's head, locked until commit. Take it before making the entry: the entry's id
+    is the head's next, so ids follow the chain's order on every engine."""
     # Locked once per transaction: later entries of the same transaction reuse the lock.
     # The transaction object itself is kept (not its id), so a later transaction never passes
     # for the one that took the lock.
@@ -88,7 +88,7 @@ def locked_head(session: Session) -> ChainHead:
 
 
 def append(session: Session, *, entry: DataAccess, head: ChainHead) -> None:
-    """Chain a new, flushed entry after the newest one (``head`` from :func:`locked_head`)."""
+    """Chain a new entry, its id given, after the newest one (``head`` from :func:`locked_head`)."""
     entry.prev_hash = head.last_hash
     entry.entry_hash = link(head.last_hash, entry)
     head.last_id, head.last_hash = entry.id, entry.entry_hash

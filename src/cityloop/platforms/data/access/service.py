@@ -65,7 +65,12 @@ def record_access(
         name, role, department = actor, actor_role, actor_department
         if actor.startswith("system:"):
             role = role or "system"
+    # The id comes from the locked head, not from the database: entries get ids in chain
+    # order on every engine, and the hash is made before the insert, so the entry is written
+    # once, with the rest of the transaction's rows.
+    head = chain.locked_head(session)
     entry = DataAccess(
+        id=head.last_id + 1,
         at=at or utcnow(),
         user_id=user_id,
         enterprise_uscc=enterprise_uscc,
@@ -81,10 +86,8 @@ def record_access(
         consent_at=consent_at,
         source_event_id=source_event_id,
     )
-    head = chain.locked_head(session)  # before the insert: ids follow the chain's order
-    session.add(entry)
-    session.flush()
     chain.append(session, entry=entry, head=head)
+    session.add(entry)
     return entry
 
 

@@ -187,3 +187,15 @@ def test_the_owner_hears_of_a_request_and_the_requester_of_the_decision(
     city.drain()
     told = [n for n in notices("handler-fire", "grant.approved") if f"#{grant_id}" in n.message]
     assert len(told) == 1 and "until" in told[0].message
+
+
+def test_a_refused_read_is_in_the_audit_trail(city: City, people: People) -> None:
+    refused = rows(city, DATASET, "handler-culture", 403)
+    assert refused["reason"] == "no-grant"
+    with city.ctx.reading() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "sharing.read.refused", AuditEntry.actor == "handler-culture"
+            )
+        ).all()
+    assert [(e.target, e.detail["reason"]) for e in entries] == [(f"dataset:{DATASET}", "no-grant")]

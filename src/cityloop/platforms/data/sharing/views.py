@@ -5,6 +5,8 @@ reason."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -189,6 +191,22 @@ def _sort(raw: str | None) -> list[tuple[str, bool]]:
     return order
 
 
+@contextmanager
+def _refusals_audited(ctx: AppContext, actor: Actor, target: str) -> Iterator[None]:
+    # A refused read rolls its transaction back; the attempt is still a staff action the
+    # audit trail keeps, so it is written in a transaction of its own.
+    try:
+        yield
+    except reads.Refusal as refusal:
+        with ctx.writing() as session:
+            identity.audit(
+                session, actor=actor, action="sharing.read.refused", target=target,
+                detail={"reason": refusal.reason,
+                        "grant": refusal.extra.get("grant_id")},
+            )  # fmt: skip
+        raise
+
+
 @router.get("/shared/{dataset}/rows", response_model=SharedRowsOut)
 def shared_rows(
     ctx: Ctx,
@@ -205,7 +223,7 @@ def shared_rows(
     granted fields and rows). 403 with the reason otherwise: no-grant, grant-pending,
     grant-refused, grant-revoked, grant-expired, field-not-granted."""
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    with ctx.writing() as session:
+    with _refusals_audited(ctx, actor, f"dataset:{dataset}"), ctx.writing() as session:
         rows = reads.read_rows(
             session, actor=actor, name=dataset, filters=_filters(filters), q=q, fields=chosen,
             sort=_sort(sort), limit=limit, offset=offset,
@@ -238,7 +256,7 @@ def list_lookups(ctx: Ctx, actor: Staff) -> list[LookupOut]:
 @router.post("/lookups/{name}", response_model=LookupAnswerOut)
 def ask_lookup(ctx: Ctx, actor: Staff, name: Name, body: LookupIn) -> LookupAnswerOut:
     """Ask a live lookup under my department's grant (403 with the reason otherwise)."""
-    with ctx.writing() as session:
+    with _refusals_audited(ctx, actor, f"lookup:{name}"), ctx.writing() as session:
         result = reads.lookup(
             session, name=name, params=body.params, actor=actor, fields=body.fields,
             reference=body.reference,

@@ -4,6 +4,7 @@ feeding itself."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -109,13 +110,24 @@ def test_faults_reach_a_real_server_as_precise_rejections(
         seeded_database(templates, backend, tmp_path) as url,
         running("serve", tmp_path, {"CITYLOOP_DATABASE_URL": url}) as base,
     ):
+        # A number of messages, not a span of time: on a busy machine one second may send
+        # too few for every kind of fault to turn up.
+        enough, sent = threading.Event(), []
+
+        def count(message: Message) -> None:
+            sent.append(message)
+            if len(sent) >= 60:
+                enough.set()
+
         summary = run(
             FleetSimulator(pick_devices(16), seed=9, anomaly_rate=100),
             HttpSender(base),
             rate=50,
-            duration=1.0,
+            duration=30.0,
+            stop=enough,
+            on_message=count,
         )
-    assert summary.failed == 0
+    assert summary.sent == 60 and summary.failed == 0
     assert summary.outcomes["rejected:malformed-payload"] == summary.kinds["malformed"] > 0
     assert summary.outcomes["rejected:out-of-range"] == summary.kinds["out_of_range"] > 0
 

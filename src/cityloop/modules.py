@@ -22,6 +22,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.data.perception",
     "cityloop.platforms.data.access",
     "cityloop.platforms.data.catalogue",
+    "cityloop.platforms.data.ckan",
     "cityloop.domains.governance",
     "cityloop.domains.services",
     "cityloop.bridges",

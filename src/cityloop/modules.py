@@ -23,6 +23,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.data.access",
     "cityloop.platforms.data.catalogue",
     "cityloop.platforms.data.sharing",
+    "cityloop.platforms.data.ckan",
     "cityloop.domains.governance",
     "cityloop.domains.services",
     "cityloop.bridges",

@@ -58,7 +58,12 @@ class Dataset(Base):
     stale: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
-    __table_args__ = (Index("ix_datasets_sensitivity_modified", "sensitivity", "modified_at"),)
+    __table_args__ = (
+        Index("ix_datasets_sensitivity_modified", "sensitivity", "modified_at"),
+        # Covers the open catalogue's stamp, which the CKAN API reads on every search to know
+        # whether its index is current (an aggregate over this index alone, no table rows).
+        Index("ix_datasets_open_stamp", "sensitivity", "active", "modified_at"),
+    )
 
 
 class Distribution(Base):

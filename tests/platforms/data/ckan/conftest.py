@@ -91,7 +91,10 @@ CITIZENS = spec(
     sensitivity="personal",
     licence="internal",
     theme="SOCI",
-    fields=[{"name": "reference", "type": "string"}],
+    fields=[
+        {"name": "user_id", "type": "integer", "x-subject": "user"},
+        {"name": "reference", "type": "string"},
+    ],
 )
 
 

@@ -73,6 +73,9 @@ def test_package_list_names_the_open_datasets_only(city: City, catalogue: Catalo
     assert result(city, "package_list", limit=1, offset=1) == names[1:2]
     error = failure(ckan(city, "package_list", limit="-1"), 409)
     assert error == {"limit": ["Must be a natural number"], "__type": "Validation Error"}
+    assert failure(ckan(city, "package_list", offset=str(10**30)), 409)["offset"] == [
+        "Invalid integer"
+    ]
 
 
 def test_a_dataset_is_a_ckan_package(city: City, catalogue: Catalogue) -> None:

@@ -115,12 +115,13 @@ def test_records_come_as_lists_or_csv_when_asked(city: City, catalogue: Catalogu
         ({"q": '{"colour": "red"}'}, {"q": ['invalid value "colour"']}),
         ({"limit": "ten"}, {"limit": ["Invalid integer"]}),
         ({"offset": "-5"}, {"offset": ['invalid value "-5"']}),
+        ({"offset": str(10**30)}, {"offset": ["Invalid integer"]}),
         ({"records_format": "xml"}, {"records_format": ["Value must be one of ['objects', "
                                                         "'lists', 'csv', 'tsv']"]}),
         ({"colour": "red"}, {"__junk": ["The input field [('colour',)] was not expected."]}),
     ],
     ids=["field", "sort field", "sort direction", "filter", "filters JSON", "q field", "limit",
-         "offset", "records format", "unknown parameter"],
+         "offset", "offset too wide", "records format", "unknown parameter"],
 )  # fmt: skip
 def test_what_the_table_does_not_have_is_a_validation_error_naming_it(
     city: City, catalogue: Catalogue, params: dict[str, Any], error: dict[str, Any]
@@ -133,7 +134,13 @@ def test_what_the_table_does_not_have_is_a_validation_error_naming_it(
 def test_a_filter_of_the_wrong_type_or_on_structured_values_is_refused(
     city: City, catalogue: Catalogue
 ) -> None:
-    for filters in ({"shelters": "many"}, {"accessible": "maybe"}, {"extra": "x"}):
+    for filters in (
+        {"shelters": "many"},
+        {"shelters": 10**30},
+        {"_id": "1.5"},
+        {"accessible": "maybe"},
+        {"extra": "x"},
+    ):
         response = ckan(
             city, "datastore_search", post=True, resource_id=stops(catalogue), filters=filters
         )

@@ -22,7 +22,7 @@ from cityloop.platforms.data.catalogue.models import Dataset, Distribution
 from cityloop.platforms.data.ckan.actions import Call
 from cityloop.platforms.data.ckan.errors import NotFound, ValidationError
 from cityloop.platforms.data.ckan.index import is_open
-from cityloop.platforms.data.ckan.params import Params
+from cityloop.platforms.data.ckan.params import Params, integer
 
 LIMIT_DEFAULT, LIMIT_MAX = 100, 32000
 FORMATS = ("objects", "lists", "csv", "tsv")
@@ -72,9 +72,9 @@ def _coerced(name: str, field_type: str, value: Any) -> Any:
         return None
     try:
         if field_type in ("integer", "year"):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            return integer(value)
         if field_type == "number":
             if isinstance(value, bool):
                 raise ValueError
@@ -85,7 +85,7 @@ def _coerced(name: str, field_type: str, value: Any) -> Any:
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # Invalid is a ValueError
         raise ValidationError(
             {"filters": [f'invalid value "{value}": {name} is of type {field_type}']}
         ) from None

@@ -19,7 +19,7 @@ import heapq
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -227,10 +227,10 @@ class Snapshot:
         self.values = {name: [values_of(e, name) for e in self.entries] for name in EXACT}
         self.postings = {name: defaultdict(set) for name in EXACT}
         for name in EXACT:
-            postings, caseless = self.postings[name], name in CASELESS
+            postings = self.postings[name]
             for position, values in enumerate(self.values[name]):
                 for value in values:
-                    postings[value.lower() if caseless else value].add(position)
+                    postings[value].add(position)
         self.by_package_id = {e.package_id: i for i, e in enumerate(self.entries)}
         self.by_name = {e.name: i for i, e in enumerate(self.entries)}
         self.created_rank = _ranks(self.entries, lambda e: (e.created, e.dataset_id))
@@ -267,13 +267,19 @@ class Snapshot:
             return self.texts[name].containing(words) if words else set(self.universe)
         if name in EXACT:
             postings = self.postings[name]
-            value = term.value.lower() if name in CASELESS else term.value
             if term.value == "*":
                 return set().union(*postings.values())
+            caseless = name in CASELESS
+            value = term.value.lower() if caseless else term.value
             if not term.phrase and ("*" in value or "?" in value):
-                keys = [k for k in postings if fnmatch.fnmatchcase(k, value)]
-                return set().union(*(postings[k] for k in keys))
-            return set(postings.get(value, ()))
+                keys = [
+                    k for k in postings if fnmatch.fnmatchcase(k.lower() if caseless else k, value)
+                ]
+            elif caseless:
+                keys = [k for k in postings if k.lower() == value]
+            else:
+                keys = [value] if value in postings else []
+            return set().union(*(postings[k] for k in keys))
         if name in CONSTANTS:
             hit = term.value in ("*", CONSTANTS[name]) or term.value.lower() == CONSTANTS[name]
             return set(self.universe) if hit else set()
@@ -304,55 +310,55 @@ class Snapshot:
         first: int, count: int,
     ) -> list[int]:  # fmt: skip
         """The positions of one page of matches, in the sort given ((field, descending))."""
-        # Each clause as (a value per position, or None for the position itself; its sign).
-        columns: list[tuple[Mapping[int, int] | Sequence[int] | None, int]] = []
+        size = len(self.entries)
+        # Each match gets one integer key, its clauses' values (smaller first) in mixed radix,
+        # its position (newest change first) last: comparing ints keeps a sort in C.
+        keys = dict.fromkeys(matches, 0)
         for name, descending in sort:
-            sign = -1 if descending else 1
             if name == "score":
-                if words:  # without words every match scores the same
-                    columns.append(({i: self._score(i, words) for i in matches}, sign))
-            elif name == "metadata_modified":
-                columns.append((None, -sign))  # positions run newest change first
+                if not words:  # without words every match scores the same
+                    continue
+                hits = [self.texts["title"].containing(w) for w in words]
+                span = len(words) + 1
+                for i in keys:
+                    score = sum(i in found for found in hits)
+                    keys[i] = keys[i] * span + (span - 1 - score if descending else score)
+                continue
+            if name == "metadata_modified":
+                ranks: Sequence[int] = range(size)  # positions run newest change first
+                descending = not descending
             else:
                 ranks = {
                     "metadata_created": self.created_rank,
                     "name": self.name_rank,
                     "title_string": self.title_rank,
                 }[name]
-                columns.append((ranks, sign))
-        wanted = first + count
-        if not columns:  # newest change first: the snapshot's own order
-            return heapq.nsmallest(wanted, matches)[first:]
-
-        def key(position: int) -> tuple[int, ...]:
-            values = (position if v is None else v[position] for v, _ in columns)
-            return (
-                *(sign * value for value, (_, sign) in zip(values, columns, strict=True)),
-                position,
-            )
-
-        if wanted * 4 < len(matches):
-            return heapq.nsmallest(wanted, matches, key=key)[first:]
-        return sorted(matches, key=key)[first:wanted]
-
-    def _score(self, position: int, words: Sequence[str]) -> int:
-        entry = self.entries[position]
-        return sum(3 if w in entry.titles else 1 if w in entry.text else 0 for w in words)
+            for i in keys:
+                keys[i] = keys[i] * size + (size - 1 - ranks[i] if descending else ranks[i])
+        for i in keys:
+            keys[i] = keys[i] * size + i
+        return heapq.nsmallest(first + count, keys, key=keys.__getitem__)[first:]
 
     # ------------------------------------------------------------------ facets
 
     def facets(
-        self, matches: Iterable[int], *, fields: Sequence[str], limit: int, mincount: int
+        self, matches: set[int], *, fields: Sequence[str], limit: int, mincount: int
     ) -> dict[str, list[tuple[str, int]]]:
         """Per field, its values among the matches with their counts, most frequent first."""
         counted: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
             if name not in FACETS:
                 raise SearchError(f"undefined field {name}")
-            values = self.values[name]
-            counter = Counter(chain.from_iterable(values[i] for i in matches))
+            postings = self.postings[name]
+            if len(postings) * 8 <= len(matches):
+                # Few values, many matches: intersect each value's datasets with them, in C.
+                counter: Mapping[str, int] = {v: len(p & matches) for v, p in postings.items()}
+            else:
+                values = self.values[name]
+                counter = Counter(chain.from_iterable(map(values.__getitem__, matches)))
+            least = max(mincount, 1)
             items = sorted(
-                ((v, n) for v, n in counter.items() if n >= mincount), key=lambda x: (-x[1], x[0])
+                ((v, n) for v, n in counter.items() if n >= least), key=lambda x: (-x[1], x[0])
             )
             counted[name] = items if limit < 0 else items[:limit]
         return counted

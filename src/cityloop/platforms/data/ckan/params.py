@@ -11,6 +11,8 @@ from typing import Any
 from cityloop.platforms.data.ckan.errors import ValidationError
 
 MISSING = "Missing value"
+# The widest whole number a database column holds (a BIGINT): anything wider is no number here.
+WIDEST = 2**63 - 1
 TRUE_WORDS = ("true", "yes", "t", "y", "1")
 
 
@@ -22,18 +24,21 @@ def integer(value: Any) -> int | None:
     """A whole number from a number or its text (None for nothing), as CKAN's int_validator."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
+    number: int
+    if isinstance(value, int):  # a bool too
+        number = int(value)
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise Invalid("Invalid integer")
+        number = int(value)
+    else:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise Invalid("Invalid integer") from None
+    if abs(number) > WIDEST:
         raise Invalid("Invalid integer")
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise Invalid("Invalid integer") from None
+    return number
 
 
 def natural(value: Any) -> int:

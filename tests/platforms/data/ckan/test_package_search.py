@@ -66,6 +66,10 @@ def test_fq_narrows_what_q_finds_and_takes_quoted_values(city: City, catalogue: 
     assert search(city, q="transport", fq="+groups:tran +license_id:CC0-1.0")["count"] == 0
     listed = search(city, fq_list=["tags:transport", "groups:envi"], post=True)
     assert names(listed) == ["test-air-quality"]
+    repeated = city.client.get(
+        "/api/3/action/package_search", params=[("fq", "tags:transport"), ("fq", "groups:tran")]
+    )
+    assert names(repeated.json()["result"]) == ["test-bus-stops"]
 
 
 def test_a_harvester_asks_for_what_changed_since_its_last_run(

@@ -144,6 +144,13 @@ def _facet_fields(params: Params) -> list[str]:
     return value
 
 
+def _texts(value: Any) -> list[str]:
+    """A parameter given once or as a list, as texts."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _free_words(node: Node) -> list[str]:
     """The words of a query that search the text (not those under NOT): they rank matches."""
     if isinstance(node, Term):
@@ -156,7 +163,7 @@ def _free_words(node: Node) -> list[str]:
 def package_search(session: Session, *, call: Call, data: Mapping[str, Any]) -> dict[str, Any]:
     """Open datasets matching q and fq, sorted and paged, with facet counts."""
     params = Params(data)
-    q, fq = params.text("q"), params.text("fq")
+    q = " ".join(_texts(data.get("q")))
     rows = params.natural("rows", ROWS_DEFAULT, maximum=ROWS_MAX) or 0
     start = params.natural("start", 0) or 0
     mincount = params.natural("facet.mincount", 1)
@@ -172,10 +179,11 @@ def package_search(session: Session, *, call: Call, data: Mapping[str, Any]) -> 
     if sort == "rank":
         sort = DEFAULT_SORT
     order = parse_sort(sort)
-    fq_list = data.get("fq_list") or []
+    # Solr takes fq more than once; CKAN's fq_list adds more: each must match.
+    filter_texts = [*_texts(data.get("fq")), *_texts(data.get("fq_list"))]
     try:
         query = parse(q.strip() if q.strip() not in ('""', "''") else "")
-        filters = [parse(text) for text in [fq, *listed(fq_list)] if str(text).strip()]
+        filters = [parse(text) for text in filter_texts if text.strip()]
     except QuerySyntaxError as problem:
         raise SearchError(str(problem)) from None
     snapshot = call.index.current(session)

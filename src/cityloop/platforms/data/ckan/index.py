@@ -225,12 +225,14 @@ class Snapshot:
             "notes": TextColumn([e.notes for e in self.entries]),
         }
         self.values = {name: [values_of(e, name) for e in self.entries] for name in EXACT}
-        self.postings = {name: defaultdict(set) for name in EXACT}
+        self.postings = {}
         for name in EXACT:
-            postings = self.postings[name]
+            postings: defaultdict[str, set[int]] = defaultdict(set)
             for position, values in enumerate(self.values[name]):
                 for value in values:
                     postings[value].add(position)
+            # A plain dict: a lookup of a missing value must not add it to a shared snapshot.
+            self.postings[name] = dict(postings)
         self.by_package_id = {e.package_id: i for i, e in enumerate(self.entries)}
         self.by_name = {e.name: i for i, e in enumerate(self.entries)}
         self.created_rank = _ranks(self.entries, lambda e: (e.created, e.dataset_id))

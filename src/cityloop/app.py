@@ -9,12 +9,11 @@ from functools import partial
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cityloop.base import metrics
+from cityloop.base import metrics, static
 from cityloop.base.context import AppContext
 from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
@@ -242,11 +241,11 @@ def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
 
     for name in ("app", "console", "apidocs"):
         if (dist / name / "index.html").exists():
-            app.mount(f"/{name}", StaticFiles(directory=dist / name, html=True), name=name)
+            app.mount(f"/{name}", static.front_end(dist / name, hashed=False, html=True), name=name)
         else:
             _not_built(app, name)
     if (dist / "assets").exists():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+        app.mount("/assets", static.front_end(dist / "assets", hashed=True), name="assets")
 
 
 def _not_built(app: FastAPI, name: str) -> None:

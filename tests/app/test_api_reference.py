@@ -21,3 +21,15 @@ def test_the_reference_page_loads_only_files_of_its_own(city: City) -> None:
     assert sources and all(s.startswith("/apidocs/") for s in sources)
     for source in sources:
         assert city.client.get(source).status_code == 200, source
+
+
+def test_the_openapi_document_says_which_operations_need_a_bearer_token(city: City) -> None:
+    document = city.client.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    paths = document["paths"]
+    assert paths["/api/v1/data/datasets"]["post"]["security"] == [{"bearer": []}]
+    assert paths["/api/v1/data/grants"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in paths["/api/v1/data/datasets"]["get"]  # open to everyone
+    assert "security" not in paths["/api/v1/categories"]["get"]
+    assert all(op.get("summary") for ops in paths.values() for op in ops.values())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cityloop.base.context import get_context
 from cityloop.base.problems import Problem, forbidden
@@ -12,6 +14,16 @@ from cityloop.platforms.application.identity import service
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
+
+# Declared on the routes that need a signed-in account, so the OpenAPI document says which do;
+# the token itself is read (and refused with our own problem answer) by the functions below.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A token from POST /api/v1/auth/token (username and password).",
+    auto_error=False,
+)
+Declared = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -47,7 +59,7 @@ def _unauthenticated() -> Problem:
 def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
     """A dependency for the signed-in user: staff only, unless ``allow_citizen``."""
 
-    def dependency(request: Request) -> User:
+    def dependency(request: Request, declared: Declared = None) -> User:
         user = optional_user(request)
         if user is None:
             raise _unauthenticated()
@@ -61,7 +73,7 @@ def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
 def require_roles(*roles: str) -> Callable[[Request], Actor]:
     """A dependency for the actor, who must have one of these roles."""
 
-    def dependency(request: Request) -> Actor:
+    def dependency(request: Request, declared: Declared = None) -> Actor:
         user = optional_user(request)
         if user is None:
             raise _unauthenticated()
@@ -72,7 +84,7 @@ def require_roles(*roles: str) -> Callable[[Request], Actor]:
     return dependency
 
 
-def staff_actor(request: Request) -> Actor:
+def staff_actor(request: Request, declared: Declared = None) -> Actor:
     """The signed-in staff member as an actor; 401 or 403 otherwise."""
     user = current_staff()(request)
     return service.actor_for(user)

@@ -157,14 +157,17 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
+        """The landing page; for everyone."""
         return HTMLResponse(INDEX_HTML)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers; for anyone, with no database check."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
+        """Readiness: the database answers a query (503 when it does not); for anyone."""
         try:
             with ctx.reading() as session:
                 session.execute(text("SELECT 1"))
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
 
     @app.get("/metrics", tags=["operations"])
     def prometheus() -> PlainTextResponse:
+        """The Prometheus metrics in text format; for anyone who can reach the server."""
         return PlainTextResponse(
             metrics.REGISTRY.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
@@ -237,6 +241,7 @@ def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
     # The API reference is a built page too (Swagger UI from npm): nothing from a CDN.
     @app.get("/docs", include_in_schema=False)
     def api_reference() -> RedirectResponse:
+        """The API reference lives at /apidocs/: redirect there."""
         return RedirectResponse("/apidocs/")
 
     for name in ("app", "console", "apidocs"):
@@ -252,6 +257,7 @@ def _not_built(app: FastAPI, name: str) -> None:
     @app.get(f"/{name}", include_in_schema=False)
     @app.get(f"/{name}/{{path:path}}", include_in_schema=False)
     def missing(path: str = "") -> JSONResponse:
+        """A 503 problem saying this front end is not built yet."""
         problem = Problem(
             503, "front-end-not-built", f"the {name} front end is not built: run `make demo`"
         )

@@ -114,6 +114,8 @@ def submit_report(
     body: ReportIn,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    """Report a problem: a new case, or joined to an open one nearby; anyone, signed in or not,
+    rate-limited."""
     user = optional_user(request)
     data = ReportInput(
         category=body.category,
@@ -168,6 +170,7 @@ def _intake_reply(
 
 @router.get("/public/cases/{case_id}")
 def public_case(ctx: Ctx, case_id: CaseId) -> out.PublicCase:
+    """A case as the public sees it, with no reporter data; for anyone."""
     with ctx.reading() as session:
         return public_case_out(session, citizen.public_case(session, case_id=case_id))
 
@@ -246,6 +249,8 @@ def nearby(
 
 @router.get("/track/{token}")
 def track(ctx: Ctx, token: str) -> out.TrackAnswer:
+    """The case behind a report's tracking token, as the public sees it; for whoever holds the
+    token."""
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
@@ -256,6 +261,7 @@ def track(ctx: Ctx, token: str) -> out.TrackAnswer:
 
 @router.get("/track/{token}/notifications")
 def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
+    """The notifications sent about a report, by its tracking token; for whoever holds the token."""
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
@@ -267,6 +273,8 @@ def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
 def my_reports(
     ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
 ) -> list[out.MyReport]:
+    """My reports with their tracking tokens and cases, as the public sees them. Only ever
+    my own."""
     with ctx.reading() as session:
         return [
             out.MyReport(
@@ -286,6 +294,8 @@ def _citizen(request: Request) -> int | None:
 
 @router.post("/public/cases/{case_id}/rating", status_code=201)
 def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> out.RatingAnswer:
+    """Rate a closed case, 1 to 5 stars, within the rating window; for its reporters (by account or
+    tracking token)."""
     with ctx.writing() as session:
         rating = citizen.rate_case(
             session,
@@ -301,6 +311,8 @@ def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> out.Rat
 
 @router.post("/public/cases/{case_id}/disputes", status_code=201)
 def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> out.DisputeAnswer:
+    """Say a closed case is not fixed, within the dispute window; for its reporters (by account or
+    tracking token)."""
     with ctx.writing() as session:
         found = citizen.dispute_case(
             session,

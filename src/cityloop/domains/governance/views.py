@@ -54,12 +54,14 @@ def workflow_vocabulary() -> out.Vocabulary:
 
 @router.get("/categories")
 def categories(ctx: Ctx) -> list[out.Category]:
+    """The categories of problems citizens can report; for anyone."""
     with ctx.reading() as session:
         return [category_out(c) for c in list_categories(session)]
 
 
 @router.get("/categories/{code}")
 def category(ctx: Ctx, code: str) -> out.Category:
+    """One category of problem by its code; for anyone."""
     with ctx.reading() as session:
         found = get_category(session, code=code)
         if found is None:
@@ -92,6 +94,7 @@ def list_cases(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> out.CasePage:
+    """One page of the cases a staff member may see, filtered and sorted; staff only."""
     statuses = [s for value in (status or []) for s in value.split(",") if s]
     if open:
         statuses = statuses or [s.value for s in OPEN_STATES]
@@ -123,6 +126,7 @@ def list_cases(
 
 @router.get("/cases/{case_id}")
 def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> out.StaffCase:
+    """A case with its full timeline; staff who may see it (another department's case is a 404)."""
     with ctx.reading() as session:
         case = queries.get_case_for(session, actor=actor, case_id=case_id)
         return staff_case_out(session, case, actor)
@@ -156,6 +160,8 @@ def _action_input(body: ActionIn) -> ActionInput:
 
 @router.post("/cases/{case_id}/actions")
 def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> out.StaffCase:
+    """Move a case through the workflow (assign, resolve, close …); staff whose role allows the
+    action."""
     with ctx.writing() as session:
         case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
         # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
@@ -206,6 +212,8 @@ def indicators(
 
 @router.get("/disputes")
 def dispute_queue(ctx: Ctx, actor: Staff) -> list[out.QueuedDispute]:
+    """The open disputes of closed cases, oldest first; the supervision centre (admins, dispatchers,
+    supervisors)."""
     with ctx.reading() as session:
         disputes = queries.open_disputes(session, actor=actor)
         photos = queries.case_photos_many(session, case_ids=[d.case_id for d in disputes])

@@ -118,6 +118,7 @@ def my_applications(
 
 @router.get("/applications/{application_id}")
 def my_application(ctx: Ctx, actor: Citizen, application_id: ApplicationId) -> out.Application:
+    """One of my applications with its form, materials and timeline. Only ever my own."""
     with ctx.reading() as session:
         application = applications.own_application(
             session, application_id=application_id, actor=actor
@@ -235,6 +236,7 @@ def answer_supplement(
 def withdraw(
     ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: NoteIn | None = None
 ) -> out.Application:
+    """Withdraw my application before the city decides it (a draft is dropped). Only ever my own."""
     with ctx.writing() as session:
         application = applications.withdraw(
             session, application_id=application_id, actor=actor, note=body.note if body else None

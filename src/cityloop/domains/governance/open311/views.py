@@ -71,6 +71,7 @@ def _flag(value: str | None) -> bool:
 def services(
     ctx: Ctx, fmt: str, locale: str | None = None, jurisdiction_id: Jurisdiction = None
 ) -> Response:
+    """Open311 GET Service List: the city's reportable services; for anyone."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
@@ -82,6 +83,7 @@ def services(
 def service_definition(
     ctx: Ctx, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
 ) -> Response:
+    """Open311 GET Service Definition: a service's extra attributes; for anyone."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
@@ -179,6 +181,7 @@ async def post_request(
     fmt: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
+    """Open311 POST Service Request, optionally with photos; for clients with an Open311 api_key."""
     formats.require_format(fmt)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in FORM_TYPES:
@@ -241,6 +244,8 @@ def list_requests(
     page_size: PageSize = None,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
+    """Open311 GET Service Requests: public cases filtered by id, service, dates and status; for
+    anyone."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     query = queries.parse_request_query(
@@ -275,6 +280,7 @@ def get_request(
     locale: str | None = None,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
+    """Open311 GET Service Request: one public case; for anyone."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
@@ -293,6 +299,8 @@ def get_request(
 
 @router.get("/tokens/{token}.{fmt}")
 def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) -> Response:
+    """Open311 GET request id from a token: the case a submission became; for whoever holds the
+    token."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:

@@ -26,16 +26,19 @@ def _collection(ctx: AppContext, level: str) -> dict[str, Any]:
 
 @router.get("/districts", **Layer)
 def districts(ctx: Ctx) -> dict[str, Any]:
+    """The city's districts as GeoJSON; for anyone."""
     return _collection(ctx, "district")
 
 
 @router.get("/streets", **Layer)
 def streets(ctx: Ctx) -> dict[str, Any]:
+    """The city's streets (街道) as GeoJSON areas; for anyone."""
     return _collection(ctx, "street")
 
 
 @router.get("/grids", **Layer)
 def grids(ctx: Ctx) -> dict[str, Any]:
+    """The city's grids (网格) as GeoJSON; for anyone."""
     return _collection(ctx, "grid")
 
 
@@ -49,6 +52,7 @@ def resolve(
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> Placement:
+    """The district, street and grid a point lies in (400 outside the city); for anyone."""
     with ctx.reading() as session:
         placement = service.place_point(session, lon=lon, lat=lat)
     if placement is None:

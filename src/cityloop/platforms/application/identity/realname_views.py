@@ -42,6 +42,7 @@ CounterStaff = Annotated[Actor, Depends(require_roles(*COUNTER_ROLES))]
 
 @router.get("/me/identity", response_model=MyIdentity)
 def my_identity_route(ctx: Ctx, user: Person) -> MyIdentity:
+    """My real-name record: what I have verified and at which level. Only ever my own."""
     with ctx.reading() as session:
         return my_identity(realname.record_of(session, user_id=user.id))
 

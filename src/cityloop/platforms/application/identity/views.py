@@ -42,6 +42,8 @@ def login(
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenOut:
+    """Sign in with username and password for a bearer token; anyone, with failed attempts rate-
+    limited."""
     # A plain (sync) route on purpose: it runs in the threadpool, so waiting for an argon2 slot
     # blocks a worker thread, never the event loop.
     user = log_in(ctx, username=username, password=password, client=client_key(request))
@@ -52,11 +54,13 @@ def login(
 
 @router.get("/me", response_model=UserOut)
 def me(user: Annotated[User, Depends(current_staff(allow_citizen=True))]) -> User:
+    """The signed-in account, citizen or staff."""
     return user
 
 
 @router.post("/citizens", response_model=UserOut, status_code=201)
 def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
+    """Create a citizen account; open to anyone, rate-limited per client."""
     # Sign-ups share the public intake limit, so one client cannot mint accounts in bulk.
     ctx.rate_limiter.check("signup:" + client_key(request))
     with ctx.writing() as session:
@@ -75,6 +79,7 @@ def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
 def create_user(
     ctx: Ctx, body: UserCreate, actor: Annotated[Actor, Depends(require_roles(Role.ADMIN))]
 ) -> User:
+    """Create an account of any role, staff included; admins only, and audited."""
     with ctx.writing() as session:
         user = service.create_user(
             session,
@@ -115,6 +120,7 @@ def activate_user(
 
 @router.get("/departments", response_model=list[DepartmentOut])
 def departments(ctx: Ctx) -> list[DepartmentOut]:
+    """Every department of the city; for anyone."""
     with ctx.reading() as session:
         return [DepartmentOut.model_validate(d) for d in service.list_departments(session)]
 
@@ -126,6 +132,7 @@ def audit_trail(
     target: Annotated[str | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:
+    """The audit trail, newest first, optionally for one target; admins and supervisors only."""
     with ctx.reading() as session:
         return [
             AuditOut.model_validate(a)

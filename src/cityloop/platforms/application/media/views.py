@@ -78,6 +78,8 @@ IMAGE_ANSWER: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=201, response_model=Uploaded)
 async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> Uploaded:
+    """Upload a photo, stripped of its metadata and re-encoded; anyone, citizens and anonymous
+    callers rate-limited."""
     if file is None:
         raise bad_request("send the image as multipart field 'file'", field="file")
     user = optional_user(request)
@@ -131,9 +133,11 @@ def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
 
 @router.get("/{media_id}", response_class=Response, responses=IMAGE_ANSWER)
 def original(ctx: Ctx, media_id: str) -> Response:
+    """An uploaded photo's bytes, cached for a year; for anyone with its id."""
     return _serve(ctx, media_id, thumbnail=False)
 
 
 @router.get("/{media_id}/thumbnail", response_class=Response, responses=IMAGE_ANSWER)
 def thumbnail(ctx: Ctx, media_id: str) -> Response:
+    """An uploaded photo's thumbnail, cached for a year; for anyone with its id."""
     return _serve(ctx, media_id, thumbnail=True)

@@ -18,5 +18,6 @@ Ctx = Annotated[AppContext, Depends(get_context)]
 def mine(
     ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
 ) -> list[Notification]:
+    """My notifications, newest first. Only ever my own."""
     with ctx.reading() as session:
         return [notification_out(n) for n in service.for_user(session, user_id=user.id)]

@@ -138,6 +138,7 @@ async def action_v3(request: Request, name: str) -> Response:
 
 @router.get("/api/3")
 def api_version() -> Response:
+    """CKAN's API version probe: always 3; for anyone."""
     return _json({"version": 3})
 
 

@@ -56,6 +56,8 @@ class RuleIn(BaseModel):
 
 @router.post(BASE + "/rules", status_code=201)
 def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> out.Rule:
+    """Create an alarm rule: the condition on readings that raises an alarm of a type and severity;
+    admins only."""
     with ctx.writing() as session:
         return rule_out(rules.create_rule(session, data=body.data()))
 
@@ -67,6 +69,7 @@ def list_rules(
     profile_code: Annotated[str | None, Query(max_length=60)] = None,
     entity_type: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[out.Rule]:
+    """The alarm rules, optionally of one profile or entity type, by id; admins only."""
     with ctx.reading() as session:
         found = rules.list_rules(session, profile_code=profile_code, entity_type=entity_type)
         return [rule_out(r) for r in found]
@@ -74,18 +77,21 @@ def list_rules(
 
 @router.get(BASE + "/rules/{rule_id}")
 def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> out.Rule:
+    """One alarm rule; admins only."""
     with ctx.reading() as session:
         return rule_out(rules.get_rule(session, rule_id=rule_id))
 
 
 @router.put(BASE + "/rules/{rule_id}")
 def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> out.Rule:
+    """Replace an alarm rule's definition; admins only."""
     with ctx.writing() as session:
         return rule_out(rules.update_rule(session, rule_id=rule_id, data=body.data()))
 
 
 @router.delete(BASE + "/rules/{rule_id}", status_code=204)
 def delete_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> Response:
+    """Delete an alarm rule (the alarms it raised stay); admins only."""
     with ctx.writing() as session:
         rules.delete_rule(session, rule_id=rule_id)
     return Response(status_code=204)
@@ -102,6 +108,8 @@ def list_alarms(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> out.AlarmPage:
+    """One page of alarms, filtered by status, severity, type and originator, newest first; admins,
+    dispatchers and supervisors."""
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
@@ -116,18 +124,23 @@ def list_alarms(
 
 @router.get(BASE + "/alarms/{alarm_id}")
 def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
+    """One alarm; admins, dispatchers and supervisors."""
     with ctx.reading() as session:
         return alarm_out(alarms.get_alarm(session, alarm_id=alarm_id))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/ack")
 def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
+    """Acknowledge an alarm (409 when its state does not allow it); admins, dispatchers and
+    supervisors."""
     with ctx.writing() as session:
         return alarm_out(alarms.acknowledge(session, alarm_id=alarm_id, username=actor.username))
 
 
 @router.post(BASE + "/alarms/{alarm_id}/clear")
 def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
+    """Clear an alarm by hand (its rule raises a new one if the condition still holds); admins,
+    dispatchers and supervisors."""
     with ctx.writing() as session:
         return alarm_out(alarms.clear_manually(session, alarm_id=alarm_id, username=actor.username))
 

@@ -40,6 +40,7 @@ MAX_CSV_BYTES = 32 * 1024 * 1024
 
 @router.post(BASE + "/profiles", status_code=201)
 def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> out.Profile:
+    """Create a device profile; admins only."""
     with ctx.writing() as session:
         # The body's fields are the service function's arguments, name for name.
         return profile_out(service.create_profile(session, **body.model_dump()))
@@ -47,30 +48,35 @@ def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> out.Profile:
 
 @router.get(BASE + "/profiles")
 def list_profiles(ctx: Ctx, actor: Admin) -> list[out.Profile]:
+    """Every device profile; admins only."""
     with ctx.reading() as session:
         return [profile_out(p) for p in service.list_profiles(session)]
 
 
 @router.get(BASE + "/profiles/{code}")
 def get_profile(ctx: Ctx, actor: Admin, code: str) -> out.Profile:
+    """One device profile by its code; admins only."""
     with ctx.reading() as session:
         return profile_out(service.get_profile(session, code=code))
 
 
 @router.post(BASE + "/groups", status_code=201)
 def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> out.Group:
+    """Create a device group; admins only."""
     with ctx.writing() as session:
         return group_out(service.create_group(session, **body.model_dump()))
 
 
 @router.get(BASE + "/groups")
 def list_groups(ctx: Ctx, actor: Admin) -> list[out.Group]:
+    """Every device group; admins only."""
     with ctx.reading() as session:
         return [group_out(g) for g in service.list_groups(session)]
 
 
 @router.post(BASE + "/devices", status_code=201)
 def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> out.Device:
+    """Register a device; admins only."""
     with ctx.writing() as session:
         return device_out(service.create_device(session, **body.model_dump()))
 
@@ -83,6 +89,7 @@ def list_devices(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> out.DevicePage:
+    """One page of registered devices, optionally of one group; admins only."""
     with ctx.reading() as session:
         rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
         return out.DevicePage(
@@ -134,12 +141,14 @@ async def _csv_bytes(request: Request) -> bytes:
 
 @router.get(BASE + "/devices/{device_id}")
 def get_device(ctx: Ctx, actor: Admin, device_id: str) -> out.Device:
+    """One registered device; admins only."""
     with ctx.reading() as session:
         return device_out(service.get_device(session, device_id=device_id))
 
 
 @router.delete(BASE + "/devices/{device_id}", status_code=204)
 def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
+    """Delete a device from the registry; admins only."""
     with ctx.writing() as session:
         service.delete_device(session, device_id=device_id)
     return Response(status_code=204)
@@ -238,6 +247,7 @@ def ingest_measures(ctx: Ctx, body: MeasuresIn) -> out.BatchAnswer:
 
 @router.get(BASE + "/devices/{device_id}/latest")
 def device_latest(ctx: Ctx, actor: Admin, device_id: str) -> out.LatestValues:
+    """A device's latest value of each attribute, with when it was observed; admins only."""
     with ctx.reading() as session:
         device = service.get_device(session, device_id=device_id)
         rows = telemetry.latest_values(session, entity_id=device.entity_id)
@@ -263,6 +273,8 @@ def device_measures(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> out.Measurements:
+    """A device's readings, optionally of one attribute and since a moment, newest first; admins
+    only."""
     telemetry.check_query_moment("since", since)  # the input first, then the lookup
     with ctx.reading() as session:
         device = service.get_device(session, device_id=device_id)

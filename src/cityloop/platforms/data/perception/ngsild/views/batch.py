@@ -24,6 +24,8 @@ router = APIRouter()
 
 @router.post("/entityOperations/{operation}")
 async def entity_operation(request: Request, operation: str) -> Response:
+    """Batch create, upsert, update or delete of entities, each reported on its own; admins,
+    dispatchers and API keys."""
     if operation not in ("create", "upsert", "update", "delete"):
         raise not_found(f"entityOperations/{operation} is not offered")
     call, body, media = await call_with_body(request)

@@ -32,6 +32,7 @@ router = APIRouter()
 
 @router.post("/entities")
 async def create_entity(request: Request) -> Response:
+    """Create an NGSI-LD entity (409 when its id exists); admins, dispatchers and API keys."""
     call, body, media = await call_with_body(request)
     return await run(_create_entity, call, body, media)
 
@@ -46,6 +47,8 @@ def _create_entity(call: Call, body: Any, media: str) -> Response:
 
 @router.get("/entities/{entity_id}")
 def get_entity(request: Request, entity_id: str) -> Response:
+    """One entity, optionally only some attributes, in the requested @context; admins, dispatchers
+    and API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     check_entity_id(entity_id)
@@ -74,12 +77,15 @@ def _write(
 
 @router.put("/entities/{entity_id}")
 async def replace_entity(request: Request, entity_id: str) -> Response:
+    """Replace an entity: its attributes become exactly those given; admins, dispatchers and API
+    keys."""
     call, body, media = await call_with_body(request)
     return await run(_write, call, body, media, entity_id, writes.replace_entity, {})
 
 
 @router.delete("/entities/{entity_id}")
 def delete_entity(request: Request, entity_id: str) -> Response:
+    """Delete an entity; admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
     with call.ctx.writing() as session:
@@ -105,6 +111,8 @@ def _merge(call: Call, body: Any, media: str, entity_id: str) -> Response:
 
 @router.post("/entities/{entity_id}/attrs")
 async def append_attributes(request: Request, entity_id: str) -> Response:
+    """Add attributes to an entity (existing ones replaced unless noOverwrite); admins, dispatchers
+    and API keys."""
     call, body, media = await call_with_body(request)
     no_overwrite = "noOverwrite" in options(request)
     return await run(_attrs, call, body, media, entity_id, no_overwrite, True)
@@ -112,6 +120,8 @@ async def append_attributes(request: Request, entity_id: str) -> Response:
 
 @router.patch("/entities/{entity_id}/attrs")
 async def update_attributes(request: Request, entity_id: str) -> Response:
+    """Replace those of the attributes given that exist (207 naming the others); admins, dispatchers
+    and API keys."""
     call, body, media = await call_with_body(request)
     return await run(_attrs, call, body, media, entity_id, False, False)
 
@@ -152,16 +162,21 @@ async def _attribute_write(
 
 @router.patch("/entities/{entity_id}/attrs/{attr}")
 async def patch_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    """Merge the members given into one existing attribute of an entity; admins, dispatchers and API
+    keys."""
     return await _attribute_write(request, entity_id, attr, writes.patch_attribute)
 
 
 @router.put("/entities/{entity_id}/attrs/{attr}")
 async def replace_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    """Replace one existing attribute of an entity; admins, dispatchers and API keys."""
     return await _attribute_write(request, entity_id, attr, writes.replace_attribute)
 
 
 @router.delete("/entities/{entity_id}/attrs/{attr}")
 def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
+    """Delete one attribute of an entity (one datasetId, or all instances); admins, dispatchers and
+    API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
     check_name(attr)

@@ -31,6 +31,8 @@ def _is_core(context_id: str) -> bool:
 
 @router.get("/jsonldContexts")
 def list_jsonld_contexts(request: Request) -> Response:
+    """The @contexts this broker hosts or caches (URLs, or details), the core first; admins,
+    dispatchers and API keys (anyone, when reads are public)."""
     call = call_for(request)
     kind = request.query_params.get("kind")
     if kind is not None and kind not in ("Hosted", "Cached", "ImplicitlyCreated"):
@@ -48,6 +50,8 @@ def list_jsonld_contexts(request: Request) -> Response:
 
 @router.get("/jsonldContexts/{context_id:path}")
 def get_jsonld_context(request: Request, context_id: str) -> Response:
+    """A hosted or cached @context document, or its details; admins, dispatchers and API keys
+    (anyone, when reads are public)."""
     call = call_for(request)
     if _is_core(context_id):
         return JSONResponse(CORE_DOCUMENT, media_type=LD_JSON)
@@ -63,6 +67,7 @@ def get_jsonld_context(request: Request, context_id: str) -> Response:
 
 @router.post("/jsonldContexts")
 async def post_jsonld_context(request: Request) -> Response:
+    """Host a user @context document at a URL of this broker; admins, dispatchers and API keys."""
     call, body, _media = await call_with_body(request)
     return await run(_host, call, body)
 
@@ -78,6 +83,8 @@ def _host(call: Call, body: Any) -> Response:
 
 @router.delete("/jsonldContexts/{context_id:path}")
 def delete_jsonld_context(request: Request, context_id: str) -> Response:
+    """Delete a hosted or cached @context (reload=true fetches a cached one again); admins,
+    dispatchers and API keys."""
     call = call_for(request)
     if _is_core(context_id):
         raise bad_data("the core @context cannot be deleted")

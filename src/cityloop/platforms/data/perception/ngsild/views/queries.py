@@ -35,6 +35,8 @@ router = APIRouter()
 
 @router.get("/entities")
 def query_entities(request: Request) -> Response:
+    """Query entities by type, id, idPattern, q and geo-query, paged; admins, dispatchers and API
+    keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     params = request.query_params

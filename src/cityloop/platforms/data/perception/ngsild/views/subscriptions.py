@@ -51,6 +51,7 @@ def _contexts(call: Call, body: Any, media: str) -> tuple[ActiveContext, ActiveC
 
 @router.post("/subscriptions")
 async def create_subscription(request: Request) -> Response:
+    """Subscribe to entity changes, notified to an endpoint; admins, dispatchers and API keys."""
     call, body, media = await call_with_body(request)
     return await run(_create, call, body, media)
 
@@ -73,6 +74,8 @@ def _create(call: Call, body: Any, media: str) -> Response:
 
 @router.get("/subscriptions")
 def list_subscriptions(request: Request) -> Response:
+    """The subscriptions with their status, paged; admins, dispatchers and API keys (anyone, when
+    reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     settings = call.ctx.settings
@@ -96,6 +99,8 @@ def list_subscriptions(request: Request) -> Response:
 
 @router.get("/subscriptions/{subscription_id}")
 def get_subscription(request: Request, subscription_id: str) -> Response:
+    """One subscription with its status; admins, dispatchers and API keys (anyone, when reads are
+    public)."""
     call = call_for(request)
     _subscription_id(subscription_id)
     active = call.resolve(call.link)
@@ -110,6 +115,7 @@ def get_subscription(request: Request, subscription_id: str) -> Response:
 
 @router.patch("/subscriptions/{subscription_id}")
 async def update_subscription(request: Request, subscription_id: str) -> Response:
+    """Change some members of a subscription; admins, dispatchers and API keys."""
     call = call_for(request)
     _subscription_id(subscription_id)
     body, media = await read_body(request, call)
@@ -132,6 +138,7 @@ def _update(call: Call, body: Any, media: str, subscription_id: str) -> Response
 
 @router.delete("/subscriptions/{subscription_id}")
 def delete_subscription(request: Request, subscription_id: str) -> Response:
+    """Delete a subscription; admins, dispatchers and API keys."""
     call = call_for(request)
     _subscription_id(subscription_id)
     with call.ctx.writing() as session:

@@ -49,6 +49,8 @@ def _respond(
 
 @router.get("/temporal/entities/{entity_id}")
 def temporal_entity(request: Request, entity_id: str) -> Response:
+    """One entity's attribute history over a time range; admins, dispatchers and API keys (anyone,
+    when reads are public)."""
     call = call_for(request)
     check_entity_id(entity_id)
     active = call.resolve(call.link)
@@ -67,6 +69,8 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
 
 @router.get("/temporal/entities")
 def temporal_query(request: Request) -> Response:
+    """Attribute histories of entities by type, id or idPattern over a time range, paged; admins,
+    dispatchers and API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     query = _time_query(request, active)

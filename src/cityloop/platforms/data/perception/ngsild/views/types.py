@@ -18,6 +18,8 @@ router = APIRouter()
 
 @router.get("/types")
 def list_types(request: Request) -> Response:
+    """The entity types in use (names, or details with their attributes); admins, dispatchers and
+    API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     with call.ctx.reading() as session:
@@ -44,6 +46,8 @@ def list_types(request: Request) -> Response:
 
 @router.get("/types/{type_name}")
 def type_info(request: Request, type_name: str) -> Response:
+    """One entity type: how many entities have it and their attributes; admins, dispatchers and API
+    keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     check_name(type_name, "entity type")
@@ -73,6 +77,8 @@ def type_info(request: Request, type_name: str) -> Response:
 
 @router.get("/attributes")
 def list_attributes(request: Request) -> Response:
+    """The attribute names in use (names, or details); admins, dispatchers and API keys (anyone,
+    when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     with call.ctx.reading() as session:
@@ -101,6 +107,8 @@ def _attribute(active: ActiveContext, iri: str, entry: dict[str, Any]) -> dict[s
 
 @router.get("/attributes/{attr}")
 def attribute_info(request: Request, attr: str) -> Response:
+    """One attribute: how many entities have it, its types and entity types; admins, dispatchers and
+    API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     check_name(attr)

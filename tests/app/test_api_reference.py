@@ -33,3 +33,14 @@ def test_the_openapi_document_says_which_operations_need_a_bearer_token(city: Ci
     assert "security" not in paths["/api/v1/data/datasets"]["get"]  # open to everyone
     assert "security" not in paths["/api/v1/categories"]["get"]
     assert all(op.get("summary") for ops in paths.values() for op in ops.values())
+
+
+def test_every_operation_says_what_it_does(city: City) -> None:
+    document = city.client.get("/openapi.json").json()
+    bare = [
+        f"{m} {p}"
+        for p, ops in document["paths"].items()
+        for m, op in ops.items()
+        if not op.get("description")
+    ]
+    assert bare == []

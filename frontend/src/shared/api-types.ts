@@ -14,7 +14,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Healthz */
+        /**
+         * Healthz
+         * @description Liveness: the process answers; for anyone, with no database check.
+         */
         get: operations["healthz_healthz_get"];
         put?: never;
         post?: never;
@@ -31,7 +34,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readyz */
+        /**
+         * Readyz
+         * @description Readiness: the database answers a query (503 when it does not); for anyone.
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -48,7 +54,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus */
+        /**
+         * Prometheus
+         * @description The Prometheus metrics in text format; for anyone who can reach the server.
+         */
         get: operations["prometheus_metrics_get"];
         put?: never;
         post?: never;
@@ -67,7 +76,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Login */
+        /**
+         * Login
+         * @description Sign in with username and password for a bearer token; anyone, with failed attempts rate-
+         *     limited.
+         */
         post: operations["login_api_v1_auth_token_post"];
         delete?: never;
         options?: never;
@@ -82,7 +95,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Me */
+        /**
+         * Me
+         * @description The signed-in account, citizen or staff.
+         */
         get: operations["me_api_v1_me_get"];
         put?: never;
         post?: never;
@@ -101,7 +117,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign Up */
+        /**
+         * Sign Up
+         * @description Create a citizen account; open to anyone, rate-limited per client.
+         */
         post: operations["sign_up_api_v1_citizens_post"];
         delete?: never;
         options?: never;
@@ -118,7 +137,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create User */
+        /**
+         * Create User
+         * @description Create an account of any role, staff included; admins only, and audited.
+         */
         post: operations["create_user_api_v1_users_post"];
         delete?: never;
         options?: never;
@@ -173,7 +195,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Departments */
+        /**
+         * Departments
+         * @description Every department of the city; for anyone.
+         */
         get: operations["departments_api_v1_departments_get"];
         put?: never;
         post?: never;
@@ -190,7 +215,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit Trail */
+        /**
+         * Audit Trail
+         * @description The audit trail, newest first, optionally for one target; admins and supervisors only.
+         */
         get: operations["audit_trail_api_v1_audit_get"];
         put?: never;
         post?: never;
@@ -207,7 +235,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My Identity Route */
+        /**
+         * My Identity Route
+         * @description My real-name record: what I have verified and at which level. Only ever my own.
+         */
         get: operations["my_identity_route_api_v1_me_identity_get"];
         put?: never;
         /**
@@ -412,7 +443,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Districts */
+        /**
+         * Districts
+         * @description The city's districts as GeoJSON; for anyone.
+         */
         get: operations["districts_api_v1_geo_districts_get"];
         put?: never;
         post?: never;
@@ -429,7 +463,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Streets */
+        /**
+         * Streets
+         * @description The city's streets (街道) as GeoJSON areas; for anyone.
+         */
         get: operations["streets_api_v1_geo_streets_get"];
         put?: never;
         post?: never;
@@ -446,7 +483,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Grids */
+        /**
+         * Grids
+         * @description The city's grids (网格) as GeoJSON; for anyone.
+         */
         get: operations["grids_api_v1_geo_grids_get"];
         put?: never;
         post?: never;
@@ -463,7 +503,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Resolve */
+        /**
+         * Resolve
+         * @description The district, street and grid a point lies in (400 outside the city); for anyone.
+         */
         get: operations["resolve_api_v1_geo_resolve_get"];
         put?: never;
         post?: never;
@@ -482,7 +525,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upload */
+        /**
+         * Upload
+         * @description Upload a photo, stripped of its metadata and re-encoded; anyone, citizens and anonymous
+         *     callers rate-limited.
+         */
         post: operations["upload_api_v1_media_post"];
         delete?: never;
         options?: never;
@@ -497,7 +544,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Original */
+        /**
+         * Original
+         * @description An uploaded photo's bytes, cached for a year; for anyone with its id.
+         */
         get: operations["original_api_v1_media__media_id__get"];
         put?: never;
         post?: never;
@@ -514,7 +564,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Thumbnail */
+        /**
+         * Thumbnail
+         * @description An uploaded photo's thumbnail, cached for a year; for anyone with its id.
+         */
         get: operations["thumbnail_api_v1_media__media_id__thumbnail_get"];
         put?: never;
         post?: never;
@@ -531,7 +584,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Mine */
+        /**
+         * Mine
+         * @description My notifications, newest first. Only ever my own.
+         */
         get: operations["mine_api_v1_me_notifications_get"];
         put?: never;
         post?: never;
@@ -898,10 +954,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Profiles */
+        /**
+         * List Profiles
+         * @description Every device profile; admins only.
+         */
         get: operations["list_profiles_api_v1_perception_profiles_get"];
         put?: never;
-        /** Create Profile */
+        /**
+         * Create Profile
+         * @description Create a device profile; admins only.
+         */
         post: operations["create_profile_api_v1_perception_profiles_post"];
         delete?: never;
         options?: never;
@@ -916,7 +978,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Profile */
+        /**
+         * Get Profile
+         * @description One device profile by its code; admins only.
+         */
         get: operations["get_profile_api_v1_perception_profiles__code__get"];
         put?: never;
         post?: never;
@@ -933,10 +998,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Groups */
+        /**
+         * List Groups
+         * @description Every device group; admins only.
+         */
         get: operations["list_groups_api_v1_perception_groups_get"];
         put?: never;
-        /** Create Group */
+        /**
+         * Create Group
+         * @description Create a device group; admins only.
+         */
         post: operations["create_group_api_v1_perception_groups_post"];
         delete?: never;
         options?: never;
@@ -951,10 +1022,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Devices */
+        /**
+         * List Devices
+         * @description One page of registered devices, optionally of one group; admins only.
+         */
         get: operations["list_devices_api_v1_perception_devices_get"];
         put?: never;
-        /** Create Device */
+        /**
+         * Create Device
+         * @description Register a device; admins only.
+         */
         post: operations["create_device_api_v1_perception_devices_post"];
         delete?: never;
         options?: never;
@@ -990,11 +1067,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Device */
+        /**
+         * Get Device
+         * @description One registered device; admins only.
+         */
         get: operations["get_device_api_v1_perception_devices__device_id__get"];
         put?: never;
         post?: never;
-        /** Delete Device */
+        /**
+         * Delete Device
+         * @description Delete a device from the registry; admins only.
+         */
         delete: operations["delete_device_api_v1_perception_devices__device_id__delete"];
         options?: never;
         head?: never;
@@ -1050,7 +1133,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Device Latest */
+        /**
+         * Device Latest
+         * @description A device's latest value of each attribute, with when it was observed; admins only.
+         */
         get: operations["device_latest_api_v1_perception_devices__device_id__latest_get"];
         put?: never;
         post?: never;
@@ -1067,7 +1153,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Device Measures */
+        /**
+         * Device Measures
+         * @description A device's readings, optionally of one attribute and since a moment, newest first; admins
+         *     only.
+         */
         get: operations["device_measures_api_v1_perception_devices__device_id__measures_get"];
         put?: never;
         post?: never;
@@ -1084,10 +1174,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Rules */
+        /**
+         * List Rules
+         * @description The alarm rules, optionally of one profile or entity type, by id; admins only.
+         */
         get: operations["list_rules_api_v1_perception_rules_get"];
         put?: never;
-        /** Create Rule */
+        /**
+         * Create Rule
+         * @description Create an alarm rule: the condition on readings that raises an alarm of a type and severity;
+         *     admins only.
+         */
         post: operations["create_rule_api_v1_perception_rules_post"];
         delete?: never;
         options?: never;
@@ -1102,12 +1199,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Rule */
+        /**
+         * Get Rule
+         * @description One alarm rule; admins only.
+         */
         get: operations["get_rule_api_v1_perception_rules__rule_id__get"];
-        /** Replace Rule */
+        /**
+         * Replace Rule
+         * @description Replace an alarm rule's definition; admins only.
+         */
         put: operations["replace_rule_api_v1_perception_rules__rule_id__put"];
         post?: never;
-        /** Delete Rule */
+        /**
+         * Delete Rule
+         * @description Delete an alarm rule (the alarms it raised stay); admins only.
+         */
         delete: operations["delete_rule_api_v1_perception_rules__rule_id__delete"];
         options?: never;
         head?: never;
@@ -1121,7 +1227,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Alarms */
+        /**
+         * List Alarms
+         * @description One page of alarms, filtered by status, severity, type and originator, newest first; admins,
+         *     dispatchers and supervisors.
+         */
         get: operations["list_alarms_api_v1_perception_alarms_get"];
         put?: never;
         post?: never;
@@ -1138,7 +1248,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Alarm */
+        /**
+         * Get Alarm
+         * @description One alarm; admins, dispatchers and supervisors.
+         */
         get: operations["get_alarm_api_v1_perception_alarms__alarm_id__get"];
         put?: never;
         post?: never;
@@ -1157,7 +1270,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ack Alarm */
+        /**
+         * Ack Alarm
+         * @description Acknowledge an alarm (409 when its state does not allow it); admins, dispatchers and
+         *     supervisors.
+         */
         post: operations["ack_alarm_api_v1_perception_alarms__alarm_id__ack_post"];
         delete?: never;
         options?: never;
@@ -1174,7 +1291,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Clear Alarm */
+        /**
+         * Clear Alarm
+         * @description Clear an alarm by hand (its rule raises a new one if the condition still holds); admins,
+         *     dispatchers and supervisors.
+         */
         post: operations["clear_alarm_api_v1_perception_alarms__alarm_id__clear_post"];
         delete?: never;
         options?: never;
@@ -1711,7 +1832,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Categories */
+        /**
+         * Categories
+         * @description The categories of problems citizens can report; for anyone.
+         */
         get: operations["categories_api_v1_categories_get"];
         put?: never;
         post?: never;
@@ -1728,7 +1852,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Category */
+        /**
+         * Category
+         * @description One category of problem by its code; for anyone.
+         */
         get: operations["category_api_v1_categories__code__get"];
         put?: never;
         post?: never;
@@ -1745,7 +1872,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Cases */
+        /**
+         * List Cases
+         * @description One page of the cases a staff member may see, filtered and sorted; staff only.
+         */
         get: operations["list_cases_api_v1_cases_get"];
         put?: never;
         post?: never;
@@ -1762,7 +1892,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Case */
+        /**
+         * Get Case
+         * @description A case with its full timeline; staff who may see it (another department's case is a 404).
+         */
         get: operations["get_case_api_v1_cases__case_id__get"];
         put?: never;
         post?: never;
@@ -1802,7 +1935,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Act */
+        /**
+         * Act
+         * @description Move a case through the workflow (assign, resolve, close …); staff whose role allows the
+         *     action.
+         */
         post: operations["act_api_v1_cases__case_id__actions_post"];
         delete?: never;
         options?: never;
@@ -1857,7 +1994,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Dispute Queue */
+        /**
+         * Dispute Queue
+         * @description The open disputes of closed cases, oldest first; the supervision centre (admins, dispatchers,
+         *     supervisors).
+         */
         get: operations["dispute_queue_api_v1_disputes_get"];
         put?: never;
         post?: never;
@@ -1876,7 +2017,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Submit Report */
+        /**
+         * Submit Report
+         * @description Report a problem: a new case, or joined to an open one nearby; anyone, signed in or not,
+         *     rate-limited.
+         */
         post: operations["submit_report_api_v1_reports_post"];
         delete?: never;
         options?: never;
@@ -1891,7 +2036,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public Case */
+        /**
+         * Public Case
+         * @description A case as the public sees it, with no reporter data; for anyone.
+         */
         get: operations["public_case_api_v1_public_cases__case_id__get"];
         put?: never;
         post?: never;
@@ -1949,7 +2097,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Track */
+        /**
+         * Track
+         * @description The case behind a report's tracking token, as the public sees it; for whoever holds the
+         *     token.
+         */
         get: operations["track_api_v1_track__token__get"];
         put?: never;
         post?: never;
@@ -1966,7 +2118,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Track Notifications */
+        /**
+         * Track Notifications
+         * @description The notifications sent about a report, by its tracking token; for whoever holds the token.
+         */
         get: operations["track_notifications_api_v1_track__token__notifications_get"];
         put?: never;
         post?: never;
@@ -1983,7 +2138,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My Reports */
+        /**
+         * My Reports
+         * @description My reports with their tracking tokens and cases, as the public sees them. Only ever
+         *     my own.
+         */
         get: operations["my_reports_api_v1_me_reports_get"];
         put?: never;
         post?: never;
@@ -2002,7 +2161,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rate */
+        /**
+         * Rate
+         * @description Rate a closed case, 1 to 5 stars, within the rating window; for its reporters (by account or
+         *     tracking token).
+         */
         post: operations["rate_api_v1_public_cases__case_id__rating_post"];
         delete?: never;
         options?: never;
@@ -2019,7 +2182,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Dispute */
+        /**
+         * Dispute
+         * @description Say a closed case is not fixed, within the dispute window; for its reporters (by account or
+         *     tracking token).
+         */
         post: operations["dispute_api_v1_public_cases__case_id__disputes_post"];
         delete?: never;
         options?: never;
@@ -2179,7 +2346,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My Application */
+        /**
+         * My Application
+         * @description One of my applications with its form, materials and timeline. Only ever my own.
+         */
         get: operations["my_application_api_v1_applications__application_id__get"];
         put?: never;
         post?: never;
@@ -2321,7 +2491,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraw */
+        /**
+         * Withdraw
+         * @description Withdraw my application before the city decides it (a draft is dropped). Only ever my own.
+         */
         post: operations["withdraw_api_v1_applications__application_id__withdraw_post"];
         delete?: never;
         options?: never;
@@ -2720,10 +2893,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Query Entities */
+        /**
+         * Query Entities
+         * @description Query entities by type, id, idPattern, q and geo-query, paged; admins, dispatchers and API
+         *     keys (anyone, when reads are public).
+         */
         get: operations["query_entities_ngsi_ld_v1_entities_get"];
         put?: never;
-        /** Create Entity */
+        /**
+         * Create Entity
+         * @description Create an NGSI-LD entity (409 when its id exists); admins, dispatchers and API keys.
+         */
         post: operations["create_entity_ngsi_ld_v1_entities_post"];
         delete?: never;
         options?: never;
@@ -2738,12 +2918,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Entity */
+        /**
+         * Get Entity
+         * @description One entity, optionally only some attributes, in the requested @context; admins, dispatchers
+         *     and API keys (anyone, when reads are public).
+         */
         get: operations["get_entity_ngsi_ld_v1_entities__entity_id__get"];
-        /** Replace Entity */
+        /**
+         * Replace Entity
+         * @description Replace an entity: its attributes become exactly those given; admins, dispatchers and API
+         *     keys.
+         */
         put: operations["replace_entity_ngsi_ld_v1_entities__entity_id__put"];
         post?: never;
-        /** Delete Entity */
+        /**
+         * Delete Entity
+         * @description Delete an entity; admins, dispatchers and API keys.
+         */
         delete: operations["delete_entity_ngsi_ld_v1_entities__entity_id__delete"];
         options?: never;
         head?: never;
@@ -2763,12 +2954,20 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Append Attributes */
+        /**
+         * Append Attributes
+         * @description Add attributes to an entity (existing ones replaced unless noOverwrite); admins, dispatchers
+         *     and API keys.
+         */
         post: operations["append_attributes_ngsi_ld_v1_entities__entity_id__attrs_post"];
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Attributes */
+        /**
+         * Update Attributes
+         * @description Replace those of the attributes given that exist (207 naming the others); admins, dispatchers
+         *     and API keys.
+         */
         patch: operations["update_attributes_ngsi_ld_v1_entities__entity_id__attrs_patch"];
         trace?: never;
     };
@@ -2780,14 +2979,25 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace Attribute */
+        /**
+         * Replace Attribute
+         * @description Replace one existing attribute of an entity; admins, dispatchers and API keys.
+         */
         put: operations["replace_attribute_ngsi_ld_v1_entities__entity_id__attrs__attr__put"];
         post?: never;
-        /** Delete Attribute */
+        /**
+         * Delete Attribute
+         * @description Delete one attribute of an entity (one datasetId, or all instances); admins, dispatchers and
+         *     API keys.
+         */
         delete: operations["delete_attribute_ngsi_ld_v1_entities__entity_id__attrs__attr__delete"];
         options?: never;
         head?: never;
-        /** Patch Attribute */
+        /**
+         * Patch Attribute
+         * @description Merge the members given into one existing attribute of an entity; admins, dispatchers and API
+         *     keys.
+         */
         patch: operations["patch_attribute_ngsi_ld_v1_entities__entity_id__attrs__attr__patch"];
         trace?: never;
     };
@@ -2821,7 +3031,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Entity Operation */
+        /**
+         * Entity Operation
+         * @description Batch create, upsert, update or delete of entities, each reported on its own; admins,
+         *     dispatchers and API keys.
+         */
         post: operations["entity_operation_ngsi_ld_v1_entityOperations__operation__post"];
         delete?: never;
         options?: never;
@@ -2836,7 +3050,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Types */
+        /**
+         * List Types
+         * @description The entity types in use (names, or details with their attributes); admins, dispatchers and
+         *     API keys (anyone, when reads are public).
+         */
         get: operations["list_types_ngsi_ld_v1_types_get"];
         put?: never;
         post?: never;
@@ -2853,7 +3071,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Type Info */
+        /**
+         * Type Info
+         * @description One entity type: how many entities have it and their attributes; admins, dispatchers and API
+         *     keys (anyone, when reads are public).
+         */
         get: operations["type_info_ngsi_ld_v1_types__type_name__get"];
         put?: never;
         post?: never;
@@ -2870,7 +3092,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Attributes */
+        /**
+         * List Attributes
+         * @description The attribute names in use (names, or details); admins, dispatchers and API keys (anyone,
+         *     when reads are public).
+         */
         get: operations["list_attributes_ngsi_ld_v1_attributes_get"];
         put?: never;
         post?: never;
@@ -2887,7 +3113,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Attribute Info */
+        /**
+         * Attribute Info
+         * @description One attribute: how many entities have it, its types and entity types; admins, dispatchers and
+         *     API keys (anyone, when reads are public).
+         */
         get: operations["attribute_info_ngsi_ld_v1_attributes__attr__get"];
         put?: never;
         post?: never;
@@ -2904,10 +3134,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Jsonld Contexts */
+        /**
+         * List Jsonld Contexts
+         * @description The @contexts this broker hosts or caches (URLs, or details), the core first; admins,
+         *     dispatchers and API keys (anyone, when reads are public).
+         */
         get: operations["list_jsonld_contexts_ngsi_ld_v1_jsonldContexts_get"];
         put?: never;
-        /** Post Jsonld Context */
+        /**
+         * Post Jsonld Context
+         * @description Host a user @context document at a URL of this broker; admins, dispatchers and API keys.
+         */
         post: operations["post_jsonld_context_ngsi_ld_v1_jsonldContexts_post"];
         delete?: never;
         options?: never;
@@ -2922,11 +3159,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Jsonld Context */
+        /**
+         * Get Jsonld Context
+         * @description A hosted or cached @context document, or its details; admins, dispatchers and API keys
+         *     (anyone, when reads are public).
+         */
         get: operations["get_jsonld_context_ngsi_ld_v1_jsonldContexts__context_id__get"];
         put?: never;
         post?: never;
-        /** Delete Jsonld Context */
+        /**
+         * Delete Jsonld Context
+         * @description Delete a hosted or cached @context (reload=true fetches a cached one again); admins,
+         *     dispatchers and API keys.
+         */
         delete: operations["delete_jsonld_context_ngsi_ld_v1_jsonldContexts__context_id__delete"];
         options?: never;
         head?: never;
@@ -2940,7 +3185,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Temporal Entity */
+        /**
+         * Temporal Entity
+         * @description One entity's attribute history over a time range; admins, dispatchers and API keys (anyone,
+         *     when reads are public).
+         */
         get: operations["temporal_entity_ngsi_ld_v1_temporal_entities__entity_id__get"];
         put?: never;
         post?: never;
@@ -2957,7 +3206,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Temporal Query */
+        /**
+         * Temporal Query
+         * @description Attribute histories of entities by type, id or idPattern over a time range, paged; admins,
+         *     dispatchers and API keys (anyone, when reads are public).
+         */
         get: operations["temporal_query_ngsi_ld_v1_temporal_entities_get"];
         put?: never;
         post?: never;
@@ -2974,10 +3227,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Subscriptions */
+        /**
+         * List Subscriptions
+         * @description The subscriptions with their status, paged; admins, dispatchers and API keys (anyone, when
+         *     reads are public).
+         */
         get: operations["list_subscriptions_ngsi_ld_v1_subscriptions_get"];
         put?: never;
-        /** Create Subscription */
+        /**
+         * Create Subscription
+         * @description Subscribe to entity changes, notified to an endpoint; admins, dispatchers and API keys.
+         */
         post: operations["create_subscription_ngsi_ld_v1_subscriptions_post"];
         delete?: never;
         options?: never;
@@ -2992,15 +3252,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Subscription */
+        /**
+         * Get Subscription
+         * @description One subscription with its status; admins, dispatchers and API keys (anyone, when reads are
+         *     public).
+         */
         get: operations["get_subscription_ngsi_ld_v1_subscriptions__subscription_id__get"];
         put?: never;
         post?: never;
-        /** Delete Subscription */
+        /**
+         * Delete Subscription
+         * @description Delete a subscription; admins, dispatchers and API keys.
+         */
         delete: operations["delete_subscription_ngsi_ld_v1_subscriptions__subscription_id__delete"];
         options?: never;
         head?: never;
-        /** Update Subscription */
+        /**
+         * Update Subscription
+         * @description Change some members of a subscription; admins, dispatchers and API keys.
+         */
         patch: operations["update_subscription_ngsi_ld_v1_subscriptions__subscription_id__patch"];
         trace?: never;
     };
@@ -3011,7 +3281,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Services */
+        /**
+         * Services
+         * @description Open311 GET Service List: the city's reportable services; for anyone.
+         */
         get: operations["services_open311_v2_services__fmt__get"];
         put?: never;
         post?: never;
@@ -3028,7 +3301,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Service Definition */
+        /**
+         * Service Definition
+         * @description Open311 GET Service Definition: a service's extra attributes; for anyone.
+         */
         get: operations["service_definition_open311_v2_services__service_code___fmt__get"];
         put?: never;
         post?: never;
@@ -3045,10 +3321,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Requests */
+        /**
+         * List Requests
+         * @description Open311 GET Service Requests: public cases filtered by id, service, dates and status; for
+         *     anyone.
+         */
         get: operations["list_requests_open311_v2_requests__fmt__get"];
         put?: never;
-        /** Post Request */
+        /**
+         * Post Request
+         * @description Open311 POST Service Request, optionally with photos; for clients with an Open311 api_key.
+         */
         post: operations["post_request_open311_v2_requests__fmt__post"];
         delete?: never;
         options?: never;
@@ -3063,7 +3346,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Request */
+        /**
+         * Get Request
+         * @description Open311 GET Service Request: one public case; for anyone.
+         */
         get: operations["get_request_open311_v2_requests__request_id___fmt__get"];
         put?: never;
         post?: never;
@@ -3080,7 +3366,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Token */
+        /**
+         * Token
+         * @description Open311 GET request id from a token: the case a submission became; for whoever holds the
+         *     token.
+         */
         get: operations["token_open311_v2_tokens__token___fmt__get"];
         put?: never;
         post?: never;

@@ -13,6 +13,7 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
+from cityloop.platforms.data.catalogue import service
 from tests.support.catalogue import publish, spec
 from tests.support.city import City
 
@@ -235,3 +236,16 @@ def test_a_citizen_cannot_define_datasets(catalogue: City) -> None:
     )
     assert answer.status_code == 403
     assert json.loads(answer.text)["status"] == 403
+
+
+def test_the_dcat_catalogue_holds_every_open_dataset_not_one_page(
+    catalogue: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_PAGE", 1)  # a page of the list API holds one dataset
+    graph = Graph().parse(
+        data=catalogue.client.get("/api/v1/data/catalog.ttl").content, format="turtle"
+    )
+    monkeypatch.undo()
+    listed = catalogue.client.get("/api/v1/data/datasets", params={"limit": 200}).json()
+    assert listed["total"] > 1
+    assert len(set(graph.subjects(RDF.type, DCAT.Dataset))) == listed["total"]

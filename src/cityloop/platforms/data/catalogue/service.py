@@ -190,6 +190,25 @@ def list_datasets(
     return list(page), int(total)
 
 
+def open_catalogue(session: Session) -> tuple[list[Dataset], dict[int, list[Distribution]]]:
+    """Every open, active dataset and its distributions, in two queries (for harvesting)."""
+    datasets = list(
+        session.scalars(
+            select(Dataset)
+            .where(Dataset.active, Dataset.sensitivity == "open")
+            .order_by(Dataset.modified_at.desc(), Dataset.id.desc())
+        )
+    )
+    files: dict[int, list[Distribution]] = {d.id: [] for d in datasets}
+    if datasets:
+        query = select(Distribution).where(Distribution.dataset_id.in_(list(files)))
+        for row in session.scalars(query):
+            files[row.dataset_id].append(row)
+    for rows in files.values():
+        rows.sort(key=lambda d: list(FORMATS).index(d.format))
+    return datasets, files
+
+
 def distributions_of(session: Session, *, dataset_id: int) -> list[Distribution]:
     """A dataset's distributions in a stable order."""
     query = select(Distribution).where(Distribution.dataset_id == dataset_id)

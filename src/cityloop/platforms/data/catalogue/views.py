@@ -177,8 +177,7 @@ def download(
 def dcat_catalogue(ctx: Ctx, extension: Literal["ttl", "jsonld", "rdf"]) -> Response:
     """The open catalogue as DCAT-AP: Turtle, JSON-LD or RDF/XML."""
     with ctx.reading() as session:
-        datasets, _ = service.list_datasets(session, sensitivities=["open"], limit=10**9)
-        files = {d.id: service.distributions_of(session, dataset_id=d.id) for d in datasets}
+        datasets, files = service.open_catalogue(session)
         graph = dcat.catalogue_graph(
             base_url=ctx.settings.public_base_url,
             city=(ctx.settings.city_name, ctx.settings.city_name_zh),

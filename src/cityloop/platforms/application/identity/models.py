@@ -32,6 +32,11 @@ class User(Base):
     department_code: Mapped[str | None] = mapped_column(
         ForeignKey("departments.code"), default=None
     )
+    # A staff account's area scope: a district leader or dispatcher sees only this district's
+    # cases and figures. None means city-wide (or no scope at all, for citizens).
+    district_code: Mapped[str | None] = mapped_column(
+        ForeignKey("jurisdictions.code"), default=None
+    )
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     active: Mapped[bool] = mapped_column(default=True)

@@ -32,6 +32,7 @@ class Actor:
     username: str
     role: str
     department_code: str | None = None
+    district_code: str | None = None  # the area scope of a district-level account
 
     @property
     def is_staff(self) -> bool:
@@ -46,7 +47,7 @@ CITIZEN = Actor(None, "citizen", Role.CITIZEN)
 
 def actor_for(user: User) -> Actor:
     """The actor for a signed-in user."""
-    return Actor(user.id, user.username, user.role, user.department_code)
+    return Actor(user.id, user.username, user.role, user.department_code, user.district_code)
 
 
 def hash_password(password: str) -> str:

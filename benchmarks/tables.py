@@ -301,8 +301,37 @@ def ckan_table(documents: list[dict[str, Any]]) -> str:
     )
 
 
+def first_load_table(documents: list[dict[str, Any]]) -> str:
+    """first_load.py: the citizen app opened cold on slow 4G, and the same with no throttling."""
+    (figures,) = documents
+    summary, targets = figures["summary"], figures["targets"]
+    slow, fast = summary["slow_4g"], summary["unthrottled"]
+    runs = len(figures["runs"]["slow_4g"])
+    paint_target, wire_target = targets["first_paint_ms"], targets["wire_kb"]
+    return (
+        "\n".join(
+            [
+                f"| figure (median of {runs} cold loads) | target | slow 4G | no throttling"
+                " (ceiling) | met |",
+                "|---|---|---:|---:|---|",
+                f"| first contentful paint | < {_n(paint_target)} ms"
+                f" | **{_n(slow['first_paint_ms'])} ms** | {_n(fast['first_paint_ms'])} ms"
+                f" | {_met([slow['first_paint_ms'] < paint_target])} |",
+                f"| report form ready | — | {_n(slow['ready_ms'])} ms | {_n(fast['ready_ms'])} ms"
+                " | — |",
+                f"| bytes on the wire until the form is ready | < {_n(wire_target)} KB"
+                f" | **{_n(slow['wire_kb'])} KB** ({_n(slow['files'])} files)"
+                f" | {_n(fast['wire_kb'])} KB | {_met([slow['wire_kb'] < wire_target])} |",
+            ]
+        )
+        + f"\n\n`GET /healthz` over the same slow-4G profile (the network's floor):"
+        f" {_n(summary['healthz_slow_4g_ms'])} ms.\n"
+    )
+
+
 RENDERERS: dict[str, Renderer] = {
     "ckan": ckan_table,
+    "first-load": first_load_table,
     "datalog": datalog_table,
     "services": services_table,
     "load": load_table,

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import vue from "@vitejs/plugin-vue";
 import { defineConfig, type Plugin } from "vite";
@@ -19,11 +19,40 @@ function swaggerUi(): Plugin {
   };
 }
 
+// The citizen app loads one screen first and fetches the others when opened. Its service worker
+// must still cache them all for offline use, so the build lists every file the app's page can
+// reach (static and dynamic imports, with their styles) in /app/precache.json.
+function appPrecacheList(): Plugin {
+  return {
+    name: "cityloop-app-precache",
+    writeBundle(options, bundle) {
+      const entry = Object.values(bundle).find(
+        (file) => file.type === "chunk" && file.isEntry && file.name === "app",
+      );
+      if (!entry || entry.type !== "chunk") throw new Error("no app entry in the bundle");
+      const files = new Set<string>();
+      const visit = (name: string) => {
+        if (files.has(name)) return;
+        files.add(name);
+        const file = bundle[name];
+        if (file?.type !== "chunk") return;
+        for (const css of file.viteMetadata?.importedCss ?? []) files.add(css);
+        for (const asset of file.viteMetadata?.importedAssets ?? []) files.add(asset);
+        [...file.imports, ...file.dynamicImports].forEach(visit);
+      };
+      visit(entry.fileName);
+      const list = [...files].sort().map((name) => "/" + name);
+      mkdirSync(resolve(options.dir ?? "dist", "app"), { recursive: true });
+      writeFileSync(resolve(options.dir ?? "dist", "app/precache.json"), JSON.stringify(list));
+    },
+  };
+}
+
 // Pages from one build: the citizen app at /app/ (and its licence check at /app/verify/) and
 // the staff console at /console/.
 // The Python app serves dist/ (see cityloop.app), so nothing is fetched from a CDN at runtime.
 export default defineConfig({
-  plugins: [vue(), swaggerUi()],
+  plugins: [vue(), swaggerUi(), appPrecacheList()],
   base: "/",
   build: {
     outDir: "dist",

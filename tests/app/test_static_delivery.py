@@ -51,11 +51,26 @@ def test_pages_are_revalidated_so_a_new_build_shows_at_once(city: City) -> None:
         assert again.status_code == 304, path
 
 
-def test_the_citizen_apps_first_load_travels_at_under_a_third_of_its_size(city: City) -> None:
-    # The figure is recorded in docs/performance.md against issue 11's 200 KB budget, which
-    # splitting the app's bundle has still to meet.
+def test_the_citizen_apps_first_load_fits_issue_11s_budget_of_200_kb_on_the_wire(
+    city: City,
+) -> None:
+    # Only the report screen is in the first load; the other screens are chunks of their own.
+    # The figure is recorded in docs/performance.md (benchmarks/first_load.py times the paint).
     sizes = first_load(city)
     wire = sum(w for w, _ in sizes.values())
     unpacked = sum(u for _, u in sizes.values())
     print(f"citizen app first load: {wire / 1024:.0f} KB on the wire, {unpacked / 1024:.0f} KB")
-    assert wire < unpacked / 3, sizes
+    assert wire < 200 * 1024, sizes
+    assert wire < unpacked / 2, sizes
+
+
+def test_the_service_worker_can_cache_every_screen_of_the_app_for_offline_use(city: City) -> None:
+    listed = city.client.get("/app/precache.json").json()
+    assert all(path.startswith("/assets/") for path in listed)
+    page = city.client.get("/app/").text
+    first = set(re.findall(r'(?:src|href)="(/assets/[^"]+)"', page))
+    assert first <= set(listed)
+    lazy = set(listed) - first
+    assert any("TrackView" in path for path in lazy) and any("MapView" in path for path in lazy)
+    for path in listed:
+        assert city.client.get(path).status_code == 200, path

@@ -1,7 +1,8 @@
 /* CityLoop citizen app service worker (plain JS, served as /app/sw.js, scope /app/).
  *
  * - App shell offline: on install it fetches /app/, reads the hashed /assets/ files the page
- *   references and caches them; later navigations are network-first (a new build is picked up at
+ *   references and those the build lists in /app/precache.json (the screens loaded on first
+ *   use), and caches them; later navigations are network-first (a new build is picked up at
  *   once), falling back to the cached shell when offline.
  * - City data offline: categories, config, departments, the workflow's vocabulary and the
  *   district/street/grid GeoJSON are network-first with a cached fallback, so the report form
@@ -19,6 +20,7 @@ const DATA = "cityloop-app-data-" + VERSION;
 const MEDIA = "cityloop-app-media-" + VERSION;
 const KEEP = [SHELL, DATA, MEDIA];
 const SHELL_URL = "/app/";
+const PRECACHE_URL = "/app/precache.json";
 const STATIC = [
   "/app/manifest.webmanifest",
   "/app/icons/icon.svg",
@@ -52,10 +54,23 @@ function assetsIn(html) {
   return [...found];
 }
 
+// Every file the build can load for the app, lazy screens included (written by the build);
+// a missing list (an older build) falls back to what the page itself names.
+async function precacheList() {
+  try {
+    const response = await fetch(PRECACHE_URL, { cache: "no-store" });
+    if (!response.ok) return [];
+    const list = await response.json();
+    return Array.isArray(list) ? list.filter((path) => typeof path === "string") : [];
+  } catch (error) {
+    return [];
+  }
+}
+
 async function cacheShell(response) {
   const html = await response.clone().text();
   const cache = await caches.open(SHELL);
-  const assets = assetsIn(html);
+  const assets = [...new Set([...assetsIn(html), ...(await precacheList())])];
   await cache.addAll(assets);
   await cache.put(SHELL_URL, response);
   // Drop hashed files of older builds (keep images a stylesheet may refer to).

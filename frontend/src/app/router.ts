@@ -1,22 +1,25 @@
 import { createRouter, createWebHashHistory } from "vue-router";
 import { signedIn } from "./stores/session";
-import ApplicationView from "./views/ApplicationView.vue";
-import DataAccessView from "./views/DataAccessView.vue";
-import IdentityView from "./views/IdentityView.vue";
-import LoginView from "./views/LoginView.vue";
-import MapView from "./views/MapView.vue";
-import MyApplicationsView from "./views/MyApplicationsView.vue";
-import MyReportsView from "./views/MyReportsView.vue";
-import OpenDatasetView from "./views/OpenDatasetView.vue";
-import OpenDataView from "./views/OpenDataView.vue";
 import ReportView from "./views/ReportView.vue";
-import ServiceGuideView from "./views/ServiceGuideView.vue";
-import ServiceHallView from "./views/ServiceHallView.vue";
-import TrackView from "./views/TrackView.vue";
-import WalletView from "./views/WalletView.vue";
 
-// Hash routing: the server serves /app/index.html and needs no fallback route. The views are
-// imported eagerly so the service worker's shell cache holds the whole app (no lazy chunks).
+// Only the first screen (reporting a problem) is in the first load; every other screen is its
+// own chunk, fetched when first opened. The service worker still caches every chunk at install
+// (it reads the build's /app/precache.json), so the whole app works offline.
+const ApplicationView = () => import("./views/ApplicationView.vue");
+const DataAccessView = () => import("./views/DataAccessView.vue");
+const IdentityView = () => import("./views/IdentityView.vue");
+const LoginView = () => import("./views/LoginView.vue");
+const MapView = () => import("./views/MapView.vue");
+const MyApplicationsView = () => import("./views/MyApplicationsView.vue");
+const MyReportsView = () => import("./views/MyReportsView.vue");
+const OpenDatasetView = () => import("./views/OpenDatasetView.vue");
+const OpenDataView = () => import("./views/OpenDataView.vue");
+const ServiceGuideView = () => import("./views/ServiceGuideView.vue");
+const ServiceHallView = () => import("./views/ServiceHallView.vue");
+const TrackView = () => import("./views/TrackView.vue");
+const WalletView = () => import("./views/WalletView.vue");
+
+// Hash routing: the server serves /app/index.html and needs no fallback route.
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [

@@ -239,7 +239,9 @@ def install_front_ends(app: FastAPI, ctx: AppContext) -> None:
         )
 
     # The API reference is a built page too (Swagger UI from npm): nothing from a CDN.
+    # /redoc is where FastAPI's users look for the other reader: it gets the same page.
     @app.get("/docs", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False)
     def api_reference() -> RedirectResponse:
         """The API reference lives at /apidocs/: redirect there."""
         return RedirectResponse("/apidocs/")

@@ -25,6 +25,7 @@ def lakeside(tmp_path: Path) -> Path:
     routing exception."""
     folder = tmp_path / "lakeside"
     shutil.copytree(RIVERTON, folder)
+    (folder / "basemap.geojson").unlink()  # Riverton's roads run far beyond the Old Town
     geojson = folder / "jurisdictions.geojson"
     data = json.loads(geojson.read_text(encoding="utf-8"))
     data["features"] = [f for f in data["features"] if f["properties"]["code"].startswith("RV01")]

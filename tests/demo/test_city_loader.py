@@ -532,3 +532,49 @@ def test_what_gis_exports_write_is_read_as_the_same_map(folder: Path) -> None:
 
     edit_features(folder, gis_style)
     assert load_city(folder) == build_demo_city()
+
+
+# ------------------------------------------------------------------ basemap.geojson
+
+
+def edit_base_map(folder: Path, change: Callable[[list[dict[str, Any]]], None]) -> None:
+    path = folder / "basemap.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data["features"])
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_riverton_has_a_base_map_of_roads_a_river_and_landmarks() -> None:
+    base_map = build_demo_city().base_map
+    kinds = {feature.kind for feature in base_map}
+    assert kinds == {"road", "river", "landmark"}
+    assert all(feature.name and feature.name_zh for feature in base_map)
+
+
+def test_a_city_without_a_base_map_loads_with_none(folder: Path) -> None:
+    (folder / "basemap.geojson").unlink()
+    assert load_city(folder).base_map == ()
+
+
+def test_each_mistake_in_the_base_map_is_named_by_its_feature(folder: Path) -> None:
+    def break_four(found: list[dict[str, Any]]) -> None:
+        found[0]["properties"]["kind"] = "canal"
+        found[1]["properties"]["name_zh"] = ""
+        landmark = next(f for f in found if f["properties"]["kind"] == "landmark")
+        landmark["geometry"] = {"type": "LineString", "coordinates": [[120.12, 30.25]] * 2}
+        road = next(f for f in found[2:] if f["properties"]["kind"] == "road")
+        road["geometry"]["coordinates"][0] = [121.5, 31.2]  # Shanghai, not Riverton
+
+    edit_base_map(folder, break_four)
+    found = [p for p in problems_of(folder) if p.startswith("basemap.geojson")]
+    assert len(found) == 4, found
+    assert "kind must be one of road, river, landmark (got 'canal')" in found[0]
+    assert "name_zh must be text" in found[1]
+    assert "a landmark must be a Point (got 'LineString')" in " ".join(found)
+    assert "lies outside the city's districts" in " ".join(found)
+
+
+def test_a_base_map_that_is_not_json_is_reported_with_its_line(folder: Path) -> None:
+    (folder / "basemap.geojson").write_text('{"type": "FeatureCollection",\n', encoding="utf-8")
+    (problem,) = [p for p in problems_of(folder) if p.startswith("basemap.geojson")]
+    assert "line 2" in problem and "not valid JSON" in problem

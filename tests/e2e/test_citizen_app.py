@@ -180,6 +180,25 @@ def test_citizen_files_a_manhole_report_with_photo_and_map_pin_and_sees_it_dispa
         assert max(width, height) <= 1600
 
 
+def test_the_pin_is_told_by_its_road_and_landmark_and_the_map_draws_them_in_chinese(
+    phone: Any, live_server: str
+) -> None:
+    on_temple_road = (30.2622, 120.143)  # City Hall stands some 140 m to the south
+    page = open_app(phone(on_temple_road))
+    wait_for_gps(page)
+    expect(page.get_by_test_id("location-address")).to_have_text("Temple Road, near City Hall")
+    map_box = page.get_by_test_id("report-map")
+    expect(map_box.locator(".citymap-road-label", has_text="Temple Road")).to_have_count(1)
+    expect(map_box.locator(".citymap-landmark", has_text="City Hall")).to_have_count(1)
+    screenshot(page, "citizen-report-address")
+
+    chinese = open_app(phone(on_temple_road, locale="zh-CN"))
+    wait_for_gps(chinese)
+    expect(chinese.get_by_test_id("location-address")).to_have_text("文庙路，市政府附近")
+    chinese_map = chinese.get_by_test_id("report-map")
+    expect(chinese_map.locator(".citymap-road-label", has_text="文庙路")).to_have_count(1)
+
+
 def test_offline_report_is_queued_and_sent_once_when_the_connection_returns(
     phone: Any, live_server: str
 ) -> None:

@@ -5,7 +5,7 @@
  *   use), and caches them; later navigations are network-first (a new build is picked up at
  *   once), falling back to the cached shell when offline.
  * - City data offline: categories, config, departments, the workflow's vocabulary and the
- *   district/street/grid GeoJSON are network-first with a cached fallback, so the report form
+ *   district/street/grid GeoJSON and the base map (roads, river, landmarks) are network-first with a cached fallback, so the report form
  *   and the base map work with no signal. Photos (immutable media URLs) are cache-first. Anything signed (/me/...) is never
  *   cached, and POSTs are never touched.
  * - Background Sync ("cityloop-outbox"): when the connection returns, an open page is asked to
@@ -35,6 +35,7 @@ const DATA_URLS = [
   "/api/v1/geo/districts",
   "/api/v1/geo/streets",
   "/api/v1/geo/grids",
+  "/api/v1/geo/basemap",
 ];
 const MEDIA_LIMIT = 300;
 

@@ -496,6 +496,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/geo/basemap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Base Map
+         * @description The city's own base map as GeoJSON: its rivers, roads and landmarks, named in English
+         *     and Chinese, drawn under the case maps with no tile server; for anyone.
+         */
+        get: operations["base_map_api_v1_geo_basemap_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/resolve": {
         parameters: {
             query?: never;
@@ -505,7 +526,8 @@ export interface paths {
         };
         /**
          * Resolve
-         * @description The district, street and grid a point lies in (400 outside the city); for anyone.
+         * @description The district, street and grid a point lies in (400 outside the city), and the road and
+         *     landmark near it on the city's base map; for anyone.
          */
         get: operations["resolve_api_v1_geo_resolve_get"];
         put?: never;
@@ -3982,6 +4004,16 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** BaseMap */
+        BaseMap: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "FeatureCollection";
+            /** Features */
+            features: components["schemas"]["MapFeature"][];
+        };
         /** BatchAnswer */
         BatchAnswer: {
             /**
@@ -5591,6 +5623,41 @@ export interface components {
             /** Grant Id */
             grant_id: number | null;
         };
+        /** MapFeature */
+        MapFeature: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "Feature";
+            /** Id */
+            id: number;
+            /**
+             * Geometry
+             * @description a GeoJSON LineString, MultiLineString or Point
+             */
+            geometry: {
+                [key: string]: unknown;
+            };
+            properties: components["schemas"]["MapFeatureProperties"];
+        };
+        /** MapFeatureProperties */
+        MapFeatureProperties: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "road" | "river" | "landmark";
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Rank
+             * @description 1 for main roads, 2 for the others
+             */
+            rank: number;
+        };
         /** Material */
         Material: {
             /** Id */
@@ -5749,6 +5816,18 @@ export interface components {
              */
             joins_automatically: boolean;
         };
+        /**
+         * NearbyFeature
+         * @description A named road or landmark of the base map near the point.
+         */
+        NearbyFeature: {
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Distance M */
+            distance_m: number;
+        };
         /** NoteIn */
         NoteIn: {
             /** Note */
@@ -5824,12 +5903,34 @@ export interface components {
         };
         /**
          * Placement
-         * @description The district, street and grid of a point (street and grid where they are mapped).
+         * @description The district, street and grid of a point (street and grid where they are mapped), and
+         *     its address from the base map when a road or landmark is near.
          */
         Placement: {
             district: components["schemas"]["Named"];
             street: components["schemas"]["Named"] | null;
             grid: components["schemas"]["Named"] | null;
+            address?: components["schemas"]["PointAddress"] | null;
+        };
+        /**
+         * PointAddress
+         * @description Where the point is in words, from the city's base map.
+         */
+        PointAddress: {
+            /** @description the road within 150 m, if any */
+            road: components["schemas"]["NearbyFeature"] | null;
+            /** @description the landmark within 400 m, if any */
+            landmark: components["schemas"]["NearbyFeature"] | null;
+            /**
+             * Text
+             * @description one line in English: 'Temple Road, near City Hall'
+             */
+            text: string;
+            /**
+             * Text Zh
+             * @description the same line in Chinese
+             */
+            text_zh: string;
         };
         /** PointGeometry */
         PointGeometry: {
@@ -8094,6 +8195,26 @@ export interface operations {
                 };
                 content: {
                     "application/geo+json": components["schemas"]["AreaCollection"];
+                };
+            };
+        };
+    };
+    base_map_api_v1_geo_basemap_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["BaseMap"];
                 };
             };
         };

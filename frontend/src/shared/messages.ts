@@ -83,6 +83,7 @@ const en: Record<string, string> = {
   "map.districts": "Districts",
   "map.streets": "Streets",
   "map.grids": "Grid cells",
+  "map.roads": "Roads and landmarks",
   "map.failed": "The map layers could not be loaded.",
 };
 
@@ -165,6 +166,7 @@ const zh: Record<string, string> = {
   "map.districts": "区",
   "map.streets": "街道",
   "map.grids": "网格",
+  "map.roads": "道路和地标",
   "map.failed": "地图图层加载失败。",
 };
 

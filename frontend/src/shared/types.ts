@@ -26,6 +26,9 @@ export type AreaCollection = Schemas["AreaCollection"];
 export type AreaFeature = Schemas["AreaFeature"];
 export type AreaProperties = Schemas["AreaProperties"];
 export type Placement = Schemas["Placement"];
+export type PointAddress = Schemas["PointAddress"];
+export type BaseMap = Schemas["BaseMap"];
+export type MapFeature = Schemas["MapFeature"];
 
 // Cases: the public view, the staff views, and their timeline rows.
 export type Photos = Schemas["Photos"];

@@ -1,6 +1,6 @@
 """Read a city folder (``city.yaml``, ``departments.yaml``, ``categories.yaml``, ``routing.yaml``,
-``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``counters.yaml``, ``enterprises.yaml``
-and ``sharing.yaml``) into a
+``sla.yaml``, ``jurisdictions.geojson`` and, when present, ``counters.yaml``, ``enterprises.yaml``,
+``sharing.yaml`` and ``basemap.geojson``) into a
 :class:`~cityloop.demo.specs.DemoCity`.
 
 Every file is checked on its own first (:mod:`cityloop.demo.schema`,
@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError
 from shapely.geometry import Point, Polygon
 
 from cityloop.demo import geography
+from cityloop.demo.basemap import FILE as BASE_MAP_FILE
+from cityloop.demo.basemap import read_base_map
 from cityloop.demo.errors import CityDataError, Problems
 from cityloop.demo.schema import (
     CategoriesFile,
@@ -122,13 +124,18 @@ def load_city(folder: Path | str) -> DemoCity:
     if (folder / ENTERPRISES_FILE).exists():
         parsed[ENTERPRISES_FILE] = _parse(folder, ENTERPRISES_FILE, EnterprisesFile, problems)
     jurisdictions = geography.read_jurisdictions(folder / geography.FILE, problems)
+    base_map = (
+        read_base_map(folder / BASE_MAP_FILE, jurisdictions, problems)
+        if (folder / BASE_MAP_FILE).exists()
+        else ()
+    )
     # Cross-checks against a file that did not load would only add misleading noise.
     problems.check()
     city = _assemble(parsed, jurisdictions, problems)
     departments = {d.code for d in city.departments}
     services = read_services(folder, departments, problems, _YamlLoader)
     problems.check()
-    return dataclasses.replace(city, services=services)
+    return dataclasses.replace(city, services=services, base_map=base_map)
 
 
 # ---------------------------------------------------------------- one file at a time

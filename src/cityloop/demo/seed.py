@@ -16,6 +16,7 @@ from cityloop.demo.devices import seed_devices
 from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
+from cityloop.platforms.application.geo import basemap
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import enterprises as enterprise_registry
@@ -90,6 +91,8 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
             geometry={"type": "Polygon", "coordinates": [[list(p) for p in spec.polygon]]},
         )
     geo.forget_cached_index()
+    if city.base_map:
+        basemap.replace_base_map(session, features=city.base_map)
     for spec in city.departments:
         if identity.get_department(session, code=spec.code) is None:
             identity.create_department(

@@ -11,6 +11,7 @@ from datetime import date
 
 from cityloop.domains.governance.workflow import Priority
 from cityloop.domains.services.definitions import ServiceDefinition
+from cityloop.platforms.application.geo.basemap import MapFeatureSpec
 
 # The order SLA targets are listed in: the most pressing first.
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
@@ -148,3 +149,5 @@ class DemoCity:
     enterprises: tuple[EnterpriseSpec, ...] = ()
     # Optional: the sharing grants departments hold from the start.
     standing_grants: tuple[StandingGrantSpec, ...] = ()
+    # Optional (basemap.geojson): the roads, rivers and landmarks drawn under the case maps.
+    base_map: tuple[MapFeatureSpec, ...] = ()

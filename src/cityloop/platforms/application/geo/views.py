@@ -7,11 +7,15 @@ from fastapi import APIRouter, Depends, Query
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.contracts import Named
 from cityloop.base.problems import bad_request
-from cityloop.platforms.application.geo import service
+from cityloop.platforms.application.geo import basemap, service
+from cityloop.platforms.application.geo.messages import address_message
 from cityloop.platforms.application.geo.responses import (
     AreaCollection,
+    BaseMap,
     GeoJSONResponse,
+    NearbyFeature,
     Placement,
+    PointAddress,
 )
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
@@ -42,6 +46,32 @@ def grids(ctx: Ctx) -> dict[str, Any]:
     return _collection(ctx, "grid")
 
 
+@router.get("/basemap", response_model=BaseMap, response_class=GeoJSONResponse)
+def base_map(ctx: Ctx) -> dict[str, Any]:
+    """The city's own base map as GeoJSON: its rivers, roads and landmarks, named in English
+    and Chinese, drawn under the case maps with no tile server; for anyone."""
+    with ctx.reading() as session:
+        return basemap.base_map(session)
+
+
+def _nearby(found: basemap.Nearby | None) -> NearbyFeature | None:
+    if found is None:
+        return None
+    return NearbyFeature(name=found.name, name_zh=found.name_zh, distance_m=found.distance_m)
+
+
+def _address(found: basemap.PointAddress) -> PointAddress | None:
+    message = address_message(found)
+    if message is None:
+        return None
+    return PointAddress(
+        road=_nearby(found.road),
+        landmark=_nearby(found.landmark),
+        text=message.render("en"),
+        text_zh=message.render("zh-CN"),
+    )
+
+
 def _named(area: service.Area | None) -> Named | None:
     return Named(code=area.code, name=area.name, name_zh=area.name_zh) if area else None
 
@@ -52,9 +82,11 @@ def resolve(
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> Placement:
-    """The district, street and grid a point lies in (400 outside the city); for anyone."""
+    """The district, street and grid a point lies in (400 outside the city), and the road and
+    landmark near it on the city's base map; for anyone."""
     with ctx.reading() as session:
         placement = service.place_point(session, lon=lon, lat=lat)
+        address = basemap.describe_point(session, lon=lon, lat=lat) if placement else None
     if placement is None:
         raise bad_request(
             f"the point ({lat}, {lon}) is outside the city", field="lat", type_="outside-city"
@@ -67,4 +99,5 @@ def resolve(
         ),
         street=_named(placement.street),
         grid=_named(placement.grid),
+        address=_address(address) if address else None,
     )

@@ -5,6 +5,7 @@ console has its own tests."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import uuid
@@ -164,6 +165,17 @@ def test_citizen_files_a_manhole_report_with_photo_and_map_pin_and_sees_it_dispa
     expect(page.get_by_test_id("expected-at")).to_be_visible()
     expect(page.get_by_test_id("tracking-link")).to_have_value(re.compile(r"/app/#/track/.+"))
     screenshot(page, "citizen-track")
+
+    # On a small phone each step's name stays whole and clear of its neighbours (it used to
+    # break as "Assigne/d").
+    page.set_viewport_size({"width": 360, "height": 740})
+    boxes = page.locator(".progress-label").evaluate_all(
+        "labels => labels.map(l => [l.getClientRects().length, l.getBoundingClientRect().left,"
+        " l.getBoundingClientRect().right])"
+    )
+    assert len(boxes) == 6 and all(lines == 1 for lines, _, _ in boxes), boxes
+    assert all(a[2] <= b[1] for a, b in itertools.pairwise(boxes)), boxes
+    page.set_viewport_size(PHONE["viewport"])
 
     # What the city received: the pinned point, the answer, one photo shrunk to ≤ 1600 px.
     with staff(live_server, "dispatcher") as client:
@@ -372,6 +384,9 @@ def test_public_map_shows_cases_and_no_reporter_data(phone: Any, live_server: st
     page.on("response", lambda r: responses.append(r) if "/api/v1/public/cases" in r.url else None)
     page.get_by_test_id("nav-map").click()
     expect(page.get_by_test_id("public-map")).to_be_visible()
+    # At the city's zoom nearby pins are one numbered pin; the list brings the map to the case.
+    page.locator("details.map-list summary").click()
+    page.locator(f'[data-testid="map-list-case"][data-case-id="{case_id}"]').click()
     marker = page.locator(f'[data-testid="map-case"][data-case-id="{case_id}"]')
     expect(marker).to_have_count(1)
     marker.dispatch_event("click")

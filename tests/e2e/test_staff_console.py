@@ -419,6 +419,11 @@ def test_the_console_speaks_chinese_and_english(live_server: str, open_page: Any
     page = open_page()
     login(page, live_server, "dispatcher", "/queue")
     expect(page.get_by_test_id("nav-queue")).to_contain_text("Case queue")
+    # A long name in the header ends in "…" with the whole of it as the title, never cut off
+    # mid-letter ("Command centre dispatc").
+    user = page.get_by_test_id("current-user")
+    expect(user).to_have_attribute("title", re.compile(r"^Command centre dispatcher\n"))
+    assert user.locator("strong").evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
     page.get_by_test_id("lang-switch").select_option("zh-CN")
     expect(page.get_by_test_id("nav-queue")).to_contain_text("案卷队列")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"

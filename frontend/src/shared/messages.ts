@@ -84,6 +84,9 @@ const en: Record<string, string> = {
   "map.streets": "Streets",
   "map.grids": "Grid cells",
   "map.roads": "Roads and landmarks",
+  "map.group": "{n} cases here: zoom in",
+  "map.stack": "{n} cases at this spot",
+  "map.stackClose": "Close the list",
   "map.failed": "The map layers could not be loaded.",
 };
 
@@ -167,6 +170,9 @@ const zh: Record<string, string> = {
   "map.streets": "街道",
   "map.grids": "网格",
   "map.roads": "道路和地标",
+  "map.group": "此处有 {n} 件案卷：点击放大",
+  "map.stack": "此处共有 {n} 件案卷",
+  "map.stackClose": "关闭列表",
   "map.failed": "地图图层加载失败。",
 };
 

@@ -3,7 +3,7 @@ straight to the database (the bridge then builds their facts, as it does from ev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.domains.governance.models import Case, CaseEvent, Rating, Report
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import User
+from tests.support.city import fresh_point
 
 # March 2030: far from "now", so the cases other tests file never fall in it.
 MARCH = (datetime(2030, 3, 1, tzinfo=UTC), datetime(2030, 4, 1, tzinfo=UTC))
@@ -21,15 +22,18 @@ def at(day: int, hour: int = 0, month: int = 3) -> datetime:
     return datetime(2030, month, day, hour, tzinfo=UTC)
 
 
-def add_case(session: Session, *, stars: list[tuple[int, datetime]] = (), **fields: Any) -> Case:  # type: ignore[assignment]
+def add_case(
+    session: Session, *, stars: tuple[tuple[int, datetime], ...] = (), **fields: Any
+) -> Case:
     """A case with these fields (and ratings of these stars at these times)."""
+    lat, lon = fresh_point()  # inside the city: a proactive task files a case at a case's point
     values: dict[str, Any] = {
         "status": "closed",
         "category_code": CATEGORY,
         "priority": "normal",
         "channel": "app",
-        "lat": 30.0,
-        "lon": 120.0,
+        "lat": lat,
+        "lon": lon,
         "district_code": "RV01",
         "street_code": "RV01-S01",
         "grid_code": "RV01-S01-G01",
@@ -89,7 +93,7 @@ def march_cases(session: Session) -> dict[str, Case]:
         on_time=True,
         resolution="fixed",
         department_code="roads",
-        stars=[(5, at(5))],
+        stars=((5, at(5)),),
     )
     # Closed exactly at its deadline (on time), rated 2, sent back once on the 8th.
     b = add_case(
@@ -109,7 +113,7 @@ def march_cases(session: Session) -> dict[str, Case]:
         department_code="roads",
         street_code="RV01-S02",
         grid_code="RV01-S02-G01",
-        stars=[(2, at(11))],
+        stars=((2, at(11)),),
     )
     add_rework(session, b, at(8), "roads")
     # Due in March, closed in April: overdue at the end of March.

@@ -21,12 +21,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from cityloop.domains.operations.cuts import NONE_KEY, Cut, Period
+from cityloop.domains.operations.cuts import NONE_KEY, Cut
 from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
 
 CITY = "*"
@@ -108,75 +119,46 @@ def _hours(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def _within(column: Any, period: Period) -> ColumnElement[bool]:
-    return and_(column >= period.start, column < period.end)
+# The statements are built once per shape (grouping and filtered dimensions) and cached; the
+# period and the filter values are bound parameters. Building these expressions costs more than
+# running them on a small period, so a dashboard's many requests reuse them.
+START, END = bindparam("start"), bindparam("end")
+
+
+def _within(column: Any) -> ColumnElement[bool]:
+    return and_(column >= START, column < END)
 
 
 def _flag(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _filtered(model: Any, cut: Cut) -> list[ColumnElement[bool]]:
-    return [getattr(model, name) == value for name, value in cut.filters.items()]
+def _filtered(model: Any, names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    return [getattr(model, name) == bindparam(f"f_{name}") for name in names]
 
 
 def _key(value: object) -> str:
     return NONE_KEY if value is None else str(value)
 
 
+def _params(cut: Cut) -> dict[str, Any]:
+    return {
+        "start": cut.period.start,
+        "end": cut.period.end,
+        **{f"f_{name}": value for name, value in cut.filters.items()},
+    }
+
+
+def _shape(cut: Cut) -> tuple[str | None, tuple[str, ...]]:
+    return cut.by, tuple(sorted(cut.filters))
+
+
 def tallies(session: Session, *, cut: Cut) -> dict[str, Tally]:
     """Every count of ``cut`` for the city (key ``"*"``) and, with ``cut.by``, per group."""
     found: dict[str, Tally] = defaultdict(Tally)
-    _case_counts(session, cut, found)
-    _percentiles(session, cut, found)
-    _child_counts(session, cut, found)
-    city = found.pop(CITY, None) or Tally()
-    if cut.by is None:
-        return {CITY: city}
-    # The city's counts are the groups' sums; its median and p90 had a query of their own.
-    for group in found.values():
-        for name in COUNTS:
-            setattr(city, name, getattr(city, name) + getattr(group, name))
-    groups = dict(sorted(found.items()))
-    return {CITY: city, **groups}
-
-
-def _group(model: Any, cut: Cut) -> tuple[Any, list[Any]]:
-    if cut.by is None:
-        return literal_column(f"'{CITY}'").label("g"), []
-    column = getattr(model, cut.by)
-    return column.label("g"), [column]
-
-
-def _case_counts(session: Session, cut: Cut, found: dict[str, Tally]) -> None:
-    """One pass over the facts touched by the period (an OR of five indexed ranges)."""
-    f, p = CaseFactRow, cut.period
-    key, group_by = _group(f, cut)
-    registered = _within(f.registered_at, p)
-    due = _within(f.resolution_due, p)
-    closed_by_end = and_(f.status == "closed", f.closed_at < p.end)
-    resolved = _within(f.resolved_at, p)
-    response = _within(f.response_due, p)
-    closed_in = and_(f.status == "closed", _within(f.closed_at, p))
-    query = (
-        select(
-            key,
-            _flag(registered),
-            _flag(due),
-            _flag(and_(due, closed_by_end)),
-            _flag(and_(due, closed_by_end, f.on_time.is_(True))),
-            _flag(and_(due, ~closed_by_end, f.status.not_in(ENDED))),
-            _flag(resolved),
-            _flag(and_(resolved, f.handled_on_time.is_(True))),
-            _flag(response),
-            _flag(and_(response, f.started_at.is_not(None), f.started_at <= f.response_due)),
-            _flag(closed_in),
-            _flag(and_(closed_in, f.resolution == "fixed")),
-        )
-        .where(or_(registered, due, resolved, response, closed_in), *_filtered(f, cut))
-        .group_by(*group_by)
-    )
-    for row in session.execute(query):
+    by, names = _shape(cut)
+    params = _params(cut)
+    for row in session.execute(_case_counts(by, names), params):
         tally = found[_key(row[0])]
         (
             tally.registered,
@@ -191,64 +173,110 @@ def _case_counts(session: Session, cut: Cut, found: dict[str, Tally]) -> None:
             tally.closed_in_period,
             tally.fixed,
         ) = (int(value or 0) for value in row[1:])
-
-
-def _percentiles(session: Session, cut: Cut, found: dict[str, Tally]) -> None:
-    """Median and p90 hours to close, per group and for the city, by window functions."""
-    levels = [cut] if cut.by is None else [cut, Cut(cut.period, None, cut.filters)]
+    levels = [by] if by is None else [by, None]
     for level in levels:
-        f = CaseFactRow
-        key, group_by = _group(f, level)
-        partition = {"partition_by": group_by} if group_by else {}
-        ranked = (
-            select(
-                key,
-                f.hours_to_close.label("h"),
-                func.row_number().over(order_by=f.hours_to_close, **partition).label("rn"),
-                func.count().over(**partition).label("n"),
-            )
-            .where(
-                f.status == "closed",
-                _within(f.closed_at, level.period),
-                f.hours_to_close.is_not(None),
-                *_filtered(f, level),
-            )
-            .subquery()
-        )
-        middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-        query = select(
-            ranked.c.g,
-            func.avg(case((middle, ranked.c.h))),
-            func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.h))),
-        ).group_by(ranked.c.g)
-        for group, median, p90 in session.execute(query):
-            name = CITY if level.by is None and cut.by is not None else _key(group)
-            tally = found[name]
+        for group, median, p90 in session.execute(_percentiles(level, names), params):
+            tally = found[CITY if level is None else _key(group)]
             tally.median_hours, tally.p90_hours = median, p90
-
-
-def _child_counts(session: Session, cut: Cut, found: dict[str, Tally]) -> None:
-    """Reworks and ratings in the period, from their own fact tables."""
-    w = ReworkFactRow
-    key, group_by = _group(w, cut)
-    query = (
-        select(key, func.count())
-        .where(_within(w.at, cut.period), *_filtered(w, cut))
-        .group_by(*group_by)
-    )
-    for group, count in session.execute(query):
+    for group, count in session.execute(_reworks(by, names), params):
         found[_key(group)].rework = int(count)
-    r = RatingFactRow
-    key, group_by = _group(r, cut)
-    query = (
-        select(key, func.count(), func.sum(r.stars), _flag(r.stars >= 4))
-        .where(_within(r.at, cut.period), *_filtered(r, cut))
-        .group_by(*group_by)
-    )
-    for group, count, stars, satisfied in session.execute(query):
+    for group, count, stars, satisfied in session.execute(_ratings(by, names), params):
         tally = found[_key(group)]
         tally.ratings, tally.stars_total = int(count), int(stars or 0)
         tally.satisfied = int(satisfied or 0)
+    city = found.pop(CITY, None) or Tally()
+    if by is None:
+        return {CITY: city}
+    # The city's counts are the groups' sums; its median and p90 had a query of their own.
+    for group in found.values():
+        for name in COUNTS:
+            setattr(city, name, getattr(city, name) + getattr(group, name))
+    return {CITY: city, **dict(sorted(found.items()))}
+
+
+def _group(model: Any, by: str | None) -> tuple[Any, list[Any]]:
+    if by is None:
+        return literal_column(f"'{CITY}'").label("g"), []
+    column = getattr(model, by)
+    return column.label("g"), [column]
+
+
+@cache
+def _case_counts(by: str | None, names: tuple[str, ...]) -> Select[Any]:
+    """One pass over the facts touched by the period (an OR of five indexed ranges)."""
+    f = CaseFactRow
+    key, group_by = _group(f, by)
+    registered = _within(f.registered_at)
+    due = _within(f.resolution_due)
+    closed_by_end = and_(f.status == "closed", f.closed_at < END)
+    resolved = _within(f.resolved_at)
+    response = _within(f.response_due)
+    closed_in = and_(f.status == "closed", _within(f.closed_at))
+    return (
+        select(
+            key,
+            _flag(registered),
+            _flag(due),
+            _flag(and_(due, closed_by_end)),
+            _flag(and_(due, closed_by_end, f.on_time.is_(True))),
+            _flag(and_(due, ~closed_by_end, f.status.not_in(ENDED))),
+            _flag(resolved),
+            _flag(and_(resolved, f.handled_on_time.is_(True))),
+            _flag(response),
+            _flag(and_(response, f.started_at.is_not(None), f.started_at <= f.response_due)),
+            _flag(closed_in),
+            _flag(and_(closed_in, f.resolution == "fixed")),
+        )
+        .where(or_(registered, due, resolved, response, closed_in), *_filtered(f, names))
+        .group_by(*group_by)
+    )
+
+
+@cache
+def _percentiles(by: str | None, names: tuple[str, ...]) -> Select[Any]:
+    """Median and p90 hours to close per group (or for the city), by window functions."""
+    f = CaseFactRow
+    key, group_by = _group(f, by)
+    partition = {"partition_by": group_by} if group_by else {}
+    ranked = (
+        select(
+            key,
+            f.hours_to_close.label("h"),
+            func.row_number().over(order_by=f.hours_to_close, **partition).label("rn"),
+            func.count().over(**partition).label("n"),
+        )
+        .where(
+            f.status == "closed",
+            _within(f.closed_at),
+            f.hours_to_close.is_not(None),
+            *_filtered(f, names),
+        )
+        .subquery()
+    )
+    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    return select(
+        ranked.c.g,
+        func.avg(case((middle, ranked.c.h))),
+        func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.h))),
+    ).group_by(ranked.c.g)
+
+
+@cache
+def _reworks(by: str | None, names: tuple[str, ...]) -> Select[Any]:
+    w = ReworkFactRow
+    key, group_by = _group(w, by)
+    return select(key, func.count()).where(_within(w.at), *_filtered(w, names)).group_by(*group_by)
+
+
+@cache
+def _ratings(by: str | None, names: tuple[str, ...]) -> Select[Any]:
+    r = RatingFactRow
+    key, group_by = _group(r, by)
+    return (
+        select(key, func.count(), func.sum(r.stars), _flag(r.stars >= 4))
+        .where(_within(r.at), *_filtered(r, names))
+        .group_by(*group_by)
+    )
 
 
 def figures(session: Session, *, cut: Cut) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ within a district; by grid within a street; by category; by channel within a dep
 Target: p95 < 200 ms for every cut. Ceiling, in the same run: ``SELECT count(*)`` of the facts
 registered in the same period (one indexed range count, no figure computed).
 
-Run: .venv/bin/python benchmarks/operations_kpis.py [--sizes 10000 1000000] [--samples 30]
+Run: .venv/bin/python benchmarks/operations_kpis.py [--sizes 10000 1000000] [--samples 20]
      [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres | --no-postgres]
 Writes benchmarks/results/operations-kpis.json.
 """
@@ -292,7 +292,7 @@ def report(results: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
@@ -312,17 +312,22 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 db.dispose()
+                report(results[-1:])
+                write(results, args.samples)  # after each size: a long run keeps what it measured
     report(results)
+    return 0
+
+
+def write(results: list[dict[str, Any]], samples: int) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine_info(),
         "target_p95_ms": TARGET_P95_MS,
         "period_days": 30,
-        "samples": args.samples,
+        "samples": samples,
         "results": results,
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

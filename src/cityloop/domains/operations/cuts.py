@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cityloop.base.problems import Problem, bad_request, forbidden
+from cityloop.domains.operations.models import DIMENSIONS
 from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, OPERATIONS_READERS
 from cityloop.platforms.application.identity.service import Actor
 
-# The dimensions a figure can be cut by, in drill-down order where they nest.
-DIMENSIONS = ("department", "district", "street", "grid", "category", "channel")
 # City → district → street → grid → the case list: each level is the same query one step deeper.
 DRILL_DOWN = ("district", "street", "grid")
 # The longest period one query may cover: a year and a day (a leap year's comparison fits).

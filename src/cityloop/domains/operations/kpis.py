@@ -9,8 +9,8 @@ Definitions, for a period [start, end):
 - resolved, resolved_on_time: cases resolved in the period, and those by their deadline;
   on_time_handling_rate 按期处置率 = resolved_on_time / resolved.
 - rework 返工数: cases sent back in the period, charged to the department that had them.
-- closed_in_period, median and p90 hours to close: cases closed in the period, report to close
-  (the median averages the two middle values; p90 is the nearest rank).
+- closed_in_period, median and p90 hours to close: cases closed in the period, report to close,
+  to the quarter hour (the median averages the two middle values; p90 is the nearest rank).
 - satisfaction: mean stars of the ratings given in the period.
 - The 三率: response_rate 响应率 = cases started by their response deadline / cases whose
   response deadline fell in the period; resolution_rate 解决率 = cases closed in the period as
@@ -26,13 +26,14 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -158,21 +159,11 @@ def tallies(session: Session, *, cut: Cut) -> dict[str, Tally]:
     found: dict[str, Tally] = defaultdict(Tally)
     by, names = _shape(cut)
     params = _params(cut)
-    for row in session.execute(_case_counts(by, names), params):
-        tally = found[_key(row[0])]
-        (
-            tally.registered,
-            tally.due,
-            tally.closed,
-            tally.closed_on_time,
-            tally.overdue,
-            tally.resolved,
-            tally.resolved_on_time,
-            tally.response_due,
-            tally.responded_on_time,
-            tally.closed_in_period,
-            tally.fixed,
-        ) = (int(value or 0) for value in row[1:])
+    for statement, fields in _case_counts(by, names):
+        for row in session.execute(statement, params):
+            tally = found[_key(row[0])]
+            for field, value in zip(fields, row[1:], strict=True):
+                setattr(tally, field, int(value or 0))
     levels = [by] if by is None else [by, None]
     for level in levels:
         for group, median, p90 in session.execute(_percentiles(level, names), params):
@@ -202,63 +193,85 @@ def _group(model: Any, by: str | None) -> tuple[Any, list[Any]]:
 
 
 @cache
-def _case_counts(by: str | None, names: tuple[str, ...]) -> Select[Any]:
-    """One pass over the facts touched by the period (an OR of five indexed ranges)."""
+def _case_counts(
+    by: str | None, names: tuple[str, ...]
+) -> list[tuple[Select[Any], tuple[str, ...]]]:
+    """One statement per period column, each a range scan of its covering index (an OR of the
+    five ranges would visit every touched row of the table instead)."""
     f = CaseFactRow
     key, group_by = _group(f, by)
-    registered = _within(f.registered_at)
-    due = _within(f.resolution_due)
     closed_by_end = and_(f.status == "closed", f.closed_at < END)
-    resolved = _within(f.resolved_at)
-    response = _within(f.response_due)
-    closed_in = and_(f.status == "closed", _within(f.closed_at))
-    return (
-        select(
-            key,
-            _flag(registered),
-            _flag(due),
-            _flag(and_(due, closed_by_end)),
-            _flag(and_(due, closed_by_end, f.on_time.is_(True))),
-            _flag(and_(due, ~closed_by_end, f.status.not_in(ENDED))),
-            _flag(resolved),
-            _flag(and_(resolved, f.handled_on_time.is_(True))),
-            _flag(response),
-            _flag(and_(response, f.started_at.is_not(None), f.started_at <= f.response_due)),
-            _flag(closed_in),
-            _flag(and_(closed_in, f.resolution == "fixed")),
-        )
-        .where(or_(registered, due, resolved, response, closed_in), *_filtered(f, names))
-        .group_by(*group_by)
-    )
+
+    def counting(period: ColumnElement[bool], *sums: Any) -> Select[Any]:
+        query = select(key, func.count(), *sums).where(period, *_filtered(f, names))
+        return query.group_by(*group_by)
+
+    return [
+        (counting(_within(f.registered_at)), ("registered",)),
+        (
+            counting(
+                _within(f.resolution_due),
+                _flag(closed_by_end),
+                _flag(and_(closed_by_end, f.on_time.is_(True))),
+                _flag(and_(~closed_by_end, f.status.not_in(ENDED))),
+            ),
+            ("due", "closed", "closed_on_time", "overdue"),
+        ),
+        (
+            counting(_within(f.resolved_at), _flag(f.handled_on_time.is_(True))),
+            ("resolved", "resolved_on_time"),
+        ),
+        (
+            counting(
+                _within(f.response_due),
+                _flag(and_(f.started_at.is_not(None), f.started_at <= f.response_due)),
+            ),
+            ("response_due", "responded_on_time"),
+        ),
+        (
+            counting(
+                and_(_within(f.closed_at), f.status == "closed"), _flag(f.resolution == "fixed")
+            ),
+            ("closed_in_period", "fixed"),
+        ),
+    ]
 
 
 @cache
 def _percentiles(by: str | None, names: tuple[str, ...]) -> Select[Any]:
-    """Median and p90 hours to close per group (or for the city), by window functions."""
+    """Median and p90 hours to close per group (or for the city), to the quarter hour: a
+    histogram of quarter hours per group, then running sums over it (sorting the histogram, not
+    every case, is what keeps this fast over a million facts)."""
     f = CaseFactRow
     key, group_by = _group(f, by)
-    partition = {"partition_by": group_by} if group_by else {}
-    ranked = (
-        select(
-            key,
-            f.hours_to_close.label("h"),
-            func.row_number().over(order_by=f.hours_to_close, **partition).label("rn"),
-            func.count().over(**partition).label("n"),
-        )
+    quarter = cast(func.round(f.hours_to_close * 4), Integer).label("q")
+    histogram = (
+        select(key, quarter, func.count().label("c"))
         .where(
             f.status == "closed",
             _within(f.closed_at),
             f.hours_to_close.is_not(None),
             *_filtered(f, names),
         )
+        .group_by(*group_by, quarter)
         .subquery()
     )
-    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    h = histogram.c
+    partition = {"partition_by": [h.g]} if by is not None else {}
+    running = select(
+        h.g,
+        h.q,
+        cast(func.sum(h.c).over(order_by=h.q, **partition), Integer).label("cum"),
+        cast(func.sum(h.c).over(**partition), Integer).label("n"),
+    ).subquery()
+    r = running.c
+    first = func.min(case((r.cum >= (r.n + 1) // 2, r.q)))
+    second = func.min(case((r.cum >= (r.n + 2) // 2, r.q)))
     return select(
-        ranked.c.g,
-        func.avg(case((middle, ranked.c.h))),
-        func.min(case((ranked.c.rn * 10 >= ranked.c.n * 9, ranked.c.h))),
-    ).group_by(ranked.c.g)
+        r.g,
+        (first + second) / 8.0,
+        func.min(case((r.cum * 10 >= r.n * 9, r.q))) / 4.0,
+    ).group_by(r.g)
 
 
 @cache

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -165,6 +165,4 @@ def forget_cases(session: Session, *, keep: Iterable[int], below: int, above: in
 
 def highest_case_id(session: Session) -> int:
     """The highest case id with a fact (0 when there are none)."""
-    from sqlalchemy import func
-
     return int(session.scalar(select(func.max(CaseFactRow.case_id))) or 0)

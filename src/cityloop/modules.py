@@ -26,6 +26,7 @@ PACKAGES: tuple[str, ...] = (
     "cityloop.platforms.data.ckan",
     "cityloop.domains.governance",
     "cityloop.domains.services",
+    "cityloop.domains.operations",
     "cityloop.bridges",
 )
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # dataset's freshness is checked (a stale one is flagged to its owner).
     dataset_refresh_seconds: float = Field(default=60.0, gt=0)
     dataset_quality_seconds: float = Field(default=3600.0, gt=0)
+    # The operations read model is reconciled with the cases this often (nightly by default).
+    case_facts_reconcile_seconds: float = Field(default=86400.0, gt=0)
     # The largest table a department may upload (CSV or XLSX).
     dataset_upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Counter appointments: how far ahead a citizen may book, until how many hours before

@@ -404,7 +404,15 @@ def test_supervisors_see_the_kpi_panel(live_server: str, open_page: Any) -> None
     expect(page.get_by_test_id("kpi-table")).to_be_visible()
     expect(page.get_by_test_id("kpi-chart-rates").locator("svg")).to_be_attached()
     expect(page.get_by_test_id("kpi-row-facilities")).to_be_visible()
+    # Each figure carries the previous period's; a cut by district drills down to its streets.
+    expect(page.get_by_test_id("kpi-previous-registered")).to_be_visible()
     screenshot(page, "console-kpi")
+    page.get_by_test_id("kpi-by").select_option("district")
+    page.locator("[data-testid^='kpi-drill-']").first.click()
+    expect(page.get_by_test_id("kpi-scope")).to_contain_text("RV0")
+    expect(page.locator("[data-testid^='kpi-row-RV0']").first).to_be_visible()
+    page.get_by_test_id("kpi-drill-up").click()
+    expect(page.get_by_test_id("kpi-drill-up")).to_have_count(0)
 
     # A field worker has no KPI screen: the route sends them to their work.
     worker = open_page(mobile=True)

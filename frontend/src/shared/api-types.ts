@@ -1989,26 +1989,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/kpis": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Indicators
-         * @description The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end).
-         */
-        get: operations["indicators_api_v1_kpis_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/disputes": {
         parameters: {
             query?: never;
@@ -2902,6 +2882,175 @@ export interface paths {
          * @description Revoke an issued licence: verifiers refuse it once they fetch the status list again.
          */
         post: operations["revoke_licence_api_v1_staff_applications__application_id__revoke_licence_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Indicators
+         * @description The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end), the
+         *     last 30 days by default; staff and leaders (a department's staff see their department, a
+         *     district-scoped account its district).
+         */
+        get: operations["indicators_api_v1_kpis_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Kpi Cut
+         * @description KPIs and the 三率 for a period (at most 367 days), cut by one dimension and filtered on
+         *     any, each with the previous period of equal length beside it; staff and leaders, within
+         *     their scope. Drill down by passing the group as a filter and ``next_by`` as ``by``.
+         */
+        get: operations["kpi_cut_api_v1_operations_kpis_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fact Cases
+         * @description The cases behind one figure of a cut (at most 500, newest first): the bottom of a
+         *     drill-down, whose ids the console opens; staff and leaders, within their scope.
+         */
+        get: operations["fact_cases_api_v1_operations_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trends
+         * @description One figure per day, week or month over a period (at most 62 points); staff and leaders,
+         *     within their scope.
+         */
+        get: operations["trends_api_v1_operations_trends_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/league": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * League Table
+         * @description The month's league of departments or streets by composite score, in four tiers
+         *     (先进/良好/一般/较差); staff and leaders (a department's staff see their own row).
+         */
+        get: operations["league_table_api_v1_operations_league_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/hotspots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hotspot List
+         * @description 每月一题: the categories reported at least ``threshold`` times in one street or grid in
+         *     the month, most first, with their proactive task if one was made; staff and leaders.
+         */
+        get: operations["hotspot_list_api_v1_operations_hotspots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/hotspots/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hotspot Task
+         * @description Turn a hotspot into a proactive task (未诉先办): governance opens a case on the inspector
+         *     channel shortly after (``case_id`` then appears). Supervisors, dispatchers and admins.
+         */
+        post: operations["hotspot_task_api_v1_operations_hotspots_tasks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task List
+         * @description The proactive tasks made from hotspots, newest first; staff and leaders, within scope.
+         */
+        get: operations["task_list_api_v1_operations_tasks_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5067,6 +5216,38 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** FactCase */
+        FactCase: {
+            /** Case Id */
+            case_id: number;
+            /** Status */
+            status: string;
+            /** Category */
+            category: string;
+            /** Priority */
+            priority: string;
+            /** Channel */
+            channel: string;
+            /** Department */
+            department: string | null;
+            /** District */
+            district: string;
+            /** Street */
+            street: string | null;
+            /** Grid */
+            grid: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Resolution Due */
+            resolution_due: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** On Time */
+            on_time: boolean | null;
+        };
         /** Fee */
         Fee: {
             /** Amount Cents */
@@ -5312,6 +5493,25 @@ export interface components {
             /** Days */
             days: components["schemas"]["CalendarDayOut"][];
         };
+        /** Hotspot */
+        Hotspot: {
+            /** Month */
+            month: string;
+            /** Level */
+            level: string;
+            /** District */
+            district: string;
+            /** Area */
+            area: string;
+            /** Category */
+            category: string;
+            /** Cases */
+            cases: number;
+            /** Task Id */
+            task_id: number | null;
+            /** Task Case Id */
+            task_case_id: number | null;
+        };
         /** IdentityIn */
         IdentityIn: {
             /** Legal Name */
@@ -5338,7 +5538,10 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** Indicators */
+        /**
+         * Indicators
+         * @description One unit's figures for one period (definitions in docs/operations.md).
+         */
         Indicators: {
             /** Registered */
             registered: number;
@@ -5358,6 +5561,25 @@ export interface components {
             overdue: number;
             /** Ratings */
             ratings: number;
+            /**
+             * Satisfied
+             * @description ratings of 4 or 5 stars
+             */
+            satisfied: number;
+            /**
+             * Response Due
+             * @description cases whose response deadline fell in the period
+             */
+            response_due: number;
+            /** Responded On Time */
+            responded_on_time: number;
+            /** Closed In Period */
+            closed_in_period: number;
+            /**
+             * Fixed
+             * @description cases closed in the period as fixed
+             */
+            fixed: number;
             /** Closure Rate */
             closure_rate: number | null;
             /** On Time Closure Rate */
@@ -5366,8 +5588,28 @@ export interface components {
             on_time_handling_rate: number | null;
             /** Median Hours To Close */
             median_hours_to_close: number | null;
-            /** Satisfaction */
+            /** P90 Hours To Close */
+            p90_hours_to_close: number | null;
+            /**
+             * Satisfaction
+             * @description mean stars
+             */
             satisfaction: number | null;
+            /**
+             * Response Rate
+             * @description 响应率
+             */
+            response_rate: number | null;
+            /**
+             * Resolution Rate
+             * @description 解决率
+             */
+            resolution_rate: number | null;
+            /**
+             * Satisfaction Rate
+             * @description 满意率
+             */
+            satisfaction_rate: number | null;
         };
         /** IntakeAnswer */
         IntakeAnswer: {
@@ -5451,7 +5693,44 @@ export interface components {
             created_at: string;
             public_jwk: components["schemas"]["Jwk"];
         };
-        /** KpiReport */
+        /** KpiCut */
+        KpiCut: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Previous Start */
+            previous_start: string | null;
+            /** Previous End */
+            previous_end: string | null;
+            /** By */
+            by: string | null;
+            /**
+             * Filters
+             * @description the filters applied, the caller's scope included
+             */
+            filters: {
+                [key: string]: string;
+            };
+            /**
+             * Next By
+             * @description the next drill-down level (district, street, grid)
+             */
+            next_by: string | null;
+            city: components["schemas"]["KpiRow"];
+            /** Groups */
+            groups: components["schemas"]["KpiRow"][];
+        };
+        /**
+         * KpiReport
+         * @description The city and each department (the console's first KPI screen).
+         */
         KpiReport: {
             /**
              * Start
@@ -5468,6 +5747,24 @@ export interface components {
             departments: {
                 [key: string]: components["schemas"]["Indicators"];
             };
+        };
+        /** KpiRow */
+        KpiRow: {
+            /**
+             * Key
+             * @description the group's code; 'unassigned' when it has none; '*' the city
+             */
+            key: string;
+            figures: components["schemas"]["Indicators"];
+            /** @description the previous period of equal length */
+            previous: components["schemas"]["Indicators"] | null;
+            /**
+             * Delta
+             * @description figure minus previous value
+             */
+            delta: {
+                [key: string]: number | null;
+            } | null;
         };
         /** LatestValue */
         LatestValue: {
@@ -5493,6 +5790,36 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["LatestValue"];
             };
+        };
+        /** League */
+        League: {
+            /** Month */
+            month: string;
+            /** Of */
+            of: string;
+            /** Ranked */
+            ranked: number;
+            /** Rows */
+            rows: components["schemas"]["LeagueRow"][];
+        };
+        /** LeagueRow */
+        LeagueRow: {
+            /** Key */
+            key: string;
+            /** Rank */
+            rank: number;
+            /** Score */
+            score: number;
+            /**
+             * Tier
+             * @description advanced | good | fair | poor (quartiles)
+             */
+            tier: string;
+            /** Tier Name */
+            tier_name: string;
+            /** Tier Name Zh */
+            tier_name_zh: string;
+            figures: components["schemas"]["Indicators"];
         };
         /**
          * Licence
@@ -6084,6 +6411,37 @@ export interface components {
          * @enum {string}
          */
         Priority: "urgent" | "normal" | "low";
+        /** ProactiveTask */
+        ProactiveTask: {
+            /** Id */
+            id: number;
+            /** Month */
+            month: string;
+            /** Level */
+            level: string;
+            /** District */
+            district: string;
+            /** Area */
+            area: string;
+            /** Category */
+            category: string;
+            /** Cases */
+            cases: number;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /**
+             * Case Id
+             * @description the inspector-channel case, once governance filed it
+             */
+            case_id: number | null;
+            /** Error */
+            error: string | null;
+        };
         /** Profile */
         Profile: {
             /** Code */
@@ -7227,6 +7585,29 @@ export interface components {
             /** Contact Email */
             contact_email?: string | null;
         };
+        /**
+         * TaskIn
+         * @description A hotspot to turn into a proactive task (未诉先办).
+         */
+        TaskIn: {
+            /**
+             * Month
+             * @description YYYY-MM
+             */
+            month: string;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "street" | "grid";
+            /**
+             * Area
+             * @description the street's or grid's code
+             */
+            area: string;
+            /** Category */
+            category: string;
+        };
         /** TokenOut */
         TokenOut: {
             /** Access Token */
@@ -7245,6 +7626,25 @@ export interface components {
             /** Report Id */
             report_id: number;
             case: components["schemas"]["PublicCase"];
+        };
+        /** Trend */
+        Trend: {
+            /** Figure */
+            figure: string;
+            /** Bucket */
+            bucket: string;
+            /** Points */
+            points: components["schemas"]["TrendPoint"][];
+        };
+        /** TrendPoint */
+        TrendPoint: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Value */
+            value: number | null;
         };
         /** UploadOut */
         UploadOut: {
@@ -10834,39 +11234,6 @@ export interface operations {
             };
         };
     };
-    indicators_api_v1_kpis_get: {
-        parameters: {
-            query?: {
-                start?: string | null;
-                end?: string | null;
-                department?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KpiReport"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     dispute_queue_api_v1_disputes_get: {
         parameters: {
             query?: never;
@@ -12321,6 +12688,296 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffApplication"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    indicators_api_v1_kpis_get: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kpi_cut_api_v1_operations_kpis_get: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+                /** @description group by this dimension */
+                by?: string | null;
+                compare?: boolean;
+                department?: string | null;
+                district?: string | null;
+                street?: string | null;
+                grid?: string | null;
+                category?: string | null;
+                channel?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiCut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    fact_cases_api_v1_operations_cases_get: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+                figure?: string;
+                department?: string | null;
+                district?: string | null;
+                street?: string | null;
+                grid?: string | null;
+                category?: string | null;
+                channel?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactCase"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    trends_api_v1_operations_trends_get: {
+        parameters: {
+            query?: {
+                figure?: string;
+                bucket?: string;
+                start?: string | null;
+                end?: string | null;
+                department?: string | null;
+                district?: string | null;
+                street?: string | null;
+                grid?: string | null;
+                category?: string | null;
+                channel?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trend"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    league_table_api_v1_operations_league_get: {
+        parameters: {
+            query: {
+                /** @description YYYY-MM (UTC) */
+                month: string;
+                of?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["League"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    hotspot_list_api_v1_operations_hotspots_get: {
+        parameters: {
+            query: {
+                /** @description YYYY-MM (UTC) */
+                month: string;
+                level?: string;
+                threshold?: number;
+                department?: string | null;
+                district?: string | null;
+                street?: string | null;
+                grid?: string | null;
+                category?: string | null;
+                channel?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hotspot"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    hotspot_task_api_v1_operations_hotspots_tasks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProactiveTask"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    task_list_api_v1_operations_tasks_get: {
+        parameters: {
+            query?: {
+                month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProactiveTask"][];
                 };
             };
             /** @description Validation Error */

@@ -48,6 +48,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
         ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
         ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
         ("clerk", Role.CLERK, centre, "Service counter clerk"),
+        ("leader", Role.LEADER, None, "City leader"),
         ("citizen", Role.CITIZEN, None, "Demo citizen"),
     ]
     for department in city.departments:

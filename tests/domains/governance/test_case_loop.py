@@ -125,47 +125,6 @@ def test_hotline_report_by_address_is_geocoded(city: City) -> None:
     assert case["street"]["code"] == "RV01-S01"
 
 
-def test_the_indicators_move_as_cases_close_and_rework(city: City) -> None:
-    headers = city.headers("supervisor")
-    before = city.client.get("/api/v1/kpis", headers=headers).json()["departments"]
-    roads_before = before.get("roads", {"rework": 0, "closed": 0})
-    lat, lon = fresh_point()
-    case_id = city.report(category="C-02-01", lat=lat, lon=lon)["case_id"]
-    city.act(case_id, "dispatcher", action="register")
-    city.act(case_id, "dispatcher", action="dispatch", department="roads")
-    city.act(case_id, "worker-roads", action="start")
-    proof = city.upload()
-    city.act(case_id, "worker-roads", action="resolve", note="patched", attachments=[proof])
-    city.act(case_id, "supervisor", action="reopen", note="redo")
-    city.act(case_id, "worker-roads", action="start")
-    city.act(case_id, "worker-roads", action="resolve", note="again", attachments=[proof])
-    city.act(case_id, "supervisor", action="verify", resolution="fixed")
-    from datetime import timedelta
-
-    from cityloop.base.db import utcnow
-
-    start = (utcnow() - timedelta(days=1)).isoformat()
-    end = (utcnow() + timedelta(days=30)).isoformat()
-    period = {"start": start, "end": end}
-    after = city.client.get("/api/v1/kpis", headers=headers, params=period).json()
-    roads = after["departments"]["roads"]
-    assert roads["rework"] == roads_before["rework"] + 1
-    assert roads["closed"] >= 1
-    assert 0 < roads["closure_rate"] <= 1
-    assert roads["median_hours_to_close"] is not None
-    # A handler sees their own department's figures and no other's; water has a case in the
-    # period, so an empty answer cannot pass for a scoped one.
-    lat, lon = fresh_point()
-    water_case = city.report(category="C-02-01", lat=lat, lon=lon)["case_id"]
-    city.act(water_case, "dispatcher", action="register")
-    city.act(water_case, "dispatcher", action="dispatch", department="water")
-    own = city.client.get("/api/v1/kpis", headers=city.headers("handler-water")).json()
-    assert set(own["departments"]) == {"water"}
-    assert own["departments"]["water"]["registered"] >= 1
-    bad = city.client.get("/api/v1/kpis", headers=headers, params={"start": end, "end": end})
-    assert bad.status_code == 400
-
-
 def test_a_report_filed_by_a_dispatcher_counts_as_staff_not_public(city: City) -> None:
     lat, lon = fresh_point()
     case_id = city.report(username="dispatcher", category="C-02-01", lat=lat, lon=lon)["case_id"]

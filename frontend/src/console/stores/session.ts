@@ -3,7 +3,7 @@ import { computed, reactive } from "vue";
 import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } from "../../shared/api";
 import { t } from "../i18n";
 
-export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk"] as const;
+export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
 export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
@@ -18,6 +18,8 @@ const FEATURES: Record<string, Feature[]> = {
   inspector: ["report", "queue"],
   // The counter clerk checks people's papers in person: the counter screen and nothing of cases.
   clerk: ["counter"],
+  // City and district leaders (领导) read the figures and act on nothing.
+  leader: ["kpis"],
 };
 
 /** Whether the role works with cases at all (the live case feed is for those who do). */
@@ -42,6 +44,8 @@ export function homeRoute(): string {
       return "/report";
     case "clerk":
       return "/counter";
+    case "leader":
+      return "/kpis";
     default:
       return "/queue";
   }

@@ -94,6 +94,7 @@ def rate_case(
         to_status=case.status,
         data={"stars": stars, "report_id": report.id},
     )
+    emit(session, events.CaseRated(case_id=case.id, rating_id=rating.id, stars=stars))
     return rating
 
 

@@ -1,5 +1,6 @@
 """Governance's built-in open datasets: the cases people reported, de-identified by the catalogue
-(one point per case, and counts per grid cell), and the departments' monthly indicators.
+(one point per case, and counts per grid cell). The departments' monthly indicators are the
+operations domain's (``cityloop.domains.operations.datasets``).
 
 A case is handed to the catalogue as a PointRecord: its public number, category, place, day,
 status and description. The catalogue snaps the place to a grid cell, publishes only groups of at
@@ -10,20 +11,13 @@ platform) registered or published it. Reporters, contacts and devices are never 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext
-from cityloop.base.db import utcnow
-from cityloop.domains.governance import kpis
 from cityloop.domains.governance.events import CaseCreated, CaseTransitioned
 from cityloop.domains.governance.models import Case, CaseEvent, Category
 from cityloop.domains.governance.workflow import Status
-from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.application.identity.roles import Caller
 from cityloop.platforms.data.catalogue import deidentify
 from cityloop.platforms.data.catalogue.deidentify import PointRecord
@@ -81,54 +75,6 @@ CASES_BY_CELL = DatasetSpec(
     shape="cells",
 )
 
-CASE_KPIS = DatasetSpec(
-    name="case-kpis",
-    owner_department=OWNER,
-    title="Case handling indicators per department and month",
-    title_zh="各部门案件处置月度指标",
-    description=(
-        "Per department and month (UTC): cases registered, cases due, closed, closed on time, "
-        "overdue and reopened (rework), and the median hours from report to close, as defined "
-        "by CJ/T 292."
-    ),
-    description_zh=(
-        "按部门和月份（UTC）统计：立案数、应结案数、结案数、按期结案数、超期数、返工数"
-        "及从上报到结案的中位小时数（依据CJ/T 292）。"
-    ),
-    theme="GOVE",
-    frequency="DAILY",
-    sensitivity="open",
-    keywords=("KPI", "performance", "departments", "绩效考核", "部门"),
-    spatial="city",
-    table_schema={
-        "fields": [
-            {
-                "name": "month",
-                "type": "string",
-                "title": "Month (YYYY-MM)",
-                "constraints": {"required": True},
-            },
-            {
-                "name": "department",
-                "type": "string",
-                "title": "Department code",
-                "constraints": {"required": True},
-            },
-            {"name": "department_name", "type": "string", "title": "Department"},
-            {"name": "department_name_zh", "type": "string", "title": "部门"},
-            {"name": "registered", "type": "integer", "title": "Registered"},
-            {"name": "due", "type": "integer", "title": "Due"},
-            {"name": "closed", "type": "integer", "title": "Closed"},
-            {"name": "closed_on_time", "type": "integer", "title": "Closed on time"},
-            {"name": "overdue", "type": "integer", "title": "Overdue"},
-            {"name": "rework", "type": "integer", "title": "Reopened (rework)"},
-            {"name": "median_hours_to_close", "type": "number", "title": "Median hours to close"},
-        ],
-        "primaryKey": ["month", "department"],
-    },
-    triggers=CASE_TRIGGERS,
-)
-
 
 def _accepted_by_a_person(session: Session) -> set[int]:
     query = select(CaseEvent.case_id).where(
@@ -166,50 +112,7 @@ def case_points(session: Session, *, settings: Settings) -> list[PointRecord]:
     ]
 
 
-def _months(first: datetime, last: datetime) -> Iterator[tuple[datetime, datetime]]:
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    while start <= last:
-        following = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
-        yield start, following
-        start = following
-
-
-def kpi_rows(session: Session, *, settings: Settings) -> list[dict[str, Any]]:
-    """The indicators of ``kpis.compute`` per department, for every month since the first case."""
-    first = session.scalar(select(func.min(Case.created_at)))
-    if first is None:
-        return []
-    names = {d.code: (d.name, d.name_zh) for d in session.scalars(select(Department))}
-    rows = []
-    for start, end in _months(first.astimezone(UTC), utcnow()):
-        figures = kpis.compute(session, start=start, end=end)
-        for code, values in figures["departments"].items():
-            name, name_zh = names.get(code, ("Unassigned", "未分派"))
-            rows.append(
-                {
-                    "month": start.strftime("%Y-%m"),
-                    "department": code,
-                    "department_name": name,
-                    "department_name_zh": name_zh or name,
-                    **{
-                        key: values[key]
-                        for key in (
-                            "registered",
-                            "due",
-                            "closed",
-                            "closed_on_time",
-                            "overdue",
-                            "rework",
-                            "median_hours_to_close",
-                        )
-                    },
-                }
-            )
-    return rows
-
-
 def register_datasets(ctx: AppContext) -> None:
     """Declare governance's built-in datasets to the catalogue."""
     register(ctx, FunctionProducer(CASES, case_points))
     register(ctx, FunctionProducer(CASES_BY_CELL, case_points))
-    register(ctx, FunctionProducer(CASE_KPIS, kpi_rows))

@@ -73,3 +73,12 @@ class CaseFlagged(CaseChange):
 
     department: str | None
     reason: Literal["no_update"] = "no_update"
+
+
+class CaseRated(CaseChange):
+    """A follower rated a closed case (or changed their rating)."""
+
+    type: ClassVar[str] = "case.rated"
+
+    rating_id: int
+    stars: int

@@ -254,33 +254,6 @@ class BulkAnswer(Answer):
     succeeded: int
 
 
-# ------------------------------------------------------------------ indicators
-
-
-class Indicators(Answer):
-    registered: int
-    due: int
-    closed: int
-    closed_on_time: int
-    resolved: int
-    resolved_on_time: int
-    rework: int
-    overdue: int
-    ratings: int
-    closure_rate: float | None
-    on_time_closure_rate: float | None
-    on_time_handling_rate: float | None
-    median_hours_to_close: float | None
-    satisfaction: float | None
-
-
-class KpiReport(Answer):
-    start: Timestamp
-    end: Timestamp
-    city: Indicators
-    departments: dict[str, Indicators]
-
-
 # ------------------------------------------------------------------ citizens and the public
 
 

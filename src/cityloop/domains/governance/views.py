@@ -1,17 +1,17 @@
-"""Staff routes: the case queue and list, a case and its actions, bulk actions, KPIs, the
+"""Staff routes: the case queue and list, a case and its actions, bulk actions, the
 dispute queue; and the reference data every client reads (vocabulary, categories)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from cityloop.base.context import AppContext, get_context
-from cityloop.base.db import iso, utcnow
-from cityloop.base.problems import Problem, bad_request, not_found
-from cityloop.domains.governance import contacts, kpis, queries
+from cityloop.base.db import iso
+from cityloop.base.problems import Problem, not_found
+from cityloop.domains.governance import contacts, queries
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import (
@@ -184,30 +184,6 @@ def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> out.BulkAnswer:
                 )
             )
     return out.BulkAnswer(results=results, succeeded=sum(1 for r in results if r.ok))
-
-
-@router.get("/kpis")
-def indicators(
-    ctx: Ctx,
-    actor: Staff,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    department: str | None = None,
-) -> out.KpiReport:
-    """The department indicators (立案数, 结案率, 按期结案率, 返工数 …) over [start, end)."""
-    end = end or utcnow()
-    start = start or end - timedelta(days=30)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise bad_request(
-            "start and end need a time zone, e.g. 2026-11-01T00:00:00Z", field="start"
-        )
-    if start >= end:
-        raise bad_request("start must be before end", field="start")
-    with ctx.reading() as session:
-        figures = kpis.compute_for(
-            session, actor=actor, start=start, end=end, department=department
-        )
-    return out.KpiReport.model_validate(figures)
 
 
 @router.get("/disputes")

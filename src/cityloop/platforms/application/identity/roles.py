@@ -14,6 +14,7 @@ class Role(StrEnum):
     HOTLINE = "hotline"  # 12345 operator, takes reports by phone
     INSPECTOR = "inspector"  # grid inspector on patrol
     CLERK = "clerk"  # counter clerk (窗口工作人员): checks people's papers in person
+    LEADER = "leader"  # city or district leader (领导): reads KPIs and the operations centre only
     CITIZEN = "citizen"
 
 
@@ -35,5 +36,8 @@ NEEDS_DEPARTMENT = DEPARTMENT_ROLES | {Role.CLERK}
 COUNTER_ROLES = frozenset({Role.CLERK, Role.ADMIN})
 # Who may look people and enterprises up in the staff lists (identity numbers masked).
 IDENTITY_READERS = COUNTER_ROLES | {Role.SUPERVISOR}
+# Who may read the operations centre (KPIs, league tables, trends, hotspots): every staff role
+# but the counter clerk, who works with people's papers, not cases.
+OPERATIONS_READERS = STAFF_ROLES - {Role.CLERK}
 # Roles that see every case, not only their department's.
 CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR})

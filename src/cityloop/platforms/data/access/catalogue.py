@@ -52,6 +52,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "hotline": ("Hotline operator", "12345 话务员"),
     "inspector": ("Grid inspector", "网格员"),
     "clerk": ("Counter clerk", "窗口工作人员"),
+    "leader": ("City or district leader", "领导"),
     "system": ("The platform itself", "系统自动"),
 }
 

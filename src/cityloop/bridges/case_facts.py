@@ -1,0 +1,167 @@
+"""From cases to the operations read model: governance's case events keep operations' case
+facts up to date, and a nightly reconcile corrects whatever drifted.
+
+Each event only names the case; the handler reads the case (with its ratings and reworks) as it
+is now and upserts its whole fact, so a redelivered or out-of-order event changes nothing. The
+reconcile walks every case in id order, in batches, does the same, drops facts of cases that no
+longer exist, and reports how many it had to fix. ``cityloop operations rebuild`` runs it by hand
+(the backfill of a database that had cases before the read model existed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.cli import DataDir, unit_of_work
+from cityloop.base.context import AppContext
+from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
+from cityloop.domains.governance.events import CaseChange, CaseCreated, CaseRated, CaseTransitioned
+from cityloop.domains.governance.models import Case, CaseEvent, Rating
+from cityloop.domains.operations import datasets as operations_datasets
+from cityloop.domains.operations import facts
+from cityloop.domains.operations.facts import CaseFact, RatingFact, ReworkFact
+from cityloop.platforms.data.catalogue.producers import FunctionProducer, register
+
+log = logging.getLogger(__name__)
+CONSUMER = "operations.case-facts"
+TRIGGERS = (CaseCreated, CaseTransitioned, CaseRated)
+BATCH = 1000
+
+
+def fact_of(case: Case, ratings: Sequence[Rating], reworks: Sequence[CaseEvent]) -> CaseFact:
+    """The operations fact of one case."""
+    return CaseFact(
+        case_id=case.id,
+        category=case.category_code,
+        priority=case.priority,
+        channel=case.channel,
+        department=case.department_code,
+        district=case.district_code,
+        street=case.street_code,
+        grid=case.grid_code,
+        lat=case.lat,
+        lon=case.lon,
+        status=case.status,
+        created_at=case.created_at,
+        registered_at=case.registered_at,
+        dispatched_at=case.dispatched_at,
+        started_at=case.started_at,
+        resolved_at=case.resolved_at,
+        closed_at=case.closed_at,
+        response_due=case.response_due,
+        resolution_due=case.resolution_due,
+        on_time=case.on_time,
+        handled_on_time=case.handled_on_time,
+        rework_count=case.rework_count,
+        resolution=case.resolution,
+        ratings=tuple(RatingFact(r.id, r.stars, r.at) for r in ratings),
+        reworks=tuple(ReworkFact(e.id, e.at, e.department_code) for e in reworks),
+    )
+
+
+def _facts_of(session: Session, cases: Sequence[Case]) -> list[CaseFact]:
+    ids = [c.id for c in cases]
+    ratings: dict[int, list[Rating]] = defaultdict(list)
+    reworks: dict[int, list[CaseEvent]] = defaultdict(list)
+    for rating in session.scalars(select(Rating).where(Rating.case_id.in_(ids))):
+        ratings[rating.case_id].append(rating)
+    reopened = select(CaseEvent).where(CaseEvent.case_id.in_(ids), CaseEvent.action == "reopen")
+    for event in session.scalars(reopened):
+        reworks[event.case_id].append(event)
+    return [fact_of(c, ratings[c.id], reworks[c.id]) for c in cases]
+
+
+def refresh_case(session: Session, *, case_id: int) -> bool:
+    """Bring one case's facts up to date; True when anything changed."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return facts.forget_cases(session, keep=(), below=case_id, above=case_id - 1) > 0
+    (fact,) = _facts_of(session, [case])
+    return facts.record_case(session, fact=fact)
+
+
+@dataclass
+class ReconcileResult:
+    checked: int = 0
+    fixed: int = 0
+    removed: int = 0
+
+
+def reconcile(session: Session, *, batch: int = BATCH) -> ReconcileResult:
+    """Rebuild or correct every case's facts from the cases; counts what it had to fix."""
+    result = ReconcileResult()
+    after = 0
+    while True:
+        cases = list(
+            session.scalars(select(Case).where(Case.id > after).order_by(Case.id).limit(batch))
+        )
+        if not cases:
+            break
+        upto = cases[-1].id
+        for fact in _facts_of(session, cases):
+            result.fixed += facts.record_case(session, fact=fact)
+        result.checked += len(cases)
+        result.removed += facts.forget_cases(
+            session, keep=[c.id for c in cases], below=upto, above=after
+        )
+        after = upto
+        session.expunge_all()  # a million cases must not stay in the identity map
+    highest = facts.highest_case_id(session)
+    if highest > after:
+        result.removed += facts.forget_cases(session, keep=(), below=highest, above=after)
+    return result
+
+
+def _handle(session: Session, delivered: DeliveredEvent) -> None:
+    event = delivered.event
+    if isinstance(event, CaseChange):
+        refresh_case(session, case_id=event.case_id)
+
+
+def subscribe(consumers: ConsumerRegistry, ctx: AppContext) -> None:
+    """Case events keep the facts; one consumer, so a case's events apply in order."""
+    consumers.subscribe(CONSUMER, TRIGGERS, _handle)
+
+
+def reconcile_job(ctx: AppContext) -> ReconcileResult:
+    """The nightly reconcile, in one transaction."""
+    with ctx.writing() as session:
+        result = reconcile(session)
+    if result.fixed or result.removed:
+        log.warning(
+            "case facts reconciled: %s of %s fixed, %s removed",
+            result.fixed,
+            result.checked,
+            result.removed,
+        )
+    return result
+
+
+def register_dataset(ctx: AppContext) -> None:
+    """Operations' monthly KPI dataset, marked for rebuilding by governance's case events."""
+    spec = replace(operations_datasets.CASE_KPIS, triggers=TRIGGERS)
+    register(ctx, FunctionProducer(spec, operations_datasets.kpi_rows))
+
+
+def rebuild(data_dir: DataDir = None) -> None:
+    """Rebuild the operations read model from the cases (the nightly reconcile, now)."""
+    with unit_of_work(data_dir) as session:
+        result = reconcile(session)
+    typer.echo(
+        f"case facts: {result.checked} cases checked, {result.fixed} fixed, "
+        f"{result.removed} removed"
+    )
+
+
+def install(app: typer.Typer) -> None:
+    """Add `operations rebuild` to the root command."""
+    group = typer.Typer(help="The operations centre's read model.", no_args_is_help=True)
+    group.command("rebuild")(rebuild)
+    app.add_typer(group, name="operations")

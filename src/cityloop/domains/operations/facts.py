@@ -1,0 +1,168 @@
+"""Writing the read model: a case's facts, upserted whole, so a redelivered event changes nothing.
+
+The bridge builds a :class:`CaseFact` from governance's case row and calls :func:`record_case`;
+the nightly reconcile calls it for every case and counts the rows it had to correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from cityloop.base.db import utcnow
+from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
+
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class RatingFact:
+    rating_id: int
+    stars: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReworkFact:
+    event_id: int
+    at: datetime
+    department: str | None
+
+
+@dataclass(frozen=True)
+class CaseFact:
+    """One case as the operations centre counts it (codes and times, no personal data)."""
+
+    case_id: int
+    category: str
+    priority: str
+    channel: str
+    department: str | None
+    district: str
+    street: str | None
+    grid: str | None
+    lat: float
+    lon: float
+    status: str
+    created_at: datetime
+    registered_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    started_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    on_time: bool | None = None
+    handled_on_time: bool | None = None
+    rework_count: int = 0
+    resolution: str | None = None
+    ratings: tuple[RatingFact, ...] = field(default_factory=tuple)
+    reworks: tuple[ReworkFact, ...] = field(default_factory=tuple)
+
+    def row_values(self) -> dict[str, Any]:
+        """The columns of its ``ops_case_facts`` row."""
+        hours = None
+        if self.status == CLOSED and self.closed_at is not None:
+            hours = round((self.closed_at - self.created_at).total_seconds() / 3600, 4)
+        values = {
+            name: getattr(self, name)
+            for name in CaseFactRow.__table__.columns.keys()  # noqa: SIM118 (column names)
+            if hasattr(self, name) and name not in ("ratings",)
+        }
+        values["ratings"] = len(self.ratings)
+        values["stars_total"] = sum(r.stars for r in self.ratings)
+        values["hours_to_close"] = hours
+        return values
+
+    def dimensions(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "channel": self.channel,
+            "department": self.department,
+            "district": self.district,
+            "street": self.street,
+            "grid": self.grid,
+        }
+
+
+def _same(row: Any, values: dict[str, Any]) -> bool:
+    return all(getattr(row, key) == value for key, value in values.items())
+
+
+def record_case(session: Session, *, fact: CaseFact) -> bool:
+    """Upsert one case's facts (its row, ratings and reworks); True when anything changed."""
+    values = fact.row_values()
+    row = session.get(CaseFactRow, fact.case_id)
+    changed = False
+    if row is None:
+        session.add(CaseFactRow(**values, recorded_at=utcnow()))
+        changed = True
+    elif not _same(row, values):
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.recorded_at = utcnow()
+        changed = True
+    dims = fact.dimensions()
+    ratings = [
+        {"rating_id": r.rating_id, "stars": r.stars, "at": r.at, **dims} for r in fact.ratings
+    ]
+    reworks = [
+        {"event_id": w.event_id, "at": w.at, **dims, "department": w.department}
+        for w in fact.reworks
+    ]
+    changed |= _replace(session, RatingFactRow, "rating_id", fact.case_id, ratings)
+    changed |= _replace(session, ReworkFactRow, "event_id", fact.case_id, reworks)
+    session.flush()
+    return changed
+
+
+def _replace(
+    session: Session, model: Any, key: str, case_id: int, wanted: list[dict[str, Any]]
+) -> bool:
+    """Make a case's child facts exactly ``wanted``; True when a row was added, fixed or dropped."""
+    rows = session.scalars(select(model).where(model.case_id == case_id))
+    existing = {getattr(r, key): r for r in rows}
+    changed = False
+    for values in wanted:
+        row = existing.pop(values[key], None)
+        if row is None:
+            session.add(model(case_id=case_id, **values))
+            changed = True
+        elif not _same(row, values):
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed = True
+    for row in existing.values():
+        session.delete(row)
+        changed = True
+    return changed
+
+
+def forget_cases(session: Session, *, keep: Iterable[int], below: int, above: int = 0) -> int:
+    """Drop the facts of case ids in (above, below] that are not in ``keep``: cases that no
+    longer exist. Returns how many case facts went."""
+    keep_ids = set(keep)
+    stale = [
+        case_id
+        for case_id in session.scalars(
+            select(CaseFactRow.case_id).where(
+                CaseFactRow.case_id > above, CaseFactRow.case_id <= below
+            )
+        )
+        if case_id not in keep_ids
+    ]
+    if not stale:
+        return 0
+    for model in (CaseFactRow, RatingFactRow, ReworkFactRow):
+        session.execute(delete(model).where(model.case_id.in_(stale)))
+    return len(stale)
+
+
+def highest_case_id(session: Session) -> int:
+    """The highest case id with a fact (0 when there are none)."""
+    return int(session.scalar(select(func.max(CaseFactRow.case_id))) or 0)

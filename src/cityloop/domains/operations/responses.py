@@ -1,0 +1,132 @@
+"""The operations routes' response models (the contract with the console)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cityloop.base.contracts import Answer, Timestamp
+
+
+class Indicators(Answer):
+    """One unit's figures for one period (definitions in docs/operations.md)."""
+
+    registered: int
+    due: int
+    closed: int
+    closed_on_time: int
+    resolved: int
+    resolved_on_time: int
+    rework: int
+    overdue: int
+    ratings: int
+    satisfied: int = Field(description="ratings of 4 or 5 stars")
+    response_due: int = Field(description="cases whose response deadline fell in the period")
+    responded_on_time: int
+    closed_in_period: int
+    fixed: int = Field(description="cases closed in the period as fixed")
+    closure_rate: float | None
+    on_time_closure_rate: float | None
+    on_time_handling_rate: float | None
+    median_hours_to_close: float | None
+    p90_hours_to_close: float | None
+    satisfaction: float | None = Field(description="mean stars")
+    response_rate: float | None = Field(description="响应率")
+    resolution_rate: float | None = Field(description="解决率")
+    satisfaction_rate: float | None = Field(description="满意率")
+
+
+class KpiReport(Answer):
+    """The city and each department (the console's first KPI screen)."""
+
+    start: Timestamp
+    end: Timestamp
+    city: Indicators
+    departments: dict[str, Indicators]
+
+
+class KpiRow(Answer):
+    key: str = Field(description="the group's code; 'unassigned' when it has none; '*' the city")
+    figures: Indicators
+    previous: Indicators | None = Field(description="the previous period of equal length")
+    delta: dict[str, float | None] | None = Field(description="figure minus previous value")
+
+
+class KpiCut(Answer):
+    start: Timestamp
+    end: Timestamp
+    previous_start: Timestamp | None
+    previous_end: Timestamp | None
+    by: str | None
+    filters: dict[str, str] = Field(description="the filters applied, the caller's scope included")
+    next_by: str | None = Field(description="the next drill-down level (district, street, grid)")
+    city: KpiRow
+    groups: list[KpiRow]
+
+
+class FactCase(Answer):
+    case_id: int
+    status: str
+    category: str
+    priority: str
+    channel: str
+    department: str | None
+    district: str
+    street: str | None
+    grid: str | None
+    created_at: Timestamp
+    resolution_due: Timestamp | None
+    closed_at: Timestamp | None
+    on_time: bool | None
+
+
+class TrendPoint(Answer):
+    start: Timestamp
+    value: float | None
+
+
+class Trend(Answer):
+    figure: str
+    bucket: str
+    points: list[TrendPoint]
+
+
+class LeagueRow(Answer):
+    key: str
+    rank: int
+    score: float
+    tier: str = Field(description="advanced | good | fair | poor (quartiles)")
+    tier_name: str
+    tier_name_zh: str
+    figures: Indicators
+
+
+class League(Answer):
+    month: str
+    of: str
+    ranked: int
+    rows: list[LeagueRow]
+
+
+class Hotspot(Answer):
+    month: str
+    level: str
+    district: str
+    area: str
+    category: str
+    cases: int
+    task_id: int | None
+    task_case_id: int | None
+
+
+class ProactiveTask(Answer):
+    id: int
+    month: str
+    level: str
+    district: str
+    area: str
+    category: str
+    cases: int
+    requested_by: str
+    requested_at: Timestamp
+    case_id: int | None = Field(description="the inspector-channel case, once governance filed it")
+    error: str | None

@@ -1,0 +1,40 @@
+"""`cityloop operations rebuild`: the backfill of the operations read model, as an operator runs
+it on a database whose cases came before the read model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
+
+from cityloop.base.db import Database
+from cityloop.cli import app
+from cityloop.demo import seed
+from cityloop.domains.operations.cuts import Period
+from cityloop.domains.operations.models import CaseFactRow
+from cityloop.domains.operations.service import case_list
+from cityloop.platforms.application.identity.service import Actor
+from tests.domains.operations.cases import MARCH, march_cases
+
+runner = CliRunner()
+
+
+def test_rebuild_fills_the_facts_of_cases_that_have_none(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["migrate", "--data-dir", str(tmp_path)]).exit_code == 0
+    db = Database(f"sqlite:///{tmp_path / 'cityloop.db'}")
+    with db.writing() as session:
+        seed.seed_city(session, fleet=False)
+        march_cases(session)
+        session.execute(delete(CaseFactRow))  # as if the cases predated migration 0025
+    result = runner.invoke(app, ["operations", "rebuild", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "7 cases checked, 7 fixed, 0 removed" in result.output
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(CaseFactRow)) == 7
+        admin = Actor(None, "admin", "admin")
+        due = case_list(session, actor=admin, period=Period(*MARCH), figure="due", filters={})
+        assert len(due) == 5
+    again = runner.invoke(app, ["operations", "rebuild", "--data-dir", str(tmp_path)])
+    assert "7 cases checked, 0 fixed, 0 removed" in again.output
+    db.dispose()

@@ -427,7 +427,7 @@ class ActionTerm(Answer):
     from_statuses: list[Status]
     to_status: Status | None = Field(description="null when the action keeps the status")
     roles: list[str]
-    needs: list[Literal["note", "department", "resolution", "merge_into"]]
+    needs: list[Literal["note", "department", "resolution", "merge_into", "assignee"]]
     note_public: bool = Field(description="citizens see the note by default")
     public_reason: bool = Field(description="the note is the public reason; it cannot be internal")
     counts_as_rework: bool

@@ -527,6 +527,15 @@ const en: Record<string, string> = {
   "verify.nothing": "Paste a licence first.",
   "verify.tooMany": "Too many checks from here. Wait a minute and try again.",
   "verify.offlineHint": "The check uses the city's published keys and revocation list.",
+  // Tracking by case number and code (crews branch).
+  "track.codeTitle": "Track a report",
+  "track.codeHint": "Enter the case number and the 6-character code you were given on the phone.",
+  "track.caseNumber": "Case number",
+  "track.code": "Code",
+  "track.codeSubmit": "Show the report",
+  "track.codeInvalid": "Enter a case number and a 6-character code.",
+  "track.codeNotFound": "No report has this case number and code. Check both and try again.",
+  "track.byCodeLink": "Reported by phone? Track it with your case number and code",
 };
 
 const zh: Record<string, string> = {
@@ -1055,6 +1064,15 @@ const zh: Record<string, string> = {
   "verify.nothing": "请先粘贴证照内容。",
   "verify.tooMany": "核验过于频繁，请稍后再试。",
   "verify.offlineHint": "核验使用本市公布的签发密钥和吊销列表。",
+  // 凭案卷号和查询码查询（crews 分支）
+  "track.codeTitle": "查询上报",
+  "track.codeHint": "请输入电话中告知您的案卷号和 6 位查询码。",
+  "track.caseNumber": "案卷号",
+  "track.code": "查询码",
+  "track.codeSubmit": "查看上报",
+  "track.codeInvalid": "请输入案卷号和 6 位查询码。",
+  "track.codeNotFound": "没有与该案卷号和查询码对应的上报，请核对后重试。",
+  "track.byCodeLink": "通过电话上报？凭案卷号和查询码查询进度",
 };
 
 export const messages: Messages = { en, "zh-CN": zh };

@@ -25,6 +25,7 @@ export const router = createRouter({
   routes: [
     { path: "/", name: "report", component: ReportView, meta: { title: "nav.report" } },
     { path: "/reports", name: "reports", component: MyReportsView, meta: { title: "nav.reports" } },
+    { path: "/track", name: "trackByCode", component: TrackView, meta: { title: "track.codeTitle" } },
     { path: "/track/:token", name: "track", component: TrackView, meta: { title: "track.title" } },
     { path: "/case/:id(\\d+)", name: "case", component: TrackView, meta: { title: "track.title" } },
     { path: "/map", name: "map", component: MapView, meta: { title: "nav.map" } },

@@ -37,6 +37,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
   { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
+  { path: "/crews", component: () => import("./views/CrewsView.vue"), meta: { feature: "crews", title: "nav.crews" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

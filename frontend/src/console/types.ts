@@ -3,6 +3,11 @@
 export type {
   ActionBody,
   AlarmSource,
+  Assignee,
+  Crew,
+  MyWorkCase,
+  Workload,
+  Load,
   AreaCollection as GeoCollection,
   AreaFeature as GeoFeature,
   BulkResult,
@@ -25,6 +30,7 @@ export type {
   StaffCaseSummary,
   StaffCaseSummary as CaseSummary,
   StaffTimelineRow,
+  User,
 } from "../shared/types";
 
 /** Why a case went where it did (the server keeps this as a free-form JSON object). */

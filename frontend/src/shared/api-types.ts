@@ -436,6 +436,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/crews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Crews
+         * @description The crews with their members, by department and name; city-wide staff see any
+         *     department's, handlers and workers only their own.
+         */
+        get: operations["list_crews_api_v1_crews_get"];
+        put?: never;
+        /**
+         * Create Crew
+         * @description Add a crew to a department; an admin, or the department's handler. Audited.
+         */
+        post: operations["create_crew_api_v1_crews_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crews/{crew_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Rename Crew
+         * @description Rename a crew; an admin, or the department's handler. Audited.
+         */
+        patch: operations["rename_crew_api_v1_crews__crew_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/crews/{crew_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Crew Member
+         * @description Put one of the department's field workers in the crew; an admin, or the department's
+         *     handler. Audited.
+         */
+        post: operations["add_crew_member_api_v1_crews__crew_id__members_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crews/{crew_id}/members/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Crew Member
+         * @description Take a worker out of the crew; an admin, or the department's handler. Audited.
+         */
+        delete: operations["remove_crew_member_api_v1_crews__crew_id__members__username__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crews/{crew_id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate Crew
+         * @description The crew takes no new work (its members and past cases stay); an admin, or the
+         *     department's handler. Audited.
+         */
+        post: operations["deactivate_crew_api_v1_crews__crew_id__deactivate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crews/{crew_id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate Crew
+         * @description A deactivated crew may take work again; an admin, or the department's handler. Audited.
+         */
+        post: operations["activate_crew_api_v1_crews__crew_id__activate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/departments/{code}/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Department Workers
+         * @description The department's active field workers, who may be assigned its cases; city-wide staff,
+         *     and the department's own handlers and workers.
+         */
+        get: operations["department_workers_api_v1_departments__code__workers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/districts": {
         parameters: {
             query?: never;
@@ -1907,6 +2055,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/my-work": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Work
+         * @description My department's open cases: those assigned to me first, then my crews', then the rest,
+         *     each group soonest deadline first; for department handlers and field workers.
+         */
+        get: operations["my_work_api_v1_my_work_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workload
+         * @description Open and overdue cases per crew and per field worker of a department, and how many nobody
+         *     holds; the department's handlers (their own) and city-wide staff (any department).
+         */
+        get: operations["workload_api_v1_workload_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_id}": {
         parameters: {
             query?: never;
@@ -2105,6 +2295,27 @@ export interface paths {
          *     token.
          */
         get: operations["track_api_v1_track__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Track By Code
+         * @description The case behind a report, by the case number and 6-character code a caller was given;
+         *     for whoever holds both, rate-limited per client. A wrong number or code reads the same.
+         */
+        get: operations["track_by_code_api_v1_track_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3627,6 +3838,10 @@ export interface components {
             merge_into?: number | null;
             /** Public */
             public?: boolean | null;
+            /** Assignee User Id */
+            assignee_user_id?: number | null;
+            /** Assignee Crew Id */
+            assignee_crew_id?: number | null;
         };
         /**
          * ActionTerm
@@ -3642,7 +3857,7 @@ export interface components {
             /** Roles */
             roles: string[];
             /** Needs */
-            needs: ("note" | "department" | "resolution" | "merge_into")[];
+            needs: ("note" | "department" | "resolution" | "merge_into" | "assignee")[];
             /**
              * Note Public
              * @description citizens see the note by default
@@ -4127,6 +4342,21 @@ export interface components {
             ];
         };
         /**
+         * Assignee
+         * @description Who in the department works on a case: one field worker or one crew.
+         */
+        Assignee: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "worker" | "crew";
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
+        /**
          * Audience
          * @enum {string}
          */
@@ -4250,6 +4480,10 @@ export interface components {
             merge_into?: number | null;
             /** Public */
             public?: boolean | null;
+            /** Assignee User Id */
+            assignee_user_id?: number | null;
+            /** Assignee Crew Id */
+            assignee_crew_id?: number | null;
             /** Case Ids */
             case_ids: number[];
         };
@@ -4806,6 +5040,55 @@ export interface components {
             revoked_at: string | null;
             /** Revoked Reason */
             revoked_reason: string;
+        };
+        /** CrewCreate */
+        CrewCreate: {
+            /** Department Code */
+            department_code: string;
+            /** Name */
+            name: string;
+        };
+        /** CrewMemberAdd */
+        CrewMemberAdd: {
+            /** Username */
+            username: string;
+        };
+        /** CrewMemberOut */
+        CrewMemberOut: {
+            /** Id */
+            id: number;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Active */
+            active: boolean;
+        };
+        /**
+         * CrewOut
+         * @description A department's crew (班组) and its members.
+         */
+        CrewOut: {
+            /** Id */
+            id: number;
+            /** Department Code */
+            department_code: string;
+            /** Name */
+            name: string;
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Members */
+            members: components["schemas"]["CrewMemberOut"][];
+        };
+        /** CrewRename */
+        CrewRename: {
+            /** Name */
+            name: string;
         };
         /**
          * DataAccessExport
@@ -5622,6 +5905,11 @@ export interface components {
             /** Tracking Token */
             tracking_token: string;
             /**
+             * Short Code
+             * @description six characters that, with case_id, track the report
+             */
+            short_code: string;
+            /**
              * Joined Existing
              * @description true when an open case nearby absorbed the report
              */
@@ -5885,6 +6173,22 @@ export interface components {
             /** Disclosable */
             disclosable: string[];
         };
+        /**
+         * Load
+         * @description Open and overdue cases held by one crew or one worker (``id`` null: nobody).
+         */
+        Load: {
+            /** Id */
+            id: number | null;
+            /** Name */
+            name: string;
+            /** Open */
+            open: number;
+            /** Overdue */
+            overdue: number;
+            /** Active */
+            active: boolean;
+        };
         /** LocationHint */
         LocationHint: {
             /** Lat */
@@ -6096,12 +6400,126 @@ export interface components {
             report_id: number;
             /** Tracking Token */
             tracking_token: string;
+            /** Short Code */
+            short_code: string | null;
             /**
              * Submitted At
              * Format: date-time
              */
             submitted_at: string;
             case: components["schemas"]["PublicCase"];
+        };
+        /** MyWork */
+        MyWork: {
+            /** Items */
+            items: components["schemas"]["MyWorkCase"][];
+        };
+        /**
+         * MyWorkCase
+         * @description A case in "my work", with the group it is in: assigned to me, to a crew of mine, or
+         *     another open case of my department.
+         */
+        MyWorkCase: {
+            /** Id */
+            id: number;
+            /** Service Request Id */
+            service_request_id: string;
+            status: components["schemas"]["Status"];
+            /**
+             * Open311 Status
+             * @enum {string}
+             */
+            open311_status: "open" | "closed";
+            category: components["schemas"]["Named"];
+            priority: components["schemas"]["Priority"];
+            /** Description */
+            description: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Address */
+            address: string | null;
+            district: components["schemas"]["Named"] | null;
+            street: components["schemas"]["Named"] | null;
+            grid: components["schemas"]["Named"] | null;
+            department: components["schemas"]["Named"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Expected At */
+            expected_at: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            resolution: components["schemas"]["Resolution"] | null;
+            /** Resolution Note */
+            resolution_note: string | null;
+            /** Referred To */
+            referred_to: string | null;
+            /** Duplicate Of */
+            duplicate_of: number | null;
+            /** Merged Into */
+            merged_into: number | null;
+            /** Supporters */
+            supporters: number;
+            /** Dispute Open */
+            dispute_open: boolean;
+            photos: components["schemas"]["Photos"];
+            channel: components["schemas"]["Channel"];
+            /** Routing */
+            routing: {
+                [key: string]: unknown;
+            };
+            /** Source Ref */
+            source_ref: {
+                [key: string]: unknown;
+            };
+            /** Registered At */
+            registered_at: string | null;
+            /** Dispatched At */
+            dispatched_at: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Response Due */
+            response_due: string | null;
+            /** Resolution Due */
+            resolution_due: string | null;
+            /** Response Overdue */
+            response_overdue: boolean;
+            /** Overdue */
+            overdue: boolean;
+            /** Update Overdue */
+            update_overdue: boolean;
+            /** Escalated */
+            escalated: boolean;
+            /** Rework Count */
+            rework_count: number;
+            /** On Time */
+            on_time: boolean | null;
+            /** Handled On Time */
+            handled_on_time: boolean | null;
+            /**
+             * Last Public Update At
+             * Format: date-time
+             */
+            last_public_update_at: string;
+            /** Allowed Actions */
+            allowed_actions: string[];
+            assignee: components["schemas"]["Assignee"] | null;
+            /**
+             * Group
+             * @enum {string}
+             */
+            group: "mine" | "crew" | "department";
         };
         /**
          * Named
@@ -7315,6 +7733,7 @@ export interface components {
             last_public_update_at: string;
             /** Allowed Actions */
             allowed_actions: string[];
+            assignee: components["schemas"]["Assignee"] | null;
             /** Timeline */
             timeline: components["schemas"]["StaffTimelineRow"][];
             /** Reports */
@@ -7425,6 +7844,7 @@ export interface components {
             last_public_update_at: string;
             /** Allowed Actions */
             allowed_actions: string[];
+            assignee: components["schemas"]["Assignee"] | null;
         };
         /**
          * StaffTimelineRow
@@ -7848,6 +8268,16 @@ export interface components {
              * @description years the table does not know: counted Monday to Friday only
              */
             unknown_years: number[];
+        };
+        /** Workload */
+        Workload: {
+            /** Department */
+            department: string;
+            /** Crews */
+            crews: components["schemas"]["Load"][];
+            /** Workers */
+            workers: components["schemas"]["Load"][];
+            unassigned: components["schemas"]["Load"];
         };
     };
     responses: never;
@@ -8526,6 +8956,265 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EnterpriseOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_crews_api_v1_crews_get: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_crew_api_v1_crews_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrewCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rename_crew_api_v1_crews__crew_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                crew_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrewRename"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_crew_member_api_v1_crews__crew_id__members_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                crew_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrewMemberAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_crew_member_api_v1_crews__crew_id__members__username__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                crew_id: number;
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deactivate_crew_api_v1_crews__crew_id__deactivate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                crew_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    activate_crew_api_v1_crews__crew_id__activate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                crew_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    department_workers_api_v1_departments__code__workers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"][];
                 };
             };
             /** @description Validation Error */
@@ -11099,6 +11788,57 @@ export interface operations {
             };
         };
     };
+    my_work_api_v1_my_work_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyWork"];
+                };
+            };
+        };
+    };
+    workload_api_v1_workload_get: {
+        parameters: {
+            query?: {
+                department?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workload"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_case_api_v1_cases__case_id__get: {
         parameters: {
             query?: never;
@@ -11407,6 +12147,47 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TrackAnswer"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    track_by_code_api_v1_track_get: {
+        parameters: {
+            query: {
+                /** @description the case number */
+                case: number;
+                /** @description the report's 6-character code */
+                code: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackAnswer"];
+                };
+            };
+            /** @description no report has this case and code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

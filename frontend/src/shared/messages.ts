@@ -57,6 +57,8 @@ const en: Record<string, string> = {
   "event.overdue": "Overdue",
   "event.response_overdue": "Response overdue",
   "event.stale": "No public update for too long",
+  "event.assign": "Assigned within the department",
+  "event.unassign": "Assignment withdrawn",
 
   "timeline.label": "Case history",
   "timeline.filter": "Show",
@@ -143,6 +145,8 @@ const zh: Record<string, string> = {
   "event.overdue": "已超期",
   "event.response_overdue": "响应超时",
   "event.stale": "长时间没有公开进展",
+  "event.assign": "已指派处置人员",
+  "event.unassign": "已取消指派",
 
   "timeline.label": "办理过程",
   "timeline.filter": "显示",

@@ -57,6 +57,14 @@ export type PublicCaseCollection = Schemas["PublicCaseCollection"];
 export type PublicCaseFeature = Schemas["PublicCaseFeature"];
 export type NearbyCase = Schemas["NearbyCase"];
 
+// Crews and who works on a case.
+export type Assignee = Schemas["Assignee"];
+export type Crew = Schemas["CrewOut"];
+export type MyWork = Schemas["MyWork"];
+export type MyWorkCase = Schemas["MyWorkCase"];
+export type Workload = Schemas["Workload"];
+export type Load = Schemas["Load"];
+
 // Request bodies.
 export type ReportBody = Schemas["ReportIn"];
 export type ActionBody = Schemas["ActionIn"];

@@ -4,15 +4,15 @@ import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } f
 import { t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing";
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing"],
-  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data"],
-  supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog"],
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews"],
+  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data", "crews"],
+  supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog", "crews"],
   // Data sharing: handlers request and decide grants for their department; workers see them.
-  handler: ["myWork", "queue", "applications", "data", "sharing"],
+  handler: ["myWork", "queue", "applications", "data", "sharing", "crews"],
   worker: ["myWork", "queue", "applications", "sharing"],
   hotline: ["report", "queue"],
   inspector: ["report", "queue"],

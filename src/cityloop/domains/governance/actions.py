@@ -15,7 +15,7 @@ from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, forbidden
-from cityloop.domains.governance import events, timeline
+from cityloop.domains.governance import assignment, events, timeline
 from cityloop.domains.governance.catalogue import sla_for
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Dispute, Report
@@ -46,6 +46,8 @@ class ActionInput:
     referred_to: str | None = None
     merge_into: int | None = None
     public: bool | None = None
+    assignee_user_id: int | None = None
+    assignee_crew_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,10 @@ GUARDS: dict[str, Callable[[Step], str | None]] = {
     "other_department": _other_department,
     "merge_target_open": _merge_target_open,
     "content_held": _content_held,
+    "assigned": assignment.is_assigned,
+    "other_assignee": assignment.other_assignee,
 }
-NEEDS_INPUT = frozenset({"other_department", "merge_target_open"})
+NEEDS_INPUT = frozenset({"other_department", "merge_target_open", "other_assignee"})
 
 
 # ---------------------------------------------------------------- checks (on the input: 400)
@@ -168,6 +172,7 @@ CHECKS: dict[str, Callable[[Step], Problem | None]] = {
     "known_resolution": _known_resolution,
     "proof_for_fixed": _proof_for_fixed,
     "complete_resolution": _complete_resolution,
+    "known_assignee": assignment.known_assignee,
 }
 
 
@@ -181,6 +186,14 @@ def _needs(transition: CaseTransition, data: ActionInput) -> None:
             f"{transition.action} needs a resolution: " + ", ".join(r.value for r in Resolution),
             field="resolution",
         )
+    if "assignee" in transition.needs:
+        given = [data.assignee_user_id, data.assignee_crew_id]
+        if given.count(None) != 1:
+            raise bad_request(
+                f"{transition.action} names one worker (assignee_user_id) or one crew "
+                "(assignee_crew_id)",
+                field="assignee_user_id",
+            )
     if "merge_into" in transition.needs and data.merge_into is None:
         raise bad_request("merge needs merge_into: the case to merge into", field="merge_into")
     if transition.public_reason and data.public is False:
@@ -258,6 +271,7 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
         to_status=to_status,
         from_status=from_status,
         message=message,
+        message_public=transition.public_line,
         note=data.note.strip() if data.note else None,
         note_public=note_public,
         attachments=attachments,
@@ -280,7 +294,7 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
             actor=actor,
             action=f"case.{transition.action}",
             target=f"case:{case.id}",
-            detail={"to": to_status},
+            detail={"to": to_status, **_event_data(data)},
         )
     metrics.CASE_ACTIONS.inc(action=transition.action)
     return case
@@ -292,6 +306,8 @@ def _event_data(data: ActionInput) -> dict[str, Any]:
         "resolution": data.resolution,
         "referred_to": data.referred_to,
         "merge_into": data.merge_into,
+        "assignee_user_id": data.assignee_user_id,
+        "assignee_crew_id": data.assignee_crew_id,
     }
     return {k: v for k, v in given.items() if v is not None}
 
@@ -427,6 +443,9 @@ def _reassign(step: Step) -> Message:
     previous = case.department_code
     case.department_code = department.code
     case.started_at = None
+    # Whoever worked on it in the old department does not in the new one.
+    if case.assignee_user_id is not None or case.assignee_crew_id is not None:
+        assignment.set_assignee(step, None, None)
     # The SLA clock keeps running: handing a case on does not buy time.
     case.routing = {**case.routing, "reassigned": f"{previous} → {department.code}"}
     return Message("handed_over", _department_params(department))
@@ -469,4 +488,6 @@ EFFECTS: dict[str, Callable[[Step], Message | None]] = {
     "reassign": _reassign,
     "escalate": _escalate,
     "publish": _publish,
+    "assign": assignment.assign,
+    "unassign": assignment.unassign,
 }

@@ -3,6 +3,7 @@ a close ("still not fixed") within their windows."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -20,6 +21,38 @@ from cityloop.platforms.application.identity.service import CITIZEN
 from cityloop.platforms.application.media import service as media
 
 MAX_TOKEN = 64
+# The short code a caller writes down: no 0/O, 1/I/L, which are misread and misheard.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SHORT_CODE_LENGTH = 6
+_CODE_SEPARATORS = str.maketrans("", "", " -")
+
+
+def new_short_code(session: Session) -> str:
+    """A random 6-character code no report has yet."""
+    # 31^6 is about 887 million codes, so a clash is rare; the unique index catches the race.
+    while True:
+        code = "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+        if session.scalar(select(Report.id).where(Report.short_code == code)) is None:
+            return code
+
+
+def report_by_short_code(session: Session, *, case_id: int, code: str) -> Report | None:
+    """The report with this code on this case (or on the case it was merged into), if any."""
+    code = code.translate(_CODE_SEPARATORS).upper()
+    if len(code) != SHORT_CODE_LENGTH:
+        return None
+    report = session.scalar(select(Report).where(Report.short_code == code))
+    if report is None:
+        return None
+    # The caller was told the case number of the day; a merge since then moved the report on.
+    seen: set[int] = set()
+    current = session.get(Case, case_id)
+    while current is not None and current.id not in seen:
+        if current.id == report.case_id:
+            return report
+        seen.add(current.id)
+        current = session.get(Case, current.merged_into) if current.merged_into else None
+    return None
 
 
 def report_by_token(session: Session, *, token: str) -> Report | None:

@@ -82,3 +82,15 @@ class CaseRated(CaseChange):
 
     rating_id: int
     stars: int
+
+
+class CaseAssigned(CaseChange):
+    """Who in the department works on the case changed: a worker, a crew, or nobody (unassigned).
+    Ids only: the worker's name is identity's business."""
+
+    type: ClassVar[str] = "case.assigned"
+
+    department: str | None
+    assignee_user_id: int | None
+    assignee_crew_id: int | None
+    by: str

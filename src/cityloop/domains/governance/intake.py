@@ -15,7 +15,7 @@ from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict
-from cityloop.domains.governance import events, timeline
+from cityloop.domains.governance import citizen, events, timeline
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import require_category, validate_attributes
 from cityloop.domains.governance.messages import Message
@@ -199,6 +199,7 @@ def submit_report(
         contact_phone=data.contact_phone,
         device_id=data.device_id,
         tracking_token=secrets.token_urlsafe(18),
+        short_code=citizen.new_short_code(session),
     )
     existing: Case | None = None
     if data.join_case_id is not None:

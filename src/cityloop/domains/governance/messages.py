@@ -44,6 +44,19 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "A resident says this is still not fixed; the supervision centre will review it",
         "有市民反映问题仍未解决，监督中心将进行复核",
     ),
+    # Staff-only lines: who in the department works on a case.
+    "worker_assigned": ("Assigned to {worker}", "已指派给{worker_zh}"),
+    "crew_assigned": ("Assigned to the crew {crew}", "已指派给班组{crew_zh}"),
+    "assignment_withdrawn": ("The assignment was withdrawn", "已取消指派"),
+    # To the worker(s), in their inbox.
+    "assignment_notice": (
+        "Case {case} ({category}) was assigned to you",
+        "案卷 {case}（{category_zh}）已指派给您",
+    ),
+    "crew_assignment_notice": (
+        "Case {case} ({category}) was assigned to your crew {crew}",
+        "案卷 {case}（{category_zh}）已指派给您所在的班组{crew_zh}",
+    ),
 }
 
 

@@ -109,6 +109,9 @@ class Case(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     dispute_open: Mapped[bool] = mapped_column(default=False)
     supporters: Mapped[int] = mapped_column(default=0)
+    # Who in the department works on it: one worker or one crew (or nobody yet).
+    assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id"), index=True)
 
     version: Mapped[int] = mapped_column(default=1)
     __mapper_args__ = {"version_id_col": version}
@@ -142,6 +145,9 @@ class Report(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     device_id: Mapped[str | None] = mapped_column(String(200))
     tracking_token: Mapped[str] = mapped_column(String(40), unique=True)
+    # Six characters a caller can write down and read back: with the case number it tracks the
+    # report like the token does (rows older than migration 0027 were given one by it).
+    short_code: Mapped[str | None] = mapped_column(String(6), unique=True)
 
 
 class CaseEvent(Base):

@@ -1,6 +1,7 @@
 """Who hears about a case: every public change reaches the reporter and every supporter (inbox,
 and e-mail where they gave an address); escalations reach the department's handlers and the
-supervisors. Consumers of governance's own events, written through the notify platform."""
+supervisors; an assignment reaches the worker or the crew's members. Consumers of governance's
+own events, written through the notify platform."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Session
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.domains.governance import citizen, timeline
 from cityloop.domains.governance import events as case_events
+from cityloop.domains.governance.messages import Message
+from cityloop.domains.governance.models import Case, Category
+from cityloop.platforms.application.identity import crews
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.notify import service as notify
@@ -106,6 +110,42 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
     )
 
 
+def on_assigned(session: Session, event: DeliveredEvent) -> None:
+    """The worker, or every member of the crew, a case was assigned to hears of it."""
+    if notify.already_sent(session, event_id=event.id):
+        return
+    assigned = event.event
+    assert isinstance(assigned, case_events.CaseAssigned)
+    case = session.get(Case, assigned.case_id)
+    if case is None:
+        return
+    category = session.get(Category, case.category_code)
+    params = {
+        "case": str(case.id),
+        "category": category.name if category else case.category_code,
+        "category_zh": (category.name_zh or category.name) if category else case.category_code,
+    }
+    if assigned.assignee_user_id is not None:
+        users = [identity.get_user(session, user_id=assigned.assignee_user_id)]
+        coded = Message("assignment_notice", params)
+    elif assigned.assignee_crew_id is not None:
+        crew = crews.get_crew(session, crew_id=assigned.assignee_crew_id)
+        users = [u for u in crews.members_of(session, crew_ids=[crew.id])[crew.id] if u.active]
+        coded = Message("crew_assignment_notice", {**params, "crew": crew.name})
+    else:
+        return  # withdrawn: nobody needs a message
+    for user in {u.id: u for u in users}.values():
+        notify.queue(
+            session,
+            source_event_id=event.id,
+            case_id=case.id,
+            user_id=user.id,
+            kind="case.assigned",
+            message=coded.render(),
+            coded=coded,
+        )
+
+
 def _tell(
     session: Session, event_id: int, case_id: int, users: list[User], kind: str, message: str
 ) -> None:
@@ -121,7 +161,8 @@ def _tell(
 
 
 def subscribe(registry: ConsumerRegistry, ctx: AppContext | None = None) -> None:
-    """Register the three notification consumers."""
+    """Register the notification consumers."""
     registry.subscribe("notify.public", [case_events.CasePublicUpdate], on_public_update)
     registry.subscribe("notify.escalation", [case_events.CaseEscalated], on_escalated)
     registry.subscribe("notify.flagged", [case_events.CaseFlagged], on_flagged)
+    registry.subscribe("notify.assigned", [case_events.CaseAssigned], on_assigned)

@@ -29,6 +29,7 @@ from cityloop.domains.governance.workflow import (
 )
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.models import Crew, User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES
 
 
@@ -60,6 +61,7 @@ class Names:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._found: dict[tuple[str, str], Named] = {}
+        self._assignees: dict[tuple[str, str], out.Assignee] = {}
 
     def category(self, code: str) -> Named:
         found = self._found.get(("category", code))
@@ -85,6 +87,26 @@ class Names:
             self._found["area", code] = found
         return found
 
+    def assignee(self, case: Case) -> out.Assignee | None:
+        if case.assignee_user_id is not None:
+            key = ("worker", str(case.assignee_user_id))
+            if key not in self._assignees:
+                user = self.session.get(User, case.assignee_user_id)
+                name = (user.display_name or user.username) if user else ""
+                self._assignees[key] = out.Assignee(
+                    kind="worker", id=case.assignee_user_id, name=name
+                )
+            return self._assignees[key]
+        if case.assignee_crew_id is not None:
+            key = ("crew", str(case.assignee_crew_id))
+            if key not in self._assignees:
+                crew = self.session.get(Crew, case.assignee_crew_id)
+                self._assignees[key] = out.Assignee(
+                    kind="crew", id=case.assignee_crew_id, name=crew.name if crew else ""
+                )
+            return self._assignees[key]
+        return None
+
     def department(self, code: str | None) -> Named | None:
         if not code:
             return None
@@ -108,7 +130,8 @@ def _row_fields(event: CaseEvent) -> dict[str, object]:
         "action": event.action,
         "from_status": event.from_status,
         "status": event.to_status,
-        "message": event.public_message,
+        # A staff-only line keeps its text by code only (see ``timeline.record``).
+        "message": event.public_message or render_stored(event.data.get("message"), "en"),
         "message_zh": render_stored(event.data.get("message"), "zh-CN"),
         "message_code": message.get("code"),
     }
@@ -201,8 +224,9 @@ def report_out(report: Report) -> out.CaseReport:
     )
 
 
-def _staff_fields(case: Case, actor: identity.Actor) -> dict[str, object]:
+def _staff_fields(case: Case, actor: identity.Actor, names: Names) -> dict[str, object]:
     return {
+        "assignee": names.assignee(case),
         "channel": case.channel,
         "routing": case.routing,
         "source_ref": case.source_ref,
@@ -235,17 +259,35 @@ def staff_case_summary(
     and one :class:`Names`."""
     if photos is None:
         photos = queries.case_photos(session, case_id=case.id)
+    names = names or Names(session)
     return out.StaffCaseSummary(
-        **_common(session, case, photos, names), **_staff_fields(case, actor)
+        **_common(session, case, photos, names), **_staff_fields(case, actor, names)
+    )
+
+
+def my_work_case(
+    session: Session,
+    case: Case,
+    actor: identity.Actor,
+    group: str,
+    photos: dict[str, list[str]],
+    names: Names,
+) -> out.MyWorkCase:
+    """A case in "my work": a queue row and the group it is in."""
+    return out.MyWorkCase(
+        **_common(session, case, photos, names),
+        **_staff_fields(case, actor, names),
+        group=group,  # type: ignore[arg-type]
     )
 
 
 def staff_case_out(session: Session, case: Case, actor: identity.Actor) -> out.StaffCase:
     """A case with its full timeline, reports, merged cases, ratings and disputes."""
     rows = timeline.timeline(session, case_id=case.id, public_only=False)
+    names = Names(session)
     return out.StaffCase(
-        **_common(session, case, queries.case_photos(session, case_id=case.id)),
-        **_staff_fields(case, actor),
+        **_common(session, case, queries.case_photos(session, case_id=case.id), names),
+        **_staff_fields(case, actor, names),
         timeline=[staff_event_out(e) for e in rows],
         reports=[report_out(r) for r in queries.reports_of(session, case_id=case.id)],
         merged_cases=queries.merged_cases(session, case_id=case.id),

@@ -94,6 +94,7 @@ def _intake_answer(result: IntakeResult) -> dict[str, object]:
         service_request_id=str(case.id),
         report_id=result.report.id,
         tracking_token=result.report.tracking_token,
+        short_code=result.report.short_code or "",
         joined_existing=result.joined_existing,
         status=case.status,
         message=(
@@ -259,6 +260,26 @@ def track(ctx: Ctx, token: str) -> out.TrackAnswer:
         return out.TrackAnswer(report_id=report.id, case=public_case_out(session, case))
 
 
+@router.get("/track", responses={404: {"description": "no report has this case and code"}})
+def track_by_code(
+    ctx: Ctx,
+    request: Request,
+    case: Annotated[int, Query(ge=1, le=2_147_483_647, description="the case number")],
+    code: Annotated[
+        str, Query(min_length=1, max_length=12, description="the report's 6-character code")
+    ],
+) -> out.TrackAnswer:
+    """The case behind a report, by the case number and 6-character code a caller was given;
+    for whoever holds both, rate-limited per client. A wrong number or code reads the same."""
+    ctx.rate_limiter.check("track:" + client_key(request))
+    with ctx.reading() as session:
+        report = citizen.report_by_short_code(session, case_id=case, code=code)
+        if report is None:
+            raise Problem(404, "not-found", "no report has this case number and code")
+        found = citizen.public_case(session, case_id=report.case_id)
+        return out.TrackAnswer(report_id=report.id, case=public_case_out(session, found))
+
+
 @router.get("/track/{token}/notifications")
 def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
     """The notifications sent about a report, by its tracking token; for whoever holds the token."""
@@ -280,6 +301,7 @@ def my_reports(
             out.MyReport(
                 report_id=report.id,
                 tracking_token=report.tracking_token,
+                short_code=report.short_code,
                 submitted_at=iso(report.created_at),
                 case=public_case_out(session, case),
             )

@@ -135,6 +135,14 @@ class PublicCase(_CaseBase):
     timeline: list[PublicTimelineRow]
 
 
+class Assignee(Answer):
+    """Who in the department works on a case: one field worker or one crew."""
+
+    kind: Literal["worker", "crew"]
+    id: int
+    name: str
+
+
 class StaffCaseSummary(_CaseBase):
     """A case in the staff queue: deadlines, flags, routing and the caller's allowed actions."""
 
@@ -157,6 +165,7 @@ class StaffCaseSummary(_CaseBase):
     handled_on_time: bool | None
     last_public_update_at: Timestamp
     allowed_actions: list[str]
+    assignee: Assignee | None
 
 
 class CaseReport(Answer):
@@ -225,6 +234,34 @@ class CasePage(Answer):
     page_size: int
 
 
+class MyWorkCase(StaffCaseSummary):
+    """A case in "my work", with the group it is in: assigned to me, to a crew of mine, or
+    another open case of my department."""
+
+    group: Literal["mine", "crew", "department"]
+
+
+class MyWork(Answer):
+    items: list[MyWorkCase]
+
+
+class Load(Answer):
+    """Open and overdue cases held by one crew or one worker (``id`` null: nobody)."""
+
+    id: int | None
+    name: str
+    open: int
+    overdue: int
+    active: bool
+
+
+class Workload(Answer):
+    department: str
+    crews: list[Load]
+    workers: list[Load]
+    unassigned: Load
+
+
 class QueuedDispute(Answer):
     """An open "still not fixed" dispute, with its case, for the supervision centre."""
 
@@ -262,6 +299,7 @@ class IntakeAnswer(Answer):
     service_request_id: str
     report_id: int
     tracking_token: str
+    short_code: str = Field(description="six characters that, with case_id, track the report")
     joined_existing: bool = Field(description="true when an open case nearby absorbed the report")
     status: Status
     message: str
@@ -317,6 +355,7 @@ class TrackAnswer(Answer):
 class MyReport(Answer):
     report_id: int
     tracking_token: str
+    short_code: str | None
     submitted_at: Timestamp
     case: PublicCase
 
@@ -361,7 +400,7 @@ class ActionTerm(Answer):
     from_statuses: list[Status]
     to_status: Status | None = Field(description="null when the action keeps the status")
     roles: list[str]
-    needs: list[Literal["note", "department", "resolution", "merge_into"]]
+    needs: list[Literal["note", "department", "resolution", "merge_into", "assignee"]]
     note_public: bool = Field(description="citizens see the note by default")
     public_reason: bool = Field(description="the note is the public reason; it cannot be internal")
     counts_as_rework: bool

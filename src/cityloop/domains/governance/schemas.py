@@ -36,6 +36,8 @@ class ActionIn(BaseModel):
     referred_to: str | None = Field(default=None, max_length=200)
     merge_into: int | None = Field(default=None, ge=1, le=2_147_483_647)
     public: bool | None = None
+    assignee_user_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    assignee_crew_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class BulkActionIn(ActionIn):

@@ -66,6 +66,7 @@ def record(
     to_status: str,
     from_status: str | object | None = ...,
     message: Message | None = None,
+    message_public: bool = True,
     note: str | None = None,
     note_public: bool = False,
     attachments: list[str] | None = None,
@@ -76,8 +77,9 @@ def record(
     """Append a timeline row (public rows reset update_overdue and notify followers)."""
     # ``department_update`` and ``notify`` turn either effect off for rows the department did
     # not write (a sensor's "normal again" line).
+    # ``message_public`` False keeps the line for staff: stored by code, never shown to citizens.
     now = utcnow()
-    public_message = message.render() if message else None
+    public_message = message.render() if message and message_public else None
     if message:
         data = {**(data or {}), "message": message.as_dict()}
     event = CaseEvent(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
 from cityloop.base.problems import Problem, not_found
-from cityloop.domains.governance import contacts, queries
+from cityloop.domains.governance import assignment, contacts, queries
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import (
@@ -22,6 +22,7 @@ from cityloop.domains.governance.presenters import (
     Names,
     category_out,
     contact_out,
+    my_work_case,
     staff_case_out,
     staff_case_summary,
     vocabulary,
@@ -124,6 +125,38 @@ def list_cases(
     return out.CasePage(items=items, total=total, page=page, page_size=page_size)
 
 
+@router.get("/my-work")
+def my_work(ctx: Ctx, actor: Staff) -> out.MyWork:
+    """My department's open cases: those assigned to me first, then my crews', then the rest,
+    each group soonest deadline first; for department handlers and field workers."""
+    with ctx.reading() as session:
+        rows = assignment.my_work(session, actor=actor)
+        photos = queries.case_photos_many(session, case_ids=[c.id for _, c in rows])
+        names = Names(session)
+        return out.MyWork(
+            items=[
+                my_work_case(session, case, actor, group, photos[case.id], names)
+                for group, case in rows
+            ]
+        )
+
+
+@router.get("/workload")
+def workload(
+    ctx: Ctx, actor: Staff, department: Annotated[str | None, Query(max_length=40)] = None
+) -> out.Workload:
+    """Open and overdue cases per crew and per field worker of a department, and how many nobody
+    holds; the department's handlers (their own) and city-wide staff (any department)."""
+    with ctx.reading() as session:
+        found = assignment.workload(session, actor=actor, department_code=department)
+    return out.Workload(
+        department=found.department,
+        crews=[out.Load(**vars(row)) for row in found.crews],
+        workers=[out.Load(**vars(row)) for row in found.workers],
+        unassigned=out.Load(**vars(found.unassigned)),
+    )
+
+
 @router.get("/cases/{case_id}")
 def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> out.StaffCase:
     """A case with its full timeline; staff who may see it (another department's case is a 404)."""
@@ -155,6 +188,8 @@ def _action_input(body: ActionIn) -> ActionInput:
         referred_to=body.referred_to,
         merge_into=body.merge_into,
         public=body.public,
+        assignee_user_id=body.assignee_user_id,
+        assignee_crew_id=body.assignee_crew_id,
     )
 
 

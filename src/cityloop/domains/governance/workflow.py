@@ -76,6 +76,9 @@ class CaseTransition(Transition[Status]):
     note_public: bool = False  # whether the staff note is shown to citizens by default
     public_reason: bool = False  # the note IS the public reason: it cannot be made internal
     counts_as_rework: bool = False
+    # Whether the row's status line is for citizens too; an internal line (who in the department
+    # works on the case) is shown to staff only.
+    public_line: bool = True
 
 
 def _t(
@@ -101,6 +104,8 @@ CASE_WORKFLOW = TransitionTable(
         _t("reopen", {S.RESOLVED, S.CLOSED}, S.DISPATCHED, VERIFIERS, needs=frozenset({"note"}), guards=("dispute_if_closed",), note_public=True, counts_as_rework=True),
         _t("uphold", {S.CLOSED}, None, VERIFIERS, needs=frozenset({"note"}), guards=("open_dispute",), note_public=True, public_reason=True),
         _t("reassign", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, CENTRE | {Role.HANDLER}, needs=frozenset({"department"}), guards=("other_department",), checks=("known_department",)),
+        _t("assign", {S.DISPATCHED, S.IN_PROGRESS}, None, CENTRE | {Role.HANDLER}, needs=frozenset({"assignee"}), guards=("other_assignee",), checks=("known_assignee",), public_line=False),
+        _t("unassign", {S.DISPATCHED, S.IN_PROGRESS}, None, CENTRE | {Role.HANDLER}, guards=("assigned",), public_line=False),
         _t("escalate", {S.DISPATCHED, S.IN_PROGRESS}, None, ALL_STAFF - {Role.HOTLINE, Role.INSPECTOR}),
         _t("comment", set(Status), None, ALL_STAFF, needs=frozenset({"note"})),
         _t("publish", set(Status) - TERMINAL, None, VERIFIERS, guards=("content_held",)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -41,6 +41,31 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Crew(Base):
+    """A department's named team of worker accounts (班组). A worker may be in several crews; a
+    deactivated crew keeps its members and history but takes no new work."""
+
+    __tablename__ = "crews"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("department_code", "name", name="uq_crew_name"),)
+
+
+class CrewMember(Base):
+    """One worker in one crew."""
+
+    __tablename__ = "crew_members"
+
+    crew_id: Mapped[int] = mapped_column(ForeignKey("crews.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiKey(Base):

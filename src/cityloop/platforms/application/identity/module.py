@@ -6,9 +6,12 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.platforms.application.identity import cli, passwords, throttle
+from cityloop.platforms.application.identity.crew_views import router as crew_router
 from cityloop.platforms.application.identity.models import (
     ApiKey,
     AuditEntry,
+    Crew,
+    CrewMember,
     Department,
     Enterprise,
     EnterpriseAgent,
@@ -42,8 +45,10 @@ MODULE = Module(
         PhoneChallenge,
         Enterprise,
         EnterpriseAgent,
+        Crew,
+        CrewMember,
     ),
-    routers=(router, realname_router),
+    routers=(router, realname_router, crew_router),
     setup=(_bound_password_hashing,),
     jobs=(
         ScheduledJob(

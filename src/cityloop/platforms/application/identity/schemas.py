@@ -57,3 +57,36 @@ class AuditOut(BaseModel):
     action: str
     target: str
     detail: dict[str, Any]
+
+
+class CrewMemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+    id: int
+    username: str
+    display_name: str
+    active: bool
+
+
+class CrewOut(BaseModel):
+    """A department's crew (班组) and its members."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    department_code: str
+    name: str
+    active: bool
+    created_at: datetime
+    members: list[CrewMemberOut]
+
+
+class CrewCreate(BaseModel):
+    department_code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class CrewRename(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class CrewMemberAdd(BaseModel):
+    username: str = Field(min_length=1, max_length=80)

@@ -10,6 +10,7 @@ from collections import deque
 
 from starlette.requests import Request
 
+from cityloop.base.messages import Message
 from cityloop.base.problems import Problem
 
 
@@ -28,7 +29,7 @@ class RateLimiter:
     ) -> None:
         self.per_minute = per_minute
         self.window = window_seconds
-        self.what = what  # what is counted, for the 429's detail
+        self.what = what  # what is counted
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -45,8 +46,13 @@ class RateLimiter:
                 raise Problem(
                     429,
                     "rate-limited",
-                    f"more than {self.per_minute} {self.what} a minute from this client; "
-                    f"retry in {retry} s",
+                    Message(
+                        "rate_limited",
+                        {
+                            "per_minute": str(self.per_minute),
+                            "seconds": str(retry),
+                        },
+                    ),
                     headers={"Retry-After": str(retry)},
                 )
             hits.append(now)

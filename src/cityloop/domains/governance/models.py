@@ -142,6 +142,9 @@ class Report(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     device_id: Mapped[str | None] = mapped_column(String(200))
     tracking_token: Mapped[str] = mapped_column(String(40), unique=True)
+    # The language the reporter wrote in (their browser's), for updates to a reporter without
+    # an account setting: 'en' or 'zh-CN'.
+    locale: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 class CaseEvent(Base):

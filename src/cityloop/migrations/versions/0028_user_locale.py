@@ -1,4 +1,5 @@
-"""an account's own language
+"""an account's own language, the language a report was written in, and Chinese names of
+device profiles and devices
 
 Revision ID: 0028
 Revises: 0024
@@ -19,8 +20,20 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("locale", sa.String(length=10), nullable=True))
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("locale", sa.String(length=10), nullable=True))
+    for table in ("device_profiles", "devices"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("name_zh", sa.String(length=200), nullable=False, server_default="")
+            )
 
 
 def downgrade() -> None:
+    for table in ("devices", "device_profiles"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("name_zh")
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_column("locale")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("locale")

@@ -8,6 +8,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.contracts import Named
 from cityloop.base.problems import bad_request
 from cityloop.platforms.application.geo import service
+from cityloop.platforms.application.geo.messages import Message
 from cityloop.platforms.application.geo.responses import (
     AreaCollection,
     GeoJSONResponse,
@@ -57,7 +58,9 @@ def resolve(
         placement = service.place_point(session, lon=lon, lat=lat)
     if placement is None:
         raise bad_request(
-            f"the point ({lat}, {lon}) is outside the city", field="lat", type_="outside-city"
+            Message("geo.point_outside_city", {"lat": str(lat), "lon": str(lon)}),
+            field="lat",
+            type_="outside-city",
         )
     return Placement(
         district=Named(

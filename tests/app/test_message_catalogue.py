@@ -115,6 +115,19 @@ def test_both_languages_of_a_message_use_the_same_placeholders(
     assert not differing, "\n".join(differing)
 
 
+def test_every_message_renders_with_its_placeholders_filled(
+    catalogue: dict[str, tuple[str, str]],
+) -> None:
+    broken = []
+    for code, pair in catalogue.items():
+        for template in pair:
+            try:
+                template.format(**{name: "x" for name in PLACEHOLDER.findall(template)})
+            except (KeyError, IndexError, ValueError):
+                broken.append(code)
+    assert not broken, "\n".join(broken)
+
+
 def test_every_message_code_the_source_uses_is_registered(
     catalogue: dict[str, tuple[str, str]],
 ) -> None:

@@ -92,3 +92,62 @@ def test_an_unknown_tracking_token_is_told_in_chinese(city: City) -> None:
     missing = city.client.get("/api/v1/track/no-such-token", headers=CHINESE)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "没有与该查询码对应的上报"
+
+
+def test_category_questions_and_choices_come_in_the_readers_language(city: City) -> None:
+    chinese = city.client.get("/api/v1/categories/C-01-01", headers=CHINESE).json()
+    english = city.client.get("/api/v1/categories/C-01-01").json()
+    state = next(a for a in chinese["attributes"] if a["code"] == "cover_state")
+    assert state["question"] == "井盖是什么情况？"
+    assert ["missing", "缺失"] in state["choices"]
+    # Both languages stay beside the reader's, for the console that edits them.
+    assert state["description"] == "What is wrong with the cover?"
+    english_state = next(a for a in english["attributes"] if a["code"] == "cover_state")
+    assert english_state["question"] == "What is wrong with the cover?"
+    assert ["missing", "Missing"] in english_state["choices"]
+
+
+def test_open311_service_definition_answers_in_the_language_of_its_locale(city: City) -> None:
+    chinese = city.client.get("/open311/v2/services/C-01-01.json", params={"locale": "zh-CN"})
+    english = city.client.get("/open311/v2/services/C-01-01.json")
+    state = next(a for a in chinese.json()["attributes"] if a["code"] == "cover_state")
+    assert state["description"] == "井盖是什么情况？"
+    assert {"key": "missing", "name": "缺失"} in state["values"]
+    assert state["datatype_description"] == "values 中的一个 key"
+    first = english.json()["attributes"][0]
+    assert first["description"] == "What is wrong with the cover?"
+
+
+def test_a_bad_report_is_refused_in_chinese_naming_the_field(city: City) -> None:
+    outside = city.client.post(
+        "/api/v1/reports",
+        json={"category": "C-01-01", "lat": 10.0, "lon": 10.0},
+        headers=CHINESE,
+    )
+    assert outside.status_code == 400
+    assert outside.json()["field"] == "lat"
+    assert outside.json()["detail"] == "位置（10.000000, 10.000000）不在本市辖区内"
+    assert outside.json()["title"] == "不在本市范围内"
+    invalid = city.client.post(
+        "/api/v1/reports", json={"category": "C-01-01", "lat": 91}, headers=CHINESE
+    )
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"] == "lat：不能大于 90"
+    unknown = city.client.post("/api/v1/reports", json={"category": "nope", "lat": 1, "lon": 1})
+    assert unknown.json()["detail"] == "unknown category 'nope'"
+
+
+def test_an_account_set_to_chinese_is_notified_in_chinese_whatever_its_browser(
+    city: City,
+) -> None:
+    headers = city.headers("citizen")
+    assert city.client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=headers).is_success
+    try:
+        answer = manhole_report(city, {**headers, "Accept-Language": "en"})
+        assert answer["message"].startswith("您的上报")
+        city.drain()
+        inbox = city.client.get("/api/v1/me/notifications", headers=headers).json()
+        mine = [n for n in inbox if n["case_id"] == answer["case_id"]]
+        assert mine and all(n["message"].startswith("案卷") for n in mine)
+    finally:
+        city.client.patch("/api/v1/me", json={"locale": None}, headers=headers)

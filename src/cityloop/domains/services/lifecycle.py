@@ -93,7 +93,7 @@ def move_step(step: ApplicationStep, action: str) -> None:
                 "services.allowed_while_step",
                 {
                     "action": str(action),
-                    "step_status": str(step.status),
+                    "status": str(step.status),
                 },
             ),
             extra={"status": step.status, "allowed": STEP_WORKFLOW.actions_from(step.status)},

@@ -187,8 +187,8 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "办件状态为 {application_status} 时不允许 {action}",
     ),
     "services.allowed_while_step": (
-        "{action} is not allowed while the step is {step_status}",
-        "环节状态为 {step_status} 时不允许 {action}",
+        "{action} is not allowed while the step is {status}",
+        "环节状态为 {status} 时不允许 {action}",
     ),
     "services.application_fee_pay": (
         "application {application_id} has no fee to pay",
@@ -235,8 +235,8 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "只有主管可以允许再次要求补正",
     ),
     "services.step_active": (
-        "the step is {step_status}, not active",
-        "环节状态为 {step_status}，不在办理中",
+        "the step is {status}, not active",
+        "环节状态为 {status}，不在办理中",
     ),
     "services.role_does_take_fees": (
         "role {actor_role} does not take fees at the counter",

@@ -269,7 +269,7 @@ def allow_supplement(
         raise Problem(
             409,
             "step-action-not-allowed",
-            Message("services.step_active", {"step_status": str(step.status)}),
+            Message("services.step_active", {"status": str(step.status)}),
         )
     step.supplements_allowed += 1
     lifecycle.move(

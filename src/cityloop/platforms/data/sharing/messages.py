@@ -192,7 +192,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "没有查询 {name}；可用的查询为 {known}",
     ),
     "sharing.filters_json_object_field": (
-        'filters must be a JSON object: {"field": value}',
+        'filters must be a JSON object: {{"field": value}}',
         'filters 必须是 JSON 对象：{{"field": value}}',
     ),
     "sharing.filters_json": (

@@ -40,7 +40,7 @@ class Refusal(Problem):
         }
         if grant is not None:
             extra["grant_id"] = grant.id
-        super().__init__(403, reason, message.render("en"), extra=extra)
+        super().__init__(403, reason, message, extra=extra)
         self.reason = reason
         self.message = message
         self.grant = grant

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cityloop.base.messages import templates
-from cityloop.base.problem_texts import TITLES
+from cityloop.base.problem_texts import THINGS, TITLES
 from cityloop.modules import load_modules
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "cityloop"
@@ -169,6 +169,21 @@ def test_every_problem_type_of_a_converted_package_has_a_title_in_both_languages
         }
     )
     assert not untitled, "\n".join(untitled)
+
+
+def test_every_thing_a_404_names_has_a_chinese_name() -> None:
+    unnamed = sorted(
+        {
+            f"{path.relative_to(SOURCE)}: {what.value}"
+            for path in _sources(".")
+            for call in _calls(path)
+            if _called(call) == "not_found"
+            and call.args
+            and isinstance(what := call.args[0], ast.Constant)
+            and what.value not in THINGS
+        }
+    )
+    assert not unnamed, "\n".join(unnamed)
 
 
 def test_the_walk_finds_a_bare_string_where_there_is_one(tmp_path: Path) -> None:

@@ -324,7 +324,11 @@ def validation_message(field: str, error: Mapping[str, Any]) -> Message:
         if key in context:
             params[key] = str(context[key])
     for key in _LIMITS & set(context):
-        params["limit"] = str(context[key])
+        limit = context[key]
+        # 90.0 reads as 90: pydantic keeps a float bound of a float field.
+        params["limit"] = (
+            str(int(limit)) if isinstance(limit, float) and limit.is_integer() else str(limit)
+        )
     # A message whose context lacked a parameter says what pydantic said instead.
     english = templates()[code][0]
     try:

@@ -121,7 +121,12 @@ def test_open311_service_definition_answers_in_the_language_of_its_locale(city: 
 def test_a_bad_report_is_refused_in_chinese_naming_the_field(city: City) -> None:
     outside = city.client.post(
         "/api/v1/reports",
-        json={"category": "C-01-01", "lat": 10.0, "lon": 10.0},
+        json={
+            "category": "C-01-01",
+            "lat": 10.0,
+            "lon": 10.0,
+            "attributes": {"cover_state": "missing"},
+        },
         headers=CHINESE,
     )
     assert outside.status_code == 400
@@ -151,3 +156,18 @@ def test_an_account_set_to_chinese_is_notified_in_chinese_whatever_its_browser(
         assert mine and all(n["message"].startswith("案卷") for n in mine)
     finally:
         city.client.patch("/api/v1/me", json={"locale": None}, headers=headers)
+
+
+def test_staff_whose_account_is_set_to_chinese_read_the_case_in_chinese(city: City) -> None:
+    case_id = manhole_report(city)["case_id"]
+    viewer = city.headers("dispatcher")
+    city.client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=viewer)
+    try:
+        case = city.client.get(f"/api/v1/cases/{case_id}", headers=viewer).json()
+        assert case["timeline"][0]["message"] == "已收到您的上报"
+        assert case["routing"]["explanation"].startswith("规则 #")
+    finally:
+        city.client.patch("/api/v1/me", json={"locale": None}, headers=viewer)
+    # Without the setting, and with no Accept-Language, the same account reads English.
+    english = city.case(case_id, "dispatcher")
+    assert english["timeline"][0]["message"] == "Report received"

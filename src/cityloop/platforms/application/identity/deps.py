@@ -42,11 +42,16 @@ def optional_user(request: Request) -> User | None:
     token = bearer_token(request)
     if token is None:
         return None
+    # Looked up once per request: the reader's language (base/locale.py) asks for it too.
+    known: User | None = getattr(request.state, "account", None)
+    if known is not None:
+        return known
     ctx = get_context(request)
     with ctx.reading() as session:
         user = service.user_from_token(
             session, token=token, secret=ctx.settings.resolved_secret_key
         )
+    request.state.account = user
     request.state.account_locale = user.locale
     return user
 

@@ -6425,6 +6425,12 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description the rule's name in Chinese
+             * @default
+             */
+            name_zh?: string;
             /** Profile Code */
             profile_code: string | null;
             /** Entity Type */
@@ -6468,6 +6474,11 @@ export interface components {
         RuleIn: {
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
             /** Kind */
             kind: string;
             /** Definition */

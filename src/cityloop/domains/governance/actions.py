@@ -118,7 +118,8 @@ def _merge_target(step: Step) -> Problem | None:
     target = step.session.get(Case, target_id)
     if target is None or not can_see(step.actor, target):
         return bad_request(
-            Message("governance.case_does_exist", {"target_id": str(target_id)}), field="merge_into"
+            Message("governance.merge_target_missing", {"target_id": str(target_id)}),
+            field="merge_into",
         )
     return None
 

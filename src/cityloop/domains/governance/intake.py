@@ -102,7 +102,7 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
         metrics.INPUT_REJECTED.inc(reason="outside_city")
         raise bad_request(
             Message(
-                "governance.point_outside_city_s",
+                "governance.outside_city",
                 {"lat": format(lat, ".6f"), "lon": format(lon, ".6f")},
             ),
             field="lat",

@@ -122,7 +122,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "a case cannot be merged into itself",
         "案卷不能合并到自身",
     ),
-    "governance.case_does_exist": (
+    "governance.merge_target_missing": (
         "case {target_id} does not exist",
         "案卷 {target_id} 不存在",
     ),
@@ -270,7 +270,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "lat must be within ±90 and long within ±180",
         "纬度须在 ±90 以内，经度须在 ±180 以内",
     ),
-    "governance.point_outside_city_s": (
+    "governance.outside_city": (
         "the point ({lat}, {lon}) is outside the city's jurisdictions",
         "位置（{lat}, {lon}）不在本市辖区内",
     ),

@@ -1,5 +1,5 @@
 """an account's own language, the language a report was written in, and Chinese names of
-device profiles and devices
+device profiles, devices and alarm rules
 
 Revision ID: 0028
 Revises: 0024
@@ -22,7 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("locale", sa.String(length=10), nullable=True))
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("locale", sa.String(length=10), nullable=True))
-    for table in ("device_profiles", "devices"):
+    for table in ("device_profiles", "devices", "alarm_rules"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(
                 sa.Column("name_zh", sa.String(length=200), nullable=False, server_default="")
@@ -30,7 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("devices", "device_profiles"):
+    for table in ("alarm_rules", "devices", "device_profiles"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("name_zh")
     with op.batch_alter_table("reports", schema=None) as batch_op:

@@ -192,6 +192,7 @@ class Rollups(Answer):
 class Rule(Answer):
     id: int
     name: str
+    name_zh: str = Field(default="", description="the rule's name in Chinese")
     profile_code: str | None
     entity_type: str | None
     kind: RuleKind
@@ -238,6 +239,7 @@ def rule_out(rule: RuleRow) -> Rule:
     return Rule(
         id=rule.id,
         name=rule.name,
+        name_zh=rule.name_zh,
         profile_code=rule.profile_code,
         entity_type=rule.entity_type,
         kind=rule.kind,

@@ -144,11 +144,14 @@ class RuleInput:
     category_code: str | None = None
     case_attributes: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    name_zh: str = ""
 
 
 def _validate(session: Session, data: RuleInput) -> None:
     if not data.name or not data.name.strip() or len(data.name) > 200:
         raise bad_request(Message("perception.name_characters"), field="name")
+    if len(data.name_zh) > 200:
+        raise bad_request(Message("perception.name_characters"), field="name_zh")
     if (data.profile_code is None) == (data.entity_type is None):
         raise bad_request(Message("perception.give_exactly_profile_code"), field="profile_code")
     if data.profile_code is not None and not PROFILE_CODE.match(data.profile_code):
@@ -188,6 +191,7 @@ def create_rule(session: Session, *, data: RuleInput) -> AlarmRule:
     now = utcnow()
     rule = AlarmRule(
         name=data.name.strip(),
+        name_zh=data.name_zh.strip(),
         profile_code=data.profile_code,
         entity_type=data.entity_type,
         kind=data.kind,
@@ -233,6 +237,7 @@ def update_rule(session: Session, *, rule_id: int, data: RuleInput) -> AlarmRule
     rule = get_rule(session, rule_id=rule_id)
     _validate(session, data)
     rule.name = data.name.strip()
+    rule.name_zh = data.name_zh.strip()
     rule.profile_code = data.profile_code
     rule.entity_type = data.entity_type
     rule.kind = data.kind

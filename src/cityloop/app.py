@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cityloop.base import metrics, static
+from cityloop.base import messages, metrics, static
 from cityloop.base.context import AppContext
 from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
@@ -261,6 +261,6 @@ def _not_built(app: FastAPI, name: str) -> None:
     def missing(path: str = "") -> JSONResponse:
         """A 503 problem saying this front end is not built yet."""
         problem = Problem(
-            503, "front-end-not-built", f"the {name} front end is not built: run `make demo`"
+            503, "front-end-not-built", messages.Message("front_end_not_built", {"name": name})
         )
         return problem_response(problem)

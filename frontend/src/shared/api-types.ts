@@ -105,7 +105,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Me
+         * @description Change the signed-in account's own settings (its language; null follows the browser);
+         *     any signed-in account, for itself.
+         */
+        patch: operations["update_me_api_v1_me_patch"];
         trace?: never;
     };
     "/api/v1/citizens": {
@@ -756,7 +761,7 @@ export interface paths {
         };
         /**
          * Mine
-         * @description My notifications, newest first. Only ever my own.
+         * @description My notifications, newest first, in my language. Only ever my own.
          */
         get: operations["mine_api_v1_me_notifications_get"];
         put?: never;
@@ -2004,7 +2009,8 @@ export interface paths {
         };
         /**
          * Categories
-         * @description The categories of problems citizens can report; for anyone.
+         * @description The categories of problems citizens can report, their questions in the reader's language;
+         *     for anyone.
          */
         get: operations["categories_api_v1_categories_get"];
         put?: never;
@@ -2436,7 +2442,8 @@ export interface paths {
         };
         /**
          * Case Stream
-         * @description `text/event-stream` of `case` events: {case_id, event_id, action, status, department}.
+         * @description `text/event-stream` of `case` events: {case_id, event_id, action, status, department,
+         *     message (the timeline line in the reader's language)}.
          */
         get: operations["case_stream_api_v1_cases_stream_get"];
         put?: never;
@@ -3685,7 +3692,8 @@ export interface paths {
         };
         /**
          * Service Definition
-         * @description Open311 GET Service Definition: a service's extra attributes; for anyone.
+         * @description Open311 GET Service Definition: a service's extra attributes, in the language of
+         *     ``locale`` (zh… for Chinese); for anyone.
          */
         get: operations["service_definition_open311_v2_services__service_code___fmt__get"];
         put?: never;
@@ -3819,6 +3827,14 @@ export interface components {
             legal_bases: components["schemas"]["Named"][];
             /** Roles */
             roles: components["schemas"]["Named"][];
+        };
+        /** AccountSettings */
+        AccountSettings: {
+            /**
+             * Locale
+             * @description the language the account reads: en or zh-CN; null follows the browser
+             */
+            locale: ("en" | "zh-CN") | null;
         };
         /** ActionIn */
         ActionIn: {
@@ -4729,6 +4745,20 @@ export interface components {
                 string,
                 string
             ][];
+            /**
+             * Question
+             * @description the question in the reader's language
+             * @default
+             */
+            question?: string;
+            /**
+             * Choices
+             * @description (key, name) pairs in the reader's language
+             */
+            choices?: [
+                string,
+                string
+            ][];
         };
         /**
          * ChainStatus
@@ -5382,6 +5412,12 @@ export interface components {
             entity_id: string;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description the device's name in Chinese
+             * @default
+             */
+            name_zh?: string;
             /** Lat */
             lat: number | null;
             /** Lon */
@@ -5413,6 +5449,11 @@ export interface components {
              * @default
              */
             name?: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
             /** Lat */
             lat?: number | null;
             /** Lon */
@@ -6866,6 +6907,12 @@ export interface components {
             code: string;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description the profile's name in Chinese
+             * @default
+             */
+            name_zh?: string;
             /** Entity Type */
             entity_type: string;
             /** Codec */
@@ -6886,6 +6933,11 @@ export interface components {
             code: string;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
             /** Entity Type */
             entity_type: string;
             /** Codec */
@@ -7250,6 +7302,12 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description the rule's name in Chinese
+             * @default
+             */
+            name_zh?: string;
             /** Profile Code */
             profile_code: string | null;
             /** Entity Type */
@@ -7293,6 +7351,11 @@ export interface components {
         RuleIn: {
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
             /** Kind */
             kind: string;
             /** Definition */
@@ -8152,6 +8215,11 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Locale
+             * @description the language the account reads; null follows the browser
+             */
+            locale?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -8413,6 +8481,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+        };
+    };
+    update_me_api_v1_me_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -14570,6 +14671,7 @@ export interface operations {
     service_definition_open311_v2_services__service_code___fmt__get: {
         parameters: {
             query?: {
+                locale?: string | null;
                 jurisdiction_id?: string | null;
             };
             header?: never;

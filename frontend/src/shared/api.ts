@@ -3,12 +3,17 @@
 // is a StaffCase without anyone writing that down. Errors arrive as RFC 7807 problems (ApiError).
 import type { paths } from "./api-types";
 import type { MediaAnswer, User } from "./types";
+import { locale } from "./i18n";
 
 export interface Problem {
   type: string;
   title: string;
   status: number;
+  /** In the language the request asked for (Accept-Language, or the account's setting). */
   detail: string;
+  /** The message code of the detail and its parameters, for a front end's own text. */
+  code?: string;
+  params?: Record<string, string>;
   field?: string;
   errors?: { field?: string; message?: string }[];
 }
@@ -119,6 +124,8 @@ async function send(method: string, path: string, options: Record<string, unknow
   const headers = new Headers(options.headers as HeadersInit | undefined);
   const token = getToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
+  // The server writes its lines (errors, timeline, questions) in the language the app shows.
+  headers.set("Accept-Language", locale.value);
   if (options.idempotencyKey) headers.set("Idempotency-Key", String(options.idempotencyKey));
   let body = options.body as BodyInit | undefined;
   if (options.json !== undefined) {
@@ -185,6 +192,7 @@ export async function downloadFile(path: PathsWith<"get">, params?: Record<strin
   const headers = new Headers();
   const token = getToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
+  headers.set("Accept-Language", locale.value);
   const response = await fetch(buildUrl(path, params, query), { headers });
   if (!response.ok) {
     if (response.status === 401) unauthorized?.();

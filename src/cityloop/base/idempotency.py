@@ -11,6 +11,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base.db import Base, utcnow
+from cityloop.base.messages import Message
 from cityloop.base.problems import Problem, bad_request
 
 MAX_KEY_LENGTH = 200
@@ -37,7 +38,7 @@ def check_key(key: str | None) -> str | None:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise bad_request(
-            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters",
+            Message("idempotency_key_invalid", {"max_length": str(MAX_KEY_LENGTH)}),
             field="Idempotency-Key",
         )
     return key
@@ -58,7 +59,7 @@ def replay(
         raise Problem(
             422,
             "idempotency-key-reused",
-            "this Idempotency-Key was already used for a different request",
+            Message("idempotency_key_reused"),
             field="Idempotency-Key",
         )
     return record

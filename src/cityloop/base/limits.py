@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cityloop.base import messages
 from cityloop.base.problems import Problem, render_problem
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ class BodyTooLarge(HTTPException):
     app's handlers render it in the path's error format even while a route is parsing."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        # The detail is a message code: the handler renders it in the reader's language.
+        super().__init__(413, messages.Message("body_too_large", {"limit": str(limit)}))  # type: ignore[arg-type]
         self.limit = limit
 
 
@@ -103,6 +105,7 @@ class BodyLimitMiddleware:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    problem = Problem(413, "payload-too-large", f"the request body is larger than {limit} bytes")
+    detail = messages.Message("body_too_large", {"limit": str(limit)})
+    problem = Problem(413, "payload-too-large", detail)
     response = render_problem(Request(scope, receive), problem)
     await response(scope, receive, send)

@@ -1,4 +1,9 @@
-"""RFC 7807 problem details: one error format for every route except Open311's."""
+"""RFC 7807 problem details: one error format for every route except Open311's.
+
+A problem's detail is a message code with parameters (``Message``), rendered in the reader's
+language (base/locale.py); the body also carries ``code`` and ``params`` so a front end can show
+its own text. Titles are translated per problem type (base/problem_texts.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cityloop.base.locale import request_locale
+from cityloop.base.messages import Message
+from cityloop.base.problem_texts import http_error, thing, title_of, validation_message
+
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://cityloop.dev/problems/"
@@ -20,35 +29,45 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 class Problem(Exception):
-    """A client-facing error. ``type_`` is a short slug; ``field`` names the offending input."""
+    """A client-facing error. ``type_`` is a short slug; ``detail`` a message code with its
+    parameters (a plain string only where no code exists yet); ``field`` names the input."""
 
     def __init__(
         self,
         status: int,
         type_: str,
-        detail: str,
+        detail: str | Message,
         *,
         title: str | None = None,
         field: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        self.message = detail if isinstance(detail, Message) else None
+        self.detail = detail.render() if isinstance(detail, Message) else detail
+        super().__init__(self.detail)
         self.status = status
         self.type_ = type_
-        self.detail = detail
-        self.title = title or type_.replace("-", " ").capitalize()
+        self._title = title
+        self.title = title or title_of(type_, "en")
         self.field = field
         self.headers = headers or {}
         self.extra = extra or {}
 
-    def body(self, instance: str | None = None) -> dict[str, Any]:
+    def detail_in(self, locale: str) -> str:
+        """The detail in ``locale`` (a plain-string detail reads the same in every language)."""
+        return self.message.render(locale) if self.message else self.detail
+
+    def body(self, instance: str | None = None, locale: str = "en") -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": PROBLEM_BASE + self.type_,
-            "title": self.title,
+            "title": self._title or title_of(self.type_, locale),
             "status": self.status,
-            "detail": self.detail,
+            "detail": self.detail_in(locale),
         }
+        if self.message:
+            body["code"] = self.message.code
+            body["params"] = dict(self.message.params)
         if instance:
             body["instance"] = instance
         if self.field:
@@ -57,29 +76,41 @@ class Problem(Exception):
         return body
 
 
-def bad_request(detail: str, field: str | None = None, type_: str = "invalid-input") -> Problem:
+def bad_request(
+    detail: str | Message, field: str | None = None, type_: str = "invalid-input"
+) -> Problem:
     return Problem(400, type_, detail, field=field)
 
 
 def not_found(what: str, ident: object) -> Problem:
-    return Problem(404, "not-found", f"{what} {ident} does not exist")
+    """404 for ``what`` (a thing named in base/problem_texts.py, in both languages)."""
+    english, chinese = thing(what)
+    return Problem(
+        404,
+        "not-found",
+        Message("not_found", {"what": english, "what_zh": chinese, "ident": str(ident)}),
+    )
 
 
-def forbidden(detail: str) -> Problem:
+def forbidden(detail: str | Message) -> Problem:
     return Problem(403, "forbidden", detail)
 
 
-def conflict(detail: str, type_: str = "conflict", **extra: Any) -> Problem:
+def conflict(detail: str | Message, type_: str = "conflict", **extra: Any) -> Problem:
     return Problem(409, type_, detail, extra=extra)
 
 
-def unprocessable(detail: str, field: str | None = None, type_: str = "invalid-input") -> Problem:
+def unprocessable(
+    detail: str | Message, field: str | None = None, type_: str = "invalid-input"
+) -> Problem:
     return Problem(422, type_, detail, field=field)
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+def problem_response(
+    problem: Problem, instance: str | None = None, locale: str = "en"
+) -> JSONResponse:
     return JSONResponse(
-        problem.body(instance),
+        problem.body(instance, locale),
         status_code=problem.status,
         headers=problem.headers,
         media_type=PROBLEM_CONTENT_TYPE,
@@ -99,9 +130,10 @@ def _formatter(request: Request) -> Callable[..., Response] | None:
 def render_problem(request: Request, problem: Problem) -> Response:
     """``problem`` in the error format of the API the request is for."""
     formatter = _formatter(request)
+    locale = request_locale(request)
     if formatter:
-        return formatter(request, problem.status, problem.detail, problem.headers)
-    return problem_response(problem, request.url.path)
+        return formatter(request, problem.status, problem.detail_in(locale), problem.headers)
+    return problem_response(problem, request.url.path, locale)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -123,10 +155,11 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         errors = exc.errors()
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_name(tuple(first.get("loc", ())))
-        detail = f"{field}: {first.get('msg', 'invalid value')}"
+        locale = request_locale(request)
+        detail = validation_message(field, first)
         formatter = _formatter(request)
         if formatter:
-            return formatter(request, 400, detail, {})
+            return formatter(request, 400, detail.render(locale), {})
         problem = Problem(
             422,
             "invalid-input",
@@ -134,19 +167,32 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
             field=field,
             extra={
                 "errors": [
-                    {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg")}
+                    {
+                        "field": _field_name(tuple(e.get("loc", ()))),
+                        "message": validation_message(
+                            _field_name(tuple(e.get("loc", ()))), e
+                        ).render(locale),
+                    }
                     for e in errors
                 ]
             },
         )
-        return problem_response(problem, request.url.path)
+        return problem_response(problem, request.url.path, locale)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
         formatter = _formatter(request)
-        detail = str(exc.detail)
+        locale = request_locale(request)
+        # Starlette's own errors (an unknown path, a wrong method) carry its English phrase.
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, Message)
+            else http_error(exc.status_code, str(exc.detail))
+        )
         if formatter:
-            return formatter(request, exc.status_code, detail, dict(exc.headers or {}))
+            return formatter(
+                request, exc.status_code, detail.render(locale), dict(exc.headers or {})
+            )
         slug = {
             401: "unauthorized",
             404: "not-found",
@@ -154,13 +200,13 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
             413: "payload-too-large",
         }.get(exc.status_code, "http-error")
         problem = Problem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
-        return problem_response(problem, request.url.path)
+        return problem_response(problem, request.url.path, locale)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Any:
         # Two people acted on one record at once; the loser retries with fresh data.
         return render_problem(
-            request, Problem(409, "concurrent-update", "someone else changed this first; reload")
+            request, Problem(409, "concurrent-update", Message("concurrent_update"))
         )
 
     @app.exception_handler(IntegrityError)
@@ -168,24 +214,21 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # A uniqueness race between two requests (the losing one's check passed before the
         # winner committed): the loser is told to retry rather than given a 500.
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        return render_problem(
-            request, Problem(409, "conflict", "this conflicts with a change made at the same time")
-        )
+        return render_problem(request, Problem(409, "conflict", Message("simultaneous_change")))
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Any:
         # The database refused a value that validation let through (a NUL byte in text on
         # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
-        return render_problem(
-            request, Problem(400, "invalid-data", "a value in the request cannot be stored")
-        )
+        return render_problem(request, Problem(400, "invalid-data", Message("value_not_storable")))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         formatter = _formatter(request)
+        locale = request_locale(request)
+        problem = Problem(500, "internal-error", Message("unexpected_error"))
         if formatter:
-            return formatter(request, 500, "internal error", {})
-        problem = Problem(500, "internal-error", "an unexpected error happened; it was logged")
-        return problem_response(problem, request.url.path)
+            return formatter(request, 500, problem.detail_in(locale), {})
+        return problem_response(problem, request.url.path, locale)

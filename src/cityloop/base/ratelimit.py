@@ -10,6 +10,7 @@ from collections import deque
 
 from starlette.requests import Request
 
+from cityloop.base.messages import Message
 from cityloop.base.problems import Problem
 
 
@@ -24,11 +25,15 @@ class RateLimiter:
     the usual trade-off for not needing a shared store on the embedded default."""
 
     def __init__(
-        self, per_minute: int, window_seconds: float = 60.0, what: str = "reports"
+        self,
+        per_minute: int,
+        window_seconds: float = 60.0,
+        what: str = "reports",
+        what_zh: str = "上报",
     ) -> None:
         self.per_minute = per_minute
         self.window = window_seconds
-        self.what = what  # what is counted, for the 429's detail
+        self.what, self.what_zh = what, what_zh  # what is counted, for the 429's detail
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -45,8 +50,15 @@ class RateLimiter:
                 raise Problem(
                     429,
                     "rate-limited",
-                    f"more than {self.per_minute} {self.what} a minute from this client; "
-                    f"retry in {retry} s",
+                    Message(
+                        "rate_limited",
+                        {
+                            "per_minute": str(self.per_minute),
+                            "what": self.what,
+                            "what_zh": self.what_zh,
+                            "seconds": str(retry),
+                        },
+                    ),
                     headers={"Retry-After": str(retry)},
                 )
             hits.append(now)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.base.problems import Problem, bad_request
+from cityloop.bridges.messages import Message
 from cityloop.domains.governance import catalogue, sensors
 from cityloop.domains.governance.intake import ReportInput, submit_report
 from cityloop.domains.governance.workflow import Channel
@@ -95,7 +96,10 @@ def on_alarm_cleared(session: Session, alarm: AlarmCleared) -> None:
 def check_case_target(session: Session, category_code: str, attributes: dict[str, Any]) -> None:
     """A rule's category must be active, and its case attributes valid for it."""
     if catalogue.active_category(session, code=category_code) is None:
-        raise bad_request(f"no active category {category_code!r}", field="category_code")
+        raise bad_request(
+            Message("bridges.unknown_category", {"category_code": repr(category_code)}),
+            field="category_code",
+        )
     try:
         catalogue.check_report_attributes(
             session, category_code=category_code, attributes=attributes

@@ -22,6 +22,7 @@ def demo_rules() -> list[rules.RuleInput]:
     found = [
         rules.RuleInput(
             name="Manhole cover open",
+            name_zh="井盖打开",
             profile_code="manhole-lora",
             kind="state",
             definition={"attribute": "open", "values": [True]},
@@ -32,6 +33,7 @@ def demo_rules() -> list[rules.RuleInput]:
         ),
         rules.RuleInput(
             name="Manhole cover tilted",
+            name_zh="井盖倾斜",
             profile_code="manhole-lora",
             kind="threshold",
             definition=_threshold("tilt", ">", 20, 10),
@@ -42,6 +44,7 @@ def demo_rules() -> list[rules.RuleInput]:
         ),
         rules.RuleInput(
             name="Water on the road",
+            name_zh="道路积水",
             profile_code="waterlevel-ul",
             kind="threshold",
             definition=_threshold("waterLevel", ">", 0.30, 0.20),
@@ -51,6 +54,7 @@ def demo_rules() -> list[rules.RuleInput]:
         ),
         rules.RuleInput(
             name="Waste bin full",
+            name_zh="垃圾桶已满",
             profile_code="wastebin-ul",
             kind="threshold",
             definition=_threshold("fillingLevel", ">", 0.9, 0.7),
@@ -60,6 +64,7 @@ def demo_rules() -> list[rules.RuleInput]:
         ),
         rules.RuleInput(
             name="Streetlight lamp failed",
+            name_zh="路灯故障",
             profile_code="streetlight-ul",
             kind="state",
             definition={"attribute": "status", "values": ["defectiveLamp"]},
@@ -69,6 +74,7 @@ def demo_rules() -> list[rules.RuleInput]:
         ),
         rules.RuleInput(
             name="PM2.5 rising fast",
+            name_zh="PM2.5 快速上升",
             profile_code="airquality-json",
             kind="rate",
             definition={"attribute": "pm25", "per_minute": 20},
@@ -79,6 +85,7 @@ def demo_rules() -> list[rules.RuleInput]:
     found += [
         rules.RuleInput(
             name="Battery low",
+            name_zh="电量低",
             profile_code=profile,
             kind="threshold",
             definition=_threshold("batteryLevel", "<", 0.15, 0.25),
@@ -90,6 +97,7 @@ def demo_rules() -> list[rules.RuleInput]:
     found += [
         rules.RuleInput(
             name="No data for two hours",
+            name_zh="两小时无数据",
             profile_code=profile,
             kind="nodata",
             definition={"seconds": 2 * 3600},

@@ -46,6 +46,7 @@ class DeviceSpec:
     lat: float
     lon: float
     attributes: dict[str, Any] = field(default_factory=dict)
+    name_zh: str = ""
 
 
 def _n(
@@ -231,6 +232,41 @@ ROADS: dict[str, tuple[tuple[int, int], ...]] = {
     "Maple Road": ((680, 360), (700, 260), (720, 240), (720, 140)),
 }
 
+# The fleet's names in Chinese: the roads, the kinds of device, and the profiles.
+ROAD_NAMES_ZH: dict[str, str] = {
+    "Wall Road": "城墙路",
+    "North Embankment": "北堤",
+    "Drum Tower Road": "鼓楼路",
+    "Temple Road": "庙前路",
+    "Lotus Road": "荷花路",
+    "Willow Road": "柳树路",
+    "Riverview Road": "望江路",
+    "Wharf Road": "码头路",
+    "North Pass Road": "北关路",
+    "Jade Spring Road": "玉泉路",
+    "Maple Road": "枫林路",
+}
+LABELS_ZH: dict[str, str] = {
+    "Manhole cover": "井盖",
+    "Flood gauge": "积水监测点",
+    "Air quality station": "空气质量监测站",
+    "River probe": "河道水质探头",
+    "Street light": "路灯",
+    "Parking bay": "停车位",
+    "Waste bin": "垃圾桶",
+    "Weather mast": "气象杆",
+}
+PROFILE_NAMES_ZH: dict[str, str] = {
+    "manhole-lora": "井盖倾斜传感器（LoRaWAN）",
+    "waterlevel-ul": "道路积水水位传感器（UltraLight）",
+    "airquality-json": "空气质量监测站（JSON）",
+    "waterquality-json": "河道水质探头（JSON）",
+    "streetlight-ul": "路灯控制器（UltraLight）",
+    "parking-lora": "车位占用传感器（LoRaWAN）",
+    "wastebin-ul": "垃圾桶满溢传感器（UltraLight）",
+    "generic-json": "其他设备（JSON，自动注册）",
+}
+
 # (profile, id prefix, label, [(road, how many)]): devices are spread evenly along each road.
 _PLACEMENT: tuple[tuple[str, str, str, tuple[tuple[str, int], ...]], ...] = (
     (
@@ -316,6 +352,7 @@ def demo_devices() -> tuple[DeviceSpec, ...]:
                         device_id=f"rv-{prefix}-{number:02d}",
                         profile=profile,
                         name=f"{label} {number}, {road}",
+                        name_zh=f"{ROAD_NAMES_ZH[road]}{LABELS_ZH[label]} {number} 号",
                         lat=lat,
                         lon=lon,
                         attributes={"road": road},
@@ -333,6 +370,7 @@ def seed_devices(session: Session) -> int:
                 session,
                 code=spec.code,
                 name=spec.name,
+                name_zh=PROFILE_NAMES_ZH[spec.code],
                 entity_type=spec.entity_type,
                 codec=spec.codec,
                 codec_config=spec.codec_config,
@@ -356,6 +394,7 @@ def seed_devices(session: Session) -> int:
             device_id=device.device_id,
             group=groups[device.profile],
             name=device.name,
+            name_zh=device.name_zh,
             lat=device.lat,
             lon=device.lon,
             attributes=device.attributes,

@@ -155,13 +155,13 @@ class SharingFile(Strict):
 class ValueEntry(Strict):
     key: Annotated[str, _text(50)]
     name: Name
-    name_zh: Annotated[str, Field(max_length=200)] = ""
+    name_zh: Name  # every answer a person picks is shown in both languages
 
 
 class AttributeEntry(Strict):
     code: AttributeCode
     description: Annotated[str, _text(500)]
-    description_zh: Annotated[str, Field(max_length=500)] = ""
+    description_zh: Annotated[str, _text(500)]
     datatype: Datatype
     required: bool
     order: Annotated[int, Field(ge=0)]

@@ -45,7 +45,12 @@ def test_the_case_stores_why_it_went_where_it_did(city: City) -> None:
         )
         routing = result.case.routing
     assert routing["department"] == "urbanmgmt"
-    assert "in district RV01" in routing["explanation"]
+    assert routing["explanation"].endswith("in Old Town goes to City Management Enforcement")
+    # Stored as a code with both languages' names, so each reader sees it in their own.
+    stored = routing["explanation_message"]
+    assert stored["code"] == "routing.district_rule"
+    assert stored["params"]["district"] == "Old Town"
+    assert stored["params"]["district_zh"] and stored["params"]["department_zh"]
 
 
 def test_every_point_in_a_grid_label_resolves_to_that_grid(city: City) -> None:

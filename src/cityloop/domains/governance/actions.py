@@ -20,6 +20,7 @@ from cityloop.domains.governance.catalogue import sla_for
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Dispute, Report
 from cityloop.domains.governance.queries import can_see, get_case_for
+from cityloop.domains.governance.routing import CODED_SUFFIX, department_params
 from cityloop.domains.governance.workflow import (
     DEPARTMENT_SCOPED,
     MAX_TEXT,
@@ -40,6 +41,8 @@ from cityloop.platforms.application.media import service as media
 class ActionInput:
     action: str
     note: str | None = None
+    # The system's own note as a code (auto-registration), shown to staff in their language.
+    note_message: Message | None = None
     department: str | None = None
     attachments: list[str] = field(default_factory=list)
     resolution: str | None = None
@@ -115,10 +118,13 @@ NEEDS_INPUT = frozenset({"other_department", "merge_target_open", "other_assigne
 def _merge_target(step: Step) -> Problem | None:
     target_id = step.data.merge_into
     if target_id == step.case.id:
-        return bad_request("a case cannot be merged into itself", field="merge_into")
+        return bad_request(Message("governance.case_merged_into_itself"), field="merge_into")
     target = step.session.get(Case, target_id)
     if target is None or not can_see(step.actor, target):
-        return bad_request(f"case {target_id} does not exist", field="merge_into")
+        return bad_request(
+            Message("governance.merge_target_missing", {"target_id": str(target_id)}),
+            field="merge_into",
+        )
     return None
 
 
@@ -133,14 +139,17 @@ def _known_department(step: Step) -> Problem | None:
 def _known_resolution(step: Step) -> Problem | None:
     proposed = step.data.resolution or Resolution.FIXED
     if proposed not in set(Resolution):
-        return bad_request(f"unknown resolution {proposed!r}", field="resolution")
+        return bad_request(
+            Message("governance.unknown_resolution", {"proposed": repr(proposed)}),
+            field="resolution",
+        )
     return None
 
 
 def _proof_for_fixed(step: Step) -> Problem | None:
     fixed = (step.data.resolution or Resolution.FIXED) == Resolution.FIXED
     if fixed and not step.attachments:
-        return bad_request("resolving as fixed needs a proof photo", field="attachments")
+        return bad_request(Message("governance.resolving_fixed_proof_photo"), field="attachments")
     return None
 
 
@@ -149,20 +158,22 @@ def _complete_resolution(step: Step) -> Problem | None:
     resolution = data.resolution or ""
     if resolution not in set(Resolution):
         return bad_request(
-            f"resolution must be one of {', '.join(r.value for r in Resolution)}",
+            Message(
+                "governance.resolution_choices", {"items": ", ".join(r.value for r in Resolution)}
+            ),
             field="resolution",
         )
     if resolution == Resolution.REFERRED and not (data.referred_to and data.referred_to.strip()):
-        return bad_request("a referred case names the outside body: referred_to", "referred_to")
+        return bad_request(Message("governance.referred_case_names_outside"), "referred_to")
     if resolution == Resolution.NOT_ACTIONABLE:
         if not (data.note and data.note.strip()):
-            return bad_request("a not-actionable close gives its reason as the note", "note")
+            return bad_request(Message("governance.actionable_close_gives_reason"), "note")
         if data.public is False:
-            return bad_request("a not-actionable close states its reason publicly", "public")
+            return bad_request(Message("governance.actionable_close_states_reason"), "public")
     if resolution == Resolution.DUPLICATE:
         other = data.merge_into
         if other is None or other == case.id or step.session.get(Case, other) is None:
-            return bad_request("a duplicate close names the other case: merge_into", "merge_into")
+            return bad_request(Message("governance.duplicate_close_names_other"), "merge_into")
     return None
 
 
@@ -178,12 +189,24 @@ CHECKS: dict[str, Callable[[Step], Problem | None]] = {
 
 def _needs(transition: CaseTransition, data: ActionInput) -> None:
     if "note" in transition.needs and not (data.note and data.note.strip()):
-        raise bad_request(f"{transition.action} needs a note", field="note")
+        raise bad_request(
+            Message("governance.needs_note", {"transition_action": str(transition.action)}),
+            field="note",
+        )
     if "department" in transition.needs and not data.department:
-        raise bad_request(f"{transition.action} needs a department", field="department")
+        raise bad_request(
+            Message("governance.needs_department", {"transition_action": str(transition.action)}),
+            field="department",
+        )
     if "resolution" in transition.needs and data.resolution is None:
         raise bad_request(
-            f"{transition.action} needs a resolution: " + ", ".join(r.value for r in Resolution),
+            Message(
+                "governance.needs_resolution",
+                {
+                    "transition_action": transition.action,
+                    "items": ", ".join(r.value for r in Resolution),
+                },
+            ),
             field="resolution",
         )
     if "assignee" in transition.needs:
@@ -195,14 +218,19 @@ def _needs(transition: CaseTransition, data: ActionInput) -> None:
                 field="assignee_user_id",
             )
     if "merge_into" in transition.needs and data.merge_into is None:
-        raise bad_request("merge needs merge_into: the case to merge into", field="merge_into")
+        raise bad_request(Message("governance.merge_merge_into_case"), field="merge_into")
     if transition.public_reason and data.public is False:
         raise bad_request(
-            f"the note of {transition.action} is its public reason; it cannot be internal",
+            Message(
+                "governance.note_public_reason_internal",
+                {"transition_action": str(transition.action)},
+            ),
             field="public",
         )
     if data.note and len(data.note) > MAX_TEXT:
-        raise bad_request(f"note is over {MAX_TEXT} characters", field="note")
+        raise bad_request(
+            Message("governance.note_over_characters", {"limit": str(MAX_TEXT)}), field="note"
+        )
 
 
 def actions_for(actor: Actor, case: Case) -> list[str]:
@@ -225,17 +253,28 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
     transition = TRANSITIONS.get(data.action)
     if transition is None:
         raise bad_request(
-            f"unknown action {data.action!r}; actions are {', '.join(TRANSITIONS)}",
+            Message(
+                "governance.unknown_action_actions_are",
+                {"data_action": repr(data.action), "items": ", ".join(TRANSITIONS)},
+            ),
             field="action",
         )
     case = get_case_for(session, actor=actor, case_id=case_id, lock=True)
     if actor.role != Caller.SYSTEM and actor.role not in transition.roles:
-        raise forbidden(f"a {actor.role} may not {data.action} a case")
+        raise forbidden(
+            Message(
+                "governance.may_case",
+                {"actor_role": str(actor.role), "data_action": str(data.action)},
+            )
+        )
     if actor.role in DEPARTMENT_SCOPED and case.department_code != actor.department_code:
-        raise forbidden(f"case {case.id} is not with your department")
+        raise forbidden(Message("governance.case_department", {"case_id": str(case.id)}))
     if Status(case.status) not in transition.sources:
         raise conflict(
-            f"cannot {data.action} a case that is {case.status}",
+            Message(
+                "governance.illegal_transition",
+                {"data_action": str(data.action), "case_status": str(case.status)},
+            ),
             type_="illegal-transition",
             case_status=case.status,
             allowed_actions=actions_for(actor, case),
@@ -273,6 +312,7 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
         message=message,
         message_public=transition.public_line,
         note=data.note.strip() if data.note else None,
+        note_message=data.note_message,
         note_public=note_public,
         attachments=attachments,
         data=_event_data(data),
@@ -376,8 +416,21 @@ def _dispatch(step: Step) -> Message:
     department = identity.require_department(step.session, code=step.data.department or "")
     routed = case.routing.get("department")
     if department.code != routed:
-        override = f"dispatched to {department.code} by {step.actor.username} instead of {routed}"
-        case.routing = {**case.routing, "override": override}
+        was = department_params(step.session, routed)
+        override = Message(
+            "routing.override",
+            {
+                **_department_params(department),
+                "actor": step.actor.username,
+                "routed": was["department"],
+                "routed_zh": was["department_zh"],
+            },
+        )
+        case.routing = {
+            **case.routing,
+            "override": override.render(),
+            "override" + CODED_SUFFIX: override.as_dict(),
+        }
     case.department_code = department.code
     case.dispatched_at = step.now
     _set_deadlines(step.session, case, step.now)
@@ -447,7 +500,20 @@ def _reassign(step: Step) -> Message:
     if case.assignee_user_id is not None or case.assignee_crew_id is not None:
         assignment.set_assignee(step, None, None)
     # The SLA clock keeps running: handing a case on does not buy time.
-    case.routing = {**case.routing, "reassigned": f"{previous} → {department.code}"}
+    was = department_params(step.session, previous)
+    handed = Message(
+        "routing.reassigned",
+        {
+            **_department_params(department),
+            "previous": was["department"],
+            "previous_zh": was["department_zh"],
+        },
+    )
+    case.routing = {
+        **case.routing,
+        "reassigned": handed.render(),
+        "reassigned" + CODED_SUFFIX: handed.as_dict(),
+    }
     return Message("handed_over", _department_params(department))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, SlaTarget
 
 MAX_ATTRIBUTE_TEXT = 2000
@@ -38,10 +39,14 @@ def active_category(session: Session, *, code: str) -> Category | None:
 def require_category(session: Session, *, code: str | None, field: str = "category") -> Category:
     """The active category with this code, or a 400 naming ``field``."""
     if not code:
-        raise bad_request("a category is required", field=field)
+        raise bad_request(Message("governance.category_required"), field=field)
     category = active_category(session, code=code)
     if category is None:
-        raise bad_request(f"unknown category {code!r}", field=field, type_="unknown-category")
+        raise bad_request(
+            Message("governance.unknown_category", {"code": repr(code)}),
+            field=field,
+            type_="unknown-category",
+        )
     return category
 
 
@@ -58,11 +63,17 @@ def _attribute_value(code: str, spec: dict[str, Any], value: Any) -> Any:
         values = value if isinstance(value, list) else [value]
         bad = [v for v in values if str(v) not in allowed]
         if bad:
-            raise bad_request(f"{bad[0]!r} is not a value of {code}", field=field)
+            raise bad_request(
+                Message("governance.not_a_choice", {"bad": repr(bad[0]), "code": str(code)}),
+                field=field,
+            )
         return [str(v) for v in values]
     if datatype == "singlevaluelist":
         if str(value) not in allowed:
-            raise bad_request(f"{value!r} is not a value of {code}", field=field)
+            raise bad_request(
+                Message("governance.not_the_choice", {"value": repr(value), "code": str(code)}),
+                field=field,
+            )
         return str(value)
     if datatype == "number":
         # bool is an int to Python, and a 400-digit JSON integer overflows a float.
@@ -71,15 +82,17 @@ def _attribute_value(code: str, spec: dict[str, Any], value: Any) -> Any:
         except (TypeError, ValueError, OverflowError):
             number = None
         if number is None or not math.isfinite(number):
-            raise bad_request(f"{code} must be a finite number", field=field)
+            raise bad_request(Message("governance.finite_number", {"code": str(code)}), field=field)
         return number
     if datatype == "datetime":
         try:
             return datetime.fromisoformat(str(value)).isoformat()
         except ValueError as exc:
-            raise bad_request(f"{code} must be an ISO 8601 datetime", field=field) from exc
+            raise bad_request(
+                Message("governance.iso_datetime", {"code": str(code)}), field=field
+            ) from exc
     if len(str(value)) > MAX_ATTRIBUTE_TEXT:
-        raise bad_request(f"{code} is too long", field=field)
+        raise bad_request(Message("governance.too_long", {"code": str(code)}), field=field)
     return str(value)
 
 
@@ -91,12 +104,19 @@ def validate_attributes(category: Category, given: dict[str, Any]) -> dict[str, 
         spec = definitions.get(code)
         if spec is None:
             raise bad_request(
-                f"category {category.code} has no attribute {code!r}", field=f"attribute[{code}]"
+                Message(
+                    "governance.category_attribute",
+                    {"category_code": str(category.code), "code": repr(code)},
+                ),
+                field=f"attribute[{code}]",
             )
         clean[code] = _attribute_value(code, spec, value)
     for code, spec in definitions.items():
         if spec.get("required") and code not in clean:
-            raise bad_request(f"attribute {code} is required", field=f"attribute[{code}]")
+            raise bad_request(
+                Message("governance.attribute_required", {"code": str(code)}),
+                field=f"attribute[{code}]",
+            )
     return clean
 
 

@@ -78,7 +78,7 @@ def follower_report(
         )
         if report is not None:
             return report
-    raise forbidden("only a reporter or supporter of this case may do this")
+    raise forbidden(Message("governance.only_reporter_supporter_case"))
 
 
 def public_case(session: Session, *, case_id: int) -> Case:
@@ -106,11 +106,11 @@ def rate_case(
     """A follower's rating of a closed case (one per report; a later one replaces it)."""
     case = public_case(session, case_id=case_id)
     if case.status != Status.CLOSED:
-        raise conflict("a case is rated once it is closed", type_="illegal-transition")
+        raise conflict(Message("governance.case_rated_once_closed"), type_="illegal-transition")
     if not 1 <= stars <= 5:
-        raise bad_request("stars must be 1 to 5", field="stars")
+        raise bad_request(Message("governance.stars_range"), field="stars")
     if _window_passed(case, window_hours):
-        raise conflict("the rating window for this case has passed", type_="window-passed")
+        raise conflict(Message("governance.rating_window_case_passed"), type_="window-passed")
     report = follower_report(session, case=case, user_id=user_id, token=token)
     rating = session.scalar(select(Rating).where(Rating.report_id == report.id))
     if rating is None:
@@ -144,13 +144,14 @@ def dispute_case(
     """A follower says a closed case is still not fixed: the supervision centre must answer."""
     case = public_case(session, case_id=case_id)
     if case.status != Status.CLOSED:
-        raise conflict("only a closed case can be disputed", type_="illegal-transition")
+        raise conflict(Message("governance.only_closed_case_disputed"), type_="illegal-transition")
     if _window_passed(case, window_hours):
         raise conflict(
-            f"the dispute window ({window_hours} h after close) has passed", type_="window-passed"
+            Message("governance.dispute_window_h_after", {"window_hours": str(window_hours)}),
+            type_="window-passed",
         )
     if not note.strip():
-        raise bad_request("say what is still wrong", field="note")
+        raise bad_request(Message("governance.say_what_still_wrong"), field="note")
     report = follower_report(session, case=case, user_id=user_id, token=token)
     ids = media.require_media(session, media_ids=media_ids, field="media")
     dispute = Dispute(case_id=case.id, report_id=report.id, note=note.strip(), media_ids=ids)

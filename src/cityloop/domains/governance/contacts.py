@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import Problem, not_found, unprocessable
 from cityloop.domains.governance import queries
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Report
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.service import Actor
@@ -42,7 +43,10 @@ def open_contact(
     and logged for the reporter when they have an account."""
     if purpose not in CONTACT_PURPOSES:
         raise unprocessable(
-            f"purpose must be one of {', '.join(CONTACT_PURPOSES)}, not {purpose!r}",
+            Message(
+                "governance.purpose_choices",
+                {"items": ", ".join(CONTACT_PURPOSES), "purpose": repr(purpose)},
+            ),
             field="purpose",
         )
     case = queries.get_case_for(session, actor=actor, case_id=case_id)
@@ -51,7 +55,11 @@ def open_contact(
         raise not_found("report", report_id)
     fields = contact_fields(report)
     if not fields:
-        raise Problem(404, "no-contact", f"report {report.id} left no contact details")
+        raise Problem(
+            404,
+            "no-contact",
+            Message("governance.report_left_contact_details", {"report_id": str(report.id)}),
+        )
     reference = f"case:{case.id}"
     identity.audit(
         session,

@@ -52,6 +52,8 @@ class ReportInput:
     source_ref: dict[str, Any] = field(default_factory=dict)
     # "Me too": support this case directly instead of searching for a duplicate.
     join_case_id: int | None = None
+    # The reporter's language, so updates reach them in it.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,24 +84,27 @@ def channel_for(actor: Actor) -> Channel:
 def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Placement]:
     lat, lon = data.lat, data.lon
     if (lat is None) != (lon is None):
-        raise bad_request("give both lat and long, or an address", field="lat")
+        raise bad_request(Message("governance.give_both_lat_long"), field="lat")
     if lat is None or lon is None:
         if not data.address:
-            raise bad_request("a location is required: lat and long, or an address", field="lat")
+            raise bad_request(Message("governance.location_required_lat_long"), field="lat")
         found = geo.geocode(session, text=data.address)
         if found is None:
             raise bad_request(
-                f"the address {data.address!r} was not found in the city; give lat and long",
+                Message("governance.address_was_found_city", {"address": repr(data.address)}),
                 field="address_string",
             )
         lon, lat, _ = found
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise bad_request("lat must be within ±90 and long within ±180", field="lat")
+        raise bad_request(Message("governance.lat_within_long_within"), field="lat")
     placement = geo.place_point(session, lon=lon, lat=lat)
     if placement is None:
         metrics.INPUT_REJECTED.inc(reason="outside_city")
         raise bad_request(
-            f"the point ({lat:.6f}, {lon:.6f}) is outside the city's jurisdictions",
+            Message(
+                "governance.outside_city",
+                {"lat": format(lat, ".6f"), "lon": format(lon, ".6f")},
+            ),
             field="lat",
             type_="outside-city",
         )
@@ -167,16 +172,22 @@ def submit_report(
     """Check a report, then add it to the open case it duplicates or open a new case."""
     channel = channel or channel_for(actor)
     if channel not in set(Channel):
-        raise bad_request(f"unknown channel {channel!r}", field="channel")
+        raise bad_request(
+            Message("governance.unknown_channel", {"channel": repr(channel)}), field="channel"
+        )
     category = require_category(session, code=data.category)
     description = (data.description or "").strip()
     if len(description) > MAX_TEXT:
-        raise bad_request(f"description is over {MAX_TEXT} characters", field="description")
+        raise bad_request(
+            Message("governance.description_over_characters", {"limit": str(MAX_TEXT)}),
+            field="description",
+        )
     # Only city staff set a priority; a public report takes its category's.
     priority = (data.priority if actor.is_staff else None) or category.priority
     if priority not in set(Priority):
         raise bad_request(
-            f"priority must be one of {', '.join(p.value for p in Priority)}", field="priority"
+            Message("governance.priority_choices", {"items": ", ".join(p.value for p in Priority)}),
+            field="priority",
         )
     attributes = validate_attributes(category, data.attributes)
     media_ids = media.require_media(session, media_ids=data.media_ids, field="media")
@@ -200,12 +211,17 @@ def submit_report(
         device_id=data.device_id,
         tracking_token=secrets.token_urlsafe(18),
         short_code=citizen.new_short_code(session),
+        locale=data.locale,
     )
     existing: Case | None = None
     if data.join_case_id is not None:
         existing = session.get(Case, data.join_case_id)
         if existing is None or not is_open_to_join(existing.status):
-            raise conflict(f"case {data.join_case_id} is not open; report the problem anew")
+            raise conflict(
+                Message(
+                    "governance.case_open_report_problem", {"join_case_id": str(data.join_case_id)}
+                )
+            )
     elif allow_dedupe:
         existing = find_duplicate(session, category=category, lat=lat, lon=lon, now=now)
     if existing is not None:
@@ -304,10 +320,15 @@ def open_new_case(
     )
     metrics.REPORTS_RECEIVED.inc(channel=report.channel, outcome="created")
     if category.auto_dispatch:
-        register = ActionInput("register", note="Auto-registered")
+        register = ActionInput(
+            "register", note="Auto-registered", note_message=Message("note.auto_registered")
+        )
         apply_action(session, case_id=case.id, actor=SYSTEM, data=register)
         dispatch = ActionInput(
-            "dispatch", department=decision.department_code, note="Auto-dispatched"
+            "dispatch",
+            department=decision.department_code,
+            note="Auto-dispatched",
+            note_message=Message("note.auto_dispatched"),
         )
         apply_action(session, case_id=case.id, actor=SYSTEM, data=dispatch)
     return IntakeResult(case, report, False)

@@ -18,8 +18,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
+from cityloop.base.locale import request_locale
 from cityloop.base.problems import Problem
 from cityloop.domains.governance import queries, timeline
+from cityloop.domains.governance.messages import Message
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.deps import bearer_token
 from cityloop.platforms.application.identity.roles import STAFF_ROLES
@@ -33,13 +35,15 @@ HEARTBEAT_SECONDS = 15.0
 
 def _actor(ctx: AppContext, token: str | None) -> Actor:
     if not token:
-        raise Problem(401, "unauthorized", "sign in first", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "unauthorized", Message("live.sign_in"), headers={"WWW-Authenticate": "Bearer"}
+        )
     with ctx.reading() as session:
         user = identity.user_from_token(
             session, token=token, secret=ctx.settings.resolved_secret_key
         )
     if user.role not in STAFF_ROLES:
-        raise Problem(403, "forbidden", "the live feed is for staff")
+        raise Problem(403, "forbidden", Message("live.staff_only"))
     return identity.actor_for(user)
 
 
@@ -50,10 +54,12 @@ async def case_stream(
     access_token: Annotated[str | None, Query(max_length=2000)] = None,
     last_event_id: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
-    """`text/event-stream` of `case` events: {case_id, event_id, action, status, department}."""
+    """`text/event-stream` of `case` events: {case_id, event_id, action, status, department,
+    message (the timeline line in the reader's language)}."""
     # EventSource cannot send headers, so the token may also come as a query parameter.
     token = bearer_token(request) or access_token
     actor = _actor(ctx, token)
+    locale = request_locale(request)
     header = request.headers.get("last-event-id", "")
     if last_event_id is None and header.isdigit():
         last_event_id = int(header)  # a reconnecting EventSource resumes where it left off
@@ -68,6 +74,7 @@ async def case_stream(
                     "action": event.action,
                     "status": case.status,
                     "department": case.department_code,
+                    "message": timeline.message_text(event, locale),
                 }
                 for event, case in rows
             ]
@@ -89,7 +96,8 @@ async def case_stream(
                 try:
                     current = await run_in_threadpool(_actor, ctx, token)
                 except Problem as ended:
-                    yield f"event: end\ndata: {json.dumps({'reason': ended.detail})}\n\n"
+                    reason = ended.detail_in(locale)
+                    yield f"event: end\ndata: {json.dumps({'reason': reason})}\n\n"
                     return
             cursor, changes = await run_in_threadpool(poll, current, cursor)
             for change in changes:

@@ -148,6 +148,9 @@ class Report(Base):
     # Six characters a caller can write down and read back: with the case number it tracks the
     # report like the token does (rows older than migration 0027 were given one by it).
     short_code: Mapped[str | None] = mapped_column(String(6), unique=True)
+    # The language the reporter wrote in (their browser's), for updates to a reporter without
+    # an account setting: 'en' or 'zh-CN'.
+    locale: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 class CaseEvent(Base):

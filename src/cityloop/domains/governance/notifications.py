@@ -1,7 +1,10 @@
 """Who hears about a case: every public change reaches the reporter and every supporter (inbox,
 and e-mail where they gave an address); escalations reach the department's handlers and the
 supervisors; an assignment reaches the worker or the crew's members. Consumers of governance's
-own events, written through the notify platform."""
+own events, written through the notify platform.
+
+Each line is kept as a message code (the inbox shows it in its reader's language) and sent in
+the recipient's: their account's setting, else the language they reported in, else English."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.domains.governance import citizen, timeline
 from cityloop.domains.governance import events as case_events
 from cityloop.domains.governance.messages import Message
-from cityloop.domains.governance.models import Case, Category
+from cityloop.domains.governance.models import Case, Category, Report
 from cityloop.platforms.application.identity import crews
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Role
@@ -21,7 +24,6 @@ from cityloop.platforms.application.notify import service as notify
 
 if TYPE_CHECKING:
     from cityloop.base.context import AppContext
-    from cityloop.domains.governance.models import Report
     from cityloop.platforms.application.identity.models import User
 
 
@@ -36,7 +38,14 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
     timeline_event = timeline.public_event(session, event_id=update.event_id)
     if timeline_event is None:
         return
-    text = f"Case {case_id}: {timeline.public_text(timeline_event)}"
+    coded = Message(
+        "case.update",
+        {
+            "case": str(case_id),
+            "line": timeline.public_text(timeline_event),
+            "line_zh": timeline.public_text(timeline_event, locale="zh-CN"),
+        },
+    )
     kind = f"case.{update.action}"
     seen_users: set[int] = set()
     addresses: dict[str, Report] = {}
@@ -54,19 +63,32 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
             user_id=report.reporter_user_id,
             report_id=report.id,
             kind=kind,
-            message=text,
+            message=coded.render(_locale_of(session, report)),
+            coded=coded,
         )
-    status = timeline_event.to_status.replace("_", " ")
+    status = timeline_event.to_status
     for address, report in addresses.items():
+        locale = _locale_of(session, report)
+        subject = Message("case.email_subject", {"case": str(case_id), "status": status})
+        follow = Message("case.follow_with_token", {"token": report.tracking_token})
         notify.queue(
             session,
             source_event_id=event.id,
             case_id=case_id,
             report_id=report.id,
             kind=kind,
-            email=(address, f"Your report, case {case_id}: {status}"),
-            message=f"{text}\n\nFollow it with your tracking code: {report.tracking_token}\n",
+            email=(address, subject.render(locale)),
+            message=f"{coded.render(locale)}\n\n{follow.render(locale)}\n",
         )
+
+
+def _locale_of(session: Session, report: Report) -> str:
+    """The language a reporter reads: their account's setting, else the one they reported in."""
+    if report.reporter_user_id:
+        user = identity.get_user(session, user_id=report.reporter_user_id)
+        if user.locale:
+            return user.locale
+    return report.locale or "en"
 
 
 def on_escalated(session: Session, event: DeliveredEvent) -> None:
@@ -87,7 +109,7 @@ def on_escalated(session: Session, event: DeliveredEvent) -> None:
         case_id,
         recipients,
         f"case.escalated.{reason}",
-        f"Case {case_id} was escalated ({reason})",
+        Message("case.escalated", {"case": str(case_id), "reason": reason}),
     )
 
 
@@ -106,7 +128,7 @@ def on_flagged(session: Session, event: DeliveredEvent) -> None:
         case_id,
         identity.users_with_role(session, role=Role.HANDLER, department_code=department),
         "case.no_update",
-        f"Case {case_id} has had no public update for too long",
+        Message("case.no_update", {"case": str(case_id)}),
     )
 
 
@@ -147,7 +169,7 @@ def on_assigned(session: Session, event: DeliveredEvent) -> None:
 
 
 def _tell(
-    session: Session, event_id: int, case_id: int, users: list[User], kind: str, message: str
+    session: Session, event_id: int, case_id: int, users: list[User], kind: str, coded: Message
 ) -> None:
     for user in {u.id: u for u in users}.values():
         notify.queue(
@@ -156,7 +178,8 @@ def _tell(
             case_id=case_id,
             user_id=user.id,
             kind=kind,
-            message=message,
+            message=coded.render(user.locale or "en"),
+            coded=coded,
         )
 
 

@@ -7,6 +7,8 @@ route hands them to FastAPI, which serialises them in Pydantic's core without va
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from cityloop.base.contracts import Named
@@ -17,6 +19,7 @@ from cityloop.domains.governance.actions import actions_for
 from cityloop.domains.governance.contacts import ContactPurpose, contact_fields
 from cityloop.domains.governance.messages import render_stored
 from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
+from cityloop.domains.governance.routing import routing_out
 from cityloop.domains.governance.workflow import (
     CASE_WORKFLOW,
     OPEN311_CLOSED,
@@ -33,7 +36,22 @@ from cityloop.platforms.application.identity.models import Crew, User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES
 
 
-def category_out(category: Category) -> out.Category:
+def attribute_out(attribute: dict[str, Any], locale: str = "en") -> dict[str, Any]:
+    """A category's question with its text and choices also in the reader's ``locale`` (the
+    English and Chinese stay beside them, for the console that edits both)."""
+    english = [(str(key), str(name)) for key, name in attribute.get("values") or []]
+    chinese = {str(key): str(name) for key, name in attribute.get("values_zh") or []}
+    zh = locale.startswith("zh")
+    return {
+        **attribute,
+        "question": (attribute.get("description_zh") if zh else None)
+        or attribute.get("description", ""),
+        "choices": [(key, (chinese.get(key) if zh else None) or name) for key, name in english],
+    }
+
+
+def category_out(category: Category, locale: str = "en") -> out.Category:
+    """A category of problem, its questions also in the reader's ``locale``."""
     return out.Category(
         code=category.code,
         kind=category.kind,
@@ -50,7 +68,7 @@ def category_out(category: Category) -> out.Category:
         moderated=category.moderated,
         default_department=category.default_department,
         dedupe_radius_m=category.dedupe_radius_m,
-        attributes=category.attributes,
+        attributes=[attribute_out(a, locale) for a in category.attributes],
     )
 
 
@@ -122,7 +140,7 @@ class Names:
         return found
 
 
-def _row_fields(event: CaseEvent) -> dict[str, object]:
+def _row_fields(event: CaseEvent, locale: str) -> dict[str, object]:
     message = event.data.get("message") or {}
     return {
         "id": event.id,
@@ -130,27 +148,28 @@ def _row_fields(event: CaseEvent) -> dict[str, object]:
         "action": event.action,
         "from_status": event.from_status,
         "status": event.to_status,
-        # A staff-only line keeps its text by code only (see ``timeline.record``).
-        "message": event.public_message or render_stored(event.data.get("message"), "en"),
+        "message": timeline.message_text(event, locale),
         "message_zh": render_stored(event.data.get("message"), "zh-CN"),
         "message_code": message.get("code"),
     }
 
 
-def public_event_out(event: CaseEvent) -> out.PublicTimelineRow:
-    """A timeline row as citizens see it (``timeline`` decides what of it is public)."""
+def public_event_out(event: CaseEvent, locale: str = "en") -> out.PublicTimelineRow:
+    """A timeline row as citizens see it (``timeline`` decides what of it is public), its line
+    in the reader's ``locale``."""
     return out.PublicTimelineRow(
-        **_row_fields(event),
+        **_row_fields(event, locale),
         note=timeline.public_note(event),
         attachments=timeline.public_attachments(event),
         by="city staff" if event.actor_role in STAFF_ROLES else None,
     )
 
 
-def staff_event_out(event: CaseEvent) -> out.StaffTimelineRow:
+def staff_event_out(event: CaseEvent, locale: str = "en") -> out.StaffTimelineRow:
+    """A timeline row as staff see it, its line in the reader's ``locale``."""
     return out.StaffTimelineRow(
-        **_row_fields(event),
-        note=event.note,
+        **_row_fields(event, locale),
+        note=timeline.staff_note(event, locale),
         attachments=event.attachments,
         actor=event.actor,
         actor_role=event.actor_role,
@@ -194,12 +213,13 @@ def _common(
     }
 
 
-def public_case_out(session: Session, case: Case) -> out.PublicCase:
+def public_case_out(session: Session, case: Case, locale: str = "en") -> out.PublicCase:
+    """A case as the public sees it, its timeline in the reader's ``locale``."""
     photos = queries.public_photos(case, queries.case_photos(session, case_id=case.id))
     body = _common(session, case, photos)
     body["description"] = queries.public_description(case)
     rows = timeline.timeline(session, case_id=case.id, public_only=True)
-    return out.PublicCase(**body, timeline=[public_event_out(e) for e in rows])
+    return out.PublicCase(**body, timeline=[public_event_out(e, locale) for e in rows])
 
 
 def report_out(report: Report) -> out.CaseReport:
@@ -224,11 +244,13 @@ def report_out(report: Report) -> out.CaseReport:
     )
 
 
-def _staff_fields(case: Case, actor: identity.Actor, names: Names) -> dict[str, object]:
+def _staff_fields(
+    case: Case, actor: identity.Actor, names: Names, locale: str
+) -> dict[str, object]:
     return {
         "assignee": names.assignee(case),
         "channel": case.channel,
-        "routing": case.routing,
+        "routing": routing_out(case.routing, locale),
         "source_ref": case.source_ref,
         "registered_at": iso(case.registered_at),
         "dispatched_at": iso(case.dispatched_at),
@@ -254,6 +276,7 @@ def staff_case_summary(
     actor: identity.Actor,
     photos: dict[str, list[str]] | None = None,
     names: Names | None = None,
+    locale: str = "en",
 ) -> out.StaffCaseSummary:
     """A case as a queue row. For many cases pass ``photos`` from ``queries.case_photos_many``
     and one :class:`Names`."""
@@ -261,7 +284,7 @@ def staff_case_summary(
         photos = queries.case_photos(session, case_id=case.id)
     names = names or Names(session)
     return out.StaffCaseSummary(
-        **_common(session, case, photos, names), **_staff_fields(case, actor, names)
+        **_common(session, case, photos, names), **_staff_fields(case, actor, names, locale)
     )
 
 
@@ -272,23 +295,27 @@ def my_work_case(
     group: str,
     photos: dict[str, list[str]],
     names: Names,
+    locale: str = "en",
 ) -> out.MyWorkCase:
     """A case in "my work": a queue row and the group it is in."""
     return out.MyWorkCase(
         **_common(session, case, photos, names),
-        **_staff_fields(case, actor, names),
+        **_staff_fields(case, actor, names, locale),
         group=group,  # type: ignore[arg-type]
     )
 
 
-def staff_case_out(session: Session, case: Case, actor: identity.Actor) -> out.StaffCase:
-    """A case with its full timeline, reports, merged cases, ratings and disputes."""
+def staff_case_out(
+    session: Session, case: Case, actor: identity.Actor, locale: str = "en"
+) -> out.StaffCase:
+    """A case with its full timeline, reports, merged cases, ratings and disputes; its lines in
+    the reader's ``locale``."""
     rows = timeline.timeline(session, case_id=case.id, public_only=False)
     names = Names(session)
     return out.StaffCase(
         **_common(session, case, queries.case_photos(session, case_id=case.id), names),
-        **_staff_fields(case, actor, names),
-        timeline=[staff_event_out(e) for e in rows],
+        **_staff_fields(case, actor, names, locale),
+        timeline=[staff_event_out(e, locale) for e in rows],
         reports=[report_out(r) for r in queries.reports_of(session, case_id=case.id)],
         merged_cases=queries.merged_cases(session, case_id=case.id),
         ratings=[

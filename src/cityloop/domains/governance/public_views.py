@@ -5,6 +5,8 @@ function in one unit of work."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -13,6 +15,7 @@ from fastapi.responses import JSONResponse
 from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
+from cityloop.base.locale import ReaderLocale, request_locale
 from cityloop.base.problems import Problem, bad_request, conflict
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance import citizen, queries
@@ -28,6 +31,7 @@ from cityloop.domains.governance.intake import (
 from cityloop.domains.governance.intake import (
     submit_report as submit,
 )
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.presenters import (
     public_case_out,
 )
@@ -86,9 +90,13 @@ def run_intake(
     return 201, body
 
 
-def _intake_answer(result: IntakeResult) -> dict[str, object]:
-    """The answer as JSON: it is also stored for an idempotent replay."""
+def _intake_answer(result: IntakeResult, locale: str = "en") -> dict[str, object]:
+    """The answer as JSON, in the reporter's ``locale``: it is also stored for an idempotent
+    replay."""
     case = result.case
+    said = Message(
+        "intake.joined" if result.joined_existing else "intake.new_case", {"case": str(case.id)}
+    )
     return out.IntakeAnswer(
         case_id=case.id,
         service_request_id=str(case.id),
@@ -97,12 +105,7 @@ def _intake_answer(result: IntakeResult) -> dict[str, object]:
         short_code=result.report.short_code or "",
         joined_existing=result.joined_existing,
         status=case.status,
-        message=(
-            f"This problem was already reported as case {case.id}; your report was added to it "
-            "and you will get its updates"
-            if result.joined_existing
-            else f"Your report is case {case.id}"
-        ),
+        message=said.render(locale),
     ).model_dump(mode="json")
 
 
@@ -153,15 +156,16 @@ def _intake_reply(
     scope: str,
 ) -> JSONResponse:
     """A public intake route's answer: as the signed-in user, or anonymously."""
+    locale = request_locale(request)
     status, answer = run_intake(
         ctx,
         request,
         actor=identity.actor_for(user) if user else ANONYMOUS,
-        data=data,
+        data=replace(data, locale=locale),
         reporter_user_id=reporter_user_id,
         idempotency_key=idempotency_key,
         scope=scope,
-        respond=_intake_answer,
+        respond=partial(_intake_answer, locale=locale),
     )
     return JSONResponse(answer, status_code=status)
 
@@ -170,10 +174,10 @@ def _intake_reply(
 
 
 @router.get("/public/cases/{case_id}")
-def public_case(ctx: Ctx, case_id: CaseId) -> out.PublicCase:
+def public_case(ctx: Ctx, case_id: CaseId, locale: ReaderLocale) -> out.PublicCase:
     """A case as the public sees it, with no reporter data; for anyone."""
     with ctx.reading() as session:
-        return public_case_out(session, citizen.public_case(session, case_id=case_id))
+        return public_case_out(session, citizen.public_case(session, case_id=case_id), locale)
 
 
 @router.get("/public/cases")
@@ -190,7 +194,7 @@ def public_map(
         try:
             min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox.split(","))
         except ValueError as exc:
-            raise bad_request("bbox is min_lon,min_lat,max_lon,max_lat", field="bbox") from exc
+            raise bad_request(Message("public.bad_bbox"), field="bbox") from exc
         box = (min_lon, min_lat, max_lon, max_lat)
     with ctx.reading() as session:
         rows = queries.public_map_cases(
@@ -249,15 +253,15 @@ def nearby(
 
 
 @router.get("/track/{token}")
-def track(ctx: Ctx, token: str) -> out.TrackAnswer:
+def track(ctx: Ctx, token: str, locale: ReaderLocale) -> out.TrackAnswer:
     """The case behind a report's tracking token, as the public sees it; for whoever holds the
     token."""
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
-            raise Problem(404, "not-found", "no report has this tracking token")
+            raise Problem(404, "not-found", Message("intake.unknown_token"))
         case = citizen.public_case(session, case_id=report.case_id)
-        return out.TrackAnswer(report_id=report.id, case=public_case_out(session, case))
+        return out.TrackAnswer(report_id=report.id, case=public_case_out(session, case, locale))
 
 
 @router.get("/track", responses={404: {"description": "no report has this case and code"}})
@@ -281,18 +285,22 @@ def track_by_code(
 
 
 @router.get("/track/{token}/notifications")
-def track_notifications(ctx: Ctx, token: str) -> list[Notification]:
+def track_notifications(ctx: Ctx, token: str, locale: ReaderLocale) -> list[Notification]:
     """The notifications sent about a report, by its tracking token; for whoever holds the token."""
     with ctx.reading() as session:
         report = citizen.report_by_token(session, token=token)
         if report is None:
-            raise Problem(404, "not-found", "no report has this tracking token")
-        return [notification_out(n) for n in notify.for_report(session, report_id=report.id)]
+            raise Problem(404, "not-found", Message("intake.unknown_token"))
+        return [
+            notification_out(n, locale) for n in notify.for_report(session, report_id=report.id)
+        ]
 
 
 @router.get("/me/reports")
 def my_reports(
-    ctx: Ctx, user: Annotated[User, Depends(current_staff(allow_citizen=True))]
+    ctx: Ctx,
+    user: Annotated[User, Depends(current_staff(allow_citizen=True))],
+    locale: ReaderLocale,
 ) -> list[out.MyReport]:
     """My reports with their tracking tokens and cases, as the public sees them. Only ever
     my own."""
@@ -303,7 +311,7 @@ def my_reports(
                 tracking_token=report.tracking_token,
                 short_code=report.short_code,
                 submitted_at=iso(report.created_at),
-                case=public_case_out(session, case),
+                case=public_case_out(session, case, locale),
             )
             for report, case in citizen.my_reports(session, user_id=user.id)
         ]
@@ -361,7 +369,9 @@ def support(
     with ctx.reading() as session:
         case = citizen.public_case(session, case_id=case_id)
         if not is_open_to_join(case.status):
-            raise conflict(f"case {case_id} is {case.status}; report the problem anew")
+            raise conflict(
+                Message("intake.case_not_open", {"case": str(case_id), "status": case.status})
+            )
         data = ReportInput(
             category=case.category_code,
             lat=case.lat,

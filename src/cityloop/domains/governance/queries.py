@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, forbidden, not_found
 from cityloop.domains.governance.catalogue import sla_for
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, CaseEvent, Dispute, Rating, Report
 from cityloop.domains.governance.workflow import DEPARTMENT_SCOPED, OPEN_STATES, Status
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Caller, Role
@@ -91,7 +92,9 @@ def _apply_filter(query: Select[Any], actor: Actor, f: CaseFilter) -> Select[Any
     conditions = []
     for status in f.status:
         if status not in set(Status):
-            raise bad_request(f"unknown status {status!r}", field="status")
+            raise bad_request(
+                Message("governance.unknown_status", {"status": repr(status)}), field="status"
+            )
     if f.status:
         conditions.append(Case.status.in_(f.status))
     for column, value in (
@@ -128,9 +131,11 @@ def list_cases(
 ) -> tuple[list[Case], int]:
     """One page of the cases this actor may see, and how many match in all."""
     if filters.sort not in SORTS:
-        raise bad_request(f"sort must be one of {', '.join(SORTS)}", field="sort")
+        raise bad_request(
+            Message("governance.sort_choices", {"items": ", ".join(SORTS)}), field="sort"
+        )
     if actor.role not in CASE_READERS:
-        raise forbidden("this needs a staff account")
+        raise forbidden(Message("governance.staff_account"))
     base = _apply_filter(select(Case), actor, filters)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(
@@ -235,7 +240,7 @@ def disputes_of(session: Session, *, case_id: int) -> list[Dispute]:
 def open_disputes(session: Session, *, actor: Actor) -> list[Dispute]:
     """The supervision centre's queue of unanswered disputes."""
     if actor.role not in CITY_WIDE_ROLES:
-        raise forbidden("the dispute queue is for the supervision centre")
+        raise forbidden(Message("governance.dispute_queue_supervision_centre"))
     return list(
         session.scalars(select(Dispute).where(Dispute.outcome.is_(None)).order_by(Dispute.id))
     )

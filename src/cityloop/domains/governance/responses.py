@@ -34,6 +34,10 @@ class CategoryAttribute(Answer):
     values_zh: list[tuple[str, str]] = Field(
         default_factory=list, description="(key, Chinese name) pairs, where the city has them"
     )
+    question: str = Field(default="", description="the question in the reader's language")
+    choices: list[tuple[str, str]] = Field(
+        default_factory=list, description="(key, name) pairs in the reader's language"
+    )
 
 
 class Category(Answer):

@@ -1,5 +1,6 @@
 """Routing: which department a case goes to, by category and district (FixMyStreet's body,
-area and category), with the reason written down."""
+area and category), with the reason written down: as a message code with the category,
+district and department names in both languages, so each reader sees it in their own."""
 
 from __future__ import annotations
 
@@ -9,21 +10,60 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.messages import stored_message
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, RoutingRule
+from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity import service as identity
+
+# A key of a case's ``routing`` that has a ``<key>_message`` beside it is rendered per reader.
+CODED_SUFFIX = "_message"
 
 
 @dataclass(frozen=True)
 class RoutingDecision:
     department_code: str
     rule_id: int | None
-    explanation: str
+    message: Message
+
+    @property
+    def explanation(self) -> str:
+        return self.message.render()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "department": self.department_code,
             "rule_id": self.rule_id,
             "explanation": self.explanation,
+            "explanation" + CODED_SUFFIX: self.message.as_dict(),
         }
+
+
+def department_params(session: Session, code: str | None) -> dict[str, str]:
+    """A department's names as message parameters (its code when it is unknown)."""
+    department = identity.get_department(session, code=code) if code else None
+    if department is None:
+        return {"department": code or "", "department_zh": code or ""}
+    return {"department": department.name, "department_zh": department.name_zh or department.name}
+
+
+def _names(session: Session, category: Category, district_code: str | None) -> dict[str, str]:
+    area = geo.jurisdiction_index(session).areas.get(district_code) if district_code else None
+    return {
+        "category": category.name,
+        "category_zh": category.name_zh or category.name,
+        "district": area.name if area else (district_code or ""),
+        "district_zh": (area.name_zh or area.name) if area else (district_code or ""),
+    }
+
+
+def routing_out(routing: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A case's routing record for a reader: each coded line rendered in ``locale``."""
+    shown = dict(routing)
+    for key, stored in routing.items():
+        if key.endswith(CODED_SUFFIX) and (message := stored_message(stored)):
+            shown[key.removesuffix(CODED_SUFFIX)] = message.render(locale)
+    return shown
 
 
 def route(session: Session, *, category: Category, district_code: str) -> RoutingDecision:
@@ -37,23 +77,19 @@ def route(session: Session, *, category: Category, district_code: str) -> Routin
     specific = [r for r in rules if r.district_code == district_code]
     if specific:
         rule = specific[0]
+        params = {"rule": str(rule.id), **_names(session, category, district_code)}
+        params.update(department_params(session, rule.department_code))
         return RoutingDecision(
-            rule.department_code,
-            rule.id,
-            f"rule #{rule.id}: category {category.code} in district {district_code} "
-            f"goes to {rule.department_code}",
+            rule.department_code, rule.id, Message("routing.district_rule", params)
         )
     fallback = [r for r in rules if r.district_code is None]
     if fallback:
         rule = fallback[0]
-        return RoutingDecision(
-            rule.department_code,
-            rule.id,
-            f"rule #{rule.id}: category {category.code} in any district "
-            f"goes to {rule.department_code}",
-        )
+        params = {"rule": str(rule.id), **_names(session, category, None)}
+        params.update(department_params(session, rule.department_code))
+        return RoutingDecision(rule.department_code, rule.id, Message("routing.city_rule", params))
+    params = {**_names(session, category, None)}
+    params.update(department_params(session, category.default_department))
     return RoutingDecision(
-        category.default_department,
-        None,
-        f"no routing rule: the default department of category {category.code}",
+        category.default_department, None, Message("routing.category_default", params)
     )

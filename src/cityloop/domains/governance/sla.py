@@ -13,6 +13,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.domains.governance import events, timeline
 from cityloop.domains.governance.catalogue import list_categories
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case
 from cityloop.domains.governance.workflow import OPEN_STATES, Status
 from cityloop.platforms.application.identity.service import SYSTEM
@@ -46,7 +47,9 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
             action="overdue",
             actor=SYSTEM,
             to_status=case.status,
-            note=f"Past its resolution deadline {case.resolution_due:%Y-%m-%d %H:%M} UTC",
+            note_message=Message(
+                "note.overdue", {"due": f"{case.resolution_due:%Y-%m-%d %H:%M} UTC"}
+            ),
             data={"due": case.resolution_due.isoformat() if case.resolution_due else None},
         )
         emit(
@@ -70,7 +73,7 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
             action="response_overdue",
             actor=SYSTEM,
             to_status=case.status,
-            note="No response within the response target",
+            note_message=Message("note.response_overdue"),
         )
         result.response_overdue.append(case.id)
     intervals = {
@@ -89,7 +92,9 @@ def sweep_deadlines(session: Session, *, now: datetime | None = None) -> SweepRe
                 action="stale",
                 actor=SYSTEM,
                 to_status=case.status,
-                note=f"No public update for over {interval}; post one",
+                note_message=Message(
+                    "note.stale", {"hours": f"{interval.total_seconds() / 3600:g}"}
+                ),
             )
             emit(session, events.CaseFlagged(case_id=case.id, department=case.department_code))
             result.stale.append(case.id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.domains.governance import events
-from cityloop.domains.governance.messages import Message
+from cityloop.domains.governance.messages import Message, render_stored
 from cityloop.domains.governance.models import Case, CaseEvent
 from cityloop.platforms.application.identity.service import Actor
 
@@ -36,6 +36,11 @@ PUBLIC_EVENT_SQL = or_(
 )
 
 
+def staff_note(event: CaseEvent, locale: str = "en") -> str | None:
+    """The row's note for staff in ``locale`` (a system's coded note rendered for the reader)."""
+    return render_stored(event.data.get("note_message"), locale) or event.note
+
+
 def public_note(event: CaseEvent) -> str | None:
     """The row's staff note if the public may read it."""
     return event.note if event.note_public else None
@@ -48,11 +53,18 @@ def public_attachments(event: CaseEvent) -> list[str]:
     return []
 
 
-def public_text(event: CaseEvent, separator: str = ". ") -> str:
+def message_text(event: CaseEvent, locale: str = "en") -> str | None:
+    """The row's status line in ``locale``: its stored message code rendered for the reader
+    (the stored English ``public_message`` only for a row written before codes were kept)."""
+    return render_stored(event.data.get("message"), locale) or event.public_message
+
+
+def public_text(event: CaseEvent, separator: str = ". ", locale: str = "en") -> str:
     """The row as one line for citizens: its status message, then its public note."""
-    parts = [event.public_message] if event.public_message else []
+    line = message_text(event, locale)
+    parts = [line] if line else []
     note = public_note(event)
-    if note and note not in (event.public_message or ""):
+    if note and note not in (line or "") and note not in (event.public_message or ""):
         parts.append(note)
     return separator.join(parts)
 
@@ -68,6 +80,7 @@ def record(
     message: Message | None = None,
     message_public: bool = True,
     note: str | None = None,
+    note_message: Message | None = None,
     note_public: bool = False,
     attachments: list[str] | None = None,
     data: dict[str, Any] | None = None,
@@ -79,9 +92,13 @@ def record(
     # not write (a sensor's "normal again" line).
     # ``message_public`` False keeps the line for staff: stored by code, never shown to citizens.
     now = utcnow()
+    # A system's note (``note_message``) is kept as a code, so staff read it in their language.
     public_message = message.render() if message and message_public else None
     if message:
         data = {**(data or {}), "message": message.as_dict()}
+    if note_message:
+        note = note or note_message.render()
+        data = {**(data or {}), "note_message": note_message.as_dict()}
     event = CaseEvent(
         case_id=case.id,
         at=now,

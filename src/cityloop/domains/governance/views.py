@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
+from cityloop.base.locale import ReaderLocale
 from cityloop.base.problems import Problem, not_found
 from cityloop.domains.governance import assignment, contacts, queries
 from cityloop.domains.governance import responses as out
@@ -54,20 +55,21 @@ def workflow_vocabulary() -> out.Vocabulary:
 
 
 @router.get("/categories")
-def categories(ctx: Ctx) -> list[out.Category]:
-    """The categories of problems citizens can report; for anyone."""
+def categories(ctx: Ctx, locale: ReaderLocale) -> list[out.Category]:
+    """The categories of problems citizens can report, their questions in the reader's language;
+    for anyone."""
     with ctx.reading() as session:
-        return [category_out(c) for c in list_categories(session)]
+        return [category_out(c, locale) for c in list_categories(session)]
 
 
 @router.get("/categories/{code}")
-def category(ctx: Ctx, code: str) -> out.Category:
+def category(ctx: Ctx, code: str, locale: ReaderLocale) -> out.Category:
     """One category of problem by its code; for anyone."""
     with ctx.reading() as session:
         found = get_category(session, code=code)
         if found is None:
             raise not_found("category", code)
-        return category_out(found)
+        return category_out(found, locale)
 
 
 # ------------------------------------------------------------------ staff
@@ -77,6 +79,7 @@ def category(ctx: Ctx, code: str) -> out.Category:
 def list_cases(
     ctx: Ctx,
     actor: Staff,
+    locale: ReaderLocale,
     status: Annotated[list[str] | None, Query()] = None,
     category: str | None = None,
     district: str | None = None,
@@ -121,12 +124,12 @@ def list_cases(
         )
         photos = queries.case_photos_many(session, case_ids=[c.id for c in rows])
         names = Names(session)
-        items = [staff_case_summary(session, c, actor, photos[c.id], names) for c in rows]
+        items = [staff_case_summary(session, c, actor, photos[c.id], names, locale) for c in rows]
     return out.CasePage(items=items, total=total, page=page, page_size=page_size)
 
 
 @router.get("/my-work")
-def my_work(ctx: Ctx, actor: Staff) -> out.MyWork:
+def my_work(ctx: Ctx, actor: Staff, locale: ReaderLocale) -> out.MyWork:
     """My department's open cases: those assigned to me first, then my crews', then the rest,
     each group soonest deadline first; for department handlers and field workers."""
     with ctx.reading() as session:
@@ -135,7 +138,7 @@ def my_work(ctx: Ctx, actor: Staff) -> out.MyWork:
         names = Names(session)
         return out.MyWork(
             items=[
-                my_work_case(session, case, actor, group, photos[case.id], names)
+                my_work_case(session, case, actor, group, photos[case.id], names, locale)
                 for group, case in rows
             ]
         )
@@ -158,11 +161,11 @@ def workload(
 
 
 @router.get("/cases/{case_id}")
-def get_case(ctx: Ctx, actor: Staff, case_id: CaseId) -> out.StaffCase:
+def get_case(ctx: Ctx, actor: Staff, case_id: CaseId, locale: ReaderLocale) -> out.StaffCase:
     """A case with its full timeline; staff who may see it (another department's case is a 404)."""
     with ctx.reading() as session:
         case = queries.get_case_for(session, actor=actor, case_id=case_id)
-        return staff_case_out(session, case, actor)
+        return staff_case_out(session, case, actor, locale)
 
 
 @router.post("/cases/{case_id}/reports/{report_id}/contact")
@@ -194,17 +197,19 @@ def _action_input(body: ActionIn) -> ActionInput:
 
 
 @router.post("/cases/{case_id}/actions")
-def act(ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn) -> out.StaffCase:
+def act(
+    ctx: Ctx, actor: Staff, case_id: CaseId, body: ActionIn, locale: ReaderLocale
+) -> out.StaffCase:
     """Move a case through the workflow (assign, resolve, close …); staff whose role allows the
     action."""
     with ctx.writing() as session:
         case = apply_action(session, case_id=case_id, actor=actor, data=_action_input(body))
         # Shaped inside the unit of work: after a reassign the actor may no longer see the case.
-        return staff_case_out(session, case, actor)
+        return staff_case_out(session, case, actor, locale)
 
 
 @router.post("/cases/bulk-actions")
-def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> out.BulkAnswer:
+def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn, locale: ReaderLocale) -> out.BulkAnswer:
     """Each case is its own unit of work: one illegal case does not block the others."""
     results: list[out.BulkDone | out.BulkRefused] = []
     for case_id in dict.fromkeys(body.case_ids):
@@ -215,14 +220,17 @@ def bulk_act(ctx: Ctx, actor: Staff, body: BulkActionIn) -> out.BulkAnswer:
         except Problem as exc:
             results.append(
                 out.BulkRefused(
-                    case_id=case_id, ok=False, status_code=exc.status, detail=exc.detail
+                    case_id=case_id,
+                    ok=False,
+                    status_code=exc.status,
+                    detail=exc.detail_in(locale),
                 )
             )
     return out.BulkAnswer(results=results, succeeded=sum(1 for r in results if r.ok))
 
 
 @router.get("/disputes")
-def dispute_queue(ctx: Ctx, actor: Staff) -> list[out.QueuedDispute]:
+def dispute_queue(ctx: Ctx, actor: Staff, locale: ReaderLocale) -> list[out.QueuedDispute]:
     """The open disputes of closed cases, oldest first; the supervision centre (admins, dispatchers,
     supervisors)."""
     with ctx.reading() as session:
@@ -239,7 +247,7 @@ def dispute_queue(ctx: Ctx, actor: Staff) -> list[out.QueuedDispute]:
                     note=dispute.note,
                     media=dispute.media_ids,
                     at=iso(dispute.at),
-                    case=staff_case_summary(session, case, actor, photos[case.id], names),
+                    case=staff_case_summary(session, case, actor, photos[case.id], names, locale),
                 )
             )
         return answer

@@ -29,7 +29,7 @@ MAX_NOTE = 4000
 
 def _require_citizen(actor: Actor) -> None:
     if actor.role != Role.CITIZEN or actor.user_id is None:
-        raise forbidden("applications are filed by a signed-in citizen account")
+        raise forbidden(Message("services.applications_are_filed_signed"))
 
 
 def own_application(session: Session, *, application_id: int, actor: Actor) -> Application:
@@ -68,7 +68,11 @@ def start(
     _require_citizen(actor)
     service = catalogue.require_service(session, code=service_code)
     if not service.active:
-        raise Problem(409, "service-closed", f"service {service_code} takes no new applications")
+        raise Problem(
+            409,
+            "service-closed",
+            Message("services.service_takes_new_applications", {"service_code": str(service_code)}),
+        )
     definition = catalogue.definition_at(
         session, code=service.code, version=service.current_version
     )
@@ -79,9 +83,14 @@ def start(
         ).uscc
     wanted = Audience.ENTERPRISE if enterprise_uscc else Audience.PERSON
     if wanted not in definition.audience:
-        who = "an enterprise" if enterprise_uscc else "a person"
+        who = (
+            {"who": "an enterprise", "who_zh": "企业"}
+            if enterprise_uscc
+            else {"who": "a person", "who_zh": "个人"}
+        )
         raise Problem(
-            422, "wrong-applicant-kind", f"service {service_code} is not for {who}",
+            422, "wrong-applicant-kind",
+            Message("services.not_for_applicant_kind", {"service_code": service_code, **who}),
             field="enterprise" if enterprise_uscc else "service",
         )  # fmt: skip
     application = Application(
@@ -121,7 +130,12 @@ def add_material(
     if application.status not in (Status.DRAFT, Status.SUPPLEMENT):
         raise Problem(
             409, "application-action-not-allowed",
-            f"materials are handed in with a draft or a supplement, not while {application.status}",
+            Message(
+                "services.materials_are_handed_draft",
+                {
+                    "application_status": str(application.status),
+                },
+            ),
             extra={"status": application.status},
         )  # fmt: skip
     definition = definition_of(session, application)
@@ -129,14 +143,20 @@ def add_material(
     if material is None:
         known = ", ".join(m.code for m in definition.materials) or "none"
         raise bad_request(
-            f"this service asks for no material {material_code} (it asks for: {known})",
+            Message(
+                "services.service_asks_material_asks",
+                {"material_code": str(material_code), "known": str(known)},
+            ),
             field="material",
         )
     if len(document.data) > material.max_bytes:
         raise Problem(
             413,
             "document-too-large",
-            f"{material_code} may be at most {material.max_bytes} bytes",
+            Message(
+                "services.may_most_bytes",
+                {"material_code": str(material_code), "max_bytes": str(material.max_bytes)},
+            ),
             field="file",
         )
     accepted = [t.value for t in material.types]
@@ -144,7 +164,10 @@ def add_material(
         raise Problem(
             415,
             "document-type-not-accepted",
-            f"{material_code} must be one of: {', '.join(accepted)}",
+            Message(
+                "services.material_type_not_accepted",
+                {"material_code": str(material_code), "items": ", ".join(accepted)},
+            ),
             field="file",
         )
     key = f"materials/{application.id}/{uuid.uuid4().hex}.{document.extension}"
@@ -202,7 +225,7 @@ def _check_materials(
     if errors:
         codes = ", ".join(e["field"].removeprefix("materials.") for e in errors)
         raise Problem(
-            422, "materials-missing", f"hand in the required materials: {codes}",
+            422, "materials-missing", Message("services.hand_required_materials", {"codes": codes}),
             field="materials", extra={"errors": errors},
         )  # fmt: skip
 
@@ -289,9 +312,13 @@ def rate(
     if application.status not in FINISHED:
         raise lifecycle.not_allowed(application, "rate")
     if not 1 <= score <= 5:
-        raise bad_request("score must be a whole number from 1 to 5", field="score")
+        raise bad_request(Message("services.score_whole_number_from"), field="score")
     if session.get(ApplicationRating, application.id) is not None:
-        raise Problem(409, "already-rated", f"application {application.id} is already rated")
+        raise Problem(
+            409,
+            "already-rated",
+            Message("services.application_already_rated", {"application_id": str(application.id)}),
+        )
     rating = ApplicationRating(
         application_id=application.id, score=score, comment=_note(comment) or "",
         department_code=application.department_code,
@@ -327,5 +354,7 @@ def _note(text: str | None) -> str | None:
         return None
     text = text.strip()
     if len(text) > MAX_NOTE:
-        raise bad_request(f"the note is longer than {MAX_NOTE} characters", field="note")
+        raise bad_request(
+            Message("services.note_longer_than_characters", {"limit": str(MAX_NOTE)}), field="note"
+        )
     return text or None

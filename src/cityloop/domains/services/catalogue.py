@@ -15,6 +15,7 @@ from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, not_found
 from cityloop.domains.services import events
 from cityloop.domains.services.definitions import ServiceDefinition
+from cityloop.domains.services.messages import Message
 from cityloop.domains.services.models import Service, ServiceVersion
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.service import Actor
@@ -24,7 +25,8 @@ def definition_problem(errors: list[dict[str, str]]) -> Problem:
     """A 422 naming every problem of a definition."""
     named = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
     return Problem(
-        422, "invalid-service-definition", f"the service definition is not valid: {named}",
+        422, "invalid-service-definition",
+        Message("services.service_definition_valid", {"named": named}),
         field=errors[0]["field"], extra={"errors": errors},
     )  # fmt: skip
 
@@ -61,7 +63,10 @@ def save_definition(
         raise Problem(
             422,
             "invalid-input",
-            f"the definition's code {definition.code} is not {code}",
+            Message(
+                "services.definition_s_code",
+                {"definition_code": str(definition.code), "code": str(code)},
+            ),
             field="code",
         )
     service = session.get(Service, definition.code, with_for_update=True)

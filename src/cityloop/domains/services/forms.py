@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError as SchemaViolation
 
 from cityloop.base.problems import Problem
 from cityloop.domains.services.definitions import ServiceDefinition
+from cityloop.domains.services.messages import Message
 
 # A draft may be saved half-filled, but not without bound.
 MAX_FORM_BYTES = 64 * 1024
@@ -63,7 +64,7 @@ def invalid_form(errors: list[dict[str, str]]) -> Problem:
     """The 422 naming every failing field (and anything else listed with them)."""
     fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
     return Problem(
-        422, "invalid-form", f"the form is not complete or not valid: {fields}",
+        422, "invalid-form", Message("services.form_complete_valid", {"fields": str(fields)}),
         field=errors[0]["field"], extra={"errors": errors},
     )  # fmt: skip
 
@@ -78,9 +79,12 @@ def check_form(definition: ServiceDefinition, form: dict[str, Any]) -> None:
 def check_draft(form: object) -> dict[str, Any]:
     """A draft's answers: any JSON object within the size limit (checked in full on submit)."""
     if not isinstance(form, dict):
-        raise Problem(422, "invalid-form", "the form must be a JSON object", field="form")
+        raise Problem(422, "invalid-form", Message("services.form_json_object"), field="form")
     if len(json.dumps(form, ensure_ascii=False).encode()) > MAX_FORM_BYTES:
         raise Problem(
-            413, "form-too-large", f"the form is larger than {MAX_FORM_BYTES} bytes", field="form"
+            413,
+            "form-too-large",
+            Message("services.form_larger_than_bytes", {"limit": str(MAX_FORM_BYTES)}),
+            field="form",
         )
     return form

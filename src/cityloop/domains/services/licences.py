@@ -125,7 +125,8 @@ def present(licence: Held, *, disclose: list[str]) -> str:
     unknown = sorted(set(disclose) - set(licence.disclosable))
     if unknown:
         raise bad_request(
-            f"the licence has no claim to disclose named {', '.join(unknown)}", field="disclose"
+            Message("services.licence_claim_disclose_named", {"items": ", ".join(unknown)}),
+            field="disclose",
         )
     assert licence.application.licence_token is not None
     return credentials.present(licence.application.licence_token, disclose=disclose)
@@ -140,7 +141,7 @@ def revoke(session: Session, *, application_id: int, actor: Actor, reason: str) 
     require_department_staff(actor, application.department_code)
     text = (reason or "").strip()
     if not text or len(text) > 500:
-        raise bad_request("reason is required (at most 500 characters)", field="reason")
+        raise bad_request(Message("services.reason_required_most_characters"), field="reason")
     if application.status != Status.ISSUED:
         raise lifecycle.not_allowed(application, "revoke_licence")
     record = credentials.get_credential(session, credential_id=application.licence_id)
@@ -148,7 +149,10 @@ def revoke(session: Session, *, application_id: int, actor: Actor, reason: str) 
         raise Problem(
             409,
             "licence-revoked",
-            f"the licence of application {application.id} is already revoked",
+            Message(
+                "services.licence_application_already_revoked",
+                {"application_id": str(application.id)},
+            ),
         )
     credentials.revoke(session, credential_id=record.id, actor=actor, reason=text)
     lifecycle.move(

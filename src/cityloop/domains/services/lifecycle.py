@@ -48,7 +48,13 @@ def not_allowed(application: Application, action: str) -> Problem:
     allowed = APPLICATION_WORKFLOW.actions_from(application.status)
     return Problem(
         409, "application-action-not-allowed",
-        f"{action} is not allowed while the application is {application.status}",
+        Message(
+            "services.allowed_while_application",
+            {
+                "action": str(action),
+                "application_status": str(application.status),
+            },
+        ),
         extra={"status": application.status, "allowed": allowed},
     )  # fmt: skip
 
@@ -83,7 +89,13 @@ def move_step(step: ApplicationStep, action: str) -> None:
     if target is None:
         raise Problem(
             409, "step-action-not-allowed",
-            f"{action} is not allowed while the step is {step.status}",
+            Message(
+                "services.allowed_while_step",
+                {
+                    "action": str(action),
+                    "status": str(step.status),
+                },
+            ),
             extra={"status": step.status, "allowed": STEP_WORKFLOW.actions_from(step.status)},
         )  # fmt: skip
     step.status = target
@@ -204,9 +216,17 @@ def settle_fee(
     """Record an application's fee as paid (at the counter or online); an approved application
     then gets its licence."""
     if application.fee_cents == 0:
-        raise Problem(409, "no-fee", f"application {application.id} has no fee to pay")
+        raise Problem(
+            409,
+            "no-fee",
+            Message("services.application_fee_pay", {"application_id": str(application.id)}),
+        )
     if application.fee_paid_at is not None:
-        raise Problem(409, "fee-already-paid", f"the fee of application {application.id} is paid")
+        raise Problem(
+            409,
+            "fee-already-paid",
+            Message("services.fee_application_paid", {"application_id": str(application.id)}),
+        )
     if application.status not in PAYABLE:
         raise not_allowed(application, "record_fee")
     application.fee_paid_at = utcnow()

@@ -75,7 +75,7 @@ def provider(name: str) -> PaymentProvider:
     if not providers:
         raise Problem(
             409, "no-online-payment",
-            "this city takes fees at the counter: no online payment provider is installed",
+            Message("services.city_takes_fees_counter"),
         )  # fmt: skip
     if name not in providers:
         raise not_found("payment provider", name)
@@ -89,9 +89,17 @@ def start_payment(
     application = own_application(session, application_id=application_id, actor=actor)
     chosen = provider(provider_name)
     if application.fee_cents == 0:
-        raise Problem(409, "no-fee", f"application {application.id} has no fee to pay")
+        raise Problem(
+            409,
+            "no-fee",
+            Message("services.application_fee_pay", {"application_id": str(application.id)}),
+        )
     if application.fee_paid_at is not None:
-        raise Problem(409, "fee-already-paid", f"the fee of application {application.id} is paid")
+        raise Problem(
+            409,
+            "fee-already-paid",
+            Message("services.fee_application_paid", {"application_id": str(application.id)}),
+        )
     if application.status not in PAYABLE:
         raise lifecycle.not_allowed(application, "record_fee")
     definition = definition_of(session, application)
@@ -118,7 +126,13 @@ def confirm_payment(
     if result.amount_cents != application.fee_cents:
         raise Problem(
             409, "payment-amount-mismatch",
-            f"paid {result.amount_cents} fen, the fee is {application.fee_cents}",
+            Message(
+                "services.paid_fen_fee",
+                {
+                    "amount_cents": str(result.amount_cents),
+                    "fee_cents": str(application.fee_cents),
+                },
+            ),
         )  # fmt: skip
     return lifecycle.settle_fee(
         session, application=application, actor=SYSTEM,

@@ -193,12 +193,16 @@ def prefill(session: Session, *, application_id: int, actor: Actor, consent: boo
     if consent is not True:
         raise Problem(
             422, "consent-required",
-            "prefilling reads your records: send consent: true to allow it for this application",
+            Message("services.prefilling_reads_records_send"),
             field="consent",
         )  # fmt: skip
     definition = definition_of(session, application)
     if not definition.prefill:
-        raise Problem(409, "nothing-to-prefill", f"service {definition.code} prefills no field")
+        raise Problem(
+            409,
+            "nothing-to-prefill",
+            Message("services.service_prefills_field", {"definition_code": str(definition.code)}),
+        )
     now = utcnow()
     consent_id = f"application:{application.id}:prefill:{uuid.uuid4().hex[:12]}"
     values, sources, gaps = _values(session, application, definition, consent_id=consent_id, at=now)

@@ -10,6 +10,7 @@ from cityloop.base.db import iso
 from cityloop.base.problems import forbidden
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.catalogue import definition_at
+from cityloop.domains.services.messages import Message
 from cityloop.domains.services.models import Application, ApplicationStep
 from cityloop.domains.services.presenters import number
 from cityloop.domains.services.workflow import Status, StepStatus
@@ -46,7 +47,7 @@ def work_queue(
     if actor.role in CITY_WIDE_ROLES:
         scope = department
     elif actor.department_code is None:
-        raise forbidden("the work queue is for staff of a department")
+        raise forbidden(Message("services.work_queue_staff_department"))
     else:
         scope = actor.department_code
     steps = (

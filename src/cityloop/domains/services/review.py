@@ -73,9 +73,14 @@ def staff_application(session: Session, *, application_id: int, actor: Actor) ->
 def _text(value: str | None, field: str, *, required: bool) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise bad_request(f"{field} is required", field=field)
+        raise bad_request(Message("services.text_required", {"field": str(field)}), field=field)
     if len(text) > MAX_TEXT:
-        raise bad_request(f"{field} is longer than {MAX_TEXT} characters", field=field)
+        raise bad_request(
+            Message(
+                "services.longer_than_characters", {"field": str(field), "limit": str(MAX_TEXT)}
+            ),
+            field=field,
+        )
     return text
 
 
@@ -160,7 +165,11 @@ def decide_step(
     for a supplement (naming what is missing; once per step unless a supervisor allows more)."""
     if action not in STEP_DECISIONS:
         raise bad_request(
-            f"unknown step action {action}; use one of {', '.join(STEP_DECISIONS)}", field="action"
+            Message(
+                "services.unknown_step_action_use",
+                {"action": str(action), "items": ", ".join(STEP_DECISIONS)},
+            ),
+            field="action",
         )
     application = staff_application(session, application_id=application_id, actor=actor)
     step = _step(session, application, step_id)
@@ -174,13 +183,17 @@ def decide_step(
         wanted = [_text(i, "items", required=True) for i in (items or [])]
         if not wanted or len(wanted) > MAX_ITEMS:
             raise bad_request(
-                f"items must list from 1 to {MAX_ITEMS} things that are missing", field="items"
+                Message("services.items_list_from_things", {"limit": str(MAX_ITEMS)}), field="items"
             )
         if step.supplements_used >= step.supplements_allowed:
             raise Problem(
                 409, "supplement-limit",
-                f"this step has asked for {step.supplements_used} supplement(s), its limit; "
-                "a supervisor may allow one more",
+                Message(
+                    "services.step_asked_supplement_s",
+                    {
+                        "supplements_used": str(step.supplements_used),
+                    },
+                ),
                 extra={"used": step.supplements_used, "allowed": step.supplements_allowed},
             )  # fmt: skip
         lifecycle.move_step(step, action)
@@ -249,11 +262,15 @@ def allow_supplement(
 ) -> Application:
     """Let a step ask for one more supplement than the service allows (a supervisor's call)."""
     if actor.role not in SUPERVISING_ROLES:
-        raise forbidden("only a supervisor may allow another supplement request")
+        raise forbidden(Message("services.only_supervisor_may_allow"))
     application = staff_application(session, application_id=application_id, actor=actor)
     step = _step(session, application, step_id)
     if step.status != StepStatus.ACTIVE:
-        raise Problem(409, "step-action-not-allowed", f"the step is {step.status}, not active")
+        raise Problem(
+            409,
+            "step-action-not-allowed",
+            Message("services.step_active", {"status": str(step.status)}),
+        )
     step.supplements_allowed += 1
     lifecycle.move(
         session, application=application, action="allow_supplement", actor=actor, step=step,
@@ -272,11 +289,11 @@ def record_fee(
     """Record the fee as paid at the counter (with its receipt number); an approved application
     then gets its licence."""
     if actor.role not in COUNTER_ROLES:
-        raise forbidden(f"role {actor.role} does not take fees at the counter")
+        raise forbidden(Message("services.role_does_take_fees", {"actor_role": str(actor.role)}))
     application = staff_application(session, application_id=application_id, actor=actor)
     number = _text(receipt, "receipt", required=True)
     if len(number) > 80:
-        raise bad_request("receipt is longer than 80 characters", field="receipt")
+        raise bad_request(Message("services.receipt_longer_than_characters"), field="receipt")
     return lifecycle.settle_fee(
         session, application=application, actor=actor, receipt=number, setting=setting,
         message=Message("application.fee_paid", {"amount": lifecycle.amount(application)}),

@@ -17,6 +17,7 @@ from cityloop.domains.services import applications, catalogue, payments, prefill
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.definitions import MAX_MATERIAL_BYTES, Audience
 from cityloop.domains.services.lifecycle import Setting
+from cityloop.domains.services.messages import Message
 from cityloop.domains.services.models import ApplicationMaterial
 from cityloop.domains.services.schemas import (
     ApplicationRatingIn,
@@ -58,7 +59,7 @@ def service_hall(
     if include_inactive:
         user = optional_user(request)
         if user is None or user.role != Role.ADMIN:
-            raise forbidden("only admins list closed services (include_inactive)")
+            raise forbidden(Message("services.only_admins_list_closed"))
     with ctx.reading() as session:
         names = presenters.Departments(session)
         found = catalogue.hall(
@@ -163,7 +164,7 @@ async def add_material(
 ) -> out.Material:
     """Hand in a document for one of the service's materials (PDF or a photo of the paper)."""
     if file is None:
-        raise bad_request("send the document as multipart field 'file'", field="file")
+        raise bad_request(Message("services.send_document_multipart_field"), field="file")
     raw = await read_capped(file, MAX_MATERIAL_BYTES)
     screen = partial(
         screen_document, raw, types={"pdf", "jpeg", "png", "webp"},

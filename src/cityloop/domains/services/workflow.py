@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from cityloop.base.problems import forbidden
 from cityloop.base.statemachine import Transition, TransitionTable
+from cityloop.domains.services.messages import Message
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 
@@ -126,6 +127,8 @@ DECIDED = frozenset({StepStatus.APPROVED, StepStatus.DENIED})
 def require_department_staff(actor: Actor, department: str) -> None:
     """403 unless the actor is staff of ``department`` (or an admin) in a reviewing role."""
     if actor.role not in DEPARTMENT_ROLES:
-        raise forbidden(f"role {actor.role} does not act on applications")
+        raise forbidden(
+            Message("services.role_does_act_applications", {"actor_role": str(actor.role)})
+        )
     if actor.role != Role.ADMIN and actor.department_code != department:
-        raise forbidden(f"only {department}'s staff may do this")
+        raise forbidden(Message("services.only_s_staff_may", {"department": str(department)}))

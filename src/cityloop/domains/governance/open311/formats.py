@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from cityloop.base.problems import Problem
+from cityloop.domains.governance.messages import Message
 
 FORMATS = ("json", "xml")
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
@@ -45,7 +46,9 @@ _KEPT_STATUSES = frozenset({400, 403, 404, 405, 413, 415, 429})
 def require_format(fmt: str) -> str:
     """The suffix picks the format; any other suffix names no resource."""
     if fmt not in FORMATS:
-        raise Problem(404, "not-found", f"unknown format .{fmt}; use .json or .xml")
+        raise Problem(
+            404, "not-found", Message("governance.unknown_format_use_json", {"fmt": str(fmt)})
+        )
     return fmt
 
 

@@ -17,6 +17,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from cityloop.base.problems import Problem, bad_request
+from cityloop.domains.governance.messages import Message
 
 Fields = list[tuple[str, str]]
 
@@ -44,7 +45,7 @@ async def read_form(
             return Form([(name, str(value)) for name, value in form.multi_items()])
     boundary = options.get(b"boundary")
     if not boundary:
-        raise bad_request("the multipart body has no boundary", field="content-type")
+        raise bad_request(Message("governance.multipart_body_boundary"), field="content-type")
     parts = _Parts(file_field, max_files, max_file_bytes, max_fields, max_field_bytes)
     parser = MultipartParser(boundary, parts.callbacks())
     checked = False
@@ -56,7 +57,7 @@ async def read_form(
                 await before_files(parts.form.fields)
         parser.finalize()
     except (FormParserError, ClientDisconnect) as exc:
-        raise bad_request("the multipart body is malformed or cut short") from exc
+        raise bad_request(Message("governance.multipart_body_malformed_cut")) from exc
     return parts.form
 
 
@@ -114,21 +115,30 @@ class _Parts:
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._disposition)
         if b"name" not in options:
-            raise bad_request("a multipart part has no name")
+            raise bad_request(Message("governance.multipart_part_name"))
         self._name = _text(options[b"name"], "a part name")
         self._is_file = b"filename" in options
         if not self._is_file:
             if len(self.form.fields) >= self.max_fields:
-                raise bad_request(f"at most {self.max_fields} form fields")
+                raise bad_request(
+                    Message("governance.most_form_fields", {"max_fields": str(self.max_fields)})
+                )
             return
         if self._name != self.file_field:
-            raise bad_request(f"{self._name} must be a text field, not a file", field=self._name)
+            raise bad_request(
+                Message("governance.text_field_file", {"field": str(self._name)}), field=self._name
+            )
         # An empty file input still sends a part, without a file name: nothing to keep.
         self._keep = bool(options[b"filename"])
         if self._keep:
             self.files += 1
             if self.files > self.max_files:
-                raise bad_request(f"at most {self.max_files} {self.file_field} files")
+                raise bad_request(
+                    Message(
+                        "governance.most_files",
+                        {"max_files": str(self.max_files), "file_field": str(self.file_field)},
+                    )
+                )
         self.files_begun = True
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -140,7 +150,13 @@ class _Parts:
                 raise Problem(
                     413,
                     "media-too-large",
-                    f"a {self.file_field} file is over {self.max_file_bytes} bytes",
+                    Message(
+                        "governance.file_over_bytes",
+                        {
+                            "file_field": str(self.file_field),
+                            "max_file_bytes": str(self.max_file_bytes),
+                        },
+                    ),
                     field=self.file_field,
                 )
         else:
@@ -149,7 +165,10 @@ class _Parts:
                 raise Problem(
                     413,
                     "payload-too-large",
-                    f"the form's text fields are over {self.max_field_bytes} bytes",
+                    Message(
+                        "governance.form_s_text_fields",
+                        {"max_field_bytes": str(self.max_field_bytes)},
+                    ),
                 )
         self._data.extend(data[start:end])
 
@@ -165,4 +184,4 @@ def _text(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise bad_request(f"{name} is not UTF-8 text", field=name) from exc
+        raise bad_request(Message("governance.utf_text", {"name": str(name)}), field=name) from exc

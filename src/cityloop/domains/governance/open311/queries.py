@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
 from cityloop.domains.governance import citizen
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case
 from cityloop.domains.governance.workflow import OPEN311_CLOSED
 
@@ -36,11 +37,11 @@ def parse_datetime(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise bad_request(
-            f"{name} must be an ISO 8601 date and time, such as 2024-05-01T00:00:00Z",
+            Message("governance.iso_date_time_such", {"name": str(name)}),
             field=name,
         ) from exc
     if parsed.tzinfo is None:
-        raise bad_request(f"{name} needs a time zone, such as Z or +08:00", field=name)
+        raise bad_request(Message("governance.time_zone_such_z", {"name": str(name)}), field=name)
     return parsed
 
 
@@ -61,7 +62,8 @@ def _request_ids(value: str) -> list[int]:
     ids = _csv(value)
     if len(ids) > MAX_IDS:
         raise bad_request(
-            f"at most {MAX_IDS} service_request_id values", field="service_request_id"
+            Message("governance.most_service_request_id", {"limit": str(MAX_IDS)}),
+            field="service_request_id",
         )
     return [n for n in map(_request_id, ids) if n is not None]
 
@@ -70,9 +72,12 @@ def _page_size(page: int, page_size: int | None, max_page_size: int) -> int:
     """Pages are 1-based; the size defaults to the spec's 1,000 records (or the city's cap)."""
     size = page_size if page_size is not None else min(SPEC_MAX_RECORDS, max_page_size)
     if not 1 <= size <= max_page_size:
-        raise bad_request(f"page_size must be 1 to {max_page_size}", field="page_size")
+        raise bad_request(
+            Message("governance.page_size_range", {"max_page_size": str(max_page_size)}),
+            field="page_size",
+        )
     if page < 1:
-        raise bad_request("page starts at 1", field="page")
+        raise bad_request(Message("governance.page_starts"), field="page")
     return size
 
 
@@ -106,11 +111,13 @@ def parse_request_query(
     statuses = {s.lower() for s in _csv(status)}
     unknown = statuses - {"open", "closed"}
     if unknown:
-        raise bad_request(f"status must be open or closed, not {sorted(unknown)[0]!r}", "status")
+        raise bad_request(
+            Message("governance.status_open_closed", {"status": repr(sorted(unknown)[0])}), "status"
+        )
     start = parse_datetime(start_date, "start_date")
     end = parse_datetime(end_date, "end_date")
     if start and end and start > end:
-        raise bad_request("start_date is after end_date", field="start_date")
+        raise bad_request(Message("governance.start_date_after_end"), field="start_date")
     if start is None and end is None:
         start = now - DEFAULT_WINDOW
     elif start is None and end is not None:
@@ -194,7 +201,7 @@ def parse_update_query(
     start = parse_datetime(start_date, "start_date")
     end = parse_datetime(end_date, "end_date")
     if start and end and start > end:
-        raise bad_request("start_date is after end_date", field="start_date")
+        raise bad_request(Message("governance.start_date_after_end"), field="start_date")
     if start is None:
         start = (end or now) - UPDATES_WINDOW
     ids = None

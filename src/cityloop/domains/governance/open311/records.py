@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.domains.governance import queries as governance_queries
 from cityloop.domains.governance import timeline
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, CaseEvent, Category
 from cityloop.domains.governance.open311.catalogue import wants_chinese
 from cityloop.domains.governance.open311.queries import UpdateQuery
@@ -23,9 +24,9 @@ from cityloop.platforms.application.identity import service as identity
 # ---------------------------------------------------------------- request records
 
 
-def event_text(event: CaseEvent) -> str:
+def event_text(event: CaseEvent, locale: str = "en") -> str:
     """What a citizen may read of one event, as Open311 status notes show it."""
-    return timeline.public_text(event, separator=" — ")
+    return timeline.public_text(event, separator=" — ", locale=locale)
 
 
 _NOTE_TYPES = {"comment": "comment", "dispute": "dispute", "support": "support"}
@@ -69,16 +70,16 @@ def _load(session: Session, case_ids: Sequence[int]) -> _Loaded:
     return loaded
 
 
-def _status_notes(case: Case, events: list[CaseEvent]) -> str | None:
+def _status_notes(case: Case, events: list[CaseEvent], locale: str) -> str | None:
     if case.status in OPEN311_CLOSED:
         # A closed request explains how it was closed: fixed, referred (to whom), not
         # actionable (why), duplicate, rejected or merged, even after later comments.
         closing = [e for e in events if e.to_status == case.status and e.from_status != e.to_status]
         if closing:
-            return event_text(closing[-1]) or None
+            return event_text(closing[-1], locale) or None
     if not events:
         return None
-    return event_text(events[-1]) or None
+    return event_text(events[-1], locale) or None
 
 
 def _area(index: geo.JurisdictionIndex, code: str | None, zh: bool) -> dict[str, Any] | None:
@@ -100,6 +101,7 @@ def request_records(
     """Public records, built field by field from an allow-list."""
     # No contact details, no account, no internal note can get in.
     zh = wants_chinese(locale)
+    reader = "zh-CN" if zh else "en"
     loaded = _load(session, [c.id for c in cases])
     index = geo.jurisdiction_index(session) if extensions else None
     records: list[dict[str, Any]] = []
@@ -120,13 +122,13 @@ def request_records(
         given = case.source_ref if "open311_client" in case.source_ref else {}
         notice = None
         if case.merged_into:
-            notice = f"Merged into request {case.merged_into}"
+            notice = Message("open311.merged", {"case": str(case.merged_into)}).render(reader)
         elif case.duplicate_of:
-            notice = f"Duplicate of request {case.duplicate_of}"
+            notice = Message("open311.duplicate", {"case": str(case.duplicate_of)}).render(reader)
         record: dict[str, Any] = {
             "service_request_id": str(case.id),
             "status": "closed" if case.status in OPEN311_CLOSED else "open",
-            "status_notes": _status_notes(case, events),
+            "status_notes": _status_notes(case, events, reader),
             "service_name": (
                 ((category.name_zh or category.name) if zh else category.name)
                 if category
@@ -161,7 +163,11 @@ def request_records(
                 "grid": _area(index, case.grid_code, zh),
             }
             record["notes"] = [
-                {"datetime": _iso(e.at), "description": event_text(e), "type": _note_type(e)}
+                {
+                    "datetime": _iso(e.at),
+                    "description": event_text(e, reader),
+                    "type": _note_type(e),
+                }
                 for e in events
             ]
         records.append(record)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
 from cityloop.domains.governance.intake import IntakeResult, ReportInput
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.workflow import MAX_TEXT
 from cityloop.platforms.application.identity import service as identity
 
@@ -113,9 +114,11 @@ def _coordinate(value: str, name: str) -> float:
     try:
         number = float(value)
     except ValueError as exc:
-        raise bad_request(f"{name} must be a decimal number (WGS84)", field=name) from exc
+        raise bad_request(
+            Message("governance.decimal_number_wgs", {"name": str(name)}), field=name
+        ) from exc
     if not math.isfinite(number):
-        raise bad_request(f"{name} must be a finite number", field=name)
+        raise bad_request(Message("governance.finite_number_2", {"name": str(name)}), field=name)
     return number
 
 
@@ -143,7 +146,10 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
             singles[key] = value  # a repeated single field: the last one wins, as in PHP
     for name, limit in _TEXT_LIMITS.items():
         if name in singles and len(singles[name]) > limit:
-            raise bad_request(f"{name} is over {limit} characters", field=name)
+            raise bad_request(
+                Message("governance.over_characters", {"name": str(name), "limit": str(limit)}),
+                field=name,
+            )
 
     sub.api_key = singles.get("api_key")
     sub.jurisdiction_id = singles.get("jurisdiction_id")
@@ -163,7 +169,7 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
         try:
             sub.email = _EMAIL.validate_python(singles["email"])
         except ValidationError as exc:
-            raise bad_request("email is not a valid e-mail address", field="email") from exc
+            raise bad_request(Message("governance.email_valid_e_mail"), field="email") from exc
     sub.device_id = singles.get("device_id")
     sub.account_id = singles.get("account_id")
     sub.first_name = singles.get("first_name")
@@ -171,11 +177,14 @@ def parse_submission(items: Iterable[tuple[str, str]]) -> Submission:
     sub.phone = singles.get("phone")
     description = singles.get("description", "")
     if len(description) > MAX_TEXT:
-        raise bad_request(f"description is over {MAX_TEXT} characters", field="description")
+        raise bad_request(
+            Message("governance.description_over_characters", {"limit": str(MAX_TEXT)}),
+            field="description",
+        )
     sub.description = strip_html(description)
     media_url = singles.get("media_url")
     if media_url is not None and not re.match(r"^https?://[^\s]+$", media_url, re.IGNORECASE):
-        raise bad_request("media_url must be an http or https URL", field="media_url")
+        raise bad_request(Message("governance.media_url_http_https"), field="media_url")
     sub.media_url = media_url
     return sub
 

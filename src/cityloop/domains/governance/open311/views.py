@@ -23,6 +23,7 @@ from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
 from cityloop.domains.governance.catalogue import active_category
 from cityloop.domains.governance.intake import IntakeResult
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.open311 import (
     catalogue,
     formats,
@@ -81,13 +82,18 @@ def services(
 
 @router.get("/services/{service_code}.{fmt}")
 def service_definition(
-    ctx: Ctx, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
+    ctx: Ctx,
+    service_code: str,
+    fmt: str,
+    locale: str | None = None,
+    jurisdiction_id: Jurisdiction = None,
 ) -> Response:
-    """Open311 GET Service Definition: a service's extra attributes; for anyone."""
+    """Open311 GET Service Definition: a service's extra attributes, in the language of
+    ``locale`` (zh… for Chinese); for anyone."""
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        definition = catalogue.service_definition(session, code=service_code)
+        definition = catalogue.service_definition(session, code=service_code, locale=locale)
     if definition is None:
         raise not_found("service_code", repr(service_code))
     return formats.render(fmt, definition, ("service_definition", None))
@@ -110,9 +116,9 @@ def _client(ctx: AppContext, api_key: str | None) -> tuple[str, int]:
     with ctx.reading() as session:
         key = identity.check_api_key(session, key=api_key)
         if key is None:
-            raise Problem(403, "forbidden", "api_key is missing or not valid")
+            raise Problem(403, "forbidden", Message("governance.api_key_missing_valid"))
         if not identity.has_scope(key, "open311"):
-            raise Problem(403, "forbidden", "this api_key is not for the Open311 API")
+            raise Problem(403, "forbidden", Message("governance.api_key_open_api"))
         return key.name, key.id
 
 
@@ -122,12 +128,13 @@ def _admit(ctx: AppContext, sub: submissions.Submission) -> tuple[str, int]:
     with ctx.reading() as session:
         _check_jurisdiction(ctx, sub.jurisdiction_id)
         if not sub.service_code:
-            raise bad_request("service_code is required", field="service_code")
+            raise bad_request(Message("governance.service_code_required"), field="service_code")
         category = active_category(session, code=sub.service_code)
         if category is None:
             raise bad_request(
-                f"service_code {sub.service_code!r} is not a service of this city; "
-                "see services.json",
+                Message(
+                    "governance.service_code_service_city", {"service_code": repr(sub.service_code)}
+                ),
                 field="service_code",
             )
     return client
@@ -188,7 +195,7 @@ async def post_request(
         raise Problem(
             415,
             "unsupported-media-type",
-            "send application/x-www-form-urlencoded, or multipart/form-data to attach media",
+            Message("governance.send_application_x_www"),
         )
     # The credential first, before the body: from the query string before a byte is read, from
     # the form before its first photo is (see forms.py and the module docstring).
@@ -306,7 +313,7 @@ def token(ctx: Ctx, token: str, fmt: str, jurisdiction_id: Jurisdiction = None) 
     with ctx.reading() as session:
         record = queries.token_record(session, token=token)
     if record is None:
-        raise Problem(404, "not-found", "no request has this token")  # never echo a token
+        raise Problem(404, "not-found", Message("governance.request_token"))  # never echo a token
     return formats.render(fmt, [record], formats.REQUESTS)
 
 

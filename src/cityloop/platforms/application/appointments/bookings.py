@@ -14,6 +14,7 @@ from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, forbidden, not_found
 from cityloop.platforms.application.appointments import events
 from cityloop.platforms.application.appointments.counters import slot_starts
+from cityloop.platforms.application.appointments.messages import Message
 from cityloop.platforms.application.appointments.models import Appointment, Counter
 from cityloop.platforms.application.appointments.workflow import (
     APPOINTMENT_WORKFLOW,
@@ -77,19 +78,29 @@ def book(
     now = now or utcnow()
     zone = calendar.city_zone(timezone)
     if not REFERENCE.match(reference):
-        raise bad_request("reference must look like application:42 (kind:id)", field="reference")
+        raise bad_request(
+            Message("appointments.reference_look_like_application"), field="reference"
+        )
     if not PURPOSE.match(purpose):
-        raise bad_request("purpose must be a code of a-z, 0-9, '.', '_' or '-'", field="purpose")
+        raise bad_request(Message("appointments.purpose_code_z"), field="purpose")
     if start.tzinfo is None:
-        raise bad_request("start needs a time zone (e.g. +08:00 or Z)", field="start")
+        raise bad_request(Message("appointments.start_time_zone_e"), field="start")
     counter = _locked_counter(session, counter_id)
     if counter is None or not counter.active:
-        raise bad_request(f"unknown counter {counter_id}", field="counter_id")
+        raise bad_request(
+            Message("appointments.unknown_counter", {"counter_id": str(counter_id)}),
+            field="counter_id",
+        )
     if start <= now:
-        raise Problem(400, "slot-in-past", "this slot has already begun or passed", field="start")
+        raise Problem(
+            400, "slot-in-past", Message("appointments.slot_already_begun_passed"), field="start"
+        )
     if start > now + timedelta(days=horizon_days):
         raise Problem(
-            400, "too-far-ahead", f"slots open {horizon_days} days ahead at most", field="start"
+            400,
+            "too-far-ahead",
+            Message("appointments.slots_open_days_ahead", {"horizon_days": str(horizon_days)}),
+            field="start",
         )
     day = start.astimezone(zone).date()
     starts = slot_starts(session, counter=counter, day=day, zone=zone)
@@ -98,14 +109,26 @@ def book(
         raise Problem(
             400,
             "counter-closed",
-            f"the counter is closed on {day.isoformat()} ({reason})",
+            Message(
+                "appointments.counter_closed",
+                {
+                    "date": str(day.isoformat()),
+                    "reason": str(reason),
+                },
+            ),
             field="start",
         )
     if start not in starts:
         raise Problem(
             400,
             "not-a-slot",
-            f"no slot of this counter starts at {start.astimezone(zone):%H:%M} on {day}",
+            Message(
+                "appointments.slot_counter_starts",
+                {
+                    "time": format(start.astimezone(zone), "%H:%M"),
+                    "day": str(day),
+                },
+            ),
             field="start",
         )
     mine = session.scalar(
@@ -116,7 +139,10 @@ def book(
         )
     )
     if mine is not None:
-        raise conflict(f"you already have appointment {mine} at this time", type_="already-booked")
+        raise conflict(
+            Message("appointments.already_appointment_time", {"mine": str(mine)}),
+            type_="already-booked",
+        )
     held = session.scalar(
         select(func.count()).where(
             Appointment.counter_id == counter.id,
@@ -125,7 +151,7 @@ def book(
         )
     )
     if held >= counter.capacity:
-        raise conflict("this slot is full; choose another", type_="slot-full")
+        raise conflict(Message("appointments.slot_full_choose_another"), type_="slot-full")
     booking = Appointment(
         counter_id=counter.id,
         department_code=counter.department_code,
@@ -187,10 +213,16 @@ def act(
     now = now or utcnow()
     if action not in APPOINTMENT_WORKFLOW.actions:
         raise bad_request(
-            f"action must be one of {', '.join(APPOINTMENT_WORKFLOW.actions)}", field="action"
+            Message(
+                "appointments.action_choices",
+                {
+                    "items": ", ".join(APPOINTMENT_WORKFLOW.actions),
+                },
+            ),
+            field="action",
         )
     if len(note) > 500:
-        raise bad_request("note is at most 500 characters", field="note")
+        raise bad_request(Message("appointments.note_most_characters"), field="note")
     booking = session.scalar(
         select(Appointment).where(Appointment.id == appointment_id).with_for_update()
     )
@@ -199,11 +231,22 @@ def act(
     row = APPOINTMENT_WORKFLOW.row(action)
     assert row is not None
     if actor.role not in row.roles:
-        raise forbidden(f"role {actor.role} may not {action} an appointment")
+        raise forbidden(
+            Message(
+                "appointments.role_may_appointment",
+                {"actor_role": str(actor.role), "action": str(action)},
+            )
+        )
     target = APPOINTMENT_WORKFLOW.target(booking.status, action)
     if target is None:
         raise conflict(
-            f"an appointment that is {booking.status} cannot be {action}",
+            Message(
+                "appointments.illegal_transition",
+                {
+                    "booking_status": str(booking.status),
+                    "action": str(action),
+                },
+            ),
             type_="illegal-transition",
             status=booking.status,
             allowed=APPOINTMENT_WORKFLOW.actions_from(booking.status),
@@ -260,7 +303,9 @@ def day_list(
     if actor.role in DEPARTMENT_STAFF and actor.department_code != counter.department_code:
         raise not_found("counter", counter_id)  # another department's counter is invisible
     if actor.role not in DEPARTMENT_STAFF | CITY_WIDE:
-        raise forbidden(f"role {actor.role} does not keep counters")
+        raise forbidden(
+            Message("appointments.role_does_keep_counters", {"actor_role": str(actor.role)})
+        )
     first = datetime.combine(day, clock.min, tzinfo=zone)
     rows = session.execute(
         select(Appointment, User)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
+from cityloop.platforms.application.appointments.messages import Message
 from cityloop.platforms.application.appointments.models import Appointment, Counter
 from cityloop.platforms.application.appointments.workflow import HOLDS_A_PLACE
 from cityloop.platforms.application.calendar import service as calendar
@@ -42,26 +43,49 @@ class Slot:
 
 def _parse_hours(hours: Hours) -> dict[str, list[list[str]]]:
     if not isinstance(hours, Mapping):
-        raise bad_request("hours map weekdays (mon..sun) to [open, close] pairs", field="hours")
+        raise bad_request(Message("appointments.hours_map_weekdays_mon"), field="hours")
     clean: dict[str, list[list[str]]] = {}
     for weekday, periods in hours.items():
         if weekday not in WEEKDAYS:
-            raise bad_request(f"hours: {weekday!r} is not one of {', '.join(WEEKDAYS)}", "hours")
+            raise bad_request(
+                Message(
+                    "appointments.hours_weekday",
+                    {"weekday": repr(weekday), "items": ", ".join(WEEKDAYS)},
+                ),
+                "hours",
+            )
         spans: list[list[str]] = []
         for period in periods:
             if len(period) != 2 or not all(isinstance(p, str) and HOUR.match(p) for p in period):
                 raise bad_request(
-                    f'hours.{weekday}: write each period as ["HH:MM", "HH:MM"]', "hours"
+                    Message(
+                        "appointments.hours_write_each_period",
+                        {
+                            "weekday": str(weekday),
+                        },
+                    ),
+                    "hours",
                 )
             if period[0] >= period[1]:
                 raise bad_request(
-                    f"hours.{weekday}: {period[0]}-{period[1]} closes before it opens", "hours"
+                    Message(
+                        "appointments.hours_closes_before_opens",
+                        {
+                            "weekday": str(weekday),
+                            "opens": str(period[0]),
+                            "closes": str(period[1]),
+                        },
+                    ),
+                    "hours",
                 )
             spans.append([period[0], period[1]])
         spans.sort()
         for before, after in itertools.pairwise(spans):
             if after[0] < before[1]:
-                raise bad_request(f"hours.{weekday}: periods overlap", "hours")
+                raise bad_request(
+                    Message("appointments.hours_periods_overlap", {"weekday": str(weekday)}),
+                    "hours",
+                )
         clean[weekday] = spans
     return clean
 
@@ -81,14 +105,14 @@ def save_counter(
 ) -> Counter:
     """Add a counter, or change the one with this code; 400 naming the field at fault."""
     if not CODE.match(code):
-        raise bad_request("code: 1-40 characters of a-z, 0-9, '_' or '-'", field="code")
+        raise bad_request(Message("appointments.code_characters_z"), field="code")
     identity.require_department(session, code=department_code, field="department")
     if not name.strip() or len(name) > 200:
-        raise bad_request("name must be 1 to 200 characters", field="name")
+        raise bad_request(Message("appointments.name_characters"), field="name")
     if not 5 <= slot_minutes <= 480:
-        raise bad_request("slot_minutes must be 5 to 480", field="slot_minutes")
+        raise bad_request(Message("appointments.slot_minutes"), field="slot_minutes")
     if not 1 <= capacity <= 200:
-        raise bad_request("capacity must be 1 to 200 people per slot", field="capacity")
+        raise bad_request(Message("appointments.capacity_people_per_slot"), field="capacity")
     counter = session.scalar(select(Counter).where(Counter.code == code)) or Counter(code=code)
     counter.department_code, counter.name, counter.name_zh = department_code, name, name_zh
     counter.location, counter.location_zh = location, location_zh
@@ -164,9 +188,12 @@ def free_slots(
     from now to the booking horizon."""
     zone = calendar.city_zone(timezone)
     if last < first:
-        raise bad_request("end is before start", field="end")
+        raise bad_request(Message("appointments.end_before_start"), field="end")
     if (last - first).days >= MAX_LISTING_DAYS:
-        raise bad_request(f"list at most {MAX_LISTING_DAYS} days at a time", field="end")
+        raise bad_request(
+            Message("appointments.list_most_days_time", {"limit": str(MAX_LISTING_DAYS)}),
+            field="end",
+        )
     counters = list_counters(session, department_code=department_code)
     if not counters:
         return []

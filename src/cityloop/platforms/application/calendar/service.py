@@ -41,6 +41,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.platforms.application.calendar.events import CalendarChanged
+from cityloop.platforms.application.calendar.messages import Message
 from cityloop.platforms.application.calendar.models import CalendarDay
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,14 @@ def city_zone(timezone: str | tzinfo) -> tzinfo:
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise bad_request(f"unknown time zone {timezone!r}", field="timezone") from exc
+        raise bad_request(
+            Message("calendar.unknown_time_zone", {"timezone": repr(timezone)}), field="timezone"
+        ) from exc
 
 
 def _local_day(moment: datetime, zone: tzinfo, what: str) -> date:
     if moment.tzinfo is None:
-        raise bad_request(f"{what} needs a time zone (e.g. +08:00 or Z)", field=what)
+        raise bad_request(Message("calendar.time_zone_e_g", {"what": str(what)}), field=what)
     return moment.astimezone(zone).date()
 
 
@@ -159,7 +162,10 @@ def is_working_day(session: Session, *, day: date) -> bool:
 
 def _check_days(days: int) -> None:
     if not 0 <= days <= MAX_WORKING_DAYS:
-        raise bad_request(f"days must be a whole number from 0 to {MAX_WORKING_DAYS}", field="days")
+        raise bad_request(
+            Message("calendar.days_whole_number_from", {"limit": str(MAX_WORKING_DAYS)}),
+            field="days",
+        )
 
 
 def _paused_dates(
@@ -175,7 +181,7 @@ def _paused_dates(
             still_open = True
             continue
         if end < begin:
-            raise bad_request("a pause cannot end before it begins", field="pauses")
+            raise bad_request(Message("calendar.pause_end_before_begins"), field="pauses")
         last = _local_day(end, zone, "pauses")
         day = first + timedelta(days=1)
         while day <= last:
@@ -241,9 +247,9 @@ def working_days_between(
     zone = city_zone(timezone)
     first, last = _local_day(start, zone, "start"), _local_day(end, zone, "end")
     if last < first:
-        raise bad_request("end is before start", field="end")
+        raise bad_request(Message("calendar.end_before_start"), field="end")
     if (last - first).days > MAX_WORKING_DAYS * 2:
-        raise bad_request("start and end are too far apart", field="end")
+        raise bad_request(Message("calendar.start_end_are_too"), field="end")
     table = calendar_table(session)
     _warn_unknown(y for y in range(first.year, last.year + 1) if y not in table.years)
     count, day = 0, first
@@ -289,9 +295,11 @@ def set_day(
 ) -> CalendarDay:
     """Make ``day`` a holiday or a working day, whatever its weekday says."""
     if kind not in KINDS:
-        raise bad_request(f"kind must be {' or '.join(KINDS)}", field="kind")
+        raise bad_request(
+            Message("calendar.kind_choices", {"items": " or ".join(KINDS)}), field="kind"
+        )
     if len(name) > 100 or len(name_zh) > 100:
-        raise bad_request("a name is at most 100 characters", field="name")
+        raise bad_request(Message("calendar.name_most_characters"), field="name")
     row = session.get(CalendarDay, day) or CalendarDay(day=day)
     row.kind, row.name, row.name_zh = kind, name.strip(), name_zh.strip()
     row.source, row.updated_at = CITY_SOURCE, utcnow()
@@ -343,8 +351,14 @@ def import_year(session: Session, *, year: int) -> int:
         raise Problem(
             400,
             "year-unknown-to-package",
-            f"chinese-calendar knows {years.start}-{years.stop - 1}, not {year}: "
-            "set that year's days one by one (cityloop calendar set) once they are published",
+            Message(
+                "calendar.chinese_calendar_knows_set",
+                {
+                    "start": str(years.start),
+                    "last": str(years.stop - 1),
+                    "year": str(year),
+                },
+            ),
             field="year",
         )
     session.execute(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
+from cityloop.platforms.application.credentials.messages import Message
 from cityloop.platforms.application.credentials.models import Credential, IssuerKey
 from cityloop.platforms.application.credentials.sdjwt import ALG, FormatError, b64url, b64url_decode
 from cityloop.platforms.application.identity import service as identity
@@ -105,8 +106,13 @@ class KeyVault:
             raise Problem(
                 500,
                 "issuer-key-sealed",
-                f"the private key {kid} of {owner} cannot be opened with this server's secret "
-                "key; rotate the key (see docs/credentials.md)",
+                Message(
+                    "credentials.private_key_opened_server",
+                    {
+                        "kid": str(kid),
+                        "owner": str(owner),
+                    },
+                ),
             ) from None
         key = Ed25519PrivateKey.from_private_bytes(raw)
         with self._lock:

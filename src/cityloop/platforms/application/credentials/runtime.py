@@ -29,7 +29,7 @@ def install(ctx: AppContext) -> None:
     ctx.extras[AUTHORITY] = authority_for(ctx.settings)
     ctx.extras[PUBLIC_KEYS] = PublicKeyCache()
     ctx.extras[VERIFY_LIMITER] = RateLimiter(
-        ctx.settings.credential_verify_rate_limit, what="verifications"
+        ctx.settings.credential_verify_rate_limit, what="verifications", what_zh="核验"
     )
 
 

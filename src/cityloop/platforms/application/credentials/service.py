@@ -30,6 +30,7 @@ from cityloop.platforms.application.credentials.keys import (
     published_keys,
     signing_key,
 )
+from cityloop.platforms.application.credentials.messages import Message
 from cityloop.platforms.application.credentials.models import Credential
 from cityloop.platforms.application.credentials.sdjwt import (
     ALG,
@@ -109,23 +110,31 @@ def _check_request(
     vct: str, claims: dict[str, Any], disclosable: Collection[str], expires_at: datetime | None
 ) -> None:
     if not isinstance(vct, str) or not vct.strip() or len(vct) > 300 or ":" not in vct:
-        raise bad_request("vct must be a URI or URN of at most 300 characters", "vct")
+        raise bad_request(Message("credentials.vct_uri_urn_most"), "vct")
     if not isinstance(claims, dict) or not all(isinstance(k, str) and k for k in claims):
-        raise bad_request("claims must be an object with named members", "claims")
+        raise bad_request(Message("credentials.claims_object_named_members"), "claims")
     reserved = sorted(RESERVED & set(claims))
     if reserved:
-        raise bad_request(f"claims may not set {', '.join(reserved)}", "claims")
+        raise bad_request(
+            Message("credentials.claims_may_set", {"items": ", ".join(reserved)}), "claims"
+        )
     unknown = sorted(set(disclosable) - set(claims))
     if unknown:
-        raise bad_request(f"no claim named {', '.join(unknown)} to disclose", "disclosable")
+        raise bad_request(
+            Message("credentials.claim_named_disclose", {"items": ", ".join(unknown)}),
+            "disclosable",
+        )
     try:
         size = len(json.dumps(claims, ensure_ascii=False, allow_nan=False))
     except (TypeError, ValueError):
-        raise bad_request("claims must be plain JSON values", "claims") from None
+        raise bad_request(Message("credentials.claims_plain_json_values"), "claims") from None
     if size > MAX_CLAIMS_BYTES:
-        raise bad_request(f"claims are limited to {MAX_CLAIMS_BYTES} bytes of JSON", "claims")
+        raise bad_request(
+            Message("credentials.claims_are_limited_bytes", {"limit": str(MAX_CLAIMS_BYTES)}),
+            "claims",
+        )
     if expires_at is not None and expires_at.tzinfo is None:
-        raise bad_request("expires_at needs a time zone", "expires_at")
+        raise bad_request(Message("credentials.expires_time_zone"), "expires_at")
 
 
 def issue(
@@ -146,7 +155,7 @@ def issue(
     _check_request(vct, claims, disclosable, expires_at)
     identity.require_department(session, code=issuer, field="issuer")
     if expires_at is not None and expires_at <= now:
-        raise bad_request("expires_at must be in the future", "expires_at")
+        raise bad_request(Message("credentials.expires_future"), "expires_at")
     key = signing_key(session, vault=authority.vault, issuer_code=issuer)
     status_list, idx = statuslist.allocate(session, issuer_code=issuer)
     hidden = set(disclosable)
@@ -239,7 +248,7 @@ def _payload(jwt: str) -> dict[str, Any]:
     except (FormatError, ValueError, UnicodeDecodeError):
         value = None
     if not isinstance(value, dict):
-        raise bad_request("not an SD-JWT: its JWT payload cannot be read", "sd_jwt")
+        raise bad_request(Message("credentials.sd_jwt_jwt_payload"), "sd_jwt")
     return value
 
 
@@ -249,7 +258,7 @@ def holder_view(sd_jwt: str) -> HolderView:
         parsed = split(sd_jwt.strip())
         disclosures = [decode_disclosure(d) for d in parsed.disclosures]
     except FormatError as exc:
-        raise bad_request(f"not an SD-JWT: {exc}", "sd_jwt") from None
+        raise bad_request(Message("credentials.not_sd_jwt", {"exc": str(exc)}), "sd_jwt") from None
     payload = _payload(parsed.jwt)
     visible = {k: v for k, v in payload.items() if k not in RESERVED}
     return HolderView(visible, {name: value for _, name, value in disclosures})
@@ -261,11 +270,13 @@ def present(sd_jwt: str, *, disclose: Collection[str]) -> str:
         parsed = split(sd_jwt.strip())
         names = [decode_disclosure(d)[1] for d in parsed.disclosures]
     except FormatError as exc:
-        raise bad_request(f"not an SD-JWT: {exc}", "sd_jwt") from None
+        raise bad_request(Message("credentials.not_sd_jwt", {"exc": str(exc)}), "sd_jwt") from None
     visible = set(_payload(parsed.jwt)) - RESERVED
     unknown = sorted(set(disclose) - set(names) - visible)
     if unknown:
-        raise bad_request(f"the credential has no claim {', '.join(unknown)}", "disclose")
+        raise bad_request(
+            Message("credentials.credential_claim", {"items": ", ".join(unknown)}), "disclose"
+        )
     wanted = set(disclose)
     kept = tuple(d for d, name in zip(parsed.disclosures, names, strict=True) if name in wanted)
     return SdJwt(parsed.jwt, kept).serialize()

@@ -13,6 +13,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import unprocessable
 from cityloop.base.ratelimit import client_key
 from cityloop.platforms.application.credentials import keys, runtime, service
+from cityloop.platforms.application.credentials.messages import Message
 from cityloop.platforms.application.credentials.models import StatusList
 from cityloop.platforms.application.credentials.qr import presentation_from_qr
 from cityloop.platforms.application.credentials.responses import (
@@ -116,10 +117,12 @@ def verify_presentation(ctx: Ctx, request: Request, body: VerifyRequest) -> Verd
     message in English and Chinese; the disclosed claims when it is valid."""
     runtime.verify_limiter_of(ctx).check(client_key(request))
     if (body.presentation is None) == (body.qr is None):
-        raise unprocessable("send either a presentation or a qr payload", "presentation")
+        raise unprocessable(Message("credentials.send_either_presentation_qr"), "presentation")
     text = presentation_from_qr(body.qr) if body.qr is not None else body.presentation or ""
     if not text.strip():
-        raise unprocessable("the presentation is empty", "qr" if body.qr else "presentation")
+        raise unprocessable(
+            Message("credentials.presentation_empty"), "qr" if body.qr else "presentation"
+        )
     authority = runtime.authority_of(ctx)
     with ctx.reading() as session:
         trust = service.DatabaseTrust(

@@ -1,10 +1,12 @@
-"""Where a point is, in words, in English and Chinese, by message code (registered with the
-base's message catalogue)."""
+"""What the geo platform tells people, in English and Chinese, by message code (registered with
+the base's message catalogue): where a point is in words, and its problem details."""
 
 from __future__ import annotations
 
 from cityloop.base.messages import Message, register
 from cityloop.platforms.application.geo.basemap import PointAddress
+
+__all__ = ["PROBLEMS", "TEMPLATES", "Message", "address_message"]
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "geo.address.road-near-landmark": ("{road}, near {landmark}", "{road_zh}，{landmark_zh}附近"),
@@ -29,3 +31,13 @@ def address_message(address: PointAddress) -> Message | None:
     if landmark:
         return Message("geo.address.near-landmark", params)
     return None
+
+
+# The details of this package's problem answers, by code.
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "geo.point_outside_city": (
+        "the point ({lat}, {lon}) is outside the city",
+        "位置（{lat}, {lon}）不在本市范围内",
+    ),
+}
+register(PROBLEMS)

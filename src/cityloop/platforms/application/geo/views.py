@@ -8,7 +8,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.contracts import Named
 from cityloop.base.problems import bad_request
 from cityloop.platforms.application.geo import basemap, service
-from cityloop.platforms.application.geo.messages import address_message
+from cityloop.platforms.application.geo.messages import Message, address_message
 from cityloop.platforms.application.geo.responses import (
     AreaCollection,
     BaseMap,
@@ -89,7 +89,9 @@ def resolve(
         address = basemap.describe_point(session, lon=lon, lat=lat) if placement else None
     if placement is None:
         raise bad_request(
-            f"the point ({lat}, {lon}) is outside the city", field="lat", type_="outside-city"
+            Message("geo.point_outside_city", {"lat": str(lat), "lon": str(lon)}),
+            field="lat",
+            type_="outside-city",
         )
     return Placement(
         district=Named(

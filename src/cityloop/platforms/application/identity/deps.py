@@ -9,8 +9,10 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cityloop.base.context import get_context
+from cityloop.base.locale import use_account_locale
 from cityloop.base.problems import Problem, forbidden
 from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
@@ -40,18 +42,40 @@ def optional_user(request: Request) -> User | None:
     token = bearer_token(request)
     if token is None:
         return None
+    # Looked up once per request: the reader's language (base/locale.py) asks for it too.
+    known: User | None = getattr(request.state, "account", None)
+    if known is not None:
+        return known
     ctx = get_context(request)
     with ctx.reading() as session:
-        return service.user_from_token(
+        user = service.user_from_token(
             session, token=token, secret=ctx.settings.resolved_secret_key
         )
+    request.state.account = user
+    request.state.account_locale = user.locale
+    return user
+
+
+def account_locale(request: Request) -> str | None:
+    """The language setting of the request's account (base/locale.py asks); None without one,
+    or when the token is bad (its own 401 says so)."""
+    if not hasattr(request.state, "account_locale"):
+        try:
+            optional_user(request)
+        except Problem:
+            request.state.account_locale = None
+    locale = getattr(request.state, "account_locale", None)
+    return str(locale) if locale else None
+
+
+use_account_locale(account_locale)
 
 
 def _unauthenticated() -> Problem:
     return Problem(
         401,
         "unauthorized",
-        "sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token",
+        Message("identity.sign_in_first"),
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -64,7 +88,7 @@ def current_staff(allow_citizen: bool = False) -> Callable[[Request], User]:
         if user is None:
             raise _unauthenticated()
         if user.role == Role.CITIZEN and not allow_citizen:
-            raise forbidden("this needs a staff account")
+            raise forbidden(Message("identity.staff_only"))
         return user
 
     return dependency
@@ -78,7 +102,12 @@ def require_roles(*roles: str) -> Callable[[Request], Actor]:
         if user is None:
             raise _unauthenticated()
         if user.role not in roles:
-            raise forbidden(f"role {user.role} may not do this; it needs one of {sorted(roles)}")
+            raise forbidden(
+                Message(
+                    "identity.role_not_allowed",
+                    {"role": user.role, "roles": ", ".join(sorted(roles))},
+                )
+            )
         return service.actor_for(user)
 
     return dependency

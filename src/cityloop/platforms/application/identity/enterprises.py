@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, forbidden, not_found
 from cityloop.platforms.application.identity import numbers
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import (
     Enterprise,
     EnterpriseAgent,
@@ -50,9 +51,11 @@ def register_enterprise(
     code = numbers.check_uscc(uscc)
     rep_number, _born = numbers.check_id_number(legal_rep_id_number, field="legal_rep_id_number")
     if status not in STATUSES:
-        raise bad_request(f"status must be one of {', '.join(STATUSES)}", "status")
+        raise bad_request(
+            Message("identity.bad_enterprise_status", {"statuses": ", ".join(STATUSES)}), "status"
+        )
     if registered_capital_yuan < 0:
-        raise bad_request("registered capital cannot be negative", "registered_capital_yuan")
+        raise bad_request(Message("identity.negative_capital"), "registered_capital_yuan")
     enterprise = session.get(Enterprise, code) or Enterprise(uscc=code)
     enterprise.name, enterprise.name_en = name, name_en
     enterprise.legal_rep_name, enterprise.legal_rep_id_number = legal_rep_name, rep_number
@@ -107,8 +110,7 @@ def acting_for(session: Session, *, user_id: int, uscc: str) -> Enterprise:
     raise Problem(
         403,
         "not-authorised-for-enterprise",
-        f"you may not act for enterprise {found.uscc}: only its legal representative "
-        "(at real-name level 2) and the agents they authorise may",
+        Message("identity.not_for_enterprise", {"uscc": found.uscc}),
     )
 
 
@@ -135,10 +137,7 @@ def _as_representative(session: Session, *, actor: Actor, uscc: str) -> Enterpri
     if actor.user_id is None or not is_legal_representative(
         session, user_id=actor.user_id, uscc=found.uscc
     ):
-        raise forbidden(
-            f"only the legal representative of {found.uscc} (at real-name level 2) "
-            "manages its agents"
-        )
+        raise forbidden(Message("identity.only_legal_rep", {"uscc": found.uscc}))
     return found
 
 
@@ -159,11 +158,16 @@ def grant_agent(session: Session, *, actor: Actor, uscc: str, username: str) -> 
     found = _as_representative(session, actor=actor, uscc=uscc)
     agent = user_named(session, username=username)
     if agent.id == actor.user_id:
-        raise bad_request("you act for your enterprise already; grant another account", "username")
+        raise bad_request(Message("identity.agent_is_self"), "username")
     if agent.role != Role.CITIZEN or not agent.active:
-        raise bad_request(f"{agent.username} is not an active citizen account", "username")
+        raise bad_request(
+            Message("identity.not_active_citizen", {"username": agent.username}), "username"
+        )
     if _active_grant(session, uscc=found.uscc, user_id=agent.id) is not None:
-        raise conflict(f"{agent.username} is already an agent of {found.uscc}", "already-agent")
+        raise conflict(
+            Message("identity.already_agent", {"username": agent.username, "uscc": found.uscc}),
+            "already-agent",
+        )
     grant = EnterpriseAgent(
         uscc=found.uscc, user_id=agent.id, granted_by=actor.username, granted_at=utcnow()
     )
@@ -186,7 +190,9 @@ def revoke_agent(session: Session, *, actor: Actor, uscc: str, grant_id: int) ->
     if grant is None or grant.uscc != found.uscc:
         raise not_found("agent grant", grant_id)
     if grant.revoked_at is not None:
-        raise conflict(f"grant {grant_id} was already revoked", "already-revoked")
+        raise conflict(
+            Message("identity.grant_already_revoked", {"grant": str(grant_id)}), "already-revoked"
+        )
     grant.revoked_at, grant.revoked_by = utcnow(), actor.username
     session.flush()
     audit(

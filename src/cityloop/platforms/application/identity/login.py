@@ -10,12 +10,13 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.platforms.application.identity import passwords, service, throttle
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import ANONYMOUS
 
 # One answer for every wrong name, wrong password and deactivated account.
-INVALID_CREDENTIALS = "wrong username or password"
+INVALID_CREDENTIALS = Message("identity.invalid_credentials")
 
 
 def throttled(retry_after: int) -> Problem:
@@ -23,7 +24,7 @@ def throttled(retry_after: int) -> Problem:
     return Problem(
         429,
         "login-throttled",
-        f"too many failed sign-in attempts; try again in {retry_after} s",
+        Message("identity.login_throttled", {"seconds": str(retry_after)}),
         headers={"Retry-After": str(retry_after)},
         extra={"retry_after": retry_after},
     )

@@ -1,6 +1,178 @@
-"""Texts identity sends to people, in English and Chinese, by message code."""
+"""Texts identity sends to people, in English and Chinese, by message code: the SMS it sends,
+and the details of its problem answers (registered with the base's message catalogue)."""
 
 from __future__ import annotations
+
+from cityloop.base.messages import Message, register
+
+__all__ = ["PROBLEMS", "TEMPLATES", "Message", "both", "render"]
+
+# The details of identity's problem answers; sign-in first, as people meet them most.
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "identity.invalid_credentials": ("wrong username or password", "用户名或密码错误"),
+    "identity.login_throttled": (
+        "too many failed sign-in attempts; try again in {seconds} s",
+        "登录失败次数过多，请 {seconds} 秒后再试",
+    ),
+    "identity.sign_in_first": (
+        "sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token",
+        "请先登录：携带 POST /api/v1/auth/token 返回的 'Authorization: Bearer <token>'",
+    ),
+    "identity.token_invalid": (
+        "the access token is invalid or expired",
+        "访问令牌无效或已过期，请重新登录",
+    ),
+    "identity.account_deactivated": ("the account is deactivated", "该账号已停用"),
+    "identity.staff_only": ("this needs a staff account", "此操作需要工作人员账号"),
+    "identity.role_not_allowed": (
+        "role {role} may not do this; it needs one of {roles}",
+        "角色 {role} 无权执行此操作；需要以下角色之一：{roles}",
+    ),
+    "identity.unknown_department": ("unknown department {code}", "未知部门 {code}"),
+    "identity.bad_username": (
+        "username must be 2-80 characters of a-z, 0-9, '.', '_' or '-'",
+        "用户名须为 2 到 80 个字符，只能包含 a-z、0-9、“.”、“_”或“-”",
+    ),
+    "identity.unknown_role": ("unknown role {role}", "未知角色 {role}"),
+    "identity.password_too_short": ("password is too short", "密码太短"),
+    "identity.needs_department": ("a {role} belongs to a department", "{role} 必须属于某个部门"),
+    "identity.username_taken": ("username {username} is taken", "用户名 {username} 已被使用"),
+    "identity.own_account": (
+        "you cannot deactivate your own account",
+        "不能停用自己的账号",
+    ),
+    "identity.bad_scopes": ("scopes must be some of {scopes}", "scopes 只能取以下值：{scopes}"),
+    "identity.bad_key_name": ("name must be 1 to 200 characters", "名称须为 1 到 200 个字符"),
+    "identity.number_length": (
+        "{what} must be 18 characters long",
+        "{what_zh}必须是 18 位",
+    ),
+    "identity.number_format": (
+        "{what} has characters that cannot be in it",
+        "{what_zh}含有不允许的字符",
+    ),
+    "identity.number_checksum": (
+        "{what} fails its check character: a character is mistyped",
+        "{what_zh}校验位不符：有字符输错了",
+    ),
+    "identity.number_meaningless": (
+        "{what} names no real birth date or region",
+        "{what_zh}中的出生日期或地区码不存在",
+    ),
+    "identity.born_in_future": (
+        "the identity number names a birth date in the future",
+        "身份证号中的出生日期在未来",
+    ),
+    "identity.bad_enterprise_status": (
+        "status must be one of {statuses}",
+        "status 必须是以下之一：{statuses}",
+    ),
+    "identity.negative_capital": (
+        "registered capital cannot be negative",
+        "注册资本不能为负数",
+    ),
+    "identity.not_for_enterprise": (
+        "you may not act for enterprise {uscc}: only its legal representative "
+        "(at real-name level 2) and the agents they authorise may",
+        "您无权代表企业 {uscc} 办理：只有其法定代表人（实名二级）及其授权的经办人可以",
+    ),
+    "identity.only_legal_rep": (
+        "only the legal representative of {uscc} (at real-name level 2) manages its agents",
+        "只有 {uscc} 的法定代表人（实名二级）可以管理经办人",
+    ),
+    "identity.agent_is_self": (
+        "you act for your enterprise already; grant another account",
+        "您已可代表本企业办理，请授权其他账号",
+    ),
+    "identity.not_active_citizen": (
+        "{username} is not an active citizen account",
+        "{username} 不是有效的市民账号",
+    ),
+    "identity.already_agent": (
+        "{username} is already an agent of {uscc}",
+        "{username} 已是 {uscc} 的经办人",
+    ),
+    "identity.grant_already_revoked": (
+        "grant {grant} was already revoked",
+        "授权 {grant} 已被撤销",
+    ),
+    "identity.needs_level": (
+        "this service needs real-name level {level}: {how}",
+        "此事项需要实名认证 {level} 级：{how_zh}",
+    ),
+    "identity.level_how_2": (
+        "verify your identity number and phone",
+        "请核验身份证号和手机号",
+    ),
+    "identity.level_how_3": (
+        "have your identity document checked at a service counter",
+        "请到服务窗口核验身份证件",
+    ),
+    "identity.level_how": ("raise your real-name level", "请提升实名认证级别"),
+    "identity.citizens_only": (
+        "real-name levels are for citizen accounts",
+        "实名认证级别仅适用于市民账号",
+    ),
+    "identity.legal_name_empty": ("legal_name is empty", "legal_name 不能为空"),
+    "identity.identity_locked": (
+        "your identity is already verified; a service counter can correct it",
+        "您的身份已核验；如需更正请到服务窗口办理",
+    ),
+    "identity.id_number_taken": (
+        "this identity number belongs to another account; a service counter can help",
+        "该身份证号已属于另一个账号；服务窗口可以协助处理",
+    ),
+    "identity.bad_phone": (
+        "phone must be a phone number of 6 to 20 digits",
+        "手机号须为 6 到 20 位数字",
+    ),
+    "identity.phone_missing": ("give the phone number to verify", "请填写要核验的手机号"),
+    "identity.code_throttled": (
+        "a code was sent a moment ago; ask again in {seconds} s",
+        "验证码刚刚已发送，请 {seconds} 秒后再试",
+    ),
+    "identity.code_wrong": (
+        "the code is wrong; {tries} tries left",
+        "验证码错误，还可尝试 {tries} 次",
+    ),
+    "identity.code_expired": (
+        "the code has expired; ask for a new one",
+        "验证码已过期，请重新获取",
+    ),
+    "identity.code_exhausted": (
+        "too many wrong codes; ask for a new one",
+        "验证码错误次数过多，请重新获取",
+    ),
+    "identity.no_code": ("no code is waiting; ask for one first", "没有待验证的验证码，请先获取"),
+    "identity.counter_only": (
+        "only counter clerks verify people in person",
+        "只有窗口工作人员可以现场核验身份",
+    ),
+    "identity.not_citizen": ("{username} is not a citizen account", "{username} 不是市民账号"),
+    "identity.not_a_district": (
+        "{code} is not a district of this city",
+        "{code} 不是本市的区",
+    ),
+    "identity.address_without_district": (
+        "give the document's address together with its district",
+        "证件地址须与所在区一同填写",
+    ),
+    "identity.document_mismatch": (
+        "the document's number does not match the one this account gave",
+        "证件号码与该账号填写的不一致",
+    ),
+    "identity.bad_level": ("level must be 1, 2 or 3", "level 必须是 1、2 或 3"),
+    "identity.needs_level_2": (
+        "{username} has not reached real-name level 2 (identity number and phone)",
+        "{username} 尚未达到实名二级（身份证号和手机号）",
+    ),
+}
+
+# The numbers identity checks, as a message names them.
+NUMBER_NAMES: dict[str, tuple[str, str]] = {
+    "id_number": ("the identity number", "身份证号"),
+    "uscc": ("the unified social credit code", "统一社会信用代码"),
+}
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "phone_code": (
@@ -9,6 +181,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "【CityLoop】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。",
     ),
 }
+
+register({f"identity.{code}": pair for code, pair in TEMPLATES.items()})
+register(PROBLEMS)
 
 
 def render(message: str, locale: str = "en", **params: object) -> str:

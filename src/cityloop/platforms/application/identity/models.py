@@ -41,6 +41,9 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the account reads ('en' or 'zh-CN'); None follows the browser's
+    # Accept-Language (base/locale.py).
+    locale: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 class Crew(Base):

@@ -15,19 +15,20 @@ from stdnum.cn import ric, uscc
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request
+from cityloop.platforms.application.identity.messages import NUMBER_NAMES, Message
 
 
 def _problem(field: str, what: str, error: exceptions.ValidationError) -> Problem:
+    english, chinese = NUMBER_NAMES[what]
+    names = {"what": english, "what_zh": chinese}
     if isinstance(error, exceptions.InvalidLength):
-        return bad_request(f"{what} must be 18 characters long", field, "wrong-length")
+        return bad_request(Message("identity.number_length", names), field, "wrong-length")
     if isinstance(error, exceptions.InvalidFormat):
-        return bad_request(f"{what} has characters that cannot be in it", field, "wrong-format")
+        return bad_request(Message("identity.number_format", names), field, "wrong-format")
     if isinstance(error, exceptions.InvalidChecksum):
-        return bad_request(
-            f"{what} fails its check character: a character is mistyped", field, "bad-checksum"
-        )
+        return bad_request(Message("identity.number_checksum", names), field, "bad-checksum")
     return bad_request(
-        f"{what} names no real birth date or region", field, "invalid-identity-number"
+        Message("identity.number_meaningless", names), field, "invalid-identity-number"
     )
 
 
@@ -36,13 +37,11 @@ def check_id_number(number: str, *, field: str = "id_number") -> tuple[str, date
     try:
         compact = ric.validate(number)
     except exceptions.ValidationError as error:
-        raise _problem(field, "the identity number", error) from error
+        raise _problem(field, "id_number", error) from error
     born = ric.get_birth_date(compact)
     # stdnum accepts any calendar date; a person cannot be born tomorrow.
     if born > utcnow().date():
-        raise bad_request(
-            "the identity number names a birth date in the future", field, "invalid-identity-number"
-        )
+        raise bad_request(Message("identity.born_in_future"), field, "invalid-identity-number")
     return compact, born
 
 
@@ -51,7 +50,7 @@ def check_uscc(code: str, *, field: str = "uscc") -> str:
     try:
         return str(uscc.validate(code))
     except exceptions.ValidationError as error:
-        raise _problem(field, "the unified social credit code", error) from error
+        raise _problem(field, "uscc", error) from error
 
 
 def mask_id_number(number: str | None) -> str | None:

@@ -28,6 +28,7 @@ from cityloop.base.problems import Problem, bad_request, conflict, forbidden
 from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import messages, numbers
 from cityloop.platforms.application.identity.events import PersonalDataRead
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import PhoneChallenge, RealName, User
 from cityloop.platforms.application.identity.roles import COUNTER_ROLES, Role
 from cityloop.platforms.application.identity.service import Actor, audit, get_user, user_named
@@ -77,14 +78,16 @@ def require_level(session: Session, *, user_id: int, level: int) -> int:
     have = real_name_level(session, user_id=user_id)
     if have >= level:
         return have
-    how = {
-        2: "verify your identity number and phone",
-        3: "have your identity document checked at a service counter",
-    }.get(level, "raise your real-name level")
+    how = Message(
+        {2: "identity.level_how_2", 3: "identity.level_how_3"}.get(level, "identity.level_how")
+    )
     raise Problem(
         403,
         "real-name-level",
-        f"this service needs real-name level {level}: {how}",
+        Message(
+            "identity.needs_level",
+            {"level": str(level), "how": how.render("en"), "how_zh": how.render("zh-CN")},
+        ),
         extra={"needed_level": level, "level": have},
     )
 
@@ -97,7 +100,7 @@ def record_of(session: Session, *, user_id: int) -> RealName | None:
 def _citizen(session: Session, user_id: int) -> User:
     user = get_user(session, user_id=user_id)
     if user.role != Role.CITIZEN:
-        raise forbidden("real-name levels are for citizen accounts")
+        raise forbidden(Message("identity.citizens_only"))
     return user
 
 
@@ -114,7 +117,7 @@ def submit_identity(session: Session, *, user_id: int, legal_name: str, id_numbe
     _citizen(session, user_id)
     name = " ".join(legal_name.split())
     if not name:
-        raise bad_request("legal_name is empty", "legal_name")
+        raise bad_request(Message("identity.legal_name_empty"), "legal_name")
     number, born = numbers.check_id_number(id_number)
     record = _record(session, user_id)
     if record.id_number == number and record.legal_name == name:
@@ -122,13 +125,13 @@ def submit_identity(session: Session, *, user_id: int, legal_name: str, id_numbe
     if level_of(record) >= 2:
         # Once level 2 is reached, services may rely on the number: only a counter changes it.
         raise conflict(
-            "your identity is already verified; a service counter can correct it",
+            Message("identity.identity_locked"),
             type_="identity-locked",
         )
     holder = session.scalar(select(RealName.user_id).where(RealName.id_number == number))
     if holder is not None and holder != user_id:
         raise conflict(
-            "this identity number belongs to another account; a service counter can help",
+            Message("identity.id_number_taken"),
             type_="id-number-taken",
         )
     record.legal_name, record.id_number, record.birth_date = name, number, born
@@ -144,7 +147,7 @@ def _normalise_phone(phone: str) -> str:
     if not low <= len(digits) <= high or any(
         not (ch.isdigit() or ch in " -+()") for ch in phone.strip()
     ):
-        raise bad_request("phone must be a phone number of 6 to 20 digits", "phone", "bad-phone")
+        raise bad_request(Message("identity.bad_phone"), "phone", "bad-phone")
     return plus + digits
 
 
@@ -161,7 +164,7 @@ def request_phone_code(
     user = _citizen(session, user_id)
     given = phone if phone is not None else user.phone
     if not given:
-        raise bad_request("give the phone number to verify", "phone", "bad-phone")
+        raise bad_request(Message("identity.phone_missing"), "phone", "bad-phone")
     number = _normalise_phone(given)
     now = utcnow()
     recent = list(
@@ -184,7 +187,7 @@ def request_phone_code(
         raise Problem(
             429,
             "code-throttled",
-            f"a code was sent a moment ago; ask again in {seconds} s",
+            Message("identity.code_throttled", {"seconds": str(seconds)}),
             headers={"Retry-After": str(seconds)},
             extra={"retry_after": seconds},
         )
@@ -258,12 +261,13 @@ def tries_left(session: Session, *, user_id: int) -> int:
 def phone_problem(outcome: PhoneCheck, *, tries: int = 0) -> Problem:
     """The 4xx problem for a code that did not verify."""
     if outcome is PhoneCheck.WRONG:
-        return bad_request(f"the code is wrong; {tries} tries left", "code", outcome.value)
+        wrong = Message("identity.code_wrong", {"tries": str(tries)})
+        return bad_request(wrong, "code", outcome.value)
     if outcome is PhoneCheck.EXPIRED:
-        return bad_request("the code has expired; ask for a new one", "code", outcome.value)
+        return bad_request(Message("identity.code_expired"), "code", outcome.value)
     if outcome is PhoneCheck.EXHAUSTED:
-        return bad_request("too many wrong codes; ask for a new one", "code", outcome.value)
-    return bad_request("no code is waiting; ask for one first", "code", outcome.value)
+        return bad_request(Message("identity.code_exhausted"), "code", outcome.value)
+    return bad_request(Message("identity.no_code"), "code", outcome.value)
 
 
 def personal_data_read(
@@ -299,7 +303,7 @@ def personal_data_read(
 
 def _counter_staff(actor: Actor) -> None:
     if actor.role not in COUNTER_ROLES:
-        raise forbidden("only counter clerks verify people in person")
+        raise forbidden(Message("identity.counter_only"))
 
 
 def counter_lookup(
@@ -309,7 +313,7 @@ def counter_lookup(
     _counter_staff(actor)
     user = user_named(session, username=username)
     if user.role != Role.CITIZEN:
-        raise bad_request(f"{user.username} is not a citizen account", "username")
+        raise bad_request(Message("identity.not_citizen", {"username": user.username}), "username")
     record = session.get(RealName, user.id)
     audit(session, actor=actor, action="identity.counter_read", target=f"user:{user.username}")
     if record is not None and record.id_number:
@@ -332,7 +336,9 @@ def counter_lookup(
 def _district(session: Session, code: str) -> str:
     found = session.get(Jurisdiction, code)
     if found is None or found.level != "district":
-        raise bad_request(f"{code!r} is not a district of this city", "address_district")
+        raise bad_request(
+            Message("identity.not_a_district", {"code": repr(code)}), "address_district"
+        )
     return found.code
 
 
@@ -351,18 +357,16 @@ def counter_verify(
     _counter_staff(actor)
     address = " ".join(address.split())
     if bool(address) != bool(address_district):
-        raise bad_request(
-            "give the document's address together with its district", "address_district"
-        )
+        raise bad_request(Message("identity.address_without_district"), "address_district")
     district = _district(session, address_district) if address_district else None
     number, _born = numbers.check_id_number(id_number)
     user = user_named(session, username=username)
     if user.role != Role.CITIZEN:
-        raise bad_request(f"{user.username} is not a citizen account", "username")
+        raise bad_request(Message("identity.not_citizen", {"username": user.username}), "username")
     record = session.get(RealName, user.id)
     if level_of(record) < 2 or record is None:
         raise conflict(
-            f"{user.username} has not reached real-name level 2 (identity number and phone)",
+            Message("identity.needs_level_2", {"username": user.username}),
             type_="needs-level-2",
         )
     if record.id_number != number:
@@ -373,7 +377,7 @@ def counter_verify(
             target=f"user:{user.username}",
         )
         raise conflict(
-            "the document's number does not match the one this account gave",
+            Message("identity.document_mismatch"),
             type_="document-mismatch",
         )
     record.counter_verified_at = utcnow()
@@ -419,6 +423,6 @@ def citizens(
     elif level == 3:
         query = query.where(checked, RealName.counter_verified_at.is_not(None))
     elif level is not None:
-        raise bad_request("level must be 1, 2 or 3", "level")
+        raise bad_request(Message("identity.bad_level"), "level")
     audit(session, actor=actor, action="identity.list", detail={"level": level})
     return [(user, record) for user, record in session.execute(query.limit(limit).offset(offset))]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -22,6 +22,15 @@ class UserOut(BaseModel):
     role: str
     department_code: str | None
     active: bool = True
+    locale: str | None = Field(
+        default=None, description="the language the account reads; null follows the browser"
+    )
+
+
+class AccountSettings(BaseModel):
+    locale: Literal["en", "zh-CN"] | None = Field(
+        description="the language the account reads: en or zh-CN; null follows the browser"
+    )
 
 
 class TokenOut(BaseModel):

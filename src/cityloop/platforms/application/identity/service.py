@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity import passwords
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, Caller, Role
 
@@ -84,7 +85,7 @@ def require_department(session: Session, *, code: str, field: str = "department"
     """The active department with this code; 400 naming ``field`` when there is none."""
     department = session.get(Department, code)
     if department is None or not department.active:
-        raise bad_request(f"unknown department {code!r}", field=field)
+        raise bad_request(Message("identity.unknown_department", {"code": repr(code)}), field=field)
     return department
 
 
@@ -102,21 +103,23 @@ def create_user(
     """Create an account after checking its name, role, password and department."""
     username = normalize_username(username)
     if not USERNAME_PATTERN.match(username):
-        raise bad_request(
-            "username must be 2-80 characters of a-z, 0-9, '.', '_' or '-'", field="username"
-        )
+        raise bad_request(Message("identity.bad_username"), field="username")
     if role not in set(Role):
-        raise bad_request(f"unknown role {role!r}", field="role")
+        raise bad_request(Message("identity.unknown_role", {"role": repr(role)}), field="role")
     if len(password) < 4:
-        raise bad_request("password is too short", field="password")
+        raise bad_request(Message("identity.password_too_short"), field="password")
     if role in NEEDS_DEPARTMENT:
         if not department_code:
-            raise bad_request(f"a {role} belongs to a department", field="department")
+            raise bad_request(
+                Message("identity.needs_department", {"role": role}), field="department"
+            )
         require_department(session, code=department_code)
     elif department_code:
         require_department(session, code=department_code)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise conflict(f"username {username!r} is taken", type_="username-taken")
+        raise conflict(
+            Message("identity.username_taken", {"username": repr(username)}), type_="username-taken"
+        )
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -130,7 +133,9 @@ def create_user(
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent sign-up with the same name
-        raise conflict(f"username {username!r} is taken", type_="username-taken") from exc
+        raise conflict(
+            Message("identity.username_taken", {"username": repr(username)}), type_="username-taken"
+        ) from exc
     return user
 
 
@@ -152,7 +157,7 @@ def list_users(session: Session, *, role: str | None = None) -> list[User]:
     query = select(User).order_by(User.username)
     if role is not None:
         if role not in set(Role):
-            raise bad_request(f"unknown role {role!r}", field="role")
+            raise bad_request(Message("identity.unknown_role", {"role": repr(role)}), field="role")
         query = query.where(User.role == role)
     return list(session.scalars(query))
 
@@ -163,7 +168,7 @@ def set_user_active(session: Session, *, username: str, active: bool, actor: Act
     # deactivate their own account.
     user = user_named(session, username=username)
     if not active and actor.user_id is not None and actor.user_id == user.id:
-        raise conflict("you cannot deactivate your own account", type_="own-account")
+        raise conflict(Message("identity.own_account"), type_="own-account")
     if user.active != active:
         user.active = active
         session.flush()
@@ -198,7 +203,7 @@ def user_from_token(session: Session, *, token: str, secret: str) -> User:
         raise Problem(
             401,
             "invalid-token",
-            "the access token is invalid or expired",
+            Message("identity.token_invalid"),
             headers={"WWW-Authenticate": "Bearer"},
         ) from exc
     user = session.get(User, user_id)
@@ -206,7 +211,7 @@ def user_from_token(session: Session, *, token: str, secret: str) -> User:
         raise Problem(
             401,
             "invalid-token",
-            "the account is deactivated",
+            Message("identity.account_deactivated"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
@@ -217,6 +222,21 @@ def get_user(session: Session, *, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise not_found("user", user_id)
+    return user
+
+
+def set_locale(session: Session, *, user_id: int, locale: str | None) -> User:
+    """Set the language an account reads (None: follow the browser), audited."""
+    user = get_user(session, user_id=user_id)
+    user.locale = locale
+    audit(
+        session,
+        actor=actor_for(user),
+        action="account.locale",
+        target=f"user:{user.username}",
+        detail={"locale": locale},
+    )
+    session.flush()
     return user
 
 
@@ -234,9 +254,11 @@ def create_api_key(
 ) -> ApiKey:
     """Register an API key (only its hash is kept) with its name and scopes."""
     if not scopes or any(scope not in API_KEY_SCOPES for scope in scopes):
-        raise bad_request(f"scopes must be some of {', '.join(API_KEY_SCOPES)}", field="scopes")
+        raise bad_request(
+            Message("identity.bad_scopes", {"scopes": ", ".join(API_KEY_SCOPES)}), field="scopes"
+        )
     if not name.strip() or len(name) > 200:
-        raise bad_request("name must be 1 to 200 characters", field="name")
+        raise bad_request(Message("identity.bad_key_name"), field="name")
     api_key = ApiKey(key_hash=_key_hash(key), name=name, scopes=sorted(set(scopes)))
     session.add(api_key)
     session.flush()

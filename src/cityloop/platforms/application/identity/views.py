@@ -14,6 +14,7 @@ from cityloop.platforms.application.identity.login import log_in
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.schemas import (
+    AccountSettings,
     AuditOut,
     CitizenSignup,
     DepartmentOut,
@@ -56,6 +57,18 @@ def login(
 def me(user: Annotated[User, Depends(current_staff(allow_citizen=True))]) -> User:
     """The signed-in account, citizen or staff."""
     return user
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(
+    ctx: Ctx,
+    body: AccountSettings,
+    user: Annotated[User, Depends(current_staff(allow_citizen=True))],
+) -> User:
+    """Change the signed-in account's own settings (its language; null follows the browser);
+    any signed-in account, for itself."""
+    with ctx.writing() as session:
+        return service.set_locale(session, user_id=user.id, locale=body.locale)
 
 
 @router.post("/citizens", response_model=UserOut, status_code=201)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cityloop.base import metrics
 from cityloop.base.problems import Problem
+from cityloop.platforms.application.media.messages import Message
 from cityloop.platforms.application.media.service import decode_upload
 
 PDF_CONTENT_TYPE = "application/pdf"
@@ -36,7 +37,7 @@ class Document:
     sha256: str
 
 
-def _refuse(status: int, code: str, detail: str) -> Problem:
+def _refuse(status: int, code: str, detail: Message) -> Problem:
     metrics.INPUT_REJECTED.inc(reason=f"document_{code}")
     return Problem(status, f"document-{code.replace('_', '-')}", detail, field="file")
 
@@ -51,14 +52,16 @@ def _names(raw: bytes) -> set[str]:
 
 def _check_pdf(raw: bytes) -> None:
     if b"%%EOF" not in raw[-2048:]:
-        raise _refuse(422, "truncated", "the PDF is not complete (no end-of-file marker)")
+        raise _refuse(422, "truncated", Message("media.pdf_complete_end_file"))
     names = _names(raw)
     if "Encrypt" in names:
-        raise _refuse(422, "encrypted", "the PDF is encrypted: hand in a copy without a password")
+        raise _refuse(422, "encrypted", Message("media.pdf_encrypted_hand_copy"))
     active = sorted(names & _ACTIVE)
     if active:
         raise _refuse(
-            422, "active-content", f"the PDF carries active content ({', '.join(active)})"
+            422,
+            "active-content",
+            Message("media.pdf_carries_active_content", {"items": ", ".join(active)}),
         )
 
 
@@ -68,13 +71,15 @@ def screen_document(
     """Check one uploaded document against the accepted types (pdf, jpeg, png, webp) and size;
     413, 415 or 422 naming ``file`` when it is refused."""
     if len(raw) > max_bytes:
-        raise _refuse(413, "too_large", f"the file is over {max_bytes} bytes")
+        raise _refuse(
+            413, "too_large", Message("media.file_over_bytes", {"max_bytes": str(max_bytes)})
+        )
     if raw.startswith(b"%PDF-"):
         if "pdf" not in types:
             raise _refuse(
                 415,
                 "type_not_accepted",
-                f"a PDF is not accepted here: send {', '.join(sorted(types))}",
+                Message("media.pdf_accepted_here_send", {"items": ", ".join(sorted(types))}),
             )
         _check_pdf(raw)
         return Document("pdf", raw, PDF_CONTENT_TYPE, "pdf", hashlib.sha256(raw).hexdigest())
@@ -85,6 +90,9 @@ def screen_document(
         raise _refuse(
             415,
             "type_not_accepted",
-            f"a {kind or image.content_type} file is not accepted here: send {accepted}",
+            Message(
+                "media.file_accepted_here_send",
+                {"value": str(kind or image.content_type), "accepted": str(accepted)},
+            ),
         )
     return Document(kind, image.data, image.content_type, image.extension, image.sha256)

@@ -25,6 +25,8 @@ from typing import Any, Final
 
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from cityloop.platforms.application.media.messages import Message
+
 __all__ = ["MediaRejected", "ProcessedImage", "process_image"]
 
 
@@ -33,13 +35,16 @@ class MediaRejected(Exception):
 
     ``code`` is a short, stable slug for the API layer: ``too_large`` (413),
     ``not_an_image`` / ``unsupported_format`` (415), and ``empty`` / ``truncated`` /
-    ``too_many_pixels`` (422). ``detail`` is a human-readable explanation.
+    ``too_many_pixels`` (422). ``detail`` is a human-readable explanation (a message code in
+    both languages, or Pillow's own words).
     """
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
+    def __init__(self, code: str, detail: str | Message) -> None:
+        # ``detail`` reads in English; ``message`` keeps the code for the reader's language.
+        self.message = detail if isinstance(detail, Message) else None
+        self.detail = detail.render() if isinstance(detail, Message) else detail
+        super().__init__(f"{code}: {self.detail}")
         self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,13 @@ def process_image(
 ) -> ProcessedImage:
     """Validate, decode, strip and re-encode an uploaded image; MediaRejected if unacceptable."""
     if not raw:
-        raise MediaRejected("empty", "the uploaded file is empty")
+        raise MediaRejected("empty", Message("media.uploaded_file_empty"))
     if len(raw) > max_bytes:
         raise MediaRejected(
-            "too_large", f"the file is {len(raw)} bytes; the limit is {max_bytes} bytes"
+            "too_large",
+            Message(
+                "media.file_bytes_limit_bytes", {"size": str(len(raw)), "max_bytes": str(max_bytes)}
+            ),
         )
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Something else in the process flipped this global; with it on, Pillow
@@ -108,13 +116,11 @@ def process_image(
 
     sniffed = _sniff(raw)
     if sniffed is None:
-        raise MediaRejected(
-            "not_an_image", "the file is not a recognisable image (expected JPEG, PNG or WebP)"
-        )
+        raise MediaRejected("not_an_image", Message("media.file_recognisable_image_expected"))
     if sniffed not in _OPEN_FORMATS:
         raise MediaRejected(
             "unsupported_format",
-            f"{sniffed} images are not accepted; please upload JPEG, PNG or WebP",
+            Message("media.images_are_accepted_please", {"sniffed": str(sniffed)}),
         )
 
     # Pillow's own bomb limit also applies, so anything Pillow would warn about
@@ -134,17 +140,22 @@ def process_image(
         img = Image.open(io.BytesIO(raw), formats=_OPEN_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # The warning is only an exception if the app made warnings errors.
-        raise MediaRejected("too_many_pixels", str(exc)) from exc
+        raise MediaRejected(
+            "too_many_pixels", Message("media.too_many_pixels", {"reason": str(exc)})
+        ) from exc
     except Exception as exc:
         # The magic bytes matched, so this is a damaged file of a known format.
         raise MediaRejected(
-            "truncated", f"the file looks like {sniffed} but is damaged or cut off"
+            "truncated", Message("media.file_looks_like_but", {"sniffed": str(sniffed)})
         ) from exc
 
     with img:
         fmt = _ACCEPTED.get(img.format or "")
         if fmt is None:  # defensive: plugins can hand back sub-formats
-            raise MediaRejected("unsupported_format", f"{img.format} images are not accepted")
+            raise MediaRejected(
+                "unsupported_format",
+                Message("media.images_are_accepted", {"format": str(img.format)}),
+            )
         # Header-only so far: reject huge dimensions before any pixel buffer exists.
         _check_pixels(img.size, pixel_limit)
 
@@ -153,12 +164,17 @@ def process_image(
             # is decoded; the other frames are dropped.
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise MediaRejected("too_many_pixels", str(exc)) from exc
+            raise MediaRejected(
+                "too_many_pixels", Message("media.too_many_pixels", {"reason": str(exc)})
+            ) from exc
         except MemoryError as exc:
-            raise MediaRejected("too_many_pixels", "the image is too large to decode") from exc
+            raise MediaRejected("too_many_pixels", Message("media.image_too_large_decode")) from exc
         except Exception as exc:
             raise MediaRejected(
-                "truncated", f"the {fmt.pillow_name} image data is truncated or corrupt"
+                "truncated",
+                Message(
+                    "media.image_data_truncated_corrupt", {"pillow_name": str(fmt.pillow_name)}
+                ),
             ) from exc
 
         gps = _extract_gps(img)
@@ -178,7 +194,8 @@ def process_image(
         except (OSError, ValueError, KeyError) as exc:
             # Pillow can decode a few exotic pixel layouts it cannot write back.
             raise MediaRejected(
-                "unsupported_format", f"the image's pixel format ({clean.mode}) is not supported"
+                "unsupported_format",
+                Message("media.image_s_pixel_format", {"mode": str(clean.mode)}),
             ) from exc
 
     return ProcessedImage(
@@ -266,7 +283,15 @@ def _check_pixels(size: tuple[int, int], limit: int) -> None:
     if width * height > limit:
         raise MediaRejected(
             "too_many_pixels",
-            f"the image is {width}x{height} ({width * height} pixels); the limit is {limit} pixels",
+            Message(
+                "media.image_x_pixels_limit",
+                {
+                    "width": str(width),
+                    "height": str(height),
+                    "value": str(width * height),
+                    "limit": str(limit),
+                },
+            ),
         )
 
 

@@ -16,6 +16,7 @@ from cityloop.platforms.application.media.imaging import (
     ProcessedImage,
     process_image,
 )
+from cityloop.platforms.application.media.messages import Message
 from cityloop.platforms.application.media.models import Media
 
 REJECTION_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415}
@@ -30,7 +31,7 @@ def decode_upload(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedIm
         raise Problem(
             REJECTION_STATUS.get(exc.code, 422),
             f"media-{exc.code.replace('_', '-')}",
-            exc.detail,
+            exc.message or exc.detail,
             field="file",
         ) from exc
 
@@ -89,11 +90,13 @@ def require_media(session: Session, *, media_ids: Iterable[str], field: str) -> 
     """Check that every id names an uploaded image; answer 400 naming the first that does not."""
     ids = list(dict.fromkeys(str(m) for m in media_ids))
     if len(ids) > 10:
-        raise bad_request("at most 10 photos", field=field)
+        raise bad_request(Message("media.most_photos"), field=field)
     if not ids:
         return []
     found = set(session.scalars(select(Media.id).where(Media.id.in_(ids))))
     for media_id in ids:
         if media_id not in found:
-            raise bad_request(f"unknown media id {media_id!r}: upload it first", field=field)
+            raise bad_request(
+                Message("media.unknown_media_id_upload", {"media_id": repr(media_id)}), field=field
+            )
     return ids

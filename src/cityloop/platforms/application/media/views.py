@@ -16,6 +16,7 @@ from cityloop.platforms.application.identity.deps import optional_user
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.media import service
 from cityloop.platforms.application.media.imaging import ProcessedImage
+from cityloop.platforms.application.media.messages import Message
 from cityloop.platforms.application.media.models import Media
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
@@ -30,7 +31,10 @@ async def read_capped(upload: UploadFile, max_bytes: int) -> bytes:
         total += len(chunk)
         if total > max_bytes:
             raise Problem(
-                413, "media-too-large", f"the file is over {max_bytes} bytes", field="file"
+                413,
+                "media-too-large",
+                Message("media.file_over_bytes", {"max_bytes": str(max_bytes)}),
+                field="file",
             )
         chunks.append(chunk)
     return b"".join(chunks)
@@ -81,7 +85,7 @@ async def upload(ctx: Ctx, request: Request, file: UploadFile | None = None) -> 
     """Upload a photo, stripped of its metadata and re-encoded; anyone, citizens and anonymous
     callers rate-limited."""
     if file is None:
-        raise bad_request("send the image as multipart field 'file'", field="file")
+        raise bad_request(Message("media.send_image_multipart_field"), field="file")
     user = optional_user(request)
     if user is None or user.role == Role.CITIZEN:
         ctx.extras["media_limiter"].check(client_key(request))

@@ -26,12 +26,14 @@ def _chinese(n: models.Notification) -> str | None:
     return render_stored({"code": n.message_code, "params": n.message_params or {}}, "zh-CN")
 
 
-def notification_out(n: models.Notification) -> Notification:
+def notification_out(n: models.Notification, locale: str = "en") -> Notification:
+    """A notification for its reader: its line in ``locale`` where it has a message code."""
+    coded = {"code": n.message_code, "params": n.message_params or {}}
     return Notification(
         id=n.id,
         case_id=n.case_id,
         kind=n.kind,
-        message=n.message,
+        message=(render_stored(coded, locale) if n.message_code else None) or n.message,
         message_zh=_chinese(n),
         created_at=iso(n.created_at),
         read=n.read_at is not None,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.problems import unprocessable
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.data.access import catalogue
+from cityloop.platforms.data.access.messages import Message
 from cityloop.platforms.data.access.models import DataAccess
 
 # A "+" offset sent unencoded in a query string arrives as a space ("09:00:00 08:00").
@@ -83,8 +84,7 @@ def moment(value: str | None, *, name: str, zone: ZoneInfo, end: bool = False) -
         found = datetime.fromisoformat(UNENCODED_PLUS.sub(r"\1+\2", text))
     except ValueError:
         raise unprocessable(
-            f"{name} must be an ISO date (2026-11-30) or date-time (2026-11-30T09:00:00+08:00),"
-            f" not {value!r}",
+            Message("access.iso_date_date_time", {"name": str(name), "value": repr(value)}),
             field=name,
         ) from None
     if found.tzinfo is None:
@@ -98,7 +98,15 @@ def _code(value: str | None, table: dict[str, tuple[str, str]], name: str) -> st
         return None
     if value.strip() not in table:
         raise unprocessable(
-            f"{name} must be one of {', '.join(sorted(table))}, not {value!r}", field=name
+            Message(
+                "access.choices",
+                {
+                    "name": str(name),
+                    "items": ", ".join(sorted(table)),
+                    "value": repr(value),
+                },
+            ),
+            field=name,
         )
     return value.strip()
 
@@ -116,11 +124,14 @@ def access_filter(
     """The filter a reader's query asks for; 422 naming the first value that is not valid."""
     department = (department or "").strip() or None
     if department is not None and identity.get_department(session, code=department) is None:
-        raise unprocessable(f"department {department!r} does not exist", field="department")
+        raise unprocessable(
+            Message("access.department_does_exist", {"department": repr(department)}),
+            field="department",
+        )
     start = moment(since, name="since", zone=zone)
     before = moment(until, name="until", zone=zone, end=True)
     if start is not None and before is not None and start >= before:
-        raise unprocessable("until must not be before since", field="until")
+        raise unprocessable(Message("access.until_before_since"), field="until")
     return AccessFilter(
         purpose=_code(purpose, catalogue.PURPOSES, "purpose"),
         department=department,

@@ -16,6 +16,7 @@ from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.access import chain, service
 from cityloop.platforms.data.access.filters import AccessFilter
+from cityloop.platforms.data.access.messages import Message
 from cityloop.platforms.data.access.models import ChainCheckpoint, DataAccess
 
 # Who oversees the reads of people's data: the administrators and the supervision centre.
@@ -35,7 +36,13 @@ class Whose:
 def _log_reader(actor: Actor) -> None:
     if actor.role not in LOG_READERS:
         raise forbidden(
-            f"role {actor.role} may not read the access log; it needs one of {sorted(LOG_READERS)}"
+            Message(
+                "access.role_may_read_access",
+                {
+                    "actor_role": str(actor.role),
+                    "roles": str(sorted(LOG_READERS)),
+                },
+            )
         )
 
 
@@ -44,16 +51,19 @@ def _subject(session: Session, whose: Whose, filters: AccessFilter) -> AccessFil
     if whose.username:
         found = identity.find_user(session, username=whose.username)
         if found is None:
-            raise unprocessable(f"no account is named {whose.username!r}", field="username")
+            raise unprocessable(
+                Message("access.account_named", {"username": repr(whose.username)}),
+                field="username",
+            )
         if user_id is not None and user_id != found.id:
-            raise unprocessable("user_id and username name two accounts", field="username")
+            raise unprocessable(Message("access.user_id_username_name"), field="username")
         user_id = found.id
     uscc = None
     if whose.uscc:
         try:
             uscc = numbers.check_uscc(whose.uscc)
         except Problem as problem:
-            raise unprocessable(problem.detail, field="uscc") from None
+            raise unprocessable(problem.message or problem.detail, field="uscc") from None
     actor = (whose.actor or "").strip() or None
     return replace(filters, user_id=user_id, enterprise_uscc=uscc, actor=actor)
 

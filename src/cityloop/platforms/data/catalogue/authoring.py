@@ -12,6 +12,7 @@ from cityloop.base.storage import Storage
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor, audit
 from cityloop.platforms.data.catalogue import derived, service
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.catalogue.permissions import MANAGERS, require_owner
 
@@ -26,27 +27,27 @@ def define_dataset(
         owner = owner or actor.department_code
         if not owner:
             raise unprocessable(
-                "an administrator names the owner_department", field="owner_department"
+                Message("catalogue.administrator_names_owner_department"), field="owner_department"
             )
     elif actor.role in MANAGERS and actor.department_code:
         if owner not in (None, actor.department_code):
-            raise forbidden("staff define datasets for their own department only")
+            raise forbidden(Message("catalogue.staff_define_datasets_their"))
         owner = actor.department_code
     else:
-        raise forbidden(f"role {actor.role} may not define datasets")
+        raise forbidden(
+            Message("catalogue.role_may_define_datasets", {"actor_role": str(actor.role)})
+        )
     query = entry.get("view_query")
     if query is not None:
         if entry.get("table_schema") is not None:
-            raise unprocessable("a view's columns follow from its query: give no table_schema",
+            raise unprocessable(Message("catalogue.view_s_columns_follow"),
                                 field="table_schema")  # fmt: skip
         entry["table_schema"] = derived.check_view(
             session, query=query, sensitivity=entry["sensitivity"], actor=actor
         )
         source = "view"
     elif entry.get("table_schema") is None:
-        raise unprocessable(
-            "give a table_schema (for uploads) or a view_query", field="table_schema"
-        )
+        raise unprocessable(Message("catalogue.give_table_schema_uploads"), field="table_schema")
     else:
         entry.pop("view_query", None)
         source = "upload"

@@ -20,6 +20,7 @@ from cityloop.base.problems import forbidden, unprocessable
 from cityloop.base.storage import Storage
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.catalogue import datastore, service
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.catalogue.permissions import may_read_rows
 
@@ -39,11 +40,20 @@ def view_schema(query: Mapping[str, Any], source: Dataset) -> dict[str, Any]:
     declared = {f["name"]: f for f in datastore.schema_fields(source.table_schema)}
     unknown = set(query) - {"source", "fields", "filters", "group_by", "aggregates"}
     if unknown:
-        raise unprocessable(f"view_query has unknown members {sorted(unknown)}", field="view_query")
+        raise unprocessable(
+            Message("catalogue.view_query_unknown_members", {"members": str(sorted(unknown))}),
+            field="view_query",
+        )
 
     def known(name: Any, where: str) -> dict[str, Any]:
         if name not in declared:
-            raise unprocessable(f"{where}: {source.name} has no field {name!r}", field="view_query")
+            raise unprocessable(
+                Message(
+                    "catalogue.unknown_field",
+                    {"where": str(where), "source_name": str(source.name), "name": repr(name)},
+                ),
+                field="view_query",
+            )
         return declared[name]
 
     for name in query.get("filters") or {}:
@@ -54,14 +64,20 @@ def view_schema(query: Mapping[str, Any], source: Dataset) -> dict[str, Any]:
         fields = list(query.get("fields") or declared)
         return {"fields": [{**known(n, "fields")} for n in fields]}
     if query.get("fields"):
-        raise unprocessable("a grouped view names its columns in group_by and aggregates",
+        raise unprocessable(Message("catalogue.grouped_view_names_columns"),
                             field="view_query")  # fmt: skip
     out = [{**known(n, "group_by")} for n in group_by]
     for aggregate in aggregates:
         op, name = aggregate.get("op"), str(aggregate.get("as") or "")
         if op not in OPERATIONS:
             raise unprocessable(
-                f"aggregates: op must be one of {sorted(OPERATIONS)}", field="view_query"
+                Message(
+                    "catalogue.aggregates_op",
+                    {
+                        "members": str(sorted(OPERATIONS)),
+                    },
+                ),
+                field="view_query",
             )
         field = (
             known(aggregate.get("field"), "aggregates")
@@ -69,8 +85,10 @@ def view_schema(query: Mapping[str, Any], source: Dataset) -> dict[str, Any]:
             else None
         )
         if op in ("sum", "avg") and field is not None and field["type"] not in _NUMERIC:
-            raise unprocessable(f"aggregates: {op} needs a number field, not {field['name']!r}",
-                                field="view_query")  # fmt: skip
+            said = Message(
+                "catalogue.aggregates_number_field", {"op": op, "field": repr(field["name"])}
+            )
+            raise unprocessable(said, field="view_query")
         kind = "integer" if op == "count" else "number" if op in ("sum", "avg") else field["type"]  # type: ignore[index]
         out.append({"name": name, "type": kind})
     problems = service.check_schema({"fields": out})
@@ -82,18 +100,29 @@ def view_schema(query: Mapping[str, Any], source: Dataset) -> dict[str, Any]:
 def check_view(session: Session, *, query: Any, sensitivity: str, actor: Actor) -> dict[str, Any]:
     """The schema of a view the actor may define (403 or 422 otherwise)."""
     if not isinstance(query, dict) or not isinstance(query.get("source"), str):
-        raise unprocessable(
-            "view_query must be an object naming its source dataset", field="view_query"
-        )
+        raise unprocessable(Message("catalogue.view_query_object_naming"), field="view_query")
     source = service.get_dataset(session, name=query["source"])
     if not may_read_rows(source, actor):
         raise forbidden(
-            f"a view may read open datasets and your department's own; {source.name!r} is "
-            f"{source.sensitivity} data of {source.owner_department}"
+            Message(
+                "catalogue.view_may_read_open",
+                {
+                    "source_name": repr(source.name),
+                    "sensitivity": str(source.sensitivity),
+                    "owner_department": str(source.owner_department),
+                },
+            )
         )
     if RANK.get(sensitivity, 0) < RANK[source.sensitivity]:
         raise unprocessable(
-            f"a view of {source.sensitivity} data cannot be {sensitivity}", field="sensitivity"
+            Message(
+                "catalogue.view_sensitivity",
+                {
+                    "sensitivity": str(source.sensitivity),
+                    "sensitivity2": str(sensitivity),
+                },
+            ),
+            field="sensitivity",
         )
     return view_schema(query, source)
 

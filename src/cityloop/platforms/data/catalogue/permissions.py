@@ -5,6 +5,7 @@ from __future__ import annotations
 from cityloop.base.problems import forbidden
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset
 
 # Roles of a department's staff who may manage its datasets (the admin manages every one).
@@ -22,8 +23,13 @@ def require_owner(dataset: Dataset, actor: Actor) -> None:
     """403 unless the actor may manage the dataset."""
     if not owns(dataset, actor):
         raise forbidden(
-            f"dataset {dataset.name!r} belongs to department {dataset.owner_department}; "
-            "only its staff (or an administrator) may change it"
+            Message(
+                "catalogue.dataset_belongs_department_only",
+                {
+                    "dataset_name": repr(dataset.name),
+                    "owner_department": str(dataset.owner_department),
+                },
+            )
         )
 
 

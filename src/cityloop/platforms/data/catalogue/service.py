@@ -16,6 +16,7 @@ from cityloop.base.problems import Problem, not_found, unprocessable
 from cityloop.base.storage import Storage
 from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.data.catalogue import datastore, deidentify, distributions, quality
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset, Distribution
 from cityloop.platforms.data.catalogue.producers import SENSITIVITIES
 from cityloop.platforms.data.catalogue.subjects import personal_schema_problems
@@ -118,7 +119,11 @@ def create_dataset(
     problems += check_entry(session, entry)
     _refuse(problems)
     if session.scalar(select(Dataset.id).where(Dataset.name == entry["name"])) is not None:
-        raise Problem(409, "dataset-exists", f"a dataset named {entry['name']!r} exists already")
+        raise Problem(
+            409,
+            "dataset-exists",
+            Message("catalogue.dataset_named_exists_already", {"entry": repr(entry["name"])}),
+        )
     dataset = Dataset(
         source=source,
         producer=producer,
@@ -139,7 +144,9 @@ def update_dataset(session: Session, *, dataset: Dataset, changes: Mapping[str, 
     """Change a dataset's descriptive metadata (not its name, owner, sensitivity or schema)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise unprocessable(f"these cannot be changed here: {unknown}", field=unknown[0])
+        raise unprocessable(
+            Message("catalogue.these_changed_here", {"unknown": str(unknown)}), field=unknown[0]
+        )
     _refuse(check_entry(session, {"sensitivity": dataset.sensitivity, **changes}))
     for key, value in changes.items():
         setattr(dataset, key, value)

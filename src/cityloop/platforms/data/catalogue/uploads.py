@@ -17,6 +17,7 @@ from cityloop.base.problems import Problem, unprocessable
 from cityloop.base.storage import Storage
 from cityloop.platforms.application.identity.service import Actor, audit
 from cityloop.platforms.data.catalogue import service
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset, DatasetUpload
 from cityloop.platforms.data.catalogue.permissions import require_owner
 
@@ -86,19 +87,29 @@ def upload_table(
         raise Problem(
             409,
             "dataset-not-uploadable",
-            f"the rows of dataset {dataset.name!r} are built by the platform ({dataset.source}); "
-            "only a dataset created for uploads takes tables",
+            Message(
+                "catalogue.rows_dataset_are_built",
+                {
+                    "dataset_name": repr(dataset.name),
+                    "source": str(dataset.source),
+                },
+            ),
         )
     suffix = Path(filename).suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise unprocessable(
-            f"upload a .csv or .xlsx file, not {suffix or 'a file without an extension'!r}",
+            Message(
+                "catalogue.upload_csv_xlsx_file",
+                {
+                    "value": repr(suffix or "a file without an extension"),
+                },
+            ),
             field="file",
             type_="unsupported-table-format",
         )
     if not data:
-        raise unprocessable("the file is empty", field="file")
+        raise unprocessable(Message("catalogue.file_empty"), field="file")
     with tempfile.TemporaryDirectory(prefix="cityloop-upload-") as folder:
         path = Path(folder) / f"table{suffix}"
         path.write_bytes(data)

@@ -20,6 +20,7 @@ from cityloop.platforms.data.catalogue import (
     service,
     uploads,
 )
+from cityloop.platforms.data.catalogue.messages import Message
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.catalogue.permissions import may_read_rows, owns
 from cityloop.platforms.data.catalogue.responses import (
@@ -123,11 +124,17 @@ def preview_dataset(
         dataset = _visible(session, name, viewer)
         if dataset.sensitivity != "open" and not (viewer and may_read_rows(dataset, viewer)):
             raise forbidden(
-                f"dataset {name!r} is {dataset.sensitivity} data of {dataset.owner_department}: "
-                "read it through a grant (/api/v1/data/grants)"
+                Message(
+                    "catalogue.dataset_data_read_through",
+                    {
+                        "name": repr(name),
+                        "sensitivity": str(dataset.sensitivity),
+                        "owner_department": str(dataset.owner_department),
+                    },
+                )
             )
         if dataset.sensitivity == "personal":
-            raise forbidden("personal data is read through a grant, row by row, and logged")
+            raise forbidden(Message("catalogue.personal_data_read_through"))
         found = datastore.search(
             session, dataset_id=dataset.id, schema=dataset.table_schema, limit=limit
         )
@@ -146,11 +153,16 @@ def download(
     with ctx.reading() as session:
         dataset = _visible(session, name, viewer)
         if dataset.sensitivity == "personal":
-            raise forbidden("personal data is never downloaded whole: read it through a grant")
+            raise forbidden(Message("catalogue.personal_data_never_downloaded"))
         if dataset.sensitivity != "open" and not (viewer and may_read_rows(dataset, viewer)):
             raise forbidden(
-                f"dataset {name!r} is shared data of {dataset.owner_department}: "
-                "read it through a grant (/api/v1/data/grants)"
+                Message(
+                    "catalogue.dataset_shared_data_read",
+                    {
+                        "name": repr(name),
+                        "owner_department": str(dataset.owner_department),
+                    },
+                )
             )
         match = [d for d in service.distributions_of(session, dataset_id=dataset.id)
                  if d.id == distribution_id and d.storage_key]  # fmt: skip
@@ -235,7 +247,12 @@ async def upload_table(
         raise Problem(
             413,
             "too-large",
-            f"a table may be at most {ctx.settings.dataset_upload_max_bytes} bytes",
+            Message(
+                "catalogue.table_may_most_bytes",
+                {
+                    "limit": str(ctx.settings.dataset_upload_max_bytes),
+                },
+            ),
         )
     with ctx.writing() as session:
         dataset = service.get_dataset(session, name=name)
@@ -249,7 +266,7 @@ async def upload_table(
         raise Problem(
             422,
             "invalid-table",
-            f"{answer.error_count} problem(s) in the table: nothing was changed",
+            Message("catalogue.problem_s_table_nothing", {"error_count": str(answer.error_count)}),
             field="file",
             extra={"upload": answer.model_dump()},
         )
@@ -262,5 +279,5 @@ def list_uploads(ctx: Ctx, actor: Staff, name: NamePath) -> list[UploadOut]:
     with ctx.reading() as session:
         dataset = service.get_dataset(session, name=name)
         if not owns(dataset, actor):
-            raise forbidden(f"the uploads of {name!r} are its department's")
+            raise forbidden(Message("catalogue.uploads_are_department_s", {"name": repr(name)}))
         return [upload_out(u) for u in uploads.uploads_of(session, dataset_id=dataset.id)]

@@ -25,6 +25,7 @@ class AlarmRule(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
     profile_code: Mapped[str | None] = mapped_column(String(60), index=True)
     entity_type: Mapped[str | None] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(20))

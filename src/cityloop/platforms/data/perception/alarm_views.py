@@ -29,6 +29,7 @@ Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 class RuleIn(BaseModel):
     # Loose types on purpose: the service checks them and names the field in a 400.
     name: str = Field(max_length=200)
+    name_zh: str = Field(default="", max_length=200)
     kind: str = Field(max_length=20)
     definition: Any = None
     alarm_type: str = Field(max_length=60)
@@ -42,6 +43,7 @@ class RuleIn(BaseModel):
     def data(self) -> rules.RuleInput:
         return rules.RuleInput(
             name=self.name,
+            name_zh=self.name_zh,
             kind=self.kind,
             definition=self.definition,
             alarm_type=self.alarm_type,

@@ -20,6 +20,7 @@ from cityloop.base.problems import bad_request, conflict, not_found
 from cityloop.base.statemachine import Transition, TransitionTable
 from cityloop.platforms.data.perception import events
 from cityloop.platforms.data.perception.alarm_models import Alarm
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device
 from cityloop.platforms.data.perception.rule_logic import SEVERITIES, SEVERITY_RANK
 
@@ -57,7 +58,14 @@ def _move(alarm: Alarm, action: str) -> str:
     target = ALARM_WORKFLOW.target(alarm.status, action)
     if target is None:
         raise conflict(
-            f"alarm {alarm.id} is {alarm.status}; it cannot be {action}ed",
+            Message(
+                "perception.illegal_alarm_transition",
+                {
+                    "alarm_id": str(alarm.id),
+                    "alarm_status": str(alarm.status),
+                    "action": str(action),
+                },
+            ),
             type_="illegal-alarm-transition",
             status=alarm.status,
         )
@@ -213,11 +221,17 @@ def list_alarms(
     if filters.status is not None:
         group = STATUS_GROUPS.get(filters.status.upper())
         if group is None:
-            raise bad_request(f"status must be one of {', '.join(STATUS_GROUPS)}", field="status")
+            raise bad_request(
+                Message("perception.status_choices", {"items": ", ".join(STATUS_GROUPS)}),
+                field="status",
+            )
         query = query.where(Alarm.status.in_(group))
     if filters.severity is not None:
         if filters.severity.upper() not in SEVERITIES:
-            raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+            raise bad_request(
+                Message("perception.severity_choices", {"items": ", ".join(SEVERITIES)}),
+                field="severity",
+            )
         query = query.where(Alarm.severity == filters.severity.upper())
     if filters.type is not None:
         query = query.where(Alarm.type == filters.type)

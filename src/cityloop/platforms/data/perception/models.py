@@ -22,6 +22,7 @@ class DeviceProfile(Base):
 
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
     entity_type: Mapped[str] = mapped_column(String(100))
     codec: Mapped[str] = mapped_column(String(40))
     codec_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -52,6 +53,7 @@ class Device(Base):
     profile_code: Mapped[str] = mapped_column(ForeignKey("device_profiles.code"))
     entity_id: Mapped[str] = mapped_column(String(300), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
     lat: Mapped[float | None] = mapped_column(default=None)
     lon: Mapped[float | None] = mapped_column(default=None)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -25,6 +25,7 @@ RuleKind = Literal[KINDS]  # type: ignore[valid-type]
 class Profile(Answer):
     code: str
     name: str
+    name_zh: str = Field(default="", description="the profile's name in Chinese")
     entity_type: str
     codec: str
     codec_config: JsonObject
@@ -47,6 +48,7 @@ class Device(Answer):
     profile_code: str
     entity_id: str
     name: str
+    name_zh: str = Field(default="", description="the device's name in Chinese")
     lat: float | None
     lon: float | None
     attributes: JsonObject
@@ -77,6 +79,7 @@ def profile_out(profile: DeviceProfile) -> Profile:
     return Profile(
         code=profile.code,
         name=profile.name,
+        name_zh=profile.name_zh,
         entity_type=profile.entity_type,
         codec=profile.codec,
         codec_config=profile.codec_config,
@@ -103,6 +106,7 @@ def device_out(device: DeviceRow) -> Device:
         profile_code=device.profile_code,
         entity_id=device.entity_id,
         name=device.name,
+        name_zh=device.name_zh,
         lat=device.lat,
         lon=device.lon,
         attributes=device.attributes,
@@ -188,6 +192,7 @@ class Rollups(Answer):
 class Rule(Answer):
     id: int
     name: str
+    name_zh: str = Field(default="", description="the rule's name in Chinese")
     profile_code: str | None
     entity_type: str | None
     kind: RuleKind
@@ -234,6 +239,7 @@ def rule_out(rule: RuleRow) -> Rule:
     return Rule(
         id=rule.id,
         name=rule.name,
+        name_zh=rule.name_zh,
         profile_code=rule.profile_code,
         entity_type=rule.entity_type,
         kind=rule.kind,

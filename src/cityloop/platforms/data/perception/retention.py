@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
 from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.telemetry import check_query_moment
 
@@ -204,11 +205,13 @@ def rollups(
     until = until or utcnow()
     since = since or until - timedelta(days=7)
     if since.tzinfo is None or until.tzinfo is None:
-        raise bad_request("since and until need a time zone", field="since")
+        raise bad_request(Message("perception.since_until_need_time"), field="since")
     if since >= until:
-        raise bad_request("since must be before until", field="since")
+        raise bad_request(Message("perception.since_before_until"), field="since")
     if until - since > MAX_ROLLUP_WINDOW:
-        raise bad_request(f"ask for at most {MAX_ROLLUP_WINDOW.days} days at once", "since")
+        raise bad_request(
+            Message("perception.ask_most_days_once", {"days": str(MAX_ROLLUP_WINDOW.days)}), "since"
+        )
     hours: dict[datetime, dict[str, Any]] = {}
     for row in session.scalars(
         select(TelemetryRollup).where(

@@ -19,6 +19,7 @@ from shapely.geometry import Point, shape
 from shapely.prepared import PreparedGeometry, prep
 
 from cityloop.base.problems import Problem, bad_request
+from cityloop.platforms.data.perception.messages import Message
 
 KINDS = ("threshold", "state", "rate", "nodata", "geofence")
 SEVERITIES = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE")
@@ -104,9 +105,11 @@ def _known_keys(raw: Mapping[str, Any], allowed: set[str]) -> None:
 def parse_definition(kind: str, raw: Any) -> Definition:
     """Check a rule's JSON definition; a Problem names the offending field."""
     if kind not in KINDS:
-        raise bad_request(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise bad_request(
+            Message("perception.kind_choices", {"items": ", ".join(KINDS)}), field="kind"
+        )
     if not isinstance(raw, Mapping):
-        raise bad_request("definition must be an object", field="definition")
+        raise bad_request(Message("perception.definition_object"), field="definition")
     if kind == "threshold":
         _known_keys(raw, {"attribute", "op", "value", "clear"})
         op = raw.get("op")

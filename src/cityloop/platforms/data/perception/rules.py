@@ -24,6 +24,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, not_found
 from cityloop.platforms.data.perception import alarms
 from cityloop.platforms.data.perception.alarm_models import Alarm, AlarmRule, RuleState
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, DeviceProfile
 from cityloop.platforms.data.perception.rule_logic import (
     SEVERITIES,
@@ -143,34 +144,44 @@ class RuleInput:
     category_code: str | None = None
     case_attributes: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    name_zh: str = ""
 
 
 def _validate(session: Session, data: RuleInput) -> None:
     if not data.name or not data.name.strip() or len(data.name) > 200:
-        raise bad_request("name must be 1-200 characters", field="name")
+        raise bad_request(Message("perception.name_characters"), field="name")
+    if len(data.name_zh) > 200:
+        raise bad_request(Message("perception.name_characters"), field="name_zh")
     if (data.profile_code is None) == (data.entity_type is None):
-        raise bad_request("give exactly one of profile_code and entity_type", field="profile_code")
+        raise bad_request(Message("perception.give_exactly_profile_code"), field="profile_code")
     if data.profile_code is not None and not PROFILE_CODE.match(data.profile_code):
-        raise bad_request("profile_code is not a device profile code", field="profile_code")
+        raise bad_request(Message("perception.profile_code_device_profile"), field="profile_code")
     if data.entity_type is not None and not ENTITY_TYPE.match(data.entity_type):
-        raise bad_request("entity_type must be a type name such as ManholeCover", "entity_type")
+        raise bad_request(Message("perception.entity_type_type_name"), "entity_type")
     if not isinstance(data.alarm_type, str) or not ALARM_TYPE.match(data.alarm_type):
         raise bad_request(
-            "alarm_type must be 1-60 capitals, digits or '_', such as MANHOLE_OPEN",
+            Message("perception.alarm_type_capitals_digits"),
             field="alarm_type",
         )
     if data.severity not in SEVERITIES:
-        raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        raise bad_request(
+            Message("perception.severity_choices", {"items": ", ".join(SEVERITIES)}),
+            field="severity",
+        )
     if not isinstance(data.case_attributes, dict):
-        raise bad_request("case_attributes must be an object", field="case_attributes")
+        raise bad_request(Message("perception.case_attributes_object"), field="case_attributes")
     if data.category_code is not None:
         checks = case_target_checks()
         if not checks:
-            raise bad_request("no case domain is installed to file cases", field="category_code")
+            raise bad_request(
+                Message("perception.case_domain_installed_file"), field="category_code"
+            )
         for check in checks:
             check(session, data.category_code, data.case_attributes)
     elif data.case_attributes:
-        raise bad_request("case_attributes need a category_code", field="case_attributes")
+        raise bad_request(
+            Message("perception.case_attributes_need_category"), field="case_attributes"
+        )
     parse_definition(data.kind, data.definition)
 
 
@@ -180,6 +191,7 @@ def create_rule(session: Session, *, data: RuleInput) -> AlarmRule:
     now = utcnow()
     rule = AlarmRule(
         name=data.name.strip(),
+        name_zh=data.name_zh.strip(),
         profile_code=data.profile_code,
         entity_type=data.entity_type,
         kind=data.kind,
@@ -225,6 +237,7 @@ def update_rule(session: Session, *, rule_id: int, data: RuleInput) -> AlarmRule
     rule = get_rule(session, rule_id=rule_id)
     _validate(session, data)
     rule.name = data.name.strip()
+    rule.name_zh = data.name_zh.strip()
     rule.profile_code = data.profile_code
     rule.entity_type = data.entity_type
     rule.kind = data.kind

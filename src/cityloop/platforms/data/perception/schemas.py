@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 class ProfileIn(BaseModel):
     code: str = Field(min_length=1, max_length=60)
     name: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(default="", max_length=200)
     entity_type: str = Field(min_length=1, max_length=100)
     codec: str = Field(min_length=1, max_length=40)
     codec_config: dict[str, Any] = Field(default_factory=dict)
@@ -28,6 +29,7 @@ class DeviceIn(BaseModel):
     group_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     apikey: str | None = Field(default=None, max_length=100)
     name: str = Field(default="", max_length=200)
+    name_zh: str = Field(default="", max_length=200)
     lat: float | None = None
     lon: float | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)

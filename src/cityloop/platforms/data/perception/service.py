@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.codecs import CodecError, get_codec
 from cityloop.platforms.data.perception.codecs.base import mappings_from_config
 from cityloop.platforms.data.perception.codecs.binary import LayoutField
 from cityloop.platforms.data.perception.events import DeviceChanged
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -48,7 +49,7 @@ def validate_codec_config(codec: str, config: Mapping[str, Any]) -> None:
     except CodecError as exc:
         raise bad_request(str(exc), field="codec") from exc
     if not isinstance(config, Mapping):
-        raise bad_request("codec_config must be an object", field="codec_config")
+        raise bad_request(Message("perception.codec_config_object"), field="codec_config")
     try:
         mappings_from_config(config)
     except CodecError as exc:
@@ -74,23 +75,30 @@ def create_profile(
     entity_type: str,
     codec: str,
     codec_config: Mapping[str, Any] | None = None,
+    name_zh: str = "",
 ) -> DeviceProfile:
     """Add a device profile: its entity type and its codec with the codec's configuration."""
     if not PROFILE_CODE.match(code):
-        raise bad_request("code must be 1-60 letters, digits, '.', '_' or '-'", field="code")
+        raise bad_request(Message("perception.code_letters_digits"), field="code")
     if not ENTITY_TYPE.match(entity_type):
-        raise bad_request(
-            "entity_type must be a type name such as ManholeCover", field="entity_type"
-        )
+        raise bad_request(Message("perception.entity_type_type_name"), field="entity_type")
     config = dict(codec_config or {})
     validate_codec_config(codec, config)
     if session.get(DeviceProfile, code) is not None:
-        raise conflict(f"device profile {code!r} exists", type_="profile-exists")
+        raise conflict(
+            Message("perception.device_profile_exists", {"code": repr(code)}),
+            type_="profile-exists",
+        )
     profile = DeviceProfile(
-        code=code, name=name, entity_type=entity_type, codec=codec, codec_config=config
+        code=code,
+        name=name,
+        name_zh=name_zh,
+        entity_type=entity_type,
+        codec=codec,
+        codec_config=config,
     )
     session.add(profile)
-    _flush_or_conflict(session, f"device profile {code!r} exists")
+    _flush_or_conflict(session, Message("perception.device_profile_exists", {"code": repr(code)}))
     return profile
 
 
@@ -116,7 +124,10 @@ MAX_NAME_LENGTH = 200
 
 def _check_name(name: str) -> None:
     if len(name) > MAX_NAME_LENGTH:
-        raise bad_request(f"name is longer than {MAX_NAME_LENGTH} characters", field="name")
+        raise bad_request(
+            Message("perception.name_longer_than_characters", {"limit": str(MAX_NAME_LENGTH)}),
+            field="name",
+        )
 
 
 def create_group(
@@ -135,17 +146,25 @@ def create_group(
         or " " in apikey
     ):
         raise bad_request(
-            f"apikey must be {MIN_APIKEY_LENGTH} to {MAX_APIKEY_LENGTH} printable characters"
-            " without spaces",
+            Message(
+                "perception.apikey_printable_characters_without",
+                {
+                    "min_length": str(MIN_APIKEY_LENGTH),
+                    "max_length": str(MAX_APIKEY_LENGTH),
+                },
+            ),
             field="apikey",
         )
     _check_name(name)
     if not resource.startswith("/"):
-        raise bad_request("resource must be a path such as /iot/d", field="resource")
+        raise bad_request(Message("perception.resource_path_such_iot"), field="resource")
     if session.get(DeviceProfile, profile_code) is None:
-        raise bad_request(f"no device profile {profile_code!r}", field="profile_code")
+        raise bad_request(
+            Message("perception.device_profile", {"profile_code": repr(profile_code)}),
+            field="profile_code",
+        )
     if group_by_apikey(session, apikey=apikey) is not None:
-        raise conflict("a provisioning group with this apikey exists", type_="group-exists")
+        raise conflict(Message("perception.provisioning_group_apikey_exists"), type_="group-exists")
     group = ProvisioningGroup(
         apikey=apikey,
         resource=resource,
@@ -154,7 +173,7 @@ def create_group(
         name=name,
     )
     session.add(group)
-    _flush_or_conflict(session, "a provisioning group with this apikey exists")
+    _flush_or_conflict(session, Message("perception.provisioning_group_apikey_exists"))
     return group
 
 
@@ -177,9 +196,14 @@ def _coordinate(value: Any, name: str, limit: float) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise bad_request(f"{name} must be a number, got {value!r}", field=name) from exc
+        raise bad_request(
+            Message("perception.number_got", {"name": str(name), "value": repr(value)}), field=name
+        ) from exc
     if not math.isfinite(number) or not -limit <= number <= limit:
-        raise bad_request(f"{name} must lie within ±{limit:g}", field=name)
+        raise bad_request(
+            Message("perception.lie_within", {"name": str(name), "limit": format(limit, "g")}),
+            field=name,
+        )
     return number
 
 
@@ -194,33 +218,39 @@ def create_device(
     lat: Any = None,
     lon: Any = None,
     attributes: Mapping[str, Any] | None = None,
+    name_zh: str = "",
 ) -> Device:
     """Register one device in a group, named by ``group``, ``group_id`` or ``apikey``."""
     _check_name(name)
+    _check_name(name_zh)
     if not isinstance(device_id, str) or not DEVICE_ID.match(device_id):
-        raise bad_request(
-            "device_id must be 1-100 letters, digits, '.', '_', ':' or '-'", field="device_id"
-        )
+        raise bad_request(Message("perception.device_id_letters_digits"), field="device_id")
     if group is None and group_id is not None:
         group = session.get(ProvisioningGroup, group_id)
         if group is None:
-            raise bad_request(f"no provisioning group {group_id}", field="group_id")
+            raise bad_request(
+                Message("perception.provisioning_group", {"group_id": str(group_id)}),
+                field="group_id",
+            )
     elif group is None and apikey is not None:
         group = group_by_apikey(session, apikey=apikey)
         if group is None:
-            raise bad_request("no provisioning group has this apikey", field="apikey")
+            raise bad_request(Message("perception.provisioning_group_apikey"), field="apikey")
     if group is None:
-        raise bad_request("name the device's group by group_id or apikey", field="group_id")
+        raise bad_request(Message("perception.name_device_s_group"), field="group_id")
     latitude = _coordinate(lat, "lat", 90)
     longitude = _coordinate(lon, "lon", 180)
     if (latitude is None) != (longitude is None):
         raise bad_request(
-            "give both lat and lon, or neither", field="lat" if latitude is None else "lon"
+            Message("perception.give_both_lat_lon"), field="lat" if latitude is None else "lon"
         )
     if attributes is not None and not isinstance(attributes, Mapping):
-        raise bad_request("attributes must be an object", field="attributes")
+        raise bad_request(Message("perception.attributes_object"), field="attributes")
     if session.get(Device, device_id) is not None:
-        raise conflict(f"device {device_id!r} exists", type_="device-exists")
+        raise conflict(
+            Message("perception.device_exists", {"device_id": repr(device_id)}),
+            type_="device-exists",
+        )
     profile = get_profile(session, code=group.profile_code)
     device = Device(
         device_id=device_id,
@@ -228,12 +258,17 @@ def create_device(
         profile_code=profile.code,
         entity_id=entity_id_for(profile.entity_type, device_id),
         name=name,
+        name_zh=name_zh,
         lat=latitude,
         lon=longitude,
         attributes=dict(attributes or {}),
     )
     session.add(device)
-    _flush_or_conflict(session, f"device {device_id!r} exists", type_="device-exists")
+    _flush_or_conflict(
+        session,
+        Message("perception.device_exists", {"device_id": repr(device_id)}),
+        type_="device-exists",
+    )
     emit(session, DeviceChanged(device_id=device_id, change="registered"))
     return device
 
@@ -295,22 +330,27 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
     """Register devices from CSV (device_id,apikey,name,lat,lon), one SAVEPOINT per row."""
     # A bad row is reported with its line number (the header is line 1) and the rest go in.
     if not text or not text.strip():
-        raise bad_request("the CSV is empty", field="file")
+        raise bad_request(Message("perception.csv_empty"), field="file")
     if "\x00" in text:
-        raise bad_request("the file is not CSV text", field="file")
+        raise bad_request(Message("perception.file_csv_text"), field="file")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except csv.Error as exc:
-        raise bad_request(f"the CSV cannot be read: {exc}", field="file") from exc
+        raise bad_request(Message("perception.csv_read", {"exc": str(exc)}), field="file") from exc
     columns = [c.strip().lower().lstrip("\ufeff") for c in header]
     missing = [c for c in ("device_id", "apikey") if c not in columns]
     unknown = [c for c in columns if c not in CSV_COLUMNS]
     if missing or unknown:
         raise bad_request(
-            f"the CSV header must name the columns {', '.join(CSV_COLUMNS)}"
-            + (f"; missing {missing}" if missing else "")
-            + (f"; unknown {unknown}" if unknown else ""),
+            Message(
+                "perception.csv_header",
+                {
+                    "columns": ", ".join(CSV_COLUMNS),
+                    "missing": ", ".join(missing) or "-",
+                    "unknown": ", ".join(unknown) or "-",
+                },
+            ),
             field="file",
         )
     result = ImportResult()
@@ -323,14 +363,24 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
             break
         except csv.Error as exc:
             raise bad_request(
-                f"the CSV cannot be read at line {reader.line_num}: {exc}", field="file"
+                Message(
+                    "perception.csv_read_line",
+                    {
+                        "line_num": str(reader.line_num),
+                        "exc": str(exc),
+                    },
+                ),
+                field="file",
             ) from exc
         line = reader.line_num
         if not any(v.strip() for v in values):
             continue
         rows += 1
         if rows > MAX_IMPORT_ROWS:
-            raise bad_request(f"the CSV has more than {MAX_IMPORT_ROWS} rows", field="file")
+            raise bad_request(
+                Message("perception.csv_more_than_rows", {"limit": str(MAX_IMPORT_ROWS)}),
+                field="file",
+            )
         if len(values) != len(columns):
             result.errors.append(
                 {
@@ -347,7 +397,7 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
         group = groups[apikey]
         try:
             if group is None:
-                raise bad_request("no provisioning group has this apikey", field="apikey")
+                raise bad_request(Message("perception.provisioning_group_apikey"), field="apikey")
             with session.begin_nested():
                 create_device(
                     session,
@@ -362,11 +412,11 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
         else:
             result.created += 1
     if rows == 0:
-        raise bad_request("the CSV has a header but no rows", field="file")
+        raise bad_request(Message("perception.csv_header_but_rows"), field="file")
     return result
 
 
-def _flush_or_conflict(session: Session, message: str, type_: str = "conflict") -> None:
+def _flush_or_conflict(session: Session, message: Message, type_: str = "conflict") -> None:
     try:
         session.flush()
     except IntegrityError as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
 from cityloop.platforms.data.perception.codecs import Reading
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, LatestValue, Measurement
 
 # Device readings belong to NGSI-LD's default tenant (the empty name).
@@ -56,7 +57,13 @@ def as_utc(moment: datetime) -> datetime:
 def check_query_moment(name: str, moment: datetime | None) -> None:
     """A 400 naming ``name`` for a date a query cannot use; checked before any arithmetic."""
     if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise bad_request(f"{name} must be a date from {MIN_YEAR} to {MAX_YEAR}", field=name)
+        raise bad_request(
+            Message(
+                "perception.date_from",
+                {"name": str(name), "min_year": str(MIN_YEAR), "max_year": str(MAX_YEAR)},
+            ),
+            field=name,
+        )
 
 
 def _columns(value: Any) -> tuple[float | None, str | None]:

@@ -26,6 +26,7 @@ from cityloop.platforms.data.perception.ingest import (
     known_apikeys,
     unknown_apikey,
 )
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.responses import device_out, group_out, profile_out
 from cityloop.platforms.data.perception.schemas import DeviceIn, GroupIn, ProfileIn
 
@@ -105,7 +106,7 @@ async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> out.Import
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise bad_request("the CSV must be UTF-8 text", field="file") from exc
+        raise bad_request(Message("perception.csv_utf_text"), field="file") from exc
     result = await run_in_threadpool(_import, ctx, text)
     return out.ImportAnswer.model_validate({"created": result.created, "errors": result.errors})
 
@@ -121,7 +122,7 @@ async def _csv_bytes(request: Request) -> bytes:
         form = await request.form(max_part_size=MAX_CSV_BYTES)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise bad_request("send the CSV as multipart field 'file'", field="file")
+            raise bad_request(Message("perception.send_csv_multipart_field"), field="file")
         data = await upload.read(MAX_CSV_BYTES + 1)
     else:
         chunks: list[bytes] = []
@@ -135,7 +136,12 @@ async def _csv_bytes(request: Request) -> bytes:
         if size > MAX_CSV_BYTES:
             data += b"x"
     if len(data) > MAX_CSV_BYTES:
-        raise Problem(413, "file-too-large", f"the CSV is over {MAX_CSV_BYTES} bytes", field="file")
+        raise Problem(
+            413,
+            "file-too-large",
+            Message("perception.csv_over_bytes", {"limit": str(MAX_CSV_BYTES)}),
+            field="file",
+        )
     return data
 
 
@@ -189,7 +195,7 @@ async def iot_measure(
             raise Problem(
                 413,
                 "payload-too-large",
-                f"a measure is at most {MAX_MEASURE_BYTES} bytes",
+                Message("perception.measure_most_bytes", {"limit": str(MAX_MEASURE_BYTES)}),
                 field="payload",
             )
         chunks.append(chunk)

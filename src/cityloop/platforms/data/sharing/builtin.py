@@ -19,6 +19,7 @@ from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import numbers, realname
 from cityloop.platforms.application.identity.models import Enterprise, RealName, User
 from cityloop.platforms.data.sharing.lookups import Found, Lookup, register
+from cityloop.platforms.data.sharing.messages import Message
 
 MARKET_REGULATION = "market"
 PUBLIC_SECURITY = "police"
@@ -90,7 +91,13 @@ def address_in_district(session: Session, params: AddressParams) -> Found:
     district = session.get(Jurisdiction, params.district)
     if district is None or district.level != "district":
         raise unprocessable(
-            f"{params.district!r} is not a district of this city", field="params.district"
+            Message(
+                "sharing.district_city",
+                {
+                    "district": repr(params.district),
+                },
+            ),
+            field="params.district",
         )
     record = session.scalar(select(RealName).where(RealName.id_number == number))
     if record is None:

@@ -40,7 +40,7 @@ class Refusal(Problem):
         }
         if grant is not None:
             extra["grant_id"] = grant.id
-        super().__init__(403, reason, message.render("en"), extra=extra)
+        super().__init__(403, reason, message, extra=extra)
         self.reason = reason
         self.message = message
         self.grant = grant
@@ -178,7 +178,7 @@ def read_rows(
     if target.dataset.sensitivity == "personal" and subject is None:
         raise Problem(
             409, "unmarked-personal-dataset",
-            f"dataset {name} marks no subject column: its owner must mark one before it is read",
+            Message("sharing.dataset_marks_subject_column", {"name": str(name)}),
         )  # fmt: skip
     hidden = [subject[0]] if subject and subject[0] not in asked else []
     table = datastore.table_for(target.dataset.id, schema)
@@ -305,7 +305,14 @@ def lookup(
     unknown = [f for f in asked if f not in found_lookup.fields]
     if unknown:
         raise unprocessable(
-            f"lookup {name} answers no {unknown}; it answers {list(found_lookup.fields)}",
+            Message(
+                "sharing.lookup_answers_answers",
+                {
+                    "name": str(name),
+                    "unknown": str(unknown),
+                    "list": str(list(found_lookup.fields)),
+                },
+            ),
             field="fields",
         )
     withheld = [f for f in asked if f not in allowed and f not in found_lookup.always]

@@ -19,6 +19,7 @@ from cityloop.platforms.application.identity.roles import Caller, Role
 from cityloop.platforms.application.identity.service import SYSTEM, Actor, audit
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.sharing import events, targets
+from cityloop.platforms.data.sharing.messages import Message
 from cityloop.platforms.data.sharing.models import DataGrant, GrantEvent
 from cityloop.platforms.data.sharing.targets import Target
 from cityloop.platforms.data.sharing.workflow import GRANT_WORKFLOW, GrantStatus, Party
@@ -32,19 +33,30 @@ REQUESTERS = frozenset({Role.HANDLER, Role.ADMIN})
 _SCALARS = (str, int, float, bool)
 
 
-def _text(value: str, *, field: str, what: str) -> str:
+def _text(value: str, *, field: str, what: Message) -> str:
     text = " ".join(str(value or "").split())
     if not text:
-        raise unprocessable(f"{field} is required: {what}", field=field)
+        raise unprocessable(
+            Message(
+                "sharing.text_required",
+                {"field": field, "what": what.render("en"), "what_zh": what.render("zh-CN")},
+            ),
+            field=field,
+        )
     if len(text) > MAX_TEXT:
-        raise unprocessable(f"{field} may be at most {MAX_TEXT} characters", field=field)
+        raise unprocessable(
+            Message("sharing.may_most_characters", {"field": str(field), "limit": str(MAX_TEXT)}),
+            field=field,
+        )
     return text
 
 
 def _department(session: Session, code: str, field: str) -> str:
     found = session.get(Department, code)
     if found is None or not found.active:
-        raise unprocessable(f"there is no department {code!r}", field=field)
+        raise unprocessable(
+            Message("sharing.unknown_department", {"code": repr(code)}), field=field
+        )
     return found.code
 
 
@@ -117,46 +129,80 @@ def request_grant(
 ) -> DataGrant:
     """Ask the owner of a dataset or lookup for a grant, stating purpose and legal basis."""
     if actor.role not in REQUESTERS and actor.role != Caller.SYSTEM:
-        raise forbidden("a department's handler requests grants for it")
+        raise forbidden(Message("sharing.department_s_handler_requests"))
     if actor.role == Role.HANDLER:
         if department not in (None, actor.department_code):
-            raise forbidden(f"you act for department {actor.department_code}, not {department}")
+            raise forbidden(
+                Message(
+                    "sharing.act_department",
+                    {"department_code": str(actor.department_code), "department": str(department)},
+                )
+            )
         department = actor.department_code
     if not department:
-        raise unprocessable("name the department the grant is for", field="department")
+        raise unprocessable(Message("sharing.name_department_grant"), field="department")
     department = _department(session, department, "department")
     target = targets.find(session, kind=kind, name=name)
     if target.is_open:
         raise conflict(
-            f"dataset {name} is open: anyone may read it, there is nothing to grant",
+            Message("sharing.dataset_open_anyone_may", {"name": str(name)}),
             type_="open-dataset",
         )
     if target.owner == department:
         raise conflict(
-            f"department {department} owns {kind} {name}: it needs no grant to read it",
+            Message(
+                "sharing.department_owns_grant_read",
+                {
+                    "department": str(department),
+                    "kind": str(kind),
+                    "name": str(name),
+                },
+            ),
             type_="own-data",
         )
     if session.get(Department, target.owner) is None:
         raise conflict(
-            f"{kind} {name} belongs to department {target.owner}, which this city does not have",
+            Message(
+                "sharing.belongs_department_which_city",
+                {
+                    "kind": str(kind),
+                    "name": str(name),
+                    "owner": str(target.owner),
+                },
+            ),
             type_="no-owner",
         )
-    purpose = _text(purpose, field="purpose", what="say what the data is for")
-    legal_basis = _text(
-        legal_basis, field="legal_basis", what="cite the regulation that allows the use"
-    )
+    purpose = _text(purpose, field="purpose", what=Message("sharing.hint_purpose"))
+    legal_basis = _text(legal_basis, field="legal_basis", what=Message("sharing.hint_legal_basis"))
     wanted = list(dict.fromkeys(fields))
     unknown = [f for f in wanted if f not in target.fields]
     if unknown:
         raise unprocessable(
-            f"{kind} {name} has no fields {unknown}; it has {list(target.fields)}", field="fields"
+            Message(
+                "sharing.unknown_fields",
+                {
+                    "kind": str(kind),
+                    "name": str(name),
+                    "unknown": str(unknown),
+                    "list": str(list(target.fields)),
+                },
+            ),
+            field="fields",
         )
     pending = session.scalar(
         _for(department, target).where(DataGrant.status == GrantStatus.REQUESTED).limit(1)
     )
     if pending is not None:
         raise conflict(
-            f"grant #{pending.id} for {kind} {name} is already waiting for {target.owner}",
+            Message(
+                "sharing.grant_already_waiting",
+                {
+                    "pending_id": str(pending.id),
+                    "kind": str(kind),
+                    "name": str(name),
+                    "owner": str(target.owner),
+                },
+            ),
             type_="grant-pending",
             grant_id=pending.id,
         )
@@ -202,7 +248,13 @@ def _may_decide(actor: Actor, grant: DataGrant) -> None:
     if actor.role == Role.HANDLER and actor.department_code == grant.owner_department:
         return
     raise forbidden(
-        f"only handlers of {grant.owner_department}, which owns the data, decide grant #{grant.id}"
+        Message(
+            "sharing.only_handlers_which_owns",
+            {
+                "owner_department": str(grant.owner_department),
+                "grant_id": str(grant.id),
+            },
+        )
     )
 
 
@@ -212,9 +264,18 @@ def _allowed(grant: DataGrant, action: str, actor: Actor) -> str:
     row = GRANT_WORKFLOW.find(grant.status, action)
     if row is None:
         allowed = GRANT_WORKFLOW.actions_from(grant.status)
+        may = Message("sharing.allowed_actions", {"actions": ", ".join(allowed)})
         raise conflict(
-            f"grant #{grant.id} is {grant.status}: it cannot be {action}d"
-            + (f" (it may be: {', '.join(allowed)})" if allowed else ""),
+            Message(
+                "sharing.illegal_transition",
+                {
+                    "grant": str(grant.id),
+                    "status": grant.status,
+                    "action": action,
+                    "allowed": may.render("en") if allowed else "",
+                    "allowed_zh": may.render("zh-CN") if allowed else "",
+                },
+            ),
             type_="illegal-transition",
             status=grant.status,
         )
@@ -247,7 +308,14 @@ def _check_value(name: str, kind: str, value: Any) -> None:
     values = value if isinstance(value, list) else [value]
     if isinstance(value, list) and not 0 < len(value) <= MAX_FILTER_VALUES:
         raise unprocessable(
-            f"row_filter.{name}: give 1 to {MAX_FILTER_VALUES} values", field="row_filter"
+            Message(
+                "sharing.row_filter_give_values",
+                {
+                    "name": str(name),
+                    "limit": str(MAX_FILTER_VALUES),
+                },
+            ),
+            field="row_filter",
         )
     for item in values:
         wrong = not isinstance(item, _SCALARS)
@@ -261,7 +329,14 @@ def _check_value(name: str, kind: str, value: Any) -> None:
             wrong = not isinstance(item, str)
         if wrong:
             raise unprocessable(
-                f"row_filter.{name}: {item!r} is not a value of a {kind} field",
+                Message(
+                    "sharing.row_filter_value_field",
+                    {
+                        "name": str(name),
+                        "item": repr(item),
+                        "kind": str(kind),
+                    },
+                ),
                 field="row_filter",
             )
 
@@ -278,37 +353,58 @@ def check_decision(
     naming what is wrong."""
     chosen = list(dict.fromkeys(fields))
     if not chosen:
-        raise unprocessable("choose at least one field the grant allows", field="fields")
+        raise unprocessable(Message("sharing.choose_least_field_grant"), field="fields")
     unknown = [f for f in chosen if f not in target.fields]
     if unknown:
         raise unprocessable(
-            f"{target.kind} {target.name} has no fields {unknown}; it has {list(target.fields)}",
+            Message(
+                "sharing.unknown_fields_2",
+                {
+                    "kind": str(target.kind),
+                    "target_name": str(target.name),
+                    "unknown": str(unknown),
+                    "list": str(list(target.fields)),
+                },
+            ),
             field="fields",
         )
     for name, value in row_filter.items():
         if name not in target.filterable:
-            what = "parameters" if target.kind == "lookup" else "filterable fields"
+            what = Message(
+                "sharing.parameters" if target.kind == "lookup" else "sharing.filterable_fields"
+            )
             raise unprocessable(
-                f"row_filter: {target.kind} {target.name} has no {what} {name!r}; it has "
-                f"{list(target.filterable)}",
+                Message(
+                    "sharing.row_filter_unknown",
+                    {
+                        "kind": str(target.kind),
+                        "target_name": str(target.name),
+                        "what": what.render("en"),
+                        "what_zh": what.render("zh-CN"),
+                        "name": repr(name),
+                        "list": str(list(target.filterable)),
+                    },
+                ),
                 field="row_filter",
             )
         _check_value(name, target.filterable[name], value)
     if expires_at.tzinfo is None:
-        raise unprocessable("expires_at needs a time zone (e.g. +08:00 or Z)", field="expires_at")
+        raise unprocessable(Message("sharing.expires_time_zone_e"), field="expires_at")
     if expires_at <= now:
-        raise unprocessable("expires_at must be in the future", field="expires_at")
+        raise unprocessable(Message("sharing.expires_future"), field="expires_at")
     if expires_at > _years_ahead(now, MAX_YEARS):
         raise unprocessable(
-            f"expires_at may be at most {MAX_YEARS} years ahead: renew a grant rather than "
-            "give it for longer",
+            Message("sharing.expires_may_most_years", {"limit": str(MAX_YEARS)}),
             field="expires_at",
         )
     if target.dataset is not None and target.dataset.sensitivity == "personal":
         problems = targets.personal_schema_problems(target.dataset.table_schema)
         if problems:
             raise conflict(
-                f"dataset {target.name} cannot be shared yet: " + "; ".join(problems),
+                Message(
+                    "sharing.unmarked_personal",
+                    {"name": target.name, "problems": "; ".join(problems)},
+                ),
                 type_="unmarked-personal-dataset",
             )
     return chosen
@@ -334,7 +430,9 @@ def approve_grant(
         fields=fields, row_filter=row_filter or {}, expires_at=expires_at, now=now,
     )  # fmt: skip
     if len(note) > MAX_TEXT:
-        raise unprocessable(f"note may be at most {MAX_TEXT} characters", field="note")
+        raise unprocessable(
+            Message("sharing.note_may_most_characters", {"limit": str(MAX_TEXT)}), field="note"
+        )
     before = _move(grant, to_status)
     grant.fields, grant.row_filter = chosen, dict(row_filter or {})
     grant.expires_at = expires_at
@@ -347,7 +445,7 @@ def refuse_grant(session: Session, *, grant_id: int, actor: Actor, reason: str) 
     """Refuse a request, saying why (the requester reads it)."""
     grant = _locked(session, grant_id)
     to_status = _allowed(grant, "refuse", actor)
-    reason = _text(reason, field="reason", what="tell the requester why")
+    reason = _text(reason, field="reason", what=Message("sharing.hint_reason"))
     before = _move(grant, to_status)
     grant.decided_by, grant.decided_at, grant.decision_note = actor.username, utcnow(), reason
     _record(session, grant, action="refuse", actor=actor, from_status=before, note=reason)
@@ -358,7 +456,7 @@ def revoke_grant(session: Session, *, grant_id: int, actor: Actor, reason: str) 
     """End an approved grant now, saying why; the next read is refused at once."""
     grant = _locked(session, grant_id)
     to_status = _allowed(grant, "revoke", actor)
-    reason = _text(reason, field="reason", what="tell the requester why")
+    reason = _text(reason, field="reason", what=Message("sharing.hint_reason"))
     before = _move(grant, to_status)
     grant.revoked_by, grant.revoked_at, grant.revoked_reason = actor.username, utcnow(), reason
     _record(session, grant, action="revoke", actor=actor, from_status=before, note=reason)
@@ -386,7 +484,7 @@ def _may_see(actor: Actor, grant: DataGrant) -> None:
         return
     if actor.department_code in (grant.requester_department, grant.owner_department):
         return
-    raise forbidden(f"grant #{grant.id} is between other departments")
+    raise forbidden(Message("sharing.grant_between_other_departments", {"grant_id": str(grant.id)}))
 
 
 def get_grant(session: Session, *, grant_id: int, actor: Actor) -> DataGrant:
@@ -419,16 +517,19 @@ def list_grants(
     """A page of grants, newest first: my department's requests, the decisions on its data, or
     both (an administrator sees every department's)."""
     if view not in VIEWS:
-        raise unprocessable(f"view must be one of {list(VIEWS)}", field="view")
+        raise unprocessable(
+            Message("sharing.view_choices", {"list": str(list(VIEWS))}), field="view"
+        )
     if status is not None and status not in set(GrantStatus):
         raise unprocessable(
-            f"status must be one of {[s.value for s in GrantStatus]}", field="status"
+            Message("sharing.status_choices", {"list": str([s.value for s in GrantStatus])}),
+            field="status",
         )
     query = select(DataGrant)
     mine = actor.department_code
     if actor.role != Role.ADMIN:
         if not mine:
-            raise Problem(403, "forbidden", "grants belong to departments: yours has none")
+            raise Problem(403, "forbidden", Message("sharing.grants_belong_departments_yours"))
         sides = {
             "requests": DataGrant.requester_department == mine,
             "decisions": DataGrant.owner_department == mine,

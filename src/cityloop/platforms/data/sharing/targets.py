@@ -26,6 +26,7 @@ from cityloop.platforms.data.catalogue.subjects import (  # noqa: F401 - the gra
 )
 from cityloop.platforms.data.sharing import lookups
 from cityloop.platforms.data.sharing.lookups import Lookup
+from cityloop.platforms.data.sharing.messages import Message
 
 Kind = Literal["dataset", "lookup"]
 KINDS: tuple[str, ...] = ("dataset", "lookup")
@@ -95,7 +96,14 @@ def find(session: Session, *, kind: str, name: str, field: str = "name") -> Targ
         dataset = session.scalar(select(Dataset).where(Dataset.name == name, Dataset.active))
         if dataset is None:
             raise unprocessable(
-                f"there is no dataset {name!r}", field=field, type_="unknown-dataset"
+                Message(
+                    "sharing.there_dataset",
+                    {
+                        "name": repr(name),
+                    },
+                ),
+                field=field,
+                type_="unknown-dataset",
             )
         return of_dataset(dataset)
     if kind == "lookup":
@@ -103,19 +111,25 @@ def find(session: Session, *, kind: str, name: str, field: str = "name") -> Targ
         if lookup is None:
             known = sorted(lookups.registered())
             raise unprocessable(
-                f"there is no lookup {name!r}; the lookups are {known}",
+                Message(
+                    "sharing.there_lookup_lookups_are",
+                    {
+                        "name": repr(name),
+                        "known": str(known),
+                    },
+                ),
                 field=field,
                 type_="unknown-lookup",
             )
         return of_lookup(lookup)
-    raise unprocessable(f"kind must be one of {list(KINDS)}", field="kind")
+    raise unprocessable(Message("sharing.kind_choices", {"list": str(list(KINDS))}), field="kind")
 
 
 def dataset_target(session: Session, *, name: str) -> Target:
     """The dataset of this name for a read (404 for an unknown one)."""
     dataset = session.scalar(select(Dataset).where(Dataset.name == name, Dataset.active))
     if dataset is None:
-        raise Problem(404, "not-found", f"dataset {name} does not exist")
+        raise Problem(404, "not-found", Message("sharing.dataset_does_exist", {"name": str(name)}))
     return of_dataset(dataset)
 
 
@@ -123,5 +137,5 @@ def lookup_target(name: str) -> Target:
     """The lookup of this name for a question (404 for an unknown one)."""
     lookup = lookups.find(name)
     if lookup is None:
-        raise Problem(404, "not-found", f"lookup {name} does not exist")
+        raise Problem(404, "not-found", Message("sharing.lookup_does_exist", {"name": str(name)}))
     return of_lookup(lookup)

@@ -22,6 +22,7 @@ from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.data.catalogue.models import Dataset
 from cityloop.platforms.data.sharing import lookups, reads, service, targets
+from cityloop.platforms.data.sharing.messages import Message
 from cityloop.platforms.data.sharing.responses import (
     FieldChoice,
     GrantApproveIn,
@@ -173,9 +174,11 @@ def _filters(raw: str | None) -> dict[str, Any] | None:
     try:
         parsed = json.loads(raw)
     except ValueError as error:
-        raise bad_request(f"filters is not JSON: {error}", "filters") from error
+        raise bad_request(
+            Message("sharing.filters_json", {"error": str(error)}), "filters"
+        ) from error
     if not isinstance(parsed, dict):
-        raise bad_request('filters must be a JSON object: {"field": value}', "filters")
+        raise bad_request(Message("sharing.filters_json_object_field"), "filters")
     return parsed
 
 
@@ -186,7 +189,9 @@ def _sort(raw: str | None) -> list[tuple[str, bool]]:
         if not words:
             continue
         if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise bad_request(f"sort: {part.strip()!r} is not 'field' or 'field desc'", "sort")
+            raise bad_request(
+                Message("sharing.sort_field_field_desc", {"part": repr(part.strip())}), "sort"
+            )
         order.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
     return order
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.platforms.application.identity import cli, passwords, throttle
+from cityloop.platforms.application.identity.config_views import router as config_router
 from cityloop.platforms.application.identity.models import (
     ApiKey,
     AuditEntry,
@@ -18,6 +19,7 @@ from cityloop.platforms.application.identity.models import (
     User,
 )
 from cityloop.platforms.application.identity.realname_views import router as realname_router
+from cityloop.platforms.application.identity.versions import ConfigVersion
 from cityloop.platforms.application.identity.views import router
 
 
@@ -42,8 +44,9 @@ MODULE = Module(
         PhoneChallenge,
         Enterprise,
         EnterpriseAgent,
+        ConfigVersion,
     ),
-    routers=(router, realname_router),
+    routers=(router, realname_router, config_router),
     setup=(_bound_password_hashing,),
     jobs=(
         ScheduledJob(

@@ -15,7 +15,7 @@ from cityloop.domains.governance.config.schemas import (
     CategoryCreate,
     CategoryEdit,
     PointTestIn,
-    RuleIn,
+    RoutingRuleIn,
 )
 from cityloop.domains.governance.intake import ReportInput, submit_report
 from cityloop.platforms.application.geo import service as geo
@@ -188,22 +188,26 @@ def test_a_second_rule_for_the_same_category_and_district_is_a_conflict(city: Ci
     code = _new_category(city)
     with city.ctx.writing() as session:
         first = rules.add_rule(
-            session, data=RuleIn(category=code, district="RV01", department="roads"), actor=ADMIN
+            session,
+            data=RoutingRuleIn(category=code, district="RV01", department="roads"),
+            actor=ADMIN,
         )
         first_id = first.id
     refused = _refused(
         city,
         lambda s: rules.add_rule(
-            s, data=RuleIn(category=code, district="RV01", department="water"), actor=ADMIN
+            s, data=RoutingRuleIn(category=code, district="RV01", department="water"), actor=ADMIN
         ),
     )
     assert refused.status == 409 and refused.extra["rule_id"] == first_id
     # Two "any district" rules clash as well, though the database lets two NULLs by.
     with city.ctx.writing() as session:
-        rules.add_rule(session, data=RuleIn(category=code, department="roads"), actor=ADMIN)
+        rules.add_rule(session, data=RoutingRuleIn(category=code, department="roads"), actor=ADMIN)
     refused = _refused(
         city,
-        lambda s: rules.add_rule(s, data=RuleIn(category=code, department="water"), actor=ADMIN),
+        lambda s: rules.add_rule(
+            s, data=RoutingRuleIn(category=code, department="water"), actor=ADMIN
+        ),
     )
     assert refused.status == 409
 
@@ -218,7 +222,7 @@ def test_a_second_rule_for_the_same_category_and_district_is_a_conflict(city: Ci
     ],
 )
 def test_a_rule_names_things_that_exist(city: City, rule: dict[str, str], field: str) -> None:
-    refused = _refused(city, lambda s: rules.add_rule(s, data=RuleIn(**rule), actor=ADMIN))
+    refused = _refused(city, lambda s: rules.add_rule(s, data=RoutingRuleIn(**rule), actor=ADMIN))
     assert refused.status == 400 and refused.field == field
 
 
@@ -226,14 +230,16 @@ def test_a_rule_edit_and_delete_are_versioned(city: City) -> None:
     code = _new_category(city)
     with city.ctx.writing() as session:
         rule = rules.add_rule(
-            session, data=RuleIn(category=code, district="RV03", department="roads"), actor=ADMIN
+            session,
+            data=RoutingRuleIn(category=code, district="RV03", department="roads"),
+            actor=ADMIN,
         )
         rule_id = rule.id
         rules.edit_rule(
             session,
             rule_id=rule_id,
             version=1,
-            data=RuleIn(category=code, district="RV03", department="water"),
+            data=RoutingRuleIn(category=code, district="RV03", department="water"),
             actor=ADMIN,
         )
     refused = _refused(
@@ -253,7 +259,9 @@ def test_test_a_point_names_the_rule_the_intake_would_follow(city: City) -> None
     lat, lon = _label(city, "RV01-S02")
     with city.ctx.writing() as session:
         rule = rules.add_rule(
-            session, data=RuleIn(category=code, district="RV01", department="roads"), actor=ADMIN
+            session,
+            data=RoutingRuleIn(category=code, district="RV01", department="roads"),
+            actor=ADMIN,
         )
         rule_id = rule.id
     with city.ctx.reading() as session:
@@ -295,7 +303,9 @@ def test_a_department_in_use_cannot_be_deactivated(city: City) -> None:
             session, code=dept, name="Bridges", name_zh="桥梁处", kind="department", actor=ADMIN
         )
         rule = rules.add_rule(
-            session, data=RuleIn(category=code, district="RV03", department=dept), actor=ADMIN
+            session,
+            data=RoutingRuleIn(category=code, district="RV03", department=dept),
+            actor=ADMIN,
         )
         rule_id = rule.id
         case = submit_report(

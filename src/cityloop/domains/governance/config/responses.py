@@ -27,7 +27,7 @@ class AdminCategory(PublicCategory):
     sla: list[SlaTargetOut]
 
 
-class RuleOut(Answer):
+class RoutingRuleOut(Answer):
     id: int
     category: str
     district: str | None = Field(description="None: the category's rule for any district")
@@ -53,7 +53,7 @@ class PointTestOut(Answer):
     street: Named | None
     grid: Named | None
     department: Named
-    rule: RuleOut | None = Field(description="the rule that matched; None: the default")
+    rule: RoutingRuleOut | None = Field(description="the rule that matched; None: the default")
     matched: str = Field(description="district | any-district | default: which step decided")
     explanation: str = Field(description="the routing explanation the case would store")
     priority: Priority

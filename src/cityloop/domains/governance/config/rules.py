@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, conflict, not_found
 from cityloop.domains.governance.catalogue import get_category, require_category, sla_for
-from cityloop.domains.governance.config.schemas import PointTestIn, RuleIn
+from cityloop.domains.governance.config.schemas import PointTestIn, RoutingRuleIn
 from cityloop.domains.governance.models import Case, Category, RoutingRule, SlaTarget
 from cityloop.domains.governance.routing import RoutingDecision, route
 from cityloop.domains.governance.workflow import OPEN_STATES
@@ -45,7 +45,7 @@ def list_rules(session: Session, *, category: str | None = None) -> list[Routing
     return list(session.scalars(query))
 
 
-def _check(session: Session, data: RuleIn, *, rule_id: int | None) -> None:
+def _check(session: Session, data: RoutingRuleIn, *, rule_id: int | None) -> None:
     if get_category(session, code=data.category) is None:
         raise bad_request(f"unknown category {data.category!r}", field="category")
     if data.district is not None:
@@ -77,7 +77,7 @@ def _get(session: Session, rule_id: int) -> RoutingRule:
     return rule
 
 
-def add_rule(session: Session, *, data: RuleIn, actor: Actor) -> RoutingRule:
+def add_rule(session: Session, *, data: RoutingRuleIn, actor: Actor) -> RoutingRule:
     """A new rule; 409 when the category already has one for that district (or for any)."""
     _check(session, data, rule_id=None)
     rule = RoutingRule(
@@ -102,7 +102,7 @@ def add_rule(session: Session, *, data: RuleIn, actor: Actor) -> RoutingRule:
 
 
 def edit_rule(
-    session: Session, *, rule_id: int, version: int | None, data: RuleIn, actor: Actor
+    session: Session, *, rule_id: int, version: int | None, data: RoutingRuleIn, actor: Actor
 ) -> RoutingRule:
     """Change a rule on the version the admin saw (409 when stale or when it would clash)."""
     rule = _get(session, rule_id)

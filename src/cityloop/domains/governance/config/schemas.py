@@ -85,13 +85,13 @@ class CategoryEdit(CategoryFields):
     version: Version = None
 
 
-class RuleIn(_Input):
+class RoutingRuleIn(_Input):
     category: CategoryCode
     district: Annotated[str | None, Field(min_length=1, max_length=40)] = None
     department: DepartmentCode
 
 
-class RuleEdit(RuleIn):
+class RoutingRuleEdit(RoutingRuleIn):
     version: Version = None
 
 

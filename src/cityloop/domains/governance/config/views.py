@@ -18,15 +18,15 @@ from cityloop.domains.governance.config.responses import (
     AdminCategory,
     PointSla,
     PointTestOut,
-    RuleOut,
+    RoutingRuleOut,
     SlaTargetOut,
 )
 from cityloop.domains.governance.config.schemas import (
     CategoryCreate,
     CategoryEdit,
     PointTestIn,
-    RuleEdit,
-    RuleIn,
+    RoutingRuleEdit,
+    RoutingRuleIn,
 )
 from cityloop.domains.governance.models import Category, RoutingRule
 from cityloop.domains.governance.presenters import category_out
@@ -67,8 +67,8 @@ def _category_out(session: Session, category: Category) -> AdminCategory:
     )
 
 
-def _rule_out(rule: RoutingRule) -> RuleOut:
-    return RuleOut(
+def _rule_out(rule: RoutingRule) -> RoutingRuleOut:
+    return RoutingRuleOut(
         id=rule.id,
         category=rule.category_code,
         district=rule.district_code,
@@ -146,14 +146,14 @@ def list_rules(
     ctx: Ctx,
     _admin: Admin,
     category: Annotated[str | None, Query(max_length=20)] = None,
-) -> list[RuleOut]:
+) -> list[RoutingRuleOut]:
     """The routing rules, optionally of one category; admins only."""
     with ctx.reading() as session:
         return [_rule_out(r) for r in rules.list_rules(session, category=category)]
 
 
 @router.post("/routing-rules", status_code=201)
-def add_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> RuleOut:
+def add_rule(ctx: Ctx, actor: Admin, body: RoutingRuleIn) -> RoutingRuleOut:
     """Route a category in a district (or in any district) to a department; a second rule for
     the same category and district is a 409. Audited; admins only."""
     with ctx.writing() as session:
@@ -162,8 +162,8 @@ def add_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> RuleOut:
 
 @router.put("/routing-rules/{rule_id}")
 def edit_rule(
-    ctx: Ctx, actor: Admin, rule_id: RuleId, body: RuleEdit, if_match: IfMatch = None
-) -> RuleOut:
+    ctx: Ctx, actor: Admin, rule_id: RuleId, body: RoutingRuleEdit, if_match: IfMatch = None
+) -> RoutingRuleOut:
     """Change a rule on the version the admin saw (409 when stale or clashing); admins only."""
     version = versions.expected_version(given=body.version, if_match=if_match)
     with ctx.writing() as session:

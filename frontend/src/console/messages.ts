@@ -891,6 +891,9 @@ export const messages: Messages = {
     "config.daySaved": "{day} saved.",
     "config.dayCleared": "{day} follows its weekday again.",
     "config.noDays": "No holidays or adjusted days in this year.",
+    "config.lat": "Latitude",
+    "config.lon": "Longitude",
+    "config.testPoint": "Test this point",
   },
   "zh-CN": {
     "app.name": "城市运行管理平台",
@@ -1781,5 +1784,8 @@ export const messages: Messages = {
     "config.daySaved": "{day} 已保存。",
     "config.dayCleared": "{day} 已恢复按星期计算。",
     "config.noDays": "该年份没有节假日或调休记录。",
+    "config.lat": "纬度",
+    "config.lon": "经度",
+    "config.testPoint": "测试该位置",
   },
 };

@@ -344,3 +344,20 @@ def test_a_department_in_use_cannot_be_deactivated(city: City) -> None:
             session, code=dept, version=1, active=False, actor=ADMIN
         )
         assert not department.active and department.version == 2
+
+
+def test_a_category_comes_back_only_with_a_department_in_service(city: City) -> None:
+    dept = fresh_code("d").lower()
+    with city.ctx.writing() as session:
+        departments.add(
+            session, code=dept, name="Kiosks", name_zh="报亭处", kind="department", actor=ADMIN
+        )
+    code = _new_category(city, default_department=dept)
+    with city.ctx.writing() as session:
+        categories.set_category_active(session, code=code, version=1, active=False, actor=ADMIN)
+        departments.set_active(session, code=dept, version=1, active=False, actor=ADMIN)
+    refused = _refused(
+        city,
+        lambda s: categories.set_category_active(s, code=code, version=2, active=True, actor=ADMIN),
+    )
+    assert refused.status == 400 and refused.field == "default_department"

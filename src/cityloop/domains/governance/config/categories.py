@@ -214,6 +214,9 @@ def set_category_active(
     versions.require_version(kind=KIND, key=code, current=category.version, given=version)
     if category.active == active:
         return category
+    if active:
+        # Its default department may have been deactivated while the category was out of use.
+        require_department(session, code=category.default_department, field="default_department")
     before = state_of(session, category)
     category.active = active
     category.version += 1

@@ -105,3 +105,112 @@ def test_an_admin_adds_a_rule_tests_a_point_and_a_new_report_follows_it(
     history = page.get_by_test_id("history-panel")
     expect(history.get_by_test_id("history-row")).to_have_count(1)
     expect(history.get_by_test_id("history-row").first).to_have_attribute("data-action", "create")
+
+
+def test_the_chinese_console_edits_a_category_a_department_and_a_calendar_day(
+    live_server: str, browser: Browser
+) -> None:
+    context = browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 1000}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        admin = staff(live_server, "admin")
+        code = _category(admin)
+        login(page, live_server, "admin", f"/config/categories/{code}")
+        expect(page.get_by_test_id("config-tab-categories")).to_have_text("案件类别")
+        expect(page.get_by_test_id("category-version")).to_have_attribute("data-version", "1")
+
+        # A new question with two choices, both languages; saved as version 2.
+        page.get_by_test_id("question-add").click()
+        page.get_by_test_id("q-code-0").fill("size")
+        page.get_by_test_id("q-type-0").select_option("singlevaluelist")
+        page.get_by_test_id("q-label-0").fill("How big is it?")
+        page.get_by_test_id("q-label-zh-0").fill("有多大？")
+        for key, name, name_zh in (("small", "Small", "小"), ("large", "Large", "大")):
+            page.get_by_test_id("q-add-choice-0").click()
+            choice = page.locator(".choices .row").last
+            choice.locator("input").nth(0).fill(key)
+            choice.locator("input").nth(1).fill(name)
+            choice.locator("input").nth(2).fill(name_zh)
+        page.get_by_test_id("category-save").click()
+        expect(page.get_by_test_id("category-saved")).to_contain_text("第 2 版")
+        screenshot(page, "console-config-category-zh")
+        stored = admin.get(f"/api/v1/admin/categories/{code}").json()
+        assert stored["attributes"][0]["values_zh"] == [["small", "小"], ["large", "大"]]
+
+        # An SLA whose response comes after its resolution is refused, naming the field.
+        page.get_by_test_id("sla-normal-response").fill("900")
+        page.get_by_test_id("category-save").click()
+        error = page.get_by_test_id("category-error")
+        expect(error).to_have_attribute("data-field", "sla[0].response_minutes")
+
+        # Someone else changes the category meanwhile: this page's save is stale.
+        page.get_by_test_id("sla-normal-response").fill("30")
+        body = {k: v for k, v in stored.items() if k in _EDITABLE}
+        changed = admin.put(
+            f"/api/v1/admin/categories/{code}", json={**body, "name_zh": "沙发", "version": 2}
+        )
+        assert changed.status_code == 200, changed.text
+        page.get_by_test_id("category-save").click()
+        expect(error).to_contain_text("第 3 版")
+
+        # The history lists the versions.
+        page.reload()
+        page.get_by_test_id("category-history").click()
+        expect(page.get_by_test_id("history-row")).to_have_count(3)
+
+        # A department: added, then refused deactivation while a rule routes to it.
+        dept = f"e2e-{uuid.uuid4().hex[:6]}"
+        page.get_by_test_id("config-tab-departments").click()
+        page.get_by_test_id("dept-code").fill(dept)
+        page.get_by_test_id("dept-name").fill("Kiosks")
+        page.get_by_test_id("dept-name-zh").fill("报亭管理处")
+        page.get_by_test_id("dept-add").click()
+        expect(page.locator(f'[data-testid="department-row"][data-code="{dept}"]')).to_be_visible()
+        rule = admin.post(
+            "/api/v1/admin/routing-rules",
+            json={"category": code, "district": "RV03", "department": dept},
+        )
+        assert rule.status_code == 201, rule.text
+        page.get_by_test_id(f"dept-deactivate-{dept}").click()
+        expect(page.get_by_test_id("department-error")).to_contain_text(
+            f"routing rule #{rule.json()['id']}"
+        )
+
+        # The working calendar: a day set, then in the table with its Chinese name.
+        page.get_by_test_id("config-tab-calendar").click()
+        page.get_by_test_id("cal-year").fill("2031")
+        page.get_by_test_id("cal-year").dispatch_event("change")
+        page.get_by_test_id("day-date").fill("2031-06-20")
+        page.get_by_test_id("day-name").fill("City day")
+        page.get_by_test_id("day-name-zh").fill("城市日")
+        page.get_by_test_id("day-save").click()
+        day = page.locator('[data-testid="day-row"][data-day="2031-06-20"]')
+        expect(day).to_contain_text("城市日")
+        expect(day).to_have_attribute("data-kind", "holiday")
+        screenshot(page, "console-config-calendar-zh")
+    finally:
+        context.close()
+
+
+_EDITABLE = {
+    "kind",
+    "major_class",
+    "major_name",
+    "major_name_zh",
+    "name",
+    "name_zh",
+    "description",
+    "keywords",
+    "icon",
+    "default_department",
+    "priority",
+    "auto_dispatch",
+    "moderated",
+    "dedupe_radius_m",
+    "dedupe_window_hours",
+    "update_interval_hours",
+    "sla",
+}

@@ -38,6 +38,13 @@ const routes: RouteRecordRaw[] = [
   { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
   { path: "/crews", component: () => import("./views/CrewsView.vue"), meta: { feature: "crews", title: "nav.crews" } },
+  // The city's configuration (admins).
+  { path: "/config", redirect: "/config/routing" },
+  { path: "/config/routing", component: () => import("./views/ConfigRoutingView.vue"), meta: { feature: "config", title: "config.tab.routing" } },
+  { path: "/config/categories", component: () => import("./views/ConfigCategoriesView.vue"), meta: { feature: "config", title: "config.tab.categories" } },
+  { path: "/config/categories/:code", component: () => import("./views/ConfigCategoryView.vue"), meta: { feature: "config", title: "config.tab.categories" } },
+  { path: "/config/departments", component: () => import("./views/ConfigDepartmentsView.vue"), meta: { feature: "config", title: "config.tab.departments" } },
+  { path: "/config/calendar", component: () => import("./views/ConfigCalendarView.vue"), meta: { feature: "config", title: "config.tab.calendar" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

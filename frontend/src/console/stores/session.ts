@@ -4,11 +4,11 @@ import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } f
 import { t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews";
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews"],
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews", "config"],
   dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data", "crews"],
   supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog", "crews"],
   // Data sharing: handlers request and decide grants for their department; workers see them.

@@ -36,6 +36,8 @@ class Category(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Reports' descriptions and photos stay off public answers until a person accepts them.
     moderated: Mapped[bool] = mapped_column(default=False)
+    # The edit counter of optimistic concurrency (identity's ``versions``).
+    version: Mapped[int] = mapped_column(default=1)
 
 
 class RoutingRule(Base):
@@ -47,8 +49,14 @@ class RoutingRule(Base):
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
     district_code: Mapped[str | None] = mapped_column(String(40))
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    version: Mapped[int] = mapped_column(default=1)
 
-    __table_args__ = (UniqueConstraint("category_code", "district_code", name="uq_routing_rule"),)
+    # A rule's versions are kept under its id, so SQLite must never hand a deleted rule's id to
+    # a new one (without AUTOINCREMENT it reuses the highest).
+    __table_args__ = (
+        UniqueConstraint("category_code", "district_code", name="uq_routing_rule"),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class SlaTarget(Base):

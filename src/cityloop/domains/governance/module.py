@@ -11,6 +11,8 @@ from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.domains.governance import cli, datasets, notifications, sla
+from cityloop.domains.governance.config.rules import department_in_use
+from cityloop.domains.governance.config.views import router as config_router
 from cityloop.domains.governance.live import router as live_router
 from cityloop.domains.governance.models import (
     Case,
@@ -30,6 +32,10 @@ from cityloop.domains.governance.open311.views import (
 )
 from cityloop.domains.governance.public_views import router as public_router
 from cityloop.domains.governance.views import router as cases_router
+from cityloop.platforms.application.identity.departments import register_deactivation_guard
+
+# A department still routed to, or with open cases, must not be deactivated.
+register_deactivation_guard(department_in_use)
 
 
 def _sla_sweep(ctx: AppContext) -> sla.SweepResult:
@@ -49,7 +55,7 @@ def _gauges(ctx: AppContext) -> None:
 MODULE = Module(
     name="governance",
     models=(Category, RoutingRule, SlaTarget, Case, Report, CaseEvent, Rating, Dispute),
-    routers=(cases_router, public_router, live_router),
+    routers=(cases_router, public_router, live_router, config_router),
     mounts=(install_open311,),
     consumers=(notifications.subscribe,),
     jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),

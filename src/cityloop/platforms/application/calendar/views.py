@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.calendar import service
@@ -19,6 +20,7 @@ from cityloop.platforms.application.calendar.responses import (
     WorkingDayDeadline,
 )
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity import versions
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
@@ -49,18 +51,53 @@ def days(ctx: Ctx, year: Annotated[int | None, Query(ge=1900, le=2200)] = None) 
         )
 
 
+def _day_state(row: CalendarDay | None, day: date) -> dict[str, object]:
+    if row is None:
+        return {"day": day.isoformat(), "kind": "weekday-rule"}
+    return {"day": day.isoformat(), "kind": row.kind, "name": row.name, "name_zh": row.name_zh}
+
+
+def _versioned(
+    session: Session,
+    *,
+    day: date,
+    action: str,
+    before: dict[str, object],
+    after: dict[str, object],
+    actor: Actor,
+    detail: dict[str, object] | None = None,
+) -> None:
+    # A day has no edit counter of its own: its versions are numbered as they come (no
+    # optimistic check; the last word on a holiday is the one that stands).
+    key = day.isoformat()
+    versions.record(
+        session,
+        kind="calendar",
+        key=key,
+        version=versions.next_version(session, kind="calendar", key=key),
+        action=action,
+        state=after,
+        before=before,
+        actor=actor,
+        detail=detail,
+    )
+
+
 @router.put("/days/{day}", response_model=CalendarDayOut)
 def set_day(ctx: Ctx, day: DayPath, body: CalendarDayIn, actor: Admin) -> CalendarDayOut:
-    """Make a day a holiday or a working day (audited)."""
+    """Make a day a holiday or a working day (versioned and audited); admins only."""
     with ctx.writing() as session:
+        before = _day_state(session.get(CalendarDay, day), day)
         row = service.set_day(
             session, day=day, kind=body.kind, name=body.name, name_zh=body.name_zh
         )
-        identity.audit(
+        _versioned(
             session,
+            day=day,
+            action="set",
+            before=before,
+            after=_day_state(row, day),
             actor=actor,
-            action="calendar.set",
-            target=f"calendar:{day.isoformat()}",
             detail={"kind": body.kind, "name": body.name},
         )
         return _day_out(row)
@@ -68,11 +105,18 @@ def set_day(ctx: Ctx, day: DayPath, body: CalendarDayIn, actor: Admin) -> Calend
 
 @router.delete("/days/{day}", status_code=204, response_class=Response)
 def clear_day(ctx: Ctx, day: DayPath, actor: Admin) -> Response:
-    """Take a day out of the table: it follows its weekday again (audited)."""
+    """Take a day out of the table: it follows its weekday again (versioned and audited);
+    admins only."""
     with ctx.writing() as session:
+        before = _day_state(session.get(CalendarDay, day), day)
         service.clear_day(session, day=day)
-        identity.audit(
-            session, actor=actor, action="calendar.clear", target=f"calendar:{day.isoformat()}"
+        _versioned(
+            session,
+            day=day,
+            action="clear",
+            before=before,
+            after=_day_state(None, day),
+            actor=actor,
         )
     return Response(status_code=204)
 

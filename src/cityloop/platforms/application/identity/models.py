@@ -19,6 +19,8 @@ class Department(Base):
     name_zh: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(20), default="department")
     active: Mapped[bool] = mapped_column(default=True)
+    # The edit counter of optimistic concurrency: an edit names the version it was made on.
+    version: Mapped[int] = mapped_column(default=1)
 
 
 class User(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.platforms.application.identity import cli, passwords, throttle
+from cityloop.platforms.application.identity.config_views import router as config_router
 from cityloop.platforms.application.identity.crew_views import router as crew_router
 from cityloop.platforms.application.identity.models import (
     ApiKey,
@@ -21,6 +22,7 @@ from cityloop.platforms.application.identity.models import (
     User,
 )
 from cityloop.platforms.application.identity.realname_views import router as realname_router
+from cityloop.platforms.application.identity.versions import ConfigVersion
 from cityloop.platforms.application.identity.views import router
 
 
@@ -47,8 +49,9 @@ MODULE = Module(
         EnterpriseAgent,
         Crew,
         CrewMember,
+        ConfigVersion,
     ),
-    routers=(router, realname_router, crew_router),
+    routers=(router, realname_router, crew_router, config_router),
     setup=(_bound_password_hashing,),
     jobs=(
         ScheduledJob(

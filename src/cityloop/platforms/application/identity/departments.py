@@ -1,0 +1,156 @@
+"""Departments as configuration: added, renamed (English and Chinese) and deactivated by admins,
+each edit versioned and audited (``versions``).
+
+A department still in use must not be deactivated. What uses it is mostly not identity's to know
+(routing rules and open cases are governance's), so the packages that know register a guard here:
+a function naming what still points at a department.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.problems import conflict, not_found
+from cityloop.platforms.application.identity import versions
+from cityloop.platforms.application.identity.models import Department, User
+from cityloop.platforms.application.identity.service import Actor
+
+KIND = "department"
+
+# (session, department code) -> what still points at it, one line each.
+Guard = Callable[[Session, str], list[str]]
+_GUARDS: list[Guard] = []
+
+
+def register_deactivation_guard(guard: Guard) -> None:
+    """Add a check that names what still needs a department (registering twice is harmless)."""
+    if guard not in _GUARDS:
+        _GUARDS.append(guard)
+
+
+def _staff_in(session: Session, code: str) -> list[str]:
+    names = session.scalars(
+        select(User.username).where(User.department_code == code, User.active.is_(True)).limit(5)
+    ).all()
+    return [f"active account {name}" for name in names]
+
+
+register_deactivation_guard(_staff_in)
+
+
+def state_of(department: Department) -> dict[str, Any]:
+    """The department as a version keeps it."""
+    return {
+        "code": department.code,
+        "name": department.name,
+        "name_zh": department.name_zh,
+        "kind": department.kind,
+        "active": department.active,
+    }
+
+
+def _get(session: Session, code: str) -> Department:
+    department = session.get(Department, code)
+    if department is None:
+        raise not_found("department", code)
+    return department
+
+
+def list_all(session: Session) -> list[Department]:
+    """Every department, active or not, by code."""
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def add(
+    session: Session, *, code: str, name: str, name_zh: str, kind: str, actor: Actor
+) -> Department:
+    """A new department at version 1; 409 when the code is taken."""
+    if session.get(Department, code) is not None:
+        raise conflict(f"department {code} exists already", field="code")
+    department = Department(code=code, name=name, name_zh=name_zh, kind=kind, version=1)
+    session.add(department)
+    session.flush()
+    versions.record(
+        session,
+        kind=KIND,
+        key=code,
+        version=1,
+        action="create",
+        state=state_of(department),
+        before=None,
+        actor=actor,
+    )
+    return department
+
+
+def _edit(
+    session: Session, department: Department, *, action: str, actor: Actor, before: dict[str, Any]
+) -> Department:
+    department.version += 1
+    session.flush()
+    versions.record(
+        session,
+        kind=KIND,
+        key=department.code,
+        version=department.version,
+        action=action,
+        state=state_of(department),
+        before=before,
+        actor=actor,
+    )
+    return department
+
+
+def rename(
+    session: Session,
+    *,
+    code: str,
+    version: int | None,
+    name: str,
+    name_zh: str,
+    kind: str,
+    actor: Actor,
+) -> Department:
+    """Change a department's names (and kind), on the version the admin saw."""
+    department = _get(session, code)
+    versions.require_version(kind=KIND, key=code, current=department.version, given=version)
+    before = state_of(department)
+    department.name, department.name_zh, department.kind = name, name_zh, kind
+    return _edit(session, department, action="edit", actor=actor, before=before)
+
+
+def blockers(session: Session, *, code: str) -> list[str]:
+    """What still points at the department, from every registered guard."""
+    return [line for guard in _GUARDS for line in guard(session, code)]
+
+
+def set_active(
+    session: Session, *, code: str, version: int | None, active: bool, actor: Actor
+) -> Department:
+    """Deactivate a department nothing points at any more (409 naming what does), or bring one
+    back."""
+    department = _get(session, code)
+    versions.require_version(kind=KIND, key=code, current=department.version, given=version)
+    if department.active == active:
+        return department
+    if not active:
+        found = blockers(session, code=code)
+        if found:
+            raise conflict(
+                f"department {code} is still in use: {'; '.join(found)}",
+                type_="department-in-use",
+                blockers=found,
+            )
+    before = state_of(department)
+    department.active = active
+    return _edit(
+        session,
+        department,
+        action="deactivate" if not active else "activate",
+        actor=actor,
+        before=before,
+    )

@@ -105,15 +105,18 @@ def list_alarms(
     severity: Annotated[str | None, Query(max_length=20)] = None,
     type: Annotated[str | None, Query(max_length=60)] = None,
     originator: Annotated[str | None, Query(max_length=100)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> out.AlarmPage:
-    """One page of alarms, filtered by status, severity, type and originator, newest first; admins,
+    """One page of alarms, filtered by status, severity, type, originator (the device id) and
+    when they started (``since`` inclusive, ``until`` exclusive), newest first; admins,
     dispatchers and supervisors."""
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
-            filters=alarms.AlarmFilter(status, severity, type, originator),
+            filters=alarms.AlarmFilter(status, severity, type, originator, since, until),
             offset=offset,
             limit=limit,
         )

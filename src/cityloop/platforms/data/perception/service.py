@@ -220,7 +220,8 @@ def create_device(
     if attributes is not None and not isinstance(attributes, Mapping):
         raise bad_request("attributes must be an object", field="attributes")
     if session.get(Device, device_id) is not None:
-        raise conflict(f"device {device_id!r} exists", type_="device-exists")
+        # Named like a 400's field, so an import's row error points at the column.
+        raise Problem(409, "device-exists", f"device {device_id!r} exists", field="device_id")
     profile = get_profile(session, code=group.profile_code)
     device = Device(
         device_id=device_id,

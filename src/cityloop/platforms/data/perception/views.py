@@ -17,8 +17,8 @@ from cityloop.base.problems import Problem, bad_request
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.data.perception import device_queries, service, telemetry
 from cityloop.platforms.data.perception import responses as out
-from cityloop.platforms.data.perception import service, telemetry
 from cityloop.platforms.data.perception.ingest import (
     DeviceMessage,
     ingest_batch,
@@ -86,14 +86,25 @@ def list_devices(
     ctx: Ctx,
     actor: Admin,
     group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    profile: Annotated[str | None, Query(max_length=60)] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    district: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> out.DevicePage:
-    """One page of registered devices, optionally of one group; admins only."""
+    """One page of registered devices by id, each with its state (online, offline, never_seen),
+    battery and district; filtered by group, profile, state, district and a text in the id or
+    name (``q``); admins only."""
+    filters = device_queries.DeviceFilter(
+        profile_code=profile, group_id=group_id, state=state, district=district, text=q
+    )
     with ctx.reading() as session:
-        rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
+        rows, total = device_queries.list_devices(
+            session, filters=filters, offset=offset, limit=limit
+        )
         return out.DevicePage(
-            items=[device_out(d) for d in rows], total=total, offset=offset, limit=limit
+            items=[out.device_row_out(d) for d in rows], total=total, offset=offset, limit=limit
         )
 
 

@@ -37,6 +37,14 @@ const routes: RouteRecordRaw[] = [
   { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
   { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
+  // Devices and alarms (the perception API: devices and rules for admins, alarms for operators).
+  { path: "/devices", component: () => import("./views/DevicesView.vue"), meta: { feature: "devices", title: "nav.devices" } },
+  { path: "/devices/new", component: () => import("./views/DeviceNewView.vue"), meta: { feature: "devices", title: "deviceNew.title" } },
+  { path: "/devices/import", component: () => import("./views/DeviceImportView.vue"), meta: { feature: "devices", title: "deviceImport.title" } },
+  { path: "/devices/profiles", component: () => import("./views/DeviceProfilesView.vue"), meta: { feature: "devices", title: "profiles.title" } },
+  { path: "/devices/:id", component: () => import("./views/DeviceView.vue"), meta: { feature: "devices", title: "nav.device" } },
+  { path: "/alarm-rules", component: () => import("./views/AlarmRulesView.vue"), meta: { feature: "alarmRules", title: "rules.title" } },
+  { path: "/alarms", component: () => import("./views/AlarmsView.vue"), meta: { feature: "alarms", title: "nav.alarms" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

@@ -166,3 +166,39 @@ def test_a_duplicate_device_in_an_import_names_the_device_id_column(city: City) 
     [error] = response.json()["errors"]
     assert (error["row"], error["field"]) == (3, "device_id")
     assert "exists" in error["message"]
+
+
+def audited(city: City, target: str) -> list[tuple[str, str]]:
+    trail = city.client.get(
+        "/api/v1/audit", params={"target": target}, headers=city.headers("admin")
+    )
+    assert trail.status_code == 200, trail.text
+    return [(entry["actor"], entry["action"]) for entry in trail.json()]
+
+
+def test_staff_actions_on_devices_rules_and_alarms_are_audited(city: City) -> None:
+    rule = alarm_rule("threshold", "HOT", "MAJOR", attribute="temperature", op=">", value=30)
+    profile, apikey = fleet(city, "ul", BATTERY_CONFIG)
+    made = add_rule(city, profile, **rule)
+    device = add_device(city, apikey)
+    send(city, apikey, device, "t|35|b|80")
+    [alarm] = city.client.get(
+        BASE + "/alarms", params={"originator": device}, headers=city.headers("admin")
+    ).json()["items"]
+    for action in ("ack", "clear"):
+        response = city.client.post(
+            BASE + f"/alarms/{alarm['id']}/{action}", headers=city.headers("dispatcher")
+        )
+        assert response.status_code == 200, response.text
+    deleted = city.client.delete(BASE + f"/devices/{device}", headers=city.headers("admin"))
+    assert deleted.status_code == 204
+
+    assert audited(city, f"alarm:{alarm['id']}") == [
+        ("dispatcher", "alarm.clear"),
+        ("dispatcher", "alarm.ack"),
+    ]
+    assert audited(city, f"device:{device}") == [
+        ("admin", "device.delete"),
+        ("admin", "device.create"),
+    ]
+    assert audited(city, f"rule:{made['id']}") == [("admin", "alarm_rule.create")]

@@ -87,6 +87,11 @@ def test_an_admin_lists_devices_and_sees_a_bins_readings_chart(
     expect(page.locator(".citymap .device-map-pin")).to_be_visible()
     screenshot(page, "console-device")
 
+    page.get_by_test_id("lang-switch").select_option("zh-CN")
+    expect(page.get_by_test_id("device-state")).to_have_text("在线")
+    expect(page.get_by_test_id("device-period-30d")).to_have_text("30 天")
+    screenshot(page, "console-device-zh")
+
 
 def test_a_csv_import_with_one_bad_row_shows_the_line_and_column(
     live_server: str, page: Page
@@ -173,3 +178,37 @@ def test_a_dispatcher_handles_alarms_but_does_not_reach_the_device_registry(
 
     page.goto(f"{live_server}/console/#/devices")
     expect(page).not_to_have_url(re.compile(r"#/devices"))
+
+
+def test_an_admin_writes_an_alarm_rule_and_reads_the_refused_field_beside_it(
+    live_server: str, page: Page
+) -> None:
+    alarm_type = f"HOT_BIN_{uuid.uuid4().hex[:6].upper()}"
+    login(page, live_server, "admin", "/alarm-rules")
+    expect(page.get_by_test_id("rule-row").first).to_be_attached()  # the demo city's rules
+    page.get_by_test_id("rule-new").click()
+    page.get_by_test_id("rule-name").fill("Hot bin")
+    page.get_by_test_id("rule-profile").select_option("wastebin-ul")
+    page.get_by_test_id("rule-attribute").fill("temperature")
+    page.get_by_test_id("rule-value").fill("60")
+    page.get_by_test_id("rule-clear").fill("70")  # above a ">" trigger: it could never clear
+    page.get_by_test_id("rule-type").fill(alarm_type)
+    page.get_by_test_id("rule-severity").select_option("WARNING")
+    page.get_by_test_id("rule-save").click()
+
+    expect(page.get_by_test_id("rule-error-clear")).to_contain_text("clear must not be above")
+    expect(page.get_by_test_id("rule-clear")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "console-alarm-rule-error")
+    page.get_by_test_id("rule-clear").fill("50")
+    page.get_by_test_id("rule-save").click()
+    expect(page.get_by_test_id("rule-done")).to_contain_text("Hot bin")
+    row = page.locator(f'[data-testid="rule-row"][data-type="{alarm_type}"]')
+    expect(row).to_contain_text("temperature > 60")
+
+    row.get_by_test_id("rule-edit").click()
+    page.get_by_test_id("rule-value").fill("65")
+    page.get_by_test_id("rule-save").click()
+    expect(row).to_contain_text("temperature > 65")
+    row.get_by_test_id("rule-delete").click()
+    row.get_by_test_id("rule-delete-confirm").click()
+    expect(row).to_have_count(0)

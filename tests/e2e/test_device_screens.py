@@ -212,3 +212,21 @@ def test_an_admin_writes_an_alarm_rule_and_reads_the_refused_field_beside_it(
     row.get_by_test_id("rule-delete").click()
     row.get_by_test_id("rule-delete-confirm").click()
     expect(row).to_have_count(0)
+
+
+def test_a_busy_day_is_drawn_from_its_latest_readings_and_says_so(
+    live_server: str, page: Page
+) -> None:
+    busy = "rv-wb-05"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    groups = [
+        f"{(now - timedelta(minutes=k)).isoformat().replace('+00:00', 'Z')}|f|{20 + k % 30}"
+        for k in range(1001, 0, -1)
+    ]
+    send_ul(live_server, BIN_KEY, busy, "#".join(groups))
+    login(page, live_server, "admin", f"/devices/{busy}")
+    page.get_by_test_id("device-measure").select_option("fillingLevel")
+    expect(page.get_by_test_id("device-chart")).to_have_attribute("data-points", "1000")
+    expect(page.get_by_test_id("device-chart-truncated")).to_contain_text("latest 1000 readings")
+    page.get_by_test_id("device-period-7d").click()
+    expect(page.get_by_test_id("device-chart-truncated")).to_have_count(0)

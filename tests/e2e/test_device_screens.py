@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import login, screenshot
+from tests.support.servers import staff
 
 expect.set_options(timeout=15_000)
 
@@ -230,3 +231,33 @@ def test_a_busy_day_is_drawn_from_its_latest_readings_and_says_so(
     expect(page.get_by_test_id("device-chart-truncated")).to_contain_text("latest 1000 readings")
     page.get_by_test_id("device-period-7d").click()
     expect(page.get_by_test_id("device-chart-truncated")).to_have_count(0)
+
+
+def test_an_admin_registers_a_device_from_the_form_then_deletes_it(
+    live_server: str, page: Page
+) -> None:
+    device = f"e2e-form-{uuid.uuid4().hex[:6]}"
+    login(page, live_server, "admin", "/devices/new")
+    page.get_by_test_id("nd-device-id").fill(device)
+    page.get_by_test_id("nd-name").fill("Gauge by the bridge")
+    page.get_by_test_id("nd-lat").fill("95")
+    page.get_by_test_id("nd-lon").fill("120.16")
+    page.get_by_test_id("nd-submit").click()
+    expect(page.get_by_test_id("nd-error-lat")).to_contain_text("lat must lie within")
+    expect(page.get_by_test_id("nd-lat")).to_have_attribute("aria-invalid", "true")
+
+    # A click on the map sets both coordinates.
+    expect(page.locator('[data-testid="nd-map"] .citymap-label').first).to_be_attached()
+    page.get_by_test_id("nd-map").click()
+    expect(page.get_by_test_id("nd-lat")).not_to_have_value("95")
+    page.get_by_test_id("nd-submit").click()
+
+    expect(page.get_by_test_id("device-title")).to_have_text(device)
+    expect(page.get_by_test_id("device-state")).to_have_text("Never seen")
+    expect(page.get_by_test_id("device-no-readings")).to_be_visible()
+    page.get_by_test_id("device-delete").click()
+    page.get_by_test_id("device-delete-confirm").click()
+    expect(page.get_by_test_id("dev-deleted")).to_contain_text(device)
+    expect(page.locator(f'[data-testid="dev-row"][data-id="{device}"]')).to_have_count(0)
+    with staff(live_server, "admin") as client:
+        assert client.get(f"/api/v1/perception/devices/{device}").status_code == 404

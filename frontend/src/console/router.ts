@@ -45,6 +45,14 @@ const routes: RouteRecordRaw[] = [
   { path: "/config/categories/:code", component: () => import("./views/ConfigCategoryView.vue"), meta: { feature: "config", title: "config.tab.categories" } },
   { path: "/config/departments", component: () => import("./views/ConfigDepartmentsView.vue"), meta: { feature: "config", title: "config.tab.departments" } },
   { path: "/config/calendar", component: () => import("./views/ConfigCalendarView.vue"), meta: { feature: "config", title: "config.tab.calendar" } },
+  // Devices and alarms (the perception API: devices and rules for admins, alarms for operators).
+  { path: "/devices", component: () => import("./views/DevicesView.vue"), meta: { feature: "devices", title: "nav.devices" } },
+  { path: "/devices/new", component: () => import("./views/DeviceNewView.vue"), meta: { feature: "devices", title: "deviceNew.title" } },
+  { path: "/devices/import", component: () => import("./views/DeviceImportView.vue"), meta: { feature: "devices", title: "deviceImport.title" } },
+  { path: "/devices/profiles", component: () => import("./views/DeviceProfilesView.vue"), meta: { feature: "devices", title: "profiles.title" } },
+  { path: "/devices/:id", component: () => import("./views/DeviceView.vue"), meta: { feature: "devices", title: "nav.device" } },
+  { path: "/alarm-rules", component: () => import("./views/AlarmRulesView.vue"), meta: { feature: "alarmRules", title: "rules.title" } },
+  { path: "/alarms", component: () => import("./views/AlarmsView.vue"), meta: { feature: "alarms", title: "nav.alarms" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 

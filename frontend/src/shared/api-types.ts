@@ -1199,7 +1199,9 @@ export interface paths {
         };
         /**
          * List Devices
-         * @description One page of registered devices, optionally of one group; admins only.
+         * @description One page of registered devices by id, each with its state (online, offline, never_seen),
+         *     battery and district; filtered by group, profile, state, district and a text in the id or
+         *     name (``q``); admins only.
          */
         get: operations["list_devices_api_v1_perception_devices_get"];
         put?: never;
@@ -1404,7 +1406,8 @@ export interface paths {
         };
         /**
          * List Alarms
-         * @description One page of alarms, filtered by status, severity, type and originator, newest first; admins,
+         * @description One page of alarms, filtered by status, severity, type, originator (the device id) and
+         *     when they started (``since`` inclusive, ``until`` exclusive), newest first; admins,
          *     dispatchers and supervisors.
          */
         get: operations["list_alarms_api_v1_perception_alarms_get"];
@@ -5435,6 +5438,12 @@ export interface components {
             created_at: string;
             /** Last Seen At */
             last_seen_at: string | null;
+            /**
+             * State
+             * @description online (reported within the last two hours), offline or never_seen
+             * @enum {string}
+             */
+            state: "online" | "offline" | "never_seen";
         };
         /** DeviceIn */
         DeviceIn: {
@@ -5463,10 +5472,59 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * DeviceListItem
+         * @description A device on the list, with what the list shows besides the registry's fields.
+         */
+        DeviceListItem: {
+            /** Device Id */
+            device_id: string;
+            /** Group Id */
+            group_id: number;
+            /** Profile Code */
+            profile_code: string;
+            /** Entity Id */
+            entity_id: string;
+            /** Name */
+            name: string;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /**
+             * State
+             * @description online (reported within the last two hours), offline or never_seen
+             * @enum {string}
+             */
+            state: "online" | "offline" | "never_seen";
+            /**
+             * Battery
+             * @description the latest batteryLevel, 0..1, if it reports one
+             */
+            battery: number | null;
+            /**
+             * District Code
+             * @description the district its point falls in, if any
+             */
+            district_code: string | null;
+        };
         /** DevicePage */
         DevicePage: {
             /** Items */
-            items: components["schemas"]["Device"][];
+            items: components["schemas"]["DeviceListItem"][];
             /** Total */
             total: number;
             /** Offset */
@@ -10285,6 +10343,10 @@ export interface operations {
         parameters: {
             query?: {
                 group_id?: number | null;
+                profile?: string | null;
+                state?: string | null;
+                district?: string | null;
+                q?: string | null;
                 offset?: number;
                 limit?: number;
             };
@@ -10725,6 +10787,8 @@ export interface operations {
                 severity?: string | null;
                 type?: string | null;
                 originator?: string | null;
+                since?: string | null;
+                until?: string | null;
                 offset?: number;
                 limit?: number;
             };

@@ -4,13 +4,17 @@ import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } f
 import { t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config";
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config"
+  // Devices and alarms.
+  | "devices" | "alarmRules" | "alarms";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews", "config"],
-  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data", "crews"],
-  supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog", "crews"],
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews", "config",
+    // Devices and alarms: the registry and the rules are the admin's; alarms the operators' too.
+    "devices", "alarmRules", "alarms"],
+  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "applications", "data", "crews", "alarms"],
+  supervisor: ["queue", "disputes", "kpis", "applications", "data", "accessLog", "crews", "alarms"],
   // Data sharing: handlers request and decide grants for their department; workers see them.
   handler: ["myWork", "queue", "applications", "data", "sharing", "crews"],
   worker: ["myWork", "queue", "applications", "sharing"],

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
-from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.identity.service import Actor, audit
 from cityloop.platforms.data.perception import alarms, retention, rules, service
 from cityloop.platforms.data.perception import responses as out
 from cityloop.platforms.data.perception.responses import alarm_out, rule_out
@@ -61,7 +61,9 @@ def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> out.Rule:
     """Create an alarm rule: the condition on readings that raises an alarm of a type and severity;
     admins only."""
     with ctx.writing() as session:
-        return rule_out(rules.create_rule(session, data=body.data()))
+        rule = rules.create_rule(session, data=body.data())
+        audit(session, actor=actor, action="alarm_rule.create", target=f"rule:{rule.id}")
+        return rule_out(rule)
 
 
 @router.get(BASE + "/rules")
@@ -88,7 +90,9 @@ def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> out.Rule:
 def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> out.Rule:
     """Replace an alarm rule's definition; admins only."""
     with ctx.writing() as session:
-        return rule_out(rules.update_rule(session, rule_id=rule_id, data=body.data()))
+        rule = rules.update_rule(session, rule_id=rule_id, data=body.data())
+        audit(session, actor=actor, action="alarm_rule.update", target=f"rule:{rule_id}")
+        return rule_out(rule)
 
 
 @router.delete(BASE + "/rules/{rule_id}", status_code=204)
@@ -96,6 +100,7 @@ def delete_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> Response:
     """Delete an alarm rule (the alarms it raised stay); admins only."""
     with ctx.writing() as session:
         rules.delete_rule(session, rule_id=rule_id)
+        audit(session, actor=actor, action="alarm_rule.delete", target=f"rule:{rule_id}")
     return Response(status_code=204)
 
 
@@ -107,15 +112,18 @@ def list_alarms(
     severity: Annotated[str | None, Query(max_length=20)] = None,
     type: Annotated[str | None, Query(max_length=60)] = None,
     originator: Annotated[str | None, Query(max_length=100)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> out.AlarmPage:
-    """One page of alarms, filtered by status, severity, type and originator, newest first; admins,
+    """One page of alarms, filtered by status, severity, type, originator (the device id) and
+    when they started (``since`` inclusive, ``until`` exclusive), newest first; admins,
     dispatchers and supervisors."""
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
-            filters=alarms.AlarmFilter(status, severity, type, originator),
+            filters=alarms.AlarmFilter(status, severity, type, originator, since, until),
             offset=offset,
             limit=limit,
         )
@@ -136,7 +144,9 @@ def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     """Acknowledge an alarm (409 when its state does not allow it); admins, dispatchers and
     supervisors."""
     with ctx.writing() as session:
-        return alarm_out(alarms.acknowledge(session, alarm_id=alarm_id, username=actor.username))
+        alarm = alarms.acknowledge(session, alarm_id=alarm_id, username=actor.username)
+        audit(session, actor=actor, action="alarm.ack", target=f"alarm:{alarm_id}")
+        return alarm_out(alarm)
 
 
 @router.post(BASE + "/alarms/{alarm_id}/clear")
@@ -144,7 +154,9 @@ def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     """Clear an alarm by hand (its rule raises a new one if the condition still holds); admins,
     dispatchers and supervisors."""
     with ctx.writing() as session:
-        return alarm_out(alarms.clear_manually(session, alarm_id=alarm_id, username=actor.username))
+        alarm = alarms.clear_manually(session, alarm_id=alarm_id, username=actor.username)
+        audit(session, actor=actor, action="alarm.clear", target=f"alarm:{alarm_id}")
+        return alarm_out(alarm)
 
 
 @router.get(BASE + "/devices/{device_id}/rollups")

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.alarm_models import Alarm
 from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device
 from cityloop.platforms.data.perception.rule_logic import SEVERITIES, SEVERITY_RANK
+from cityloop.platforms.data.perception.telemetry import as_utc, check_query_moment
 
 ACTIVE_UNACK = "ACTIVE_UNACK"
 ACTIVE_ACK = "ACTIVE_ACK"
@@ -211,6 +212,9 @@ class AlarmFilter:
     severity: str | None = None
     type: str | None = None
     originator: str | None = None
+    # Alarms that started in [since, until).
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 def list_alarms(
@@ -237,6 +241,14 @@ def list_alarms(
         query = query.where(Alarm.type == filters.type)
     if filters.originator is not None:
         query = query.where(Alarm.originator_id == filters.originator)
+    for name in ("since", "until"):
+        check_query_moment(name, getattr(filters, name))
+    if filters.since is not None:
+        query = query.where(Alarm.started_at >= as_utc(filters.since))
+    if filters.until is not None:
+        if filters.since is not None and as_utc(filters.until) <= as_utc(filters.since):
+            raise bad_request("until must be after since", field="until")
+        query = query.where(Alarm.started_at < as_utc(filters.until))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Alarm.started_at.desc(), Alarm.id.desc()).offset(offset).limit(limit)

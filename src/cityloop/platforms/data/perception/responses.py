@@ -7,10 +7,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cityloop.base.contracts import Answer, JsonObject, Timestamp
-from cityloop.base.db import iso
+from cityloop.base.db import iso, utcnow
 from cityloop.platforms.data.perception.alarm_models import Alarm as AlarmRow
 from cityloop.platforms.data.perception.alarm_models import AlarmRule as RuleRow
 from cityloop.platforms.data.perception.alarms import ACTIVE, ACTIVE_ACK, CLEARED_ACK, STATUSES
+from cityloop.platforms.data.perception.device_queries import STATES, ListedDevice, device_state
 from cityloop.platforms.data.perception.models import Device as DeviceRow
 from cityloop.platforms.data.perception.models import DeviceProfile, ProvisioningGroup
 from cityloop.platforms.data.perception.rule_logic import KINDS, SEVERITIES
@@ -18,6 +19,7 @@ from cityloop.platforms.data.perception.rule_logic import KINDS, SEVERITIES
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 AlarmStatus = Literal[STATUSES]  # type: ignore[valid-type]
 RuleKind = Literal[KINDS]  # type: ignore[valid-type]
+DeviceState = Literal[STATES]  # type: ignore[valid-type]
 
 # ------------------------------------------------------------------ the registry
 
@@ -55,10 +57,20 @@ class Device(Answer):
     active: bool
     created_at: Timestamp
     last_seen_at: Timestamp | None
+    state: DeviceState = Field(
+        description="online (reported within the last two hours), offline or never_seen"
+    )
+
+
+class DeviceListItem(Device):
+    """A device on the list, with what the list shows besides the registry's fields."""
+
+    battery: float | None = Field(description="the latest batteryLevel, 0..1, if it reports one")
+    district_code: str | None = Field(description="the district its point falls in, if any")
 
 
 class DevicePage(Answer):
-    items: list[Device]
+    items: list[DeviceListItem]
     total: int
     offset: int
     limit: int
@@ -113,6 +125,16 @@ def device_out(device: DeviceRow) -> Device:
         active=device.active,
         created_at=iso(device.created_at),
         last_seen_at=iso(device.last_seen_at),
+        state=device_state(device.last_seen_at, now=utcnow()),
+    )
+
+
+def device_row_out(listed: ListedDevice) -> DeviceListItem:
+    fields = device_out(listed.device).model_dump() | {"state": listed.state}
+    return DeviceListItem(
+        **fields,
+        battery=listed.battery,
+        district_code=listed.district_code,
     )
 
 

@@ -247,9 +247,12 @@ def create_device(
     if attributes is not None and not isinstance(attributes, Mapping):
         raise bad_request(Message("perception.attributes_object"), field="attributes")
     if session.get(Device, device_id) is not None:
-        raise conflict(
+        # Named like a 400's field, so an import's row error points at the column.
+        raise Problem(
+            409,
+            "device-exists",
             Message("perception.device_exists", {"device_id": repr(device_id)}),
-            type_="device-exists",
+            field="device_id",
         )
     profile = get_profile(session, code=group.profile_code)
     device = Device(

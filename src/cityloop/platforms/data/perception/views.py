@@ -16,9 +16,9 @@ from cityloop.base.db import iso
 from cityloop.base.problems import Problem, bad_request
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
-from cityloop.platforms.application.identity.service import Actor
+from cityloop.platforms.application.identity.service import Actor, audit
+from cityloop.platforms.data.perception import device_queries, service, telemetry
 from cityloop.platforms.data.perception import responses as out
-from cityloop.platforms.data.perception import service, telemetry
 from cityloop.platforms.data.perception.ingest import (
     DeviceMessage,
     ingest_batch,
@@ -44,7 +44,10 @@ def create_profile(ctx: Ctx, actor: Admin, body: ProfileIn) -> out.Profile:
     """Create a device profile; admins only."""
     with ctx.writing() as session:
         # The body's fields are the service function's arguments, name for name.
-        return profile_out(service.create_profile(session, **body.model_dump()))
+        profile = service.create_profile(session, **body.model_dump())
+        target = f"profile:{profile.code}"
+        audit(session, actor=actor, action="device.profile.create", target=target)
+        return profile_out(profile)
 
 
 @router.get(BASE + "/profiles")
@@ -65,7 +68,9 @@ def get_profile(ctx: Ctx, actor: Admin, code: str) -> out.Profile:
 def create_group(ctx: Ctx, actor: Admin, body: GroupIn) -> out.Group:
     """Create a device group; admins only."""
     with ctx.writing() as session:
-        return group_out(service.create_group(session, **body.model_dump()))
+        group = service.create_group(session, **body.model_dump())
+        audit(session, actor=actor, action="device.group.create", target=f"group:{group.id}")
+        return group_out(group)
 
 
 @router.get(BASE + "/groups")
@@ -79,7 +84,9 @@ def list_groups(ctx: Ctx, actor: Admin) -> list[out.Group]:
 def create_device(ctx: Ctx, actor: Admin, body: DeviceIn) -> out.Device:
     """Register a device; admins only."""
     with ctx.writing() as session:
-        return device_out(service.create_device(session, **body.model_dump()))
+        device = service.create_device(session, **body.model_dump())
+        audit(session, actor=actor, action="device.create", target=f"device:{device.device_id}")
+        return device_out(device)
 
 
 @router.get(BASE + "/devices")
@@ -87,14 +94,25 @@ def list_devices(
     ctx: Ctx,
     actor: Admin,
     group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    profile: Annotated[str | None, Query(max_length=60)] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    district: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> out.DevicePage:
-    """One page of registered devices, optionally of one group; admins only."""
+    """One page of registered devices by id, each with its state (online, offline, never_seen),
+    battery and district; filtered by group, profile, state, district and a text in the id or
+    name (``q``); admins only."""
+    filters = device_queries.DeviceFilter(
+        profile_code=profile, group_id=group_id, state=state, district=district, text=q
+    )
     with ctx.reading() as session:
-        rows, total = service.list_devices(session, group_id=group_id, offset=offset, limit=limit)
+        rows, total = device_queries.list_devices(
+            session, filters=filters, offset=offset, limit=limit
+        )
         return out.DevicePage(
-            items=[device_out(d) for d in rows], total=total, offset=offset, limit=limit
+            items=[out.device_row_out(d) for d in rows], total=total, offset=offset, limit=limit
         )
 
 
@@ -107,13 +125,20 @@ async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> out.Import
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise bad_request(Message("perception.csv_utf_text"), field="file") from exc
-    result = await run_in_threadpool(_import, ctx, text)
+    result = await run_in_threadpool(_import, ctx, actor, text)
     return out.ImportAnswer.model_validate({"created": result.created, "errors": result.errors})
 
 
-def _import(ctx: AppContext, text: str) -> service.ImportResult:
+def _import(ctx: AppContext, actor: Actor, text: str) -> service.ImportResult:
     with ctx.writing() as session:
-        return service.import_devices_csv(session, text=text)
+        result = service.import_devices_csv(session, text=text)
+        audit(
+            session,
+            actor=actor,
+            action="device.import",
+            detail={"created": result.created, "refused": len(result.errors)},
+        )
+        return result
 
 
 async def _csv_bytes(request: Request) -> bytes:
@@ -157,6 +182,7 @@ def delete_device(ctx: Ctx, actor: Admin, device_id: str) -> Response:
     """Delete a device from the registry; admins only."""
     with ctx.writing() as session:
         service.delete_device(session, device_id=device_id)
+        audit(session, actor=actor, action="device.delete", target=f"device:{device_id}")
     return Response(status_code=204)
 
 

@@ -589,6 +589,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Departments
+         * @description Every department, active or not, with its version; admins only.
+         */
+        get: operations["list_departments_api_v1_admin_departments_get"];
+        put?: never;
+        /**
+         * Add Department
+         * @description Add a department with its English and Chinese names (version 1, audited); admins only.
+         */
+        post: operations["add_department_api_v1_admin_departments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/departments/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Department
+         * @description Rename a department on the version the admin saw (409 when stale; audited); admins only.
+         */
+        put: operations["edit_department_api_v1_admin_departments__code__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/departments/{code}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate Department
+         * @description Deactivate a department; refused (409, naming them) while routing rules, categories, open
+         *     cases or active accounts still point at it. Admins only.
+         */
+        post: operations["deactivate_department_api_v1_admin_departments__code__deactivate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/departments/{code}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate Department
+         * @description Bring a deactivated department back (versioned, audited); admins only.
+         */
+        post: operations["activate_department_api_v1_admin_departments__code__activate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/history/{kind}/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Object History
+         * @description The versions of one configuration object (department, category, routing-rule, calendar),
+         *     newest first: who changed which fields when, and the whole state each left; admins only.
+         */
+        get: operations["object_history_api_v1_admin_history__kind___key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/geo/districts": {
         parameters: {
             query?: never;
@@ -802,13 +908,14 @@ export interface paths {
         get?: never;
         /**
          * Set Day
-         * @description Make a day a holiday or a working day (audited).
+         * @description Make a day a holiday or a working day (versioned and audited); admins only.
          */
         put: operations["set_day_api_v1_calendar_days__day__put"];
         post?: never;
         /**
          * Clear Day
-         * @description Take a day out of the table: it follows its weekday again (audited).
+         * @description Take a day out of the table: it follows its weekday again (versioned and audited);
+         *     admins only.
          */
         delete: operations["clear_day_api_v1_calendar_days__day__delete"];
         options?: never;
@@ -2457,6 +2564,165 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Categories
+         * @description Every category, in use or not, with its version and SLA targets; admins only.
+         */
+        get: operations["admin_categories_api_v1_admin_categories_get"];
+        put?: never;
+        /**
+         * Create Category
+         * @description Add a category with its questions and SLA targets (version 1, audited); admins only.
+         */
+        post: operations["create_category_api_v1_admin_categories_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/categories/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Category
+         * @description One category with its version and SLA targets; admins only.
+         */
+        get: operations["admin_category_api_v1_admin_categories__code__get"];
+        /**
+         * Edit Category
+         * @description Replace a category's fields, questions and SLA targets on the version the admin saw
+         *     (409 when stale; audited); admins only.
+         */
+        put: operations["edit_category_api_v1_admin_categories__code__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/categories/{code}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate Category
+         * @description Take a category out of use: no new reports, its existing cases go on; admins only.
+         */
+        post: operations["deactivate_category_api_v1_admin_categories__code__deactivate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/categories/{code}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate Category
+         * @description Put a category back into use (versioned, audited); admins only.
+         */
+        post: operations["activate_category_api_v1_admin_categories__code__activate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/routing-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rules
+         * @description The routing rules, optionally of one category; admins only.
+         */
+        get: operations["list_rules_api_v1_admin_routing_rules_get"];
+        put?: never;
+        /**
+         * Add Rule
+         * @description Route a category in a district (or in any district) to a department; a second rule for
+         *     the same category and district is a 409. Audited; admins only.
+         */
+        post: operations["add_rule_api_v1_admin_routing_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/routing-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Rule
+         * @description Change a rule on the version the admin saw (409 when stale or clashing); admins only.
+         */
+        put: operations["edit_rule_api_v1_admin_routing_rules__rule_id__put"];
+        post?: never;
+        /**
+         * Delete Rule
+         * @description Remove a rule (the version in `version` or If-Match; audited); admins only.
+         */
+        delete: operations["delete_rule_api_v1_admin_routing_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/routing/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test A Point
+         * @description Test a point: which district, street and grid it is in, which rule would route a report
+         *     of the category there and why, and its deadlines if dispatched now; admins only.
+         */
+        post: operations["test_a_point_api_v1_admin_routing_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services": {
         parameters: {
             query?: never;
@@ -3895,6 +4161,78 @@ export interface components {
             /** Active */
             active: boolean;
         };
+        /**
+         * AdminCategory
+         * @description A category with what only admins edit: its state, version, clocks and SLA targets.
+         */
+        AdminCategory: {
+            /** Code */
+            code: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "component" | "event";
+            /** Major Class */
+            major_class: string;
+            /** Group */
+            group: string;
+            /** Group Zh */
+            group_zh: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Description */
+            description: string;
+            /** Keywords */
+            keywords: string[];
+            /** Icon */
+            icon: string;
+            priority: components["schemas"]["Priority"];
+            /** Auto Dispatch */
+            auto_dispatch: boolean;
+            /**
+             * Moderated
+             * @description reports' descriptions and photos stay off public answers until accepted
+             */
+            moderated: boolean;
+            /** Default Department */
+            default_department: string;
+            /** Dedupe Radius M */
+            dedupe_radius_m: number;
+            /** Attributes */
+            attributes: components["schemas"]["CategoryAttribute"][];
+            /** Major Name */
+            major_name: string;
+            /** Major Name Zh */
+            major_name_zh: string;
+            /** Active */
+            active: boolean;
+            /** Version */
+            version: number;
+            /** Dedupe Window Hours */
+            dedupe_window_hours: number;
+            /** Update Interval Hours */
+            update_interval_hours: number;
+            /** Sla */
+            sla: components["schemas"]["SlaTargetOut"][];
+        };
+        /** AdminDepartment */
+        AdminDepartment: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Kind */
+            kind: string;
+            /** Active */
+            active: boolean;
+            /** Version */
+            version: number;
+        };
         /** AgentGrantIn */
         AgentGrantIn: {
             /** Username */
@@ -4376,6 +4714,32 @@ export interface components {
             name: string;
         };
         /**
+         * AttributeIn
+         * @description One extra question a report of the category asks (an Open311 attribute).
+         */
+        AttributeIn: {
+            /** Code */
+            code: string;
+            /** Datatype */
+            datatype: string;
+            /**
+             * Required
+             * @default false
+             */
+            required?: boolean;
+            /** Order */
+            order: number;
+            /** Description */
+            description: string;
+            /** Description Zh */
+            description_zh: string;
+            /**
+             * Values
+             * @default []
+             */
+            values?: components["schemas"]["ChoiceIn"][];
+        };
+        /**
          * Audience
          * @enum {string}
          */
@@ -4763,6 +5127,142 @@ export interface components {
                 string
             ][];
         };
+        /** CategoryCreate */
+        CategoryCreate: {
+            /** Kind */
+            kind: string;
+            /** Major Class */
+            major_class: string;
+            /** Major Name */
+            major_name: string;
+            /** Major Name Zh */
+            major_name_zh: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Keywords
+             * @default []
+             */
+            keywords?: string[];
+            /**
+             * Icon
+             * @default
+             */
+            icon?: string;
+            /** Default Department */
+            default_department: string;
+            /** @default normal */
+            priority?: components["schemas"]["Priority"];
+            /**
+             * Auto Dispatch
+             * @default false
+             */
+            auto_dispatch?: boolean;
+            /**
+             * Moderated
+             * @default false
+             */
+            moderated?: boolean;
+            /**
+             * Dedupe Radius M
+             * @default 50
+             */
+            dedupe_radius_m?: number;
+            /**
+             * Dedupe Window Hours
+             * @default 72
+             */
+            dedupe_window_hours?: number;
+            /**
+             * Update Interval Hours
+             * @default 72
+             */
+            update_interval_hours?: number;
+            /**
+             * Attributes
+             * @default []
+             */
+            attributes?: components["schemas"]["AttributeIn"][];
+            /** Sla */
+            sla: components["schemas"]["SlaIn"][];
+            /** Code */
+            code: string;
+        };
+        /** CategoryEdit */
+        CategoryEdit: {
+            /** Kind */
+            kind: string;
+            /** Major Class */
+            major_class: string;
+            /** Major Name */
+            major_name: string;
+            /** Major Name Zh */
+            major_name_zh: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Keywords
+             * @default []
+             */
+            keywords?: string[];
+            /**
+             * Icon
+             * @default
+             */
+            icon?: string;
+            /** Default Department */
+            default_department: string;
+            /** @default normal */
+            priority?: components["schemas"]["Priority"];
+            /**
+             * Auto Dispatch
+             * @default false
+             */
+            auto_dispatch?: boolean;
+            /**
+             * Moderated
+             * @default false
+             */
+            moderated?: boolean;
+            /**
+             * Dedupe Radius M
+             * @default 50
+             */
+            dedupe_radius_m?: number;
+            /**
+             * Dedupe Window Hours
+             * @default 72
+             */
+            dedupe_window_hours?: number;
+            /**
+             * Update Interval Hours
+             * @default 72
+             */
+            update_interval_hours?: number;
+            /**
+             * Attributes
+             * @default []
+             */
+            attributes?: components["schemas"]["AttributeIn"][];
+            /** Sla */
+            sla: components["schemas"]["SlaIn"][];
+            /** Version */
+            version?: number | null;
+        };
         /**
          * ChainStatus
          * @description What a walk of the whole chain found, and the newest signed checkpoint.
@@ -4800,6 +5300,18 @@ export interface components {
             at: string;
             /** Kid */
             kid: string;
+        };
+        /**
+         * ChoiceIn
+         * @description One answer of a list question, in both languages.
+         */
+        ChoiceIn: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
         };
         /**
          * CitizenRow
@@ -4901,6 +5413,38 @@ export interface components {
             expires_at: string;
             /** Expires In */
             expires_in: number;
+        };
+        /** ConfigVersionOut */
+        ConfigVersionOut: {
+            /** Kind */
+            kind: string;
+            /** Key */
+            key: string;
+            /** Version */
+            version: number;
+            /** Action */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            /** Actor Role */
+            actor_role: string;
+            /**
+             * Changes
+             * @description the fields this version changed
+             */
+            changes: string[];
+            /**
+             * State
+             * @description the whole object as this version left it
+             */
+            state: {
+                [key: string]: unknown;
+            };
         };
         /** ConsentIn */
         ConsentIn: {
@@ -5355,6 +5899,36 @@ export interface components {
             /** Completeness */
             completeness: number | null;
         };
+        /** DepartmentCreate */
+        DepartmentCreate: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Kind
+             * @default department
+             * @enum {string}
+             */
+            kind?: "department" | "centre";
+        };
+        /** DepartmentEdit */
+        DepartmentEdit: {
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Kind
+             * @default department
+             * @enum {string}
+             */
+            kind?: "department" | "centre";
+            /** Version */
+            version?: number | null;
+        };
         /** DepartmentOut */
         DepartmentOut: {
             /** Code */
@@ -5487,6 +6061,12 @@ export interface components {
             entity_id: string;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description the device's name in Chinese
+             * @default
+             */
+            name_zh?: string;
             /** Lat */
             lat: number | null;
             /** Lon */
@@ -6792,6 +7372,69 @@ export interface components {
                 number
             ];
         };
+        /** PointSla */
+        PointSla: {
+            priority: components["schemas"]["Priority"];
+            /** Response Minutes */
+            response_minutes: number;
+            /** Resolution Minutes */
+            resolution_minutes: number;
+            /**
+             * Response Due
+             * Format: date-time
+             */
+            response_due: string;
+            /**
+             * Resolution Due
+             * Format: date-time
+             */
+            resolution_due: string;
+        };
+        /** PointTestIn */
+        PointTestIn: {
+            /** Category */
+            category: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            priority?: components["schemas"]["Priority"] | null;
+        };
+        /**
+         * PointTestOut
+         * @description What a report of the category at the point would get, if it came in now.
+         */
+        PointTestOut: {
+            category: components["schemas"]["Named"];
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            district: components["schemas"]["Named"];
+            street: components["schemas"]["Named"] | null;
+            grid: components["schemas"]["Named"] | null;
+            department: components["schemas"]["Named"];
+            /** @description the rule that matched; None: the default */
+            rule: components["schemas"]["RoutingRuleOut"] | null;
+            /**
+             * Matched
+             * @description district | any-district | default: which step decided
+             */
+            matched: string;
+            /**
+             * Explanation
+             * @description the routing explanation the case would store
+             */
+            explanation: string;
+            priority: components["schemas"]["Priority"];
+            /** @description deadlines if dispatched now; None without a target */
+            sla: components["schemas"]["PointSla"] | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /**
          * PrefillAnswer
          * @description The draft after prefill, and what could not be filled and why.
@@ -7354,6 +7997,42 @@ export interface components {
             /** Items */
             items: components["schemas"]["Rollup"][];
         };
+        /** RoutingRuleEdit */
+        RoutingRuleEdit: {
+            /** Category */
+            category: string;
+            /** District */
+            district?: string | null;
+            /** Department */
+            department: string;
+            /** Version */
+            version?: number | null;
+        };
+        /** RoutingRuleIn */
+        RoutingRuleIn: {
+            /** Category */
+            category: string;
+            /** District */
+            district?: string | null;
+            /** Department */
+            department: string;
+        };
+        /** RoutingRuleOut */
+        RoutingRuleOut: {
+            /** Id */
+            id: number;
+            /** Category */
+            category: string;
+            /**
+             * District
+             * @description None: the category's rule for any district
+             */
+            district: string | null;
+            /** Department */
+            department: string;
+            /** Version */
+            version: number;
+        };
         /** Rule */
         Rule: {
             /** Id */
@@ -7626,6 +8305,22 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** SlaIn */
+        SlaIn: {
+            priority: components["schemas"]["Priority"];
+            /** Response Minutes */
+            response_minutes: number;
+            /** Resolution Minutes */
+            resolution_minutes: number;
+        };
+        /** SlaTargetOut */
+        SlaTargetOut: {
+            priority: components["schemas"]["Priority"];
+            /** Response Minutes */
+            response_minutes: number;
+            /** Resolution Minutes */
+            resolution_minutes: number;
         };
         /**
          * StaffAccessOut
@@ -8342,6 +9037,14 @@ export interface components {
             issuer?: string | null;
             /** Vct */
             vct?: string | null;
+        };
+        /**
+         * VersionIn
+         * @description The version an action (deactivate, delete) was decided on.
+         */
+        VersionIn: {
+            /** Version */
+            version?: number | null;
         };
         /** Vocabularies */
         Vocabularies: {
@@ -9374,6 +10077,205 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_departments_api_v1_admin_departments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDepartment"][];
+                };
+            };
+        };
+    };
+    add_department_api_v1_admin_departments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DepartmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDepartment"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_department_api_v1_admin_departments__code__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DepartmentEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDepartment"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deactivate_department_api_v1_admin_departments__code__deactivate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDepartment"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    activate_department_api_v1_admin_departments__code__activate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDepartment"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    object_history_api_v1_admin_history__kind___key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigVersionOut"][];
                 };
             };
             /** @description Validation Error */
@@ -12541,6 +13443,373 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    admin_categories_api_v1_admin_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"][];
+                };
+            };
+        };
+    };
+    create_category_api_v1_admin_categories_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    admin_category_api_v1_admin_categories__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_category_api_v1_admin_categories__code__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deactivate_category_api_v1_admin_categories__code__deactivate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    activate_category_api_v1_admin_categories__code__activate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_api_v1_admin_routing_rules_get: {
+        parameters: {
+            query?: {
+                category?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRuleOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_rule_api_v1_admin_routing_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_rule_api_v1_admin_routing_rules__rule_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRuleEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_rule_api_v1_admin_routing_rules__rule_id__delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: {
+                /** @description the version edited, instead of `version` */
+                "if-match"?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_a_point_api_v1_admin_routing_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PointTestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PointTestOut"];
+                };
             };
             /** @description Validation Error */
             422: {

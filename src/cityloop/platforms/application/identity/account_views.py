@@ -90,6 +90,8 @@ def change_password(ctx: Ctx, request: Request, body: PasswordChange, user: Hold
                 target=f"user:{user.username}",
             )
         raise Problem(400, "wrong-password", "the old password is wrong", field="old_password")
+    # The old password was right: the guess gives its count back, whatever the new one is.
+    _succeeded(ctx, user, request)
     with ctx.writing() as session:
         accounts.set_own_password(
             session,
@@ -98,7 +100,6 @@ def change_password(ctx: Ctx, request: Request, body: PasswordChange, user: Hold
             new_password=body.new_password,
             policy=PasswordPolicy.from_settings(ctx.settings),
         )
-    _succeeded(ctx, user, request)
     return _account(ctx, user.id)
 
 

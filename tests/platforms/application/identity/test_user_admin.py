@@ -114,7 +114,7 @@ def test_reading_an_account_shows_its_contact_and_is_audited(city: City) -> None
     assert response.status_code == 200, response.text
     assert response.json()["email"] == "read.me@riverton.example"
     assert response.json()["phone"] == "13800000000"
-    assert [e["action"] for e in trail(city, target="user:read-me")][0] == "user.read"
+    assert trail(city, target="user:read-me")[0]["action"] == "user.read"
     missing = city.client.get("/api/v1/users/nobody-here", headers=city.headers("admin"))
     assert missing.status_code == 404
 
@@ -245,8 +245,14 @@ def test_a_taken_username_is_a_conflict(city: City) -> None:
 
 def test_admins_edit_role_department_district_name_and_contact_audited(city: City) -> None:
     new_handler(city, "edit-me")
-    body = {"role": "worker", "department_code": "parks", "district_code": "RV03",
-            "display_name": "Edited", "email": "edit.me@riverton.example", "phone": "139"}  # fmt: skip
+    body = {
+        "role": "worker",
+        "department_code": "parks",
+        "district_code": "RV03",
+        "display_name": "Edited",
+        "email": "edit.me@riverton.example",
+        "phone": "139",
+    }
     response = city.client.patch("/api/v1/users/edit-me", json=body, headers=city.headers("admin"))
     assert response.status_code == 200, response.text
     shown = response.json()

@@ -37,6 +37,11 @@ const routes: RouteRecordRaw[] = [
   { path: "/data/:name", component: () => import("./views/DataDatasetView.vue"), meta: { feature: "data", title: "dc.datasetTitle" } },
   { path: "/access-log", component: () => import("./views/AccessLogView.vue"), meta: { feature: "accessLog", title: "nav.accessLog" } },
   { path: "/sharing", component: () => import("./views/SharingView.vue"), meta: { feature: "sharing", title: "nav.sharing" } },
+  // Administration of accounts, my account, and the audit log.
+  { path: "/users", component: () => import("./views/UsersView.vue"), meta: { feature: "users", title: "nav.users" } },
+  { path: "/users/:username", component: () => import("./views/UserView.vue"), meta: { feature: "users", title: "users.userTitle" } },
+  { path: "/account", component: () => import("./views/AccountView.vue"), meta: { title: "nav.account" } },
+  { path: "/audit", component: () => import("./views/AuditView.vue"), meta: { feature: "audit", title: "nav.audit" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 
@@ -52,6 +57,8 @@ router.beforeEach(async (to) => {
     return session.user && to.path === "/login" ? homeRoute() : true;
   }
   if (!session.user) return { path: "/login", query: to.fullPath !== "/" ? { redirect: to.fullPath } : {} };
+  // A temporary password or a required second factor comes before anything else.
+  if (session.pending && to.path !== "/account") return "/account";
   if (to.meta.feature && !can(to.meta.feature)) return homeRoute();
   return true;
 });

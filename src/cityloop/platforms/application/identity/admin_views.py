@@ -185,7 +185,12 @@ def audit_trail(
 @router.get(
     "/audit/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "the entries as CSV"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "the entries as CSV",
+        }
+    },
 )
 def export_audit(ctx: Ctx, actor: Auditor, where: Filter) -> StreamingResponse:
     """Every entry the filters match, newest first, as CSV; admins and supervisors only. The

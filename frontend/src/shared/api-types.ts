@@ -100,7 +100,8 @@ export interface paths {
         put?: never;
         /**
          * Sign Up
-         * @description Create a citizen account; open to anyone, rate-limited per client.
+         * @description Create a citizen account; open to anyone, rate-limited per client. The password must
+         *     keep the password policy.
          */
         post: operations["sign_up_api_v1_citizens_post"];
         delete?: never;

@@ -412,3 +412,11 @@ def test_wrong_old_passwords_count_against_the_sign_in_throttle(city: City) -> N
             city.client.post("/api/v1/me/password", json=body, headers=headers).status_code
         )
     assert statuses[:5] == [400] * 5 and statuses[-1] == 429
+
+
+def test_a_citizen_signing_up_keeps_the_password_policy(city: City) -> None:
+    body = {"username": "new-resident", "password": "new-resident"}
+    refused(city.client.post("/api/v1/citizens", json=body), 400, "password")
+    assert not exists(city, "new-resident")
+    body["password"] = "a-long-password"
+    assert city.client.post("/api/v1/citizens", json=body).status_code == 201

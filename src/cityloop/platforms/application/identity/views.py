@@ -12,6 +12,7 @@ from cityloop.platforms.application.identity import service
 from cityloop.platforms.application.identity.deps import pending_step
 from cityloop.platforms.application.identity.login import log_in
 from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.policy import PasswordPolicy
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.schemas import (
     CitizenSignup,
@@ -63,9 +64,13 @@ def login(
 
 @router.post("/citizens", response_model=UserOut, status_code=201)
 def sign_up(ctx: Ctx, request: Request, body: CitizenSignup) -> User:
-    """Create a citizen account; open to anyone, rate-limited per client."""
+    """Create a citizen account; open to anyone, rate-limited per client. The password must
+    keep the password policy."""
     # Sign-ups share the public intake limit, so one client cannot mint accounts in bulk.
     ctx.rate_limiter.check("signup:" + client_key(request))
+    PasswordPolicy.from_settings(ctx.settings).check(
+        password=body.password, username=service.normalize_username(body.username)
+    )
     with ctx.writing() as session:
         return service.create_user(
             session,

@@ -44,7 +44,7 @@ def _account(ctx: AppContext, user_id: int) -> AccountOut:
             totp_enabled=totp.enabled(user),
             totp_required=user.role in totp.required_roles(ctx.settings),
             recovery_codes_left=totp.recovery_codes_left(session, user_id=user.id),
-            pending=pending_step(user, ctx.settings),  # type: ignore[arg-type]
+            pending=pending_step(user, ctx.settings),
         )
 
 

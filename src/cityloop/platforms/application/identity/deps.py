@@ -13,6 +13,7 @@ from cityloop.base.problems import Problem, forbidden
 from cityloop.platforms.application.identity import service, totp
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.schemas import Pending
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.settings import Settings
 
@@ -36,7 +37,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def pending_step(user: User, settings: Settings) -> str | None:
+def pending_step(user: User, settings: Settings) -> Pending | None:
     """What the account must do before anything else, if anything: change its temporary
     password, or enrol the second factor its role requires."""
     if user.must_change_password:

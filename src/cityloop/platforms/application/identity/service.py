@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -187,12 +187,15 @@ def keep_an_admin(session: Session, *, user: User, actor: Actor) -> None:
         raise conflict(
             "you cannot take admin rights away from your own account", type_="own-account"
         )
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
-    )
-    if not others:
+    # Every active admin's row is locked, in one order: two admins demoting each other at once
+    # queue behind each other (no deadlock), and the second sees the first's change.
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
         raise conflict("the city must keep at least one active admin", type_="last-admin")
 
 

@@ -58,7 +58,7 @@ def login(
         access_token=token,
         expires_in=minutes * 60,
         user=UserOut.model_validate(user),
-        pending=pending_step(user, ctx.settings),  # type: ignore[arg-type]
+        pending=pending_step(user, ctx.settings),
     )
 
 

@@ -30,7 +30,7 @@ def upgrade() -> None:
                 "password_changed_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=True
             )
         )
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("totp_secret", sa.String(length=200), nullable=True))
         batch_op.add_column(
             sa.Column("totp_enabled_at", cityloop.base.db.UtcDateTime(timezone=True), nullable=True)
         )

@@ -102,12 +102,25 @@ def test_enrolment_gives_a_secret_an_otpauth_uri_and_a_qr_code(city: City) -> No
     assert me["totp_enabled"] is True and me["recovery_codes_left"] == 10
 
 
-def test_recovery_codes_are_stored_hashed(city: City) -> None:
-    _, codes = enrolled(city, "hashed-codes")
+def test_recovery_codes_are_stored_hashed_and_the_secret_sealed(city: City) -> None:
+    secret, codes = enrolled(city, "hashed-codes")
     with city.ctx.db.read() as session:
         stored = list(session.scalars(select(RecoveryCode.code_hash)))
+        user = service.find_user(session, username="hashed-codes")
     assert not set(codes) & set(stored)
     assert all(len(h) == 64 for h in stored)
+    assert user is not None and user.totp_secret is not None
+    assert secret not in user.totp_secret
+
+
+def test_a_secret_sealed_under_another_key_opens_nothing(city: City) -> None:
+    staff(city, "other-key")
+    with city.ctx.db.writing() as session:
+        user = service.find_user(session, username="other-key")
+        assert user is not None
+        secret = totp.begin_enrolment(session, user_id=user.id, issuer="R", key="old-key").secret
+        right_code = pyotp.TOTP(secret).now()
+        assert totp.check_second_factor(session, user=user, code=right_code, key="new-key") is None
 
 
 def test_the_first_step_answers_alike_whether_the_password_was_right_or_not(city: City) -> None:
@@ -260,13 +273,13 @@ def test_codes_one_step_either_side_are_accepted_and_never_twice(city: City) -> 
     with city.ctx.db.writing() as session:
         user = service.find_user(session, username="steps")
         assert user is not None
-        secret = totp.begin_enrolment(session, user_id=user.id, issuer="Riverton").secret
+        key = "k"
+        secret = totp.begin_enrolment(session, user_id=user.id, issuer="Riverton", key=key).secret
     now = utcnow()
     generator = pyotp.TOTP(secret)
     with city.ctx.db.writing() as session:
         user = service.find_user(session, username="steps")
         assert user is not None
-        key = "k"
         too_old = generator.at(now - timedelta(seconds=60))
         assert totp.check_second_factor(session, user=user, code=too_old, key=key, now=now) is None
         earlier = generator.at(now - timedelta(seconds=30))

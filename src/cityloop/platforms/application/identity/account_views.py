@@ -108,7 +108,12 @@ def begin_totp(ctx: Ctx, user: Holder) -> TotpEnrolmentOut:
     """Start enrolling a second factor: a new secret, its otpauth URI and QR code, to confirm
     with a first code; staff accounts only."""
     with ctx.writing() as session:
-        enrolment = totp.begin_enrolment(session, user_id=user.id, issuer=ctx.settings.city_name)
+        enrolment = totp.begin_enrolment(
+            session,
+            user_id=user.id,
+            issuer=ctx.settings.city_name,
+            key=ctx.settings.resolved_secret_key,
+        )
     return TotpEnrolmentOut(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
     )
@@ -152,6 +157,7 @@ def disable_totp(ctx: Ctx, request: Request, body: CodeIn, user: Holder) -> Acco
             session,
             user_id=user.id,
             code=body.code,
+            key=ctx.settings.resolved_secret_key,
             required=totp.required_roles(ctx.settings),
         )
     _succeeded(ctx, user, request)

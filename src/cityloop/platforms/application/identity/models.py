@@ -45,10 +45,11 @@ class User(Base):
     # one, the account may do nothing but that (deps.py).
     must_change_password: Mapped[bool] = mapped_column(default=False)
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
-    # The TOTP second factor (RFC 6238): the shared secret (base32) from enrolment, and when
-    # the owner confirmed it with a first code. A secret without a confirmation is an
-    # enrolment under way and asks nothing at sign-in.
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The TOTP second factor (RFC 6238): the shared secret from enrolment, sealed with a key
+    # derived from the app's secret (totp.py), and when the owner confirmed it with a first
+    # code. A secret without a confirmation is an enrolment under way and asks nothing at
+    # sign-in.
+    totp_secret: Mapped[str | None] = mapped_column(String(200), default=None)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
     # The time step of the last code accepted, so a code seen over a shoulder cannot be used
     # a second time within its window.

@@ -5,10 +5,15 @@ A code is accepted once: the time step of the last accepted code is kept, and a 
 step or an earlier one is refused, so a code read over a shoulder cannot be replayed within
 its window. Recovery codes are stored as an HMAC keyed with the app's secret (they are random
 enough that a slow hash would add nothing but work).
+
+The shared secret itself must be readable (codes are computed from it), so it is stored sealed
+with a key derived from the app's secret (Fernet: AES with an HMAC): a copy of the database alone
+gives no one the codes. Changing the app's secret key therefore ends every enrolment.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -17,6 +22,7 @@ from datetime import datetime
 
 import pyotp
 import segno
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -43,6 +49,22 @@ def required_roles(settings: Settings) -> frozenset[str]:
     return frozenset(names)
 
 
+def _fernet(key: str) -> Fernet:
+    derived = hashlib.sha256(b"cityloop.totp-secret:" + key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _seal(secret: str, key: str) -> str:
+    return _fernet(key).encrypt(secret.encode()).decode()
+
+
+def _unseal(sealed: str, key: str) -> str | None:
+    try:
+        return _fernet(key).decrypt(sealed.encode()).decode()
+    except InvalidToken:  # sealed under another secret key: the enrolment is void
+        return None
+
+
 def enabled(user: User) -> bool:
     """Whether the account's sign-in asks for a code."""
     return user.totp_secret is not None and user.totp_enabled_at is not None
@@ -55,7 +77,7 @@ class Enrolment:
     qr_svg: str  # a data: URI of the QR code of otpauth_uri
 
 
-def begin_enrolment(session: Session, *, user_id: int, issuer: str) -> Enrolment:
+def begin_enrolment(session: Session, *, user_id: int, issuer: str, key: str) -> Enrolment:
     """A new secret for the account, to be confirmed with a first code; 409 when it has one."""
     user = service.get_user(session, user_id=user_id)
     if user.role == Role.CITIZEN:
@@ -63,12 +85,13 @@ def begin_enrolment(session: Session, *, user_id: int, issuer: str) -> Enrolment
     if enabled(user):
         raise conflict("this account already has a second factor", type_="totp-enabled")
     # A new enrolment replaces one never confirmed (a lost QR code, a closed tab).
-    user.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32()
+    user.totp_secret = _seal(secret, key)
     user.totp_last_step = None
     session.flush()
-    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=issuer)
     qr = segno.make_qr(uri, error="m")
-    return Enrolment(user.totp_secret, uri, qr.svg_data_uri(scale=5, border=2))
+    return Enrolment(secret, uri, qr.svg_data_uri(scale=5, border=2))
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
@@ -84,10 +107,11 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def _accept_code(user: User, code: str, now: datetime) -> bool:
-    if user.totp_secret is None:
+def _accept_code(user: User, code: str, now: datetime, key: str) -> bool:
+    secret = _unseal(user.totp_secret, key) if user.totp_secret is not None else None
+    if secret is None:
         return False
-    step = _matching_step(user.totp_secret, code, now)
+    step = _matching_step(secret, code, now)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
@@ -128,7 +152,7 @@ def confirm_enrolment(
         raise conflict("this account already has a second factor", type_="totp-enabled")
     if user.totp_secret is None:
         raise conflict("start the enrolment first", type_="no-enrolment")
-    if not _accept_code(user, code, now or utcnow()):
+    if not _accept_code(user, code, now or utcnow(), key):
         raise wrong_code()
     user.totp_enabled_at = utcnow()
     codes = _new_recovery_codes(session, user, key)
@@ -142,7 +166,7 @@ def check_second_factor(
     session: Session, *, user: User, code: str, key: str, now: datetime | None = None
 ) -> str | None:
     """Accept a current code or an unused recovery code: which ("totp", "recovery"), or None."""
-    if _accept_code(user, code, now or utcnow()):
+    if _accept_code(user, code, now or utcnow(), key):
         return "totp"
     # Only a code that cannot be a TOTP code is tried as a recovery code.
     if code.strip().isdigit():
@@ -175,7 +199,7 @@ def renew_recovery_codes(session: Session, *, user_id: int, code: str, key: str)
     user = service.get_user(session, user_id=user_id)
     if not enabled(user):
         raise conflict("this account has no second factor", type_="totp-not-enabled")
-    if not _accept_code(user, code, utcnow()):
+    if not _accept_code(user, code, utcnow(), key):
         raise wrong_code()
     codes = _new_recovery_codes(session, user, key)
     service.audit(
@@ -195,14 +219,16 @@ def _clear(session: Session, user: User) -> None:
     session.flush()
 
 
-def disable_own(session: Session, *, user_id: int, code: str, required: frozenset[str]) -> User:
+def disable_own(
+    session: Session, *, user_id: int, code: str, key: str, required: frozenset[str]
+) -> User:
     """Turn one's own second factor off with a current code; 409 where the role requires it."""
     user = service.get_user(session, user_id=user_id)
     if not enabled(user):
         raise conflict("this account has no second factor", type_="totp-not-enabled")
     if user.role in required:
         raise conflict(f"a {user.role} account must keep its second factor", type_="totp-required")
-    if not _accept_code(user, code, utcnow()):
+    if not _accept_code(user, code, utcnow(), key):
         raise wrong_code()
     _clear(session, user)
     service.audit(

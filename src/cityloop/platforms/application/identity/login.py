@@ -81,8 +81,10 @@ def log_in(
         else:
             method = None
             if user is not None and matched and user.active and two_step:
-                # Re-read under this transaction: the code's step is written with the success.
-                fresh = session.get(User, user.id)
+                # Re-read and lock the row in this transaction: the code's step is written with
+                # the success, and a second sign-in racing with the same code waits, then sees
+                # the step used.
+                fresh = session.get(User, user.id, with_for_update=True)
                 key = ctx.settings.resolved_secret_key
                 if fresh is not None:
                     method = totp.check_second_factor(session, user=fresh, code=code, key=key)

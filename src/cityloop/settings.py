@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     # argon2 hashes and verifications running at once in one process; each takes 64 MiB, so
     # the rest wait their turn instead of allocating.
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # The password policy, applied when an admin sets a password and when anyone changes
+    # theirs (identity/policy.py): a minimum length, how many of the four classes (lower case,
+    # upper case, digits, anything else) it mixes, never the username, never a common one.
+    password_min_length: int = Field(default=10, ge=4, le=128)
+    password_min_classes: int = Field(default=2, ge=1, le=4)
+    # Staff roles whose accounts must have the TOTP second factor, comma-separated
+    # ("admin,supervisor"); such an account that has none may only enrol one. Empty: optional.
+    totp_required_roles: str = ""
     # How often an open live feed (SSE) checks that its account is still active and its
     # token still valid; the stream ends when not.
     live_account_check_seconds: float = Field(default=5.0, gt=0)

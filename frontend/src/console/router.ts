@@ -53,6 +53,11 @@ const routes: RouteRecordRaw[] = [
   { path: "/devices/:id", component: () => import("./views/DeviceView.vue"), meta: { feature: "devices", title: "nav.device" } },
   { path: "/alarm-rules", component: () => import("./views/AlarmRulesView.vue"), meta: { feature: "alarmRules", title: "rules.title" } },
   { path: "/alarms", component: () => import("./views/AlarmsView.vue"), meta: { feature: "alarms", title: "nav.alarms" } },
+  // Administration of accounts, my account, and the audit log.
+  { path: "/users", component: () => import("./views/UsersView.vue"), meta: { feature: "users", title: "nav.users" } },
+  { path: "/users/:username", component: () => import("./views/UserView.vue"), meta: { feature: "users", title: "users.userTitle" } },
+  { path: "/account", component: () => import("./views/AccountView.vue"), meta: { title: "nav.account" } },
+  { path: "/audit", component: () => import("./views/AuditView.vue"), meta: { feature: "audit", title: "nav.audit" } },
   { path: "/:pathMatch(.*)*", component: NotFoundView, meta: { title: "notFound.title" } },
 ];
 
@@ -68,6 +73,8 @@ router.beforeEach(async (to) => {
     return session.user && to.path === "/login" ? homeRoute() : true;
   }
   if (!session.user) return { path: "/login", query: to.fullPath !== "/" ? { redirect: to.fullPath } : {} };
+  // A temporary password or a required second factor comes before anything else.
+  if (session.pending && to.path !== "/account") return "/account";
   if (to.meta.feature && !can(to.meta.feature)) return homeRoute();
   return true;
 });

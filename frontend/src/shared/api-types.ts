@@ -78,7 +78,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Sign in with username and password for a bearer token; anyone, with failed attempts rate-
+         * @description Sign in with username and password (and, for an account with a second factor, the code
+         *     from its app or a recovery code) for a bearer token; anyone, with failed attempts rate-
          *     limited.
          */
         post: operations["login_api_v1_auth_token_post"];
@@ -97,7 +98,7 @@ export interface paths {
         };
         /**
          * Me
-         * @description The signed-in account, citizen or staff.
+         * @description The signed-in account, citizen or staff, and what it must do first (``pending``).
          */
         get: operations["me_api_v1_me_get"];
         put?: never;
@@ -124,69 +125,10 @@ export interface paths {
         put?: never;
         /**
          * Sign Up
-         * @description Create a citizen account; open to anyone, rate-limited per client.
+         * @description Create a citizen account; open to anyone, rate-limited per client. The password must
+         *     keep the password policy.
          */
         post: operations["sign_up_api_v1_citizens_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Create User
-         * @description Create an account of any role, staff included; admins only, and audited.
-         */
-        post: operations["create_user_api_v1_users_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users/{username}/deactivate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Deactivate User
-         * @description The account can no longer sign in, and its tokens (and live feeds) stop working.
-         */
-        post: operations["deactivate_user_api_v1_users__username__deactivate_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/users/{username}/activate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Activate User
-         * @description A deactivated account may sign in again.
-         */
-        post: operations["activate_user_api_v1_users__username__activate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -213,6 +155,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change my own password, giving the old one; any signed-in account. The new one must keep
+         *     the password policy; wrong old passwords count against the sign-in throttle.
+         */
+        post: operations["change_password_api_v1_me_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin Totp
+         * @description Start enrolling a second factor: a new secret, its otpauth URI and QR code, to confirm
+         *     with a first code; staff accounts only.
+         */
+        post: operations["begin_totp_api_v1_me_totp_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Totp
+         * @description Turn the second factor on with a first code from the app; answers the recovery codes,
+         *     this once. Wrong codes count against the sign-in throttle.
+         */
+        post: operations["confirm_totp_api_v1_me_totp_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew Recovery Codes
+         * @description A new set of recovery codes, given a current code (the old set stops working); wrong
+         *     codes count against the sign-in throttle.
+         */
+        post: operations["renew_recovery_codes_api_v1_me_totp_recovery_codes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable Totp
+         * @description Turn my second factor off, given a current code; refused (409) where my role requires
+         *     one. Wrong codes count against the sign-in throttle.
+         */
+        post: operations["disable_totp_api_v1_me_totp_disable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Roles
+         * @description Every account role, whether it is staff and whether it belongs to a department; staff.
+         */
+        get: operations["roles_api_v1_roles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Accounts matching every filter given, by username, a page at a time; admins only.
+         */
+        get: operations["list_users_api_v1_users_get"];
+        put?: never;
+        /**
+         * Create User
+         * @description Create an account of any role, with a temporary password (or a generated one, answered
+         *     this once) its owner changes at the first sign-in; admins only, and audited.
+         */
+        post: operations["create_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User Detail
+         * @description One account with its contact details; admins only, and the read is audited.
+         */
+        get: operations["user_detail_api_v1_users__username__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Change an account's role, department, district scope, display name or contact; admins
+         *     only, audited. An admin cannot take their own admin role, nor leave the city without one.
+         */
+        patch: operations["update_user_api_v1_users__username__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{username}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description Give a staff account a temporary password (the one given, or a generated one answered
+         *     this once) that must be changed at the next sign-in; admins only, audited.
+         */
+        post: operations["reset_password_api_v1_users__username__password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}/totp-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Totp
+         * @description Remove an account's second factor and recovery codes (a lost phone), so its owner enrols
+         *     again; admins only, audited.
+         */
+        post: operations["reset_totp_api_v1_users__username__totp_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate User
+         * @description The account can no longer sign in, and its tokens (and live feeds) stop working; admins
+         *     only, audited. Nobody deactivates their own account, nor the last active admin.
+         */
+        post: operations["deactivate_user_api_v1_users__username__deactivate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{username}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate User
+         * @description A deactivated account may sign in again; admins only, audited.
+         */
+        post: operations["activate_user_api_v1_users__username__activate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -222,9 +422,31 @@ export interface paths {
         };
         /**
          * Audit Trail
-         * @description The audit trail, newest first, optionally for one target; admins and supervisors only.
+         * @description The audit trail, newest first, filtered by actor, action, target and time, a page at a
+         *     time (the next page: ``before_id`` = the last id); admins and supervisors only.
          */
         get: operations["audit_trail_api_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Audit
+         * @description Every entry the filters match, newest first, as CSV; admins and supervisors only. The
+         *     export itself is audited.
+         */
+        get: operations["export_audit_api_v1_audit_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4097,6 +4319,40 @@ export interface components {
             /** Roles */
             roles: components["schemas"]["Named"][];
         };
+        /**
+         * AccountOut
+         * @description The signed-in account, with what it must do first.
+         */
+        AccountOut: {
+            /** Id */
+            id: number;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Role */
+            role: string;
+            /** Department Code */
+            department_code: string | null;
+            /** District Code */
+            district_code: string | null;
+            /** Active */
+            active: boolean;
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Must Change Password */
+            must_change_password: boolean;
+            /** Totp Enabled */
+            totp_enabled: boolean;
+            /** Totp Required */
+            totp_required: boolean;
+            /** Recovery Codes Left */
+            recovery_codes_left: number;
+            /** Pending */
+            pending: ("password-change" | "totp-enrolment") | null;
+        };
         /** AccountSettings */
         AccountSettings: {
             /**
@@ -4827,6 +5083,8 @@ export interface components {
             username: string;
             /** Password */
             password: string;
+            /** Totp Code */
+            totp_code?: string | null;
         };
         /** Body_upload_api_v1_media_post */
         Body_upload_api_v1_media_post: {
@@ -5401,6 +5659,14 @@ export interface components {
             rating_window_hours: number;
             /** Demo */
             demo: boolean;
+        };
+        /** CodeIn */
+        CodeIn: {
+            /**
+             * Code
+             * @description the authenticator's code
+             */
+            code: string;
         };
         /** CodeSentOut */
         CodeSentOut: {
@@ -7280,6 +7546,30 @@ export interface components {
             /** Read */
             read: boolean;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Old Password */
+            old_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /**
+             * Password
+             * @description none: one is generated and answered once
+             */
+            password?: string | null;
+        };
+        /** PasswordResetOut */
+        PasswordResetOut: {
+            user: components["schemas"]["UserDetailOut"];
+            /**
+             * Generated Password
+             * @description the temporary password generated, shown this once
+             */
+            generated_password: string | null;
+        };
         /** PaymentIn */
         PaymentIn: {
             /**
@@ -7885,6 +8175,14 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** RecoveryCodesOut */
+        RecoveryCodesOut: {
+            /**
+             * Recovery Codes
+             * @description single-use codes, shown this once
+             */
+            recovery_codes: string[];
+        };
         /**
          * ReportContact
          * @description A report's contact details, opened by a staff member for a purpose (audited; in the
@@ -7965,6 +8263,15 @@ export interface components {
              * @default
              */
             reason?: string;
+        };
+        /** RoleOut */
+        RoleOut: {
+            /** Code */
+            code: string;
+            /** Staff */
+            staff: boolean;
+            /** Needs Department */
+            needs_department: boolean;
         };
         /** Rollup */
         Rollup: {
@@ -8856,6 +9163,26 @@ export interface components {
             /** Expires In */
             expires_in: number;
             user: components["schemas"]["UserOut"];
+            /**
+             * Pending
+             * @description what the account must do first; nothing else is allowed
+             */
+            pending?: ("password-change" | "totp-enrolment") | null;
+        };
+        /** TotpEnrolmentOut */
+        TotpEnrolmentOut: {
+            /**
+             * Secret
+             * @description the shared secret, base32, to type in by hand
+             */
+            secret: string;
+            /** Otpauth Uri */
+            otpauth_uri: string;
+            /**
+             * Qr Svg
+             * @description a data: URI of the QR code of otpauth_uri (SVG)
+             */
+            qr_svg: string;
         };
         /** TrackAnswer */
         TrackAnswer: {
@@ -8937,12 +9264,23 @@ export interface components {
         UserCreate: {
             /** Username */
             username: string;
-            /** Password */
-            password: string;
+            /**
+             * Password
+             * @description none: one is generated and answered once
+             */
+            password?: string | null;
+            /**
+             * Must Change Password
+             * @description the owner must choose a new password at the first sign-in
+             * @default true
+             */
+            must_change_password?: boolean;
             /** Role */
             role: string;
             /** Department Code */
             department_code?: string | null;
+            /** District Code */
+            district_code?: string | null;
             /**
              * Display Name
              * @default
@@ -8950,6 +9288,84 @@ export interface components {
             display_name?: string;
             /** Email */
             email?: string | null;
+            /** Phone */
+            phone?: string | null;
+        };
+        /** UserCreatedOut */
+        UserCreatedOut: {
+            /** Id */
+            id: number;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Role */
+            role: string;
+            /** Department Code */
+            department_code: string | null;
+            /** District Code */
+            district_code: string | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Must Change Password */
+            must_change_password: boolean;
+            /** Totp Enabled */
+            totp_enabled: boolean;
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Password Changed At */
+            password_changed_at: string | null;
+            /** Recovery Codes Left */
+            recovery_codes_left: number;
+            /**
+             * Generated Password
+             * @description the password generated for the account, shown this once
+             */
+            generated_password: string | null;
+        };
+        /**
+         * UserDetailOut
+         * @description One account for an admin, contact details included (the read is audited).
+         */
+        UserDetailOut: {
+            /** Id */
+            id: number;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Role */
+            role: string;
+            /** Department Code */
+            department_code: string | null;
+            /** District Code */
+            district_code: string | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Must Change Password */
+            must_change_password: boolean;
+            /** Totp Enabled */
+            totp_enabled: boolean;
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Password Changed At */
+            password_changed_at: string | null;
+            /** Recovery Codes Left */
+            recovery_codes_left: number;
         };
         /** UserOut */
         UserOut: {
@@ -8963,6 +9379,8 @@ export interface components {
             role: string;
             /** Department Code */
             department_code: string | null;
+            /** District Code */
+            district_code?: string | null;
             /**
              * Active
              * @default true
@@ -8973,6 +9391,63 @@ export interface components {
              * @description the language the account reads; null follows the browser
              */
             locale?: string | null;
+        };
+        /** UserPage */
+        UserPage: {
+            /** Items */
+            items: components["schemas"]["UserSummaryOut"][];
+            /**
+             * Total
+             * @description how many accounts match the filters
+             */
+            total: number;
+        };
+        /**
+         * UserSummaryOut
+         * @description An account in the admin list: no contact details.
+         */
+        UserSummaryOut: {
+            /** Id */
+            id: number;
+            /** Username */
+            username: string;
+            /** Display Name */
+            display_name: string;
+            /** Role */
+            role: string;
+            /** Department Code */
+            department_code: string | null;
+            /** District Code */
+            district_code: string | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Must Change Password */
+            must_change_password: boolean;
+            /** Totp Enabled */
+            totp_enabled: boolean;
+        };
+        /**
+         * UserUpdate
+         * @description The fields to change; a field left out stays as it is, null clears it.
+         */
+        UserUpdate: {
+            /** Role */
+            role?: string | null;
+            /** Department Code */
+            department_code?: string | null;
+            /** District Code */
+            district_code?: string | null;
+            /** Display Name */
+            display_name?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Phone */
+            phone?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -9201,7 +9676,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description wrong username or password */
+            /** @description wrong username or password (or code); or, type second-factor-required, the account's code is needed (send totp_code) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9241,7 +9716,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["AccountOut"];
                 };
             };
         };
@@ -9312,6 +9787,236 @@ export interface operations {
             };
         };
     };
+    departments_api_v1_departments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentOut"][];
+                };
+            };
+        };
+    };
+    change_password_api_v1_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    begin_totp_api_v1_me_totp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolmentOut"];
+                };
+            };
+        };
+    };
+    confirm_totp_api_v1_me_totp_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    renew_recovery_codes_api_v1_me_totp_recovery_codes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    disable_totp_api_v1_me_totp_disable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    roles_api_v1_roles_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleOut"][];
+                };
+            };
+        };
+    };
+    list_users_api_v1_users_get: {
+        parameters: {
+            query?: {
+                role?: string | null;
+                department?: string | null;
+                district?: string | null;
+                active?: boolean | null;
+                /** @description part of a username or name */
+                q?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     create_user_api_v1_users_post: {
         parameters: {
             query?: never;
@@ -9331,7 +10036,139 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["UserCreatedOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    user_detail_api_v1_users__username__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetailOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__username__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetailOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reset_password_api_v1_users__username__password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordReset"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reset_totp_api_v1_users__username__totp_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetailOut"];
                 };
             };
             /** @description Validation Error */
@@ -9362,7 +10199,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["UserDetailOut"];
                 };
             };
             /** @description Validation Error */
@@ -9393,7 +10230,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["UserDetailOut"];
                 };
             };
             /** @description Validation Error */
@@ -9407,31 +10244,22 @@ export interface operations {
             };
         };
     };
-    departments_api_v1_departments_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DepartmentOut"][];
-                };
-            };
-        };
-    };
     audit_trail_api_v1_audit_get: {
         parameters: {
             query?: {
-                target?: string | null;
+                /** @description the next page: the last id of this one */
+                before_id?: number | null;
                 limit?: number;
+                /** @description who acted (a username) */
+                actor?: string | null;
+                /** @description exact, or a prefix ending in *: user.* */
+                action?: string | null;
+                /** @description the object: user:ann, case:* */
+                target?: string | null;
+                /** @description inclusive */
+                from?: string | null;
+                /** @description exclusive */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -9446,6 +10274,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_audit_api_v1_audit_export_get: {
+        parameters: {
+            query?: {
+                /** @description who acted (a username) */
+                actor?: string | null;
+                /** @description exact, or a prefix ending in *: user.* */
+                action?: string | null;
+                /** @description the object: user:ann, case:* */
+                target?: string | null;
+                /** @description inclusive */
+                from?: string | null;
+                /** @description exclusive */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the entries as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */

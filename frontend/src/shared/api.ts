@@ -170,8 +170,10 @@ export function del<P extends PathsWith<"delete">>(path: P, ...[options]: Args<O
 
 // ------------------------------------------------------------------ sign-in and photos
 
-export async function login(username: string, password: string): Promise<Answer<"/api/v1/auth/token", "post">> {
-  const result = await post("/api/v1/auth/token", { body: new URLSearchParams({ username, password }) });
+export async function login(username: string, password: string, totpCode?: string): Promise<Answer<"/api/v1/auth/token", "post">> {
+  const form = new URLSearchParams({ username, password });
+  if (totpCode) form.set("totp_code", totpCode);
+  const result = await post("/api/v1/auth/token", { body: form });
   setToken(result.access_token);
   return result;
 }

@@ -1,12 +1,14 @@
 // Who is signed in, what their role lets them see, and an API call that notices an expired token.
 import { computed, reactive } from "vue";
 import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } from "../../shared/api";
-import { t } from "../i18n";
+import { locale, t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
 export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config"
   // Devices and alarms.
-  | "devices" | "alarmRules" | "alarms";
+  | "devices" | "alarmRules" | "alarms"
+  // Administration of accounts, and the audit-log search.
+  | "users" | "audit";
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
@@ -25,13 +27,19 @@ const FEATURES: Record<string, Feature[]> = {
   // City and district leaders (领导) read the figures and act on nothing.
   leader: ["kpis"],
 };
+// Administration of accounts (admins) and the audit-log search (admins and supervisors).
+FEATURES.admin.push("users", "audit");
+FEATURES.supervisor.push("audit");
 
 /** Whether the role works with cases at all (the live case feed is for those who do). */
 export function worksCases(): boolean {
   return can("queue") || can("myWork");
 }
 
-export const session = reactive<{ user: User | null; ready: boolean }>({ user: null, ready: false });
+// `pending`: what the account must do before anything else (change a temporary password, enrol
+// a second factor); the router keeps it on the account screen until it is done.
+export type Pending = "password-change" | "totp-enrolment";
+export const session = reactive<{ user: User | null; ready: boolean; pending: Pending | null }>({ user: null, ready: false, pending: null });
 
 export const role = computed(() => session.user?.role ?? "");
 
@@ -40,6 +48,7 @@ export function can(feature: Feature): boolean {
 }
 
 export function homeRoute(): string {
+  if (session.pending) return "/account";
   switch (role.value) {
     case "worker":
       return "/my-work";
@@ -72,8 +81,10 @@ export async function restoreSession(): Promise<void> {
   try {
     if (getToken()) {
       const user = await get("/api/v1/me");
-      if ((STAFF_ROLES as readonly string[]).includes(user.role)) session.user = user;
-      else setToken(null);
+      if ((STAFF_ROLES as readonly string[]).includes(user.role)) {
+        session.user = user;
+        session.pending = user.pending ?? null;
+      } else setToken(null);
     }
   } catch {
     setToken(null);
@@ -82,19 +93,30 @@ export async function restoreSession(): Promise<void> {
   }
 }
 
-export async function signIn(username: string, password: string): Promise<User> {
-  const answer = await login(username, password);
+/** Thrown when the account has a second factor: sign in again with its code. */
+export class SecondFactorNeeded extends Error {}
+
+export async function signIn(username: string, password: string, totpCode?: string): Promise<User> {
+  let answer;
+  try {
+    answer = await login(username, password, totpCode);
+  } catch (e) {
+    if (e instanceof ApiError && e.problem.type.endsWith("/second-factor-required")) throw new SecondFactorNeeded();
+    throw e;
+  }
   if (!(STAFF_ROLES as readonly string[]).includes(answer.user.role)) {
     setToken(null);
     throw new NotStaffError(answer.user.role);
   }
   session.user = answer.user;
+  session.pending = answer.pending ?? null;
   return answer.user;
 }
 
 export function signOut(): void {
   setToken(null);
   session.user = null;
+  session.pending = null;
   for (const hook of signOutHooks) hook();
 }
 
@@ -108,7 +130,9 @@ onUnauthorized(() => {
 export function problemText(error: unknown): string {
   if (error instanceof ApiError) {
     const p = error.problem;
-    const head = p.detail || p.title || `HTTP ${error.status}`;
+    // A broken password rule comes with its Chinese text.
+    const zh = (p as { detail_zh?: string }).detail_zh;
+    const head = (locale.value === "zh-CN" && zh) || p.detail || p.title || `HTTP ${error.status}`;
     const extra = (p.errors ?? []).slice(1).map((e) => [e.field, e.message].filter(Boolean).join(": "));
     return extra.length ? `${head}; ${extra.join("; ")}` : head;
   }

@@ -1,7 +1,7 @@
 """crews, case assignment and the reports' short tracking codes
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-06 04:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0027"
-down_revision: str | None = "0025"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -123,8 +123,9 @@ def sign_in(base: str, username: str, password: str = "demo") -> dict[str, objec
 
 def new_dispatcher(base: str, username: str) -> dict[str, object]:
     admin = {"Authorization": f"Bearer {sign_in(base, 'admin')['access_token']}"}
+    # Not a temporary password: the feed's account may do more than change it.
     body = {"username": username, "password": "watch-the-feed", "role": "dispatcher",
-            "department_code": "command"}  # fmt: skip
+            "department_code": "command", "must_change_password": False}  # fmt: skip
     assert httpx.post(f"{base}/api/v1/users", json=body, headers=admin).status_code == 201
     return sign_in(base, username, "watch-the-feed")
 

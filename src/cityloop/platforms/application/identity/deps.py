@@ -11,11 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cityloop.base.context import get_context
 from cityloop.base.locale import use_account_locale
 from cityloop.base.problems import Problem, forbidden
-from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity import service, totp
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Role
+from cityloop.platforms.application.identity.schemas import Pending
 from cityloop.platforms.application.identity.service import Actor
+from cityloop.settings import Settings
 
 # Declared on the routes that need a signed-in account, so the OpenAPI document says which do;
 # the token itself is read (and refused with our own problem answer) by the functions below.
@@ -37,22 +39,53 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def optional_user(request: Request) -> User | None:
-    """The user behind the request's bearer token, or None without one; 401 for a bad token."""
+def pending_step(user: User, settings: Settings) -> Pending | None:
+    """What the account must do before anything else, if anything: change its temporary
+    password, or enrol the second factor its role requires."""
+    if user.must_change_password:
+        return "password-change"
+    if user.role in totp.required_roles(settings) and not totp.enabled(user):
+        return "totp-enrolment"
+    return None
+
+
+def optional_user(request: Request, allow_pending: bool = False) -> User | None:
+    """The user behind the request's bearer token, or None without one; 401 for a bad token,
+    403 while the account has a step to take first (unless ``allow_pending``)."""
     token = bearer_token(request)
     if token is None:
         return None
     # Looked up once per request: the reader's language (base/locale.py) asks for it too.
-    known: User | None = getattr(request.state, "account", None)
-    if known is not None:
-        return known
+    user: User | None = getattr(request.state, "account", None)
     ctx = get_context(request)
-    with ctx.reading() as session:
-        user = service.user_from_token(
-            session, token=token, secret=ctx.settings.resolved_secret_key
+    if user is None:
+        with ctx.reading() as session:
+            user = service.user_from_token(
+                session, token=token, secret=ctx.settings.resolved_secret_key, allow_pending=True
+            )
+        request.state.account = user
+        request.state.account_locale = user.locale
+    pending = pending_step(user, ctx.settings)
+    if pending is not None and not allow_pending:
+        raise Problem(
+            403,
+            f"{pending}-required",
+            Message(
+                "identity.password_change_first"
+                if pending == "password-change"
+                else "identity.totp_enrolment_first"
+            ),
+            extra={"pending": pending},
         )
-    request.state.account = user
-    request.state.account_locale = user.locale
+    return user
+
+
+def account_holder(request: Request, declared: Declared = None) -> User:
+    """The signed-in account, citizen or staff, even one with a step to take first: for the
+    routes that take that step (``/me``, ``/me/password``, ``/me/totp``)."""
+    user = optional_user(request, allow_pending=True)
+    if user is None:
+        raise _unauthenticated()
     return user
 
 
@@ -61,7 +94,7 @@ def account_locale(request: Request) -> str | None:
     or when the token is bad (its own 401 says so)."""
     if not hasattr(request.state, "account_locale"):
         try:
-            optional_user(request)
+            optional_user(request, allow_pending=True)
         except Problem:
             request.state.account_locale = None
     locale = getattr(request.state, "account_locale", None)

@@ -9,7 +9,19 @@ __all__ = ["PROBLEMS", "TEMPLATES", "Message", "both", "render"]
 
 # The details of identity's problem answers; sign-in first, as people meet them most.
 PROBLEMS: dict[str, tuple[str, str]] = {
+    "identity.password_change_first": (
+        "choose a new password first: POST /api/v1/me/password",
+        "请先设置新密码：POST /api/v1/me/password",
+    ),
+    "identity.totp_enrolment_first": (
+        "enrol a second factor first: POST /api/v1/me/totp",
+        "请先绑定第二重验证（动态口令）：POST /api/v1/me/totp",
+    ),
     "identity.invalid_credentials": ("wrong username or password", "用户名或密码错误"),
+    "identity.invalid_credentials_or_code": (
+        "wrong username, password or code",
+        "用户名、密码或动态口令错误",
+    ),
     "identity.login_throttled": (
         "too many failed sign-in attempts; try again in {seconds} s",
         "登录失败次数过多，请 {seconds} 秒后再试",

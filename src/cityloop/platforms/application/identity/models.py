@@ -43,6 +43,19 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when an admin gives the account a temporary password: until its owner picks a new
+    # one, the account may do nothing but that (deps.py).
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The TOTP second factor (RFC 6238): the shared secret from enrolment, sealed with a key
+    # derived from the app's secret (totp.py), and when the owner confirmed it with a first
+    # code. A secret without a confirmation is an enrolment under way and asks nothing at
+    # sign-in.
+    totp_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The time step of the last code accepted, so a code seen over a shoulder cannot be used
+    # a second time within its window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # The language the account reads ('en' or 'zh-CN'); None follows the browser's
     # Accept-Language (base/locale.py).
     locale: Mapped[str | None] = mapped_column(String(10), default=None)
@@ -73,6 +86,21 @@ class CrewMember(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RecoveryCode(Base):
+    """A single-use recovery code for an account's second factor. Only an HMAC keyed with the
+    app's secret is stored."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_totp_recovery_codes_user", "user_id", "used_at"),)
+
+
 class ApiKey(Base):
     """A key for machine clients. Only its SHA-256 is stored. Its scopes say which APIs it
     opens: an Open311 client's key must not write NGSI-LD entities."""
@@ -100,7 +128,12 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(120), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index("ix_audit_target", "target", "id"),)
+    # The audit screen searches by target, actor and action, newest first.
+    __table_args__ = (
+        Index("ix_audit_target", "target", "id"),
+        Index("ix_audit_actor", "actor", "id"),
+        Index("ix_audit_action", "action", "id"),
+    )
 
 
 class LoginThrottle(Base):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from cityloop.base.context import AppContext
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.platforms.application.identity import cli, passwords, throttle
+from cityloop.platforms.application.identity import cli, passwords, throttle, totp
+from cityloop.platforms.application.identity.account_views import router as account_router
+from cityloop.platforms.application.identity.admin_views import router as admin_router
 from cityloop.platforms.application.identity.config_views import router as config_router
 from cityloop.platforms.application.identity.crew_views import router as crew_router
 from cityloop.platforms.application.identity.models import (
@@ -19,6 +21,7 @@ from cityloop.platforms.application.identity.models import (
     LoginThrottle,
     PhoneChallenge,
     RealName,
+    RecoveryCode,
     User,
 )
 from cityloop.platforms.application.identity.realname_views import router as realname_router
@@ -28,6 +31,11 @@ from cityloop.platforms.application.identity.views import router
 
 def _bound_password_hashing(ctx: AppContext) -> None:
     passwords.set_concurrency(ctx.settings.password_hash_concurrency)
+
+
+def _check_totp_roles(ctx: AppContext) -> None:
+    # An unknown role in CITYLOOP_TOTP_REQUIRED_ROLES stops the start, not the first sign-in.
+    totp.required_roles(ctx.settings)
 
 
 def _prune_login_throttle(ctx: AppContext) -> int:
@@ -50,9 +58,10 @@ MODULE = Module(
         Crew,
         CrewMember,
         ConfigVersion,
+        RecoveryCode,
     ),
-    routers=(router, realname_router, crew_router, config_router),
-    setup=(_bound_password_hashing,),
+    routers=(router, account_router, admin_router, realname_router, crew_router, config_router),
+    setup=(_bound_password_hashing, _check_totp_roles),
     jobs=(
         ScheduledJob(
             "login-throttle-prune",

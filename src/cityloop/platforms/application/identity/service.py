@@ -169,6 +169,8 @@ def set_user_active(session: Session, *, username: str, active: bool, actor: Act
     user = user_named(session, username=username)
     if not active and actor.user_id is not None and actor.user_id == user.id:
         raise conflict(Message("identity.own_account"), type_="own-account")
+    if not active:
+        keep_an_admin(session, user=user, actor=actor)
     if user.active != active:
         user.active = active
         session.flush()
@@ -179,6 +181,27 @@ def set_user_active(session: Session, *, username: str, active: bool, actor: Act
         target=f"user:{user.username}",
     )
     return user
+
+
+def keep_an_admin(session: Session, *, user: User, actor: Actor) -> None:
+    """409 when a change would take this account's admin rights away from its own actor, or
+    leave the city with no active admin."""
+    if user.role != Role.ADMIN or not user.active:
+        return
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise conflict(
+            "you cannot take admin rights away from your own account", type_="own-account"
+        )
+    # Every active admin's row is locked, in one order: two admins demoting each other at once
+    # queue behind each other (no deadlock), and the second sees the first's change.
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
+        raise conflict("the city must keep at least one active admin", type_="last-admin")
 
 
 def issue_token(user: User, secret: str, minutes: int) -> str:
@@ -194,8 +217,11 @@ def issue_token(user: User, secret: str, minutes: int) -> str:
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def user_from_token(session: Session, *, token: str, secret: str) -> User:
-    """The active user an access token names; 401 when it is invalid, expired or deactivated."""
+def user_from_token(
+    session: Session, *, token: str, secret: str, allow_pending: bool = False
+) -> User:
+    """The active user an access token names; 401 when it is invalid, expired or deactivated,
+    403 when the account must change its temporary password first (unless ``allow_pending``)."""
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM])
         user_id = int(claims["sub"])
@@ -213,6 +239,13 @@ def user_from_token(session: Session, *, token: str, secret: str) -> User:
             "invalid-token",
             Message("identity.account_deactivated"),
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if user.must_change_password and not allow_pending:
+        raise Problem(
+            403,
+            "password-change-required",
+            "choose a new password first: POST /api/v1/me/password",
+            extra={"pending": "password-change"},
         )
     return user
 

@@ -1,6 +1,6 @@
 """the city's own base map: roads, rivers and landmarks
 
-Revision ID: 0031
+Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-06 04:50:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import cityloop.base.db
 
-revision: str = "0031"
+revision: str = "0030"
 down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

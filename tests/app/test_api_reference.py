@@ -45,3 +45,18 @@ def test_every_operation_says_what_it_does(city: City) -> None:
         if not op.get("description")
     ]
     assert bare == []
+
+
+def test_the_document_declares_the_api_keys_of_ngsi_ld_and_of_device_ingest(city: City) -> None:
+    document = city.client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": schemes["apiKey"]["description"],
+    }
+    assert schemes["deviceKey"]["in"] == "query" and schemes["deviceKey"]["name"] == "k"
+    create = document["paths"]["/ngsi-ld/v1/entities"]["post"]
+    assert {"apiKey": []} in create["security"] and {"bearer": []} in create["security"]
+    assert document["paths"]["/iot/d"]["post"]["security"] == [{"deviceKey": []}]

@@ -12262,7 +12262,6 @@ export interface operations {
     iot_measure_iot_d_post: {
         parameters: {
             query?: {
-                k?: string;
                 i?: string;
             };
             header?: never;

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from cityloop.base.context import get_context
 from cityloop.base.locale import use_account_locale
@@ -28,6 +28,15 @@ BEARER = HTTPBearer(
     auto_error=False,
 )
 Declared = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+# An API key (``cityloop apikey create``) in its own header, as NGSI-LD clients and IoT Agents
+# send it; declared the same way, for the routes that take one.
+API_KEY = APIKeyHeader(
+    name="X-Api-Key",
+    scheme_name="apiKey",
+    description="An API key from `cityloop apikey create` (NGSI-LD writes, partner clients).",
+    auto_error=False,
+)
+DeclaredApiKey = Annotated[str | None, Security(API_KEY)]
 
 
 def bearer_token(request: Request) -> str | None:

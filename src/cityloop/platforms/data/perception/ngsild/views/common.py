@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
-from cityloop.platforms.application.identity.deps import bearer_token
+from cityloop.platforms.application.identity.deps import Declared, DeclaredApiKey, bearer_token
 from cityloop.platforms.data.perception.ngsild import access, rows
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
@@ -36,7 +36,7 @@ LD_JSON = "application/ld+json"
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,11}")
 
 
-def authorize(request: Request) -> None:
+def authorize(request: Request, _bearer: Declared, _api_key: DeclaredApiKey) -> None:
     """Every route's gate: writes need credentials, reads too unless ngsild_public_read.
 
     Who the caller is (None: anonymous) is kept on the request for the @context fetch limit."""

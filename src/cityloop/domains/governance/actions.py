@@ -213,8 +213,7 @@ def _needs(transition: CaseTransition, data: ActionInput) -> None:
         given = [data.assignee_user_id, data.assignee_crew_id]
         if given.count(None) != 1:
             raise bad_request(
-                f"{transition.action} names one worker (assignee_user_id) or one crew "
-                "(assignee_crew_id)",
+                Message("governance.one_assignee", {"transition_action": transition.action}),
                 field="assignee_user_id",
             )
     if "merge_into" in transition.needs and data.merge_into is None:

@@ -117,7 +117,7 @@ def my_work(session: Session, *, actor: Actor) -> list[tuple[WorkGroup, Case]]:
     """The department's open cases for one of its staff: their own first, then their crews',
     then the rest, each group soonest deadline first."""
     if actor.role not in DEPARTMENT_SCOPED or actor.user_id is None:
-        raise forbidden("my work is for a department's handlers and field workers")
+        raise forbidden(Message("governance.my_work_roles"))
     crew_ids = crews.crew_ids_of(session, user_id=actor.user_id)
     rank = when(
         (Case.assignee_user_id == actor.user_id, 0),
@@ -159,11 +159,11 @@ def workload(session: Session, *, actor: Actor, department_code: str | None) -> 
     if actor.role == Role.HANDLER:
         department_code = department_code or actor.department_code
         if department_code != actor.department_code:
-            raise forbidden("a handler sees only their own department's workload")
+            raise forbidden(Message("governance.own_workload_only"))
     elif actor.role not in CITY_WIDE_ROLES:
-        raise forbidden("the workload view is for handlers and city-wide staff")
+        raise forbidden(Message("governance.workload_roles"))
     if not department_code:
-        raise bad_request("name the department", field="department")
+        raise bad_request(Message("governance.name_the_department"), field="department")
     identity.require_department(session, code=department_code)
     overdue = func.sum(when((Case.overdue.is_(True), 1), else_=0))
     in_hand = (Case.department_code == department_code, Case.status.in_(OPEN))

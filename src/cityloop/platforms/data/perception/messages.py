@@ -190,5 +190,17 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "the CSV header must name the columns {columns}; missing: {missing}; unknown: {unknown}",
         "CSV 表头须列出以下列：{columns}；缺少：{missing}；未知：{unknown}",
     ),
+    # The device list's filters, the alarm list's period and an import's row errors.
+    "perception.state_choices": ("state must be one of {states}", "state 必须是以下之一：{states}"),
+    "perception.text_too_long": (
+        "q is longer than {limit} characters",
+        "q 不能超过 {limit} 个字符",
+    ),
+    "perception.no_district": ("no district {code}", "没有 {code} 这个区"),
+    "perception.until_after_since": ("until must be after since", "until 必须晚于 since"),
+    "perception.csv_row_values": (
+        "expected {expected} values, got {given}",
+        "应有 {expected} 个值，实际为 {given} 个",
+    ),
 }
 register(PROBLEMS)

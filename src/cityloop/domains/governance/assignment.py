@@ -30,22 +30,22 @@ if TYPE_CHECKING:
     from cityloop.domains.governance.actions import Step
 
 
-def is_assigned(step: Step) -> str | None:
+def is_assigned(step: Step) -> Message | None:
     """Guard of ``unassign``: the case has an assignee."""
     case = step.case
     if case.assignee_user_id is None and case.assignee_crew_id is None:
-        return "the case is not assigned to anyone"
+        return Message("governance.not_assigned")
     return None
 
 
-def other_assignee(step: Step) -> str | None:
+def other_assignee(step: Step) -> Message | None:
     """Guard of ``assign``: the named worker or crew is not the one the case already has."""
     case, data = step.case, step.data
     same_worker = (
         data.assignee_user_id is not None and data.assignee_user_id == case.assignee_user_id
     )
     same_crew = data.assignee_crew_id is not None and data.assignee_crew_id == case.assignee_crew_id
-    return "the case is already assigned there" if same_worker or same_crew else None
+    return Message("governance.already_assigned_there") if same_worker or same_crew else None
 
 
 def known_assignee(step: Step) -> Problem | None:

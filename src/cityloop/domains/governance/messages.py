@@ -451,6 +451,32 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "{transition_action} needs a resolution: {items}",
         "{transition_action} 需要指定结案方式：{items}",
     ),
+    # Why an action is not allowed on a case now (the workflow's guards).
+    "governance.no_open_dispute": (
+        "there is no open dispute on this case",
+        "该案卷没有未处理的异议",
+    ),
+    "governance.reopen_only_on_dispute": (
+        "a closed case is reopened only in answer to a citizen's dispute",
+        "已结案卷只有在市民提出异议时才能重新打开",
+    ),
+    "governance.already_with_department": (
+        "the case is already with {department}",
+        "该案卷已在 {department} 办理",
+    ),
+    "governance.report_already_public": (
+        "the case's report is already public",
+        "该案卷的上报内容已公开",
+    ),
+    "governance.merge_target_not_open": (
+        "case {case} is {status}; merge into an open case",
+        "案卷 {case} 的状态为 {status}；只能合并到未结案卷",
+    ),
+    "governance.not_assigned": ("the case is not assigned to anyone", "该案卷尚未指派给任何人"),
+    "governance.already_assigned_there": (
+        "the case is already assigned there",
+        "该案卷已指派给该人员或班组",
+    ),
     # Assignment, my work and the workload view.
     "governance.one_assignee": (
         "{transition_action} names one worker (assignee_user_id) or one crew (assignee_crew_id)",

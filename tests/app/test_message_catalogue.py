@@ -35,6 +35,7 @@ CONVERTED = (
     "platforms/data/perception",
     "domains/governance",
     "domains/services",
+    "domains/operations",
     "bridges",
 )
 # NGSI-LD keeps the NGSI-LD error format and its English details; CKAN answers in CKAN's.

@@ -1557,7 +1557,8 @@ export interface paths {
         /**
          * Import Devices
          * @description Bulk registration from CSV (device_id,apikey,name,lat,lon): a text/csv body or the
-         *     multipart field ``file``. Bad rows are listed with their line numbers; the rest go in.
+         *     multipart field ``file``. Bad rows are listed with their line numbers and the reason in the
+         *     reader's language; the rest go in.
          */
         post: operations["import_devices_api_v1_perception_devices_import_post"];
         delete?: never;
@@ -7889,7 +7890,10 @@ export interface components {
              * @description the inspector-channel case, once governance filed it
              */
             case_id: number | null;
-            /** Error */
+            /**
+             * Error
+             * @description why no case was filed (in the reader's language), if none could be
+             */
             error: string | null;
         };
         /** Profile */

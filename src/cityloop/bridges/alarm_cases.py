@@ -105,7 +105,7 @@ def check_case_target(session: Session, category_code: str, attributes: dict[str
             session, category_code=category_code, attributes=attributes
         )
     except Problem as exc:
-        raise bad_request(exc.detail, field="case_attributes") from exc
+        raise bad_request(exc.message or exc.detail, field="case_attributes") from exc
 
 
 def _handle(session: Session, delivered: DeliveredEvent) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.context import AppContext
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.base.problems import Problem
+from cityloop.bridges.messages import Message, both
 from cityloop.domains.governance.intake import ReportInput, submit_report
 from cityloop.domains.governance.workflow import Channel
 from cityloop.domains.operations import hotspots
@@ -19,6 +20,22 @@ from cityloop.platforms.application.identity.service import SYSTEM
 
 log = logging.getLogger(__name__)
 CONSUMER = "operations.proactive-tasks"
+
+
+def _description(task: ProactiveTaskRequested) -> Message:
+    level = Message(f"bridges.level.{task.level}").texts()
+    return Message(
+        "bridges.proactive_task_description",
+        {
+            "cases": str(task.cases),
+            "category": task.category,
+            "level": level["en"],
+            "level_zh": level["zh-CN"],
+            "area": task.area,
+            "month": task.month,
+            "requested_by": task.requested_by,
+        },
+    )
 
 
 def on_task_requested(session: Session, task: ProactiveTaskRequested) -> None:
@@ -30,11 +47,7 @@ def on_task_requested(session: Session, task: ProactiveTaskRequested) -> None:
         category=task.category,
         lat=task.lat,
         lon=task.lon,
-        description=(
-            f"Proactive task (未诉先办): {task.cases} reports of {task.category} in "
-            f"{task.level} {task.area} in {task.month}; find and fix the root cause. "
-            f"Requested by {task.requested_by}."
-        ),
+        description=both(_description(task)),
         source_ref={"kind": "proactive_task", "task_id": task.task_id},
     )
     try:
@@ -45,7 +58,9 @@ def on_task_requested(session: Session, task: ProactiveTaskRequested) -> None:
     except Problem as exc:
         # A retired category, say: no case, and retrying cannot help.
         log.warning("proactive task %s filed no case: %s", task.task_id, exc.detail)
-        hotspots.link_task(session, task_id=task.task_id, case_id=None, error=exc.detail)
+        hotspots.link_task(
+            session, task_id=task.task_id, case_id=None, error=exc.message or exc.detail
+        )
         return
     hotspots.link_task(session, task_id=task.task_id, case_id=result.case.id)
 

@@ -100,12 +100,22 @@ def test_a_case_is_reassigned_and_unassigned(city: City) -> None:
     assert again["assignee"]["id"] == second_id
     same = assign(city, case_id, expect=409, assignee_user_id=second_id)
     assert "already" in same["detail"]
+    assert (same["type"].rsplit("/", 1)[-1], same["code"]) == (
+        "illegal-transition",
+        "governance.already_assigned_there",
+    )
     cleared = city.act(case_id, "dispatcher", action="unassign")
     assert cleared["assignee"] is None
     assert cleared["timeline"][-1]["message_code"] == "assignment_withdrawn"
     # Nobody holds it now: there is nothing to withdraw.
     assert "unassign" not in cleared["allowed_actions"]
-    city.act(case_id, "handler-roads", expect=409, action="unassign")
+    nobody = city.client.post(
+        f"/api/v1/cases/{case_id}/actions",
+        json={"action": "unassign"},
+        headers={**city.headers("handler-roads"), "Accept-Language": "zh-CN"},
+    )
+    assert nobody.status_code == 409, nobody.text
+    assert nobody.json()["detail"] == "该案卷尚未指派给任何人"
 
 
 def test_handing_a_case_to_another_department_clears_its_assignee(city: City) -> None:

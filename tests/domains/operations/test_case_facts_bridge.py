@@ -13,7 +13,14 @@ from sqlalchemy import select
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import OutboxEvent
 from cityloop.bridges import case_facts
-from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
+from cityloop.domains.operations import hotspots
+from cityloop.domains.operations.messages import Message
+from cityloop.domains.operations.models import (
+    CaseFactRow,
+    ProactiveTask,
+    RatingFactRow,
+    ReworkFactRow,
+)
 from tests.domains.operations.cases import march_cases
 from tests.support.city import City, fresh_point
 
@@ -158,7 +165,10 @@ def test_a_hotspot_becomes_a_case_on_the_inspector_channel(
     assert done["case_id"] is not None, done
     case = city.case(done["case_id"])
     assert case["channel"] == "inspector"
-    assert "未诉先办" in case["description"]
+    # The description is kept once for every reader: Chinese, then English.
+    chinese, english = case["description"].split("\n")
+    assert chinese.startswith("未诉先办任务：2030-03 街道 RV01-S01 有 2 件 C-02-01 类上报")
+    assert english.startswith("Proactive task (未诉先办): 2 reports of C-02-01 in street RV01-S01")
     trail = city.client.get(
         "/api/v1/audit",
         headers=city.headers("admin"),
@@ -172,6 +182,46 @@ def test_a_hotspot_becomes_a_case_on_the_inspector_channel(
         params={"month": "2030-03", "level": "street", "threshold": 2},
     ).json()
     assert listed[0]["task_case_id"] == done["case_id"]
+
+
+def test_why_a_task_filed_no_case_reads_in_the_readers_language(city: City) -> None:
+    with city.ctx.writing() as session:
+        task = ProactiveTask(
+            month="2031-01",
+            level="grid",
+            district="RV01",
+            area="RV01-S01-G01",
+            category="C-99-99",
+            cases=3,
+            requested_by="supervisor",
+        )
+        session.add(task)
+        session.flush()
+        reason = Message("governance.unknown_category", {"code": "'C-99-99'"})
+        assert hotspots.link_task(session, task_id=task.id, case_id=None, error=reason)
+        task_id = task.id
+    errors = {}
+    for language in ("en", "zh-CN"):
+        tasks = city.client.get(
+            "/api/v1/operations/tasks",
+            headers={**city.headers("supervisor"), "Accept-Language": language},
+            params={"month": "2031-01"},
+        ).json()
+        (found,) = [t for t in tasks if t["id"] == task_id]
+        errors[language] = found["error"]
+    assert errors == {"en": "unknown category 'C-99-99'", "zh-CN": "未知类别 'C-99-99'"}
+
+
+def test_a_problem_of_the_operations_centre_reads_in_the_readers_language(city: City) -> None:
+    response = city.client.get(
+        "/api/v1/operations/trends",
+        headers={**city.headers("supervisor"), "Accept-Language": "zh-CN"},
+        params={"bucket": "hour"},
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert (body["code"], body["field"]) == ("operations.bucket_choices", "bucket")
+    assert body["detail"] == "bucket 必须是 day、week 或 month"
 
 
 @pytest.mark.parametrize(

@@ -68,39 +68,42 @@ class Step:
 # ---------------------------------------------------------------- guards (on the case: 409)
 
 
-def _open_dispute(step: Step) -> str | None:
-    return None if step.case.dispute_open else "there is no open dispute on this case"
+def _open_dispute(step: Step) -> Message | None:
+    return None if step.case.dispute_open else Message("governance.no_open_dispute")
 
 
-def _dispute_if_closed(step: Step) -> str | None:
+def _dispute_if_closed(step: Step) -> Message | None:
     if step.case.status == Status.CLOSED and not step.case.dispute_open:
-        return "a closed case is reopened only in answer to a citizen's dispute"
+        return Message("governance.reopen_only_on_dispute")
     return None
 
 
-def _other_department(step: Step) -> str | None:
+def _other_department(step: Step) -> Message | None:
     department = step.data.department
     if department and department == step.case.department_code:
-        return f"the case is already with {department}"
+        return Message("governance.already_with_department", {"department": department})
     return None
 
 
-def _content_held(step: Step) -> str | None:
-    return None if not step.case.content_public else "the case's report is already public"
+def _content_held(step: Step) -> Message | None:
+    return None if not step.case.content_public else Message("governance.report_already_public")
 
 
-def _merge_target_open(step: Step) -> str | None:
+def _merge_target_open(step: Step) -> Message | None:
     if step.data.merge_into is None:
         return None  # no target named: the input's fault, answered by the needs check
     target = step.session.get(Case, step.data.merge_into)
     if target is not None and Status(target.status) not in OPEN_STATES:
-        return f"case {target.id} is {target.status}; merge into an open case"
+        return Message(
+            "governance.merge_target_not_open",
+            {"case": str(target.id), "status": target.status},
+        )
     return None
 
 
 # Guards see the case; with no input (listing the actions a user may take) only the ones
 # that need no input are asked.
-GUARDS: dict[str, Callable[[Step], str | None]] = {
+GUARDS: dict[str, Callable[[Step], Message | None]] = {
     "open_dispute": _open_dispute,
     "dispute_if_closed": _dispute_if_closed,
     "other_department": _other_department,
@@ -213,8 +216,7 @@ def _needs(transition: CaseTransition, data: ActionInput) -> None:
         given = [data.assignee_user_id, data.assignee_crew_id]
         if given.count(None) != 1:
             raise bad_request(
-                f"{transition.action} names one worker (assignee_user_id) or one crew "
-                "(assignee_crew_id)",
+                Message("governance.one_assignee", {"transition_action": transition.action}),
                 field="assignee_user_id",
             )
     if "merge_into" in transition.needs and data.merge_into is None:

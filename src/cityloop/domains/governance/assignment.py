@@ -30,22 +30,22 @@ if TYPE_CHECKING:
     from cityloop.domains.governance.actions import Step
 
 
-def is_assigned(step: Step) -> str | None:
+def is_assigned(step: Step) -> Message | None:
     """Guard of ``unassign``: the case has an assignee."""
     case = step.case
     if case.assignee_user_id is None and case.assignee_crew_id is None:
-        return "the case is not assigned to anyone"
+        return Message("governance.not_assigned")
     return None
 
 
-def other_assignee(step: Step) -> str | None:
+def other_assignee(step: Step) -> Message | None:
     """Guard of ``assign``: the named worker or crew is not the one the case already has."""
     case, data = step.case, step.data
     same_worker = (
         data.assignee_user_id is not None and data.assignee_user_id == case.assignee_user_id
     )
     same_crew = data.assignee_crew_id is not None and data.assignee_crew_id == case.assignee_crew_id
-    return "the case is already assigned there" if same_worker or same_crew else None
+    return Message("governance.already_assigned_there") if same_worker or same_crew else None
 
 
 def known_assignee(step: Step) -> Problem | None:
@@ -117,7 +117,7 @@ def my_work(session: Session, *, actor: Actor) -> list[tuple[WorkGroup, Case]]:
     """The department's open cases for one of its staff: their own first, then their crews',
     then the rest, each group soonest deadline first."""
     if actor.role not in DEPARTMENT_SCOPED or actor.user_id is None:
-        raise forbidden("my work is for a department's handlers and field workers")
+        raise forbidden(Message("governance.my_work_roles"))
     crew_ids = crews.crew_ids_of(session, user_id=actor.user_id)
     rank = when(
         (Case.assignee_user_id == actor.user_id, 0),
@@ -159,11 +159,11 @@ def workload(session: Session, *, actor: Actor, department_code: str | None) -> 
     if actor.role == Role.HANDLER:
         department_code = department_code or actor.department_code
         if department_code != actor.department_code:
-            raise forbidden("a handler sees only their own department's workload")
+            raise forbidden(Message("governance.own_workload_only"))
     elif actor.role not in CITY_WIDE_ROLES:
-        raise forbidden("the workload view is for handlers and city-wide staff")
+        raise forbidden(Message("governance.workload_roles"))
     if not department_code:
-        raise bad_request("name the department", field="department")
+        raise bad_request(Message("governance.name_the_department"), field="department")
     identity.require_department(session, code=department_code)
     overdue = func.sum(when((Case.overdue.is_(True), 1), else_=0))
     in_hand = (Case.department_code == department_code, Case.status.in_(OPEN))

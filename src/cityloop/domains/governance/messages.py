@@ -451,5 +451,95 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "{transition_action} needs a resolution: {items}",
         "{transition_action} 需要指定结案方式：{items}",
     ),
+    # Why an action is not allowed on a case now (the workflow's guards).
+    "governance.no_open_dispute": (
+        "there is no open dispute on this case",
+        "该案卷没有未处理的异议",
+    ),
+    "governance.reopen_only_on_dispute": (
+        "a closed case is reopened only in answer to a citizen's dispute",
+        "已结案卷只有在市民提出异议时才能重新打开",
+    ),
+    "governance.already_with_department": (
+        "the case is already with {department}",
+        "该案卷已在 {department} 办理",
+    ),
+    "governance.report_already_public": (
+        "the case's report is already public",
+        "该案卷的上报内容已公开",
+    ),
+    "governance.merge_target_not_open": (
+        "case {case} is {status}; merge into an open case",
+        "案卷 {case} 的状态为 {status}；只能合并到未结案卷",
+    ),
+    "governance.not_assigned": ("the case is not assigned to anyone", "该案卷尚未指派给任何人"),
+    "governance.already_assigned_there": (
+        "the case is already assigned there",
+        "该案卷已指派给该人员或班组",
+    ),
+    # Assignment, my work and the workload view.
+    "governance.one_assignee": (
+        "{transition_action} names one worker (assignee_user_id) or one crew (assignee_crew_id)",
+        "{transition_action} 须指定一名作业人员（assignee_user_id）或一个班组（assignee_crew_id）",
+    ),
+    "governance.my_work_roles": (
+        "my work is for a department's handlers and field workers",
+        "“我的工作”仅供部门处置人员和外勤作业人员使用",
+    ),
+    "governance.own_workload_only": (
+        "a handler sees only their own department's workload",
+        "处置人员只能查看本部门的工作量",
+    ),
+    "governance.workload_roles": (
+        "the workload view is for handlers and city-wide staff",
+        "工作量视图仅供处置人员和全市工作人员使用",
+    ),
+    "governance.name_the_department": ("name the department", "请指定部门"),
+    "governance.no_report_for_code": (
+        "no report has this case number and code",
+        "没有与该案卷号和查询码对应的上报",
+    ),
+    # Configuration: categories and routing rules.
+    "governance.question_needs_choices": (
+        "a {datatype} question needs choices",
+        "{datatype} 类型的问题需要选项",
+    ),
+    "governance.question_has_no_choices": (
+        "a {datatype} question has no choices",
+        "{datatype} 类型的问题不能有选项",
+    ),
+    "governance.choice_twice": ("choice {choice} is given twice", "选项 {choice} 重复"),
+    "governance.attribute_twice": (
+        "attribute {name} {value} is used twice",
+        "属性的 {name} {value} 重复使用",
+    ),
+    "governance.priority_two_targets": (
+        "priority {priority} has two targets",
+        "优先级 {priority} 有两个时限目标",
+    ),
+    "governance.response_after_resolution": (
+        "the response target must not be later than the resolution target",
+        "响应时限不能晚于办结时限",
+    ),
+    "governance.priority_needs_sla": (
+        "the category's priority {priority} needs an SLA target",
+        "该类别的优先级 {priority} 需要一个时限目标",
+    ),
+    "governance.category_exists": ("category {code} exists already", "类别 {code} 已存在"),
+    "governance.unknown_district": ("unknown district {code}", "未知的区 {code}"),
+    "governance.rule_routes_already": (
+        "rule #{rule} already routes category {category} in {where}",
+        "规则 #{rule} 已在{where_zh}分派类别 {category}",
+    ),
+    "governance.blocker_rule": (
+        "routing rule #{rule} ({category} in {district})",
+        "分派规则 #{rule}（{district_zh}的 {category}）",
+    ),
+    "governance.blocker_category": (
+        "category {code} (its default department)",
+        "类别 {code}（其默认部门）",
+    ),
+    "governance.blocker_cases": ("open cases {cases}", "未结案卷 {cases}"),
+    "governance.blocker_cases_more": ("open cases {cases} and more", "未结案卷 {cases} 等"),
 }
 register(PROBLEMS)

@@ -279,7 +279,7 @@ def track_by_code(
     with ctx.reading() as session:
         report = citizen.report_by_short_code(session, case_id=case, code=code)
         if report is None:
-            raise Problem(404, "not-found", "no report has this case number and code")
+            raise Problem(404, "not-found", Message("governance.no_report_for_code"))
         found = citizen.public_case(session, case_id=report.case_id)
         return out.TrackAnswer(report_id=report.id, case=public_case_out(session, found))
 

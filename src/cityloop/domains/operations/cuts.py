@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cityloop.base.problems import Problem, bad_request, forbidden
+from cityloop.domains.operations.messages import Message
 from cityloop.domains.operations.models import DIMENSIONS
 from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES, OPERATIONS_READERS
 from cityloop.platforms.application.identity.service import Actor
@@ -48,13 +49,13 @@ def period(start: datetime | None, end: datetime | None, *, default_days: int = 
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=default_days)
     if start.tzinfo is None or end.tzinfo is None:
-        raise bad_request(
-            "start and end need a time zone, e.g. 2026-11-01T00:00:00Z", field="start"
-        )
+        raise bad_request(Message("operations.period_needs_time_zone"), field="start")
     if start >= end:
-        raise bad_request("start must be before end", field="start")
+        raise bad_request(Message("operations.start_before_end"), field="start")
     if end - start > MAX_PERIOD:
-        raise bad_request(f"a period may cover at most {MAX_PERIOD.days} days", field="end")
+        raise bad_request(
+            Message("operations.period_too_long", {"days": str(MAX_PERIOD.days)}), field="end"
+        )
     return Period(start.astimezone(UTC), end.astimezone(UTC))
 
 
@@ -63,7 +64,7 @@ def month_period(month: str) -> Period:
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
-        raise bad_request("month must look like 2026-11", field="month") from None
+        raise bad_request(Message("operations.bad_month"), field="month") from None
     following = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
     return Period(start, following)
 
@@ -74,7 +75,11 @@ def dimension(value: str | None, *, field_name: str = "by") -> str | None:
         return None
     if value not in DIMENSIONS:
         raise bad_request(
-            f"unknown dimension {value!r}; one of {', '.join(DIMENSIONS)}", field=field_name
+            Message(
+                "operations.unknown_dimension",
+                {"value": repr(value), "dimensions": ", ".join(DIMENSIONS)},
+            ),
+            field=field_name,
         )
     return value
 
@@ -82,7 +87,7 @@ def dimension(value: str | None, *, field_name: str = "by") -> str | None:
 def require_reader(actor: Actor) -> None:
     """Only staff who work with cases (and leaders) read the operations centre."""
     if actor.role not in OPERATIONS_READERS:
-        raise forbidden("the operations centre is for staff and leaders")
+        raise forbidden(Message("operations.readers"))
 
 
 def scoped(actor: Actor, filters: dict[str, str | None]) -> dict[str, str]:
@@ -93,7 +98,7 @@ def scoped(actor: Actor, filters: dict[str, str | None]) -> dict[str, str]:
         dimension(name, field_name=name)
     if actor.role in DEPARTMENT_ROLES:
         if not actor.department_code:
-            raise forbidden("a department account without a department sees nothing")
+            raise forbidden(Message("operations.no_department"))
         chosen["department"] = actor.department_code
     if actor.district_code:
         chosen["district"] = actor.district_code

@@ -9,16 +9,19 @@ with governance's intake on the inspector channel and links it back (:func:`link
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.messages import render_stored
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, forbidden
 from cityloop.domains.operations.cuts import month_period, scoped, within_scope
 from cityloop.domains.operations.events import ProactiveTaskRequested
 from cityloop.domains.operations.kpis import ENDED
+from cityloop.domains.operations.messages import Message
 from cityloop.domains.operations.models import CaseFactRow, ProactiveTask
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES
@@ -31,7 +34,7 @@ MAX_HOTSPOTS = 200
 
 def _level(level: str) -> str:
     if level not in LEVELS:
-        raise bad_request("a hotspot's area is a street or a grid", field="level")
+        raise bad_request(Message("operations.hotspot_level"), field="level")
     return level
 
 
@@ -46,7 +49,7 @@ def hotspots(
 ) -> list[dict[str, Any]]:
     """Areas and categories with at least ``threshold`` cases in the month, most first."""
     if threshold < 2:
-        raise bad_request("a hotspot recurs: threshold must be at least 2", field="threshold")
+        raise bad_request(Message("operations.hotspot_threshold"), field="threshold")
     area = getattr(CaseFactRow, _level(level))
     period = month_period(month)
     chosen = scoped(actor, filters or {})
@@ -96,7 +99,7 @@ def request_task(
     """Turn a hotspot into a proactive task: recorded, audited, and handed to governance by an
     event. Supervisors, dispatchers and admins only, within their scope; once per hotspot."""
     if actor.role not in CITY_WIDE_ROLES:
-        raise forbidden("only the supervision and command centre turn hotspots into tasks")
+        raise forbidden(Message("operations.task_requesters"))
     column = getattr(CaseFactRow, _level(level))
     period = month_period(month)
     f = CaseFactRow
@@ -112,10 +115,15 @@ def request_task(
         .limit(1)
     ).first()
     if latest is None:
-        raise bad_request(f"no case of {category} in {area} in {month}", field="area")
+        raise bad_request(
+            Message(
+                "operations.no_hotspot_case", {"category": category, "area": area, "month": month}
+            ),
+            field="area",
+        )
     district, lat, lon, cases = latest
     if not within_scope(actor, district=district):
-        raise forbidden("that area is outside your scope")
+        raise forbidden(Message("operations.outside_scope"))
     known = session.scalar(
         select(ProactiveTask).where(
             ProactiveTask.month == month,
@@ -126,7 +134,7 @@ def request_task(
     )
     if known is not None:
         raise conflict(
-            "this hotspot already has a proactive task", type_="already-requested", task_id=known.id
+            Message("operations.task_exists"), type_="already-requested", task_id=known.id
         )
     task = ProactiveTask(
         month=month,
@@ -164,14 +172,29 @@ def request_task(
 
 
 def link_task(
-    session: Session, *, task_id: int, case_id: int | None, error: str | None = None
+    session: Session, *, task_id: int, case_id: int | None, error: Message | str | None = None
 ) -> bool:
     """Record the case opened for a task (or why none was); False when it already had one."""
     task = session.get(ProactiveTask, task_id)
     if task is None or task.case_id is not None:
         return False
-    task.case_id, task.error = case_id, error
+    # A message is kept as its code and parameters, so each reader sees it in their language.
+    stored = (
+        json.dumps(error.as_dict(), ensure_ascii=False) if isinstance(error, Message) else error
+    )
+    task.case_id, task.error = case_id, stored
     return True
+
+
+def task_error(task: ProactiveTask, locale: str) -> str | None:
+    """Why no case was filed for a task, in ``locale`` (None while there is no such reason)."""
+    if task.error is None:
+        return None
+    try:
+        stored = json.loads(task.error)
+    except ValueError:
+        return task.error  # a plain text reads the same in every language
+    return render_stored(stored, locale) or task.error
 
 
 def task_of(session: Session, *, task_id: int) -> ProactiveTask | None:

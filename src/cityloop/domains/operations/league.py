@@ -14,18 +14,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
-from cityloop.domains.operations import kpis
+from cityloop.domains.operations import kpis, messages
 from cityloop.domains.operations.cuts import Cut, month_period, scoped
+from cityloop.domains.operations.messages import Message, tier_names
 from cityloop.platforms.application.identity.roles import DEPARTMENT_ROLES
 from cityloop.platforms.application.identity.service import Actor
 
 LEAGUE_OF = ("department", "street")
-TIERS = (
-    ("advanced", "Advanced", "先进"),
-    ("good", "Good", "良好"),
-    ("fair", "Fair", "一般"),
-    ("poor", "Poor", "较差"),
-)
+# The tiers, best first; their names are in the message catalogue (messages.TIERS).
+TIERS = tuple(messages.TIERS)
 WEIGHTS = {"on_time_closure_rate": 0.5, "satisfaction_rate": 0.3, "clean_rate": 0.2}
 
 
@@ -51,7 +48,7 @@ def tier_of(rank: int, ranked: int) -> int:
 def league(session: Session, *, actor: Actor, month: str, of: str) -> dict[str, Any]:
     """The month's league of departments or streets, best first, each with its tier."""
     if of not in LEAGUE_OF:
-        raise bad_request("a league is of department or street", field="of")
+        raise bad_request(Message("operations.league_of"), field="of")
     period = month_period(month)
     scope = scoped(actor, {})
     own_department = scope.pop("department", None) if actor.role in DEPARTMENT_ROLES else None
@@ -66,15 +63,16 @@ def league(session: Session, *, actor: Actor, month: str, of: str) -> dict[str, 
     scored.sort(key=lambda item: (-(item[2] or 0), item[0]))
     rows = []
     for rank, (key, value, points) in enumerate(scored, start=1):
-        code, name, name_zh = TIERS[tier_of(rank, len(scored))]
+        code = TIERS[tier_of(rank, len(scored))]
+        names = tier_names(code)
         rows.append(
             {
                 "key": key,
                 "rank": rank,
                 "score": points,
                 "tier": code,
-                "tier_name": name,
-                "tier_name_zh": name_zh,
+                "tier_name": names["en"],
+                "tier_name_zh": names["zh-CN"],
                 "figures": value,
             }
         )

@@ -129,4 +129,6 @@ class ProactiveTask(Answer):
     requested_by: str
     requested_at: Timestamp
     case_id: int | None = Field(description="the inspector-channel case, once governance filed it")
-    error: str | None
+    error: str | None = Field(
+        description="why no case was filed (in the reader's language), if none could be"
+    )

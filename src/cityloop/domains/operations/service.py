@@ -18,6 +18,7 @@ from cityloop.domains.operations.cuts import (
     dimension,
     scoped,
 )
+from cityloop.domains.operations.messages import Message
 from cityloop.domains.operations.models import CaseFactRow
 from cityloop.platforms.application.identity.service import Actor
 
@@ -103,7 +104,10 @@ def case_list(
 ) -> list[dict[str, Any]]:
     """The bottom of a drill-down: the cases behind one figure of one cut, newest first."""
     if figure not in CASE_LIST_FIGURES:
-        raise bad_request(f"figure must be one of {', '.join(CASE_LIST_FIGURES)}", field="figure")
+        raise bad_request(
+            Message("operations.figure_choices", {"figures": ", ".join(CASE_LIST_FIGURES)}),
+            field="figure",
+        )
     chosen = scoped(actor, filters)
     f, p = CaseFactRow, period
 
@@ -157,7 +161,7 @@ def buckets(period: Period, bucket: Bucket) -> list[Period]:
         answer.append(Period(start, following))
         if len(answer) > MAX_POINTS:
             raise bad_request(
-                f"a trend has at most {MAX_POINTS} points; choose a longer bucket", field="bucket"
+                Message("operations.too_many_points", {"points": str(MAX_POINTS)}), field="bucket"
             )
         start = following
     return answer
@@ -182,9 +186,11 @@ def trend(
 ) -> list[dict[str, Any]]:
     """One figure per day, week or month over the period: the same query per bucket."""
     if bucket not in ("day", "week", "month"):
-        raise bad_request("bucket must be day, week or month", field="bucket")
+        raise bad_request(Message("operations.bucket_choices"), field="bucket")
     if figure not in kpis.FIGURES:
-        raise bad_request(f"unknown figure {figure!r}", field="figure")
+        raise bad_request(
+            Message("operations.unknown_figure", {"figure": repr(figure)}), field="figure"
+        )
     chosen = scoped(actor, filters)
     points = []
     for each in buckets(period, bucket):  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
+from cityloop.base.locale import ReaderLocale
 from cityloop.domains.operations import hotspots, league, service
 from cityloop.domains.operations import responses as out
 from cityloop.domains.operations.cuts import period
@@ -172,17 +173,23 @@ def hotspot_list(
     return [out.Hotspot.model_validate(row) for row in rows]
 
 
-def _task_out(task: ProactiveTask) -> out.ProactiveTask:
+def _task_out(task: ProactiveTask, locale: str) -> out.ProactiveTask:
     body: dict[str, Any] = {
         name: getattr(task, name)
         for name in out.ProactiveTask.model_fields
-        if name != "requested_at"
+        if name not in ("requested_at", "error")
     }
-    return out.ProactiveTask.model_validate({**body, "requested_at": iso(task.requested_at)})
+    return out.ProactiveTask.model_validate(
+        {
+            **body,
+            "requested_at": iso(task.requested_at),
+            "error": hotspots.task_error(task, locale),
+        }
+    )
 
 
 @router.post("/operations/hotspots/tasks", status_code=202)
-def hotspot_task(ctx: Ctx, actor: Staff, body: TaskIn) -> out.ProactiveTask:
+def hotspot_task(ctx: Ctx, actor: Staff, body: TaskIn, locale: ReaderLocale) -> out.ProactiveTask:
     """Turn a hotspot into a proactive task (未诉先办): governance opens a case on the inspector
     channel shortly after (``case_id`` then appears). Supervisors, dispatchers and admins."""
     with ctx.writing() as session:
@@ -194,13 +201,16 @@ def hotspot_task(ctx: Ctx, actor: Staff, body: TaskIn) -> out.ProactiveTask:
             area=body.area,
             category=body.category,
         )
-        return _task_out(task)
+        return _task_out(task, locale)
 
 
 @router.get("/operations/tasks")
 def task_list(
-    ctx: Ctx, actor: Staff, month: Annotated[str | None, Query(max_length=7)] = None
+    ctx: Ctx,
+    actor: Staff,
+    locale: ReaderLocale,
+    month: Annotated[str | None, Query(max_length=7)] = None,
 ) -> list[out.ProactiveTask]:
     """The proactive tasks made from hotspots, newest first; staff and leaders, within scope."""
     with ctx.reading() as session:
-        return [_task_out(t) for t in hotspots.tasks(session, actor=actor, month=month)]
+        return [_task_out(t, locale) for t in hotspots.tasks(session, actor=actor, month=month)]

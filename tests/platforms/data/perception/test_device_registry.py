@@ -177,6 +177,28 @@ def test_a_csv_import_also_takes_a_multipart_file(city: City) -> None:
     assert response.json() == {"created": 1, "errors": []}
 
 
+def test_an_import_row_error_reads_in_the_readers_language(city: City) -> None:
+    ensure_group(city)
+    body = f"device_id,apikey,name,lat,lon\nzh-1,{APIKEY},One\nzh-2,wrong-apikey-123,Two,,\n"
+    errors = {}
+    for language in ("en", "zh-CN"):
+        response = city.client.post(
+            BASE + "/devices/import",
+            content=body.encode(),
+            headers={
+                **city.headers("admin"),
+                "Content-Type": "text/csv",
+                "Accept-Language": language,
+            },
+        )
+        assert response.status_code == 200, response.text
+        errors[language] = response.json()["errors"]
+    assert [(e["row"], e["field"]) for e in errors["zh-CN"]] == [(2, "row"), (3, "apikey")]
+    assert errors["en"][0]["message"] == "expected 5 values, got 3"
+    assert errors["zh-CN"][0]["message"] == "应有 5 个值，实际为 3 个"
+    assert errors["zh-CN"][1]["message"] != errors["en"][1]["message"]
+
+
 def test_a_garbled_csv_is_refused(city: City) -> None:
     for body in (b"", b"\x89PNG\r\n\x1a\n\x00\x00binary", b"this is not,a device list\n1,2\n"):
         response = city.client.post(

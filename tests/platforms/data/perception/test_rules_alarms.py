@@ -205,6 +205,8 @@ def test_bad_rules_are_refused_naming_the_field(city: City) -> None:
         )
         assert response.status_code == 400, (change, response.text)
         assert response.json()["field"] == field, change
+        # Every reason is a message code (governance's own for a case attribute it refuses).
+        assert "code" in response.json(), response.text
     after = len(city.client.get(BASE + "/rules", headers=city.headers("admin")).json())
     assert after == before  # nothing half-written
 

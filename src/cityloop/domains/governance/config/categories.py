@@ -15,6 +15,7 @@ from cityloop.domains.governance.config.schemas import (
     CategoryFields,
     SlaIn,
 )
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, SlaTarget
 from cityloop.platforms.application.identity import versions
 from cityloop.platforms.application.identity.service import Actor, require_department
@@ -71,11 +72,17 @@ def _attribute(index: int, given: AttributeIn) -> dict[str, Any]:
     field = f"attributes[{index}].values"
     keys = [v.key for v in given.values]
     if given.datatype in LIST_DATATYPES and not keys:
-        raise bad_request(f"a {given.datatype} question needs choices", field=field)
+        raise bad_request(
+            Message("governance.question_needs_choices", {"datatype": given.datatype}), field=field
+        )
     if given.datatype not in LIST_DATATYPES and keys:
-        raise bad_request(f"a {given.datatype} question has no choices", field=field)
+        raise bad_request(
+            Message("governance.question_has_no_choices", {"datatype": given.datatype}), field=field
+        )
     if repeated := sorted({k for k in keys if keys.count(k) > 1}):
-        raise bad_request(f"choice {repeated[0]!r} is given twice", field=field)
+        raise bad_request(
+            Message("governance.choice_twice", {"choice": repr(repeated[0])}), field=field
+        )
     return {
         "code": given.code,
         "datatype": given.datatype,
@@ -95,7 +102,8 @@ def check_attributes(given: list[AttributeIn]) -> list[dict[str, Any]]:
         for index, value in enumerate(seen):
             if seen.index(value) != index:
                 raise bad_request(
-                    f"attribute {name} {value} is used twice", field=f"attributes[{index}].{name}"
+                    Message("governance.attribute_twice", {"name": name, "value": str(value)}),
+                    field=f"attributes[{index}].{name}",
                 )
     stored = [_attribute(i, a) for i, a in enumerate(given)]
     return sorted(stored, key=lambda a: a["order"])
@@ -108,16 +116,19 @@ def check_sla(given: list[SlaIn], *, priority: str) -> list[SlaIn]:
     for index, target in enumerate(given):
         if target.priority in seen:
             raise bad_request(
-                f"priority {target.priority} has two targets", field=f"sla[{index}].priority"
+                Message("governance.priority_two_targets", {"priority": target.priority}),
+                field=f"sla[{index}].priority",
             )
         seen.append(target.priority)
         if target.response_minutes > target.resolution_minutes:
             raise bad_request(
-                "the response target must not be later than the resolution target",
+                Message("governance.response_after_resolution"),
                 field=f"sla[{index}].response_minutes",
             )
     if priority not in seen:
-        raise bad_request(f"the category's priority {priority} needs an SLA target", field="sla")
+        raise bad_request(
+            Message("governance.priority_needs_sla", {"priority": priority}), field="sla"
+        )
     return given
 
 
@@ -188,7 +199,7 @@ def _record(
 def create_category(session: Session, *, data: CategoryCreate, actor: Actor) -> Category:
     """A new category, in use at once (version 1); 409 when the code is taken."""
     if session.get(Category, data.code) is not None:
-        raise conflict(f"category {data.code} exists already", field="code")
+        raise conflict(Message("governance.category_exists", {"code": data.code}), field="code")
     category = Category(code=data.code, active=True, version=1)
     _apply(session, category, data)
     return _record(session, category, action="create", before=None, actor=actor)

@@ -14,6 +14,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, conflict, not_found
 from cityloop.domains.governance.catalogue import get_category, require_category, sla_for
 from cityloop.domains.governance.config.schemas import PointTestIn, RoutingRuleIn
+from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Category, RoutingRule, SlaTarget
 from cityloop.domains.governance.routing import RoutingDecision, route
 from cityloop.domains.governance.workflow import OPEN_STATES
@@ -45,13 +46,25 @@ def list_rules(session: Session, *, category: str | None = None) -> list[Routing
     return list(session.scalars(query))
 
 
+def _where(district: str | None) -> dict[str, str]:
+    """Where a rule applies, in both languages: a district or any district."""
+    if district is None:
+        return {"where": "any district", "where_zh": "所有区"}
+    return {"where": f"district {district}", "where_zh": f"{district} 区"}
+
+
 def _check(session: Session, data: RoutingRuleIn, *, rule_id: int | None) -> None:
     if get_category(session, code=data.category) is None:
-        raise bad_request(f"unknown category {data.category!r}", field="category")
+        raise bad_request(
+            Message("governance.unknown_category", {"code": repr(data.category)}), field="category"
+        )
     if data.district is not None:
         area = session.get(Jurisdiction, data.district)
         if area is None or area.level != "district":
-            raise bad_request(f"unknown district {data.district!r}", field="district")
+            raise bad_request(
+                Message("governance.unknown_district", {"code": repr(data.district)}),
+                field="district",
+            )
     require_department(session, code=data.department, field="department")
     same = select(RoutingRule).where(RoutingRule.category_code == data.category)
     same = same.where(
@@ -61,9 +74,11 @@ def _check(session: Session, data: RoutingRuleIn, *, rule_id: int | None) -> Non
     )
     for other in session.scalars(same):
         if other.id != rule_id:
-            where = f"district {data.district}" if data.district else "any district"
             raise conflict(
-                f"rule #{other.id} already routes category {data.category} in {where}",
+                Message(
+                    "governance.rule_routes_already",
+                    {"rule": str(other.id), "category": data.category, **_where(data.district)},
+                ),
                 type_="rule-conflict",
                 rule_id=other.id,
                 field="district",
@@ -147,16 +162,26 @@ def delete_rule(session: Session, *, rule_id: int, version: int | None, actor: A
     )
 
 
-def department_in_use(session: Session, code: str) -> list[str]:
+def _in(district: str | None) -> dict[str, str]:
+    """A rule's district as a blocker line names it: the code, or any district."""
+    if district is None:
+        return {"district": "any district", "district_zh": "所有区"}
+    return {"district": district}
+
+
+def department_in_use(session: Session, code: str) -> list[Message]:
     """What of governance still points at a department: rules, categories, open cases."""
     found = [
-        f"routing rule #{r.id} ({r.category_code} in {r.district_code or 'any district'})"
+        Message(
+            "governance.blocker_rule",
+            {"rule": str(r.id), "category": r.category_code, **_in(r.district_code)},
+        )
         for r in session.scalars(
             select(RoutingRule).where(RoutingRule.department_code == code).order_by(RoutingRule.id)
         )
     ]
     found += [
-        f"category {c} (its default department)"
+        Message("governance.blocker_category", {"code": c})
         for c in session.scalars(
             select(Category.code).where(
                 Category.default_department == code, Category.active.is_(True)
@@ -173,8 +198,10 @@ def department_in_use(session: Session, code: str) -> list[str]:
     )
     if open_cases:
         shown = ", ".join(f"#{i}" for i in open_cases[:10])
-        more = " and more" if len(open_cases) > 10 else ""
-        found.append(f"open cases {shown}{more}")
+        code = (
+            "governance.blocker_cases_more" if len(open_cases) > 10 else "governance.blocker_cases"
+        )
+        found.append(Message(code, {"cases": shown}))
     return found
 
 
@@ -208,7 +235,10 @@ def probe_point(session: Session, *, data: PointTestIn, now: datetime | None = N
     placement = geo.place_point(session, lon=data.lon, lat=data.lat)
     if placement is None:
         raise bad_request(
-            f"the point ({data.lat:.6f}, {data.lon:.6f}) is outside the city's jurisdictions",
+            Message(
+                "governance.outside_city",
+                {"lat": format(data.lat, ".6f"), "lon": format(data.lon, ".6f")},
+            ),
             field="lat",
             type_="outside-city",
         )

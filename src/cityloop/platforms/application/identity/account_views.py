@@ -12,6 +12,7 @@ from cityloop.base.ratelimit import client_key
 from cityloop.platforms.application.identity import accounts, passwords, service, throttle, totp
 from cityloop.platforms.application.identity.deps import account_holder, pending_step
 from cityloop.platforms.application.identity.login import throttled
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.policy import PasswordPolicy
 from cityloop.platforms.application.identity.schemas import (
@@ -89,7 +90,9 @@ def change_password(ctx: Ctx, request: Request, body: PasswordChange, user: Hold
                 action="user.password_change_refused",
                 target=f"user:{user.username}",
             )
-        raise Problem(400, "wrong-password", "the old password is wrong", field="old_password")
+        raise Problem(
+            400, "wrong-password", Message("identity.old_password_wrong"), field="old_password"
+        )
     # The old password was right: the guess gives its count back, whatever the new one is.
     _succeeded(ctx, user, request)
     with ctx.writing() as session:

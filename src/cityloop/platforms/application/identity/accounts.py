@@ -17,6 +17,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
 from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.policy import PasswordPolicy
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, STAFF_ROLES, Role
@@ -46,7 +47,7 @@ def search_users(
 ) -> tuple[list[User], int]:
     """One page of the accounts matching every filter given, by username, and how many match."""
     if role is not None and role not in set(Role):
-        raise bad_request(f"unknown role {role!r}", field="role")
+        raise bad_request(Message("identity.unknown_role", {"role": repr(role)}), field="role")
     conditions: list[Any] = []
     if role is not None:
         conditions.append(User.role == role)
@@ -81,7 +82,9 @@ def read_user(session: Session, *, username: str, actor: Actor) -> User:
 def _district(session: Session, code: str) -> str:
     found = session.get(Jurisdiction, code)
     if found is None or found.level != "district":
-        raise bad_request(f"{code!r} is not a district of this city", field="district_code")
+        raise bad_request(
+            Message("identity.not_a_district", {"code": repr(code)}), field="district_code"
+        )
     return found.code
 
 
@@ -156,26 +159,29 @@ def update_user(session: Session, *, username: str, actor: Actor, changes: dict[
     """Change an account's role, department, district scope, name or contact, audited."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise bad_request(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])
+        name = sorted(unknown)[0]
+        raise bad_request(Message("identity.not_editable", {"field": name}), field=name)
     user = service.user_named(session, username=username)
     role = changes.get("role", user.role)
     if role not in set(Role):
-        raise bad_request(f"unknown role {role!r}", field="role")
+        raise bad_request(Message("identity.unknown_role", {"role": repr(role)}), field="role")
     if role != user.role and Role.CITIZEN in (role, user.role):
-        raise bad_request("a citizen account cannot become staff, nor the reverse", field="role")
+        raise bad_request(Message("identity.citizen_staff_switch"), field="role")
     if role != user.role and role != Role.ADMIN:
         service.keep_an_admin(session, user=user, actor=actor)
     department = changes.get("department_code", user.department_code) or None
     if department is not None and department != user.department_code:
         service.require_department(session, code=department, field="department_code")
     if role in NEEDS_DEPARTMENT and department is None:
-        raise bad_request(f"a {role} belongs to a department", field="department_code")
+        raise bad_request(
+            Message("identity.needs_department", {"role": role}), field="department_code"
+        )
     district = changes.get("district_code", user.district_code) or None
     if district is not None and district != user.district_code:
         _district(session, district)
     display_name = changes.get("display_name", user.display_name)
     if display_name is None or not display_name.strip():
-        raise bad_request("the display name cannot be empty", field="display_name")
+        raise bad_request(Message("identity.display_name_empty"), field="display_name")
     new = {
         "role": role,
         "department_code": department,
@@ -202,7 +208,7 @@ def update_user(session: Session, *, username: str, actor: Actor, changes: dict[
 
 def _staff(user: User) -> None:
     if user.role not in STAFF_ROLES:
-        raise bad_request("only a staff account's password is reset here", field="username")
+        raise bad_request(Message("identity.reset_staff_only"), field="username")
 
 
 def reset_password(
@@ -246,7 +252,7 @@ def set_own_password(
     policy.check(password=new_password, username=user.username, field="new_password")
     if new_password == old_password:
         raise bad_request(
-            "the new password must differ from the old one",
+            Message("identity.same_password"),
             field="new_password",
             type_="same-password",
         )

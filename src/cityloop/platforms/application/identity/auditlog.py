@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.context import AppContext
 from cityloop.base.db import iso
 from cityloop.base.problems import bad_request
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import AuditEntry
 
 EXPORT_BATCH = 1000
@@ -39,9 +40,9 @@ class AuditFilter:
         """The SQL conditions of this filter; 400 naming the field for a bad value."""
         for name, moment in (("from", self.since), ("to", self.until)):
             if moment is not None and moment.tzinfo is None:
-                raise bad_request("give a time zone (2026-12-01T00:00:00+08:00)", field=name)
+                raise bad_request(Message("identity.audit_needs_time_zone"), field=name)
         if self.since and self.until and self.until <= self.since:
-            raise bad_request("'to' must be later than 'from'", field="to")
+            raise bad_request(Message("identity.audit_to_before_from"), field="to")
         found: list[Any] = []
         if self.actor:
             found.append(AuditEntry.actor == self.actor.strip().lower())

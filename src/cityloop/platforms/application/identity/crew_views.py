@@ -11,6 +11,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import forbidden
 from cityloop.platforms.application.identity import crews, service
 from cityloop.platforms.application.identity.deps import staff_actor
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import Crew
 from cityloop.platforms.application.identity.schemas import (
     CrewCreate,
@@ -118,7 +119,7 @@ def department_workers(ctx: Ctx, actor: Staff, code: DepartmentCode) -> list[Use
     with ctx.reading() as session:
         service.require_department(session, code=code, field="code")
         if not crews.may_read(actor, code):
-            raise forbidden("you see only your own department's workers")
+            raise forbidden(Message("identity.own_department_workers"))
         return [
             UserOut.model_validate(u)
             for u in crews.department_workers(session, department_code=code)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request, conflict, forbidden, not_found
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import Crew, CrewMember, User
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Role
 from cityloop.platforms.application.identity.service import (
@@ -41,14 +42,16 @@ def _require_manager(actor: Actor, department_code: str) -> None:
     if actor.role == Role.HANDLER and actor.department_code == department_code:
         return
     if actor.role == Role.HANDLER:
-        raise forbidden("a handler manages only their own department's crews")
-    raise forbidden("crews are managed by an admin or the department's handler")
+        raise forbidden(Message("identity.crews_own_department_only"))
+    raise forbidden(Message("identity.crews_managers"))
 
 
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > MAX_NAME:
-        raise bad_request(f"name must be 1 to {MAX_NAME} characters", field="name")
+        raise bad_request(
+            Message("identity.crew_name_length", {"max": str(MAX_NAME)}), field="name"
+        )
     return cleaned
 
 
@@ -63,10 +66,10 @@ def get_crew(session: Session, *, crew_id: int) -> Crew:
 def list_crews(session: Session, *, actor: Actor, department_code: str | None = None) -> list[Crew]:
     """The crews this actor may see (one department's, or every one), by department and name."""
     if actor.role not in CREW_READERS:
-        raise forbidden("crews are for city-wide staff and the department's own staff")
+        raise forbidden(Message("identity.crews_readers"))
     if actor.role not in CITY_WIDE_ROLES:
         if department_code and department_code != actor.department_code:
-            raise forbidden("you see only your own department's crews")
+            raise forbidden(Message("identity.own_department_crews"))
         department_code = actor.department_code
     query = select(Crew).order_by(Crew.department_code, Crew.name)
     if department_code:
@@ -127,7 +130,13 @@ def require_worker(
         or user.role != Role.WORKER
         or user.department_code != department_code
     ):
-        raise bad_request(f"user {user_id} is not an active worker of {department_code}", field)
+        raise bad_request(
+            Message(
+                "identity.not_active_worker",
+                {"user": str(user_id), "department": str(department_code)},
+            ),
+            field,
+        )
     return user
 
 
@@ -137,7 +146,13 @@ def require_crew(
     """The active crew with this id in this department; 400 naming ``field`` otherwise."""
     crew = session.get(Crew, crew_id)
     if crew is None or not crew.active or crew.department_code != department_code:
-        raise bad_request(f"crew {crew_id} is not an active crew of {department_code}", field)
+        raise bad_request(
+            Message(
+                "identity.not_active_crew",
+                {"crew": str(crew_id), "department": str(department_code)},
+            ),
+            field,
+        )
     return crew
 
 
@@ -173,6 +188,12 @@ def rename_crew(session: Session, *, actor: Actor, crew_id: int, name: str) -> C
     return crew
 
 
+def _name_taken(crew: Crew) -> Message:
+    return Message(
+        "identity.crew_name_taken", {"department": crew.department_code, "name": repr(crew.name)}
+    )
+
+
 def _save_name(session: Session, crew: Crew) -> None:
     taken = session.scalar(
         select(Crew.id).where(
@@ -181,7 +202,7 @@ def _save_name(session: Session, crew: Crew) -> None:
     )
     if taken is not None:
         raise conflict(
-            f"{crew.department_code} already has a crew named {crew.name!r}",
+            _name_taken(crew),
             type_="crew-name-taken",
         )
     session.add(crew)
@@ -189,7 +210,7 @@ def _save_name(session: Session, crew: Crew) -> None:
         session.flush()
     except IntegrityError as exc:  # a concurrent crew of the same name
         raise conflict(
-            f"{crew.department_code} already has a crew named {crew.name!r}",
+            _name_taken(crew),
             type_="crew-name-taken",
         ) from exc
 
@@ -200,7 +221,9 @@ def add_member(session: Session, *, actor: Actor, crew_id: int, username: str) -
     _require_manager(actor, crew.department_code)
     user = find_user(session, username=username)
     if user is None:
-        raise bad_request(f"no account is named {username!r}", field="username")
+        raise bad_request(
+            Message("identity.no_such_account", {"username": repr(username)}), field="username"
+        )
     require_worker(session, user_id=user.id, department_code=crew.department_code, field="username")
     if session.get(CrewMember, (crew.id, user.id)) is None:
         session.add(CrewMember(crew_id=crew.id, user_id=user.id))

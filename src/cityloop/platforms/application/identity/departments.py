@@ -8,7 +8,7 @@ a function naming what still points at a department.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import conflict, not_found
 from cityloop.platforms.application.identity import versions
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import Department, User
 from cityloop.platforms.application.identity.service import Actor
 
 KIND = "department"
 
-# (session, department code) -> what still points at it, one line each.
-Guard = Callable[[Session, str], list[str]]
+# (session, department code) -> what still points at it, one line each (a message, so the
+# reader sees it in their language; a plain string reads the same in both).
+Guard = Callable[[Session, str], Sequence[str | Message]]
 _GUARDS: list[Guard] = []
 
 
@@ -32,11 +34,11 @@ def register_deactivation_guard(guard: Guard) -> None:
         _GUARDS.append(guard)
 
 
-def _staff_in(session: Session, code: str) -> list[str]:
+def _staff_in(session: Session, code: str) -> list[Message]:
     names = session.scalars(
         select(User.username).where(User.department_code == code, User.active.is_(True)).limit(5)
     ).all()
-    return [f"active account {name}" for name in names]
+    return [Message("identity.blocker_account", {"username": name}) for name in names]
 
 
 register_deactivation_guard(_staff_in)
@@ -70,7 +72,7 @@ def add(
 ) -> Department:
     """A new department at version 1; 409 when the code is taken."""
     if session.get(Department, code) is not None:
-        raise conflict(f"department {code} exists already", field="code")
+        raise conflict(Message("identity.department_exists", {"code": code}), field="code")
     department = Department(code=code, name=name, name_zh=name_zh, kind=kind, version=1)
     session.add(department)
     session.flush()
@@ -123,9 +125,13 @@ def rename(
     return _edit(session, department, action="edit", actor=actor, before=before)
 
 
-def blockers(session: Session, *, code: str) -> list[str]:
+def blockers(session: Session, *, code: str) -> list[Message]:
     """What still points at the department, from every registered guard."""
-    return [line for guard in _GUARDS for line in guard(session, code)]
+    return [
+        line if isinstance(line, Message) else Message("identity.blocker", {"what": line})
+        for guard in _GUARDS
+        for line in guard(session, code)
+    ]
 
 
 def set_active(
@@ -141,9 +147,16 @@ def set_active(
         found = blockers(session, code=code)
         if found:
             raise conflict(
-                f"department {code} is still in use: {'; '.join(found)}",
+                Message(
+                    "identity.department_in_use",
+                    {
+                        "code": code,
+                        "blockers": "; ".join(line.render("en") for line in found),
+                        "blockers_zh": "；".join(line.render("zh-CN") for line in found),
+                    },
+                ),
                 type_="department-in-use",
-                blockers=found,
+                blockers=[line.render("en") for line in found],
             )
     before = state_of(department)
     department.active = active

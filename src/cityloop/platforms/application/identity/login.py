@@ -36,7 +36,7 @@ def second_factor_required() -> Problem:
     return Problem(
         401,
         "second-factor-required",
-        "enter the code from your authenticator app (or a recovery code)",
+        Message("identity.second_factor_required"),
         field="totp_code",
         extra={"second_factor": "totp"},
     )

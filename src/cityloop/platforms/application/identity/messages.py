@@ -178,6 +178,119 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "{username} has not reached real-name level 2 (identity number and phone)",
         "{username} 尚未达到实名二级（身份证号和手机号）",
     ),
+    # Account administration, the second factor, crews and versioned configuration.
+    "identity.old_password_wrong": ("the old password is wrong", "原密码错误"),
+    "identity.not_editable": ("{field} cannot be changed here", "{field} 不能在此修改"),
+    "identity.citizen_staff_switch": (
+        "a citizen account cannot become staff, nor the reverse",
+        "市民账号不能改为工作人员账号，反之亦然",
+    ),
+    "identity.display_name_empty": ("the display name cannot be empty", "显示名称不能为空"),
+    "identity.reset_staff_only": (
+        "only a staff account's password is reset here",
+        "此处只能重置工作人员账号的密码",
+    ),
+    "identity.same_password": (
+        "the new password must differ from the old one",
+        "新密码不能与原密码相同",
+    ),
+    "identity.audit_needs_time_zone": (
+        "give a time zone (2026-12-01T00:00:00+08:00)",
+        "请带上时区（如 2026-12-01T00:00:00+08:00）",
+    ),
+    "identity.audit_to_before_from": (
+        "'to' must be later than 'from'",
+        "“to”必须晚于“from”",
+    ),
+    "identity.own_department_workers": (
+        "you see only your own department's workers",
+        "您只能查看本部门的作业人员",
+    ),
+    "identity.own_department_crews": (
+        "you see only your own department's crews",
+        "您只能查看本部门的班组",
+    ),
+    "identity.crews_own_department_only": (
+        "a handler manages only their own department's crews",
+        "处置人员只能管理本部门的班组",
+    ),
+    "identity.crews_managers": (
+        "crews are managed by an admin or the department's handler",
+        "班组由管理员或本部门的处置人员管理",
+    ),
+    "identity.crews_readers": (
+        "crews are for city-wide staff and the department's own staff",
+        "班组仅供全市工作人员和本部门工作人员查看",
+    ),
+    "identity.crew_name_length": (
+        "name must be 1 to {max} characters",
+        "名称须为 1 到 {max} 个字符",
+    ),
+    "identity.not_active_worker": (
+        "user {user} is not an active worker of {department}",
+        "用户 {user} 不是 {department} 的在岗作业人员",
+    ),
+    "identity.not_active_crew": (
+        "crew {crew} is not an active crew of {department}",
+        "班组 {crew} 不是 {department} 的在用班组",
+    ),
+    "identity.crew_name_taken": (
+        "{department} already has a crew named {name}",
+        "{department} 已有名为 {name} 的班组",
+    ),
+    "identity.no_such_account": ("no account is named {username}", "没有名为 {username} 的账号"),
+    "identity.department_exists": ("department {code} exists already", "部门 {code} 已存在"),
+    "identity.department_in_use": (
+        "department {code} is still in use: {blockers}",
+        "部门 {code} 仍在使用中：{blockers_zh}",
+    ),
+    "identity.blocker_account": ("active account {username}", "在用账号 {username}"),
+    "identity.blocker": ("{what}", "{what_zh}"),
+    "identity.second_factor_required": (
+        "enter the code from your authenticator app (or a recovery code)",
+        "请输入身份验证器应用中的动态口令（或一个恢复码）",
+    ),
+    "identity.own_admin_rights": (
+        "you cannot take admin rights away from your own account",
+        "不能取消自己账号的管理员权限",
+    ),
+    "identity.last_admin": (
+        "the city must keep at least one active admin",
+        "全市必须至少保留一个在用的管理员",
+    ),
+    "identity.totp_code_wrong": (
+        "the code is wrong or was used already",
+        "动态口令错误或已被使用",
+    ),
+    "identity.totp_staff_only": (
+        "the second factor is for staff accounts",
+        "第二重验证仅适用于工作人员账号",
+    ),
+    "identity.totp_enabled": (
+        "this account already has a second factor",
+        "该账号已启用第二重验证",
+    ),
+    "identity.totp_no_enrolment": ("start the enrolment first", "请先开始绑定"),
+    "identity.totp_not_enabled": (
+        "this account has no second factor",
+        "该账号未启用第二重验证",
+    ),
+    "identity.totp_required": (
+        "a {role} account must keep its second factor",
+        "{role} 账号必须保留第二重验证",
+    ),
+    "identity.bad_if_match": (
+        "If-Match must be a version number",
+        "If-Match 必须是版本号",
+    ),
+    "identity.version_required": (
+        "say which version of {kind} {key} you edited: a version field or If-Match",
+        "请说明您编辑的是{kind_zh} {key} 的哪个版本：填写 version 字段或 If-Match",
+    ),
+    "identity.stale_version": (
+        "{kind} {key} is at version {current}, not {given}: someone changed it; reload",
+        "{kind_zh} {key} 当前为第 {current} 版而不是第 {given} 版：已被他人修改，请刷新",
+    ),
 }
 
 # The numbers identity checks, as a message names them.

@@ -189,9 +189,7 @@ def keep_an_admin(session: Session, *, user: User, actor: Actor) -> None:
     if user.role != Role.ADMIN or not user.active:
         return
     if actor.user_id is not None and actor.user_id == user.id:
-        raise conflict(
-            "you cannot take admin rights away from your own account", type_="own-account"
-        )
+        raise conflict(Message("identity.own_admin_rights"), type_="own-account")
     # Every active admin's row is locked, in one order: two admins demoting each other at once
     # queue behind each other (no deadlock), and the second sees the first's change.
     admins = session.scalars(
@@ -201,7 +199,7 @@ def keep_an_admin(session: Session, *, user: User, actor: Actor) -> None:
         .with_for_update()
     ).all()
     if not set(admins) - {user.id}:
-        raise conflict("the city must keep at least one active admin", type_="last-admin")
+        raise conflict(Message("identity.last_admin"), type_="last-admin")
 
 
 def issue_token(user: User, secret: str, minutes: int) -> str:
@@ -244,7 +242,7 @@ def user_from_token(
         raise Problem(
             403,
             "password-change-required",
-            "choose a new password first: POST /api/v1/me/password",
+            Message("identity.password_change_first"),
             extra={"pending": "password-change"},
         )
     return user

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, conflict
 from cityloop.platforms.application.identity import service
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import RecoveryCode, User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES, Role
 from cityloop.platforms.application.identity.service import Actor
@@ -81,9 +82,9 @@ def begin_enrolment(session: Session, *, user_id: int, issuer: str, key: str) ->
     """A new secret for the account, to be confirmed with a first code; 409 when it has one."""
     user = service.get_user(session, user_id=user_id)
     if user.role == Role.CITIZEN:
-        raise conflict("the second factor is for staff accounts", type_="not-staff")
+        raise conflict(Message("identity.totp_staff_only"), type_="not-staff")
     if enabled(user):
-        raise conflict("this account already has a second factor", type_="totp-enabled")
+        raise conflict(Message("identity.totp_enabled"), type_="totp-enabled")
     # A new enrolment replaces one never confirmed (a lost QR code, a closed tab).
     secret = pyotp.random_base32()
     user.totp_secret = _seal(secret, key)
@@ -140,7 +141,7 @@ def _new_recovery_codes(session: Session, user: User, key: str) -> list[str]:
 
 def wrong_code() -> Exception:
     """The 400 for a code that is not the current one (or was used already)."""
-    return bad_request("the code is wrong or was used already", field="code", type_="wrong-code")
+    return bad_request(Message("identity.totp_code_wrong"), field="code", type_="wrong-code")
 
 
 def confirm_enrolment(
@@ -149,9 +150,9 @@ def confirm_enrolment(
     """Turn the second factor on with a first code; the recovery codes, shown this once."""
     user = service.get_user(session, user_id=user_id)
     if enabled(user):
-        raise conflict("this account already has a second factor", type_="totp-enabled")
+        raise conflict(Message("identity.totp_enabled"), type_="totp-enabled")
     if user.totp_secret is None:
-        raise conflict("start the enrolment first", type_="no-enrolment")
+        raise conflict(Message("identity.totp_no_enrolment"), type_="no-enrolment")
     if not _accept_code(user, code, now or utcnow(), key):
         raise wrong_code()
     user.totp_enabled_at = utcnow()
@@ -198,7 +199,7 @@ def renew_recovery_codes(session: Session, *, user_id: int, code: str, key: str)
     """A new set of recovery codes (the old ones stop working), given a current code."""
     user = service.get_user(session, user_id=user_id)
     if not enabled(user):
-        raise conflict("this account has no second factor", type_="totp-not-enabled")
+        raise conflict(Message("identity.totp_not_enabled"), type_="totp-not-enabled")
     if not _accept_code(user, code, utcnow(), key):
         raise wrong_code()
     codes = _new_recovery_codes(session, user, key)
@@ -225,9 +226,11 @@ def disable_own(
     """Turn one's own second factor off with a current code; 409 where the role requires it."""
     user = service.get_user(session, user_id=user_id)
     if not enabled(user):
-        raise conflict("this account has no second factor", type_="totp-not-enabled")
+        raise conflict(Message("identity.totp_not_enabled"), type_="totp-not-enabled")
     if user.role in required:
-        raise conflict(f"a {user.role} account must keep its second factor", type_="totp-required")
+        raise conflict(
+            Message("identity.totp_required", {"role": user.role}), type_="totp-required"
+        )
     if not _accept_code(user, code, utcnow(), key):
         raise wrong_code()
     _clear(session, user)

@@ -17,7 +17,9 @@ from sqlalchemy import Index, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base.db import Base, utcnow
+from cityloop.base.problem_texts import thing
 from cityloop.base.problems import Problem, conflict
+from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.service import Actor, audit
 
 
@@ -52,8 +54,14 @@ def expected_version(*, given: int | None, if_match: str | None) -> int | None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
-        raise Problem(400, "invalid-input", "If-Match must be a version number", field="If-Match")
+        raise Problem(400, "invalid-input", Message("identity.bad_if_match"), field="If-Match")
     return int(text)
+
+
+def _named(kind: str, key: str) -> dict[str, str]:
+    """The parameters naming an object of ``kind`` (``routing-rule``) in both languages."""
+    _, chinese = thing(kind.replace("-", " "))
+    return {"kind": kind, "kind_zh": chinese, "key": key}
 
 
 def require_version(*, kind: str, key: str, current: int, given: int | None) -> None:
@@ -63,12 +71,15 @@ def require_version(*, kind: str, key: str, current: int, given: int | None) -> 
         raise Problem(
             428,
             "version-required",
-            f"say which version of {kind} {key} you edited: a version field or If-Match",
+            Message("identity.version_required", _named(kind, key)),
             field="version",
         )
     if given != current:
         raise conflict(
-            f"{kind} {key} is at version {current}, not {given}: someone changed it; reload",
+            Message(
+                "identity.stale_version",
+                {**_named(kind, key), "current": str(current), "given": str(given)},
+            ),
             type_="stale-version",
             current_version=current,
             field="version",

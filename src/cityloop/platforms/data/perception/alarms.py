@@ -247,7 +247,7 @@ def list_alarms(
         query = query.where(Alarm.started_at >= as_utc(filters.since))
     if filters.until is not None:
         if filters.since is not None and as_utc(filters.until) <= as_utc(filters.since):
-            raise bad_request("until must be after since", field="until")
+            raise bad_request(Message("perception.until_after_since"), field="until")
         query = query.where(Alarm.started_at < as_utc(filters.until))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(

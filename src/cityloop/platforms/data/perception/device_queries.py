@@ -21,6 +21,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.geo.models import Jurisdiction
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, LatestValue
 from cityloop.platforms.data.perception.telemetry import as_utc
 
@@ -79,12 +80,16 @@ def _filtered(session: Session, filters: DeviceFilter, now: datetime) -> Select[
         query = query.where(Device.group_id == filters.group_id)
     if filters.state:
         if filters.state not in STATES:
-            raise bad_request(f"state must be one of {', '.join(STATES)}", field="state")
+            raise bad_request(
+                Message("perception.state_choices", {"states": ", ".join(STATES)}), field="state"
+            )
         query = query.where(_state_clause(filters.state, now))
     text = (filters.text or "").strip()
     if text:
         if len(text) > MAX_TEXT:
-            raise bad_request(f"q is longer than {MAX_TEXT} characters", field="q")
+            raise bad_request(
+                Message("perception.text_too_long", {"limit": str(MAX_TEXT)}), field="q"
+            )
         # LIKE's own wildcards in the text are matched as themselves.
         escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
@@ -100,7 +105,7 @@ def _filtered(session: Session, filters: DeviceFilter, now: datetime) -> Select[
 def _district_bounds(session: Session, code: str) -> tuple[float, float, float, float]:
     row = session.get(Jurisdiction, code)
     if row is None or row.level != "district":
-        raise bad_request(f"no district {code!r}", field="district")
+        raise bad_request(Message("perception.no_district", {"code": repr(code)}), field="district")
     return tuple(shape(row.geometry).bounds)  # type: ignore[return-value]
 
 

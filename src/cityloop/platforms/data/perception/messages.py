@@ -190,5 +190,76 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "the CSV header must name the columns {columns}; missing: {missing}; unknown: {unknown}",
         "CSV 表头须列出以下列：{columns}；缺少：{missing}；未知：{unknown}",
     ),
+    # An alarm rule's definition.
+    "perception.rule.required": ("{name} is required", "{name} 为必填项"),
+    "perception.rule.not_a_number": (
+        "{name} must be a finite number, got {given}",
+        "{name} 必须是有限的数字，收到的是 {given}",
+    ),
+    "perception.rule.attribute": (
+        "attribute must name a reading attribute (1-200 characters)",
+        "attribute 须为读数的属性名（1 到 200 个字符）",
+    ),
+    "perception.rule.unknown_key": (
+        "unknown key {key}; this kind takes {keys}",
+        "未知的键 {key}；此类规则只接受：{keys}",
+    ),
+    "perception.rule.op_choices": ("op must be one of {items}", "op 必须是以下之一：{items}"),
+    "perception.rule.clear_above": (
+        "clear must not be above value for op {op}",
+        "op 为 {op} 时，clear 不能高于 value",
+    ),
+    "perception.rule.clear_below": (
+        "clear must not be below value for op {op}",
+        "op 为 {op} 时，clear 不能低于 value",
+    ),
+    "perception.rule.values_list": (
+        "values must be a list of 1-{limit} values",
+        "values 须为包含 1 到 {limit} 个值的列表",
+    ),
+    "perception.rule.value_kind": (
+        "values must be strings, numbers or booleans, got {given}",
+        "values 只能是字符串、数字或布尔值，收到的是 {given}",
+    ),
+    "perception.rule.seconds_range": (
+        "seconds must be a whole number from {low} to {high}",
+        "seconds 须为 {low} 到 {high} 之间的整数",
+    ),
+    "perception.rule.inside": (
+        "inside must be true (alarm inside) or false (alarm outside)",
+        "inside 须为 true（在区域内告警）或 false（在区域外告警）",
+    ),
+    "perception.rule.polygon_type": (
+        "polygon must be a GeoJSON Polygon or MultiPolygon geometry",
+        "polygon 须为 GeoJSON 的 Polygon 或 MultiPolygon 几何",
+    ),
+    "perception.rule.polygon_points": (
+        "polygon has more than {limit} points",
+        "polygon 的点数超过 {limit} 个",
+    ),
+    "perception.rule.polygon_invalid": (
+        "polygon is not a valid GeoJSON geometry: {reason}",
+        "polygon 不是有效的 GeoJSON 几何：{reason}",
+    ),
+    "perception.rule.polygon_empty": (
+        "polygon is empty or not valid (self-intersecting?)",
+        "polygon 为空或无效（是否自相交？）",
+    ),
+    "perception.rule.polygon_degrees": (
+        "polygon coordinates must be [longitude, latitude] in degrees",
+        "polygon 的坐标须为以度表示的 [经度, 纬度]",
+    ),
+    # The device list's filters, the alarm list's period and an import's row errors.
+    "perception.state_choices": ("state must be one of {states}", "state 必须是以下之一：{states}"),
+    "perception.text_too_long": (
+        "q is longer than {limit} characters",
+        "q 不能超过 {limit} 个字符",
+    ),
+    "perception.no_district": ("no district {code}", "没有 {code} 这个区"),
+    "perception.until_after_since": ("until must be after since", "until 必须晚于 since"),
+    "perception.csv_row_values": (
+        "expected {expected} values, got {given}",
+        "应有 {expected} 个值，实际为 {given} 个",
+    ),
 }
 register(PROBLEMS)

@@ -72,7 +72,7 @@ class Definition:
         return frozenset({self.attribute})
 
 
-def _fail(detail: str, name: str) -> Problem:
+def _fail(detail: Message, name: str) -> Problem:
     return bad_request(detail, field=f"definition.{name}", type_="invalid-rule")
 
 
@@ -80,26 +80,32 @@ def _number(raw: Mapping[str, Any], name: str, required: bool = True) -> float |
     value = raw.get(name)
     if value is None:
         if required:
-            raise _fail(f"{name} is required", name)
+            raise _fail(Message("perception.rule.required", {"name": name}), name)
         return None
     number = _as_number(value)
     if number is None:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
-        raise _fail(f"{name} must be a finite number, got {shown}", name)
+        raise _fail(Message("perception.rule.not_a_number", {"name": name, "given": shown}), name)
     return number
 
 
 def _attribute(raw: Mapping[str, Any]) -> str:
     value = raw.get("attribute")
     if not isinstance(value, str) or not value or len(value) > 200:
-        raise _fail("attribute must name a reading attribute (1-200 characters)", "attribute")
+        raise _fail(Message("perception.rule.attribute"), "attribute")
     return value
 
 
 def _known_keys(raw: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise _fail(f"unknown key {unknown[0]!r}; this kind takes {sorted(allowed)}", unknown[0])
+        raise _fail(
+            Message(
+                "perception.rule.unknown_key",
+                {"key": repr(unknown[0]), "keys": ", ".join(sorted(allowed))},
+            ),
+            unknown[0],
+        )
 
 
 def parse_definition(kind: str, raw: Any) -> Definition:
@@ -114,29 +120,33 @@ def parse_definition(kind: str, raw: Any) -> Definition:
         _known_keys(raw, {"attribute", "op", "value", "clear"})
         op = raw.get("op")
         if op not in OPERATORS:
-            raise _fail(f"op must be one of {', '.join(OPERATORS)}", "op")
+            raise _fail(
+                Message("perception.rule.op_choices", {"items": ", ".join(OPERATORS)}), "op"
+            )
         value = _number(raw, "value")
         clear = _number(raw, "clear", required=False)
         assert value is not None
         # The clear point lies on the safe side of the trigger, or the alarm could never clear
         # without being raised again by the same reading.
         if clear is not None and op.startswith(">") and clear > value:
-            raise _fail(f"clear must not be above value for op {op}", "clear")
+            raise _fail(Message("perception.rule.clear_above", {"op": op}), "clear")
         if clear is not None and op.startswith("<") and clear < value:
-            raise _fail(f"clear must not be below value for op {op}", "clear")
+            raise _fail(Message("perception.rule.clear_below", {"op": op}), "clear")
         return Definition(kind, attribute=_attribute(raw), op=op, value=value, clear=clear)
     if kind == "state":
         _known_keys(raw, {"attribute", "values"})
         values = raw.get("values")
         if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
-            raise _fail(f"values must be a list of 1-{MAX_VALUES} values", "values")
+            raise _fail(
+                Message("perception.rule.values_list", {"limit": str(MAX_VALUES)}), "values"
+            )
         for item in values:
             if not isinstance(item, str | bool | int | float) or (
                 isinstance(item, int | float)
                 and not isinstance(item, bool)
                 and _as_number(item) is None
             ):
-                raise _fail(f"values must be strings, numbers or booleans, got {item!r}", "values")
+                raise _fail(Message("perception.rule.value_kind", {"given": repr(item)}), "values")
         return Definition(kind, attribute=_attribute(raw), values=tuple(values))
     if kind == "rate":
         _known_keys(raw, {"attribute", "per_minute"})
@@ -151,14 +161,17 @@ def parse_definition(kind: str, raw: Any) -> Definition:
             or not MIN_NODATA_SECONDS <= seconds <= MAX_NODATA_SECONDS
         ):
             raise _fail(
-                f"seconds must be a whole number from {MIN_NODATA_SECONDS} to {MAX_NODATA_SECONDS}",
+                Message(
+                    "perception.rule.seconds_range",
+                    {"low": str(MIN_NODATA_SECONDS), "high": str(MAX_NODATA_SECONDS)},
+                ),
                 "seconds",
             )
         return Definition(kind, seconds=seconds)
     _known_keys(raw, {"polygon", "inside"})
     inside = raw.get("inside", True)
     if not isinstance(inside, bool):
-        raise _fail("inside must be true (alarm inside) or false (alarm outside)", "inside")
+        raise _fail(Message("perception.rule.inside"), "inside")
     polygon = raw.get("polygon")
     prepared = _polygon(polygon)
     return Definition(kind, inside=inside, polygon=polygon, prepared=prepared)
@@ -169,21 +182,26 @@ def _polygon(geometry: Any) -> PreparedGeometry:
         "Polygon",
         "MultiPolygon",
     ):
-        raise _fail("polygon must be a GeoJSON Polygon or MultiPolygon geometry", "polygon")
+        raise _fail(Message("perception.rule.polygon_type"), "polygon")
     try:
         points = json.dumps(geometry.get("coordinates")).count("[") if geometry else 0
         if points > MAX_POLYGON_POINTS:
-            raise _fail(f"polygon has more than {MAX_POLYGON_POINTS} points", "polygon")
+            raise _fail(
+                Message("perception.rule.polygon_points", {"limit": str(MAX_POLYGON_POINTS)}),
+                "polygon",
+            )
         shaped = shape(geometry)
     except Problem:
         raise
     except Exception as exc:  # shapely reports bad rings in several exception types
-        raise _fail(f"polygon is not a valid GeoJSON geometry: {exc}", "polygon") from exc
+        raise _fail(
+            Message("perception.rule.polygon_invalid", {"reason": str(exc)}), "polygon"
+        ) from exc
     if shaped.is_empty or not shaped.is_valid:
-        raise _fail("polygon is empty or not valid (self-intersecting?)", "polygon")
+        raise _fail(Message("perception.rule.polygon_empty"), "polygon")
     bounds = shaped.bounds
     if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
-        raise _fail("polygon coordinates must be [longitude, latitude] in degrees", "polygon")
+        raise _fail(Message("perception.rule.polygon_degrees"), "polygon")
     return prep(shaped)
 
 

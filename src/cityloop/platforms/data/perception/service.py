@@ -326,7 +326,17 @@ def delete_device(session: Session, *, device_id: str) -> None:
 @dataclass
 class ImportResult:
     created: int = 0
+    # Each refused row: its line, the field at fault and why (a message, shown to the reader
+    # in their language by ``errors_in``).
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def errors_in(self, locale: str) -> list[dict[str, Any]]:
+        """The refused rows with their reasons in ``locale``."""
+        return [{**error, "message": _reason(error["message"], locale)} for error in self.errors]
+
+
+def _reason(reason: Message | str, locale: str) -> str:
+    return reason.render(locale) if isinstance(reason, Message) else reason
 
 
 def import_devices_csv(session: Session, *, text: str) -> ImportResult:
@@ -389,7 +399,10 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
                 {
                     "row": line,
                     "field": "row",
-                    "message": f"expected {len(columns)} values, got {len(values)}",
+                    "message": Message(
+                        "perception.csv_row_values",
+                        {"expected": str(len(columns)), "given": str(len(values))},
+                    ),
                 }
             )
             continue
@@ -411,7 +424,9 @@ def import_devices_csv(session: Session, *, text: str) -> ImportResult:
                     lon=record.get("lon") or None,
                 )
         except Problem as exc:
-            result.errors.append({"row": line, "field": exc.field or "row", "message": exc.detail})
+            result.errors.append(
+                {"row": line, "field": exc.field or "row", "message": exc.message or exc.detail}
+            )
         else:
             result.created += 1
     if rows == 0:

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
+from cityloop.base.locale import ReaderLocale
 from cityloop.base.problems import Problem, bad_request
 from cityloop.platforms.application.identity.deps import require_roles
 from cityloop.platforms.application.identity.roles import Role
@@ -118,16 +119,21 @@ def list_devices(
 
 
 @router.post(BASE + "/devices/import")
-async def import_devices(ctx: Ctx, actor: Admin, request: Request) -> out.ImportAnswer:
+async def import_devices(
+    ctx: Ctx, actor: Admin, request: Request, locale: ReaderLocale
+) -> out.ImportAnswer:
     """Bulk registration from CSV (device_id,apikey,name,lat,lon): a text/csv body or the
-    multipart field ``file``. Bad rows are listed with their line numbers; the rest go in."""
+    multipart field ``file``. Bad rows are listed with their line numbers and the reason in the
+    reader's language; the rest go in."""
     raw = await _csv_bytes(request)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise bad_request(Message("perception.csv_utf_text"), field="file") from exc
     result = await run_in_threadpool(_import, ctx, actor, text)
-    return out.ImportAnswer.model_validate({"created": result.created, "errors": result.errors})
+    return out.ImportAnswer.model_validate(
+        {"created": result.created, "errors": result.errors_in(locale)}
+    )
 
 
 def _import(ctx: AppContext, actor: Actor, text: str) -> service.ImportResult:

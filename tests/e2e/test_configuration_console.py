@@ -175,8 +175,9 @@ def test_the_chinese_console_edits_a_category_a_department_and_a_calendar_day(
         )
         assert rule.status_code == 201, rule.text
         page.get_by_test_id(f"dept-deactivate-{dept}").click()
+        # The refusal names what still points at the department, in the console's language.
         expect(page.get_by_test_id("department-error")).to_contain_text(
-            f"routing rule #{rule.json()['id']}"
+            f"分派规则 #{rule.json()['id']}"
         )
 
         # The working calendar: a day set, then in the table with its Chinese name.

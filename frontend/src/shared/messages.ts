@@ -89,6 +89,9 @@ const en: Record<string, string> = {
   "map.group": "{n} cases here: zoom in",
   "map.stack": "{n} cases at this spot",
   "map.stackClose": "Close the list",
+  "map.zoomIn": "Zoom in",
+  "map.zoomOut": "Zoom out",
+  "map.layers": "Map layers",
   "map.failed": "The map layers could not be loaded.",
 };
 
@@ -177,6 +180,9 @@ const zh: Record<string, string> = {
   "map.group": "此处有 {n} 件案卷：点击放大",
   "map.stack": "此处共有 {n} 件案卷",
   "map.stackClose": "关闭列表",
+  "map.zoomIn": "放大",
+  "map.zoomOut": "缩小",
+  "map.layers": "地图图层",
   "map.failed": "地图图层加载失败。",
 };
 

@@ -31,7 +31,7 @@ class VitalIn(BaseModel):
     version: int | None = Field(default=None, ge=1)
 
 
-class TrendPoint(Answer):
+class VitalTrendPoint(Answer):
     hour: Timestamp
     value: float | None
 
@@ -54,7 +54,7 @@ class VitalReading(Answer):
     value: float | None = Field(description="None when no device reports")
     level: str = Field(description="normal | warning | critical | unknown")
     devices: int = Field(description="devices whose latest value the figure covers")
-    trend: list[TrendPoint] = Field(description="the last 24 UTC hours, oldest first")
+    trend: list[VitalTrendPoint] = Field(description="the last 24 UTC hours, oldest first")
     rule_ids: list[int] = Field(description="the alarm rules watching this measurement")
     alarm_ids: list[int] = Field(description="active alarms of those rules, newest first")
     alarm_count: int

@@ -422,4 +422,8 @@ def test_bad_questions_get_a_4xx_that_names_the_problem(city: City, fleet: dict[
     rules_filter = city.client.get(
         "/api/v1/perception/alarms", params={"rule": "1,x"}, headers=supervisor
     )
-    assert rules_filter.status_code in (400, 422), rules_filter.text
+    assert rules_filter.status_code == 400, rules_filter.text
+    assert (rules_filter.json()["field"], rules_filter.json()["code"]) == (
+        "rule",
+        "perception.rule_ids",
+    )

@@ -219,7 +219,8 @@ def _context(
     return _Context(
         district=chosen,
         devices=_district_devices(session, chosen) if chosen else None,
-        rules=list(session.scalars(select(AlarmRule).where(AlarmRule.enabled.is_(True)))),
+        # Disabled rules too: the alarms they raised may still stand.
+        rules=list(session.scalars(select(AlarmRule))),
         entity_types={
             code: kind
             for code, kind in session.execute(select(DeviceProfile.code, DeviceProfile.entity_type))

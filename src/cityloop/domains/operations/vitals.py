@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -174,18 +175,23 @@ def definitions(session: Session) -> list[VitalSign]:
     return list(session.scalars(select(VitalSign).order_by(VitalSign.position, VitalSign.code)))
 
 
-def _district_devices(session: Session, district: str) -> set[str]:
-    """The ids of the devices whose point falls in ``district`` on the city's map."""
+def _district_devices(session: Session, district: str) -> dict[str, set[str]]:
+    """The ids of the devices whose point falls in ``district`` on the city's map, by profile
+    (each indicator then names only its own profile's devices)."""
+    row = session.get(Jurisdiction, district)
+    west, south, east, north = shape(row.geometry).bounds if row else (0.0, 0.0, 0.0, 0.0)
     index = geo.jurisdiction_index(session)
-    inside = set()
-    for device_id, lon, lat in session.execute(
-        select(Device.device_id, Device.lon, Device.lat).where(
-            Device.lat.is_not(None), Device.lon.is_not(None)
+    inside: dict[str, set[str]] = {}
+    # The bounding box narrows in SQL; the polygon decides in Python, as for a case's point.
+    for device_id, profile, lon, lat in session.execute(
+        select(Device.device_id, Device.profile_code, Device.lon, Device.lat).where(
+            Device.lon.between(west, east),
+            Device.lat.between(south, north),
         )
     ):
         placed = index.place(lon, lat)
         if placed is not None and placed.district.code == district:
-            inside.add(device_id)
+            inside.setdefault(profile, set()).add(device_id)
     return inside
 
 
@@ -206,7 +212,8 @@ def scope(session: Session, *, actor: Actor, district: str | None) -> str | None
 @dataclass(frozen=True)
 class _Context:
     district: str | None
-    devices: set[str] | None
+    # The district's devices by profile; None for the whole city.
+    devices: dict[str, set[str]] | None
     rules: list[AlarmRule]
     entity_types: dict[str, str]
     now: datetime
@@ -229,14 +236,20 @@ def _context(
     )
 
 
+def _in_district(sign: VitalSign, context: _Context) -> set[str] | None:
+    """The indicator's devices in the district looked at; None for the whole city."""
+    if context.devices is None:
+        return None
+    return context.devices.get(sign.profile_code, set())
+
+
 def _reading(session: Session, sign: VitalSign, context: _Context) -> dict[str, Any]:
-    figure = figures.current(session, sign=sign, devices=context.devices)
+    devices = _in_district(sign, context)
+    figure = figures.current(session, sign=sign, devices=devices)
     rule_ids = figures.linked_rules(
         sign, context.entity_types.get(sign.profile_code), context.rules
     )
-    alarm_ids, alarm_count = figures.active_alarms(
-        session, rule_ids=rule_ids, devices=context.devices
-    )
+    alarm_ids, alarm_count = figures.active_alarms(session, rule_ids=rule_ids, devices=devices)
     return {
         "code": sign.code,
         "name": sign.name,
@@ -255,7 +268,7 @@ def _reading(session: Session, sign: VitalSign, context: _Context) -> dict[str, 
             figure.value, direction=sign.direction, warning=sign.warning, critical=sign.critical
         ),
         "devices": figure.devices,
-        "trend": figures.trend(session, sign=sign, devices=context.devices, now=context.now),
+        "trend": figures.trend(session, sign=sign, devices=devices, now=context.now),
         "rule_ids": rule_ids,
         "alarm_ids": alarm_ids,
         "alarm_count": alarm_count,
@@ -300,7 +313,7 @@ def vital_sign(
     sign = _get(session, code)
     context = _context(session, actor=actor, district=district, now=now)
     answer = _reading(session, sign, context)
-    rows = figures.device_rows(session, sign=sign, devices=context.devices)
+    rows = figures.device_rows(session, sign=sign, devices=_in_district(sign, context))
     alarms = figures.device_alarms(
         session, rule_ids=answer["rule_ids"], device_ids=[r["device_id"] for r in rows]
     )

@@ -5,8 +5,10 @@ The fleet is bulk-inserted with Core: the seven indicators' profiles in equal sh
 with its latest values and a reading every 30 minutes over the last 24 hours, half of them
 inside one district; alarm rules as in the demo and an active alarm on one device in fifty.
 Each sample is ``vitals.vital_signs`` (what `GET /api/v1/operations/vitals` does without HTTP:
-seven values, seven 24-hour trends, the linked alarms), for the whole city and for the district
-(whose devices are placed on the map in Python). Target: p95 < 300 ms for the city at 10,000
+seven values, seven 24-hour trends, the linked alarms): for the whole city with nothing kept (a
+first request: every trend reads its 24 hours), then as the console's refresh finds it (closed
+hours kept, the current hour read), for the city and for the district (whose devices are placed
+on the map in Python). Target: p95 < 300 ms for the city at 10,000
 devices. Ceiling, in the same run: ``SELECT count(*)`` of the latest-value table.
 
 Run: .venv/bin/python benchmarks/vitals.py [--sizes 1000 10000] [--samples 10]
@@ -33,7 +35,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from cityloop.base.db import Base, Database  # noqa: E402
 from cityloop.demo.vitals import read_vitals  # noqa: E402
-from cityloop.domains.operations import vitals  # noqa: E402
+from cityloop.domains.operations import vital_figures, vitals  # noqa: E402
 from cityloop.domains.operations.vital_models import VitalSign  # noqa: E402
 from cityloop.platforms.application.geo import service as geo  # noqa: E402
 from cityloop.platforms.application.geo.models import Jurisdiction  # noqa: E402
@@ -50,6 +52,7 @@ from harness import machine_info  # noqa: E402
 from operations_kpis import DEFAULT_PG, _summary, databases, timed  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "vitals.json"
+CEILING = "ceiling: count(*) of the day's readings"
 TARGET_P95_MS = 300.0
 READER = Actor(None, "bench", "supervisor")
 NOW = datetime.now(UTC).replace(minute=50, second=0, microsecond=0)
@@ -185,9 +188,15 @@ def measure(db: Database, samples: int) -> dict[str, Any]:
     """p50/p95 of the whole screen for the city and for the district, and of the ceiling."""
     figures: dict[str, Any] = {}
     with db.read() as session:
-        for name, district in (("city", None), ("district", DISTRICT)):
+        for name, district, cold in (
+            ("city, first request", None, True),
+            ("city", None, False),
+            ("district", DISTRICT, False),
+        ):
             latencies = []
             for index in range(samples + 2):
+                if cold:  # nothing kept: every trend reads its 24 hours
+                    vital_figures.forget_trends()
                 took = timed(
                     lambda district=district: vitals.vital_signs(
                         session, actor=READER, district=district, now=NOW
@@ -196,11 +205,9 @@ def measure(db: Database, samples: int) -> dict[str, Any]:
                 if index >= 2:  # the first ones warm the caches
                     latencies.append(took)
             figures[name] = _summary(latencies)
-        ceiling = [
-            timed(lambda: session.scalar(select(func.count()).select_from(LatestValue)))
-            for _ in range(samples)
-        ]
-        figures["ceiling: count(*) of the latest values"] = _summary(ceiling)
+        day = select(func.count()).where(Measurement.observed_at >= NOW - timedelta(hours=24))
+        ceiling = [timed(lambda: session.scalar(day)) for _ in range(samples)]
+        figures[CEILING] = _summary(ceiling)
     return figures
 
 
@@ -234,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     "figures": figures,
                 }
                 results.append(result)
-                ceiling = figures["ceiling: count(*) of the latest values"]["p50_ms"]
+                ceiling = figures[CEILING]["p50_ms"]
                 print(
                     f"{engine}, {size:,} devices ({size * 48:,} readings, seeded in "
                     f"{seconds:.0f} s); target p95 < {TARGET_P95_MS:.0f} ms for the city"

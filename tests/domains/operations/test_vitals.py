@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.demo.city import build_demo_city
 from cityloop.demo.vitals import read_vitals
-from cityloop.domains.operations import vitals
+from cityloop.domains.operations import vital_figures, vitals
 from cityloop.domains.operations.vital_models import VitalSign
 from cityloop.platforms.application.identity import versions
 from cityloop.platforms.application.identity.service import Actor
@@ -427,3 +427,30 @@ def test_bad_questions_get_a_4xx_that_names_the_problem(city: City, fleet: dict[
         "rule",
         "perception.rule_ids",
     )
+
+
+def test_closed_hours_are_kept_a_few_minutes_and_the_current_hour_is_always_read(
+    city: City, fleet: dict[str, Any]
+) -> None:
+    code = f"depth-{fleet['suffix']}"
+    with city.ctx.writing() as session:
+        indicator(session, code, profile_code=fleet["profile"], attribute="depth",
+                  aggregation="max", warning=5, critical=9)  # fmt: skip
+        d1 = session.get(Device, fleet["devices"]["d1"])
+        assert d1 is not None
+        store(session, d1, OLDEST_HOUR + timedelta(minutes=5), depth=1)
+        store(session, d1, NEWEST_HOUR + timedelta(minutes=1), depth=2)
+
+    def depth_trend() -> list[float | None]:
+        return [p["value"] for p in readings(city)[code]["trend"][-3:]]
+
+    assert depth_trend() == [1.0, None, 2.0]
+    with city.ctx.writing() as session:
+        d1 = session.get(Device, fleet["devices"]["d1"])
+        assert d1 is not None
+        # A reading arriving late for a closed hour, and a new one in the current hour.
+        store(session, d1, OLDEST_HOUR + timedelta(minutes=20), depth=3)
+        store(session, d1, NEWEST_HOUR + timedelta(minutes=2), depth=4)
+    assert depth_trend() == [1.0, None, 4.0]
+    vital_figures.forget_trends()
+    assert depth_trend() == [3.0, None, 4.0]

@@ -9,6 +9,8 @@ the same text form.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -150,6 +152,19 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+# Closed hours do not change (but for a reading that arrives late), so each process keeps an
+# indicator's closed hours for a few minutes and asks the database only for the current hour.
+CLOSED_HOURS_SECONDS = 300.0
+_closed_hours: dict[tuple[Any, ...], tuple[float, dict[datetime, float | None]]] = {}
+_closed_hours_lock = threading.Lock()
+
+
+def forget_trends() -> None:
+    """Drop the kept closed hours (tests and benchmarks measure the first request too)."""
+    with _closed_hours_lock:
+        _closed_hours.clear()
+
+
 def trend(
     session: Session, *, sign: VitalSign, devices: Collection[str] | None, now: datetime
 ) -> list[dict[str, Any]]:
@@ -157,6 +172,46 @@ def trend(
     device's last reading in that hour; None for an hour without readings."""
     last_hour = hour_of(now)
     first_hour = last_hour - timedelta(hours=TREND_HOURS - 1)
+    key = (
+        str(session.get_bind().url),
+        sign.code,
+        sign.version,
+        None if devices is None else frozenset(devices),
+    )
+    closed = [first_hour + timedelta(hours=step) for step in range(TREND_HOURS - 1)]
+    clock = time.monotonic()
+    with _closed_hours_lock:
+        kept = _closed_hours.get(key)
+    if (
+        kept is not None
+        and clock - kept[0] < CLOSED_HOURS_SECONDS
+        and set(closed) <= kept[1].keys()
+    ):
+        by_hour = {hour: kept[1][hour] for hour in closed}
+        by_hour.update(_hourly(session, sign, devices, last_hour, last_hour + timedelta(hours=1)))
+    else:
+        by_hour = _hourly(session, sign, devices, first_hour, last_hour + timedelta(hours=1))
+        remembered = {hour: by_hour.get(hour) for hour in closed}
+        with _closed_hours_lock:
+            for old in [
+                k for k, (at, _) in _closed_hours.items() if clock - at >= CLOSED_HOURS_SECONDS
+            ]:
+                del _closed_hours[old]
+            _closed_hours[key] = (clock, remembered)
+    return [
+        {"hour": hour.isoformat(), "value": by_hour.get(hour)}
+        for hour in (first_hour + timedelta(hours=step) for step in range(TREND_HOURS))
+    ]
+
+
+def _hourly(
+    session: Session,
+    sign: VitalSign,
+    devices: Collection[str] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[datetime, float | None]:
+    """The indicator per UTC hour in [start, end) over each device's last reading of the hour."""
     m = Measurement
     readings = (
         # The profile's devices first, so each one's (device, time) index range is read rather
@@ -170,8 +225,8 @@ def trend(
         ),
         m.tenant == DEFAULT_TENANT,
         m.attribute == sign.attribute,
-        m.observed_at >= first_hour,
-        m.observed_at < last_hour + timedelta(hours=1),
+        m.observed_at >= start,
+        m.observed_at < end,
     )
     if _postgres(session):
         hour: Any = func.date_trunc("hour", func.timezone("UTC", m.observed_at))
@@ -213,11 +268,7 @@ def trend(
         by_hour[moment.replace(tzinfo=UTC)] = (
             float(figure) if count and figure is not None else None
         )
-    points = []
-    for step in range(TREND_HOURS):
-        moment = first_hour + timedelta(hours=step)
-        points.append({"hour": moment.isoformat(), "value": by_hour.get(moment)})
-    return points
+    return by_hour
 
 
 def linked_rules(sign: VitalSign, entity_type: str | None, rules: list[AlarmRule]) -> list[int]:

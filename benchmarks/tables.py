@@ -357,8 +357,34 @@ def operations_table(documents: list[dict[str, Any]]) -> str:
 OPERATIONS_CUTS = ("city", "department", "district", "street", "grid", "category", "channel")
 
 
+def vitals_table(documents: list[dict[str, Any]]) -> str:
+    """vitals.py: every vital sign with its trend and alarms, per engine and fleet size."""
+    (figures,) = documents
+    target = figures["target_p95_ms"]
+    lines = [
+        "| engine | devices | readings | first request p50 / p95, ms | city p50 / p95, ms"
+        " | district p50 / p95, ms | ceiling p50 / p95 | first × ceiling | met (city) |",
+        "|---|---:|---:|---|---|---|---|---:|---|",
+    ]
+    for result in figures["results"]:
+        found = result["figures"]
+        cold, city, district = found["city, first request"], found["city"], found["district"]
+        ceiling = found["ceiling: count(*) of the day's readings"]
+        ratio = cold["p50_ms"] / ceiling["p50_ms"] if ceiling["p50_ms"] else 0.0
+        lines.append(
+            f"| {result['engine']} | {result['devices']:,} | {result['readings']:,}"
+            f" | {_n(cold['p50_ms'], 1)} / {_n(cold['p95_ms'], 1)}"
+            f" | **{_n(city['p50_ms'], 1)} / {_n(city['p95_ms'], 1)}**"
+            f" | {_n(district['p50_ms'], 1)} / {_n(district['p95_ms'], 1)}"
+            f" | {_n(ceiling['p50_ms'], 1)} / {_n(ceiling['p95_ms'], 1)} | {ratio:,.0f} ×"
+            f" | {_met([city['p95_ms'] < target])} |"
+        )
+    return "\n".join(lines) + f"\n\nTarget: p95 < {_n(target)} ms for the city's refresh.\n"
+
+
 RENDERERS: dict[str, Renderer] = {
     "operations": operations_table,
+    "vitals": vitals_table,
     "ckan": ckan_table,
     "first-load": first_load_table,
     "datalog": datalog_table,

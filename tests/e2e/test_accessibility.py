@@ -97,6 +97,7 @@ def test_the_consoles_main_screens_have_no_serious_accessibility_violation(
         ("/queue", "nav-queue"),
         (f"/cases/{case['case_id']}", "case-title"),
         ("/kpis", "nav-kpis"),
+        ("/vitals", "vitals-at"),
     ):
         page.goto(f"{live_server}/console/#{route}")
         expect(page.get_by_test_id(ready)).to_be_visible()

@@ -27,6 +27,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/report", component: () => import("./views/HotlineView.vue"), meta: { feature: "report", title: "nav.report" } },
   { path: "/hotline", redirect: "/report" },
   { path: "/kpis", component: () => import("./views/KpiView.vue"), meta: { feature: "kpis", title: "nav.kpis" } },
+  { path: "/vitals", component: () => import("./views/VitalsView.vue"), meta: { feature: "vitals", title: "nav.vitals" } },
   { path: "/applications", component: () => import("./views/ApplicationQueueView.vue"), meta: { feature: "applications", title: "nav.applications" } },
   { path: "/applications/:id", component: () => import("./views/ApplicationView.vue"), meta: { feature: "applications", title: "nav.application" } },
   { path: "/counter", component: () => import("./views/CounterView.vue"), meta: { feature: "counter", title: "nav.counter" } },

@@ -1736,9 +1736,9 @@ export interface paths {
         };
         /**
          * List Alarms
-         * @description One page of alarms, filtered by status, severity, type, originator (the device id) and
-         *     when they started (``since`` inclusive, ``until`` exclusive), newest first; admins,
-         *     dispatchers and supervisors.
+         * @description One page of alarms, filtered by status, severity, type, originator (the device id),
+         *     when they started (``since`` inclusive, ``until`` exclusive) and the rules that raised them,
+         *     newest first; admins, dispatchers and supervisors.
          */
         get: operations["list_alarms_api_v1_perception_alarms_get"];
         put?: never;
@@ -3762,6 +3762,58 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/vitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Vital Signs
+         * @description The city's vital signs (城市体征): each indicator's value over its sensors' latest values,
+         *     its level against its thresholds, its hourly trend over 24 h and its active alarms; staff
+         *     and leaders (a district-scoped account sees its district).
+         */
+        get: operations["vital_signs_api_v1_operations_vitals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/vitals/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Vital Sign
+         * @description One vital sign with each of its devices' latest value and active alarms; staff and
+         *     leaders, within their scope.
+         */
+        get: operations["vital_sign_api_v1_operations_vitals__code__get"];
+        /**
+         * Save Vital Sign
+         * @description Create or replace an indicator (an edit names the ``version`` it was made on); versioned
+         *     and audited; admins only.
+         */
+        put: operations["save_vital_sign_api_v1_operations_vitals__code__put"];
+        post?: never;
+        /**
+         * Delete Vital Sign
+         * @description Remove an indicator read at ``version``; its versions stay; admins only.
+         */
+        delete: operations["delete_vital_sign_api_v1_operations_vitals__code__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -9525,6 +9577,177 @@ export interface components {
             /** Version */
             version?: number | null;
         };
+        /** VitalDetail */
+        VitalDetail: {
+            /** District */
+            district: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            sign: components["schemas"]["VitalReading"];
+            /** Devices */
+            devices: components["schemas"]["VitalDevice"][];
+        };
+        /** VitalDevice */
+        VitalDevice: {
+            /** Device Id */
+            device_id: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** District */
+            district: string | null;
+            /**
+             * Value
+             * @description the latest value; None when the device has not reported
+             */
+            value: unknown;
+            /** Observed At */
+            observed_at: string | null;
+            /**
+             * Counted
+             * @description meets a share/count indicator's test
+             */
+            counted: boolean | null;
+            /** Alarm Ids */
+            alarm_ids: number[];
+        };
+        /**
+         * VitalIn
+         * @description An indicator as an admin states it; ``version`` is the one the edit was made on (none
+         *     for a new indicator). The service checks the codes and names the field in a 400.
+         */
+        VitalIn: {
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Profile Code */
+            profile_code: string;
+            /** Attribute */
+            attribute: string;
+            /** Aggregation */
+            aggregation: string;
+            /**
+             * Operand
+             * @description for share_/count_
+             */
+            operand?: boolean | number | string | null;
+            /**
+             * Unit
+             * @default
+             */
+            unit?: string;
+            /**
+             * Direction
+             * @description above: higher is worse; below: lower
+             */
+            direction: string;
+            /** Warning */
+            warning: number;
+            /** Critical */
+            critical: number;
+            /**
+             * Position
+             * @default 0
+             */
+            position?: number;
+            /** Version */
+            version?: number | null;
+        };
+        /**
+         * VitalReading
+         * @description One indicator now: its value, level and thresholds, its trend and its active alarms.
+         */
+        VitalReading: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Profile Code */
+            profile_code: string;
+            /** Attribute */
+            attribute: string;
+            /** Aggregation */
+            aggregation: string;
+            /** Operand */
+            operand: boolean | number | string | null;
+            /** Unit */
+            unit: string;
+            /**
+             * Direction
+             * @description above: higher is worse; below: lower is worse
+             */
+            direction: string;
+            /** Warning */
+            warning: number;
+            /** Critical */
+            critical: number;
+            /** Version */
+            version: number;
+            /**
+             * Value
+             * @description None when no device reports
+             */
+            value: number | null;
+            /**
+             * Level
+             * @description normal | warning | critical | unknown
+             */
+            level: string;
+            /**
+             * Devices
+             * @description devices whose latest value the figure covers
+             */
+            devices: number;
+            /**
+             * Trend
+             * @description the last 24 UTC hours, oldest first
+             */
+            trend: components["schemas"]["VitalTrendPoint"][];
+            /**
+             * Rule Ids
+             * @description the alarm rules watching this measurement
+             */
+            rule_ids: number[];
+            /**
+             * Alarm Ids
+             * @description active alarms of those rules, newest first
+             */
+            alarm_ids: number[];
+            /** Alarm Count */
+            alarm_count: number;
+        };
+        /** VitalSigns */
+        VitalSigns: {
+            /**
+             * District
+             * @description the district looked at; None for the city
+             */
+            district: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Items */
+            items: components["schemas"]["VitalReading"][];
+        };
+        /** VitalTrendPoint */
+        VitalTrendPoint: {
+            /**
+             * Hour
+             * Format: date-time
+             */
+            hour: string;
+            /** Value */
+            value: number | null;
+        };
         /** Vocabularies */
         Vocabularies: {
             /** Themes */
@@ -12562,6 +12785,8 @@ export interface operations {
                 originator?: string | null;
                 since?: string | null;
                 until?: string | null;
+                /** @description rule ids, e.g. 3,7 */
+                rule?: string | null;
                 offset?: number;
                 limit?: number;
             };
@@ -16065,6 +16290,138 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ProactiveTask"][];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    vital_signs_api_v1_operations_vitals_get: {
+        parameters: {
+            query?: {
+                /** @description a district's code */
+                district?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VitalSigns"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    vital_sign_api_v1_operations_vitals__code__get: {
+        parameters: {
+            query?: {
+                /** @description a district's code */
+                district?: string | null;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VitalDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_vital_sign_api_v1_operations_vitals__code__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VitalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VitalReading"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_vital_sign_api_v1_operations_vitals__code__delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

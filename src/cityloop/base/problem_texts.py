@@ -177,6 +177,7 @@ THINGS: dict[str, tuple[str, str]] = {
     "status list": ("status list", "状态列表"),
     "step": ("step", "环节"),
     "user": ("user", "用户"),
+    "vital sign": ("vital sign", "城市体征指标"),
 }
 
 # Request validation: pydantic's error types we say in both languages; others fall back to

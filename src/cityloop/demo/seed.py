@@ -13,6 +13,7 @@ from cityloop.base.db import utcnow
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
+from cityloop.demo.vitals import seed_vitals
 from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
@@ -177,6 +178,7 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
     if fleet:
         seed_devices(session)
         alarm_rules.seed_alarm_rules(session)
+        seed_vitals(session)
 
 
 def seed_grants(session: Session, city: DemoCity) -> int:

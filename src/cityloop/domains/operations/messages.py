@@ -88,3 +88,41 @@ register({f"operations.tier.{code}": pair for code, pair in TIERS.items()})
 def tier_names(code: str) -> dict[str, str]:
     """A tier's name in every locale, keyed by locale."""
     return Message(f"operations.tier.{code}").texts()
+
+
+# The city's vital signs (城市体征): bad definitions and bad questions.
+VITALS: dict[str, tuple[str, str]] = {
+    "operations.vital_code": (
+        "an indicator's code is 1 to 40 lower-case letters, digits and hyphens, starting with a "
+        "letter",
+        "指标代码为 1 到 40 个小写字母、数字或连字符，以字母开头",
+    ),
+    "operations.vital_aggregation": (
+        "aggregation must be one of {choices}",
+        "aggregation 必须是以下之一：{choices}",
+    ),
+    "operations.vital_direction": (
+        "direction must be above (higher is worse) or below (lower is worse)",
+        "direction 必须是 above（越高越差）或 below（越低越差）",
+    ),
+    "operations.vital_profile": ("no device profile {profile}", "没有 {profile} 这个设备型号"),
+    "operations.vital_operand_number": (
+        "{aggregation} compares each device's value with a number: give operand as a number",
+        "{aggregation} 将每台设备的数值与一个数比较：operand 应为数字",
+    ),
+    "operations.vital_operand_text": (
+        "{aggregation} compares each device's value with a text or true/false: give operand",
+        "{aggregation} 将每台设备的值与文本或 true/false 比较：请填写 operand",
+    ),
+    "operations.vital_operand_none": (
+        "{aggregation} takes no operand",
+        "{aggregation} 不需要 operand",
+    ),
+    "operations.vital_thresholds": (
+        "with direction {direction} the critical threshold must be at least as bad as the "
+        "warning one",
+        "方向为 {direction} 时，严重阈值不能比预警阈值更轻",
+    ),
+    "operations.vital_district": ("no district {district}", "没有 {district} 这个区"),
+}
+register(VITALS)

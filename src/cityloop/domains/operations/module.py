@@ -1,5 +1,5 @@
 """Operations (城市决策): the case read model and the operations centre's KPIs, league tables,
-trends and hotspots. Its facts are written by the ``case_facts`` bridge."""
+trends, hotspots and the city's vital signs. Its facts are written by the ``case_facts`` bridge."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from cityloop.domains.operations.models import (
     ReworkFactRow,
 )
 from cityloop.domains.operations.views import router
+from cityloop.domains.operations.vital_models import VitalSign
+from cityloop.domains.operations.vital_views import router as vitals_router
 
 MODULE = Module(
     name="operations",
-    models=(CaseFactRow, RatingFactRow, ReworkFactRow, ProactiveTask),
-    routers=(router,),
+    models=(CaseFactRow, RatingFactRow, ReworkFactRow, ProactiveTask, VitalSign),
+    routers=(router, vitals_router),
 )

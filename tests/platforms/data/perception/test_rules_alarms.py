@@ -627,3 +627,29 @@ def test_messages_of_one_device_in_one_batch_meet_its_rules_in_arrival_order(cit
     assert response.status_code == 200, response.text
     assert [a["status"] for a in alarms_of(city, raised_then_cleared)] == ["CLEARED_UNACK"]
     assert [a["status"] for a in alarms_of(city, still_raised)] == ["ACTIVE_UNACK"]
+
+
+def test_the_alarm_list_filters_by_the_rules_that_raised_the_alarms(city: City) -> None:
+    high = alarm_rule(
+        "threshold", "LEVEL_HIGH", "MAJOR", attribute="level", op=">", value=5, clear=3
+    )
+    profile, apikey, device = watched_device(city, high)
+    jammed = add_rule(city, profile, **JAMMED)
+    send(city, apikey, device, "level|9|status|jammed")
+    rule_ids = {a["type"]: a["rule_id"] for a in alarms_of(city, device)}
+    assert set(rule_ids) == {"LEVEL_HIGH", "JAMMED"} and rule_ids["JAMMED"] == jammed["id"]
+    admin = city.headers("admin")
+
+    def types(rule: str) -> list[str]:
+        response = city.client.get(BASE + "/alarms", params={"rule": rule}, headers=admin)
+        assert response.status_code == 200, response.text
+        return sorted(a["type"] for a in response.json()["items"])
+
+    assert types(str(jammed["id"])).count("JAMMED") >= 1
+    assert "LEVEL_HIGH" not in types(str(jammed["id"]))
+    both = f"{rule_ids['LEVEL_HIGH']},{jammed['id']}"
+    assert {"LEVEL_HIGH", "JAMMED"} <= set(types(both))
+    for bad in ("1,,2", "x", ",".join(["1"] * 51)):
+        response = city.client.get(BASE + "/alarms", params={"rule": bad}, headers=admin)
+        assert response.status_code == 400, response.text
+        assert response.json()["field"] == "rule"

@@ -114,16 +114,17 @@ def list_alarms(
     originator: Annotated[str | None, Query(max_length=100)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    rule: Annotated[str | None, Query(max_length=500, description="rule ids, e.g. 3,7")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> out.AlarmPage:
-    """One page of alarms, filtered by status, severity, type, originator (the device id) and
-    when they started (``since`` inclusive, ``until`` exclusive), newest first; admins,
-    dispatchers and supervisors."""
+    """One page of alarms, filtered by status, severity, type, originator (the device id),
+    when they started (``since`` inclusive, ``until`` exclusive) and the rules that raised them,
+    newest first; admins, dispatchers and supervisors."""
     with ctx.reading() as session:
         rows, total = alarms.list_alarms(
             session,
-            filters=alarms.AlarmFilter(status, severity, type, originator, since, until),
+            filters=alarms.AlarmFilter(status, severity, type, originator, since, until, rule),
             offset=offset,
             limit=limit,
         )

@@ -257,6 +257,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     ),
     "perception.no_district": ("no district {code}", "没有 {code} 这个区"),
     "perception.until_after_since": ("until must be after since", "until 必须晚于 since"),
+    "perception.rule_ids": (
+        "rule is up to {limit} alarm rule ids separated by commas, e.g. 3,7",
+        "rule 为最多 {limit} 个以逗号分隔的告警规则编号，如 3,7",
+    ),
     "perception.csv_row_values": (
         "expected {expected} values, got {given}",
         "应有 {expected} 个值，实际为 {given} 个",

@@ -10,10 +10,11 @@ from cityloop.domains.operations.models import (
     RatingFactRow,
     ReworkFactRow,
 )
+from cityloop.domains.operations.public_views import router as public_router
 from cityloop.domains.operations.views import router
 
 MODULE = Module(
     name="operations",
     models=(CaseFactRow, RatingFactRow, ReworkFactRow, ProactiveTask),
-    routers=(router,),
+    routers=(router, public_router),
 )

@@ -68,7 +68,7 @@ def trend_svg(days: list[dict[str, Any]], locale: str, month: str) -> str:
     bar = max(1.0, slot * 0.38)
     title = escape(label("trend_chart", locale, month=month_label(month, locale)))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" style="width: 100%; height: auto" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{title}">'
     ]
     for index in range(5):
@@ -106,9 +106,17 @@ def trend_svg(days: list[dict[str, Any]], locale: str, month: str) -> str:
     return "".join(parts)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+def _table(header: list[str], rows: list[list[str]], names: int = 1) -> str:
+    """A table whose first ``names`` columns are words (left) and the rest figures (right)."""
+
+    def cells(tag: str, row: list[str]) -> str:
+        return "".join(
+            f'<{tag} class="text">{cell}</{tag}>' if index < names else f"<{tag}>{cell}</{tag}>"
+            for index, cell in enumerate(row)
+        )
+
+    head = cells("th", [escape(h) for h in header])
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -189,13 +197,16 @@ def report_html(report: dict[str, Any], locale: str) -> str:
                 *figure_heads,
             ],
             departments,
+            names=2,
         ),
         f"<h2>{escape(label('hotspots', locale))}</h2>",
     ]
     if spots:
         parts.append(
             _table(
-                [label("street", locale), label("category", locale), label("cases", locale)], spots
+                [label("street", locale), label("category", locale), label("cases", locale)],
+                spots,
+                names=2,
             )
         )
     else:

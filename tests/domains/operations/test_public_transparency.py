@@ -100,6 +100,10 @@ def test_the_service_answers_the_last_complete_month_by_default(
         answer = public.public_kpis(session, month=None, now=datetime(2026, 7, 2, tzinfo=UTC))
     assert (answer["month"], answer["complete"]) == ("2026-06", True)
     assert answer["city"]["registered"] == 6
+    # A city whose first case came this month shows this month, still going on.
+    with city.ctx.reading() as session:
+        young = public.public_kpis(session, month=None, now=datetime(2026, 2, 25, tzinfo=UTC))
+    assert (young["month"], young["complete"]) == ("2026-02", False)
 
 
 def test_trends_run_month_by_month_oldest_first(city: City, months: dict[str, Any]) -> None:

@@ -90,6 +90,16 @@ def first_case_at(session: Session) -> datetime | None:
     return None if first is None else first.replace(tzinfo=first.tzinfo or UTC)
 
 
+def default_month(session: Session, *, now: datetime) -> str:
+    """The month shown when none is asked for: the last complete one, or the month going on
+    while the city's first case is younger than that (a new city has figures at once)."""
+    last = last_complete_month(now)
+    first = first_case_at(session)
+    if first is not None and month_period(last).end <= first:
+        return month_of(now)
+    return last
+
+
 def published_month(session: Session, *, month: str, now: datetime) -> Period:
     """A month the public may read: well formed (400), begun (404) and not before the city's
     first case (404)."""
@@ -194,7 +204,7 @@ def district_rows(
 def public_kpis(session: Session, *, month: str | None, now: datetime) -> dict[str, Any]:
     """The city's figures of a month (the last complete one by default) beside the previous
     month's, and per district, with small counts withheld or merged."""
-    chosen = month or last_complete_month(now)
+    chosen = month or default_month(session, now=now)
     period = published_month(session, month=chosen, now=now)
     before = previous_month(chosen)
     current = kpis.tallies(session, cut=Cut(period, "district"))
@@ -222,7 +232,7 @@ def public_trends(
             Message("operations.trend_months", {"most": str(MAX_TREND_MONTHS)}),
             field="months",
         )
-    last = end or last_complete_month(now)
+    last = end or default_month(session, now=now)
     published_month(session, month=last, now=now)
     chosen = [last]
     while len(chosen) < months:
@@ -249,8 +259,9 @@ def daily_counts(session: Session, *, period: Period) -> list[dict[str, Any]]:
     return days
 
 
-def closed_cases(session: Session, *, month: str, now: datetime) -> dict[str, Any]:
+def closed_cases(session: Session, *, month: str | None, now: datetime) -> dict[str, Any]:
     """The month's closed cases as coarse map points: what was fixed where, never by whom."""
+    month = month or default_month(session, now=now)
     period = published_month(session, month=month, now=now)
     f = CaseFactRow
     rows = session.execute(

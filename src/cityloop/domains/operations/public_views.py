@@ -103,9 +103,8 @@ def public_closed_cases(ctx: Ctx, request: Request, month: Month = None) -> Resp
     """The month's closed cases as map points: category, district, day and a position rounded
     to about 100 m; no id, time, description or reporter."""
     _limited(ctx, request)
-    chosen = month or public.last_complete_month(_now())
     with ctx.reading() as session:
-        found = public.closed_cases(session, month=chosen, now=_now())
+        found = public.closed_cases(session, month=month, now=_now())
     body = out.ClosedCases.model_validate(found).model_dump_json().encode()
     return _cacheable(request, body, "application/json")
 

@@ -82,6 +82,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ckan.py
 	$(BIN)/python benchmarks/first_load.py
 	$(BIN)/python benchmarks/operations_kpis.py
+	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

@@ -3726,6 +3726,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operations/reports/{month}.{extension}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staff Report
+         * @description The month's report with every figure, small counts and each department's satisfaction
+         *     included (PDF, CSV or XLSX); city-wide staff and leaders, audited. Not for publication:
+         *     the public edition is ``/api/v1/public/reports/{month}.*``.
+         */
+        get: operations["staff_report_api_v1_operations_reports__month___extension__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations/hotspots/tasks": {
         parameters: {
             query?: never;
@@ -16280,6 +16302,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Hotspot"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    staff_report_api_v1_operations_reports__month___extension__get: {
+        parameters: {
+            query?: {
+                /** @description en or zh-CN */
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                month: string;
+                extension: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the month's report as PDF, CSV (UTF-8 with BOM) or XLSX */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description Validation Error */

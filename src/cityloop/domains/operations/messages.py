@@ -88,6 +88,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "报告格式只能是 .pdf、.csv 或 .xlsx",
     ),
     "operations.report_language": ("lang must be en or zh-CN", "lang 只能是 en 或 zh-CN"),
+    "operations.report_city_wide": (
+        "the staff report is for city-wide accounts; a scoped account reads the public one",
+        "内部报告仅供全市范围账号使用；有辖区范围的账号请阅读公开报告",
+    ),
 }
 register(PROBLEMS)
 
@@ -125,6 +129,10 @@ REPORT: dict[str, tuple[str, str]] = {
         "districts are merged, so no one's case can be singled out.",
         "本报告不含个人信息：少于 {threshold} 件的数据不予公布，较小的区合并统计，"
         "以免识别出任何个人的案卷。",
+    ),
+    "staff_note": (
+        "Staff edition: every figure, small counts included. Not for publication.",
+        "内部版：含全部数据（包括小样本），不得公开。",
     ),
     "summary": ("Summary", "总体指标"),
     "figure": ("Figure", "指标"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -109,15 +109,13 @@ def public_closed_cases(ctx: Ctx, request: Request, month: Month = None) -> Resp
     return _cacheable(request, body, "application/json")
 
 
-@router.get(
-    "/reports/{month}.{extension}",
-    responses={
-        200: {
-            "content": {media: {} for media, _ in FORMATS.values()},
-            "description": "the month's report as PDF, CSV (UTF-8 with BOM) or XLSX",
-        }
-    },
-)
+REPORT_ANSWER: dict[str, Any] = {
+    "content": {media: {} for media, _ in FORMATS.values()},
+    "description": "the month's report as PDF, CSV (UTF-8 with BOM) or XLSX",
+}
+
+
+@router.get("/reports/{month}.{extension}", responses={200: REPORT_ANSWER})
 def public_report(
     ctx: Ctx,
     request: Request,
@@ -130,29 +128,47 @@ def public_report(
     or Accept-Language's): the KPI table, districts, the league of departments, a day-by-day
     chart and the hotspots."""
     _limited(ctx, request)
+    locale = report_locale(extension, lang, reader)
+    with ctx.reading() as session:
+        content = report.monthly_report(session, month=month, now=_now())
+    # The tag is the report's content (a PDF's bytes carry its creation time): a client that
+    # holds the same figures gets a 304 before anything is printed.
+    figures = {key: value for key, value in content.items() if key != "generated_at"}
+    etag = _etag(json.dumps([figures, locale, extension], sort_keys=True).encode())
+    media, headers = report_headers(month, extension, locale, "cityloop-report")
+    if _held(request, etag):
+        return _cacheable(request, b"", media, headers, etag)
+    return _cacheable(request, report_bytes(content, extension, locale), media, headers, etag)
+
+
+def report_locale(extension: str, lang: str | None, reader: str) -> str:
+    """The report's language (``lang``, else the reader's), once its format is a known one."""
     if extension not in FORMATS:
         raise bad_request(Message("operations.report_format"), field="extension")
     locale = normalise(lang) if lang else reader
     if locale is None:
         raise bad_request(Message("operations.report_language"), field="lang")
-    with ctx.reading() as session:
-        content = report.monthly_report(session, month=month, now=_now())
+    return locale
+
+
+def report_headers(
+    month: str, extension: str, locale: str, prefix: str
+) -> tuple[str, dict[str, str]]:
+    """A report's media type and headers: its file name, language and what it varies with."""
     media, disposition = FORMATS[extension]
-    name = f"cityloop-report-{month}-{locale}.{extension}"
-    headers = {
+    name = f"{prefix}-{month}-{locale}.{extension}"
+    return media, {
         "Content-Disposition": f'{disposition}; filename="{name}"',
         "Content-Language": locale,
         "Vary": "Accept-Language",
     }
-    # The tag is the report's content (a PDF's bytes carry its creation time): a client that
-    # holds the same figures gets a 304 before anything is printed.
-    figures = {key: value for key, value in content.items() if key != "generated_at"}
-    etag = _etag(json.dumps([figures, locale, extension], sort_keys=True).encode())
-    if _held(request, etag):
-        return _cacheable(request, b"", media, headers, etag)
-    body = {
+
+
+def report_bytes(content: dict[str, Any], extension: str, locale: str) -> bytes:
+    """The report drawn in one of the formats."""
+    draw = {
         "pdf": report_pdf.pdf_bytes,
         "csv": report_files.csv_bytes,
         "xlsx": report_files.xlsx_bytes,
-    }[extension](content, locale)
-    return _cacheable(request, body, media, headers, etag)
+    }[extension]
+    return draw(content, locale)

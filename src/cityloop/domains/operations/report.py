@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cityloop.base.problems import forbidden
 from cityloop.domains.operations import hotspots, kpis, league, public
-from cityloop.domains.operations.cuts import NONE_KEY, Cut, month_period
-from cityloop.domains.operations.messages import tier_names
+from cityloop.domains.operations.cuts import NONE_KEY, Cut, month_period, scoped
+from cityloop.domains.operations.messages import Message, tier_names
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.service import Actor
 
 # code -> (English name, Chinese name) of every category; set by a bridge.
 CategoryNames = Callable[[Session], dict[str, tuple[str, str]]]
@@ -36,7 +38,9 @@ def _names_of_categories(session: Session) -> dict[str, tuple[str, str]]:
     return _category_names(session) if _category_names else {}
 
 
-def department_league(session: Session, *, month: str) -> list[dict[str, Any]]:
+def department_league(
+    session: Session, *, month: str, disclosure: public.Disclosure = public.PUBLIC
+) -> list[dict[str, Any]]:
     """Every department's public figures of the month, ranked by the league's score among
     those with at least ``THRESHOLD`` due cases; a satisfaction rate over fewer ratings is left
     out of the score (league.score then scales the other weights up)."""
@@ -46,11 +50,12 @@ def department_league(session: Session, *, month: str) -> list[dict[str, Any]]:
     for key, tally in found.items():
         if key in (kpis.CITY, NONE_KEY):  # cases not yet dispatched have no department
             continue
-        figures = public.public_figures(tally, public.DISTRICT_FIGURES)
+        threshold = disclosure.threshold
+        figures = public.public_figures(tally, disclosure.unit_figures, threshold)
         scored = tally.figures()
-        if tally.ratings < public.THRESHOLD:
+        if tally.ratings < threshold:
             scored["satisfaction_rate"] = None
-        points = league.score(scored) if tally.due >= public.THRESHOLD else None
+        points = league.score(scored) if tally.due >= threshold else None
         department = departments.get(key)
         rows.append(
             {
@@ -73,9 +78,12 @@ def department_league(session: Session, *, month: str) -> list[dict[str, Any]]:
     return ranked + unranked
 
 
-def monthly_report(session: Session, *, month: str, now: datetime) -> dict[str, Any]:
-    """Everything the month's report says, in codes and numbers (the files add the words)."""
-    figures = public.public_kpis(session, month=month, now=now)
+def monthly_report(
+    session: Session, *, month: str, now: datetime, disclosure: public.Disclosure = public.PUBLIC
+) -> dict[str, Any]:
+    """Everything the month's report says, in codes and numbers (the files add the words):
+    the public edition, or with ``STAFF`` every figure of every district and department."""
+    figures = public.public_kpis(session, month=month, now=now, disclosure=disclosure)
     period = month_period(month)
     areas = geo.jurisdiction_index(session).areas
     categories = _names_of_categories(session)
@@ -103,8 +111,20 @@ def monthly_report(session: Session, *, month: str, now: datetime) -> dict[str, 
         )
     return {
         **figures,
+        "staff": disclosure is public.STAFF,
+        "unit_figures": list(disclosure.unit_figures),
         "generated_at": now.strftime("%Y-%m-%d %H:%M"),
-        "departments": department_league(session, month=month),
+        "departments": department_league(session, month=month, disclosure=disclosure),
         "days": public.daily_counts(session, period=period),
         "hotspots": spots,
     }
+
+
+def staff_report(session: Session, *, actor: Actor, month: str, now: datetime) -> dict[str, Any]:
+    """The month's report with every figure (no small-count protection): city-wide staff and
+    leaders of the operations centre only, and the read is audited."""
+    if scoped(actor, {}):
+        raise forbidden(Message("operations.report_city_wide"))
+    content = monthly_report(session, month=month, now=now, disclosure=public.STAFF)
+    identity.audit(session, actor=actor, action="operations.staff_report", target=f"report:{month}")
+    return content

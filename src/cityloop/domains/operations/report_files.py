@@ -123,7 +123,7 @@ def xlsx_bytes(report: dict[str, Any], locale: str) -> bytes:
         summary,
         first=True,
     )
-    figures = public.DISTRICT_FIGURES
+    figures = tuple(report["unit_figures"])
     sheet(
         "sheet_districts",
         [label("code", locale), label("district", locale)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from PIL import ImageFile
+
 from cityloop.domains.operations import public
 from cityloop.domains.operations.messages import figure_label, label
 from cityloop.domains.operations.report_files import RATES, month_label, place_name
@@ -33,6 +35,16 @@ svg text { font-family: "DejaVu Sans", "WenQuanYi Micro Hei", sans-serif; }
 """
 
 REGISTERED_COLOUR, CLOSED_COLOUR = "#2680c2", "#3ebd93"
+
+# WeasyPrint is imported here, when the app is assembled and no request runs yet, because its
+# import turns on Pillow's global LOAD_TRUNCATED_IMAGES, which the media platform refuses to
+# work under (it must reject truncated uploads): the flag is put back at once.
+try:
+    from weasyprint import HTML
+except OSError:  # no Pango on this machine (`make system-packages`): no PDF, the rest works
+    HTML = None
+finally:
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 def shown(value: Any, name: str, withheld: list[str], locale: str) -> str:
@@ -212,7 +224,11 @@ def report_html(report: dict[str, Any], locale: str) -> str:
     else:
         threshold = str(max(5, report["threshold"]))
         parts.append(f"<p>{escape(label('hotspots_none', locale, threshold=threshold))}</p>")
-    privacy = label("privacy", locale, threshold=str(report["threshold"]))
+    privacy = (
+        label("staff_note", locale)
+        if report["staff"]
+        else label("privacy", locale, threshold=str(report["threshold"]))
+    )
     parts += [
         f'<p class="note">{escape(privacy)}</p>',
         f'<p class="note">{escape(label("generated", locale, at=report["generated_at"]))}</p>',
@@ -222,8 +238,8 @@ def report_html(report: dict[str, Any], locale: str) -> str:
 
 
 def pdf_bytes(report: dict[str, Any], locale: str) -> bytes:
-    """The report printed to PDF by WeasyPrint (imported here: it loads Pango when imported)."""
-    from weasyprint import HTML
-
+    """The report printed to PDF by WeasyPrint."""
+    if HTML is None:
+        raise RuntimeError("WeasyPrint cannot load Pango: run `make system-packages`")
     document: bytes = HTML(string=report_html(report, locale)).write_pdf()
     return document

@@ -124,6 +124,12 @@ def test_city_wide_staff_read_every_figure_and_the_read_is_audited(city: City, j
     assert set(districts) == {"RV01", "RV02"} and districts["RV01"][2] == 1
     header = next(book["Departments"].iter_rows(max_row=1, values_only=True))
     assert "Satisfaction (mean stars)" in header
+    pdf = city.client.get(
+        "/api/v1/operations/reports/2026-06.pdf",
+        params={"lang": "zh-CN"},
+        headers=city.headers("supervisor"),
+    )
+    assert "内部版" in pdf_text(pdf.content) and "不公布" not in pdf_text(pdf.content)
     with city.ctx.reading() as session:
         trail = identity.audit_trail(session, target="report:2026-06")
     assert [(e.action, e.actor) for e in trail][:1] == [("operations.staff_report", "supervisor")]

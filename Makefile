@@ -50,7 +50,7 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
 	  else echo "install Debian's chromium and fonts-wqy-microhei for the browser tests" >&2; fi; }
 
-demo: $(STAMP) $(FRONTEND_BUILT)
+demo: $(STAMP) $(FRONTEND_BUILT) system-packages
 	$(BIN)/cityloop demo --data-dir var --port 8000
 
 serve: $(STAMP)

@@ -54,6 +54,17 @@ function appPrecacheList(): Plugin {
 export default defineConfig({
   plugins: [vue(), swaggerUi(), appPrecacheList()],
   base: "/",
+  // vue-i18n's esm-bundler build, trimmed: the Composition API only (no legacy VueI18n class),
+  // no global <i18n-t>/<i18n-d>/<i18n-n> components nor v-t, no devtools in production. Its
+  // message compiler stays (the catalogues are compiled in the browser) and is JIT: messages
+  // become an AST that vue-i18n interprets, never code run through eval or new Function, so
+  // the pages keep a Content-Security-Policy without 'unsafe-eval'.
+  define: {
+    __VUE_I18N_FULL_INSTALL__: false,
+    __VUE_I18N_LEGACY_API__: false,
+    __INTLIFY_PROD_DEVTOOLS__: false,
+    __INTLIFY_DROP_MESSAGE_COMPILER__: false,
+  },
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -3,12 +3,16 @@ kit names every code the server's vocabulary lists (statuses, resolutions, prior
 timeline events) — no more, no fewer — so a new status cannot reach a screen untranslated.
 
 The catalogues are frontend/src/{shared,app,console}/messages.ts; a key used in a component must
-be in its app's catalogue or in the kit's, and no key is in both.
+be in its app's catalogue or in the kit's, and no key is in both. The front ends read them with
+vue-i18n, so every message must compile with its message compiler, and a message with plural
+forms (`no cases | one case | {n} cases`) has a valid plural or a single form in the other language.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,8 @@ import pytest
 from cityloop.domains.governance.workflow import TRANSITIONS, Channel, Priority, Resolution, Status
 from cityloop.domains.services import workflow as services
 
-SRC = Path(__file__).resolve().parents[2] / "frontend" / "src"
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+SRC = FRONTEND / "src"
 GOVERNANCE = Path(__file__).resolve().parents[2] / "src" / "cityloop" / "domains" / "governance"
 LOCALES = ("en", "zh-CN")
 PAIR = re.compile(r'^\s*"([^"]+)":\s*"((?:[^"\\]|\\.)*)",?\s*$')
@@ -29,6 +34,8 @@ START = {
 LITERAL = re.compile(r"""(?:\bt\(\s*|\b(?:title|label):\s*)(["'`])([a-z][\w-]*\.[\w.-]+)\1""")
 FAMILY = re.compile(r"""\bt\(\s*`([\w.]+)\.\$\{""")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A {…} group, a literal such as {'|'} included: a `|` inside one does not separate plural forms.
+BRACES = re.compile(r"\{(?:'[^']*'|[^}'])*\}")
 
 
 def catalogue(part: str) -> dict[str, dict[str, str]]:
@@ -98,6 +105,53 @@ def test_both_languages_have_the_same_keys_and_placeholders(part: str) -> None:
         chinese = found["zh-CN"][key]
         assert chinese.strip(), f"{part}: {key} is empty in Chinese"
         assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(chinese)), key
+
+
+def plural_forms(text: str) -> list[str]:
+    """The forms of a vue-i18n message: one, or two (one | many) or three (none | one | many)."""
+    return [form.strip() for form in BRACES.sub("{}", text).split("|")]
+
+
+def is_valid_plural(forms: list[str]) -> bool:
+    return len(forms) in (2, 3) and all(forms)
+
+
+@pytest.mark.parametrize("part", ["shared", "app", "console"])
+def test_plural_forms_are_valid_and_the_other_language_has_them_or_one_form(part: str) -> None:
+    found = KIT if part == "shared" else APPS[part]
+    wrong = []
+    for key in found["en"]:
+        forms = {locale: plural_forms(found[locale][key]) for locale in LOCALES}
+        if all(len(f) == 1 for f in forms.values()):
+            continue
+        if not all(len(f) == 1 or is_valid_plural(f) for f in forms.values()):
+            wrong.append(key)
+    assert wrong == [], f"{part}: plural forms must be 2 or 3 non-empty forms"
+
+
+def test_plural_forms_are_recognised_outside_literals() -> None:
+    assert plural_forms("no cases | one case | {n} cases") == ["no cases", "one case", "{} cases"]
+    assert plural_forms("a {'|'} b") == ["a {} b"]
+    assert not is_valid_plural(plural_forms("one case |"))
+    assert not is_valid_plural(plural_forms("a | b | c | d"))
+
+
+@pytest.mark.skipif(
+    not (FRONTEND / "node_modules" / "@intlify" / "message-compiler").is_dir(),
+    reason="the front end's packages are not installed: run `make frontend`",
+)
+def test_every_message_compiles_with_the_vue_i18n_message_compiler() -> None:
+    node = shutil.which("node")
+    assert node, "node is needed to build the front ends"
+    checked = subprocess.run(
+        [node, "scripts/check-messages.mjs"],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert ", 0 errors" in checked.stdout
 
 
 def test_the_kit_names_exactly_the_codes_the_server_lists() -> None:

@@ -1,17 +1,10 @@
-// The citizen app's i18n: the shared tiny reactive i18n with this app's messages.
-import { locale, setLocale, useI18n as sharedI18n } from "../shared/i18n";
+// The citizen app's translator: one vue-i18n instance over the app's messages and the kit's
+// (the licence check at /app/verify/ uses it too).
+import { createAppI18n } from "../shared/i18n";
 import type { CategoryAttribute } from "../shared/types";
 import { messages } from "./messages";
 
-const i18n = sharedI18n(messages);
-
-export const t = i18n.t;
-export const pick = i18n.pick;
-export { locale, setLocale };
-
-export function useI18n() {
-  return i18n;
-}
+export const { i18n, t, pick, locale, setLocale } = createAppI18n(messages);
 
 /** A category attribute's question in the reader's language (English where the city's data
  * has no Chinese text). */

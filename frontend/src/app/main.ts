@@ -8,7 +8,7 @@ import { loadVocabulary } from "../shared/vocabulary";
 import App from "./App.vue";
 import "./app.css";
 import "./services.css";
-import { locale } from "./i18n";
+import { i18n, locale } from "./i18n";
 import { onSent, startOutbox } from "./offline/queue";
 import { router } from "./router";
 import { loadCatalog } from "./stores/catalog";
@@ -25,7 +25,7 @@ onSent((item) => {
   }
 });
 
-createApp(App).use(router).mount("#app");
+createApp(App).use(i18n).use(router).mount("#app");
 
 void loadVocabulary();
 void loadCatalog();

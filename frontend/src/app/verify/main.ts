@@ -5,8 +5,8 @@ import { createApp } from "vue";
 import "../../shared/kit.css";
 import "../app.css";
 import "../services.css";
-import { locale } from "../i18n";
+import { i18n, locale } from "../i18n";
 import VerifyPage from "./VerifyPage.vue";
 
 document.documentElement.lang = locale.value;
-createApp(VerifyPage).mount("#verify");
+createApp(VerifyPage).use(i18n).mount("#verify");

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 FRONTEND_SOURCES := $(shell find frontend/src frontend/app frontend/console frontend/public -type f 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILT := frontend/dist/.built
 
-.PHONY: demo test lint format bench install clean serve frontend browser lock screenshots api-types
+.PHONY: demo test lint format bench install clean serve frontend browser system-packages lock screenshots api-types
 
 # constraints.txt pins every transitive Python package; `make lock` refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -17,7 +17,16 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+# Debian's Pango, which WeasyPrint prints the transparency report's PDF with, and a CJK font
+# for its Chinese pages.
+system-packages:
+	@{ ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi wenquanyi; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 \
+	      fonts-wqy-microhei; \
+	  else echo "install Debian's libpango-1.0-0, libpangoft2-1.0-0 and fonts-wqy-microhei for the PDF reports" >&2; fi; }
 
 # The citizen app and staff console, built from npm packages pinned in package-lock.json.
 $(FRONTEND_BUILT): $(FRONTEND_SOURCES)
@@ -41,14 +50,14 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
 	  else echo "install Debian's chromium and fonts-wqy-microhei for the browser tests" >&2; fi; }
 
-demo: $(STAMP) $(FRONTEND_BUILT)
+demo: $(STAMP) $(FRONTEND_BUILT) system-packages
 	$(BIN)/cityloop demo --data-dir var --port 8000
 
 serve: $(STAMP)
 	$(BIN)/cityloop serve --data-dir var
 
 # Line coverage comes with it ([tool.coverage] in pyproject.toml).
-test: $(STAMP) $(FRONTEND_BUILT) browser
+test: $(STAMP) $(FRONTEND_BUILT) browser system-packages
 	$(BIN)/python -m pytest -n 2 -q --cov=cityloop --cov-report=term:skip-covered
 
 # ruff, then the import contracts (pyproject's [tool.importlinter]): the layers stay true.
@@ -74,6 +83,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/first_load.py
 	$(BIN)/python benchmarks/operations_kpis.py
 	$(BIN)/python benchmarks/vitals.py
+	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

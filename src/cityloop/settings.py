@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     # (0 turns the limit off), and how long a signed status list stays valid for a verifier
     # that cannot fetch a fresh one (offline), which bounds how long a revocation can go unseen.
     credential_verify_rate_limit: int = Field(default=120, ge=0)
+    # Requests per client per minute on the public transparency figures and reports (0: off).
+    transparency_rate_limit: int = Field(default=120, ge=0)
     credential_status_list_hours: float = Field(default=24.0, gt=0, le=24 * 366)
 
     # NGSI-LD: user @contexts are fetched once (http/https only) and cached in the database.

@@ -29,6 +29,8 @@ NOT_JSON = {
     ("get", "/api/v1/me/licences/{application_id}/pdf"),
     ("get", "/api/v1/data/datasets/{name}/distributions/{distribution_id}"),
     ("get", "/api/v1/data/catalog.{extension}"),
+    ("get", "/api/v1/public/reports/{month}.{extension}"),
+    ("get", "/api/v1/operations/reports/{month}.{extension}"),
 }
 STAFF_ONLY_CASE_KEYS = {
     "channel",

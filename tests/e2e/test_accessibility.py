@@ -1,7 +1,8 @@
 """The main screens pass an axe-core scan with no serious or critical violation, in English and
-in Chinese: reporting, tracking and the service hall in the citizen app; the queue, a case and
-the KPIs in the console. axe-core comes from the front end's npm packages (no CDN); it is run
-through the browser's debugging protocol, which the pages' Content-Security-Policy leaves alone.
+in Chinese: reporting, tracking, the service hall and the transparency page in the citizen app;
+the queue, a case and the KPIs in the console. axe-core comes from the front end's npm packages
+(no CDN); it is run through the browser's debugging protocol, which the pages'
+Content-Security-Policy leaves alone.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def test_the_citizen_apps_main_screens_have_no_serious_accessibility_violation(
     page.goto(f"{live_server}/app/#/services")
     expect(page.locator("#app .app-bar")).to_be_visible()
     assert violations(page) == [], "service hall"
+    page.goto(f"{live_server}/app/#/transparency")
+    expect(page.get_by_test_id("transparency").get_by_role("heading", level=1)).to_be_visible()
+    assert violations(page) == [], "transparency"
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])

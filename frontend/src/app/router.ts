@@ -17,6 +17,7 @@ const OpenDataView = () => import("./views/OpenDataView.vue");
 const ServiceGuideView = () => import("./views/ServiceGuideView.vue");
 const ServiceHallView = () => import("./views/ServiceHallView.vue");
 const TrackView = () => import("./views/TrackView.vue");
+const TransparencyView = () => import("./views/TransparencyView.vue");
 const WalletView = () => import("./views/WalletView.vue");
 
 // Hash routing: the server serves /app/index.html and needs no fallback route.
@@ -35,6 +36,8 @@ export const router = createRouter({
     // The open-data portal: public, signed in or not.
     { path: "/open-data", name: "open-data", component: OpenDataView, meta: { title: "od.title" } },
     { path: "/open-data/:name", name: "open-dataset", component: OpenDatasetView, meta: { title: "od.datasetTitle" } },
+    // How the city is doing: public figures, the closed-case map and the monthly report.
+    { path: "/transparency", name: "transparency", component: TransparencyView, meta: { title: "tr.title" } },
     // The applicant's own pages need a sign-in (`auth`).
     { path: "/applications", name: "applications", component: MyApplicationsView, meta: { title: "myapps.title", auth: true } },
     { path: "/applications/:id(\\d+)", name: "application", component: ApplicationView, meta: { title: "appl.title", auth: true } },

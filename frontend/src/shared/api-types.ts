@@ -3726,6 +3726,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operations/reports/{month}.{extension}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staff Report
+         * @description The month's report with every figure, small counts and each department's satisfaction
+         *     included (PDF, CSV or XLSX); city-wide staff and leaders, audited. Not for publication:
+         *     the public edition is ``/api/v1/public/reports/{month}.*``.
+         */
+        get: operations["staff_report_api_v1_operations_reports__month___extension__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations/hotspots/tasks": {
         parameters: {
             query?: never;
@@ -3814,6 +3836,90 @@ export interface paths {
          * @description Remove an indicator read at ``version``; its versions stay; admins only.
          */
         delete: operations["delete_vital_sign_api_v1_operations_vitals__code__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Kpis
+         * @description The city's figures of a month (the last complete one by default) beside the previous
+         *     month's, and per district; small counts withheld or merged, no personal data.
+         */
+        get: operations["public_kpis_api_v1_public_kpis_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Trends
+         * @description The city's figures month by month (12 by default, at most 24), oldest first.
+         */
+        get: operations["public_trends_api_v1_public_trends_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/closed-cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Closed Cases
+         * @description The month's closed cases as map points: category, district, day and a position rounded
+         *     to about 100 m; no id, time, description or reporter.
+         */
+        get: operations["public_closed_cases_api_v1_public_closed_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/reports/{month}.{extension}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Report
+         * @description The month's transparency report in the reader's language (``lang``, else the account's
+         *     or Accept-Language's): the KPI table, districts, the league of departments, a day-by-day
+         *     chart and the hotspots.
+         */
+        get: operations["public_report_api_v1_public_reports__month___extension__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -5712,6 +5818,39 @@ export interface components {
             rating_window_hours: number;
             /** Demo */
             demo: boolean;
+        };
+        /** ClosedCasePoint */
+        ClosedCasePoint: {
+            /** Category */
+            category: string;
+            /** District */
+            district: string;
+            /**
+             * Closed On
+             * @description the UTC day it was closed (no time)
+             */
+            closed_on: string;
+            /**
+             * Lat
+             * @description rounded to about 100 m
+             */
+            lat: number;
+            /**
+             * Lon
+             * @description rounded to about 100 m
+             */
+            lon: number;
+        };
+        /** ClosedCases */
+        ClosedCases: {
+            /** Month */
+            month: string;
+            /** Precision M */
+            precision_m: number;
+            /** Truncated */
+            truncated: boolean;
+            /** Points */
+            points: components["schemas"]["ClosedCasePoint"][];
         };
         /** CodeIn */
         CodeIn: {
@@ -8099,6 +8238,120 @@ export interface components {
             photo: string | null;
         };
         /**
+         * PublicCityFigures
+         * @description The city's public figures of one month.
+         */
+        PublicCityFigures: {
+            /** Registered */
+            registered: number;
+            /** Due */
+            due: number;
+            /** Closed */
+            closed: number;
+            /** Overdue */
+            overdue: number;
+            /** Closed In Period */
+            closed_in_period: number;
+            /** Closure Rate */
+            closure_rate: number | null;
+            /** On Time Closure Rate */
+            on_time_closure_rate: number | null;
+            /** Median Hours To Close */
+            median_hours_to_close: number | null;
+            /** Response Rate */
+            response_rate: number | null;
+            /** Resolution Rate */
+            resolution_rate: number | null;
+            /**
+             * Withheld
+             * @description the figures withheld because their base is fewer than `threshold` cases
+             */
+            withheld: string[];
+            /** Ratings */
+            ratings: number;
+            /**
+             * Satisfaction
+             * @description mean stars
+             */
+            satisfaction: number | null;
+            /**
+             * Satisfaction Rate
+             * @description 满意率
+             */
+            satisfaction_rate: number | null;
+        };
+        /**
+         * PublicDistrictFigures
+         * @description A district's public figures (no satisfaction: ratings are published city-wide only).
+         */
+        PublicDistrictFigures: {
+            /** Registered */
+            registered: number | null;
+            /** Due */
+            due: number | null;
+            /** Closed */
+            closed: number | null;
+            /** Overdue */
+            overdue: number | null;
+            /** Closed In Period */
+            closed_in_period: number | null;
+            /** Closure Rate */
+            closure_rate: number | null;
+            /** On Time Closure Rate */
+            on_time_closure_rate: number | null;
+            /** Median Hours To Close */
+            median_hours_to_close: number | null;
+            /** Response Rate */
+            response_rate: number | null;
+            /** Resolution Rate */
+            resolution_rate: number | null;
+            /**
+             * Withheld
+             * @description the figures withheld because their base is fewer than `threshold` cases
+             */
+            withheld: string[];
+        };
+        /** PublicDistrictRow */
+        PublicDistrictRow: {
+            /**
+             * Key
+             * @description the district's code, or 'other' for the merged small ones
+             */
+            key: string;
+            /** Name */
+            name: string | null;
+            /** Name Zh */
+            name_zh: string | null;
+            /**
+             * Merged
+             * @description the districts merged into 'other'
+             */
+            merged: string[];
+            figures: components["schemas"]["PublicDistrictFigures"];
+            previous: components["schemas"]["PublicDistrictFigures"];
+        };
+        /** PublicKpis */
+        PublicKpis: {
+            /** Month */
+            month: string;
+            /** Previous Month */
+            previous_month: string;
+            /**
+             * Complete
+             * @description false while the month is still going on
+             */
+            complete: boolean;
+            /**
+             * Threshold
+             * @description the smallest count a figure is published over
+             */
+            threshold: number;
+            city: components["schemas"]["PublicCityFigures"];
+            previous: components["schemas"]["PublicCityFigures"];
+            /** Districts */
+            districts: components["schemas"]["PublicDistrictRow"][];
+        };
+        /**
          * PublicTimelineRow
          * @description A row citizens may see: its public note and photos only.
          */
@@ -8135,6 +8388,55 @@ export interface components {
              * @description present when staff wrote the row
              */
             by?: "city staff" | null;
+        };
+        /** PublicTrendPoint */
+        PublicTrendPoint: {
+            /** Registered */
+            registered: number;
+            /** Due */
+            due: number;
+            /** Closed */
+            closed: number;
+            /** Overdue */
+            overdue: number;
+            /** Closed In Period */
+            closed_in_period: number;
+            /** Closure Rate */
+            closure_rate: number | null;
+            /** On Time Closure Rate */
+            on_time_closure_rate: number | null;
+            /** Median Hours To Close */
+            median_hours_to_close: number | null;
+            /** Response Rate */
+            response_rate: number | null;
+            /** Resolution Rate */
+            resolution_rate: number | null;
+            /**
+             * Withheld
+             * @description the figures withheld because their base is fewer than `threshold` cases
+             */
+            withheld: string[];
+            /** Ratings */
+            ratings: number;
+            /**
+             * Satisfaction
+             * @description mean stars
+             */
+            satisfaction: number | null;
+            /**
+             * Satisfaction Rate
+             * @description 满意率
+             */
+            satisfaction_rate: number | null;
+            /** Month */
+            month: string;
+        };
+        /** PublicTrends */
+        PublicTrends: {
+            /** Threshold */
+            threshold: number;
+            /** Points */
+            points: components["schemas"]["PublicTrendPoint"][];
         };
         /**
          * QueueItem
@@ -16238,6 +16540,44 @@ export interface operations {
             };
         };
     };
+    staff_report_api_v1_operations_reports__month___extension__get: {
+        parameters: {
+            query?: {
+                /** @description en or zh-CN */
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                month: string;
+                extension: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the month's report as PDF, CSV (UTF-8 with BOM) or XLSX */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     hotspot_task_api_v1_operations_hotspots_tasks_post: {
         parameters: {
             query?: never;
@@ -16422,6 +16762,141 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_kpis_api_v1_public_kpis_get: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM (UTC) */
+                period?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicKpis"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_trends_api_v1_public_trends_get: {
+        parameters: {
+            query?: {
+                months?: number;
+                /** @description YYYY-MM (UTC) */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicTrends"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_closed_cases_api_v1_public_closed_cases_get: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM (UTC) */
+                month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClosedCases"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_report_api_v1_public_reports__month___extension__get: {
+        parameters: {
+            query?: {
+                /** @description en or zh-CN */
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                month: string;
+                extension: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the month's report as PDF, CSV (UTF-8 with BOM) or XLSX */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                    "text/csv; charset=utf-8": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

@@ -57,6 +57,14 @@ export type PublicCaseCollection = Schemas["PublicCaseCollection"];
 export type PublicCaseFeature = Schemas["PublicCaseFeature"];
 export type NearbyCase = Schemas["NearbyCase"];
 
+// Public transparency: the city's figures for anyone, with no personal data.
+export type PublicKpis = Schemas["PublicKpis"];
+export type PublicCityFigures = Schemas["PublicCityFigures"];
+export type PublicDistrictRow = Schemas["PublicDistrictRow"];
+export type PublicTrends = Schemas["PublicTrends"];
+export type ClosedCases = Schemas["ClosedCases"];
+export type ClosedCasePoint = Schemas["ClosedCasePoint"];
+
 // Crews and who works on a case.
 export type Assignee = Schemas["Assignee"];
 export type Crew = Schemas["CrewOut"];

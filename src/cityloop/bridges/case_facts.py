@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 from cityloop.base.cli import DataDir, unit_of_work
 from cityloop.base.context import AppContext
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
+from cityloop.domains.governance import catalogue
 from cityloop.domains.governance.events import CaseChange, CaseCreated, CaseRated, CaseTransitioned
 from cityloop.domains.governance.models import Case, CaseEvent, Rating
 from cityloop.domains.operations import datasets as operations_datasets
 from cityloop.domains.operations import facts
+from cityloop.domains.operations import report as operations_report
 from cityloop.domains.operations.facts import CaseFact, RatingFact, ReworkFact
 from cityloop.platforms.data.catalogue.producers import FunctionProducer, register
 
@@ -33,6 +35,18 @@ log = logging.getLogger(__name__)
 CONSUMER = "operations.case-facts"
 TRIGGERS = (CaseCreated, CaseTransitioned, CaseRated)
 BATCH = 1000
+
+
+def category_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Every category's English and Chinese name, by code: operations keeps only codes, and its
+    public report names the categories of the month's hotspots."""
+    return {
+        c.code: (c.name, c.name_zh)
+        for c in catalogue.list_categories(session, include_inactive=True)
+    }
+
+
+operations_report.use_category_names(category_names)
 
 
 def fact_of(case: Case, ratings: Sequence[Rating], reworks: Sequence[CaseEvent]) -> CaseFact:

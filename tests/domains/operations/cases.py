@@ -77,15 +77,20 @@ def add_rework(session: Session, case: Case, when: datetime, department: str) ->
     return event
 
 
-def march_cases(session: Session) -> dict[str, Case]:
-    """Seven cases whose March 2030 figures are counted by hand in test_kpi_figures.py."""
+def march_cases(session: Session, year: int = 2030) -> dict[str, Case]:
+    """Seven cases whose March 2030 figures are counted by hand in test_kpi_figures.py (the
+    public transparency tests put them in a March that has passed)."""
+
+    def at(day: int, hour: int = 0, month: int = 3) -> datetime:
+        return datetime(year, month, day, hour, tzinfo=UTC)
+
     a = add_case(
         session,
         created_at=at(2, 9),
         registered_at=at(2, 9),
         dispatched_at=at(2, 10),
-        response_due=datetime(2030, 3, 2, 10, 30, tzinfo=UTC),
-        started_at=datetime(2030, 3, 2, 10, 20, tzinfo=UTC),
+        response_due=datetime(year, 3, 2, 10, 30, tzinfo=UTC),
+        started_at=datetime(year, 3, 2, 10, 20, tzinfo=UTC),
         resolution_due=at(5),
         resolved_at=at(4),
         handled_on_time=True,
@@ -123,7 +128,7 @@ def march_cases(session: Session) -> dict[str, Case]:
         registered_at=at(20),
         dispatched_at=at(20),
         response_due=at(20, 1),
-        started_at=datetime(2030, 3, 20, 0, 30, tzinfo=UTC),
+        started_at=datetime(year, 3, 20, 0, 30, tzinfo=UTC),
         resolution_due=at(25),
         resolved_at=at(2, month=4),
         handled_on_time=False,
@@ -142,7 +147,7 @@ def march_cases(session: Session) -> dict[str, Case]:
         registered_at=at(20, month=2),
         dispatched_at=at(20, month=2),
         response_due=at(20, 1, month=2),
-        started_at=datetime(2030, 2, 20, 0, 30, tzinfo=UTC),
+        started_at=datetime(year, 2, 20, 0, 30, tzinfo=UTC),
         resolution_due=at(1),
         resolved_at=at(1, 12),
         handled_on_time=False,
@@ -168,6 +173,48 @@ def march_cases(session: Session) -> dict[str, Case]:
         channel="hotline",
     )
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f, "g": g}
+
+
+def june_cases(session: Session, year: int = 2026) -> list[Case]:
+    """Six cases of June: five of one category in one street of RV02 (water), each closed on
+    time 27 hours after it came in and rated 4 stars, and one RV01 case (roads) left overdue."""
+
+    def at(day: int, hour: int = 0) -> datetime:
+        return datetime(year, 6, day, hour, tzinfo=UTC)
+
+    found = [
+        add_case(
+            session,
+            created_at=at(day, 9),
+            registered_at=at(day, 9),
+            dispatched_at=at(day, 9),
+            response_due=at(day, 10),
+            started_at=at(day, 9),
+            resolution_due=at(day + 3),
+            resolved_at=at(day + 1),
+            handled_on_time=True,
+            closed_at=at(day + 1, 12),
+            on_time=True,
+            resolution="fixed",
+            department_code="water",
+            district_code="RV02",
+            street_code="RV02-S01",
+            grid_code="RV02-S01-G01",
+            stars=((4, at(day + 2)),),
+        )
+        for day in range(1, 6)
+    ]
+    overdue = add_case(
+        session,
+        status="dispatched",
+        created_at=at(10),
+        registered_at=at(10),
+        dispatched_at=at(10),
+        response_due=at(10, 1),
+        resolution_due=at(12),
+        department_code="roads",
+    )
+    return [*found, overdue]
 
 
 def staff_account(

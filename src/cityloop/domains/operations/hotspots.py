@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.messages import render_stored
 from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, forbidden
-from cityloop.domains.operations.cuts import month_period, scoped, within_scope
+from cityloop.domains.operations.cuts import Period, month_period, scoped, within_scope
 from cityloop.domains.operations.events import ProactiveTaskRequested
 from cityloop.domains.operations.kpis import ENDED
 from cityloop.domains.operations.messages import Message
@@ -50,25 +50,9 @@ def hotspots(
     """Areas and categories with at least ``threshold`` cases in the month, most first."""
     if threshold < 2:
         raise bad_request(Message("operations.hotspot_threshold"), field="threshold")
-    area = getattr(CaseFactRow, _level(level))
     period = month_period(month)
     chosen = scoped(actor, filters or {})
-    f = CaseFactRow
-    count = func.count().label("cases")
-    query = (
-        select(f.district, area, f.category, count)
-        .where(
-            f.created_at >= period.start,
-            f.created_at < period.end,
-            f.status.not_in(ENDED),
-            area.is_not(None),
-            *[getattr(f, k) == v for k, v in chosen.items()],
-        )
-        .group_by(f.district, area, f.category)
-        .having(func.count() >= threshold)
-        .order_by(count.desc(), area, f.category)
-        .limit(MAX_HOTSPOTS)
-    )
+    found = recurring(session, period=period, level=level, threshold=threshold, filters=chosen)
     tasks = {
         (t.area, t.category): t
         for t in session.scalars(
@@ -76,7 +60,7 @@ def hotspots(
         )
     }
     answer = []
-    for district, code, category, cases in session.execute(query):
+    for district, code, category, cases in found:
         task = tasks.get((code, category))
         answer.append(
             {
@@ -91,6 +75,31 @@ def hotspots(
             }
         )
     return answer
+
+
+def recurring(
+    session: Session, *, period: Period, level: str, threshold: int, filters: dict[str, str]
+) -> list[tuple[str, str, str, int]]:
+    """(district, area, category, cases) reported at least ``threshold`` times in the period,
+    most first: the hotspots' query, for the operations centre and the public report alike."""
+    area = getattr(CaseFactRow, _level(level))
+    f = CaseFactRow
+    count = func.count().label("cases")
+    query = (
+        select(f.district, area, f.category, count)
+        .where(
+            f.created_at >= period.start,
+            f.created_at < period.end,
+            f.status.not_in(ENDED),
+            area.is_not(None),
+            *[getattr(f, k) == v for k, v in filters.items()],
+        )
+        .group_by(f.district, area, f.category)
+        .having(func.count() >= threshold)
+        .order_by(count.desc(), area, f.category)
+        .limit(MAX_HOTSPOTS)
+    )
+    return [(d, a, c, int(n)) for d, a, c, n in session.execute(query)]
 
 
 def request_task(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cityloop.base.messages import Message, register
 
-__all__ = ["PROBLEMS", "TIERS", "Message"]
+__all__ = ["FIGURES", "PROBLEMS", "REPORT", "TIERS", "Message", "figure_label", "label"]
 
 # The details of this package's problem answers, by code.
 PROBLEMS: dict[str, tuple[str, str]] = {
@@ -72,8 +72,122 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "this hotspot already has a proactive task",
         "该热点已有主动治理任务",
     ),
+    # Public transparency and the monthly report.
+    "operations.month_not_begun": ("{month} has not begun yet", "{month} 尚未开始"),
+    "operations.no_cases_yet": ("the city has no case yet", "本市尚无案卷"),
+    "operations.month_before_first_case": (
+        "{month} is before the city's first case ({first})",
+        "{month} 早于本市第一件案卷（{first}）",
+    ),
+    "operations.trend_months": (
+        "months must be between 1 and {most}",
+        "months 须在 1 到 {most} 之间",
+    ),
+    "operations.report_format": (
+        "a report is .pdf, .csv or .xlsx",
+        "报告格式只能是 .pdf、.csv 或 .xlsx",
+    ),
+    "operations.report_language": ("lang must be en or zh-CN", "lang 只能是 en 或 zh-CN"),
+    "operations.report_city_wide": (
+        "the staff report is for city-wide accounts; a scoped account reads the public one",
+        "内部报告仅供全市范围账号使用；有辖区范围的账号请阅读公开报告",
+    ),
 }
 register(PROBLEMS)
+
+# The names of the public figures, registered as ``operations.figure.<name>``.
+FIGURES: dict[str, tuple[str, str]] = {
+    "registered": ("Cases registered", "立案数"),
+    "due": ("Cases due", "应结案数"),
+    "closed": ("Due cases closed", "结案数"),
+    "overdue": ("Overdue", "超期数"),
+    "closed_in_period": ("Cases closed in the month", "当月结案数"),
+    "ratings": ("Citizen ratings", "群众评价数"),
+    "closure_rate": ("Closure rate", "结案率"),
+    "on_time_closure_rate": ("On-time closure rate", "按期结案率"),
+    "median_hours_to_close": ("Median time to close (hours)", "结案时长中位数（小时）"),
+    "satisfaction": ("Satisfaction (mean stars)", "满意度（平均星级）"),
+    "response_rate": ("Response rate", "响应率"),
+    "resolution_rate": ("Resolution rate", "解决率"),
+    "satisfaction_rate": ("Satisfaction rate", "满意率"),
+}
+register({f"operations.figure.{name}": pair for name, pair in FIGURES.items()})
+
+# The monthly report's words, registered as ``operations.report.<name>``.
+REPORT: dict[str, tuple[str, str]] = {
+    "title": ("City transparency report, {month}", "{month} 城市治理公开报告"),
+    "intro": (
+        "How the city handled the problems people reported in {month}, beside {previous}.",
+        "{month} 本市处置群众反映问题的情况，并与 {previous} 对比。",
+    ),
+    "partial": (
+        "The month is not over: its figures will still change.",
+        "本月尚未结束，数据仍会变化。",
+    ),
+    "privacy": (
+        "No personal data: figures over fewer than {threshold} cases are withheld, and smaller "
+        "districts are merged, so no one's case can be singled out.",
+        "本报告不含个人信息：少于 {threshold} 件的数据不予公布，较小的区合并统计，"
+        "以免识别出任何个人的案卷。",
+    ),
+    "staff_note": (
+        "Staff edition: every figure, small counts included. Not for publication.",
+        "内部版：含全部数据（包括小样本），不得公开。",
+    ),
+    "summary": ("Summary", "总体指标"),
+    "figure": ("Figure", "指标"),
+    "this_month": ("{month}", "{month}"),
+    "change": ("Change", "变化"),
+    "districts": ("Districts", "各区"),
+    "district": ("District", "区"),
+    "departments": ("Departments", "各部门"),
+    "department": ("Department", "部门"),
+    "rank": ("Rank", "排名"),
+    "score": ("Score", "得分"),
+    "tier": ("Tier", "等级"),
+    "not_ranked": (
+        "Not ranked: fewer than {threshold} cases due",
+        "未排名：应结案数少于 {threshold} 件",
+    ),
+    "trend": ("Day by day", "每日趋势"),
+    "trend_chart": (
+        "Cases registered and closed each day of {month}",
+        "{month} 每日立案数与结案数",
+    ),
+    "day": ("Day", "日期"),
+    "hotspots": ("Hotspots of the month", "本月热点问题"),
+    "hotspots_none": (
+        "No problem recurred {threshold} times or more in one street.",
+        "没有问题在同一街道出现 {threshold} 次以上。",
+    ),
+    "street": ("Street", "街道"),
+    "category": ("Category", "类别"),
+    "cases": ("Cases", "案卷数"),
+    "other_districts": ("Other districts (merged)", "其他区（合并）"),
+    "withheld": ("withheld", "不公布"),
+    "city": ("City", "全市"),
+    "scope": ("Scope", "范围"),
+    "code": ("Code", "代码"),
+    "name": ("Name", "名称"),
+    "month": ("Month", "月份"),
+    "generated": ("Generated {at} UTC", "生成于 {at}（UTC）"),
+    "sheet_summary": ("Summary", "总体"),
+    "sheet_districts": ("Districts", "各区"),
+    "sheet_departments": ("Departments", "各部门"),
+    "sheet_trend": ("Daily trend", "每日趋势"),
+}
+register({f"operations.report.{name}": pair for name, pair in REPORT.items()})
+
+
+def label(name: str, locale: str, **params: str) -> str:
+    """One of the report's words (``operations.report.<name>``) in ``locale``."""
+    return Message(f"operations.report.{name}", params).render(locale)
+
+
+def figure_label(name: str, locale: str) -> str:
+    """A public figure's name in ``locale``."""
+    return Message(f"operations.figure.{name}").render(locale)
+
 
 # The league tiers (quartiles of the ranking), best first, registered as ``operations.tier.<code>``.
 TIERS: dict[str, tuple[str, str]] = {

@@ -10,6 +10,7 @@ from cityloop.domains.operations.models import (
     RatingFactRow,
     ReworkFactRow,
 )
+from cityloop.domains.operations.public_views import router as public_router
 from cityloop.domains.operations.views import router
 from cityloop.domains.operations.vital_models import VitalSign
 from cityloop.domains.operations.vital_views import router as vitals_router
@@ -17,5 +18,5 @@ from cityloop.domains.operations.vital_views import router as vitals_router
 MODULE = Module(
     name="operations",
     models=(CaseFactRow, RatingFactRow, ReworkFactRow, ProactiveTask, VitalSign),
-    routers=(router, vitals_router),
+    routers=(router, vitals_router, public_router),
 )

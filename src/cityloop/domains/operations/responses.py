@@ -132,3 +132,79 @@ class ProactiveTask(Answer):
     error: str | None = Field(
         description="why no case was filed (in the reader's language), if none could be"
     )
+
+
+# Public transparency: what anyone may read (operations/public.py says why).
+WITHHELD = "the figures withheld because their base is fewer than `threshold` cases"
+
+
+class PublicDistrictFigures(Answer):
+    """A district's public figures (no satisfaction: ratings are published city-wide only)."""
+
+    registered: int | None
+    due: int | None
+    closed: int | None
+    overdue: int | None
+    closed_in_period: int | None
+    closure_rate: float | None
+    on_time_closure_rate: float | None
+    median_hours_to_close: float | None
+    response_rate: float | None
+    resolution_rate: float | None
+    withheld: list[str] = Field(description=WITHHELD)
+
+
+class PublicCityFigures(PublicDistrictFigures):
+    """The city's public figures of one month."""
+
+    registered: int
+    due: int
+    closed: int
+    overdue: int
+    closed_in_period: int
+    ratings: int
+    satisfaction: float | None = Field(description="mean stars")
+    satisfaction_rate: float | None = Field(description="满意率")
+
+
+class PublicDistrictRow(Answer):
+    key: str = Field(description="the district's code, or 'other' for the merged small ones")
+    name: str | None
+    name_zh: str | None
+    merged: list[str] = Field(description="the districts merged into 'other'")
+    figures: PublicDistrictFigures
+    previous: PublicDistrictFigures
+
+
+class PublicKpis(Answer):
+    month: str
+    previous_month: str
+    complete: bool = Field(description="false while the month is still going on")
+    threshold: int = Field(description="the smallest count a figure is published over")
+    city: PublicCityFigures
+    previous: PublicCityFigures
+    districts: list[PublicDistrictRow]
+
+
+class PublicTrendPoint(PublicCityFigures):
+    month: str
+
+
+class PublicTrends(Answer):
+    threshold: int
+    points: list[PublicTrendPoint]
+
+
+class ClosedCasePoint(Answer):
+    category: str
+    district: str
+    closed_on: str = Field(description="the UTC day it was closed (no time)")
+    lat: float = Field(description="rounded to about 100 m")
+    lon: float = Field(description="rounded to about 100 m")
+
+
+class ClosedCases(Answer):
+    month: str
+    precision_m: int
+    truncated: bool
+    points: list[ClosedCasePoint]

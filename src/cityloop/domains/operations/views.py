@@ -4,15 +4,15 @@ included, are in the service modules."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
 from cityloop.base.locale import ReaderLocale
-from cityloop.domains.operations import hotspots, league, service
+from cityloop.domains.operations import hotspots, league, public_views, report, service
 from cityloop.domains.operations import responses as out
 from cityloop.domains.operations.cuts import period
 from cityloop.domains.operations.models import ProactiveTask
@@ -186,6 +186,30 @@ def _task_out(task: ProactiveTask, locale: str) -> out.ProactiveTask:
             "error": hotspots.task_error(task, locale),
         }
     )
+
+
+@router.get(
+    "/operations/reports/{month}.{extension}",
+    responses={200: public_views.REPORT_ANSWER},
+)
+def staff_report(
+    ctx: Ctx,
+    actor: Staff,
+    reader: ReaderLocale,
+    month: Annotated[str, Path(max_length=10)],
+    extension: Annotated[str, Path(max_length=10)],
+    lang: Annotated[str | None, Query(max_length=10, description="en or zh-CN")] = None,
+) -> Response:
+    """The month's report with every figure, small counts and each department's satisfaction
+    included (PDF, CSV or XLSX); city-wide staff and leaders, audited. Not for publication:
+    the public edition is ``/api/v1/public/reports/{month}.*``."""
+    locale = public_views.report_locale(extension, lang, reader)
+    with ctx.writing() as session:
+        content = report.staff_report(session, actor=actor, month=month, now=datetime.now(UTC))
+    media, headers = public_views.report_headers(month, extension, locale, "cityloop-staff-report")
+    headers["Cache-Control"] = "private, no-store"
+    body = public_views.report_bytes(content, extension, locale)
+    return Response(body, media_type=media, headers=headers)
 
 
 @router.post("/operations/hotspots/tasks", status_code=202)

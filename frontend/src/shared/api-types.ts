@@ -4331,6 +4331,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -4969,6 +4974,12 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description a worker's Chinese name; empty: name
+             * @default
+             */
+            name_zh?: string;
         };
         /**
          * AttributeIn
@@ -5905,6 +5916,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Active */
             active: boolean;
         };
@@ -6680,6 +6696,11 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
+            /**
              * Created At
              * Format: date-time
              */
@@ -6706,6 +6727,11 @@ export interface components {
              * @default
              */
             name?: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -7128,6 +7154,12 @@ export interface components {
             id: number | null;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description a worker's Chinese name; empty: name
+             * @default
+             */
+            name_zh?: string;
             /** Open */
             open: number;
             /** Overdue */
@@ -9290,6 +9322,12 @@ export interface components {
              * @default
              */
             display_name?: string;
+            /**
+             * Display Name Zh
+             * @description the name Chinese readers see; empty: display_name
+             * @default
+             */
+            display_name_zh?: string;
             /** Email */
             email?: string | null;
             /** Phone */
@@ -9303,6 +9341,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9345,6 +9388,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9379,6 +9427,12 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @description the name Chinese readers see; empty: display_name
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9417,6 +9471,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9448,6 +9507,8 @@ export interface components {
             district_code?: string | null;
             /** Display Name */
             display_name?: string | null;
+            /** Display Name Zh */
+            display_name_zh?: string | null;
             /** Email */
             email?: string | null;
             /** Phone */

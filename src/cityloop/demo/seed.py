@@ -37,19 +37,20 @@ DEMO_PASSWORD = "demo"
 DEMO_API_KEY = "demo"
 
 
-def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
-    """(username, role, department, display name) for every demo account."""
+def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str, str]]:
+    """(username, role, department, display name, Chinese display name) for every demo
+    account."""
     # The loader makes sure a city has exactly one supervision and command centre.
     centre = next(d.code for d in city.departments if d.kind == "centre")
-    accounts: list[tuple[str, str, str | None, str]] = [
-        ("admin", Role.ADMIN, None, "Administrator"),
-        ("dispatcher", Role.DISPATCHER, centre, "Command centre dispatcher"),
-        ("supervisor", Role.SUPERVISOR, centre, "Supervision centre"),
-        ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
-        ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
-        ("clerk", Role.CLERK, centre, "Service counter clerk"),
-        ("leader", Role.LEADER, None, "City leader"),
-        ("citizen", Role.CITIZEN, None, "Demo citizen"),
+    accounts: list[tuple[str, str, str | None, str, str]] = [
+        ("admin", Role.ADMIN, None, "Administrator", "系统管理员"),
+        ("dispatcher", Role.DISPATCHER, centre, "Command centre dispatcher", "指挥中心派遣员"),
+        ("supervisor", Role.SUPERVISOR, centre, "Supervision centre", "监督中心值班长"),
+        ("hotline", Role.HOTLINE, centre, "12345 hotline operator", "12345热线话务员"),
+        ("inspector", Role.INSPECTOR, centre, "Grid inspector", "网格巡查员"),
+        ("clerk", Role.CLERK, centre, "Service counter clerk", "政务服务窗口办事员"),
+        ("leader", Role.LEADER, None, "City leader", "市领导"),
+        ("citizen", Role.CITIZEN, None, "Demo citizen", "演示市民"),
     ]
     for department in city.departments:
         if department.kind == "centre":
@@ -60,6 +61,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
                 Role.HANDLER,
                 department.code,
                 f"{department.name} handler",
+                f"{department.name_zh}处置员",
             )
         )
         accounts.append(
@@ -68,6 +70,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
                 Role.WORKER,
                 department.code,
                 f"{department.name} field worker",
+                f"{department.name_zh}作业人员",
             )
         )
     return accounts
@@ -216,8 +219,9 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
     """The demo accounts (password ``demo``) and the demo Open311 key. Demo only."""
     city = city or build_demo_city()
     created = 0
-    for username, role, department, display in demo_accounts(city):
-        if session.scalar(select(User.id).where(User.username == username)) is None:
+    for username, role, department, display, display_zh in demo_accounts(city):
+        known = session.scalar(select(User).where(User.username == username))
+        if known is None:
             identity.create_user(
                 session,
                 username=username,
@@ -225,8 +229,12 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
                 role=role,
                 department_code=department,
                 display_name=display,
+                display_name_zh=display_zh,
             )
             created += 1
+        elif not known.display_name_zh:
+            # A demo database seeded before accounts had Chinese names gets them now.
+            known.display_name_zh = display_zh
     _demo_real_name(session)
     demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:

@@ -97,6 +97,7 @@ def create_user(
     role: str,
     department_code: str | None = None,
     display_name: str = "",
+    display_name_zh: str = "",
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
@@ -126,6 +127,7 @@ def create_user(
         role=role,
         department_code=department_code,
         display_name=display_name or username,
+        display_name_zh=display_name_zh.strip(),
         email=email,
         phone=phone,
     )

@@ -138,6 +138,7 @@ def create_group(
     resource: str = "/iot/d",
     auto_provision: bool = False,
     name: str = "",
+    name_zh: str = "",
 ) -> ProvisioningGroup:
     """Add a provisioning group: the api key its devices send with, and their profile."""
     if (
@@ -156,6 +157,7 @@ def create_group(
             field="apikey",
         )
     _check_name(name)
+    _check_name(name_zh)
     if not resource.startswith("/"):
         raise bad_request(Message("perception.resource_path_such_iot"), field="resource")
     if session.get(DeviceProfile, profile_code) is None:
@@ -171,6 +173,7 @@ def create_group(
         profile_code=profile_code,
         auto_provision=auto_provision,
         name=name,
+        name_zh=name_zh,
     )
     session.add(group)
     _flush_or_conflict(session, Message("perception.provisioning_group_apikey_exists"))

@@ -13,7 +13,15 @@ from cityloop.base.db import utcnow
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
-from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
+from cityloop.demo.specs import CategorySpec, SlaSpec
+from cityloop.domains.governance.config import categories as category_config
+from cityloop.domains.governance.config.schemas import (
+    AttributeIn,
+    CategoryCreate,
+    ChoiceIn,
+    SlaIn,
+)
+from cityloop.domains.governance.models import Category, RoutingRule
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import basemap
@@ -76,6 +84,53 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str, str]]
     return accounts
 
 
+def category_input(spec: CategorySpec, targets: list[SlaSpec]) -> CategoryCreate:
+    """A category of the city's files as governance's category service takes it."""
+    return CategoryCreate(
+        code=spec.code,
+        kind=spec.kind,
+        major_class=spec.major_class,
+        major_name=spec.major_name,
+        major_name_zh=spec.major_name_zh,
+        name=spec.name,
+        name_zh=spec.name_zh,
+        description=spec.description,
+        keywords=list(spec.keywords),
+        icon=spec.icon,
+        default_department=spec.default_department,
+        priority=spec.priority,
+        auto_dispatch=spec.auto_dispatch,
+        moderated=spec.moderated,
+        dedupe_radius_m=spec.dedupe_radius_m,
+        dedupe_window_hours=spec.dedupe_window_hours,
+        update_interval_hours=spec.update_interval_hours,
+        attributes=[
+            AttributeIn(
+                code=a.code,
+                datatype=a.datatype,
+                required=a.required,
+                order=a.order,
+                description=a.description,
+                # A question or answer without a Chinese text shows the English one.
+                description_zh=a.description_zh or a.description,
+                values=[
+                    ChoiceIn(key=key, name=name, name_zh=dict(a.values_zh).get(key) or name)
+                    for key, name in a.values
+                ],
+            )
+            for a in spec.attributes
+        ],
+        sla=[
+            SlaIn(
+                priority=t.priority,
+                response_minutes=t.response_minutes,
+                resolution_minutes=t.resolution_minutes,
+            )
+            for t in targets
+        ],
+    )
+
+
 def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
     """Jurisdictions, departments, categories, routing, SLA, counters, enterprises and services
     (no accounts). Idempotent.
@@ -103,31 +158,11 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
                 session, code=spec.code, name=spec.name, name_zh=spec.name_zh, kind=spec.kind
             )
     session.flush()
+    # Categories (and their SLA targets) go through governance's own service, which checks
+    # them as it checks an admin's edit and records a version only when something changed.
     for spec in city.categories:
-        category = session.get(Category, spec.code) or Category(code=spec.code)
-        category.kind = spec.kind
-        category.major_class = spec.major_class
-        category.major_name, category.major_name_zh = spec.major_name, spec.major_name_zh
-        category.name, category.name_zh = spec.name, spec.name_zh
-        category.description = spec.description
-        category.keywords = list(spec.keywords)
-        category.icon = spec.icon
-        category.default_department = spec.default_department
-        category.priority = spec.priority
-        category.auto_dispatch = spec.auto_dispatch
-        category.moderated = spec.moderated
-        category.dedupe_radius_m = spec.dedupe_radius_m
-        category.dedupe_window_hours = spec.dedupe_window_hours
-        category.update_interval_hours = spec.update_interval_hours
-        category.attributes = [
-            {
-                **asdict(a),
-                "values": [list(v) for v in a.values],
-                "values_zh": [list(v) for v in a.values_zh],
-            }
-            for a in spec.attributes
-        ]
-        session.add(category)
+        targets = [s for s in city.sla_targets if s.category_code == spec.code]
+        category_config.save_category(session, data=category_input(spec, targets), actor=SYSTEM)
     session.flush()
     for rule in city.routing_rules:
         existing = session.scalar(
@@ -148,13 +183,6 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
             )
         else:
             existing.department_code = rule.department_code
-    for sla in city.sla_targets:
-        target = session.get(SlaTarget, (sla.category_code, sla.priority)) or SlaTarget(
-            category_code=sla.category_code, priority=sla.priority
-        )
-        target.response_minutes = sla.response_minutes
-        target.resolution_minutes = sla.resolution_minutes
-        session.add(target)
     session.flush()
     for service in city.services:
         catalogue.save_definition(

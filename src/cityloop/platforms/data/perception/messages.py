@@ -326,7 +326,7 @@ CODEC_ERRORS: dict[str, tuple[str, str]] = {
     ),
     "perception.codec.expression_failed": (
         "{attribute}: {error}",
-        "{attribute}：{error_zh}",
+        "属性 {attribute}：{error_zh}",
     ),
     "perception.codec.not_a_choice": (
         "{attribute}: {value} is not one of {choices}",

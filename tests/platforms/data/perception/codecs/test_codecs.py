@@ -366,5 +366,5 @@ def test_a_failing_expression_says_why_in_the_readers_language() -> None:
     detail = refused.value.detail
     assert not isinstance(detail, str)
     assert detail.render("en").startswith("temperature: ")
-    assert detail.render("zh-CN").startswith("temperature：")
+    assert detail.render("zh-CN").startswith("属性 temperature：")
     assert "计算失败" in detail.render("zh-CN")

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from tests.support.browser import login
 from tests.support.servers import staff
 
-TIMEOUT_MS = 15_000
 _points = itertools.count(1)
 
 
@@ -41,26 +38,6 @@ def dispatched_pothole(base: str, description: str) -> int:
             done = client.post(f"/api/v1/cases/{case_id}/actions", json=body)
             assert done.status_code == 200, done.text
     return case_id
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:
-    contexts = []
-
-    def opener(mobile: bool = False, locale: str = "en-US") -> Page:
-        options: dict[str, Any] = {"locale": locale, "timezone_id": "Asia/Shanghai"}
-        if mobile:
-            options.update(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        else:
-            options.update(viewport={"width": 1440, "height": 900})
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield opener
-    for context in contexts:
-        context.close()
 
 
 def test_a_handler_assigns_a_case_to_a_worker_who_sees_it_first_in_my_work(

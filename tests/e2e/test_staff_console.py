@@ -9,19 +9,16 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from tests.support.browser import login, screenshot, start_and_fill_the_fix, wait_live
 from tests.support.browser import proof_jpeg as jpeg
 from tests.support.servers import staff
 from tests.support.waiting import wait_until
 
-TIMEOUT_MS = 15_000
 _points = itertools.count(1)
 
 
@@ -66,27 +63,6 @@ def upload(client: httpx.Client, colour: tuple[int, int, int] = (60, 160, 80)) -
     answer = client.post("/api/v1/media", files={"file": ("proof.jpg", jpeg(colour), "image/jpeg")})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:
-    """Open console pages in fresh browser contexts (each with its own localStorage)."""
-    contexts = []
-
-    def opener(mobile: bool = False) -> Page:
-        options: dict[str, Any] = {"locale": "en-US", "timezone_id": "Asia/Shanghai"}
-        if mobile:
-            options.update(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        else:
-            options.update(viewport={"width": 1440, "height": 900})
-        context = browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield opener
-    for context in contexts:
-        context.close()
 
 
 # ---------------------------------------------------------------------------------------------

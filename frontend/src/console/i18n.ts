@@ -9,3 +9,13 @@ export function nameOf(item: { name: string; name_zh?: string; code?: string } |
   if (!item) return "—";
   return pick(item) || item.code || "—";
 }
+
+// A person's name in the current language: the Chinese display name for Chinese readers when
+// the account has one, else the display name, else the username.
+export function personName(
+  user: { display_name?: string | null; display_name_zh?: string | null; username?: string } | null | undefined,
+): string {
+  if (!user) return "";
+  if (locale.value === "zh-CN" && user.display_name_zh) return user.display_name_zh;
+  return user.display_name || user.username || "";
+}

@@ -4489,6 +4489,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -5127,6 +5132,12 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description a worker's Chinese name; empty: name
+             * @default
+             */
+            name_zh?: string;
         };
         /**
          * AttributeIn
@@ -6096,6 +6107,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Active */
             active: boolean;
         };
@@ -6871,6 +6887,11 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
+            /**
              * Created At
              * Format: date-time
              */
@@ -6897,6 +6918,11 @@ export interface components {
              * @default
              */
             name?: string;
+            /**
+             * Name Zh
+             * @default
+             */
+            name_zh?: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -7319,6 +7345,12 @@ export interface components {
             id: number | null;
             /** Name */
             name: string;
+            /**
+             * Name Zh
+             * @description a worker's Chinese name; empty: name
+             * @default
+             */
+            name_zh?: string;
             /** Open */
             open: number;
             /** Overdue */
@@ -9644,6 +9676,12 @@ export interface components {
              * @default
              */
             display_name?: string;
+            /**
+             * Display Name Zh
+             * @description the name Chinese readers see; empty: display_name
+             * @default
+             */
+            display_name_zh?: string;
             /** Email */
             email?: string | null;
             /** Phone */
@@ -9657,6 +9695,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9699,6 +9742,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9733,6 +9781,12 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @description the name Chinese readers see; empty: display_name
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9771,6 +9825,11 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+            /**
+             * Display Name Zh
+             * @default
+             */
+            display_name_zh?: string;
             /** Role */
             role: string;
             /** Department Code */
@@ -9802,6 +9861,8 @@ export interface components {
             district_code?: string | null;
             /** Display Name */
             display_name?: string | null;
+            /** Display Name Zh */
+            display_name_zh?: string | null;
             /** Email */
             email?: string | null;
             /** Phone */

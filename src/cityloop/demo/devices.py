@@ -355,7 +355,8 @@ def demo_devices() -> tuple[DeviceSpec, ...]:
                         name_zh=f"{ROAD_NAMES_ZH[road]}{LABELS_ZH[label]} {number} 号",
                         lat=lat,
                         lon=lon,
-                        attributes={"road": road},
+                        # road_zh: the console shows a <name>_zh attribute to Chinese readers.
+                        attributes={"road": road, "road_zh": ROAD_NAMES_ZH[road]},
                     )
                 )
     return tuple(devices)
@@ -383,7 +384,11 @@ def seed_devices(session: Session) -> int:
             profile_code=spec.code,
             auto_provision=spec.auto_provision,
             name=spec.name,
+            name_zh=PROFILE_NAMES_ZH[spec.code],
         )
+        if not group.name_zh:
+            # A fleet seeded before groups had Chinese names gets them now.
+            group.name_zh = PROFILE_NAMES_ZH[spec.code]
         groups[spec.code] = group
     created = 0
     for device in demo_devices():

@@ -14,7 +14,15 @@ from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
 from cityloop.demo.vitals import seed_vitals
-from cityloop.domains.governance.models import Category, RoutingRule, SlaTarget
+from cityloop.demo.specs import CategorySpec, SlaSpec
+from cityloop.domains.governance.config import categories as category_config
+from cityloop.domains.governance.config.schemas import (
+    AttributeIn,
+    CategoryCreate,
+    ChoiceIn,
+    SlaIn,
+)
+from cityloop.domains.governance.models import Category, RoutingRule
 from cityloop.domains.services import catalogue
 from cityloop.platforms.application.appointments import counters as appointments
 from cityloop.platforms.application.geo import basemap
@@ -38,19 +46,20 @@ DEMO_PASSWORD = "demo"
 DEMO_API_KEY = "demo"
 
 
-def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
-    """(username, role, department, display name) for every demo account."""
+def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str, str]]:
+    """(username, role, department, display name, Chinese display name) for every demo
+    account."""
     # The loader makes sure a city has exactly one supervision and command centre.
     centre = next(d.code for d in city.departments if d.kind == "centre")
-    accounts: list[tuple[str, str, str | None, str]] = [
-        ("admin", Role.ADMIN, None, "Administrator"),
-        ("dispatcher", Role.DISPATCHER, centre, "Command centre dispatcher"),
-        ("supervisor", Role.SUPERVISOR, centre, "Supervision centre"),
-        ("hotline", Role.HOTLINE, centre, "12345 hotline operator"),
-        ("inspector", Role.INSPECTOR, centre, "Grid inspector"),
-        ("clerk", Role.CLERK, centre, "Service counter clerk"),
-        ("leader", Role.LEADER, None, "City leader"),
-        ("citizen", Role.CITIZEN, None, "Demo citizen"),
+    accounts: list[tuple[str, str, str | None, str, str]] = [
+        ("admin", Role.ADMIN, None, "Administrator", "系统管理员"),
+        ("dispatcher", Role.DISPATCHER, centre, "Command centre dispatcher", "指挥中心派遣员"),
+        ("supervisor", Role.SUPERVISOR, centre, "Supervision centre", "监督中心值班长"),
+        ("hotline", Role.HOTLINE, centre, "12345 hotline operator", "12345热线话务员"),
+        ("inspector", Role.INSPECTOR, centre, "Grid inspector", "网格巡查员"),
+        ("clerk", Role.CLERK, centre, "Service counter clerk", "政务服务窗口办事员"),
+        ("leader", Role.LEADER, None, "City leader", "市领导"),
+        ("citizen", Role.CITIZEN, None, "Demo citizen", "演示市民"),
     ]
     for department in city.departments:
         if department.kind == "centre":
@@ -61,6 +70,7 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
                 Role.HANDLER,
                 department.code,
                 f"{department.name} handler",
+                f"{department.name_zh}处置员",
             )
         )
         accounts.append(
@@ -69,9 +79,57 @@ def demo_accounts(city: DemoCity) -> list[tuple[str, str, str | None, str]]:
                 Role.WORKER,
                 department.code,
                 f"{department.name} field worker",
+                f"{department.name_zh}作业人员",
             )
         )
     return accounts
+
+
+def category_input(spec: CategorySpec, targets: list[SlaSpec]) -> CategoryCreate:
+    """A category of the city's files as governance's category service takes it."""
+    return CategoryCreate(
+        code=spec.code,
+        kind=spec.kind,
+        major_class=spec.major_class,
+        major_name=spec.major_name,
+        major_name_zh=spec.major_name_zh,
+        name=spec.name,
+        name_zh=spec.name_zh,
+        description=spec.description,
+        keywords=list(spec.keywords),
+        icon=spec.icon,
+        default_department=spec.default_department,
+        priority=spec.priority,
+        auto_dispatch=spec.auto_dispatch,
+        moderated=spec.moderated,
+        dedupe_radius_m=spec.dedupe_radius_m,
+        dedupe_window_hours=spec.dedupe_window_hours,
+        update_interval_hours=spec.update_interval_hours,
+        attributes=[
+            AttributeIn(
+                code=a.code,
+                datatype=a.datatype,
+                required=a.required,
+                order=a.order,
+                description=a.description,
+                # A question or answer without a Chinese text shows the English one.
+                description_zh=a.description_zh or a.description,
+                values=[
+                    ChoiceIn(key=key, name=name, name_zh=dict(a.values_zh).get(key) or name)
+                    for key, name in a.values
+                ],
+            )
+            for a in spec.attributes
+        ],
+        sla=[
+            SlaIn(
+                priority=t.priority,
+                response_minutes=t.response_minutes,
+                resolution_minutes=t.resolution_minutes,
+            )
+            for t in targets
+        ],
+    )
 
 
 def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = True) -> None:
@@ -101,31 +159,11 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
                 session, code=spec.code, name=spec.name, name_zh=spec.name_zh, kind=spec.kind
             )
     session.flush()
+    # Categories (and their SLA targets) go through governance's own service, which checks
+    # them as it checks an admin's edit and records a version only when something changed.
     for spec in city.categories:
-        category = session.get(Category, spec.code) or Category(code=spec.code)
-        category.kind = spec.kind
-        category.major_class = spec.major_class
-        category.major_name, category.major_name_zh = spec.major_name, spec.major_name_zh
-        category.name, category.name_zh = spec.name, spec.name_zh
-        category.description = spec.description
-        category.keywords = list(spec.keywords)
-        category.icon = spec.icon
-        category.default_department = spec.default_department
-        category.priority = spec.priority
-        category.auto_dispatch = spec.auto_dispatch
-        category.moderated = spec.moderated
-        category.dedupe_radius_m = spec.dedupe_radius_m
-        category.dedupe_window_hours = spec.dedupe_window_hours
-        category.update_interval_hours = spec.update_interval_hours
-        category.attributes = [
-            {
-                **asdict(a),
-                "values": [list(v) for v in a.values],
-                "values_zh": [list(v) for v in a.values_zh],
-            }
-            for a in spec.attributes
-        ]
-        session.add(category)
+        targets = [s for s in city.sla_targets if s.category_code == spec.code]
+        category_config.save_category(session, data=category_input(spec, targets), actor=SYSTEM)
     session.flush()
     for rule in city.routing_rules:
         existing = session.scalar(
@@ -146,13 +184,6 @@ def seed_city(session: Session, city: DemoCity | None = None, *, fleet: bool = T
             )
         else:
             existing.department_code = rule.department_code
-    for sla in city.sla_targets:
-        target = session.get(SlaTarget, (sla.category_code, sla.priority)) or SlaTarget(
-            category_code=sla.category_code, priority=sla.priority
-        )
-        target.response_minutes = sla.response_minutes
-        target.resolution_minutes = sla.resolution_minutes
-        session.add(target)
     session.flush()
     for service in city.services:
         catalogue.save_definition(
@@ -218,8 +249,9 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
     """The demo accounts (password ``demo``) and the demo Open311 key. Demo only."""
     city = city or build_demo_city()
     created = 0
-    for username, role, department, display in demo_accounts(city):
-        if session.scalar(select(User.id).where(User.username == username)) is None:
+    for username, role, department, display, display_zh in demo_accounts(city):
+        known = session.scalar(select(User).where(User.username == username))
+        if known is None:
             identity.create_user(
                 session,
                 username=username,
@@ -227,8 +259,12 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
                 role=role,
                 department_code=department,
                 display_name=display,
+                display_name_zh=display_zh,
             )
             created += 1
+        elif not known.display_name_zh:
+            # A demo database seeded before accounts had Chinese names gets them now.
+            known.display_name_zh = display_zh
     _demo_real_name(session)
     demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:

@@ -45,6 +45,21 @@ def test_a_handler_assigns_a_case_to_a_worker_without_changing_its_status(city: 
     assert "unassign" in answer["allowed_actions"]
 
 
+def test_a_worker_with_a_chinese_name_is_named_by_it_for_chinese_readers(city: City) -> None:
+    case_id = dispatched(city)
+    with city.ctx.db.read() as session:
+        worker = identity.find_user(session, username="worker-roads")
+        assert worker is not None and worker.display_name_zh
+        worker_id, name_zh = worker.id, worker.display_name_zh
+    assign(city, case_id, assignee_user_id=worker_id)
+    chinese = city.client.get(
+        f"/api/v1/cases/{case_id}",
+        headers={**city.headers("handler-roads"), "Accept-Language": "zh-CN"},
+    ).json()
+    assert chinese["assignee"]["name_zh"] == name_zh
+    assert chinese["timeline"][-1]["message"] == f"已指派给{name_zh}"
+
+
 def test_an_assignment_is_staff_only_on_the_public_timeline(city: City) -> None:
     _, worker_id = new_worker(city)
     case_id = dispatched(city)
@@ -80,7 +95,7 @@ def test_a_crew_assignment_reaches_every_member(city: City) -> None:
     crew_id = new_crew(city, "roads", first, second)
     case_id = dispatched(city)
     answer = assign(city, case_id, assignee_crew_id=crew_id)
-    assert answer["assignee"] == {"kind": "crew", "id": crew_id, "name": answer["assignee"]["name"]}
+    assert (answer["assignee"]["kind"], answer["assignee"]["id"]) == ("crew", crew_id)
     city.drain()
     with city.ctx.db.read() as session:
         told = session.scalars(
@@ -286,3 +301,61 @@ def test_the_queue_shows_the_assignee(city: City) -> None:
     ).json()
     row = next(item for item in page["items"] if item["id"] == case_id)
     assert row["assignee"]["id"] == worker_id
+
+
+# ---------------------------------------------------------------- deactivated workers
+
+
+def deactivate(city: City, username: str) -> None:
+    answer = city.client.post(f"/api/v1/users/{username}/deactivate", headers=city.headers("admin"))
+    assert answer.status_code == 200, answer.text
+    city.drain()
+
+
+def test_deactivating_a_worker_withdraws_their_open_cases_saying_so_in_both_languages(
+    city: City,
+) -> None:
+    leaving, leaving_id = new_worker(city)
+    _staying, staying_id = new_worker(city)
+    crew_id = new_crew(city, "roads", leaving)
+    theirs, started = dispatched(city), dispatched(city)
+    others, crews = dispatched(city), dispatched(city)
+    assign(city, theirs, assignee_user_id=leaving_id)
+    assign(city, started, assignee_user_id=leaving_id)
+    city.act(started, leaving, action="start")
+    assign(city, others, assignee_user_id=staying_id)
+    assign(city, crews, assignee_crew_id=crew_id)
+
+    deactivate(city, leaving)
+
+    for case_id in (theirs, started):
+        english = city.case(case_id, "handler-roads")
+        assert english["assignee"] is None
+        row = english["timeline"][-1]
+        assert (row["action"], row["actor"]) == ("unassign", "system")
+        assert "deactivated" in row["note"] and leaving in row["note"]
+        chinese = city.client.get(
+            f"/api/v1/cases/{case_id}",
+            headers={**city.headers("handler-roads"), "Accept-Language": "zh-CN"},
+        ).json()
+        assert "账号已停用" in chinese["timeline"][-1]["note"]
+    assert city.case(started)["status"] == "in_progress"
+    assert city.case(others)["assignee"]["id"] == staying_id
+    crew_held = city.case(crews)["assignee"]
+    assert (crew_held["kind"], crew_held["id"]) == ("crew", crew_id)
+
+
+def test_a_reopened_case_of_a_deactivated_worker_goes_back_to_the_department(
+    city: City,
+) -> None:
+    worker, worker_id = new_worker(city)
+    case_id = dispatched(city)
+    assign(city, case_id, assignee_user_id=worker_id)
+    city.act(case_id, worker, action="start")
+    proof = city.upload(username="handler-roads")
+    city.act(case_id, "handler-roads", action="resolve", note="Patched", attachments=[proof])
+    deactivate(city, worker)
+    # Resolved, it waits for the supervision centre with its worker named on it.
+    assert city.case(case_id)["assignee"]["id"] == worker_id
+    reopened = city.act(case_id, "supervisor", action="reopen", note="Redo it")
+    assert reopened["assignee"] is None

@@ -3,6 +3,7 @@
 import { shallowRef } from "vue";
 import { get } from "../../shared/api";
 import { loadAreas, type AreaLevel } from "../../shared/geo";
+import { nameOf } from "../i18n";
 import type { Category, ClientConfig, Department, GeoCollection } from "../types";
 
 const cache = new Map<string, Promise<unknown>>();
@@ -46,6 +47,12 @@ export function loadConfig(): Promise<ClientConfig> {
 
 export function departmentByCode(code: string | null | undefined): Department | undefined {
   return departments.value.find((d) => d.code === code);
+}
+
+// A department's name in the reader's language (its code until the list has loaded).
+export function departmentName(code: string | null | undefined): string {
+  if (!code) return "";
+  return nameOf(departmentByCode(code) ?? { code, name: "", name_zh: "" });
 }
 
 export function categoryByCode(code: string | null | undefined): Category | undefined {

@@ -32,6 +32,7 @@ from cityloop.domains.governance.workflow import (
     allowed_actions,
 )
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import Caller
 from cityloop.platforms.application.identity.service import Actor
 from cityloop.platforms.application.media import service as media
@@ -477,6 +478,11 @@ def _reopen(step: Step) -> Message:
     if case.dispute_open:
         _answer_disputes(step, "reopened")
     case.dispute_open = False
+    # Rework goes back to the department, not to a worker whose account is deactivated.
+    if case.assignee_user_id is not None:
+        worker = step.session.get(User, case.assignee_user_id)
+        if worker is None or not worker.active:
+            assignment.set_assignee(step, None, None)
     case.resolved_at = case.closed_at = case.started_at = None
     case.resolution = case.resolution_note = None
     case.on_time = case.handled_on_time = None

@@ -23,6 +23,7 @@ from cityloop.domains.governance.queries import SORTS
 from cityloop.domains.governance.workflow import DEPARTMENT_SCOPED, OPEN_STATES
 from cityloop.platforms.application.identity import crews
 from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Role
 from cityloop.platforms.application.identity.service import Actor
 
@@ -89,13 +90,19 @@ def set_assignee(step: Step, user_id: int | None, crew_id: int | None) -> None:
     )
 
 
+def worker_names(worker: User) -> dict[str, str]:
+    """A worker's name for a timeline line, and its Chinese form when they have one."""
+    name = worker.display_name or worker.username
+    return {"worker": name, "worker_zh": worker.display_name_zh or name}
+
+
 def assign(step: Step) -> Message:
     """Effect of ``assign``: the case goes to the worker or crew; the line names them."""
     data, session = step.data, step.session
     set_assignee(step, data.assignee_user_id, data.assignee_crew_id)
     if data.assignee_user_id is not None:
         worker = identity.get_user(session, user_id=data.assignee_user_id)
-        return Message("worker_assigned", {"worker": worker.display_name or worker.username})
+        return Message("worker_assigned", worker_names(worker))
     crew = crews.get_crew(session, crew_id=data.assignee_crew_id or 0)
     return Message("crew_assigned", {"crew": crew.name})
 
@@ -143,6 +150,7 @@ class Load:
     open: int
     overdue: int
     active: bool = True
+    name_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,12 @@ def workload(session: Session, *, actor: Actor, department_code: str | None) -> 
         if c.active or c.id in by_crew
     ]
     worker_rows = [
-        Load(u.id, u.display_name or u.username, *by_worker.get(u.id, (0, 0)))
+        Load(
+            u.id,
+            u.display_name or u.username,
+            *by_worker.get(u.id, (0, 0)),
+            name_zh=u.display_name_zh,
+        )
         for u in crews.department_workers(session, department_code=department_code)
     ]
     return Workload(

@@ -115,6 +115,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "worker_assigned": ("Assigned to {worker}", "已指派给{worker_zh}"),
     "crew_assigned": ("Assigned to the crew {crew}", "已指派给班组{crew_zh}"),
     "assignment_withdrawn": ("The assignment was withdrawn", "已取消指派"),
+    "worker_deactivated": (
+        "{worker}'s account was deactivated, so the case is no longer assigned to them",
+        "{worker_zh}的账号已停用，案卷不再指派给其本人",
+    ),
     # To the worker(s), in their inbox.
     "assignment_notice": (
         "Case {case} ({category}) was assigned to you",

@@ -10,7 +10,7 @@ from cityloop.base import metrics
 from cityloop.base.context import AppContext
 from cityloop.base.limits import BodyLimit
 from cityloop.base.modules import Module, ScheduledJob
-from cityloop.domains.governance import cli, datasets, notifications, sla
+from cityloop.domains.governance import cli, datasets, notifications, sla, staffing
 from cityloop.domains.governance.config.rules import department_in_use
 from cityloop.domains.governance.config.views import router as config_router
 from cityloop.domains.governance.live import router as live_router
@@ -57,7 +57,7 @@ MODULE = Module(
     models=(Category, RoutingRule, SlaTarget, Case, Report, CaseEvent, Rating, Dispute),
     routers=(cases_router, public_router, live_router, config_router),
     mounts=(install_open311,),
-    consumers=(notifications.subscribe,),
+    consumers=(notifications.subscribe, staffing.subscribe),
     jobs=(ScheduledJob("sla-sweep", lambda s: s.scheduler_interval_seconds, _sla_sweep),),
     setup=(_gauges, datasets.register_datasets),
     commands=(cli.install,),

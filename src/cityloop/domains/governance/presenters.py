@@ -112,7 +112,10 @@ class Names:
                 user = self.session.get(User, case.assignee_user_id)
                 name = (user.display_name or user.username) if user else ""
                 self._assignees[key] = out.Assignee(
-                    kind="worker", id=case.assignee_user_id, name=name
+                    kind="worker",
+                    id=case.assignee_user_id,
+                    name=name,
+                    name_zh=user.display_name_zh if user else "",
                 )
             return self._assignees[key]
         if case.assignee_crew_id is not None:

@@ -145,6 +145,7 @@ class Assignee(Answer):
     kind: Literal["worker", "crew"]
     id: int
     name: str
+    name_zh: str = Field(default="", description="a worker's Chinese name; empty: name")
 
 
 class StaffCaseSummary(_CaseBase):
@@ -254,6 +255,7 @@ class Load(Answer):
 
     id: int | None
     name: str
+    name_zh: str = Field(default="", description="a worker's Chinese name; empty: name")
     open: int
     overdue: int
     active: bool

@@ -135,6 +135,29 @@ def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
         assert client.post("/api/v1/auth/token", data=refused).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "rule"),
+    [
+        ("weak-one", "short1", "at least"),
+        ("weak-one", "aaaaaaaaaaaaaa", "mix at least"),
+        ("weak-one-user", "weak-one-user", "not be the username"),
+    ],
+)
+def test_user_create_keeps_the_password_policy_naming_the_rule(
+    tmp_path: Path, username: str, password: str, rule: str
+) -> None:
+    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        ["user", "create", username, "--role", "supervisor", "--password", password,
+         "--data-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "(password)" in result.output and rule in result.output, result.output
+    listed = runner.invoke(app, ["user", "list", "--data-dir", str(tmp_path)])
+    assert username not in listed.output
+
+
 def test_api_keys_are_created_scoped_listed_and_revoked_from_the_cli(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 

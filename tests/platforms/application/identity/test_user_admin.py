@@ -268,6 +268,26 @@ def test_admins_edit_role_department_district_name_and_contact_audited(city: Cit
     assert cleared.json()["district_code"] is None
 
 
+def test_an_account_has_a_chinese_display_name_set_and_edited_by_admins(city: City) -> None:
+    created = new_handler(city, "zh-name", display_name="Li Na", display_name_zh="李娜")
+    assert (created["display_name"], created["display_name_zh"]) == ("Li Na", "李娜")
+    edit = {"display_name_zh": " 李娜（道路） "}
+    response = city.client.patch("/api/v1/users/zh-name", json=edit, headers=city.headers("admin"))
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name_zh"] == "李娜（道路）"
+    entry = next(e for e in trail(city, target="user:zh-name") if e["action"] == "user.update")
+    assert entry["detail"]["display_name_zh"] == ["李娜", "李娜（道路）"]
+    found = city.client.get("/api/v1/users", params={"q": "李娜"}, headers=city.headers("admin"))
+    assert [u["username"] for u in found.json()["items"]] == ["zh-name"]
+
+
+def test_the_demo_accounts_have_chinese_names(city: City) -> None:
+    for username in ("dispatcher", "worker-roads"):
+        shown = city.client.get(f"/api/v1/users/{username}", headers=city.headers("admin"))
+        name = shown.json()["display_name_zh"]
+        assert name and all(not ("a" <= ch.lower() <= "z") for ch in name), name
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [

@@ -91,6 +91,14 @@ def test_an_unknown_codec_is_refused_naming_the_codec_field(city: City) -> None:
         expect=400,
     )
     assert problem["field"] == "codec"
+    # A codec's refusal is a message code, read in the reader's language.
+    assert problem["code"] == "perception.codec.unknown"
+    chinese = city.client.post(
+        BASE + "/profiles",
+        json={"code": "x1", "name": "X", "entity_type": "Thing", "codec": "nope"},
+        headers={**city.headers("admin"), "Accept-Language": "zh-CN"},
+    )
+    assert chinese.json()["detail"] == "未安装名为 'nope' 的编解码器"
 
 
 def test_a_mapping_with_an_unsafe_expression_is_refused(city: City) -> None:
@@ -116,6 +124,7 @@ def test_a_mapping_with_an_unsafe_expression_is_refused(city: City) -> None:
         expect=400,
     )
     assert problem["field"] == "codec_config.mappings"
+    assert problem["code"] == "perception.expr.functions"
 
 
 def test_a_duplicate_device_is_a_conflict(city: City) -> None:

@@ -205,6 +205,20 @@ def create_category(session: Session, *, data: CategoryCreate, actor: Actor) -> 
     return _record(session, category, action="create", before=None, actor=actor)
 
 
+def save_category(session: Session, *, data: CategoryCreate, actor: Actor) -> Category:
+    """Create the category, or bring it to ``data`` as a new version when any field differs;
+    for loaders of a city's files, which run again and again."""
+    category = session.get(Category, data.code)
+    if category is None:
+        return create_category(session, data=data, actor=actor)
+    before = state_of(session, category)
+    _apply(session, category, data)
+    if state_of(session, category) == before:
+        return category  # the same again: no new version
+    category.version += 1
+    return _record(session, category, action="edit", before=before, actor=actor)
+
+
 def edit_category(
     session: Session, *, code: str, version: int | None, data: CategoryFields, actor: Actor
 ) -> Category:

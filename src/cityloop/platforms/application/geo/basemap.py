@@ -9,8 +9,6 @@ point is in words: the nearest road within ``ROAD_RADIUS_M`` and the nearest lan
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.platforms.application.geo.cache import IndexCache
 from cityloop.platforms.application.geo.models import MapFeature
 from cityloop.platforms.application.geo.service import distance_m
 
@@ -34,8 +33,6 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 ROAD_RADIUS_M = 150.0
 LANDMARK_RADIUS_M = 400.0
-# How long a cached index is trusted before the database is asked whether the map changed.
-RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -102,28 +99,17 @@ class BaseMapIndex:
         )
 
 
-_cache: dict[str, tuple[tuple[Any, ...], float, BaseMapIndex]] = {}
-_cache_lock = threading.Lock()
+_indexes: IndexCache[BaseMapIndex] = IndexCache(
+    fingerprint=lambda session: tuple(
+        session.execute(select(func.count(MapFeature.id), func.max(MapFeature.updated_at))).one()
+    ),
+    build=lambda session: BaseMapIndex(session.scalars(select(MapFeature))),
+)
 
 
 def base_map_index(session: Session) -> BaseMapIndex:
     """The index for this database, rebuilt only when the base map changes."""
-    key = str(session.get_bind().url)
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached and now - cached[1] < RECHECK_SECONDS:
-            return cached[2]
-    fingerprint = tuple(
-        session.execute(select(func.count(MapFeature.id), func.max(MapFeature.updated_at))).one()
-    )
-    if cached and cached[0] == fingerprint:
-        index = cached[2]
-    else:
-        index = BaseMapIndex(session.scalars(select(MapFeature)))
-    with _cache_lock:
-        _cache[key] = (fingerprint, now, index)
-    return index
+    return _indexes.get(session)
 
 
 def replace_base_map(session: Session, *, features: Iterable[MapFeatureSpec]) -> int:
@@ -143,8 +129,7 @@ def replace_base_map(session: Session, *, features: Iterable[MapFeatureSpec]) ->
     ]
     session.add_all(rows)
     session.flush()
-    with _cache_lock:
-        _cache.clear()
+    _indexes.forget()
     return len(rows)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.platforms.application.geo.cache import IndexCache
 from cityloop.platforms.application.geo.models import Jurisdiction
 
 LEVELS = ("district", "street", "grid")
@@ -72,38 +71,24 @@ class JurisdictionIndex:
         return Placement(district, self._find("street", point), self._find("grid", point))
 
 
-_cache: dict[str, tuple[tuple[Any, ...], float, JurisdictionIndex]] = {}
-_cache_lock = threading.Lock()
-# How long a cached index is trusted before the database is asked whether the map changed.
-RECHECK_SECONDS = 5.0
+_indexes: IndexCache[JurisdictionIndex] = IndexCache(
+    fingerprint=lambda session: tuple(
+        session.execute(
+            select(func.count(Jurisdiction.code), func.max(Jurisdiction.updated_at))
+        ).one()
+    ),
+    build=lambda session: JurisdictionIndex(list(session.scalars(select(Jurisdiction)))),
+)
 
 
 def jurisdiction_index(session: Session) -> JurisdictionIndex:
     """The index for this database, rebuilt only when the jurisdictions change."""
-    key = str(session.get_bind().url)
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached and now - cached[1] < RECHECK_SECONDS:
-            return cached[2]
-    fingerprint = tuple(
-        session.execute(
-            select(func.count(Jurisdiction.code), func.max(Jurisdiction.updated_at))
-        ).one()
-    )
-    if cached and cached[0] == fingerprint:
-        index = cached[2]
-    else:
-        index = JurisdictionIndex(list(session.scalars(select(Jurisdiction))))
-    with _cache_lock:
-        _cache[key] = (fingerprint, now, index)
-    return index
+    return _indexes.get(session)
 
 
 def forget_cached_index() -> None:
     """Drop cached indexes so the next lookup reads the map afresh (after an import)."""
-    with _cache_lock:
-        _cache.clear()
+    _indexes.forget()
 
 
 def place_point(session: Session, *, lon: float, lat: float) -> Placement | None:

@@ -35,6 +35,7 @@ def _account(ctx: AppContext, user_id: int) -> AccountOut:
             id=user.id,
             username=user.username,
             display_name=user.display_name,
+            display_name_zh=user.display_name_zh,
             role=user.role,
             department_code=user.department_code,
             district_code=user.district_code,

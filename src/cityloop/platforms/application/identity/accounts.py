@@ -25,7 +25,9 @@ from cityloop.platforms.application.identity.service import Actor
 
 # Fields an admin may edit, and which of them are personal data (their values stay out of the
 # audit trail; the entry names the field).
-EDITABLE = ("role", "department_code", "district_code", "display_name", "email", "phone")
+EDITABLE = (
+    "role", "department_code", "district_code", "display_name", "display_name_zh", "email", "phone"
+)  # fmt: skip
 PERSONAL = frozenset({"email", "phone"})
 
 
@@ -63,6 +65,7 @@ def search_users(
             or_(
                 User.username.like(pattern, escape="\\"),
                 func.lower(User.display_name).like(pattern, escape="\\"),
+                User.display_name_zh.like(pattern, escape="\\"),
             )
         )
     total = session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
@@ -114,6 +117,7 @@ def create_staff_user(
     department_code: str | None = None,
     district_code: str | None = None,
     display_name: str = "",
+    display_name_zh: str = "",
     email: str | None = None,
     phone: str | None = None,
 ) -> tuple[User, str | None]:
@@ -133,6 +137,7 @@ def create_staff_user(
         role=role,
         department_code=department_code,
         display_name=display_name,
+        display_name_zh=display_name_zh,
         email=email,
         phone=phone,
     )
@@ -156,7 +161,7 @@ def create_staff_user(
 
 
 def update_user(session: Session, *, username: str, actor: Actor, changes: dict[str, Any]) -> User:
-    """Change an account's role, department, district scope, name or contact, audited."""
+    """Change an account's role, department, district scope, names or contact, audited."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         name = sorted(unknown)[0]
@@ -187,6 +192,7 @@ def update_user(session: Session, *, username: str, actor: Actor, changes: dict[
         "department_code": department,
         "district_code": district,
         "display_name": display_name.strip(),
+        "display_name_zh": (changes.get("display_name_zh", user.display_name_zh) or "").strip(),
         "email": changes.get("email", user.email) or None,
         "phone": (changes.get("phone", user.phone) or "").strip() or None,
     }

@@ -89,6 +89,7 @@ def create_user(ctx: Ctx, body: UserCreate, actor: Admin) -> UserCreatedOut:
             department_code=body.department_code,
             district_code=body.district_code,
             display_name=body.display_name,
+            display_name_zh=body.display_name_zh,
             email=body.email,
             phone=body.phone,
         )

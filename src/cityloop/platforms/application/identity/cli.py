@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cityloop.base.cli import DataDir, unit_of_work
+from cityloop.base.cli import DataDir, settings_for, unit_of_work
 from cityloop.platforms.application.identity import service, throttle
+from cityloop.platforms.application.identity.policy import PasswordPolicy
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import Actor
 
@@ -26,10 +27,13 @@ def user_create(
     password: Annotated[str | None, typer.Option(help="prompted for when not given")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create an account."""
+    """Create an account; its password keeps the city's password policy."""
     if password is None:
         password = getpass.getpass("password: ")
+    policy = PasswordPolicy.from_settings(settings_for(data_dir))
     with unit_of_work(data_dir) as session:
+        # The same policy as the admin screens: a refusal names the rule it breaks.
+        policy.check(password=password, username=service.normalize_username(username))
         user = service.create_user(
             session, username=username, password=password, role=role, department_code=department
         )

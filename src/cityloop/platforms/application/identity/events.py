@@ -38,3 +38,17 @@ class PersonalDataRead(Event):
         if self.user_id is not None:
             return f"user:{self.user_id}"
         return f"enterprise:{self.enterprise_uscc}"
+
+
+class UserDeactivated(Event):
+    """An account was deactivated: it can no longer sign in. Governance withdraws the open
+    cases assigned to it (identity may not import a domain, so it says so by this event)."""
+
+    type: ClassVar[str] = "identity.user.deactivated"
+    aggregate: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: int
+    role: str
+    department_code: str | None = None
+    by: str

@@ -30,6 +30,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name Chinese readers see; empty falls back to ``display_name``.
+    display_name_zh: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
     department_code: Mapped[str | None] = mapped_column(
         ForeignKey("departments.code"), default=None

@@ -16,6 +16,7 @@ def summary(user: User) -> UserSummaryOut:
         id=user.id,
         username=user.username,
         display_name=user.display_name,
+        display_name_zh=user.display_name_zh,
         role=user.role,
         department_code=user.department_code,
         district_code=user.district_code,

@@ -21,6 +21,9 @@ class UserOut(BaseModel):
     id: int
     username: str
     display_name: str
+    display_name_zh: str = Field(
+        default="", description="the name Chinese readers see; empty: display_name"
+    )
     role: str
     department_code: str | None
     district_code: str | None = None
@@ -63,6 +66,9 @@ class UserCreate(BaseModel):
     department_code: str | None = Field(default=None, max_length=40)
     district_code: str | None = Field(default=None, max_length=40)
     display_name: str = Field(default="", max_length=200)
+    display_name_zh: str = Field(
+        default="", max_length=200, description="the name Chinese readers see; empty: display_name"
+    )
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
 
@@ -75,6 +81,7 @@ class UserUpdate(BaseModel):
     department_code: str | None = Field(default=None, max_length=40)
     district_code: str | None = Field(default=None, max_length=40)
     display_name: str | None = Field(default=None, max_length=200)
+    display_name_zh: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
 
@@ -104,6 +111,7 @@ class UserSummaryOut(Answer):
     id: int
     username: str
     display_name: str
+    display_name_zh: str = ""
     role: str
     department_code: str | None
     district_code: str | None
@@ -147,6 +155,7 @@ class AccountOut(Answer):
     id: int
     username: str
     display_name: str
+    display_name_zh: str = ""
     role: str
     department_code: str | None
     district_code: str | None
@@ -200,6 +209,7 @@ class CrewMemberOut(BaseModel):
     id: int
     username: str
     display_name: str
+    display_name_zh: str = ""
     active: bool
 
 

@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity import passwords
+from cityloop.platforms.application.identity.events import UserDeactivated
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, Caller, Role
@@ -97,6 +99,7 @@ def create_user(
     role: str,
     department_code: str | None = None,
     display_name: str = "",
+    display_name_zh: str = "",
     email: str | None = None,
     phone: str | None = None,
 ) -> User:
@@ -126,6 +129,7 @@ def create_user(
         role=role,
         department_code=department_code,
         display_name=display_name or username,
+        display_name_zh=display_name_zh.strip(),
         email=email,
         phone=phone,
     )
@@ -174,6 +178,16 @@ def set_user_active(session: Session, *, username: str, active: bool, actor: Act
     if user.active != active:
         user.active = active
         session.flush()
+        if not active:
+            emit(
+                session,
+                UserDeactivated(
+                    user_id=user.id,
+                    role=user.role,
+                    department_code=user.department_code,
+                    by=actor.username,
+                ),
+            )
     audit(
         session,
         actor=actor,

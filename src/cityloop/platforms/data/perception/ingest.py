@@ -16,6 +16,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
 from cityloop.platforms.data.perception import rules, service
 from cityloop.platforms.data.perception.codecs import CodecError, Reading, get_codec
+from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
 from cityloop.platforms.data.perception.ngsild import devices as ngsild_devices
 from cityloop.platforms.data.perception.telemetry import StoredReading, as_utc, store_batch
@@ -36,7 +37,7 @@ class IngestResult:
     duplicates: int
 
 
-def _reject(status: int, reason: str, detail: str, field: str) -> Problem:
+def _reject(status: int, reason: str, detail: str | Message, field: str) -> Problem:
     metrics.INGEST_REJECTED.inc(reason=reason)
     return Problem(status, reason, detail, field=field)
 
@@ -225,7 +226,7 @@ def _decode(message: DeviceMessage, profile: DeviceProfile, now: datetime) -> li
         )
     except CodecError as exc:
         reason = "out-of-range" if exc.reason == "out_of_range" else "malformed-payload"
-        raise _reject(400, reason, str(exc), exc.field) from exc
+        raise _reject(400, reason, exc.detail, exc.field) from exc
     except (ValueError, OverflowError, RecursionError) as exc:
         # A number too long for int(), a nesting too deep for json: the payload's fault.
         raise _reject(

@@ -267,3 +267,206 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     ),
 }
 register(PROBLEMS)
+
+# Why a codec refuses a payload or a profile's configuration (codecs/): a device owner or an
+# admin reads them in an ingest refusal or a profile form.
+CODEC_ERRORS: dict[str, tuple[str, str]] = {
+    "perception.codec.no_decode": (
+        "the codec {name} does not implement decode()",
+        "编解码器 {name} 未实现 decode()",
+    ),
+    "perception.codec.unknown": (
+        "no codec named {name} is installed",
+        "未安装名为 {name} 的编解码器",
+    ),
+    "perception.codec.mapping_needs_names": (
+        "a mapping needs an object_id and a name",
+        "映射需要 object_id 和 name",
+    ),
+    "perception.codec.mapping_type": (
+        "mapping {object_id}: type must be one of {types}",
+        "映射 {object_id}：type 必须是以下之一：{types}",
+    ),
+    "perception.codec.mapping_values": (
+        "mapping {object_id}: values must be a non-empty object of text",
+        "映射 {object_id}：values 必须是非空的文本对象",
+    ),
+    "perception.codec.mapping_values_text": (
+        "mapping {object_id}: values need type Text",
+        "映射 {object_id}：使用 values 时 type 必须为 Text",
+    ),
+    "perception.codec.mapping_unknown_keys": (
+        "unknown mapping keys {keys}",
+        "未知的映射字段：{keys}",
+    ),
+    "perception.codec.mapping_invalid": (
+        "invalid mapping {mapping}: {error}",
+        "映射 {mapping} 无效：{error}",
+    ),
+    "perception.codec.mappings_list": ("mappings must be a list", "mappings 必须是列表"),
+    "perception.codec.mapping_object": (
+        "a mapping must be an object, got {item}",
+        "每个映射必须是对象，实际为 {item}",
+    ),
+    "perception.codec.timestamp_text": (
+        "timestamp must be an ISO 8601 string, got {value}",
+        "时间戳必须是 ISO 8601 字符串，实际为 {value}",
+    ),
+    "perception.codec.timestamp_format": (
+        "{value} is not an ISO 8601 timestamp",
+        "{value} 不是 ISO 8601 时间戳",
+    ),
+    "perception.codec.not_a_number": (
+        "{attribute}: {value} is not a number",
+        "{attribute}：{value} 不是数字",
+    ),
+    "perception.codec.not_finite": (
+        "{attribute}: {value} is not a finite number",
+        "{attribute}：{value} 不是有限数值",
+    ),
+    "perception.codec.not_boolean": (
+        "{attribute}: {value} is not a boolean",
+        "{attribute}：{value} 不是布尔值",
+    ),
+    "perception.codec.expression_failed": (
+        "{attribute}: {error}",
+        "属性 {attribute}：{error_zh}",
+    ),
+    "perception.codec.not_a_choice": (
+        "{attribute}: {value} is not one of {choices}",
+        "{attribute}：{value} 不在可选值 {choices} 之中",
+    ),
+    "perception.codec.below_minimum": (
+        "{attribute}={value} is below the minimum {minimum}",
+        "{attribute}={value} 低于最小值 {minimum}",
+    ),
+    "perception.codec.above_maximum": (
+        "{attribute}={value} is above the maximum {maximum}",
+        "{attribute}={value} 高于最大值 {maximum}",
+    ),
+    "perception.codec.json_constant": (
+        "{name} is not a valid JSON value",
+        "{name} 不是有效的 JSON 值",
+    ),
+    "perception.codec.not_utf8": ("the payload is not UTF-8 text", "载荷不是 UTF-8 文本"),
+    "perception.codec.not_json": ("the payload is not JSON: {error}", "载荷不是 JSON：{error}"),
+    "perception.codec.measure_object": (
+        "each measure must be a JSON object",
+        "每条测量值必须是 JSON 对象",
+    ),
+    "perception.codec.empty_attribute": ("an attribute name is empty", "属性名为空"),
+    "perception.codec.scalar_value": (
+        "{key} must be a number, text or boolean",
+        "{key} 必须是数字、文本或布尔值",
+    ),
+    "perception.codec.empty_payload": ("the payload is empty", "载荷为空"),
+    "perception.codec.group_no_measures": (
+        "group {index} has a timestamp but no measures",
+        "第 {index} 组有时间戳但没有测量值",
+    ),
+    "perception.codec.group_empty_attribute": (
+        "group {index} has an empty attribute name",
+        "第 {index} 组的属性名为空",
+    ),
+    "perception.codec.group_no_value": (
+        "group {index}: {key} has no value",
+        "第 {index} 组：{key} 没有值",
+    ),
+    # The binary codec's layout and payload.
+    "perception.codec.layout_name": (
+        "a layout field needs a name: {field}",
+        "布局字段需要名称：{field}",
+    ),
+    "perception.codec.layout_offset": (
+        "{name}: offset must be a non-negative integer",
+        "{name}：offset 必须是非负整数",
+    ),
+    "perception.codec.layout_type": (
+        "{name}: type must be one of {types}",
+        "{name}：type 必须是以下之一：{types}",
+    ),
+    "perception.codec.layout_endian": (
+        "{name}: endian must be 'big' or 'little'",
+        "{name}：endian 必须是 'big' 或 'little'",
+    ),
+    "perception.codec.layout_scale": ("{name}: scale must be a number", "{name}：scale 必须是数字"),
+    "perception.codec.layout_bits": (
+        "{name}: bits must be [start, length] inside a {width}-bit integer",
+        "{name}：bits 必须是 {width} 位整数内的 [起始位, 长度]",
+    ),
+    "perception.codec.payload_too_short": (
+        "{name}: needs bytes {first}..{last} but the payload has {size}",
+        "{name}：需要第 {first}..{last} 字节，但载荷只有 {size} 字节",
+    ),
+    "perception.codec.unknown_encoding": ("unknown encoding {encoding}", "未知的编码 {encoding}"),
+    "perception.codec.not_ascii": (
+        "a hex or base64 payload must be ASCII text",
+        "十六进制或 base64 载荷必须是 ASCII 文本",
+    ),
+    "perception.codec.not_hex": ("the payload is not valid hex", "载荷不是有效的十六进制"),
+    "perception.codec.not_hex_nor_base64": (
+        "the payload is neither hex nor base64",
+        "载荷既不是十六进制也不是 base64",
+    ),
+    "perception.codec.layout_list": (
+        "the binary codec needs a non-empty layout list",
+        "二进制编解码器需要非空的 layout 列表",
+    ),
+    "perception.codec.layout_list_config": (
+        "layout must be a non-empty list",
+        "layout 必须是非空列表",
+    ),
+    "perception.codec.layout_object": (
+        "a layout field must be an object: {item}",
+        "布局字段必须是对象：{item}",
+    ),
+    # A mapping's expression (codecs/expressions.py).
+    "perception.expr.needs_numbers": (
+        "arithmetic needs numbers, got {value}",
+        "算术运算需要数字，实际为 {value}",
+    ),
+    "perception.expr.too_large": ("the result is too large", "结果过大"),
+    "perception.expr.not_finite": ("the result is not a finite number", "结果不是有限数值"),
+    "perception.expr.not_real": (
+        "the result {value} is not a real number",
+        "结果 {value} 不是实数",
+    ),
+    "perception.expr.not_text": ("an expression must be a string", "表达式必须是字符串"),
+    "perception.expr.too_long": (
+        "an expression may be at most {limit} characters",
+        "表达式最多 {limit} 个字符",
+    ),
+    "perception.expr.invalid": (
+        "invalid expression {text}: {error}",
+        "表达式 {text} 无效：{error}",
+    ),
+    "perception.expr.unknown_names": (
+        "unknown name(s) {names} in {text}",
+        "表达式 {text} 中有未知名称 {names}",
+    ),
+    "perception.expr.failed": ("{text} failed: {error}", "表达式 {text} 计算失败：{error}"),
+    "perception.expr.node": (
+        "{node} is not allowed in an expression",
+        "表达式中不允许使用 {node}",
+    ),
+    "perception.expr.constant": ("the constant {value} is not allowed", "不允许使用常量 {value}"),
+    "perception.expr.name": ("the name {name} is not allowed", "不允许使用名称 {name}"),
+    "perception.expr.functions": ("only {functions} may be called", "只能调用 {functions}"),
+    "perception.expr.positional": (
+        "{function}() takes plain positional arguments only",
+        "{function}() 只接受位置参数",
+    ),
+    "perception.expr.arity": (
+        "{function}() takes {fewest} to {most} arguments",
+        "{function}() 需要 {fewest} 到 {most} 个参数",
+    ),
+    "perception.expr.exponent": (
+        "an exponent must be a number between -{limit} and {limit}",
+        "指数必须是 -{limit} 到 {limit} 之间的数字",
+    ),
+    "perception.expr.round_digits": (
+        "round() digits must be an integer up to {limit}",
+        "round() 的位数必须是不超过 {limit} 的整数",
+    ),
+}
+register(CODEC_ERRORS)

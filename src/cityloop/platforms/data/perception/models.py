@@ -40,6 +40,7 @@ class ProvisioningGroup(Base):
     profile_code: Mapped[str] = mapped_column(ForeignKey("device_profiles.code"))
     auto_provision: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str] = mapped_column(String(200), default="")
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -41,6 +41,7 @@ class Group(Answer):
     profile_code: str
     auto_provision: bool
     name: str
+    name_zh: str = ""
     created_at: Timestamp
 
 
@@ -107,6 +108,7 @@ def group_out(group: ProvisioningGroup) -> Group:
         profile_code=group.profile_code,
         auto_provision=group.auto_provision,
         name=group.name,
+        name_zh=group.name_zh,
         created_at=iso(group.created_at),
     )
 

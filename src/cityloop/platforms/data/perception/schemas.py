@@ -22,6 +22,7 @@ class GroupIn(BaseModel):
     resource: str = Field(default="/iot/d", min_length=1, max_length=200)
     auto_provision: bool = False
     name: str = Field(default="", max_length=200)
+    name_zh: str = Field(default="", max_length=200)
 
 
 class DeviceIn(BaseModel):

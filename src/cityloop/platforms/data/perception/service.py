@@ -47,24 +47,27 @@ def validate_codec_config(codec: str, config: Mapping[str, Any]) -> None:
     try:
         get_codec(codec)
     except CodecError as exc:
-        raise bad_request(str(exc), field="codec") from exc
+        raise bad_request(exc.detail, field="codec") from exc
     if not isinstance(config, Mapping):
         raise bad_request(Message("perception.codec_config_object"), field="codec_config")
     try:
         mappings_from_config(config)
     except CodecError as exc:
-        raise bad_request(str(exc), field="codec_config.mappings") from exc
+        raise bad_request(exc.detail, field="codec_config.mappings") from exc
     if codec == "binary" and "layout" in config:
         try:
             layout = config["layout"]
             if not isinstance(layout, list) or not layout:
-                raise CodecError("layout must be a non-empty list", field="layout")
+                raise CodecError(Message("perception.codec.layout_list_config"), field="layout")
             for item in layout:
                 if not isinstance(item, Mapping):
-                    raise CodecError(f"a layout field must be an object: {item!r}", field="layout")
+                    raise CodecError(
+                        Message("perception.codec.layout_object", {"item": repr(item)}),
+                        field="layout",
+                    )
                 LayoutField.from_dict(item)
         except CodecError as exc:
-            raise bad_request(str(exc), field="codec_config.layout") from exc
+            raise bad_request(exc.detail, field="codec_config.layout") from exc
 
 
 def create_profile(
@@ -138,6 +141,7 @@ def create_group(
     resource: str = "/iot/d",
     auto_provision: bool = False,
     name: str = "",
+    name_zh: str = "",
 ) -> ProvisioningGroup:
     """Add a provisioning group: the api key its devices send with, and their profile."""
     if (
@@ -156,6 +160,7 @@ def create_group(
             field="apikey",
         )
     _check_name(name)
+    _check_name(name_zh)
     if not resource.startswith("/"):
         raise bad_request(Message("perception.resource_path_such_iot"), field="resource")
     if session.get(DeviceProfile, profile_code) is None:
@@ -171,6 +176,7 @@ def create_group(
         profile_code=profile_code,
         auto_provision=auto_provision,
         name=name,
+        name_zh=name_zh,
     )
     session.add(group)
     _flush_or_conflict(session, Message("perception.provisioning_group_apikey_exists"))

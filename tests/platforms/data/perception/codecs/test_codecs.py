@@ -342,3 +342,29 @@ def test_a_bad_value_table_is_refused_when_the_profile_is_read(mapping: dict[str
     with pytest.raises(CodecError) as error:
         AttributeMapping.from_dict(mapping)
     assert error.value.field == "mappings"
+
+
+# -- what a refusal says ------------------------------------------------------------------------
+
+
+def test_a_codec_refusal_is_a_message_code_in_english_and_chinese() -> None:
+    with pytest.raises(CodecError) as refused:
+        decode("ul", b"")
+    detail = refused.value.detail
+    assert not isinstance(detail, str)
+    assert detail.code == "perception.codec.empty_payload"
+    assert detail.texts() == {"en": "the payload is empty", "zh-CN": "载荷为空"}
+    assert str(refused.value) == "the payload is empty"
+
+
+def test_a_failing_expression_says_why_in_the_readers_language() -> None:
+    mapping = AttributeMapping(
+        object_id="t", name="temperature", type="Number", expression="value / 0"
+    )
+    with pytest.raises(CodecError) as refused:
+        apply_mapping({"t": 5}, [mapping], "dev-1", WHEN)
+    detail = refused.value.detail
+    assert not isinstance(detail, str)
+    assert detail.render("en").startswith("temperature: ")
+    assert detail.render("zh-CN").startswith("属性 temperature：")
+    assert "计算失败" in detail.render("zh-CN")

@@ -18,6 +18,7 @@ from cityloop.platforms.data.perception.codecs.base import (
 from cityloop.platforms.data.perception.codecs.binary import BinaryCodec
 from cityloop.platforms.data.perception.codecs.jsonmap import JsonCodec
 from cityloop.platforms.data.perception.codecs.ultralight import UltraLightCodec
+from cityloop.platforms.data.perception.messages import Message
 
 ENTRY_POINT_GROUP = "cityloop.codecs"
 
@@ -51,6 +52,8 @@ def get_codec(name: str) -> Codec:
             loaded = entry.load()
             codec = loaded() if isinstance(loaded, type) else loaded
             if not isinstance(codec, Codec):
-                raise CodecError(f"the codec {name!r} does not implement decode()", field="codec")
+                raise CodecError(
+                    Message("perception.codec.no_decode", {"name": repr(name)}), field="codec"
+                )
             return codec  # type: ignore[no-any-return]
-    raise CodecError(f"no codec named {name!r} is installed", field="codec")
+    raise CodecError(Message("perception.codec.unknown", {"name": repr(name)}), field="codec")

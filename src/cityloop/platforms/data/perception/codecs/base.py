@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cityloop.platforms.data.perception.codecs.errors import CodecError
 from cityloop.platforms.data.perception.codecs.expressions import SafeExpression, compile_expression
+from cityloop.platforms.data.perception.messages import Message
 
 __all__ = [
     "AttributeMapping",
@@ -73,10 +74,13 @@ class AttributeMapping:
     def __post_init__(self) -> None:
         # Validate at configuration time, so a bad profile fails once, not on every message.
         if not self.object_id or not self.name:
-            raise CodecError("a mapping needs an object_id and a name", field="mappings")
+            raise CodecError(Message("perception.codec.mapping_needs_names"), field="mappings")
         if self.type not in ATTRIBUTE_TYPES:
             raise CodecError(
-                f"mapping {self.object_id!r}: type must be one of {sorted(ATTRIBUTE_TYPES)}",
+                Message(
+                    "perception.codec.mapping_type",
+                    {"object_id": repr(self.object_id), "types": str(sorted(ATTRIBUTE_TYPES))},
+                ),
                 field="mappings",
             )
         if self.expression is not None:
@@ -85,12 +89,15 @@ class AttributeMapping:
             pairs = self.values.items() if isinstance(self.values, Mapping) else ()
             if not pairs or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs):
                 raise CodecError(
-                    f"mapping {self.object_id!r}: values must be a non-empty object of text",
+                    Message("perception.codec.mapping_values", {"object_id": repr(self.object_id)}),
                     field="mappings",
                 )
             if self.type != "Text":
                 raise CodecError(
-                    f"mapping {self.object_id!r}: values need type Text", field="mappings"
+                    Message(
+                        "perception.codec.mapping_values_text", {"object_id": repr(self.object_id)}
+                    ),
+                    field="mappings",
                 )
 
     def compiled(self) -> SafeExpression | None:
@@ -101,18 +108,27 @@ class AttributeMapping:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
-            raise CodecError(f"unknown mapping keys {sorted(unknown)}", field="mappings")
+            raise CodecError(
+                Message("perception.codec.mapping_unknown_keys", {"keys": str(sorted(unknown))}),
+                field="mappings",
+            )
         try:
             return cls(**data)
         except TypeError as exc:
-            raise CodecError(f"invalid mapping {dict(data)!r}: {exc}", field="mappings") from exc
+            raise CodecError(
+                Message(
+                    "perception.codec.mapping_invalid",
+                    {"mapping": repr(dict(data)), "error": str(exc)},
+                ),
+                field="mappings",
+            ) from exc
 
 
 def mappings_from_config(config: Mapping[str, Any]) -> list[AttributeMapping]:
     """The ``mappings`` list of a codec configuration, as :class:`AttributeMapping` objects."""
     raw = config.get("mappings") or []
     if not isinstance(raw, list):
-        raise CodecError("mappings must be a list", field="mappings")
+        raise CodecError(Message("perception.codec.mappings_list"), field="mappings")
     result = []
     for item in raw:
         if isinstance(item, AttributeMapping):
@@ -120,18 +136,24 @@ def mappings_from_config(config: Mapping[str, Any]) -> list[AttributeMapping]:
         elif isinstance(item, Mapping):
             result.append(AttributeMapping.from_dict(item))
         else:
-            raise CodecError(f"a mapping must be an object, got {item!r}", field="mappings")
+            raise CodecError(
+                Message("perception.codec.mapping_object", {"item": repr(item)}), field="mappings"
+            )
     return result
 
 
 def parse_timestamp(text: Any, *, field: str = "timestamp") -> datetime:
     """An ISO 8601 timestamp; a naive one is taken as UTC so every reading is comparable."""
     if not isinstance(text, str) or not text:
-        raise CodecError(f"timestamp must be an ISO 8601 string, got {text!r}", field=field)
+        raise CodecError(
+            Message("perception.codec.timestamp_text", {"value": repr(text)}), field=field
+        )
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise CodecError(f"{text!r} is not an ISO 8601 timestamp", field=field) from exc
+        raise CodecError(
+            Message("perception.codec.timestamp_format", {"value": repr(text)}), field=field
+        ) from exc
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -147,10 +169,15 @@ def _to_number(value: Scalar, attribute: str) -> int | float:
             try:
                 number = float(value)
             except ValueError as exc:
-                message = f"{attribute}: {value!r} is not a number"
+                message = Message(
+                    "perception.codec.not_a_number", {"attribute": attribute, "value": repr(value)}
+                )
                 raise CodecError(message, field=attribute) from exc
     if isinstance(number, float) and not math.isfinite(number):
-        raise CodecError(f"{attribute}: {value!r} is not a finite number", field=attribute)
+        raise CodecError(
+            Message("perception.codec.not_finite", {"attribute": attribute, "value": repr(value)}),
+            field=attribute,
+        )
     return number
 
 
@@ -167,7 +194,10 @@ def _convert(value: Scalar, type_: str, attribute: str) -> Scalar:
             return True
         if word in _FALSE_WORDS:
             return False
-        raise CodecError(f"{attribute}: {value!r} is not a boolean", field=attribute)
+        raise CodecError(
+            Message("perception.codec.not_boolean", {"attribute": attribute, "value": repr(value)}),
+            field=attribute,
+        )
     # Text: booleans as JSON spells them, so "true" reads the same whatever the vendor sent.
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -204,7 +234,15 @@ def apply_mapping(
             try:
                 value = expression.evaluate({**shared, "value": value})
             except CodecError as exc:
-                raise CodecError(f"{name}: {exc}", field=name) from exc
+                inner = exc.detail if isinstance(exc.detail, Message) else None
+                errors = {
+                    "error": str(exc),
+                    "error_zh": inner.render("zh-CN") if inner else str(exc),
+                }
+                raise CodecError(
+                    Message("perception.codec.expression_failed", {"attribute": name, **errors}),
+                    field=name,
+                ) from exc
         if mapping.values is not None:
             value = _look_up(value, mapping)
         value = _convert(value, mapping.type, name)
@@ -225,7 +263,14 @@ def _look_up(value: Scalar, mapping: AttributeMapping) -> str:
         key = str(value)
     if key not in mapping.values:
         raise CodecError(
-            f"{mapping.name}: {value!r} is not one of {sorted(mapping.values)}",
+            Message(
+                "perception.codec.not_a_choice",
+                {
+                    "attribute": mapping.name,
+                    "value": repr(value),
+                    "choices": str(sorted(mapping.values)),
+                },
+            ),
             field=mapping.name,
             reason="out_of_range",
         )
@@ -236,13 +281,19 @@ def _check_range(value: Scalar, mapping: AttributeMapping) -> None:
     assert isinstance(value, int | float)
     if mapping.minimum is not None and value < mapping.minimum:
         raise CodecError(
-            f"{mapping.name}={value} is below the minimum {mapping.minimum}",
+            Message(
+                "perception.codec.below_minimum",
+                {"attribute": mapping.name, "value": str(value), "minimum": str(mapping.minimum)},
+            ),
             field=mapping.name,
             reason="out_of_range",
         )
     if mapping.maximum is not None and value > mapping.maximum:
         raise CodecError(
-            f"{mapping.name}={value} is above the maximum {mapping.maximum}",
+            Message(
+                "perception.codec.above_maximum",
+                {"attribute": mapping.name, "value": str(value), "maximum": str(mapping.maximum)},
+            ),
             field=mapping.name,
             reason="out_of_range",
         )

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.codecs.base import (
     apply_mapping,
     mappings_from_config,
 )
+from cityloop.platforms.data.perception.messages import Message
 
 FORMATS = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i", "f32": "f"}
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
@@ -46,19 +47,26 @@ class LayoutField:
     def from_dict(cls, data: Mapping[str, Any]) -> LayoutField:
         name = data.get("name")
         if not isinstance(name, str) or not name:
-            raise CodecError(f"a layout field needs a name: {dict(data)!r}", field="layout")
+            raise CodecError(
+                Message("perception.codec.layout_name", {"field": repr(dict(data))}), field="layout"
+            )
         offset, type_ = data.get("offset"), data.get("type")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise CodecError(f"{name}: offset must be a non-negative integer", field=name)
+            raise CodecError(Message("perception.codec.layout_offset", {"name": name}), field=name)
         if type_ not in FORMATS:
-            raise CodecError(f"{name}: type must be one of {sorted(FORMATS)}", field=name)
+            raise CodecError(
+                Message(
+                    "perception.codec.layout_type", {"name": name, "types": str(sorted(FORMATS))}
+                ),
+                field=name,
+            )
         endian = data.get("endian", "big")
         if endian not in ("big", "little"):
-            raise CodecError(f"{name}: endian must be 'big' or 'little'", field=name)
+            raise CodecError(Message("perception.codec.layout_endian", {"name": name}), field=name)
         scale = data.get("scale")
         numeric = isinstance(scale, int | float) and not isinstance(scale, bool)
         if scale is not None and not (numeric and math.isfinite(scale)):
-            raise CodecError(f"{name}: scale must be a number", field=name)
+            raise CodecError(Message("perception.codec.layout_scale", {"name": name}), field=name)
         bits = data.get("bits")
         if bits is not None:
             width = struct.calcsize(FORMATS[type_]) * 8
@@ -72,7 +80,8 @@ class LayoutField:
                 or bits[0] + bits[1] > width
             ):
                 raise CodecError(
-                    f"{name}: bits must be [start, length] inside a {width}-bit integer", field=name
+                    Message("perception.codec.layout_bits", {"name": name, "width": str(width)}),
+                    field=name,
                 )
             bits = (bits[0], bits[1])
         return cls(name, offset, type_, endian, scale, bits, data.get("unit"))
@@ -81,8 +90,15 @@ class LayoutField:
         layout = self.struct
         if self.offset + layout.size > len(data):
             raise CodecError(
-                f"{self.name}: needs bytes {self.offset}..{self.offset + layout.size - 1}"
-                f" but the payload has {len(data)}",
+                Message(
+                    "perception.codec.payload_too_short",
+                    {
+                        "name": self.name,
+                        "first": str(self.offset),
+                        "last": str(self.offset + layout.size - 1),
+                        "size": str(len(data)),
+                    },
+                ),
                 field=self.name,
             )
         (value,) = layout.unpack_from(data, self.offset)
@@ -91,7 +107,12 @@ class LayoutField:
             # Work on the unsigned bit pattern, so a field in a signed integer reads the same.
             value = ((value & ((1 << layout.size * 8) - 1)) >> start) & ((1 << length) - 1)
         if isinstance(value, float) and not math.isfinite(value):
-            raise CodecError(f"{self.name}: {value} is not a finite number", field=self.name)
+            raise CodecError(
+                Message(
+                    "perception.codec.not_finite", {"attribute": self.name, "value": str(value)}
+                ),
+                field=self.name,
+            )
         if self.scale is not None:
             if isinstance(value, int):
                 # Decimal keeps 2155 × 0.01 at 21.55 rather than 21.549999999999997.
@@ -105,20 +126,23 @@ def payload_bytes(payload: bytes, encoding: str) -> bytes:
     if encoding == "raw":
         return payload
     if encoding not in ("auto", "hex", "base64"):
-        raise CodecError(f"unknown encoding {encoding!r}", field="encoding")
+        raise CodecError(
+            Message("perception.codec.unknown_encoding", {"encoding": repr(encoding)}),
+            field="encoding",
+        )
     try:
         text = payload.decode("ascii").strip()
     except UnicodeDecodeError as exc:
-        raise CodecError("a hex or base64 payload must be ASCII text", field="payload") from exc
+        raise CodecError(Message("perception.codec.not_ascii"), field="payload") from exc
     if encoding == "hex" or (encoding == "auto" and _HEX.fullmatch(text)):
         try:
             return bytes.fromhex(text)
         except ValueError as exc:
-            raise CodecError("the payload is not valid hex", field="payload") from exc
+            raise CodecError(Message("perception.codec.not_hex"), field="payload") from exc
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error as exc:
-        raise CodecError("the payload is neither hex nor base64", field="payload") from exc
+        raise CodecError(Message("perception.codec.not_hex_nor_base64"), field="payload") from exc
 
 
 class BinaryCodec:
@@ -129,7 +153,7 @@ class BinaryCodec:
     def decode(self, payload: bytes, *, device_id: str, config: Mapping[str, Any]) -> list[Reading]:
         layout = config.get("layout")
         if not isinstance(layout, list) or not layout:
-            raise CodecError("the binary codec needs a non-empty layout list", field="layout")
+            raise CodecError(Message("perception.codec.layout_list"), field="layout")
         fields = [f if isinstance(f, LayoutField) else LayoutField.from_dict(f) for f in layout]
         data = payload_bytes(payload, str(config.get("encoding", "auto")))
         values = {f.name: f.read(data) for f in fields}

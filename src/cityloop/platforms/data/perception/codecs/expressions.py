@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cityloop.platforms.data.perception.codecs.errors import CodecError
+from cityloop.platforms.data.perception.messages import Message
 
 MAX_LENGTH = 200
 MAX_EXPONENT = 10
@@ -54,7 +55,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
 }
 
 
-def _fail(message: str) -> CodecError:
+def _fail(message: Message) -> CodecError:
     return CodecError(message, field="expression")
 
 
@@ -64,7 +65,7 @@ def _number(value: Any) -> int | float:
         return int(value)
     if isinstance(value, int | float):
         return value
-    raise _fail(f"arithmetic needs numbers, got {value!r}")
+    raise _fail(Message("perception.expr.needs_numbers", {"value": repr(value)}))
 
 
 def _bounded(value: Any) -> Value:
@@ -72,14 +73,14 @@ def _bounded(value: Any) -> Value:
         return value
     if isinstance(value, int):
         if value.bit_length() > MAX_INT_BITS:
-            raise _fail("the result is too large")
+            raise _fail(Message("perception.expr.too_large"))
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _fail("the result is not a finite number")
+            raise _fail(Message("perception.expr.not_finite"))
         return value
     # complex (a negative number to a fractional power) or anything else unexpected
-    raise _fail(f"the result {value!r} is not a real number")
+    raise _fail(Message("perception.expr.not_real", {"value": repr(value)}))
 
 
 class SafeExpression:
@@ -89,13 +90,15 @@ class SafeExpression:
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
-            raise _fail("an expression must be a string")
+            raise _fail(Message("perception.expr.not_text"))
         if len(text) > MAX_LENGTH:
-            raise _fail(f"an expression may be at most {MAX_LENGTH} characters")
+            raise _fail(Message("perception.expr.too_long", {"limit": str(MAX_LENGTH)}))
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
-            raise _fail(f"invalid expression {text!r}: {exc.msg}") from exc
+            raise _fail(
+                Message("perception.expr.invalid", {"text": repr(text), "error": str(exc.msg)})
+            ) from exc
         self.text = text
         names: set[str] = set()
         self._root = self._build(tree.body, names)
@@ -107,13 +110,20 @@ class SafeExpression:
     def evaluate(self, variables: Mapping[str, Any]) -> Value:
         missing = self.names - variables.keys()
         if missing:
-            raise _fail(f"unknown name(s) {sorted(missing)} in {self.text!r}")
+            raise _fail(
+                Message(
+                    "perception.expr.unknown_names",
+                    {"names": str(sorted(missing)), "text": repr(self.text)},
+                )
+            )
         try:
             return _bounded(self._root(variables))
         except (ArithmeticError, TypeError, ValueError) as exc:
             if isinstance(exc, CodecError):
                 raise
-            raise _fail(f"{self.text!r} failed: {exc}") from exc
+            raise _fail(
+                Message("perception.expr.failed", {"text": repr(self.text), "error": str(exc)})
+            ) from exc
 
     # -- the allow-list: each accepted node becomes a closure ---------------------------------
 
@@ -132,14 +142,14 @@ class SafeExpression:
             return self._compare(node, names)
         if isinstance(node, ast.Call):
             return self._call(node, names)
-        raise _fail(f"{type(node).__name__} is not allowed in an expression")
+        raise _fail(Message("perception.expr.node", {"node": type(node).__name__}))
 
     @staticmethod
     def _constant(node: ast.Constant) -> Node:
         value = node.value
         # str literals are allowed for comparisons (value == 'open'); arithmetic refuses them.
         if not isinstance(value, int | float | str):
-            raise _fail(f"the constant {value!r} is not allowed")
+            raise _fail(Message("perception.expr.constant", {"value": repr(value)}))
         checked = _bounded(value)
         return lambda _v: checked
 
@@ -148,7 +158,7 @@ class SafeExpression:
         name = node.id
         # Dunder-ish names are never variables; refusing them early keeps the intent obvious.
         if name.startswith("_") or name in _FUNCTIONS:
-            raise _fail(f"the name {name!r} is not allowed")
+            raise _fail(Message("perception.expr.name", {"name": repr(name)}))
         names.add(name)
         return lambda v: v[name]
 
@@ -187,12 +197,19 @@ class SafeExpression:
 
     def _call(self, node: ast.Call, names: set[str]) -> Node:
         if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
-            raise _fail(f"only {sorted(_FUNCTIONS)} may be called")
+            raise _fail(
+                Message("perception.expr.functions", {"functions": str(sorted(_FUNCTIONS))})
+            )
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise _fail(f"{node.func.id}() takes plain positional arguments only")
+            raise _fail(Message("perception.expr.positional", {"function": node.func.id}))
         function, fewest, most = _FUNCTIONS[node.func.id]
         if not fewest <= len(node.args) <= most:
-            raise _fail(f"{node.func.id}() takes {fewest} to {most} arguments")
+            raise _fail(
+                Message(
+                    "perception.expr.arity",
+                    {"function": node.func.id, "fewest": str(fewest), "most": str(most)},
+                )
+            )
         args = [self._build(a, names) for a in node.args]
         if node.func.id == "round":
             return lambda v: _bounded(_round(*[_number(a(v)) for a in args]))
@@ -201,14 +218,14 @@ class SafeExpression:
 
 def _check_exponent(exponent: Any) -> None:
     if not isinstance(exponent, int | float) or abs(exponent) > MAX_EXPONENT:
-        raise _fail(f"an exponent must be a number between -{MAX_EXPONENT} and {MAX_EXPONENT}")
+        raise _fail(Message("perception.expr.exponent", {"limit": str(MAX_EXPONENT)}))
 
 
 def _round(value: int | float, digits: int | float | None = None) -> int | float:
     if digits is None:
         return round(value)
     if not isinstance(digits, int) or abs(digits) > MAX_ROUND_DIGITS:
-        raise _fail(f"round() digits must be an integer up to {MAX_ROUND_DIGITS}")
+        raise _fail(Message("perception.expr.round_digits", {"limit": str(MAX_ROUND_DIGITS)}))
     return round(value, digits)
 
 

@@ -13,13 +13,14 @@ from cityloop.platforms.data.perception.codecs.base import (
     mappings_from_config,
     parse_timestamp,
 )
+from cityloop.platforms.data.perception.messages import Message
 
 TIMESTAMP_KEYS = ("timestamp", "TimeInstant")
 
 
 def _refuse_constant(name: str) -> Any:
     # json accepts NaN and Infinity by default; they are not JSON and not a measurement.
-    raise CodecError(f"{name} is not a valid JSON value", field="payload")
+    raise CodecError(Message("perception.codec.json_constant", {"name": name}), field="payload")
 
 
 class JsonCodec:
@@ -31,15 +32,17 @@ class JsonCodec:
         try:
             document = json.loads(payload.decode("utf-8"), parse_constant=_refuse_constant)
         except UnicodeDecodeError as exc:
-            raise CodecError("the payload is not UTF-8 text", field="payload") from exc
+            raise CodecError(Message("perception.codec.not_utf8"), field="payload") from exc
         except json.JSONDecodeError as exc:
-            raise CodecError(f"the payload is not JSON: {exc.msg}", field="payload") from exc
+            raise CodecError(
+                Message("perception.codec.not_json", {"error": exc.msg}), field="payload"
+            ) from exc
         objects = document if isinstance(document, list) else [document]
         mappings = mappings_from_config(config)
         readings: list[Reading] = []
         for item in objects:
             if not isinstance(item, dict):
-                raise CodecError("each measure must be a JSON object", field="payload")
+                raise CodecError(Message("perception.codec.measure_object"), field="payload")
             values = dict(item)
             observed_at = None
             for key in TIMESTAMP_KEYS:
@@ -47,9 +50,11 @@ class JsonCodec:
                     observed_at = parse_timestamp(values.pop(key), field=key)
             for key, value in values.items():
                 if not key:
-                    raise CodecError("an attribute name is empty", field="key")
+                    raise CodecError(Message("perception.codec.empty_attribute"), field="key")
                 # Readings are scalars; nested objects, lists and null have no normalised meaning.
                 if not isinstance(value, int | float | str | bool):
-                    raise CodecError(f"{key!r} must be a number, text or boolean", field=key)
+                    raise CodecError(
+                        Message("perception.codec.scalar_value", {"key": repr(key)}), field=key
+                    )
             readings.extend(apply_mapping(values, mappings, device_id, observed_at))
         return readings

@@ -14,6 +14,7 @@ from cityloop.platforms.data.perception.codecs.base import (
     mappings_from_config,
     parse_timestamp,
 )
+from cityloop.platforms.data.perception.messages import Message
 
 _INT = re.compile(r"[+-]?\d+")
 # Only plain decimal literals are numbers; "nan", "inf" and "1_000" stay text, as a vendor meant.
@@ -33,7 +34,7 @@ def parse_groups(text: str) -> list[tuple[datetime | None, dict[str, int | float
     """The measure groups of a UL payload, each with its own timestamp (or None)."""
     text = text.strip()
     if not text:
-        raise CodecError("the payload is empty", field="payload")
+        raise CodecError(Message("perception.codec.empty_payload"), field="payload")
     groups = []
     for index, group in enumerate(text.split("#"), start=1):
         fields = [f.strip() for f in group.strip().split("|")]
@@ -43,13 +44,24 @@ def parse_groups(text: str) -> list[tuple[datetime | None, dict[str, int | float
             observed_at = parse_timestamp(fields[0], field="timestamp")
             fields = fields[1:]
             if not fields:
-                raise CodecError(f"group {index} has a timestamp but no measures", field="payload")
+                raise CodecError(
+                    Message("perception.codec.group_no_measures", {"index": str(index)}),
+                    field="payload",
+                )
         values: dict[str, int | float | str] = {}
         for key, value in zip(fields[::2], fields[1::2], strict=True):
             if not key:
-                raise CodecError(f"group {index} has an empty attribute name", field="key")
+                raise CodecError(
+                    Message("perception.codec.group_empty_attribute", {"index": str(index)}),
+                    field="key",
+                )
             if not value:
-                raise CodecError(f"group {index}: {key!r} has no value", field=key)
+                raise CodecError(
+                    Message(
+                        "perception.codec.group_no_value", {"index": str(index), "key": repr(key)}
+                    ),
+                    field=key,
+                )
             values[key] = parse_value(value)
         groups.append((observed_at, values))
     return groups
@@ -64,7 +76,7 @@ class UltraLightCodec:
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CodecError("the payload is not UTF-8 text", field="payload") from exc
+            raise CodecError(Message("perception.codec.not_utf8"), field="payload") from exc
         mappings = mappings_from_config(config)
         readings: list[Reading] = []
         for observed_at, values in parse_groups(text):

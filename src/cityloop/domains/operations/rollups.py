@@ -3,27 +3,25 @@ change applies in its own transaction, and the reconcile that recomputes them fr
 
 One function, :func:`contributions`, says what a case, a rating or a rework adds to which rollup
 row; the delta of a change (new minus old contribution), the rebuild and the drift check all use
-it, so the rollups cannot disagree with the facts by construction, only by tampering or a bug.
+it. The reconcile (``rollup_rebuild``) states the same sums in SQL, for speed.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, select, update
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityloop.domains.operations.models import (
     DIMENSIONS,
     CaseFactRow,
-    RatingFactRow,
-    ReworkFactRow,
 )
+from cityloop.domains.operations.rollup_rebuild import RollupDrift, reconcile
 from cityloop.domains.operations.rollup_tables import (
     ALL,
     DAY_MEASURES,
@@ -37,6 +35,8 @@ from cityloop.domains.operations.rollup_tables import (
     day_rollups,
     due_rollups,
 )
+
+__all__ = ["RollupDrift", "reconcile"]
 
 ENDED = ("rejected", "merged")
 DAY, DUE = "day", "due"
@@ -56,8 +56,8 @@ def utc_day(moment: datetime) -> date:
 
 
 def quarters(hours: float) -> int:
-    """Hours to close in quarter hours, rounded half up (as the facts' SQL rounds them)."""
-    return int(hours * 4 + 0.5) if hours >= 0 else -int(-hours * 4 + 0.5)
+    """Hours to close in quarter hours: plus a half, truncated (as the rebuild's SQL does)."""
+    return int(hours * 4 + 0.5)
 
 
 def _dims(values: Mapping[str, Any], kept: tuple[str, ...]) -> tuple[str, ...]:
@@ -187,95 +187,6 @@ def apply(session: Session, change: Contributions) -> None:
             set_={m: table.c[m] + statement.excluded[m] for m in MEASURES[name]},
         )
         session.execute(statement, rows)
-
-
-@dataclass
-class RollupDrift:
-    """What the reconcile found: rows checked, rows it corrected or added, rows it removed."""
-
-    checked: int = 0
-    fixed: int = 0
-    removed: int = 0
-
-
-def _stream(session: Session, columns: list[Any], size: int = 5000) -> Iterator[dict[str, Any]]:
-    result = session.execute(select(*columns).execution_options(yield_per=size))
-    for row in result:
-        yield dict(row._mapping)
-
-
-def expected(session: Session, *, grain: str) -> Contributions:
-    """One grain's rollups as the facts say they should be."""
-    found: Contributions = defaultdict(Counter)
-    grains = (grain,)
-    case_columns = [CaseFactRow.__table__.c[name] for name in CASE_COLUMNS]
-    for fact in _stream(session, case_columns):
-        _add(found, fact, _case_parts(fact), grains)
-    rating_columns = [RatingFactRow.__table__.c[name] for name in RATING_COLUMNS]
-    for rating in _stream(session, rating_columns):
-        for key, measures in contributions(None, [rating], grains=grains).items():
-            found[key].update(measures)
-    rework_columns = [ReworkFactRow.__table__.c[name] for name in REWORK_COLUMNS]
-    for rework in _stream(session, rework_columns):
-        for key, measures in contributions(None, (), [rework], grains=grains).items():
-            found[key].update(measures)
-    return found
-
-
-def reconcile(session: Session) -> RollupDrift:
-    """Recompute every rollup row from the facts, correct the ones that differ, drop the ones
-    that should not exist (rows summed down to zero are tidied without counting as drift)."""
-    drift = RollupDrift()
-    for grain in GRAINS:
-        wanted = expected(session, grain=grain)
-        for name, table in TABLES.items():
-            _reconcile_table(session, drift, name, table, grain, wanted)
-    return drift
-
-
-def _reconcile_table(
-    session: Session,
-    drift: RollupDrift,
-    name: str,
-    table: Table,
-    grain: str,
-    wanted: Contributions,
-) -> None:
-    measures = MEASURES[name]
-    key_names = ("grain", *DIMENSIONS, *DAY_KEYS[name])
-    stored = session.execute(select(table).where(table.c.grain == grain))
-    fixes: list[dict[str, Any]] = []
-    gone: list[dict[str, Any]] = []
-    seen: set[Key] = set()
-    for row in stored:
-        values = row._mapping
-        key: Key = (
-            name,
-            grain,
-            tuple(values[d] for d in DIMENSIONS),
-            *(values[d] for d in DAY_KEYS[name]),
-        )
-        seen.add(key)
-        want = wanted.get(key)
-        drift.checked += 1
-        if want is None:
-            gone.append({f"k_{k}": values[k] for k in key_names})
-            drift.removed += any(values[m] for m in measures)
-        elif any(values[m] != want.get(m, 0) for m in measures):
-            new = {f"v_{m}": want.get(m, 0) for m in measures}
-            fixes.append({**{f"k_{k}": values[k] for k in key_names}, **new})
-    missing = [
-        _row(key, want) for key, want in wanted.items() if key[0] == name and key not in seen
-    ]
-    drift.fixed += len(fixes) + len(missing)
-    match = and_(*[table.c[k] == bindparam(f"k_{k}") for k in key_names])
-    if gone:
-        session.execute(delete(table).where(match), gone)
-    if fixes:
-        statement = update(table).where(match).values({m: bindparam(f"v_{m}") for m in measures})
-        session.execute(statement, fixes)
-    for start in range(0, len(missing), 10_000):
-        session.execute(table.insert(), missing[start : start + 10_000])
 
 
 def clear(session: Session) -> None:

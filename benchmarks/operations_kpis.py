@@ -21,7 +21,8 @@ CITYLOOP_BENCH_MILLION=1 (or --sizes names the sizes).
 
 Run: .venv/bin/python benchmarks/operations_kpis.py [--sizes 10000 1000000] [--samples 20]
      [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres | --no-postgres]
-Writes benchmarks/results/operations-kpis.json.
+     [--engines sqlite postgresql] [--output benchmarks/results/operations-kpis.json]
+Writes benchmarks/results/operations-kpis.json (or --output).
 """
 
 from __future__ import annotations
@@ -363,10 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     results = []
     with databases(None if args.no_postgres else args.postgres) as engines:
-        for engine, make in engines:
+        for engine, make in [(name, make) for name, make in engines if name in args.engines]:
             for size in args.sizes:
                 db = make()
                 seconds, rebuilt = seed(db, size)
@@ -382,13 +385,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 db.dispose()
                 report(results[-1:])
-                write(results, args.samples)  # after each size: a long run keeps what it measured
+                write(
+                    results, args.samples, args.output
+                )  # after each size: a long run keeps what it measured
     report(results)
     return 0
 
 
-def write(results: list[dict[str, Any]], samples: int) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+def write(results: list[dict[str, Any]], samples: int, output: Path = RESULTS) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine_info(),
         "target_p95_ms": TARGET_P95_MS,
@@ -396,7 +401,7 @@ def write(results: list[dict[str, Any]], samples: int) -> None:
         "samples": samples,
         "results": results,
     }
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    output.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

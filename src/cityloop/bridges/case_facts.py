@@ -4,8 +4,10 @@ facts up to date, and a nightly reconcile corrects whatever drifted.
 Each event only names the case; the handler reads the case (with its ratings and reworks) as it
 is now and upserts its whole fact, so a redelivered or out-of-order event changes nothing. The
 reconcile walks every case in id order, in batches, does the same, drops facts of cases that no
-longer exist, and reports how many it had to fix. ``cityloop operations rebuild`` runs it by hand
-(the backfill of a database that had cases before the read model existed).
+longer exist, then recomputes the KPI rollups from the facts, and reports how many of each it had
+to fix (each fact change also applies its delta to the rollups in its own transaction).
+``cityloop operations rebuild`` runs it by hand (the backfill of a database that had cases
+before the read model existed).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import typer
 from sqlalchemy import select
@@ -26,9 +28,10 @@ from cityloop.domains.governance import catalogue
 from cityloop.domains.governance.events import CaseChange, CaseCreated, CaseRated, CaseTransitioned
 from cityloop.domains.governance.models import Case, CaseEvent, Rating
 from cityloop.domains.operations import datasets as operations_datasets
-from cityloop.domains.operations import facts
+from cityloop.domains.operations import facts, rollups
 from cityloop.domains.operations import report as operations_report
 from cityloop.domains.operations.facts import CaseFact, RatingFact, ReworkFact
+from cityloop.domains.operations.rollups import RollupDrift
 from cityloop.platforms.data.catalogue.producers import FunctionProducer, register
 
 log = logging.getLogger(__name__)
@@ -106,6 +109,8 @@ class ReconcileResult:
     checked: int = 0
     fixed: int = 0
     removed: int = 0
+    # The KPI rollups recomputed from the facts: rows checked, corrected or added, removed.
+    rollups: RollupDrift = field(default_factory=RollupDrift)
 
 
 def reconcile(session: Session, *, batch: int = BATCH) -> ReconcileResult:
@@ -130,6 +135,7 @@ def reconcile(session: Session, *, batch: int = BATCH) -> ReconcileResult:
     highest = facts.highest_case_id(session)
     if highest > after:
         result.removed += facts.forget_cases(session, keep=(), below=highest, above=after)
+    result.rollups = rollups.reconcile(session)
     return result
 
 
@@ -155,6 +161,14 @@ def reconcile_job(ctx: AppContext) -> ReconcileResult:
             result.checked,
             result.removed,
         )
+    drift = result.rollups
+    if drift.fixed or drift.removed:
+        log.warning(
+            "KPI rollups drifted from the facts: %s of %s rows fixed, %s removed",
+            drift.fixed,
+            drift.checked,
+            drift.removed,
+        )
     return result
 
 
@@ -168,9 +182,12 @@ def rebuild(data_dir: DataDir = None) -> None:
     """Rebuild the operations read model from the cases (the nightly reconcile, now)."""
     with unit_of_work(data_dir) as session:
         result = reconcile(session)
+    drift = result.rollups
     typer.echo(
         f"case facts: {result.checked} cases checked, {result.fixed} fixed, "
-        f"{result.removed} removed"
+        f"{result.removed} removed\n"
+        f"KPI rollups: {drift.checked} rows checked, {drift.fixed} fixed, "
+        f"{drift.removed} removed"
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.domains.operations import rollups
 from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
 
 CLOSED = "closed"
@@ -95,9 +96,13 @@ def _same(row: Any, values: dict[str, Any]) -> bool:
 
 
 def record_case(session: Session, *, fact: CaseFact) -> bool:
-    """Upsert one case's facts (its row, ratings and reworks); True when anything changed."""
+    """Upsert one case's facts (its row, ratings and reworks) and apply the change to the
+    rollups in the same transaction; True when anything changed."""
     values = fact.row_values()
     row = session.get(CaseFactRow, fact.case_id)
+    old_ratings = _children(session, RatingFactRow, fact.case_id)
+    old_reworks = _children(session, ReworkFactRow, fact.case_id)
+    before = _contributions(row, old_ratings, old_reworks)
     changed = False
     if row is None:
         session.add(CaseFactRow(**values, recorded_at=utcnow()))
@@ -115,17 +120,38 @@ def record_case(session: Session, *, fact: CaseFact) -> bool:
         {"event_id": w.event_id, "at": w.at, **dims, "department": w.department}
         for w in fact.reworks
     ]
-    changed |= _replace(session, RatingFactRow, "rating_id", fact.case_id, ratings)
-    changed |= _replace(session, ReworkFactRow, "event_id", fact.case_id, reworks)
+    changed |= _replace(session, RatingFactRow, "rating_id", old_ratings, fact.case_id, ratings)
+    changed |= _replace(session, ReworkFactRow, "event_id", old_reworks, fact.case_id, reworks)
+    if changed:
+        after = rollups.contributions(values, ratings, reworks)
+        rollups.apply(session, rollups.delta(before, after))
     session.flush()
     return changed
 
 
+def _children(session: Session, model: Any, case_id: int) -> list[Any]:
+    return list(session.scalars(select(model).where(model.case_id == case_id)))
+
+
+def _contributions(row: Any, ratings: list[Any], reworks: list[Any]) -> rollups.Contributions:
+    """What a case's stored facts add to the rollups now (before they change)."""
+    return rollups.contributions(
+        None if row is None else rollups.values_of(row, rollups.CASE_COLUMNS),
+        [rollups.values_of(r, rollups.RATING_COLUMNS) for r in ratings],
+        [rollups.values_of(w, rollups.REWORK_COLUMNS) for w in reworks],
+    )
+
+
 def _replace(
-    session: Session, model: Any, key: str, case_id: int, wanted: list[dict[str, Any]]
+    session: Session,
+    model: Any,
+    key: str,
+    rows: list[Any],
+    case_id: int,
+    wanted: list[dict[str, Any]],
 ) -> bool:
-    """Make a case's child facts exactly ``wanted``; True when a row was added, fixed or dropped."""
-    rows = session.scalars(select(model).where(model.case_id == case_id))
+    """Make a case's child facts (``rows``) exactly ``wanted``; True when a row was added,
+    fixed or dropped."""
     existing = {getattr(r, key): r for r in rows}
     changed = False
     for values in wanted:
@@ -158,6 +184,13 @@ def forget_cases(session: Session, *, keep: Iterable[int], below: int, above: in
     ]
     if not stale:
         return 0
+    for case_id in stale:  # their part of the rollups goes with them
+        before = _contributions(
+            session.get(CaseFactRow, case_id),
+            _children(session, RatingFactRow, case_id),
+            _children(session, ReworkFactRow, case_id),
+        )
+        rollups.apply(session, rollups.delta(before, {}))
     for model in (CaseFactRow, RatingFactRow, ReworkFactRow):
         session.execute(delete(model).where(model.case_id.in_(stale)))
     return len(stale)

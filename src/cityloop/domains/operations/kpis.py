@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.domains.operations.cuts import NONE_KEY, Cut
 from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
+from cityloop.domains.operations.rollup_tables import grain_for
 
 CITY = "*"
 ENDED = ("rejected", "merged")  # cases the city did not take on: never due, never overdue
@@ -124,6 +126,8 @@ def _hours(value: float | None) -> float | None:
 # period and the filter values are bound parameters. Building these expressions costs more than
 # running them on a small period, so a dashboard's many requests reuse them.
 START, END = bindparam("start"), bindparam("end")
+# "Closed by the end": the period's end, also when only a slice of the period is read here.
+CLOSED_BY = bindparam("closed_by")
 
 
 def _within(column: Any) -> ColumnElement[bool]:
@@ -142,10 +146,11 @@ def _key(value: object) -> str:
     return NONE_KEY if value is None else str(value)
 
 
-def _params(cut: Cut) -> dict[str, Any]:
+def _params(cut: Cut, closed_by: datetime | None = None) -> dict[str, Any]:
     return {
         "start": cut.period.start,
         "end": cut.period.end,
+        "closed_by": closed_by or cut.period.end,
         **{f"f_{name}": value for name, value in cut.filters.items()},
     }
 
@@ -155,30 +160,59 @@ def _shape(cut: Cut) -> tuple[str | None, tuple[str, ...]]:
 
 
 def tallies(session: Session, *, cut: Cut) -> dict[str, Tally]:
-    """Every count of ``cut`` for the city (key ``"*"``) and, with ``cut.by``, per group."""
-    found: dict[str, Tally] = defaultdict(Tally)
+    """Every count of ``cut`` for the city (key ``"*"``) and, with ``cut.by``, per group: from
+    the rollups when a grain holds the cut's dimensions, else from the facts."""
+    # The rollup reader builds on this module's fact queries (for the period's partial days).
+    from cityloop.domains.operations import rollup_kpis
+
+    grain = grain_for({name for name in (cut.by, *cut.filters) if name})
+    if grain is None:
+        return fact_tallies(session, cut=cut)
+    return rollup_kpis.tallies(session, cut=cut, grain=grain)
+
+
+def fact_counts(
+    session: Session, *, cut: Cut, closed_by: datetime, found: dict[str, Tally]
+) -> None:
+    """Add the case, rework and rating counts of ``cut``'s facts to ``found`` (no percentile):
+    due cases count as closed when closed before ``closed_by``."""
     by, names = _shape(cut)
-    params = _params(cut)
+    params = _params(cut, closed_by)
     for statement, fields in _case_counts(by, names):
         for row in session.execute(statement, params):
             tally = found[_key(row[0])]
             for field, value in zip(fields, row[1:], strict=True):
-                setattr(tally, field, int(value or 0))
+                setattr(tally, field, getattr(tally, field) + int(value or 0))
+    for group, count in session.execute(_reworks(by, names), params):
+        found[_key(group)].rework += int(count)
+    for group, count, stars, satisfied in session.execute(_ratings(by, names), params):
+        tally = found[_key(group)]
+        tally.ratings += int(count)
+        tally.stars_total += int(stars or 0)
+        tally.satisfied += int(satisfied or 0)
+
+
+def fact_tallies(session: Session, *, cut: Cut) -> dict[str, Tally]:
+    """Every count of ``cut`` counted from the facts themselves (the reference the rollups must
+    agree with, and the answer for a cut no rollup grain holds)."""
+    found: dict[str, Tally] = defaultdict(Tally)
+    by, names = _shape(cut)
+    fact_counts(session, cut=cut, closed_by=cut.period.end, found=found)
+    params = _params(cut)
     levels = [by] if by is None else [by, None]
     for level in levels:
         for group, median, p90 in session.execute(_percentiles(level, names), params):
             tally = found[CITY if level is None else _key(group)]
             tally.median_hours, tally.p90_hours = median, p90
-    for group, count in session.execute(_reworks(by, names), params):
-        found[_key(group)].rework = int(count)
-    for group, count, stars, satisfied in session.execute(_ratings(by, names), params):
-        tally = found[_key(group)]
-        tally.ratings, tally.stars_total = int(count), int(stars or 0)
-        tally.satisfied = int(satisfied or 0)
+    return city_and_groups(found, by)
+
+
+def city_and_groups(found: dict[str, Tally], by: str | None) -> dict[str, Tally]:
+    """The city first, then the groups in order; the city's counts are the groups' sums (its
+    median and p90 were computed on their own)."""
     city = found.pop(CITY, None) or Tally()
     if by is None:
         return {CITY: city}
-    # The city's counts are the groups' sums; its median and p90 had a query of their own.
     for group in found.values():
         for name in COUNTS:
             setattr(city, name, getattr(city, name) + getattr(group, name))
@@ -200,7 +234,7 @@ def _case_counts(
     five ranges would visit every touched row of the table instead)."""
     f = CaseFactRow
     key, group_by = _group(f, by)
-    closed_by_end = and_(f.status == "closed", f.closed_at < END)
+    closed_by_end = and_(f.status == "closed", f.closed_at < CLOSED_BY)
 
     def counting(period: ColumnElement[bool], *sums: Any) -> Select[Any]:
         query = select(key, func.count(), *sums).where(period, *_filtered(f, names))

@@ -1,5 +1,6 @@
 """Operations (城市决策): the case read model and the operations centre's KPIs, league tables,
-trends, hotspots and the city's vital signs. Its facts are written by the ``case_facts`` bridge."""
+trends, hotspots and the city's vital signs. Its facts (and the KPI rollups kept with them) are
+written by the ``case_facts`` bridge."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from cityloop.domains.operations.models import (
     ReworkFactRow,
 )
 from cityloop.domains.operations.public_views import router as public_router
+from cityloop.domains.operations.rollup_tables import DayRollupRow, DueRollupRow
 from cityloop.domains.operations.views import router
 from cityloop.domains.operations.vital_models import VitalSign
 from cityloop.domains.operations.vital_views import router as vitals_router
 
 MODULE = Module(
     name="operations",
-    models=(CaseFactRow, RatingFactRow, ReworkFactRow, ProactiveTask, VitalSign),
+    models=(
+        CaseFactRow,
+        RatingFactRow,
+        ReworkFactRow,
+        ProactiveTask,
+        DayRollupRow,
+        DueRollupRow,
+        VitalSign,
+    ),
     routers=(router, vitals_router, public_router),
 )

@@ -13,8 +13,8 @@ from cityloop.base.db import utcnow
 from cityloop.demo import alarm_rules
 from cityloop.demo.city import DemoCity, build_demo_city
 from cityloop.demo.devices import seed_devices
-from cityloop.demo.vitals import seed_vitals
 from cityloop.demo.specs import CategorySpec, SlaSpec
+from cityloop.demo.vitals import seed_vitals
 from cityloop.domains.governance.config import categories as category_config
 from cityloop.domains.governance.config.schemas import (
     AttributeIn,

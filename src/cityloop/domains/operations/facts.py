@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.domains.operations import live
 from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
 
 CLOSED = "closed"
@@ -118,6 +119,8 @@ def record_case(session: Session, *, fact: CaseFact) -> bool:
     changed |= _replace(session, RatingFactRow, "rating_id", fact.case_id, ratings)
     changed |= _replace(session, ReworkFactRow, "event_id", fact.case_id, reworks)
     session.flush()
+    if changed:
+        live.note_case(session, row=session.get(CaseFactRow, fact.case_id))  # the map's feed
     return changed
 
 

@@ -38,3 +38,15 @@ class PersonalDataRead(Event):
         if self.user_id is not None:
             return f"user:{self.user_id}"
         return f"enterprise:{self.enterprise_uscc}"
+
+
+class PositionReported(Event):
+    """A field account reported where it is. The payload names the account, never the place:
+    whoever needs the point reads it (and records that read)."""
+
+    type: ClassVar[str] = "identity.position.reported"
+    aggregate: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: int
+    at: datetime

@@ -28,6 +28,8 @@ FIRST_ID = 9_100_000
 NOW = datetime.now(UTC)
 PAST = NOW - timedelta(days=1)
 LATER = NOW + timedelta(days=3)
+# The second made-up grid, in district RV02.
+IN_G2 = {"district": "RV02", "street": "OPS-S2", "grid": "OPS-G2"}
 
 
 def label_point(city: City, code: str) -> tuple[float, float]:
@@ -69,8 +71,8 @@ def facts(city: City) -> dict[str, int]:
         "g1_closed": fact(FIRST_ID + 4, status="closed", closed_at=NOW, resolution_due=PAST),
         "g1_rejected": fact(FIRST_ID + 5, status="rejected", resolution_due=None),
         # OPS-G2 in RV02: two open, both overdue.
-        "g2_a": fact(FIRST_ID + 6, district="RV02", street="OPS-S2", grid="OPS-G2", resolution_due=PAST),
-        "g2_b": fact(FIRST_ID + 7, district="RV02", street="OPS-S2", grid="OPS-G2", resolution_due=PAST, department="water"),
+        "g2_a": fact(FIRST_ID + 6, resolution_due=PAST, **IN_G2),
+        "g2_b": fact(FIRST_ID + 7, resolution_due=PAST, department="water", **IN_G2),
     }  # fmt: skip
     with city.ctx.writing() as session:
         for value in wanted.values():
@@ -251,9 +253,9 @@ def test_the_live_log_holds_a_case_change_for_those_in_scope(
     with city.ctx.reading() as session:
         before = live.latest_change_id(session)
     with city.ctx.writing() as session:
-        record_case(session, fact=fact(facts["g2_a"], district="RV02", street="OPS-S2", grid="OPS-G2", status="in_progress"))  # fmt: skip
+        record_case(session, fact=fact(facts["g2_a"], status="in_progress", **IN_G2))
         # Recording the same fact again changes nothing, so nothing more is sent.
-        record_case(session, fact=fact(facts["g2_a"], district="RV02", street="OPS-S2", grid="OPS-G2", status="in_progress"))  # fmt: skip
+        record_case(session, fact=fact(facts["g2_a"], status="in_progress", **IN_G2))
     with city.ctx.reading() as session:
         leader = identity.actor_for(identity.user_named(session, username="ops-leader-rv02"))
         cursor, changes = live.changes_since(session, actor=leader, after=before)

@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ckan.py
 	$(BIN)/python benchmarks/first_load.py
 	$(BIN)/python benchmarks/operations_kpis.py
+	$(BIN)/python benchmarks/ops_map.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

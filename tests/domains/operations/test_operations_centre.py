@@ -318,3 +318,12 @@ def test_old_changes_are_pruned_after_a_day(city: City) -> None:
         assert kept > 0
         live.prune(session, now=datetime.now(UTC) + live.KEEP + timedelta(minutes=1))
         assert live.latest_change_id(session) == 0
+
+
+def test_the_demo_city_shows_each_departments_crew_where_its_worker_reported(city: City) -> None:
+    answer = get(city, "/api/v1/operations/map", "admin", layers="crews")
+    demo_crews = {c["department"]: c for c in answer["crews"] if c["name"].endswith("field crew")}
+    assert {"roads", "water"} <= set(demo_crews)
+    assert all(crew["located"] >= 1 for crew in demo_crews.values())
+    workers = {w["username"] for w in rows_of(answer["workers"])}
+    assert {"worker-roads", "worker-water"} <= workers

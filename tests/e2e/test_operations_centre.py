@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import login
+from tests.support.browser import login, screenshot
 from tests.support.city import fresh_point
 from tests.support.servers import staff
 from tests.support.waiting import wait_until
@@ -80,6 +80,7 @@ def test_the_map_updates_without_a_reload_when_a_sensor_alarm_opens_a_case(
         page.locator(f'[data-testid="ops-change"][data-kind="case"][data-id="{linked}"]')
     ).to_be_visible()
     assert page.evaluate("window.__opsSamePage === true")
+    screenshot(page, "console-ops")
 
 
 def test_a_district_leaders_view_holds_only_their_district(live_server: str, page: Page) -> None:
@@ -133,6 +134,7 @@ def test_the_video_wall_renders_without_navigation_in_large_dark_type(
         "el => parseFloat(getComputedStyle(el).fontSize)"
     )
     assert size >= 36
+    screenshot(page, "console-ops-wall")
     page.get_by_test_id("ops-wall-toggle").click()
     expect(wall).to_have_attribute("data-wall", "0")
     expect(page.get_by_test_id("nav-ops")).to_be_visible()

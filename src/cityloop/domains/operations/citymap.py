@@ -214,7 +214,7 @@ def _batteries(session: Session, entity_ids: Sequence[str]) -> dict[str, float]:
 
 
 def crew_layer(
-    session: Session, *, actor: Actor, scope: dict[str, str]
+    session: Session, *, scope: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[Row]]:
     """The active crews in scope with their members, and the members' last positions."""
     query = select(Crew).where(Crew.active.is_(True)).order_by(Crew.department_code, Crew.name)
@@ -281,7 +281,7 @@ def city_map(
     if "devices" in chosen:
         answer.devices = device_rows(session, district=district, now=moment)
     if "crews" in chosen:
-        answer.crews, answer.workers = crew_layer(session, actor=actor, scope=scope)
+        answer.crews, answer.workers = crew_layer(session, scope=scope)
         answer.positions_read = [row[0] for row in answer.workers]
     return answer
 

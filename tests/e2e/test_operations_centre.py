@@ -138,3 +138,29 @@ def test_the_video_wall_renders_without_navigation_in_large_dark_type(
     page.get_by_test_id("ops-wall-toggle").click()
     expect(wall).to_have_attribute("data-wall", "0")
     expect(page.get_by_test_id("nav-ops")).to_be_visible()
+
+
+def test_a_field_worker_shares_their_position_and_the_operations_centre_shows_it(
+    live_server: str, browser: Browser
+) -> None:
+    lat, lon = fresh_point()
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 420, "height": 860},
+        locale="en-GB",
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": 12},
+        permissions=["geolocation"],
+    )
+    try:
+        page = context.new_page()
+        login(page, live_server, "worker-roads", "/my-work")
+        share = page.get_by_test_id("share-position")
+        expect(share).not_to_be_checked()  # off until the worker turns it on
+        share.check()
+        expect(page.get_by_test_id("share-position-state")).to_have_attribute("data-state", "sent")
+    finally:
+        context.close()
+    with staff(live_server, "dispatcher") as client:
+        answer = client.get("/api/v1/operations/map", params={"layers": "crews"}).json()
+    columns = answer["workers"]["columns"]
+    workers = {row[columns.index("username")]: row for row in answer["workers"]["rows"]}
+    assert workers["worker-roads"][columns.index("lat")] == pytest.approx(lat)

@@ -61,7 +61,15 @@ def fact(case_id: int, **values: Any) -> CaseFact:
 
 
 @pytest.fixture(scope="module")
-def facts(city: City) -> dict[str, int]:
+def leaders(city: City) -> None:
+    """A leader scoped to RV02 and a city-wide one."""
+    with city.ctx.writing() as session:
+        staff_account(session, "ops-leader-rv02", "leader", district="RV02")
+        staff_account(session, "ops-citywide-leader", "leader")
+
+
+@pytest.fixture(scope="module")
+def facts(city: City, leaders: None) -> dict[str, int]:
     """Seven facts in two made-up grids of RV01 and RV02, counted by hand below."""
     wanted = {
         # OPS-G1: three open (one overdue), one closed, one rejected.
@@ -77,8 +85,6 @@ def facts(city: City) -> dict[str, int]:
     with city.ctx.writing() as session:
         for value in wanted.values():
             record_case(session, fact=value)
-        staff_account(session, "ops-leader-rv02", "leader", district="RV02")
-        staff_account(session, "ops-citywide-leader", "leader")
     return {name: value.case_id for name, value in wanted.items()}
 
 
@@ -190,7 +196,7 @@ def test_bad_input_is_a_400_naming_the_parameter(
 
 
 def test_a_worker_reports_a_position_and_the_map_shows_it_audited_and_logged(
-    city: City,
+    city: City, leaders: None
 ) -> None:
     worker, worker_id = new_worker(city, "roads")
     crew_id = new_crew(city, "roads", worker)
@@ -225,7 +231,7 @@ def test_a_worker_reports_a_position_and_the_map_shows_it_audited_and_logged(
             )
         ).all()
         assert logged and logged[-1].fields == ["position"]
-    # A water handler sees water's crews only; the RV01 leader... an RV02 leader sees it.
+    # A water handler sees water's crews only; a leader of RV02, where the worker stands, sees it.
     water = get(city, "/api/v1/operations/map", "handler-water", layers="crews")
     assert worker_id not in {w["user_id"] for w in rows_of(water["workers"])}
     rv02 = get(city, "/api/v1/operations/map", "ops-leader-rv02", layers="crews")
@@ -258,16 +264,22 @@ def test_the_live_log_holds_a_case_change_for_those_in_scope(
         record_case(session, fact=fact(facts["g2_a"], status="in_progress", **IN_G2))
     with city.ctx.reading() as session:
         leader = identity.actor_for(identity.user_named(session, username="ops-leader-rv02"))
-        cursor, changes = live.changes_since(session, actor=leader, after=before)
-        mine = [c for c in changes if c.kind == "case" and c.data["id"] == facts["g2_a"]]
+        poll = live.changes_since(session, actor=leader, after=before)
+        mine = [c for c in poll.changes if c.kind == "case" and c.data["id"] == facts["g2_a"]]
         assert [c.data["status"] for c in mine] == ["in_progress"]
-        assert mine[0].data["open"] is True and cursor >= mine[0].id
+        assert mine[0].data["open"] is True and poll.cursor >= mine[0].id
         water = identity.actor_for(identity.user_named(session, username="handler-water"))
-        _, theirs = live.changes_since(session, actor=water, after=before)
+        theirs = live.changes_since(session, actor=water, after=before).changes
         assert facts["g2_a"] not in {c.data.get("id") for c in theirs if c.kind == "case"}
+        # A change the feed missed (written before, committed after a higher one) is asked for
+        # again by id, below the cursor, and found.
+        again = live.changes_since(session, actor=leader, after=poll.cursor, gaps=[mine[0].id])
+        assert [c.id for c in again.changes] == [mine[0].id] and again.missing == set()
 
 
-def test_the_live_log_holds_an_alarm_raised_acknowledged_and_cleared(city: City) -> None:
+def test_the_live_log_holds_an_alarm_raised_acknowledged_and_cleared(
+    city: City, leaders: None
+) -> None:
     lat, lon = label_point(city, "RV01")
     with city.ctx.writing() as session:
         before = live.latest_change_id(session)
@@ -290,12 +302,12 @@ def test_the_live_log_holds_an_alarm_raised_acknowledged_and_cleared(city: City)
     city.drain()
     with city.ctx.reading() as session:
         dispatcher = identity.actor_for(identity.user_named(session, username="dispatcher"))
-        _, changes = live.changes_since(session, actor=dispatcher, after=before)
+        changes = live.changes_since(session, actor=dispatcher, after=before).changes
         seen = [c.data for c in changes if c.kind == "alarm" and c.data["id"] == alarm_id]
         assert [c["change"] for c in seen] == ["raised", "acknowledged", "cleared"]
         assert seen[0]["severity"] == "MAJOR" and seen[0]["lat"] == lat
         leader = identity.actor_for(identity.user_named(session, username="ops-leader-rv02"))
-        _, theirs = live.changes_since(session, actor=leader, after=before)
+        theirs = live.changes_since(session, actor=leader, after=before).changes
         assert alarm_id not in {c.data["id"] for c in theirs if c.kind == "alarm"}
     answer = get(city, "/api/v1/operations/map", layers="alarms")
     assert alarm_id not in {a["id"] for a in rows_of(answer["alarms"])}  # cleared: off the map
@@ -310,6 +322,16 @@ def test_a_device_state_change_is_found_by_comparing_two_readings() -> None:
         ("c", "online"),
         ("b", None),
     }
+
+
+def test_ids_skipped_below_the_cursor_are_asked_for_again_within_a_window() -> None:
+    # Found 10 and 13 after 9: 11 and 12 are not there yet.
+    assert live.missing_ids(9, 13, [10, 13], []) == {11, 12}
+    # Next poll: 12 came, 11 still has not; nothing new is missing.
+    assert live.missing_ids(13, 13, [12], [11, 12]) == {11}
+    # Far behind, only the last MAX_GAP_SPAN ids below the cursor are watched.
+    far = live.missing_ids(0, 5000, [5000], [])
+    assert min(far) == 5000 - live.MAX_GAP_SPAN and len(far) == live.MAX_GAP_SPAN
 
 
 def test_old_changes_are_pruned_after_a_day(city: City) -> None:

@@ -128,16 +128,16 @@ async def live_feed(
     locale = request_locale(request)
     resume = live.check_cursor(last_event_id or request.headers.get("last-event-id"))
 
-    def poll(viewer: Actor, after: int) -> tuple[int, list[live.Change]]:
+    def poll(viewer: Actor, after: int, gaps: dict[int, float]) -> live.Poll:
         with ctx.reading() as session:
-            cursor, changes = live.changes_since(session, actor=viewer, after=after)
-        readers = [int(c.data["user_id"]) for c in changes if c.kind == "position"]
+            answer = live.changes_since(session, actor=viewer, after=after, gaps=list(gaps))
+        readers = [int(c.data["user_id"]) for c in answer.changes if c.kind == "position"]
         if readers:
             with ctx.writing() as session:
                 citymap.record_position_reads(
                     session, actor=viewer, user_ids=readers, via="operations:live"
                 )
-        return cursor, changes
+        return answer
 
     def devices(viewer: Actor) -> dict[str, dict[str, Any]]:
         with ctx.reading() as session:
@@ -153,6 +153,7 @@ async def live_feed(
         idle = 0.0
         checked = compared = time.monotonic()
         current = actor
+        gaps: dict[int, float] = {}  # ids skipped by a poll, and when they were first missed
         while not await request.is_disconnected():
             if time.monotonic() - checked >= ctx.settings.live_account_check_seconds:
                 # A deactivated account or an expired token ends the feed within one check.
@@ -162,10 +163,20 @@ async def live_feed(
                 except Problem as ended:
                     yield _event("end", {"reason": ended.detail_in(locale)})
                     return
-            cursor, changes = await run_in_threadpool(poll, current, cursor)
-            sent = bool(changes)
-            for change in changes:
-                yield _event(change.kind, change.data, change.id)
+            answer = await run_in_threadpool(poll, current, cursor, gaps)
+            now = time.monotonic()
+            gaps = {
+                gap: gaps.get(gap, now)
+                for gap in answer.missing
+                if now - gaps.get(gap, now) < live.GAP_SECONDS
+            }
+            sent = bool(answer.changes)
+            for change in answer.changes:
+                # A late change below the cursor goes without an id: a reconnect resumes from
+                # the highest id sent, not from this one.
+                late = change.id <= cursor
+                yield _event(change.kind, change.data, None if late else change.id)
+            cursor = answer.cursor
             if time.monotonic() - compared >= DEVICE_SECONDS:
                 compared = time.monotonic()
                 now_known = await run_in_threadpool(devices, current)

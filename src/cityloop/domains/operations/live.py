@@ -20,11 +20,12 @@ timeline: one indexed query a second per screen, correct across server processes
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext
@@ -55,6 +56,9 @@ CONSUMER = "operations.live-map"
 KEEP = timedelta(days=1)
 # At most this many changes in one poll: a screen far behind catches up over a few polls.
 BATCH = 500
+# How long an id skipped by a poll is asked for again, and how far below the cursor to look.
+GAP_SECONDS = 10.0
+MAX_GAP_SPAN = 1000
 
 
 def note_case(session: Session, *, row: CaseFactRow) -> None:
@@ -182,16 +186,42 @@ def _visible(change: LiveChange, scope: dict[str, str]) -> bool:
     return not department or change.kind == "alarm" or change.department == department
 
 
-def changes_since(session: Session, *, actor: Actor, after: int) -> tuple[int, list[Change]]:
-    """The changes after ``after`` this actor may see, and the cursor to ask from next."""
+@dataclass(frozen=True)
+class Poll:
+    """One poll's answer: the changes to send, the cursor to ask from next, and the ids below
+    the cursor that were not there yet (see :func:`missing_ids`)."""
+
+    cursor: int
+    changes: list[Change]
+    missing: set[int]
+
+
+def missing_ids(after: int, cursor: int, found: Collection[int], gaps: Collection[int]) -> set[int]:
+    """Ids below ``cursor`` that a poll did not find: on PostgreSQL an id is taken when a row is
+    written but seen only at commit, so a change may appear after a higher one was sent. The
+    feed asks for these again for ``GAP_SECONDS`` (a rolled-back write leaves a gap for good)."""
+    recent = range(max(after + 1, cursor - MAX_GAP_SPAN), cursor)
+    return (set(recent) | set(gaps)) - set(found)
+
+
+def changes_since(
+    session: Session, *, actor: Actor, after: int, gaps: Collection[int] = ()
+) -> Poll:
+    """The changes after ``after`` (and any of ``gaps``) this actor may see, in id order."""
     scope = scoped(actor, {})
+    condition = LiveChange.id > after
+    if gaps:
+        condition = or_(condition, LiveChange.id.in_(sorted(gaps)))
     rows = list(
-        session.scalars(
-            select(LiveChange).where(LiveChange.id > after).order_by(LiveChange.id).limit(BATCH)
-        )
+        session.scalars(select(LiveChange).where(condition).order_by(LiveChange.id).limit(BATCH))
     )
-    cursor = rows[-1].id if rows else after
-    return cursor, [Change(r.id, r.kind, dict(r.data)) for r in rows if _visible(r, scope)]
+    newer = [r.id for r in rows if r.id > after]
+    cursor = newer[-1] if newer else after
+    return Poll(
+        cursor=cursor,
+        changes=[Change(r.id, r.kind, dict(r.data)) for r in rows if _visible(r, scope)],
+        missing=missing_ids(after, cursor, [r.id for r in rows], gaps),
+    )
 
 
 def device_states(session: Session, *, actor: Actor) -> dict[str, dict[str, Any]]:

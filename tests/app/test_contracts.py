@@ -23,6 +23,7 @@ NOT_JSON = {
     ("get", "/api/v1/media/{media_id}"),
     ("get", "/api/v1/media/{media_id}/thumbnail"),
     ("get", "/api/v1/cases-stream"),
+    ("get", "/api/v1/operations/live"),
     ("get", "/api/v1/applications/{application_id}/materials/{material_id}"),
     ("get", "/api/v1/staff/applications/{application_id}/materials/{material_id}"),
     ("get", "/api/v1/me/licences/{application_id}/qr.svg"),

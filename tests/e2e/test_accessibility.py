@@ -1,6 +1,7 @@
 """The main screens pass an axe-core scan with no serious or critical violation, in English and
 in Chinese: reporting, tracking, the service hall and the transparency page in the citizen app;
-the queue, a case and the KPIs in the console. axe-core comes from the front end's npm packages
+the queue, a case, the KPIs, the vital signs and the operations centre in the console. axe-core
+comes from the front end's npm packages
 (no CDN); it is run through the browser's debugging protocol, which the pages'
 Content-Security-Policy leaves alone.
 """
@@ -102,6 +103,7 @@ def test_the_consoles_main_screens_have_no_serious_accessibility_violation(
         (f"/cases/{case['case_id']}", "case-title"),
         ("/kpis", "nav-kpis"),
         ("/vitals", "vitals-at"),
+        ("/ops", "ops-map"),
     ):
         page.goto(f"{live_server}/console/#{route}")
         expect(page.get_by_test_id(ready)).to_be_visible()

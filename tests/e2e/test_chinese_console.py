@@ -136,6 +136,7 @@ def test_the_consoles_main_screens_in_chinese_show_no_english(
             ("/queue", page.get_by_test_id("nav-queue")),
             (f"/cases/{case_id}", page.get_by_test_id("case-title")),
             ("/kpis", page.get_by_test_id("nav-kpis")),
+            ("/ops", page.get_by_test_id("ops-map")),
             ("/alarms", page.get_by_test_id("nav-alarms")),
             ("/disputes", page.get_by_test_id("nav-disputes")),
         ]

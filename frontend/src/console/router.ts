@@ -26,6 +26,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/disputes", component: () => import("./views/DisputesView.vue"), meta: { feature: "disputes", title: "nav.disputes" } },
   { path: "/report", component: () => import("./views/HotlineView.vue"), meta: { feature: "report", title: "nav.report" } },
   { path: "/hotline", redirect: "/report" },
+  { path: "/ops", component: () => import("./views/OpsView.vue"), meta: { feature: "ops", title: "nav.ops" } },
   { path: "/kpis", component: () => import("./views/KpiView.vue"), meta: { feature: "kpis", title: "nav.kpis" } },
   { path: "/vitals", component: () => import("./views/VitalsView.vue"), meta: { feature: "vitals", title: "nav.vitals" } },
   { path: "/applications", component: () => import("./views/ApplicationQueueView.vue"), meta: { feature: "applications", title: "nav.applications" } },

@@ -260,6 +260,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/position": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Position
+         * @description A field worker's or grid inspector's device reports where it is; the operations centre
+         *     shows the latest report (an older fix than the one kept changes nothing).
+         */
+        post: operations["report_position_api_v1_me_position_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -3925,6 +3946,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operations/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * City Map
+         * @description The city on one map (运行中心): open cases by status, priority and overdue; active alarms
+         *     at their device; devices by state with last seen and battery; crews and where their workers
+         *     reported last (personal data: each read is audited and logged for the worker). Staff and
+         *     leaders, scoped like the KPIs.
+         */
+        get: operations["city_map_api_v1_operations_map_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/areas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Area Heat
+         * @description Heat by area for the map's outlines: per district, street or grid, the open cases, the
+         *     overdue ones and ``value`` (``count``: open cases; ``overdue_share``: overdue / open).
+         *     Staff and leaders, within their scope.
+         */
+        get: operations["area_heat_api_v1_operations_areas_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operations/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live Feed
+         * @description `text/event-stream` of the map's changes within the reader's scope: `case` (a fact:
+         *     id, lat, lon, status, priority, open, resolution_due, category, district, department),
+         *     `alarm` (raised, acknowledged or cleared), `device` (a state that changed) and `position`
+         *     (a crew member's report). Resumable with Last-Event-ID (header or query); the token as a
+         *     bearer header or `access_token`.
+         */
+        get: operations["live_feed_api_v1_operations_live_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ngsi-ld/v1/entities": {
         parameters: {
             query?: never;
@@ -5094,6 +5184,29 @@ export interface components {
             };
             properties: components["schemas"]["AreaProperties"];
         };
+        /**
+         * AreaHeat
+         * @description One area's open cases, how many of them are overdue, and the measure asked for.
+         */
+        AreaHeat: {
+            /** Code */
+            code: string;
+            /** Open */
+            open: number;
+            /** Overdue */
+            overdue: number;
+            /** Value */
+            value: number;
+        };
+        /** AreaHeatAnswer */
+        AreaHeatAnswer: {
+            /** Level */
+            level: string;
+            /** Measure */
+            measure: string;
+            /** Areas */
+            areas: components["schemas"]["AreaHeat"][];
+        };
         /** AreaProperties */
         AreaProperties: {
             /** Code */
@@ -5772,6 +5885,38 @@ export interface components {
             email?: string | null;
             /** Phone */
             phone?: string | null;
+        };
+        /**
+         * CityMapAnswer
+         * @description The operations centre's map (运行中心): the layers asked for, within the reader's scope.
+         *
+         *     ``cases``: open cases (id, lat, lon, status, priority, overdue, category, district);
+         *     ``alarms``: active alarms at their device (id, lat, lon, severity, status, type, device_id,
+         *     started_at); ``devices``: active devices with a point (id, lat, lon, state, last_seen_at,
+         *     battery, profile, name); ``workers``: crew members' last reported positions (user_id,
+         *     username, display_name, lat, lon, at, crews), with ``crews``. A layer not asked for is null.
+         */
+        CityMapAnswer: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Scope */
+            scope: {
+                [key: string]: string;
+            };
+            /**
+             * Live Cursor
+             * @description resume the live feed after this change id
+             */
+            live_cursor: number;
+            cases: components["schemas"]["MapLayer"] | null;
+            alarms: components["schemas"]["MapLayer"] | null;
+            devices: components["schemas"]["MapLayer"] | null;
+            workers: components["schemas"]["MapLayer"] | null;
+            /** Crews */
+            crews: components["schemas"]["MapCrew"][] | null;
         };
         /**
          * ClaimLabel
@@ -7423,6 +7568,22 @@ export interface components {
             /** Grant Id */
             grant_id: number | null;
         };
+        /** MapCrew */
+        MapCrew: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Department */
+            department: string;
+            /** Members */
+            members: number;
+            /**
+             * Located
+             * @description members with a reported position on this map
+             */
+            located: number;
+        };
         /** MapFeature */
         MapFeature: {
             /**
@@ -7457,6 +7618,17 @@ export interface components {
              * @description 1 for main roads, 2 for the others
              */
             rank: number;
+        };
+        /**
+         * MapLayer
+         * @description One layer of the city map: column names, then one row of plain values per point (a map
+         *     of 100,000 cases carries no key names per point).
+         */
+        MapLayer: {
+            /** Columns */
+            columns: string[];
+            /** Rows */
+            rows: (number | string | boolean | number[] | null)[][];
         };
         /** Material */
         Material: {
@@ -7947,6 +8119,37 @@ export interface components {
              * At
              * Format: date-time
              */
+            at: string;
+        };
+        /**
+         * PositionIn
+         * @description Where a field worker's device is now (WGS 84), as its GPS gives it.
+         */
+        PositionIn: {
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Accuracy M */
+            accuracy_m?: number | null;
+            /**
+             * At
+             * @description when the fix was taken; now if absent
+             */
+            at?: string | null;
+        };
+        /**
+         * PositionOut
+         * @description The position the account reported last.
+         */
+        PositionOut: {
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Accuracy M */
+            accuracy_m: number | null;
+            /** At */
             at: string;
         };
         /**
@@ -10536,6 +10739,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_position_api_v1_me_position_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionOut"];
                 };
             };
             /** @description Validation Error */
@@ -16958,6 +17194,100 @@ export interface operations {
                     "text/csv; charset=utf-8": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    city_map_api_v1_operations_map_get: {
+        parameters: {
+            query?: {
+                /** @description comma-separated: cases, alarms, devices, crews */
+                layers?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CityMapAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    area_heat_api_v1_operations_areas_get: {
+        parameters: {
+            query?: {
+                level?: string;
+                measure?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AreaHeatAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    live_feed_api_v1_operations_live_get: {
+        parameters: {
+            query?: {
+                access_token?: string | null;
+                last_event_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

@@ -47,6 +47,12 @@ export type BulkResult = BulkAnswer["results"][number];
 export type KpiReport = Schemas["KpiReport"];
 export type Indicators = Schemas["Indicators"];
 export type KpiCut = Schemas["KpiCut"];
+// The operations centre (运行中心): the city map in compact rows, heat by area.
+export type CityMapAnswer = Schemas["CityMapAnswer"];
+export type MapLayer = Schemas["MapLayer"];
+export type MapCrew = Schemas["MapCrew"];
+export type AreaHeatAnswer = Schemas["AreaHeatAnswer"];
+export type AreaHeat = Schemas["AreaHeat"];
 export type KpiRow = Schemas["KpiRow"];
 export type FactCase = Schemas["FactCase"];
 export type IntakeAnswer = Schemas["IntakeAnswer"];

@@ -29,9 +29,9 @@ from cityloop.platforms.application.geo import basemap
 from cityloop.platforms.application.geo import service as geo
 from cityloop.platforms.application.geo.models import Jurisdiction
 from cityloop.platforms.application.identity import enterprises as enterprise_registry
-from cityloop.platforms.application.identity import realname
+from cityloop.platforms.application.identity import positions, realname
 from cityloop.platforms.application.identity import service as identity
-from cityloop.platforms.application.identity.models import User
+from cityloop.platforms.application.identity.models import Crew, CrewMember, User, WorkerPosition
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.identity.service import SYSTEM
 from cityloop.platforms.data.catalogue.models import Dataset
@@ -266,6 +266,7 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
             # A demo database seeded before accounts had Chinese names gets them now.
             known.display_name_zh = display_zh
     _demo_real_name(session)
+    seed_field_crews(session, city)
     demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:
         identity.create_api_key(
@@ -274,6 +275,38 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
     else:
         demo_key.scopes = list(identity.API_KEY_SCOPES)
     return created
+
+
+def seed_field_crews(session: Session, city: DemoCity) -> None:
+    """One crew per department holding its field worker, and a last reported position for each
+    (a street's label point), so the operations centre's map shows crews from the start."""
+    streets = sorted(
+        session.scalars(select(Jurisdiction).where(Jurisdiction.level == "street")),
+        key=lambda street: street.code,
+    )
+    departments = [d for d in city.departments if d.kind != "centre"]
+    for index, department in enumerate(departments):
+        worker = identity.find_user(session, username=f"worker-{department.code}")
+        if worker is None:
+            continue
+        name = f"{department.name} field crew"
+        crew = session.scalar(
+            select(Crew).where(Crew.department_code == department.code, Crew.name == name)
+        )
+        if crew is None:
+            crew = Crew(department_code=department.code, name=name)
+            session.add(crew)
+            session.flush()
+            session.add(CrewMember(crew_id=crew.id, user_id=worker.id))
+        if streets and session.get(WorkerPosition, worker.id) is None:
+            street = streets[index % len(streets)]
+            positions.report_position(
+                session,
+                actor=identity.actor_for(worker),
+                lat=street.label_lat,
+                lon=street.label_lon,
+            )
+    session.flush()
 
 
 # The demo citizen is 张丽华, the legal representative of a demo enterprise (enterprises.yaml),

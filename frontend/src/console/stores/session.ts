@@ -4,7 +4,7 @@ import { ApiError, get, getToken, login, onUnauthorized, setToken, type User } f
 import { locale, t } from "../i18n";
 
 export const STAFF_ROLES = ["admin", "dispatcher", "supervisor", "handler", "worker", "hotline", "inspector", "clerk", "leader"] as const;
-export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "vitals" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config"
+export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpis" | "vitals" | "ops" | "applications" | "catalogue" | "counter" | "data" | "accessLog" | "sharing" | "crews" | "config"
   // Devices and alarms.
   | "devices" | "alarmRules" | "alarms"
   // Administration of accounts, and the audit-log search.
@@ -12,20 +12,20 @@ export type Feature = "queue" | "bulk" | "myWork" | "disputes" | "report" | "kpi
 
 // Which screens each role gets. The server still decides every permission; this only shapes the UI.
 const FEATURES: Record<string, Feature[]> = {
-  admin: ["queue", "bulk", "disputes", "report", "kpis", "vitals", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews", "config",
+  admin: ["queue", "bulk", "disputes", "report", "kpis", "ops", "vitals", "applications", "catalogue", "counter", "data", "accessLog", "sharing", "crews", "config",
     // Devices and alarms: the registry and the rules are the admin's; alarms the operators' too.
     "devices", "alarmRules", "alarms"],
-  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "vitals", "applications", "data", "crews", "alarms"],
-  supervisor: ["queue", "disputes", "kpis", "vitals", "applications", "data", "accessLog", "crews", "alarms"],
+  dispatcher: ["queue", "bulk", "disputes", "report", "kpis", "ops", "vitals", "applications", "data", "crews", "alarms"],
+  supervisor: ["queue", "disputes", "kpis", "ops", "vitals", "applications", "data", "accessLog", "crews", "alarms"],
   // Data sharing: handlers request and decide grants for their department; workers see them.
-  handler: ["myWork", "queue", "applications", "data", "sharing", "crews"],
+  handler: ["myWork", "queue", "ops", "applications", "data", "sharing", "crews"],
   worker: ["myWork", "queue", "applications", "sharing"],
   hotline: ["report", "queue"],
   inspector: ["report", "queue"],
   // The counter clerk checks people's papers in person: the counter screen and nothing of cases.
   clerk: ["counter"],
   // City and district leaders (领导) read the figures and act on nothing.
-  leader: ["kpis", "vitals"],
+  leader: ["kpis", "ops", "vitals"],
 };
 // Administration of accounts (admins) and the audit-log search (admins and supervisors).
 FEATURES.admin.push("users", "audit");

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
-from cityloop.domains.operations import rollups
+from cityloop.domains.operations import live, rollups
 from cityloop.domains.operations.models import CaseFactRow, RatingFactRow, ReworkFactRow
 
 CLOSED = "closed"
@@ -126,6 +126,8 @@ def record_case(session: Session, *, fact: CaseFact) -> bool:
         after = rollups.contributions(values, ratings, reworks)
         rollups.apply(session, rollups.delta(before, after))
     session.flush()
+    if changed:
+        live.note_case(session, row=session.get(CaseFactRow, fact.case_id))  # the map's feed
     return changed
 
 

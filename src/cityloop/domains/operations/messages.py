@@ -92,6 +92,27 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "the staff report is for city-wide accounts; a scoped account reads the public one",
         "内部报告仅供全市范围账号使用；有辖区范围的账号请阅读公开报告",
     ),
+    # The city map, area heat and the live feed (citymap.py, live.py).
+    "operations.unknown_layer": (
+        "unknown layer {value}; one of {layers}",
+        "未知图层 {value}；可选：{layers}",
+    ),
+    "operations.area_level": (
+        "unknown area level {value}; one of {levels}",
+        "未知区域层级 {value}；可选：{levels}",
+    ),
+    "operations.area_measure": (
+        "unknown measure {value}; one of {measures}",
+        "未知度量 {value}；可选：{measures}",
+    ),
+    "operations.live_sign_in": (
+        "sign in first: the live feed takes a bearer token or access_token",
+        "请先登录：实时推送需要 Bearer 令牌或 access_token 参数",
+    ),
+    "operations.bad_last_event_id": (
+        "Last-Event-ID must be a whole number from an earlier event",
+        "Last-Event-ID 必须是先前事件的整数编号",
+    ),
 }
 register(PROBLEMS)
 

@@ -8,8 +8,9 @@ reconciles them with the cases. They hold codes, times and figures: no descripti
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -131,3 +132,20 @@ class ProactiveTask(Base):
     __table_args__ = (
         UniqueConstraint("month", "level", "area", "category", name="uq_ops_proactive_task"),
     )
+
+
+class LiveChange(Base):
+    """One change the operations centre's live feed sends: a case's fact, an alarm, a worker's
+    position. Appended in order (the id is the feed's cursor and its events' ids) and pruned
+    after a day: a screen away longer than that reloads the map instead of resuming."""
+
+    __tablename__ = "ops_live_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # case | alarm | position
+    ref: Mapped[str] = mapped_column(String(100))  # the case id, alarm id or account id
+    # The scope a viewer must have to see it (cuts.within_scope); None is outside every area.
+    district: Mapped[str | None] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,12 +1,15 @@
 """Operations (城市决策): the case read model and the operations centre's KPIs, league tables,
-trends, hotspots and the city's vital signs. Its facts (and the KPI rollups kept with them) are
-written by the ``case_facts`` bridge."""
+trends, hotspots, the city's vital signs, the city map and its live feed. Its facts (and the KPI
+rollups kept with them) are written by the ``case_facts`` bridge."""
 
 from __future__ import annotations
 
-from cityloop.base.modules import Module
+from cityloop.base.modules import Module, ScheduledJob
+from cityloop.domains.operations import live
+from cityloop.domains.operations.centre_views import router as centre_router
 from cityloop.domains.operations.models import (
     CaseFactRow,
+    LiveChange,
     ProactiveTask,
     RatingFactRow,
     ReworkFactRow,
@@ -27,6 +30,9 @@ MODULE = Module(
         DayRollupRow,
         DueRollupRow,
         VitalSign,
+        LiveChange,
     ),
-    routers=(router, vitals_router, public_router),
+    routers=(router, vitals_router, public_router, centre_router),
+    consumers=(live.subscribe,),
+    jobs=(ScheduledJob("ops-live-changes-prune", lambda settings: 3600.0, live.prune_job),),
 )

@@ -208,3 +208,57 @@ class ClosedCases(Answer):
     precision_m: int
     truncated: bool
     points: list[ClosedCasePoint]
+
+
+Cell = int | float | str | bool | list[int] | None
+
+
+class MapLayer(Answer):
+    """One layer of the city map: column names, then one row of plain values per point (a map
+    of 100,000 cases carries no key names per point)."""
+
+    columns: list[str]
+    rows: list[list[Cell]]
+
+
+class MapCrew(Answer):
+    id: int
+    name: str
+    department: str
+    members: int
+    located: int = Field(description="members with a reported position on this map")
+
+
+class CityMapAnswer(Answer):
+    """The operations centre's map (运行中心): the layers asked for, within the reader's scope.
+
+    ``cases``: open cases (id, lat, lon, status, priority, overdue, category, district);
+    ``alarms``: active alarms at their device (id, lat, lon, severity, status, type, device_id,
+    started_at); ``devices``: active devices with a point (id, lat, lon, state, last_seen_at,
+    battery, profile, name); ``workers``: crew members' last reported positions (user_id,
+    username, display_name, lat, lon, at, crews), with ``crews``. A layer not asked for is null.
+    """
+
+    generated_at: Timestamp
+    scope: dict[str, str]
+    live_cursor: int = Field(description="resume the live feed after this change id")
+    cases: MapLayer | None
+    alarms: MapLayer | None
+    devices: MapLayer | None
+    workers: MapLayer | None
+    crews: list[MapCrew] | None
+
+
+class AreaHeat(Answer):
+    """One area's open cases, how many of them are overdue, and the measure asked for."""
+
+    code: str
+    open: int
+    overdue: int
+    value: float
+
+
+class AreaHeatAnswer(Answer):
+    level: str
+    measure: str
+    areas: list[AreaHeat]

@@ -9,8 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import client_key
-from cityloop.platforms.application.identity import accounts, passwords, service, throttle, totp
-from cityloop.platforms.application.identity.deps import account_holder, pending_step
+from cityloop.platforms.application.identity import (
+    accounts,
+    passwords,
+    positions,
+    service,
+    throttle,
+    totp,
+)
+from cityloop.platforms.application.identity.deps import account_holder, pending_step, staff_actor
 from cityloop.platforms.application.identity.login import throttled
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import User
@@ -19,6 +26,8 @@ from cityloop.platforms.application.identity.schemas import (
     AccountOut,
     CodeIn,
     PasswordChange,
+    PositionIn,
+    PositionOut,
     RecoveryCodesOut,
     TotpEnrolmentOut,
 )
@@ -166,3 +175,18 @@ def disable_totp(ctx: Ctx, request: Request, body: CodeIn, user: Holder) -> Acco
         )
     _succeeded(ctx, user, request)
     return _account(ctx, user.id)
+
+
+@router.post("/me/position", response_model=PositionOut)
+def report_position(
+    ctx: Ctx, body: PositionIn, actor: Annotated[service.Actor, Depends(staff_actor)]
+) -> PositionOut:
+    """A field worker's or grid inspector's device reports where it is; the operations centre
+    shows the latest report (an older fix than the one kept changes nothing)."""
+    with ctx.writing() as session:
+        row = positions.report_position(
+            session, actor=actor, lat=body.lat, lon=body.lon, accuracy_m=body.accuracy_m, at=body.at
+        )
+        return PositionOut(
+            lat=row.lat, lon=row.lon, accuracy_m=row.accuracy_m, at=row.at.isoformat()
+        )

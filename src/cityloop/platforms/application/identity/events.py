@@ -52,3 +52,15 @@ class UserDeactivated(Event):
     role: str
     department_code: str | None = None
     by: str
+
+
+class PositionReported(Event):
+    """A field account reported where it is. The payload names the account, never the place:
+    whoever needs the point reads it (and records that read)."""
+
+    type: ClassVar[str] = "identity.position.reported"
+    aggregate: ClassVar[str] = "user"
+    aggregate_field: ClassVar[str] = "user_id"
+
+    user_id: int
+    at: datetime

@@ -17,6 +17,19 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         "enrol a second factor first: POST /api/v1/me/totp",
         "请先绑定第二重验证（动态口令）：POST /api/v1/me/totp",
     ),
+    # Positions reported by field workers' devices (positions.py).
+    "identity.position_field_roles": (
+        "only field workers and grid inspectors report a position",
+        "只有一线作业员和网格员上报位置",
+    ),
+    "identity.position_needs_time_zone": (
+        "at needs a time zone, e.g. 2026-12-06T09:00:00Z",
+        "at 需要时区，如 2026-12-06T09:00:00Z",
+    ),
+    "identity.position_in_future": (
+        "at lies in the future; check the device's clock",
+        "at 晚于当前时间；请检查设备时钟",
+    ),
     "identity.invalid_credentials": ("wrong username or password", "用户名或密码错误"),
     "identity.invalid_credentials_or_code": (
         "wrong username, password or code",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -86,6 +86,20 @@ class CrewMember(Base):
     crew_id: Mapped[int] = mapped_column(ForeignKey("crews.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkerPosition(Base):
+    """Where a field account's device last said it was: one row per account, replaced by each
+    report. Personal data: only staff and leaders read it, and each read is audited."""
+
+    __tablename__ = "worker_positions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    # The device's own estimate of its error, in metres, when it gives one.
+    accuracy_m: Mapped[float | None] = mapped_column(Float, default=None)
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RecoveryCode(Base):

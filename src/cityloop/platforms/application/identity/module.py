@@ -23,6 +23,7 @@ from cityloop.platforms.application.identity.models import (
     RealName,
     RecoveryCode,
     User,
+    WorkerPosition,
 )
 from cityloop.platforms.application.identity.realname_views import router as realname_router
 from cityloop.platforms.application.identity.versions import ConfigVersion
@@ -59,6 +60,7 @@ MODULE = Module(
         CrewMember,
         ConfigVersion,
         RecoveryCode,
+        WorkerPosition,
     ),
     routers=(router, account_router, admin_router, realname_router, crew_router, config_router),
     setup=(_bound_password_hashing, _check_totp_roles),

@@ -236,3 +236,22 @@ class CrewRename(BaseModel):
 
 class CrewMemberAdd(BaseModel):
     username: str = Field(min_length=1, max_length=80)
+
+
+class PositionIn(BaseModel):
+    """Where a field worker's device is now (WGS 84), as its GPS gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    at: datetime | None = Field(default=None, description="when the fix was taken; now if absent")
+
+
+class PositionOut(Answer):
+    """The position the account reported last."""
+
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    at: str

@@ -19,6 +19,11 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "case_follow_up": ("Following up your report with you", "就您反映的问题与您沟通"),
     "callback": ("Calling you back about your report", "就您反映的问题回访"),
     "export": ("Exporting records that include your data", "导出含有您数据的记录"),
+    # A field worker's last position on the operations centre's map (operations/citymap.py).
+    "operations_centre": (
+        "Showing your crew on the operations centre's map",
+        "在运行中心地图上显示您所在的班组",
+    ),
 }
 
 FIELDS: dict[str, tuple[str, str]] = {
@@ -35,6 +40,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "licences": ("Licences held", "持有的证照"),
     "application": ("An application's form and materials", "申请表及申请材料"),
     "contact_name": ("Name given as a contact", "留下的联系人姓名"),
+    "position": ("Last reported position", "最近上报的位置"),
 }
 
 LEGAL_BASES: dict[str, tuple[str, str]] = {

@@ -196,6 +196,15 @@ def acknowledge(session: Session, *, alarm_id: int, username: str) -> Alarm:
     alarm.acked_at = utcnow()
     alarm.acked_by = username
     session.flush()
+    emit(
+        session,
+        events.AlarmAcknowledged(
+            alarm_id=alarm.id,
+            device_id=alarm.originator_id,
+            alarm_type=alarm.type,
+            acked_at=alarm.acked_at.isoformat(),
+        ),
+    )
     return alarm
 
 

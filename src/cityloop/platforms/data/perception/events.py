@@ -57,6 +57,14 @@ class AlarmCleared(AlarmEvent):
     ended_at: str
 
 
+class AlarmAcknowledged(AlarmEvent):
+    """An operator acknowledged an alarm (its condition may still hold)."""
+
+    type: ClassVar[str] = "perception.alarm.acknowledged"
+
+    acked_at: str
+
+
 class EntityChange(BaseModel):
     """One entity of a change: its id, its type (an expanded IRI) and the attributes written."""
 

@@ -120,7 +120,7 @@ def test_a_district_leaders_view_holds_only_their_district(live_server: str, pag
     assert codes and all(code.startswith("RV02-") for code in codes)
 
 
-def test_the_video_wall_renders_without_navigation_in_large_dark_type(
+def test_the_video_wall_renders_without_navigation_in_large_dark_type_with_the_vital_signs(
     live_server: str, page: Page
 ) -> None:
     login(page, live_server, "supervisor", "/ops?wall=1")
@@ -134,6 +134,8 @@ def test_the_video_wall_renders_without_navigation_in_large_dark_type(
         "el => parseFloat(getComputedStyle(el).fontSize)"
     )
     assert size >= 36
+    # The city's vital signs stand beside the map, the demo fleet's air quality among them.
+    expect(page.get_by_test_id("vitals").get_by_test_id("vital-air-pm25-mean")).to_be_visible()
     screenshot(page, "console-ops-wall")
     page.get_by_test_id("ops-wall-toggle").click()
     expect(wall).to_have_attribute("data-wall", "0")

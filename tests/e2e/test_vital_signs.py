@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import login
+from tests.support.browser import login, screenshot
 
 expect.set_options(timeout=15_000)
 
@@ -64,6 +64,7 @@ def test_the_screen_shows_the_citys_vital_signs_and_a_tile_opens_its_alarms(
     expect(flood).to_contain_text("道路积水（最高监测点）")
     expect(flood.get_by_test_id("vital-level")).to_have_text("严重")
     expect(page.get_by_test_id("vital-lamps-out")).to_contain_text("路灯故障数")
+    screenshot(page, "console-vitals-zh")
     page.get_by_test_id("lang-switch").select_option("en")
 
     link = flood.get_by_test_id("vital-alarms")

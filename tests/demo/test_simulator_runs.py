@@ -92,7 +92,9 @@ def test_an_http_run_against_a_real_server_stores_the_readings(
                 duration=1.0,
                 on_message=sent.append,
             )
-        assert summary.sent == len(sent) > 8
+        # How many go out in the second depends on the machine's load; that some do, and all are
+        # stored, is the point.
+        assert summary.sent == len(sent) >= 2
         assert summary.outcomes == {"stored": summary.sent}
         db = Database(url)
         try:

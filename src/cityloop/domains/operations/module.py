@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cityloop.base.modules import Module
 from cityloop.domains.operations.models import (
+    ApplicationFactRow,
     CaseFactRow,
     ProactiveTask,
     RatingFactRow,
@@ -27,6 +28,7 @@ MODULE = Module(
         DayRollupRow,
         DueRollupRow,
         VitalSign,
+        ApplicationFactRow,
     ),
     routers=(router, vitals_router, public_router),
 )

@@ -5,81 +5,32 @@ a fact on each application event; the reconcile repairs a deleted or tampered fa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from cityloop.bridges import application_facts
 from cityloop.domains.operations import service, service_figures
 from cityloop.domains.operations.cuts import Period
 from cityloop.domains.operations.models import ApplicationFactRow
-from cityloop.domains.services.models import Application, ApplicationRating
-from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.service import Actor
+from tests.domains.operations.applications import APPLICATIONS, at, march_applications
 from tests.domains.operations.cases import MARCH
 from tests.support.city import City
 from tests.support.services import call, definition, save_service, staff, submitted
 
-SERVICE = "test-ops-permit"
 PERIOD = Period(*MARCH)
 MARCH_QUERY = {"start": MARCH[0].isoformat(), "end": MARCH[1].isoformat()}
 ADMIN = Actor(None, "admin", "admin")
 
 
-def at(day: int, hour: int = 0, month: int = 3) -> datetime:
-    return datetime(2030, month, day, hour, tzinfo=UTC)
-
-
-# name: (department, status, submitted, due, decided, (stars, rated at) or None)
-APPLICATIONS: dict[str, tuple[Any, ...]] = {
-    "a": ("urbanmgmt", "approved", at(2), at(10, 12), at(9), (5, at(12))),  # early
-    "b": ("urbanmgmt", "denied", at(3), at(15), at(15), (2, at(20))),  # exactly at the limit
-    "c": ("urbanmgmt", "issued", at(5), at(20), at(25), (4, at(2, 0, 4))),  # late; rated in April
-    "d": ("urbanmgmt", "approved", at(20, 0, 2), at(1), at(2), (4, at(3))),  # February's; late
-    "e": ("urbanmgmt", "under_review", at(28), at(10, 0, 4), None, None),  # undecided
-    "f": ("urbanmgmt", "not_accepted", at(10), None, at(11), None),  # refused: not a decision
-    "g": ("urbanmgmt", "approved", at(30), at(12, 0, 4), at(3, 0, 4), None),  # decided in April
-    "h": ("roads", "approved", at(6), None, at(8), (5, at(9))),  # no time limit
-    "i": ("urbanmgmt", "draft", None, None, None, None),  # never submitted
-}
-
-
 @pytest.fixture(scope="module")
 def march(city: City) -> dict[str, int]:
-    save_service(city, definition(SERVICE))
     with city.ctx.writing() as session:
-        citizen = session.scalars(select(User).where(User.username == "citizen")).one()
-        ids = {}
-        for name, (department, status, sent, due, decided, rating) in APPLICATIONS.items():
-            application = Application(
-                service_code=SERVICE,
-                service_version=1,
-                applicant_id=citizen.id,
-                department_code=department,
-                status=status,
-                submitted_at=sent,
-                due_at=due,
-                decided_at=decided,
-                created_at=sent or at(1),
-            )
-            session.add(application)
-            session.flush()
-            if rating:
-                stars, when = rating
-                session.add(
-                    ApplicationRating(
-                        application_id=application.id,
-                        score=stars,
-                        department_code=department,
-                        at=when,
-                    )
-                )
-            ids[name] = application.id
-        session.flush()
+        applications = march_applications(session)
         application_facts.reconcile(session)
-        return ids
+        return {name: application.id for name, application in applications.items()}
 
 
 def figures(city: City, period: Period = PERIOD, **filters: str) -> dict[str, dict[str, Any]]:
@@ -219,7 +170,7 @@ def test_the_reconcile_repairs_a_deleted_fact_and_a_tampered_one(
         session.get_one(ApplicationFactRow, march["b"]).on_time = False
         session.add(
             ApplicationFactRow(
-                application_id=10_000_000, service=SERVICE, department="roads", status="approved"
+                application_id=10_000_000, service="gone", department="roads", status="approved"
             )
         )
     assert figures(city)["*"]["services_submitted"] == 6

@@ -46,7 +46,7 @@ def fact_of(application: Application, rating: ApplicationRating | None) -> Appli
         submitted_at=application.submitted_at,
         due_at=application.due_at,
         decided_at=application.decided_at,
-        outcome=OUTCOMES.get(Status(application.status)),
+        outcome=OUTCOMES.get(application.status),
         stars=rating.score if rating else None,
         rated_at=rating.at if rating else None,
     )

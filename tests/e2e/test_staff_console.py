@@ -385,10 +385,17 @@ def test_supervisors_see_the_kpi_panel(live_server: str, open_page: Any) -> None
     expect(page.get_by_test_id("kpi-row-facilities")).to_be_visible()
     # Each figure carries the previous period's; a cut by district drills down to its streets.
     expect(page.get_by_test_id("kpi-previous-registered")).to_be_visible()
+    # The services domain's applications have their own small section (issue 11).
+    services = page.get_by_test_id("kpi-services")
+    expect(services.get_by_test_id("kpi-city-services_on_time_rate")).to_be_visible()
+    expect(services.get_by_test_id("kpi-city-services_satisfaction")).to_be_visible()
+    expect(page.get_by_test_id("kpi-services-city-wide")).to_have_count(0)
     screenshot(page, "console-kpi")
     page.get_by_test_id("kpi-by").select_option("district")
     page.locator("[data-testid^='kpi-drill-']").first.click()
     expect(page.get_by_test_id("kpi-scope")).to_contain_text("RV0")
+    # Applications carry no place: within a district the section says its figures are the city's.
+    expect(page.get_by_test_id("kpi-services-city-wide")).to_be_visible()
     expect(page.locator("[data-testid^='kpi-row-RV0']").first).to_be_visible()
     page.get_by_test_id("kpi-drill-up").click()
     expect(page.get_by_test_id("kpi-drill-up")).to_have_count(0)

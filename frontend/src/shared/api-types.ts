@@ -7201,6 +7201,51 @@ export interface components {
              * @description 满意率
              */
             satisfaction_rate: number | null;
+            /**
+             * Services Submitted
+             * @description applications submitted
+             */
+            services_submitted?: number | null;
+            /**
+             * Services Decided
+             * @description applications approved or denied
+             */
+            services_decided?: number | null;
+            /**
+             * Services Decided With Deadline
+             * @description decided applications that had a time limit (承诺时限)
+             */
+            services_decided_with_deadline?: number | null;
+            /**
+             * Services Decided On Time
+             * @description decided by the time limit
+             */
+            services_decided_on_time?: number | null;
+            /**
+             * Services Ratings
+             * @description applicants' ratings (好差评)
+             */
+            services_ratings?: number | null;
+            /**
+             * Services Satisfied
+             * @description ratings of 4 or 5 stars
+             */
+            services_satisfied?: number | null;
+            /**
+             * Services On Time Rate
+             * @description 按时办结率: decided on time / decided with a deadline
+             */
+            services_on_time_rate?: number | null;
+            /**
+             * Services Satisfaction
+             * @description mean stars of the ratings
+             */
+            services_satisfaction?: number | null;
+            /**
+             * Services Satisfaction Rate
+             * @description 满意率 of applications
+             */
+            services_satisfaction_rate?: number | null;
         };
         /** IntakeAnswer */
         IntakeAnswer: {
@@ -7319,6 +7364,11 @@ export interface components {
              * @description the next drill-down level (district, street, grid)
              */
             next_by: string | null;
+            /**
+             * Services City Wide
+             * @description true when the cut filters on a place, category or channel, which applications do not carry: the services figures are then the city's (within the department filter)
+             */
+            services_city_wide: boolean;
             city: components["schemas"]["KpiRow"];
             /** Groups */
             groups: components["schemas"]["KpiRow"][];
@@ -7338,6 +7388,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Services City Wide
+             * @description true when the cut filters on a place, category or channel, which applications do not carry: the services figures are then the city's (within the department filter)
+             */
+            services_city_wide: boolean;
             city: components["schemas"]["Indicators"];
             /** Departments */
             departments: {

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.cli import DataDir, unit_of_work
 from cityloop.base.context import AppContext
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
+from cityloop.bridges import application_facts
 from cityloop.domains.governance import catalogue
 from cityloop.domains.governance.events import CaseChange, CaseCreated, CaseRated, CaseTransitioned
 from cityloop.domains.governance.models import Case, CaseEvent, Rating
@@ -179,15 +180,19 @@ def register_dataset(ctx: AppContext) -> None:
 
 
 def rebuild(data_dir: DataDir = None) -> None:
-    """Rebuild the operations read model from the cases (the nightly reconcile, now)."""
+    """Rebuild the operations read model from the cases and the applications (the nightly
+    reconcile, now)."""
     with unit_of_work(data_dir) as session:
         result = reconcile(session)
+        applications = application_facts.reconcile(session)
     drift = result.rollups
     typer.echo(
         f"case facts: {result.checked} cases checked, {result.fixed} fixed, "
         f"{result.removed} removed\n"
         f"KPI rollups: {drift.checked} rows checked, {drift.fixed} fixed, "
-        f"{drift.removed} removed"
+        f"{drift.removed} removed\n"
+        f"application facts: {applications.checked} applications checked, "
+        f"{applications.fixed} fixed, {applications.removed} removed"
     )
 
 

@@ -112,6 +112,39 @@ class ReworkFactRow(Base):
     grid: Mapped[str | None] = mapped_column(String(40))
 
 
+class ApplicationFactRow(Base):
+    """What the KPIs need of one application for a city service (licence, permit), as it is
+    now: written by ``cityloop.bridges.application_facts`` from the services domain's events.
+    Codes, times and the stars given; no applicant, no form."""
+
+    __tablename__ = "ops_application_facts"
+
+    application_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    service: Mapped[str] = mapped_column(String(40))
+    department: Mapped[str] = mapped_column(String(40))
+    # Applications are filed with a department, not a place; kept for services that ask one.
+    district: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    submitted_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(30))  # approved | denied
+    on_time: Mapped[bool | None]  # decided by due_at; None without a decision or a deadline
+    stars: Mapped[int | None]
+    rated_at: Mapped[datetime | None]
+    hours_to_decide: Mapped[float | None] = mapped_column(Float)  # submitted to decided
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # One index per period column, leading with the time and then the department (the only
+    # scope these figures are cut by); at the services' volume the table is read directly.
+    __table_args__ = (
+        Index("ix_ops_application_facts_submitted", "submitted_at", "department"),
+        Index("ix_ops_application_facts_decided", "decided_at", "department", "on_time"),
+        Index("ix_ops_application_facts_rated", "rated_at", "department", "stars"),
+    )
+
+
 class ProactiveTask(Base):
     """A hotspot a supervisor turned into a proactive task (未诉先办); the case comes later."""
 

@@ -8,6 +8,7 @@ from cityloop.base.modules import Module, ScheduledJob
 from cityloop.domains.operations import live
 from cityloop.domains.operations.centre_views import router as centre_router
 from cityloop.domains.operations.models import (
+    ApplicationFactRow,
     CaseFactRow,
     LiveChange,
     ProactiveTask,
@@ -31,6 +32,7 @@ MODULE = Module(
         DueRollupRow,
         VitalSign,
         LiveChange,
+        ApplicationFactRow,
     ),
     routers=(router, vitals_router, public_router, centre_router),
     consumers=(live.subscribe,),

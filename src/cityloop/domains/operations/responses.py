@@ -33,6 +33,26 @@ class Indicators(Answer):
     response_rate: float | None = Field(description="响应率")
     resolution_rate: float | None = Field(description="解决率")
     satisfaction_rate: float | None = Field(description="满意率")
+    # The services domain's applications (issue 11); absent where a unit cannot have them.
+    services_submitted: int | None = Field(None, description="applications submitted")
+    services_decided: int | None = Field(None, description="applications approved or denied")
+    services_decided_with_deadline: int | None = Field(
+        None, description="decided applications that had a time limit (承诺时限)"
+    )
+    services_decided_on_time: int | None = Field(None, description="decided by the time limit")
+    services_ratings: int | None = Field(None, description="applicants' ratings (好差评)")
+    services_satisfied: int | None = Field(None, description="ratings of 4 or 5 stars")
+    services_on_time_rate: float | None = Field(
+        None, description="按时办结率: decided on time / decided with a deadline"
+    )
+    services_satisfaction: float | None = Field(None, description="mean stars of the ratings")
+    services_satisfaction_rate: float | None = Field(None, description="满意率 of applications")
+
+
+SERVICES_CITY_WIDE = (
+    "true when the cut filters on a place, category or channel, which applications do not "
+    "carry: the services figures are then the city's (within the department filter)"
+)
 
 
 class KpiReport(Answer):
@@ -40,6 +60,7 @@ class KpiReport(Answer):
 
     start: Timestamp
     end: Timestamp
+    services_city_wide: bool = Field(description=SERVICES_CITY_WIDE)
     city: Indicators
     departments: dict[str, Indicators]
 
@@ -59,6 +80,7 @@ class KpiCut(Answer):
     by: str | None
     filters: dict[str, str] = Field(description="the filters applied, the caller's scope included")
     next_by: str | None = Field(description="the next drill-down level (district, street, grid)")
+    services_city_wide: bool = Field(description=SERVICES_CITY_WIDE)
     city: KpiRow
     groups: list[KpiRow]
 

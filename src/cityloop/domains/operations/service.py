@@ -10,7 +10,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
-from cityloop.domains.operations import kpis
+from cityloop.domains.operations import kpis, service_figures
 from cityloop.domains.operations.cuts import (
     DRILL_DOWN,
     Cut,
@@ -51,21 +51,23 @@ def kpi_report(
 ) -> dict[str, Any]:
     """KPIs of one cut as ``actor`` may see it, each group with the previous period beside it."""
     cut = Cut(period, dimension(by), scoped(actor, filters))
-    current = kpis.figures(session, cut=cut)
+    current = with_services(session, kpis.figures(session, cut=cut), cut=cut)
     previous: dict[str, dict[str, Any]] = {}
     if compare:
-        previous = kpis.figures(session, cut=Cut(period.previous(), cut.by, cut.filters))
+        earlier = Cut(period.previous(), cut.by, cut.filters)
+        previous = with_services(session, kpis.figures(session, cut=earlier), cut=earlier)
 
     def row(key: str) -> dict[str, Any]:
         before = previous.get(key) if compare else None
         if compare and before is None:
-            before = kpis.Tally().figures()
-        return {
-            "key": key,
-            "figures": current[key],
-            "previous": before,
-            "delta": kpis.delta(current[key], before) if before is not None else None,
-        }
+            before = {**kpis.Tally().figures(), **_services_of(cut, key, {})}
+        change = None
+        if before is not None:
+            change = {
+                **kpis.delta(current[key], before),
+                **service_figures.delta(current[key], before),
+            }
+        return {"key": key, "figures": current[key], "previous": before, "delta": change}
 
     return {
         "start": period.start.isoformat(),
@@ -75,9 +77,32 @@ def kpi_report(
         "by": cut.by,
         "filters": cut.filters,
         "next_by": next_level(cut.by, cut.filters),
+        "services_city_wide": not service_figures.applies(cut.filters),
         "city": row(kpis.CITY),
         "groups": [row(key) for key in current if key != kpis.CITY],
     }
+
+
+def _services_of(cut: Cut, key: str, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # The city row and, in a cut by department, each department carry the services figures;
+    # a group of a dimension applications do not have (a district, a category) carries None.
+    if key == kpis.CITY or cut.by == "department":
+        return found.get(key) or service_figures.empty()
+    return dict.fromkeys(service_figures.FIGURES)
+
+
+def with_services(
+    session: Session, figures: dict[str, dict[str, Any]], *, cut: Cut
+) -> dict[str, dict[str, Any]]:
+    """The case figures of ``cut`` with the services domain's figures beside them."""
+    found = service_figures.figures(
+        session, period=cut.period, by=cut.by, filters=dict(cut.filters)
+    )
+    if cut.by == "department":  # a department with applications and no case is shown too
+        groups = {key: kpis.Tally().figures() for key in found if key != kpis.CITY}
+        groups.update({key: value for key, value in figures.items() if key != kpis.CITY})
+        figures = {kpis.CITY: figures[kpis.CITY], **dict(sorted(groups.items()))}
+    return {key: {**values, **_services_of(cut, key, found)} for key, values in figures.items()}
 
 
 def department_report(
@@ -85,10 +110,11 @@ def department_report(
 ) -> dict[str, Any]:
     """The console's first KPI screen: the city and each department (``/api/v1/kpis``)."""
     cut = Cut(period, "department", scoped(actor, {"department": department}))
-    found = kpis.figures(session, cut=cut)
+    found = with_services(session, kpis.figures(session, cut=cut), cut=cut)
     return {
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
+        "services_city_wide": not service_figures.applies(cut.filters),
         "city": found[kpis.CITY],
         "departments": {k: v for k, v in found.items() if k != kpis.CITY},
     }

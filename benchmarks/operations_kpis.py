@@ -51,6 +51,7 @@ from cityloop.base.db import Base, Database  # noqa: E402
 from cityloop.domains.operations import kpis, rollups, service  # noqa: E402
 from cityloop.domains.operations.cuts import Cut, Period  # noqa: E402
 from cityloop.domains.operations.models import (  # noqa: E402
+    ApplicationFactRow,
     CaseFactRow,
     RatingFactRow,
     ReworkFactRow,
@@ -317,7 +318,16 @@ def databases(postgres: str | None) -> Iterator[list[tuple[str, Callable[[], Dat
 
 def _schema(db: Database) -> Database:
     # Only the operations tables: the benchmark measures the read model, not the migrations.
-    models = (CaseFactRow, RatingFactRow, ReworkFactRow, DayRollupRow, DueRollupRow)
+    # The application facts stay empty (benchmarks/service_figures.py measures them), but the
+    # report reads them.
+    models = (
+        CaseFactRow,
+        RatingFactRow,
+        ReworkFactRow,
+        DayRollupRow,
+        DueRollupRow,
+        ApplicationFactRow,
+    )
     tables = [m.__table__ for m in models]
     Base.metadata.create_all(db.engine, tables=tables)
     return db

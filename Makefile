@@ -85,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/vitals.py
 	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/ops_map.py
+	$(BIN)/python benchmarks/service_figures.py
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

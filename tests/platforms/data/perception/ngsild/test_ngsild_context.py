@@ -38,7 +38,12 @@ pytestmark = pytest.mark.usefixtures("ngsild_credentials")
 class ContextServer(LocalServer):
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
-        documents = {"/schema.jsonld": SCHEMA, "/other.jsonld": OTHER, "/broken.jsonld": "oops"}
+        documents = {
+            "/schema.jsonld": SCHEMA,
+            "/other.jsonld": OTHER,
+            "/broken.jsonld": "oops",
+            "/no-context.jsonld": {"note": "no context member here"},
+        }
         server = self
 
         class Handler(QuietHandler):
@@ -47,6 +52,9 @@ class ContextServer(LocalServer):
                 path = self.path.split("?", 1)[0]
                 if path == "/drip.jsonld":
                     self.drip(b'{"@context": {"a": "https://e.org/a"}}')
+                    return
+                if path == "/not-json.jsonld":
+                    self.reply(b"this is { not json", content_type="application/ld+json")
                     return
                 if self.path == "/huge.jsonld":
                     body = json.dumps({"@context": {"x": "y" * 2_000_000}}).encode()
@@ -132,7 +140,7 @@ def test_link_header_context_is_fetched_once_and_cached(city: City, server: Cont
     listed = city.client.get(API + "/jsonldContexts").json()
     assert url in listed and contexts.CORE_URL in listed
     details = city.client.get(API + "/jsonldContexts", params={"details": "true"}).json()
-    assert any(d["url"] == url and d["kind"] == "Cached" for d in details)
+    assert any(d["URL"] == url and d["kind"] == "Cached" for d in details)
     assert city.client.get(API + "/jsonldContexts/" + cached.id).json() == SCHEMA
 
 
@@ -157,17 +165,28 @@ def test_ld_json_body_context_and_response(city: City, server: ContextServer) ->
     assert got.json()["brand"]["value"] == "Volvo"
 
 
-def test_unavailable_contexts_are_503(city: City, server: ContextServer) -> None:
-    for path in ("/missing.jsonld", "/broken.jsonld", "/huge.jsonld"):
+def test_unavailable_contexts_are_504_and_invalid_ones_400(
+    city: City, server: ContextServer
+) -> None:
+    """Clause 5.5.6: a remote @context that cannot be retrieved is LdContextNotAvailable (504,
+    clause 6.3.2); one retrieved but not a JSON-LD context is BadRequestData."""
+    for path in ("/missing.jsonld", "/huge.jsonld"):
         response = city.client.post(
             API + "/entities", json=car("x"), headers=link(server.base + path)
         )
-        assert response.status_code == 503, path
+        assert response.status_code == 504, path
         assert response.json()["type"] == ERR + "LdContextNotAvailable"
+    for path in ("/broken.jsonld", "/no-context.jsonld", "/not-json.jsonld"):
+        response = city.client.post(
+            API + "/entities", json=car("x"), headers=link(server.base + path)
+        )
+        assert response.status_code == 400, path
+        assert response.json()["type"] == ERR + "BadRequestData"
+        assert "@context" in response.json()["detail"]
     refused = city.client.get(
         API + "/entities", params={"type": "Car"}, headers=link("ftp://example.org/c.jsonld")
     )
-    assert refused.status_code == 503
+    assert refused.status_code == 504
     invalid = city.client.post(
         API + "/entities",
         json={**car("y"), "@context": {"brand": {"@id": 5}}},
@@ -183,6 +202,8 @@ def test_hosted_contexts(city: City) -> None:
     location = response.headers["Location"]
     local_id = location.rsplit("/", 1)[1]
     assert city.client.get(API + "/jsonldContexts/" + local_id).json() == OTHER
+    # Clause 6.30.3.2: Location names the context; its absolute URL works in a Link header.
+    url = city.ctx.settings.public_base_url.rstrip("/") + location
     created = city.client.post(
         API + "/entities",
         json={
@@ -190,7 +211,7 @@ def test_hosted_contexts(city: City) -> None:
             "type": "Auto",
             "marke": {"type": "Property", "value": "Saab"},
         },
-        headers=link(location),
+        headers=link(url),
     )
     assert created.status_code == 201, created.text
     assert (
@@ -208,7 +229,7 @@ def test_hosted_contexts(city: City) -> None:
 
 
 def test_core_context_urls_are_served_from_the_package() -> None:
-    for version in ("", "-v1.3", "-v1.6", "-v1.8"):
+    for version in ("", "-v1.3", "-v1.6", "-v1.8", "-v1.9"):
         url = f"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context{version}.jsonld"
         active = contexts.resolve(None, user=url)
         assert active.expand("location") == "https://uri.etsi.org/ngsi-ld/location"

@@ -19,10 +19,11 @@ def test_a_hosted_contexts_location_and_url_ignore_the_host_header(city: City) -
     )
     assert created.status_code == 201, created.text
     location = created.headers["Location"]
-    assert location.startswith(base + API + "/jsonldContexts/")
+    assert location.startswith(API + "/jsonldContexts/")
     listed = city.client.get(
         API + "/jsonldContexts", params={"details": "true"}, headers={"Host": "evil.example"}
     )
     assert listed.status_code == 200, listed.text
-    urls = [info["url"] for info in listed.json() if isinstance(info, dict)]
+    urls = [info["URL"] for info in listed.json() if isinstance(info, dict)]
     assert urls and not any("evil.example" in url for url in urls)
+    assert all(url.startswith(base) for url in urls if "/jsonldContexts/" in url)

@@ -2,9 +2,10 @@
 table, and (once per URL) the network through the outbound client.
 
 Fetches go through the outbound client (its address policy, one deadline, a size cap). Every
-failed fetch answers the same LdContextNotAvailable detail, whatever went wrong, so the
-answer says nothing about what listens at an address; the reason is logged here. A context
-that failed is neither cached nor listed by /jsonldContexts.
+fetch that gets no document answers the same 504 LdContextNotAvailable detail, whatever went
+wrong, so the answer says nothing about what listens at an address; the reason is logged here.
+A document that arrives but is not JSON, or has no @context member, is a 400 BadRequestData
+(clause 5.5.6). A context that failed is neither cached nor listed by /jsonldContexts.
 """
 
 from __future__ import annotations
@@ -26,27 +27,41 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
 from cityloop.base.outbound import GENERIC, Outbound, OutboundError
-from cityloop.platforms.data.perception.ngsild.errors import NgsiError
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 
 log = logging.getLogger(__name__)
 
-CORE_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+# The core context a response names: v1.8, shipped with its v1.9 successor (clause 5.13).
+CORE_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+CORE_V19_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"
 _CORE_PATTERN = re.compile(
-    r"^https?://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(-v1\.[3-8](\.\d+)?)?\.jsonld$"
+    r"^https?://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(-v1\.([3-9])(\.\d+)?)?\.jsonld$"
 )
 HOSTED_PATH = re.compile(r"/ngsi-ld/v1/jsonldContexts/([A-Za-z0-9_-]{1,64})$")
 # The one answer to any failed fetch: refused, closed, silent, not JSON, too large.
 UNAVAILABLE = f"@context: {GENERIC}"
 _USE_STAMP_EVERY = timedelta(minutes=10)
-CORE_DOCUMENT: dict[str, Any] = json.loads(
-    resources.files(__package__).joinpath("ngsi-ld-core-context.jsonld").read_text("utf-8")
-)
+
+
+def _shipped(name: str) -> dict[str, Any]:
+    return dict(json.loads(resources.files(__package__).joinpath(name).read_text("utf-8")))
+
+
+CORE_DOCUMENT = _shipped("ngsi-ld-core-context-v1.8.jsonld")
+CORE_V19_DOCUMENT = _shipped("ngsi-ld-core-context-v1.9.jsonld")
 
 
 def is_core_url(url: str) -> bool:
     """Whether ``url`` names the core context (any version): it is never fetched."""
     return bool(_CORE_PATTERN.match(url))
+
+
+def core_document(url: str) -> dict[str, Any]:
+    """The shipped core context a core URL names: v1.9 for v1.9, else v1.8 (the versions
+    before it only lack terms; the unversioned URL stays on the default)."""
+    match = _CORE_PATTERN.match(url)
+    return CORE_V19_DOCUMENT if match and match.group(2) == "9" else CORE_DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -129,13 +144,13 @@ class Loader(DocumentLoader):
 
     def load(self, url: str) -> dict[str, Any]:
         if is_core_url(url):
-            return CORE_DOCUMENT
+            return core_document(url)
         cached = fetched.get(url)
         if cached is not None:
             return cached
         document = self._from_database(url)
         if document is None:
-            document = self._fetch(url)
+            document = self.fetch(url)
             self._store(url, document)
         fetched[url] = document
         return document
@@ -157,7 +172,8 @@ class Loader(DocumentLoader):
                     row.access_count = (row.access_count or 0) + 1
         return dict(json.loads(body))
 
-    def _fetch(self, url: str) -> dict[str, Any]:
+    def fetch(self, url: str) -> dict[str, Any]:
+        """Fetch ``url`` from the network now, whatever is cached (a reload); stores nothing."""
         if not url.startswith(("http://", "https://")) or len(url) > 2000:
             raise NgsiError(
                 "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
@@ -165,14 +181,20 @@ class Loader(DocumentLoader):
         if self.gate is not None:
             self.gate()
         try:
-            document = self._download(url)
-        except (OutboundError, ValueError, RecursionError) as exc:
-            reason = exc.reason if isinstance(exc, OutboundError) else f"not JSON: {exc}"
-            log.warning("@context %s could not be fetched: %s", url[:300], reason)
+            content = self._download(url)
+        except OutboundError as exc:
+            log.warning("@context %s could not be fetched: %s", url[:300], exc.reason)
             raise NgsiError("LdContextNotAvailable", UNAVAILABLE) from None
+        try:
+            document = json.loads(content)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict) or "@context" not in document:
+            log.warning("@context %s is not a JSON-LD context document", url[:300])
+            raise bad_data(f"@context: {url[:200]} is not a JSON object with an @context member")
         return document
 
-    def _download(self, url: str) -> dict[str, Any]:
+    def _download(self, url: str) -> bytes:
         if self.outbound is None:
             raise OutboundError("no outbound client here (a hosted context)", "refused")
         reply = self.outbound.get(
@@ -183,10 +205,7 @@ class Loader(DocumentLoader):
         )
         if reply.status_code != 200:
             raise OutboundError(f"answered HTTP {reply.status_code}", "status")
-        document = json.loads(reply.content)
-        if not isinstance(document, dict) or "@context" not in document:
-            raise OutboundError("holds no @context member", "content")
-        return document
+        return bytes(reply.content)
 
     def _store(self, url: str, document: dict[str, Any]) -> None:
         if self.db is None:
@@ -245,7 +264,7 @@ class CachedLoader(DocumentLoader):
 
     def load(self, url: str) -> dict[str, Any]:
         if is_core_url(url):
-            return CORE_DOCUMENT
+            return core_document(url)
         document = fetched.get(url) or self.documents.get(url)
         if document is None and self.session is not None:
             row = _row_for(self.session, url)

@@ -17,7 +17,7 @@ STATUS = {
     "InternalError": 500,
     "TooComplexQuery": 403,
     "TooManyResults": 403,
-    "LdContextNotAvailable": 503,
+    "LdContextNotAvailable": 504,
     "NonexistentTenant": 404,
     "NoMultiTenantSupport": 501,
     "NotAcceptable": 406,
@@ -43,7 +43,7 @@ BY_STATUS = {
     415: "UnsupportedMediaType",
     422: "OperationNotSupported",
     429: "TooManyRequests",
-    503: "LdContextNotAvailable",
+    504: "LdContextNotAvailable",
 }
 
 

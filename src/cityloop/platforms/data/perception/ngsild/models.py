@@ -56,11 +56,14 @@ class NgsiEntity(Base):
 
 
 class NgsiContext(Base):
-    """A JSON-LD @context: fetched from a URL (Cached) or posted to us (Hosted)."""
+    """A JSON-LD @context: fetched from a URL (Cached), posted to us (Hosted) or made from a
+    request's inline @context (ImplicitlyCreated). Hosted and implicit ones belong to
+    ``tenant``; Cached ones are copies of public documents, shared by every tenant."""
 
     __tablename__ = "ngsild_contexts"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(100), default="", server_default="")
     url: Mapped[str | None] = mapped_column(String(2000), unique=True, default=None)
     kind: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)

@@ -22,12 +22,18 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     CONTEXT_FETCH_LIMITER,
     JSON,
     PREFIX,
+    TransportRules,
     authorize,
+    check_parameters,
 )
 
 __all__ = ["CONTEXT_FETCH_LIMITER", "install_ngsild", "router"]
 
-router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"], dependencies=[Depends(authorize)])
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["ngsi-ld"],
+    dependencies=[Depends(authorize), Depends(check_parameters)],
+)
 # In this order: POST /entityOperations/query must match before /entityOperations/{operation}.
 for _resource in (entities, queries, batch, types, jsonld_contexts, temporal, subscriptions):
     router.include_router(_resource.router)
@@ -36,6 +42,7 @@ for _resource in (entities, queries, batch, types, jsonld_contexts, temporal, su
 def install_ngsild(app: FastAPI) -> None:
     """Mount the routes and answer every error under /ngsi-ld/ as ETSI ProblemDetails."""
     app.include_router(router)
+    app.add_middleware(TransportRules)
 
     @app.exception_handler(NgsiError)
     async def _ngsi_error(request: Request, exc: NgsiError) -> JSONResponse:

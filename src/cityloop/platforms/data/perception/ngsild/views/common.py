@@ -1,6 +1,7 @@
-"""Request plumbing shared by the /ngsi-ld/v1 routes: the access gate, the tenant header, the
-client's @context (Link header or body), reading a JSON body, query parameters, and answering
-in the media type the Accept header asks for."""
+"""Request plumbing shared by the /ngsi-ld/v1 routes: the transport rules (411, the tenant echo),
+the access gate, the query parameters each route takes, the tenant header, the client's @context
+(Link header or body), reading a JSON body, and answering in the media type the Accept header
+asks for."""
 
 from __future__ import annotations
 
@@ -8,24 +9,28 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import Declared, DeclaredApiKey, bearer_token
-from cityloop.platforms.data.perception.ngsild import access, rows
+from cityloop.platforms.data.perception.ngsild import access, jsonld_contexts, rows
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
+from cityloop.platforms.data.perception.ngsild.context_loader import CORE_URL, Loader
 from cityloop.platforms.data.perception.ngsild.entities import check_name, render_entity
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
-from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.models import NgsiContext, NgsiEntity
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
 from cityloop.settings import Settings
 
@@ -33,7 +38,52 @@ PREFIX = "/ngsi-ld/v1"
 CONTEXT_FETCH_LIMITER = "ngsild_context_fetches"  # its key in ctx.extras
 JSON = "application/json"
 LD_JSON = "application/ld+json"
+GEO_JSON = "application/geo+json"
+MERGE_PATCH_JSON = "application/merge-patch+json"
+# What most routes answer in, in the order clause 6.3.4 gives to break a tie between weights.
+ANSWER_TYPES = (JSON, LD_JSON)
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,11}")
+_WITH_BODY = ("POST", "PATCH", "PUT")
+_EMPTY_LENGTH = (b"content-length", b"0")
+
+
+class TransportRules:
+    """Rules under /ngsi-ld/ that come before any route: a POST, PATCH or PUT without
+    Content-Length is a bare 411 (clause 6.3.4), decided before the tenant or anything else is
+    looked at; every answer to a request naming a tenant carries NGSILD-Tenant (clause 6.3.14)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        echo = _tenant_echo(headers.get("ngsild-tenant"))
+
+        async def send_with_tenant(message: Message) -> None:
+            if message["type"] == "http.response.start" and echo:
+                message = {**message, "headers": [*message.get("headers", []), echo]}
+            await send(message)
+
+        if scope["method"] in _WITH_BODY and "content-length" not in headers:
+            start = {"type": "http.response.start", "status": 411, "headers": [_EMPTY_LENGTH]}
+            await send_with_tenant(start)
+            await send_with_tenant({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send_with_tenant)
+
+
+def _tenant_echo(name: str | None) -> tuple[bytes, bytes] | None:
+    """The NGSILD-Tenant header an answer repeats: only a well-formed tenant name."""
+    if not name:
+        return None
+    try:
+        tenant = check_tenant_name(name)
+    except NgsiError:
+        return None
+    return (b"ngsild-tenant", tenant.encode())
 
 
 def authorize(request: Request, _bearer: Declared, _api_key: DeclaredApiKey) -> None:
@@ -61,17 +111,97 @@ def authorize(request: Request, _bearer: Declared, _api_key: DeclaredApiKey) -> 
         )
 
 
+# The query parameters each route takes (clause 6.3.20: any other is an InvalidRequest), by
+# method and path under PREFIX with every {placeholder} written "{}". The lists follow the
+# specification, so a parameter a route does not act on yet passes here and is ignored there.
+# A route missing from the table is not checked; tests/…/test_ngsild_common.py fails for it.
+_PAGING = frozenset({"limit", "offset", "count"})
+_OUTPUT = frozenset({"options", "format", "lang", "local", "join", "joinLevel", "containedBy"})
+_RETRIEVE = _OUTPUT | {"attrs", "pick", "omit", "geometryProperty", "datasetId", "entityMap"}
+_ENTITY_QUERY = (
+    _RETRIEVE
+    | _PAGING
+    | {"id", "type", "idPattern", "q", "csf", "scopeQ"}
+    | {"georel", "geometry", "coordinates", "geoproperty"}
+)
+_TEMPORAL = frozenset(
+    {"timerel", "timeAt", "endTimeAt", "timeproperty", "lastN", "aggrMethods", "aggrPeriodDuration"}
+)
+PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/entities"): frozenset(),
+    ("GET", "/entities"): _ENTITY_QUERY,
+    ("DELETE", "/entities"): frozenset({"id", "type", "idPattern", "q", "scopeQ", "local"}),
+    ("GET", "/entities/{}"): _RETRIEVE,
+    ("PUT", "/entities/{}"): frozenset(),
+    ("PATCH", "/entities/{}"): frozenset({"options", "format", "observedAt", "lang"}),
+    ("DELETE", "/entities/{}"): frozenset({"type", "local"}),
+    ("POST", "/entities/{}/attrs"): frozenset({"options"}),
+    ("PATCH", "/entities/{}/attrs"): frozenset(),
+    ("PATCH", "/entities/{}/attrs/{}"): frozenset(),
+    ("PUT", "/entities/{}/attrs/{}"): frozenset(),
+    ("DELETE", "/entities/{}/attrs/{}"): frozenset({"datasetId", "deleteAll", "lang"}),
+    ("POST", "/entityOperations/{}"): frozenset({"options"}),
+    ("POST", "/entityOperations/query"): _OUTPUT | _PAGING | {"geometryProperty"},
+    ("GET", "/types"): frozenset({"details", "local"}),
+    ("GET", "/types/{}"): frozenset({"local"}),
+    ("GET", "/attributes"): frozenset({"details", "local"}),
+    ("GET", "/attributes/{}"): frozenset({"local"}),
+    ("GET", "/jsonldContexts"): frozenset({"details", "kind"}),
+    ("GET", "/jsonldContexts/{}"): frozenset({"details"}),
+    ("POST", "/jsonldContexts"): frozenset(),
+    ("DELETE", "/jsonldContexts/{}"): frozenset({"reload"}),
+    ("GET", "/temporal/entities"): _ENTITY_QUERY | _TEMPORAL,
+    ("POST", "/temporal/entities"): frozenset(),
+    ("GET", "/temporal/entities/{}"): _RETRIEVE | _TEMPORAL,
+    ("DELETE", "/temporal/entities/{}"): frozenset(),
+    ("POST", "/temporal/entities/{}/attrs"): frozenset(),
+    ("DELETE", "/temporal/entities/{}/attrs/{}"): frozenset({"datasetId", "deleteAll"}),
+    ("PATCH", "/temporal/entities/{}/attrs/{}/{}"): frozenset(),
+    ("DELETE", "/temporal/entities/{}/attrs/{}/{}"): frozenset(),
+    ("POST", "/temporal/entityOperations/query"): _OUTPUT | _PAGING | _TEMPORAL,
+    ("POST", "/subscriptions"): frozenset(),
+    ("GET", "/subscriptions"): _PAGING,
+    ("GET", "/subscriptions/{}"): frozenset(),
+    ("PATCH", "/subscriptions/{}"): frozenset(),
+    ("DELETE", "/subscriptions/{}"): frozenset(),
+}
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def route_key(method: str, path: str) -> tuple[str, str]:
+    """A route's key in :data:`PARAMETERS`: its method and its path under PREFIX, placeholders
+    written "{}"."""
+    return method, _PLACEHOLDER.sub("{}", path.removeprefix(PREFIX))
+
+
+def check_parameters(request: Request) -> None:
+    """Refuse query parameters the matched route does not take (400 InvalidRequest, naming them)."""
+    route = request.scope.get("route")
+    allowed = PARAMETERS.get(route_key(request.method, getattr(route, "path", "")))
+    if allowed is None:
+        return
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise invalid(f"unknown query parameter {', '.join(unknown)}; this operation takes {takes}")
+
+
 @dataclass
 class Call:
     """One request's tenant, answer format and @context source, read before any work."""
 
     ctx: AppContext
     tenant: str
-    ld: bool
+    media: str  # the media type the answer is in (see :func:`negotiate`)
     link: str | None
     base_url: str
     anonymous: bool = True
     client: str = "unknown"
+
+    @property
+    def ld(self) -> bool:
+        """Whether the answer is JSON-LD (@context in the body, not a Link header)."""
+        return self.media == LD_JSON
 
     @property
     def limits(self) -> ContextLimits:
@@ -83,13 +213,31 @@ class Call:
         )
 
     def resolve(self, user: Any) -> ActiveContext:
-        return contexts.resolve(
+        """The client's processed @context; an inline one is also kept as ImplicitlyCreated."""
+        active = contexts.resolve(
             self.ctx.db,
             user=user,
             limits=self.limits,
             outbound=self.ctx.outbound,
             gate=self._limit_fetches if self.anonymous else None,
         )
+        if active.link_url == CORE_URL and active.user is not None:
+            self._record_implicit(active.user)
+        return active
+
+    def loader(self) -> Loader:
+        """A document loader that fetches through the outbound client (for a reload)."""
+        gate = self._limit_fetches if self.anonymous else None
+        return Loader(self.ctx.db, self.limits, self.ctx.outbound, gate)
+
+    def _record_implicit(self, user: Any) -> None:
+        """Give an inline @context (one with no URL of its own) a URL under /jsonldContexts."""
+        context_id = jsonld_contexts.implicit_id(tenant=self.tenant, user=user)
+        with self.ctx.reading() as session:
+            if session.get(NgsiContext, context_id) is not None:
+                return
+        with contextlib.suppress(IntegrityError), self.ctx.writing() as session:
+            jsonld_contexts.record_implicit(session, tenant=self.tenant, user=user)
 
     def _limit_fetches(self) -> None:
         """Before an anonymous caller's @context is fetched: a few a minute per address."""
@@ -104,25 +252,59 @@ class Call:
             raise error from None
 
 
-def _wants_ld(request: Request) -> bool:
-    accept = request.headers.get("accept", "").lower()
-    if not accept.strip():
-        return False
-    kinds = [part.split(";")[0].strip() for part in accept.split(",")]
-    if LD_JSON in kinds:
-        return True
-    if any(k in (JSON, "*/*", "application/*", "application/geo+json") for k in kinds):
-        return False
-    raise NgsiError("NotAcceptable", f"cannot answer in {accept!r}; ask for {JSON} or {LD_JSON}")
+def negotiate(accept: str | None, offered: Sequence[str] = ANSWER_TYPES) -> str:
+    """The media type to answer in, of those ``offered``; 406 NotAcceptable when none will do.
+
+    Each offered type takes the weight of the most specific Accept range that matches it (RFC
+    9110 §12.5.1: exact, then type/*, then */*); q=0 refuses it; equal weights go to the one
+    listed first in ``offered`` (clause 6.3.4's order). No Accept header means the first."""
+    if accept is None or not accept.strip():
+        return offered[0]
+    ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
+    chosen, best = None, 0.0
+    for media in offered:
+        weight = _weight(media, ranges)
+        if weight > best:
+            chosen, best = media, weight
+    if chosen is None:
+        raise NgsiError(
+            "NotAcceptable", f"Accept: cannot answer {accept[:200]!r}, only {', '.join(offered)}"
+        )
+    return chosen
 
 
-def call_for(request: Request) -> Call:
-    """The request's :class:`Call`; a bad tenant header or Accept header is refused here."""
+def _media_range(part: str) -> tuple[str, float]:
+    """One Accept range and its weight; a weight that is not a number in [0, 1] is ignored."""
+    media, *params = part.split(";")
+    weight = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "q":
+            continue
+        with contextlib.suppress(ValueError):
+            number = float(value.strip())
+            if math.isfinite(number) and 0 <= number <= 1:
+                weight = number
+    return media.strip().lower(), weight
+
+
+def _weight(media: str, ranges: list[tuple[str, float]]) -> float:
+    """The weight of the most specific range matching ``media`` (0 when none matches)."""
+    for candidate in (media, media.split("/")[0] + "/*", "*/*"):
+        weights = [weight for name, weight in ranges if name == candidate]
+        if weights:
+            return max(weights)
+    return 0.0
+
+
+def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
+    """The request's :class:`Call`, answering in one of ``offered``; a bad tenant header or an
+    Accept header none of them meets is refused here."""
     tenant = check_tenant_name(request.headers.get("ngsild-tenant"))
     return Call(
         ctx=request.app.state.ctx,
         tenant=tenant,
-        ld=_wants_ld(request),
+        media=negotiate(request.headers.get("accept"), offered),
         link=contexts.parse_link_header(request.headers.get("link")),
         # Links the broker hands out name the deployment's public address, never the Host
         # header a client sent.
@@ -144,10 +326,16 @@ def _finite(text: str) -> float:
 
 
 async def read_body(request: Request, call: Call) -> tuple[Any, str]:
-    """The parsed body and its media type; anything but JSON is refused before parsing."""
+    """The parsed body and its media type; anything but JSON is refused before parsing.
+
+    A PATCH may also be sent as application/merge-patch+json (clause 6.3.4), read as JSON."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == MERGE_PATCH_JSON and request.method == "PATCH":
+        media = JSON
     if media not in (JSON, LD_JSON):
-        raise NgsiError("UnsupportedMediaType", f"send {JSON} or {LD_JSON}, not {media!r}")
+        raise NgsiError(
+            "UnsupportedMediaType", f"Content-Type: send {JSON} or {LD_JSON}, not {media[:100]!r}"
+        )
     limit = call.ctx.settings.ngsild_max_body_bytes
     declared = request.headers.get("content-length")
     if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > limit:
@@ -228,9 +416,19 @@ def options(request: Request) -> set[str]:
     return found
 
 
+def flag(request: Request, name: str) -> bool:
+    """A true/false query parameter (absent: false); any other value is a 400 naming it."""
+    value = request.query_params.get(name)
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise bad_data(f"{name} must be true or false")
+
+
 def details(request: Request) -> bool:
     """Whether ``details=true`` was asked for."""
-    return request.query_params.get("details", "").lower() == "true"
+    return flag(request, "details")
 
 
 def int_param(request: Request, name: str, default: int, low: int = 0) -> int:

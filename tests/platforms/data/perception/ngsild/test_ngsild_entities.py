@@ -14,7 +14,7 @@ from tests.support.city import City
 from tests.support.fuzz import Leaf, garbage
 from tests.support.ngsild import API, error_type
 
-CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 
 
 # Writes under /ngsi-ld/v1 need credentials: the demo API key, on every request.

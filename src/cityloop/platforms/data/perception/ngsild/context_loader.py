@@ -95,12 +95,13 @@ def local_id(text: str) -> str:
 
 
 def _row_for(session: Session, url: str) -> NgsiContext | None:
-    """The stored context a URL names: a Hosted one by its path here, else a Cached one."""
+    """The stored context a URL names: one served here (Hosted or ImplicitlyCreated) by its
+    path, else a Cached one."""
     hosted = HOSTED_PATH.search(url.split("?", 1)[0])
     row = None
     if hosted:
         row = session.get(NgsiContext, hosted.group(1))
-        if row is not None and row.kind != "Hosted":
+        if row is not None and row.kind == "Cached":
             row = None
     if row is None:
         row = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
@@ -162,9 +163,10 @@ class Loader(DocumentLoader):
             row = _row_for(session, url)
             if row is None:
                 return None
-            body, row_id, kind, used = row.body, row.id, row.kind, row.last_used_at
-        if kind == "Cached" and (used is None or utcnow() - used > _USE_STAMP_EVERY):
-            # Keeps the eviction order "least recently used" without a write per request.
+            body, row_id, used = row.body, row.id, row.last_used_at
+        if used is None or utcnow() - used > _USE_STAMP_EVERY:
+            # Keeps the eviction order "least recently used" (and numberOfHits, of every kind)
+            # without a write per request.
             with self.db.writing() as session:
                 row = session.get(NgsiContext, row_id)
                 if row is not None:

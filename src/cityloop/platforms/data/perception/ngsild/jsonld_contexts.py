@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.platforms.data.perception.ngsild.context import forget, resolve
 from cityloop.platforms.data.perception.ngsild.context_loader import HOSTED_PATH, local_id
-from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import DEFAULT_TENANT
 
@@ -76,7 +76,9 @@ def find_context(session: Session, *, tenant: str, context_id: str) -> NgsiConte
 def host_context(session: Session, *, tenant: str, body: Any) -> NgsiContext:
     """Store a posted @context document; it is then served at /jsonldContexts/{id}."""
     if not isinstance(body, dict) or "@context" not in body:
-        raise bad_data("the body must be a JSON object with an @context member")
+        # Not the shape the operation takes at all (clause 6.30.3.2); a bad @context is 400
+        # BadRequestData below.
+        raise invalid("the body must be a JSON object with an @context member")
     member = body["@context"]
     items = member if isinstance(member, list) else [member]
     if not items or not all(isinstance(item, dict | str) for item in items):

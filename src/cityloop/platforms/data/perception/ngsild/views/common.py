@@ -221,7 +221,8 @@ class Call:
             outbound=self.ctx.outbound,
             gate=self._limit_fetches if self.anonymous else None,
         )
-        if active.link_url == CORE_URL and active.user is not None:
+        # Not for anonymous (public read) callers: they could fill the table at will.
+        if active.link_url == CORE_URL and active.user is not None and not self.anonymous:
             self._record_implicit(active.user)
         return active
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from cityloop.platforms.data.perception.ngsild import jsonld_contexts
 from cityloop.platforms.data.perception.ngsild.context_loader import CORE_DOCUMENT, CORE_URL
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     LD_JSON,
@@ -77,7 +78,10 @@ def _host(call: Call, body: Any) -> Response:
         row = jsonld_contexts.host_context(session, body=body)
         local_id = row.id
     return Response(
-        status_code=201, headers={"Location": f"{call.base_url}{PREFIX}/jsonldContexts/{local_id}"}
+        status_code=201,
+        headers={
+            "Location": f"{call.base_url}{PREFIX}/jsonldContexts/{path_segment(str(local_id))}"
+        },
     )
 
 

@@ -154,9 +154,20 @@ def test_invalid_members_are_refused_by_name(
 
 
 def test_invalid_names_and_ids_are_refused(city: City) -> None:
-    """Clause 4.5.1 (ids are URIs; core terms name no attribute), 4.6.2 (names) and RFC 3987
-    (invisible and bidirectional-control characters are no part of an identifying IRI)."""
+    """Clause 4.5.1 (ids are URIs; core terms name no attribute), 4.6.2 (names), RFC 3987
+    (invisible and bidirectional-control characters are no part of an identifying IRI), and
+    6.3.5 (no Link header with a JSON-LD body)."""
     base = {"type": "Thing"}
+    both = city.client.post(
+        API + "/entities",
+        content=b'{"id": "urn:ngsi-ld:Thing:ld", "type": "Thing", "@context": []}',
+        headers={
+            "Content-Type": "application/ld+json",
+            "Link": '<https://example.org/c.jsonld>; rel="http://www.w3.org/ns/json-ld#context"',
+        },
+    )
+    refused(both, "Link")
+    refused(city.client.put(API + "/entities/", json={"type": "Thing"}), "entity id")
     for bad_id in ("urn:ngsi-ld:Thing:A\u202eB", "urn:ngsi-ld:Thing:A\u200bB", NULL, "nope"):
         refused(city.client.post(API + "/entities", json={**base, "id": bad_id}), "id")
     refused(
@@ -262,6 +273,8 @@ def test_multi_attribute_instances(city: City) -> None:
     assert missing.status_code == 404
     wrong_type = city.client.patch(url("multi") + "/attrs/speed", json={"type": "Relationship"})
     refused(wrong_type, "type")
+    # Clause 5.5.8: a datasetId cannot be deleted with the NGSI-LD Null.
+    refused(city.client.patch(url("multi") + "/attrs/speed", json={"datasetId": NULL}), "datasetId")
     # Delete one instance, then the default one, then all.
     deleted = city.client.delete(
         url("multi") + "/attrs/speed", params={"datasetId": "urn:ngsi-ld:Dataset:radar"}

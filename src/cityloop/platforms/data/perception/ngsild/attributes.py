@@ -97,6 +97,16 @@ def check_attribute_name(name: Any) -> str:
     return str(name)
 
 
+def check_dataset_id(value: Any) -> str:
+    """A datasetId as sent: a URI, or "@none" for the default instance (clause 4.5.5); the
+    NGSI-LD Null is refused, as a datasetId cannot be deleted (clause 5.5.8)."""
+    if value == NGSI_LD_NULL:
+        raise bad_data("datasetId: a datasetId cannot be deleted with the NGSI-LD Null")
+    if value != DEFAULT_DATASET and not is_uri(value):
+        raise bad_data("datasetId must be a URI")
+    return str(value)
+
+
 def instances(attribute: Any) -> list[Any]:
     """An attribute's instances, whether stored as one object or a list."""
     if isinstance(attribute, list):
@@ -231,9 +241,7 @@ def _member(name: str, kind: str | None, key: str, item: Any) -> Any:
     if key == "observedAt":
         return check_utc_time(item, where)
     if key == "datasetId":
-        if item != DEFAULT_DATASET and not is_uri(item):
-            raise bad_data(f"{where} must be a URI")
-        return item
+        return check_dataset_id(item)
     if key == "valueType" and kind == "LanguageProperty" and item not in LANG_STRING:
         raise bad_data(f"{where} of a LanguageProperty can only be langString")
     if key == "objectType":

@@ -15,6 +15,7 @@ from cityloop.platforms.data.perception.ngsild.attributes import (
     RESERVED_NAMES,
     Deletion,
     check_attribute_name,
+    check_dataset_id,
     combine,
     dataset_of,
     expand_attributes,
@@ -260,7 +261,8 @@ def _target(row: NgsiEntity, iri: str, name: str, dataset_id: Any) -> tuple[list
     current = instances(row.attrs.get(iri))
     if not current:
         raise not_found(f"entity {row.entity_id} has no attribute {name}")
-    dataset = None if dataset_id in (None, DEFAULT_DATASET) else dataset_id
+    checked = None if dataset_id is None else check_dataset_id(dataset_id)
+    dataset = None if checked in (None, DEFAULT_DATASET) else checked
     position = _position(current, dataset)
     if position is None:
         which = f"datasetId {dataset}" if dataset else "the default instance (no datasetId)"

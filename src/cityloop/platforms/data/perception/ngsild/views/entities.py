@@ -93,11 +93,9 @@ def _write(
     return Response(status_code=204)
 
 
-@router.api_route("/entities/", methods=["PUT", "PATCH", "DELETE"])
 @router.api_route("/entities//attrs{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
-def empty_entity_id(rest: str = "") -> Response:
-    """A write on an entity or its attributes whose entity id is empty: 400, as for any id
-    that is no URI."""
+def empty_entity_id(rest: str) -> Response:
+    """An attribute operation whose entity id is empty: 400, as for any id that is no URI."""
     raise bad_data("the entity id in the path is empty")
 
 

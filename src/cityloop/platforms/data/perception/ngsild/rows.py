@@ -58,13 +58,21 @@ def find(
 
 
 def get_entity(
-    session: Session, *, tenant: str, entity_id: str, for_update: bool = False
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    for_update: bool = False,
+    of_types: list[str] | None = None,
 ) -> NgsiEntity:
-    """The entity's row; 404 when the tenant or the entity does not exist."""
+    """The entity's row; 404 when the tenant or the entity does not exist, or when the entity
+    has none of ``of_types`` (expanded; the type selector of clause 4.17)."""
     require_tenant(session, tenant=tenant)
     row = find(session, tenant=tenant, entity_id=entity_id, for_update=for_update)
     if row is None:
         raise not_found(f"entity {entity_id} does not exist")
+    if of_types and not set(of_types) & set(row.types or [row.type]):
+        raise not_found(f"entity {entity_id} is not of the type asked for")
     return row
 
 

@@ -4,18 +4,28 @@ and emits one change event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cityloop.platforms.data.perception.ngsild.context import ActiveContext
-from cityloop.platforms.data.perception.ngsild.entities import (
+from cityloop.platforms.data.perception.ngsild.attributes import (
+    DEFAULT_DATASET,
+    ENTITY_MEMBERS,
+    RESERVED_NAMES,
+    Deletion,
+    check_attribute_name,
+    check_dataset_id,
+    combine,
+    dataset_of,
     expand_attributes,
-    expand_entity,
-    now_iso,
+    expand_instance,
+    instances,
+    keep_created,
+    without_deletions,
 )
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import expand_entity, now_iso
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.rows import (
@@ -60,9 +70,13 @@ def replace_entity(
     return row
 
 
-def delete_entity(session: Session, *, tenant: str, entity_id: str) -> None:
+def delete_entity(
+    session: Session, *, tenant: str, entity_id: str, of_types: list[str] | None = None
+) -> None:
     """DELETE /entities/{id}: remove the entity (its history stays)."""
-    row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
+    row = get_entity(
+        session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
+    )
     emit_change(session, row=row, attributes=row.attrs, deleted=True)
     session.delete(row)
     session.flush()
@@ -86,12 +100,59 @@ class UpdateResult:
 def _attribute_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_data("the body must be a JSON object of attributes")
-    body = {k: v for k, v in body.items() if k != "@context"}
-    if "id" in body or "type" in body:
-        body = {k: v for k, v in body.items() if k not in ("id", "type")}
-    if not body:
+    if not {k for k in body if k not in ("@context", "id")}:
         raise bad_data("the body names no attributes")
-    return body
+    return {k: v for k, v in body.items() if k not in ENTITY_MEMBERS}
+
+
+def _write_scope_and_types(
+    row: NgsiEntity,
+    body: dict[str, Any],
+    active: ActiveContext,
+    result: UpdateResult,
+    *,
+    append: bool,
+    no_overwrite: bool,
+) -> bool:
+    """Types given are added (clause 4.16); a scope given replaces the entity's, or with
+    noOverwrite joins it (clause 4.18); an update reports a scope the entity lacks. Whether
+    the entity changed."""
+    given = {k: body[k] for k in ("type", "scope") if k in body}
+    incoming = expand_entity(given, active, stamp="", need_id=False, need_type=False)
+    types = list(row.types or [row.type])
+    added = [t for t in incoming.types if t not in types]
+    if added:
+        row.types = types + added
+    if incoming.scope is None:
+        return bool(added)
+    if not append and not row.scope:
+        result.not_updated.append(("scope", "the entity has no scope to update"))
+        return bool(added)
+    kept = list(row.scope or []) if no_overwrite else []
+    row.scope = kept + [s for s in incoming.scope if s not in kept]
+    result.updated.append("scope")
+    return True
+
+
+def _position(current: list[Any], dataset_id: str | None) -> int | None:
+    """Where the instance with ``dataset_id`` (None: the default instance) is, if anywhere."""
+    for index, instance in enumerate(current):
+        if dataset_of(instance) == dataset_id:
+            return index
+    return None
+
+
+def _store(
+    session: Session, row: NgsiEntity, attrs: dict[str, Any], written: dict[str, list[Any]]
+) -> None:
+    """Save the attributes; the instances ``written`` (by name) go to the history too."""
+    for iri in written:
+        if attrs.get(iri) is None:
+            attrs.pop(iri, None)
+    kept = {iri: items for iri, items in written.items() if items}
+    if kept:
+        record_history(session, row=row, attrs=kept)
+    save(session, row=row, attrs=attrs, changed=list(written))
 
 
 def _write_attributes(
@@ -100,23 +161,48 @@ def _write_attributes(
     entity_id: str,
     body: Any,
     active: ActiveContext,
-    refusal: Callable[[bool], str | None],
+    *,
+    append: bool,
+    no_overwrite: bool = False,
+    of_types: list[str] | None = None,
 ) -> UpdateResult:
-    """Write the attributes given; ``refusal(exists)`` is why one is left out, or None."""
-    row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
-    incoming = expand_attributes(_attribute_body(body), active, stamp=now_iso(), previous=row.attrs)
+    """Append (new instances added) or update (only existing instances) attribute instances,
+    each identified by name and datasetId; an NGSI-LD Null in an update deletes one."""
+    row = get_entity(
+        session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
+    )
+    incoming = expand_attributes(_attribute_body(body), active, stamp=now_iso(), deletes=not append)
     attrs = dict(row.attrs)
     result = UpdateResult()
-    for iri, instance in incoming.items():
-        reason = refusal(iri in attrs)
-        if reason is not None:
-            result.not_updated.append((iri, reason))
-            continue
-        attrs[iri] = instance
-        result.updated.append(iri)
-    if result.updated:
-        record_history(session, row=row, attrs={iri: attrs[iri] for iri in result.updated})
-        save(session, row=row, attrs=attrs, changed=result.updated)
+    entity_changed = _write_scope_and_types(
+        row, body, active, result, append=append, no_overwrite=no_overwrite
+    )
+    written: dict[str, list[Any]] = {}
+    for iri, attribute in incoming.items():
+        current = instances(attrs.get(iri))
+        reasons: list[str] = []
+        for item in instances(attribute):
+            position = _position(current, dataset_of(item))
+            if position is None and not append:
+                reasons.append("no instance with this datasetId exists to update")
+            elif position is None:
+                current.append(item)
+                written.setdefault(iri, []).append(item)
+            elif no_overwrite:
+                reasons.append("attribute exists and noOverwrite was given")
+            elif isinstance(item, Deletion):
+                del current[position]
+                written.setdefault(iri, [])
+            else:
+                current[position] = keep_created(without_deletions(item), current[position])
+                written.setdefault(iri, []).append(current[position])
+        if iri in written:
+            attrs[iri] = combine(current)
+            result.updated.append(iri)
+        if reasons:
+            result.not_updated.append((iri, reasons[0]))
+    if written or entity_changed:
+        _store(session, row, attrs, written)
     return result
 
 
@@ -128,100 +214,144 @@ def append_attributes(
     body: Any,
     active: ActiveContext,
     no_overwrite: bool = False,
+    of_types: list[str] | None = None,
 ) -> UpdateResult:
-    """POST /attrs (and merge): add attributes, replacing existing ones unless ``no_overwrite``."""
-
-    def refusal(exists: bool) -> str | None:
-        return "attribute exists and noOverwrite was given" if exists and no_overwrite else None
-
-    return _write_attributes(session, tenant, entity_id, body, active, refusal)
+    """POST /attrs (5.6.3): add attribute instances; existing ones (same name and datasetId)
+    are replaced unless ``no_overwrite``, which reports them not updated."""
+    return _write_attributes(
+        session,
+        tenant,
+        entity_id,
+        body,
+        active,
+        append=True,
+        no_overwrite=no_overwrite,
+        of_types=of_types,
+    )
 
 
 def update_attributes(
-    session: Session, *, tenant: str, entity_id: str, body: Any, active: ActiveContext
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    body: Any,
+    active: ActiveContext,
+    of_types: list[str] | None = None,
 ) -> UpdateResult:
-    """PATCH /attrs: replace attributes that exist; the others are reported not updated."""
+    """PATCH /attrs (5.6.2): replace the instances that exist (an NGSI-LD Null deletes one);
+    the others are reported not updated."""
+    return _write_attributes(
+        session, tenant, entity_id, body, active, append=False, of_types=of_types
+    )
 
-    def refusal(exists: bool) -> str | None:
-        return None if exists else "attribute does not exist"
 
-    return _write_attributes(session, tenant, entity_id, body, active, refusal)
+def _fragment(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_data("the body must be a JSON object with the attribute's members")
+    fragment = {k: v for k, v in body.items() if k != "@context"}
+    if not fragment:
+        raise bad_data("the body names no member to change")
+    return fragment
+
+
+def _target(row: NgsiEntity, iri: str, name: str, dataset_id: Any) -> tuple[list[Any], int]:
+    """The attribute's instances and the position of the one ``dataset_id`` names; 404 when
+    the attribute or that instance does not exist."""
+    current = instances(row.attrs.get(iri))
+    if not current:
+        raise not_found(f"entity {row.entity_id} has no attribute {name}")
+    checked = None if dataset_id is None else check_dataset_id(dataset_id)
+    dataset = None if checked in (None, DEFAULT_DATASET) else checked
+    position = _position(current, dataset)
+    if position is None:
+        which = f"datasetId {dataset}" if dataset else "the default instance (no datasetId)"
+        raise not_found(f"attribute {name} has no instance with {which}")
+    return current, position
 
 
 def replace_attribute(
-    session: Session, *, tenant: str, entity_id: str, name: str, body: Any, active: ActiveContext
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    name: str,
+    body: Any,
+    active: ActiveContext,
+    of_types: list[str] | None = None,
 ) -> None:
-    """PUT /attrs/{attr}: the attribute, which must exist, becomes the one given."""
-    if not isinstance(body, dict):
-        raise bad_data("the body must be an attribute object")
-    fragment = {name: {k: v for k, v in body.items() if k != "@context"}}
-    row = get_entity(session, tenant=tenant, entity_id=entity_id)
-    if active.expand(name) not in row.attrs:
-        raise not_found(f"entity {entity_id} has no attribute {name}")
-    append_attributes(session, tenant=tenant, entity_id=entity_id, body=fragment, active=active)
+    """PUT /attrs/{attr} (5.6.19): the instance with the body's datasetId, which must exist,
+    becomes the one given."""
+    check_attribute_name(name)
+    row = get_entity(
+        session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
+    )
+    fragment = _fragment(body)
+    iri = active.expand(name)
+    current, position = _target(row, iri, name, fragment.get("datasetId"))
+    item = expand_attributes({name: fragment}, active, stamp=now_iso())[iri]
+    if not isinstance(item, dict):
+        raise bad_data(f"{name}: the body must be one attribute instance")
+    current[position] = keep_created(item, current[position])
+    attrs = dict(row.attrs)
+    attrs[iri] = combine(current)
+    _store(session, row, attrs, {iri: [item]})
 
 
 def _merge(previous: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The instance with the members and sub-attributes given replaced, the NGSI-LD Nulls'
+    sub-attributes removed and the rest kept."""
     merged = dict(previous)
     for key, value in patch.items():
         if key == "createdAt":
             continue
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and "type" not in value:
-            merged[key] = _merge(merged[key], value)
+        if isinstance(value, Deletion):
+            merged.pop(key, None)
         else:
             merged[key] = value
     return merged
 
 
 def patch_attribute(
-    session: Session, *, tenant: str, entity_id: str, name: str, body: Any, active: ActiveContext
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    name: str,
+    body: Any,
+    active: ActiveContext,
+    of_types: list[str] | None = None,
 ) -> None:
-    """PATCH /attrs/{attr}: merge the members given into the existing attribute."""
-    row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
-    if not isinstance(body, dict) or not {k for k in body if k != "@context"}:
-        raise bad_data("the body must be a JSON object with the members to change")
+    """PATCH /attrs/{attr} (5.6.4): merge the members given into the instance the body's
+    datasetId names (the default one without it); an NGSI-LD Null deletes that instance."""
+    if name in RESERVED_NAMES:
+        raise bad_data(f"{name!r} is no attribute and cannot be partially updated")
+    row = get_entity(
+        session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
+    )
+    fragment = _fragment(body)
     iri = active.expand(name)
-    previous = row.attrs.get(iri)
-    if previous is None:
-        raise not_found(f"entity {entity_id} has no attribute {name}")
-    if isinstance(previous, list):
-        raise NgsiError(
-            "OperationNotSupported", f"attribute {name} has several instances; use PATCH /attrs"
-        )
-    patch = {k: v for k, v in body.items() if k != "@context"}
-    partial = expand_attributes(
-        {name: patch}, active, stamp=now_iso(), previous=row.attrs, partial=True
-    )[iri]
-    merged = _merge(previous, partial)  # type: ignore[arg-type]
-    # The merged attribute must still be a valid one of its kind.
-    checked = expand_attributes(
-        {name: {k: v for k, v in merged.items() if k not in ("createdAt", "modifiedAt")}},
-        _Identity(active),
-        stamp=merged.get("modifiedAt", now_iso()),
-        previous=row.attrs,
-    )[iri]
+    current, position = _target(row, iri, name, fragment.get("datasetId"))
+    previous = current[position]
+    patch = expand_instance(
+        name,
+        fragment,
+        active,
+        iri=iri,
+        stamp=now_iso(),
+        deletes=True,
+        kind=previous.get("type", "Property"),
+        partial=True,
+    )
+    written: list[Any] = []
+    if isinstance(patch, Deletion):
+        del current[position]
+    else:
+        current[position] = _merge(previous, patch)
+        written.append(current[position])
     attrs = dict(row.attrs)
-    attrs[iri] = checked
-    record_history(session, row=row, attrs={iri: checked})
-    save(session, row=row, attrs=attrs, changed=[iri])
-
-
-class _Identity(ActiveContext):
-    """Re-validates an already expanded attribute: expanded names expand to themselves."""
-
-    def __init__(self, active: ActiveContext) -> None:
-        super().__init__(
-            user=active.user,
-            key=active.key,
-            mappings=active.mappings,
-            prefixes=active.prefixes,
-            vocab=active.vocab,
-            _processed=active._processed,
-        )
-        self._outer = active
-
-    def expand(self, term: str) -> str:
-        return term if "://" in term else self._outer.expand(term)
+    attrs[iri] = combine(current)
+    _store(session, row, attrs, {iri: written})
 
 
 def delete_attribute(
@@ -233,24 +363,25 @@ def delete_attribute(
     active: ActiveContext,
     dataset_id: str | None = None,
     delete_all: bool = False,
+    of_types: list[str] | None = None,
 ) -> None:
-    """DELETE /attrs/{attr}: one instance (``dataset_id``), the default one, or all of them."""
-    row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
+    """DELETE /attrs/{attr} (5.6.5): the instance ``dataset_id`` names (the default one
+    without it), or every instance with ``delete_all``; ``scope`` deletes the scope (4.18)."""
+    row = get_entity(
+        session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
+    )
+    if name == "scope":
+        if not row.scope:
+            raise not_found(f"entity {entity_id} has no scope")
+        row.scope = None
+        save(session, row=row, attrs=dict(row.attrs), changed=[])
+        return
     iri = active.expand(name)
-    if iri not in row.attrs:
+    current, position = (
+        (instances(row.attrs.get(iri)), 0) if delete_all else _target(row, iri, name, dataset_id)
+    )
+    if not current:
         raise not_found(f"entity {entity_id} has no attribute {name}")
     attrs = dict(row.attrs)
-    current = attrs[iri]
-    if isinstance(current, list) and not delete_all:
-        kept = [i for i in current if i.get("datasetId") != dataset_id]
-        if len(kept) == len(current):
-            raise not_found(f"attribute {name} has no instance with that datasetId")
-        if kept:
-            attrs[iri] = kept
-        else:
-            del attrs[iri]
-    elif not delete_all and dataset_id is not None and current.get("datasetId") != dataset_id:
-        raise not_found(f"attribute {name} has no instance with datasetId {dataset_id}")
-    else:
-        del attrs[iri]
-    save(session, row=row, attrs=attrs, changed=[iri])
+    attrs[iri] = None if delete_all else combine(current[:position] + current[position + 1 :])
+    _store(session, row, attrs, {iri: []})

@@ -373,6 +373,9 @@ async def run(fn: Callable[..., Response], *args: Any) -> Response:
 def user_context(call: Call, body: Any, media: str) -> Any:
     """Where the client's @context comes from: the body for ld+json, else the Link header."""
     if media == LD_JSON:
+        if call.link:
+            # Clause 6.3.5: with JSON-LD the @context travels in the body, never in a Link.
+            raise bad_data("a Link header with @context cannot come with application/ld+json")
         if not isinstance(body, dict) or "@context" not in body:
             raise bad_data("an application/ld+json body must carry @context")
         return body["@context"]

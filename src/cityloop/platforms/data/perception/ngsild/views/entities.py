@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 
 from cityloop.platforms.data.perception.ngsild import rows, writes
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
+from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     PREFIX,
@@ -42,7 +44,9 @@ def _create_entity(call: Call, body: Any, media: str) -> Response:
     with call.ctx.writing() as session:
         row = writes.create_entity(session, tenant=call.tenant, body=body, active=active)
         entity_id = row.entity_id
-    return Response(status_code=201, headers={"Location": f"{PREFIX}/entities/{entity_id}"})
+    return Response(
+        status_code=201, headers={"Location": f"{PREFIX}/entities/{path_segment(entity_id)}"}
+    )
 
 
 @router.get("/entities/{entity_id}")
@@ -59,6 +63,16 @@ def get_entity(request: Request, entity_id: str) -> Response:
     return respond(call, active, data)
 
 
+def _type_selector(request: Request) -> list[str]:
+    """The ``type`` parameter's entity type names (clause 4.17's selector), checked."""
+    return [
+        check_name(part.strip(), "entity type")
+        for value in request.query_params.getlist("type")
+        for part in value.replace("|", ",").split(",")
+        if part.strip()
+    ]
+
+
 def _write(
     call: Call,
     body: Any,
@@ -66,13 +80,23 @@ def _write(
     entity_id: str,
     action: Callable[..., Any],
     named: dict[str, Any],
+    selector: list[str] | None = None,
 ) -> Response:
-    """Check the id, resolve the body's context, then ``action`` in one unit of work: 204."""
+    """Check the id, resolve the body's context, then ``action`` in one unit of work: 204.
+    ``selector`` is the type selector's names, if the operation takes one."""
     check_entity_id(entity_id)
     active = call.resolve(user_context(call, body, media))
+    if selector is not None:
+        named = {**named, "of_types": [active.expand(t) for t in selector]}
     with call.ctx.writing() as session:
         action(session, tenant=call.tenant, entity_id=entity_id, body=body, active=active, **named)
     return Response(status_code=204)
+
+
+@router.api_route("/entities//attrs{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
+def empty_entity_id(rest: str) -> Response:
+    """An attribute operation whose entity id is empty: 400, as for any id that is no URI."""
+    raise bad_data("the entity id in the path is empty")
 
 
 @router.put("/entities/{entity_id}")
@@ -88,8 +112,15 @@ def delete_entity(request: Request, entity_id: str) -> Response:
     """Delete an entity; admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
+    selector = _type_selector(request)
+    active = call.resolve(call.link)
     with call.ctx.writing() as session:
-        writes.delete_entity(session, tenant=call.tenant, entity_id=entity_id)
+        writes.delete_entity(
+            session,
+            tenant=call.tenant,
+            entity_id=entity_id,
+            of_types=[active.expand(t) for t in selector],
+        )
     return Response(status_code=204)
 
 
@@ -115,7 +146,8 @@ async def append_attributes(request: Request, entity_id: str) -> Response:
     and API keys."""
     call, body, media = await call_with_body(request)
     no_overwrite = "noOverwrite" in options(request)
-    return await run(_attrs, call, body, media, entity_id, no_overwrite, True)
+    selector = _type_selector(request)
+    return await run(_attrs, call, body, media, entity_id, no_overwrite, True, selector)
 
 
 @router.patch("/entities/{entity_id}/attrs")
@@ -123,15 +155,23 @@ async def update_attributes(request: Request, entity_id: str) -> Response:
     """Replace those of the attributes given that exist (207 naming the others); admins, dispatchers
     and API keys."""
     call, body, media = await call_with_body(request)
-    return await run(_attrs, call, body, media, entity_id, False, False)
+    selector = _type_selector(request)
+    return await run(_attrs, call, body, media, entity_id, False, False, selector)
 
 
 def _attrs(
-    call: Call, body: Any, media: str, entity_id: str, no_overwrite: bool, append: bool
+    call: Call,
+    body: Any,
+    media: str,
+    entity_id: str,
+    no_overwrite: bool,
+    append: bool,
+    selector: list[str],
 ) -> Response:
     """Append (POST) or update (PATCH) attributes: 204, or 207 naming those left out."""
     check_entity_id(entity_id)
     active = call.resolve(user_context(call, body, media))
+    of_types = [active.expand(t) for t in selector]
     with call.ctx.writing() as session:
         if append:
             result = writes.append_attributes(
@@ -141,10 +181,16 @@ def _attrs(
                 body=body,
                 active=active,
                 no_overwrite=no_overwrite,
+                of_types=of_types,
             )
         else:
             result = writes.update_attributes(
-                session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
+                session,
+                tenant=call.tenant,
+                entity_id=entity_id,
+                body=body,
+                active=active,
+                of_types=of_types,
             )
     if result.not_updated:
         return JSONResponse(result.body(active), status_code=207, media_type=JSON)
@@ -157,7 +203,8 @@ async def _attribute_write(
     call = call_for(request)
     body, media = await read_body(request, call)
     check_name(attr)
-    return await run(_write, call, body, media, entity_id, action, {"name": attr})
+    selector = _type_selector(request)
+    return await run(_write, call, body, media, entity_id, action, {"name": attr}, selector)
 
 
 @router.patch("/entities/{entity_id}/attrs/{attr}")
@@ -182,6 +229,7 @@ def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
     check_name(attr)
     active = call.resolve(call.link)
     params = request.query_params
+    of_types = [active.expand(t) for t in _type_selector(request)]
     with call.ctx.writing() as session:
         writes.delete_attribute(
             session,
@@ -191,5 +239,6 @@ def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
             active=active,
             dataset_id=params.get("datasetId"),
             delete_all=params.get("deleteAll", "").lower() == "true",
+            of_types=of_types,
         )
     return Response(status_code=204)

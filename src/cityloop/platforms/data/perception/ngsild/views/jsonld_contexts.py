@@ -15,6 +15,7 @@ from cityloop.platforms.data.perception.ngsild.context_loader import (
     is_core_url,
 )
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     PREFIX,
@@ -88,7 +89,10 @@ def _host(call: Call, body: Any) -> Response:
     with call.ctx.writing() as session:
         row = jsonld_contexts.host_context(session, tenant=call.tenant, body=body)
         local_id = row.id
-    return Response(status_code=201, headers={"Location": f"{PREFIX}/jsonldContexts/{local_id}"})
+    return Response(
+        status_code=201,
+        headers={"Location": f"{PREFIX}/jsonldContexts/{path_segment(str(local_id))}"},
+    )
 
 
 @router.delete("/jsonldContexts/{context_id:path}")

@@ -11,6 +11,7 @@ from cityloop.platforms.data.perception.ngsild import subscriptions
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import is_uri
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
 from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     check_endpoint_address,
 )
@@ -68,7 +69,8 @@ def _create(call: Call, body: Any, media: str) -> Response:
         )
         subscription_id = row.subscription_id
     return Response(
-        status_code=201, headers={"Location": f"{PREFIX}/subscriptions/{subscription_id}"}
+        status_code=201,
+        headers={"Location": f"{PREFIX}/subscriptions/{path_segment(subscription_id)}"},
     )
 
 

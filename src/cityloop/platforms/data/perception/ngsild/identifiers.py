@@ -1,0 +1,138 @@
+"""The value spaces NGSI-LD names are checked against: IRIs (entity ids, relationship objects,
+datasetIds), attribute and type names, and date-times."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from cityloop.platforms.data.perception.ngsild.errors import bad_data
+
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+MAX_ID_LENGTH = 300
+MAX_NAME_LENGTH = 200
+_FORBIDDEN = re.compile(r"[<>\"'=;()\s\x00-\x1f\x7f]")
+_TERM = re.compile(r"([^\W\d_]\w*:)?[^\W\d_]\w*")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+$")
+# Unicode's default-ignorable code points (DerivedCoreProperties.txt) and the blank Braille
+# pattern: RFC 3987's ucschar admits them, but they render as nothing, so an id holding one
+# reads as another id in logs and user interfaces (RFC 3987 §8 on visually equivalent IRIs).
+_INVISIBLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+# RFC 3987 ucschar leaves out the noncharacters U+FDD0..FDEF and U+xFFFE/U+xFFFF.
+_NONCHARACTER = (0xFDD0, 0xFDEF)
+# RFC 3986's pchar besides the unreserved characters, which quote() never escapes.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+def _iri_character(char: str) -> bool:
+    """Whether a non-ASCII character may appear in an identifying IRI."""
+    point = ord(char)
+    if _NONCHARACTER[0] <= point <= _NONCHARACTER[1] or point & 0xFFFE == 0xFFFE:
+        return False
+    if any(low <= point <= high for low, high in _INVISIBLE):
+        return False
+    # Separators (Z*) and other/control/format/private/unassigned (C*) are no IRI characters.
+    return unicodedata.category(char)[0] not in "ZC"
+
+
+def is_uri(value: Any) -> bool:
+    """Whether the value is an IRI (RFC 3987) short enough to be an id."""
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH or not _URI.fullmatch(value):
+        return False
+    return all(char.isascii() or _iri_character(char) for char in value)
+
+
+def path_segment(iri: str) -> str:
+    """An id as one URI path segment, as a Location header needs it: non-ASCII characters
+    percent-encoded as UTF-8 (RFC 3987 §3.1), and "/", "?", "#" and "%" too (RFC 3986 §3.3)."""
+    return quote(iri, safe=_SEGMENT_SAFE)
+
+
+def check_entity_id(value: Any) -> str:
+    """The entity id, checked to be an IRI other than the NGSI-LD Null; 400 otherwise."""
+    if not isinstance(value, str) or not value:
+        raise bad_data("id: the entity id must be a string")
+    if not is_uri(value):
+        raise bad_data(f"id: the entity id {value[:100]!r} is not a URI")
+    if value == NGSI_LD_NULL:
+        raise bad_data("id: the NGSI-LD Null cannot identify an entity")
+    return value
+
+
+def check_name(name: Any, what: str = "attribute name") -> str:
+    """The name, checked for length and forbidden characters; 400 BadRequestData otherwise."""
+    if not isinstance(name, str) or not name:
+        raise bad_data(f"an {what} must be a non-empty string")
+    if len(name) > MAX_NAME_LENGTH:
+        raise bad_data(f"{what} {name[:60]!r}… is longer than {MAX_NAME_LENGTH} characters")
+    if _FORBIDDEN.search(name):
+        raise bad_data(f"{what} {name!r} holds a forbidden character (<>\"'=;() or spaces)")
+    return name
+
+
+def check_term(name: Any, what: str = "attribute name") -> str:
+    """A name a client writes (entity type, attribute): clause 4.6.2's ``name`` (a letter, then
+    letters, digits or "_"), optionally ``prefix:name``, or an absolute IRI; 400 otherwise."""
+    check_name(name, what)
+    if not (_TERM.fullmatch(name) or ("://" in name and is_uri(name))):
+        raise bad_data(
+            f"{what} {name!r} is not a name (a letter, then letters, digits or _) nor an IRI"
+        )
+    return str(name)
+
+
+def now_iso() -> str:
+    """The current time as an NGSI-LD date-time (UTC, ``Z``)."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A moment as an NGSI-LD date-time (UTC, ``Z``; microseconds only when there are some)."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: Any, what: str) -> datetime:
+    """An ISO 8601 date-time with a zone (Z or an offset), as UTC."""
+    if not isinstance(text, str) or len(text) > 40:
+        raise bad_data(f"{what} must be an ISO 8601 date-time string")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise bad_data(f"{what} {text!r} is not an ISO 8601 date-time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def check_utc_time(text: Any, what: str) -> str:
+    """A temporal property's value, kept exactly as sent: an ISO 8601 date-time ending in ``Z``
+    (clause 4.6.3: all timestamps are UTC, with no offset); 400 BadRequestData otherwise."""
+    if not isinstance(text, str) or not text.endswith("Z"):
+        raise bad_data(f"{what} must be an ISO 8601 UTC date-time ending in Z")
+    parse_time(text, what)
+    return text

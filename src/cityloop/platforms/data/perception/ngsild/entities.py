@@ -38,7 +38,7 @@ CONTENT_MEMBER = {
     "ListRelationship": "objectList",
 }
 SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
-ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_MEMBERS
+ENTITY_MEMBERS = frozenset({"id", "type", "scope", "expiresAt", "@context"}) | SYSTEM_MEMBERS
 INSTANCE_MEMBERS = frozenset({"type", "observedAt", "unitCode", "datasetId", "objectType", "lang"})
 RESERVED_NAMES = (
     ENTITY_MEMBERS
@@ -250,6 +250,7 @@ class Incoming:
     types: list[str]
     scope: list[str] | None
     attrs: dict[str, Any]
+    expires_at: datetime | None = None
 
 
 def expand_entity(
@@ -294,7 +295,8 @@ def expand_entity(
         stamp=stamp,
         previous=previous,
     )
-    return Incoming(entity_id, types, scope, attrs)
+    expires_at = parse_time(body["expiresAt"], "expiresAt") if "expiresAt" in body else None
+    return Incoming(entity_id, types, scope, attrs, expires_at)
 
 
 def expand_attributes(

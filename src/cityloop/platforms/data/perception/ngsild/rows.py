@@ -168,6 +168,7 @@ def insert(session: Session, *, tenant: str, incoming: Incoming) -> NgsiEntity:
         types=incoming.types,
         scope=incoming.scope,
         attrs=incoming.attrs,
+        expires_at=incoming.expires_at,
         created_at=now,
         modified_at=now,
     )

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from cityloop.platforms.data.perception.ngsild.errors import BY_STATUS, NgsiError, problem_details
+from cityloop.platforms.data.perception.ngsild.expiry import install_expiry
 from cityloop.platforms.data.perception.ngsild.views import (
     batch,
     entities,
     jsonld_contexts,
+    merge,
+    purge,
     queries,
     subscriptions,
     temporal,
@@ -28,13 +32,37 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 __all__ = ["CONTEXT_FETCH_LIMITER", "install_ngsild", "router"]
 
 router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"], dependencies=[Depends(authorize)])
-# In this order: POST /entityOperations/query must match before /entityOperations/{operation}.
-for _resource in (entities, queries, batch, types, jsonld_contexts, temporal, subscriptions):
+# In this order: POST /entityOperations/query must match before /entityOperations/{operation},
+# and /entityOperations/merge too.
+for _resource in (
+    entities,
+    queries,
+    purge,
+    merge,
+    batch,
+    types,
+    jsonld_contexts,
+    temporal,
+    subscriptions,
+):
     router.include_router(_resource.router)
+# Every route also answers with a trailing slash (POST /entities/): the redirect Starlette would
+# send instead is a 307 that many clients do not follow on POST.
+for _route in list(router.routes):
+    if isinstance(_route, APIRoute):
+        router.add_api_route(
+            _route.path.removeprefix(PREFIX) + "/",
+            _route.endpoint,
+            methods=list(_route.methods),
+            name=f"{_route.name}_slash",
+            include_in_schema=False,
+        )
 
 
 def install_ngsild(app: FastAPI) -> None:
-    """Mount the routes and answer every error under /ngsi-ld/ as ETSI ProblemDetails."""
+    """Mount the routes, hide expired entities, and answer every error under /ngsi-ld/ as ETSI
+    ProblemDetails."""
+    install_expiry()
     app.include_router(router)
 
     @app.exception_handler(NgsiError)

@@ -33,6 +33,7 @@ PREFIX = "/ngsi-ld/v1"
 CONTEXT_FETCH_LIMITER = "ngsild_context_fetches"  # its key in ctx.extras
 JSON = "application/json"
 LD_JSON = "application/ld+json"
+MERGE_PATCH_JSON = "application/merge-patch+json"
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,11}")
 
 
@@ -146,6 +147,9 @@ def _finite(text: str) -> float:
 async def read_body(request: Request, call: Call) -> tuple[Any, str]:
     """The parsed body and its media type; anything but JSON is refused before parsing."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == MERGE_PATCH_JSON and request.method == "PATCH":
+        # 6.3.4: a PATCH may be sent as merge-patch+json; its @context comes as for JSON.
+        media = JSON
     if media not in (JSON, LD_JSON):
         raise NgsiError("UnsupportedMediaType", f"send {JSON} or {LD_JSON}, not {media!r}")
     limit = call.ctx.settings.ngsild_max_body_bytes

@@ -32,8 +32,24 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 __all__ = ["CONTEXT_FETCH_LIMITER", "install_ngsild", "router"]
 
 router = APIRouter(prefix=PREFIX, tags=["ngsi-ld"], dependencies=[Depends(authorize)])
-# In this order: POST /entityOperations/query must match before /entityOperations/{operation},
-# and /entityOperations/merge too.
+
+
+def _with_trailing_slashes(resource: APIRouter) -> APIRouter:
+    """Each route also answers with a trailing slash (POST /entities/): the redirect Starlette
+    would send instead is a 307 that many clients do not follow on POST."""
+    for route in list(resource.routes):
+        if isinstance(route, APIRoute) and not route.path.endswith("/"):
+            resource.add_api_route(
+                route.path + "/",
+                route.endpoint,
+                methods=list(route.methods),
+                name=f"{route.name}_slash",
+                include_in_schema=False,
+            )
+    return resource
+
+
+# In this order: POST /entityOperations/query must match before /entityOperations/{operation}.
 for _resource in (
     entities,
     queries,
@@ -45,18 +61,7 @@ for _resource in (
     temporal,
     subscriptions,
 ):
-    router.include_router(_resource.router)
-# Every route also answers with a trailing slash (POST /entities/): the redirect Starlette would
-# send instead is a 307 that many clients do not follow on POST.
-for _route in list(router.routes):
-    if isinstance(_route, APIRoute):
-        router.add_api_route(
-            _route.path.removeprefix(PREFIX) + "/",
-            _route.endpoint,
-            methods=list(_route.methods),
-            name=f"{_route.name}_slash",
-            include_in_schema=False,
-        )
+    router.include_router(_with_trailing_slashes(_resource.router))
 
 
 def install_ngsild(app: FastAPI) -> None:

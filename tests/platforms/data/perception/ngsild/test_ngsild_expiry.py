@@ -118,3 +118,22 @@ def test_expiry_is_set_kept_and_cleared_as_the_writes_say(city: City) -> None:
         refused = city.client.post(API + "/entities", json=parcel("6", expiresAt=bad))
         assert refused.status_code == 400 and "expiresAt" in refused.json()["detail"]
         assert error_type(refused) == "BadRequestData"
+
+
+def test_attribute_instances_expire_on_their_own(city: City) -> None:
+    """4.22 / 4.5.5: an attribute instance's expiresAt hides that instance only; expiresAt is
+    served with sysAttrs (on the entity and its attributes) and not without."""
+    speed = [
+        {"type": "Property", "value": 10, "expiresAt": FUTURE},
+        {"type": "Property", "value": 20, "datasetId": "urn:ngsi-ld:Dataset:x", "expiresAt": PAST},
+    ]
+    entity = parcel("7", expiresAt=FUTURE, speed=speed, flash={"value": 1, "expiresAt": PAST})
+    assert city.client.post(API + "/entities", json=entity).status_code == 201
+    plain = read(city, entity["id"]).json()
+    assert plain["speed"] == {"type": "Property", "value": 10}
+    assert "flash" not in plain and "expiresAt" not in str(plain)
+    full = city.client.get(f"{API}/entities/{entity['id']}", params={"options": "sysAttrs"}).json()
+    assert full["expiresAt"] == FUTURE and full["speed"]["expiresAt"] == FUTURE
+    bad = parcel("8", speed={"value": 1, "expiresAt": "2026-13-45T00:00:00Z"})
+    refused = city.client.post(API + "/entities", json=bad)
+    assert refused.status_code == 400 and "speed.expiresAt" in refused.json()["detail"]

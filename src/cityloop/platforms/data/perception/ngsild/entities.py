@@ -193,6 +193,8 @@ def expand_instance(
             out[key] = _content(name, kind, key, item)
         elif key == "observedAt":
             out[key] = iso(parse_time(item, f"{name}.observedAt"))
+        elif key == "expiresAt":
+            out[key] = iso(parse_time(item, f"{name}.expiresAt"))
         elif key == "unitCode":
             if not isinstance(item, str) or not item or len(item) > 40:
                 raise bad_data(f"{name}.unitCode must be a short string")
@@ -338,6 +340,26 @@ class EntityView:
     scope: list[str] | None = None
     created_at: str | None = None
     modified_at: str | None = None
+    expires_at: str | None = None
+
+
+def unexpired(attrs: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The attributes without the instances whose expiresAt (4.22) has passed."""
+
+    def live(instance: Any) -> bool:
+        expires = instance.get("expiresAt") if isinstance(instance, dict) else None
+        return expires is None or parse_time(expires, "expiresAt") > now
+
+    out: dict[str, Any] = {}
+    for iri, attribute in attrs.items():
+        if isinstance(attribute, list):
+            kept = [instance for instance in attribute if live(instance)]
+            if kept:
+                # The one instance left of several is an object, as a single instance is.
+                out[iri] = kept[0] if len(kept) == 1 < len(attribute) else kept
+        elif live(attribute):
+            out[iri] = attribute
+    return out
 
 
 def key_value(instance: Any) -> Any:
@@ -355,7 +377,7 @@ def _render_instance(
 ) -> Any:
     out: dict[str, Any] = {}
     for key, item in instance.items():
-        if key in ("createdAt", "modifiedAt"):
+        if key in ("createdAt", "modifiedAt", "expiresAt"):
             if sys_attrs:
                 out[key] = item
         elif key == "type" or key in CONTENT_MEMBER.values() or key in INSTANCE_MEMBERS:
@@ -403,6 +425,8 @@ def render_entity(
             out["createdAt"] = entity.created_at
         if entity.modified_at:
             out["modifiedAt"] = entity.modified_at
+        if entity.expires_at:
+            out["expiresAt"] = entity.expires_at
     for iri, attribute in entity.attrs.items():
         if attrs is not None and iri not in attrs:
             continue

@@ -131,6 +131,9 @@ def test_purge_selects_and_refuses_too_wide_queries(city: City) -> None:
         assert refused.status_code == 400, params
         assert error_type(refused) == "BadRequestData"
     assert read(city, "urn:ngsi-ld:Vehicle:bg0").status_code == 200
+    # Braces inside a quoted value are text, not a linked-entity query.
+    quoted = city.client.delete(API + "/entities", params={"type": "Bus", "q": 'line=="{x}"'})
+    assert quoted.status_code == 204 and read(city, "urn:ngsi-ld:Vehicle:bg0").status_code == 200
     one = city.client.delete(API + "/entities", params={"type": "Bus", "q": "line==0"})
     assert one.status_code == 204 and not one.content
     assert read(city, "urn:ngsi-ld:Vehicle:bg0").status_code == 404

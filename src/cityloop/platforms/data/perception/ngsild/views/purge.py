@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,6 +16,7 @@ from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
 from cityloop.platforms.data.perception.ngsild.views.common import call_for, names
 
 router = APIRouter()
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 @router.delete("/entities")
@@ -24,8 +27,9 @@ def purge_entities(request: Request) -> Response:
     active = call.resolve(call.link)
     params = request.query_params
     for linked in ("q", "attrs"):
-        # 5.6.21.4: Linked Entity retrieval (``owner{name}``) has no place in a purge.
-        if "{" in params.get(linked, ""):
+        # 5.6.21.4: Linked Entity retrieval (``owner{name}``) has no place in a purge; braces
+        # inside a quoted q value are only text.
+        if "{" in _QUOTED.sub("", params.get(linked, "")):
             raise bad_data(f"{linked}: linked entity queries are not allowed in a purge")
     if params.get("scopeQ"):
         raise NgsiError("OperationNotSupported", "scopeQ is not offered in a purge")

@@ -154,6 +154,8 @@ def test_merge_members_types_scope_and_errors(city: City) -> None:
     geo = merge(city, entity_id, {"location": {"type": "GeoProperty", "value": {"x": 1}}})
     assert geo.status_code == 400 and error_type(geo) == "BadRequestData"
     assert merge(city, entity_id, [1]).status_code == 400
+    no_id = city.client.patch(API + "/entities/", json={"a": 1})
+    assert no_id.status_code == 400 and error_type(no_id) == "BadRequestData"
 
 
 def test_merge_patch_json_is_accepted_on_patch_only(city: City) -> None:

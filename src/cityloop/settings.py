@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     # Above this a query is refused with TooManyResults, as the specification allows.
     ngsild_max_limit: int = 1000
     ngsild_batch_max: int = 1000
+    # How often expired NGSI-LD entities (expiresAt passed; already hidden) are deleted.
+    ngsild_expiry_sweep_seconds: float = Field(default=60.0, gt=0)
     ngsild_max_body_bytes: int = 4_000_000
     # Instances per attribute in one temporal answer; longer series answer 206 + Content-Range.
     ngsild_temporal_page: int = 1000

@@ -23,7 +23,7 @@ from cityloop.platforms.data.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
-from cityloop.platforms.data.perception.ngsild import notifier
+from cityloop.platforms.data.perception.ngsild import expiry, notifier
 from cityloop.platforms.data.perception.ngsild.models import (
     NgsiContext,
     NgsiEntity,
@@ -54,6 +54,11 @@ def _context_fetch_limit(ctx: AppContext) -> None:
 def _nodata_sweep(ctx: AppContext) -> int:
     with ctx.writing() as session:
         return rules.sweep_nodata(session)
+
+
+def _ngsild_expiry(ctx: AppContext) -> int:
+    with ctx.writing() as session:
+        return expiry.sweep_expired(session)
 
 
 def _retention(ctx: AppContext) -> retention.RetentionResult:
@@ -107,6 +112,7 @@ MODULE = Module(
     consumers=(_ngsild_subscriptions,),
     jobs=(
         ScheduledJob("nodata-sweep", lambda s: s.nodata_interval_seconds, _nodata_sweep),
+        ScheduledJob("ngsild-expiry", lambda s: s.ngsild_expiry_sweep_seconds, _ngsild_expiry),
         ScheduledJob(
             "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
         ),

@@ -47,8 +47,10 @@ OPTIONAL_MEMBERS = {
     "ListRelationship": {"objectType"},
 }
 SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
+# Members every attribute type may carry; expiresAt (clause 4.22) makes an instance transient.
+TIMED_MEMBERS = frozenset({"observedAt", "datasetId", "expiresAt"})
 INSTANCE_MEMBERS = frozenset(
-    {"type", "observedAt", "unitCode", "datasetId", "objectType", "lang", "valueType"}
+    {"type", "observedAt", "unitCode", "datasetId", "objectType", "lang", "valueType", "expiresAt"}
 )
 # Output-only members: a client may not send them (clause 4.5.2.2 and 4.5.3.2's tables).
 OUTPUT_MEMBERS = frozenset(
@@ -70,7 +72,9 @@ CORE_MEMBERS = (
     INSTANCE_MEMBERS | frozenset(CONTENT_MEMBER.values()) | SYSTEM_MEMBERS | OUTPUT_MEMBERS
 )
 # An entity's own members; the system-generated timestamps a client sends are ignored.
-ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context", "createdAt", "modifiedAt"})
+ENTITY_MEMBERS = frozenset(
+    {"id", "type", "scope", "expiresAt", "@context", "createdAt", "modifiedAt"}
+)
 RESERVED_NAMES = ENTITY_MEMBERS | CORE_MEMBERS
 DEFAULT_DATASET = "@none"
 LANG_STRING = frozenset(
@@ -236,9 +240,9 @@ def _member(name: str, kind: str | None, key: str, item: Any) -> Any:
     where = f"{name}.{key}"
     if item is None:
         raise bad_data(f"{where} may not be null")
-    if kind is not None and key not in OPTIONAL_MEMBERS[kind] | {"observedAt", "datasetId"}:
+    if kind is not None and key not in OPTIONAL_MEMBERS[kind] | TIMED_MEMBERS:
         raise bad_data(f"{where}: a {kind} has no {key!r} member")
-    if key == "observedAt":
+    if key in ("observedAt", "expiresAt"):
         return check_utc_time(item, where)
     if key == "datasetId":
         return check_dataset_id(item)

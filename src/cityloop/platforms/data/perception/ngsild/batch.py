@@ -1,5 +1,5 @@
-"""Batch operations (/entityOperations/create, upsert, update and delete): each entity in its
-own savepoint, so one bad item never undoes the others, and a BatchOperationResult."""
+"""Batch operations (/entityOperations/create, upsert, update, merge and delete): each entity in
+its own savepoint, so one bad item never undoes the others, and a BatchOperationResult."""
 
 from __future__ import annotations
 
@@ -13,12 +13,20 @@ from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
+    ENTITY_MEMBERS,
     check_entity_id,
     expand_entity,
     now_iso,
 )
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, problem_details
-from cityloop.platforms.data.perception.ngsild.rows import find, insert, record_history, save
+from cityloop.platforms.data.perception.ngsild.merge import merge_entity, merge_types
+from cityloop.platforms.data.perception.ngsild.rows import (
+    find,
+    get_entity,
+    insert,
+    record_history,
+    save,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
 from cityloop.platforms.data.perception.ngsild.writes import (
     append_attributes,
@@ -48,6 +56,24 @@ class BatchResult:
         return {"success": self.success, "errors": self.errors}
 
 
+OPERATIONS = ("create", "upsert", "update", "merge", "delete")
+
+
+def check_batch(body: Any, *, operation: str, maximum: int) -> None:
+    """The whole request is refused (5.5.4, 6.3.x) unless it is a non-empty array, of at most
+    ``maximum`` items, each an entity object (an entity id string for delete)."""
+    if not isinstance(body, list):
+        raise bad_data("the body must be a JSON array")
+    if not body:
+        raise bad_data("the body is an empty array; a batch needs at least one item")
+    if len(body) > maximum:
+        raise bad_data(f"a batch holds at most {maximum} entities")
+    wanted, what = (str, "an entity id string") if operation == "delete" else (dict, "an object")
+    for index, item in enumerate(body):
+        if not isinstance(item, wanted):
+            raise bad_data(f"item {index} of the array is not {what}")
+
+
 def _database_error(entity_id: Any, exc: IntegrityError | DataError) -> NgsiError:
     """The NGSI-LD error for a constraint the database refused for one item."""
     if isinstance(exc, IntegrityError):
@@ -60,13 +86,20 @@ def _id_of(body: Any) -> Any:
 
 
 def _each(
-    session: Session, result: BatchResult, actions: Iterable[tuple[Any, Callable[[], None]]]
+    session: Session,
+    result: BatchResult,
+    actions: Iterable[tuple[Any, Callable[[], NgsiError | None]]],
 ) -> None:
-    """Run each (entity id, action) in a savepoint, so one bad entity never undoes the others."""
+    """Run each (entity id, action) in a savepoint, so one bad entity never undoes the others.
+
+    An action returns an error when it did part of its work (kept) and left out the rest."""
     for entity_id, action in actions:
         try:
             with session.begin_nested():
-                action()
+                partly = action()
+            if partly is not None:
+                result.fail(entity_id, partly)
+                continue
             result.success.append(str(entity_id))
         except NgsiError as exc:
             result.fail(entity_id, exc)
@@ -76,14 +109,19 @@ def _each(
 
 
 def _per_entity(
-    items: Items, result: BatchResult, action: Callable[[Any, ActiveContext], None]
-) -> list[tuple[Any, Callable[[], None]]]:
-    """``action`` bound to each entity; an id given twice fails from its second time on."""
+    items: Items,
+    result: BatchResult,
+    action: Callable[[Any, ActiveContext], NgsiError | None],
+    *,
+    once: bool = False,
+) -> list[tuple[Any, Callable[[], NgsiError | None]]]:
+    """``action`` bound to each entity, in order; with ``once`` an id given twice fails from
+    its second time on (the others apply each occurrence in turn, so the last one wins)."""
     seen: set[str] = set()
     actions = []
     for body, active in items:
         entity_id = _id_of(body)
-        if isinstance(entity_id, str) and entity_id in seen:
+        if once and isinstance(entity_id, str) and entity_id in seen:
             result.fail(entity_id, bad_data(f"entity {entity_id} appears twice in the batch"))
             continue
         if isinstance(entity_id, str):
@@ -100,7 +138,7 @@ def batch_create(session: Session, *, tenant: str, items: Items) -> BatchResult:
     def create(body: Any, active: ActiveContext) -> None:
         create_entity(session, tenant=tenant, body=body, active=active)
 
-    _each(session, result, _per_entity(items, result, create))
+    _each(session, result, _per_entity(items, result, create, once=True))
     result.created = list(result.success)
     return result
 
@@ -125,29 +163,37 @@ def batch_upsert(
         else:
             attrs = incoming.attrs
             row.type, row.types = incoming.types[0], incoming.types
+            row.scope, row.expires_at = incoming.scope, incoming.expires_at
         changed = set(incoming.attrs) if update_mode else set(row.attrs) | set(incoming.attrs)
         record_history(session, row=row, attrs=incoming.attrs)
         save(session, row=row, attrs=attrs, changed=changed)
 
     _each(session, result, _per_entity(items, result, upsert))
+    # An id created and then replaced in the same batch is reported once.
+    result.created = list(dict.fromkeys(result.created))
+    result.success = list(dict.fromkeys(result.success))
     return result
 
 
 def batch_update(
     session: Session, *, tenant: str, items: Items, no_overwrite: bool = False
 ) -> BatchResult:
-    """entityOperations/update: append each entity's attributes to the stored entity."""
+    """entityOperations/update: append each entity's attributes to the stored entity and add
+    the types it names; with ``no_overwrite`` an entity whose existing attributes were left
+    alone is reported among the errors (its new attributes are kept)."""
     result = BatchResult()
 
-    def update(body: Any, active: ActiveContext) -> None:
-        if not isinstance(body, dict):
-            raise bad_data("each entity must be a JSON object")
-        entity_id = body.get("id")
-        check_entity_id(entity_id)
-        attrs = {k: v for k, v in body.items() if k not in ("id", "type", "@context", "scope")}
-        if not attrs:
+    def update(body: Any, active: ActiveContext) -> NgsiError | None:
+        entity_id = check_entity_id(body.get("id"))
+        attrs = {k: v for k, v in body.items() if k not in ENTITY_MEMBERS}
+        if "type" in body:
+            row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
+            merge_types(row, body["type"], active)
+        elif not attrs:
             raise bad_data("the entity names no attributes to update")
-        append_attributes(
+        if not attrs:
+            return None
+        outcome = append_attributes(
             session,
             tenant=tenant,
             entity_id=entity_id,
@@ -155,9 +201,26 @@ def batch_update(
             active=active,
             no_overwrite=no_overwrite,
         )
+        if not outcome.not_updated:
+            return None
+        left = ", ".join(active.compact(iri) for iri, _ in outcome.not_updated)
+        return bad_data(f"attributes not updated (they exist and noOverwrite was given): {left}")
 
     require_tenant(session, tenant=tenant)
     _each(session, result, _per_entity(items, result, update))
+    return result
+
+
+def batch_merge(session: Session, *, tenant: str, items: Items) -> BatchResult:
+    """entityOperations/merge: merge each entity fragment into its stored entity (5.6.20)."""
+    result = BatchResult()
+    require_tenant(session, tenant=tenant)
+
+    def merge(body: Any, active: ActiveContext) -> None:
+        entity_id = check_entity_id(body.get("id"))
+        merge_entity(session, tenant=tenant, entity_id=entity_id, body=body, active=active)
+
+    _each(session, result, _per_entity(items, result, merge))
     return result
 
 

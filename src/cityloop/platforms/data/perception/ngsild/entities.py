@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cityloop.platforms.data.perception.ngsild.attributes import (
@@ -43,6 +44,7 @@ class Incoming:
     types: list[str]
     scope: list[str] | None
     attrs: dict[str, Any]
+    expires_at: datetime | None = None
 
 
 def expand_entity(
@@ -88,7 +90,8 @@ def expand_entity(
     )
     if previous:
         attrs = {iri: keep_created(item, previous.get(iri)) for iri, item in attrs.items()}
-    return Incoming(entity_id, types, scope, attrs)
+    expires_at = parse_time(body["expiresAt"], "expiresAt") if "expiresAt" in body else None
+    return Incoming(entity_id, types, scope, attrs, expires_at)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -104,6 +107,26 @@ class EntityView:
     scope: list[str] | None = None
     created_at: str | None = None
     modified_at: str | None = None
+    expires_at: str | None = None
+
+
+def unexpired(attrs: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The attributes without the instances whose expiresAt (4.22) has passed."""
+
+    def live(instance: Any) -> bool:
+        expires = instance.get("expiresAt") if isinstance(instance, dict) else None
+        return expires is None or parse_time(expires, "expiresAt") > now
+
+    out: dict[str, Any] = {}
+    for iri, attribute in attrs.items():
+        if isinstance(attribute, list):
+            kept = [instance for instance in attribute if live(instance)]
+            if kept:
+                # The one instance left of several is an object, as a single instance is.
+                out[iri] = kept[0] if len(kept) == 1 < len(attribute) else kept
+        elif live(attribute):
+            out[iri] = attribute
+    return out
 
 
 def _content_value(instance: dict[str, Any], active: ActiveContext) -> tuple[str, Any]:
@@ -146,7 +169,7 @@ def _render_instance(
 ) -> Any:
     out: dict[str, Any] = {}
     for key, item in instance.items():
-        if key in ("createdAt", "modifiedAt"):
+        if key in ("createdAt", "modifiedAt", "expiresAt"):
             if sys_attrs:
                 out[key] = item
         elif key == "vocab":
@@ -196,6 +219,8 @@ def render_entity(
             out["createdAt"] = entity.created_at
         if entity.modified_at:
             out["modifiedAt"] = entity.modified_at
+        if entity.expires_at:
+            out["expiresAt"] = entity.expires_at
     for iri, attribute in entity.attrs.items():
         if attrs is not None and iri not in attrs:
             continue

@@ -31,6 +31,7 @@ class NgsiEntity(Base):
         Index("ix_ngsild_entities_type_lat", "tenant", "type", "min_lat"),
         Index("ix_ngsild_entities_lat", "tenant", "min_lat"),
         Index("ix_ngsild_entities_span", "tenant", "lat_span"),
+        Index("ix_ngsild_entities_expires_at", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -53,6 +54,8 @@ class NgsiEntity(Base):
     lat_span: Mapped[float | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The entity's expiresAt: past it the entity is hidden at once and swept soon after.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class NgsiContext(Base):

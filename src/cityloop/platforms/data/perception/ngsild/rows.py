@@ -25,6 +25,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     Incoming,
     iso,
     now_iso,
+    unexpired,
 )
 from cityloop.platforms.data.perception.ngsild.errors import not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
@@ -36,10 +37,11 @@ def view_of(row: NgsiEntity) -> EntityView:
     return EntityView(
         entity_id=row.entity_id,
         types=list(row.types or [row.type]),
-        attrs=dict(row.attrs or {}),
+        attrs=unexpired(row.attrs or {}, utcnow()),
         scope=row.scope,
         created_at=iso(row.created_at),
         modified_at=iso(row.modified_at),
+        expires_at=iso(row.expires_at) if row.expires_at else None,
     )
 
 
@@ -176,6 +178,7 @@ def insert(session: Session, *, tenant: str, incoming: Incoming) -> NgsiEntity:
         types=incoming.types,
         scope=incoming.scope,
         attrs=incoming.attrs,
+        expires_at=incoming.expires_at,
         created_at=now,
         modified_at=now,
     )

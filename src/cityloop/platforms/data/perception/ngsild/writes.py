@@ -65,6 +65,7 @@ def replace_entity(
         row.type, row.types = incoming.types[0], incoming.types
     if incoming.scope is not None:
         row.scope = incoming.scope
+    row.expires_at = incoming.expires_at
     record_history(session, row=row, attrs=incoming.attrs)
     save(session, row=row, attrs=incoming.attrs, changed=changed)
     return row

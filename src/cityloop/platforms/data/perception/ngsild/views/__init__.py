@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from cityloop.platforms.data.perception.ngsild.errors import BY_STATUS, NgsiError, problem_details
+from cityloop.platforms.data.perception.ngsild.expiry import install_expiry
 from cityloop.platforms.data.perception.ngsild.views import (
     batch,
     entities,
     jsonld_contexts,
+    merge,
+    purge,
     queries,
     subscriptions,
     temporal,
@@ -34,13 +38,42 @@ router = APIRouter(
     tags=["ngsi-ld"],
     dependencies=[Depends(authorize), Depends(check_parameters)],
 )
+
+
+def _with_trailing_slashes(resource: APIRouter) -> APIRouter:
+    """Each route also answers with a trailing slash (POST /entities/): the redirect Starlette
+    would send instead is a 307 that many clients do not follow on POST."""
+    for route in list(resource.routes):
+        if isinstance(route, APIRoute) and not route.path.endswith("/"):
+            resource.add_api_route(
+                route.path + "/",
+                route.endpoint,
+                methods=list(route.methods),
+                name=f"{route.name}_slash",
+                include_in_schema=False,
+            )
+    return resource
+
+
 # In this order: POST /entityOperations/query must match before /entityOperations/{operation}.
-for _resource in (entities, queries, batch, types, jsonld_contexts, temporal, subscriptions):
-    router.include_router(_resource.router)
+for _resource in (
+    entities,
+    queries,
+    purge,
+    merge,
+    batch,
+    types,
+    jsonld_contexts,
+    temporal,
+    subscriptions,
+):
+    router.include_router(_with_trailing_slashes(_resource.router))
 
 
 def install_ngsild(app: FastAPI) -> None:
-    """Mount the routes and answer every error under /ngsi-ld/ as ETSI ProblemDetails."""
+    """Mount the routes, hide expired entities, and answer every error under /ngsi-ld/ as ETSI
+    ProblemDetails."""
+    install_expiry()
     app.include_router(router)
     app.add_middleware(TransportRules)
 

@@ -1,4 +1,4 @@
-"""Batch operations: POST /entityOperations/create, upsert, update and delete."""
+"""Batch operations: POST /entityOperations/create, upsert, update, merge and delete."""
 
 from __future__ import annotations
 
@@ -24,20 +24,19 @@ router = APIRouter()
 
 @router.post("/entityOperations/{operation}")
 async def entity_operation(request: Request, operation: str) -> Response:
-    """Batch create, upsert, update or delete of entities, each reported on its own; admins,
-    dispatchers and API keys."""
-    if operation not in ("create", "upsert", "update", "delete"):
+    """Batch create, upsert, update, merge or delete of entities, each reported on its own;
+    admins, dispatchers and API keys."""
+    if operation not in batch.OPERATIONS:
         raise not_found(f"entityOperations/{operation} is not offered")
     call, body, media = await call_with_body(request)
     return await run(_batch, call, body, media, operation, options(request))
 
 
 def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -> Response:
-    if not isinstance(body, list) or not body:
-        raise bad_data("the body must be a non-empty JSON array")
-    maximum = call.ctx.settings.ngsild_batch_max
-    if len(body) > maximum:
-        raise bad_data(f"a batch holds at most {maximum} entities")
+    batch.check_batch(body, operation=operation, maximum=call.ctx.settings.ngsild_batch_max)
+    if media == LD_JSON and call.link is not None:
+        # 6.3.5: the @context of a JSON-LD body is in the body, never in a Link header too.
+        raise bad_data("an application/ld+json request may not carry a JSON-LD Link header")
     core = call.resolve(call.link if media == JSON else None)
     if operation == "delete":
         with call.ctx.writing() as session:
@@ -52,6 +51,8 @@ def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -
             result = batch.batch_upsert(
                 session, tenant=call.tenant, items=items, update_mode="update" in asked
             )
+        elif operation == "merge":
+            result = batch.batch_merge(session, tenant=call.tenant, items=items)
         else:
             result = batch.batch_update(
                 session, tenant=call.tenant, items=items, no_overwrite="noOverwrite" in asked

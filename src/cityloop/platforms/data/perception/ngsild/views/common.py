@@ -130,16 +130,19 @@ _TEMPORAL = frozenset(
 PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/entities"): frozenset(),
     ("GET", "/entities"): _ENTITY_QUERY,
-    ("DELETE", "/entities"): frozenset({"id", "type", "idPattern", "q", "scopeQ", "local"}),
+    ("DELETE", "/entities"): frozenset(
+        {"id", "type", "idPattern", "attrs", "q", "scopeQ", "local", "keep", "drop"}
+        | {"georel", "geometry", "coordinates", "geoproperty"}
+    ),
     ("GET", "/entities/{}"): _RETRIEVE,
     ("PUT", "/entities/{}"): frozenset(),
     ("PATCH", "/entities/{}"): frozenset({"options", "format", "observedAt", "lang"}),
     ("DELETE", "/entities/{}"): frozenset({"type", "local"}),
-    ("POST", "/entities/{}/attrs"): frozenset({"options"}),
-    ("PATCH", "/entities/{}/attrs"): frozenset(),
-    ("PATCH", "/entities/{}/attrs/{}"): frozenset(),
-    ("PUT", "/entities/{}/attrs/{}"): frozenset(),
-    ("DELETE", "/entities/{}/attrs/{}"): frozenset({"datasetId", "deleteAll", "lang"}),
+    ("POST", "/entities/{}/attrs"): frozenset({"options", "type"}),
+    ("PATCH", "/entities/{}/attrs"): frozenset({"options", "type"}),
+    ("PATCH", "/entities/{}/attrs/{}"): frozenset({"type"}),
+    ("PUT", "/entities/{}/attrs/{}"): frozenset({"type"}),
+    ("DELETE", "/entities/{}/attrs/{}"): frozenset({"datasetId", "deleteAll", "lang", "type"}),
     ("POST", "/entityOperations/{}"): frozenset({"options"}),
     ("POST", "/entityOperations/query"): _OUTPUT | _PAGING | {"geometryProperty"},
     ("GET", "/types"): frozenset({"details", "local"}),

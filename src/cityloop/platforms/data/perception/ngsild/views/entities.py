@@ -124,22 +124,6 @@ def delete_entity(request: Request, entity_id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.patch("/entities/{entity_id}")
-async def merge_entity(request: Request, entity_id: str) -> Response:
-    """Merge: attributes given are added or replaced, the others kept (NGSI-LD mergeEntity)."""
-    call, body, media = await call_with_body(request)
-    return await run(_merge, call, body, media, entity_id)
-
-
-def _merge(call: Call, body: Any, media: str, entity_id: str) -> Response:
-    active = call.resolve(user_context(call, body, media))
-    with call.ctx.writing() as session:
-        writes.append_attributes(
-            session, tenant=call.tenant, entity_id=entity_id, body=body, active=active
-        )
-    return Response(status_code=204)
-
-
 @router.post("/entities/{entity_id}/attrs")
 async def append_attributes(request: Request, entity_id: str) -> Response:
     """Add attributes to an entity (existing ones replaced unless noOverwrite); admins, dispatchers

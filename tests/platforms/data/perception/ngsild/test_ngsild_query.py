@@ -335,6 +335,26 @@ def test_a_query_in_the_body_answers_as_the_same_query_in_the_url(city: City) ->
     )
     assert several.status_code == 200, several.text
     assert {e["type"] for e in several.json()} == {"Streetlight", "Park"}
+    # 5.2.33: each selector is an alternative, also with ids (an id list in one selector).
+    by_ids = city.client.post(
+        API + "/entityOperations/query",
+        json={
+            "type": "Query",
+            "entities": [
+                {
+                    "type": "Streetlight",
+                    "id": ["urn:ngsi-ld:Streetlight:q1", "urn:ngsi-ld:Streetlight:q2"],
+                },
+                {"type": "Park", "idPattern": "^urn:ngsi-ld:Park:p"},
+            ],
+        },
+    )
+    assert by_ids.status_code == 200, by_ids.text
+    assert sorted(e["id"] for e in by_ids.json()) == [
+        "urn:ngsi-ld:Park:p1",
+        "urn:ngsi-ld:Streetlight:q1",
+        "urn:ngsi-ld:Streetlight:q2",
+    ]
 
 
 def test_a_query_in_the_body_needs_no_credentials_when_reads_are_public(city: City) -> None:
@@ -359,10 +379,12 @@ def test_a_query_in_the_body_needs_no_credentials_when_reads_are_public(city: Ci
         ({"type": "Query", "entities": [{"type": "A"}], "q": "(a==1"}, 400, "BadRequestData"),
         ({"type": "Query", "entities": [{"type": "A"}], "geoQ": "near"}, 400, "BadRequestData"),
         ({"type": "Query", "entities": [{"type": "A"}], "attrs": "x"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "attrs": []}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "joinLevel": 0}, 400, "BadRequestData"),
         (
-            {"type": "Query", "entities": [{"type": "A", "id": "urn:x:1"}, {"type": "B"}]},
-            422,
-            "OperationNotSupported",
+            {"type": "Query", "entities": [{"type": "A"}], "temporalQ": {"timerel": "before"}},
+            400,
+            "BadRequestData",
         ),
     ],
 )

@@ -21,7 +21,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     is_uri,
     render_entity,
 )
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid
 
 # A pick/omit tree: member name -> the projection of the entities it links to (None: whole).
 Tree = dict[str, "Tree | None"]
@@ -200,7 +200,7 @@ def _representation(params: Mapping[str, str], option_values: list[str]) -> tupl
         asked.extend(part.strip() for part in value.split(","))
     for option in asked:
         if option not in OPTIONS:
-            raise bad_data(f"options: {option!r} is not one of {', '.join(sorted(OPTIONS))}")
+            raise invalid(f"options: {option!r} is not one of {', '.join(sorted(OPTIONS))}")
     chosen = "normalized"
     for option in ("concise", "keyValues", "simplified"):
         if option in asked:
@@ -209,7 +209,7 @@ def _representation(params: Mapping[str, str], option_values: list[str]) -> tupl
     format_ = params.get("format")
     if format_ is not None:
         if format_ not in FORMATS:
-            raise bad_data(f"format: {format_!r} is not one of {', '.join(sorted(FORMATS))}")
+            raise invalid(f"format: {format_!r} is not one of {', '.join(sorted(FORMATS))}")
         geojson = format_ == "geojson"
         if not geojson:
             chosen = REPRESENTATIONS[format_]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -174,6 +175,7 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
         point_like = (
             query.geoproperty == LOCATION
             and geo.relation == "near"
+            and isinstance(geo.geometry, Point)
             and row.min_lat is not None
             and row.min_lat == row.max_lat
             and row.min_lon == row.max_lon
@@ -181,7 +183,7 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
         if point_like:
             # A point location: distance straight from the indexed columns, no shapely.
             origin = geo.geometry
-            distance = haversine(origin.x, origin.y, float(row.min_lon), float(row.min_lat))  # type: ignore[attr-defined,arg-type]
+            distance = haversine(origin.x, origin.y, float(row.min_lon), float(row.min_lat))  # type: ignore[arg-type]
             if geo.max_distance is not None and distance > geo.max_distance:
                 return False
             if geo.min_distance is not None and distance < geo.min_distance:

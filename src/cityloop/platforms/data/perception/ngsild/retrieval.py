@@ -4,6 +4,7 @@ when asked for."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -83,9 +84,15 @@ def query(
     entity_query: reads.EntityQuery,
     options: ReadOptions,
     active: ActiveContext,
-) -> tuple[Any, int | None]:
-    """One page of matching entities as the client asked for them, and the count if asked."""
-    found, total = reads.query_entities(session, tenant=tenant, query=entity_query, active=active)
-    rendered = _render(found, active, options)
+) -> tuple[Any, int | None, bool]:
+    """One page of matching entities as the client asked for them, the count if asked, and
+    whether more entities follow the page."""
+    # One row more than the page tells whether a next page exists.
+    probe = replace(entity_query, limit=entity_query.limit + 1)
+    found, total = reads.query_entities(session, tenant=tenant, query=probe, active=active)
+    more = len(found) > entity_query.limit
+    found = found[: entity_query.limit]
+    # 4.21: an entity that pick or omit leaves empty is not part of the answer.
+    rendered = [(row, entity) for row, entity in _render(found, active, options) if entity]
     data = _finish(session, tenant=tenant, rendered=rendered, active=active, options=options)
-    return (feature_collection(data) if options.geojson else data), total
+    return (feature_collection(data) if options.geojson else data), total, more

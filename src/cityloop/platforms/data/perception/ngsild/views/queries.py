@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,7 +24,12 @@ from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.geojson import GEOJSON
 from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, read_options
-from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.query import (
+    RequestBudget,
+    attribute_names,
+    parse_q,
+    safe_regex,
+)
 from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.views.common import (
     Call,
@@ -39,7 +45,16 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 
 router = APIRouter()
 # Members of a Query body (5.2.23) that shape the answer as the URL parameters of that name do.
-_BODY_RENDERING = ("pick", "omit", "lang", "join", "joinLevel", "datasetId", "containedBy")
+_BODY_RENDERING = (
+    "pick",
+    "omit",
+    "lang",
+    "join",
+    "joinLevel",
+    "datasetId",
+    "containedBy",
+    "orderBy",
+)
 
 
 @router.get("/entities/{entity_id}")
@@ -97,8 +112,12 @@ def query_entities(request: Request) -> Response:
         check_name(params["geoproperty"], "geoproperty")
         query.geoproperty = active.expand(params["geoproperty"])
     options = _options(request, params, active, query.attrs)
-    wide = params.get("type") == "*" or _flag(params, "local")
-    return _answer(request, call, active, query, options, wide=wide)
+    local = _flag(params, "local")
+    if params.get("type") == "*" and "local" in params and not local:
+        # 4.17: the type wildcard is for local queries; local=false contradicts it.
+        raise bad_data("type=* selects every local entity; it cannot go with local=false")
+    wide = params.get("type") == "*" or local
+    return _answer(request, call, active, query, options, params, wide=wide)
 
 
 @router.post("/entityOperations/query")
@@ -137,7 +156,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
         _geo_query(query, geo, active)
     params = {**request.query_params, **_body_parameters(body)}
     options = _options(request, params, active, query.attrs)
-    return _answer(request, call, active, query, options, wide=body.get("local") is True)
+    return _answer(request, call, active, query, options, params, wide=body.get("local") is True)
 
 
 def _body_parameters(body: dict[str, Any]) -> dict[str, str]:
@@ -284,12 +303,14 @@ def _answer(
     active: ActiveContext,
     query: reads.EntityQuery,
     options: ReadOptions,
+    params: Mapping[str, str],
     *,
     wide: bool,
 ) -> Response:
     """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
-    params = request.query_params
     settings = call.ctx.settings
+    # 5.7.2.4: a q on system members alone (createdAt, modifiedAt) selects nothing in particular.
+    q_selects = query.q is not None and bool(attribute_names(query.q) - RESERVED_NAMES)
     selected = (
         query.types
         or query.type_groups
@@ -297,7 +318,7 @@ def _answer(
         or query.ids
         or query.id_pattern
         or query.attrs
-        or query.q
+        or q_selects
         or query.scope_q
         or query.geo
     )
@@ -312,10 +333,29 @@ def _answer(
     if params.get("orderBy"):
         query.order_by = parse_order_by(params["orderBy"])
     with call.ctx.reading() as session:
-        data, total = retrieval.query(
+        data, total, more = retrieval.query(
             session, tenant=call.tenant, entity_query=query, options=options, active=active
         )
-    return _respond(call, active, data, options, headers=results_count(total))
+    response = _respond(call, active, data, options, headers=results_count(total))
+    if request.method == "GET":
+        for link in _page_links(request, query, more):
+            response.headers.append("Link", link)
+    return response
+
+
+def _page_links(request: Request, query: reads.EntityQuery, more: bool) -> list[str]:
+    """4.12, 6.3.13: Link headers to the previous and the next page, when there are some."""
+    pages = []
+    if query.offset > 0:
+        pages.append(("prev", max(query.offset - query.limit, 0)))
+    if more:
+        pages.append(("next", query.offset + query.limit))
+    links = []
+    for relation, offset in pages:
+        params = {**request.query_params, "offset": str(offset), "limit": str(query.limit)}
+        target = f"{request.url.path}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        links.append(f'<{target}>; rel="{relation}"; type="application/json"')
+    return links
 
 
 def _respond(

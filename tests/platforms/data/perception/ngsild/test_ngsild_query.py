@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -282,7 +283,11 @@ def test_types_and_attributes(city: City) -> None:
     assert "powerState" in lamp_type["attributeNames"]
     info = city.client.get(API + "/types/Streetlight").json()
     assert info["entityCount"] == 10
-    assert "lanternHeight" in info["attributeNames"]
+    # 5.2.26: EntityTypeInfo holds attributeDetails, no attributeNames.
+    assert "attributeNames" not in info
+    # 5.7.7: the type may be named by its full IRI, URL-encoded.
+    expanded = city.client.get(API + "/types/" + quote(info["id"], safe="")).json()
+    assert expanded["typeName"] == "Streetlight"
     details = {d["attributeName"]: d["attributeTypes"] for d in info["attributeDetails"]}
     assert details["refGroup"] == ["Relationship"] and details["location"] == ["GeoProperty"]
     assert city.client.get(API + "/types/Nothing").status_code == 404
@@ -290,8 +295,12 @@ def test_types_and_attributes(city: City) -> None:
     assert "powerState" in attributes["attributeList"]
     power = city.client.get(API + "/attributes/powerState").json()
     assert power["attributeCount"] == 10 and power["typeNames"] == ["Streetlight"]
+    by_iri = city.client.get(API + "/attributes/" + quote(power["id"], safe=""))
+    assert by_iri.json()["attributeName"] == "powerState"
     listed = city.client.get(API + "/attributes", params={"details": "true"}).json()
-    assert any(a["attributeName"] == "location" for a in listed)
+    location = next(a for a in listed if a["attributeName"] == "location")
+    # 5.7.8: the detailed list gives names and entity types; counts are per attribute (5.7.9).
+    assert set(location) == {"id", "type", "attributeName", "typeNames"}
     assert city.client.get(API + "/attributes/nothing").status_code == 404
 
 

@@ -20,12 +20,11 @@ from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import Declared, DeclaredApiKey, bearer_token
-from cityloop.platforms.data.perception.ngsild import access, rows
+from cityloop.platforms.data.perception.ngsild import access
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
-from cityloop.platforms.data.perception.ngsild.entities import check_name, render_entity
+from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
-from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
 from cityloop.settings import Settings
 
@@ -263,20 +262,3 @@ def names(request: Request, name: str, active: ActiveContext, *, what: str) -> l
                 check_name(part, what)
                 out.append(active.expand(part))
     return out
-
-
-def render_options(request: Request) -> dict[str, bool]:
-    """How entities are rendered: keyValues (or simplified), concise, sysAttrs."""
-    asked = options(request)
-    return {
-        "key_values": "keyValues" in asked or "simplified" in asked,
-        "concise": "concise" in asked,
-        "sys_attrs": "sysAttrs" in asked,
-    }
-
-
-def render_row(
-    row: NgsiEntity, active: ActiveContext, projection: set[str] | None, render: dict[str, bool]
-) -> dict[str, Any]:
-    """An entity row as the client reads it (``projection``: the attributes asked for)."""
-    return render_entity(rows.view_of(row), active, attrs=projection, **render)

@@ -105,12 +105,17 @@ def test_filters_paging_and_count(city: City) -> None:
     assert ids(
         get(
             API + "/entities",
-            params={"id": "urn:ngsi-ld:Streetlight:q2,urn:ngsi-ld:Streetlight:q3"},
+            params={
+                "type": "Streetlight",
+                "id": "urn:ngsi-ld:Streetlight:q2,urn:ngsi-ld:Streetlight:q3",
+            },
         )
     ) == [2, 3]
-    assert ids(
-        get(API + "/entities", params={"idPattern": "^urn:ngsi-ld:Streetlight:q1.*", "limit": 50})
-    ) == [1, 10]
+    pattern = {"type": "Streetlight", "idPattern": "^urn:ngsi-ld:Streetlight:q1.*", "limit": 50}
+    assert ids(get(API + "/entities", params=pattern)) == [1, 10]
+    # 5.7.2.4: ids alone name no type, attribute, q or geo-query.
+    alone = get(API + "/entities", params={"id": "urn:ngsi-ld:Streetlight:q2"})
+    assert alone.status_code == 400 and alone.json()["type"] == ERR + "BadRequestData"
     page = get(
         API + "/entities", params={"type": "Streetlight", "limit": 3, "offset": 3, "count": "true"}
     )

@@ -309,21 +309,21 @@ def _answer(
 ) -> Response:
     """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
     settings = call.ctx.settings
-    # 5.7.2.4: a q on system members alone (createdAt, modifiedAt) selects nothing in particular.
+    # 5.7.2.4: a query needs a type, attrs, q or a geo-query (ids and idPattern only narrow
+    # those), unless it asks for everything local; a q on system members alone
+    # (createdAt, modifiedAt) does not count.
     q_selects = query.q is not None and bool(attribute_names(query.q) - RESERVED_NAMES)
     selected = (
         query.types
         or query.type_groups
         or query.selectors
-        or query.ids
-        or query.id_pattern
         or query.attrs
         or q_selects
         or query.scope_q
         or query.geo
     )
     if not selected and not wide:
-        raise bad_data("name at least one of type, id, idPattern, attrs, q, scopeQ or georel")
+        raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
     query.count = _flag(params, "count")
     query.limit = int_param(request, "limit", settings.ngsild_default_limit)
     query.offset = int_param(request, "offset", 0)

@@ -14,7 +14,6 @@ from typing import Any
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
     LOCATION,
-    RESERVED_NAMES,
     EntityView,
     check_entity_id,
     check_name,
@@ -283,10 +282,3 @@ def _join(params: Mapping[str, str], options: ReadOptions) -> None:
         raise bad_data("a nested pick or omit projects linked entities; it needs join")
     if reach > options.join_level:
         raise bad_data(f"pick or omit reaches {reach} levels deep, deeper than joinLevel")
-
-
-def check_attrs_names(names: list[str]) -> None:
-    """``attrs`` names attributes, never core members (id, type, createdAt, ...)."""
-    for name in names:
-        if name in RESERVED_NAMES:
-            raise bad_data(f"attrs: {name!r} is a core member, not an attribute")

@@ -282,6 +282,8 @@ def test_types_and_attributes(city: City) -> None:
     setup(city)
     types = city.client.get(API + "/types").json()
     assert types["type"] == "EntityTypeList"
+    assert city.client.get(API + "/types/").json() == types
+    assert city.client.get(API + "/attributes/").json()["type"] == "AttributeList"
     assert {"Streetlight", "Park"} <= set(types["typeList"])
     detailed = city.client.get(API + "/types", params={"details": "true"}).json()
     lamp_type = next(t for t in detailed if t["typeName"] == "Streetlight")

@@ -17,6 +17,8 @@ router = APIRouter()
 
 
 @router.get("/types")
+# Listed before /types/{type_name:path}, which would otherwise take "/types/" for a type "".
+@router.get("/types/", include_in_schema=False)
 def list_types(request: Request) -> Response:
     """The entity types in use (names, or details with their attributes); admins, dispatchers and
     API keys (anyone, when reads are public)."""
@@ -76,6 +78,7 @@ def type_info(request: Request, type_name: str) -> Response:
 
 
 @router.get("/attributes")
+@router.get("/attributes/", include_in_schema=False)
 def list_attributes(request: Request) -> Response:
     """The attribute names in use (names, or details); admins, dispatchers and API keys (anyone,
     when reads are public)."""

@@ -192,10 +192,16 @@ def test_geo_queries(city: City) -> None:
     assert [p["id"] for p in geo("intersects", "Point", "[8.05,49.05]").json()] == [
         "urn:ngsi-ld:Park:p1"
     ]
+    # 4.10: near measures from the closest point of any reference geometry: lamps 5 to 7
+    # lie inside the box, lamps 4 and 8 about 36 m from its edges, the others farther.
+    near_box = geo("near;maxDistance==50", "Polygon", box, type="Streetlight")
+    assert ids(near_box) == [4, 5, 6, 7, 8]
     for bad in (
         ("near", "Point", "[8.68,49.40]"),
         ("near;maxDistance==abc", "Point", "[8.68,49.40]"),
-        ("near;maxDistance==10", "Polygon", box),
+        # 4.10: one distance, a positive number.
+        ("near;maxDistance==0", "Point", "[8.68,49.40]"),
+        ("near;maxDistance==10;minDistance==1", "Point", "[8.68,49.40]"),
         ("touches", "Point", "[8.68,49.40]"),
         ("within", "Point", "not json"),
         ("within", "Point", "[800,49]"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -104,12 +105,17 @@ def test_filters_paging_and_count(city: City) -> None:
     assert ids(
         get(
             API + "/entities",
-            params={"id": "urn:ngsi-ld:Streetlight:q2,urn:ngsi-ld:Streetlight:q3"},
+            params={
+                "type": "Streetlight",
+                "id": "urn:ngsi-ld:Streetlight:q2,urn:ngsi-ld:Streetlight:q3",
+            },
         )
     ) == [2, 3]
-    assert ids(
-        get(API + "/entities", params={"idPattern": "^urn:ngsi-ld:Streetlight:q1.*", "limit": 50})
-    ) == [1, 10]
+    pattern = {"type": "Streetlight", "idPattern": "^urn:ngsi-ld:Streetlight:q1.*", "limit": 50}
+    assert ids(get(API + "/entities", params=pattern)) == [1, 10]
+    # 5.7.2.4: ids alone name no type, attribute, q or geo-query.
+    alone = get(API + "/entities", params={"id": "urn:ngsi-ld:Streetlight:q2"})
+    assert alone.status_code == 400 and alone.json()["type"] == ERR + "BadRequestData"
     page = get(
         API + "/entities", params={"type": "Streetlight", "limit": 3, "offset": 3, "count": "true"}
     )
@@ -186,10 +192,16 @@ def test_geo_queries(city: City) -> None:
     assert [p["id"] for p in geo("intersects", "Point", "[8.05,49.05]").json()] == [
         "urn:ngsi-ld:Park:p1"
     ]
+    # 4.10: near measures from the closest point of any reference geometry: lamps 5 to 7
+    # lie inside the box, lamps 4 and 8 about 36 m from its edges, the others farther.
+    near_box = geo("near;maxDistance==50", "Polygon", box, type="Streetlight")
+    assert ids(near_box) == [4, 5, 6, 7, 8]
     for bad in (
         ("near", "Point", "[8.68,49.40]"),
         ("near;maxDistance==abc", "Point", "[8.68,49.40]"),
-        ("near;maxDistance==10", "Polygon", box),
+        # 4.10: one distance, a positive number.
+        ("near;maxDistance==0", "Point", "[8.68,49.40]"),
+        ("near;maxDistance==10;minDistance==1", "Point", "[8.68,49.40]"),
         ("touches", "Point", "[8.68,49.40]"),
         ("within", "Point", "not json"),
         ("within", "Point", "[800,49]"),
@@ -276,13 +288,19 @@ def test_types_and_attributes(city: City) -> None:
     setup(city)
     types = city.client.get(API + "/types").json()
     assert types["type"] == "EntityTypeList"
+    assert city.client.get(API + "/types/").json() == types
+    assert city.client.get(API + "/attributes/").json()["type"] == "AttributeList"
     assert {"Streetlight", "Park"} <= set(types["typeList"])
     detailed = city.client.get(API + "/types", params={"details": "true"}).json()
     lamp_type = next(t for t in detailed if t["typeName"] == "Streetlight")
     assert "powerState" in lamp_type["attributeNames"]
     info = city.client.get(API + "/types/Streetlight").json()
     assert info["entityCount"] == 10
-    assert "lanternHeight" in info["attributeNames"]
+    # 5.2.26: EntityTypeInfo holds attributeDetails, no attributeNames.
+    assert "attributeNames" not in info
+    # 5.7.7: the type may be named by its full IRI, URL-encoded.
+    expanded = city.client.get(API + "/types/" + quote(info["id"], safe="")).json()
+    assert expanded["typeName"] == "Streetlight"
     details = {d["attributeName"]: d["attributeTypes"] for d in info["attributeDetails"]}
     assert details["refGroup"] == ["Relationship"] and details["location"] == ["GeoProperty"]
     assert city.client.get(API + "/types/Nothing").status_code == 404
@@ -290,8 +308,12 @@ def test_types_and_attributes(city: City) -> None:
     assert "powerState" in attributes["attributeList"]
     power = city.client.get(API + "/attributes/powerState").json()
     assert power["attributeCount"] == 10 and power["typeNames"] == ["Streetlight"]
+    by_iri = city.client.get(API + "/attributes/" + quote(power["id"], safe=""))
+    assert by_iri.json()["attributeName"] == "powerState"
     listed = city.client.get(API + "/attributes", params={"details": "true"}).json()
-    assert any(a["attributeName"] == "location" for a in listed)
+    location = next(a for a in listed if a["attributeName"] == "location")
+    # 5.7.8: the detailed list gives names and entity types; counts are per attribute (5.7.9).
+    assert set(location) == {"id", "type", "attributeName", "typeNames"}
     assert city.client.get(API + "/attributes/nothing").status_code == 404
 
 
@@ -335,6 +357,26 @@ def test_a_query_in_the_body_answers_as_the_same_query_in_the_url(city: City) ->
     )
     assert several.status_code == 200, several.text
     assert {e["type"] for e in several.json()} == {"Streetlight", "Park"}
+    # 5.2.33: each selector is an alternative, also with ids (an id list in one selector).
+    by_ids = city.client.post(
+        API + "/entityOperations/query",
+        json={
+            "type": "Query",
+            "entities": [
+                {
+                    "type": "Streetlight",
+                    "id": ["urn:ngsi-ld:Streetlight:q1", "urn:ngsi-ld:Streetlight:q2"],
+                },
+                {"type": "Park", "idPattern": "^urn:ngsi-ld:Park:p"},
+            ],
+        },
+    )
+    assert by_ids.status_code == 200, by_ids.text
+    assert sorted(e["id"] for e in by_ids.json()) == [
+        "urn:ngsi-ld:Park:p1",
+        "urn:ngsi-ld:Streetlight:q1",
+        "urn:ngsi-ld:Streetlight:q2",
+    ]
 
 
 def test_a_query_in_the_body_needs_no_credentials_when_reads_are_public(city: City) -> None:
@@ -359,10 +401,12 @@ def test_a_query_in_the_body_needs_no_credentials_when_reads_are_public(city: Ci
         ({"type": "Query", "entities": [{"type": "A"}], "q": "(a==1"}, 400, "BadRequestData"),
         ({"type": "Query", "entities": [{"type": "A"}], "geoQ": "near"}, 400, "BadRequestData"),
         ({"type": "Query", "entities": [{"type": "A"}], "attrs": "x"}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "attrs": []}, 400, "BadRequestData"),
+        ({"type": "Query", "entities": [{"type": "A"}], "joinLevel": 0}, 400, "BadRequestData"),
         (
-            {"type": "Query", "entities": [{"type": "A", "id": "urn:x:1"}, {"type": "B"}]},
-            422,
-            "OperationNotSupported",
+            {"type": "Query", "entities": [{"type": "A"}], "temporalQ": {"timerel": "before"}},
+            400,
+            "BadRequestData",
         ),
     ],
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
+from shapely.ops import nearest_points, transform
 
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 
@@ -86,6 +86,8 @@ def parse_geoquery(
     if relation not in RELATIONS:
         raise bad_data(f"georel {relation!r} is not one of {', '.join(RELATIONS)}")
     max_distance = min_distance = None
+    if len(parts) > 2:
+        raise bad_data("georel near takes one distance: maxDistance==<m> or minDistance==<m>")
     for modifier in parts[1:]:
         name, sep, number = modifier.partition("==")
         if relation != "near" or not sep or name not in ("maxDistance", "minDistance"):
@@ -94,8 +96,9 @@ def parse_geoquery(
             distance = float(number)
         except ValueError as exc:
             raise bad_data(f"{name} must be a number of metres") from exc
-        if not math.isfinite(distance) or distance < 0:
-            raise bad_data(f"{name} must be a non-negative number of metres")
+        if not math.isfinite(distance) or distance <= 0:
+            # 4.10: a PositiveNumber, zero excluded.
+            raise bad_data(f"{name} must be a positive number of metres")
         if name == "maxDistance":
             max_distance = distance
         else:
@@ -107,8 +110,6 @@ def parse_geoquery(
     except (ValueError, RecursionError) as exc:
         raise bad_data("coordinates must be a JSON array") from exc
     shape_ = valid_geojson({"type": geometry, "coordinates": parsed})
-    if relation == "near" and geometry != "Point":
-        raise bad_data("near takes a Point geometry")
     return GeoQuery(relation, shape_, max_distance, min_distance, geoproperty or "location")
 
 
@@ -141,8 +142,11 @@ def matches(query: GeoQuery, geometry: BaseGeometry) -> bool:
     """Does an entity's geometry stand in ``query``'s relation to the query geometry?"""
     target = query.geometry
     if query.relation == "near":
-        assert isinstance(target, Point)
-        distance = distance_metres(target, geometry)
+        distance = (
+            distance_metres(target, geometry)
+            if isinstance(target, Point)
+            else distance_metres(nearest_points(geometry, target)[0], target)
+        )
         if query.max_distance is not None and distance > query.max_distance:
             return False
         return not (query.min_distance is not None and distance < query.min_distance)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.attributes import SYSTEM_MEMBERS
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.query import attribute_names
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities

@@ -381,6 +381,14 @@ def resolve_path(attrs: dict[str, Any], path: Path, expand: Callable[[str], str]
                 current = current.get(expand(member), _MISSING)
         if current is _MISSING:
             continue
+        if _is_language_map(current) and path.json_path:
+            # 4.9: attr[en] reads one language of a LanguageProperty, attr[*] any of them.
+            languages = current.get("languageMap") or {}
+            tag = path.json_path[0]
+            chosen = list(languages.values()) if tag == "*" else languages.get(tag, _MISSING)
+            if chosen is not _MISSING:
+                found.append(chosen)
+            continue
         value = (
             instance_value(current)
             if isinstance(current, dict) and ("type" in current)
@@ -391,6 +399,18 @@ def resolve_path(attrs: dict[str, Any], path: Path, expand: Callable[[str], str]
         if value is not _MISSING:
             found.append(value)
     return found
+
+
+def _is_language_map(current: Any) -> bool:
+    return isinstance(current, dict) and current.get("type") == "LanguageProperty"
+
+
+def _is_relationship(attrs: dict[str, Any], path: Path, expand: Callable[[str], str]) -> bool:
+    """Whether ``path`` names a Relationship or ListRelationship itself (not a member of it)."""
+    if path.members or path.json_path:
+        return False
+    instances = _instances(attrs.get(expand(path.attribute)))
+    return any(i.get("type") in ("Relationship", "ListRelationship") for i in instances)
 
 
 def _as_time(value: Any) -> datetime | None:
@@ -454,6 +474,9 @@ def _matches_one(target: Any, op: str, value: Any) -> bool:
 
 
 def _compare(node: Compare, attrs: dict[str, Any], expand: Callable[[str], str]) -> bool:
+    if node.op not in ("==", "!=") and _is_relationship(attrs, node.path, expand):
+        # 4.9: a relationship meets only equal and unequal; any other operator never matches.
+        return False
     targets = resolve_path(attrs, node.path, expand)
     if not targets:
         return False

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,22 +15,45 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION
 from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, haversine
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.ordering import OrderKey, sort_rows
 from cityloop.platforms.data.perception.ngsild.query import ClientPattern, Node, evaluate_q
+from cityloop.platforms.data.perception.ngsild.scopes import ScopeNode, evaluate_scope_q
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
 
 @dataclass
+class Selector:
+    """One of a Query body's entity selectors: types (any of), and ids or an id pattern."""
+
+    types: list[str]  # expanded
+    ids: list[str] = field(default_factory=list)
+    pattern: ClientPattern | None = None
+
+    def matches(self, row: NgsiEntity) -> bool:
+        if not set(self.types) & set(row.types or [row.type]):
+            return False
+        if self.ids and row.entity_id not in self.ids:
+            return False
+        return self.pattern is None or bool(self.pattern.search(row.entity_id))
+
+
+@dataclass
 class EntityQuery:
-    types: list[str] = field(default_factory=list)  # expanded
+    types: list[str] = field(default_factory=list)  # expanded; any of them, as first type
+    # Alternatives of types an entity must all have, e.g. (Building;Museum),Park.
+    type_groups: list[list[str]] = field(default_factory=list)
+    selectors: list[Selector] = field(default_factory=list)  # any of them
     ids: list[str] = field(default_factory=list)
     id_pattern: ClientPattern | None = None
     attrs: list[str] = field(default_factory=list)  # expanded
     q: Node | None = None
+    scope_q: ScopeNode | None = None
     geo: GeoQuery | None = None
     geoproperty: str = LOCATION  # expanded
     limit: int = 20
     offset: int = 0
     count: bool = False
+    order_by: list[OrderKey] = field(default_factory=list)
 
 
 def _literal_prefix(pattern: str) -> str | None:
@@ -70,6 +94,9 @@ def query_entities(
     statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
     if query.types:
         statement = statement.where(NgsiEntity.type.in_(query.types))
+    if query.selectors and all(s.ids for s in query.selectors):
+        ids = [i for s in query.selectors for i in s.ids]
+        statement = statement.where(NgsiEntity.entity_id.in_(ids))
     if query.ids:
         statement = statement.where(NgsiEntity.entity_id.in_(query.ids))
     if query.id_pattern is not None:
@@ -91,10 +118,23 @@ def query_entities(
     statement = statement.order_by(NgsiEntity.id)
     in_python = (
         query.q is not None
+        or bool(query.type_groups)
+        or bool(query.selectors)
+        or query.scope_q is not None
         or query.geo is not None
         or bool(query.attrs)
         or query.id_pattern is not None
     )
+    if query.order_by:
+        # Any member may order the answer, so every match is read, sorted, then paged.
+        candidates = session.scalars(statement.execution_options(yield_per=500))
+        ordered = sort_rows(
+            [row for row in candidates if not in_python or matches(row, query, active)],
+            query.order_by,
+            active.expand,
+        )
+        page = ordered[query.offset : query.offset + query.limit]
+        return page, (len(ordered) if query.count else None)
     if not in_python:
         total = None
         if query.count:
@@ -119,6 +159,14 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
     """Whether a candidate row passes the parts of the query SQL could not check."""
     if query.id_pattern is not None and not query.id_pattern.search(row.entity_id):
         return False
+    if query.type_groups:
+        types = set(row.types or [row.type])
+        if not any(types.issuperset(group) for group in query.type_groups):
+            return False
+    if query.selectors and not any(s.matches(row) for s in query.selectors):
+        return False
+    if query.scope_q is not None and not evaluate_scope_q(query.scope_q, row.scope):
+        return False
     attrs = row.attrs or {}
     if query.attrs and not any(iri in attrs for iri in query.attrs):
         return False
@@ -127,6 +175,7 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
         point_like = (
             query.geoproperty == LOCATION
             and geo.relation == "near"
+            and isinstance(geo.geometry, Point)
             and row.min_lat is not None
             and row.min_lat == row.max_lat
             and row.min_lon == row.max_lon
@@ -134,7 +183,7 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
         if point_like:
             # A point location: distance straight from the indexed columns, no shapely.
             origin = geo.geometry
-            distance = haversine(origin.x, origin.y, float(row.min_lon), float(row.min_lat))  # type: ignore[attr-defined,arg-type]
+            distance = haversine(origin.x, origin.y, float(row.min_lon), float(row.min_lat))  # type: ignore[arg-type]
             if geo.max_distance is not None and distance > geo.max_distance:
                 return False
             if geo.min_distance is not None and distance < geo.min_distance:

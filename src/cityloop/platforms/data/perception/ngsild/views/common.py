@@ -24,13 +24,13 @@ from cityloop.base.context import AppContext
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import Declared, DeclaredApiKey, bearer_token
-from cityloop.platforms.data.perception.ngsild import access, jsonld_contexts, rows
+from cityloop.platforms.data.perception.ngsild import access, jsonld_contexts
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, ContextLimits
 from cityloop.platforms.data.perception.ngsild.context_loader import CORE_URL, Loader
-from cityloop.platforms.data.perception.ngsild.entities import check_name, render_entity
+from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
-from cityloop.platforms.data.perception.ngsild.models import NgsiContext, NgsiEntity
+from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
 from cityloop.settings import Settings
 
@@ -121,7 +121,7 @@ _RETRIEVE = _OUTPUT | {"attrs", "pick", "omit", "geometryProperty", "datasetId",
 _ENTITY_QUERY = (
     _RETRIEVE
     | _PAGING
-    | {"id", "type", "idPattern", "q", "csf", "scopeQ"}
+    | {"id", "type", "idPattern", "q", "csf", "scopeQ", "orderBy"}
     | {"georel", "geometry", "coordinates", "geoproperty"}
 )
 _TEMPORAL = frozenset(
@@ -134,7 +134,7 @@ PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
         {"id", "type", "idPattern", "attrs", "q", "scopeQ", "local", "keep", "drop"}
         | {"georel", "geometry", "coordinates", "geoproperty"}
     ),
-    ("GET", "/entities/{}"): _RETRIEVE,
+    ("GET", "/entities/{}"): _RETRIEVE | {"type"},
     ("PUT", "/entities/{}"): frozenset(),
     ("PATCH", "/entities/{}"): frozenset({"options", "format", "observedAt", "lang"}),
     ("DELETE", "/entities/{}"): frozenset({"type", "local"}),
@@ -361,9 +361,11 @@ async def read_body(request: Request, call: Call) -> tuple[Any, str]:
     return parsed, media
 
 
-async def call_with_body(request: Request) -> tuple[Call, Any, str]:
+async def call_with_body(
+    request: Request, offered: Sequence[str] = ANSWER_TYPES
+) -> tuple[Call, Any, str]:
     """The request's :class:`Call`, its parsed body and the body's media type."""
-    call = call_for(request)
+    call = call_for(request, offered)
     body, media = await read_body(request, call)
     return call, body, media
 
@@ -468,20 +470,3 @@ def names(request: Request, name: str, active: ActiveContext, *, what: str) -> l
                 check_name(part, what)
                 out.append(active.expand(part))
     return out
-
-
-def render_options(request: Request) -> dict[str, bool]:
-    """How entities are rendered: keyValues (or simplified), concise, sysAttrs."""
-    asked = options(request)
-    return {
-        "key_values": "keyValues" in asked or "simplified" in asked,
-        "concise": "concise" in asked,
-        "sys_attrs": "sysAttrs" in asked,
-    }
-
-
-def render_row(
-    row: NgsiEntity, active: ActiveContext, projection: set[str] | None, render: dict[str, bool]
-) -> dict[str, Any]:
-    """An entity row as the client reads it (``projection``: the attributes asked for)."""
-    return render_entity(rows.view_of(row), active, attrs=projection, **render)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from cityloop.platforms.data.perception.ngsild import rows, writes
+from cityloop.platforms.data.perception.ngsild import writes
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
@@ -19,12 +19,8 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     Call,
     call_for,
     call_with_body,
-    names,
     options,
     read_body,
-    render_options,
-    render_row,
-    respond,
     run,
     user_context,
 )
@@ -47,20 +43,6 @@ def _create_entity(call: Call, body: Any, media: str) -> Response:
     return Response(
         status_code=201, headers={"Location": f"{PREFIX}/entities/{path_segment(entity_id)}"}
     )
-
-
-@router.get("/entities/{entity_id}")
-def get_entity(request: Request, entity_id: str) -> Response:
-    """One entity, optionally only some attributes, in the requested @context; admins, dispatchers
-    and API keys (anyone, when reads are public)."""
-    call = call_for(request)
-    active = call.resolve(call.link)
-    check_entity_id(entity_id)
-    attrs = names(request, "attrs", active, what="attribute name")
-    with call.ctx.reading() as session:
-        row = rows.get_entity(session, tenant=call.tenant, entity_id=entity_id)
-        data = render_row(row, active, set(attrs) if attrs else None, render_options(request))
-    return respond(call, active, data)
 
 
 def _type_selector(request: Request) -> list[str]:

@@ -1,29 +1,41 @@
-"""Entity queries: GET /entities, and POST /entityOperations/query for queries too long for a
-URL; both page, count and render alike."""
+"""Entity reads: GET /entities/{id}, GET /entities, and POST /entityOperations/query for
+queries too long for a URL; all three share the rendering parameters (options, format, pick,
+omit, lang, datasetId, join, joinLevel, geometryProperty) and the GeoJSON answer."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from cityloop.platforms.data.perception.ngsild import reads
+from cityloop.platforms.data.perception.ngsild import reads, retrieval
+from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
-from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
+from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
-from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.geojson import GEOJSON
+from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
+from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, read_options
+from cityloop.platforms.data.perception.ngsild.query import (
+    RequestBudget,
+    attribute_names,
+    parse_q,
+    safe_regex,
+)
+from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.views.common import (
+    JSON,
+    LD_JSON,
     Call,
     call_for,
     call_with_body,
     check_limit,
     int_param,
-    names,
-    render_options,
-    render_row,
     respond,
     results_count,
     run,
@@ -31,25 +43,64 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 )
 
 router = APIRouter()
+# Members of a Query body (5.2.23) that shape the answer as the URL parameters of that name do.
+_BODY_RENDERING = (
+    "pick",
+    "omit",
+    "lang",
+    "join",
+    "joinLevel",
+    "datasetId",
+    "containedBy",
+    "orderBy",
+)
+
+
+@router.get("/entities/{entity_id}")
+def get_entity(request: Request, entity_id: str) -> Response:
+    """One entity, as the read's options shape it, in the requested @context; admins, dispatchers
+    and API keys (anyone, when reads are public)."""
+    call = call_for(request, offered=(JSON, LD_JSON, GEOJSON))
+    active = call.resolve(call.link)
+    check_entity_id(entity_id)
+    params = request.query_params
+    options = _options(request, call, params, active, _attrs(params.get("attrs"), active))
+    types = _types(params.get("type"), active) if params.get("type") else []
+    with call.ctx.reading() as session:
+        data = retrieval.retrieve(
+            session,
+            tenant=call.tenant,
+            entity_id=entity_id,
+            types=[t for group in types for t in group],
+            options=options,
+            active=active,
+        )
+    return _respond(call, active, data, options)
 
 
 @router.get("/entities")
 def query_entities(request: Request) -> Response:
-    """Query entities by type, id, idPattern, q and geo-query, paged; admins, dispatchers and API
-    keys (anyone, when reads are public)."""
-    call = call_for(request)
+    """Query entities by type, id, idPattern, q, scopeQ and geo-query, paged and ordered; admins,
+    dispatchers and API keys (anyone, when reads are public)."""
+    call = call_for(request, offered=(JSON, LD_JSON, GEOJSON))
     active = call.resolve(call.link)
     params = request.query_params
+    if "geoQ" in params:
+        # geoQ is the Query body's member (5.2.23); the URL spells it out (6.4.3.2).
+        raise bad_data("geoQ is not a URL parameter: send georel, geometry and coordinates")
     query = reads.EntityQuery()
     budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
-    query.types = names(request, "type", active, what="entity type")
+    if params.get("type") and params["type"] != "*":
+        _select_types(query, _types(params["type"], active))
     for value in params.getlist("id"):
         query.ids.extend(check_entity_id(part.strip()) for part in value.split(",") if part)
-    if params.get("idPattern"):
+    if params.get("idPattern") and not query.ids:  # 4.17: id takes precedence over idPattern
         query.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
-    query.attrs = names(request, "attrs", active, what="attribute name")
+    query.attrs = _attrs(params.get("attrs"), active)
     if params.get("q"):
         query.q = parse_q(params["q"], budget)
+    if params.get("scopeQ"):
+        query.scope_q = parse_scope_q(params["scopeQ"])
     query.geo = parse_geoquery(
         params.get("georel"),
         params.get("geometry"),
@@ -59,14 +110,20 @@ def query_entities(request: Request) -> Response:
     if query.geo is not None and params.get("geoproperty"):
         check_name(params["geoproperty"], "geoproperty")
         query.geoproperty = active.expand(params["geoproperty"])
-    return _answer(request, call, active, query)
+    options = _options(request, call, params, active, query.attrs)
+    local = _flag(params, "local")
+    if params.get("type") == "*" and "local" in params and not local:
+        # 4.17: the type wildcard is for local queries; local=false contradicts it.
+        raise bad_data("type=* selects every local entity; it cannot go with local=false")
+    wide = params.get("type") == "*" or local
+    return _answer(request, call, active, query, options, params, wide=wide)
 
 
 @router.post("/entityOperations/query")
 async def query_entities_by_body(request: Request) -> Response:
     """The query as a body (`{"type": "Query", ...}`), for queries too long for a URL; paging,
     count and options stay in the URL as for GET /entities."""
-    call, body, media = await call_with_body(request)
+    call, body, media = await call_with_body(request, offered=(JSON, LD_JSON, GEOJSON))
     return await run(_query_by_body, request, call, body, media)
 
 
@@ -74,49 +131,153 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
     active = call.resolve(user_context(call, body, media))
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
+    if "temporalQ" in body:
+        raise bad_data("temporalQ belongs to temporal queries, not to a Query of entities")
     query = reads.EntityQuery()
     budget = RequestBudget()
     _select_entities(query, body.get("entities", []), active, budget)
     attrs = body.get("attrs", [])
     if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
         raise bad_data("attrs must be a list of attribute names")
-    for name in attrs:
-        check_name(name, "attribute name")
-        query.attrs.append(active.expand(name))
+    if "attrs" in body and not attrs:
+        raise bad_data("attrs may not be an empty list")
+    query.attrs = _attrs(",".join(attrs), active)
     if body.get("q") is not None:
         if not isinstance(body["q"], str):
             raise bad_data("q must be a string in the NGSI-LD query language")
         query.q = parse_q(body["q"], budget)
+    if body.get("scopeQ") is not None:
+        if not isinstance(body["scopeQ"], str):
+            raise bad_data("scopeQ must be a string in the scope query language")
+        query.scope_q = parse_scope_q(body["scopeQ"])
     geo = body.get("geoQ")
     if geo is not None:
         _geo_query(query, geo, active)
-    return _answer(request, call, active, query)
+    params = {**request.query_params, **_body_parameters(body)}
+    options = _options(request, call, params, active, query.attrs)
+    return _answer(request, call, active, query, options, params, wide=body.get("local") is True)
+
+
+def _body_parameters(body: dict[str, Any]) -> dict[str, str]:
+    """The Query body's rendering members as URL parameters (lists joined with commas)."""
+    found: dict[str, str] = {}
+    for name in _BODY_RENDERING:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise bad_data(f"{name} must be a string or a list of strings")
+        found[name] = value
+    return found
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    """A true/false parameter; anything else is a 400 naming it."""
+    value = params.get(name)
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise bad_data(f"{name} must be true or false")
+    return value == "true"
+
+
+def _attrs(text: str | None, active: ActiveContext) -> list[str]:
+    """The ``attrs`` list (comma or ``|``), expanded; core members are not attributes."""
+    out: list[str] = []
+    for part in (text or "").replace("|", ",").split(","):
+        if not part.strip():
+            continue
+        name = check_name(part.strip(), "attribute name")
+        if name in RESERVED_NAMES:
+            raise bad_data(f"attrs: {name!r} is a core member, not an attribute")
+        out.append(active.expand(name))
+    return out
+
+
+def _types(text: str, active: ActiveContext) -> list[list[str]]:
+    """A type selection (4.17): ``,`` or ``|`` separate alternatives, ``;`` joins types an
+    entity must all have, parentheses group; as alternatives of expanded types."""
+    groups: list[list[str]] = []
+    for alternative in _split_outside_parentheses(text):
+        names = alternative.strip().removeprefix("(").removesuffix(")").split(";")
+        group = []
+        for name in names:
+            check_name(name.strip(), "entity type")
+            group.append(active.expand(name.strip()))
+        groups.append(group)
+    return groups
+
+
+def _split_outside_parentheses(text: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if depth < 0 or depth > 1:
+            raise bad_data("type: parentheses do not match")
+        if char in ",|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth:
+        raise bad_data("type: parentheses do not match")
+    parts.append("".join(current))
+    return parts
+
+
+def _select_types(query: reads.EntityQuery, groups: list[list[str]]) -> None:
+    """Plain alternatives narrow in SQL; a group of types all required is checked per row."""
+    if all(len(group) == 1 for group in groups):
+        query.types = [group[0] for group in groups]
+    else:
+        query.type_groups = groups
+
+
+def _options(
+    request: Request,
+    call: Call,
+    params: Mapping[str, str],
+    active: ActiveContext,
+    attrs: list[str],
+) -> ReadOptions:
+    """The rendering parameters; the GeoJSON answer is asked for by Accept or format."""
+    geojson = call.media == GEOJSON
+    option_values = request.query_params.getlist("options")
+    return read_options(params, option_values, active, attrs=attrs, geojson_accepted=geojson)
 
 
 def _select_entities(
     query: reads.EntityQuery, selectors: Any, active: ActiveContext, budget: RequestBudget
 ) -> None:
-    """The body's ``entities`` selectors: types, and an id or an idPattern."""
+    """The body's ``entities`` selectors (5.2.33): each a type, and ids or an idPattern."""
     if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
         raise bad_data("entities must be a list of {type, id, idPattern} objects")
-    if len(selectors) > 1 and any(set(e) - {"type"} for e in selectors):
-        # Several selectors that each carry an id or pattern would need one query each.
-        raise NgsiError(
-            "OperationNotSupported",
-            "several entity selectors may name only types; send one selector with id or idPattern",
-        )
     for selector in selectors:
         type_name = selector.get("type")
         if not isinstance(type_name, str):
             raise bad_data("each entity selector needs a type")
-        check_name(type_name, "entity type")
-        query.types.append(active.expand(type_name))
-        if "id" in selector:
-            query.ids.append(check_entity_id(selector["id"]))
-        if "idPattern" in selector:
-            if not isinstance(selector["idPattern"], str):
-                raise bad_data("idPattern must be a string")
-            query.id_pattern = safe_regex(selector["idPattern"], "idPattern", budget)
+        ids = selector.get("id", [])
+        ids = [ids] if isinstance(ids, str) else ids
+        if not isinstance(ids, list):
+            raise bad_data("an entity selector's id must be a URI or a list of URIs")
+        pattern = selector.get("idPattern")
+        if pattern is not None and not isinstance(pattern, str):
+            raise bad_data("idPattern must be a string")
+        query.selectors.append(
+            reads.Selector(
+                types=[t for group in _types(type_name, active) for t in group],
+                ids=[check_entity_id(i) for i in ids],
+                # 4.17: id takes precedence over idPattern.
+                pattern=safe_regex(pattern, "idPattern", budget) if pattern and not ids else None,
+            )
+        )
+    if len(query.selectors) == 1 and not query.selectors[0].pattern:
+        only = query.selectors.pop()
+        query.types, query.ids = only.types, only.ids
 
 
 def _geo_query(query: reads.EntityQuery, geo: Any, active: ActiveContext) -> None:
@@ -128,6 +289,8 @@ def _geo_query(query: reads.EntityQuery, geo: Any, active: ActiveContext) -> Non
             raise bad_data(f"geoQ {member} must be a string")
     coordinates = geo.get("coordinates")
     if not isinstance(coordinates, str):
+        if not isinstance(coordinates, list):
+            raise bad_data("geoQ coordinates must be an array of coordinates")
         coordinates = json.dumps(coordinates)
     geoproperty = geo.get("geoproperty")
     query.geo = parse_geoquery(geo.get("georel"), geo.get("geometry"), coordinates, geoproperty)
@@ -137,22 +300,75 @@ def _geo_query(query: reads.EntityQuery, geo: Any, active: ActiveContext) -> Non
 
 
 def _answer(
-    request: Request, call: Call, active: ActiveContext, query: reads.EntityQuery
+    request: Request,
+    call: Call,
+    active: ActiveContext,
+    query: reads.EntityQuery,
+    options: ReadOptions,
+    params: Mapping[str, str],
+    *,
+    wide: bool,
 ) -> Response:
-    """Paging, count and rendering, shared by GET /entities and POST /entityOperations/query."""
-    params = request.query_params
+    """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
     settings = call.ctx.settings
-    if not (query.types or query.ids or query.id_pattern or query.attrs or query.q or query.geo):
-        raise bad_data("name at least one of type, id, idPattern, attrs, q or georel")
-    query.count = params.get("count", "").lower() == "true"
+    # 5.7.2.4: a query needs a type, attrs, q or a geo-query (ids and idPattern only narrow
+    # those), unless it asks for everything local; a q on system members alone
+    # (createdAt, modifiedAt) does not count.
+    q_selects = query.q is not None and bool(attribute_names(query.q) - RESERVED_NAMES)
+    selected = (
+        query.types
+        or query.type_groups
+        or query.selectors
+        or query.attrs
+        or q_selects
+        or query.scope_q
+        or query.geo
+    )
+    if not selected and not wide:
+        raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
+    query.count = _flag(params, "count")
     query.limit = int_param(request, "limit", settings.ngsild_default_limit)
     query.offset = int_param(request, "offset", 0)
     check_limit(query.limit, settings)
     if query.limit == 0 and not query.count:
         raise bad_data("limit=0 only makes sense with count=true")
-    render = render_options(request)
-    projection = set(query.attrs) if query.attrs else None
+    if params.get("orderBy"):
+        query.order_by = parse_order_by(params["orderBy"])
     with call.ctx.reading() as session:
-        found, total = reads.query_entities(session, tenant=call.tenant, query=query, active=active)
-        data = [render_row(row, active, projection, render) for row in found]
-    return respond(call, active, data, headers=results_count(total))
+        data, total, more = retrieval.query(
+            session, tenant=call.tenant, entity_query=query, options=options, active=active
+        )
+    response = _respond(call, active, data, options, headers=results_count(total))
+    if request.method == "GET":
+        for link in _page_links(request, query, more):
+            response.headers.append("Link", link)
+    return response
+
+
+def _page_links(request: Request, query: reads.EntityQuery, more: bool) -> list[str]:
+    """4.12, 6.3.13: Link headers to the previous and the next page, when there are some."""
+    pages = []
+    if query.offset > 0:
+        pages.append(("prev", max(query.offset - query.limit, 0)))
+    if more:
+        pages.append(("next", query.offset + query.limit))
+    links = []
+    for relation, offset in pages:
+        params = {**request.query_params, "offset": str(offset), "limit": str(query.limit)}
+        target = f"{request.url.path}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        links.append(f'<{target}>; rel="{relation}"; type="application/json"')
+    return links
+
+
+def _respond(
+    call: Call,
+    active: ActiveContext,
+    data: Any,
+    options: ReadOptions,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """JSON or JSON-LD as common.respond gives it; GeoJSON carries @context at its top."""
+    if not options.geojson:
+        return respond(call, active, data, headers=headers)
+    body = {**data, "@context": active.body_context}
+    return JSONResponse(body, headers=headers, media_type=GEOJSON)

@@ -17,6 +17,8 @@ router = APIRouter()
 
 
 @router.get("/types")
+# Listed before /types/{type_name:path}, which would otherwise take "/types/" for a type "".
+@router.get("/types/", include_in_schema=False)
 def list_types(request: Request) -> Response:
     """The entity types in use (names, or details with their attributes); admins, dispatchers and
     API keys (anyone, when reads are public)."""
@@ -44,10 +46,11 @@ def list_types(request: Request) -> Response:
     return respond(call, active, data)
 
 
-@router.get("/types/{type_name}")
+@router.get("/types/{type_name:path}")
 def type_info(request: Request, type_name: str) -> Response:
-    """One entity type: how many entities have it and their attributes; admins, dispatchers and API
-    keys (anyone, when reads are public)."""
+    """One entity type (EntityTypeInfo, 5.2.26): how many entities have it and their attributes;
+    admins, dispatchers and API keys (anyone, when reads are public). The type may be given
+    expanded, URL-encoded."""
     call = call_for(request)
     active = call.resolve(call.link)
     check_name(type_name, "entity type")
@@ -61,7 +64,6 @@ def type_info(request: Request, type_name: str) -> Response:
         "type": "EntityTypeInfo",
         "typeName": active.compact(iri),
         "entityCount": entry["count"],
-        "attributeNames": sorted(active.compact(a) for a in entry["attributes"]),
         "attributeDetails": [
             {
                 "id": attribute,
@@ -76,6 +78,7 @@ def type_info(request: Request, type_name: str) -> Response:
 
 
 @router.get("/attributes")
+@router.get("/attributes/", include_in_schema=False)
 def list_attributes(request: Request) -> Response:
     """The attribute names in use (names, or details); admins, dispatchers and API keys (anyone,
     when reads are public)."""
@@ -90,7 +93,16 @@ def list_attributes(request: Request) -> Response:
             "attributeList": sorted(active.compact(a) for a in found),
         }
     else:
-        data = [_attribute(active, iri, entry) for iri, entry in sorted(found.items())]
+        # 5.7.8: the detailed list names each attribute and its entity types; counts and
+        # attribute types are for /attributes/{attr} (5.7.9).
+        data = [
+            {
+                key: value
+                for key, value in _attribute(active, iri, entry).items()
+                if key not in ("attributeCount", "attributeTypes")
+            }
+            for iri, entry in sorted(found.items())
+        ]
     return respond(call, active, data)
 
 
@@ -105,7 +117,7 @@ def _attribute(active: ActiveContext, iri: str, entry: dict[str, Any]) -> dict[s
     }
 
 
-@router.get("/attributes/{attr}")
+@router.get("/attributes/{attr:path}")
 def attribute_info(request: Request, attr: str) -> Response:
     """One attribute: how many entities have it, its types and entity types; admins, dispatchers and
     API keys (anyone, when reads are public)."""

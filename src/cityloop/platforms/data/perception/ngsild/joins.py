@@ -1,0 +1,155 @@
+"""Linked entity retrieval (ETSI GS CIM 009 4.5.23): ``join=inline`` puts the entities a
+Relationship points at inside it (``entity``; in keyValues the entity replaces the object),
+``join=flat`` appends them to the answer. ``joinLevel`` bounds how many hops are followed, and
+a nested pick or omit (``locatedAt{name}``) projects the entities reached through that member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.platforms.data.perception.ngsild import rows
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, Tree, filter_datasets
+
+MAX_LINKED = 1000  # linked entities one answer may carry
+
+
+def _objects(instance: Any) -> list[str]:
+    """The entity ids a Relationship or ListRelationship instance points at."""
+    if not isinstance(instance, dict):
+        return []
+    if instance.get("type") == "Relationship":
+        found = instance.get("object")
+        return [o for o in (found if isinstance(found, list) else [found]) if isinstance(o, str)]
+    if instance.get("type") == "ListRelationship":
+        items = instance.get("objectList") or []
+        ids = [i.get("object") if isinstance(i, dict) else i for i in items]
+        return [i for i in ids if isinstance(i, str)]
+    return []
+
+
+@dataclass
+class _Linker:
+    """One answer's linked-entity lookups, each entity read once."""
+
+    session: Session
+    tenant: str
+    active: ActiveContext
+    options: ReadOptions
+    found: dict[str, NgsiEntity | None] = field(default_factory=dict)
+
+    def load(self, ids: list[str]) -> list[NgsiEntity]:
+        ids = [i for i in ids if i not in self.options.contained_by]
+        missing = [i for i in ids if i not in self.found]
+        if missing and len(self.found) < MAX_LINKED:
+            statement = select(NgsiEntity).where(
+                NgsiEntity.tenant == self.tenant, NgsiEntity.entity_id.in_(missing)
+            )
+            loaded = {row.entity_id: row for row in self.session.scalars(statement)}
+            for entity_id in missing:
+                self.found[entity_id] = loaded.get(entity_id)
+        return [row for i in ids if (row := self.found.get(i)) is not None]
+
+    def render(self, row: NgsiEntity, pick: Tree | None, omit: Tree | None) -> dict[str, Any]:
+        """A linked entity: the read's options, its own projection, all its attributes."""
+        options = replace(self.options, pick=pick, omit=omit, attrs=None)
+        return options.render(rows.view_of(row), self.active)
+
+    def links(
+        self, row: NgsiEntity, rendered: dict[str, Any]
+    ) -> list[tuple[str, int | None, list[str]]]:
+        """(member name, instance position or None, linked ids) of each relationship kept."""
+        out = []
+        for iri, attribute in filter_datasets(row.attrs or {}, self.options.dataset_ids).items():
+            name = self.active.compact(iri)
+            if name not in rendered:
+                continue
+            if isinstance(attribute, list):
+                out.extend((name, n, ids) for n, i in enumerate(attribute) if (ids := _objects(i)))
+            elif ids := _objects(attribute):
+                out.append((name, None, ids))
+        return out
+
+    def inline(
+        self,
+        row: NgsiEntity,
+        rendered: dict[str, Any],
+        pick: Tree | None,
+        omit: Tree | None,
+        level: int,
+    ) -> None:
+        """Put the linked entities into ``rendered``'s relationships, ``level`` hops deep."""
+        if level <= 0:
+            return
+        for name, index, ids in self.links(row, rendered):
+            sub_pick, sub_omit = _nested(pick, name), _nested(omit, name)
+            entities = []
+            for linked in self.load(ids):
+                entity = self.render(linked, sub_pick, sub_omit)
+                self.inline(linked, entity, sub_pick, sub_omit, level - 1)
+                entities.append(entity)
+            if entities:
+                _attach(rendered, name, index, entities, self.options.key_values)
+
+    def flat(
+        self,
+        row: NgsiEntity,
+        rendered: dict[str, Any],
+        pick: Tree | None,
+        omit: Tree | None,
+        level: int,
+        answer: dict[str, dict[str, Any]],
+    ) -> None:
+        """Add the linked entities to ``answer`` (by id, first come first kept)."""
+        if level <= 0:
+            return
+        for name, _instance, ids in self.links(row, rendered):
+            sub_pick, sub_omit = _nested(pick, name), _nested(omit, name)
+            for linked in self.load(ids):
+                if linked.entity_id in answer:
+                    continue
+                entity = self.render(linked, sub_pick, sub_omit)
+                answer[linked.entity_id] = entity
+                self.flat(linked, entity, sub_pick, sub_omit, level - 1, answer)
+
+
+def _nested(tree: Tree | None, name: str) -> Tree | None:
+    return tree.get(name) if tree else None
+
+
+def _attach(
+    rendered: dict[str, Any], name: str, index: int | None, entities: list[Any], key_values: bool
+) -> None:
+    """Inline ``entities`` where the relationship was rendered: in keyValues they replace the
+    object, otherwise they go in its ``entity`` member."""
+    linked: Any = entities[0] if len(entities) == 1 else entities
+    holder, key = (rendered, name) if index is None else (rendered[name], index)
+    if key_values:
+        holder[key] = linked
+    elif isinstance(holder[key], dict):
+        holder[key]["entity"] = linked
+
+
+def join_linked(
+    session: Session,
+    *,
+    tenant: str,
+    found: list[tuple[NgsiEntity, dict[str, Any]]],
+    active: ActiveContext,
+    options: ReadOptions,
+) -> list[dict[str, Any]]:
+    """The answer's entities with their linked entities, inline or flat, as ``options`` say."""
+    linker = _Linker(session, tenant, active, options)
+    if options.join == "inline":
+        for row, rendered in found:
+            linker.inline(row, rendered, options.pick, options.omit, options.join_level)
+        return [rendered for _, rendered in found]
+    answer = {row.entity_id: rendered for row, rendered in found}
+    for row, rendered in found:
+        linker.flat(row, rendered, options.pick, options.omit, options.join_level, answer)
+    return list(answer.values())

@@ -84,6 +84,14 @@ class Measurement(Base):
     num_value: Mapped[float | None] = mapped_column(default=None)
     text_value: Mapped[str | None] = mapped_column(Text, default=None)
     unit: Mapped[str | None] = mapped_column(String(40), default=None)
+    # NGSI-LD temporal instances (device readings leave these empty): the attribute type, its
+    # datasetId, the instance as stored (expanded names) and its system times.
+    kind: Mapped[str | None] = mapped_column(String(20), default=None)
+    dataset_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime | None] = mapped_column(default=None)
+    modified_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LatestValue(Base):

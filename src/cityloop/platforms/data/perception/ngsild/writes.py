@@ -26,6 +26,7 @@ from cityloop.platforms.data.perception.ngsild.rows import (
     record_history,
     save,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_store import delete_history
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant
 
 
@@ -61,9 +62,10 @@ def replace_entity(
 
 
 def delete_entity(session: Session, *, tenant: str, entity_id: str) -> None:
-    """DELETE /entities/{id}: remove the entity (its history stays)."""
+    """DELETE /entities/{id}: remove the entity and its temporal representation."""
     row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
     emit_change(session, row=row, attributes=row.attrs, deleted=True)
+    delete_history(session, tenant=tenant, entity_id=entity_id)
     session.delete(row)
     session.flush()
 

@@ -23,15 +23,28 @@ def upgrade() -> None:
     # Nullable additions only: device readings keep writing the columns they always wrote.
     with op.batch_alter_table("measurements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column("dataset_id", sa.String(length=300), nullable=True))
+        # "" is the default instance; a part of the key, so two datasetIds may share a time.
+        batch_op.add_column(
+            sa.Column("dataset_id", sa.String(length=300), server_default="", nullable=False)
+        )
         batch_op.add_column(sa.Column("document", sa.JSON(), nullable=True))
         for name in ("created_at", "modified_at", "deleted_at"):
             batch_op.add_column(
                 sa.Column(name, cityloop.base.db.UtcDateTime(timezone=True), nullable=True)
             )
+        batch_op.drop_constraint(batch_op.f("uq_measurements_tenant"), type_="unique")
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_measurements_tenant"),
+            ["tenant", "entity_id", "attribute", "observed_at", "dataset_id"],
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("measurements", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_measurements_tenant"), type_="unique")
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_measurements_tenant"),
+            ["tenant", "entity_id", "attribute", "observed_at"],
+        )
         for name in ("deleted_at", "modified_at", "created_at", "document", "dataset_id", "kind"):
             batch_op.drop_column(name)

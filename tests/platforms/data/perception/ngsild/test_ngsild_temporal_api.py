@@ -194,7 +194,9 @@ def test_simplified_and_timeproperty(city: City) -> None:
         ],
     }
     assert body["parkedIn"]["objects"][1] == ["urn:ngsi-ld:Parking:B", "2020-09-01T15:00:00Z"]
-    assert body["name"]["languageMaps"][0][0] == {"en": "My car", "fr": "Ma voiture"}
+    assert body["name"]["languageMaps"][0][0] == {
+        "languageMap": {"en": "My car", "fr": "Ma voiture"}
+    }
     later = city.client.get(
         url, params={"timerel": "after", "timeAt": "2020-09-01T12:04:00Z", "attrs": "speed"}
     ).json()
@@ -211,7 +213,7 @@ def test_simplified_and_timeproperty(city: City) -> None:
 
 def test_aggregated_values(city: City) -> None:
     """4.5.19 / 5.7.3 aggregatedValues: each aggrMethod as [value, start, end] per period of
-    aggrPeriodDuration (one period over the range without it)."""
+    aggrPeriodDuration from the first instance in the range (one period without it)."""
     create(city, "urn:ngsi-ld:Vehicle:t7")
     url = f"{TEMPORAL}/urn:ngsi-ld:Vehicle:t7"
     params = {
@@ -225,8 +227,8 @@ def test_aggregated_values(city: City) -> None:
     speed = city.client.get(url, params=params).json()["speed"]
     assert speed["type"] == "Property"
     assert speed["totalCount"] == [
-        [2, "2020-09-01T12:00:00Z", "2020-09-01T13:00:00Z"],
-        [1, "2020-09-01T13:00:00Z", "2020-09-01T14:00:00Z"],
+        [2, "2020-09-01T12:03:00Z", "2020-09-01T13:03:00Z"],
+        [1, "2020-09-01T13:03:00Z", "2020-09-01T14:03:00Z"],
     ]
     assert [v[0] for v in speed["sum"]] == [200, 100]
     assert [v[0] for v in speed["avg"]] == [100, 100]
@@ -308,3 +310,45 @@ def test_temporal_query_by_q_and_by_post(city: City) -> None:
     )
     assert bad.status_code == 400
     assert "aggrMethods" in bad.json()["detail"]
+
+
+def test_two_datasets_may_share_a_time_and_datasetid_filters(city: City) -> None:
+    """4.5.5: instances of one attribute differ by datasetId, also at the same observedAt;
+    5.7.3 datasetId selects instances (``@none``: the default instance)."""
+    entity = "urn:ngsi-ld:Vehicle:t11"
+    create(city, entity)
+    same_time = {
+        "id": entity,
+        "type": "Vehicle",
+        "fuel": [{"type": "Property", "value": 41, "observedAt": "2020-09-01T14:07:00Z"}],
+    }
+    assert city.client.post(TEMPORAL, json=same_time).status_code == 204
+    url = f"{TEMPORAL}/{entity}"
+    fuel = city.client.get(url, params={"attrs": "fuel"}).json()["fuel"]
+    assert sorted(i["value"] for i in fuel) == [40, 41, 67]
+    default = city.client.get(url, params={"attrs": "fuel", "datasetId": "@none"}).json()
+    assert [i["value"] for i in default["fuel"]] == [67, 41]
+    tank = city.client.get(
+        url, params={"datasetId": "urn:ngsi-ld:Dataset:tank2", "options": "temporalValues"}
+    ).json()
+    assert tank["fuel"] == {
+        "type": "Property",
+        "datasetId": "urn:ngsi-ld:Dataset:tank2",
+        "values": [[40, "2020-09-01T14:07:00Z"]],
+    }
+    assert city.client.get(url, params={"datasetId": "not a uri"}).status_code == 400
+
+
+def test_deleting_an_attribute_leaves_a_deletion_instance(city: City) -> None:
+    """4.5.x: deleting an attribute (5.6.5) adds an NGSI-LD Null instance with deletedAt to its
+    history; timeproperty=deletedAt reads those."""
+    entity = "urn:ngsi-ld:Vehicle:t12"
+    create(city, entity)
+    assert city.client.delete(f"{API}/entities/{entity}/attrs/parkedIn").status_code == 204
+    got = city.client.get(f"{TEMPORAL}/{entity}", params={"timeproperty": "deletedAt"}).json()
+    (deletion,) = got["parkedIn"]
+    assert deletion["object"] == "urn:ngsi-ld:null"
+    assert deletion["deletedAt"]
+    assert "speed" not in got
+    everything = city.client.get(f"{TEMPORAL}/{entity}", params={"attrs": "parkedIn"}).json()
+    assert len(everything["parkedIn"]) == 3

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
-from cityloop.platforms.data.perception.ngsild.entities import iso, parse_time
+from cityloop.platforms.data.perception.ngsild.entities import is_uri, iso, parse_time
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
@@ -31,6 +31,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
 )
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     SIMPLIFIED_MEMBER,
+    attribute_names,
     moment_of,
     render_instance,
     simple_value,
@@ -38,6 +39,11 @@ from cityloop.platforms.data.perception.ngsild.temporal_store import (
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
 TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
+# The options (and format values) a temporal read understands; any other is a 400.
+OPTIONS = frozenset(
+    {"temporalValues", "aggregatedValues", "sysAttrs", "normalized", "concise", "simplified"}
+)
+NO_DATASET = "@none"  # names the default instance in a datasetId filter
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class TimeQuery:
     timeproperty: str = "observedAt"
     aggregation: Aggregation | None = None
     sys_attrs: bool = False
+    dataset_ids: tuple[str, ...] = ()  # "" is the default instance
 
 
 def parse_time_query(
@@ -64,8 +71,19 @@ def parse_time_query(
     timeproperty: str | None = None,
     aggr_methods: Any = None,
     aggr_period: Any = None,
+    dataset_id: str | None = None,
 ) -> TimeQuery:
     """A temporal query from its request parameters, checked; 400 BadRequestData otherwise."""
+    unknown = sorted(options - OPTIONS)
+    if unknown:
+        raise bad_data(f"options/format: {unknown[0]!r} is not one of {', '.join(sorted(OPTIONS))}")
+    datasets = []
+    for part in (dataset_id or "").split(","):
+        part = part.strip()
+        if part and part != NO_DATASET and not is_uri(part):
+            raise bad_data(f"datasetId {part[:60]!r} is not a URI")
+        if part:
+            datasets.append("" if part == NO_DATASET else part)
     if timerel is not None and timerel not in ("before", "after", "between"):
         raise bad_data("timerel must be before, after or between")
     if timerel is not None and not time_at:
@@ -101,10 +119,11 @@ def parse_time_query(
         end,
         n,
         attrs,
-        "temporalValues" in options,
+        bool(options & {"temporalValues", "simplified"}),
         timeproperty or "observedAt",
         aggregation,
         "sysAttrs" in options,
+        tuple(datasets),
     )
 
 
@@ -137,6 +156,8 @@ def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any
     ]
     if query.timeproperty == "deletedAt":
         where.append(Measurement.deleted_at.is_not(None))
+    if query.dataset_ids:
+        where.append(Measurement.dataset_id.in_(query.dataset_ids))
     if query.timerel == "before":
         where.append(column < query.time_at)
     elif query.timerel == "after":
@@ -167,7 +188,7 @@ def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str,
 
 def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
     """The ``temporalValues`` form: per datasetId, the type and ``[content, time]`` pairs."""
-    groups: dict[str | None, list[Measurement]] = {}
+    groups: dict[str, list[Measurement]] = {}
     for row in rows:
         groups.setdefault(row.dataset_id, []).append(row)
     out = []
@@ -179,7 +200,7 @@ def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
                 [simple_value(r), iso(moment_of(r, timeproperty))] for r in members
             ],
         }
-        if dataset is not None:
+        if dataset:  # "" is the default instance
             item["datasetId"] = dataset
         out.append(item)
     return _one_or_many(out)
@@ -197,7 +218,6 @@ def _aggregated(
         session,
         where=where,
         time_column=time_column(query.timeproperty),
-        start=query.time_at if query.timerel in ("after", "between") else None,
         end=end,
         aggregation=query.aggregation,
     )
@@ -206,7 +226,7 @@ def _aggregated(
         if query.last_n is not None:
             methods = {m: values[-query.last_n :] for m, values in methods.items()}
         item: dict[str, Any] = {"type": kind, **methods}
-        if dataset is not None:
+        if dataset:  # "" is the default instance
             item["datasetId"] = dataset
         out.append(item)
     return _one_or_many(out) if out else None
@@ -222,18 +242,13 @@ def temporal_entity(
     page: int = 1000,
     row: NgsiEntity | None = None,
 ) -> TemporalResult:
-    """The history of one entity's attributes under a temporal query (one page)."""
+    """The history of one entity's attributes under a temporal query (one page). Retrieved
+    alone (no ``row`` given), an entity without any of the attributes asked for is a 404."""
     require_tenant(session, tenant=tenant)
+    alone = row is None
     row = row or find(session, tenant=tenant, entity_id=entity_id)
     core = contexts.core()
-    known = list(
-        session.scalars(
-            select(Measurement.attribute)
-            .where(Measurement.tenant == tenant, Measurement.entity_id == entity_id)
-            .distinct()
-            .order_by(Measurement.attribute)
-        )
-    )
+    known = attribute_names(session, tenant=tenant, entity_id=entity_id)
     if row is None and not known:
         raise not_found(f"entity {entity_id} has no history")
     names = [core.compact(iri) for iri in query.attrs] if query.attrs else known
@@ -241,6 +256,12 @@ def temporal_entity(
     if row is not None:
         compacted = [active.compact(t) for t in (row.types or [row.type])]
         out["type"] = compacted[0] if len(compacted) == 1 else compacted
+        if row.scope:
+            out["scope"] = row.scope if len(row.scope) > 1 else row.scope[0]
+        if query.sys_attrs:
+            out["createdAt"], out["modifiedAt"] = iso(row.created_at), iso(row.modified_at)
+    if alone and query.attrs and not any(core.compact(iri) in known for iri in query.attrs):
+        raise not_found(f"entity {entity_id} has no history of the attributes asked for")
     result = TemporalResult(out)
     for name in names:
         where = _where(tenant, entity_id, name, query)

@@ -106,20 +106,20 @@ def aggregate_series(
     *,
     where: list[Any],
     time_column: Any,
-    start: datetime | None,
     end: datetime | None,
     aggregation: Aggregation,
-) -> dict[str | None, dict[str, list[list[Any]]]]:
-    """Per datasetId, each method's ``[value, periodStart, periodEnd]`` list, oldest first."""
-    if start is None or end is None:
-        low, high = session.execute(
-            select(func.min(time_column), func.max(time_column)).where(*where)
-        ).one()
-        if low is None:
-            return {}
-        start = start or low
-        end = end or high
-    assert start is not None and end is not None
+) -> dict[str, dict[str, list[list[Any]]]]:
+    """Per datasetId, each method's ``[value, periodStart, periodEnd]`` list, oldest first.
+
+    Periods start at the first instance in the range; without a period, one period runs from
+    there to ``end`` (the range's end, or the last instance)."""
+    # Both ends come from the (tenant, entity, attribute, time) index: two seeks.
+    start, last = session.execute(
+        select(func.min(time_column), func.max(time_column)).where(*where)
+    ).one()
+    if start is None:
+        return {}
+    end = end or last
     numeric = Measurement.num_value
     figures = (
         func.count(),
@@ -144,7 +144,7 @@ def aggregate_series(
             .order_by(bucket)
         )
         rows = [tuple(row) for row in session.execute(statement)]
-    out: dict[str | None, dict[str, list[list[Any]]]] = {}
+    out: dict[str, dict[str, list[list[Any]]]] = {}
     for dataset, number, *figures in rows:
         if aggregation.period is None:
             period_start, period_end = start, end

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     check_attribute_name,
     expand_entity,
     expand_instance,
+    is_uri,
     iso,
     now_iso,
 )
@@ -197,11 +198,7 @@ def delete_temporal_attribute(
     _entity(session, tenant, entity_id)
     statement = delete(Measurement).where(*_series_filter(tenant, entity_id, active.expand(name)))
     if not delete_all:
-        statement = statement.where(
-            Measurement.dataset_id == dataset_id
-            if dataset_id is not None
-            else Measurement.dataset_id.is_(None)
-        )
+        statement = statement.where(Measurement.dataset_id == (dataset_id or ""))
     if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
         raise not_found(f"entity {entity_id} has no instances of {name} to delete")
 
@@ -209,6 +206,8 @@ def delete_temporal_attribute(
 def _instance(
     session: Session, tenant: str, entity_id: str, name: str, instance: str, active: ActiveContext
 ) -> Measurement:
+    if not is_uri(instance):
+        raise bad_data(f"the instanceId {instance[:60]!r} is not a URI")
     _entity(session, tenant, entity_id)
     row_id = row_id_of(instance)
     found = None

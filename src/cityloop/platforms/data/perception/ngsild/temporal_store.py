@@ -12,7 +12,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,7 @@ def instance_row(tenant: str, entity_id: str, iri: str, instance: dict[str, Any]
         "text_value": text,
         "unit": unit if isinstance(unit, str) and "\x00" not in unit else None,
         "kind": str(instance.get("type", "Property")),
-        "dataset_id": instance.get("datasetId"),
+        "dataset_id": instance.get("datasetId") or "",
         "document": document,
         "created_at": created,
         "modified_at": parse_time(instance.get("modifiedAt") or stamp, "modifiedAt"),
@@ -109,15 +109,72 @@ def record_instances(
         for instance in attribute if isinstance(attribute, list) else [attribute]:
             if isinstance(instance, dict):
                 rows.append(instance_row(tenant, entity_id, iri, instance))
-    if not rows:
-        return
+    if rows:
+        _insert(session, rows)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # A resent instance (same attribute, same time) is stored once, as device readings are.
+    # A resent instance (same attribute, time and datasetId) is stored once, as device readings are.
     statement = maker(Measurement).on_conflict_do_nothing(
-        index_elements=["tenant", "entity_id", "attribute", "observed_at"]
+        index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
     )
     session.execute(statement, rows)
+
+
+# What a deletion instance holds in each type's content member (clause 4.5.x, NGSI-LD Null).
+_NULL_CONTENT: dict[str, tuple[str, Any]] = {
+    "Property": ("value", NULL),
+    "GeoProperty": ("value", NULL),
+    "Relationship": ("object", NULL),
+    "LanguageProperty": ("languageMap", {"@none": NULL}),
+    "VocabProperty": ("vocab", NULL),
+    "JsonProperty": ("json", NULL),
+    "ListProperty": ("valueList", [NULL]),
+    "ListRelationship": ("objectList", [{"object": NULL}]),
+}
+
+
+def record_deletions(
+    session: Session, *, tenant: str, entity_id: str, iri: str, removed: list[Any]
+) -> None:
+    """Keep an attribute's deletion in its history: one NGSI-LD Null instance per removed
+    instance (per datasetId), stamped with deletedAt."""
+    stamp = now_iso()
+    deletions = {}
+    for instance in removed:
+        if not isinstance(instance, dict):
+            continue
+        kind = str(instance.get("type", "Property"))
+        member, content = _NULL_CONTENT.get(kind, ("value", NULL))
+        deletion = {"type": kind, member: content, "modifiedAt": stamp}
+        if instance.get("datasetId"):
+            deletion["datasetId"] = instance["datasetId"]
+        deletions[instance.get("datasetId")] = deletion
+    rows = [instance_row(tenant, entity_id, iri, d) for d in deletions.values()]
+    for row in rows:
+        row["deleted_at"] = row["observed_at"]
+    if rows:
+        _insert(session, rows)
+
+
+def attribute_names(session: Session, *, tenant: str, entity_id: str) -> list[str]:
+    """The names of an entity's series, sorted: one index seek per name (a loose index scan),
+    not a read of every instance as SELECT DISTINCT would on a long history."""
+    m = Measurement
+    names = (
+        select(func.min(m.attribute).label("name"))
+        .where(m.tenant == tenant, m.entity_id == entity_id)
+        .cte("names", recursive=True)
+    )
+    following = (
+        select(func.min(m.attribute))
+        .where(m.tenant == tenant, m.entity_id == entity_id, m.attribute > names.c.name)
+        .scalar_subquery()
+    )
+    names = names.union_all(select(following.label("name")).where(names.c.name.is_not(None)))
+    return list(session.scalars(select(names.c.name).where(names.c.name.is_not(None))))
 
 
 def delete_history(session: Session, *, tenant: str, entity_id: str) -> int:
@@ -168,6 +225,10 @@ SIMPLIFIED_MEMBER = {
 }
 
 
+# Types whose simplified content is wrapped in its member ({"languageMap": {...}}), clause 4.5.9.
+_WRAPPED = frozenset({"LanguageProperty", "JsonProperty", "VocabProperty"})
+
+
 def simple_value(row: Measurement) -> Any:
     """The content of one stored instance, as the simplified temporal form lists it."""
     if row.document is None:
@@ -181,7 +242,8 @@ def simple_value(row: Measurement) -> Any:
         "ListProperty": "valueList",
         "ListRelationship": "objectList",
     }.get(kind, "value")
-    return row.document.get(member)
+    content = row.document.get(member)
+    return {member: content} if kind in _WRAPPED else content
 
 
 def moment_of(row: Measurement, timeproperty: str) -> datetime:

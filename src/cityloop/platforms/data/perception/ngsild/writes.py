@@ -26,7 +26,10 @@ from cityloop.platforms.data.perception.ngsild.rows import (
     record_history,
     save,
 )
-from cityloop.platforms.data.perception.ngsild.temporal_store import delete_history
+from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    delete_history,
+    record_deletions,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant
 
 
@@ -255,4 +258,9 @@ def delete_attribute(
         raise not_found(f"attribute {name} has no instance with datasetId {dataset_id}")
     else:
         del attrs[iri]
+    before = current if isinstance(current, list) else [current]
+    after = attrs.get(iri, [])
+    kept = after if isinstance(after, list) else [after]
+    removed = [instance for instance in before if instance not in kept]
+    record_deletions(session, tenant=tenant, entity_id=entity_id, iri=iri, removed=removed)
     save(session, row=row, attrs=attrs, changed=[iri])

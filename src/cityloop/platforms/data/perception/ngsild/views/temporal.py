@@ -47,6 +47,7 @@ def _time_query(request: Request, active: ActiveContext) -> temporal.TimeQuery:
         timeproperty=params.get("timeproperty"),
         aggr_methods=params.get("aggrMethods"),
         aggr_period=params.get("aggrPeriodDuration"),
+        dataset_id=params.get("datasetId"),
     )
 
 

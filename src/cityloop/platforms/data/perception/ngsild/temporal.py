@@ -20,7 +20,7 @@ from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import is_uri, iso, parse_time
-from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
 from cityloop.platforms.data.perception.ngsild.rows import find
@@ -76,7 +76,7 @@ def parse_time_query(
     """A temporal query from its request parameters, checked; 400 BadRequestData otherwise."""
     unknown = sorted(options - OPTIONS)
     if unknown:
-        raise bad_data(f"options/format: {unknown[0]!r} is not one of {', '.join(sorted(OPTIONS))}")
+        raise invalid(f"options/format: {unknown[0]!r} is not one of {', '.join(sorted(OPTIONS))}")
     datasets = []
     for part in (dataset_id or "").split(","):
         part = part.strip()
@@ -92,6 +92,10 @@ def parse_time_query(
         raise bad_data("timeAt needs timerel")
     if timerel == "between" and not end_time_at:
         raise bad_data("timerel=between needs endTimeAt")
+    for name, value in (("timeAt", time_at), ("endTimeAt", end_time_at)):
+        # A DateTime, not a date: "2020-08-01" names no instant.
+        if value and "T" not in value.upper():
+            raise bad_data(f"{name} must be a date-time (with a time and a zone), not a date")
     start = parse_time(time_at, "timeAt") if time_at else None
     end = parse_time(end_time_at, "endTimeAt") if end_time_at and timerel == "between" else None
     if start is not None and end is not None and end <= start:
@@ -318,8 +322,9 @@ def temporal_query(
     ):
         raise bad_data("a temporal query needs type, id, idPattern, attrs, q or georel")
     rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
-    results = [
-        temporal_entity(
+    results = []
+    for row in rows:
+        result = temporal_entity(
             session,
             tenant=tenant,
             entity_id=row.entity_id,
@@ -328,6 +333,9 @@ def temporal_query(
             page=page,
             row=row,
         )
-        for row in rows
-    ]
+        # Asked for some attributes or datasets, an entity with none of them is left out.
+        narrowed = query.attrs or query.dataset_ids
+        if narrowed and not set(result.entity) - {"id", "type", "scope", "createdAt", "modifiedAt"}:
+            continue
+        results.append(result)
     return results, total

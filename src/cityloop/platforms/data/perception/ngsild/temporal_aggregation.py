@@ -82,14 +82,39 @@ def _bucket(session: Session, seconds: ColumnElement[float], period: float) -> C
     return cast(seconds / period, Integer)  # SQLite truncates toward zero: floor for x >= 0
 
 
-def _value(method: str, figures: tuple[Any, ...]) -> Any:
+# The SQL figures each method needs; only those asked for are computed (a distinct count
+# costs a sort per period, so it is never paid for unasked).
+_NEEDS = {
+    "totalCount": ("count",),
+    "distinctCount": ("distinct",),
+    "sum": ("sum",),
+    "sumsq": ("sumsq",),
+    "min": ("min",),
+    "max": ("max",),
+    "avg": ("numbers", "sum"),
+    "stddev": ("numbers", "sum", "sumsq"),
+}
+
+
+def _figures() -> dict[str, ColumnElement[Any]]:
+    numeric = Measurement.num_value
+    return {
+        "count": func.count(),
+        "distinct": func.count(numeric.distinct()) + func.count(Measurement.text_value.distinct()),
+        "numbers": func.count(numeric),
+        "sum": func.sum(numeric),
+        "sumsq": func.sum(numeric * numeric),
+        "min": func.min(numeric),
+        "max": func.max(numeric),
+    }
+
+
+def _value(method: str, figures: dict[str, Any]) -> Any:
     """One method's result for one period from the period's SQL figures."""
-    count, distinct, n, total, squares, low, high = figures
-    direct = {"totalCount": count, "distinctCount": distinct, "sum": total, "sumsq": squares}
-    if method in direct:
-        return direct[method]
-    if method in ("min", "max"):
-        return low if method == "min" else high
+    direct = {"totalCount": "count", "distinctCount": "distinct", "sum": "sum", "sumsq": "sumsq"}
+    if method in direct or method in ("min", "max"):
+        return figures[direct.get(method, method)]
+    total, n = figures["sum"], figures["numbers"]
     if total is None:
         return None  # no numbers in this period
     if method == "avg":
@@ -97,7 +122,7 @@ def _value(method: str, figures: tuple[Any, ...]) -> Any:
     # stddev: the sample standard deviation, as PostgreSQL's stddev.
     if n < 2:
         return 0.0
-    variance = (squares - total * total / n) / (n - 1)
+    variance = (figures["sumsq"] - total * total / n) / (n - 1)
     return math.sqrt(max(variance, 0.0))
 
 
@@ -113,23 +138,14 @@ def aggregate_series(
 
     Periods start at the first instance in the range; without a period, one period runs from
     there to ``end`` (the range's end, or the last instance)."""
-    # Both ends come from the (tenant, entity, attribute, time) index: two seeks.
-    start, last = session.execute(
-        select(func.min(time_column), func.max(time_column)).where(*where)
-    ).one()
+    # Two queries: alone, each of min and max on observed_at is one index seek.
+    start = session.scalar(select(func.min(time_column)).where(*where))
+    last = session.scalar(select(func.max(time_column)).where(*where))
     if start is None:
         return {}
     end = end or last
-    numeric = Measurement.num_value
-    figures = (
-        func.count(),
-        func.count(numeric.distinct()) + func.count(Measurement.text_value.distinct()),
-        func.count(numeric),
-        func.sum(numeric),
-        func.sum(numeric * numeric),
-        func.min(numeric),
-        func.max(numeric),
-    )
+    wanted = sorted({name for method in aggregation.methods for name in _NEEDS[method]})
+    figures = [_figures()[name] for name in wanted]
     if aggregation.period is None:
         statement = select(Measurement.dataset_id, *figures).where(*where)
         statement = statement.group_by(Measurement.dataset_id)
@@ -145,7 +161,7 @@ def aggregate_series(
         )
         rows = [tuple(row) for row in session.execute(statement)]
     out: dict[str, dict[str, list[list[Any]]]] = {}
-    for dataset, number, *figures in rows:
+    for dataset, number, *values in rows:
         if aggregation.period is None:
             period_start, period_end = start, end
         else:
@@ -153,6 +169,6 @@ def aggregate_series(
             period_end = period_start + timedelta(seconds=aggregation.period)
         series = out.setdefault(dataset, {method: [] for method in aggregation.methods})
         for method in aggregation.methods:
-            value = _value(method, tuple(figures))
+            value = _value(method, dict(zip(wanted, values, strict=True)))
             series[method].append([value, iso(period_start), iso(period_end)])
     return out

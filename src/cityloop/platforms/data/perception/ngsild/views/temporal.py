@@ -213,8 +213,10 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
         raise bad_data("temporalQ must be an object (timerel, timeAt, endTimeAt, lastN, ...)")
     if not isinstance(aggr, dict):
         raise bad_data("aggrParams must be an object (aggrMethods, aggrPeriodDuration)")
+    # aggrMethods and aggrPeriodDuration may come in aggrParams or (v1.9) in temporalQ.
+    aggr = {**{k: v for k, v in temporal_q.items() if k.startswith("aggr")}, **aggr}
     asked = options(request)
-    if aggr:
+    if aggr.get("aggrMethods") is not None:
         asked.add("aggregatedValues")
     query = temporal.parse_time_query(
         timerel=_text(temporal_q, "timerel"),

@@ -209,6 +209,17 @@ def test_simplified_and_timeproperty(city: City) -> None:
     assert len(created["speed"]) == 3
     last = city.client.get(url, params={"lastN": "1", "attrs": "speed"}).json()
     assert [i["value"] for i in last["speed"]] == [100]
+    # 6.3.x: format, when given, decides the representation over options.
+    chosen = city.client.get(
+        url,
+        params={
+            "attrs": "speed",
+            "format": "temporalValues",
+            "options": "aggregatedValues",
+            "aggrMethods": "sum",
+        },
+    ).json()
+    assert chosen["speed"]["values"][0] == [120, "2020-09-01T12:03:00Z"]
 
 
 def test_aggregated_values(city: City) -> None:
@@ -283,6 +294,17 @@ def test_temporal_query_by_q_and_by_post(city: City) -> None:
     slow = vehicle("urn:ngsi-ld:Lorry:t10", "Lorry")
     slow["speed"] = [{"type": "Property", "value": 5, "observedAt": "2020-09-01T12:03:00Z"}]
     assert city.client.post(TEMPORAL, json=slow).status_code == 201
+    # 5.7.4: an entity without any instance in the time range is left out.
+    recent = city.client.get(
+        TEMPORAL,
+        params={
+            "type": "Lorry",
+            "attrs": "speed",
+            "timerel": "after",
+            "timeAt": "2020-09-01T12:04:00Z",
+        },
+    ).json()
+    assert [e["id"] for e in recent] == ["urn:ngsi-ld:Lorry:t9"]
     fast = city.client.get(TEMPORAL, params={"type": "Lorry", "q": "speed>50", "count": "true"})
     assert fast.status_code == 200, fast.text
     assert [e["id"] for e in fast.json()] == ["urn:ngsi-ld:Lorry:t9"]

@@ -333,9 +333,9 @@ def temporal_query(
             page=page,
             row=row,
         )
-        # Asked for some attributes or datasets, an entity with none of them is left out.
-        narrowed = query.attrs or query.dataset_ids
-        if narrowed and not set(result.entity) - {"id", "type", "scope", "createdAt", "modifiedAt"}:
+        # An entity without any instance in the range (of the attributes and datasets asked
+        # for) has no temporal evolution to show: it is left out.
+        if not set(result.entity) - {"id", "type", "scope", "createdAt", "modifiedAt"}:
             continue
         results.append(result)
     return results, total

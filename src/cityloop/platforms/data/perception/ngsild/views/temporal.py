@@ -35,6 +35,16 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 router = APIRouter()
 
 
+def _representation(request: Request) -> set[str]:
+    """``options``, where ``format`` (when given) decides the representation."""
+    asked = options(request)
+    chosen = request.query_params.get("format")
+    if chosen:
+        asked -= {"temporalValues", "aggregatedValues", "simplified", "normalized", "concise"}
+        asked.add(chosen.strip())
+    return asked
+
+
 def _time_query(request: Request, active: ActiveContext) -> temporal.TimeQuery:
     params = request.query_params
     return temporal.parse_time_query(
@@ -43,7 +53,7 @@ def _time_query(request: Request, active: ActiveContext) -> temporal.TimeQuery:
         end_time_at=params.get("endTimeAt"),
         last_n=params.get("lastN"),
         attrs=tuple(names(request, "attrs", active, what="attribute name")),
-        options=options(request),
+        options=_representation(request),
         timeproperty=params.get("timeproperty"),
         aggr_methods=params.get("aggrMethods"),
         aggr_period=params.get("aggrPeriodDuration"),
@@ -215,7 +225,7 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
         raise bad_data("aggrParams must be an object (aggrMethods, aggrPeriodDuration)")
     # aggrMethods and aggrPeriodDuration may come in aggrParams or (v1.9) in temporalQ.
     aggr = {**{k: v for k, v in temporal_q.items() if k.startswith("aggr")}, **aggr}
-    asked = options(request)
+    asked = _representation(request)
     if aggr.get("aggrMethods") is not None:
         asked.add("aggregatedValues")
     query = temporal.parse_time_query(

@@ -263,7 +263,12 @@ def test_aggregated_values(city: City) -> None:
             {"options": "aggregatedValues", "aggrMethods": "avg", "aggrPeriodDuration": "1D"},
             "aggrPeriodDuration",
         ),
+        (
+            {"options": "aggregatedValues", "aggrMethods": "sum", "aggrPeriodDuration": "P9999Y"},
+            "aggrPeriodDuration",
+        ),
         ({"timeproperty": "updatedAt"}, "timeproperty"),
+        ({"timerel": "after", "timeAt": "2020-08-01"}, "timeAt"),
         ({"lastN": "0"}, "lastN"),
         ({"timerel": "during", "timeAt": "2020-01-01T00:00:00Z"}, "timerel"),
         ({"timerel": "between", "timeAt": "2020-01-01T00:00:00Z"}, "endTimeAt"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, cast, func, select
+from sqlalchemy import BigInteger, Float, Integer, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,6 +22,7 @@ from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild.entities import iso
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 
+MAX_PERIOD_SECONDS = 1000 * 365.2425 * 86400  # period starts must stay representable
 METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
 _DURATION = re.compile(
     r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
@@ -42,9 +43,12 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text) if len(text) < 60 else None
     if match is None:
         raise bad_data(f"aggrPeriodDuration {text[:60]!r} is not an ISO 8601 duration")
-    return sum(
+    seconds = sum(
         float(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part
     )
+    if seconds > MAX_PERIOD_SECONDS:
+        raise bad_data("aggrPeriodDuration may be at most 1000 years")
+    return seconds
 
 
 def parse_aggregation(methods: Any, period: Any) -> Aggregation:
@@ -78,7 +82,7 @@ def epoch_seconds(session: Session, column: Any) -> ColumnElement[float]:
 def _bucket(session: Session, seconds: ColumnElement[float], period: float) -> ColumnElement[int]:
     """The period a time (seconds past the first period's start, never negative) falls in."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(seconds / period), Integer)
+        return cast(func.floor(seconds / period), BigInteger)
     return cast(seconds / period, Integer)  # SQLite truncates toward zero: floor for x >= 0
 
 

@@ -76,6 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
+	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_temporal.py
 	$(BIN)/python benchmarks/guards.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/datalog.py

@@ -64,12 +64,14 @@ class Device(Base):
 
 
 class Measurement(Base):
-    """One reading in the history store; (tenant, entity, attribute, time) is unique so a resent
-    reading is stored once. Device readings have a device; NGSI-LD API updates do not."""
+    """One reading in the history store; (tenant, entity, attribute, time, datasetId) is unique so
+    a resent reading is stored once. Device readings have a device; NGSI-LD API updates do not."""
 
     __tablename__ = "measurements"
     __table_args__ = (
-        UniqueConstraint("tenant", "entity_id", "attribute", "observed_at"),
+        # One instance per time and datasetId ("" for the default instance); observed_at comes
+        # before dataset_id so a series' time range stays one index range.
+        UniqueConstraint("tenant", "entity_id", "attribute", "observed_at", "dataset_id"),
         # Retention deletes by age across all devices.
         Index("ix_measurements_observed_at", "observed_at"),
         Index("ix_measurements_device_time", "device_id", "observed_at"),
@@ -84,6 +86,14 @@ class Measurement(Base):
     num_value: Mapped[float | None] = mapped_column(default=None)
     text_value: Mapped[str | None] = mapped_column(Text, default=None)
     unit: Mapped[str | None] = mapped_column(String(40), default=None)
+    # NGSI-LD temporal instances (device readings leave these empty): the attribute type, its
+    # datasetId, the instance as stored (expanded names) and its system times.
+    kind: Mapped[str | None] = mapped_column(String(20), default=None)
+    dataset_id: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime | None] = mapped_column(default=None)
+    modified_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LatestValue(Base):

@@ -126,7 +126,7 @@ def store_batch(
         statement = (
             _dialect_insert(session, table)
             .on_conflict_do_nothing(
-                index_elements=["tenant", "entity_id", "attribute", "observed_at"]
+                index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
             )
             .returning(table.c.entity_id, table.c.attribute, table.c.observed_at)
         )

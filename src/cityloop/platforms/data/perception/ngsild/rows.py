@@ -4,31 +4,26 @@ building blocks of :mod:`.writes`, :mod:`.batch` and :mod:`.devices`."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from shapely.geometry import shape
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
-from cityloop.platforms.data.perception.models import Measurement
-from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.entities import (
     LOCATION,
     EntityView,
     Incoming,
     iso,
-    now_iso,
     unexpired,
 )
 from cityloop.platforms.data.perception.ngsild.errors import not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.temporal_store import record_instances
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
 
@@ -113,62 +108,15 @@ def emit_change(
     )
 
 
-def _history_name(iri: str) -> str:
-    """Measurements keep names as the core context compacts them ("temperature" for a
-    default-context IRI), so device readings and API updates share one series."""
-    return contexts.core().compact(iri)
-
-
 def record_history(session: Session, *, row: NgsiEntity, attrs: dict[str, Any]) -> None:
-    """Append the numbers, strings and booleans written through the API to the history store."""
-    rows = []
-    for iri, attribute in attrs.items():
-        for instance in attribute if isinstance(attribute, list) else [attribute]:
-            if not isinstance(instance, dict) or instance.get("type", "Property") != "Property":
-                continue
-            value = instance.get("value")
-            if isinstance(value, bool):
-                num, text = None, "true" if value else "false"
-            elif isinstance(value, int | float):
-                try:
-                    num, text = float(value), None
-                except OverflowError:
-                    continue
-                if not math.isfinite(num):
-                    continue
-            elif isinstance(value, str) and "\x00" not in value:
-                num, text = None, value
-            else:
-                continue
-            name = _history_name(iri)
-            if len(name) > 200:
-                continue
-            unit = instance.get("unitCode")
-            moment = instance.get("observedAt") or instance.get("modifiedAt") or now_iso()
-            rows.append(
-                {
-                    "tenant": row.tenant,
-                    "device_id": None,
-                    "entity_id": row.entity_id,
-                    "attribute": name,
-                    "observed_at": datetime.fromisoformat(moment.replace("Z", "+00:00")),
-                    "num_value": num,
-                    "text_value": text,
-                    "unit": unit if unit and "\x00" not in unit else None,
-                }
-            )
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = maker(Measurement).on_conflict_do_nothing(
-        index_elements=["tenant", "entity_id", "attribute", "observed_at"]
-    )
-    session.execute(statement, rows)
+    """Append the attribute instances written through the API to the history store."""
+    record_instances(session, tenant=row.tenant, entity_id=row.entity_id, attrs=attrs)
 
 
-def insert(session: Session, *, tenant: str, incoming: Incoming) -> NgsiEntity:
-    """Add a new entity's row, its history and its change event."""
+def insert(
+    session: Session, *, tenant: str, incoming: Incoming, history: bool = True
+) -> NgsiEntity:
+    """Add a new entity's row, its history (unless the caller records it) and its change event."""
     assert incoming.entity_id is not None
     now = utcnow()
     row = NgsiEntity(
@@ -185,7 +133,8 @@ def insert(session: Session, *, tenant: str, incoming: Incoming) -> NgsiEntity:
     place(row)
     session.add(row)
     session.flush()
-    record_history(session, row=row, attrs=incoming.attrs)
+    if history:
+        record_history(session, row=row, attrs=incoming.attrs)
     emit_change(session, row=row, attributes=incoming.attrs)
     return row
 

@@ -1,7 +1,9 @@
-"""Temporal reads (/temporal/entities) from the history store (perception's measurements).
+"""Temporal reads (/temporal/entities, clauses 5.7.3-5.7.4) from the history store.
 
 Each attribute's series is capped at a server page size; when a series is cut, the answer
 is 206 with a Content-Range naming the time span returned, so a client continues from there.
+An answer is normalized (every instance), simplified (``temporalValues``) or aggregated
+(``aggregatedValues``, computed in SQL by :mod:`.temporal_aggregation`).
 """
 
 from __future__ import annotations
@@ -11,19 +13,37 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
-from cityloop.platforms.data.perception.ngsild.entities import iso, parse_time
-from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.entities import is_uri, iso, parse_time
+from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
-from cityloop.platforms.data.perception.ngsild.query import ClientPattern
-from cityloop.platforms.data.perception.ngsild.reads import id_prefix_filter
+from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
 from cityloop.platforms.data.perception.ngsild.rows import find
+from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
+    Aggregation,
+    aggregate_series,
+    parse_aggregation,
+)
+from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    SIMPLIFIED_MEMBER,
+    attribute_names,
+    moment_of,
+    render_instance,
+    simple_value,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+
+TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
+# The options (and format values) a temporal read understands; any other is a 400.
+OPTIONS = frozenset(
+    {"temporalValues", "aggregatedValues", "sysAttrs", "normalized", "concise", "simplified"}
+)
+NO_DATASET = "@none"  # names the default instance in a datasetId filter
 
 
 @dataclass(frozen=True)
@@ -34,17 +54,36 @@ class TimeQuery:
     last_n: int | None = None
     attrs: tuple[str, ...] = ()  # expanded
     temporal_values: bool = False
+    timeproperty: str = "observedAt"
+    aggregation: Aggregation | None = None
+    sys_attrs: bool = False
+    dataset_ids: tuple[str, ...] = ()  # "" is the default instance
 
 
 def parse_time_query(
+    *,
     timerel: str | None,
     time_at: str | None,
     end_time_at: str | None,
-    last_n: str | None,
+    last_n: Any,
     attrs: tuple[str, ...],
-    temporal_values: bool,
+    options: set[str],
+    timeproperty: str | None = None,
+    aggr_methods: Any = None,
+    aggr_period: Any = None,
+    dataset_id: str | None = None,
 ) -> TimeQuery:
     """A temporal query from its request parameters, checked; 400 BadRequestData otherwise."""
+    unknown = sorted(options - OPTIONS)
+    if unknown:
+        raise invalid(f"options/format: {unknown[0]!r} is not one of {', '.join(sorted(OPTIONS))}")
+    datasets = []
+    for part in (dataset_id or "").split(","):
+        part = part.strip()
+        if part and part != NO_DATASET and not is_uri(part):
+            raise bad_data(f"datasetId {part[:60]!r} is not a URI")
+        if part:
+            datasets.append("" if part == NO_DATASET else part)
     if timerel is not None and timerel not in ("before", "after", "between"):
         raise bad_data("timerel must be before, after or between")
     if timerel is not None and not time_at:
@@ -53,17 +92,43 @@ def parse_time_query(
         raise bad_data("timeAt needs timerel")
     if timerel == "between" and not end_time_at:
         raise bad_data("timerel=between needs endTimeAt")
+    for name, value in (("timeAt", time_at), ("endTimeAt", end_time_at)):
+        # A DateTime, not a date: "2020-08-01" names no instant.
+        if value and "T" not in value.upper():
+            raise bad_data(f"{name} must be a date-time (with a time and a zone), not a date")
     start = parse_time(time_at, "timeAt") if time_at else None
     end = parse_time(end_time_at, "endTimeAt") if end_time_at and timerel == "between" else None
     if start is not None and end is not None and end <= start:
         raise bad_data("endTimeAt must be after timeAt")
     n = None
     if last_n is not None:
+        text = str(last_n) if isinstance(last_n, int) and not isinstance(last_n, bool) else last_n
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{1,7}", last_n) or not 0 < int(last_n) <= 1_000_000:
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,7}", text):
             raise bad_data("lastN must be a positive whole number")
-        n = int(last_n)
-    return TimeQuery(timerel, start, end, n, attrs, temporal_values)
+        if not 0 < int(text) <= 1_000_000:
+            raise bad_data("lastN must be a positive whole number")
+        n = int(text)
+    if timeproperty is not None and timeproperty not in TIME_PROPERTIES:
+        raise bad_data(f"timeproperty must be one of {', '.join(TIME_PROPERTIES)}")
+    aggregation = None
+    if "aggregatedValues" in options:
+        aggregation = parse_aggregation(aggr_methods, aggr_period)
+    elif aggr_methods is not None or aggr_period is not None:
+        # Checked even unused, so a typo is not silently ignored.
+        parse_aggregation(aggr_methods or "totalCount", aggr_period)
+    return TimeQuery(
+        timerel,
+        start,
+        end,
+        n,
+        attrs,
+        bool(options & {"temporalValues", "simplified"}),
+        timeproperty or "observedAt",
+        aggregation,
+        "sysAttrs" in options,
+        tuple(datasets),
+    )
 
 
 @dataclass
@@ -75,38 +140,100 @@ class TemporalResult:
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
-def _number(value: float | None, text: str | None) -> Any:
-    if value is None:
-        return text
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+def time_column(timeproperty: str) -> Any:
+    """The column a time property reads (device readings have only observedAt)."""
+    if timeproperty == "createdAt":
+        return func.coalesce(Measurement.created_at, Measurement.observed_at)
+    if timeproperty == "modifiedAt":
+        return func.coalesce(Measurement.modified_at, Measurement.observed_at)
+    if timeproperty == "deletedAt":
+        return Measurement.deleted_at
+    return Measurement.observed_at
 
 
-def _series(
-    session: Session, tenant: str, entity_id: str, name: str, query: TimeQuery, page: int
-) -> tuple[list[Measurement], bool]:
-    statement = select(Measurement).where(
+def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any]:
+    column = time_column(query.timeproperty)
+    where = [
         Measurement.tenant == tenant,
         Measurement.entity_id == entity_id,
         Measurement.attribute == name,
-    )
+    ]
+    if query.timeproperty == "deletedAt":
+        where.append(Measurement.deleted_at.is_not(None))
+    if query.dataset_ids:
+        where.append(Measurement.dataset_id.in_(query.dataset_ids))
     if query.timerel == "before":
-        statement = statement.where(Measurement.observed_at < query.time_at)
+        where.append(column < query.time_at)
     elif query.timerel == "after":
         # Strictly after: a client paging on with timeAt=<last instance> gets the next ones.
-        statement = statement.where(Measurement.observed_at > query.time_at)
+        where.append(column > query.time_at)
     elif query.timerel == "between":
-        statement = statement.where(
-            Measurement.observed_at >= query.time_at, Measurement.observed_at < query.end_time_at
-        )
+        where.extend([column >= query.time_at, column < query.end_time_at])
+    return where
+
+
+def _series(
+    session: Session, where: list[Any], query: TimeQuery, page: int
+) -> tuple[list[Measurement], bool]:
+    column = time_column(query.timeproperty)
+    statement = select(Measurement).where(*where)
     if query.last_n is not None:
         take = min(query.last_n, page)
-        rows = list(
-            session.scalars(statement.order_by(Measurement.observed_at.desc()).limit(take + 1))
-        )
+        rows = list(session.scalars(statement.order_by(column.desc()).limit(take + 1)))
         cut = len(rows) > take and take < query.last_n
         return list(reversed(rows[:take])), cut
-    rows = list(session.scalars(statement.order_by(Measurement.observed_at).limit(page + 1)))
+    rows = list(session.scalars(statement.order_by(column).limit(page + 1)))
     return rows[:page], len(rows) > page
+
+
+def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    return items[0] if len(items) == 1 else items
+
+
+def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
+    """The ``temporalValues`` form: per datasetId, the type and ``[content, time]`` pairs."""
+    groups: dict[str, list[Measurement]] = {}
+    for row in rows:
+        groups.setdefault(row.dataset_id, []).append(row)
+    out = []
+    for dataset, members in groups.items():
+        kind = members[0].kind or "Property"
+        item: dict[str, Any] = {
+            "type": kind,
+            SIMPLIFIED_MEMBER.get(kind, "values"): [
+                [simple_value(r), iso(moment_of(r, timeproperty))] for r in members
+            ],
+        }
+        if dataset:  # "" is the default instance
+            item["datasetId"] = dataset
+        out.append(item)
+    return _one_or_many(out)
+
+
+def _aggregated(
+    session: Session, where: list[Any], query: TimeQuery, kind: str
+) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """The ``aggregatedValues`` form: per datasetId, each method's per-period results."""
+    assert query.aggregation is not None
+    end = query.end_time_at if query.timerel == "between" else None
+    if query.timerel == "before":
+        end = query.time_at
+    series = aggregate_series(
+        session,
+        where=where,
+        time_column=time_column(query.timeproperty),
+        end=end,
+        aggregation=query.aggregation,
+    )
+    out = []
+    for dataset, methods in series.items():
+        if query.last_n is not None:
+            methods = {m: values[-query.last_n :] for m, values in methods.items()}
+        item: dict[str, Any] = {"type": kind, **methods}
+        if dataset:  # "" is the default instance
+            item["datasetId"] = dataset
+        out.append(item)
+    return _one_or_many(out) if out else None
 
 
 def temporal_entity(
@@ -119,64 +246,47 @@ def temporal_entity(
     page: int = 1000,
     row: NgsiEntity | None = None,
 ) -> TemporalResult:
-    """The history of one entity's attributes under a temporal query (one page)."""
+    """The history of one entity's attributes under a temporal query (one page). Retrieved
+    alone (no ``row`` given), an entity without any of the attributes asked for is a 404."""
     require_tenant(session, tenant=tenant)
+    alone = row is None
     row = row or find(session, tenant=tenant, entity_id=entity_id)
     core = contexts.core()
-    if query.attrs:
-        names = [core.compact(iri) for iri in query.attrs]
-    else:
-        names = list(
-            session.scalars(
-                select(Measurement.attribute)
-                .where(Measurement.tenant == tenant, Measurement.entity_id == entity_id)
-                .distinct()
-                .order_by(Measurement.attribute)
-            )
-        )
-    if row is None and not names:
+    known = attribute_names(session, tenant=tenant, entity_id=entity_id)
+    if row is None and not known:
         raise not_found(f"entity {entity_id} has no history")
-    if row is None and not query.attrs:
-        pass
-    elif row is None:
-        exists = session.scalar(
-            select(Measurement.id)
-            .where(Measurement.tenant == tenant, Measurement.entity_id == entity_id)
-            .limit(1)
-        )
-        if exists is None:
-            raise not_found(f"entity {entity_id} has no history")
-    types = list(row.types or [row.type]) if row is not None else []
+    names = [core.compact(iri) for iri in query.attrs] if query.attrs else known
     out: dict[str, Any] = {"id": entity_id}
-    if types:
-        compacted = [active.compact(t) for t in types]
+    if row is not None:
+        compacted = [active.compact(t) for t in (row.types or [row.type])]
         out["type"] = compacted[0] if len(compacted) == 1 else compacted
+        if row.scope:
+            out["scope"] = row.scope if len(row.scope) > 1 else row.scope[0]
+        if query.sys_attrs:
+            out["createdAt"], out["modifiedAt"] = iso(row.created_at), iso(row.modified_at)
+    if alone and query.attrs and not any(core.compact(iri) in known for iri in query.attrs):
+        raise not_found(f"entity {entity_id} has no history of the attributes asked for")
     result = TemporalResult(out)
     for name in names:
-        rows, cut = _series(session, tenant, entity_id, name, query, page)
+        where = _where(tenant, entity_id, name, query)
+        key = active.compact(core.expand(name))
+        if query.aggregation is not None:
+            kinds = session.scalars(select(Measurement.kind).where(*where).limit(1))
+            aggregated = _aggregated(session, where, query, next(iter(kinds), None) or "Property")
+            if aggregated is not None:
+                out[key] = aggregated
+            continue
+        rows, cut = _series(session, where, query, page)
         if not rows:
             continue
-        result.truncated = result.truncated or cut
         if cut:
-            result.spans.append((rows[0].observed_at, rows[-1].observed_at))
-        key = active.compact(core.expand(name))
+            result.truncated = True
+            moments = [moment_of(r, query.timeproperty) for r in rows]
+            result.spans.append((moments[0], moments[-1]))
         if query.temporal_values:
-            out[key] = {
-                "type": "Property",
-                "values": [[_number(r.num_value, r.text_value), iso(r.observed_at)] for r in rows],
-            }
+            out[key] = _simplified(rows, query.timeproperty)
         else:
-            instances = []
-            for r in rows:
-                instance: dict[str, Any] = {
-                    "type": "Property",
-                    "value": _number(r.num_value, r.text_value),
-                    "observedAt": iso(r.observed_at),
-                }
-                if r.unit:
-                    instance["unitCode"] = r.unit
-                instances.append(instance)
-            out[key] = instances
+            out[key] = [render_instance(r, active, query.sys_attrs) for r in rows]
     return result
 
 
@@ -194,54 +304,38 @@ def temporal_query(
     session: Session,
     *,
     tenant: str,
-    types: list[str],
-    ids: list[str],
+    selection: EntityQuery,
     query: TimeQuery,
     active: ActiveContext,
-    limit: int,
-    offset: int,
     page: int,
-    id_pattern: ClientPattern | None = None,
-) -> list[TemporalResult]:
-    """The history of each matching entity (by type, ids, an id pattern, attrs), one page."""
+) -> tuple[list[TemporalResult], int | None]:
+    """The history of each entity the selection matches (type, id, idPattern, attrs, q, geo),
+    one page of entities, and their count when the selection asks for it."""
     require_tenant(session, tenant=tenant)
-    if not types and not ids and id_pattern is None and not query.attrs:
-        raise bad_data("a temporal query needs type, id, idPattern or attrs")
-    statement = select(NgsiEntity).where(NgsiEntity.tenant == tenant)
-    if types:
-        statement = statement.where(NgsiEntity.type.in_(types))
-    if ids:
-        statement = statement.where(NgsiEntity.entity_id.in_(ids))
-    if id_pattern is not None:
-        narrowed = id_prefix_filter(id_pattern)
-        if narrowed is not None:
-            statement = statement.where(narrowed)
-        # The pattern runs on ids alone (under the request's time budget); the page is then
-        # taken from what it matched, so offset and limit count matching entities.
-        matched: list[int] = []
-        for row_id, entity_id in session.execute(
-            statement.with_only_columns(NgsiEntity.id, NgsiEntity.entity_id).order_by(NgsiEntity.id)
-        ):
-            if id_pattern.search(entity_id):
-                matched.append(row_id)
-                if len(matched) >= offset + limit:
-                    break
-        statement = select(NgsiEntity).where(NgsiEntity.id.in_(matched[offset:]))
-        offset = 0
-    statement = statement.order_by(NgsiEntity.id).offset(offset).limit(limit)
+    if not (
+        selection.types
+        or selection.ids
+        or selection.id_pattern
+        or selection.attrs
+        or selection.q
+        or selection.geo
+    ):
+        raise bad_data("a temporal query needs type, id, idPattern, attrs, q or georel")
+    rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
     results = []
-    for row in session.scalars(statement):
-        if query.attrs and not any(iri in (row.attrs or {}) for iri in query.attrs):
-            continue
-        results.append(
-            temporal_entity(
-                session,
-                tenant=tenant,
-                entity_id=row.entity_id,
-                query=query,
-                active=active,
-                page=page,
-                row=row,
-            )
+    for row in rows:
+        result = temporal_entity(
+            session,
+            tenant=tenant,
+            entity_id=row.entity_id,
+            query=query,
+            active=active,
+            page=page,
+            row=row,
         )
-    return results
+        # An entity without any instance in the range (of the attributes and datasets asked
+        # for) has no temporal evolution to show: it is left out.
+        if not set(result.entity) - {"id", "type", "scope", "createdAt", "modifiedAt"}:
+            continue
+        results.append(result)
+    return results, total

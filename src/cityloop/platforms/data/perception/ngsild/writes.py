@@ -36,6 +36,10 @@ from cityloop.platforms.data.perception.ngsild.rows import (
     record_history,
     save,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    delete_history,
+    record_deletions,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant
 
 
@@ -74,11 +78,12 @@ def replace_entity(
 def delete_entity(
     session: Session, *, tenant: str, entity_id: str, of_types: list[str] | None = None
 ) -> None:
-    """DELETE /entities/{id}: remove the entity (its history stays)."""
+    """DELETE /entities/{id}: remove the entity and its temporal representation."""
     row = get_entity(
         session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
     )
     emit_change(session, row=row, attributes=row.attrs, deleted=True)
+    delete_history(session, tenant=tenant, entity_id=entity_id)
     session.delete(row)
     session.flush()
 
@@ -384,5 +389,7 @@ def delete_attribute(
     if not current:
         raise not_found(f"entity {entity_id} has no attribute {name}")
     attrs = dict(row.attrs)
+    removed = current if delete_all else [current[position]]
     attrs[iri] = None if delete_all else combine(current[:position] + current[position + 1 :])
     _store(session, row, attrs, {iri: []})
+    record_deletions(session, tenant=tenant, entity_id=entity_id, iri=iri, removed=removed)

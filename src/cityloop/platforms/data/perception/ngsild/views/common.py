@@ -143,10 +143,11 @@ def _finite(text: str) -> float:
     return number
 
 
-async def read_body(request: Request, call: Call) -> tuple[Any, str]:
-    """The parsed body and its media type; anything but JSON is refused before parsing."""
+async def read_body(request: Request, call: Call, *, also: tuple[str, ...] = ()) -> tuple[Any, str]:
+    """The parsed body and its media type; anything but JSON (or the ``also`` media types) is
+    refused before parsing."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in (JSON, LD_JSON):
+    if media not in (JSON, LD_JSON, *also):
         raise NgsiError("UnsupportedMediaType", f"send {JSON} or {LD_JSON}, not {media!r}")
     limit = call.ctx.settings.ngsild_max_body_bytes
     declared = request.headers.get("content-length")

@@ -15,6 +15,7 @@ from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     check_endpoint_address,
 )
 from cityloop.platforms.data.perception.ngsild.views.common import (
+    JSON,
     PREFIX,
     Call,
     call_for,
@@ -29,6 +30,7 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
 )
 
 router = APIRouter()
+MERGE_PATCH = "application/merge-patch+json"
 
 
 def _subscription_id(value: str) -> str:
@@ -115,11 +117,13 @@ def get_subscription(request: Request, subscription_id: str) -> Response:
 
 @router.patch("/subscriptions/{subscription_id}")
 async def update_subscription(request: Request, subscription_id: str) -> Response:
-    """Change some members of a subscription; admins, dispatchers and API keys."""
+    """Change some members of a subscription (JSON, JSON-LD or merge-patch; null removes an
+    optional member); admins, dispatchers and API keys."""
     call = call_for(request)
     _subscription_id(subscription_id)
-    body, media = await read_body(request, call)
-    return await run(_update, call, body, media, subscription_id)
+    body, media = await read_body(request, call, also=(MERGE_PATCH,))
+    # A merge-patch body is plain JSON: its @context comes from the Link header (clause 6.3.5).
+    return await run(_update, call, body, JSON if media == MERGE_PATCH else media, subscription_id)
 
 
 def _update(call: Call, body: Any, media: str, subscription_id: str) -> Response:

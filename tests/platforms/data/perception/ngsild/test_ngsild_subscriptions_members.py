@@ -401,3 +401,78 @@ def test_an_mqtt_endpoint_receives_the_notification_through_the_broker(city: Cit
     finally:
         listener.loop_stop()
         listener.disconnect()
+
+
+# --- entity type selections, paging, and the order of checks ----------------------------------
+
+
+def test_an_entity_type_selection_matches_any_of_its_types(city: City) -> None:
+    """Clause 4.17: an entities item's type may be a selection such as (A|B)."""
+    first, second, other = kind(), kind(), kind()
+    sid = subscribe(
+        city,
+        {
+            "entities": [{"type": f"({first}|{second})"}],
+            "notificationTrigger": ["entityCreated"],
+            **endpoint(),
+        },
+    )
+    assert call(city, "GET", f"/subscriptions/{sid}").json()["entities"] == [
+        {"type": f"{first}|{second}"}
+    ]
+    for btype in (first, second, other):
+        create(city, {"id": f"urn:ngsi-ld:{btype}:x", "type": btype})
+    assert sorted(d[0]["type"] for d in data(city, sid)) == sorted([first, second])
+    refused = call(
+        city,
+        "POST",
+        "/subscriptions",
+        {"type": "Subscription", "entities": [{"type": f"{first};{second}"}], **endpoint()},
+        400,
+    )
+    assert "entities type" in refused.json()["detail"]
+
+
+def test_the_list_links_its_previous_and_next_pages(city: City) -> None:
+    """Clause 5.5.9 / 6.3.13: pagination with Link rel="prev" and rel="next"."""
+    for _ in range(3):
+        subscribe(city, {"entities": [{"type": "Building"}], **endpoint()})
+    response = city.client.get(
+        f"{API}/subscriptions",
+        params={"limit": 1, "offset": 1},
+        headers={"Accept": "application/ld+json"},
+    )
+    assert len(response.json()) == 1
+    assert response.headers["Link"] == (
+        f'<{API}/subscriptions?limit=1&offset=0>;rel="prev";type="application/ld+json", '
+        f'<{API}/subscriptions?limit=1&offset=2>;rel="next";type="application/ld+json"'
+    )
+    last = city.client.get(f"{API}/subscriptions", params={"limit": 1, "offset": 2})
+    assert 'rel="next"' not in last.headers["Link"] and 'rel="prev"' in last.headers["Link"]
+
+
+def test_an_unknown_subscription_is_404_before_its_patch_is_checked(city: City) -> None:
+    """Clause 5.8.2: ResourceNotFound, even for a body that would be refused."""
+    response = call(
+        city,
+        "PATCH",
+        "/subscriptions/urn:ngsi-ld:Subscription:unknown",
+        {"notification": {"endpoint": {"uri": "http://name.invalid/notify"}}},
+        404,
+    )
+    assert error_type(response) == "ResourceNotFound"
+
+
+def test_key_values_with_sys_attrs_keeps_the_entity_stamps(city: City) -> None:
+    """Table 5.2.14.1-1 sysAttrs: createdAt and modifiedAt whatever the format."""
+    btype = kind()
+    sid = subscribe(
+        city,
+        {
+            "entities": [{"type": btype}],
+            "notification": {**target(), "format": "keyValues", "sysAttrs": True},
+        },
+    )
+    create(city, {**building("k1"), "type": btype})
+    ((entity,),) = data(city, sid)
+    assert entity["createdAt"] and entity["modifiedAt"] and entity["name"] == "Eiffel Tower"

@@ -95,6 +95,12 @@ def state_of(row: NgsiSubscription, now: datetime | None = None) -> str:
     return "active" if row.is_active else "paused"
 
 
+def selector_types(selector: dict[str, Any]) -> list[str]:
+    """The types an entities item selects: one, or the alternatives of a type selection."""
+    kind = selector["type"]
+    return list(kind) if isinstance(kind, list) else [kind]
+
+
 def fired_triggers(change: EntityChange, names: set[str], *, deleted: bool) -> set[str]:
     """The notification triggers a change fires for the attributes ``names`` it touched."""
     if deleted:
@@ -121,7 +127,7 @@ class Compiled:
 
     row_id: int
     subscription_id: str
-    selectors: list[tuple[str, str | None, ClientPattern | None]]
+    selectors: list[tuple[frozenset[str], str | None, ClientPattern | None]]
     watched: frozenset[str] | None
     triggers: frozenset[str]
     q: Node | None
@@ -137,8 +143,8 @@ class Compiled:
     def selects(self, type_iri: str, entity_id: str) -> bool:
         if not self.selectors:
             return True  # watchedAttributes alone: any entity
-        for selector_type, selector_id, pattern in self.selectors:
-            if selector_type != type_iri:
+        for selector_types, selector_id, pattern in self.selectors:
+            if type_iri not in selector_types:
                 continue
             if selector_id is not None and selector_id != entity_id:
                 continue
@@ -203,7 +209,7 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
     limit = CallLimit()
     selectors = [
         (
-            selector["type"],
+            frozenset(selector_types(selector)),
             selector.get("id"),
             safe_regex(selector["idPattern"], "idPattern", limit)
             if "idPattern" in selector

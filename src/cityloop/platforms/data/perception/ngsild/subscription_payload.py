@@ -169,6 +169,16 @@ def render_notified(
     key_values = params.get("format") == "keyValues"
     wanted = set(params["attributes"]) if params.get("attributes") else None
     out, attrs = _render(notified.view, spec, active, deleted=notified.deleted_entity)
+    if params.get("sysAttrs") and params.get("format") == "keyValues":
+        # render_entity leaves the entity's stamps out of keyValues; a notification keeps them.
+        out.update(
+            (name, stamp)
+            for name, stamp in (
+                ("createdAt", notified.view.created_at),
+                ("modifiedAt", notified.view.modified_at),
+            )
+            if stamp
+        )
     if notified.deleted_entity:
         out["deletedAt"] = deleted_at
     for iri, previous in notified.deleted_attrs.items():
@@ -240,6 +250,8 @@ def notification_body(
         headers["NGSILD-Tenant"] = tenant
     accept = endpoint.get("accept", JSON)
     if accept == LD_JSON:
+        # Each entity is a JSON-LD document of its own, as in a query's answer.
+        body["data"] = [{**entity, "@context": active.body_context} for entity in data]
         body["@context"] = active.body_context
     elif _linkable(active.user):
         # An inline @context object has no URL to name; the entity is still compacted with it.

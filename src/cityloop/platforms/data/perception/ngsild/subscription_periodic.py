@@ -19,6 +19,7 @@ from cityloop.platforms.data.perception.ngsild.models import NgsiEntity, NgsiSub
 from cityloop.platforms.data.perception.ngsild.notifier import (
     Delivery,
     compile_subscription,
+    selector_types,
     send,
     state_of,
 )
@@ -41,7 +42,7 @@ def _due(row: NgsiSubscription, now: datetime) -> bool:
 def _selected(session: Session, row: NgsiSubscription) -> list[NgsiEntity]:
     compiled = compile_subscription(row, session)
     statement = select(NgsiEntity).where(NgsiEntity.tenant == row.tenant)
-    types = {selector["type"] for selector in row.spec.get("entities") or []}
+    types = {t for selector in row.spec.get("entities") or [] for t in selector_types(selector)}
     if types:
         statement = statement.where(NgsiEntity.type.in_(types))
     found: list[NgsiEntity] = []

@@ -64,10 +64,24 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _entities(value: Any, active: ActiveContext) -> list[dict[str, str]]:
+def _entity_type(value: Any, active: ActiveContext) -> str | list[str]:
+    """An entities item's type: one name, or a selection of alternatives such as
+    ``(Building|Tower)`` (clause 4.17; ``,`` also means or), stored as a list."""
+    if not isinstance(value, str) or not any(c in value for c in "|,();"):
+        check_name(value, "entity type")
+        return active.expand(value)
+    if ";" in value:
+        raise bad_data("entities type: only alternatives (| or ,) are offered in a type selection")
+    names = [name.strip() for name in re.split(r"[|,]", value.replace("(", "").replace(")", ""))]
+    for name in names:
+        check_name(name, "entity type")
+    return list(dict.fromkeys(active.expand(name) for name in names))
+
+
+def _entities(value: Any, active: ActiveContext) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
         raise bad_data(f"entities must be a non-empty list of at most {MAX_LIST} selectors")
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Any]] = []
     for item in value:
         if not isinstance(item, dict):
             raise bad_data("each entities item must be an object with a type")
@@ -76,8 +90,7 @@ def _entities(value: Any, active: ActiveContext) -> list[dict[str, str]]:
             raise bad_data(f"entities items take type, id and idPattern, not {sorted(unknown)}")
         if "type" not in item:
             raise bad_data("each entities item needs a type")
-        check_name(item["type"], "entity type")
-        selector = {"type": active.expand(item["type"])}
+        selector: dict[str, Any] = {"type": _entity_type(item["type"], active)}
         if "id" in item and "idPattern" in item:
             raise bad_data("an entities item takes id or idPattern, not both")
         if "id" in item:

@@ -17,7 +17,12 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import iso
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
-from cityloop.platforms.data.perception.ngsild.notifier import SOURCE, invalidate, state_of
+from cityloop.platforms.data.perception.ngsild.notifier import (
+    SOURCE,
+    invalidate,
+    selector_types,
+    state_of,
+)
 from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     COLUMN_MEMBERS,
     parse_subscription,
@@ -166,7 +171,8 @@ def render_subscription(
             out[name] = spec[name]
     if spec.get("entities"):
         out["entities"] = [
-            {**selector, "type": active.compact(selector["type"])} for selector in spec["entities"]
+            {**selector, "type": "|".join(active.compact(t) for t in selector_types(selector))}
+            for selector in spec["entities"]
         ]
     if spec.get("watchedAttributes"):
         out["watchedAttributes"] = [active.compact(i) for i in spec["watchedAttributes"]]
@@ -180,17 +186,23 @@ def render_subscription(
     out["notification"] = _render_notification(spec["notification"], active, status)
     if "jsonldContext" in spec:
         out["jsonldContext"] = spec["jsonldContext"]
-    out["isActive"] = row.is_active
+    if not row.is_active:
+        out["isActive"] = False  # absent means the default, true (Table 5.2.12-1)
     if row.expires_at is not None:
         out["expiresAt"] = iso(row.expires_at)
     if row.throttling is not None:
-        out["throttling"] = row.throttling
+        out["throttling"] = _number(row.throttling)
     if row.time_interval is not None:
-        out["timeInterval"] = row.time_interval
+        out["timeInterval"] = _number(row.time_interval)
     out["status"] = state_of(row)
     out["createdAt"] = iso(row.created_at)
     out["modifiedAt"] = iso(row.modified_at)
     return out
+
+
+def _number(seconds: float) -> int | float:
+    """Seconds as the client sent them: 5, not 5.0."""
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def _render_notification(

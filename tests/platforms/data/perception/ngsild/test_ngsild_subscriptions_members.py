@@ -476,3 +476,30 @@ def test_key_values_with_sys_attrs_keeps_the_entity_stamps(city: City) -> None:
     create(city, {**building("k1"), "type": btype})
     ((entity,),) = data(city, sid)
     assert entity["createdAt"] and entity["modifiedAt"] and entity["name"] == "Eiffel Tower"
+
+
+def test_an_mqtt_password_is_never_read_back(city: City) -> None:
+    """Clause 5.2.15 puts MQTT credentials in the uri; reads may be public, so a GET masks it."""
+    sid = subscribe(
+        city,
+        {
+            "entities": [{"type": "Building"}],
+            **endpoint("mqtt://user:s3cret@127.0.0.1:1883/cityloop/tests"),
+        },
+    )
+    got = call(city, "GET", f"/subscriptions/{sid}").json()
+    assert (
+        got["notification"]["endpoint"]["uri"] == "mqtt://user:****@127.0.0.1:1883/cityloop/tests"
+    )
+    assert "s3cret" not in json.dumps(got)
+
+
+def test_system_stamps_only_with_sys_attrs(city: City) -> None:
+    """createdAt and modifiedAt are system-generated: shown with options=sysAttrs (clause 4.8)."""
+    sid = subscribe(city, {"entities": [{"type": "Building"}], **endpoint()})
+    plain = call(city, "GET", f"/subscriptions/{sid}").json()
+    assert "createdAt" not in plain and "modifiedAt" not in plain
+    stamped = city.client.get(f"{API}/subscriptions/{sid}", params={"options": "sysAttrs"}).json()
+    assert stamped["createdAt"] and stamped["modifiedAt"]
+    listed = city.client.get(f"{API}/subscriptions", params={"options": "sysAttrs"}).json()
+    assert all("createdAt" in item for item in listed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from cityloop.platforms.data.perception.ngsild.notifier import (
     selector_types,
     state_of,
 )
+from cityloop.platforms.data.perception.ngsild.subscription_notification import is_mqtt
 from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     COLUMN_MEMBERS,
     parse_subscription,
@@ -161,9 +163,14 @@ def statuses(session: Session, *, subscriptions: list[NgsiSubscription]) -> dict
 
 
 def render_subscription(
-    row: NgsiSubscription, active: ActiveContext, status: SourceStatus | None
+    row: NgsiSubscription,
+    active: ActiveContext,
+    status: SourceStatus | None,
+    *,
+    sys_attrs: bool = False,
 ) -> dict[str, Any]:
-    """A subscription as a client under ``active`` reads it, with its delivery status."""
+    """A subscription as a client under ``active`` reads it, with its delivery status
+    (``sys_attrs``: with createdAt and modifiedAt, as ``options=sysAttrs`` asks)."""
     spec = row.spec
     out: dict[str, Any] = {"id": row.subscription_id, "type": "Subscription"}
     for name in ("subscriptionName", "description"):
@@ -195,9 +202,19 @@ def render_subscription(
     if row.time_interval is not None:
         out["timeInterval"] = _number(row.time_interval)
     out["status"] = state_of(row)
-    out["createdAt"] = iso(row.created_at)
-    out["modifiedAt"] = iso(row.modified_at)
+    if sys_attrs:
+        out["createdAt"] = iso(row.created_at)
+        out["modifiedAt"] = iso(row.modified_at)
     return out
+
+
+def _without_password(uri: str) -> str:
+    """An MQTT endpoint's password is never shown (reads may be public): it reads as ****."""
+    parts = urlsplit(uri)
+    if not is_mqtt(uri) or parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
 
 
 def _number(seconds: float) -> int | float:
@@ -210,6 +227,10 @@ def _render_notification(
 ) -> dict[str, Any]:
     """The notification member with its names compacted and the delivery status (5.2.14)."""
     notification = dict(stored)
+    notification["endpoint"] = {
+        **stored["endpoint"],
+        "uri": _without_password(stored["endpoint"]["uri"]),
+    }
     if "attributes" in notification:
         notification["attributes"] = [active.compact(i) for i in notification["attributes"]]
     for name in ("pick", "omit"):

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     call_with_body,
     check_limit,
     int_param,
+    options,
     read_body,
     respond,
     results_count,
@@ -91,8 +92,12 @@ def list_subscriptions(request: Request) -> Response:
             session, tenant=call.tenant, limit=limit, offset=offset, count=True
         )
         found = subscriptions.statuses(session, subscriptions=rows)
+        sys_attrs = "sysAttrs" in options(request)
         data = [
-            subscriptions.render_subscription(row, active, found.get(str(row.id))) for row in rows
+            subscriptions.render_subscription(
+                row, active, found.get(str(row.id)), sys_attrs=sys_attrs
+            )
+            for row in rows
         ]
     response = respond(call, active, data, headers=results_count(total if count else None))
     assert total is not None
@@ -130,7 +135,9 @@ def get_subscription(request: Request, subscription_id: str) -> Response:
             session, tenant=call.tenant, subscription_id=subscription_id
         )
         found = subscriptions.statuses(session, subscriptions=[row])
-        data = subscriptions.render_subscription(row, active, found.get(str(row.id)))
+        data = subscriptions.render_subscription(
+            row, active, found.get(str(row.id)), sys_attrs="sysAttrs" in options(request)
+        )
     return respond(call, active, data)
 
 

@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("ngsild_subscriptions") as batch:
-        batch.add_column(sa.Column("time_interval", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("time_interval", sa.Double(), nullable=True))
     op.create_index("ix_ngsild_subscriptions_periodic", "ngsild_subscriptions", ["time_interval"])
 
 

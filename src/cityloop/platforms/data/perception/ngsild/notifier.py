@@ -383,12 +383,12 @@ def _notify_one(
         if "attributeDeleted" in candidate.triggers:
             shown = {**{n: notified.previous[n] for n in names if n in notified.previous}, **shown}
         notified = Notified(notified.view, deleted_entity=True, deleted_attrs=shown)
-    send(session, delivery, row, [notified])
+    send(session, delivery=delivery, row=row, entities=[notified])
     return 1
 
 
 def send(
-    session: Session, delivery: Delivery, row: NgsiSubscription, entities: list[Notified]
+    session: Session, *, delivery: Delivery, row: NgsiSubscription, entities: list[Notified]
 ) -> None:
     """Render one notification about ``entities`` and queue it (HTTP) or publish it after
     commit (MQTT)."""

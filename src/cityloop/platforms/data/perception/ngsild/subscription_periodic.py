@@ -68,7 +68,8 @@ def send_periodic(session: Session, *, delivery: Delivery, now: datetime | None 
             with session.begin_nested():
                 entities = _selected(session, row)
                 if entities:
-                    send(session, delivery, row, [Notified(rows.view_of(e)) for e in entities])
+                    notified = [Notified(rows.view_of(entity)) for entity in entities]
+                    send(session, delivery=delivery, row=row, entities=notified)
                     sent += 1
                 row.last_notified_at = now  # the period runs even when nothing matched
         except (NgsiError, WebhookInputError) as exc:

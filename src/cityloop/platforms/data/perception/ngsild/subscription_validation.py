@@ -242,7 +242,8 @@ def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[st
     if name == "geoQ":
         return _geo_q(value, active)
     if name == "scopeQ":
-        return parse_scope_q(value) and value
+        parse_scope_q(value)
+        return value
     if name == "lang":
         return _lang(value)
     if name == "datasetId":

@@ -238,7 +238,9 @@ def _render_notification(
             notification[name] = [
                 active.compact(m) if "://" in m else m for m in notification[name]
             ]
-    notification["status"] = status.status if status is not None else "ok"
+    if status is not None and status.times_sent:
+        # The outcome of the last attempt (Table 5.2.14.1-1): absent before the first one.
+        notification["status"] = status.status
     notification["timesSent"] = status.times_sent if status is not None else 0
     # Notifications given up after every retry (kept until the queue prunes them).
     notification["timesFailed"] = status.failed if status is not None else 0

@@ -66,11 +66,19 @@ class AlarmAcknowledged(AlarmEvent):
 
 
 class EntityChange(BaseModel):
-    """One entity of a change: its id, its type (an expanded IRI) and the attributes written."""
+    """One entity of a change: its id, its type (an expanded IRI) and the attributes written.
+
+    ``previous`` holds the written attributes' former instances (absent: the attribute is new;
+    None: not recorded, as for device readings), ``removed`` the attributes the write deleted and
+    ``created`` marks a new entity, so subscriptions can tell their notification triggers apart
+    and show changes."""
 
     entity_id: str
     type: str
     attributes: list[str] = []
+    previous: dict[str, Any] | None = None
+    removed: list[str] = []
+    created: bool = False
 
 
 class EntitiesChanged(Event):

@@ -23,7 +23,7 @@ from cityloop.platforms.data.perception.models import (
     Measurement,
     ProvisioningGroup,
 )
-from cityloop.platforms.data.perception.ngsild import expiry, notifier
+from cityloop.platforms.data.perception.ngsild import expiry, notifier, subscription_periodic
 from cityloop.platforms.data.perception.ngsild.models import (
     NgsiContext,
     NgsiEntity,
@@ -41,7 +41,16 @@ from cityloop.platforms.data.perception.views import router as devices_router
 
 
 def _ngsild_subscriptions(consumers: ConsumerRegistry, ctx: AppContext) -> None:
-    notifier.subscribe(consumers, ctx.db, ctx.settings.ngsild_subscription_cache_seconds)
+    notifier.subscribe(
+        consumers, ctx.db, ctx.settings.ngsild_subscription_cache_seconds, ctx.outbound
+    )
+
+
+def _ngsild_periodic(ctx: AppContext) -> int:
+    with ctx.writing() as session:
+        return subscription_periodic.send_periodic(
+            session, delivery=notifier.Delivery(ctx.db, ctx.outbound)
+        )
 
 
 def _context_fetch_limit(ctx: AppContext) -> None:
@@ -116,6 +125,8 @@ MODULE = Module(
         ScheduledJob(
             "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
         ),
+        # Checks every second which periodic subscriptions (timeInterval) are due.
+        ScheduledJob("ngsild-periodic-notifications", lambda s: 1.0, _ngsild_periodic),
     ),
     setup=(_context_fetch_limit, _mqtt, datasets.register_datasets),
     commands=(cli.install,),

@@ -177,8 +177,10 @@ def test_create_read_list_patch_and_delete(city: City) -> None:
     assert got["notification"]["format"] == "keyValues"
     assert got["notification"]["attributes"] == ["fillingLevel"]
     assert got["notification"]["endpoint"]["receiverInfo"] == [{"key": "X-Token", "value": "abc"}]
-    assert got["notification"]["status"] == "ok" and got["notification"]["timesSent"] == 0
-    assert got["status"] == "active" and got["isActive"] is True
+    # notification.status is the last attempt's outcome: none before the first one.
+    assert "status" not in got["notification"] and got["notification"]["timesSent"] == 0
+    # isActive is shown only when false: absent means the default, true (Table 5.2.12-1).
+    assert got["status"] == "active" and "isActive" not in got
     assert got["throttling"] == 10 and got["expiresAt"] == "2099-01-01T00:00:00Z"
     again = call(city, "POST", "/subscriptions", {**got, "status": "active"}, 409)
     assert error_type(again) == "AlreadyExists"
@@ -693,7 +695,10 @@ def test_formats_and_attribute_projection(city: City) -> None:
     assert note["type"] == "application/ld+json"
     assert "ngsi-ld-core-context" in json.dumps(note["body"]["@context"])
     assert "Link" not in note["headers"]
-    assert set(note["body"]["data"][0]) == {"id", "type", "fillingLevel", "status", "location"}
+    # Each notified entity is a JSON-LD document of its own (clause 5.3.1 with accept ld+json).
+    entity = note["body"]["data"][0]
+    assert set(entity) == {"id", "type", "fillingLevel", "status", "location", "@context"}
+    assert entity["@context"] == note["body"]["@context"]
 
 
 # --- the subscriber's own @context ------------------------------------------------------------

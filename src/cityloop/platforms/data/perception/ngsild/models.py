@@ -81,7 +81,10 @@ class NgsiSubscription(Base):
     compact entities back into the subscriber's names."""
 
     __tablename__ = "ngsild_subscriptions"
-    __table_args__ = (UniqueConstraint("tenant", "subscription_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "subscription_id"),
+        Index("ix_ngsild_subscriptions_periodic", "time_interval"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(100), default="")
@@ -91,7 +94,9 @@ class NgsiSubscription(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     throttling: Mapped[float | None] = mapped_column(default=None)
-    # When the last notification was queued: the throttling clock.
+    # timeInterval: a periodic subscription is notified every so many seconds, not on changes.
+    time_interval: Mapped[float | None] = mapped_column(default=None)
+    # When the last notification was queued: the throttling and the timeInterval clock.
     last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)

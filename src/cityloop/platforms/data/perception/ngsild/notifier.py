@@ -1,7 +1,9 @@
 """NGSI-LD notifications: the outbox consumer that matches ``ngsild.entity.changed`` events
-against subscriptions and queues HTTP notifications on the webhook queue
-(:mod:`cityloop.platforms.application.webhooks`), whose dispatcher sends them through the
-outbound client and its address policy.
+against subscriptions (entities, watchedAttributes, notificationTrigger, q, geoQ, scopeQ) and
+queues HTTP notifications on the webhook queue (:mod:`cityloop.platforms.application.webhooks`),
+whose dispatcher sends them through the outbound client and its address policy, or publishes
+them to an MQTT broker (:mod:`.mqtt_notifier`). Periodic subscriptions (``timeInterval``) are
+sent by :mod:`.subscription_periodic` instead.
 
 Matching runs on every device reading, so each tenant's subscriptions are kept pre-parsed
 (selectors, q tree, geo-query, resolved @context) in a per-process cache. A write in this
@@ -16,7 +18,6 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,17 +28,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
+from cityloop.base.outbound import Outbound
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.platforms.application.webhooks import store as webhooks
 from cityloop.platforms.application.webhooks.rules import WebhookInputError
-from cityloop.platforms.data.perception.events import EntitiesChanged
+from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild import rows
-from cityloop.platforms.data.perception.ngsild.context import ActiveContext
-from cityloop.platforms.data.perception.ngsild.entities import LOCATION, now_iso, render_entity
+from cityloop.platforms.data.perception.ngsild.entities import LOCATION, EntityView
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, parse_geoquery
-from cityloop.platforms.data.perception.ngsild.models import NgsiEntity, NgsiSubscription
+from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
+from cityloop.platforms.data.perception.ngsild.mqtt_notifier import (
+    MqttMessage,
+    mqtt_payload,
+    options,
+    publish_after_commit,
+)
 from cityloop.platforms.data.perception.ngsild.query import (
     CallLimit,
     ClientPattern,
@@ -47,13 +54,24 @@ from cityloop.platforms.data.perception.ngsild.query import (
     parse_q,
     safe_regex,
 )
+from cityloop.platforms.data.perception.ngsild.subscription_notification import is_mqtt
+from cityloop.platforms.data.perception.ngsild.subscription_payload import (
+    Notified,
+    notification_body,
+    render_notified,
+)
+from cityloop.platforms.data.perception.ngsild.subscription_scope import (
+    ScopeQuery,
+    parse_scope_q,
+    scope_matches,
+)
 
 log = logging.getLogger(__name__)
 
 SOURCE = "ngsild.subscription"  # the webhook queue's source name; source_id is the row id
 CONSUMER = "ngsild.subscriptions"
-JSON = "application/json"
-LD_JSON = "application/ld+json"
+# Table 5.2.12-1: without notificationTrigger, attribute creations and updates notify.
+DEFAULT_TRIGGERS = frozenset({"attributeCreated", "attributeUpdated"})
 
 
 def geo_parts(value: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -77,6 +95,29 @@ def state_of(row: NgsiSubscription, now: datetime | None = None) -> str:
     return "active" if row.is_active else "paused"
 
 
+def selector_types(selector: dict[str, Any]) -> list[str]:
+    """The types an entities item selects: one, or the alternatives of a type selection."""
+    kind = selector["type"]
+    return list(kind) if isinstance(kind, list) else [kind]
+
+
+def fired_triggers(change: EntityChange, names: set[str], *, deleted: bool) -> set[str]:
+    """The notification triggers a change fires for the attributes ``names`` it touched."""
+    if deleted:
+        return {"entityDeleted"} | ({"attributeDeleted"} if names else set())
+    if change.created:
+        return {"entityCreated"} | ({"attributeCreated"} if names else set())
+    fired = {"entityUpdated"}
+    for name in names:
+        if name in change.removed:
+            fired.add("attributeDeleted")
+        elif change.previous is None or name in change.previous:
+            fired.add("attributeUpdated")  # device readings do not say what was there
+        else:
+            fired.add("attributeCreated")
+    return fired
+
+
 # --- the matching cache -----------------------------------------------------------------------
 
 
@@ -86,12 +127,15 @@ class Compiled:
 
     row_id: int
     subscription_id: str
-    selectors: list[tuple[str, str | None, ClientPattern | None]]
+    selectors: list[tuple[frozenset[str], str | None, ClientPattern | None]]
     watched: frozenset[str] | None
+    triggers: frozenset[str]
     q: Node | None
     q_expand: Callable[[str], str]
     geo: GeoQuery | None
     geoproperty: str
+    scope: ScopeQuery | None
+    periodic: bool
     is_active: bool
     expires_at: datetime | None
     created_at: datetime
@@ -99,8 +143,8 @@ class Compiled:
     def selects(self, type_iri: str, entity_id: str) -> bool:
         if not self.selectors:
             return True  # watchedAttributes alone: any entity
-        for selector_type, selector_id, pattern in self.selectors:
-            if selector_type != type_iri:
+        for selector_types, selector_id, pattern in self.selectors:
+            if type_iri not in selector_types:
                 continue
             if selector_id is not None and selector_id != entity_id:
                 continue
@@ -112,13 +156,20 @@ class Compiled:
             return True
         return False
 
-    def watches(self, changed: set[str]) -> bool:
-        return self.watched is None or not self.watched.isdisjoint(changed)
+    def fires(self, change: EntityChange, deleted: bool) -> bool:
+        """Whether the change touches a watched attribute in a way a trigger asks for."""
+        changed = set(change.attributes)
+        names = changed if self.watched is None else changed & self.watched
+        if self.watched is not None and not names:
+            return False
+        return not self.triggers.isdisjoint(fired_triggers(change, names, deleted=deleted))
 
     def live(self, now: datetime) -> bool:
         return self.is_active and (self.expires_at is None or self.expires_at > now)
 
-    def filters(self, attrs: dict[str, Any]) -> bool:
+    def filters(self, attrs: dict[str, Any], scopes: list[str] | None) -> bool:
+        if self.scope is not None and not scope_matches(self.scope, scopes):
+            return False
         if self.geo is not None and not evaluate_georel(self.geo, attrs, self.geoproperty):
             return False
         try:
@@ -158,7 +209,7 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
     limit = CallLimit()
     selectors = [
         (
-            selector["type"],
+            frozenset(selector_types(selector)),
             selector.get("id"),
             safe_regex(selector["idPattern"], "idPattern", limit)
             if "idPattern" in selector
@@ -186,10 +237,13 @@ def compile_subscription(row: NgsiSubscription, session: Session | None) -> Comp
         subscription_id=row.subscription_id,
         selectors=selectors,
         watched=frozenset(watched) if watched else None,
+        triggers=frozenset(spec.get("notificationTrigger") or DEFAULT_TRIGGERS),
         q=q,
         q_expand=q_expand,
         geo=geo,
         geoproperty=geoproperty,
+        scope=parse_scope_q(spec["scopeQ"]) if spec.get("scopeQ") else None,
+        periodic=row.time_interval is not None,
         is_active=row.is_active,
         expires_at=row.expires_at,
         created_at=row.created_at,
@@ -219,53 +273,25 @@ def tenant_subscriptions(
 # --- notifications ----------------------------------------------------------------------------
 
 
-def notification_body(
-    row: NgsiSubscription, entity: NgsiEntity, active: ActiveContext
-) -> tuple[bytes, str, dict[str, str]]:
-    """The notification for one entity: body, content type and headers."""
-    notification = row.spec["notification"]
-    fmt = notification.get("format", "normalized")
-    attrs = notification.get("attributes")
-    rendered = render_entity(
-        rows.view_of(entity),
-        active,
-        key_values=fmt == "keyValues",
-        concise=fmt == "concise",
-        attrs=set(attrs) if attrs else None,
-    )
-    body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
-        "type": "Notification",
-        "subscriptionId": row.subscription_id,
-        "notifiedAt": now_iso(),
-        "data": [rendered],
-    }
-    endpoint = notification["endpoint"]
-    headers = {item["key"]: item["value"] for item in endpoint.get("receiverInfo", [])}
-    if row.tenant:
-        headers["NGSILD-Tenant"] = row.tenant
-    accept = endpoint.get("accept", JSON)
-    if accept == LD_JSON:
-        body["@context"] = active.body_context
-    elif _linkable(active.user):
-        # An inline @context object has no URL to name; the entity is still compacted with it.
-        headers["Link"] = contexts.link_header(active.link_url)
-    return json.dumps(body).encode(), accept, headers
+@dataclass
+class Delivery:
+    """Where notifications leave from: MQTT needs the outbound policy and its own session."""
 
-
-def _linkable(user: Any) -> bool:
-    single = isinstance(user, list) and len(user) == 1 and isinstance(user[0], str)
-    return user is None or isinstance(user, str) or single
+    db: Database | None
+    outbound: Outbound | None
 
 
 def on_entity_changed(
-    session: Session, *, event: DeliveredEvent, db: Database | None, cache_seconds: float
+    session: Session,
+    *,
+    event: DeliveredEvent,
+    db: Database | None,
+    cache_seconds: float,
+    outbound: Outbound | None = None,
 ) -> int:
     """Queue a notification for each subscription a change matches; returns how many."""
     change = event.event
     assert isinstance(change, EntitiesChanged)
-    if change.deleted:
-        return 0  # deletion notifications are not offered
     tenant = change.tenant
     subscriptions = tenant_subscriptions(session, tenant=tenant, db=db, cache_seconds=cache_seconds)
     if not subscriptions:
@@ -273,40 +299,57 @@ def on_entity_changed(
     now = utcnow()
     sent = 0
     for entity in change.changes:
-        type_iri, entity_id, changed = entity.type, entity.entity_id, set(entity.attributes)
         candidates = [
             s
             for s in subscriptions
             # A change made before the subscription existed is not its business, however
             # late the relay delivers it.
-            if s.live(now)
+            if not s.periodic
+            and s.live(now)
             and s.created_at <= event.created_at
-            and s.selects(type_iri, entity_id)
-            and s.watches(changed)
+            and s.selects(entity.type, entity.entity_id)
+            and s.fires(entity, change.deleted)
         ]
         if candidates:
-            sent += _notify(session, db, tenant, entity_id, candidates, now)
+            delivery = Delivery(db, outbound)
+            sent += _notify(session, delivery, tenant, entity, change.deleted, candidates, now)
     return sent
+
+
+def _notified(
+    session: Session, tenant: str, change: EntityChange, deleted: bool
+) -> Notified | None:
+    """What the notifications of one entity's change are about; None when it is gone since."""
+    previous = change.previous or {}
+    if deleted:
+        view = EntityView(entity_id=change.entity_id, types=[change.type], attrs=previous)
+        return Notified(view, deleted_entity=True, previous=previous)
+    entity = rows.find(session, tenant=tenant, entity_id=change.entity_id)
+    if entity is None:
+        return None  # deleted since the event was written
+    deleted = {name: previous[name] for name in change.removed if name in previous}
+    return Notified(rows.view_of(entity), deleted_attrs=deleted, previous=previous)
 
 
 def _notify(
     session: Session,
-    db: Database | None,
+    delivery: Delivery,
     tenant: str,
-    entity_id: str,
-    candidates: list[Any],
+    change: EntityChange,
+    deleted: bool,
+    candidates: list[Compiled],
     now: datetime,
 ) -> int:
-    entity = rows.find(session, tenant=tenant, entity_id=entity_id)
-    if entity is None:
-        return 0  # deleted since the event was written
+    notified = _notified(session, tenant, change, deleted)
+    if notified is None:
+        return 0
     sent = 0
     for candidate in candidates:
         try:
             # Each in a savepoint: one broken subscription must not fail the event (and with
             # it the other subscriptions' notifications) or hold back the relay.
             with session.begin_nested():
-                sent += _notify_one(session, candidate, entity, now)
+                sent += _notify_one(session, delivery, candidate, change, notified, now)
         except (NgsiError, WebhookInputError) as exc:
             log.warning("subscription %s: no notification: %s", candidate.subscription_id, exc)
         except Exception:
@@ -314,8 +357,15 @@ def _notify(
     return sent
 
 
-def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: datetime) -> int:
-    if not candidate.filters(entity.attrs or {}):
+def _notify_one(
+    session: Session,
+    delivery: Delivery,
+    candidate: Compiled,
+    change: EntityChange,
+    notified: Notified,
+    now: datetime,
+) -> int:
+    if not candidate.filters(notified.view.attrs, notified.view.scope):
         return 0
     row = session.get(NgsiSubscription, candidate.row_id)
     if row is None or state_of(row, now) != "active":
@@ -327,6 +377,21 @@ def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: 
         and (now - row.last_notified_at).total_seconds() < row.throttling
     ):
         return 0
+    if notified.deleted_entity:
+        names = set(change.attributes) & (candidate.watched or set(change.attributes))
+        shown = notified.previous if row.spec["notification"].get("showChanges") else {}
+        if "attributeDeleted" in candidate.triggers:
+            shown = {**{n: notified.previous[n] for n in names if n in notified.previous}, **shown}
+        notified = Notified(notified.view, deleted_entity=True, deleted_attrs=shown)
+    send(session, delivery=delivery, row=row, entities=[notified])
+    return 1
+
+
+def send(
+    session: Session, *, delivery: Delivery, row: NgsiSubscription, entities: list[Notified]
+) -> None:
+    """Render one notification about ``entities`` and queue it (HTTP) or publish it after
+    commit (MQTT)."""
     # Inside the relay's transaction: the context comes from memory, the documents kept on
     # the row or the context table, never the network (LdContextNotAvailable skips it).
     active = contexts.resolve_cached(
@@ -334,25 +399,60 @@ def _notify_one(session: Session, candidate: Compiled, entity: NgsiEntity, now: 
         user=row.spec.get("jsonldContext") or row.context,
         documents=row.spec.get("contextDocuments"),
     )
-    body, content_type, headers = notification_body(row, entity, active)
-    webhooks.enqueue(
-        session,
-        endpoint=row.spec["notification"]["endpoint"]["uri"],
-        body=body,
-        content_type=content_type,
-        headers=headers,
-        source=SOURCE,
-        source_id=str(row.id),
+
+    def load(entity_id: str) -> EntityView | None:
+        found = rows.find(session, tenant=row.tenant, entity_id=entity_id)
+        return rows.view_of(found) if found is not None else None
+
+    data = [
+        rendered
+        for notified in entities
+        for rendered in render_notified(notified, row.spec, active, load=load)
+    ]
+    endpoint = row.spec["notification"]["endpoint"]
+    body, content_type, headers = notification_body(
+        subscription_id=row.subscription_id,
+        tenant=row.tenant,
+        data=data,
+        endpoint=endpoint,
+        active=active,
     )
-    row.last_notified_at = now
-    return 1
+    if is_mqtt(endpoint["uri"]):
+        qos, version = options(endpoint.get("notifierInfo", []))
+        message = MqttMessage(
+            uri=endpoint["uri"],
+            payload=mqtt_payload(body, content_type, headers),
+            qos=qos,
+            version=version,
+            source=SOURCE,
+            source_id=str(row.id),
+        )
+        publish_after_commit(session, message=message, outbound=delivery.outbound, db=delivery.db)
+    else:
+        webhooks.enqueue(
+            session,
+            endpoint=endpoint["uri"],
+            body=body,
+            content_type=content_type,
+            headers=headers,
+            source=SOURCE,
+            source_id=str(row.id),
+        )
+    row.last_notified_at = utcnow()
 
 
-def subscribe(consumers: ConsumerRegistry, db: Database, cache_seconds: float = 5.0) -> None:
+def subscribe(
+    consumers: ConsumerRegistry,
+    db: Database,
+    cache_seconds: float = 5.0,
+    outbound: Outbound | None = None,
+) -> None:
     """Register the matcher on the outbox."""
     # ``cache_seconds``: how stale another process's subscription changes may look here.
 
     def handle(session: Session, event: DeliveredEvent) -> None:
-        on_entity_changed(session, event=event, db=db, cache_seconds=cache_seconds)
+        on_entity_changed(
+            session, event=event, db=db, cache_seconds=cache_seconds, outbound=outbound
+        )
 
     consumers.subscribe(CONSUMER, [EntitiesChanged], handle)

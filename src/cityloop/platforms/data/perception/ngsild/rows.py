@@ -96,11 +96,25 @@ def place(row: NgsiEntity) -> None:
 
 
 def emit_change(
-    session: Session, *, row: NgsiEntity, attributes: Iterable[str], deleted: bool = False
+    session: Session,
+    *,
+    row: NgsiEntity,
+    attributes: Iterable[str],
+    deleted: bool = False,
+    previous: dict[str, Any] | None = None,
+    created: bool = False,
 ) -> None:
     """Emit the change event of one entity's write (the subscriptions' matcher reads it)."""
+    # ``previous``: the attributes before the write (a deletion's are still on the row).
+    names = sorted(set(attributes))
+    before = row.attrs if deleted and previous is None else previous or {}
     change = EntityChange(
-        entity_id=row.entity_id, type=row.type, attributes=sorted(set(attributes))
+        entity_id=row.entity_id,
+        type=row.type,
+        attributes=names,
+        previous={name: before[name] for name in names if name in before},
+        removed=[] if deleted else [name for name in names if name not in row.attrs],
+        created=created,
     )
     emit(
         session,
@@ -135,7 +149,7 @@ def insert(
     session.flush()
     if history:
         record_history(session, row=row, attrs=incoming.attrs)
-    emit_change(session, row=row, attributes=incoming.attrs)
+    emit_change(session, row=row, attributes=incoming.attrs, created=True)
     return row
 
 
@@ -143,8 +157,9 @@ def save(
     session: Session, *, row: NgsiEntity, attrs: dict[str, Any], changed: Iterable[str]
 ) -> None:
     """Store an entity's new attributes and emit the change (history is the caller's)."""
+    previous = row.attrs
     row.attrs = attrs
     row.modified_at = utcnow()
     place(row)
     session.flush()
-    emit_change(session, row=row, attributes=changed)
+    emit_change(session, row=row, attributes=changed, previous=previous)

@@ -1,8 +1,9 @@
-"""Validating a subscription body (create or PATCH) into the spec and columns it is stored as,
-and checking its endpoint against the outbound address policy.
+"""Validating a subscription body (create or PATCH) into the spec and columns it is stored as
+(clause 5.2.12), and checking its endpoint against the outbound address policy.
 
-An endpoint must be an address the outbound policy admits when it is registered (checked
-before the unit of work opens, since it resolves DNS) and again on every send.
+The ``notification`` member is :mod:`.subscription_notification`'s. An endpoint must be an
+address the outbound policy admits when it is registered (checked before the unit of work opens,
+since it resolves DNS) and again on every send.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from cityloop.base.db import utcnow
 from cityloop.base.outbound import Outbound, OutboundError
@@ -24,28 +26,36 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     is_uri,
     parse_time,
 )
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
-from cityloop.platforms.data.perception.ngsild.notifier import JSON, LD_JSON, geo_parts
+from cityloop.platforms.data.perception.ngsild.mqtt_notifier import check_mqtt_host
+from cityloop.platforms.data.perception.ngsild.notifier import geo_parts
 from cityloop.platforms.data.perception.ngsild.query import parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.subscription_notification import (
+    attribute_names,
+    is_mqtt,
+    mqtt_target,
+    notification,
+)
+from cityloop.platforms.data.perception.ngsild.subscription_scope import parse_scope_q
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("normalized", "keyValues", "concise")
-ACCEPTS = (JSON, LD_JSON)
 MAX_TEXT = 2000
 MAX_LIST = 100
 # Members a client may send back from a GET; they are computed, so a create or patch ignores them.
 READ_ONLY = frozenset({"status", "createdAt", "modifiedAt", "@context"})
-NOTIFICATION_READ_ONLY = frozenset(
-    {"status", "timesSent", "lastNotification", "lastSuccess", "lastFailure"}
-)
-HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 # Longer than this, a subscription would in effect never notify again; and timedelta overflows.
 MAX_THROTTLING_SECONDS = 30 * 24 * 3600
-SENDER_HEADERS = frozenset(
-    {"host", "content-length", "content-type", "transfer-encoding", "connection", "upgrade"}
+TRIGGERS = (
+    "entityCreated",
+    "entityUpdated",
+    "entityDeleted",
+    "attributeCreated",
+    "attributeUpdated",
+    "attributeDeleted",
 )
+_LANGUAGE_TAG = r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*"
 
 
 def _text(value: Any, what: str) -> str:
@@ -54,22 +64,24 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _names(value: Any, what: str, active: ActiveContext) -> list[str]:
-    if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        raise bad_data(f"{what} must be a non-empty list of at most {MAX_LIST} names")
-    out: list[str] = []
-    for name in value:
-        check_name(name, "attribute name")
-        iri = active.expand(name)
-        if iri not in out:
-            out.append(iri)
-    return out
+def _entity_type(value: Any, active: ActiveContext) -> str | list[str]:
+    """An entities item's type: one name, or a selection of alternatives such as
+    ``(Building|Tower)`` (clause 4.17; ``,`` also means or), stored as a list."""
+    if not isinstance(value, str) or not any(c in value for c in "|,();"):
+        check_name(value, "entity type")
+        return active.expand(value)
+    if ";" in value:
+        raise bad_data("entities type: only alternatives (| or ,) are offered in a type selection")
+    names = [name.strip() for name in re.split(r"[|,]", value.replace("(", "").replace(")", ""))]
+    for name in names:
+        check_name(name, "entity type")
+    return list(dict.fromkeys(active.expand(name) for name in names))
 
 
-def _entities(value: Any, active: ActiveContext) -> list[dict[str, str]]:
+def _entities(value: Any, active: ActiveContext) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
         raise bad_data(f"entities must be a non-empty list of at most {MAX_LIST} selectors")
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Any]] = []
     for item in value:
         if not isinstance(item, dict):
             raise bad_data("each entities item must be an object with a type")
@@ -78,8 +90,7 @@ def _entities(value: Any, active: ActiveContext) -> list[dict[str, str]]:
             raise bad_data(f"entities items take type, id and idPattern, not {sorted(unknown)}")
         if "type" not in item:
             raise bad_data("each entities item needs a type")
-        check_name(item["type"], "entity type")
-        selector = {"type": active.expand(item["type"])}
+        selector: dict[str, Any] = {"type": _entity_type(item["type"], active)}
         if "id" in item and "idPattern" in item:
             raise bad_data("an entities item takes id or idPattern, not both")
         if "id" in item:
@@ -96,10 +107,54 @@ def _entities(value: Any, active: ActiveContext) -> list[dict[str, str]]:
 
 
 def _q(value: Any) -> str:
-    if not isinstance(value, str):
-        raise bad_data("q must be a string")
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT * 2:
+        raise bad_data("q must be a non-empty query string")
+    # A q sent URL-escaped inside the JSON body ("a%3D%3D1") is decoded once, as in a URL.
+    if "%" in value:
+        value = unquote(value)
     parse_q(value)
     return value
+
+
+def _triggers(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise bad_data(f"notificationTrigger must be a non-empty list of {', '.join(TRIGGERS)}")
+    for item in value:
+        if item not in TRIGGERS:
+            raise bad_data(
+                f"notificationTrigger {str(item)[:60]!r} is not one of {', '.join(TRIGGERS)}"
+            )
+    return list(dict.fromkeys(value))
+
+
+def _lang(value: Any) -> str:
+    parts = value.split(",") if isinstance(value, str) else []
+    if not parts or not all(
+        p.strip() == "*" or re.fullmatch(_LANGUAGE_TAG, p.strip()) for p in parts
+    ):
+        raise bad_data("lang must be a language tag, a comma list of them, or *")
+    return value
+
+
+def _seconds(value: Any, what: str, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad_data(f"{what} must be a number of seconds")
+    if value < 0 or (positive and value == 0):
+        raise bad_data(
+            f"{what} must be a {'positive' if positive else 'non-negative'} number of seconds"
+        )
+    if value > MAX_THROTTLING_SECONDS:
+        raise bad_data(f"{what} may be at most {MAX_THROTTLING_SECONDS} seconds (30 days)")
+    return float(value)
+
+
+def _dataset_ids(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or len(value) > MAX_LIST:
+        raise bad_data("datasetId must be a non-empty list of URIs")
+    for item in value:
+        if item != "@none" and not is_uri(item):
+            raise bad_data(f"datasetId {str(item)[:100]!r} is not a URI")
+    return list(dict.fromkeys(value))
 
 
 def _geo_q(value: Any, active: ActiveContext) -> dict[str, Any]:
@@ -124,84 +179,6 @@ def _geo_q(value: Any, active: ActiveContext) -> dict[str, Any]:
     return stored
 
 
-def _receiver_info(value: Any) -> list[dict[str, str]]:
-    if not isinstance(value, list) or len(value) > 50:
-        raise bad_data("receiverInfo must be a list of at most 50 {key, value} objects")
-    out = []
-    for item in value:
-        if (
-            not isinstance(item, dict)
-            or set(item) != {"key", "value"}
-            or not isinstance(item["key"], str)
-            or not isinstance(item["value"], str)
-        ):
-            raise bad_data("each receiverInfo item must be {key, value} with string members")
-        if not HEADER_NAME.match(item["key"]):
-            raise bad_data(f"receiverInfo key {item['key'][:60]!r} is not a valid header name")
-        if item["key"].lower() in SENDER_HEADERS:
-            raise bad_data(f"receiverInfo may not set {item['key']}; the sender sets it")
-        if any(c in "\r\n\0" for c in item["value"]) or len(item["value"]) > MAX_TEXT:
-            raise bad_data(f"receiverInfo {item['key']} has a line break or is too long")
-        out.append({"key": item["key"], "value": item["value"]})
-    return out
-
-
-def _endpoint(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise bad_data("notification.endpoint must be an object with a uri")
-    unknown = set(value) - {"uri", "accept", "receiverInfo"}
-    if unknown:
-        raise bad_data(f"notification.endpoint takes uri, accept and receiverInfo, not {unknown}")
-    uri = value.get("uri")
-    if not isinstance(uri, str) or not uri:
-        raise bad_data("notification.endpoint.uri must be a URI")
-    try:
-        endpoint_origin(uri)
-    except WebhookInputError as exc:
-        raise bad_data(f"notification.endpoint.uri: {exc.detail}") from exc
-    accept = value.get("accept", JSON)
-    if accept not in ACCEPTS:
-        raise bad_data(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
-    out: dict[str, Any] = {"uri": uri, "accept": accept}
-    if "receiverInfo" in value:
-        out["receiverInfo"] = _receiver_info(value["receiverInfo"])
-    return out
-
-
-def _notification(
-    value: Any, active: ActiveContext, previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """A notification object; in a PATCH (``previous`` given) the members sent replace theirs."""
-    if not isinstance(value, dict):
-        raise bad_data("notification must be an object")
-    unknown = set(value) - {"attributes", "format", "endpoint"} - NOTIFICATION_READ_ONLY
-    if unknown:
-        raise bad_data(f"notification takes attributes, format and endpoint, not {sorted(unknown)}")
-    out = dict(previous or {})
-    if "endpoint" in value:
-        out["endpoint"] = _endpoint(value["endpoint"])
-    elif "endpoint" not in out:
-        raise bad_data("notification needs an endpoint")
-    if "attributes" in value:
-        out["attributes"] = _names(value["attributes"], "notification.attributes", active)
-    if "format" in value:
-        if value["format"] not in FORMATS:
-            raise bad_data(f"notification.format must be one of {', '.join(FORMATS)}")
-        out["format"] = value["format"]
-    out.setdefault("format", "normalized")
-    return out
-
-
-def _throttling(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise bad_data("throttling must be a number of seconds")
-    if not math.isfinite(value) or value < 0:
-        raise bad_data("throttling must be a non-negative number of seconds")
-    if value > MAX_THROTTLING_SECONDS:
-        raise bad_data(f"throttling may be at most {MAX_THROTTLING_SECONDS} seconds (30 days)")
-    return float(value)
-
-
 def _expires(value: Any, now: datetime) -> datetime:
     moment = parse_time(value, "expiresAt")
     if moment <= now:
@@ -217,30 +194,77 @@ def _is_active(value: Any) -> bool:
 
 @dataclass
 class Parsed:
-    """A validated subscription body: spec members and column values that were given."""
+    """A validated subscription body: spec members and column values that were given, and the
+    optional members a PATCH removed (sent as null)."""
 
     spec: dict[str, Any]
     columns: dict[str, Any]
     subscription_id: str | None = None
+    removed: frozenset[str] = frozenset()
 
 
-KNOWN = frozenset(
+SPEC_MEMBERS = frozenset(
     {
-        "id",
-        "type",
         "entities",
         "watchedAttributes",
+        "notificationTrigger",
         "q",
         "geoQ",
+        "scopeQ",
+        "lang",
+        "datasetId",
         "notification",
-        "isActive",
-        "expiresAt",
-        "throttling",
         "description",
         "subscriptionName",
         "jsonldContext",
     }
 )
+COLUMN_MEMBERS = {
+    "isActive": "is_active",
+    "expiresAt": "expires_at",
+    "throttling": "throttling",
+    "timeInterval": "time_interval",
+}
+KNOWN = SPEC_MEMBERS | COLUMN_MEMBERS.keys() | {"id", "type"}
+# Members a PATCH may remove by sending null (merge-patch); the others are required.
+REMOVABLE = (SPEC_MEMBERS - {"notification"}) | COLUMN_MEMBERS.keys() - {"isActive"}
+
+
+def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[str, Any]) -> Any:
+    if name == "entities":
+        return _entities(value, active)
+    if name == "watchedAttributes":
+        return attribute_names(value, "watchedAttributes", active)
+    if name == "notificationTrigger":
+        return _triggers(value)
+    if name == "q":
+        return _q(value)
+    if name == "geoQ":
+        return _geo_q(value, active)
+    if name == "scopeQ":
+        parse_scope_q(value)
+        return value
+    if name == "lang":
+        return _lang(value)
+    if name == "datasetId":
+        return _dataset_ids(value)
+    if name == "notification":
+        return notification(value, active, previous.get("notification"))
+    if name == "jsonldContext":
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise bad_data("jsonldContext must be an http(s) URL of an @context")
+        return value
+    return _text(value, name)  # description, subscriptionName
+
+
+def _column_member(name: str, value: Any, now: datetime) -> Any:
+    if name == "isActive":
+        if not isinstance(value, bool):
+            raise bad_data("isActive must be true or false")
+        return value
+    if name == "expiresAt":
+        return _expires(value, now)
+    return _seconds(value, name, positive=name == "timeInterval")
 
 
 def parse_subscription(
@@ -248,6 +272,7 @@ def parse_subscription(
     active: ActiveContext,
     *,
     previous: dict[str, Any] | None = None,
+    previous_columns: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Parsed:
     """Validate a subscription (create), or a fragment of one when ``previous`` is given (PATCH)."""
@@ -259,52 +284,49 @@ def parse_subscription(
     if unknown:
         raise bad_data(f"unsupported subscription members: {sorted(unknown)}")
     patch = previous is not None
-    if not patch and body.get("type") != "Subscription":
+    if (not patch or "type" in body) and body.get("type") != "Subscription":
         raise bad_data('type must be "Subscription"')
-    if patch and "type" in body and body["type"] != "Subscription":
-        raise bad_data('type must be "Subscription"')
-    spec: dict[str, Any] = {}
-    columns: dict[str, Any] = {}
     subscription_id = None
     if "id" in body:
         if not is_uri(body["id"]):
             raise bad_data(f"the subscription id {str(body['id'])[:100]!r} is not a URI")
         subscription_id = body["id"]
-    if "entities" in body:
-        spec["entities"] = _entities(body["entities"], active)
-    if "watchedAttributes" in body:
-        spec["watchedAttributes"] = _names(body["watchedAttributes"], "watchedAttributes", active)
-    if "q" in body:
-        spec["q"] = _q(body["q"])
-        spec["qContext"] = active.user
-    if "geoQ" in body:
-        spec["geoQ"] = _geo_q(body["geoQ"], active)
-    if "notification" in body:
-        spec["notification"] = _notification(
-            body["notification"], active, (previous or {}).get("notification")
-        )
-    elif not patch:
+    parsed = Parsed({}, {}, subscription_id)
+    removed: set[str] = set()
+    for name, value in body.items():
+        if name not in SPEC_MEMBERS and name not in COLUMN_MEMBERS:
+            continue
+        if value is None and patch and name in REMOVABLE:
+            removed.add(name)
+        elif value is None:
+            raise bad_data(f"{name} may not be null")
+        elif name in SPEC_MEMBERS:
+            parsed.spec[name] = _spec_member(name, value, active, previous or {})
+        else:
+            parsed.columns[COLUMN_MEMBERS[name]] = _column_member(name, value, now)
+    if "q" in parsed.spec:
+        parsed.spec["qContext"] = active.user
+    if "notification" not in body and not patch:
         raise bad_data("a subscription needs a notification")
-    for name in ("description", "subscriptionName"):
-        if name in body:
-            spec[name] = _text(body[name], name)
-    if "jsonldContext" in body:
-        value = body["jsonldContext"]
-        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-            raise bad_data("jsonldContext must be an http(s) URL of an @context")
-        spec["jsonldContext"] = value
-    if "isActive" in body:
-        columns["is_active"] = _is_active(body["isActive"])
-    if "expiresAt" in body:
-        columns["expires_at"] = _expires(body["expiresAt"], now)
-    if "throttling" in body:
-        columns["throttling"] = _throttling(body["throttling"])
-    merged = {**(previous or {}), **spec}
-    if not merged.get("entities") and not merged.get("watchedAttributes"):
-        raise bad_data("a subscription needs entities or watchedAttributes (or both)")
-    if patch and not spec and not columns:
+    if patch and not parsed.spec and not parsed.columns and not removed:
         raise bad_data("the patch changes nothing")
-    return Parsed(spec, columns, subscription_id)
+    parsed.removed = frozenset(removed)
+    _coherent(parsed, previous or {}, previous_columns or {})
+    return parsed
+
+
+def _coherent(parsed: Parsed, previous: dict[str, Any], previous_columns: dict[str, Any]) -> None:
+    """Rules between members (clause 5.2.12), on the subscription as it will be stored."""
+    spec = {k: v for k, v in {**previous, **parsed.spec}.items() if k not in parsed.removed}
+    gone = {COLUMN_MEMBERS[name] for name in parsed.removed if name in COLUMN_MEMBERS}
+    columns = {k: v for k, v in {**previous_columns, **parsed.columns}.items() if k not in gone}
+    if not spec.get("entities") and not spec.get("watchedAttributes"):
+        raise bad_data("a subscription needs entities or watchedAttributes (or both)")
+    if columns.get("time_interval") is not None:
+        if spec.get("watchedAttributes"):
+            raise bad_data("timeInterval and watchedAttributes cannot both be given")
+        if columns.get("throttling") is not None:
+            raise bad_data("timeInterval and throttling cannot both be given")
 
 
 def check_endpoint_address(outbound: Outbound, body: Any) -> None:
@@ -318,11 +340,14 @@ def check_endpoint_address(outbound: Outbound, body: Any) -> None:
     if not isinstance(uri, str):
         return
     try:
-        endpoint_origin(uri)
-    except WebhookInputError:
-        return
-    try:
-        outbound.check_url(uri)
+        if is_mqtt(uri):
+            host, port, _topic = mqtt_target(uri)
+            check_mqtt_host(outbound, host, port)
+        else:
+            endpoint_origin(uri)
+            outbound.check_url(uri)
+    except (NgsiError, WebhookInputError):
+        return  # malformed: parse_subscription names what is wrong with it
     except OutboundError as exc:
         log.info("subscription endpoint %s refused: %s", uri[:300], exc.reason)
         raise bad_data(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,8 +18,17 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import iso
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiSubscription
-from cityloop.platforms.data.perception.ngsild.notifier import SOURCE, invalidate, state_of
-from cityloop.platforms.data.perception.ngsild.subscription_validation import parse_subscription
+from cityloop.platforms.data.perception.ngsild.notifier import (
+    SOURCE,
+    invalidate,
+    selector_types,
+    state_of,
+)
+from cityloop.platforms.data.perception.ngsild.subscription_notification import is_mqtt
+from cityloop.platforms.data.perception.ngsild.subscription_validation import (
+    COLUMN_MEMBERS,
+    parse_subscription,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
 
 __all__ = ["SOURCE", "state_of"]
@@ -81,6 +91,7 @@ def create_subscription(
         is_active=parsed.columns.get("is_active", True),
         expires_at=parsed.columns.get("expires_at"),
         throttling=parsed.columns.get("throttling"),
+        time_interval=parsed.columns.get("time_interval"),
         created_at=now,
         modified_at=now,
     )
@@ -103,12 +114,17 @@ def update_subscription(
     row = get_subscription(session, tenant=tenant, subscription_id=subscription_id)
     if isinstance(body, dict) and body.get("id", subscription_id) != subscription_id:
         raise bad_data("the id in the body differs from the id in the URL")
-    parsed = parse_subscription(body, active, previous=dict(row.spec))
-    spec = {**row.spec, **parsed.spec}
+    columns = {name: getattr(row, name) for name in COLUMN_MEMBERS.values()}
+    parsed = parse_subscription(body, active, previous=dict(row.spec), previous_columns=columns)
+    spec = {k: v for k, v in {**row.spec, **parsed.spec}.items() if k not in parsed.removed}
+    if "q" in parsed.removed:
+        spec.pop("qContext", None)
     _keep_documents(spec, active, notify_context)
     row.spec = spec
     for name, value in parsed.columns.items():
         setattr(row, name, value)
+    for name in parsed.removed & COLUMN_MEMBERS.keys():
+        setattr(row, COLUMN_MEMBERS[name], None)
     row.modified_at = utcnow()
     session.flush()
     invalidate(session, tenant=tenant)
@@ -147,9 +163,14 @@ def statuses(session: Session, *, subscriptions: list[NgsiSubscription]) -> dict
 
 
 def render_subscription(
-    row: NgsiSubscription, active: ActiveContext, status: SourceStatus | None
+    row: NgsiSubscription,
+    active: ActiveContext,
+    status: SourceStatus | None,
+    *,
+    sys_attrs: bool = False,
 ) -> dict[str, Any]:
-    """A subscription as a client under ``active`` reads it, with its delivery status."""
+    """A subscription as a client under ``active`` reads it, with its delivery status
+    (``sys_attrs``: with createdAt and modifiedAt, as ``options=sysAttrs`` asks)."""
     spec = row.spec
     out: dict[str, Any] = {"id": row.subscription_id, "type": "Subscription"}
     for name in ("subscriptionName", "description"):
@@ -157,21 +178,72 @@ def render_subscription(
             out[name] = spec[name]
     if spec.get("entities"):
         out["entities"] = [
-            {**selector, "type": active.compact(selector["type"])} for selector in spec["entities"]
+            {**selector, "type": "|".join(active.compact(t) for t in selector_types(selector))}
+            for selector in spec["entities"]
         ]
     if spec.get("watchedAttributes"):
         out["watchedAttributes"] = [active.compact(i) for i in spec["watchedAttributes"]]
-    if "q" in spec:
-        out["q"] = spec["q"]
+    for name in ("notificationTrigger", "q", "scopeQ", "lang", "datasetId"):
+        if name in spec:
+            out[name] = spec[name]
     if "geoQ" in spec:
         geo_q = dict(spec["geoQ"])
         geo_q["geoproperty"] = active.compact(geo_q["geoproperty"])
         out["geoQ"] = geo_q
-    notification = dict(spec["notification"])
+    out["notification"] = _render_notification(spec["notification"], active, status)
+    if "jsonldContext" in spec:
+        out["jsonldContext"] = spec["jsonldContext"]
+    if not row.is_active:
+        out["isActive"] = False  # absent means the default, true (Table 5.2.12-1)
+    if row.expires_at is not None:
+        out["expiresAt"] = iso(row.expires_at)
+    if row.throttling is not None:
+        out["throttling"] = _number(row.throttling)
+    if row.time_interval is not None:
+        out["timeInterval"] = _number(row.time_interval)
+    out["status"] = state_of(row)
+    if sys_attrs:
+        out["createdAt"] = iso(row.created_at)
+        out["modifiedAt"] = iso(row.modified_at)
+    return out
+
+
+def _without_password(uri: str) -> str:
+    """An MQTT endpoint's password is never shown (reads may be public): it reads as ****."""
+    parts = urlsplit(uri)
+    if not is_mqtt(uri) or parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
+
+
+def _number(seconds: float) -> int | float:
+    """Seconds as the client sent them: 5, not 5.0."""
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def _render_notification(
+    stored: dict[str, Any], active: ActiveContext, status: SourceStatus | None
+) -> dict[str, Any]:
+    """The notification member with its names compacted and the delivery status (5.2.14)."""
+    notification = dict(stored)
+    notification["endpoint"] = {
+        **stored["endpoint"],
+        "uri": _without_password(stored["endpoint"]["uri"]),
+    }
     if "attributes" in notification:
         notification["attributes"] = [active.compact(i) for i in notification["attributes"]]
-    notification["status"] = status.status if status is not None else "ok"
+    for name in ("pick", "omit"):
+        if name in notification:
+            notification[name] = [
+                active.compact(m) if "://" in m else m for m in notification[name]
+            ]
+    if status is not None and status.times_sent:
+        # The outcome of the last attempt (Table 5.2.14.1-1): absent before the first one.
+        notification["status"] = status.status
     notification["timesSent"] = status.times_sent if status is not None else 0
+    # Notifications given up after every retry (kept until the queue prunes them).
+    notification["timesFailed"] = status.failed if status is not None else 0
     if status is not None:
         for member, moment in (
             ("lastNotification", status.last_notification_at),
@@ -180,15 +252,4 @@ def render_subscription(
         ):
             if moment is not None:
                 notification[member] = iso(moment)
-    out["notification"] = notification
-    if "jsonldContext" in spec:
-        out["jsonldContext"] = spec["jsonldContext"]
-    out["isActive"] = row.is_active
-    if row.expires_at is not None:
-        out["expiresAt"] = iso(row.expires_at)
-    if row.throttling is not None:
-        out["throttling"] = row.throttling
-    out["status"] = state_of(row)
-    out["createdAt"] = iso(row.created_at)
-    out["modifiedAt"] = iso(row.modified_at)
-    return out
+    return notification

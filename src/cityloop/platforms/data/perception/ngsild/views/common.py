@@ -163,8 +163,8 @@ PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/temporal/entities/{}/attrs/{}/{}"): frozenset(),
     ("POST", "/temporal/entityOperations/query"): _OUTPUT | _PAGING | _TEMPORAL,
     ("POST", "/subscriptions"): frozenset(),
-    ("GET", "/subscriptions"): _PAGING,
-    ("GET", "/subscriptions/{}"): frozenset(),
+    ("GET", "/subscriptions"): _PAGING | {"options"},
+    ("GET", "/subscriptions/{}"): frozenset({"options"}),
     ("PATCH", "/subscriptions/{}"): frozenset(),
     ("DELETE", "/subscriptions/{}"): frozenset(),
 }

@@ -16,12 +16,15 @@ from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     check_endpoint_address,
 )
 from cityloop.platforms.data.perception.ngsild.views.common import (
+    JSON,
+    LD_JSON,
     PREFIX,
     Call,
     call_for,
     call_with_body,
     check_limit,
     int_param,
+    options,
     read_body,
     respond,
     results_count,
@@ -83,20 +86,42 @@ def list_subscriptions(request: Request) -> Response:
     settings = call.ctx.settings
     limit = int_param(request, "limit", settings.ngsild_default_limit)
     check_limit(limit, settings)
+    offset = int_param(request, "offset", 0)
     count = request.query_params.get("count", "").lower() == "true"
     with call.ctx.reading() as session:
         rows, total = subscriptions.list_subscriptions(
-            session,
-            tenant=call.tenant,
-            limit=limit,
-            offset=int_param(request, "offset", 0),
-            count=count,
+            session, tenant=call.tenant, limit=limit, offset=offset, count=True
         )
         found = subscriptions.statuses(session, subscriptions=rows)
+        sys_attrs = "sysAttrs" in options(request)
         data = [
-            subscriptions.render_subscription(row, active, found.get(str(row.id))) for row in rows
+            subscriptions.render_subscription(
+                row, active, found.get(str(row.id)), sys_attrs=sys_attrs
+            )
+            for row in rows
         ]
-    return respond(call, active, data, headers=results_count(total))
+    response = respond(call, active, data, headers=results_count(total if count else None))
+    assert total is not None
+    pages = _page_links(call, limit=limit, offset=offset, total=total)
+    if pages:
+        links = [response.headers.get("Link"), *pages]
+        response.headers["Link"] = ", ".join(link for link in links if link)
+    return response
+
+
+def _page_links(call: Call, *, limit: int, offset: int, total: int) -> list[str]:
+    """The previous and next pages as Link headers (clause 6.3.13, pagination)."""
+    media = LD_JSON if call.ld else JSON
+
+    def link(at: int, rel: str) -> str:
+        return f'<{PREFIX}/subscriptions?limit={limit}&offset={at}>;rel="{rel}";type="{media}"'
+
+    links = []
+    if offset > 0 and limit > 0:
+        links.append(link(max(0, offset - limit), "prev"))
+    if limit > 0 and offset + limit < total:
+        links.append(link(offset + limit, "next"))
+    return links
 
 
 @router.get("/subscriptions/{subscription_id}")
@@ -111,20 +136,27 @@ def get_subscription(request: Request, subscription_id: str) -> Response:
             session, tenant=call.tenant, subscription_id=subscription_id
         )
         found = subscriptions.statuses(session, subscriptions=[row])
-        data = subscriptions.render_subscription(row, active, found.get(str(row.id)))
+        data = subscriptions.render_subscription(
+            row, active, found.get(str(row.id)), sys_attrs="sysAttrs" in options(request)
+        )
     return respond(call, active, data)
 
 
 @router.patch("/subscriptions/{subscription_id}")
 async def update_subscription(request: Request, subscription_id: str) -> Response:
-    """Change some members of a subscription; admins, dispatchers and API keys."""
+    """Change some members of a subscription (JSON, JSON-LD or merge-patch; null removes an
+    optional member); admins, dispatchers and API keys."""
     call = call_for(request)
     _subscription_id(subscription_id)
-    body, media = await read_body(request, call)
+    body, media = await read_body(request, call)  # merge-patch+json reads as JSON
+    # A merge-patch body is plain JSON: its @context comes from the Link header (clause 6.3.5).
     return await run(_update, call, body, media, subscription_id)
 
 
 def _update(call: Call, body: Any, media: str, subscription_id: str) -> Response:
+    with call.ctx.reading() as session:
+        # An unknown subscription is a 404 before its body is looked at (clause 5.8.2).
+        subscriptions.get_subscription(session, tenant=call.tenant, subscription_id=subscription_id)
     active, notify_context = _contexts(call, body, media)
     with call.ctx.writing() as session:
         subscriptions.update_subscription(

@@ -1,0 +1,264 @@
+"""What a notification carries (clauses 5.3.1 and 5.8.6): each notified entity rendered with the
+subscription's NotificationParams (attributes, format, sysAttrs, pick and omit, join), its
+``lang`` and ``datasetId``; deleted attributes and entities marked with ``urn:ngsi-ld:null``
+and, with ``showChanges``, the previous values; then the notification body and headers.
+
+Rendering itself is :func:`.entities.render_entity`'s; this module only selects what goes in and
+adds what a change notification adds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import (
+    CONTENT_MEMBER,
+    EntityView,
+    now_iso,
+    render_entity,
+)
+from cityloop.platforms.data.perception.ngsild.subscription_notification import JSON, LD_JSON
+
+NULL = "urn:ngsi-ld:null"  # clause 4.5.0: the value of a deleted attribute
+Loader = Callable[[str], EntityView | None]
+
+
+@dataclass
+class Notified:
+    """One entity a notification is about: its state (for a deleted entity, its last one), the
+    attributes the change deleted and, for showChanges, the former instances of those it wrote."""
+
+    view: EntityView
+    deleted_entity: bool = False
+    deleted_attrs: dict[str, Any] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)
+
+
+def _member(instance: Any) -> str:
+    kind = instance.get("type") if isinstance(instance, dict) else None
+    return CONTENT_MEMBER.get(str(kind), "value")
+
+
+def _previous_name(member: str) -> str:
+    return "previous" + member[0].upper() + member[1:]
+
+
+def _first(attribute: Any) -> Any:
+    if isinstance(attribute, list):
+        return attribute[0] if attribute else {}
+    return attribute
+
+
+def _only_datasets(attrs: dict[str, Any], datasets: list[str]) -> dict[str, Any]:
+    """The instances whose datasetId is listed ("@none": the default instance)."""
+    out: dict[str, Any] = {}
+    for iri, attribute in attrs.items():
+        instances = attribute if isinstance(attribute, list) else [attribute]
+        kept = [i for i in instances if i.get("datasetId", "@none") in datasets]
+        if kept:
+            out[iri] = kept if len(kept) > 1 else kept[0]
+    return out
+
+
+def _in_language(attrs: dict[str, Any], lang: str) -> dict[str, Any]:
+    """LanguageProperties as Properties holding the best language's text (clause 4.15)."""
+    wanted = [tag.strip() for tag in lang.split(",")]
+    out = dict(attrs)
+    for iri, attribute in attrs.items():
+        instance = _first(attribute)
+        if not isinstance(instance, dict) or instance.get("type") != "LanguageProperty":
+            continue
+        texts = instance.get("languageMap") or {}
+        tag = next((t for t in wanted if t in texts), None)
+        if tag is None and "*" in wanted and texts:
+            tag = next(iter(texts))
+        if tag is None:
+            tag = "@none" if "@none" in texts else next(iter(texts), None)
+        rest = {k: v for k, v in instance.items() if k not in ("type", "languageMap")}
+        out[iri] = {**rest, "type": "Property", "value": texts.get(tag), "lang": tag}
+    return out
+
+
+def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> dict[str, Any]:
+    instance = _first(previous) if isinstance(_first(previous), dict) else {}
+    member = _member(instance)
+    marker: dict[str, Any] = {"type": instance.get("type", "Property")}
+    marker[member] = {"@none": NULL} if member == "languageMap" else NULL
+    if params.get("showChanges") and member in instance:
+        marker[_previous_name(member)] = instance[member]
+    if params.get("sysAttrs"):
+        for stamp in ("createdAt", "modifiedAt"):
+            if stamp in instance:
+                marker[stamp] = instance[stamp]
+        marker["deletedAt"] = deleted_at
+    return marker
+
+
+def _with_previous(rendered: Any, previous: Any) -> Any:
+    """The rendered attribute with its former content (showChanges)."""
+    instance = _first(previous)
+    if not isinstance(instance, dict) or isinstance(rendered, list):
+        return rendered
+    member = _member(instance)
+    if member not in instance:
+        return rendered
+    out = dict(rendered) if isinstance(rendered, dict) else {member: rendered}
+    out[_previous_name(member)] = instance[member]
+    return out
+
+
+def _picked(out: dict[str, Any], params: dict[str, Any], active: ActiveContext) -> dict[str, Any]:
+    def name(member: str) -> str:
+        return member if "://" not in member else active.compact(member)
+
+    if "pick" in params:
+        keep = {name(m) for m in params["pick"]}
+        out = {k: v for k, v in out.items() if k in keep}
+    if "omit" in params:
+        drop = {name(m) for m in params["omit"]}
+        out = {k: v for k, v in out.items() if k not in drop}
+    return out
+
+
+def _render(
+    view: EntityView, spec: dict[str, Any], active: ActiveContext, *, deleted: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The entity rendered with the NotificationParams, and the attributes it was rendered from."""
+    params = spec["notification"]
+    fmt = params.get("format", "normalized")
+    attrs = {} if deleted else dict(view.attrs)
+    if spec.get("datasetId"):
+        attrs = _only_datasets(attrs, spec["datasetId"])
+    if spec.get("lang"):
+        attrs = _in_language(attrs, spec["lang"])
+    shown = EntityView(
+        entity_id=view.entity_id,
+        types=view.types,
+        attrs=attrs,
+        scope=view.scope,
+        created_at=view.created_at,
+        modified_at=view.modified_at,
+    )
+    out = render_entity(
+        shown,
+        active,
+        key_values=fmt == "keyValues",
+        concise=fmt == "concise",
+        attrs=set(params["attributes"]) if params.get("attributes") else None,
+        sys_attrs=bool(params.get("sysAttrs")),
+    )
+    return out, attrs
+
+
+def render_notified(
+    notified: Notified,
+    spec: dict[str, Any],
+    active: ActiveContext,
+    *,
+    load: Loader,
+    deleted_at: str | None = None,
+) -> list[dict[str, Any]]:
+    """The entity as the subscription notifies it, followed by linked entities (``join=flat``)."""
+    params = spec["notification"]
+    deleted_at = deleted_at or now_iso()
+    key_values = params.get("format") == "keyValues"
+    wanted = set(params["attributes"]) if params.get("attributes") else None
+    out, attrs = _render(notified.view, spec, active, deleted=notified.deleted_entity)
+    if params.get("sysAttrs") and params.get("format") == "keyValues":
+        # render_entity leaves the entity's stamps out of keyValues; a notification keeps them.
+        out.update(
+            (name, stamp)
+            for name, stamp in (
+                ("createdAt", notified.view.created_at),
+                ("modifiedAt", notified.view.modified_at),
+            )
+            if stamp
+        )
+    if notified.deleted_entity:
+        out["deletedAt"] = deleted_at
+    for iri, previous in notified.deleted_attrs.items():
+        if wanted is None or iri in wanted:
+            marker = _deleted_marker(previous, params, deleted_at)
+            out[active.compact(iri)] = NULL if key_values else marker
+    if params.get("showChanges") and not key_values:
+        for iri, previous in notified.previous.items():
+            name = active.compact(iri)
+            if name in out and iri not in notified.deleted_attrs:
+                out[name] = _with_previous(out[name], previous)
+    linked = _linked(out, attrs, spec, active, load, level=1)
+    return [_picked(out, params, active), *linked]
+
+
+def _linked(
+    out: dict[str, Any],
+    attrs: dict[str, Any],
+    spec: dict[str, Any],
+    active: ActiveContext,
+    load: Loader,
+    level: int,
+) -> list[dict[str, Any]]:
+    """Linked entities (clause 4.5.23, join and joinLevel): put inside their Relationship
+    (inline), or returned to follow the entity (flat)."""
+    params = spec["notification"]
+    join = params.get("join")
+    if join not in ("flat", "inline") or level > params.get("joinLevel", 1):
+        return []
+    flat: list[dict[str, Any]] = []
+    for iri, attribute in attrs.items():
+        instance = _first(attribute)
+        name = active.compact(iri)
+        if not isinstance(instance, dict) or instance.get("type") != "Relationship":
+            continue
+        target = load(str(instance.get("object")))
+        if target is None or name not in out:
+            continue
+        target_out, target_attrs = _render(target, spec, active)
+        deeper = _linked(target_out, target_attrs, spec, active, load, level + 1)
+        if join == "flat":
+            seen = {entity["id"] for entity in flat}
+            flat.extend(e for e in [target_out, *deeper] if e["id"] not in seen)
+        elif isinstance(out[name], dict):
+            out[name] = {**out[name], "entity": target_out}
+        else:
+            out[name] = target_out  # keyValues: the entity stands for the relationship
+    return flat
+
+
+def notification_body(
+    *,
+    subscription_id: str,
+    tenant: str,
+    data: list[dict[str, Any]],
+    endpoint: dict[str, Any],
+    active: ActiveContext,
+) -> tuple[bytes, str, dict[str, str]]:
+    """The Notification (clause 5.3.1): body, content type and headers."""
+    body: dict[str, Any] = {
+        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        "type": "Notification",
+        "subscriptionId": subscription_id,
+        "notifiedAt": now_iso(),
+        "data": data,
+    }
+    headers = {item["key"]: item["value"] for item in endpoint.get("receiverInfo", [])}
+    if tenant:
+        headers["NGSILD-Tenant"] = tenant
+    accept = endpoint.get("accept", JSON)
+    if accept == LD_JSON:
+        # Each entity is a JSON-LD document of its own, as in a query's answer.
+        body["data"] = [{**entity, "@context": active.body_context} for entity in data]
+        body["@context"] = active.body_context
+    elif _linkable(active.user):
+        # An inline @context object has no URL to name; the entity is still compacted with it.
+        headers["Link"] = contexts.link_header(active.link_url)
+    return json.dumps(body).encode(), accept, headers
+
+
+def _linkable(user: Any) -> bool:
+    single = isinstance(user, list) and len(user) == 1 and isinstance(user[0], str)
+    return user is None or isinstance(user, str) or single

@@ -54,16 +54,16 @@ from cityloop.platforms.data.perception.ngsild.query import (
     parse_q,
     safe_regex,
 )
+from cityloop.platforms.data.perception.ngsild.scopes import (
+    ScopeNode,
+    evaluate_scope_q,
+    parse_scope_q,
+)
 from cityloop.platforms.data.perception.ngsild.subscription_notification import is_mqtt
 from cityloop.platforms.data.perception.ngsild.subscription_payload import (
     Notified,
     notification_body,
     render_notified,
-)
-from cityloop.platforms.data.perception.ngsild.subscription_scope import (
-    ScopeQuery,
-    parse_scope_q,
-    scope_matches,
 )
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class Compiled:
     q_expand: Callable[[str], str]
     geo: GeoQuery | None
     geoproperty: str
-    scope: ScopeQuery | None
+    scope: ScopeNode | None
     periodic: bool
     is_active: bool
     expires_at: datetime | None
@@ -168,7 +168,7 @@ class Compiled:
         return self.is_active and (self.expires_at is None or self.expires_at > now)
 
     def filters(self, attrs: dict[str, Any], scopes: list[str] | None) -> bool:
-        if self.scope is not None and not scope_matches(self.scope, scopes):
+        if self.scope is not None and not evaluate_scope_q(self.scope, scopes):
             return False
         if self.geo is not None and not evaluate_georel(self.geo, attrs, self.geoproperty):
             return False

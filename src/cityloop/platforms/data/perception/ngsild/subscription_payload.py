@@ -22,6 +22,12 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     now_iso,
     render_entity,
 )
+from cityloop.platforms.data.perception.ngsild.projection import (
+    filter_datasets,
+    parse_languages,
+    pick_language,
+    project,
+)
 from cityloop.platforms.data.perception.ngsild.subscription_notification import JSON, LD_JSON
 
 NULL = "urn:ngsi-ld:null"  # clause 4.5.0: the value of a deleted attribute
@@ -54,36 +60,6 @@ def _first(attribute: Any) -> Any:
     return attribute
 
 
-def _only_datasets(attrs: dict[str, Any], datasets: list[str]) -> dict[str, Any]:
-    """The instances whose datasetId is listed ("@none": the default instance)."""
-    out: dict[str, Any] = {}
-    for iri, attribute in attrs.items():
-        instances = attribute if isinstance(attribute, list) else [attribute]
-        kept = [i for i in instances if i.get("datasetId", "@none") in datasets]
-        if kept:
-            out[iri] = kept if len(kept) > 1 else kept[0]
-    return out
-
-
-def _in_language(attrs: dict[str, Any], lang: str) -> dict[str, Any]:
-    """LanguageProperties as Properties holding the best language's text (clause 4.15)."""
-    wanted = [tag.strip() for tag in lang.split(",")]
-    out = dict(attrs)
-    for iri, attribute in attrs.items():
-        instance = _first(attribute)
-        if not isinstance(instance, dict) or instance.get("type") != "LanguageProperty":
-            continue
-        texts = instance.get("languageMap") or {}
-        tag = next((t for t in wanted if t in texts), None)
-        if tag is None and "*" in wanted and texts:
-            tag = next(iter(texts))
-        if tag is None:
-            tag = "@none" if "@none" in texts else next(iter(texts), None)
-        rest = {k: v for k, v in instance.items() if k not in ("type", "languageMap")}
-        out[iri] = {**rest, "type": "Property", "value": texts.get(tag), "lang": tag}
-    return out
-
-
 def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> dict[str, Any]:
     instance = _first(previous) if isinstance(_first(previous), dict) else {}
     member = _member(instance)
@@ -113,16 +89,14 @@ def _with_previous(rendered: Any, previous: Any) -> Any:
 
 
 def _picked(out: dict[str, Any], params: dict[str, Any], active: ActiveContext) -> dict[str, Any]:
-    def name(member: str) -> str:
-        return member if "://" not in member else active.compact(member)
+    """pick and omit (clause 4.21) on the notified entity, names as the subscriber wrote them."""
 
-    if "pick" in params:
-        keep = {name(m) for m in params["pick"]}
-        out = {k: v for k, v in out.items() if k in keep}
-    if "omit" in params:
-        drop = {name(m) for m in params["omit"]}
-        out = {k: v for k, v in out.items() if k not in drop}
-    return out
+    def tree(members: list[str] | None) -> dict[str, Any] | None:
+        if members is None:
+            return None
+        return {(m if "://" not in m else active.compact(m)): None for m in members}
+
+    return project(out, tree(params.get("pick")), tree(params.get("omit")))
 
 
 def _render(
@@ -133,9 +107,10 @@ def _render(
     fmt = params.get("format", "normalized")
     attrs = {} if deleted else dict(view.attrs)
     if spec.get("datasetId"):
-        attrs = _only_datasets(attrs, spec["datasetId"])
+        attrs = filter_datasets(attrs, set(spec["datasetId"]))
     if spec.get("lang"):
-        attrs = _in_language(attrs, spec["lang"])
+        languages = parse_languages(spec["lang"])
+        attrs = {iri: pick_language(attribute, languages) for iri, attribute in attrs.items()}
     shown = EntityView(
         entity_id=view.entity_id,
         types=view.types,

@@ -31,13 +31,13 @@ from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.mqtt_notifier import check_mqtt_host
 from cityloop.platforms.data.perception.ngsild.notifier import geo_parts
 from cityloop.platforms.data.perception.ngsild.query import parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.subscription_notification import (
     attribute_names,
     is_mqtt,
     mqtt_target,
     notification,
 )
-from cityloop.platforms.data.perception.ngsild.subscription_scope import parse_scope_q
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +242,8 @@ def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[st
     if name == "geoQ":
         return _geo_q(value, active)
     if name == "scopeQ":
+        if not isinstance(value, str):
+            raise bad_data("scopeQ must be a string in the scope query language")
         parse_scope_q(value)
         return value
     if name == "lang":

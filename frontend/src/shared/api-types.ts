@@ -4024,8 +4024,8 @@ export interface paths {
         };
         /**
          * Query Entities
-         * @description Query entities by type, id, idPattern, q and geo-query, paged; admins, dispatchers and API
-         *     keys (anyone, when reads are public).
+         * @description Query entities by type, id, idPattern, q, scopeQ and geo-query, paged and ordered; admins,
+         *     dispatchers and API keys (anyone, when reads are public).
          */
         get: operations["query_entities_ngsi_ld_v1_entities_get"];
         put?: never;
@@ -4034,10 +4034,19 @@ export interface paths {
          * @description Create an NGSI-LD entity (409 when its id exists); admins, dispatchers and API keys.
          */
         post: operations["create_entity_ngsi_ld_v1_entities_post"];
-        delete?: never;
+        /**
+         * Purge Entities
+         * @description Delete the entities a query selects (``keep``/``drop``: only attributes); 400 when the
+         *     query is too wide; admins, dispatchers and API keys.
+         */
+        delete: operations["purge_entities_ngsi_ld_v1_entities_delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Merge Without Id
+         * @description 5.6.17.4: a merge whose entity id is missing is BadRequestData (not 405).
+         */
+        patch: operations["merge_without_id_ngsi_ld_v1_entities_patch"];
         trace?: never;
     };
     "/ngsi-ld/v1/entities/{entity_id}": {
@@ -4049,7 +4058,7 @@ export interface paths {
         };
         /**
          * Get Entity
-         * @description One entity, optionally only some attributes, in the requested @context; admins, dispatchers
+         * @description One entity, as the read's options shape it, in the requested @context; admins, dispatchers
          *     and API keys (anyone, when reads are public).
          */
         get: operations["get_entity_ngsi_ld_v1_entities__entity_id__get"];
@@ -4069,7 +4078,8 @@ export interface paths {
         head?: never;
         /**
          * Merge Entity
-         * @description Merge: attributes given are added or replaced, the others kept (NGSI-LD mergeEntity).
+         * @description Merge a fragment into an entity: attributes added or merged, ``urn:ngsi-ld:null``
+         *     deleting; ``options=keyValues`` takes bare values; admins, dispatchers and API keys.
          */
         patch: operations["merge_entity_ngsi_ld_v1_entities__entity_id__patch"];
         trace?: never;
@@ -4162,8 +4172,8 @@ export interface paths {
         put?: never;
         /**
          * Entity Operation
-         * @description Batch create, upsert, update or delete of entities, each reported on its own; admins,
-         *     dispatchers and API keys.
+         * @description Batch create, upsert, update, merge or delete of entities, each reported on its own;
+         *     admins, dispatchers and API keys.
          */
         post: operations["entity_operation_ngsi_ld_v1_entityOperations__operation__post"];
         delete?: never;
@@ -4202,8 +4212,9 @@ export interface paths {
         };
         /**
          * Type Info
-         * @description One entity type: how many entities have it and their attributes; admins, dispatchers and API
-         *     keys (anyone, when reads are public).
+         * @description One entity type (EntityTypeInfo, 5.2.26): how many entities have it and their attributes;
+         *     admins, dispatchers and API keys (anyone, when reads are public). The type may be given
+         *     expanded, URL-encoded.
          */
         get: operations["type_info_ngsi_ld_v1_types__type_name__get"];
         put?: never;
@@ -4265,8 +4276,8 @@ export interface paths {
         };
         /**
          * List Jsonld Contexts
-         * @description The @contexts this broker hosts or caches (URLs, or details), the core first; admins,
-         *     dispatchers and API keys (anyone, when reads are public).
+         * @description The @contexts this broker hosts, made or caches for the tenant (URLs, or details), the
+         *     core first; admins, dispatchers and API keys (anyone, when reads are public).
          */
         get: operations["list_jsonld_contexts_ngsi_ld_v1_jsonldContexts_get"];
         put?: never;
@@ -4290,7 +4301,7 @@ export interface paths {
         };
         /**
          * Get Jsonld Context
-         * @description A hosted or cached @context document, or its details; admins, dispatchers and API keys
+         * @description A @context document the tenant sees, or its details; admins, dispatchers and API keys
          *     (anyone, when reads are public).
          */
         get: operations["get_jsonld_context_ngsi_ld_v1_jsonldContexts__context_id__get"];
@@ -4298,8 +4309,8 @@ export interface paths {
         post?: never;
         /**
          * Delete Jsonld Context
-         * @description Delete a hosted or cached @context (reload=true fetches a cached one again); admins,
-         *     dispatchers and API keys.
+         * @description Delete a @context the tenant sees; reload=true fetches a cached one again and keeps the
+         *     old copy when that fails; admins, dispatchers and API keys.
          */
         delete: operations["delete_jsonld_context_ngsi_ld_v1_jsonldContexts__context_id__delete"];
         options?: never;
@@ -4322,7 +4333,12 @@ export interface paths {
         get: operations["temporal_entity_ngsi_ld_v1_temporal_entities__entity_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Temporal Entity
+         * @description Delete an entity's temporal representation (and the entity); admins, dispatchers and API
+         *     keys.
+         */
+        delete: operations["delete_temporal_entity_ngsi_ld_v1_temporal_entities__entity_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4337,16 +4353,108 @@ export interface paths {
         };
         /**
          * Temporal Query
-         * @description Attribute histories of entities by type, id or idPattern over a time range, paged; admins,
-         *     dispatchers and API keys (anyone, when reads are public).
+         * @description Attribute histories of entities by type, id, idPattern, attrs, q or geo-query over a time
+         *     range, paged; admins, dispatchers and API keys (anyone, when reads are public).
          */
         get: operations["temporal_query_ngsi_ld_v1_temporal_entities_get"];
         put?: never;
-        post?: never;
+        /**
+         * Upsert Temporal Entity
+         * @description Create an entity's temporal representation (201), or add instances to it (204); admins,
+         *     dispatchers and API keys.
+         */
+        post: operations["upsert_temporal_entity_ngsi_ld_v1_temporal_entities_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entityOperations/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Temporal Query By Body
+         * @description A temporal query as a body (`{"type": "Query", "temporalQ": ..., ...}`, clause 6.24);
+         *     paging and count stay in the URL. A read.
+         */
+        post: operations["temporal_query_by_body_ngsi_ld_v1_temporal_entityOperations_query_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entities/{entity_id}/attrs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Append Temporal Attributes
+         * @description Add attribute instances to an entity's temporal representation; admins, dispatchers and
+         *     API keys.
+         */
+        post: operations["append_temporal_attributes_ngsi_ld_v1_temporal_entities__entity_id__attrs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entities/{entity_id}/attrs/{attr}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Temporal Attribute
+         * @description Delete an attribute's instances (the default ones, one datasetId's, or all with
+         *     deleteAll=true); admins, dispatchers and API keys.
+         */
+        delete: operations["delete_temporal_attribute_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entities/{entity_id}/attrs/{attr}/{instance_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Instance
+         * @description Delete one attribute instance; admins, dispatchers and API keys.
+         */
+        delete: operations["delete_instance_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr___instance_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Patch Instance
+         * @description Partially update one attribute instance; admins, dispatchers and API keys.
+         */
+        patch: operations["patch_instance_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr___instance_id__patch"];
         trace?: never;
     };
     "/ngsi-ld/v1/subscriptions": {
@@ -4398,7 +4506,8 @@ export interface paths {
         head?: never;
         /**
          * Update Subscription
-         * @description Change some members of a subscription; admins, dispatchers and API keys.
+         * @description Change some members of a subscription (JSON, JSON-LD or merge-patch; null removes an
+         *     optional member); admins, dispatchers and API keys.
          */
         patch: operations["update_subscription_ngsi_ld_v1_subscriptions__subscription_id__patch"];
         trace?: never;
@@ -17395,6 +17504,46 @@ export interface operations {
             };
         };
     };
+    purge_entities_ngsi_ld_v1_entities_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    merge_without_id_ngsi_ld_v1_entities_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
     get_entity_ngsi_ld_v1_entities__entity_id__get: {
         parameters: {
             query?: never;
@@ -17963,6 +18112,37 @@ export interface operations {
             };
         };
     };
+    delete_temporal_entity_ngsi_ld_v1_temporal_entities__entity_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     temporal_query_ngsi_ld_v1_temporal_entities_get: {
         parameters: {
             query?: never;
@@ -17979,6 +18159,175 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    upsert_temporal_entity_ngsi_ld_v1_temporal_entities_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    temporal_query_by_body_ngsi_ld_v1_temporal_entityOperations_query_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    append_temporal_attributes_ngsi_ld_v1_temporal_entities__entity_id__attrs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_temporal_attribute_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+                attr: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_instance_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr___instance_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+                attr: string;
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    patch_instance_ngsi_ld_v1_temporal_entities__entity_id__attrs__attr___instance_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+                attr: string;
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

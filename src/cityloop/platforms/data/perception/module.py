@@ -47,6 +47,10 @@ def _ngsild_subscriptions(consumers: ConsumerRegistry, ctx: AppContext) -> None:
 
 
 def _ngsild_periodic(ctx: AppContext) -> int:
+    # It runs every second: on SQLite a write unit takes the one write lock, so look first.
+    with ctx.reading() as session:
+        if not subscription_periodic.has_periodic(session):
+            return 0
     with ctx.writing() as session:
         return subscription_periodic.send_periodic(
             session, delivery=notifier.Delivery(ctx.db, ctx.outbound)

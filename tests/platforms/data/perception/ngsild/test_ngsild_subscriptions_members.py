@@ -15,7 +15,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cityloop.platforms.data.perception.ngsild import notifier
-from cityloop.platforms.data.perception.ngsild.subscription_periodic import send_periodic
+from cityloop.platforms.data.perception.ngsild.subscription_periodic import (
+    has_periodic,
+    send_periodic,
+)
 from tests.platforms.data.perception.ngsild.test_ngsild_subscriptions import (
     call,
     clean,  # noqa: F401 (the autouse fixture: each test sees only its own subscriptions)
@@ -340,6 +343,8 @@ def test_time_interval_sends_every_selected_entity_each_period(city: City) -> No
         {**building("b"), "type": btype, "id": f"urn:ngsi-ld:{btype}:b", "height": {"value": 5}},
     )
     assert data(city, sid) == []  # changes do not notify a periodic subscription
+    with city.ctx.reading() as session:
+        assert has_periodic(session)  # so the every-second job opens its write unit
     delivery = notifier.Delivery(city.ctx.db, city.ctx.outbound)
     with city.ctx.writing() as session:
         assert send_periodic(session, delivery=delivery) == 1

@@ -56,6 +56,12 @@ def _selected(session: Session, row: NgsiSubscription) -> list[NgsiEntity]:
     return found
 
 
+def has_periodic(session: Session) -> bool:
+    """Whether any subscription is periodic (the job's check before it takes the write lock)."""
+    periodic = select(NgsiSubscription.id).where(NgsiSubscription.time_interval.is_not(None))
+    return session.scalar(periodic.limit(1)) is not None
+
+
 def send_periodic(session: Session, *, delivery: Delivery, now: datetime | None = None) -> int:
     """Send each due periodic subscription its notification; returns how many were sent."""
     now = now or utcnow()

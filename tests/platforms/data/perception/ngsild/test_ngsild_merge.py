@@ -158,6 +158,21 @@ def test_merge_members_types_scope_and_errors(city: City) -> None:
     assert no_id.status_code == 400 and error_type(no_id) == "BadRequestData"
 
 
+def test_merge_checks_scope_as_creation_does_and_the_null_removes_it(city: City) -> None:
+    """4.18: a merged scope follows the grammar creation checks (levels of a letter, then
+    letters, digits or "_"); 5.6.17.4: the NGSI-LD Null removes the scope."""
+    entity_id = make(city, building("scope", scope="/city/north"))
+    for bad in ("/city/1st", "/", "/city/", "/city district", [], ["/ok", 7]):
+        refused = merge(city, entity_id, {"scope": bad})
+        assert refused.status_code == 400 and error_type(refused) == "BadRequestData", bad
+        assert "scope" in refused.json()["detail"]
+    assert read(city, entity_id)["scope"] == "/city/north"
+    assert merge(city, entity_id, {"scope": ["/city/south", "/water"]}).status_code == 204
+    assert read(city, entity_id)["scope"] == ["/city/south", "/water"]
+    assert merge(city, entity_id, {"scope": NULL}).status_code == 204
+    assert "scope" not in read(city, entity_id)
+
+
 def test_merge_patch_json_is_accepted_on_patch_only(city: City) -> None:
     """6.3.4: application/merge-patch+json is accepted on PATCH (entity and attribute) and
     read like application/json; other methods answer 415."""

@@ -4,7 +4,6 @@ touches the database, so subscriptions and notifications reuse it as is."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
     MAX_ID_LENGTH,
     check_entity_id,
     check_name,
+    check_scope,
     check_term,
     is_uri,
     iso,
@@ -30,8 +30,6 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
     parse_time,
 )
 
-# Clause 4.18: levels of a letter then letters, digits or "_", each after a "/".
-_SCOPE = re.compile(r"(/[^\W\d_]\w*)+")
 # Re-exported: the modules that read and write entities take these from here.
 __all__ = ["LOCATION", "check_entity_id", "check_name", "is_uri", "iso", "now_iso", "parse_time"]
 
@@ -81,10 +79,7 @@ def expand_entity(
             types.append(iri)
     scope = body.get("scope")
     if scope is not None:
-        scopes = scope if isinstance(scope, list) else [scope]
-        if not scopes or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
-            raise bad_data("scope must be a path like /city/district or a list of them")
-        scope = scopes
+        scope = check_scope(scope)
     attrs = expand_attributes(
         {k: v for k, v in body.items() if k not in ENTITY_MEMBERS}, active, stamp=stamp
     )

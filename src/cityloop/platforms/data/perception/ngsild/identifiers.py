@@ -16,6 +16,8 @@ MAX_ID_LENGTH = 300
 MAX_NAME_LENGTH = 200
 _FORBIDDEN = re.compile(r"[<>\"'=;()\s\x00-\x1f\x7f]")
 _TERM = re.compile(r"([^\W\d_]\w*:)?[^\W\d_]\w*")
+# Clause 4.18: levels of a letter then letters, digits or "_", each after a "/".
+_SCOPE = re.compile(r"(/[^\W\d_]\w*)+")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+$")
 # Unicode's default-ignorable code points (DerivedCoreProperties.txt) and the blank Braille
 # pattern: RFC 3987's ucschar admits them, but they render as nothing, so an id holding one
@@ -68,6 +70,14 @@ def path_segment(iri: str) -> str:
     """An id as one URI path segment, as a Location header needs it: non-ASCII characters
     percent-encoded as UTF-8 (RFC 3987 §3.1), and "/", "?", "#" and "%" too (RFC 3986 §3.3)."""
     return quote(iri, safe=_SEGMENT_SAFE)
+
+
+def check_scope(value: Any) -> list[str]:
+    """A scope (clause 4.18): one path like ``/city/district`` or a non-empty list of them."""
+    scopes = value if isinstance(value, list) else [value]
+    if not scopes or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
+        raise bad_data("scope must be a path like /city/district or a list of them")
+    return scopes
 
 
 def check_entity_id(value: Any) -> str:

@@ -24,6 +24,7 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.identifiers import (
     NGSI_LD_NULL,
+    check_scope,
     check_term,
     now_iso,
     parse_time,
@@ -153,10 +154,7 @@ def _merge_members(row: NgsiEntity, body: dict[str, Any], active: ActiveContext)
         merge_types(row, body["type"], active)
     if "scope" in body:
         scope = body["scope"]
-        scopes = scope if isinstance(scope, list) else [scope]
-        if not all(isinstance(s, str) and s.startswith("/") and len(s) < 200 for s in scopes):
-            raise bad_data("scope must be a path like /city/district or a list of them")
-        row.scope = scopes
+        row.scope = None if scope == NGSI_NULL else check_scope(scope)
     if "expiresAt" in body:
         expires = body["expiresAt"]
         row.expires_at = None if expires == NGSI_NULL else parse_time(expires, "expiresAt")

@@ -155,7 +155,7 @@ def _is_geometry(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") in GEOMETRIES and "coordinates" in value
 
 
-def _is_null(member: str, item: Any) -> bool:
+def is_null_content(member: str, item: Any) -> bool:
     """Whether a content member holds its type's NGSI-LD Null."""
     if member == "languageMap":
         return item == {"@none": NGSI_LD_NULL}
@@ -303,7 +303,7 @@ def expand_instance(
     content = CONTENT_MEMBER[kind] if kind else None
     if content is not None and content not in raw and not partial:
         raise bad_data(f"{name}: a {kind} needs a {content!r} member")
-    if content in raw and _is_null(content, raw[content]):
+    if content in raw and is_null_content(content, raw[content]):
         if not deletes:
             raise bad_data(f"{name}.{content}: the NGSI-LD Null cannot be created")
         dataset = raw.get("datasetId")

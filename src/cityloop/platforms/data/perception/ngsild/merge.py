@@ -18,6 +18,7 @@ from cityloop.platforms.data.perception.ngsild.attributes import (
     check_attribute_name,
     expand_instance,
     infer_type,
+    is_null_content,
     keep_created,
 )
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
@@ -44,8 +45,7 @@ def is_null(fragment: Any) -> bool:
     member = CONTENT_MEMBER.get(str(fragment.get("type")))
     if member is None:
         member = next((m for m in CONTENT_MEMBER.values() if m in fragment), None)
-    content = fragment.get(member) if member else None
-    return content in (NGSI_NULL, [NGSI_NULL], {"@none": NGSI_NULL})
+    return member is not None and member in fragment and is_null_content(member, fragment[member])
 
 
 def _is_instance_list(raw: Any) -> bool:

@@ -379,3 +379,26 @@ def test_deleting_an_attribute_leaves_a_deletion_instance(city: City) -> None:
     assert "speed" not in got
     everything = city.client.get(f"{TEMPORAL}/{entity}", params={"attrs": "parkedIn"}).json()
     assert len(everything["parkedIn"]) == 3
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["update", "partial update", "merge"],
+)
+def test_the_ngsi_ld_null_in_an_update_leaves_a_deletion_instance_too(city: City, how: str) -> None:
+    """4.5.x with 5.6.2, 5.6.4 and 5.6.17: an attribute deleted by the NGSI-LD Null in an
+    update, a partial update or a merge is kept in its history as DELETE keeps it."""
+    entity = "urn:ngsi-ld:Vehicle:null-" + how.replace(" ", "-")
+    create(city, entity)
+    null = {"type": "Relationship", "object": "urn:ngsi-ld:null"}
+    if how == "update":
+        answer = city.client.patch(f"{API}/entities/{entity}/attrs", json={"parkedIn": null})
+    elif how == "partial update":
+        answer = city.client.patch(f"{API}/entities/{entity}/attrs/parkedIn", json=null)
+    else:
+        answer = city.client.patch(f"{API}/entities/{entity}", json={"parkedIn": null})
+    assert answer.status_code == 204
+    assert "parkedIn" not in city.client.get(f"{API}/entities/{entity}").json()
+    got = city.client.get(f"{TEMPORAL}/{entity}", params={"timeproperty": "deletedAt"}).json()
+    (deletion,) = got["parkedIn"]
+    assert deletion["object"] == "urn:ngsi-ld:null" and deletion["deletedAt"]

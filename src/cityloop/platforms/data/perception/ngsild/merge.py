@@ -32,6 +32,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
 )
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.rows import get_entity, record_history, save
+from cityloop.platforms.data.perception.ngsild.temporal_store import record_deletions
 
 NGSI_NULL = NGSI_LD_NULL
 
@@ -108,8 +109,10 @@ def _merge_attribute(
     active: ActiveContext,
     stamp: str,
     key_values: bool,
+    removed: list[Any],
 ) -> Any:
-    """The attribute's stored form after the merge (None: every instance was deleted)."""
+    """The attribute's stored form after the merge (None: every instance was deleted); the
+    instances the NGSI-LD Null deletes are added to ``removed``."""
     instances: list[dict[str, Any]] = (
         list(stored) if isinstance(stored, list) else [stored] if stored else []
     )
@@ -123,7 +126,7 @@ def _merge_attribute(
         )
         if is_null(fragment):
             if index is not None:
-                del instances[index]
+                removed.append(instances.pop(index))
         elif index is None:
             added = expand_instance(name, fragment, active, iri=iri, stamp=stamp)
             assert isinstance(added, dict)
@@ -177,11 +180,13 @@ def merge_into(
     stamp = now_iso()
     attrs = dict(row.attrs)
     changed: list[str] = []
+    removed: dict[str, list[Any]] = {}
     for name, raw in body.items():
         if name in ENTITY_MEMBERS:
             continue
         iri = active.expand(check_attribute_name(name))
-        merged = _merge_attribute(name, raw, attrs.get(iri), active, stamp, key_values)
+        gone = removed.setdefault(iri, [])
+        merged = _merge_attribute(name, raw, attrs.get(iri), active, stamp, key_values, gone)
         if merged is None:
             attrs.pop(iri, None)
         else:
@@ -189,6 +194,11 @@ def merge_into(
         changed.append(iri)
     record_history(session, row=row, attrs={iri: attrs[iri] for iri in changed if iri in attrs})
     save(session, row=row, attrs=attrs, changed=changed)
+    for iri, gone in removed.items():
+        if gone:
+            record_deletions(
+                session, tenant=row.tenant, entity_id=row.entity_id, iri=iri, removed=gone
+            )
 
 
 def merge_entity(

@@ -184,6 +184,7 @@ def _write_attributes(
         row, body, active, result, append=append, no_overwrite=no_overwrite
     )
     written: dict[str, list[Any]] = {}
+    removed: dict[str, list[Any]] = {}
     for iri, attribute in incoming.items():
         current = instances(attrs.get(iri))
         reasons: list[str] = []
@@ -197,7 +198,7 @@ def _write_attributes(
             elif no_overwrite:
                 reasons.append("attribute exists and noOverwrite was given")
             elif isinstance(item, Deletion):
-                del current[position]
+                removed.setdefault(iri, []).append(current.pop(position))
                 written.setdefault(iri, [])
             else:
                 current[position] = keep_created(without_deletions(item), current[position])
@@ -209,6 +210,8 @@ def _write_attributes(
             result.not_updated.append((iri, reasons[0]))
     if written or entity_changed:
         _store(session, row, attrs, written)
+    for iri, gone in removed.items():
+        record_deletions(session, tenant=tenant, entity_id=entity_id, iri=iri, removed=gone)
     return result
 
 
@@ -358,6 +361,8 @@ def patch_attribute(
     attrs = dict(row.attrs)
     attrs[iri] = combine(current)
     _store(session, row, attrs, {iri: written})
+    if isinstance(patch, Deletion):
+        record_deletions(session, tenant=tenant, entity_id=entity_id, iri=iri, removed=[previous])
 
 
 def delete_attribute(

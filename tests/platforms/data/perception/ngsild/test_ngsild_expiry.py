@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cityloop.base.outbox import OutboxEvent
 from cityloop.platforms.data.perception.events import EntitiesChanged
@@ -75,6 +75,25 @@ def test_an_expired_entity_is_hidden_from_every_read(city: City) -> None:
     assert city.client.post(API + "/entities", json=parcel("1")).status_code == 201
     assert read(city, entity["id"]).status_code == 200
     assert deletions(city, entity["id"]) == 1
+
+
+def test_counts_over_subqueries_skip_expired_entities_too(city: City) -> None:
+    """The hiding rule reaches entities inside subqueries (a count over a subquery, as paging
+    counts are built), not only top-level selects of entities."""
+    live, doomed = parcel("sub1", expiresAt=FUTURE), parcel("sub2", expiresAt=FUTURE)
+    response = city.client.post(API + "/entityOperations/create", json=[live, doomed])
+    assert response.status_code == 201
+    expire(city, doomed["id"])
+    ids = [live["id"], doomed["id"]]
+    inner = select(NgsiEntity.id).where(NgsiEntity.entity_id.in_(ids)).subquery()
+    with city.ctx.reading() as session:
+        assert session.scalar(select(func.count()).select_from(inner)) == 1
+        everything = session.scalar(
+            select(func.count())
+            .select_from(inner)
+            .execution_options(**{expiry.INCLUDE_EXPIRED: True})
+        )
+        assert everything == 2
 
 
 def test_the_sweep_deletes_expired_entities_and_emits_the_delete(city: City) -> None:

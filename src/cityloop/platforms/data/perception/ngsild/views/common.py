@@ -127,6 +127,7 @@ _ENTITY_QUERY = (
 _TEMPORAL = frozenset(
     {"timerel", "timeAt", "endTimeAt", "timeproperty", "lastN", "aggrMethods", "aggrPeriodDuration"}
 )
+_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/entities"): frozenset(),
     ("GET", "/entities"): _ENTITY_QUERY,
@@ -167,14 +168,17 @@ PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/subscriptions/{}"): frozenset({"options"}),
     ("PATCH", "/subscriptions/{}"): frozenset(),
     ("DELETE", "/subscriptions/{}"): frozenset(),
+    # Answered 400 whatever they are given: PATCH without an entity id, and an empty one.
+    ("PATCH", "/entities"): frozenset(),
+    **{(method, "/entities//attrs{}"): frozenset() for method in _METHODS},
 }
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
 def route_key(method: str, path: str) -> tuple[str, str]:
     """A route's key in :data:`PARAMETERS`: its method and its path under PREFIX, placeholders
-    written "{}"."""
-    return method, _PLACEHOLDER.sub("{}", path.removeprefix(PREFIX))
+    written "{}", without a trailing slash (the trailing-slash copy of a route takes the same)."""
+    return method, _PLACEHOLDER.sub("{}", path.removeprefix(PREFIX).rstrip("/"))
 
 
 def check_parameters(request: Request) -> None:

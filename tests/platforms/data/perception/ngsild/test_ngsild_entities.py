@@ -265,6 +265,16 @@ def test_tenants_are_separate(city: City) -> None:
     )
     assert in_tenant.status_code == 200
     assert city.client.get(API + "/entities/urn:ngsi-ld:WasteContainer:t1").status_code == 404
+    # Queries, types and attributes of one tenant list nothing of another's.
+    harbour = {"NGSILD-Tenant": "harbour"}
+    query = {"type": "WasteContainer", "limit": 1000}
+    listed = city.client.get(API + "/entities", params=query).json()
+    assert "urn:ngsi-ld:WasteContainer:t1" not in [e["id"] for e in listed]
+    in_harbour = city.client.get(API + "/entities", params=query, headers=harbour).json()
+    assert [e["id"] for e in in_harbour] == ["urn:ngsi-ld:WasteContainer:t1"]
+    create(city, {"id": "urn:ngsi-ld:Crane:t2", "type": "Crane"}, **harbour)
+    assert city.client.get(API + "/types/Crane").status_code == 404
+    assert city.client.get(API + "/types/Crane", headers=harbour).status_code == 200
     bad = city.client.get(API + "/types", headers={"NGSILD-Tenant": "no spaces allowed"})
     assert bad.status_code == 400
 

@@ -37,9 +37,27 @@ CONVERTED = (
     "domains/services",
     "domains/operations",
     "bridges",
+    "platforms/data/perception/ngsild",
 )
-# NGSI-LD keeps the NGSI-LD error format and its English details; CKAN answers in CKAN's.
-NOT_CONVERTED = ("platforms/data/perception/ngsild",)
+# NGSI-LD keeps the NGSI-LD error format (ETSI types and titles) and translates its details
+# module by module: these are done, the others still build some details from English strings.
+NGSILD = "platforms/data/perception/ngsild"
+NGSILD_CONVERTED = (
+    "__init__.py",
+    "access.py",
+    "attributes.py",
+    "entities.py",
+    "errors.py",
+    "identifiers.py",
+    "merge.py",
+    "tenants.py",
+    "texts.py",
+)
+NOT_CONVERTED = tuple(
+    str(path.relative_to(SOURCE))
+    for path in sorted((SOURCE / NGSILD).rglob("*.py"))
+    if str(path.relative_to(SOURCE / NGSILD)) not in NGSILD_CONVERTED
+)
 
 # The problem helpers, and where each takes its detail and its problem type.
 #   name: (position of detail, position of type_ or None)
@@ -49,6 +67,11 @@ PROBLEM_BUILDERS: dict[str, tuple[int, int | None]] = {
     "unprocessable": (0, 2),
     "conflict": (0, 1),
     "forbidden": (0, None),
+    # NGSI-LD's: the ETSI error type is their name or their first argument.
+    "bad_data": (0, None),
+    "invalid": (0, None),
+    "unauthorized": (0, None),
+    "NgsiError": (1, None),
 }
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -141,6 +164,15 @@ def test_every_message_code_the_source_uses_is_registered(
         and isinstance(code := call.args[0], ast.Constant)
         and isinstance(code.value, str)
         and code.value not in catalogue
+    ] + [
+        # NGSI-LD's details: text("code") is the message ngsild.code.
+        f"{path.relative_to(SOURCE)}:{call.lineno}: {code.value}"
+        for path in _sources(NGSILD)
+        for call in _calls(path)
+        if _called(call) == "text"
+        and call.args
+        and isinstance(code := call.args[0], ast.Constant)
+        and f"ngsild.{code.value}" not in catalogue
     ]
     assert not unknown, "\n".join(unknown)
 

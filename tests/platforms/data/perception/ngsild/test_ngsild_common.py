@@ -210,3 +210,17 @@ def test_every_route_has_its_parameters_listed() -> None:
         if route_key(method, route.path) not in PARAMETERS
     ]
     assert not missing
+
+
+def test_error_details_read_in_the_readers_language(city: City) -> None:
+    """The detail of an NGSI-LD error is in the reader's language (Accept-Language); its type
+    and title stay the ETSI names clients match on."""
+    body = {"id": "urn:ngsi-ld:Building:lang", "type": "Building", "height": None}
+    english = city.client.post(API + "/entities", json=body)
+    chinese = city.client.post(API + "/entities", json=body, headers={"Accept-Language": "zh-CN"})
+    assert english.status_code == chinese.status_code == 400
+    assert english.json()["detail"] == "attribute 'height' may not be null"
+    assert chinese.json()["detail"] == "属性 'height' 不能为 null"
+    for key in ("type", "title", "status"):
+        assert chinese.json()[key] == english.json()[key]
+    assert error_type(chinese) == "BadRequestData"

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cityloop.base.messages import Message
 from cityloop.base.problems import Problem
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 WRITE_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -25,14 +27,14 @@ class Principal:
     name: str
 
 
-def unauthorized(detail: str) -> NgsiError:
+def unauthorized(detail: str | Message) -> NgsiError:
     """A 401 Unauthorized with the bearer challenge."""
     error = NgsiError("Unauthorized", detail, status=401)
     error.headers = dict(CHALLENGE)
     return error
 
 
-def forbidden(detail: str) -> NgsiError:
+def forbidden(detail: str | Message) -> NgsiError:
     """A 403 Forbidden."""
     return NgsiError("Forbidden", detail, status=403)
 
@@ -54,30 +56,26 @@ def authenticate(
     if api_key:
         key = identity.check_api_key(session, key=api_key)
         if key is None:
-            raise unauthorized("the API key is not known or not active")
+            raise unauthorized(text("api_key_unknown"))
         return _key_principal(key)
     if not bearer:
-        raise unauthorized(
-            "send 'Authorization: Bearer <token>' (a staff token or an API key) or 'X-Api-Key'"
-        )
+        raise unauthorized(text("credentials_needed"))
     if bearer.count(".") == 2:  # the shape of a JWT
         try:
             user = identity.user_from_token(session, token=bearer, secret=secret)
         except Problem as exc:
-            raise unauthorized(exc.detail) from exc
+            raise unauthorized(exc.message or exc.detail) from exc
         if user.role not in WRITE_ROLES:
-            raise forbidden(
-                f"role {user.role} may not use the NGSI-LD API; it needs admin or dispatcher"
-            )
+            raise forbidden(text("role_not_allowed", role=user.role))
         return Principal("user", user.username)
     key = identity.check_api_key(session, key=bearer)
     if key is None:
-        raise unauthorized("the bearer token is neither a valid access token nor an API key")
+        raise unauthorized(text("bearer_unknown"))
     return _key_principal(key)
 
 
 def _key_principal(key: Any) -> Principal:
     # An Open311 client's key must not write the city's context data.
     if not identity.has_scope(key, "ngsild"):
-        raise forbidden("this API key has no ngsild scope; create one with --scope ngsild")
+        raise forbidden(text("key_without_scope"))
     return Principal("api-key", key.name)

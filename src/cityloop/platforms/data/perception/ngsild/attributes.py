@@ -20,6 +20,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
     check_utc_time,
     is_uri,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 LOCATION = NGSI_LD + "location"
 GEO_ATTRIBUTES = frozenset({LOCATION, NGSI_LD + "observationSpace", NGSI_LD + "operationSpace"})
@@ -97,7 +98,7 @@ def check_attribute_name(name: Any) -> str:
     """The attribute name, checked and not a core member's; 400 BadRequestData otherwise."""
     check_term(name)
     if name in RESERVED_NAMES:
-        raise bad_data(f"{name!r} is reserved and cannot name an attribute")
+        raise bad_data(text("reserved_name", name=name))
     return str(name)
 
 
@@ -105,9 +106,9 @@ def check_dataset_id(value: Any) -> str:
     """A datasetId as sent: a URI, or "@none" for the default instance (clause 4.5.5); the
     NGSI-LD Null is refused, as a datasetId cannot be deleted (clause 5.5.8)."""
     if value == NGSI_LD_NULL:
-        raise bad_data("datasetId: a datasetId cannot be deleted with the NGSI-LD Null")
+        raise bad_data(text("dataset_null"))
     if value != DEFAULT_DATASET and not is_uri(value):
-        raise bad_data("datasetId must be a URI")
+        raise bad_data(text("dataset_not_uri"))
     return str(value)
 
 
@@ -136,13 +137,13 @@ def _check_json(name: str, value: Any, depth: int = 0, *, verbatim: bool = False
     """Plain, finite JSON. Outside a ``verbatim`` JsonProperty, null and the NGSI-LD Null
     (clause 5.5.4 refuses it inside values) are not allowed either."""
     if depth > 64:
-        raise bad_data(f"{name}: a value is nested too deeply")
+        raise bad_data(text("value_too_deep", name=name))
     if value is None and not verbatim:
-        raise bad_data(f"{name}: null is not allowed inside a value")
+        raise bad_data(text("value_null_inside", name=name))
     if value == NGSI_LD_NULL and not verbatim:
-        raise bad_data(f"{name}: the NGSI-LD Null cannot be stored inside a value")
+        raise bad_data(text("value_ngsi_null_inside", name=name))
     if isinstance(value, float) and not math.isfinite(value):
-        raise bad_data(f"{name}: numbers must be finite")
+        raise bad_data(text("value_not_finite", name=name))
     if isinstance(value, dict):
         for key, item in value.items():
             _check_json(f"{name}.{key}", item, depth + 1, verbatim=verbatim)
@@ -180,12 +181,12 @@ def _geometry(name: str, item: Any) -> Any:
         try:
             item = json.loads(item)
         except ValueError as exc:
-            raise bad_data(f"{name}.value must be a GeoJSON geometry") from exc
+            raise bad_data(text("not_geometry", name=name)) from exc
     _check_json(f"{name}.value", item)
     try:
         valid_geojson(item)
     except Exception as exc:
-        raise bad_data(f"{name}.value: {getattr(exc, 'detail', exc)}") from exc
+        raise bad_data(text("bad_geometry", name=name, reason=getattr(exc, "detail", exc))) from exc
     return item
 
 
@@ -197,12 +198,12 @@ def _content(name: str, kind: str, member: str, item: Any, active: ActiveContext
     if member == "object":
         objects = item if isinstance(item, list) else [item]
         if not objects or not all(is_uri(o) and o != NGSI_LD_NULL for o in objects):
-            raise bad_data(f"{where} must be a URI or a list of URIs")
+            raise bad_data(text("not_uris", where=where))
         return item
     if member == "objectList":
         entries = [o.get("object") if isinstance(o, dict) else o for o in item or [None]]
         if not isinstance(item, list) or not all(is_uri(o) and o != NGSI_LD_NULL for o in entries):
-            raise bad_data(f"{where} must be a list of URIs (or of {{'object': URI}})")
+            raise bad_data(text("not_object_list", where=where))
         return [{"object": o} for o in entries]
     if member == "languageMap":
         _check_language_map(where, item)
@@ -210,51 +211,51 @@ def _content(name: str, kind: str, member: str, item: Any, active: ActiveContext
     if member == "vocab":
         terms = item if isinstance(item, list) else [item]
         if not terms or not all(isinstance(t, str) and t and t != NGSI_LD_NULL for t in terms):
-            raise bad_data(f"{where} must be a term or a list of terms")
+            raise bad_data(text("not_terms", where=where))
         expanded = [active.expand(t) for t in terms]
         return expanded if isinstance(item, list) else expanded[0]
     if member == "json":
         if not isinstance(item, dict | list):
-            raise bad_data(f"{where} must be a JSON object or array")
+            raise bad_data(text("not_json", where=where))
         _check_json(where, item, verbatim=True)
         return item
     if member == "valueList" and not isinstance(item, list):
-        raise bad_data(f"{where} must be a list")
+        raise bad_data(text("not_list", where=where))
     _check_json(where, item)
     return item
 
 
 def _check_language_map(where: str, item: Any) -> None:
     if not isinstance(item, dict) or not item:
-        raise bad_data(f"{where} must be a non-empty map of language tag to string")
-    for tag, text in item.items():
+        raise bad_data(text("not_language_map", where=where))
+    for tag, said in item.items():
         if tag != "@none" and not _LANGUAGE_TAG.match(tag):
-            raise bad_data(f"{where}: {tag!r} is not a language tag")
-        strings = text if isinstance(text, list) else [text]
+            raise bad_data(text("not_language_tag", where=where, tag=tag))
+        strings = said if isinstance(said, list) else [said]
         if not strings or not all(isinstance(s, str) and s != NGSI_LD_NULL for s in strings):
-            raise bad_data(f"{where}.{tag} must be a string or a list of strings")
+            raise bad_data(text("language_text", where=where, tag=tag))
 
 
 def _member(name: str, kind: str | None, key: str, item: Any) -> Any:
     """An optional core member of an instance, checked."""
     where = f"{name}.{key}"
     if item is None:
-        raise bad_data(f"{where} may not be null")
+        raise bad_data(text("member_null", where=where))
     if kind is not None and key not in OPTIONAL_MEMBERS[kind] | TIMED_MEMBERS:
-        raise bad_data(f"{where}: a {kind} has no {key!r} member")
+        raise bad_data(text("member_not_of_type", where=where, kind=kind, key=key))
     if key in ("observedAt", "expiresAt"):
         return check_utc_time(item, where)
     if key == "datasetId":
         return check_dataset_id(item)
     if key == "valueType" and kind == "LanguageProperty" and item not in LANG_STRING:
-        raise bad_data(f"{where} of a LanguageProperty can only be langString")
+        raise bad_data(text("lang_string_only", where=where))
     if key == "objectType":
         names = item if isinstance(item, list) else [item]
         if not names or not all(isinstance(n, str) and n for n in names):
-            raise bad_data(f"{where} must be a type name or a list of them")
+            raise bad_data(text("not_type_names", where=where))
         return item
     if not isinstance(item, str) or not item or len(item) > 200:
-        raise bad_data(f"{where} must be a short string")
+        raise bad_data(text("not_short_string", where=where))
     return item
 
 
@@ -276,36 +277,36 @@ def expand_instance(
     admits a fragment without its content member."""
     if isinstance(raw, list) and depth == 0 and raw and all(isinstance(i, dict) for i in raw):
         if len(raw) > MAX_INSTANCES:
-            raise bad_data(f"attribute {name!r} has more than {MAX_INSTANCES} instances")
+            raise bad_data(text("too_many_instances", name=name, limit=MAX_INSTANCES))
         out = [
             expand_instance(name, i, active, iri=iri, stamp=stamp, deletes=deletes, kind=kind)
             for i in raw
         ]
         seen = [dataset_of(i) for i in out]
         if len(seen) != len(set(seen)):
-            raise bad_data(f"{name}.datasetId: two instances share a datasetId")
+            raise bad_data(text("dataset_twice", name=name))
         return combine(out)
     if raw is None:
-        raise bad_data(f"attribute {name!r} may not be null")
+        raise bad_data(text("attribute_null", name=name))
     if not isinstance(raw, dict) or (_is_geometry(raw) and "value" not in raw):
         # Concise form: a bare value is a Property, a bare geometry a GeoProperty.
         raw = {"value": raw}
     given = raw.get("type")
     if given is not None and given not in ATTRIBUTE_TYPES:
-        raise bad_data(f"{name}.type: unknown attribute type {given!r}")
+        raise bad_data(text("unknown_attribute_type", name=name, given=given))
     if given is not None and kind is not None and given != kind:
-        raise bad_data(f"{name}.type: the attribute is a {kind}, not a {given}")
+        raise bad_data(text("attribute_type_differs", name=name, kind=kind, given=given))
     kind = given or kind or infer_type(raw, iri)
     if kind is None and not partial:
-        raise bad_data(f"attribute {name!r} needs a type (Property, Relationship, …)")
+        raise bad_data(text("attribute_needs_type", name=name))
     if iri in GEO_ATTRIBUTES and kind not in (None, "GeoProperty"):
-        raise bad_data(f"attribute {name!r} must be a GeoProperty")
+        raise bad_data(text("must_be_geo", name=name))
     content = CONTENT_MEMBER[kind] if kind else None
     if content is not None and content not in raw and not partial:
-        raise bad_data(f"{name}: a {kind} needs a {content!r} member")
+        raise bad_data(text("needs_content", name=name, kind=kind, member=content))
     if content in raw and is_null_content(content, raw[content]):
         if not deletes:
-            raise bad_data(f"{name}.{content}: the NGSI-LD Null cannot be created")
+            raise bad_data(text("null_not_creatable", name=name, member=content))
         dataset = raw.get("datasetId")
         return Deletion(None if dataset in (None, DEFAULT_DATASET) else dataset)
     out: dict[str, Any] = {"type": kind} if kind else {}
@@ -314,17 +315,19 @@ def expand_instance(
             continue
         if key in CONTENT_MEMBER.values() or key in ("value", "object"):
             if kind is not None and key != content:
-                raise bad_data(f"{name}.{key}: a {kind} has no {key!r} member")
+                raise bad_data(
+                    text("member_not_of_type", where=f"{name}.{key}", kind=kind, key=key)
+                )
             out[key] = _content(name, kind or infer_type(raw, iri) or "Property", key, item, active)
         elif key in OUTPUT_MEMBERS:
-            raise bad_data(f"{name}.{key} is output-only and cannot be sent")
+            raise bad_data(text("output_only", name=name, key=key))
         elif key in INSTANCE_MEMBERS:
             value = _member(name, kind, key, item)
             if not (key == "datasetId" and value == DEFAULT_DATASET):
                 out[key] = value
         else:
             if depth >= MAX_DEPTH:
-                raise bad_data(f"attribute {name!r} nests sub-attributes too deeply")
+                raise bad_data(text("sub_attributes_too_deep", name=name))
             check_attribute_name(key)
             sub_iri = active.expand(key)
             out[sub_iri] = expand_instance(

@@ -29,6 +29,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
     now_iso,
     parse_time,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 # Re-exported: the modules that read and write entities take these from here.
 __all__ = ["LOCATION", "check_entity_id", "check_name", "is_uri", "iso", "now_iso", "parse_time"]
@@ -56,7 +57,7 @@ def expand_entity(
 ) -> Incoming:
     """Validate an entity from a client and expand its types and attribute names."""
     if not isinstance(body, dict):
-        raise bad_data("an entity must be a JSON object")
+        raise bad_data(text("entity_not_object"))
     entity_id = body.get("id")
     if need_id or entity_id is not None:
         entity_id = check_entity_id(entity_id)
@@ -64,18 +65,18 @@ def expand_entity(
     types: list[str] = []
     if raw_type is None:
         if need_type:
-            raise bad_data("the entity needs a type")
+            raise bad_data(text("entity_needs_type"))
     else:
         names = raw_type if isinstance(raw_type, list) else [raw_type]
         if not names:
-            raise bad_data("the entity type list is empty")
+            raise bad_data(text("entity_types_empty"))
         for name in names:
             check_term(name, "entity type")
             iri = active.expand(name)
             if not is_uri(iri):
-                raise bad_data(f"type: entity type {name!r} does not expand to an IRI")
+                raise bad_data(text("type_not_iri", name=name))
             if len(iri) > MAX_ID_LENGTH:
-                raise bad_data(f"entity type {name!r} expands to an IRI over {MAX_ID_LENGTH} chars")
+                raise bad_data(text("type_iri_too_long", name=name, limit=MAX_ID_LENGTH))
             types.append(iri)
     scope = body.get("scope")
     if scope is not None:

@@ -1,9 +1,12 @@
-"""ETSI ProblemDetails: the NGSI-LD error types and the HTTP status each one carries."""
+"""ETSI ProblemDetails: the NGSI-LD error types and the HTTP status each one carries. The type
+and title stay the ETSI names, which clients match on; the detail is a message code
+(:mod:`.texts`) rendered in the reader's language."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cityloop.base.messages import Message
 from cityloop.base.problems import Problem
 
 ERROR_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -51,13 +54,19 @@ class NgsiError(Problem):
     """An NGSI-LD error: ``kind`` is one of the ETSI error type names."""
 
     def __init__(
-        self, kind: str, detail: str, *, title: str | None = None, status: int | None = None
+        self,
+        kind: str,
+        detail: str | Message,
+        *,
+        title: str | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(status or STATUS.get(kind, 400), kind, detail, title=title or kind)
         self.kind = kind
 
-    def problem(self) -> dict[str, Any]:
-        return problem_details(self.kind, self.detail, self.status, self.title)
+    def problem(self, locale: str = "en") -> dict[str, Any]:
+        """The ProblemDetails body, its detail in ``locale``."""
+        return problem_details(self.kind, self.detail_in(locale), self.status, self.title)
 
 
 def problem_details(
@@ -72,16 +81,16 @@ def problem_details(
     }
 
 
-def bad_data(detail: str) -> NgsiError:
+def bad_data(detail: str | Message) -> NgsiError:
     """A 400 BadRequestData."""
     return NgsiError("BadRequestData", detail)
 
 
-def invalid(detail: str) -> NgsiError:
+def invalid(detail: str | Message) -> NgsiError:
     """A 400 InvalidRequest."""
     return NgsiError("InvalidRequest", detail)
 
 
-def not_found(detail: str) -> NgsiError:
+def not_found(detail: str | Message) -> NgsiError:
     """A 404 ResourceNotFound."""
     return NgsiError("ResourceNotFound", detail)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
 MAX_ID_LENGTH = 300
@@ -76,29 +77,29 @@ def check_scope(value: Any) -> list[str]:
     """A scope (clause 4.18): one path like ``/city/district`` or a non-empty list of them."""
     scopes = value if isinstance(value, list) else [value]
     if not scopes or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in scopes):
-        raise bad_data("scope must be a path like /city/district or a list of them")
+        raise bad_data(text("scope_grammar"))
     return scopes
 
 
 def check_entity_id(value: Any) -> str:
     """The entity id, checked to be an IRI other than the NGSI-LD Null; 400 otherwise."""
     if not isinstance(value, str) or not value:
-        raise bad_data("id: the entity id must be a string")
+        raise bad_data(text("id_not_string"))
     if not is_uri(value):
-        raise bad_data(f"id: the entity id {value[:100]!r} is not a URI")
+        raise bad_data(text("id_not_uri", value=value[:100]))
     if value == NGSI_LD_NULL:
-        raise bad_data("id: the NGSI-LD Null cannot identify an entity")
+        raise bad_data(text("id_null"))
     return value
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
     """The name, checked for length and forbidden characters; 400 BadRequestData otherwise."""
     if not isinstance(name, str) or not name:
-        raise bad_data(f"an {what} must be a non-empty string")
+        raise bad_data(text("name_empty", what=what))
     if len(name) > MAX_NAME_LENGTH:
-        raise bad_data(f"{what} {name[:60]!r}… is longer than {MAX_NAME_LENGTH} characters")
+        raise bad_data(text("name_too_long", what=what, name=name[:60], limit=MAX_NAME_LENGTH))
     if _FORBIDDEN.search(name):
-        raise bad_data(f"{what} {name!r} holds a forbidden character (<>\"'=;() or spaces)")
+        raise bad_data(text("name_forbidden_character", what=what, name=name))
     return name
 
 
@@ -107,9 +108,7 @@ def check_term(name: Any, what: str = "attribute name") -> str:
     letters, digits or "_"), optionally ``prefix:name``, or an absolute IRI; 400 otherwise."""
     check_name(name, what)
     if not (_TERM.fullmatch(name) or ("://" in name and is_uri(name))):
-        raise bad_data(
-            f"{what} {name!r} is not a name (a letter, then letters, digits or _) nor an IRI"
-        )
+        raise bad_data(text("name_not_term", what=what, name=name))
     return str(name)
 
 
@@ -126,23 +125,23 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: Any, what: str) -> datetime:
+def parse_time(value: Any, what: str) -> datetime:
     """An ISO 8601 date-time with a zone (Z or an offset), as UTC."""
-    if not isinstance(text, str) or len(text) > 40:
-        raise bad_data(f"{what} must be an ISO 8601 date-time string")
+    if not isinstance(value, str) or len(value) > 40:
+        raise bad_data(text("time_not_string", what=what))
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise bad_data(f"{what} {text!r} is not an ISO 8601 date-time") from exc
+        raise bad_data(text("time_invalid", what=what, text=value)) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 
-def check_utc_time(text: Any, what: str) -> str:
+def check_utc_time(value: Any, what: str) -> str:
     """A temporal property's value, kept exactly as sent: an ISO 8601 date-time ending in ``Z``
     (clause 4.6.3: all timestamps are UTC, with no offset); 400 BadRequestData otherwise."""
-    if not isinstance(text, str) or not text.endswith("Z"):
-        raise bad_data(f"{what} must be an ISO 8601 UTC date-time ending in Z")
-    parse_time(text, what)
-    return text
+    if not isinstance(value, str) or not value.endswith("Z"):
+        raise bad_data(text("time_not_utc", what=what))
+    parse_time(value, what)
+    return value

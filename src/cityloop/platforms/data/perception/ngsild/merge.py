@@ -33,6 +33,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import (
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.rows import get_entity, record_history, save
 from cityloop.platforms.data.perception.ngsild.temporal_store import record_deletions
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 NGSI_NULL = NGSI_LD_NULL
 
@@ -142,7 +143,7 @@ def merge_types(row: NgsiEntity, given: Any, active: ActiveContext) -> None:
     """Add the types given (a name or a list) to the entity's; the first type stays first."""
     names = given if isinstance(given, list) else [given]
     if not names:
-        raise bad_data("type: the entity type list is empty")
+        raise bad_data(text("entity_types_empty"))
     types = list(row.types or [row.type])
     for type_name in names:
         iri = active.expand(check_term(type_name, "entity type"))
@@ -173,9 +174,9 @@ def merge_into(
 ) -> None:
     """Merge an entity fragment into a locked entity row (history and change event included)."""
     if not isinstance(body, dict):
-        raise bad_data("the body must be a JSON object: an entity fragment")
+        raise bad_data(text("fragment_not_object"))
     if body.get("id", row.entity_id) != row.entity_id:
-        raise bad_data("id: the id in the body differs from the id of the entity merged into")
+        raise bad_data(text("fragment_id_differs"))
     _merge_members(row, body, active)
     stamp = now_iso()
     attrs = dict(row.attrs)

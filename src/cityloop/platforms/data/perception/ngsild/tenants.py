@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.models import NgsiTenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 DEFAULT_TENANT = ""
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
@@ -27,7 +28,7 @@ def check_tenant_name(name: str | None) -> str:
     if name is None or name == "":
         return DEFAULT_TENANT
     if not _TENANT_NAME.match(name):
-        raise bad_data("NGSILD-Tenant must be 1-100 letters, digits, '-' or '_'")
+        raise bad_data(text("tenant_name"))
     return name
 
 
@@ -36,7 +37,7 @@ def require_tenant(session: Session, *, tenant: str) -> None:
     if tenant == DEFAULT_TENANT or _tenant_key(session, tenant) in _known_tenants:
         return
     if session.get(NgsiTenant, tenant) is None:
-        raise NgsiError("NonexistentTenant", f"tenant {tenant!r} does not exist")
+        raise NgsiError("NonexistentTenant", text("tenant_missing", tenant=tenant))
     _known_tenants.add(_tenant_key(session, tenant))
 
 

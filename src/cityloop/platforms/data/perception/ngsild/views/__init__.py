@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from cityloop.base.locale import request_locale
 from cityloop.platforms.data.perception.ngsild.errors import BY_STATUS, NgsiError, problem_details
 from cityloop.platforms.data.perception.ngsild.expiry import install_expiry
 from cityloop.platforms.data.perception.ngsild.views import (
@@ -80,7 +81,10 @@ def install_ngsild(app: FastAPI) -> None:
     @app.exception_handler(NgsiError)
     async def _ngsi_error(request: Request, exc: NgsiError) -> JSONResponse:
         return JSONResponse(
-            exc.problem(), status_code=exc.status, headers=exc.headers or None, media_type=JSON
+            exc.problem(request_locale(request)),
+            status_code=exc.status,
+            headers=exc.headers or None,
+            media_type=JSON,
         )
 
     def formatter(

@@ -255,7 +255,7 @@ class Call:
         try:
             limiter.check(self.client)
         except Problem as exc:
-            error = NgsiError("TooManyRequests", exc.detail, status=429)
+            error = NgsiError("TooManyRequests", exc.message or exc.detail, status=429)
             error.headers = dict(exc.headers or {})
             raise error from None
 

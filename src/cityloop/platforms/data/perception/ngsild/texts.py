@@ -1,0 +1,203 @@
+"""What the NGSI-LD broker tells people in its error details, in English and Chinese, by message
+code (registered with the base's message catalogue). The ProblemDetails type and title stay the
+ETSI names clients match on; only the detail is translated."""
+
+from __future__ import annotations
+
+from cityloop.base.messages import Message, register
+
+# The Chinese names of the things a detail names by kind ("entity type", "attribute name").
+WHAT_ZH = {
+    "attribute name": "属性名",
+    "entity type": "实体类型",
+    "attribute": "属性",
+}
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # Names, ids, times (identifiers.py)
+    "scope_grammar": (
+        "scope must be a path like /city/district or a list of them",
+        "scope 必须是形如 /city/district 的路径或这类路径的列表",
+    ),
+    "id_not_string": ("id: the entity id must be a string", "id：实体 id 必须是字符串"),
+    "id_not_uri": ("id: the entity id '{value}' is not a URI", "id：实体 id '{value}' 不是 URI"),
+    "id_null": (
+        "id: the NGSI-LD Null cannot identify an entity",
+        "id：NGSI-LD Null 不能作为实体 id",
+    ),
+    "name_empty": ("an {what} must be a non-empty string", "{what_zh}必须是非空字符串"),
+    "name_too_long": (
+        "{what} '{name}'… is longer than {limit} characters",
+        "{what_zh} '{name}'… 超过 {limit} 个字符",
+    ),
+    "name_forbidden_character": (
+        "{what} '{name}' holds a forbidden character (<>\"'=;() or spaces)",
+        "{what_zh} '{name}' 含有不允许的字符（<>\"'=;() 或空白）",
+    ),
+    "name_not_term": (
+        "{what} '{name}' is not a name (a letter, then letters, digits or _) nor an IRI",
+        "{what_zh} '{name}' 既不是名称（字母开头，其后为字母、数字或 _），也不是 IRI",
+    ),
+    "time_not_string": (
+        "{what} must be an ISO 8601 date-time string",
+        "{what} 必须是 ISO 8601 日期时间字符串",
+    ),
+    "time_invalid": (
+        "{what} '{text}' is not an ISO 8601 date-time",
+        "{what} '{text}' 不是 ISO 8601 日期时间",
+    ),
+    "time_not_utc": (
+        "{what} must be an ISO 8601 UTC date-time ending in Z",
+        "{what} 必须是以 Z 结尾的 ISO 8601 UTC 日期时间",
+    ),
+    # Attributes (attributes.py)
+    "reserved_name": (
+        "'{name}' is reserved and cannot name an attribute",
+        "'{name}' 是保留名，不能用作属性名",
+    ),
+    "dataset_null": (
+        "datasetId: a datasetId cannot be deleted with the NGSI-LD Null",
+        "datasetId：不能用 NGSI-LD Null 删除 datasetId",
+    ),
+    "dataset_not_uri": ("datasetId must be a URI", "datasetId 必须是 URI"),
+    "value_too_deep": ("{name}: a value is nested too deeply", "{name}：值的嵌套层级过深"),
+    "value_null_inside": (
+        "{name}: null is not allowed inside a value",
+        "{name}：值中不允许出现 null",
+    ),
+    "value_ngsi_null_inside": (
+        "{name}: the NGSI-LD Null cannot be stored inside a value",
+        "{name}：值中不能存放 NGSI-LD Null",
+    ),
+    "value_not_finite": ("{name}: numbers must be finite", "{name}：数值必须是有限数"),
+    "not_geometry": (
+        "{name}.value must be a GeoJSON geometry",
+        "{name}.value 必须是 GeoJSON 几何对象",
+    ),
+    "bad_geometry": ("{name}.value: {reason}", "{name}.value 不是有效的几何对象：{reason}"),
+    "not_uris": ("{where} must be a URI or a list of URIs", "{where} 必须是 URI 或 URI 列表"),
+    "not_object_list": (
+        "{where} must be a list of URIs or of objects with an object member",
+        "{where} 必须是 URI 列表，或含 object 成员的对象列表",
+    ),
+    "not_terms": ("{where} must be a term or a list of terms", "{where} 必须是术语或术语列表"),
+    "not_json": ("{where} must be a JSON object or array", "{where} 必须是 JSON 对象或数组"),
+    "not_list": ("{where} must be a list", "{where} 必须是列表"),
+    "not_language_map": (
+        "{where} must be a non-empty map of language tag to string",
+        "{where} 必须是非空的语言标签到字符串的映射",
+    ),
+    "not_language_tag": ("{where}: '{tag}' is not a language tag", "{where}：'{tag}' 不是语言标签"),
+    "language_text": (
+        "{where}.{tag} must be a string or a list of strings",
+        "{where}.{tag} 必须是字符串或字符串列表",
+    ),
+    "member_null": ("{where} may not be null", "{where} 不能为 null"),
+    "member_not_of_type": (
+        "{where}: a {kind} has no '{key}' member",
+        "{where}：{kind} 没有 '{key}' 成员",
+    ),
+    "lang_string_only": (
+        "{where} of a LanguageProperty can only be langString",
+        "LanguageProperty 的 {where} 只能是 langString",
+    ),
+    "not_type_names": (
+        "{where} must be a type name or a list of them",
+        "{where} 必须是类型名或类型名列表",
+    ),
+    "not_short_string": ("{where} must be a short string", "{where} 必须是较短的字符串"),
+    "too_many_instances": (
+        "attribute '{name}' has more than {limit} instances",
+        "属性 '{name}' 的实例超过 {limit} 个",
+    ),
+    "dataset_twice": (
+        "{name}.datasetId: two instances share a datasetId",
+        "{name}.datasetId：两个实例使用了同一个 datasetId",
+    ),
+    "attribute_null": ("attribute '{name}' may not be null", "属性 '{name}' 不能为 null"),
+    "unknown_attribute_type": (
+        "{name}.type: unknown attribute type '{given}'",
+        "{name}.type：未知的属性类型 '{given}'",
+    ),
+    "attribute_type_differs": (
+        "{name}.type: the attribute is a {kind}, not a {given}",
+        "{name}.type：该属性是 {kind}，不是 {given}",
+    ),
+    "attribute_needs_type": (
+        "attribute '{name}' needs a type (Property, Relationship, …)",
+        "属性 '{name}' 需要 type（Property、Relationship 等）",
+    ),
+    "must_be_geo": ("attribute '{name}' must be a GeoProperty", "属性 '{name}' 必须是 GeoProperty"),
+    "needs_content": (
+        "{name}: a {kind} needs a '{member}' member",
+        "{name}：{kind} 需要 '{member}' 成员",
+    ),
+    "null_not_creatable": (
+        "{name}.{member}: the NGSI-LD Null cannot be created",
+        "{name}.{member}：不能创建 NGSI-LD Null",
+    ),
+    "output_only": (
+        "{name}.{key} is output-only and cannot be sent",
+        "{name}.{key} 只用于输出，不能提交",
+    ),
+    "sub_attributes_too_deep": (
+        "attribute '{name}' nests sub-attributes too deeply",
+        "属性 '{name}' 的子属性嵌套过深",
+    ),
+    # Entities and merges (entities.py, merge.py)
+    "entity_not_object": ("an entity must be a JSON object", "实体必须是 JSON 对象"),
+    "entity_needs_type": ("the entity needs a type", "实体需要 type"),
+    "entity_types_empty": ("type: the entity type list is empty", "type：实体类型列表为空"),
+    "type_not_iri": (
+        "type: entity type '{name}' does not expand to an IRI",
+        "type：实体类型 '{name}' 展开后不是 IRI",
+    ),
+    "type_iri_too_long": (
+        "entity type '{name}' expands to an IRI over {limit} chars",
+        "实体类型 '{name}' 展开后的 IRI 超过 {limit} 个字符",
+    ),
+    "fragment_not_object": (
+        "the body must be a JSON object: an entity fragment",
+        "请求体必须是 JSON 对象（实体片段）",
+    ),
+    "fragment_id_differs": (
+        "id: the id in the body differs from the id of the entity merged into",
+        "id：请求体中的 id 与被合并实体的 id 不同",
+    ),
+    # Tenants and access (tenants.py, access.py)
+    "tenant_name": (
+        "NGSILD-Tenant must be 1-100 letters, digits, '-' or '_'",
+        "NGSILD-Tenant 必须是 1 到 100 个字母、数字、'-' 或 '_'",
+    ),
+    "tenant_missing": ("tenant '{tenant}' does not exist", "租户 '{tenant}' 不存在"),
+    "api_key_unknown": (
+        "the API key is not known or not active",
+        "该 API 密钥不存在或未启用",
+    ),
+    "credentials_needed": (
+        "send 'Authorization: Bearer <token>' (a staff token or an API key) or 'X-Api-Key'",
+        "请发送 'Authorization: Bearer <token>'（工作人员令牌或 API 密钥）或 'X-Api-Key'",
+    ),
+    "role_not_allowed": (
+        "role {role} may not use the NGSI-LD API; it needs admin or dispatcher",
+        "角色 {role} 不能使用 NGSI-LD API，需要 admin 或 dispatcher",
+    ),
+    "bearer_unknown": (
+        "the bearer token is neither a valid access token nor an API key",
+        "该 Bearer 令牌既不是有效的访问令牌，也不是 API 密钥",
+    ),
+    "key_without_scope": (
+        "this API key has no ngsild scope; create one with --scope ngsild",
+        "该 API 密钥没有 ngsild 权限范围，请用 --scope ngsild 创建",
+    ),
+}
+
+register({f"ngsild.{code}": pair for code, pair in TEXTS.items()})
+
+
+def text(code: str, **params: object) -> Message:
+    """The detail ``ngsild.<code>`` with its parameters (a ``what`` gets its Chinese name)."""
+    values = {key: str(value) for key, value in params.items()}
+    if "what" in values:
+        values["what_zh"] = WHAT_ZH.get(values["what"], values["what"])
+    return Message(f"ngsild.{code}", values)

@@ -12,11 +12,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 EVERY_ANSWER = {"X-Content-Type-Options": "nosniff"}
 
 
-def page_headers(tile_url: str | None = None) -> dict[str, str]:
-    """The headers of a front-end page; ``tile_url`` (a map tile template) may serve images."""
+def page_headers(tile_url: str | None = None, media_origin: str | None = None) -> dict[str, str]:
+    """The headers of a front-end page; ``tile_url`` (a map tile template) and ``media_origin``
+    (the storage that photo requests are redirected to) may serve images."""
     images = ["'self'", "data:", "blob:"]
     if tile_url and (origin := tile_origin(tile_url)):
         images.append(origin)
+    if media_origin:
+        images.append(media_origin)
     policy = {
         "default-src": "'self'",
         "script-src": "'self'",

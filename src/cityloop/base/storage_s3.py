@@ -110,6 +110,9 @@ class S3Storage:
         config = Config(
             connect_timeout=timeout,
             read_timeout=timeout,
+            # As many as the thread pool the routes' blocking work runs in (anyio's default
+            # 40), so no request waits for a connection another thread holds.
+            max_pool_connections=40,
             # "standard" mode retries throttling, 5xx answers and connection errors with
             # backoff; max_attempts counts the first try.
             retries={"max_attempts": attempts, "mode": "standard"},

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from cityloop.app import build_context
 from cityloop.base.outbound import AddressPolicy
 from cityloop.base.storage import (
     StorageKeyNotFound,
@@ -17,6 +19,7 @@ from cityloop.base.storage import (
     storage_from_url,
 )
 from cityloop.base.storage_s3 import S3Storage, s3_storage
+from cityloop.settings import Settings
 from tests.support.s3 import S3Server, aws_credentials, s3_server
 from tests.support.servers import free_port
 
@@ -129,3 +132,17 @@ def test_aws_itself_needs_no_endpoint_check() -> None:
 def test_the_pages_may_show_images_from_where_signed_urls_point(s3: S3Server) -> None:
     assert presigned_origin(storage_from_url(s3.url(s3.new_bucket()))) == s3.endpoint
     assert presigned_origin(storage_from_url(s3.url(s3.new_bucket(), presign="false"))) is None
+
+
+def test_the_server_does_not_start_with_an_endpoint_the_policy_refuses(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        run_background=False,
+        storage_url=s3.url(s3.new_bucket()),
+        outbound_allow="",
+    )
+    with pytest.raises(ValueError, match=r"s3 storage endpoint .*CITYLOOP_OUTBOUND_ALLOW"):
+        build_context(settings)

@@ -137,3 +137,25 @@ def test_a_photo_served_through_the_app_while_the_storage_is_down_is_a_503(
 
     assert answer.status_code == 503
     assert answer.json()["code"] == "storage_unavailable"
+
+
+def test_an_open311_post_with_a_photo_while_the_storage_is_down_is_a_503_and_opens_nothing(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = media_rows(city)
+    down = s3_storage(f"s3://media/?endpoint=http://127.0.0.1:{free_port()}&attempts=1&timeout=2")
+    monkeypatch.setattr(city.ctx, "storage", down)
+    lat, lon = fresh_point()
+
+    answer = city.client.post(
+        "/open311/v2/requests.json",
+        data={"api_key": "demo", "service_code": "C-02-01", "lat": str(lat), "long": str(lon),
+              "description": "pothole, with a photo"},
+        files={"media": ("pothole.jpg", jpeg_bytes(color="navy"), "image/jpeg")},
+    )  # fmt: skip
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json()[0]["code"] == 503  # Open311's own error list
+    assert media_rows(city) == before
+    listed = city.client.get("/open311/v2/requests.json", params={"lat": lat, "long": lon})
+    assert all(r.get("description") != "pothole, with a photo" for r in listed.json())

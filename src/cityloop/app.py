@@ -24,7 +24,7 @@ from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_afte
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
-from cityloop.base.storage import storage_from_url
+from cityloop.base.storage import check_storage_endpoint, presigned_origin, storage_from_url
 from cityloop.modules import load_modules
 from cityloop.platforms.application.geo import service as geo
 from cityloop.settings import Settings
@@ -36,17 +36,17 @@ def build_context(settings: Settings) -> AppContext:
     consumers = ConsumerRegistry()
     relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
     notify_relay_after_commit(db, relay)
+    policy = AddressPolicy.from_setting(settings.outbound_allow)
+    storage = storage_from_url(settings.resolved_storage_url)
+    check_storage_endpoint(storage, policy)
     ctx = AppContext(
         settings=settings,
         db=db,
-        storage=storage_from_url(settings.resolved_storage_url),
+        storage=storage,
         consumers=consumers,
         relay=relay,
         rate_limiter=RateLimiter(settings.intake_rate_limit),
-        outbound=Outbound(
-            AddressPolicy.from_setting(settings.outbound_allow),
-            max_redirects=settings.outbound_max_redirects,
-        ),
+        outbound=Outbound(policy, max_redirects=settings.outbound_max_redirects),
     )
     scheduler = Scheduler()
     ctx.extras["scheduler"] = scheduler
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.add_middleware(
         SecurityHeadersMiddleware,
         every=EVERY_ANSWER,
-        pages=page_headers(settings.tile_url),
+        pages=page_headers(settings.tile_url, presigned_origin(ctx.storage)),
         page_prefixes=FRONT_END_PATHS,
     )
     app.add_middleware(MetricsMiddleware)

@@ -23,7 +23,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     database_url: str | None = None
+    # Where blobs (photos, documents, dataset files) go: a path, file:///path or
+    # s3://bucket/prefix?endpoint=... (docs/operations.md).
     storage_url: str | None = None
+    # How long a signed URL a photo request is redirected to stays valid, when the storage
+    # hands them out (S3); the redirect itself is cached for half of it.
+    storage_presign_seconds: int = Field(default=300, ge=2, le=7 * 24 * 3600)
     secret_key: str | None = None
     access_token_minutes: int = 12 * 60
     # Sign-in throttling (stored in the database, so every worker of a deployment shares it):

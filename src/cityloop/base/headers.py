@@ -12,18 +12,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 EVERY_ANSWER = {"X-Content-Type-Options": "nosniff"}
 
 
-def page_headers(tile_url: str | None = None) -> dict[str, str]:
-    """The headers of a front-end page; ``tile_url`` (a map tile template) may serve images."""
+def page_headers(tile_url: str | None = None, media_origin: str | None = None) -> dict[str, str]:
+    """The headers of a front-end page; ``tile_url`` (a map tile template) and ``media_origin``
+    (the storage that photo requests are redirected to) may serve images."""
     images = ["'self'", "data:", "blob:"]
+    # The citizen app's service worker fetches photos itself, and follows their redirect.
+    connect = ["'self'", media_origin] if media_origin else ["'self'"]
     if tile_url and (origin := tile_origin(tile_url)):
         images.append(origin)
+    if media_origin:
+        images.append(media_origin)
     policy = {
         "default-src": "'self'",
         "script-src": "'self'",
         # Charts (ECharts) write style attributes into their tooltips' markup; scripts stay strict.
         "style-src": "'self' 'unsafe-inline'",
         "img-src": " ".join(images),
-        "connect-src": "'self'",
+        "connect-src": " ".join(connect),
         # The console shows an application's PDF in a frame from a blob (its route needs the
         # bearer token, which a frame's own request cannot send).
         "frame-src": "'self' blob:",

@@ -18,6 +18,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "code-exhausted": ("Too many wrong codes", "验证码错误次数过多"),
     "code-expired": ("Code expired", "验证码已过期"),
     "invalid-identity-number": ("Invalid identity number", "身份证号无效"),
+    "storage-unavailable": ("Storage unavailable", "存储暂不可用"),
     "wrong-code": ("Wrong code", "验证码错误"),
     "wrong-format": ("Wrong format", "格式错误"),
     "wrong-length": ("Wrong length", "长度错误"),
@@ -223,6 +224,10 @@ BASE: dict[str, tuple[str, str]] = {
     "concurrent_update": (
         "someone else changed this first; reload",
         "已被他人先行修改，请刷新后重试",
+    ),
+    "storage_unavailable": (
+        "file storage cannot be reached right now; this request changed nothing, try again shortly",
+        "文件存储暂时无法访问，本次请求未做任何更改，请稍后重试",
     ),
     "simultaneous_change": (
         "this conflicts with a change made at the same time",

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cityloop.base.locale import request_locale
 from cityloop.base.messages import Message
 from cityloop.base.problem_texts import http_error, thing, title_of, validation_message
+from cityloop.base.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,19 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         # PostgreSQL, a number out of a column's range): the input's fault, so a 400.
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
         return render_problem(request, Problem(400, "invalid-data", Message("value_not_storable")))
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage(request: Request, exc: StorageUnavailable) -> Any:
+        # The blob store is down or refused the call: nothing was stored, and the client may
+        # retry the same request later (the reason is for the server's log only).
+        log.error("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = Problem(
+            503,
+            "storage-unavailable",
+            Message("storage_unavailable"),
+            headers={"Retry-After": "30"},
+        )
+        return render_problem(request, problem)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:

@@ -1,26 +1,34 @@
 """Blob storage: a tiny interface plus a local-filesystem implementation.
 
-Other backends (S3, ...) plug in through the ``cityloop.storage`` entry-point group:
-each entry point is named after a URL scheme and points at a factory taking the
-full URL and returning a :class:`Storage`.
+Other backends plug in through the ``cityloop.storage`` entry-point group: each entry point is
+named after a URL scheme and points at a factory taking the full URL and returning a
+:class:`Storage`. The S3-compatible one (``s3://``) is in ``storage_s3.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Final, Protocol, runtime_checkable
+from typing import BinaryIO, Final, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
+
+from cityloop.base.outbound.policy import AddressPolicy
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "LocalFileStorage",
+    "Presigning",
     "Storage",
     "StorageKeyNotFound",
+    "StorageUnavailable",
+    "check_storage_endpoint",
+    "presigned_get",
+    "presigned_origin",
     "storage_from_url",
     "validate_key",
 ]
@@ -32,13 +40,27 @@ ENTRY_POINT_GROUP: Final = "cityloop.storage"
 _FILE_MODE: Final = 0o644
 
 
+# Chunk size when copying a stream into a file.
+_COPY_CHUNK: Final = 1024 * 1024
+
+
 class StorageKeyNotFound(KeyError):
     """No blob is stored under the key."""
+
+
+class StorageUnavailable(Exception):
+    """The backend could not be reached or refused the call (a network store that is down,
+    timed out, or is misconfigured); nothing was stored. The message is for server logs."""
 
 
 @runtime_checkable
 class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def put_stream(self, key: str, source: BinaryIO, content_type: str) -> None:
+        """Store what ``source`` holds from its position to its end, read in chunks, so that a
+        large blob is never held whole in memory."""
+        ...
 
     def get(self, key: str) -> bytes:
         """Return the blob; raise :class:`StorageKeyNotFound` if there is none."""
@@ -49,6 +71,72 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove the blob; a missing key is not an error."""
         ...
+
+
+@runtime_checkable
+class Presigning(Protocol):
+    """A backend whose blobs a client can fetch itself, by a signed URL that expires."""
+
+    def presigned_get(
+        self, key: str, *, expires_in: int, content_type: str, disposition: str, cache_control: str
+    ) -> str | None:
+        """A URL that serves the blob with these headers for ``expires_in`` seconds, or None
+        when this backend is set not to hand out URLs."""
+        ...
+
+
+def presigned_get(
+    storage: Storage,
+    key: str,
+    *,
+    expires_in: int,
+    content_type: str,
+    disposition: str,
+    cache_control: str,
+) -> str | None:
+    """A signed URL for the blob when the backend offers one, else None (serve the bytes)."""
+    validate_key(key)
+    if not isinstance(storage, Presigning):
+        return None
+    return storage.presigned_get(
+        key,
+        expires_in=expires_in,
+        content_type=content_type,
+        disposition=disposition,
+        cache_control=cache_control,
+    )
+
+
+def presigned_origin(storage: Storage) -> str | None:
+    """The origin (scheme://host[:port]) signed URLs point at, for the pages' image policy;
+    None when the backend hands out none. Signing is local: nothing is sent."""
+    url = presigned_get(
+        storage,
+        "origin-probe",
+        expires_in=60,
+        content_type="application/octet-stream",
+        disposition="inline",
+        cache_control="no-store",
+    )
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@runtime_checkable
+class Networked(Protocol):
+    """A backend that opens its own connections (not through the base's outbound client)."""
+
+    def check_endpoint(self, policy: AddressPolicy) -> None:
+        """Raise ValueError naming the address when ``policy`` refuses where it connects."""
+        ...
+
+
+def check_storage_endpoint(storage: Storage, policy: AddressPolicy) -> None:
+    """At start-up: refuse a backend whose configured endpoint the address policy refuses."""
+    if isinstance(storage, Networked):
+        storage.check_endpoint(policy)
 
 
 def validate_key(key: str) -> str:
@@ -92,6 +180,12 @@ class LocalFileStorage:
         return path
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._write(key, lambda tmp: tmp.write(data))
+
+    def put_stream(self, key: str, source: BinaryIO, content_type: str) -> None:
+        self._write(key, lambda tmp: shutil.copyfileobj(source, tmp, _COPY_CHUNK))
+
+    def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write a temp file next to the target and rename it over: os.replace is
@@ -100,7 +194,7 @@ class LocalFileStorage:
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
+                fill(tmp)
                 tmp.flush()
                 os.fchmod(tmp.fileno(), _FILE_MODE)
                 os.fsync(tmp.fileno())  # data on disk before the rename makes it visible

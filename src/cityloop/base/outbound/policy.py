@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -136,3 +137,23 @@ class AddressPolicy:
         if any(entry.admits(host, address, port) for entry in self.allowed):
             return True
         return is_public(address)
+
+    def check_host(self, host: str, port: int) -> None:
+        """Raise ValueError naming the address unless every address ``host`` stands for now is
+        admitted. For an address the operator configures and the server connects to through
+        another client (the S3 endpoint), checked once at start-up."""
+        name = normal_host(host)
+        try:
+            addresses = [ipaddress.ip_address(name)]
+        except ValueError:
+            try:
+                answers = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError) as exc:
+                raise ValueError(f"{host} does not resolve: {exc}") from None
+            addresses = [ipaddress.ip_address(str(a[4][0]).split("%", 1)[0]) for a in answers]
+        for address in addresses:
+            if not self.admits(name, address, port):
+                raise ValueError(
+                    f"{host}:{port} ({address}) is not a public address; admit it in "
+                    "CITYLOOP_OUTBOUND_ALLOW"
+                )

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +13,7 @@ from cityloop.base.context import AppContext, get_context
 from cityloop.base.contracts import Answer, omit_when_none
 from cityloop.base.problems import Problem, bad_request, not_found
 from cityloop.base.ratelimit import client_key
+from cityloop.base.storage import presigned_get
 from cityloop.platforms.application.identity.deps import optional_user
 from cityloop.platforms.application.identity.roles import Role
 from cityloop.platforms.application.media import service
@@ -123,14 +125,27 @@ def _serve(ctx: AppContext, media_id: str, thumbnail: bool) -> Response:
     # The stored key ends in the extension its content was encoded as (store_image names it).
     name = f"{media.id}.thumb" if thumbnail else media.id
     extension = key.rsplit(".", 1)[-1]
+    cache = "public, max-age=31536000, immutable"
+    disposition = f'inline; filename="{name}.{extension}"'
+    # A store that hands out signed URLs serves the bytes itself: API workers pass none.
+    lifetime = ctx.settings.storage_presign_seconds
+    url = presigned_get(
+        ctx.storage, key, expires_in=lifetime, content_type=content_type,
+        disposition=disposition, cache_control=cache,
+    )  # fmt: skip
+    if url is not None:
+        # Cached for half the URL's life, so a cached redirect never points at an expired URL.
+        return RedirectResponse(
+            url, status_code=307, headers={"Cache-Control": f"public, max-age={lifetime // 2}"}
+        )
     return Response(
         ctx.storage.get(key),
         media_type=content_type,
         headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
+            "Cache-Control": cache,
             # The bytes are a re-encoded image of this type: a browser must not guess otherwise.
             "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'inline; filename="{name}.{extension}"',
+            "Content-Disposition": disposition,
         },
     )
 

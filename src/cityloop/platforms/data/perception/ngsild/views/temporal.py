@@ -127,8 +127,7 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
 @router.get("/temporal/entities")
 def temporal_query(request: Request) -> Response:
     """Attribute histories of entities by type, id, idPattern, attrs, q or geo-query over a time
-    range, paged and ordered by id; admins, dispatchers and API keys (anyone, when reads are
-    public)."""
+    range, paged; admins, dispatchers and API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     params = request.query_params

@@ -219,8 +219,13 @@ def test_lang_picks_one_language_of_each_instance(city: City) -> None:
 
 
 def test_a_temporal_query_of_everything_local_needs_local_true(city: City, paged: str) -> None:
-    """5.7.4.4: a query naming nothing to select by is too wide, unless local=true."""
+    """5.7.4.4: a query naming nothing to select by (ids only narrow) is too wide, unless
+    local=true."""
     assert city.client.get(TEMPORAL).status_code == 400
+    by_id = city.client.get(TEMPORAL, params={"id": ID})
+    assert by_id.status_code == 400
+    assert error_type(by_id) == "BadRequestData"
+    assert city.client.get(TEMPORAL, params={"id": ID, "type": "Vehicle"}).status_code == 200
     assert city.client.get(TEMPORAL, params={"local": "true"}).status_code == 200
 
 
@@ -234,3 +239,38 @@ def test_delete_all_takes_true_or_false_only(city: City, paged: str, path: str) 
     assert response.status_code == 400
     assert "deleteAll" in response.json()["detail"]
     assert len(city.client.get(f"{TEMPORAL}/{ID}").json()["speed"]) == 10
+
+
+def test_the_simplified_form_reads_as_the_client_wrote_it(city: City) -> None:
+    """4.5.9: temporalValues lists vocab terms compacted under the client's @context, and a
+    ListRelationship's objects as bare URIs."""
+    body = {
+        "id": "urn:ngsi-ld:Vehicle:simple",
+        "type": "Vehicle",
+        "category": [
+            {"type": "VocabProperty", "vocab": "monument", "observedAt": "2020-08-01T12:03:00Z"},
+            {
+                "type": "VocabProperty",
+                "vocab": ["monument", "sightseeing"],
+                "observedAt": "2020-08-01T12:07:00Z",
+            },
+        ],
+        "route": [
+            {
+                "type": "ListRelationship",
+                "objectList": ["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"],
+                "observedAt": "2020-08-01T12:03:00Z",
+            }
+        ],
+    }
+    assert city.client.post(TEMPORAL, json=body).status_code in (201, 204)
+    got = city.client.get(
+        f"{TEMPORAL}/urn:ngsi-ld:Vehicle:simple", params={"options": "temporalValues"}
+    ).json()
+    assert [v for v, _ in got["category"]["vocabs"]] == [
+        {"vocab": "monument"},
+        {"vocab": ["monument", "sightseeing"]},
+    ]
+    assert got["route"]["objectLists"] == [
+        [["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"], "2020-08-01T12:03:00Z"]
+    ]

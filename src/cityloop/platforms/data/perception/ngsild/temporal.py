@@ -210,7 +210,9 @@ def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str,
     return items[0] if len(items) == 1 else items
 
 
-def _simplified(rows: list[Measurement], timeproperty: str, kind: str | None) -> Any:
+def _simplified(
+    rows: list[Measurement], timeproperty: str, kind: str | None, active: ActiveContext
+) -> Any:
     """The ``temporalValues`` form: per datasetId, the type and ``[content, time]`` pairs
     (``kind``'s empty list when the page's range left none)."""
     if not rows:
@@ -225,7 +227,7 @@ def _simplified(rows: list[Measurement], timeproperty: str, kind: str | None) ->
         item: dict[str, Any] = {
             "type": kind,
             SIMPLIFIED_MEMBER.get(kind, "values"): [
-                [simple_value(r), iso(moment_of(r, timeproperty))] for r in members
+                [simple_value(r, active), iso(moment_of(r, timeproperty))] for r in members
             ],
         }
         if dataset:  # "" is the default instance
@@ -332,7 +334,9 @@ def _answer(
                 continue
             rows = within(series, window, query.timeproperty)
             if query.temporal_values:
-                entity[series.key] = _simplified(rows, query.timeproperty, series.rows[0].kind)
+                entity[series.key] = _simplified(
+                    rows, query.timeproperty, series.rows[0].kind, active
+                )
             else:
                 instances = [render_instance(r, active, query.sys_attrs) for r in rows]
                 if query.languages is not None:
@@ -376,20 +380,9 @@ def temporal_query(
     one page of entities, and their count when the selection asks for it; ``wide`` (local=true
     or type=*) selects every entity."""
     require_tenant(session, tenant=tenant)
-    narrowed = (
-        selection.types
-        or selection.type_groups
-        or selection.selectors
-        or selection.ids
-        or selection.id_pattern
-        or selection.attrs
-        or selection.q
-        or selection.geo
-    )
-    if not narrowed and not wide:
-        raise bad_data(
-            "a temporal query needs type, id, idPattern, attrs, q or georel (or local=true)"
-        )
+    if not selection.selects() and not wide:
+        # 5.7.4.4, as entity queries (5.7.2.4): ids and idPattern only narrow a selection.
+        raise bad_data("name at least one of type, attrs, q or georel (or local=true)")
     rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
     results = []
     for row in rows:

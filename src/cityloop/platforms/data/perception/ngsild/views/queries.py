@@ -23,7 +23,6 @@ from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, read_options
 from cityloop.platforms.data.perception.ngsild.query import (
     RequestBudget,
-    attribute_names,
     parse_q,
     safe_regex,
 )
@@ -317,20 +316,7 @@ def _answer(
 ) -> Response:
     """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
     settings = call.ctx.settings
-    # 5.7.2.4: a query needs a type, attrs, q or a geo-query (ids and idPattern only narrow
-    # those), unless it asks for everything local; a q on system members alone
-    # (createdAt, modifiedAt) does not count.
-    q_selects = query.q is not None and bool(attribute_names(query.q) - RESERVED_NAMES)
-    selected = (
-        query.types
-        or query.type_groups
-        or query.selectors
-        or query.attrs
-        or q_selects
-        or query.scope_q
-        or query.geo
-    )
-    if not selected and not wide:
+    if not query.selects() and not wide:
         raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
     query.count = flag(params, "count")
     query.limit = int_param(request, "limit", settings.ngsild_default_limit)

@@ -229,6 +229,22 @@ def test_a_temporal_query_of_everything_local_needs_local_true(city: City, paged
     assert city.client.get(TEMPORAL, params={"local": "true"}).status_code == 200
 
 
+@pytest.mark.parametrize("path", [TEMPORAL, API + "/entities"])
+def test_a_malformed_context_source_filter_is_bad_request_data(
+    city: City, paged: str, path: str
+) -> None:
+    """4.9, 5.7.4.4: csf is in the q language; a malformed one is a 400 naming csf, a
+    well-formed one filters no local entity away."""
+    params = {"type": "Vehicle", "csf": "))bad(("}
+    response = city.client.get(path, params=params)
+    assert response.status_code == 400
+    assert error_type(response) == "BadRequestData"
+    assert response.json()["detail"].startswith("csf")
+    fine = city.client.get(path, params={**params, "csf": "endpoint==http://a.example"})
+    assert fine.status_code == 200
+    assert ID in [e["id"] for e in fine.json()]
+
+
 @pytest.mark.parametrize(
     "path",
     [f"{TEMPORAL}/{ID}/attrs/speed", f"{API}/entities/{ID}/attrs/speed"],

@@ -131,7 +131,7 @@ def measure(db: Database, count: int, runs: int) -> dict[str, dict[str, float]]:
                 result = temporal.temporal_entity(
                     session, tenant="", entity_id=ENTITY, query=query, active=core
                 )
-            assert result.entity["speed"]["totalCount" if query is whole else "avg"]
+            assert result.entities[0]["speed"]["totalCount" if query is whole else "avg"]
             return result
 
         return work

@@ -125,7 +125,7 @@ def unexpired(attrs: dict[str, Any], now: datetime) -> dict[str, Any]:
     return out
 
 
-def _content_value(instance: dict[str, Any], active: ActiveContext) -> tuple[str, Any]:
+def content_value(instance: dict[str, Any], active: ActiveContext) -> tuple[str, Any]:
     """The instance's content member and its value as a client reads it (vocab compacted)."""
     kind = str(instance.get("type", "Property"))
     member = CONTENT_MEMBER.get(kind, "value")
@@ -152,7 +152,7 @@ def key_value(attribute: Any, active: ActiveContext) -> Any:
         }
     if not isinstance(attribute, dict):
         return attribute
-    member, value = _content_value(attribute, active)
+    member, value = content_value(attribute, active)
     if member == "objectList" and isinstance(value, list):
         return [o.get("object") if isinstance(o, dict) else o for o in value]
     if member in ("languageMap", "vocab", "json"):
@@ -169,7 +169,7 @@ def _render_instance(
             if sys_attrs:
                 out[key] = item
         elif key == "vocab":
-            out[key] = _content_value(instance, active)[1]
+            out[key] = content_value(instance, active)[1]
         elif key == "type" or key in CONTENT_MEMBER.values() or key in INSTANCE_MEMBERS:
             out[key] = item
         else:

@@ -233,17 +233,7 @@ def read_options(
         attrs=set(attrs) if attrs else None,
         geojson=geojson or geojson_accepted,
     )
-    pick, omit = params.get("pick"), params.get("omit")
-    if pick is not None:
-        options.pick = _compacted(parse_projection(pick, "pick"), active)
-    if omit is not None:
-        options.omit = _compacted(parse_projection(omit, "omit"), active)
-    if attrs and (pick is not None or omit is not None):
-        raise bad_data("attrs cannot be combined with pick or omit; use pick alone")
-    if options.pick and options.omit:
-        both = [name for name in options.pick if name in options.omit]
-        if both:
-            raise bad_data(f"pick and omit both name {both[0]!r}")
+    options.pick, options.omit = pick_and_omit(params, active, attrs=attrs)
     lang = params.get("lang")
     if lang is not None:
         options.languages = parse_languages(lang)
@@ -262,6 +252,23 @@ def read_options(
         check_name(geometry, "geometryProperty")
         options.geometry_property = active.expand(geometry)
     return options
+
+
+def pick_and_omit(
+    params: Mapping[str, str], active: ActiveContext, *, attrs: list[str]
+) -> tuple[Tree | None, Tree | None]:
+    """``pick`` and ``omit`` (4.21), checked and compacted as rendering writes names; neither
+    goes with ``attrs``, and no member may be both picked and omitted."""
+    pick, omit = params.get("pick"), params.get("omit")
+    picked = _compacted(parse_projection(pick, "pick"), active) if pick is not None else None
+    omitted = _compacted(parse_projection(omit, "omit"), active) if omit is not None else None
+    if attrs and (pick is not None or omit is not None):
+        raise bad_data("attrs cannot be combined with pick or omit; use pick alone")
+    if picked and omitted:
+        both = [name for name in picked if name in omitted]
+        if both:
+            raise bad_data(f"pick and omit both name {both[0]!r}")
+    return picked, omitted
 
 
 def _join(params: Mapping[str, str], options: ReadOptions) -> None:

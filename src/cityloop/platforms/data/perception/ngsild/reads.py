@@ -11,12 +11,18 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION
 from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, haversine
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.ordering import OrderKey, sort_rows
-from cityloop.platforms.data.perception.ngsild.query import ClientPattern, Node, evaluate_q
+from cityloop.platforms.data.perception.ngsild.query import (
+    ClientPattern,
+    Node,
+    attribute_names,
+    evaluate_q,
+)
 from cityloop.platforms.data.perception.ngsild.scopes import ScopeNode, evaluate_scope_q
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
@@ -54,6 +60,14 @@ class EntityQuery:
     offset: int = 0
     count: bool = False
     order_by: list[OrderKey] = field(default_factory=list)
+
+    def selects(self) -> bool:
+        """Whether the query names what to select by (5.7.2.4, 5.7.4.4): a type, attrs, q,
+        scopeQ or a geo-query. ids and idPattern only narrow those, and a q on system members
+        alone (createdAt, modifiedAt) does not count."""
+        q_selects = self.q is not None and bool(attribute_names(self.q) - RESERVED_NAMES)
+        chosen = self.types or self.type_groups or self.selectors or self.attrs or self.scope_q
+        return bool(chosen or q_selects or self.geo)
 
 
 def _literal_prefix(pattern: str) -> str | None:

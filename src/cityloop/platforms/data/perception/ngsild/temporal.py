@@ -1,9 +1,11 @@
 """Temporal reads (/temporal/entities, clauses 5.7.3-5.7.4) from the history store.
 
 Each attribute's series is capped at a server page size; when a series is cut, the answer
-is 206 with a Content-Range naming the time span returned, so a client continues from there.
-An answer is normalized (every instance), simplified (``temporalValues``) or aggregated
-(``aggregatedValues``, computed in SQL by :mod:`.temporal_aggregation`).
+is 206 with a Content-Range naming the time span returned (:mod:`.temporal_paging`), so a
+client continues from there. An answer is normalized (every instance), simplified
+(``temporalValues``) or aggregated (``aggregatedValues``, computed in SQL by
+:mod:`.temporal_aggregation`), then projected by ``pick``/``omit`` and ``lang`` as entity
+reads are (:mod:`.projection`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import is_uri, iso, parse_time
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
+from cityloop.platforms.data.perception.ngsild.projection import (
+    CORE_MEMBERS,
+    Tree,
+    pick_language,
+    project,
+)
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
 from cityloop.platforms.data.perception.ngsild.rows import find
 from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
@@ -29,6 +37,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
     aggregate_series,
     parse_aggregation,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_paging import Series, page_range, within
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     SIMPLIFIED_MEMBER,
     attribute_names,
@@ -58,6 +67,9 @@ class TimeQuery:
     aggregation: Aggregation | None = None
     sys_attrs: bool = False
     dataset_ids: tuple[str, ...] = ()  # "" is the default instance
+    pick: Tree | None = None  # compacted names, as projection.read_options gives them
+    omit: Tree | None = None
+    languages: list[str] | None = None  # lang's ranges, best first
 
 
 def parse_time_query(
@@ -133,11 +145,19 @@ def parse_time_query(
 
 @dataclass
 class TemporalResult:
+    """One entity's answer before paging: its core members and aggregated attributes, and the
+    series read for the rest."""
+
     entity: dict[str, Any]
-    truncated: bool = False
-    first: datetime | None = None
-    last: datetime | None = None
-    spans: list[tuple[datetime, datetime]] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+
+
+@dataclass
+class TemporalAnswer:
+    """The entities as the client gets them, and the Content-Range when a series was cut."""
+
+    entities: list[dict[str, Any]]
+    content_range: str | None = None
 
 
 def time_column(timeproperty: str) -> Any:
@@ -190,8 +210,14 @@ def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str,
     return items[0] if len(items) == 1 else items
 
 
-def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
-    """The ``temporalValues`` form: per datasetId, the type and ``[content, time]`` pairs."""
+def _simplified(
+    rows: list[Measurement], timeproperty: str, kind: str | None, active: ActiveContext
+) -> Any:
+    """The ``temporalValues`` form: per datasetId, the type and ``[content, time]`` pairs
+    (``kind``'s empty list when the page's range left none)."""
+    if not rows:
+        kind = kind or "Property"
+        return {"type": kind, SIMPLIFIED_MEMBER.get(kind, "values"): []}
     groups: dict[str, list[Measurement]] = {}
     for row in rows:
         groups.setdefault(row.dataset_id, []).append(row)
@@ -201,7 +227,7 @@ def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
         item: dict[str, Any] = {
             "type": kind,
             SIMPLIFIED_MEMBER.get(kind, "values"): [
-                [simple_value(r), iso(moment_of(r, timeproperty))] for r in members
+                [simple_value(r, active), iso(moment_of(r, timeproperty))] for r in members
             ],
         }
         if dataset:  # "" is the default instance
@@ -236,18 +262,18 @@ def _aggregated(
     return _one_or_many(out) if out else None
 
 
-def temporal_entity(
+def _entity_history(
     session: Session,
     *,
     tenant: str,
     entity_id: str,
     query: TimeQuery,
     active: ActiveContext,
-    page: int = 1000,
+    page: int,
     row: NgsiEntity | None = None,
 ) -> TemporalResult:
-    """The history of one entity's attributes under a temporal query (one page). Retrieved
-    alone (no ``row`` given), an entity without any of the attributes asked for is a 404."""
+    """One entity's series under a temporal query (one page of each). Retrieved alone (no
+    ``row`` given), an entity without any of the attributes asked for is a 404."""
     require_tenant(session, tenant=tenant)
     alone = row is None
     row = row or find(session, tenant=tenant, entity_id=entity_id)
@@ -270,6 +296,12 @@ def temporal_entity(
     for name in names:
         where = _where(tenant, entity_id, name, query)
         key = active.compact(core.expand(name))
+        if not _projected(key, query):
+            # Not read at all, so it neither shows nor cuts the page; whether the entity has
+            # any history in the range is still asked (a pick of id alone keeps it).
+            if not result.series and session.scalar(select(Measurement.id).where(*where).limit(1)):
+                result.series.append(Series(key, [], cut=False))
+            continue
         if query.aggregation is not None:
             kinds = session.scalars(select(Measurement.kind).where(*where).limit(1))
             aggregated = _aggregated(session, where, query, next(iter(kinds), None) or "Property")
@@ -277,27 +309,61 @@ def temporal_entity(
                 out[key] = aggregated
             continue
         rows, cut = _series(session, where, query, page)
-        if not rows:
-            continue
-        if cut:
-            result.truncated = True
-            moments = [moment_of(r, query.timeproperty) for r in rows]
-            result.spans.append((moments[0], moments[-1]))
-        if query.temporal_values:
-            out[key] = _simplified(rows, query.timeproperty)
-        else:
-            out[key] = [render_instance(r, active, query.sys_attrs) for r in rows]
+        if rows:
+            result.series.append(Series(key, rows, cut))
     return result
 
 
-def content_range(results: list[TemporalResult]) -> str | None:
-    """``date-time <start>-<end>/*`` over the cut series: the span a client has in full."""
-    spans = [span for result in results for span in result.spans]
-    if not spans:
-        return None
-    start = min(span[0] for span in spans)
-    end = min(span[1] for span in spans)
-    return f"date-time {iso(start)}-{iso(end)}/*"
+def _projected(key: str, query: TimeQuery) -> bool:
+    """Whether pick and omit leave an attribute in the answer."""
+    if query.pick is not None and key not in query.pick:
+        return False
+    return not (query.omit and key in query.omit and not query.omit[key])
+
+
+def _answer(
+    results: list[TemporalResult], query: TimeQuery, active: ActiveContext
+) -> TemporalAnswer:
+    """The page: series cut to the range every one holds in full, rendered and projected."""
+    window = page_range([s for r in results for s in r.series], query)
+    entities = []
+    for result in results:
+        entity = dict(result.entity)
+        for series in result.series:
+            if not _projected(series.key, query):
+                continue
+            rows = within(series, window, query.timeproperty)
+            if query.temporal_values:
+                entity[series.key] = _simplified(
+                    rows, query.timeproperty, series.rows[0].kind, active
+                )
+            else:
+                instances = [render_instance(r, active, query.sys_attrs) for r in rows]
+                if query.languages is not None:
+                    instances = [pick_language(i, query.languages) for i in instances]
+                entity[series.key] = instances
+        entities.append(project(entity, query.pick, query.omit))
+    return TemporalAnswer(entities, window.header() if window else None)
+
+
+def temporal_entity(
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    query: TimeQuery,
+    active: ActiveContext,
+    page: int = 1000,
+) -> TemporalAnswer:
+    """The history of one entity's attributes under a temporal query (one page); an entity
+    without any of the attributes asked for, or that pick and omit leave empty, is a 404."""
+    result = _entity_history(
+        session, tenant=tenant, entity_id=entity_id, query=query, active=active, page=page
+    )
+    answer = _answer([result], query, active)
+    if not answer.entities[0]:
+        raise not_found(f"nothing of entity {entity_id} is left after pick and omit")
+    return answer
 
 
 def temporal_query(
@@ -308,23 +374,19 @@ def temporal_query(
     query: TimeQuery,
     active: ActiveContext,
     page: int,
-) -> tuple[list[TemporalResult], int | None]:
+    wide: bool = False,
+) -> tuple[TemporalAnswer, int | None]:
     """The history of each entity the selection matches (type, id, idPattern, attrs, q, geo),
-    one page of entities, and their count when the selection asks for it."""
+    one page of entities, and their count when the selection asks for it; ``wide`` (local=true
+    or type=*) selects every entity."""
     require_tenant(session, tenant=tenant)
-    if not (
-        selection.types
-        or selection.ids
-        or selection.id_pattern
-        or selection.attrs
-        or selection.q
-        or selection.geo
-    ):
-        raise bad_data("a temporal query needs type, id, idPattern, attrs, q or georel")
+    if not selection.selects() and not wide:
+        # 5.7.4.4, as entity queries (5.7.2.4): ids and idPattern only narrow a selection.
+        raise bad_data("name at least one of type, attrs, q or georel (or local=true)")
     rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
     results = []
     for row in rows:
-        result = temporal_entity(
+        result = _entity_history(
             session,
             tenant=tenant,
             entity_id=row.entity_id,
@@ -335,7 +397,10 @@ def temporal_query(
         )
         # An entity without any instance in the range (of the attributes and datasets asked
         # for) has no temporal evolution to show: it is left out.
-        if not set(result.entity) - {"id", "type", "scope", "createdAt", "modifiedAt"}:
+        if not result.series and not set(result.entity) - CORE_MEMBERS:
             continue
         results.append(result)
-    return results, total
+    answer = _answer(results, query, active)
+    # 4.21: an entity that pick or omit leaves empty is not part of the answer.
+    answer.entities = [entity for entity in answer.entities if entity]
+    return answer, total

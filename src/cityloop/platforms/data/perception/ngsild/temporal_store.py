@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
+from cityloop.platforms.data.perception.ngsild.attributes import CONTENT_MEMBER
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
+    content_value,
     iso,
     now_iso,
     parse_time,
@@ -229,20 +231,20 @@ SIMPLIFIED_MEMBER = {
 _WRAPPED = frozenset({"LanguageProperty", "JsonProperty", "VocabProperty"})
 
 
-def simple_value(row: Measurement) -> Any:
-    """The content of one stored instance, as the simplified temporal form lists it."""
+def simple_value(row: Measurement, active: ActiveContext | None = None) -> Any:
+    """The content of one stored instance, as the simplified temporal form lists it; under a
+    client's @context (``active``) vocab terms are compacted and a ListRelationship's objects
+    are bare URIs (4.5.9)."""
     if row.document is None:
         return _number(row.num_value, row.text_value)
     kind = row.kind or "Property"
-    member = {
-        "Relationship": "object",
-        "LanguageProperty": "languageMap",
-        "VocabProperty": "vocab",
-        "JsonProperty": "json",
-        "ListProperty": "valueList",
-        "ListRelationship": "objectList",
-    }.get(kind, "value")
-    content = row.document.get(member)
+    if active is None:
+        member = CONTENT_MEMBER.get(kind, "value")
+        content = row.document.get(member)
+    else:
+        member, content = content_value(row.document, active)
+    if kind == "ListRelationship" and isinstance(content, list):
+        content = [i.get("object") if isinstance(i, dict) else i for i in content]
     return {member: content} if kind in _WRAPPED else content
 
 

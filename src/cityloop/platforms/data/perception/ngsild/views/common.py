@@ -9,7 +9,7 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -429,9 +429,10 @@ def options(request: Request) -> set[str]:
     return found
 
 
-def flag(request: Request, name: str) -> bool:
-    """A true/false query parameter (absent: false); any other value is a 400 naming it."""
-    value = request.query_params.get(name)
+def flag(params: Mapping[str, str], name: str) -> bool:
+    """A true/false parameter (absent: false); any other value is a 400 naming it. ``params``
+    are the URL's query parameters, or a Query body's members merged into them."""
+    value = params.get(name)
     if value is None or value == "false":
         return False
     if value == "true":
@@ -441,7 +442,7 @@ def flag(request: Request, name: str) -> bool:
 
 def details(request: Request) -> bool:
     """Whether ``details=true`` was asked for."""
-    return flag(request, "details")
+    return flag(request.query_params, "details")
 
 
 def int_param(request: Request, name: str, default: int, low: int = 0) -> int:

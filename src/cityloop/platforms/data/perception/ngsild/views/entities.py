@@ -19,6 +19,7 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     Call,
     call_for,
     call_with_body,
+    flag,
     options,
     read_body,
     run,
@@ -209,7 +210,7 @@ def delete_attribute(request: Request, entity_id: str, attr: str) -> Response:
             name=attr,
             active=active,
             dataset_id=params.get("datasetId"),
-            delete_all=params.get("deleteAll", "").lower() == "true",
+            delete_all=flag(params, "deleteAll"),
             of_types=of_types,
         )
     return Response(status_code=204)

@@ -100,7 +100,7 @@ def delete_jsonld_context(request: Request, context_id: str) -> Response:
     """Delete a @context the tenant sees; reload=true fetches a cached one again and keeps the
     old copy when that fails; admins, dispatchers and API keys."""
     call = call_for(request)
-    reload = flag(request, "reload")
+    reload = flag(request.query_params, "reload")
     if _core_url(context_id) is not None:
         if not reload:
             raise bad_data("the core @context cannot be deleted")

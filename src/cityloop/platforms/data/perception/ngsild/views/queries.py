@@ -16,14 +16,13 @@ from cityloop.platforms.data.perception.ngsild import reads, retrieval
 from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.geojson import GEOJSON
 from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, read_options
 from cityloop.platforms.data.perception.ngsild.query import (
     RequestBudget,
-    attribute_names,
     parse_q,
     safe_regex,
 )
@@ -35,6 +34,7 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     call_for,
     call_with_body,
     check_limit,
+    flag,
     int_param,
     respond,
     results_count,
@@ -85,33 +85,11 @@ def query_entities(request: Request) -> Response:
     call = call_for(request, offered=(JSON, LD_JSON, GEOJSON))
     active = call.resolve(call.link)
     params = request.query_params
-    if "geoQ" in params:
-        # geoQ is the Query body's member (5.2.23); the URL spells it out (6.4.3.2).
-        raise bad_data("geoQ is not a URL parameter: send georel, geometry and coordinates")
-    query = reads.EntityQuery()
-    budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
-    if params.get("type") and params["type"] != "*":
-        _select_types(query, _types(params["type"], active))
-    for value in params.getlist("id"):
-        query.ids.extend(check_entity_id(part.strip()) for part in value.split(",") if part)
-    if params.get("idPattern") and not query.ids:  # 4.17: id takes precedence over idPattern
-        query.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
-    query.attrs = _attrs(params.get("attrs"), active)
-    if params.get("q"):
-        query.q = parse_q(params["q"], budget)
+    query = select_by_params(request, active)
     if params.get("scopeQ"):
         query.scope_q = parse_scope_q(params["scopeQ"])
-    query.geo = parse_geoquery(
-        params.get("georel"),
-        params.get("geometry"),
-        params.get("coordinates"),
-        params.get("geoproperty"),
-    )
-    if query.geo is not None and params.get("geoproperty"):
-        check_name(params["geoproperty"], "geoproperty")
-        query.geoproperty = active.expand(params["geoproperty"])
     options = _options(request, call, params, active, query.attrs)
-    local = _flag(params, "local")
+    local = flag(params, "local")
     if params.get("type") == "*" and "local" in params and not local:
         # 4.17: the type wildcard is for local queries; local=false contradicts it.
         raise bad_data("type=* selects every local entity; it cannot go with local=false")
@@ -133,6 +111,60 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
     if "temporalQ" in body:
         raise bad_data("temporalQ belongs to temporal queries, not to a Query of entities")
+    query = select_by_body(body, active)
+    if body.get("scopeQ") is not None:
+        if not isinstance(body["scopeQ"], str):
+            raise bad_data("scopeQ must be a string in the scope query language")
+        query.scope_q = parse_scope_q(body["scopeQ"])
+    params = {**request.query_params, **body_parameters(body)}
+    options = _options(request, call, params, active, query.attrs)
+    return _answer(request, call, active, query, options, params, wide=body.get("local") is True)
+
+
+def select_by_params(request: Request, active: ActiveContext) -> reads.EntityQuery:
+    """The entity selection of a query's URL (type, id, idPattern, attrs, q and the geo-query),
+    checked; shared by GET /entities and GET /temporal/entities."""
+    params = request.query_params
+    if "geoQ" in params:
+        # geoQ is the Query body's member (5.2.23); the URL spells it out (6.4.3.2).
+        raise bad_data("geoQ is not a URL parameter: send georel, geometry and coordinates")
+    query = reads.EntityQuery()
+    budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
+    if params.get("type") and params["type"] != "*":
+        _select_types(query, _types(params["type"], active))
+    for value in params.getlist("id"):
+        query.ids.extend(check_entity_id(part.strip()) for part in value.split(",") if part)
+    if params.get("idPattern") and not query.ids:  # 4.17: id takes precedence over idPattern
+        query.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
+    query.attrs = _attrs(params.get("attrs"), active)
+    if params.get("q"):
+        query.q = parse_q(params["q"], budget)
+    if "csf" in params:
+        _check_csf(params["csf"], budget)
+    query.geo = parse_geoquery(
+        params.get("georel"),
+        params.get("geometry"),
+        params.get("coordinates"),
+        params.get("geoproperty"),
+    )
+    if query.geo is not None and params.get("geoproperty"):
+        check_name(params["geoproperty"], "geoproperty")
+        query.geoproperty = active.expand(params["geoproperty"])
+    return query
+
+
+def _check_csf(text: str, budget: RequestBudget) -> None:
+    """``csf`` (4.9) filters context source registrations, of which this broker has none, so it
+    selects nothing away; written in the q language, a malformed one is still a 400 naming it."""
+    try:
+        parse_q(text, budget)
+    except NgsiError as error:
+        raise bad_data(f"csf: {error.detail}") from None
+
+
+def select_by_body(body: dict[str, Any], active: ActiveContext) -> reads.EntityQuery:
+    """The entity selection of a Query body (entities, attrs, q, geoQ), checked; shared by
+    POST /entityOperations/query and POST /temporal/entityOperations/query."""
     query = reads.EntityQuery()
     budget = RequestBudget()
     _select_entities(query, body.get("entities", []), active, budget)
@@ -146,19 +178,13 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
         if not isinstance(body["q"], str):
             raise bad_data("q must be a string in the NGSI-LD query language")
         query.q = parse_q(body["q"], budget)
-    if body.get("scopeQ") is not None:
-        if not isinstance(body["scopeQ"], str):
-            raise bad_data("scopeQ must be a string in the scope query language")
-        query.scope_q = parse_scope_q(body["scopeQ"])
     geo = body.get("geoQ")
     if geo is not None:
         _geo_query(query, geo, active)
-    params = {**request.query_params, **_body_parameters(body)}
-    options = _options(request, call, params, active, query.attrs)
-    return _answer(request, call, active, query, options, params, wide=body.get("local") is True)
+    return query
 
 
-def _body_parameters(body: dict[str, Any]) -> dict[str, str]:
+def body_parameters(body: dict[str, Any]) -> dict[str, str]:
     """The Query body's rendering members as URL parameters (lists joined with commas)."""
     found: dict[str, str] = {}
     for name in _BODY_RENDERING:
@@ -173,16 +199,6 @@ def _body_parameters(body: dict[str, Any]) -> dict[str, str]:
             raise bad_data(f"{name} must be a string or a list of strings")
         found[name] = value
     return found
-
-
-def _flag(params: Mapping[str, str], name: str) -> bool:
-    """A true/false parameter; anything else is a 400 naming it."""
-    value = params.get(name)
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise bad_data(f"{name} must be true or false")
-    return value == "true"
 
 
 def _attrs(text: str | None, active: ActiveContext) -> list[str]:
@@ -311,22 +327,9 @@ def _answer(
 ) -> Response:
     """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
     settings = call.ctx.settings
-    # 5.7.2.4: a query needs a type, attrs, q or a geo-query (ids and idPattern only narrow
-    # those), unless it asks for everything local; a q on system members alone
-    # (createdAt, modifiedAt) does not count.
-    q_selects = query.q is not None and bool(attribute_names(query.q) - RESERVED_NAMES)
-    selected = (
-        query.types
-        or query.type_groups
-        or query.selectors
-        or query.attrs
-        or q_selects
-        or query.scope_q
-        or query.geo
-    )
-    if not selected and not wide:
+    if not query.selects() and not wide:
         raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
-    query.count = _flag(params, "count")
+    query.count = flag(params, "count")
     query.limit = int_param(request, "limit", settings.ngsild_default_limit)
     query.offset = int_param(request, "offset", 0)
     check_limit(query.limit, settings)

@@ -4,7 +4,8 @@ add instances, delete attributes and instances, patch one instance (6.18-6.22)."
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +15,12 @@ from cityloop.platforms.data.perception.ngsild import temporal, temporal_provisi
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
-from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
-from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
+from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
+from cityloop.platforms.data.perception.ngsild.projection import (
+    parse_languages,
+    pick_and_omit,
+    tree_depth,
+)
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
 from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
@@ -23,6 +28,7 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     call_for,
     call_with_body,
     check_limit,
+    flag,
     int_param,
     names,
     options,
@@ -30,6 +36,11 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     results_count,
     run,
     user_context,
+)
+from cityloop.platforms.data.perception.ngsild.views.queries import (
+    body_parameters,
+    select_by_body,
+    select_by_params,
 )
 
 router = APIRouter()
@@ -45,33 +56,49 @@ def _representation(request: Request) -> set[str]:
     return asked
 
 
-def _time_query(request: Request, active: ActiveContext) -> temporal.TimeQuery:
-    params = request.query_params
-    return temporal.parse_time_query(
-        timerel=params.get("timerel"),
-        time_at=params.get("timeAt"),
-        end_time_at=params.get("endTimeAt"),
-        last_n=params.get("lastN"),
-        attrs=tuple(names(request, "attrs", active, what="attribute name")),
+def _time_query(
+    request: Request, active: ActiveContext, attrs: list[str], params: Mapping[str, str]
+) -> temporal.TimeQuery:
+    """The time range, representation and projection of a temporal read from its URL."""
+    url = request.query_params
+    query = temporal.parse_time_query(
+        timerel=url.get("timerel"),
+        time_at=url.get("timeAt"),
+        end_time_at=url.get("endTimeAt"),
+        last_n=url.get("lastN"),
+        attrs=tuple(attrs),
         options=_representation(request),
-        timeproperty=params.get("timeproperty"),
-        aggr_methods=params.get("aggrMethods"),
-        aggr_period=params.get("aggrPeriodDuration"),
-        dataset_id=params.get("datasetId"),
+        timeproperty=url.get("timeproperty"),
+        aggr_methods=url.get("aggrMethods"),
+        aggr_period=url.get("aggrPeriodDuration"),
+        dataset_id=url.get("datasetId"),
     )
+    return _projected(query, params, active, attrs)
+
+
+def _projected(
+    query: temporal.TimeQuery, params: Mapping[str, str], active: ActiveContext, attrs: list[str]
+) -> temporal.TimeQuery:
+    """``pick``, ``omit`` (4.21) and ``lang`` (4.15) as entity reads take them; temporal reads
+    follow no relationship, so a projection into linked entities is a 400 (5.7.3.4, 5.7.4.4)."""
+    pick, omit = pick_and_omit(params, active, attrs=attrs)
+    if tree_depth(pick) or tree_depth(omit):
+        raise bad_data("pick and omit of a temporal read cannot reach into linked entities")
+    lang = params.get("lang")
+    languages = parse_languages(lang) if lang is not None else None
+    return replace(query, pick=pick, omit=omit, languages=languages)
 
 
 def _respond(
     call: Call,
     active: ActiveContext,
-    results: list[temporal.TemporalResult],
+    answer: temporal.TemporalAnswer,
     data: Any,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """200, or 206 with a Content-Range when a series was cut at the server's page size."""
-    content_range = temporal.content_range(results)
-    if content_range:
-        headers = {**(headers or {}), "Content-Range": content_range}
+    if answer.content_range:
+        headers = {**(headers or {}), "Content-Range": answer.content_range}
         return respond(call, active, data, status=206, headers=headers)
     return respond(call, active, data, headers=headers)
 
@@ -83,9 +110,10 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
     call = call_for(request)
     check_entity_id(entity_id)
     active = call.resolve(call.link)
-    query = _time_query(request, active)
+    attrs = names(request, "attrs", active, what="attribute name")
+    query = _time_query(request, active, attrs, request.query_params)
     with call.ctx.reading() as session:
-        result = temporal.temporal_entity(
+        answer = temporal.temporal_entity(
             session,
             tenant=call.tenant,
             entity_id=entity_id,
@@ -93,7 +121,7 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
             active=active,
             page=call.ctx.settings.ngsild_temporal_page,
         )
-    return _respond(call, active, [result], result.entity)
+    return _respond(call, active, answer, answer.entities[0])
 
 
 @router.get("/temporal/entities")
@@ -103,45 +131,10 @@ def temporal_query(request: Request) -> Response:
     call = call_for(request)
     active = call.resolve(call.link)
     params = request.query_params
-    query = _time_query(request, active)
-    selection = EntityQuery(attrs=list(query.attrs))
-    budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
-    selection.types = names(request, "type", active, what="entity type")
-    for value in params.getlist("id"):
-        selection.ids.extend(check_entity_id(p.strip()) for p in value.split(",") if p.strip())
-    if params.get("idPattern"):
-        selection.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
-    if params.get("q"):
-        selection.q = parse_q(params["q"], budget)
-    _geo(
-        selection,
-        params.get("georel"),
-        params.get("geometry"),
-        params.get("coordinates"),
-        params.get("geoproperty"),
-        active,
-    )
-    return _query(request, call, active, selection, query)
-
-
-def _geo(
-    selection: EntityQuery,
-    georel: Any,
-    geometry: Any,
-    coordinates: Any,
-    geoproperty: Any,
-    active: ActiveContext,
-) -> None:
-    """The geo-query (URL parameters or a body's ``geoQ`` members) into the selection."""
-    for member, value in (("georel", georel), ("geometry", geometry), ("geoproperty", geoproperty)):
-        if not isinstance(value, str | None):
-            raise bad_data(f"{member} must be a string")
-    if coordinates is not None and not isinstance(coordinates, str):
-        coordinates = json.dumps(coordinates)
-    selection.geo = parse_geoquery(georel, geometry, coordinates, geoproperty)
-    if selection.geo is not None and geoproperty:
-        check_name(geoproperty, "geoproperty")
-        selection.geoproperty = active.expand(geoproperty)
+    selection = select_by_params(request, active)
+    query = _time_query(request, active, selection.attrs, params)
+    wide = params.get("type") == "*" or flag(params, "local")
+    return _query(request, call, active, selection, query, params, wide=wide)
 
 
 def _query(
@@ -150,24 +143,32 @@ def _query(
     active: ActiveContext,
     selection: EntityQuery,
     query: temporal.TimeQuery,
+    params: Mapping[str, str],
+    *,
+    wide: bool = False,
 ) -> Response:
-    """Paging, count and the answer, shared by the GET and POST temporal queries."""
+    """Paging, ordering, count and the answer, shared by the GET and POST temporal queries."""
     settings = call.ctx.settings
     selection.limit = int_param(request, "limit", settings.ngsild_default_limit, low=1)
     selection.offset = int_param(request, "offset", 0)
-    selection.count = request.query_params.get("count", "").lower() == "true"
+    selection.count = flag(params, "count")
     check_limit(selection.limit, settings)
+    if params.get("orderBy"):
+        selection.order_by = parse_order_by(params["orderBy"])
+        # 5.7.4.4: a temporal query orders by the entity id alone.
+        if any(key.member != "id" for key in selection.order_by):
+            raise bad_data("orderBy of a temporal query may only name id (id or id;desc)")
     with call.ctx.reading() as session:
-        results, total = temporal.temporal_query(
+        answer, total = temporal.temporal_query(
             session,
             tenant=call.tenant,
             selection=selection,
             query=query,
             active=active,
             page=settings.ngsild_temporal_page,
+            wide=wide,
         )
-    data = [r.entity for r in results]
-    return _respond(call, active, results, data, results_count(total))
+    return _respond(call, active, answer, answer.entities, results_count(total))
 
 
 @router.post("/temporal/entityOperations/query")
@@ -182,41 +183,7 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
     active = call.resolve(user_context(call, body, media))
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
-    budget = RequestBudget()
-    selection = EntityQuery()
-    selectors = body.get("entities", [])
-    if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
-        raise bad_data("entities must be a list of {type, id, idPattern} objects")
-    for selector in selectors:
-        if "type" in selector:
-            check_name(selector["type"], "entity type")
-            selection.types.append(active.expand(selector["type"]))
-        if "id" in selector:
-            selection.ids.append(check_entity_id(selector["id"]))
-        if "idPattern" in selector:
-            if not isinstance(selector["idPattern"], str):
-                raise bad_data("idPattern must be a string")
-            selection.id_pattern = safe_regex(selector["idPattern"], "idPattern", budget)
-    attrs = body.get("attrs", [])
-    if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
-        raise bad_data("attrs must be a list of attribute names")
-    selection.attrs = [active.expand(check_name(a, "attribute name")) for a in attrs]
-    if body.get("q") is not None:
-        if not isinstance(body["q"], str):
-            raise bad_data("q must be a string in the NGSI-LD query language")
-        selection.q = parse_q(body["q"], budget)
-    geo = body.get("geoQ")
-    if geo is not None:
-        if not isinstance(geo, dict):
-            raise bad_data("geoQ must be an object with georel, geometry and coordinates")
-        _geo(
-            selection,
-            geo.get("georel"),
-            geo.get("geometry"),
-            geo.get("coordinates"),
-            geo.get("geoproperty"),
-            active,
-        )
+    selection = select_by_body(body, active)
     temporal_q = body.get("temporalQ") or {}
     aggr = body.get("aggrParams") or {}
     if not isinstance(temporal_q, dict):
@@ -239,7 +206,9 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
         aggr_methods=aggr.get("aggrMethods"),
         aggr_period=aggr.get("aggrPeriodDuration"),
     )
-    return _query(request, call, active, selection, query)
+    params = {**request.query_params, **body_parameters(body)}
+    query = _projected(query, params, active, selection.attrs)
+    return _query(request, call, active, selection, query, params, wide=body.get("local") is True)
 
 
 def _text(members: dict[str, Any], name: str) -> str | None:
@@ -315,7 +284,7 @@ def delete_temporal_attribute(request: Request, entity_id: str, attr: str) -> Re
             name=attr,
             active=active,
             dataset_id=params.get("datasetId"),
-            delete_all=params.get("deleteAll", "").lower() == "true",
+            delete_all=flag(params, "deleteAll"),
         )
     return Response(status_code=204)
 

@@ -114,6 +114,7 @@ class NatsRelay:
         retry_base_seconds: float = 1.0,
         retry_cap_seconds: float = 300.0,
         duplicate_window_seconds: float = 600.0,
+        max_age_seconds: float = 72 * 3600.0,
     ):
         self.db = db
         self.registry = registry
@@ -126,6 +127,7 @@ class NatsRelay:
         self.retry_base_seconds = retry_base_seconds
         self.retry_cap_seconds = retry_cap_seconds
         self.duplicate_window_seconds = duplicate_window_seconds
+        self.max_age_seconds = max_age_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._wake: asyncio.Event | None = None
@@ -147,6 +149,7 @@ class NatsRelay:
             stream=settings.nats_stream,
             ack_wait_seconds=settings.nats_ack_wait_seconds,
             max_deliver=settings.nats_max_deliver,
+            max_age_seconds=settings.outbox_retention_hours * 3600,
         )
 
     # ------------------------------------------------------------------ the thread and its loop
@@ -201,18 +204,28 @@ class NatsRelay:
         await self._connect()
         if self._stopping.is_set():
             return
+        # Every durable exists before anything is published: a durable starts at the messages
+        # published after its creation, so a publisher that went first could leave one out.
+        subs = []
+        for consumer in self.registry.consumers:
+            sub = await self._bind(consumer)
+            if sub is None:  # stopped meanwhile
+                return
+            subs.append(sub)
         tasks = [asyncio.create_task(self._publisher(), name="nats-publisher")]
         tasks += [
-            asyncio.create_task(self._consume(c), name=f"nats-consumer-{c.name}")
-            for c in self.registry.consumers
+            asyncio.create_task(self._consume(c, sub), name=f"nats-consumer-{c.name}")
+            for c, sub in zip(self.registry.consumers, subs, strict=True)
         ]
         await self._stopping.wait()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._nc is not None:
+            # Closed, not drained: a message fetched and not yet acknowledged simply comes
+            # back to another fetch after the ack wait.
             try:
-                await self._nc.drain()
+                await self._nc.close()
             except Exception:  # closing a connection that is already gone
                 log.debug("closing the NATS connection failed", exc_info=True)
 
@@ -230,6 +243,7 @@ class NatsRelay:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    error_cb=self._on_error,
                 )
                 self._js = self._nc.jetstream(timeout=5)
                 await self._declare_stream()
@@ -243,6 +257,10 @@ class NatsRelay:
                     await asyncio.wait_for(self._stopping.wait(), delay)
                 delay = min(delay * 2, 10.0)
 
+    async def _on_error(self, exc: Exception) -> None:
+        # The client reconnects by itself; one line per error, not a traceback each time.
+        log.warning("NATS connection: %s", exc or type(exc).__name__)
+
     async def _declare_stream(self) -> None:
         """Create the stream, or bring an existing one to this configuration: each process
         declares it at start, so this must be idempotent."""
@@ -252,6 +270,8 @@ class NatsRelay:
             subjects=[f"{self.stream}.>"],
             storage=StorageType.FILE,
             duplicate_window=self.duplicate_window_seconds,
+            # The outbox is the record; the stream need only hold what is still in flight.
+            max_age=self.max_age_seconds,
         )
         try:
             await self._js.stream_info(self.stream)
@@ -275,15 +295,21 @@ class NatsRelay:
                 self._wake.clear()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # NATS away or the database busy: the rows wait in the outbox
-                log.exception("publishing the outbox to NATS failed; retrying in %.1f s", delay)
+            except (ConnectionError, nats.errors.Error) as exc:  # NATS away: rows wait
+                log.warning("publishing to NATS failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, 5.0)
+            except Exception:  # the database busy or gone: the rows wait in the outbox
+                log.exception("publishing the outbox failed; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _publish_batch(self) -> int:
-        js = self._js
-        if js is None:
+        js, nc = self._js, self._nc
+        if js is None or nc is None:
             return 0
+        if not nc.is_connected:  # reconnecting: publishing now would only wait for a timeout
+            raise ConnectionError(f"not connected to NATS at {self.url}")
         pending = await asyncio.to_thread(self._read_pending)
         if not pending:
             return 0
@@ -348,7 +374,9 @@ class NatsRelay:
         return ConsumerConfig(
             durable_name=durable_for(consumer.name),
             description=f"cityloop consumer {consumer.name}",
-            deliver_policy=DeliverPolicy.ALL,
+            # A consumer added in a new release starts with the events published from then on,
+            # as with the in-process relay: it never replays the stream's history.
+            deliver_policy=DeliverPolicy.NEW,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_seconds,
             max_deliver=self.max_deliver,
@@ -356,32 +384,35 @@ class NatsRelay:
             filter_subject=only or f"{self.stream}.>",
         )
 
-    async def _consume(self, consumer: Consumer) -> None:
-        assert self._js is not None
+    async def _bind(self, consumer: Consumer) -> JetStreamContext.PullSubscription | None:
+        """Create (or update) the consumer's durable and subscribe to it, retrying until NATS
+        answers; None if the relay stops first."""
+        assert self._js is not None and self._stopping is not None
         js = self._js
         durable = durable_for(consumer.name)
-        while True:
+        while not self._stopping.is_set():
             try:
                 try:
                     await js.add_consumer(self.stream, self._consumer_config(consumer))
                 except APIError as exc:  # an older configuration stands: use it as it is
                     log.warning("durable %s kept its configuration: %s", durable, exc)
-                sub = await js.pull_subscribe_bind(durable=durable, stream=self.stream)
-                break
-            except asyncio.CancelledError:
-                raise
+                return await js.pull_subscribe_bind(durable=durable, stream=self.stream)
             except Exception:
                 log.exception("binding durable %s failed; retrying", durable)
                 await asyncio.sleep(1.0)
+        return None
+
+    async def _consume(self, consumer: Consumer, sub: JetStreamContext.PullSubscription) -> None:
+        durable = durable_for(consumer.name)
         while True:
             try:
                 msgs = await sub.fetch(self.batch, timeout=self.poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing to fetch (nats-py's own TimeoutError derives from it)
                 continue
             except Exception:  # NATS away: the client reconnects, the durable remembers
-                log.warning("fetching for %s failed; retrying", durable, exc_info=True)
+                log.warning("fetching for %s failed; retrying", durable)
                 await asyncio.sleep(self.retry_base_seconds)
                 continue
             try:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 from sqlalchemy import select, update
 
 from cityloop.base.db import Database
 from cityloop.base.events import Event
-from cityloop.base.nats_relay import NatsRelay
+from cityloop.base.nats_relay import NatsRelay, durable_for, encode, subject_for
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent, OutboxEvent, emit, load_relay
 from cityloop.settings import Settings
 from tests.base import nats_probe
@@ -28,6 +29,7 @@ from tests.support.nats import (
     shared_nats,
     stream_messages,
     stream_name,
+    with_jetstream,
 )
 from tests.support.waiting import wait_until
 
@@ -132,6 +134,43 @@ def test_an_event_published_twice_is_stored_and_delivered_once(setup: Setup) -> 
     wait_until(lambda: probe.effects(setup.db) == expected, "the effects")
     assert stream_messages(setup.nats_url, setup.stream) == 10
     assert probe.unpublished(setup.db, event_ids) == []
+
+
+def test_an_event_published_again_after_the_duplicate_window_is_not_run_again(
+    setup: Setup,
+) -> None:
+    relay = setup.relay(probes(["probe.a"]))
+    relay.start()
+    (event_id,) = setup.emit([probe.ProbeTwice()])
+    wait_until(lambda: probe.effects(setup.db), "the first delivery")
+    with setup.db.read() as session:
+        row = session.get(OutboxEvent, event_id)
+        assert row is not None
+        again = encode(
+            DeliveredEvent(
+                row.id, row.type, row.aggregate_type, row.aggregate_id, row.payload, row.created_at
+            )
+        )
+
+    # JetStream forgot the id (its window passed) and the message comes in a second time.
+    async def republish(js: JetStreamContext) -> None:
+        subject = subject_for(setup.stream, probe.ProbeTwice.type)
+        await js.publish(subject, again, headers={"Nats-Msg-Id": f"late-{event_id}"})
+
+    async def settled(js: JetStreamContext) -> bool:
+        info = await js.consumer_info(setup.stream, durable_for("probe.a"))
+        return (
+            info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq == 2
+        )
+
+    with_jetstream(setup.nats_url, republish)
+    wait_until(lambda: with_jetstream(setup.nats_url, settled), "the copy acknowledged")
+    assert stream_messages(setup.nats_url, setup.stream) == 2
+    assert probe.effects(setup.db) == Counter({(event_id, "probe.a"): 1})
+    # Acknowledged as done, not tried and given up on.
+    with setup.db.read() as session:
+        row = session.get(OutboxEvent, event_id)
+        assert row is not None and (row.attempts, row.last_error) == (0, None)
 
 
 def test_a_failing_consumer_is_retried_until_it_succeeds_without_doubling_the_others(

@@ -3,9 +3,11 @@ whatever restarts, redeliveries or double publishing happen on the way."""
 
 from __future__ import annotations
 
+import importlib
 import select as select_module
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -318,3 +320,15 @@ def test_the_settings_choose_the_nats_relay_and_its_server(tmp_path: Path) -> No
 def test_a_stream_name_nats_would_refuse_is_refused_in_the_settings(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nats_stream"):
         Settings(data_dir=tmp_path, nats_stream="city.events")
+
+
+def test_the_relays_declared_as_entry_points_are_the_ones_load_relay_gives() -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    declared = pyproject["project"]["entry-points"]["cityloop.relays"]
+    assert set(declared) == {"inprocess", "nats"}
+    for name, target in declared.items():
+        module, _, path = target.partition(":")
+        found: object = importlib.import_module(module)
+        for attribute in path.split("."):
+            found = getattr(found, attribute)
+        assert found == load_relay(name)

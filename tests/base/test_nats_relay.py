@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
 from sqlalchemy import select, update
 
@@ -21,9 +22,12 @@ from cityloop.base.db import Database
 from cityloop.base.events import Event
 from cityloop.base.nats_relay import NatsRelay, durable_for, encode, subject_for
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent, OutboxEvent, emit, load_relay
+from cityloop.domains.governance.events import CasePublicUpdate
+from cityloop.platforms.application.notify.models import Notification
 from cityloop.settings import Settings
 from tests.base import nats_probe
 from tests.base import outbox_probe as probe
+from tests.support.city import fresh_point, make_city
 from tests.support.databases import BACKENDS, seeded_database
 from tests.support.nats import (
     delete_stream,
@@ -303,6 +307,52 @@ def test_a_relay_killed_mid_batch_leaves_every_effect_done_once_after_restart(
     assert probe.effects(setup.db) == expected
     assert probe.deliveries(setup.db, event_ids) == expected
     assert probe.unpublished(setup.db, event_ids) == []
+
+
+def _public_updates(db: Database, case_id: int) -> list[int]:
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(OutboxEvent.id).where(
+                    OutboxEvent.aggregate_id == str(case_id),
+                    OutboxEvent.type == CasePublicUpdate.type,
+                )
+            )
+        )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_city_on_the_nats_relay_tells_the_reporter_their_case_was_registered(
+    backend: str, templates: dict[str, str], tmp_path: Path
+) -> None:
+    nats_url, stream = shared_nats(), stream_name()
+    options = {"relay": "nats", "nats_url": nats_url, "nats_stream": stream}
+    try:
+        for city in make_city(templates, backend, tmp_path, run_background=True, **options):
+            assert isinstance(city.ctx.relay, NatsRelay)
+            lat, lon = fresh_point()
+            answer = city.report(category="C-02-01", lat=lat, lon=lon)
+            city.act(answer["case_id"], "dispatcher", action="register")
+            url = f"/api/v1/track/{answer['tracking_token']}/notifications"
+            events = _public_updates(city.ctx.db, answer["case_id"])
+            assert events, "the report emitted no public update"
+
+            def inbox(client: TestClient = city.client, url: str = url) -> list[object]:
+                return list(client.get(url).json())
+
+            def inbox_filled(want: int = len(events)) -> bool:
+                return len(inbox()) >= want
+
+            wait_until(inbox_filled, "the reporter's inbox over NATS")
+            # Each public update became one inbox line, and nothing came twice.
+            notes = probe.rows_per_event(
+                city.ctx.db, Notification.source_event_id, Notification.channel, events
+            )
+            assert notes == Counter({(event, "inbox"): 1 for event in events})
+            assert len(inbox()) == len(events)
+            assert stream_messages(nats_url, stream) > 0
+    finally:
+        delete_stream(nats_url, stream)
 
 
 def test_the_settings_choose_the_nats_relay_and_its_server(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def main(db_url: str, nats_url: str, stream: str, mode: str) -> None:
         )
     relay = relay_for(db, registry, nats_url, stream)
     relay.start()
-    deadline = time.monotonic() + 120  # a hang guard
+    deadline = time.monotonic() + 90  # a hang guard, inside the test's own
     while time.monotonic() < deadline:
         if len(probe.effects(db)) >= 2 * int(events or 0):
             break

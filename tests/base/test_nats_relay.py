@@ -302,7 +302,12 @@ def test_a_relay_killed_mid_batch_leaves_every_effect_done_once_after_restart(
     assert not [key for key in probe.effects(setup.db) if key[1] == probe.STUCK]
 
     restarted = _relay_child(setup, "finish")
-    assert restarted.wait(120) == 0
+    try:
+        assert restarted.wait(120) == 0
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+            restarted.wait(20)
     expected = once_each(event_ids, [probe.FIRST, probe.STUCK])
     assert probe.effects(setup.db) == expected
     assert probe.deliveries(setup.db, event_ids) == expected

@@ -201,9 +201,21 @@ class NatsRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._ready.set()
-        await self._connect()
-        if self._stopping.is_set():
-            return
+        try:
+            await self._connect()
+            if not self._stopping.is_set():
+                await self._serve(self._stopping)
+        finally:
+            if self._nc is not None:
+                # Closed, not drained: a message fetched and not yet acknowledged simply comes
+                # back to another fetch after the ack wait.
+                try:
+                    await self._nc.close()
+                except Exception:  # closing a connection that is already gone
+                    log.debug("closing the NATS connection failed", exc_info=True)
+                self._nc = self._js = None
+
+    async def _serve(self, stopping: asyncio.Event) -> None:
         # Every durable exists before anything is published: a durable starts at the messages
         # published after its creation, so a publisher that went first could leave one out.
         subs = []
@@ -217,17 +229,10 @@ class NatsRelay:
             asyncio.create_task(self._consume(c, sub), name=f"nats-consumer-{c.name}")
             for c, sub in zip(self.registry.consumers, subs, strict=True)
         ]
-        await self._stopping.wait()
+        await stopping.wait()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._nc is not None:
-            # Closed, not drained: a message fetched and not yet acknowledged simply comes
-            # back to another fetch after the ack wait.
-            try:
-                await self._nc.close()
-            except Exception:  # closing a connection that is already gone
-                log.debug("closing the NATS connection failed", exc_info=True)
 
     async def _connect(self) -> None:
         """Connect and declare the stream, retrying until NATS answers (or the relay stops);

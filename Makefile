@@ -78,6 +78,7 @@ bench: $(STAMP)
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_temporal.py
 	$(BIN)/python benchmarks/guards.py
+	PYTHONPATH=src $(BIN)/python benchmarks/nats_relay.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/datalog.py
 	$(BIN)/python benchmarks/ckan.py

@@ -208,6 +208,35 @@ def guards_table(documents: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def nats_relay_table(documents: list[dict[str, Any]]) -> str:
+    """nats_relay.py: the outbox relay over NATS JetStream, events/s end to end."""
+    (figures,) = documents
+    median, runs = figures["median_events_per_second"], figures["runs"]
+    load = figures["machine"]["load_1_5_15"]
+
+    def row(title: str, key: str) -> str:
+        each = ", ".join(_n(v) for v in runs[key])
+        return f"| {title} | {_n(median[key])} | {each} |"
+
+    return (
+        "\n".join(
+            [
+                f"{_n(figures['events'])} events, {figures['consumers']} consumers, median of"
+                f" {len(runs['nats'])} runs; load average at the start {load[0]:.1f}"
+                f" / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)"
+                f" on {figures['machine']['cores']} cores.",
+                "",
+                "| path | events/s (median) | runs |",
+                "|---|---:|---|",
+                row("outbox → NATS JetStream → both consumers' effects", "nats"),
+                row("ceiling: the in-process relay, same work, no NATS", "inprocess"),
+                row("ceiling: bare JetStream publish, acknowledged (messages/s)", "bare_publish"),
+            ]
+        )
+        + "\n"
+    )
+
+
 def services_table(documents: list[dict[str, Any]]) -> str:
     """services.py: the hall, submission and licence verification, medians of the runs."""
     (document,) = documents
@@ -409,6 +438,7 @@ RENDERERS: dict[str, Renderer] = {
     "cost": cost_table,
     "perception": perception_table,
     "guards": guards_table,
+    "nats-relay": nats_relay_table,
 }
 
 

@@ -34,7 +34,7 @@ def build_context(settings: Settings) -> AppContext:
     """The shared runtime, with every package's consumers, jobs and services set up."""
     db = Database(settings.resolved_database_url)
     consumers = ConsumerRegistry()
-    relay = load_relay(settings.relay)(db, consumers, settings.relay_poll_seconds)
+    relay = load_relay(settings.relay)(db, consumers, settings)
     notify_relay_after_commit(db, relay)
     policy = AddressPolicy.from_setting(settings.outbound_allow)
     storage = storage_from_url(settings.resolved_storage_url)

@@ -110,8 +110,18 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = Field(default=72.0, gt=0)
     outbox_prune_interval_seconds: float = 3600.0
     run_background: bool = True
-    # Which event relay delivers the outbox: an entry point in the "cityloop.relays" group.
+    # Which event relay delivers the outbox: "inprocess" (the default, for one process), "nats"
+    # (NATS JetStream, for several processes or hosts), or another relay's entry point in the
+    # "cityloop.relays" group.
     relay: str = "inprocess"
+    # The NATS relay: the server, the JetStream stream (its subjects are "<stream>.<event
+    # type>"; one stream per deployment), how long a consumer may hold a message before the
+    # server sends it again, and how often an event is tried before it is given up on (its
+    # outbox row then keeps the last error).
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = Field(default="CITYLOOP_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    nats_ack_wait_seconds: float = Field(default=30.0, gt=0)
+    nats_max_deliver: int = Field(default=10, ge=2, le=1000)
 
     # Where citizen e-mail notifications go out, e.g. smtp://mail.city.example:25?from=noreply@…
     smtp_url: str | None = None

@@ -3,9 +3,10 @@
 A domain writes its state change and its event row in one transaction (:func:`emit`). A relay
 then hands each event to every consumer subscribed to its type. The in-process relay runs a
 consumer and records its delivery in one transaction, so a crash between the two redoes the
-consumer's work at most once and a committed event is never lost. A NATS JetStream relay can
-replace it by implementing :class:`EventRelay` and registering under the ``cityloop.relays``
-entry-point group: domains only call :func:`emit` and :meth:`ConsumerRegistry.subscribe`.
+consumer's work at most once and a committed event is never lost. The NATS JetStream relay
+(:mod:`cityloop.base.nats_relay`) replaces it when scaled out; another relay implements
+:class:`EventRelay` and registers under the ``cityloop.relays`` entry-point group. Domains only
+call :func:`emit` and :meth:`ConsumerRegistry.subscribe`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import ForeignKey, Index, String, delete, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from cityloop.base import metrics
 from cityloop.base.db import Base, Database, utcnow
 from cityloop.base.events import Event, event_class
+
+if TYPE_CHECKING:
+    from cityloop.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +144,13 @@ class InProcessRelay:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(
+        cls, db: Database, registry: ConsumerRegistry, settings: Settings
+    ) -> InProcessRelay:
+        """The relay a deployment's settings describe."""
+        return cls(db, registry, settings.relay_poll_seconds)
+
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
@@ -220,34 +231,44 @@ class InProcessRelay:
     def _deliver_batch(
         self, consumer: Consumer, events: list[DeliveredEvent], failures: dict[int, str]
     ) -> None:
-        try:
-            with self.db.writing() as session:
-                _one_relay_per_consumer(session, consumer.name)
-                done = set(
-                    session.scalars(
-                        select(OutboxDelivery.event_id).where(
-                            OutboxDelivery.consumer == consumer.name,
-                            OutboxDelivery.event_id.in_([e.id for e in events]),
-                        )
+        for event_id, error in deliver_batch(self.db, consumer, events).items():
+            failures.setdefault(event_id, error)
+
+
+def deliver_batch(db: Database, consumer: Consumer, events: list[DeliveredEvent]) -> dict[int, str]:
+    """Run ``consumer`` on the events it has not yet handled, in one transaction with their
+    delivery records, each event in its own savepoint; returns the failures (event id -> error).
+    An event already delivered to it counts as done without running it again."""
+    failures: dict[int, str] = {}
+    try:
+        with db.writing() as session:
+            _one_relay_per_consumer(session, consumer.name)
+            done = set(
+                session.scalars(
+                    select(OutboxDelivery.event_id).where(
+                        OutboxDelivery.consumer == consumer.name,
+                        OutboxDelivery.event_id.in_([e.id for e in events]),
                     )
                 )
-                for event in events:
-                    if event.id in done:
-                        continue
-                    try:
-                        with session.begin_nested():
-                            consumer.handler(session, event)
-                            session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
-                    except Exception as exc:
-                        log.exception("consumer %s failed on event %s", consumer.name, event.id)
-                        metrics.EVENTS_FAILED.inc(consumer=consumer.name)
-                        failures[event.id] = f"{consumer.name}: {exc}"
-                    else:
-                        metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
-        except Exception as exc:  # the batch's commit itself failed: nothing of it counts
-            log.exception("consumer %s lost a batch", consumer.name)
+            )
             for event in events:
-                failures.setdefault(event.id, f"{consumer.name}: {exc}")
+                if event.id in done:
+                    continue
+                try:
+                    with session.begin_nested():
+                        consumer.handler(session, event)
+                        session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
+                except Exception as exc:
+                    log.exception("consumer %s failed on event %s", consumer.name, event.id)
+                    metrics.EVENTS_FAILED.inc(consumer=consumer.name)
+                    failures[event.id] = f"{consumer.name}: {exc}"
+                else:
+                    metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+    except Exception as exc:  # the batch's commit itself failed: nothing of it counts
+        log.exception("consumer %s lost a batch", consumer.name)
+        for event in events:
+            failures.setdefault(event.id, f"{consumer.name}: {exc}")
+    return failures
 
 
 def _one_relay_per_consumer(session: Session, consumer: str) -> None:
@@ -297,13 +318,18 @@ def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:
         sa_event.listen(factory, "after_commit", after_commit)
 
 
-RelayFactory = Callable[[Database, ConsumerRegistry, float], EventRelay]
+RelayFactory = Callable[[Database, ConsumerRegistry, "Settings"], EventRelay]
 
 
 def load_relay(name: str) -> RelayFactory:
-    """The relay registered under ``name`` in the ``cityloop.relays`` entry-point group."""
+    """The relay named ``name``: one of the two that ship, or one registered in the
+    ``cityloop.relays`` entry-point group, as a factory of (database, consumers, settings)."""
     if name == "inprocess":
-        return InProcessRelay
+        return InProcessRelay.from_settings
+    if name == "nats":  # imported only when chosen: the embedded default never loads nats-py
+        from cityloop.base.nats_relay import NatsRelay
+
+        return NatsRelay.from_settings
     from importlib.metadata import entry_points
 
     for entry in entry_points(group="cityloop.relays"):

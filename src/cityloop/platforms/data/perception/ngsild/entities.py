@@ -129,7 +129,7 @@ def unexpired(attrs: dict[str, Any], now: datetime) -> dict[str, Any]:
     return out
 
 
-def _content_value(instance: dict[str, Any], active: ActiveContext) -> tuple[str, Any]:
+def content_value(instance: dict[str, Any], active: ActiveContext) -> tuple[str, Any]:
     """The instance's content member and its value as a client reads it (vocab compacted)."""
     kind = str(instance.get("type", "Property"))
     member = CONTENT_MEMBER.get(kind, "value")
@@ -156,7 +156,7 @@ def key_value(attribute: Any, active: ActiveContext) -> Any:
         }
     if not isinstance(attribute, dict):
         return attribute
-    member, value = _content_value(attribute, active)
+    member, value = content_value(attribute, active)
     if member == "objectList" and isinstance(value, list):
         return [o.get("object") if isinstance(o, dict) else o for o in value]
     if member in ("languageMap", "vocab", "json"):
@@ -173,7 +173,7 @@ def _render_instance(
             if sys_attrs:
                 out[key] = item
         elif key == "vocab":
-            out[key] = _content_value(instance, active)[1]
+            out[key] = content_value(instance, active)[1]
         elif key == "type" or key in CONTENT_MEMBER.values() or key in INSTANCE_MEMBERS:
             out[key] = item
         else:
@@ -230,3 +230,17 @@ def render_entity(
         else:
             out[name] = render_attribute(attribute, active, sys_attrs, concise)
     return out
+
+
+def relationship_objects(instance: Any) -> list[str]:
+    """The entity ids a Relationship or ListRelationship instance points at."""
+    if not isinstance(instance, dict):
+        return []
+    if instance.get("type") == "Relationship":
+        found = instance.get("object")
+        return [o for o in (found if isinstance(found, list) else [found]) if isinstance(o, str)]
+    if instance.get("type") == "ListRelationship":
+        items = instance.get("objectList") or []
+        ids = [i.get("object") if isinstance(i, dict) else i for i in items]
+        return [i for i in ids if isinstance(i, str)]
+    return []

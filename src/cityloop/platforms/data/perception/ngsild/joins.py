@@ -13,24 +13,11 @@ from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.ngsild import rows
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import relationship_objects
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, Tree, filter_datasets
 
 MAX_LINKED = 1000  # linked entities one answer may carry
-
-
-def _objects(instance: Any) -> list[str]:
-    """The entity ids a Relationship or ListRelationship instance points at."""
-    if not isinstance(instance, dict):
-        return []
-    if instance.get("type") == "Relationship":
-        found = instance.get("object")
-        return [o for o in (found if isinstance(found, list) else [found]) if isinstance(o, str)]
-    if instance.get("type") == "ListRelationship":
-        items = instance.get("objectList") or []
-        ids = [i.get("object") if isinstance(i, dict) else i for i in items]
-        return [i for i in ids if isinstance(i, str)]
-    return []
 
 
 @dataclass
@@ -70,8 +57,12 @@ class _Linker:
             if name not in rendered:
                 continue
             if isinstance(attribute, list):
-                out.extend((name, n, ids) for n, i in enumerate(attribute) if (ids := _objects(i)))
-            elif ids := _objects(attribute):
+                out.extend(
+                    (name, n, ids)
+                    for n, i in enumerate(attribute)
+                    if (ids := relationship_objects(i))
+                )
+            elif ids := relationship_objects(attribute):
                 out.append((name, None, ids))
         return out
 

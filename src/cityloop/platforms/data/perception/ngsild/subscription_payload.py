@@ -19,6 +19,7 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
     CONTENT_MEMBER,
     EntityView,
+    content_value,
     now_iso,
     render_entity,
 )
@@ -43,6 +44,8 @@ class Notified:
     deleted_entity: bool = False
     deleted_attrs: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
+    # Instances deleted (by datasetId) from attributes the entity keeps, by attribute IRI.
+    deleted_instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _member(instance: Any) -> str:
@@ -60,13 +63,15 @@ def _first(attribute: Any) -> Any:
     return attribute
 
 
-def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> dict[str, Any]:
+def _deleted_marker(
+    previous: Any, params: dict[str, Any], deleted_at: str, active: ActiveContext
+) -> dict[str, Any]:
     instance = _first(previous) if isinstance(_first(previous), dict) else {}
     member = _member(instance)
     marker: dict[str, Any] = {"type": instance.get("type", "Property")}
     marker[member] = {"@none": NULL} if member == "languageMap" else NULL
     if params.get("showChanges") and member in instance:
-        marker[_previous_name(member)] = instance[member]
+        marker[_previous_name(member)] = content_value(instance, active)[1]
     if params.get("sysAttrs"):
         for stamp in ("createdAt", "modifiedAt"):
             if stamp in instance:
@@ -75,7 +80,7 @@ def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> d
     return marker
 
 
-def _with_previous(rendered: Any, previous: Any) -> Any:
+def _with_previous(rendered: Any, previous: Any, active: ActiveContext) -> Any:
     """The rendered attribute with its former content (showChanges)."""
     instance = _first(previous)
     if not isinstance(instance, dict) or isinstance(rendered, list):
@@ -84,7 +89,7 @@ def _with_previous(rendered: Any, previous: Any) -> Any:
     if member not in instance:
         return rendered
     out = dict(rendered) if isinstance(rendered, dict) else {member: rendered}
-    out[_previous_name(member)] = instance[member]
+    out[_previous_name(member)] = content_value(instance, active)[1]
     return out
 
 
@@ -158,13 +163,31 @@ def render_notified(
         out["deletedAt"] = deleted_at
     for iri, previous in notified.deleted_attrs.items():
         if wanted is None or iri in wanted:
-            marker = _deleted_marker(previous, params, deleted_at)
+            marker = _deleted_marker(previous, params, deleted_at, active)
             out[active.compact(iri)] = NULL if key_values else marker
+    for iri, gone in notified.deleted_instances.items():
+        name = active.compact(iri)
+        if name not in out or (wanted is not None and iri not in wanted):
+            continue
+        if key_values:
+            # 4.5.4: instances in keyValues are a dataset map, the default one under @none.
+            shown = out[name]
+            if not (isinstance(shown, dict) and isinstance(shown.get("dataset"), dict)):
+                shown = {"dataset": {"@none": shown}}
+            nulls = {i.get("datasetId") or "@none": NULL for i in gone}
+            out[name] = {"dataset": {**shown["dataset"], **nulls}}
+            continue
+        kept = out[name] if isinstance(out[name], list) else [out[name]]
+        markers = [_deleted_marker(instance, params, deleted_at, active) for instance in gone]
+        for marker, instance in zip(markers, gone, strict=True):
+            if instance.get("datasetId"):
+                marker["datasetId"] = instance["datasetId"]
+        out[name] = [*kept, *markers]
     if params.get("showChanges") and not key_values:
         for iri, previous in notified.previous.items():
             name = active.compact(iri)
             if name in out and iri not in notified.deleted_attrs:
-                out[name] = _with_previous(out[name], previous)
+                out[name] = _with_previous(out[name], previous, active)
     linked = _linked(out, attrs, spec, active, load, level=1)
     return [_picked(out, params, active), *linked]
 

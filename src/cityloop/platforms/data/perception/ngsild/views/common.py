@@ -129,7 +129,7 @@ _TEMPORAL = frozenset(
 )
 PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/entities"): frozenset(),
-    ("GET", "/entities"): _ENTITY_QUERY,
+    ("GET", "/entities"): _ENTITY_QUERY | {"expandValues", "collation", "orderFrom"},
     ("DELETE", "/entities"): frozenset(
         {"id", "type", "idPattern", "attrs", "q", "scopeQ", "local", "keep", "drop"}
         | {"georel", "geometry", "coordinates", "geoproperty"}

@@ -32,6 +32,7 @@ from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
+from cityloop.platforms.data.perception.ngsild.versions import preferred_version
 from cityloop.settings import Settings
 
 PREFIX = "/ngsi-ld/v1"
@@ -200,6 +201,7 @@ class Call:
     base_url: str
     anonymous: bool = True
     client: str = "unknown"
+    version: str | None = None  # the specification version the client prefers (4.3.6.8)
 
     @property
     def ld(self) -> bool:
@@ -315,6 +317,7 @@ def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
         base_url=request.app.state.ctx.settings.public_base_url.rstrip("/"),
         anonymous=getattr(request.state, "ngsild_principal", None) is None,
         client=client_key(request),
+        version=preferred_version(request.headers.get("prefer")),
     )
 
 
@@ -398,6 +401,8 @@ def respond(
 ) -> Response:
     """Answer ``data`` as JSON with a Link header, or as JSON-LD with @context in the body."""
     headers = dict(headers or {})
+    if call.version:
+        headers["Preference-Applied"] = f"ngsi-ld={call.version}"
     if call.ld:
         if isinstance(data, dict):
             data = {**data, "@context": active.body_context}

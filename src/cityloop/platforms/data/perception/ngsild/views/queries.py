@@ -33,6 +33,7 @@ from cityloop.platforms.data.perception.ngsild.query import (
     safe_regex,
 )
 from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
+from cityloop.platforms.data.perception.ngsild.versions import downgrade
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     LD_JSON,
@@ -426,6 +427,11 @@ def _respond(
 ) -> Response:
     """JSON or JSON-LD as common.respond gives it; GeoJSON carries @context at its top."""
     if not options.geojson:
-        return respond(call, active, data, headers=headers)
+        status = 200
+        if call.version:
+            # 4.3.6.8: attribute types the preferred version lacks fall back; 203 says so.
+            data, altered = downgrade(data, call.version)
+            status = 203 if altered else 200
+        return respond(call, active, data, status=status, headers=headers)
     body = {**data, "@context": active.body_context}
     return JSONResponse(body, headers=headers, media_type=GEOJSON)

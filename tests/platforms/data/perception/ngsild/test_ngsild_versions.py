@@ -8,7 +8,11 @@ import uuid
 
 import pytest
 
-from cityloop.platforms.data.perception.ngsild.versions import downgrade, preferred_version
+from cityloop.platforms.data.perception.ngsild.versions import (
+    downgrade,
+    preferred_version,
+    prefers_body_json,
+)
 from tests.support.city import City
 from tests.support.ngsild import API
 
@@ -98,3 +102,20 @@ def test_a_subscription_is_returned_unaltered_under_any_version(city: City) -> N
     assert answer.headers["Preference-Applied"] == "ngsi-ld=1.0"
     assert answer.json()["notification"]["attributes"] == ["height"]
     city.client.delete(created.headers["Location"])
+
+
+def test_prefer_body_json_moves_a_geojson_answers_context_to_a_link_header(city: City) -> None:
+    """6.3.6: with Prefer body=json the GeoJSON body has no @context; the Link header names it."""
+    headers = {"Accept": "application/geo+json"}
+    plain = city.client.get(API + "/entities", params={"type": "Building"}, headers=headers)
+    assert "@context" in plain.json()
+    answer = city.client.get(
+        API + "/entities",
+        params={"type": "Building"},
+        headers={**headers, "Prefer": "respond-async, body=json"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("application/geo+json")
+    assert "@context" not in answer.json()
+    assert "json-ld#context" in answer.headers["Link"]
+    assert prefers_body_json('Body="JSON"') and not prefers_body_json("body=ld")

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     now_iso,
     render_entity,
 )
+from cityloop.platforms.data.perception.ngsild.joins import join_views
 from cityloop.platforms.data.perception.ngsild.projection import (
     filter_datasets,
     parse_languages,
@@ -188,43 +189,17 @@ def render_notified(
             name = active.compact(iri)
             if name in out and iri not in notified.deleted_attrs:
                 out[name] = _with_previous(out[name], previous, active)
-    linked = _linked(out, attrs, spec, active, load, level=1)
+    linked = join_views(
+        out,
+        attrs,
+        join=params.get("join"),
+        levels=params.get("joinLevel", 1),
+        active=active,
+        load=load,
+        render=lambda view: _render(view, spec, active),
+        key_values=key_values,
+    )
     return [_picked(out, params, active), *linked]
-
-
-def _linked(
-    out: dict[str, Any],
-    attrs: dict[str, Any],
-    spec: dict[str, Any],
-    active: ActiveContext,
-    load: Loader,
-    level: int,
-) -> list[dict[str, Any]]:
-    """Linked entities (clause 4.5.23, join and joinLevel): put inside their Relationship
-    (inline), or returned to follow the entity (flat)."""
-    params = spec["notification"]
-    join = params.get("join")
-    if join not in ("flat", "inline") or level > params.get("joinLevel", 1):
-        return []
-    flat: list[dict[str, Any]] = []
-    for iri, attribute in attrs.items():
-        instance = _first(attribute)
-        name = active.compact(iri)
-        if not isinstance(instance, dict) or instance.get("type") != "Relationship":
-            continue
-        target = load(str(instance.get("object")))
-        if target is None or name not in out:
-            continue
-        target_out, target_attrs = _render(target, spec, active)
-        deeper = _linked(target_out, target_attrs, spec, active, load, level + 1)
-        if join == "flat":
-            seen = {entity["id"] for entity in flat}
-            flat.extend(e for e in [target_out, *deeper] if e["id"] not in seen)
-        elif isinstance(out[name], dict):
-            out[name] = {**out[name], "entity": target_out}
-        else:
-            out[name] = target_out  # keyValues: the entity stands for the relationship
-    return flat
 
 
 def notification_body(

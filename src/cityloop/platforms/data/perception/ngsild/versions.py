@@ -34,6 +34,16 @@ def preferred_version(prefer: str | None) -> str | None:
     return None
 
 
+def prefers_body_json(prefer: str | None) -> bool:
+    """Whether a Prefer header asks for ``body=json`` (6.3.6: a GeoJSON answer then names its
+    @context in a Link header instead of its body)."""
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.split(";", 1)[0].strip().partition("=")
+        if name.strip().lower() == "body" and value.strip().strip('"').lower() == "json":
+            return True
+    return False
+
+
 def _as_tuple(version: str) -> tuple[int, int]:
     major, minor = version.split(".")
     return int(major), int(minor)

@@ -32,7 +32,10 @@ from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
-from cityloop.platforms.data.perception.ngsild.versions import preferred_version
+from cityloop.platforms.data.perception.ngsild.versions import (
+    preferred_version,
+    prefers_body_json,
+)
 from cityloop.settings import Settings
 
 PREFIX = "/ngsi-ld/v1"
@@ -202,6 +205,7 @@ class Call:
     anonymous: bool = True
     client: str = "unknown"
     version: str | None = None  # the specification version the client prefers (4.3.6.8)
+    body_json: bool = False  # Prefer: body=json (6.3.6)
 
     @property
     def ld(self) -> bool:
@@ -318,6 +322,7 @@ def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
         anonymous=getattr(request.state, "ngsild_principal", None) is None,
         client=client_key(request),
         version=preferred_version(request.headers.get("prefer")),
+        body_json=prefers_body_json(request.headers.get("prefer")),
     )
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from cityloop.platforms.data.perception.ngsild import reads, retrieval
 from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
-from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext, link_header
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
@@ -433,5 +433,9 @@ def _respond(
             data, altered = downgrade(data, call.version)
             status = 203 if altered else 200
         return respond(call, active, data, status=status, headers=headers)
+    if call.body_json:
+        # 6.3.6: Prefer body=json keeps the @context out of the body, in a Link header.
+        linked = {**(headers or {}), "Link": link_header(active.link_url)}
+        return JSONResponse(data, headers=linked, media_type=GEOJSON)
     body = {**data, "@context": active.body_context}
     return JSONResponse(body, headers=headers, media_type=GEOJSON)

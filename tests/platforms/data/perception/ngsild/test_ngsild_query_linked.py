@@ -1,5 +1,5 @@
 """NGSI-LD queries through HTTP: linked-entity subqueries and expandValues in q (4.9, 5.7.2.4),
-distance ordering and collations in orderBy (4.23.3, 5.2.43)."""
+distance ordering and collations in orderBy (4.23.3, 5.2.43), and page links (6.3.13)."""
 
 from __future__ import annotations
 
@@ -179,3 +179,12 @@ def test_the_query_body_carries_ordering_params(city: City) -> None:
         response = post(bad)
         assert response.status_code == 400, (bad, response.text)
         assert error_type(response) == "BadRequestData"
+
+
+def test_page_links_name_the_collection_however_the_request_spelt_it(city: City) -> None:
+    """6.3.13: the next page of GET /entities/ (trailing slash) is linked as /entities?..."""
+    setup(city)
+    page = city.client.get(API + "/entities/", params={"type": "Tower", "limit": 1})
+    assert page.status_code == 200
+    (link,) = page.headers.get_list("Link")[-1:]
+    assert link.startswith(f"<{API}/entities?") and 'rel="next"' in link

@@ -413,7 +413,10 @@ def _page_links(request: Request, query: reads.EntityQuery, more: bool) -> list[
     links = []
     for relation, offset in pages:
         params = {**request.query_params, "offset": str(offset), "limit": str(query.limit)}
-        target = f"{request.url.path}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        # The collection is /entities, however the request spelt it (a trailing slash).
+        target = (
+            f"{request.url.path.rstrip('/')}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        )
         links.append(f'<{target}>; rel="{relation}"; type="application/json"')
     return links
 

@@ -188,3 +188,12 @@ def test_page_links_name_the_collection_however_the_request_spelt_it(city: City)
     assert page.status_code == 200
     (link,) = page.headers.get_list("Link")[-1:]
     assert link.startswith(f"<{API}/entities?") and 'rel="next"' in link
+
+
+def test_a_malformed_context_source_filter_is_a_400(city: City) -> None:
+    """5.7.2.4: csf follows the q grammar; a malformed one is BadRequestData, a good one passes."""
+    setup(city)
+    bad = city.client.get(API + "/entities", params={"type": "Tower", "csf": "))bad(("})
+    assert bad.status_code == 400
+    assert error_type(bad) == "BadRequestData" and "csf" in bad.json()["detail"]
+    assert len(ids(city, csf='endpoint=="http://x"')) == 3

@@ -16,7 +16,7 @@ from cityloop.platforms.data.perception.ngsild import reads, retrieval
 from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext, link_header
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.geojson import GEOJSON
 from cityloop.platforms.data.perception.ngsild.ordering import (
@@ -107,6 +107,8 @@ def query_entities(request: Request) -> Response:
         query.q = parse_q(params["q"], budget)
     if params.get("scopeQ"):
         query.scope_q = parse_scope_q(params["scopeQ"])
+    if "csf" in params:
+        _check_csf(params["csf"])
     query.geo = parse_geoquery(
         params.get("georel"),
         params.get("geometry"),
@@ -364,6 +366,15 @@ def _answer(
         for link in _page_links(request, query, more):
             response.headers.append("Link", link)
     return response
+
+
+def _check_csf(text: str) -> None:
+    """5.7.2.4: a context source filter (the q grammar over registration information) must be
+    well formed; with no context sources registered here it then selects nothing to forward."""
+    try:
+        parse_q(text)
+    except NgsiError as exc:
+        raise bad_data(f"csf is not a valid context source filter: {exc.detail}") from exc
 
 
 def _order(query: reads.EntityQuery, params: Mapping[str, str]) -> None:

@@ -43,7 +43,7 @@ from cityloop.platforms.application.media.imaging import (  # noqa: E402
     process_image,
 )
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError  # noqa: E402
-from cityloop.platforms.data.perception.ngsild.query import (  # noqa: E402
+from cityloop.platforms.data.perception.ngsild.patterns import (  # noqa: E402
     CALL_MATCH_SECONDS,
     REQUEST_MATCH_SECONDS,
     CallLimit,

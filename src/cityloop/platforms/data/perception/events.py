@@ -71,7 +71,8 @@ class EntityChange(BaseModel):
     ``previous`` holds the written attributes' former instances (absent: the attribute is new;
     None: not recorded, as for device readings), ``removed`` the attributes the write deleted and
     ``created`` marks a new entity, so subscriptions can tell their notification triggers apart
-    and show changes."""
+    and show changes. ``removed_datasets`` names the instances (by datasetId, None for the
+    default one) a write deleted from attributes it kept; a deleted entity carries its stamps."""
 
     entity_id: str
     type: str
@@ -79,6 +80,9 @@ class EntityChange(BaseModel):
     previous: dict[str, Any] | None = None
     removed: list[str] = []
     created: bool = False
+    removed_datasets: dict[str, list[str | None]] = {}
+    created_at: str | None = None
+    modified_at: str | None = None
 
 
 class EntitiesChanged(Event):

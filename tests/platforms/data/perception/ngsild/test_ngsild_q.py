@@ -8,19 +8,21 @@ import pytest
 
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError
 from cityloop.platforms.data.perception.ngsild.geo import evaluate_georel, parse_geoquery
+from cityloop.platforms.data.perception.ngsild.patterns import (
+    CallLimit,
+    PatternTimedOut,
+    RequestBudget,
+    safe_regex,
+)
 from cityloop.platforms.data.perception.ngsild.query import (
     And,
-    CallLimit,
     Compare,
     Exists,
     Or,
     Path,
-    PatternTimedOut,
     Range,
-    RequestBudget,
     evaluate_q,
     parse_q,
-    safe_regex,
 )
 
 V = "urn:v:"

@@ -226,3 +226,17 @@ def render_entity(
         else:
             out[name] = render_attribute(attribute, active, sys_attrs, concise)
     return out
+
+
+def relationship_objects(instance: Any) -> list[str]:
+    """The entity ids a Relationship or ListRelationship instance points at."""
+    if not isinstance(instance, dict):
+        return []
+    if instance.get("type") == "Relationship":
+        found = instance.get("object")
+        return [o for o in (found if isinstance(found, list) else [found]) if isinstance(o, str)]
+    if instance.get("type") == "ListRelationship":
+        items = instance.get("objectList") or []
+        ids = [i.get("object") if isinstance(i, dict) else i for i in items]
+        return [i for i in ids if isinstance(i, str)]
+    return []

@@ -5,6 +5,7 @@ a nested pick or omit (``locatedAt{name}``) projects the entities reached throug
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -13,24 +14,11 @@ from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.ngsild import rows
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.entities import EntityView, relationship_objects
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, Tree, filter_datasets
 
 MAX_LINKED = 1000  # linked entities one answer may carry
-
-
-def _objects(instance: Any) -> list[str]:
-    """The entity ids a Relationship or ListRelationship instance points at."""
-    if not isinstance(instance, dict):
-        return []
-    if instance.get("type") == "Relationship":
-        found = instance.get("object")
-        return [o for o in (found if isinstance(found, list) else [found]) if isinstance(o, str)]
-    if instance.get("type") == "ListRelationship":
-        items = instance.get("objectList") or []
-        ids = [i.get("object") if isinstance(i, dict) else i for i in items]
-        return [i for i in ids if isinstance(i, str)]
-    return []
 
 
 @dataclass
@@ -70,8 +58,12 @@ class _Linker:
             if name not in rendered:
                 continue
             if isinstance(attribute, list):
-                out.extend((name, n, ids) for n, i in enumerate(attribute) if (ids := _objects(i)))
-            elif ids := _objects(attribute):
+                out.extend(
+                    (name, n, ids)
+                    for n, i in enumerate(attribute)
+                    if (ids := relationship_objects(i))
+                )
+            elif ids := relationship_objects(attribute):
                 out.append((name, None, ids))
         return out
 
@@ -128,6 +120,8 @@ def _attach(
     """Inline ``entities`` where the relationship was rendered: in keyValues they replace the
     object, otherwise they go in its ``entity`` member."""
     linked: Any = entities[0] if len(entities) == 1 else entities
+    if index is not None and not isinstance(rendered[name], list):
+        return  # several instances rendered as one (a keyValues dataset map): nowhere to go
     holder, key = (rendered, name) if index is None else (rendered[name], index)
     if key_values:
         holder[key] = linked
@@ -153,3 +147,51 @@ def join_linked(
     for row, rendered in found:
         linker.flat(row, rendered, options.pick, options.omit, options.join_level, answer)
     return list(answer.values())
+
+
+def join_views(
+    out: dict[str, Any],
+    attrs: dict[str, Any],
+    *,
+    join: str | None,
+    levels: int,
+    active: ActiveContext,
+    load: Callable[[str], EntityView | None],
+    render: Callable[[EntityView], tuple[dict[str, Any], dict[str, Any]]],
+    key_values: bool,
+) -> list[dict[str, Any]]:
+    """The linked entities of an entity already rendered as ``out`` from ``attrs`` (as a
+    notification renders it): put inline into its relationships, or returned to follow it
+    (flat), ``levels`` hops deep. ``render`` gives a linked entity and the attributes it was
+    rendered from."""
+    if join not in ("flat", "inline") or levels <= 0:
+        return []
+    flat: dict[str, dict[str, Any]] = {}
+    for iri, attribute in attrs.items():
+        name = active.compact(iri)
+        if name not in out:
+            continue
+        several = isinstance(attribute, list)
+        for index, instance in enumerate(attribute if several else [attribute]):
+            entities = []
+            for target_id in relationship_objects(instance):
+                target = load(target_id)
+                if target is None:
+                    continue
+                target_out, target_attrs = render(target)
+                deeper = join_views(
+                    target_out,
+                    target_attrs,
+                    join=join,
+                    levels=levels - 1,
+                    active=active,
+                    load=load,
+                    render=render,
+                    key_values=key_values,
+                )
+                entities.append(target_out)
+                for entity in (target_out, *deeper):
+                    flat.setdefault(entity["id"], entity)
+            if entities and join == "inline":
+                _attach(out, name, index if several else None, entities, key_values)
+    return list(flat.values()) if join == "flat" else []

@@ -35,6 +35,7 @@ from cityloop.platforms.application.webhooks.rules import WebhookInputError
 from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild import rows
+from cityloop.platforms.data.perception.ngsild.attributes import instances as attribute_instances
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION, EntityView
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, parse_geoquery
@@ -45,15 +46,14 @@ from cityloop.platforms.data.perception.ngsild.mqtt_notifier import (
     options,
     publish_after_commit,
 )
-from cityloop.platforms.data.perception.ngsild.query import (
+from cityloop.platforms.data.perception.ngsild.patterns import (
     CallLimit,
     ClientPattern,
-    Node,
     PatternTimedOut,
-    evaluate_q,
-    parse_q,
     safe_regex,
 )
+from cityloop.platforms.data.perception.ngsild.query import LinkedLoader, Node, evaluate_q, parse_q
+from cityloop.platforms.data.perception.ngsild.reads import linked_loader
 from cityloop.platforms.data.perception.ngsild.scopes import (
     ScopeNode,
     evaluate_scope_q,
@@ -109,7 +109,8 @@ def fired_triggers(change: EntityChange, names: set[str], *, deleted: bool) -> s
         return {"entityCreated"} | ({"attributeCreated"} if names else set())
     fired = {"entityUpdated"}
     for name in names:
-        if name in change.removed:
+        if name in change.removed or name in change.removed_datasets:
+            # 5.8.6: deleting one instance (by datasetId) deletes that attribute instance.
             fired.add("attributeDeleted")
         elif change.previous is None or name in change.previous:
             fired.add("attributeUpdated")  # device readings do not say what was there
@@ -167,13 +168,15 @@ class Compiled:
     def live(self, now: datetime) -> bool:
         return self.is_active and (self.expires_at is None or self.expires_at > now)
 
-    def filters(self, attrs: dict[str, Any], scopes: list[str] | None) -> bool:
+    def filters(
+        self, attrs: dict[str, Any], scopes: list[str] | None, load: LinkedLoader | None = None
+    ) -> bool:
         if self.scope is not None and not evaluate_scope_q(self.scope, scopes):
             return False
         if self.geo is not None and not evaluate_georel(self.geo, attrs, self.geoproperty):
             return False
         try:
-            return self.q is None or evaluate_q(self.q, attrs, self.q_expand)
+            return self.q is None or evaluate_q(self.q, attrs, self.q_expand, load)
         except PatternTimedOut:
             return False  # too costly to decide, even for a negated clause: no notification
 
@@ -322,13 +325,29 @@ def _notified(
     """What the notifications of one entity's change are about; None when it is gone since."""
     previous = change.previous or {}
     if deleted:
-        view = EntityView(entity_id=change.entity_id, types=[change.type], attrs=previous)
+        view = EntityView(
+            entity_id=change.entity_id,
+            types=[change.type],
+            attrs=previous,
+            created_at=change.created_at,
+            modified_at=change.modified_at,
+        )
         return Notified(view, deleted_entity=True, previous=previous)
     entity = rows.find(session, tenant=tenant, entity_id=change.entity_id)
     if entity is None:
         return None  # deleted since the event was written
     deleted = {name: previous[name] for name in change.removed if name in previous}
-    return Notified(rows.view_of(entity), deleted_attrs=deleted, previous=previous)
+    instances = {
+        name: [
+            i
+            for i in attribute_instances(previous.get(name))
+            if isinstance(i, dict) and i.get("datasetId") in gone
+        ]
+        for name, gone in change.removed_datasets.items()
+    }
+    return Notified(
+        rows.view_of(entity), deleted_attrs=deleted, previous=previous, deleted_instances=instances
+    )
 
 
 def _notify(
@@ -344,12 +363,13 @@ def _notify(
     if notified is None:
         return 0
     sent = 0
+    load = linked_loader(session, tenant=tenant)
     for candidate in candidates:
         try:
             # Each in a savepoint: one broken subscription must not fail the event (and with
             # it the other subscriptions' notifications) or hold back the relay.
             with session.begin_nested():
-                sent += _notify_one(session, delivery, candidate, change, notified, now)
+                sent += _notify_one(session, delivery, candidate, change, notified, now, load)
         except (NgsiError, WebhookInputError) as exc:
             log.warning("subscription %s: no notification: %s", candidate.subscription_id, exc)
         except Exception:
@@ -364,8 +384,9 @@ def _notify_one(
     change: EntityChange,
     notified: Notified,
     now: datetime,
+    load: LinkedLoader,
 ) -> int:
-    if not candidate.filters(notified.view.attrs, notified.view.scope):
+    if not candidate.filters(notified.view.attrs, notified.view.scope, load):
         return 0
     row = session.get(NgsiSubscription, candidate.row_id)
     if row is None or state_of(row, now) != "active":
@@ -383,6 +404,9 @@ def _notify_one(
         if "attributeDeleted" in candidate.triggers:
             shown = {**{n: notified.previous[n] for n in names if n in notified.previous}, **shown}
         notified = Notified(notified.view, deleted_entity=True, deleted_attrs=shown)
+    elif notified.deleted_instances and "attributeDeleted" not in candidate.triggers:
+        # Only a subscriber to attributeDeleted is told of deleted instances.
+        notified = Notified(notified.view, notified.deleted_attrs, notified.previous)
     send(session, delivery=delivery, row=row, entities=[notified])
     return 1
 

@@ -6,7 +6,7 @@ Grammar (after ETSI GS CIM 009, 4.9)::
     query  := and ('|' and)*
     and    := term (';' term)*
     term   := '(' query ')' | '!' path | path [op value]
-    path   := name ('.' name)* ['[' key ('.' key)* ']']
+    path   := name ('.' name)* ['[' key ('.' key)* ']'] | name '{' [type ':'] path '}'
     op     := '==' | '!=' | '>' | '>=' | '<' | '<=' | '~=' | '!~='
     value  := item (',' item)* | item '..' item
     item   := '"' chars '"' | number | true | false | bare (date-time, URI)
@@ -14,24 +14,23 @@ Grammar (after ETSI GS CIM 009, 4.9)::
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import regex
-
+from cityloop.platforms.data.perception.ngsild.entities import relationship_objects
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
-
-log = logging.getLogger(__name__)
+from cityloop.platforms.data.perception.ngsild.patterns import (
+    CallLimit,
+    RequestBudget,
+    safe_regex,
+)
 
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 20
 MAX_LIST_ITEMS = 200
-MAX_PATTERN_LENGTH = 256
 OPERATORS = ("!~=", "==", "!=", ">=", "<=", "~=", "=~", ">", "<")
 # Members of an attribute instance that a path names directly, never expanded.
 CORE_MEMBERS = frozenset(
@@ -40,12 +39,6 @@ CORE_MEMBERS = frozenset(
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_:/#@\-]+")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-# Back-references (numbered or named) make matching NP-hard; they are refused outright.
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=|\\g<|\\k<")
-# Seconds all of one request's client patterns may spend matching, summed over every row.
-REQUEST_MATCH_SECONDS = 0.25
-# Seconds one subscription pattern may spend on one entity id or value.
-CALL_MATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,6 +46,16 @@ class Path:
     attribute: str
     members: tuple[str, ...] = ()
     json_path: tuple[str, ...] = ()
+    # rel{[Type:]path}: the path read on the entities the Relationship ``attribute`` targets.
+    linked: Linked | None = None
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A linked-entity subquery's target (4.9): only entities of ``entity_type``, if given."""
+
+    entity_type: str | None
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -85,84 +88,6 @@ class Or:
 
 
 Node = Compare | Exists | And | Or
-
-
-class RequestBudget:
-    """One request's matching time, shared by all its client patterns across all rows; once
-    spent, the request is a 400 naming the pattern (the regex package times out and releases
-    the GIL while it matches, so one costly pattern cannot freeze the process)."""
-
-    def __init__(self, seconds: float = REQUEST_MATCH_SECONDS) -> None:
-        self.remaining = seconds
-
-    def search(self, pattern: ClientPattern, text: str) -> Any:
-        started = time.monotonic()
-        try:
-            if self.remaining <= 0:
-                raise TimeoutError
-            return pattern.compiled.search(text, timeout=self.remaining)
-        except TimeoutError:
-            self.remaining = 0.0
-            raise bad_data(
-                f"{pattern.what} {pattern.pattern[:100]!r} is too expensive to evaluate; "
-                "simplify it"
-            ) from None
-        finally:
-            self.remaining -= time.monotonic() - started
-
-
-class PatternTimedOut(Exception):
-    """A pattern under a CallLimit ran out of time: whatever asked gets no answer, rather than
-    a guess (a "no match" would turn a negated clause such as !~= into a match)."""
-
-
-class CallLimit:
-    """A time limit per match, for patterns kept across events (subscriptions): a pattern that
-    runs out of time raises PatternTimedOut, which the caller treats as "do not notify", and
-    says so in the log."""
-
-    def __init__(self, seconds: float = CALL_MATCH_SECONDS) -> None:
-        self.seconds = seconds
-
-    def search(self, pattern: ClientPattern, text: str) -> Any:
-        try:
-            return pattern.compiled.search(text, timeout=self.seconds)
-        except TimeoutError:
-            log.warning(
-                "%s %r timed out on %r; nothing is notified for it",
-                pattern.what,
-                pattern.pattern[:100],
-                text[:100],
-            )
-            raise PatternTimedOut(pattern.pattern) from None
-
-
-class ClientPattern:
-    """A client's regular expression, matched under a time limit."""
-
-    def __init__(self, pattern: str, what: str, limit: RequestBudget | CallLimit) -> None:
-        self.pattern = pattern
-        self.what = what
-        self.limit = limit
-        try:
-            self.compiled = regex.compile(pattern)
-        except (regex.error, OverflowError, RecursionError) as exc:
-            raise bad_data(f"{what} is not a valid regular expression: {exc}") from exc
-
-    def search(self, text: str) -> Any:
-        return self.limit.search(self, text)
-
-
-def safe_regex(
-    pattern: str, what: str = "pattern", limit: RequestBudget | CallLimit | None = None
-) -> ClientPattern:
-    """Compile a client's regular expression for matching under ``limit``."""
-    # By default ``limit`` is a budget of its own, as for one request.
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        raise bad_data(f"{what} is longer than {MAX_PATTERN_LENGTH} characters")
-    if _BACKREFERENCE.search(pattern):
-        raise bad_data(f"{what} uses back-references, which are refused")
-    return ClientPattern(pattern, what, limit if limit is not None else RequestBudget())
 
 
 class _Parser:
@@ -241,6 +166,8 @@ class _Parser:
     def path(self) -> Path:
         self.skip_spaces()
         names = [self.name()]
+        if self.peek() == "{":
+            return Path(names[0], linked=self.linked())
         while self.peek() == "." and self.peek(2) != "..":
             self.pos += 1
             names.append(self.name())
@@ -256,6 +183,29 @@ class _Parser:
             json_path = inner.split(".")
             self.pos = end + 1
         return Path(names[0], tuple(names[1:]), tuple(json_path))
+
+    def linked(self) -> Linked:
+        """``{[Type:]path}`` after a Relationship's name (4.9 EXAMPLE 13, 14)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail("too deeply nested")
+        self.pos += 1
+        start = self.pos
+        first = self.name()
+        entity_type = None
+        prefix, colon, rest = first.partition(":")
+        # ``Type:attr`` hints the target's type; an IRI (``https://...``) is a name as it is.
+        if colon and prefix and rest and not rest.startswith("/"):
+            entity_type = prefix
+            self.pos = start + len(prefix) + 1
+        else:
+            self.pos = start
+        inner = self.path()
+        if self.peek() != "}":
+            raise self.fail("missing '}'")
+        self.pos += 1
+        self.depth -= 1
+        return Linked(entity_type, inner)
 
     def value(self, op: str) -> Any:
         if self.pos >= len(self.text):
@@ -329,6 +279,16 @@ def parse_q(text: str, limit: RequestBudget | CallLimit | None = None) -> Node:
     return _Parser(text, limit if limit is not None else RequestBudget()).parse()
 
 
+def linked_depth(node: Node) -> int:
+    """How many relationships deep the q's linked-entity subqueries reach (0: none)."""
+    if isinstance(node, And | Or):
+        return max(linked_depth(term) for term in node.terms)
+    depth, path = 0, node.path
+    while path.linked is not None:
+        depth, path = depth + 1, path.linked.path
+    return depth
+
+
 def attribute_names(node: Node) -> set[str]:
     """The (unexpanded) attribute names a q expression reads."""
     if isinstance(node, And | Or):
@@ -339,6 +299,8 @@ def attribute_names(node: Node) -> set[str]:
 # --- evaluation -------------------------------------------------------------------------------
 
 _MISSING = object()
+# Reads one entity by id for a linked-entity subquery: (expanded types, expanded attributes).
+LinkedLoader = Callable[[str], tuple[list[str], dict[str, Any]] | None]
 
 
 def instance_value(instance: dict[str, Any]) -> Any:
@@ -366,8 +328,34 @@ def _instances(attribute: Any) -> list[dict[str, Any]]:
     return [attribute] if isinstance(attribute, dict) else []
 
 
-def resolve_path(attrs: dict[str, Any], path: Path, expand: Callable[[str], str]) -> list[Any]:
+def _resolve_linked(
+    attrs: dict[str, Any], path: Path, expand: Callable[[str], str], load: LinkedLoader | None
+) -> list[Any]:
+    """The values a linked-entity subquery reaches on the entities the relationship targets."""
+    assert path.linked is not None
+    if load is None:
+        return []  # no way to read other entities here: nothing is reached
+    wanted = expand(path.linked.entity_type) if path.linked.entity_type else None
+    found: list[Any] = []
+    for instance in _instances(attrs.get(expand(path.attribute))):
+        for target_id in relationship_objects(instance):
+            target = load(target_id)
+            if target is None or (wanted is not None and wanted not in target[0]):
+                continue
+            found.extend(resolve_path(target[1], path.linked.path, expand, load))
+    return found
+
+
+def resolve_path(
+    attrs: dict[str, Any],
+    path: Path,
+    expand: Callable[[str], str],
+    load: LinkedLoader | None = None,
+) -> list[Any]:
     """Every value ``path`` reaches in an entity's expanded attributes (one per instance)."""
+    # ``load`` reads a linked entity (its expanded types and attributes) for rel{path}.
+    if path.linked is not None:
+        return _resolve_linked(attrs, path, expand, load)
     found: list[Any] = []
     for instance in _instances(attrs.get(expand(path.attribute))):
         current: Any = instance
@@ -407,7 +395,7 @@ def _is_language_map(current: Any) -> bool:
 
 def _is_relationship(attrs: dict[str, Any], path: Path, expand: Callable[[str], str]) -> bool:
     """Whether ``path`` names a Relationship or ListRelationship itself (not a member of it)."""
-    if path.members or path.json_path:
+    if path.members or path.json_path or path.linked:
         return False
     instances = _instances(attrs.get(expand(path.attribute)))
     return any(i.get("type") in ("Relationship", "ListRelationship") for i in instances)
@@ -473,11 +461,13 @@ def _matches_one(target: Any, op: str, value: Any) -> bool:
     return _order(target, value, op)
 
 
-def _compare(node: Compare, attrs: dict[str, Any], expand: Callable[[str], str]) -> bool:
+def _compare(
+    node: Compare, attrs: dict[str, Any], expand: Callable[[str], str], load: LinkedLoader | None
+) -> bool:
     if node.op not in ("==", "!=") and _is_relationship(attrs, node.path, expand):
         # 4.9: a relationship meets only equal and unequal; any other operator never matches.
         return False
-    targets = resolve_path(attrs, node.path, expand)
+    targets = resolve_path(attrs, node.path, expand, load)
     if not targets:
         return False
     flat: list[Any] = []
@@ -488,14 +478,20 @@ def _compare(node: Compare, attrs: dict[str, Any], expand: Callable[[str], str])
     return not hit if node.op in ("!=", "!~=") else hit
 
 
-def evaluate_q(node: Node, attrs: dict[str, Any], expand: Callable[[str], str]) -> bool:
+def evaluate_q(
+    node: Node,
+    attrs: dict[str, Any],
+    expand: Callable[[str], str],
+    load: LinkedLoader | None = None,
+) -> bool:
     """Does an entity (its expanded attributes) satisfy ``node``?"""
-    # ``expand`` maps a query's attribute names to IRIs under the querying client's @context.
+    # ``expand`` maps a query's attribute names to IRIs under the querying client's @context;
+    # ``load`` reads the entities linked-entity subqueries reach (without it they reach none).
     if isinstance(node, And):
-        return all(evaluate_q(term, attrs, expand) for term in node.terms)
+        return all(evaluate_q(term, attrs, expand, load) for term in node.terms)
     if isinstance(node, Or):
-        return any(evaluate_q(term, attrs, expand) for term in node.terms)
+        return any(evaluate_q(term, attrs, expand, load) for term in node.terms)
     if isinstance(node, Exists):
-        present = bool(resolve_path(attrs, node.path, expand))
+        present = bool(resolve_path(attrs, node.path, expand, load))
         return not present if node.negated else present
-    return _compare(node, attrs, expand)
+    return _compare(node, attrs, expand, load)

@@ -3,8 +3,8 @@ attributes the entities have."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shapely.geometry import Point
@@ -16,10 +16,14 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import LOCATION
 from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_georel, haversine
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
-from cityloop.platforms.data.perception.ngsild.ordering import OrderKey, sort_rows
+from cityloop.platforms.data.perception.ngsild.ordering import Collation, OrderKey, sort_rows
+from cityloop.platforms.data.perception.ngsild.patterns import ClientPattern
 from cityloop.platforms.data.perception.ngsild.query import (
-    ClientPattern,
+    And,
+    Compare,
+    LinkedLoader,
     Node,
+    Or,
     attribute_names,
     evaluate_q,
 )
@@ -60,6 +64,8 @@ class EntityQuery:
     offset: int = 0
     count: bool = False
     order_by: list[OrderKey] = field(default_factory=list)
+    collation: Collation | None = None
+    order_from: Any = None  # the reference geometry of distance ordering (shapely)
 
     def selects(self) -> bool:
         """Whether the query names what to select by (5.7.2.4, 5.7.4.4): a type, attrs, q,
@@ -130,6 +136,7 @@ def query_entities(
             NgsiEntity.max_lon >= min_lon,
         )
     statement = statement.order_by(NgsiEntity.id)
+    load = linked_loader(session, tenant=tenant)
     in_python = (
         query.q is not None
         or bool(query.type_groups)
@@ -143,9 +150,11 @@ def query_entities(
         # Any member may order the answer, so every match is read, sorted, then paged.
         candidates = session.scalars(statement.execution_options(yield_per=500))
         ordered = sort_rows(
-            [row for row in candidates if not in_python or matches(row, query, active)],
+            [row for row in candidates if not in_python or matches(row, query, active, load)],
             query.order_by,
             active.expand,
+            collation=query.collation,
+            origin=query.order_from,
         )
         page = ordered[query.offset : query.offset + query.limit]
         return page, (len(ordered) if query.count else None)
@@ -159,7 +168,7 @@ def query_entities(
     seen = 0
     wanted = query.offset + query.limit
     for row in session.scalars(statement.execution_options(yield_per=500)):
-        if not matches(row, query, active):
+        if not matches(row, query, active, load):
             continue
         if query.offset <= seen < wanted:
             matched.append(row)
@@ -169,7 +178,44 @@ def query_entities(
     return matched, (seen if query.count else None)
 
 
-def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
+def linked_loader(session: Session, *, tenant: str) -> LinkedLoader:
+    """Reads entities for linked-entity subqueries in ``q`` (4.9), each at most once."""
+    found: dict[str, tuple[list[str], dict[str, Any]] | None] = {}
+
+    def load(entity_id: str) -> tuple[list[str], dict[str, Any]] | None:
+        if entity_id not in found:
+            row = session.scalar(
+                select(NgsiEntity).where(
+                    NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id
+                )
+            )
+            found[entity_id] = (row.types or [row.type], row.attrs or {}) if row else None
+        return found[entity_id]
+
+    return load
+
+
+def expand_values(node: Node, names: set[str], expand: Callable[[str], str]) -> Node:
+    """``node`` with the values compared to the attributes in ``names`` expanded as terms
+    under the @context (4.9, ``expandValues``), as vocab values are stored expanded."""
+    if isinstance(node, And | Or):
+        return type(node)(tuple(expand_values(term, names, expand) for term in node.terms))
+    if not isinstance(node, Compare) or node.path.attribute not in names:
+        return node
+    value = node.value
+    if isinstance(value, str):
+        value = expand(value)
+    elif isinstance(value, tuple):
+        value = tuple(expand(item) if isinstance(item, str) else item for item in value)
+    return replace(node, value=value)
+
+
+def matches(
+    row: NgsiEntity,
+    query: EntityQuery,
+    active: ActiveContext,
+    load: LinkedLoader | None = None,
+) -> bool:
     """Whether a candidate row passes the parts of the query SQL could not check."""
     if query.id_pattern is not None and not query.id_pattern.search(row.entity_id):
         return False
@@ -204,7 +250,7 @@ def matches(row: NgsiEntity, query: EntityQuery, active: ActiveContext) -> bool:
                 return False
         elif not evaluate_georel(geo, attrs, query.geoproperty):
             return False
-    return query.q is None or evaluate_q(query.q, attrs, active.expand)
+    return query.q is None or evaluate_q(query.q, attrs, active.expand, load)
 
 
 def _types_and_attributes(session: Session, tenant: str) -> Iterable[Any]:

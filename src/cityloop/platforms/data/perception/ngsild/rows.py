@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.platforms.data.perception.events import EntitiesChanged, EntityChange
+from cityloop.platforms.data.perception.ngsild.attributes import instances
 from cityloop.platforms.data.perception.ngsild.entities import (
     LOCATION,
     EntityView,
@@ -115,11 +116,33 @@ def emit_change(
         previous={name: before[name] for name in names if name in before},
         removed=[] if deleted else [name for name in names if name not in row.attrs],
         created=created,
+        removed_datasets={} if deleted else _removed_datasets(names, before, row.attrs or {}),
+        created_at=iso(row.created_at) if deleted else None,
+        modified_at=iso(row.modified_at) if deleted else None,
     )
     emit(
         session,
         EntitiesChanged(tenant=row.tenant, changes=[change], deleted=deleted, row_id=row.id),
     )
+
+
+def _removed_datasets(
+    names: list[str], before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, list[str | None]]:
+    """Per attribute kept by a write, the datasetIds of the instances it deleted."""
+    found: dict[str, list[str | None]] = {}
+    for name in names:
+        if name not in before or name not in after:
+            continue
+        kept = {i.get("datasetId") for i in instances(after[name]) if isinstance(i, dict)}
+        gone = [
+            i.get("datasetId")
+            for i in instances(before[name])
+            if isinstance(i, dict) and i.get("datasetId") not in kept
+        ]
+        if gone:
+            found[name] = gone
+    return found
 
 
 def record_history(session: Session, *, row: NgsiEntity, attrs: dict[str, Any]) -> None:

@@ -19,9 +19,11 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import (
     CONTENT_MEMBER,
     EntityView,
+    content_value,
     now_iso,
     render_entity,
 )
+from cityloop.platforms.data.perception.ngsild.joins import join_views
 from cityloop.platforms.data.perception.ngsild.projection import (
     filter_datasets,
     parse_languages,
@@ -43,6 +45,8 @@ class Notified:
     deleted_entity: bool = False
     deleted_attrs: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
+    # Instances deleted (by datasetId) from attributes the entity keeps, by attribute IRI.
+    deleted_instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _member(instance: Any) -> str:
@@ -60,13 +64,15 @@ def _first(attribute: Any) -> Any:
     return attribute
 
 
-def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> dict[str, Any]:
+def _deleted_marker(
+    previous: Any, params: dict[str, Any], deleted_at: str, active: ActiveContext
+) -> dict[str, Any]:
     instance = _first(previous) if isinstance(_first(previous), dict) else {}
     member = _member(instance)
     marker: dict[str, Any] = {"type": instance.get("type", "Property")}
     marker[member] = {"@none": NULL} if member == "languageMap" else NULL
     if params.get("showChanges") and member in instance:
-        marker[_previous_name(member)] = instance[member]
+        marker[_previous_name(member)] = content_value(instance, active)[1]
     if params.get("sysAttrs"):
         for stamp in ("createdAt", "modifiedAt"):
             if stamp in instance:
@@ -75,7 +81,7 @@ def _deleted_marker(previous: Any, params: dict[str, Any], deleted_at: str) -> d
     return marker
 
 
-def _with_previous(rendered: Any, previous: Any) -> Any:
+def _with_previous(rendered: Any, previous: Any, active: ActiveContext) -> Any:
     """The rendered attribute with its former content (showChanges)."""
     instance = _first(previous)
     if not isinstance(instance, dict) or isinstance(rendered, list):
@@ -84,7 +90,7 @@ def _with_previous(rendered: Any, previous: Any) -> Any:
     if member not in instance:
         return rendered
     out = dict(rendered) if isinstance(rendered, dict) else {member: rendered}
-    out[_previous_name(member)] = instance[member]
+    out[_previous_name(member)] = content_value(instance, active)[1]
     return out
 
 
@@ -158,50 +164,42 @@ def render_notified(
         out["deletedAt"] = deleted_at
     for iri, previous in notified.deleted_attrs.items():
         if wanted is None or iri in wanted:
-            marker = _deleted_marker(previous, params, deleted_at)
+            marker = _deleted_marker(previous, params, deleted_at, active)
             out[active.compact(iri)] = NULL if key_values else marker
+    for iri, gone in notified.deleted_instances.items():
+        name = active.compact(iri)
+        if name not in out or (wanted is not None and iri not in wanted):
+            continue
+        if key_values:
+            # 4.5.4: instances in keyValues are a dataset map, the default one under @none.
+            shown = out[name]
+            if not (isinstance(shown, dict) and isinstance(shown.get("dataset"), dict)):
+                shown = {"dataset": {"@none": shown}}
+            nulls = {i.get("datasetId") or "@none": NULL for i in gone}
+            out[name] = {"dataset": {**shown["dataset"], **nulls}}
+            continue
+        kept = out[name] if isinstance(out[name], list) else [out[name]]
+        markers = [_deleted_marker(instance, params, deleted_at, active) for instance in gone]
+        for marker, instance in zip(markers, gone, strict=True):
+            if instance.get("datasetId"):
+                marker["datasetId"] = instance["datasetId"]
+        out[name] = [*kept, *markers]
     if params.get("showChanges") and not key_values:
         for iri, previous in notified.previous.items():
             name = active.compact(iri)
             if name in out and iri not in notified.deleted_attrs:
-                out[name] = _with_previous(out[name], previous)
-    linked = _linked(out, attrs, spec, active, load, level=1)
+                out[name] = _with_previous(out[name], previous, active)
+    linked = join_views(
+        out,
+        attrs,
+        join=params.get("join"),
+        levels=params.get("joinLevel", 1),
+        active=active,
+        load=load,
+        render=lambda view: _render(view, spec, active),
+        key_values=key_values,
+    )
     return [_picked(out, params, active), *linked]
-
-
-def _linked(
-    out: dict[str, Any],
-    attrs: dict[str, Any],
-    spec: dict[str, Any],
-    active: ActiveContext,
-    load: Loader,
-    level: int,
-) -> list[dict[str, Any]]:
-    """Linked entities (clause 4.5.23, join and joinLevel): put inside their Relationship
-    (inline), or returned to follow the entity (flat)."""
-    params = spec["notification"]
-    join = params.get("join")
-    if join not in ("flat", "inline") or level > params.get("joinLevel", 1):
-        return []
-    flat: list[dict[str, Any]] = []
-    for iri, attribute in attrs.items():
-        instance = _first(attribute)
-        name = active.compact(iri)
-        if not isinstance(instance, dict) or instance.get("type") != "Relationship":
-            continue
-        target = load(str(instance.get("object")))
-        if target is None or name not in out:
-            continue
-        target_out, target_attrs = _render(target, spec, active)
-        deeper = _linked(target_out, target_attrs, spec, active, load, level + 1)
-        if join == "flat":
-            seen = {entity["id"] for entity in flat}
-            flat.extend(e for e in [target_out, *deeper] if e["id"] not in seen)
-        elif isinstance(out[name], dict):
-            out[name] = {**out[name], "entity": target_out}
-        else:
-            out[name] = target_out  # keyValues: the entity stands for the relationship
-    return flat
 
 
 def notification_body(

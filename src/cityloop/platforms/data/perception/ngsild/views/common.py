@@ -32,6 +32,10 @@ from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
+from cityloop.platforms.data.perception.ngsild.versions import (
+    preferred_version,
+    prefers_body_json,
+)
 from cityloop.settings import Settings
 
 PREFIX = "/ngsi-ld/v1"
@@ -130,7 +134,7 @@ _TEMPORAL = frozenset(
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/entities"): frozenset(),
-    ("GET", "/entities"): _ENTITY_QUERY,
+    ("GET", "/entities"): _ENTITY_QUERY | {"expandValues", "collation", "orderFrom"},
     ("DELETE", "/entities"): frozenset(
         {"id", "type", "idPattern", "attrs", "q", "scopeQ", "local", "keep", "drop"}
         | {"georel", "geometry", "coordinates", "geoproperty"}
@@ -204,6 +208,8 @@ class Call:
     base_url: str
     anonymous: bool = True
     client: str = "unknown"
+    version: str | None = None  # the specification version the client prefers (4.3.6.8)
+    body_json: bool = False  # Prefer: body=json (6.3.6)
 
     @property
     def ld(self) -> bool:
@@ -319,6 +325,8 @@ def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
         base_url=request.app.state.ctx.settings.public_base_url.rstrip("/"),
         anonymous=getattr(request.state, "ngsild_principal", None) is None,
         client=client_key(request),
+        version=preferred_version(request.headers.get("prefer")),
+        body_json=prefers_body_json(request.headers.get("prefer")),
     )
 
 
@@ -402,6 +410,8 @@ def respond(
 ) -> Response:
     """Answer ``data`` as JSON with a Link header, or as JSON-LD with @context in the body."""
     headers = dict(headers or {})
+    if call.version:
+        headers["Preference-Applied"] = f"ngsi-ld={call.version}"
     if call.ld:
         if isinstance(data, dict):
             data = {**data, "@context": active.body_context}

@@ -14,19 +14,25 @@ from fastapi.responses import JSONResponse, Response
 
 from cityloop.platforms.data.perception.ngsild import reads, retrieval
 from cityloop.platforms.data.perception.ngsild.attributes import RESERVED_NAMES
-from cityloop.platforms.data.perception.ngsild.context import ActiveContext
+from cityloop.platforms.data.perception.ngsild.context import ActiveContext, link_header
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.geojson import GEOJSON
-from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
+from cityloop.platforms.data.perception.ngsild.ordering import (
+    parse_collation,
+    parse_order_by,
+    parse_origin,
+)
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions, read_options
 from cityloop.platforms.data.perception.ngsild.query import (
     RequestBudget,
+    linked_depth,
     parse_q,
     safe_regex,
 )
 from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
+from cityloop.platforms.data.perception.ngsild.versions import downgrade
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     LD_JSON,
@@ -117,6 +123,13 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
             raise bad_data("scopeQ must be a string in the scope query language")
         query.scope_q = parse_scope_q(body["scopeQ"])
     params = {**request.query_params, **body_parameters(body)}
+    if body.get("ordering") is not None:
+        params.update(_ordering(query, body["ordering"]))
+    if body.get("expandValues") is not None:
+        if not isinstance(body["expandValues"], str | list):
+            raise bad_data("expandValues must be a list of attribute names")
+        values = body["expandValues"]
+        params["expandValues"] = values if isinstance(values, str) else ",".join(map(str, values))
     options = _options(request, call, params, active, query.attrs)
     return _answer(request, call, active, query, options, params, wide=body.get("local") is True)
 
@@ -335,8 +348,16 @@ def _answer(
     check_limit(query.limit, settings)
     if query.limit == 0 and not query.count:
         raise bad_data("limit=0 only makes sense with count=true")
-    if params.get("orderBy"):
-        query.order_by = parse_order_by(params["orderBy"])
+    _order(query, params)
+    depth = linked_depth(query.q) if query.q is not None else 0
+    if depth and (options.join is None or depth > options.join_level):
+        # 5.7.2.4: a linked-entity query deeper than the linked entity retrieval asked for.
+        raise bad_data(
+            f"q: a linked-entity query {depth} deep needs join with joinLevel {depth} or more"
+        )
+    if params.get("expandValues") and query.q is not None:
+        names = {name.strip() for name in params["expandValues"].split(",") if name.strip()}
+        query.q = reads.expand_values(query.q, names, active.expand)
     with call.ctx.reading() as session:
         data, total, more = retrieval.query(
             session, tenant=call.tenant, entity_query=query, options=options, active=active
@@ -346,6 +367,43 @@ def _answer(
         for link in _page_links(request, query, more):
             response.headers.append("Link", link)
     return response
+
+
+def _order(query: reads.EntityQuery, params: Mapping[str, str]) -> None:
+    """orderBy, collation and the reference of distance ordering (4.23), checked."""
+    if params.get("orderBy"):
+        query.order_by = parse_order_by(params["orderBy"])
+    if "collation" in params:
+        query.collation = parse_collation(params["collation"])
+    if any(key.distance for key in query.order_by) and query.order_from is None:
+        if not params.get("orderFrom"):
+            raise bad_data("dist-asc and dist-desc need the reference coordinates (orderFrom)")
+        query.order_from = parse_origin(params["orderFrom"])
+
+
+def _ordering(query: reads.EntityQuery, ordering: Any) -> dict[str, str]:
+    """A Query body's ``ordering`` (OrderingParams, 5.2.43): the reference geometry goes on
+    ``query``; orderBy and collation come back as the URL parameters of that name."""
+    if not isinstance(ordering, dict):
+        raise bad_data("ordering must be an object with orderBy and, as needed, coordinates")
+    order_by = ordering.get("orderBy")
+    if isinstance(order_by, str):
+        order_by = [order_by]
+    if not isinstance(order_by, list) or not all(isinstance(k, str) for k in order_by):
+        raise bad_data("ordering orderBy must be a list of strings")
+    found = {"orderBy": ",".join(order_by)}
+    if "collation" in ordering:
+        if not isinstance(ordering["collation"], str):
+            raise bad_data("ordering collation must be a string")
+        found["collation"] = ordering["collation"]
+    geometry = ordering.get("geometry", "Point")
+    if not isinstance(geometry, str):
+        raise bad_data("ordering geometry must be a string")
+    if "coordinates" in ordering:
+        if not isinstance(ordering["coordinates"], list):
+            raise bad_data("ordering coordinates must be an array")
+        query.order_from = parse_origin(ordering["coordinates"], geometry)
+    return found
 
 
 def _page_links(request: Request, query: reads.EntityQuery, more: bool) -> list[str]:
@@ -358,7 +416,10 @@ def _page_links(request: Request, query: reads.EntityQuery, more: bool) -> list[
     links = []
     for relation, offset in pages:
         params = {**request.query_params, "offset": str(offset), "limit": str(query.limit)}
-        target = f"{request.url.path}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        # The collection is /entities, however the request spelt it (a trailing slash).
+        target = (
+            f"{request.url.path.rstrip('/')}?{urlencode(sorted(params.items()), safe=':/*,;|')}"
+        )
         links.append(f'<{target}>; rel="{relation}"; type="application/json"')
     return links
 
@@ -372,6 +433,15 @@ def _respond(
 ) -> Response:
     """JSON or JSON-LD as common.respond gives it; GeoJSON carries @context at its top."""
     if not options.geojson:
-        return respond(call, active, data, headers=headers)
+        status = 200
+        if call.version:
+            # 4.3.6.8: attribute types the preferred version lacks fall back; 203 says so.
+            data, altered = downgrade(data, call.version)
+            status = 203 if altered else 200
+        return respond(call, active, data, status=status, headers=headers)
+    if call.body_json:
+        # 6.3.6: Prefer body=json keeps the @context out of the body, in a Link header.
+        linked = {**(headers or {}), "Link": link_header(active.link_url)}
+        return JSONResponse(data, headers=linked, media_type=GEOJSON)
     body = {**data, "@context": active.body_context}
     return JSONResponse(body, headers=headers, media_type=GEOJSON)

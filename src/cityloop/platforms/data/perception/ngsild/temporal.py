@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement
@@ -22,14 +22,23 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import is_uri, iso, parse_time
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
-from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
+from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
 from cityloop.platforms.data.perception.ngsild.rows import find
 from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
     Aggregation,
     aggregate_series,
     parse_aggregation,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_filters import (
+    Interval,
+    scope_at_start,
+    select_entities,
+    time_column,
+    window_conditions,
+    within,
+)
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    SCOPE,
     SIMPLIFIED_MEMBER,
     attribute_names,
     moment_of,
@@ -140,19 +149,7 @@ class TemporalResult:
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
-def time_column(timeproperty: str) -> Any:
-    """The column a time property reads (device readings have only observedAt)."""
-    if timeproperty == "createdAt":
-        return func.coalesce(Measurement.created_at, Measurement.observed_at)
-    if timeproperty == "modifiedAt":
-        return func.coalesce(Measurement.modified_at, Measurement.observed_at)
-    if timeproperty == "deletedAt":
-        return Measurement.deleted_at
-    return Measurement.observed_at
-
-
 def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any]:
-    column = time_column(query.timeproperty)
     where = [
         Measurement.tenant == tenant,
         Measurement.entity_id == entity_id,
@@ -162,14 +159,7 @@ def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any
         where.append(Measurement.deleted_at.is_not(None))
     if query.dataset_ids:
         where.append(Measurement.dataset_id.in_(query.dataset_ids))
-    if query.timerel == "before":
-        where.append(column < query.time_at)
-    elif query.timerel == "after":
-        # Strictly after: a client paging on with timeAt=<last instance> gets the next ones.
-        where.append(column > query.time_at)
-    elif query.timerel == "between":
-        where.extend([column >= query.time_at, column < query.end_time_at])
-    return where
+    return where + window_conditions(query)
 
 
 def _series(
@@ -245,9 +235,11 @@ def temporal_entity(
     active: ActiveContext,
     page: int = 1000,
     row: NgsiEntity | None = None,
+    bounds: list[Interval] | None = None,
 ) -> TemporalResult:
-    """The history of one entity's attributes under a temporal query (one page). Retrieved
-    alone (no ``row`` given), an entity without any of the attributes asked for is a 404."""
+    """The history of one entity's attributes under a temporal query (one page), within
+    ``bounds`` when given. Retrieved alone (no ``row`` given), an entity without any of the
+    attributes asked for is a 404."""
     require_tenant(session, tenant=tenant)
     alone = row is None
     row = row or find(session, tenant=tenant, entity_id=entity_id)
@@ -256,6 +248,10 @@ def temporal_entity(
     if row is None and not known:
         raise not_found(f"entity {entity_id} has no history")
     names = [core.compact(iri) for iri in query.attrs] if query.attrs else known
+    # The scope's own series (clause 4.5.6) is shown whatever attrs asks for, never aggregated.
+    names = [n for n in names if n != SCOPE]
+    if SCOPE in known and query.aggregation is None:
+        names.append(SCOPE)
     out: dict[str, Any] = {"id": entity_id}
     if row is not None:
         compacted = [active.compact(t) for t in (row.types or [row.type])]
@@ -269,6 +265,8 @@ def temporal_entity(
     result = TemporalResult(out)
     for name in names:
         where = _where(tenant, entity_id, name, query)
+        if bounds is not None and name != SCOPE:
+            where.append(within(bounds, query.timeproperty))
         key = active.compact(core.expand(name))
         if query.aggregation is not None:
             kinds = session.scalars(select(Measurement.kind).where(*where).limit(1))
@@ -277,6 +275,9 @@ def temporal_entity(
                 out[key] = aggregated
             continue
         rows, cut = _series(session, where, query, page)
+        if name == SCOPE:
+            start = scope_at_start(session, tenant=tenant, entity_id=entity_id, query=query)
+            rows = [start, *rows] if start is not None else rows
         if not rows:
             continue
         if cut:
@@ -309,8 +310,9 @@ def temporal_query(
     active: ActiveContext,
     page: int,
 ) -> tuple[list[TemporalResult], int | None]:
-    """The history of each entity the selection matches (type, id, idPattern, attrs, q, geo),
-    one page of entities, and their count when the selection asks for it."""
+    """The history of each entity the selection matches (type, id, idPattern, attrs; q, geo
+    and scopeQ on the instances within the time range), one page of entities, and their count
+    when the selection asks for it."""
     require_tenant(session, tenant=tenant)
     if not (
         selection.types
@@ -319,9 +321,12 @@ def temporal_query(
         or selection.attrs
         or selection.q
         or selection.geo
+        or selection.scope_q
     ):
-        raise bad_data("a temporal query needs type, id, idPattern, attrs, q or georel")
-    rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
+        raise bad_data("a temporal query needs type, id, idPattern, attrs, q, scopeQ or georel")
+    rows, total, bounds = select_entities(
+        session, tenant=tenant, selection=selection, query=query, active=active
+    )
     results = []
     for row in rows:
         result = temporal_entity(
@@ -332,6 +337,7 @@ def temporal_query(
             active=active,
             page=page,
             row=row,
+            bounds=bounds.get(row.entity_id),
         )
         # An entity without any instance in the range (of the attributes and datasets asked
         # for) has no temporal evolution to show: it is left out.

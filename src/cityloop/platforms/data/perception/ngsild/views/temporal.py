@@ -15,8 +15,10 @@ from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
+from cityloop.platforms.data.perception.ngsild.identifiers import check_term
 from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
+from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
     Call,
@@ -98,8 +100,8 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
 
 @router.get("/temporal/entities")
 def temporal_query(request: Request) -> Response:
-    """Attribute histories of entities by type, id, idPattern, attrs, q or geo-query over a time
-    range, paged; admins, dispatchers and API keys (anyone, when reads are public)."""
+    """Attribute histories of entities by type, id, idPattern, attrs, q, scopeQ or geo-query over
+    a time range, paged; admins, dispatchers and API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     params = request.query_params
@@ -113,6 +115,8 @@ def temporal_query(request: Request) -> Response:
         selection.id_pattern = safe_regex(params["idPattern"], "idPattern", budget)
     if params.get("q"):
         selection.q = parse_q(params["q"], budget)
+    if params.get("scopeQ"):
+        selection.scope_q = parse_scope_q(params["scopeQ"])
     _geo(
         selection,
         params.get("georel"),
@@ -205,6 +209,10 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
         if not isinstance(body["q"], str):
             raise bad_data("q must be a string in the NGSI-LD query language")
         selection.q = parse_q(body["q"], budget)
+    if body.get("scopeQ") is not None:
+        if not isinstance(body["scopeQ"], str):
+            raise bad_data("scopeQ must be a string in the scope query language")
+        selection.scope_q = parse_scope_q(body["scopeQ"])
     geo = body.get("geoQ")
     if geo is not None:
         if not isinstance(geo, dict):
@@ -304,7 +312,7 @@ def delete_temporal_attribute(request: Request, entity_id: str, attr: str) -> Re
     deleteAll=true); admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(call.link)
     params = request.query_params
     with call.ctx.writing() as session:
@@ -331,7 +339,7 @@ def _patch_instance(
     call: Call, body: Any, media: str, entity_id: str, attr: str, instance_id: str
 ) -> Response:
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(user_context(call, body, media))
     with call.ctx.writing() as session:
         temporal_provision.patch_instance(
@@ -351,7 +359,7 @@ def delete_instance(request: Request, entity_id: str, attr: str, instance_id: st
     """Delete one attribute instance; admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(call.link)
     with call.ctx.writing() as session:
         temporal_provision.delete_instance(
@@ -363,3 +371,21 @@ def delete_instance(request: Request, entity_id: str, attr: str, instance_id: st
             active=active,
         )
     return Response(status_code=204)
+
+
+# Out of the OpenAPI document, as the entities' guard: a path with an empty entity id or
+# attribute name is a 400 naming it, not a 404 for a route that does not exist.
+@router.api_route(
+    "/temporal/entities//attrs{rest:path}",
+    methods=["POST", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def empty_temporal_entity_id(rest: str) -> Response:
+    """A temporal attribute operation whose entity id is empty: 400."""
+    raise bad_data("the entity id in the path is empty")
+
+
+@router.delete("/temporal/entities/{entity_id}/attrs//{rest:path}", include_in_schema=False)
+def empty_temporal_attribute_name(entity_id: str, rest: str) -> Response:
+    """A temporal instance deletion whose attribute name is empty: 400."""
+    raise bad_data("the attribute name in the path is empty")

@@ -96,3 +96,12 @@ def test_an_empty_id_or_name_or_a_dot_segment_in_the_path_is_bad_request_data(
     )
     assert response.status_code == 400, response.text
     assert error_type(response) == "BadRequestData"
+
+
+def test_patching_an_attribute_without_an_instance_id_is_method_not_allowed(city: City) -> None:
+    """6.21: /temporal/entities/{id}/attrs/{attr} allows only DELETE; a PATCH needs the
+    instanceId after it."""
+    path = f"{TEMPORAL}/urn:ngsi-ld:Scooter:x/attrs/speed/"
+    response = city.client.patch(path, json=speed(1, "2026-01-01T00:00:00Z"))
+    assert response.status_code == 405, response.text
+    assert error_type(response) == "MethodNotAllowed"

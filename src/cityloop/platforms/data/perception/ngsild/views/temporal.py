@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from cityloop.platforms.data.perception.ngsild import temporal, temporal_provision
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.identifiers import check_term
 from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
@@ -331,6 +331,9 @@ def delete_temporal_attribute(request: Request, entity_id: str, attr: str) -> Re
 @router.patch("/temporal/entities/{entity_id}/attrs/{attr}/{instance_id:path}")
 async def patch_instance(request: Request, entity_id: str, attr: str, instance_id: str) -> Response:
     """Partially update one attribute instance; admins, dispatchers and API keys."""
+    if not instance_id:
+        # The path names the attribute itself, which only allows DELETE (6.21).
+        raise NgsiError("MethodNotAllowed", "PATCH needs an instanceId after the attribute name")
     call, body, media = await call_with_body(request)
     return await run(_patch_instance, call, body, media, entity_id, attr, instance_id)
 

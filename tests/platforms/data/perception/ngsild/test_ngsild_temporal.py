@@ -261,9 +261,11 @@ def test_temporal_queries_honour_id_pattern(city: City) -> None:
     assert ids(idPattern="north") == north
     assert ids(idPattern="north", limit="1", offset="1") == north[1:]
     assert ids(idPattern="nowhere") == []
-    # Alone it is enough to ask with, as on GET /entities.
+    # Alone it only narrows nothing, as on GET /entities (5.7.2.4): a 400, unless local=true.
     alone = city.client.get(temporal, params={"idPattern": "south-1$"})
-    assert [e["id"] for e in alone.json()] == ["urn:ngsi-ld:WaterQualityObserved:south-1"]
+    assert alone.status_code == 400, alone.text
+    local = city.client.get(temporal, params={"idPattern": "south-1$", "local": "true"})
+    assert [e["id"] for e in local.json()] == ["urn:ngsi-ld:WaterQualityObserved:south-1"]
     # A bad or too costly pattern is the client's error, named.
     bad = city.client.get(temporal, params={"type": "WaterQualityObserved", "idPattern": "("})
     assert bad.status_code == 400 and "idPattern" in bad.json()["detail"]

@@ -184,6 +184,22 @@ def test_a_posted_temporal_query_takes_scopeq(city: City) -> None:
     assert ids(response) == ["urn:ngsi-ld:Barge:x"]
 
 
+@pytest.mark.usefixtures("scoped_fleet")
+def test_ids_alone_are_not_enough_for_a_temporal_query_unless_it_is_local(city: City) -> None:
+    """5.7.4 as 5.7.2.4: id and idPattern only narrow a type, attrs, q, scopeQ or geo-query;
+    local=true asks for every local entity (6.18.3.2), in the URL or the Query body."""
+    alone = city.client.get(TEMPORAL, params={"id": "urn:ngsi-ld:Barge:ab", **WINDOW})
+    assert alone.status_code == 400, alone.text
+    assert error_type(alone) == "BadRequestData"
+    local = {"id": "urn:ngsi-ld:Barge:ab", "local": "true", **WINDOW}
+    assert ids(city.client.get(TEMPORAL, params=local)) == ["urn:ngsi-ld:Barge:ab"]
+    posted = city.client.post(
+        API + "/temporal/entityOperations/query",
+        json={"type": "Query", "local": True, "temporalQ": WINDOW},
+    )
+    assert "urn:ngsi-ld:Barge:ab" in ids(posted)
+
+
 @pytest.mark.parametrize("scope_q", ["Madrid", "/A/#/B", "(/A", "/A;;/B"])
 def test_a_malformed_scopeq_is_bad_request_data(city: City, scope_q: str) -> None:
     """4.19: a scopeQ outside the grammar is 400 BadRequestData naming scopeQ."""

@@ -309,21 +309,26 @@ def temporal_query(
     query: TimeQuery,
     active: ActiveContext,
     page: int,
+    local: bool = False,
 ) -> tuple[list[TemporalResult], int | None]:
     """The history of each entity the selection matches (type, id, idPattern, attrs; q, geo
     and scopeQ on the instances within the time range), one page of entities, and their count
     when the selection asks for it."""
     require_tenant(session, tenant=tenant)
+    # 5.7.4 as 5.7.2.4: ids and idPattern only narrow a type, attrs, q, scopeQ or geo-query,
+    # unless the query asks for every local entity (local=true).
     if not (
-        selection.types
-        or selection.ids
-        or selection.id_pattern
+        local
+        or selection.types
         or selection.attrs
         or selection.q
         or selection.geo
         or selection.scope_q
     ):
-        raise bad_data("a temporal query needs type, id, idPattern, attrs, q, scopeQ or georel")
+        raise bad_data(
+            "a temporal query needs type, attrs, q, scopeQ or georel (or local=true); "
+            "id and idPattern only narrow them"
+        )
     rows, total, bounds = select_entities(
         session, tenant=tenant, selection=selection, query=query, active=active
     )

@@ -125,7 +125,8 @@ def temporal_query(request: Request) -> Response:
         params.get("geoproperty"),
         active,
     )
-    return _query(request, call, active, selection, query)
+    local = params.get("local", "").lower() == "true"
+    return _query(request, call, active, selection, query, local=local)
 
 
 def _geo(
@@ -154,6 +155,8 @@ def _query(
     active: ActiveContext,
     selection: EntityQuery,
     query: temporal.TimeQuery,
+    *,
+    local: bool = False,
 ) -> Response:
     """Paging, count and the answer, shared by the GET and POST temporal queries."""
     settings = call.ctx.settings
@@ -169,6 +172,7 @@ def _query(
             query=query,
             active=active,
             page=settings.ngsild_temporal_page,
+            local=local,
         )
     data = [r.entity for r in results]
     return _respond(call, active, results, data, results_count(total))
@@ -247,7 +251,7 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
         aggr_methods=aggr.get("aggrMethods"),
         aggr_period=aggr.get("aggrPeriodDuration"),
     )
-    return _query(request, call, active, selection, query)
+    return _query(request, call, active, selection, query, local=body.get("local") is True)
 
 
 def _text(members: dict[str, Any], name: str) -> str | None:

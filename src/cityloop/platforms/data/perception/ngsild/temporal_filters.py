@@ -108,7 +108,7 @@ def _scopes(value: Any) -> list[str]:
 
 
 def scope_intervals(
-    history: list[Measurement], current: list[str] | None, node: ScopeNode, span: Interval
+    history: list[Any], current: list[str] | None, node: ScopeNode, span: Interval
 ) -> list[Interval]:
     """Where within ``span`` a scope matching ``node`` was valid (clauses 4.18, 4.19): each
     scope instance holds from its time until the next one (a removal is an empty scope). An
@@ -129,14 +129,15 @@ def scope_intervals(
     return found
 
 
-def _value(row: Measurement) -> Any:
+def _value(row: Any) -> Any:
     if row.deleted_at is not None:
         return []
     return (row.document or {}).get("value", row.text_value)
 
 
-def stored_instance(row: Measurement) -> dict[str, Any]:
-    """A history row as an expanded attribute instance, for the q language and geometry."""
+def stored_instance(row: Any) -> dict[str, Any]:
+    """A history row (its ``_COLUMNS``) as an expanded attribute instance, for the q language
+    and geometry."""
     if row.document is not None:
         return row.document
     value: Any = row.text_value
@@ -145,12 +146,24 @@ def stored_instance(row: Measurement) -> dict[str, Any]:
     return {"type": "Property", "value": value, "observedAt": iso(row.observed_at)}
 
 
+# The columns a filter reads: plain rows, not ORM objects, as thousands may be read per query.
+_COLUMNS = (
+    Measurement.entity_id,
+    Measurement.attribute,
+    Measurement.observed_at,
+    Measurement.num_value,
+    Measurement.text_value,
+    Measurement.document,
+    Measurement.deleted_at,
+)
+
+
 def _instances_by_entity(
     session: Session, *, tenant: str, ids: list[str], names: Iterable[str], query: TimeQuery
-) -> dict[str, dict[str, list[Measurement]]]:
+) -> dict[str, dict[str, list[Any]]]:
     """Per entity and history name, the live instances within the query's time range."""
     statement = (
-        select(Measurement)
+        select(*_COLUMNS)
         .where(
             Measurement.tenant == tenant,
             Measurement.entity_id.in_(ids),
@@ -160,18 +173,16 @@ def _instances_by_entity(
         )
         .order_by(Measurement.entity_id, Measurement.attribute, Measurement.observed_at)
     )
-    found: dict[str, dict[str, list[Measurement]]] = {}
-    for row in session.scalars(statement):
+    found: dict[str, dict[str, list[Any]]] = {}
+    for row in session.execute(statement):
         found.setdefault(row.entity_id, {}).setdefault(row.attribute, []).append(row)
     return found
 
 
-def _scope_history(
-    session: Session, *, tenant: str, ids: list[str]
-) -> dict[str, list[Measurement]]:
+def _scope_history(session: Session, *, tenant: str, ids: list[str]) -> dict[str, list[Any]]:
     """Per entity, its scope instances in time order."""
     statement = (
-        select(Measurement)
+        select(*_COLUMNS)
         .where(
             Measurement.tenant == tenant,
             Measurement.entity_id.in_(ids),
@@ -179,8 +190,8 @@ def _scope_history(
         )
         .order_by(Measurement.entity_id, Measurement.observed_at)
     )
-    found: dict[str, list[Measurement]] = {}
-    for row in session.scalars(statement):
+    found: dict[str, list[Any]] = {}
+    for row in session.execute(statement):
         found.setdefault(row.entity_id, []).append(row)
     return found
 

@@ -301,6 +301,20 @@ def test_each_q_term_holds_on_some_instance_within_the_range(
     assert ids(ferries_where(city, q=q)) == [f"urn:ngsi-ld:Ferry:{name}" for name in selected]
 
 
+def test_a_numeric_q_still_sees_arrays_and_structured_values(city: City) -> None:
+    """4.9: a comparison reaches into an array value (any element) and a datatype mismatch
+    never matches, whichever rows the store reads first."""
+    for name, value in (("list", [130, 5]), ("text", "fast"), ("number", 121), ("slow", 3)):
+        create(
+            city,
+            {"id": f"urn:ngsi-ld:Canoe:{name}", "type": "Canoe", "speed": [prop(value, "12:20")]},
+        )
+    response = city.client.get(TEMPORAL, params={"type": "Canoe", "q": "speed>120", **WINDOW})
+    assert ids(response) == ["urn:ngsi-ld:Canoe:list", "urn:ngsi-ld:Canoe:number"]
+    response = city.client.get(TEMPORAL, params={"type": "Canoe", "q": "speed==5", **WINDOW})
+    assert ids(response) == ["urn:ngsi-ld:Canoe:list"]
+
+
 @pytest.mark.usefixtures("ferries")
 def test_a_geo_query_is_judged_on_the_locations_within_the_range(city: City) -> None:
     """5.7.4.4 S3: the geo-query is checked against the GeoProperty instances within the range:

@@ -6,8 +6,9 @@ each query term (one instance at a time), or some GeoProperty instance within th
 the geo-query. S4: a scope is valid from the time it was set until it was replaced or removed
 (clause 4.18); an entity is selected when a matching scope was valid within the range, and only
 its instances from those stretches of time are shown (annex C.5.16). SQL reads the windowed
-instances, many entities per statement; the q language and exact geometry then run in Python,
-as they do for current-state queries.
+instances, many entities per statement (a q comparing a value with a number keeps only the
+rows that could match); the q language and exact geometry then run in Python, as they do for
+current-state queries.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cityloop.platforms.data.perception.ngsild.geo import GeoQuery, evaluate_geo
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import (
     And,
+    Compare,
     Exists,
     Node,
     Or,
@@ -158,10 +160,38 @@ _COLUMNS = (
 )
 
 
+_ORDERING = {">": "__gt__", ">=": "__ge__", "<": "__lt__", "<=": "__le__", "==": "__eq__"}
+
+
+def numeric_prefilter(node: Node | None, expand: Callable[[str], str]) -> Any | None:
+    """For a q that is one comparison of an attribute's value with a number, the SQL condition
+    that keeps every row that could match: those whose number satisfies it, and those without
+    a number (structured values, arrays), which the q language then judges. None otherwise."""
+    if not isinstance(node, Compare) or node.path.members or node.path.json_path:
+        return None
+    literal = node.value
+    if node.op not in _ORDERING or isinstance(literal, bool):
+        return None
+    if not isinstance(literal, int | float) or not abs(literal) < 2**53:
+        return None
+    name = history_name(expand(node.path.attribute))
+    number = Measurement.num_value
+    kept = or_(getattr(number, _ORDERING[node.op])(literal), number.is_(None))
+    # Rows of other attributes (the geo-query's) are kept whole.
+    return or_(Measurement.attribute != name, kept)
+
+
 def _instances_by_entity(
-    session: Session, *, tenant: str, ids: list[str], names: Iterable[str], query: TimeQuery
+    session: Session,
+    *,
+    tenant: str,
+    ids: list[str],
+    names: Iterable[str],
+    query: TimeQuery,
+    prefilter: Any | None = None,
 ) -> dict[str, dict[str, list[Any]]]:
-    """Per entity and history name, the live instances within the query's time range."""
+    """Per entity and history name, the live instances within the query's time range (of the
+    q attribute, only those ``prefilter`` keeps)."""
     statement = (
         select(*_COLUMNS)
         .where(
@@ -173,6 +203,8 @@ def _instances_by_entity(
         )
         .order_by(Measurement.entity_id, Measurement.attribute, Measurement.observed_at)
     )
+    if prefilter is not None:
+        statement = statement.where(prefilter)
     found: dict[str, dict[str, list[Any]]] = {}
     for row in session.execute(statement):
         found.setdefault(row.entity_id, {}).setdefault(row.attribute, []).append(row)
@@ -240,13 +272,16 @@ def select_entities(
     if selection.geo is not None:
         names[history_name(selection.geoproperty)] = selection.geoproperty
     span = window(query)
+    prefilter = numeric_prefilter(selection.q, active.expand)
     matched: list[NgsiEntity] = []
     bounds: dict[str, list[Interval]] = {}
     for start in range(0, len(candidates), _BATCH):
         batch = candidates[start : start + _BATCH]
         ids = [row.entity_id for row in batch]
         history = (
-            _instances_by_entity(session, tenant=tenant, ids=ids, names=names, query=query)
+            _instances_by_entity(
+                session, tenant=tenant, ids=ids, names=names, query=query, prefilter=prefilter
+            )
             if names
             else {}
         )

@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_temporal.py
+	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_temporal_filters.py
 	$(BIN)/python benchmarks/guards.py
 	PYTHONPATH=src $(BIN)/python benchmarks/nats_relay.py
 	$(BIN)/python benchmarks/services.py

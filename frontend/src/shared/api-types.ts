@@ -4353,8 +4353,8 @@ export interface paths {
         };
         /**
          * Temporal Query
-         * @description Attribute histories of entities by type, id, idPattern, attrs, q or geo-query over a time
-         *     range, paged; admins, dispatchers and API keys (anyone, when reads are public).
+         * @description Attribute histories of entities by type, id, idPattern, attrs, q, scopeQ or geo-query over
+         *     a time range, paged; admins, dispatchers and API keys (anyone, when reads are public).
          */
         get: operations["temporal_query_ngsi_ld_v1_temporal_entities_get"];
         put?: never;

@@ -262,10 +262,12 @@ def test_temporal_queries_honour_id_pattern(city: City) -> None:
     assert ids(idPattern="north", limit="1", offset="1") == north[1:]
     assert ids(idPattern="nowhere") == []
     # Alone it is not enough to ask with: ids and idPattern only narrow a type, attrs, q or a
-    # geo-query (5.7.4.4, as 5.7.2.4 on GET /entities).
+    # geo-query (5.7.4.4, as 5.7.2.4 on GET /entities), unless local=true asks for everything.
     alone = city.client.get(temporal, params={"idPattern": "south-1$"})
-    assert alone.status_code == 400
+    assert alone.status_code == 400, alone.text
     assert error_type(alone) == "BadRequestData"
+    local = city.client.get(temporal, params={"idPattern": "south-1$", "local": "true"})
+    assert [e["id"] for e in local.json()] == ["urn:ngsi-ld:WaterQualityObserved:south-1"]
     # A bad or too costly pattern is the client's error, named.
     bad = city.client.get(temporal, params={"type": "WaterQualityObserved", "idPattern": "("})
     assert bad.status_code == 400 and "idPattern" in bad.json()["detail"]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -24,7 +24,10 @@ from cityloop.platforms.data.perception.ngsild.entities import (
 )
 from cityloop.platforms.data.perception.ngsild.errors import not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
-from cityloop.platforms.data.perception.ngsild.temporal_store import record_instances
+from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    record_instances,
+    record_scope,
+)
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
 
 
@@ -172,17 +175,37 @@ def insert(
     session.flush()
     if history:
         record_history(session, row=row, attrs=incoming.attrs)
+        if incoming.scope:
+            record_scope(session, tenant=tenant, entity_id=row.entity_id, scope=incoming.scope)
     emit_change(session, row=row, attributes=incoming.attrs, created=True)
     return row
 
 
+def _scope_changed(row: NgsiEntity) -> bool:
+    """Whether the row's scope was set to another value since it was loaded or flushed."""
+    history = inspect(row).attrs.scope.history
+    if not history.added:
+        return False
+    before = history.deleted[0] if history.deleted else None
+    return list(history.added[0] or []) != list(before or [])
+
+
 def save(
-    session: Session, *, row: NgsiEntity, attrs: dict[str, Any], changed: Iterable[str]
+    session: Session,
+    *,
+    row: NgsiEntity,
+    attrs: dict[str, Any],
+    changed: Iterable[str],
+    scope_recorded: bool = False,
 ) -> None:
-    """Store an entity's new attributes and emit the change (history is the caller's)."""
+    """Store an entity's new attributes and emit the change (attribute history is the caller's;
+    a changed scope is recorded here unless the caller recorded its instances)."""
     previous = row.attrs
+    scope_changed = not scope_recorded and _scope_changed(row)
     row.attrs = attrs
     row.modified_at = utcnow()
     place(row)
     session.flush()
+    if scope_changed:
+        record_scope(session, tenant=row.tenant, entity_id=row.entity_id, scope=row.scope)
     emit_change(session, row=row, attributes=changed, previous=previous)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement
@@ -30,15 +30,24 @@ from cityloop.platforms.data.perception.ngsild.projection import (
     pick_language,
     project,
 )
-from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
+from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
 from cityloop.platforms.data.perception.ngsild.rows import find
 from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
     Aggregation,
     aggregate_series,
     parse_aggregation,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_filters import (
+    Interval,
+    scope_at_start,
+    select_entities,
+    time_column,
+    window_conditions,
+)
+from cityloop.platforms.data.perception.ngsild.temporal_filters import within as within_bounds
 from cityloop.platforms.data.perception.ngsild.temporal_paging import Series, page_range, within
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
+    SCOPE,
     SIMPLIFIED_MEMBER,
     attribute_names,
     moment_of,
@@ -160,19 +169,7 @@ class TemporalAnswer:
     content_range: str | None = None
 
 
-def time_column(timeproperty: str) -> Any:
-    """The column a time property reads (device readings have only observedAt)."""
-    if timeproperty == "createdAt":
-        return func.coalesce(Measurement.created_at, Measurement.observed_at)
-    if timeproperty == "modifiedAt":
-        return func.coalesce(Measurement.modified_at, Measurement.observed_at)
-    if timeproperty == "deletedAt":
-        return Measurement.deleted_at
-    return Measurement.observed_at
-
-
 def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any]:
-    column = time_column(query.timeproperty)
     where = [
         Measurement.tenant == tenant,
         Measurement.entity_id == entity_id,
@@ -182,14 +179,7 @@ def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any
         where.append(Measurement.deleted_at.is_not(None))
     if query.dataset_ids:
         where.append(Measurement.dataset_id.in_(query.dataset_ids))
-    if query.timerel == "before":
-        where.append(column < query.time_at)
-    elif query.timerel == "after":
-        # Strictly after: a client paging on with timeAt=<last instance> gets the next ones.
-        where.append(column > query.time_at)
-    elif query.timerel == "between":
-        where.extend([column >= query.time_at, column < query.end_time_at])
-    return where
+    return where + window_conditions(query)
 
 
 def _series(
@@ -271,9 +261,11 @@ def _entity_history(
     active: ActiveContext,
     page: int,
     row: NgsiEntity | None = None,
+    bounds: list[Interval] | None = None,
 ) -> TemporalResult:
-    """One entity's series under a temporal query (one page of each). Retrieved alone (no
-    ``row`` given), an entity without any of the attributes asked for is a 404."""
+    """One entity's series under a temporal query (one page of each), within ``bounds`` when
+    given. Retrieved alone (no ``row`` given), an entity without any of the attributes asked for
+    is a 404."""
     require_tenant(session, tenant=tenant)
     alone = row is None
     row = row or find(session, tenant=tenant, entity_id=entity_id)
@@ -282,6 +274,10 @@ def _entity_history(
     if row is None and not known:
         raise not_found(f"entity {entity_id} has no history")
     names = [core.compact(iri) for iri in query.attrs] if query.attrs else known
+    # The scope's own series (clause 4.5.6) is shown whatever attrs asks for, never aggregated.
+    names = [n for n in names if n != SCOPE]
+    if SCOPE in known and query.aggregation is None:
+        names.append(SCOPE)
     out: dict[str, Any] = {"id": entity_id}
     if row is not None:
         compacted = [active.compact(t) for t in (row.types or [row.type])]
@@ -295,6 +291,8 @@ def _entity_history(
     result = TemporalResult(out)
     for name in names:
         where = _where(tenant, entity_id, name, query)
+        if bounds is not None and name != SCOPE:
+            where.append(within_bounds(bounds, query.timeproperty))
         key = active.compact(core.expand(name))
         if not _projected(key, query):
             # Not read at all, so it neither shows nor cuts the page; whether the entity has
@@ -309,6 +307,9 @@ def _entity_history(
                 out[key] = aggregated
             continue
         rows, cut = _series(session, where, query, page)
+        if name == SCOPE:
+            start = scope_at_start(session, tenant=tenant, entity_id=entity_id, query=query)
+            rows = [start, *rows] if start is not None else rows
         if rows:
             result.series.append(Series(key, rows, cut))
     return result
@@ -376,14 +377,16 @@ def temporal_query(
     page: int,
     wide: bool = False,
 ) -> tuple[TemporalAnswer, int | None]:
-    """The history of each entity the selection matches (type, id, idPattern, attrs, q, geo),
-    one page of entities, and their count when the selection asks for it; ``wide`` (local=true
-    or type=*) selects every entity."""
+    """The history of each entity the selection matches (type, id, idPattern, attrs; q, geo
+    and scopeQ on the instances within the time range), one page of entities, and their count
+    when the selection asks for it; ``wide`` (local=true or type=*) selects every entity."""
     require_tenant(session, tenant=tenant)
     if not selection.selects() and not wide:
         # 5.7.4.4, as entity queries (5.7.2.4): ids and idPattern only narrow a selection.
-        raise bad_data("name at least one of type, attrs, q or georel (or local=true)")
-    rows, total = query_entities(session, tenant=tenant, query=selection, active=active)
+        raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
+    rows, total, bounds = select_entities(
+        session, tenant=tenant, selection=selection, query=query, active=active
+    )
     results = []
     for row in rows:
         result = _entity_history(
@@ -394,6 +397,7 @@ def temporal_query(
             active=active,
             page=page,
             row=row,
+            bounds=bounds.get(row.entity_id),
         )
         # An entity without any instance in the range (of the attributes and datasets asked
         # for) has no temporal evolution to show: it is left out.

@@ -28,16 +28,19 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     is_uri,
     iso,
     now_iso,
+    parse_time,
 )
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.rows import emit_change, find, insert, save
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     NULL,
+    SCOPE,
     delete_history,
     history_name,
     instance_row,
     record_instances,
+    record_scope,
     row_id_of,
     simple_value,
 )
@@ -57,6 +60,13 @@ _PATCHED = (
 )
 
 
+# Per attribute type whose content may be the NGSI-LD Null: its member and a valid stand-in.
+_NULL_STAND_IN: dict[str, tuple[str, Any]] = {
+    "Property": ("value", 0),
+    "Relationship": ("object", "urn:ngsi-ld:Null:stand-in"),
+}
+
+
 def _instances(name: str, raw: Any, active: ActiveContext, stamp: str) -> list[dict[str, Any]]:
     """One attribute's instances (a temporal attribute is an instance or a list of them)."""
     items = raw if isinstance(raw, list) else [raw]
@@ -67,8 +77,15 @@ def _instances(name: str, raw: Any, active: ActiveContext, stamp: str) -> list[d
     iri = active.expand(name)
     out = []
     for item in items:
-        instance = expand_instance(name, item, active, iri=iri, stamp=stamp)
+        # A deletion instance (clause 4.5.7, an NGSI-LD Null content) is history too: it is
+        # checked with a stand-in content, then stored with its Null.
+        member = _NULL_STAND_IN.get(str(item.get("type", "Property")))
+        deleted = member is not None and item.get(member[0]) == NULL
+        checked = {**item, member[0]: member[1]} if member is not None and deleted else item
+        instance = expand_instance(name, checked, active, iri=iri, stamp=stamp)
         assert isinstance(instance, dict)
+        if member is not None and deleted:
+            instance[member[0]] = NULL
         out.append(instance)
     return out
 
@@ -100,6 +117,37 @@ def _newest(instances: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, 
     return live[0] if len(live) == 1 else live
 
 
+# What a scope instance may hold besides its value (clause 4.5.6: only the temporal properties).
+_SCOPE_MEMBERS = frozenset({"type", "value", "observedAt", "createdAt", "modifiedAt", "deletedAt"})
+
+
+def _scope_instances(
+    raw: Any, active: ActiveContext, stamp: str
+) -> tuple[list[dict[str, Any]], list[str] | None] | None:
+    """A temporal scope (an instance or a list of them, clause 4.5.6): its instances and the
+    scope they leave current (the newest one's); None when ``raw`` is a plain scope."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    instances = []
+    for item in items:
+        if item.get("type", "Property") != "Property" or "value" not in item:
+            raise bad_data("a scope instance must be a Property with a value")
+        extra = sorted(set(item) - _SCOPE_MEMBERS)
+        if extra:
+            raise bad_data(f"a scope instance may not have {extra[0]!r}")
+        scope = expand_entity(
+            {"scope": item["value"]}, active, stamp="", need_id=False, need_type=False
+        ).scope
+        assert scope is not None
+        moment = item.get("observedAt", stamp)
+        instances.append({"type": "Property", "value": item["value"], "observedAt": moment})
+    # Validated as a time (400 when it is not one) before the newest is picked by it.
+    newest = max(instances, key=lambda i: parse_time(i["observedAt"], "scope observedAt"))
+    value = newest["value"]
+    return instances, (value if isinstance(value, list) else [value])
+
+
 def upsert_temporal_entity(
     session: Session, *, tenant: str, body: Any, active: ActiveContext
 ) -> bool:
@@ -110,6 +158,9 @@ def upsert_temporal_entity(
     stamp = now_iso()
     # The entity members are checked as for any entity; attributes as lists of instances.
     members = {k: v for k, v in body.items() if k in ENTITY_MEMBERS}
+    scoped = _scope_instances(members.get("scope"), active, stamp)
+    if scoped is not None:
+        members["scope"] = scoped[1]
     head = expand_entity(members, active, stamp=stamp, need_type=False)
     assert head.entity_id is not None
     attrs = expand_temporal_attributes(body, active, stamp=stamp)
@@ -122,7 +173,13 @@ def upsert_temporal_entity(
         incoming = Incoming(head.entity_id, head.types, head.scope, current)
         # The full history is recorded here, not only the current state insert would record.
         row = insert(session, tenant=tenant, incoming=incoming, history=False)
-        record_instances(session, tenant=tenant, entity_id=row.entity_id, attrs=attrs)
+        record_instances(session, tenant=tenant, entity_id=row.entity_id, attrs=attrs, replace=True)
+        if scoped is not None:
+            record_instances(
+                session, tenant=tenant, entity_id=row.entity_id, attrs={SCOPE: scoped[0]}
+            )
+        elif head.scope:
+            record_scope(session, tenant=tenant, entity_id=row.entity_id, scope=head.scope)
         return True
     types = list(row.types or [row.type])
     row.types = types + [t for t in head.types if t not in types]
@@ -130,8 +187,10 @@ def upsert_temporal_entity(
         row.scope = head.scope
     merged = dict(row.attrs or {})
     merged.update({iri: state for iri, state in current.items() if iri not in merged})
-    record_instances(session, tenant=tenant, entity_id=row.entity_id, attrs=attrs)
-    save(session, row=row, attrs=merged, changed=attrs)
+    record_instances(session, tenant=tenant, entity_id=row.entity_id, attrs=attrs, replace=True)
+    if scoped is not None:
+        record_instances(session, tenant=tenant, entity_id=row.entity_id, attrs={SCOPE: scoped[0]})
+    save(session, row=row, attrs=merged, changed=attrs, scope_recorded=scoped is not None)
     return False
 
 
@@ -168,7 +227,7 @@ def append_temporal_attributes(
     if not attrs:
         raise bad_data("the body names no attributes")
     row = _entity(session, tenant, entity_id)
-    record_instances(session, tenant=tenant, entity_id=entity_id, attrs=attrs)
+    record_instances(session, tenant=tenant, entity_id=entity_id, attrs=attrs, replace=True)
     merged = dict(row.attrs or {})
     for iri, items in attrs.items():
         state = _newest(items)

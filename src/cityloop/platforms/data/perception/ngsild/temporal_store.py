@@ -29,6 +29,9 @@ from cityloop.platforms.data.perception.ngsild.entities import (
 )
 
 INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
+# The entity's scope, kept as a series of its own (clause 4.5.6); a core member, so no
+# attribute's history name can be "scope".
+SCOPE = "scope"
 # The value that marks an instance as the attribute's deletion (clause 4.5.x, NGSI-LD Null).
 NULL = "urn:ngsi-ld:null"
 _SYSTEM = ("createdAt", "modifiedAt", "deletedAt", "instanceId")
@@ -101,9 +104,15 @@ def instance_row(tenant: str, entity_id: str, iri: str, instance: dict[str, Any]
 
 
 def record_instances(
-    session: Session, *, tenant: str, entity_id: str, attrs: dict[str, Any]
+    session: Session,
+    *,
+    tenant: str,
+    entity_id: str,
+    attrs: dict[str, Any],
+    replace: bool = False,
 ) -> None:
-    """Append every instance of the given (expanded) attributes to the history store."""
+    """Append every instance of the given (expanded) attributes to the history store; with
+    ``replace`` an instance at the time (and datasetId) of a stored one takes its place."""
     rows = []
     for iri, attribute in attrs.items():
         if len(history_name(iri)) > 200:
@@ -112,17 +121,28 @@ def record_instances(
             if isinstance(instance, dict):
                 rows.append(instance_row(tenant, entity_id, iri, instance))
     if rows:
-        _insert(session, rows)
+        _insert(session, rows, replace=replace)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+_KEY = ["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
+_REPLACED = ("num_value", "text_value", "unit", "kind", "document", "modified_at", "deleted_at")
+
+
+def _insert(session: Session, rows: list[dict[str, Any]], replace: bool = False) -> None:
     dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # A resent instance (same attribute, time and datasetId) is stored once, as device readings are.
-    statement = maker(Measurement).on_conflict_do_nothing(
-        index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
+    if not replace:
+        # A resent instance (same attribute, time and datasetId) is stored once, as device
+        # readings are.
+        session.execute(maker(Measurement).on_conflict_do_nothing(index_elements=_KEY), rows)
+        return
+    # One statement may not update a row twice (PostgreSQL refuses): the last of a key wins.
+    unique = list({tuple(row[k] for k in _KEY): row for row in rows}.values())
+    statement = maker(Measurement)
+    statement = statement.on_conflict_do_update(
+        index_elements=_KEY, set_={c: statement.excluded[c] for c in _REPLACED}
     )
-    session.execute(statement, rows)
+    session.execute(statement, unique)
 
 
 # What a deletion instance holds in each type's content member (clause 4.5.x, NGSI-LD Null).
@@ -159,6 +179,22 @@ def record_deletions(
         row["deleted_at"] = row["observed_at"]
     if rows:
         _insert(session, rows)
+
+
+def record_scope(session: Session, *, tenant: str, entity_id: str, scope: list[str] | None) -> None:
+    """Keep a change of an entity's scope in its history (clause 4.5.6): a Property instance
+    observed when it was made (observedAt a copy of modifiedAt); a removed scope is an empty
+    one stamped with deletedAt."""
+    stamp = now_iso()
+    if scope:
+        value: Any = scope[0] if len(scope) == 1 else list(scope)
+        instance = {"type": "Property", "value": value, "observedAt": stamp, "modifiedAt": stamp}
+    else:
+        instance = {"type": "Property", "value": [], "modifiedAt": stamp}
+    row = instance_row(tenant, entity_id, SCOPE, instance)
+    if not scope:
+        row["deleted_at"] = row["observed_at"]
+    _insert(session, [row])
 
 
 def attribute_names(session: Session, *, tenant: str, entity_id: str) -> list[str]:

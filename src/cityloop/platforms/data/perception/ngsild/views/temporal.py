@@ -13,8 +13,9 @@ from fastapi.responses import Response
 
 from cityloop.platforms.data.perception.ngsild import temporal, temporal_provision
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
-from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
-from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.entities import check_entity_id
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
+from cityloop.platforms.data.perception.ngsild.identifiers import check_term
 from cityloop.platforms.data.perception.ngsild.ordering import parse_order_by
 from cityloop.platforms.data.perception.ngsild.projection import (
     parse_languages,
@@ -22,6 +23,7 @@ from cityloop.platforms.data.perception.ngsild.projection import (
     tree_depth,
 )
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
+from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
     Call,
@@ -126,12 +128,14 @@ def temporal_entity(request: Request, entity_id: str) -> Response:
 
 @router.get("/temporal/entities")
 def temporal_query(request: Request) -> Response:
-    """Attribute histories of entities by type, id, idPattern, attrs, q or geo-query over a time
-    range, paged; admins, dispatchers and API keys (anyone, when reads are public)."""
+    """Attribute histories of entities by type, id, idPattern, attrs, q, scopeQ or geo-query over
+    a time range, paged; admins, dispatchers and API keys (anyone, when reads are public)."""
     call = call_for(request)
     active = call.resolve(call.link)
     params = request.query_params
     selection = select_by_params(request, active)
+    if params.get("scopeQ"):
+        selection.scope_q = parse_scope_q(params["scopeQ"])
     query = _time_query(request, active, selection.attrs, params)
     wide = params.get("type") == "*" or flag(params, "local")
     return _query(request, call, active, selection, query, params, wide=wide)
@@ -184,6 +188,10 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
     selection = select_by_body(body, active)
+    if body.get("scopeQ") is not None:
+        if not isinstance(body["scopeQ"], str):
+            raise bad_data("scopeQ must be a string in the scope query language")
+        selection.scope_q = parse_scope_q(body["scopeQ"])
     temporal_q = body.get("temporalQ") or {}
     aggr = body.get("aggrParams") or {}
     if not isinstance(temporal_q, dict):
@@ -273,7 +281,7 @@ def delete_temporal_attribute(request: Request, entity_id: str, attr: str) -> Re
     deleteAll=true); admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(call.link)
     params = request.query_params
     with call.ctx.writing() as session:
@@ -292,6 +300,9 @@ def delete_temporal_attribute(request: Request, entity_id: str, attr: str) -> Re
 @router.patch("/temporal/entities/{entity_id}/attrs/{attr}/{instance_id:path}")
 async def patch_instance(request: Request, entity_id: str, attr: str, instance_id: str) -> Response:
     """Partially update one attribute instance; admins, dispatchers and API keys."""
+    if not instance_id:
+        # The path names the attribute itself, which only allows DELETE (6.21).
+        raise NgsiError("MethodNotAllowed", "PATCH needs an instanceId after the attribute name")
     call, body, media = await call_with_body(request)
     return await run(_patch_instance, call, body, media, entity_id, attr, instance_id)
 
@@ -300,7 +311,7 @@ def _patch_instance(
     call: Call, body: Any, media: str, entity_id: str, attr: str, instance_id: str
 ) -> Response:
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(user_context(call, body, media))
     with call.ctx.writing() as session:
         temporal_provision.patch_instance(
@@ -320,7 +331,7 @@ def delete_instance(request: Request, entity_id: str, attr: str, instance_id: st
     """Delete one attribute instance; admins, dispatchers and API keys."""
     call = call_for(request)
     check_entity_id(entity_id)
-    check_name(attr)
+    check_term(attr)  # a name (4.6.2): never a dot segment such as '..'
     active = call.resolve(call.link)
     with call.ctx.writing() as session:
         temporal_provision.delete_instance(
@@ -332,3 +343,21 @@ def delete_instance(request: Request, entity_id: str, attr: str, instance_id: st
             active=active,
         )
     return Response(status_code=204)
+
+
+# Out of the OpenAPI document, as the entities' guard: a path with an empty entity id or
+# attribute name is a 400 naming it, not a 404 for a route that does not exist.
+@router.api_route(
+    "/temporal/entities//attrs{rest:path}",
+    methods=["POST", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def empty_temporal_entity_id(rest: str) -> Response:
+    """A temporal attribute operation whose entity id is empty: 400."""
+    raise bad_data("the entity id in the path is empty")
+
+
+@router.delete("/temporal/entities/{entity_id}/attrs//{rest:path}", include_in_schema=False)
+def empty_temporal_attribute_name(entity_id: str, rest: str) -> Response:
+    """A temporal instance deletion whose attribute name is empty: 400."""
+    raise bad_data("the attribute name in the path is empty")

@@ -175,6 +175,8 @@ PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     # Answered 400 whatever they are given: PATCH without an entity id, and an empty one.
     ("PATCH", "/entities"): frozenset(),
     **{(method, "/entities//attrs{}"): frozenset() for method in _METHODS},
+    **{(method, "/temporal/entities//attrs{}"): frozenset() for method in _METHODS},
+    ("DELETE", "/temporal/entities/{}/attrs//{}"): frozenset(),
 }
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 

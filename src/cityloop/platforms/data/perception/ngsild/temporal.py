@@ -29,6 +29,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
     aggregate_series,
     parse_aggregation,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_buckets import Series
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     SIMPLIFIED_MEMBER,
     attribute_names,
@@ -211,7 +212,7 @@ def _simplified(rows: list[Measurement], timeproperty: str) -> Any:
 
 
 def _aggregated(
-    session: Session, where: list[Any], query: TimeQuery, kind: str
+    session: Session, where: list[Any], query: TimeQuery, kind: str, series: Series
 ) -> dict[str, Any] | list[dict[str, Any]] | None:
     """The ``aggregatedValues`` form: per datasetId, each method's per-period results."""
     assert query.aggregation is not None
@@ -224,6 +225,8 @@ def _aggregated(
         time_column=time_column(query.timeproperty),
         end=end,
         aggregation=query.aggregation,
+        # The rollups are by observedAt: a query by another time reads the instances.
+        series=series if query.timeproperty == "observedAt" else None,
     )
     out = []
     for dataset, methods in series.items():
@@ -272,7 +275,9 @@ def temporal_entity(
         key = active.compact(core.expand(name))
         if query.aggregation is not None:
             kinds = session.scalars(select(Measurement.kind).where(*where).limit(1))
-            aggregated = _aggregated(session, where, query, next(iter(kinds), None) or "Property")
+            kind = next(iter(kinds), None) or "Property"
+            series = Series(tenant, entity_id, name, query.dataset_ids)
+            aggregated = _aggregated(session, where, query, kind, series)
             if aggregated is not None:
                 out[key] = aggregated
             continue

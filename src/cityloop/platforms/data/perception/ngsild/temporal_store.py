@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cityloop.platforms.data.perception import rollups
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
@@ -25,6 +26,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     parse_time,
     render_attribute,
 )
+from cityloop.platforms.data.perception.rollups import Instance
 
 INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
 # The value that marks an instance as the attribute's deletion (clause 4.5.x, NGSI-LD Null).
@@ -117,10 +119,17 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # A resent instance (same attribute, time and datasetId) is stored once, as device readings are.
-    statement = maker(Measurement).on_conflict_do_nothing(
-        index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
+    m = Measurement
+    statement = (
+        maker(m)
+        .on_conflict_do_nothing(
+            index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
+        )
+        .returning(m.tenant, m.entity_id, m.attribute, m.dataset_id, m.observed_at, m.num_value)
     )
-    session.execute(statement, rows)
+    # Only the rows stored (not the resent ones) count in the rollups.
+    stored = [Instance(*row) for row in session.execute(statement, rows)]
+    rollups.add_instances(session, instances=stored)
 
 
 # What a deletion instance holds in each type's content member (clause 4.5.x, NGSI-LD Null).
@@ -182,6 +191,7 @@ def delete_history(session: Session, *, tenant: str, entity_id: str) -> int:
     result = session.execute(
         delete(Measurement).where(Measurement.tenant == tenant, Measurement.entity_id == entity_id)
     )
+    rollups.drop_series(session, tenant=tenant, entity_id=entity_id)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -9,11 +9,12 @@ instances; a long series costs a few rows per hour instead of every instance.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, column, func, literal, select, union_all, values
+from sqlalchemy import BigInteger, Integer, String, and_, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
@@ -98,6 +99,37 @@ def plan(
     return ranges
 
 
+def _ranges(session: Session, name: str, rows: list[Any], *, times: bool) -> Any:
+    """The ranges as a table (k, lo, hi) read from one JSON parameter: the statement stays
+    the same size (and compiled once) however many periods there are."""
+    bound: Any = BigInteger()
+    if session.get_bind().dialect.name == "postgresql":
+        kind = "timestamptz" if times else "bigint"
+        columns = f"r(k int, lo {kind}, hi {kind})"
+        sql = f"SELECT k, lo, hi FROM jsonb_to_recordset(CAST(:{name} AS jsonb)) AS {columns}"
+        encode = _iso
+        bound = Measurement.observed_at.type if times else bound
+    else:
+        picked = ", ".join(f"json_extract(value, '$.{c}') AS {c}" for c in ("k", "lo", "hi"))
+        sql = f"SELECT {picked} FROM json_each(:{name})"
+        encode = _stored  # SQLite compares times as the text it stores
+        bound = String() if times else bound
+    data = [
+        {"k": k, "lo": encode(lo), "hi": encode(hi)} if times else {"k": k, "lo": lo, "hi": hi}
+        for k, lo, hi in rows
+    ]
+    statement = text(sql).bindparams(**{name: json.dumps(data)})
+    return statement.columns(k=Integer(), lo=bound, hi=bound).cte(name)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _stored(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def period_figures(
     session: Session, *, series: Series, ranges: _Ranges
 ) -> list[tuple[str, int, dict[str, Any]]]:
@@ -108,9 +140,7 @@ def period_figures(
     for level, rows in (("raw", ranges.raw), (MINUTE, ranges.minutes), (HOUR, ranges.hours)):
         if not rows:
             continue
-        kind = m.observed_at.type if level == "raw" else BigInteger()
-        bounds = values(column("k", Integer), column("lo", kind), column("hi", kind), name="r")
-        cte = bounds.data(rows).cte(f"ranges_{level}")
+        cte = _ranges(session, f"ranges_{level}", rows, times=level == "raw")
         if level == "raw":
             source, time, number = m, m.observed_at, m.num_value
             figures = [

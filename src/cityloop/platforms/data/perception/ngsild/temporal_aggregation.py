@@ -190,7 +190,8 @@ def aggregate_series(
             period_start = start + timedelta(seconds=aggregation.period * int(number))
             period_end = period_start + timedelta(seconds=aggregation.period)
         results = out.setdefault(dataset, {method: [] for method in aggregation.methods})
+        bounds = iso(period_start), iso(period_end)  # once per period, not per method
+        period = dict(zip(wanted, values, strict=True))
         for method in aggregation.methods:
-            value = _value(method, dict(zip(wanted, values, strict=True)))
-            results[method].append([value, iso(period_start), iso(period_end)])
+            results[method].append([_value(method, period), *bounds])
     return out

@@ -223,6 +223,7 @@ def main() -> None:
         "--postgres", default=os.environ.get("CITYLOOP_BENCH_DATABASE_URL", DEFAULT_PG)
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--output", type=Path, default=RESULTS / "ngsild-temporal.json")
     args = parser.parse_args()
     figures: dict[str, object] = {
@@ -233,6 +234,8 @@ def main() -> None:
     }
     with databases(None if args.no_postgres else args.postgres) as engines:
         for name, make in engines:
+            if name == "sqlite" and args.no_sqlite:
+                continue
             db = make()
             started = time.perf_counter()
             rebuild = seed(db, args.instances)

@@ -18,13 +18,14 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -559,6 +560,56 @@ def make_photos(
         variant.paste(patch, (x, y))
         photos.append(encode(variant))
     return photos
+
+
+# ------------------------------------------------------------------------------ in-process
+
+
+def p50_p95_ms(samples: list[float]) -> dict[str, float]:
+    """The median and the 95th percentile of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(p95 * 1000, 2),
+    }
+
+
+def timed(runs: int, work: Callable[[], object]) -> dict[str, float]:
+    """p50/p95 of ``runs`` calls of ``work`` after one call that warms the caches, with the
+    load average when the runs ended (the machine may be shared)."""
+    work()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - t0)
+    return {**p50_p95_ms(samples), "load_1min": load_average()}
+
+
+def load_average() -> float | None:
+    """The one-minute load average, as ``uptime`` shows it."""
+    with contextlib.suppress(OSError):
+        return round(os.getloadavg()[0], 2)
+    return None
+
+
+def insert_in_batches(db: Any, model: Any, rows: Iterable[dict[str, Any]], size: int) -> int:
+    """Seed a table with plain INSERTs, ``size`` rows per transaction; the rows written."""
+    from sqlalchemy import insert
+
+    written, chunk = 0, []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            with db.writing() as session:
+                session.execute(insert(model), chunk)
+            written, chunk = written + len(chunk), []
+    if chunk:
+        with db.writing() as session:
+            session.execute(insert(model), chunk)
+        written += len(chunk)
+    return written
 
 
 # ------------------------------------------------------------------------------ machine

@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
 
 from cityloop.app import build_context, create_app
 from cityloop.base.db import Database, utcnow
@@ -31,7 +30,7 @@ from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import parse_q
 from cityloop.platforms.data.perception.ngsild.rows import find, place
 from cityloop.settings import Settings
-from harness import ROOT, machine_info
+from harness import ROOT, insert_in_batches, machine_info, p50_p95_ms
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -39,11 +38,10 @@ CENTRE = (8.68, 49.40)  # lon, lat; entities spread over about 20 km x 20 km
 TYPES = ("WasteContainer", "Streetlight", "ParkingSpot", "AirQualityObserved")
 
 
-def seed(db: Database, count: int) -> None:
+def _entities(count: int) -> Iterator[dict[str, object]]:
     core = contexts.core()
     rng = random.Random(7)
     stamp = now_iso()
-    rows = []
     for n in range(count):
         lon = CENTRE[0] + rng.uniform(-0.14, 0.14)
         lat = CENTRE[1] + rng.uniform(-0.09, 0.09)
@@ -67,36 +65,26 @@ def seed(db: Database, count: int) -> None:
         )
         place(row)
         now = utcnow()
-        rows.append(
-            {
-                "tenant": "",
-                "entity_id": row.entity_id,
-                "type": row.type,
-                "types": row.types,
-                "attrs": row.attrs,
-                "lat": row.lat,
-                "lon": row.lon,
-                "min_lat": row.min_lat,
-                "min_lon": row.min_lon,
-                "max_lat": row.max_lat,
-                "max_lon": row.max_lon,
-                "lat_span": row.lat_span,
-                "created_at": now,
-                "modified_at": now,
-            }
-        )
-        if len(rows) == 5000:
-            with db.writing() as session:
-                session.execute(insert(NgsiEntity), rows)
-            rows = []
-    if rows:
-        with db.writing() as session:
-            session.execute(insert(NgsiEntity), rows)
+        yield {
+            "tenant": "",
+            "entity_id": row.entity_id,
+            "type": row.type,
+            "types": row.types,
+            "attrs": row.attrs,
+            "lat": row.lat,
+            "lon": row.lon,
+            "min_lat": row.min_lat,
+            "min_lon": row.min_lon,
+            "max_lat": row.max_lat,
+            "max_lon": row.max_lon,
+            "lat_span": row.lat_span,
+            "created_at": now,
+            "modified_at": now,
+        }
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
+def seed(db: Database, count: int) -> None:
+    insert_in_batches(db, NgsiEntity, _entities(count), 5000)
 
 
 def main() -> None:
@@ -176,8 +164,9 @@ def main() -> None:
         ("http", "http (in-process)", http_times),
         ("ceiling", "ceiling: one entity by id", ceiling_times),
     ):
-        p50, p95 = percentiles(samples)
-        figures[key] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
+        numbers = p50_p95_ms(samples)
+        figures[key] = numbers
+        p50, p95 = numbers["p50_ms"], numbers["p95_ms"]
         print(f"{name:28s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
     print(f"target: type + q + near p95 < 25 ms; mean matches per query {found / args.queries:.1f}")
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,16 @@ scripts can trust."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
+from cityloop.base.db import Database
 from cityloop.cli import app
+from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
 
 runner = CliRunner()
 UL_CONFIG = json.dumps({"mappings": [{"object_id": "t", "name": "temperature", "type": "Number"}]})
@@ -128,3 +132,28 @@ def test_an_unreadable_csv_is_an_error(
         csv.write_bytes(content)
     output = cli(data_dir, "device", "import", str(csv), code=2)
     assert message in output, output
+
+
+def test_rebuild_rollups_rolls_up_history_stored_before_rollups_existed(data_dir: Path) -> None:
+    db = Database(f"sqlite:///{data_dir / 'cityloop.db'}")
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    rows = [
+        {"entity_id": "urn:ngsi-ld:Thing:old", "attribute": "t", "num_value": float(n),
+         "observed_at": start + timedelta(seconds=45 * n)}
+        for n in range(200)
+    ]  # fmt: skip
+    try:
+        with db.writing() as session:  # written as before the rollups: instances only
+            session.execute(insert(Measurement), rows)
+        output = cli(data_dir, "device", "rebuild-rollups")
+        r = MeasurementRollup
+        with db.read() as session:
+            minutes = session.scalar(select(func.count()).where(r.width == 60))
+            hours = session.execute(
+                select(func.sum(r.count), func.max(r.max))
+                .where(r.width == 3600, r.entity_id == "urn:ngsi-ld:Thing:old")
+            ).one()  # fmt: skip
+    finally:
+        db.dispose()
+    assert f"rebuilt {minutes} minute buckets" in output
+    assert tuple(hours) == (200, 199.0)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cityloop.base.cli import DataDir, fail, json_option, unit_of_work
-from cityloop.platforms.data.perception import service, telemetry
+from cityloop.platforms.data.perception import rollups, service, telemetry
 
 device_app = typer.Typer(
     help="The device registry: profiles, groups, devices.", no_args_is_help=True
@@ -166,6 +166,15 @@ def device_import(
     typer.echo(f"imported {result.created} devices; {len(result.errors)} rows refused")
     if result.created == 0:
         raise typer.Exit(1)
+
+
+@device_app.command("rebuild-rollups")
+def device_rebuild_rollups(data_dir: DataDir = None) -> None:
+    """Rebuild the temporal rollups (per minute and hour) from the stored history: once after
+    upgrading to them, or to repair them."""
+    with unit_of_work(data_dir) as session:
+        written = rollups.rebuild(session)
+    typer.echo(f"rebuilt {written} minute buckets and their hours")
 
 
 def install(app: typer.Typer) -> None:

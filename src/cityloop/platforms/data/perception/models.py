@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -94,6 +94,27 @@ class Measurement(Base):
     created_at: Mapped[datetime | None] = mapped_column(default=None)
     modified_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MeasurementRollup(Base):
+    """The figures of one series (entity, attribute, datasetId) over one bucket of time (a UTC
+    minute or hour), kept on every write so aggregations read buckets instead of instances."""
+
+    __tablename__ = "measurement_rollups"
+
+    tenant: Mapped[str] = mapped_column(String(100), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(200), primary_key=True)
+    width: Mapped[int] = mapped_column(primary_key=True)  # seconds: 60 or 3600
+    # Seconds since 1970 of the bucket's start; before dataset_id so a time range is one range.
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int]  # every instance, numeric or not
+    numbers: Mapped[int]  # instances with a number
+    sum: Mapped[float]
+    sumsq: Mapped[float]
+    min: Mapped[float | None] = mapped_column(default=None)
+    max: Mapped[float | None] = mapped_column(default=None)
 
 
 class LatestValue(Base):

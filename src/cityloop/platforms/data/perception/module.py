@@ -21,6 +21,7 @@ from cityloop.platforms.data.perception.models import (
     DeviceProfile,
     LatestValue,
     Measurement,
+    MeasurementRollup,
     ProvisioningGroup,
 )
 from cityloop.platforms.data.perception.ngsild import expiry, notifier, subscription_periodic
@@ -110,6 +111,7 @@ MODULE = Module(
         ProvisioningGroup,
         Device,
         Measurement,
+        MeasurementRollup,
         LatestValue,
         AlarmRule,
         Alarm,

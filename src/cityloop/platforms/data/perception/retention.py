@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
+from cityloop.platforms.data.perception import rollups as series_rollups
 from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
 from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Measurement
@@ -61,6 +62,7 @@ def fold_chunk(
             Measurement.observed_at,
             Measurement.num_value,
             Measurement.unit,
+            Measurement.dataset_id,
         )
         .where(Measurement.observed_at < cutoff)
         .order_by(Measurement.id)
@@ -72,7 +74,7 @@ def fold_chunk(
     # history has no device.
     buckets: dict[tuple[str, str, str, datetime], dict[str, Any]] = {}
     folded = 0
-    for _id, tenant, device_id, entity_id, attribute, observed_at, value, unit in rows:
+    for _id, tenant, device_id, entity_id, attribute, observed_at, value, unit, _ in rows:
         if value is None:
             continue  # text, booleans and states are not averaged; they simply age out
         folded += 1
@@ -95,6 +97,11 @@ def fold_chunk(
     if buckets:
         _merge(session, buckets)
     session.execute(delete(Measurement).where(Measurement.id.in_([row[0] for row in rows])))
+    # The temporal rollups of the buckets these rows leave are recounted from what remains.
+    series_rollups.refresh(
+        session,
+        touched=[series_rollups.Instance(r[1], r[3], r[4], r[8], r[5], r[6]) for r in rows],
+    )
     session.flush()
     return folded, len(rows)
 

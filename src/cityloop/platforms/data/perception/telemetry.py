@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
+from cityloop.platforms.data.perception import rollups
 from cityloop.platforms.data.perception.codecs import Reading
 from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, LatestValue, Measurement
@@ -132,6 +133,20 @@ def store_batch(
         )
         for entity_id, attribute, moment in session.execute(statement, rows):
             inserted.add((entity_id, attribute, as_utc(moment)))
+        # The stored readings (not the resent ones) fold into their series' rollups.
+        stored = [
+            rollups.Instance(
+                DEFAULT_TENANT,
+                row["entity_id"],
+                row["attribute"],
+                "",
+                row["observed_at"],
+                row["num_value"],
+            )
+            for row in rows
+            if (row["entity_id"], row["attribute"], row["observed_at"]) in inserted
+        ]
+        rollups.add_instances(session, instances=stored)
     results: list[StoreResult] = []
     newest: dict[tuple[str, str], dict[str, Any]] = {}
     for index, (device, _readings, received_at) in enumerate(messages):

@@ -37,6 +37,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_aggregation import (
     aggregate_series,
     parse_aggregation,
 )
+from cityloop.platforms.data.perception.ngsild.temporal_buckets import Series as RollupSeries
 from cityloop.platforms.data.perception.ngsild.temporal_filters import (
     Interval,
     scope_at_start,
@@ -227,7 +228,7 @@ def _simplified(
 
 
 def _aggregated(
-    session: Session, where: list[Any], query: TimeQuery, kind: str
+    session: Session, where: list[Any], query: TimeQuery, kind: str, series: RollupSeries | None
 ) -> dict[str, Any] | list[dict[str, Any]] | None:
     """The ``aggregatedValues`` form: per datasetId, each method's per-period results."""
     assert query.aggregation is not None
@@ -240,6 +241,8 @@ def _aggregated(
         time_column=time_column(query.timeproperty),
         end=end,
         aggregation=query.aggregation,
+        # The rollups are by observedAt: a query by another time reads the instances.
+        series=series if query.timeproperty == "observedAt" else None,
     )
     out = []
     for dataset, methods in series.items():
@@ -302,7 +305,14 @@ def _entity_history(
             continue
         if query.aggregation is not None:
             kinds = session.scalars(select(Measurement.kind).where(*where).limit(1))
-            aggregated = _aggregated(session, where, query, next(iter(kinds), None) or "Property")
+            kind = next(iter(kinds), None) or "Property"
+            # Scope bounds (scopeQ) cut the instances inside a bucket: they read the instances.
+            series = (
+                None
+                if bounds is not None
+                else RollupSeries(tenant, entity_id, name, query.dataset_ids)
+            )
+            aggregated = _aggregated(session, where, query, kind, series)
             if aggregated is not None:
                 out[key] = aggregated
             continue

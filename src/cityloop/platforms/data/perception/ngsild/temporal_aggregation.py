@@ -21,6 +21,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild.entities import iso
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.temporal_buckets import (
+    Series,
+    period_figures,
+    plan,
+)
+from cityloop.platforms.data.perception.rollups import epoch_of
 
 MAX_PERIOD_SECONDS = 1000 * 365.2425 * 86400  # period starts must stay representable
 METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
@@ -72,11 +78,15 @@ def parse_aggregation(methods: Any, period: Any) -> Aggregation:
     return Aggregation(tuple(dict.fromkeys(names)), seconds)
 
 
-def epoch_seconds(session: Session, column: Any) -> ColumnElement[float]:
-    """Seconds since 1970 of a stored time, in the session's SQL dialect."""
+def seconds_since(session: Session, column: Any, start: datetime) -> ColumnElement[float]:
+    """Seconds from ``start`` to a stored time, in SQL: whole seconds counted exactly (no
+    float epoch on the way), so an instance on a period's boundary opens the next period."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", column)
-    return (func.julianday(column) - 2440587.5) * 86400.0
+        return func.extract("epoch", column - start)
+    # SQLite keeps times as "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds plus the fraction.
+    whole = cast(func.strftime("%s", column), Integer) - epoch_of(start)
+    fraction = cast(func.substr(column, 20), Float) - start.microsecond / 1e6
+    return whole + fraction
 
 
 def _bucket(session: Session, seconds: ColumnElement[float], period: float) -> ColumnElement[int]:
@@ -137,25 +147,33 @@ def aggregate_series(
     time_column: Any,
     end: datetime | None,
     aggregation: Aggregation,
+    series: Series | None = None,
 ) -> dict[str, dict[str, list[list[Any]]]]:
     """Per datasetId, each method's ``[value, periodStart, periodEnd]`` list, oldest first.
 
     Periods start at the first instance in the range; without a period, one period runs from
-    there to ``end`` (the range's end, or the last instance)."""
+    there to ``end`` (the range's end, or the last instance). Given the ``series`` (selected
+    by observedAt, ``end`` its exclusive end), whole minutes and hours come from the rollups."""
     # Two queries: alone, each of min and max on observed_at is one index seek.
     start = session.scalar(select(func.min(time_column)).where(*where))
     last = session.scalar(select(func.max(time_column)).where(*where))
     if start is None:
         return {}
-    end = end or last
+    until, end = end, end or last
     wanted = sorted({name for method in aggregation.methods for name in _NEEDS[method]})
     figures = [_figures()[name] for name in wanted]
-    if aggregation.period is None:
+    ranges = None
+    if series is not None and "distinct" not in wanted:  # rollups keep no distinct values
+        ranges = plan(start=start, last=last, period=aggregation.period, until=until)
+    if series is not None and ranges is not None:
+        parts = period_figures(session, series=series, ranges=ranges)
+        rows = [(dataset, k, *[f[name] for name in wanted]) for dataset, k, f in parts]
+    elif aggregation.period is None:
         statement = select(Measurement.dataset_id, *figures).where(*where)
         statement = statement.group_by(Measurement.dataset_id)
         rows = [(dataset, 0, *rest) for dataset, *rest in session.execute(statement)]
     else:
-        offset = epoch_seconds(session, time_column) - cast(start.timestamp(), Float)
+        offset = seconds_since(session, time_column, start)
         bucket = _bucket(session, offset, aggregation.period).label("bucket")
         statement = (
             select(Measurement.dataset_id, bucket, *figures)
@@ -171,8 +189,9 @@ def aggregate_series(
         else:
             period_start = start + timedelta(seconds=aggregation.period * int(number))
             period_end = period_start + timedelta(seconds=aggregation.period)
-        series = out.setdefault(dataset, {method: [] for method in aggregation.methods})
+        results = out.setdefault(dataset, {method: [] for method in aggregation.methods})
+        bounds = iso(period_start), iso(period_end)  # once per period, not per method
+        period = dict(zip(wanted, values, strict=True))
         for method in aggregation.methods:
-            value = _value(method, dict(zip(wanted, values, strict=True)))
-            series[method].append([value, iso(period_start), iso(period_end)])
+            results[method].append([_value(method, period), *bounds])
     return out

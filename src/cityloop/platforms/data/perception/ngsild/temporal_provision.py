@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cityloop.platforms.data.perception import rollups
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild.attributes import (
     ENTITY_MEMBERS,
@@ -257,11 +258,19 @@ def delete_temporal_attribute(
     """DELETE /temporal/entities/{id}/attrs/{attr}: the default instances, one datasetId's, or
     (``delete_all``) every instance of the attribute; 404 when there is nothing to delete."""
     _entity(session, tenant, entity_id)
-    statement = delete(Measurement).where(*_series_filter(tenant, entity_id, active.expand(name)))
+    iri = active.expand(name)
+    statement = delete(Measurement).where(*_series_filter(tenant, entity_id, iri))
     if not delete_all:
         statement = statement.where(Measurement.dataset_id == (dataset_id or ""))
     if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
         raise not_found(f"entity {entity_id} has no instances of {name} to delete")
+    rollups.drop_series(
+        session,
+        tenant=tenant,
+        entity_id=entity_id,
+        attribute=history_name(iri),
+        dataset_id=None if delete_all else (dataset_id or ""),
+    )
 
 
 def _instance(
@@ -313,6 +322,7 @@ def patch_instance(
     assert isinstance(change, dict)
     merged = {k: v for k, v in {**before, **change}.items() if k != "createdAt"}
     fields = instance_row(tenant, entity_id, iri, merged)
+    old = _touched(row)
     try:
         with session.begin_nested():
             for column in _PATCHED:
@@ -323,6 +333,8 @@ def patch_instance(
         raise bad_data(
             f"{name} already has an instance observed at {iso(fields['observed_at'])}"
         ) from exc
+    # A changed value may have been its bucket's minimum: recount the buckets it left and joined.
+    rollups.refresh(session, touched=[old, _touched(row)])
 
 
 def delete_instance(
@@ -336,5 +348,13 @@ def delete_instance(
 ) -> None:
     """DELETE /temporal/entities/{id}/attrs/{attr}/{instanceId}: drop that one instance."""
     row = _instance(session, tenant, entity_id, name, instance, active)
+    touched = _touched(row)
     session.delete(row)
     session.flush()
+    rollups.refresh(session, touched=[touched])
+
+
+def _touched(row: Measurement) -> rollups.Instance:
+    return rollups.Instance(
+        row.tenant, row.entity_id, row.attribute, row.dataset_id, row.observed_at, row.num_value
+    )

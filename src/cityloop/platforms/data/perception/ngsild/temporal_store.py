@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cityloop.platforms.data.perception import rollups
 from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild.attributes import CONTENT_MEMBER
@@ -27,6 +28,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     parse_time,
     render_attribute,
 )
+from cityloop.platforms.data.perception.rollups import Instance
 
 INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
 # The entity's scope, kept as a series of its own (clause 4.5.6); a core member, so no
@@ -131,18 +133,40 @@ _REPLACED = ("num_value", "text_value", "unit", "kind", "document", "modified_at
 def _insert(session: Session, rows: list[dict[str, Any]], replace: bool = False) -> None:
     dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    m = Measurement
     if not replace:
         # A resent instance (same attribute, time and datasetId) is stored once, as device
-        # readings are.
-        session.execute(maker(Measurement).on_conflict_do_nothing(index_elements=_KEY), rows)
+        # readings are; only the rows stored count in the rollups.
+        statement = (
+            maker(m)
+            .on_conflict_do_nothing(index_elements=_KEY)
+            .returning(m.tenant, m.entity_id, m.attribute, m.dataset_id, m.observed_at, m.num_value)
+        )
+        stored = [Instance(*row) for row in session.execute(statement, rows)]
+        rollups.add_instances(session, instances=stored)
         return
     # One statement may not update a row twice (PostgreSQL refuses): the last of a key wins.
     unique = list({tuple(row[k] for k in _KEY): row for row in rows}.values())
-    statement = maker(Measurement)
+    statement = maker(m)
     statement = statement.on_conflict_do_update(
         index_elements=_KEY, set_={c: statement.excluded[c] for c in _REPLACED}
     )
     session.execute(statement, unique)
+    # Some rows replaced stored ones: their buckets are recounted from the instances.
+    rollups.refresh(
+        session,
+        touched=[
+            Instance(
+                row["tenant"],
+                row["entity_id"],
+                row["attribute"],
+                row["dataset_id"],
+                row["observed_at"],
+                row.get("num_value"),
+            )
+            for row in unique
+        ],
+    )
 
 
 # What a deletion instance holds in each type's content member (clause 4.5.x, NGSI-LD Null).
@@ -220,6 +244,7 @@ def delete_history(session: Session, *, tenant: str, entity_id: str) -> int:
     result = session.execute(
         delete(Measurement).where(Measurement.tenant == tenant, Measurement.entity_id == entity_id)
     )
+    rollups.drop_series(session, tenant=tenant, entity_id=entity_id)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from cityloop.base.db import Database
 from cityloop.demo import seed
 from cityloop.migrate import upgrade
+from tests.support.hashing import cheap_password_hashes
 
 PG_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL")
 REQUIRE_SERVICES = os.environ.get("CITYLOOP_REQUIRE_SERVICES") == "1"
@@ -43,7 +44,7 @@ def _pg_execute(sql: str) -> None:
 def _build(url: str) -> None:
     db = Database(url)
     upgrade(db)
-    with db.writing() as session:
+    with cheap_password_hashes(), db.writing() as session:
         seed.seed_city(session)
         seed.seed_accounts(session)
     db.dispose()

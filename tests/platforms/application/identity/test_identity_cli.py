@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cityloop.app import create_app
 from cityloop.cli import app
 from cityloop.settings import Settings
+from tests.support.hashing import cheap_password_hashes
 
 runner = CliRunner()
 
@@ -20,7 +21,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("users")
-    assert runner.invoke(app, ["seed", "--accounts", "--data-dir", str(path)]).exit_code == 0
+    with cheap_password_hashes():
+        assert runner.invoke(app, ["seed", "--accounts", "--data-dir", str(path)]).exit_code == 0
     return path
 
 

@@ -22,6 +22,7 @@ from cityloop.platforms.data.access.service import record_access
 from cityloop.settings import Settings
 from tests.support.city import City, make_city
 from tests.support.databases import BACKENDS
+from tests.support.hashing import cheap_password_hashes
 
 
 @pytest.fixture(params=BACKENDS)
@@ -139,7 +140,8 @@ def test_a_forged_checkpoint_signature_is_refused(fresh: City) -> None:
 def test_the_cli_verifies_and_signs_the_log(tmp_path: Path) -> None:
     runner = CliRunner()
     data_dir = str(tmp_path / "city")
-    assert runner.invoke(app, ["seed", "--accounts", "--data-dir", data_dir]).exit_code == 0
+    with cheap_password_hashes():
+        assert runner.invoke(app, ["seed", "--accounts", "--data-dir", data_dir]).exit_code == 0
     db = Database(Settings(data_dir=Path(data_dir)).resolved_database_url)
     with db.writing() as session:
         citizen = identity.find_user(session, username="citizen")

@@ -89,6 +89,15 @@ def seeded_database(templates: dict[str, str], backend: str, tmp_path: Path) -> 
         _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def seeded_data_dir(templates: dict[str, str], data_dir: Path) -> Path:
+    """``data_dir`` with a copy of the SQLite template as its database: migrated, with the demo
+    city and accounts, as `cityloop seed --accounts` leaves it but for the built datasets. For
+    tests of other commands, which need a seeded city, not the seeding (tested on its own)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(templates["sqlite"], data_dir / "cityloop.db")
+    return data_dir
+
+
 @contextmanager
 def writes_blocked(url: str, table: str) -> Iterator[None]:
     """Hold writes off from another connection until the block exits: on SQLite the whole

@@ -9,7 +9,9 @@ then a database of its own, cloned from the template.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from pathlib import Path
 from cityloop.base.db import Database
 from cityloop.demo import seed
 from cityloop.migrate import upgrade
+from tests.support.hashing import cheap_password_hashes
 
 PG_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL")
 REQUIRE_SERVICES = os.environ.get("CITYLOOP_REQUIRE_SERVICES") == "1"
@@ -43,10 +46,75 @@ def _pg_execute(sql: str) -> None:
 def _build(url: str) -> None:
     db = Database(url)
     upgrade(db)
-    with db.writing() as session:
+    with cheap_password_hashes(), db.writing() as session:
         seed.seed_city(session)
         seed.seed_accounts(session)
     db.dispose()
+
+
+class Clones:
+    """Copies of one PostgreSQL template, each made one ahead of its use and dropped after it,
+    in threads of their own: CREATE and DROP DATABASE take from a few tenths of a second to
+    several on a busy server, and no test needs to wait for either."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self._wanted: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._made: queue.SimpleQueue[str | BaseException] = queue.SimpleQueue()
+        self._unwanted: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._failures: list[BaseException] = []
+        self._threads = [
+            threading.Thread(target=self._make, name="pg-clone-maker", daemon=True),
+            threading.Thread(target=self._drop, name="pg-clone-dropper", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._wanted.put(True)  # the first copy, made while the first module starts
+
+    def _make(self) -> None:
+        while self._wanted.get():
+            try:
+                name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
+                _pg_execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+                self._made.put(name)
+            except BaseException as exc:  # raised in the test that takes it
+                self._made.put(exc)
+
+    def _drop(self) -> None:
+        while (name := self._unwanted.get()) is not None:
+            try:
+                _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            except BaseException as exc:  # raised by close()
+                self._failures.append(exc)
+
+    def take(self) -> str:
+        """A fresh copy of the template, nobody else's; the next one is made meanwhile."""
+        self._wanted.put(True)
+        made = self._made.get()
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def give_back(self, name: str) -> None:
+        """Drop the copy ``name`` in the background."""
+        self._unwanted.put(name)
+
+    def close(self) -> None:
+        """Drop every copy still standing, then stop the threads."""
+        self._wanted.put(False)
+        self._threads[0].join()
+        while not self._made.empty():
+            made = self._made.get()
+            if isinstance(made, str):
+                self._unwanted.put(made)
+        self._unwanted.put(None)
+        self._threads[1].join()
+        if self._failures:
+            raise self._failures[0]
+
+
+# The clones of each PostgreSQL template of this process, by template name.
+_clones: dict[str, Clones] = {}
 
 
 @contextmanager
@@ -63,29 +131,43 @@ def built_templates(directory: Path) -> Iterator[dict[str, str]]:
         _pg_execute(f"CREATE DATABASE {pg_template}")
         _build(_pg_admin_url(pg_template))
         built["postgresql"] = pg_template
+        _clones[pg_template] = Clones(pg_template)
     try:
         yield built
     finally:
         if pg_template:
-            _pg_execute(f"DROP DATABASE IF EXISTS {pg_template} WITH (FORCE)")
+            try:
+                _clones.pop(pg_template).close()
+            finally:
+                _pg_execute(f"DROP DATABASE IF EXISTS {pg_template} WITH (FORCE)")
 
 
 @contextmanager
 def seeded_database(templates: dict[str, str], backend: str, tmp_path: Path) -> Iterator[str]:
     """A database of its own, migrated and seeded with the demo city and accounts; yields its
     URL (a copied SQLite file under ``tmp_path``, or a PostgreSQL database cloned from the
-    template and dropped afterwards). Server processes take it as CITYLOOP_DATABASE_URL."""
+    template ahead of time and dropped afterwards, both in the background). Server processes
+    take it as CITYLOOP_DATABASE_URL."""
     if backend == "sqlite":
         path = tmp_path / "city.db"
         shutil.copy(templates["sqlite"], path)
         yield f"sqlite:///{path}"
         return
-    name = f"cityloop_t_{uuid.uuid4().hex[:10]}"
-    _pg_execute(f"CREATE DATABASE {name} TEMPLATE {templates['postgresql']}")
+    clones = _clones[templates["postgresql"]]
+    name = clones.take()
     try:
         yield _pg_admin_url(name)
     finally:
-        _pg_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        clones.give_back(name)
+
+
+def seeded_data_dir(templates: dict[str, str], data_dir: Path) -> Path:
+    """``data_dir`` with a copy of the SQLite template as its database: migrated, with the demo
+    city and accounts, as `cityloop seed --accounts` leaves it but for the built datasets. For
+    tests of other commands, which need a seeded city, not the seeding (tested on its own)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(templates["sqlite"], data_dir / "cityloop.db")
+    return data_dir
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 CLI = [sys.executable, "-m", "cityloop.cli"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -36,7 +37,9 @@ def wait_ready(base: str, seconds: float = 60) -> None:
 
 
 def seed(data_dir: Path) -> None:
-    subprocess.run([*CLI, "seed", "--accounts", "--data-dir", str(data_dir)], check=True)
+    """`cityloop seed --accounts` into ``data_dir``, the demo accounts hashed cheaply."""
+    command = ["seed", "--accounts", "--data-dir", str(data_dir)]
+    subprocess.run([sys.executable, "-m", "tests.support.hashing", *command], cwd=ROOT, check=True)
 
 
 class Server:

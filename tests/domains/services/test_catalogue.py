@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cityloop.cli import app
 from tests.support.city import City
+from tests.support.databases import seeded_data_dir
 from tests.support.services import call, definition, draft, save_service
 
 runner = CliRunner()
@@ -109,9 +110,10 @@ def test_the_demo_city_offers_its_catalogue(city: City) -> None:
     assert all("enterprise" in s["audience"] for s in enterprise)
 
 
-def test_the_cli_loads_definitions_from_files_and_lists_them(tmp_path: Path) -> None:
-    data_dir = tmp_path / "city"
-    assert runner.invoke(app, ["seed", "--data-dir", str(data_dir)]).exit_code == 0
+def test_the_cli_loads_definitions_from_files_and_lists_them(
+    templates: dict[str, str], tmp_path: Path
+) -> None:
+    data_dir = seeded_data_dir(templates, tmp_path / "city")
     path = tmp_path / "cli-permit.yaml"
     path.write_text(yaml.safe_dump(definition("cli-permit")), encoding="utf-8")
     loaded = runner.invoke(app, ["services", "load", str(path), "--data-dir", str(data_dir)])

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cityloop.cli import app
 from tests.support.city import City
+from tests.support.databases import seeded_data_dir
 from tests.support.services import call, definition, save_service, staff, step_of, submitted
 
 LICENCE = {
@@ -136,10 +137,11 @@ def test_only_the_holder_presents_and_only_claims_the_licence_has(city: City) ->
     assert response.status_code == 403
 
 
-def test_the_licence_verify_command_refuses_what_is_not_a_licence(tmp_path: Path) -> None:
-    data_dir = str(tmp_path / "city")
+def test_the_licence_verify_command_refuses_what_is_not_a_licence(
+    templates: dict[str, str], tmp_path: Path
+) -> None:
+    data_dir = str(seeded_data_dir(templates, tmp_path / "city"))
     runner = CliRunner()
-    assert runner.invoke(app, ["seed", "--data-dir", data_dir]).exit_code == 0
     result = runner.invoke(app, ["licence", "verify", "not-a-licence", "--data-dir", data_dir])
     assert result.exit_code == 1, result.output
     assert "REFUSED (malformed)" in result.output and "无法识别" in result.output

@@ -13,15 +13,14 @@ from typer.testing import CliRunner
 from cityloop.app import create_app
 from cityloop.cli import app
 from cityloop.settings import Settings
+from tests.support.databases import seeded_data_dir
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("users")
-    assert runner.invoke(app, ["seed", "--accounts", "--data-dir", str(path)]).exit_code == 0
-    return path
+def data_dir(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seeded_data_dir(templates, tmp_path_factory.mktemp("users"))
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +96,10 @@ def test_revoking_an_unknown_api_key_is_a_one_line_error(data_dir: Path) -> None
     assert "API key 9999 does not exist" in result.output
 
 
-def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
-    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+def test_user_create_makes_an_account_that_can_log_in(
+    templates: dict[str, str], tmp_path: Path
+) -> None:
+    seeded_data_dir(templates, tmp_path)
     result = runner.invoke(
         app,
         ["user", "create", "ops-lead", "--role", "supervisor", "--password", "s3cret-pass",
@@ -144,9 +145,9 @@ def test_user_create_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
     ],
 )
 def test_user_create_keeps_the_password_policy_naming_the_rule(
-    tmp_path: Path, username: str, password: str, rule: str
+    templates: dict[str, str], tmp_path: Path, username: str, password: str, rule: str
 ) -> None:
-    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    seeded_data_dir(templates, tmp_path)
     result = runner.invoke(
         app,
         ["user", "create", username, "--role", "supervisor", "--password", password,
@@ -158,13 +159,15 @@ def test_user_create_keeps_the_password_policy_naming_the_rule(
     assert username not in listed.output
 
 
-def test_api_keys_are_created_scoped_listed_and_revoked_from_the_cli(tmp_path: Path) -> None:
+def test_api_keys_are_created_scoped_listed_and_revoked_from_the_cli(
+    templates: dict[str, str], tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from cityloop.app import create_app
     from cityloop.settings import Settings
 
-    runner.invoke(app, ["seed", "--data-dir", str(tmp_path)])
+    seeded_data_dir(templates, tmp_path)
 
     def create(name: str, *scopes: str) -> str:
         options = [part for scope in scopes for part in ("--scope", scope)]

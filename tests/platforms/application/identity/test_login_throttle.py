@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cityloop.app import create_app
 from cityloop.base.db import utcnow
 from cityloop.platforms.application.identity import passwords, throttle
-from cityloop.platforms.application.identity.models import LoginThrottle
+from cityloop.platforms.application.identity.models import LoginThrottle, User
 from tests.support.city import City, make_city
 from tests.support.databases import BACKENDS
 
@@ -206,14 +206,20 @@ def test_workers_sharing_a_database_share_the_throttle(city: City) -> None:
 @pytest.fixture
 def generous_city(templates: dict[str, str], tmp_path: Path) -> Iterator[City]:
     """A city whose throttle lets many guesses through, and whose argon2 bound is two."""
-    yield from make_city(
+    for city in make_city(
         templates,
         "sqlite",
         tmp_path,
         password_hash_concurrency=2,
         login_max_failures=100,
         login_max_failures_per_address=100,
-    )
+    ):
+        # The seeded accounts' hashes are cheap (tests/support/hashing.py); the bound is shown
+        # on admin's full-cost one, whose verifications last long enough to overlap.
+        with city.ctx.writing() as session:
+            admin = session.scalars(select(User).where(User.username == "admin")).one()
+            admin.password_hash = passwords.hash_password("demo")
+        yield city
 
 
 def test_sixteen_parallel_wrong_passwords_run_at_most_two_argon2_at_once(

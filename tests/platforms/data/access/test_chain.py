@@ -21,7 +21,7 @@ from cityloop.platforms.data.access.models import ChainCheckpoint, ChainHead, Da
 from cityloop.platforms.data.access.service import record_access
 from cityloop.settings import Settings
 from tests.support.city import City, make_city
-from tests.support.databases import BACKENDS
+from tests.support.databases import BACKENDS, seeded_data_dir
 
 
 @pytest.fixture(params=BACKENDS)
@@ -136,10 +136,9 @@ def test_a_forged_checkpoint_signature_is_refused(fresh: City) -> None:
     assert "signature is not valid" in found.reason and found.kind == "bad_signature"
 
 
-def test_the_cli_verifies_and_signs_the_log(tmp_path: Path) -> None:
+def test_the_cli_verifies_and_signs_the_log(templates: dict[str, str], tmp_path: Path) -> None:
     runner = CliRunner()
-    data_dir = str(tmp_path / "city")
-    assert runner.invoke(app, ["seed", "--accounts", "--data-dir", data_dir]).exit_code == 0
+    data_dir = str(seeded_data_dir(templates, tmp_path / "city"))
     db = Database(Settings(data_dir=Path(data_dir)).resolved_database_url)
     with db.writing() as session:
         citizen = identity.find_user(session, username="citizen")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cityloop.base.db import Database
 from cityloop.cli import app
 from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
+from tests.support.databases import seeded_data_dir
 
 runner = CliRunner()
 UL_CONFIG = json.dumps({"mappings": [{"object_id": "t", "name": "temperature", "type": "Number"}]})
@@ -27,9 +28,8 @@ def cli(data_dir: Path, *args: str, code: int = 0) -> str:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("registry")
-    cli(path, "seed")
+def data_dir(templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = seeded_data_dir(templates, tmp_path_factory.mktemp("registry"))
     cli(path, "device", "profile", "create", "thermo-ul", "--name", "Thermometer",
         "--entity-type", "WeatherObserved", "--codec", "ul", "--config", UL_CONFIG)  # fmt: skip
     cli(path, "device", "group", "create", "thermo-key-01", "--profile", "thermo-ul")

@@ -13,7 +13,7 @@ from cityloop.platforms.data.perception.models import Measurement
 from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.temporal_filters import scope_intervals
 from tests.support.city import City
-from tests.support.ngsild import API, error_type
+from tests.support.ngsild import API, error_type, use_ngsild_key
 
 pytestmark = pytest.mark.usefixtures("ngsild_credentials")
 
@@ -102,6 +102,7 @@ def test_a_removed_scope_reads_back_as_a_deletion_instance(city: City) -> None:
 @pytest.fixture(scope="module")
 def scoped_fleet(city: City) -> None:
     """Barges whose scopes were set before, within and after the 12:00-13:00 window."""
+    use_ngsild_key(city)  # module fixtures run before the function-scoped ngsild_credentials
 
     def barge(name: str, scopes: list[dict[str, Any]], speeds: list[dict[str, Any]]) -> None:
         body: dict[str, Any] = {"id": f"urn:ngsi-ld:Barge:{name}", "type": "Barge", "speed": speeds}
@@ -229,6 +230,7 @@ def test_a_scope_instance_with_other_members_is_bad_request_data(city: City) -> 
 def ferries(city: City) -> None:
     """Ferries whose current state (their newest instance) differs from their state within the
     12:00-13:00 window."""
+    use_ngsild_key(city)
     paris = {"type": "Point", "coordinates": [2.29, 48.85]}
     lyon = {"type": "Point", "coordinates": [4.83, 45.76]}
 

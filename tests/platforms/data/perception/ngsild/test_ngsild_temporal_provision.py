@@ -96,6 +96,9 @@ def test_an_empty_id_or_name_or_a_dot_segment_in_the_path_is_bad_request_data(
     )
     assert response.status_code == 400, response.text
     assert error_type(response) == "BadRequestData"
+    # With the parameters the operation takes, the path is still what the answer names.
+    response = city.client.request(method, API + path, params={"deleteAll": "false"})
+    assert response.status_code == 400 and error_type(response) == "BadRequestData"
 
 
 def test_patching_an_attribute_without_an_instance_id_is_method_not_allowed(city: City) -> None:

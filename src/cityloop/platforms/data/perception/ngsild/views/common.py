@@ -172,11 +172,15 @@ PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/subscriptions/{}"): frozenset({"options"}),
     ("PATCH", "/subscriptions/{}"): frozenset(),
     ("DELETE", "/subscriptions/{}"): frozenset(),
-    # Answered 400 whatever they are given: PATCH without an entity id, and an empty one.
-    ("PATCH", "/entities"): frozenset(),
-    **{(method, "/entities//attrs{}"): frozenset() for method in _METHODS},
-    **{(method, "/temporal/entities//attrs{}"): frozenset() for method in _METHODS},
-    ("DELETE", "/temporal/entities/{}/attrs//{}"): frozenset(),
+}
+# Answered 400 BadRequestData whatever they are given (PATCH without an entity id, an empty id
+# or attribute name): they take any parameter another route takes, so the answer names the path.
+_ANY = frozenset().union(*PARAMETERS.values())
+PARAMETERS |= {
+    ("PATCH", "/entities"): _ANY,
+    **{(method, "/entities//attrs{}"): _ANY for method in _METHODS},
+    **{(method, "/temporal/entities//attrs{}"): _ANY for method in _METHODS},
+    ("DELETE", "/temporal/entities/{}/attrs//{}"): _ANY,
 }
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, func, literal, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
@@ -179,6 +190,19 @@ def period_figures(
         if series.dataset_ids:
             on.append(source.dataset_id.in_(series.dataset_ids))
         labelled = [f.label(n) for f, n in zip(figures, FIGURES, strict=True)]
+        if session.get_bind().dialect.name == "postgresql":
+            # One index range read per range (LATERAL): joined plainly, PostgreSQL looped over
+            # every rollup row of the span and compared it with every range (398 ms for a
+            # year of days against a 5 ms read of the rows themselves).
+            per_range = (
+                select(source.dataset_id.label("dataset_id"), *labelled)
+                .where(*on)
+                .group_by(source.dataset_id)
+                .lateral(f"figures_{level}")
+            )
+            columns = [per_range.c[name] for name in ("dataset_id", *FIGURES)]
+            selects.append(select(cte.c.k, *columns).select_from(cte.join(per_range, true())))
+            continue
         selects.append(
             select(cte.c.k, source.dataset_id.label("dataset_id"), *labelled)
             .select_from(cte.join(source, and_(*on)))

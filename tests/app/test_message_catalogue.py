@@ -49,9 +49,16 @@ NGSILD_CONVERTED = (
     "entities.py",
     "errors.py",
     "identifiers.py",
+    "geo.py",
+    "jsonld_contexts.py",
     "merge.py",
+    "purge.py",
     "tenants.py",
     "texts.py",
+    "views/jsonld_contexts.py",
+    "views/merge.py",
+    "views/purge.py",
+    "views/types.py",
 )
 NOT_CONVERTED = tuple(
     str(path.relative_to(SOURCE))

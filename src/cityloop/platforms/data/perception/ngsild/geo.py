@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points, transform
 
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 METRES_PER_DEGREE = 111_320.0
 RELATIONS = ("near", "within", "contains", "intersects", "disjoint", "equals", "overlaps")
@@ -50,21 +51,21 @@ class GeoQuery:
 def valid_geojson(value: Any) -> BaseGeometry:
     """A GeoJSON geometry as shapely, or a 400 naming what is wrong."""
     if not isinstance(value, dict) or value.get("type") not in GEOMETRIES:
-        raise bad_data(f"a GeoProperty value must be a GeoJSON geometry ({', '.join(GEOMETRIES)})")
+        raise bad_data(text("geometry_kinds", kinds=", ".join(GEOMETRIES)))
     coordinates = value.get("coordinates")
     if not isinstance(coordinates, list):
-        raise bad_data("a GeoJSON geometry needs a coordinates array")
+        raise bad_data(text("geometry_coordinates"))
     try:
         geometry = shape(value)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise bad_data(f"invalid GeoJSON {value.get('type')}: {exc}") from exc
+        raise bad_data(text("geometry_invalid", kind=value.get("type"), reason=exc)) from exc
     if geometry.is_empty:
-        raise bad_data("a GeoJSON geometry may not be empty")
+        raise bad_data(text("geometry_empty"))
     min_x, min_y, max_x, max_y = geometry.bounds
     if not all(math.isfinite(v) for v in (min_x, min_y, max_x, max_y)):
-        raise bad_data("GeoJSON coordinates must be finite numbers")
+        raise bad_data(text("coordinates_not_finite"))
     if min_x < -180 or max_x > 180 or min_y < -90 or max_y > 90:
-        raise bad_data("GeoJSON coordinates must be longitude, latitude within range")
+        raise bad_data(text("coordinates_out_of_range"))
     return geometry
 
 
@@ -76,39 +77,39 @@ def parse_geoquery(
         return None
     for name, value in (("georel", georel), ("geometry", geometry), ("coordinates", coordinates)):
         if not isinstance(value, str | None):
-            raise bad_data(f"{name} must be a string")
+            raise bad_data(text("geo_member_not_string", name=name))
     if not georel or not geometry or not coordinates:
-        raise bad_data("a geo-query needs georel, geometry and coordinates together")
+        raise bad_data(text("geo_query_incomplete"))
     if len(coordinates) > MAX_COORDINATES_LENGTH:
-        raise bad_data("coordinates are too long")
+        raise bad_data(text("coordinates_too_long"))
     parts = [part.strip() for part in georel.split(";")]
     relation = parts[0]
     if relation not in RELATIONS:
-        raise bad_data(f"georel {relation!r} is not one of {', '.join(RELATIONS)}")
+        raise bad_data(text("georel_unknown", relation=relation, relations=", ".join(RELATIONS)))
     max_distance = min_distance = None
     if len(parts) > 2:
-        raise bad_data("georel near takes one distance: maxDistance==<m> or minDistance==<m>")
+        raise bad_data(text("near_one_distance"))
     for modifier in parts[1:]:
         name, sep, number = modifier.partition("==")
         if relation != "near" or not sep or name not in ("maxDistance", "minDistance"):
-            raise bad_data(f"georel modifier {modifier!r} is not understood")
+            raise bad_data(text("georel_modifier", modifier=modifier))
         try:
             distance = float(number)
         except ValueError as exc:
-            raise bad_data(f"{name} must be a number of metres") from exc
+            raise bad_data(text("distance_not_number", name=name)) from exc
         if not math.isfinite(distance) or distance <= 0:
             # 4.10: a PositiveNumber, zero excluded.
-            raise bad_data(f"{name} must be a positive number of metres")
+            raise bad_data(text("distance_not_positive", name=name))
         if name == "maxDistance":
             max_distance = distance
         else:
             min_distance = distance
     if relation == "near" and max_distance is None and min_distance is None:
-        raise bad_data("near needs maxDistance==<m> or minDistance==<m>")
+        raise bad_data(text("near_needs_distance"))
     try:
         parsed = json.loads(coordinates)
     except (ValueError, RecursionError) as exc:
-        raise bad_data("coordinates must be a JSON array") from exc
+        raise bad_data(text("coordinates_not_array")) from exc
     shape_ = valid_geojson({"type": geometry, "coordinates": parsed})
     return GeoQuery(relation, shape_, max_distance, min_distance, geoproperty or "location")
 

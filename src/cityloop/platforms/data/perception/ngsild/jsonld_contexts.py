@@ -20,6 +20,7 @@ from cityloop.platforms.data.perception.ngsild.context_loader import HOSTED_PATH
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid, not_found
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import DEFAULT_TENANT
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 KINDS = ("Hosted", "Cached", "ImplicitlyCreated")
 HOSTED_ROUTE = "/ngsi-ld/v1/jsonldContexts/"
@@ -78,11 +79,11 @@ def host_context(session: Session, *, tenant: str, body: Any) -> NgsiContext:
     if not isinstance(body, dict) or "@context" not in body:
         # Not the shape the operation takes at all (clause 6.30.3.2); a bad @context is 400
         # BadRequestData below.
-        raise invalid("the body must be a JSON object with an @context member")
+        raise invalid(text("context_body"))
     member = body["@context"]
     items = member if isinstance(member, list) else [member]
     if not items or not all(isinstance(item, dict | str) for item in items):
-        raise bad_data("@context must be an object, a URL or a list of them")
+        raise bad_data(text("context_member"))
     # Reject what pyld cannot process before anyone points a Link header at it.
     if any(isinstance(item, dict) for item in items):
         resolve(None, user=[item for item in items if isinstance(item, dict)])
@@ -123,7 +124,7 @@ def delete_context(session: Session, *, tenant: str, context_id: str) -> None:
     """Delete a context ``tenant`` sees and drop it from this process's caches."""
     row = find_context(session, tenant=tenant, context_id=context_id)
     if row is None:
-        raise not_found(f"@context {context_id[:200]} is not known here")
+        raise not_found(text("context_unknown", context=context_id[:200]))
     session.delete(row)
     session.flush()
     forget(row.url)
@@ -133,7 +134,7 @@ def replace_cached(session: Session, *, url: str, document: dict[str, Any]) -> N
     """Store a freshly fetched document for a cached URL (a reload) and drop stale copies."""
     row = session.scalar(select(NgsiContext).where(NgsiContext.url == url))
     if row is None:
-        raise not_found(f"@context {url[:200]} is not known here")
+        raise not_found(text("context_unknown", context=url[:200]))
     row.body = json.dumps(document)
     row.last_used_at = utcnow()
     session.flush()

@@ -19,6 +19,7 @@ from cityloop.platforms.data.perception.ngsild.query import attribute_names
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery, query_entities
 from cityloop.platforms.data.perception.ngsild.rows import save
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.writes import delete_entity
 
 PAGE = 500
@@ -37,17 +38,14 @@ class Purge:
 def check_purge(purge: Purge, *, active: ActiveContext) -> None:
     """Refuse a purge that is too wide (5.6.21.4) or asks for keep and drop together."""
     if purge.keep is not None and purge.drop is not None:
-        raise bad_data("keep and drop may not be given together")
+        raise bad_data(text("purge_keep_and_drop"))
     query = purge.query
     system_iris = {active.expand(name) for name in SYSTEM_MEMBERS}
     user_attrs = [iri for iri in query.attrs if iri not in system_iris]
     user_q = query.q is not None and bool(attribute_names(query.q) - SYSTEM_MEMBERS)
     if purge.local or query.types or user_attrs or user_q or query.geo is not None:
         return
-    raise bad_data(
-        "a purge needs type, attrs or q over a non-system attribute, or a geo-query"
-        " (id and idPattern only narrow it), or local=true"
-    )
+    raise bad_data(text("purge_too_wide"))
 
 
 def purge_entities(session: Session, *, tenant: str, purge: Purge, active: ActiveContext) -> int:

@@ -190,6 +190,125 @@ TEXTS: dict[str, tuple[str, str]] = {
         "this API key has no ngsild scope; create one with --scope ngsild",
         "该 API 密钥没有 ngsild 权限范围，请用 --scope ngsild 创建",
     ),
+    # Geo-queries, purge, @contexts, types (geo.py, purge.py, jsonld_contexts.py, views)
+    "geometry_kinds": (
+        "a GeoProperty value must be a GeoJSON geometry ({kinds})",
+        "GeoProperty 的值必须是 GeoJSON 几何对象（{kinds}）",
+    ),
+    "geometry_coordinates": (
+        "a GeoJSON geometry needs a coordinates array",
+        "GeoJSON 几何对象需要 coordinates 数组",
+    ),
+    "geometry_invalid": (
+        "invalid GeoJSON {kind}: {reason}",
+        "无效的 GeoJSON {kind}：{reason}",
+    ),
+    "geometry_empty": (
+        "a GeoJSON geometry may not be empty",
+        "GeoJSON 几何对象不能为空",
+    ),
+    "coordinates_not_finite": (
+        "GeoJSON coordinates must be finite numbers",
+        "GeoJSON 坐标必须是有限数",
+    ),
+    "coordinates_out_of_range": (
+        "GeoJSON coordinates must be longitude, latitude within range",
+        "GeoJSON 坐标必须是取值范围内的经度、纬度",
+    ),
+    "geo_member_not_string": (
+        "{name} must be a string",
+        "{name} 必须是字符串",
+    ),
+    "geo_query_incomplete": (
+        "a geo-query needs georel, geometry and coordinates together",
+        "地理查询需要同时提供 georel、geometry 和 coordinates",
+    ),
+    "coordinates_too_long": (
+        "coordinates are too long",
+        "coordinates 过长",
+    ),
+    "georel_unknown": (
+        "georel '{relation}' is not one of {relations}",
+        "georel '{relation}' 不是以下之一：{relations}",
+    ),
+    "near_one_distance": (
+        "georel near takes one distance: maxDistance==<m> or minDistance==<m>",
+        "georel near 只接受一个距离：maxDistance==<米> 或 minDistance==<米>",
+    ),
+    "georel_modifier": (
+        "georel modifier '{modifier}' is not understood",
+        "无法理解 georel 修饰符 '{modifier}'",
+    ),
+    "distance_not_number": (
+        "{name} must be a number of metres",
+        "{name} 必须是以米为单位的数值",
+    ),
+    "distance_not_positive": (
+        "{name} must be a positive number of metres",
+        "{name} 必须是以米为单位的正数",
+    ),
+    "near_needs_distance": (
+        "near needs maxDistance==<m> or minDistance==<m>",
+        "near 需要 maxDistance==<米> 或 minDistance==<米>",
+    ),
+    "coordinates_not_array": (
+        "coordinates must be a JSON array",
+        "coordinates 必须是 JSON 数组",
+    ),
+    "purge_keep_and_drop": (
+        "keep and drop may not be given together",
+        "keep 和 drop 不能同时提供",
+    ),
+    "purge_too_wide": (
+        "a purge needs type, attrs or q over a non-system attribute, or a geo-query"
+        " (id and idPattern only narrow it), or local=true",
+        "清除需要 type、针对非系统属性的 attrs 或 q，或地理查询"
+        "（id 和 idPattern 只能缩小范围），或 local=true",
+    ),
+    "purge_linked": (
+        "{linked}: linked entity queries are not allowed in a purge",
+        "{linked}：清除中不允许关联实体查询",
+    ),
+    "purge_scope_q": (
+        "scopeQ is not offered in a purge",
+        "清除不支持 scopeQ",
+    ),
+    "context_body": (
+        "the body must be a JSON object with an @context member",
+        "请求体必须是含 @context 成员的 JSON 对象",
+    ),
+    "context_member": (
+        "@context must be an object, a URL or a list of them",
+        "@context 必须是对象、URL 或它们的列表",
+    ),
+    "context_unknown": (
+        "@context {context} is not known here",
+        "此处没有 @context {context}",
+    ),
+    "context_kind": (
+        "kind must be Hosted, Cached or ImplicitlyCreated",
+        "kind 必须是 Hosted、Cached 或 ImplicitlyCreated",
+    ),
+    "core_context_kept": (
+        "the core @context cannot be deleted",
+        "核心 @context 不能删除",
+    ),
+    "reload_cached_only": (
+        "reload=true applies to a cached @context only",
+        "reload=true 只适用于缓存的 @context",
+    ),
+    "merge_id_missing": (
+        "the entity id to merge into is missing from the path",
+        "路径中缺少要合并到的实体 id",
+    ),
+    "type_unknown": (
+        "no entity has type {name}",
+        "没有实体的类型是 {name}",
+    ),
+    "attribute_unknown": (
+        "no entity has attribute {name}",
+        "没有实体含有属性 {name}",
+    ),
 }
 
 register({f"ngsild.{code}": pair for code, pair in TEXTS.items()})

@@ -16,6 +16,7 @@ from cityloop.platforms.data.perception.ngsild.context_loader import (
 )
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, not_found
 from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     PREFIX,
@@ -45,7 +46,7 @@ def list_jsonld_contexts(request: Request) -> Response:
     call = call_for(request)
     kind = request.query_params.get("kind")
     if kind is not None and kind not in jsonld_contexts.KINDS:
-        raise bad_data("kind must be Hosted, Cached or ImplicitlyCreated")
+        raise bad_data(text("context_kind"))
     with_details = details(request)
     with call.ctx.reading() as session:
         stored = jsonld_contexts.list_contexts(session, tenant=call.tenant, kind=kind)
@@ -71,7 +72,7 @@ def get_jsonld_context(request: Request, context_id: str) -> Response:
     with call.ctx.reading() as session:
         row = jsonld_contexts.find_context(session, tenant=call.tenant, context_id=context_id)
         if row is None:
-            raise not_found(f"@context {context_id[:200]} is not known here")
+            raise not_found(text("context_unknown", context=context_id[:200]))
         if with_details:
             return JSONResponse(jsonld_contexts.context_info(row, call.base_url), media_type=JSON)
         document = json.loads(row.body)
@@ -103,7 +104,7 @@ def delete_jsonld_context(request: Request, context_id: str) -> Response:
     reload = flag(request.query_params, "reload")
     if _core_url(context_id) is not None:
         if not reload:
-            raise bad_data("the core @context cannot be deleted")
+            raise bad_data(text("core_context_kept"))
         return Response(status_code=204)  # shipped with the broker: nothing to fetch again
     if not reload:
         with call.ctx.writing() as session:
@@ -113,7 +114,7 @@ def delete_jsonld_context(request: Request, context_id: str) -> Response:
         row = jsonld_contexts.find_context(session, tenant=call.tenant, context_id=context_id)
         url = row.url if row is not None and row.kind == "Cached" else None
     if url is None:
-        raise bad_data("reload=true applies to a cached @context only")
+        raise bad_data(text("reload_cached_only"))
     document = call.loader().fetch(url)  # outside any transaction: it may take seconds
     with call.ctx.writing() as session:
         jsonld_contexts.replace_cached(session, url=url, document=document)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from cityloop.platforms.data.perception.ngsild import merge
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     Call,
     call_with_body,
@@ -24,7 +25,7 @@ router = APIRouter()
 @router.patch("/entities")
 def merge_without_id() -> Response:
     """5.6.17.4: a merge whose entity id is missing is BadRequestData (not 405)."""
-    raise bad_data("the entity id to merge into is missing from the path")
+    raise bad_data(text("merge_id_missing"))
 
 
 @router.patch("/entities/{entity_id}")

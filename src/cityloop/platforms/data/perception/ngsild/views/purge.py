@@ -13,6 +13,7 @@ from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.geo import parse_geoquery
 from cityloop.platforms.data.perception.ngsild.query import RequestBudget, parse_q, safe_regex
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import call_for, names
 
 router = APIRouter()
@@ -30,9 +31,9 @@ def purge_entities(request: Request) -> Response:
         # 5.6.21.4: Linked Entity retrieval (``owner{name}``) has no place in a purge; braces
         # inside a quoted q value are only text.
         if "{" in _QUOTED.sub("", params.get(linked, "")):
-            raise bad_data(f"{linked}: linked entity queries are not allowed in a purge")
+            raise bad_data(text("purge_linked", linked=linked))
     if params.get("scopeQ"):
-        raise NgsiError("OperationNotSupported", "scopeQ is not offered in a purge")
+        raise NgsiError("OperationNotSupported", text("purge_scope_q"))
     query = EntityQuery()
     budget = RequestBudget()
     query.types = names(request, "type", active, what="entity type")

@@ -11,6 +11,7 @@ from cityloop.platforms.data.perception.ngsild import reads
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import not_found
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import call_for, details, respond
 
 router = APIRouter()
@@ -58,7 +59,7 @@ def type_info(request: Request, type_name: str) -> Response:
     with call.ctx.reading() as session:
         entry = reads.type_details(session, tenant=call.tenant).get(iri)
     if entry is None:
-        raise not_found(f"no entity has type {type_name}")
+        raise not_found(text("type_unknown", name=type_name))
     data = {
         "id": iri,
         "type": "EntityTypeInfo",
@@ -128,5 +129,5 @@ def attribute_info(request: Request, attr: str) -> Response:
     with call.ctx.reading() as session:
         entry = reads.attribute_details(session, tenant=call.tenant).get(iri)
     if entry is None:
-        raise not_found(f"no entity has attribute {attr}")
+        raise not_found(text("attribute_unknown", name=attr))
     return respond(call, active, _attribute(active, iri, entry))

@@ -28,6 +28,7 @@ from cityloop.platforms.data.perception.ngsild.rows import (
     save,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.writes import (
     append_attributes,
     create_entity,
@@ -63,22 +64,24 @@ def check_batch(body: Any, *, operation: str, maximum: int) -> None:
     """The whole request is refused (5.5.4, 6.3.x) unless it is a non-empty array, of at most
     ``maximum`` items, each an entity object (an entity id string for delete)."""
     if not isinstance(body, list):
-        raise bad_data("the body must be a JSON array")
+        raise bad_data(text("batch_not_array"))
     if not body:
-        raise bad_data("the body is an empty array; a batch needs at least one item")
+        raise bad_data(text("batch_empty"))
     if len(body) > maximum:
-        raise bad_data(f"a batch holds at most {maximum} entities")
-    wanted, what = (str, "an entity id string") if operation == "delete" else (dict, "an object")
+        raise bad_data(text("batch_too_large", limit=maximum))
+    wanted, code = (
+        (str, "batch_item_not_id") if operation == "delete" else (dict, "batch_item_not_object")
+    )
     for index, item in enumerate(body):
         if not isinstance(item, wanted):
-            raise bad_data(f"item {index} of the array is not {what}")
+            raise bad_data(text(code, index=index))
 
 
 def _database_error(entity_id: Any, exc: IntegrityError | DataError) -> NgsiError:
     """The NGSI-LD error for a constraint the database refused for one item."""
     if isinstance(exc, IntegrityError):
-        return NgsiError("AlreadyExists", f"entity {entity_id} already exists")
-    return bad_data(f"entity {entity_id} holds a value the database refuses")
+        return NgsiError("AlreadyExists", text("entity_exists", entity=entity_id))
+    return bad_data(text("entity_value_refused", entity=entity_id))
 
 
 def _id_of(body: Any) -> Any:
@@ -122,7 +125,7 @@ def _per_entity(
     for body, active in items:
         entity_id = _id_of(body)
         if once and isinstance(entity_id, str) and entity_id in seen:
-            result.fail(entity_id, bad_data(f"entity {entity_id} appears twice in the batch"))
+            result.fail(entity_id, bad_data(text("entity_twice_in_batch", entity=entity_id)))
             continue
         if isinstance(entity_id, str):
             seen.add(entity_id)
@@ -190,7 +193,7 @@ def batch_update(
             row = get_entity(session, tenant=tenant, entity_id=entity_id, for_update=True)
             merge_types(row, body["type"], active)
         elif not attrs:
-            raise bad_data("the entity names no attributes to update")
+            raise bad_data(text("no_attributes_to_update"))
         if not attrs:
             return None
         outcome = append_attributes(
@@ -204,7 +207,7 @@ def batch_update(
         if not outcome.not_updated:
             return None
         left = ", ".join(active.compact(iri) for iri, _ in outcome.not_updated)
-        return bad_data(f"attributes not updated (they exist and noOverwrite was given): {left}")
+        return bad_data(text("not_overwritten", names=left))
 
     require_tenant(session, tenant=tenant)
     _each(session, result, _per_entity(items, result, update))
@@ -231,7 +234,7 @@ def batch_delete(session: Session, *, tenant: str, ids: Sequence[Any]) -> BatchR
 
     def delete(entity_id: Any) -> None:
         if not isinstance(entity_id, str):
-            raise bad_data("each item must be an entity id string")
+            raise bad_data(text("batch_item_id_string"))
         check_entity_id(entity_id)
         delete_entity(session, tenant=tenant, entity_id=entity_id)
 

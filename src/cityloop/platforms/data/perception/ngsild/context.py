@@ -33,6 +33,7 @@ from cityloop.platforms.data.perception.ngsild.context_loader import (
     is_core_url,
 )
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT_VOCAB = NGSI_LD + "default-context/"
@@ -139,7 +140,7 @@ def _as_list(user: Any) -> list[Any]:
 def _check_shape(user: Any) -> None:
     for item in _as_list(user):
         if not isinstance(item, str | dict):
-            raise bad_data("@context must be a URL, an object or a list of them")
+            raise bad_data(text("context_not_url_or_object"))
 
 
 def resolve(
@@ -190,7 +191,7 @@ def _resolve(user: Any, loader: Loader | CachedLoader) -> ActiveContext:
     except Exception as exc:  # pyld wraps loader failures and reports bad contexts alike
         if loader.failure is not None:
             raise loader.failure from exc
-        raise bad_data(f"the @context is not valid JSON-LD: {_reason(exc)}") from exc
+        raise bad_data(text("context_invalid_jsonld", reason=_reason(exc))) from exc
     mappings: dict[str, str] = {}
     prefixes: dict[str, str] = {}
     for term, definition in processed.get("mappings", {}).items():

@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
-from cityloop.base.outbound import GENERIC, Outbound, OutboundError
+from cityloop.base.outbound import Outbound, OutboundError
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ _CORE_PATTERN = re.compile(
 )
 HOSTED_PATH = re.compile(r"/ngsi-ld/v1/jsonldContexts/([A-Za-z0-9_-]{1,64})$")
 # The one answer to any failed fetch: refused, closed, silent, not JSON, too large.
-UNAVAILABLE = f"@context: {GENERIC}"
+UNAVAILABLE = text("context_unavailable").render()
 _USE_STAMP_EVERY = timedelta(minutes=10)
 
 
@@ -177,23 +178,21 @@ class Loader(DocumentLoader):
     def fetch(self, url: str) -> dict[str, Any]:
         """Fetch ``url`` from the network now, whatever is cached (a reload); stores nothing."""
         if not url.startswith(("http://", "https://")) or len(url) > 2000:
-            raise NgsiError(
-                "LdContextNotAvailable", f"@context {url[:200]!r} is not an http(s) URL"
-            )
+            raise NgsiError("LdContextNotAvailable", text("context_not_http", url=url[:200]))
         if self.gate is not None:
             self.gate()
         try:
             content = self._download(url)
         except OutboundError as exc:
             log.warning("@context %s could not be fetched: %s", url[:300], exc.reason)
-            raise NgsiError("LdContextNotAvailable", UNAVAILABLE) from None
+            raise NgsiError("LdContextNotAvailable", text("context_unavailable")) from None
         try:
             document = json.loads(content)
         except (ValueError, RecursionError):
             document = None
         if not isinstance(document, dict) or "@context" not in document:
             log.warning("@context %s is not a JSON-LD context document", url[:300])
-            raise bad_data(f"@context: {url[:200]} is not a JSON object with an @context member")
+            raise bad_data(text("context_not_document", url=url[:200]))
         return document
 
     def _download(self, url: str) -> bytes:
@@ -272,5 +271,5 @@ class CachedLoader(DocumentLoader):
             row = _row_for(self.session, url)
             document = json.loads(row.body) if row is not None else None
         if not isinstance(document, dict):
-            raise NgsiError("LdContextNotAvailable", f"@context {url} is not cached here")
+            raise NgsiError("LdContextNotAvailable", text("context_not_cached", url=url))
         return document

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 MAX_SCOPEQ_LENGTH = 2000
 MAX_DEPTH = 10
@@ -34,13 +35,13 @@ class _Parser:
         self.pos = 0
         self.depth = 0
 
-    def fail(self, message: str) -> Exception:
-        return bad_data(f"scopeQ: {message} at position {self.pos}")
+    def fail(self, code: str, **params: object) -> Exception:
+        return bad_data(text(f"scope_q_{code}", pos=self.pos, **params))
 
     def parse(self) -> ScopeNode:
         node = self.alternatives()
         if self.pos != len(self.text):
-            raise self.fail(f"unexpected {self.text[self.pos]!r}")
+            raise self.fail("unexpected", char=self.text[self.pos])
         return node
 
     def alternatives(self) -> ScopeNode:
@@ -61,11 +62,11 @@ class _Parser:
         if self.text.startswith("(", self.pos):
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise self.fail("too deeply nested")
+                raise self.fail("too_deep")
             self.pos += 1
             node = self.alternatives()
             if not self.text.startswith(")", self.pos):
-                raise self.fail("missing ')'")
+                raise self.fail("missing_paren")
             self.pos += 1
             self.depth -= 1
             return node
@@ -74,23 +75,23 @@ class _Parser:
             self.pos += 1
             match = _LEVEL.match(self.text, self.pos)
             if not match:
-                raise self.fail("expected a scope level")
+                raise self.fail("level_expected")
             if levels and levels[-1] == "#":
-                raise self.fail("'#' may only end a scope")
+                raise self.fail("hash_end")
             levels.append(match.group(0))
             self.pos = match.end()
         if not levels:
-            raise self.fail("expected a scope starting with '/'")
+            raise self.fail("slash_expected")
         return tuple(levels)
 
 
-def parse_scope_q(text: str) -> ScopeNode:
+def parse_scope_q(query: str) -> ScopeNode:
     """Parse a scopeQ; a malformed one is a 400 BadRequestData naming the position."""
-    if not text.strip():
-        raise bad_data("scopeQ is empty")
-    if len(text) > MAX_SCOPEQ_LENGTH:
-        raise bad_data(f"scopeQ is longer than {MAX_SCOPEQ_LENGTH} characters")
-    return _Parser(text).parse()
+    if not query.strip():
+        raise bad_data(text("scope_q_empty"))
+    if len(query) > MAX_SCOPEQ_LENGTH:
+        raise bad_data(text("scope_q_too_long", limit=MAX_SCOPEQ_LENGTH))
+    return _Parser(query).parse()
 
 
 def _levels_match(pattern: tuple[str, ...], levels: list[str]) -> bool:

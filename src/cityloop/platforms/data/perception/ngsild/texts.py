@@ -309,6 +309,123 @@ TEXTS: dict[str, tuple[str, str]] = {
         "no entity has attribute {name}",
         "没有实体含有属性 {name}",
     ),
+    # scopeQ, @context processing, batches (scopes.py, context*.py, batch.py)
+    "scope_q_unexpected": (
+        "scopeQ: unexpected '{char}' at position {pos}",
+        "scopeQ：位置 {pos} 处出现意外的 '{char}'",
+    ),
+    "scope_q_too_deep": (
+        "scopeQ: too deeply nested at position {pos}",
+        "scopeQ：位置 {pos} 处嵌套过深",
+    ),
+    "scope_q_missing_paren": (
+        "scopeQ: missing ')' at position {pos}",
+        "scopeQ：位置 {pos} 处缺少 ')'",
+    ),
+    "scope_q_level_expected": (
+        "scopeQ: expected a scope level at position {pos}",
+        "scopeQ：位置 {pos} 处应为范围层级",
+    ),
+    "scope_q_hash_end": (
+        "scopeQ: '#' may only end a scope at position {pos}",
+        "scopeQ：位置 {pos} 处的 '#' 只能位于范围末尾",
+    ),
+    "scope_q_slash_expected": (
+        "scopeQ: expected a scope starting with '/' at position {pos}",
+        "scopeQ：位置 {pos} 处应为以 '/' 开头的范围",
+    ),
+    "scope_q_empty": (
+        "scopeQ is empty",
+        "scopeQ 为空",
+    ),
+    "scope_q_too_long": (
+        "scopeQ is longer than {limit} characters",
+        "scopeQ 超过 {limit} 个字符",
+    ),
+    "context_not_url_or_object": (
+        "@context must be a URL, an object or a list of them",
+        "@context 必须是 URL、对象或它们的列表",
+    ),
+    "context_invalid_jsonld": (
+        "the @context is not valid JSON-LD: {reason}",
+        "该 @context 不是有效的 JSON-LD：{reason}",
+    ),
+    "context_not_http": (
+        "@context '{url}' is not an http(s) URL",
+        "@context '{url}' 不是 http(s) 地址",
+    ),
+    "context_unavailable": (
+        "@context: the address could not be fetched",
+        "@context：无法获取该地址",
+    ),
+    "context_not_document": (
+        "@context: {url} is not a JSON object with an @context member",
+        "@context：{url} 不是含 @context 成员的 JSON 对象",
+    ),
+    "context_not_cached": (
+        "@context {url} is not cached here",
+        "此处没有缓存 @context {url}",
+    ),
+    "batch_not_array": (
+        "the body must be a JSON array",
+        "请求体必须是 JSON 数组",
+    ),
+    "batch_empty": (
+        "the body is an empty array; a batch needs at least one item",
+        "请求体是空数组，批量操作至少需要一项",
+    ),
+    "batch_too_large": (
+        "a batch holds at most {limit} entities",
+        "一次批量操作最多 {limit} 个实体",
+    ),
+    "batch_item_not_id": (
+        "item {index} of the array is not an entity id string",
+        "数组第 {index} 项不是实体 id 字符串",
+    ),
+    "batch_item_not_object": (
+        "item {index} of the array is not an object",
+        "数组第 {index} 项不是对象",
+    ),
+    "entity_exists": (
+        "entity {entity} already exists",
+        "实体 {entity} 已存在",
+    ),
+    "entity_value_refused": (
+        "entity {entity} holds a value the database refuses",
+        "实体 {entity} 含有数据库拒绝的值",
+    ),
+    "entity_twice_in_batch": (
+        "entity {entity} appears twice in the batch",
+        "实体 {entity} 在批量操作中出现了两次",
+    ),
+    "no_attributes_to_update": (
+        "the entity names no attributes to update",
+        "该实体没有列出要更新的属性",
+    ),
+    "not_overwritten": (
+        "attributes not updated (they exist and noOverwrite was given): {names}",
+        "属性未更新（已存在且指定了 noOverwrite）：{names}",
+    ),
+    "batch_item_id_string": (
+        "each item must be an entity id string",
+        "每一项都必须是实体 id 字符串",
+    ),
+    "batch_operation_unknown": (
+        "entityOperations/{operation} is not offered",
+        "不支持 entityOperations/{operation}",
+    ),
+    "batch_ld_link": (
+        "an application/ld+json request may not carry a JSON-LD Link header",
+        "application/ld+json 请求不能带 JSON-LD Link 头",
+    ),
+    "batch_item_needs_context": (
+        "each application/ld+json entity must carry @context",
+        "每个 application/ld+json 实体都必须带 @context",
+    ),
+    "batch_item_no_context": (
+        "application/json entities may not carry @context",
+        "application/json 实体不能带 @context",
+    ),
 }
 
 register({f"ngsild.{code}": pair for code, pair in TEXTS.items()})

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from cityloop.platforms.data.perception.ngsild import batch
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     LD_JSON,
@@ -27,7 +28,7 @@ async def entity_operation(request: Request, operation: str) -> Response:
     """Batch create, upsert, update, merge or delete of entities, each reported on its own;
     admins, dispatchers and API keys."""
     if operation not in batch.OPERATIONS:
-        raise not_found(f"entityOperations/{operation} is not offered")
+        raise not_found(text("batch_operation_unknown", operation=operation))
     call, body, media = await call_with_body(request)
     return await run(_batch, call, body, media, operation, options(request))
 
@@ -36,7 +37,7 @@ def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -
     batch.check_batch(body, operation=operation, maximum=call.ctx.settings.ngsild_batch_max)
     if media == LD_JSON and call.link is not None:
         # 6.3.5: the @context of a JSON-LD body is in the body, never in a Link header too.
-        raise bad_data("an application/ld+json request may not carry a JSON-LD Link header")
+        raise bad_data(text("batch_ld_link"))
     core = call.resolve(call.link if media == JSON else None)
     if operation == "delete":
         with call.ctx.writing() as session:
@@ -71,11 +72,11 @@ def _with_contexts(
         try:
             if media == LD_JSON:
                 if not isinstance(item, dict) or "@context" not in item:
-                    raise bad_data("each application/ld+json entity must carry @context")
+                    raise bad_data(text("batch_item_needs_context"))
                 items.append((item, call.resolve(item["@context"])))
             else:
                 if isinstance(item, dict) and "@context" in item:
-                    raise bad_data("application/json entities may not carry @context")
+                    raise bad_data(text("batch_item_no_context"))
                 items.append((item, core))
         except NgsiError as exc:
             early.fail(item.get("id") if isinstance(item, dict) else None, exc)

@@ -92,8 +92,6 @@ def query_entities(request: Request) -> Response:
     active = call.resolve(call.link)
     params = request.query_params
     query = select_by_params(request, active)
-    if params.get("scopeQ"):
-        query.scope_q = parse_scope_q(params["scopeQ"])
     options = _options(request, call, params, active, query.attrs)
     local = flag(params, "local")
     if params.get("type") == "*" and "local" in params and not local:
@@ -118,10 +116,6 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
     if "temporalQ" in body:
         raise bad_data("temporalQ belongs to temporal queries, not to a Query of entities")
     query = select_by_body(body, active)
-    if body.get("scopeQ") is not None:
-        if not isinstance(body["scopeQ"], str):
-            raise bad_data("scopeQ must be a string in the scope query language")
-        query.scope_q = parse_scope_q(body["scopeQ"])
     params = {**request.query_params, **body_parameters(body)}
     if body.get("ordering") is not None:
         params.update(_ordering(query, body["ordering"]))
@@ -135,7 +129,7 @@ def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Respo
 
 
 def select_by_params(request: Request, active: ActiveContext) -> reads.EntityQuery:
-    """The entity selection of a query's URL (type, id, idPattern, attrs, q and the geo-query),
+    """The entity selection of a query's URL (type, id, idPattern, attrs, q, scopeQ, geo-query),
     checked; shared by GET /entities and GET /temporal/entities."""
     params = request.query_params
     if "geoQ" in params:
@@ -152,6 +146,8 @@ def select_by_params(request: Request, active: ActiveContext) -> reads.EntityQue
     query.attrs = _attrs(params.get("attrs"), active)
     if params.get("q"):
         query.q = parse_q(params["q"], budget)
+    if params.get("scopeQ"):
+        query.scope_q = parse_scope_q(params["scopeQ"])
     if "csf" in params:
         _check_csf(params["csf"], budget)
     query.geo = parse_geoquery(
@@ -176,7 +172,7 @@ def _check_csf(text: str, budget: RequestBudget) -> None:
 
 
 def select_by_body(body: dict[str, Any], active: ActiveContext) -> reads.EntityQuery:
-    """The entity selection of a Query body (entities, attrs, q, geoQ), checked; shared by
+    """The entity selection of a Query body (entities, attrs, q, scopeQ, geoQ), checked; shared by
     POST /entityOperations/query and POST /temporal/entityOperations/query."""
     query = reads.EntityQuery()
     budget = RequestBudget()
@@ -191,6 +187,10 @@ def select_by_body(body: dict[str, Any], active: ActiveContext) -> reads.EntityQ
         if not isinstance(body["q"], str):
             raise bad_data("q must be a string in the NGSI-LD query language")
         query.q = parse_q(body["q"], budget)
+    if body.get("scopeQ") is not None:
+        if not isinstance(body["scopeQ"], str):
+            raise bad_data("scopeQ must be a string in the scope query language")
+        query.scope_q = parse_scope_q(body["scopeQ"])
     geo = body.get("geoQ")
     if geo is not None:
         _geo_query(query, geo, active)

@@ -23,7 +23,6 @@ from cityloop.platforms.data.perception.ngsild.projection import (
     tree_depth,
 )
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
-from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
 from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
     Call,
@@ -134,8 +133,6 @@ def temporal_query(request: Request) -> Response:
     active = call.resolve(call.link)
     params = request.query_params
     selection = select_by_params(request, active)
-    if params.get("scopeQ"):
-        selection.scope_q = parse_scope_q(params["scopeQ"])
     query = _time_query(request, active, selection.attrs, params)
     wide = params.get("type") == "*" or flag(params, "local")
     return _query(request, call, active, selection, query, params, wide=wide)
@@ -188,10 +185,6 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise bad_data('the body must be a Query object: {"type": "Query", ...}')
     selection = select_by_body(body, active)
-    if body.get("scopeQ") is not None:
-        if not isinstance(body["scopeQ"], str):
-            raise bad_data("scopeQ must be a string in the scope query language")
-        selection.scope_q = parse_scope_q(body["scopeQ"])
     temporal_q = body.get("temporalQ") or {}
     aggr = body.get("aggrParams") or {}
     if not isinstance(temporal_q, dict):

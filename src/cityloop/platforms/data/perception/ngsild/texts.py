@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from cityloop.base.messages import Message, register
 
+from . import texts_queries, texts_subscriptions, texts_temporal
+
 # The Chinese names of the things a detail names by kind ("entity type", "attribute name").
 WHAT_ZH = {
     "attribute name": "属性名",
@@ -428,7 +430,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
 }
 
-register({f"ngsild.{code}": pair for code, pair in TEXTS.items()})
+
+def _every_area() -> dict[str, tuple[str, str]]:
+    """The details of every area; a code defined in two areas is refused at import."""
+    merged: dict[str, tuple[str, str]] = {}
+    for area in (TEXTS, texts_queries.TEXTS, texts_subscriptions.TEXTS, texts_temporal.TEXTS):
+        if clash := merged.keys() & area.keys():
+            raise RuntimeError(f"NGSI-LD message codes defined twice: {sorted(clash)}")
+        merged.update(area)
+    return merged
+
+
+register({f"ngsild.{code}": pair for code, pair in _every_area().items()})
 
 
 def text(code: str, **params: object) -> Message:

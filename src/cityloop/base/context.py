@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -16,6 +16,8 @@ from cityloop.base.outbox import ConsumerRegistry, EventRelay
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.storage import Storage
 from cityloop.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +39,11 @@ class AppContext:
         """A unit of work that commits on success and rolls back on any error."""
         with self.db.writing() as session:
             yield session
+
+    def write_grouped(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` as a unit of work that writes, in a group commit where the engine has
+        one writer; returns what it returns."""
+        return self.db.write_grouped(work)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -144,3 +144,7 @@ WEBHOOKS_RETRIED = Counter("cityloop_webhooks_retried_total", "Webhook attempts 
 WEBHOOKS_FAILED = Counter("cityloop_webhooks_failed_total", "Webhook notifications given up on")
 WEBHOOK_LATENCY = Histogram("cityloop_webhook_seconds", "Webhook request latency, by outcome")
 WEBHOOK_QUEUE = Gauge("cityloop_webhook_queue", "Webhook notifications in the queue, by status")
+GROUP_COMMITS = Counter("cityloop_group_commits_total", "Transactions committed by group commit")
+GROUP_COMMIT_UNITS = Counter(
+    "cityloop_group_commit_units_total", "Units of work run by group commit, by outcome"
+)

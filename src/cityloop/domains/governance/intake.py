@@ -20,7 +20,7 @@ from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.catalogue import require_category, validate_attributes
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Category, Report
-from cityloop.domains.governance.routing import route
+from cityloop.domains.governance.routing import RoutingDecision, route
 from cityloop.domains.governance.workflow import (
     MAX_TEXT,
     OPEN_STATES,
@@ -160,16 +160,34 @@ def _serialise_intake(session: Session, category_code: str) -> None:
         )
 
 
-def submit_report(
+@dataclass(frozen=True)
+class PreparedReport:
+    """A report checked, located and routed, ready to be written: everything that needs no
+    write lock is done before it is taken."""
+
+    data: ReportInput
+    channel: str
+    category: Category
+    description: str
+    priority: str
+    attributes: dict[str, Any]
+    media_ids: list[str]
+    lat: float
+    lon: float
+    placement: geo.Placement
+    decision: RoutingDecision
+    reporter_user_id: int | None
+
+
+def prepare_report(
     session: Session,
     *,
     actor: Actor,
     data: ReportInput,
     channel: str | None = None,
     reporter_user_id: int | None = None,
-    allow_dedupe: bool = True,
-) -> IntakeResult:
-    """Check a report, then add it to the open case it duplicates or open a new case."""
+) -> PreparedReport:
+    """Check a report, place its point and route it; reads only, so it runs before the write."""
     channel = channel or channel_for(actor)
     if channel not in set(Channel):
         raise bad_request(
@@ -192,18 +210,40 @@ def submit_report(
     attributes = validate_attributes(category, data.attributes)
     media_ids = media.require_media(session, media_ids=data.media_ids, field="media")
     lat, lon, placement = _locate(session, data)
+    decision = route(session, category=category, district_code=placement.district.code)
+    return PreparedReport(
+        data=data,
+        channel=channel,
+        category=category,
+        description=description,
+        priority=priority,
+        attributes=attributes,
+        media_ids=media_ids,
+        lat=lat,
+        lon=lon,
+        placement=placement,
+        decision=decision,
+        reporter_user_id=reporter_user_id,
+    )
+
+
+def record_report(
+    session: Session, *, prepared: PreparedReport, actor: Actor, allow_dedupe: bool = True
+) -> IntakeResult:
+    """Write a prepared report: joined to the open case it duplicates, or a new case."""
+    data, category = prepared.data, prepared.category
     now = utcnow()
     _serialise_intake(session, category.code)
     report = Report(
-        channel=channel,
+        channel=prepared.channel,
         created_at=now,
-        description=description,
-        lat=lat,
-        lon=lon,
+        description=prepared.description,
+        lat=prepared.lat,
+        lon=prepared.lon,
         address=data.address,
-        media_ids=media_ids,
-        attributes=attributes,
-        reporter_user_id=reporter_user_id,
+        media_ids=prepared.media_ids,
+        attributes=prepared.attributes,
+        reporter_user_id=prepared.reporter_user_id,
         submitted_by=actor.username if actor.user_id else None,
         contact_name=data.contact_name,
         contact_email=data.contact_email,
@@ -223,7 +263,9 @@ def submit_report(
                 )
             )
     elif allow_dedupe:
-        existing = find_duplicate(session, category=category, lat=lat, lon=lon, now=now)
+        existing = find_duplicate(
+            session, category=category, lat=prepared.lat, lon=prepared.lon, now=now
+        )
     if existing is not None:
         return join_open_case(session, case=existing, report=report, actor=actor)
     return open_new_case(
@@ -231,10 +273,27 @@ def submit_report(
         report=report,
         actor=actor,
         category=category,
-        priority=priority,
-        placement=placement,
+        priority=prepared.priority,
+        placement=prepared.placement,
+        decision=prepared.decision,
         source_ref=data.source_ref,
     )
+
+
+def submit_report(
+    session: Session,
+    *,
+    actor: Actor,
+    data: ReportInput,
+    channel: str | None = None,
+    reporter_user_id: int | None = None,
+    allow_dedupe: bool = True,
+) -> IntakeResult:
+    """Check a report, then add it to the open case it duplicates or open a new case."""
+    prepared = prepare_report(
+        session, actor=actor, data=data, channel=channel, reporter_user_id=reporter_user_id
+    )
+    return record_report(session, prepared=prepared, actor=actor, allow_dedupe=allow_dedupe)
 
 
 def join_open_case(session: Session, *, case: Case, report: Report, actor: Actor) -> IntakeResult:
@@ -268,11 +327,11 @@ def open_new_case(
     category: Category,
     priority: str,
     placement: geo.Placement,
+    decision: RoutingDecision,
     source_ref: dict[str, Any],
 ) -> IntakeResult:
-    """Open a case for a checked report: routed now, and dispatched now if the category says."""
+    """Open a case for a checked and routed report, dispatched now if the category says."""
     now = report.created_at
-    decision = route(session, category=category, district_code=placement.district.code)
     case = Case(
         status=Status.SUBMITTED,
         category_code=category.code,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from cityloop.base import idempotency
 from cityloop.base.context import AppContext, get_context
@@ -27,9 +28,8 @@ from cityloop.domains.governance.intake import (
     IntakeResult,
     ReportInput,
     nearby_open_cases,
-)
-from cityloop.domains.governance.intake import (
-    submit_report as submit,
+    prepare_report,
+    record_report,
 )
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.presenters import (
@@ -68,7 +68,8 @@ def run_intake(
     respond: Callable[[IntakeResult], dict[str, object]],
     channel: str | None = None,
 ) -> tuple[int, dict[str, object]]:
-    """Shared by every intake route: rate limit, idempotency, submit, answer — one transaction."""
+    """Shared by every intake route: rate limit, idempotency, then the report checked before
+    the write and written in a group commit, with its idempotency record in the same unit."""
     key = idempotency.check_key(idempotency_key)
     if actor.role not in STAFF_ROLES:
         ctx.rate_limiter.check(client_key(request))
@@ -78,16 +79,25 @@ def run_intake(
     # Accounts scope their keys; an anonymous phone's key is a random UUID that must survive a
     # change of network (Wi-Fi to 4G changes the client address), so it is scoped by itself.
     scope = f"{scope}:{actor.username if actor.user_id else 'anonymous'}"[:60]
-    with ctx.writing() as session:
+    with ctx.reading() as session:
+        # A retry is answered as the first time was, even if the report would not pass now.
         previous = idempotency.replay(session, scope, key, fingerprint)
         if previous is not None:
             return previous.status_code, previous.response
-        result = submit(
+        prepared = prepare_report(
             session, actor=actor, data=data, channel=channel, reporter_user_id=reporter_user_id
         )
+
+    def write(session: Session) -> tuple[int, dict[str, object]]:
+        previous = idempotency.replay(session, scope, key, fingerprint)
+        if previous is not None:  # the same request, sent twice at once
+            return previous.status_code, previous.response
+        result = record_report(session, prepared=prepared, actor=actor)
         body = respond(result)
         idempotency.remember(session, scope, key, fingerprint, 201, body)
-    return 201, body
+        return 201, body
+
+    return ctx.write_grouped(write)
 
 
 def _intake_answer(result: IntakeResult, locale: str = "en") -> dict[str, object]:

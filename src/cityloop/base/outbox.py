@@ -135,6 +135,9 @@ class InProcessRelay:
 
     MAX_ATTEMPTS = 10
 
+    # After a wake-up, how long to let more events arrive so they share one batch.
+    GATHER_SECONDS = 0.005
+
     def __init__(self, db: Database, registry: ConsumerRegistry, poll_seconds: float = 1.0):
         self.db = db
         self.registry = registry
@@ -169,7 +172,8 @@ class InProcessRelay:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll_seconds)
+            if self._wake.wait(self.poll_seconds):
+                self._stop.wait(self.GATHER_SECONDS)
             self._wake.clear()
             try:
                 while self.drain() and not self._stop.is_set():
@@ -180,9 +184,9 @@ class InProcessRelay:
     def drain(self, batch: int = 200) -> int:
         """Deliver one batch of pending events; returns how many were completed.
 
-        Each consumer takes the whole batch in one transaction, each event inside its own
-        savepoint: a failing event rolls back only its own work, and a batch costs one write
-        transaction per consumer plus one to mark it published, not one per event."""
+        Every consumer takes the batch in one transaction, which also marks it published: each
+        (consumer, event) runs in its own savepoint, so a failing event rolls back only its own
+        work. A batch costs one write transaction, not one per event or per consumer."""
         with self._lock:
             with self.db.read() as session:
                 rows = session.scalars(
@@ -207,68 +211,89 @@ class InProcessRelay:
                 ]
             if not pending:
                 return 0
-            failures: dict[int, str] = {}
-            for consumer in self.registry.consumers:
-                wanted = [e for e in pending if consumer.wants(e.type)]
-                if wanted:
-                    self._deliver_batch(consumer, wanted, failures)
-            with self.db.writing() as session:
-                done = [e.id for e in pending if e.id not in failures]
-                if done:
-                    session.execute(
-                        update(OutboxEvent)
-                        .where(OutboxEvent.id.in_(done))
-                        .values(published_at=utcnow())
-                    )
-                for event_id, error in failures.items():
-                    session.execute(
-                        update(OutboxEvent)
-                        .where(OutboxEvent.id == event_id)
-                        .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000])
-                    )
+            try:
+                with self.db.writing() as session:
+                    failures = self._run_consumers(session, pending)
+                    _mark_delivered(session, pending, failures)
+            except Exception:  # the batch's one commit failed: each consumer commits alone
+                log.exception(
+                    "outbox batch of %d events failed; consumer by consumer", len(pending)
+                )
+                failures = {}
+                for consumer in self.registry.consumers:
+                    if wanted := [e for e in pending if consumer.wants(e.type)]:
+                        for event_id, error in deliver_batch(self.db, consumer, wanted).items():
+                            failures.setdefault(event_id, error)
+                with self.db.writing() as session:
+                    _mark_delivered(session, pending, failures)
             return len(pending) - len(failures)
 
-    def _deliver_batch(
-        self, consumer: Consumer, events: list[DeliveredEvent], failures: dict[int, str]
-    ) -> None:
-        for event_id, error in deliver_batch(self.db, consumer, events).items():
-            failures.setdefault(event_id, error)
+    def _run_consumers(self, session: Session, pending: list[DeliveredEvent]) -> dict[int, str]:
+        failures: dict[int, str] = {}
+        for consumer in self.registry.consumers:
+            if wanted := [e for e in pending if consumer.wants(e.type)]:
+                for event_id, error in run_consumer(session, consumer, wanted).items():
+                    failures.setdefault(event_id, error)
+        return failures
+
+
+def _mark_delivered(
+    session: Session, pending: list[DeliveredEvent], failures: dict[int, str]
+) -> None:
+    """Mark the events every consumer handled as published; count an attempt on the others."""
+    if done := [e.id for e in pending if e.id not in failures]:
+        session.execute(
+            update(OutboxEvent).where(OutboxEvent.id.in_(done)).values(published_at=utcnow())
+        )
+    for event_id, error in failures.items():
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id)
+            .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000])
+        )
+
+
+def run_consumer(
+    session: Session, consumer: Consumer, events: list[DeliveredEvent]
+) -> dict[int, str]:
+    """Run ``consumer`` in the caller's transaction on the events it has not yet handled, each
+    event with its delivery record in its own savepoint; returns the failures (event id ->
+    error). An event already delivered to it counts as done without running it again."""
+    _one_relay_per_consumer(session, consumer.name)
+    done = set(
+        session.scalars(
+            select(OutboxDelivery.event_id).where(
+                OutboxDelivery.consumer == consumer.name,
+                OutboxDelivery.event_id.in_([e.id for e in events]),
+            )
+        )
+    )
+    failures: dict[int, str] = {}
+    for event in events:
+        if event.id in done:
+            continue
+        try:
+            with session.begin_nested():
+                consumer.handler(session, event)
+                session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
+        except Exception as exc:
+            log.exception("consumer %s failed on event %s", consumer.name, event.id)
+            metrics.EVENTS_FAILED.inc(consumer=consumer.name)
+            failures[event.id] = f"{consumer.name}: {exc}"
+        else:
+            metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+    return failures
 
 
 def deliver_batch(db: Database, consumer: Consumer, events: list[DeliveredEvent]) -> dict[int, str]:
-    """Run ``consumer`` on the events it has not yet handled, in one transaction with their
-    delivery records, each event in its own savepoint; returns the failures (event id -> error).
-    An event already delivered to it counts as done without running it again."""
-    failures: dict[int, str] = {}
+    """Run ``consumer`` on the events in a transaction of its own (:func:`run_consumer`);
+    returns the failures, all of them if that transaction failed."""
     try:
         with db.writing() as session:
-            _one_relay_per_consumer(session, consumer.name)
-            done = set(
-                session.scalars(
-                    select(OutboxDelivery.event_id).where(
-                        OutboxDelivery.consumer == consumer.name,
-                        OutboxDelivery.event_id.in_([e.id for e in events]),
-                    )
-                )
-            )
-            for event in events:
-                if event.id in done:
-                    continue
-                try:
-                    with session.begin_nested():
-                        consumer.handler(session, event)
-                        session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
-                except Exception as exc:
-                    log.exception("consumer %s failed on event %s", consumer.name, event.id)
-                    metrics.EVENTS_FAILED.inc(consumer=consumer.name)
-                    failures[event.id] = f"{consumer.name}: {exc}"
-                else:
-                    metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+            return run_consumer(session, consumer, events)
     except Exception as exc:  # the batch's commit itself failed: nothing of it counts
         log.exception("consumer %s lost a batch", consumer.name)
-        for event in events:
-            failures.setdefault(event.id, f"{consumer.name}: {exc}")
-    return failures
+        return {event.id: f"{consumer.name}: {exc}" for event in events}
 
 
 def _one_relay_per_consumer(session: Session, consumer: str) -> None:

@@ -224,3 +224,38 @@ def test_error_details_read_in_the_readers_language(city: City) -> None:
     for key in ("type", "title", "status"):
         assert chinese.json()[key] == english.json()[key]
     assert error_type(chinese) == "BadRequestData"
+
+
+@pytest.mark.parametrize(
+    ("params", "english", "chinese"),
+    [
+        (
+            {"type": "Building", "q": "height>"},
+            "q: missing value at position 7",
+            "q：位置 7 处缺少值",
+        ),
+        (
+            {"type": "Building", "orderBy": "height;sideways"},
+            "orderBy: direction 'sideways' is not asc, desc, dist-asc or dist-desc",
+            "orderBy：方向 'sideways' 不是 asc、desc、dist-asc 或 dist-desc",
+        ),
+        (
+            # csf carries the q language's own detail, in the reader's language too.
+            {"type": "Building", "csf": "a=="},
+            "csf: q: missing value at position 3",
+            "csf 有误：q：位置 3 处缺少值",
+        ),
+    ],
+)
+def test_a_query_error_reads_in_the_readers_language(
+    city: City, params: dict[str, str], english: str, chinese: str
+) -> None:
+    """A malformed q or orderBy is refused in the reader's language, as any NGSI-LD error."""
+    in_english = city.client.get(API + "/entities", params=params)
+    in_chinese = city.client.get(
+        API + "/entities", params=params, headers={"Accept-Language": "zh-CN"}
+    )
+    assert in_english.status_code == in_chinese.status_code == 400
+    assert in_english.json()["detail"] == english
+    assert in_chinese.json()["detail"] == chinese
+    assert error_type(in_chinese) == "BadRequestData"

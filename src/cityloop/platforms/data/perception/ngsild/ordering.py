@@ -25,6 +25,7 @@ from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.geo import distance_metres
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import Path, resolve_path
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 MAX_ORDER_KEYS = 10
 ENTITY_MEMBERS = ("id", "type", "createdAt", "modifiedAt")
@@ -51,55 +52,53 @@ class Collation:
 
     tag: str
 
-    def key(self, text: str) -> tuple[str, str, str]:
+    def key(self, value: str) -> tuple[str, str, str]:
         if "-co-phonebk" in self.tag.lower():
-            text = text.translate(_PHONEBOOK)
-        decomposed = unicodedata.normalize("NFD", text)
+            value = value.translate(_PHONEBOOK)
+        decomposed = unicodedata.normalize("NFD", value)
         base = "".join(c for c in decomposed if not unicodedata.combining(c))
         accents = "".join(c for c in decomposed if unicodedata.combining(c))
         return base.casefold(), accents, base.swapcase()
 
 
-def parse_collation(text: str) -> Collation:
+def parse_collation(tag: str) -> Collation:
     """The ``collation`` parameter: a BCP 47 tag (``und`` for the root collation)."""
-    if not isinstance(text, str) or len(text) > 64 or not _TAG.match(text):
-        raise bad_data(f"collation {str(text)[:64]!r} is not a BCP 47 language tag")
-    return Collation(text)
+    if not isinstance(tag, str) or len(tag) > 64 or not _TAG.match(tag):
+        raise bad_data(text("order_collation", tag=repr(str(tag)[:64])))
+    return Collation(tag)
 
 
 def parse_origin(coordinates: Any, geometry: Any = "Point") -> BaseGeometry:
     """The reference geometry of distance ordering, from its coordinates (a JSON array, or its
     text) and geometry type."""
     if not isinstance(geometry, str):
-        raise bad_data("geometry must be a string, a GeoJSON geometry type")
+        raise bad_data(text("order_geometry_not_string"))
     if isinstance(coordinates, str):
         try:
             coordinates = json.loads(coordinates)
         except (ValueError, RecursionError) as exc:
-            raise bad_data("the ordering coordinates must be a JSON array") from exc
+            raise bad_data(text("order_coordinates_not_array")) from exc
     if not isinstance(coordinates, list):
-        raise bad_data("the ordering coordinates must be a JSON array")
+        raise bad_data(text("order_coordinates_not_array"))
     try:
         return shape({"type": geometry, "coordinates": coordinates})
     except Exception as exc:
-        raise bad_data(f"the ordering coordinates are not a valid {geometry}") from exc
+        raise bad_data(text("order_coordinates_invalid", geometry=geometry)) from exc
 
 
-def parse_order_by(text: str) -> list[OrderKey]:
+def parse_order_by(order_by: str) -> list[OrderKey]:
     """The orderBy parameter, checked; a malformed one is a 400 naming it."""
     keys: list[OrderKey] = []
-    for part in text.split(","):
+    for part in order_by.split(","):
         member, _, direction = part.strip().partition(";")
         if direction not in ("", "asc", "desc", "dist-asc", "dist-desc"):
-            raise bad_data(
-                f"orderBy: direction {direction!r} is not asc, desc, dist-asc or dist-desc"
-            )
+            raise bad_data(text("order_direction", direction=repr(direction)))
         distance = direction.startswith("dist-")
         if distance and member in ENTITY_MEMBERS:
-            raise bad_data(f"orderBy: {member} has no distance; name a GeoProperty")
+            raise bad_data(text("order_no_distance", member=member))
         match = _PATH.match(member)
         if not match or (match.group(3) and any(not k for k in match.group(3).split("."))):
-            raise bad_data(f"orderBy: {member!r} is not a member or attribute path")
+            raise bad_data(text("order_not_path", member=repr(member)))
         if member in ENTITY_MEMBERS:
             key: str | Path = member
         else:
@@ -108,7 +107,7 @@ def parse_order_by(text: str) -> list[OrderKey]:
             key = Path(match.group(1), members, json_path)
         keys.append(OrderKey(key, direction.endswith("desc"), distance))
     if len(keys) > MAX_ORDER_KEYS:
-        raise bad_data(f"orderBy names more than {MAX_ORDER_KEYS} members")
+        raise bad_data(text("order_too_many", limit=MAX_ORDER_KEYS))
     return keys
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import regex
 
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +33,20 @@ class RequestBudget:
     def __init__(self, seconds: float = REQUEST_MATCH_SECONDS) -> None:
         self.remaining = seconds
 
-    def search(self, pattern: ClientPattern, text: str) -> Any:
+    def search(self, pattern: ClientPattern, subject: str) -> Any:
         started = time.monotonic()
         try:
             if self.remaining <= 0:
                 raise TimeoutError
-            return pattern.compiled.search(text, timeout=self.remaining)
+            return pattern.compiled.search(subject, timeout=self.remaining)
         except TimeoutError:
             self.remaining = 0.0
             raise bad_data(
-                f"{pattern.what} {pattern.pattern[:100]!r} is too expensive to evaluate; "
-                "simplify it"
+                text(
+                    "pattern_too_expensive",
+                    what=pattern.what,
+                    pattern=repr(pattern.pattern[:100]),
+                )
             ) from None
         finally:
             self.remaining -= time.monotonic() - started
@@ -61,15 +65,15 @@ class CallLimit:
     def __init__(self, seconds: float = CALL_MATCH_SECONDS) -> None:
         self.seconds = seconds
 
-    def search(self, pattern: ClientPattern, text: str) -> Any:
+    def search(self, pattern: ClientPattern, subject: str) -> Any:
         try:
-            return pattern.compiled.search(text, timeout=self.seconds)
+            return pattern.compiled.search(subject, timeout=self.seconds)
         except TimeoutError:
             log.warning(
                 "%s %r timed out on %r; nothing is notified for it",
                 pattern.what,
                 pattern.pattern[:100],
-                text[:100],
+                subject[:100],
             )
             raise PatternTimedOut(pattern.pattern) from None
 
@@ -84,10 +88,10 @@ class ClientPattern:
         try:
             self.compiled = regex.compile(pattern)
         except (regex.error, OverflowError, RecursionError) as exc:
-            raise bad_data(f"{what} is not a valid regular expression: {exc}") from exc
+            raise bad_data(text("pattern_invalid", what=what, reason=exc)) from exc
 
-    def search(self, text: str) -> Any:
-        return self.limit.search(self, text)
+    def search(self, subject: str) -> Any:
+        return self.limit.search(self, subject)
 
 
 def safe_regex(
@@ -96,7 +100,7 @@ def safe_regex(
     """Compile a client's regular expression for matching under ``limit``."""
     # By default ``limit`` is a budget of its own, as for one request.
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise bad_data(f"{what} is longer than {MAX_PATTERN_LENGTH} characters")
+        raise bad_data(text("pattern_too_long", what=what, limit=MAX_PATTERN_LENGTH))
     if _BACKREFERENCE.search(pattern):
-        raise bad_data(f"{what} uses back-references, which are refused")
+        raise bad_data(text("pattern_backreference", what=what))
     return ClientPattern(pattern, what, limit if limit is not None else RequestBudget())

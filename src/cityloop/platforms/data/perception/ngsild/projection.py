@@ -21,6 +21,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     render_entity,
 )
 from cityloop.platforms.data.perception.ngsild.errors import bad_data, invalid
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 # A pick/omit tree: member name -> the projection of the entities it links to (None: whole).
 Tree = dict[str, "Tree | None"]
@@ -75,30 +76,31 @@ class ReadOptions:
         return project(out, self.pick, self.omit)
 
 
-def parse_projection(text: str, what: str) -> Tree:
+def parse_projection(source: str, what: str) -> Tree:
     """A pick or omit list (``a,b{c,d{e}}``, ``|`` as a synonym of ``,``), checked."""
-    tree, end = _projection_list(text, 0, what)
-    if end != len(text):
-        raise bad_data(f"{what}: unexpected {text[end]!r} at position {end}")
+    tree, end = _projection_list(source, 0, what)
+    if end != len(source):
+        found = repr(source[end])
+        raise bad_data(text("read_projection_unexpected", what=what, char=found, pos=end))
     return tree
 
 
-def _projection_list(text: str, pos: int, what: str) -> tuple[Tree, int]:
+def _projection_list(source: str, pos: int, what: str) -> tuple[Tree, int]:
     tree: Tree = {}
     while True:
-        match = _PROJECTION_NAME.match(text, pos)
+        match = _PROJECTION_NAME.match(source, pos)
         if not match:
-            raise bad_data(f"{what}: expected a member name at position {pos}")
+            raise bad_data(text("read_projection_name_expected", what=what, pos=pos))
         name, pos = match.group(0), match.end()
         check_name(name, f"{what} member")
         nested: Tree | None = None
-        if text.startswith("{", pos):
-            nested, pos = _projection_list(text, pos + 1, what)
-            if not text.startswith("}", pos):
-                raise bad_data(f"{what}: missing '}}' at position {pos}")
+        if source.startswith("{", pos):
+            nested, pos = _projection_list(source, pos + 1, what)
+            if not source.startswith("}", pos):
+                raise bad_data(text("read_projection_missing", what=what, char="'}'", pos=pos))
             pos += 1
         tree[name] = nested
-        if pos < len(text) and text[pos] in ",|":
+        if pos < len(source) and source[pos] in ",|":
             pos += 1
             continue
         return tree, pos
@@ -130,13 +132,13 @@ def project(entity: dict[str, Any], pick: Tree | None, omit: Tree | None) -> dic
     return out
 
 
-def parse_languages(text: str) -> list[str]:
+def parse_languages(ranges: str) -> list[str]:
     """A language filter (``fr-CH,fr;q=0.9,*;q=0.5``) as its ranges, best quality first."""
     ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(text.split(",")):
+    for position, part in enumerate(ranges.split(",")):
         language, _, quality = part.strip().partition(";")
         if not _LANGUAGE_RANGE.match(language) or (quality and not _QUALITY.match(quality)):
-            raise bad_data(f"lang: {part.strip()!r} is not a language range (RFC 4647)")
+            raise bad_data(text("read_lang_not_range", part=repr(part.strip())))
         weight = float(quality[2:]) if quality else 1.0
         if weight > 0:
             ranked.append((-weight, position, language.lower()))
@@ -199,7 +201,8 @@ def _representation(params: Mapping[str, str], option_values: list[str]) -> tupl
         asked.extend(part.strip() for part in value.split(","))
     for option in asked:
         if option not in OPTIONS:
-            raise invalid(f"options: {option!r} is not one of {', '.join(sorted(OPTIONS))}")
+            known = ", ".join(sorted(OPTIONS))
+            raise invalid(text("read_option_unknown", option=repr(option), options=known))
     chosen = "normalized"
     for option in ("concise", "keyValues", "simplified"):
         if option in asked:
@@ -208,7 +211,8 @@ def _representation(params: Mapping[str, str], option_values: list[str]) -> tupl
     format_ = params.get("format")
     if format_ is not None:
         if format_ not in FORMATS:
-            raise invalid(f"format: {format_!r} is not one of {', '.join(sorted(FORMATS))}")
+            known = ", ".join(sorted(FORMATS))
+            raise invalid(text("read_format_unknown", format=repr(format_), formats=known))
         geojson = format_ == "geojson"
         if not geojson:
             chosen = REPRESENTATIONS[format_]
@@ -242,13 +246,13 @@ def read_options(
         options.dataset_ids = set()
         for part in dataset_id.split(","):
             if part != "@none" and not is_uri(part):
-                raise bad_data(f"datasetId: {part[:100]!r} is not a URI or @none")
+                raise bad_data(text("read_dataset_not_uri", part=repr(part[:100])))
             options.dataset_ids.add(part)
     _join(params, options)
     geometry = params.get("geometryProperty")
     if geometry is not None:
         if not options.geojson:
-            raise bad_data("geometryProperty needs a GeoJSON answer (Accept: application/geo+json)")
+            raise bad_data(text("read_geometry_needs_geojson"))
         check_name(geometry, "geometryProperty")
         options.geometry_property = active.expand(geometry)
     return options
@@ -263,11 +267,11 @@ def pick_and_omit(
     picked = _compacted(parse_projection(pick, "pick"), active) if pick is not None else None
     omitted = _compacted(parse_projection(omit, "omit"), active) if omit is not None else None
     if attrs and (pick is not None or omit is not None):
-        raise bad_data("attrs cannot be combined with pick or omit; use pick alone")
+        raise bad_data(text("read_attrs_with_pick"))
     if picked and omitted:
         both = [name for name in picked if name in omitted]
         if both:
-            raise bad_data(f"pick and omit both name {both[0]!r}")
+            raise bad_data(text("read_pick_and_omit", name=repr(both[0])))
     return picked, omitted
 
 
@@ -275,17 +279,17 @@ def _join(params: Mapping[str, str], options: ReadOptions) -> None:
     """``join`` and ``joinLevel``: which linked entities come along, and how deep."""
     join, level = params.get("join"), params.get("joinLevel")
     if join is not None and join not in JOINS:
-        raise bad_data(f"join: {join!r} is not one of {', '.join(JOINS)}")
+        raise bad_data(text("read_join_unknown", join=repr(join), joins=", ".join(JOINS)))
     options.join = join if join in ("inline", "flat") else None
     if level is not None:
         if not level.isascii() or not level.isdigit() or not 1 <= int(level) <= MAX_JOIN_LEVEL:
-            raise bad_data(f"joinLevel must be a whole number from 1 to {MAX_JOIN_LEVEL}")
+            raise bad_data(text("read_join_level", limit=MAX_JOIN_LEVEL))
         options.join_level = int(level)
     for entity_id in (params.get("containedBy") or "").split(","):
         if entity_id:
             options.contained_by.add(check_entity_id(entity_id))
     reach = max(tree_depth(options.pick), tree_depth(options.omit))
     if reach and options.join is None:
-        raise bad_data("a nested pick or omit projects linked entities; it needs join")
+        raise bad_data(text("read_nested_needs_join"))
     if reach > options.join_level:
-        raise bad_data(f"pick or omit reaches {reach} levels deep, deeper than joinLevel")
+        raise bad_data(text("read_projection_too_deep", reach=reach))

@@ -27,6 +27,7 @@ from cityloop.platforms.data.perception.ngsild.patterns import (
     RequestBudget,
     safe_regex,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 20
@@ -91,14 +92,11 @@ Node = Compare | Exists | And | Or
 
 
 class _Parser:
-    def __init__(self, text: str, limit: RequestBudget | CallLimit) -> None:
-        self.text = text
+    def __init__(self, source: str, limit: RequestBudget | CallLimit) -> None:
+        self.text = source
         self.pos = 0
         self.depth = 0
         self.limit = limit
-
-    def fail(self, message: str) -> Exception:
-        return bad_data(f"q: {message} at position {self.pos}")
 
     def peek(self, length: int = 1) -> str:
         return self.text[self.pos : self.pos + length]
@@ -111,7 +109,7 @@ class _Parser:
         node = self.query()
         self.skip_spaces()
         if self.pos != len(self.text):
-            raise self.fail(f"unexpected {self.peek()!r}")
+            raise bad_data(text("q_unexpected", pos=self.pos, char=repr(self.peek())))
         return node
 
     def query(self) -> Node:
@@ -133,12 +131,12 @@ class _Parser:
         if self.peek() == "(":
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise self.fail("too deeply nested")
+                raise bad_data(text("q_too_deep", pos=self.pos))
             self.pos += 1
             node = self.query()
             self.skip_spaces()
             if self.peek() != ")":
-                raise self.fail("missing ')'")
+                raise bad_data(text("q_missing", pos=self.pos, char="')'"))
             self.pos += 1
             self.depth -= 1
             return node
@@ -154,12 +152,12 @@ class _Parser:
                 self.pos += len(op)
                 op = "~=" if op == "=~" else op
                 return Compare(path, op, self.value(op))
-        raise self.fail("expected an operator")
+        raise bad_data(text("q_operator_expected", pos=self.pos))
 
     def name(self) -> str:
         match = _NAME_CHARS.match(self.text, self.pos)
         if not match:
-            raise self.fail("expected an attribute name")
+            raise bad_data(text("q_name_expected", pos=self.pos))
         self.pos = match.end()
         return match.group(0)
 
@@ -176,10 +174,10 @@ class _Parser:
             self.pos += 1
             end = self.text.find("]", self.pos)
             if end < 0:
-                raise self.fail("missing ']'")
+                raise bad_data(text("q_missing", pos=self.pos, char="']'"))
             inner = self.text[self.pos : end]
             if not inner or any(not part for part in inner.split(".")):
-                raise self.fail("empty key in [..]")
+                raise bad_data(text("q_empty_key", pos=self.pos))
             json_path = inner.split(".")
             self.pos = end + 1
         return Path(names[0], tuple(names[1:]), tuple(json_path))
@@ -188,7 +186,7 @@ class _Parser:
         """``{[Type:]path}`` after a Relationship's name (4.9 EXAMPLE 13, 14)."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail("too deeply nested")
+            raise bad_data(text("q_too_deep", pos=self.pos))
         self.pos += 1
         start = self.pos
         first = self.name()
@@ -202,25 +200,25 @@ class _Parser:
             self.pos = start
         inner = self.path()
         if self.peek() != "}":
-            raise self.fail("missing '}'")
+            raise bad_data(text("q_missing", pos=self.pos, char="'}'"))
         self.pos += 1
         self.depth -= 1
         return Linked(entity_type, inner)
 
     def value(self, op: str) -> Any:
         if self.pos >= len(self.text):
-            raise self.fail("missing value")
+            raise bad_data(text("q_missing_value", pos=self.pos))
         if op in ("~=", "!~="):
             item = self.item()
             if not isinstance(item, str):
-                raise self.fail("a pattern must be a string")
+                raise bad_data(text("q_pattern_not_string", pos=self.pos))
             return safe_regex(item, "q pattern", self.limit)
         first = self.item()
         if self.peek(2) == "..":
             self.pos += 2
             high = self.item()
             if op not in ("==", "!="):
-                raise self.fail("a range needs == or !=")
+                raise bad_data(text("q_range_operator", pos=self.pos))
             return Range(first, high)
         if self.peek() == ",":
             items = [first]
@@ -228,9 +226,9 @@ class _Parser:
                 self.pos += 1
                 items.append(self.item())
                 if len(items) > MAX_LIST_ITEMS:
-                    raise self.fail("too many values in a list")
+                    raise bad_data(text("q_list_too_long", pos=self.pos))
             if op not in ("==", "!="):
-                raise self.fail("a list of values needs == or !=")
+                raise bad_data(text("q_list_operator", pos=self.pos))
             return tuple(items)
         return first
 
@@ -249,7 +247,7 @@ class _Parser:
                     return "".join(out)
                 out.append(char)
                 self.pos += 1
-            raise self.fail("unterminated string")
+            raise bad_data(text("q_unterminated_string", pos=self.pos))
         start = self.pos
         while self.pos < len(self.text):
             char = self.text[self.pos]
@@ -258,25 +256,25 @@ class _Parser:
             self.pos += 1
         token = self.text[start : self.pos].strip()
         if not token:
-            raise self.fail("missing value")
+            raise bad_data(text("q_missing_value", pos=self.pos))
         if token in ("true", "false"):
             return token == "true"
         if _NUMBER.match(token):
             number = float(token)
             return int(number) if number.is_integer() and "." not in token else number
         if "'" in token or '"' in token:
-            raise self.fail("stray quote")
+            raise bad_data(text("q_stray_quote", pos=self.pos))
         return token
 
 
-def parse_q(text: str, limit: RequestBudget | CallLimit | None = None) -> Node:
+def parse_q(source: str, limit: RequestBudget | CallLimit | None = None) -> Node:
     """Parse a q expression; a malformed one is a 400 BadRequestData naming the position."""
     # Its patterns match under ``limit`` (by default one budget for the whole expression).
-    if not text or not text.strip():
-        raise bad_data("q is empty")
-    if len(text) > MAX_Q_LENGTH:
-        raise bad_data(f"q is longer than {MAX_Q_LENGTH} characters")
-    return _Parser(text, limit if limit is not None else RequestBudget()).parse()
+    if not source or not source.strip():
+        raise bad_data(text("q_empty"))
+    if len(source) > MAX_Q_LENGTH:
+        raise bad_data(text("q_too_long", limit=MAX_Q_LENGTH))
+    return _Parser(source, limit if limit is not None else RequestBudget()).parse()
 
 
 def linked_depth(node: Node) -> int:

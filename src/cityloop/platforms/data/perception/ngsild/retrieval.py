@@ -16,6 +16,7 @@ from cityloop.platforms.data.perception.ngsild.geojson import feature, feature_c
 from cityloop.platforms.data.perception.ngsild.joins import join_linked
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.projection import ReadOptions
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 
 def _render(
@@ -65,12 +66,12 @@ def retrieve(
     # projected down to nothing, is ResourceNotFound.
     row = rows.get_entity(session, tenant=tenant, entity_id=entity_id)
     if types and not set(types) & set(row.types or [row.type]):
-        raise not_found(f"entity {entity_id} is not of the type asked for")
+        raise not_found(text("read_not_of_type", entity=entity_id))
     if options.attrs is not None and not options.attrs & set(row.attrs or {}):
-        raise not_found(f"entity {entity_id} has none of the attributes asked for")
+        raise not_found(text("read_no_asked_attributes", entity=entity_id))
     rendered = _render([row], active, options)
     if not rendered[0][1]:
-        raise not_found(f"nothing of entity {entity_id} is left after pick and omit")
+        raise not_found(text("read_projected_away", entity=entity_id))
     data = _finish(session, tenant=tenant, rendered=rendered, active=active, options=options)
     if options.join == "flat" and len(data) > 1:
         return data

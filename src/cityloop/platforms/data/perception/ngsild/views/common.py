@@ -32,6 +32,7 @@ from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, invalid
 from cityloop.platforms.data.perception.ngsild.models import NgsiContext
 from cityloop.platforms.data.perception.ngsild.tenants import check_tenant_name
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.versions import (
     preferred_version,
     prefers_body_json,
@@ -199,8 +200,15 @@ def check_parameters(request: Request) -> None:
         return
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
-        raise invalid(f"unknown query parameter {', '.join(unknown)}; this operation takes {takes}")
+        takes = ", ".join(sorted(allowed))
+        raise invalid(
+            text(
+                "request_parameter_unknown",
+                names=", ".join(unknown),
+                takes=takes or "none",
+                takes_zh=takes or "无",
+            )
+        )
 
 
 @dataclass
@@ -287,8 +295,9 @@ def negotiate(accept: str | None, offered: Sequence[str] = ANSWER_TYPES) -> str:
         if weight > best:
             chosen, best = media, weight
     if chosen is None:
+        asked, known = repr(accept[:200]), ", ".join(offered)
         raise NgsiError(
-            "NotAcceptable", f"Accept: cannot answer {accept[:200]!r}, only {', '.join(offered)}"
+            "NotAcceptable", text("request_not_acceptable", accept=asked, offered=known)
         )
     return chosen
 
@@ -336,12 +345,12 @@ def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
     )
 
 
-def _no_nan(text: str) -> Any:
-    raise ValueError(f"{text} is not a JSON number")
+def _no_nan(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
-def _finite(text: str) -> float:
-    number = float(text)
+def _finite(literal: str) -> float:
+    number = float(literal)
     if not math.isfinite(number):
         raise ValueError("numbers must be finite")
     return number
@@ -355,27 +364,29 @@ async def read_body(request: Request, call: Call) -> tuple[Any, str]:
     if media == MERGE_PATCH_JSON and request.method == "PATCH":
         media = JSON
     if media not in (JSON, LD_JSON):
+        sent = repr(media[:100])
         raise NgsiError(
-            "UnsupportedMediaType", f"Content-Type: send {JSON} or {LD_JSON}, not {media[:100]!r}"
+            "UnsupportedMediaType",
+            text("request_media_unsupported", json=JSON, ld_json=LD_JSON, media=sent),
         )
     limit = call.ctx.settings.ngsild_max_body_bytes
     declared = request.headers.get("content-length")
     if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > limit:
-        raise NgsiError("PayloadTooLarge", f"the body is larger than {limit} bytes")
+        raise NgsiError("PayloadTooLarge", text("request_body_too_large", limit=limit))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise NgsiError("PayloadTooLarge", f"the body is larger than {limit} bytes")
+            raise NgsiError("PayloadTooLarge", text("request_body_too_large", limit=limit))
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        raise invalid("the body is empty")
+        raise invalid(text("request_body_empty"))
     try:
         parsed = json.loads(raw, parse_constant=_no_nan, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
-        raise invalid(f"the body is not valid JSON: {str(exc)[:120]}") from exc
+        raise invalid(text("request_body_not_json", reason=str(exc)[:120])) from exc
     return parsed, media
 
 
@@ -398,12 +409,12 @@ def user_context(call: Call, body: Any, media: str) -> Any:
     if media == LD_JSON:
         if call.link:
             # Clause 6.3.5: with JSON-LD the @context travels in the body, never in a Link.
-            raise bad_data("a Link header with @context cannot come with application/ld+json")
+            raise bad_data(text("request_link_with_ld"))
         if not isinstance(body, dict) or "@context" not in body:
-            raise bad_data("an application/ld+json body must carry @context")
+            raise bad_data(text("request_ld_needs_context"))
         return body["@context"]
     if isinstance(body, dict) and "@context" in body:
-        raise bad_data("an application/json body may not carry @context; use a Link header")
+        raise bad_data(text("request_json_with_context"))
     return call.link
 
 
@@ -453,7 +464,7 @@ def flag(params: Mapping[str, str], name: str) -> bool:
         return False
     if value == "true":
         return True
-    raise bad_data(f"{name} must be true or false")
+    raise bad_data(text("request_not_boolean", name=name))
 
 
 def details(request: Request) -> bool:
@@ -468,17 +479,18 @@ def int_param(request: Request, name: str, default: int, low: int = 0) -> int:
         return default
     # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
     if not _WHOLE_NUMBER.fullmatch(value):
-        raise bad_data(f"{name} must be a whole number")
+        raise bad_data(text("request_not_whole_number", name=name))
     number = int(value)
     if number < low:
-        raise bad_data(f"{name} must be at least {low}")
+        raise bad_data(text("request_too_small", name=name, low=low))
     return number
 
 
 def check_limit(limit: int, settings: Settings) -> None:
     """Refuse a page larger than the server allows (403 TooManyResults)."""
     if limit > settings.ngsild_max_limit:
-        raise NgsiError("TooManyResults", f"limit may be at most {settings.ngsild_max_limit}")
+        most = settings.ngsild_max_limit
+        raise NgsiError("TooManyResults", text("request_limit_too_large", limit=most))
 
 
 def names(request: Request, name: str, active: ActiveContext, *, what: str) -> list[str]:

@@ -13,6 +13,7 @@ from cityloop.platforms.data.perception.ngsild import writes
 from cityloop.platforms.data.perception.ngsild.entities import check_entity_id, check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
 from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     PREFIX,
@@ -84,7 +85,7 @@ def _write(
 )
 def empty_entity_id(rest: str) -> Response:
     """An attribute operation whose entity id is empty: 400, as for any id that is no URI."""
-    raise bad_data("the entity id in the path is empty")
+    raise bad_data(text("read_path_id_empty"))
 
 
 @router.put("/entities/{entity_id}")

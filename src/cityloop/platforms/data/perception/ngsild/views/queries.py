@@ -32,6 +32,7 @@ from cityloop.platforms.data.perception.ngsild.query import (
     safe_regex,
 )
 from cityloop.platforms.data.perception.ngsild.scopes import parse_scope_q
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.versions import downgrade
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
@@ -96,7 +97,7 @@ def query_entities(request: Request) -> Response:
     local = flag(params, "local")
     if params.get("type") == "*" and "local" in params and not local:
         # 4.17: the type wildcard is for local queries; local=false contradicts it.
-        raise bad_data("type=* selects every local entity; it cannot go with local=false")
+        raise bad_data(text("query_wildcard_not_local"))
     wide = params.get("type") == "*" or local
     return _answer(request, call, active, query, options, params, wide=wide)
 
@@ -112,16 +113,16 @@ async def query_entities_by_body(request: Request) -> Response:
 def _query_by_body(request: Request, call: Call, body: Any, media: str) -> Response:
     active = call.resolve(user_context(call, body, media))
     if not isinstance(body, dict) or body.get("type") != "Query":
-        raise bad_data('the body must be a Query object: {"type": "Query", ...}')
+        raise bad_data(text("query_body_not_query", shape='{"type": "Query", ...}'))
     if "temporalQ" in body:
-        raise bad_data("temporalQ belongs to temporal queries, not to a Query of entities")
+        raise bad_data(text("query_temporal_q"))
     query = select_by_body(body, active)
     params = {**request.query_params, **body_parameters(body)}
     if body.get("ordering") is not None:
         params.update(_ordering(query, body["ordering"]))
     if body.get("expandValues") is not None:
         if not isinstance(body["expandValues"], str | list):
-            raise bad_data("expandValues must be a list of attribute names")
+            raise bad_data(text("query_not_attribute_names", name="expandValues"))
         values = body["expandValues"]
         params["expandValues"] = values if isinstance(values, str) else ",".join(map(str, values))
     options = _options(request, call, params, active, query.attrs)
@@ -134,7 +135,7 @@ def select_by_params(request: Request, active: ActiveContext) -> reads.EntityQue
     params = request.query_params
     if "geoQ" in params:
         # geoQ is the Query body's member (5.2.23); the URL spells it out (6.4.3.2).
-        raise bad_data("geoQ is not a URL parameter: send georel, geometry and coordinates")
+        raise bad_data(text("query_geo_q_in_url"))
     query = reads.EntityQuery()
     budget = RequestBudget()  # shared by idPattern and q's patterns over all rows
     if params.get("type") and params["type"] != "*":
@@ -162,13 +163,15 @@ def select_by_params(request: Request, active: ActiveContext) -> reads.EntityQue
     return query
 
 
-def _check_csf(text: str, budget: RequestBudget) -> None:
+def _check_csf(csf: str, budget: RequestBudget) -> None:
     """``csf`` (4.9) filters context source registrations, of which this broker has none, so it
     selects nothing away; written in the q language, a malformed one is still a 400 naming it."""
     try:
-        parse_q(text, budget)
+        parse_q(csf, budget)
     except NgsiError as error:
-        raise bad_data(f"csf: {error.detail}") from None
+        # The q error's own detail, in each language, after the name of the parameter.
+        reason, reason_zh = error.detail_in("en"), error.detail_in("zh-CN")
+        raise bad_data(text("query_csf", reason=reason, reason_zh=reason_zh)) from None
 
 
 def select_by_body(body: dict[str, Any], active: ActiveContext) -> reads.EntityQuery:
@@ -179,17 +182,17 @@ def select_by_body(body: dict[str, Any], active: ActiveContext) -> reads.EntityQ
     _select_entities(query, body.get("entities", []), active, budget)
     attrs = body.get("attrs", [])
     if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
-        raise bad_data("attrs must be a list of attribute names")
+        raise bad_data(text("query_not_attribute_names", name="attrs"))
     if "attrs" in body and not attrs:
-        raise bad_data("attrs may not be an empty list")
+        raise bad_data(text("query_attrs_empty"))
     query.attrs = _attrs(",".join(attrs), active)
     if body.get("q") is not None:
         if not isinstance(body["q"], str):
-            raise bad_data("q must be a string in the NGSI-LD query language")
+            raise bad_data(text("query_q_not_string"))
         query.q = parse_q(body["q"], budget)
     if body.get("scopeQ") is not None:
         if not isinstance(body["scopeQ"], str):
-            raise bad_data("scopeQ must be a string in the scope query language")
+            raise bad_data(text("query_scope_q_not_string"))
         query.scope_q = parse_scope_q(body["scopeQ"])
     geo = body.get("geoQ")
     if geo is not None:
@@ -209,29 +212,29 @@ def body_parameters(body: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise bad_data(f"{name} must be a string or a list of strings")
+            raise bad_data(text("query_not_strings", name=name))
         found[name] = value
     return found
 
 
-def _attrs(text: str | None, active: ActiveContext) -> list[str]:
+def _attrs(listed: str | None, active: ActiveContext) -> list[str]:
     """The ``attrs`` list (comma or ``|``), expanded; core members are not attributes."""
     out: list[str] = []
-    for part in (text or "").replace("|", ",").split(","):
+    for part in (listed or "").replace("|", ",").split(","):
         if not part.strip():
             continue
         name = check_name(part.strip(), "attribute name")
         if name in RESERVED_NAMES:
-            raise bad_data(f"attrs: {name!r} is a core member, not an attribute")
+            raise bad_data(text("query_attrs_core_member", name=repr(name)))
         out.append(active.expand(name))
     return out
 
 
-def _types(text: str, active: ActiveContext) -> list[list[str]]:
+def _types(selection: str, active: ActiveContext) -> list[list[str]]:
     """A type selection (4.17): ``,`` or ``|`` separate alternatives, ``;`` joins types an
     entity must all have, parentheses group; as alternatives of expanded types."""
     groups: list[list[str]] = []
-    for alternative in _split_outside_parentheses(text):
+    for alternative in _split_outside_parentheses(selection):
         names = alternative.strip().removeprefix("(").removesuffix(")").split(";")
         group = []
         for name in names:
@@ -241,19 +244,19 @@ def _types(text: str, active: ActiveContext) -> list[list[str]]:
     return groups
 
 
-def _split_outside_parentheses(text: str) -> list[str]:
+def _split_outside_parentheses(selection: str) -> list[str]:
     parts, depth, current = [], 0, []
-    for char in text:
+    for char in selection:
         depth += (char == "(") - (char == ")")
         if depth < 0 or depth > 1:
-            raise bad_data("type: parentheses do not match")
+            raise bad_data(text("query_type_parentheses"))
         if char in ",|" and depth == 0:
             parts.append("".join(current))
             current = []
         else:
             current.append(char)
     if depth:
-        raise bad_data("type: parentheses do not match")
+        raise bad_data(text("query_type_parentheses"))
     parts.append("".join(current))
     return parts
 
@@ -284,18 +287,18 @@ def _select_entities(
 ) -> None:
     """The body's ``entities`` selectors (5.2.33): each a type, and ids or an idPattern."""
     if not isinstance(selectors, list) or not all(isinstance(e, dict) for e in selectors):
-        raise bad_data("entities must be a list of {type, id, idPattern} objects")
+        raise bad_data(text("query_entities_not_selectors", shape="{type, id, idPattern}"))
     for selector in selectors:
         type_name = selector.get("type")
         if not isinstance(type_name, str):
-            raise bad_data("each entity selector needs a type")
+            raise bad_data(text("query_selector_needs_type"))
         ids = selector.get("id", [])
         ids = [ids] if isinstance(ids, str) else ids
         if not isinstance(ids, list):
-            raise bad_data("an entity selector's id must be a URI or a list of URIs")
+            raise bad_data(text("query_selector_ids"))
         pattern = selector.get("idPattern")
         if pattern is not None and not isinstance(pattern, str):
-            raise bad_data("idPattern must be a string")
+            raise bad_data(text("geo_member_not_string", name="idPattern"))
         query.selectors.append(
             reads.Selector(
                 types=[t for group in _types(type_name, active) for t in group],
@@ -312,14 +315,14 @@ def _select_entities(
 def _geo_query(query: reads.EntityQuery, geo: Any, active: ActiveContext) -> None:
     """The body's ``geoQ``, as the URL's georel, geometry, coordinates and geoproperty."""
     if not isinstance(geo, dict):
-        raise bad_data("geoQ must be an object with georel, geometry and coordinates")
+        raise bad_data(text("query_geo_q_not_object"))
     for member in ("georel", "geometry"):
         if not isinstance(geo.get(member), str | None):
-            raise bad_data(f"geoQ {member} must be a string")
+            raise bad_data(text("query_geo_q_member", member=member))
     coordinates = geo.get("coordinates")
     if not isinstance(coordinates, str):
         if not isinstance(coordinates, list):
-            raise bad_data("geoQ coordinates must be an array of coordinates")
+            raise bad_data(text("query_geo_q_coordinates"))
         coordinates = json.dumps(coordinates)
     geoproperty = geo.get("geoproperty")
     query.geo = parse_geoquery(geo.get("georel"), geo.get("geometry"), coordinates, geoproperty)
@@ -341,20 +344,18 @@ def _answer(
     """Paging, ordering, count and rendering, shared by GET /entities and the Query body."""
     settings = call.ctx.settings
     if not query.selects() and not wide:
-        raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
+        raise bad_data(text("query_too_wide"))
     query.count = flag(params, "count")
     query.limit = int_param(request, "limit", settings.ngsild_default_limit)
     query.offset = int_param(request, "offset", 0)
     check_limit(query.limit, settings)
     if query.limit == 0 and not query.count:
-        raise bad_data("limit=0 only makes sense with count=true")
+        raise bad_data(text("query_limit_zero"))
     _order(query, params)
     depth = linked_depth(query.q) if query.q is not None else 0
     if depth and (options.join is None or depth > options.join_level):
         # 5.7.2.4: a linked-entity query deeper than the linked entity retrieval asked for.
-        raise bad_data(
-            f"q: a linked-entity query {depth} deep needs join with joinLevel {depth} or more"
-        )
+        raise bad_data(text("query_linked_too_deep", depth=depth))
     if params.get("expandValues") and query.q is not None:
         names = {name.strip() for name in params["expandValues"].split(",") if name.strip()}
         query.q = reads.expand_values(query.q, names, active.expand)
@@ -377,7 +378,7 @@ def _order(query: reads.EntityQuery, params: Mapping[str, str]) -> None:
         query.collation = parse_collation(params["collation"])
     if any(key.distance for key in query.order_by) and query.order_from is None:
         if not params.get("orderFrom"):
-            raise bad_data("dist-asc and dist-desc need the reference coordinates (orderFrom)")
+            raise bad_data(text("order_needs_origin"))
         query.order_from = parse_origin(params["orderFrom"])
 
 
@@ -385,23 +386,23 @@ def _ordering(query: reads.EntityQuery, ordering: Any) -> dict[str, str]:
     """A Query body's ``ordering`` (OrderingParams, 5.2.43): the reference geometry goes on
     ``query``; orderBy and collation come back as the URL parameters of that name."""
     if not isinstance(ordering, dict):
-        raise bad_data("ordering must be an object with orderBy and, as needed, coordinates")
+        raise bad_data(text("order_body_not_object"))
     order_by = ordering.get("orderBy")
     if isinstance(order_by, str):
         order_by = [order_by]
     if not isinstance(order_by, list) or not all(isinstance(k, str) for k in order_by):
-        raise bad_data("ordering orderBy must be a list of strings")
+        raise bad_data(text("order_body_order_by"))
     found = {"orderBy": ",".join(order_by)}
     if "collation" in ordering:
         if not isinstance(ordering["collation"], str):
-            raise bad_data("ordering collation must be a string")
+            raise bad_data(text("order_body_member", member="collation"))
         found["collation"] = ordering["collation"]
     geometry = ordering.get("geometry", "Point")
     if not isinstance(geometry, str):
-        raise bad_data("ordering geometry must be a string")
+        raise bad_data(text("order_body_member", member="geometry"))
     if "coordinates" in ordering:
         if not isinstance(ordering["coordinates"], list):
-            raise bad_data("ordering coordinates must be an array")
+            raise bad_data(text("order_body_coordinates"))
         query.order_from = parse_origin(ordering["coordinates"], geometry)
     return found
 

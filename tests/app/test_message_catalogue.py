@@ -55,8 +55,15 @@ NGSILD_CONVERTED = (
     "geo.py",
     "jsonld_contexts.py",
     "merge.py",
+    "mqtt_notifier.py",
+    "notifier.py",
     "purge.py",
     "scopes.py",
+    "subscription_notification.py",
+    "subscription_payload.py",
+    "subscription_periodic.py",
+    "subscription_validation.py",
+    "subscriptions.py",
     "tenants.py",
     "texts.py",
     "texts_queries.py",
@@ -66,6 +73,7 @@ NGSILD_CONVERTED = (
     "views/jsonld_contexts.py",
     "views/merge.py",
     "views/purge.py",
+    "views/subscriptions.py",
     "views/types.py",
 )
 NOT_CONVERTED = tuple(

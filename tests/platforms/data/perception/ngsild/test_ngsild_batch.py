@@ -64,6 +64,27 @@ def test_create_statuses_and_result_shapes(city: City) -> None:
     }
 
 
+def test_each_entitys_error_reads_in_the_readers_language(city: City) -> None:
+    """A 207's per-entity details are in the reader's language (Accept-Language), both for an
+    entity refused while it is written and for one refused before (its @context missing)."""
+    refused = {**vehicle("zh1", speed=None), "@context": CORE}
+    uncontexted = vehicle("zh2")
+    response = op(
+        city,
+        "create",
+        [refused, uncontexted],
+        headers={"Content-Type": "application/ld+json", "Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 207
+    details = {e["entityId"]: e["error"]["detail"] for e in response.json()["errors"]}
+    assert details == {
+        refused["id"]: "属性 'speed' 不能为 null",
+        uncontexted["id"]: "每个 application/ld+json 实体都必须带 @context",
+    }
+    titles = {e["error"]["title"] for e in response.json()["errors"]}
+    assert titles == {"BadRequestData"}
+
+
 def test_json_ld_with_a_link_header_is_refused(city: City) -> None:
     """6.3.5: application/ld+json with a JSON-LD Link header too is 400 BadRequestData."""
     entity = {**vehicle("l1"), "@context": CORE}

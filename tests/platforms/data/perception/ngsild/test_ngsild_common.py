@@ -259,3 +259,16 @@ def test_a_query_error_reads_in_the_readers_language(
     assert in_english.json()["detail"] == english
     assert in_chinese.json()["detail"] == chinese
     assert error_type(in_chinese) == "BadRequestData"
+
+
+def test_a_subscription_error_reads_in_the_readers_language(city: City) -> None:
+    """A refused subscription's detail names the member in the reader's language."""
+    body = {"type": "Subscription", "entities": [{"type": "Building"}], "timeInterval": 0}
+    english = city.client.post(API + "/subscriptions", json=body)
+    chinese = city.client.post(
+        API + "/subscriptions", json=body, headers={"Accept-Language": "zh-CN"}
+    )
+    assert english.status_code == chinese.status_code == 400
+    assert english.json()["detail"] == "timeInterval must be a positive number of seconds"
+    assert chinese.json()["detail"] == "timeInterval 必须是以秒为单位的正数"
+    assert error_type(chinese) == "BadRequestData"

@@ -18,7 +18,7 @@ from cityloop.platforms.data.perception.ngsild.entities import (
     expand_entity,
     now_iso,
 )
-from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, problem_details
+from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data
 from cityloop.platforms.data.perception.ngsild.merge import merge_entity, merge_types
 from cityloop.platforms.data.perception.ngsild.rows import (
     find,
@@ -42,19 +42,29 @@ Items = Sequence[tuple[Any, ActiveContext]]
 @dataclass
 class BatchResult:
     success: list[str] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    # Each failed entity's id with its error, kept unrendered: the 207 body is written in the
+    # reader's language, known only to the view.
+    failures: list[tuple[str, NgsiError]] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
 
     def fail(self, entity_id: Any, exc: NgsiError) -> None:
-        self.errors.append(
-            {
-                "entityId": entity_id if isinstance(entity_id, str) else "",
-                "error": problem_details(exc.kind, exc.detail, exc.status),
-            }
-        )
+        self.failures.append((entity_id if isinstance(entity_id, str) else "", exc))
 
-    def body(self) -> dict[str, Any]:
-        return {"success": self.success, "errors": self.errors}
+    def errors_in(self, locale: str) -> list[dict[str, Any]]:
+        """The BatchEntityErrors, each detail in ``locale``."""
+        return [
+            {"entityId": entity_id, "error": exc.problem(locale)}
+            for entity_id, exc in self.failures
+        ]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The BatchEntityErrors in English."""
+        return self.errors_in("en")
+
+    def body(self, locale: str = "en") -> dict[str, Any]:
+        """The BatchOperationResult, its error details in ``locale``."""
+        return {"success": self.success, "errors": self.errors_in(locale)}
 
 
 OPERATIONS = ("create", "upsert", "update", "merge", "delete")

@@ -65,6 +65,7 @@ from cityloop.platforms.data.perception.ngsild.subscription_payload import (
     notification_body,
     render_notified,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,10 @@ def geo_parts(value: dict[str, Any]) -> tuple[str | None, str | None, str | None
     if isinstance(coordinates, list):
         coordinates = json.dumps(coordinates)
     elif coordinates is not None and not isinstance(coordinates, str):
-        raise bad_data("geoQ coordinates must be a JSON array (or its text)")
+        raise bad_data(text("subscription_geo_q_coordinates"))
     georel, geometry = value.get("georel"), value.get("geometry")
     if not isinstance(georel, str | None) or not isinstance(geometry, str | None):
-        raise bad_data("geoQ georel and geometry must be strings")
+        raise bad_data(text("subscription_geo_q_strings"))
     return georel, geometry, coordinates
 
 

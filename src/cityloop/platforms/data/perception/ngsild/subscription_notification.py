@@ -11,6 +11,7 @@ from cityloop.platforms.application.webhooks.rules import WebhookInputError, end
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.entities import check_name
 from cityloop.platforms.data.perception.ngsild.errors import bad_data
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 JSON = "application/json"
 LD_JSON = "application/ld+json"
@@ -28,6 +29,7 @@ MQTT_VERSIONS = ("mqtt3.1.1", "mqtt5.0")
 MQTT_QOS = ("0", "1", "2")
 MAX_TEXT = 2000
 MAX_LIST = 100
+MAX_KEY_VALUES = 50
 MAX_JOIN_LEVEL = 5
 # Members a client may send back from a GET; they are computed, so a create or patch ignores them.
 READ_ONLY = frozenset(
@@ -56,7 +58,7 @@ SENDER_HEADERS = frozenset(
 def attribute_names(value: Any, what: str, active: ActiveContext) -> list[str]:
     """A non-empty list of attribute names, checked and expanded (duplicates dropped)."""
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        raise bad_data(f"{what} must be a non-empty list of at most {MAX_LIST} names")
+        raise bad_data(text("notification_names", member=what, limit=MAX_LIST))
     out: list[str] = []
     for name in value:
         check_name(name, f"{what} item")
@@ -69,7 +71,7 @@ def attribute_names(value: Any, what: str, active: ActiveContext) -> list[str]:
 def _members(value: Any, what: str, active: ActiveContext) -> list[str]:
     """pick / omit: entity members (id, type, ...) kept as they are, attributes expanded."""
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        raise bad_data(f"{what} must be a non-empty list of at most {MAX_LIST} names")
+        raise bad_data(text("notification_names", member=what, limit=MAX_LIST))
     out: list[str] = []
     for name in value:
         check_name(name, f"{what} item")
@@ -81,8 +83,8 @@ def _members(value: Any, what: str, active: ActiveContext) -> list[str]:
 
 def _key_values(value: Any, what: str) -> list[dict[str, str]]:
     """A KeyValuePair list (clause 5.2.22): both members strings, nothing else."""
-    if not isinstance(value, list) or len(value) > 50:
-        raise bad_data(f"{what} must be a list of at most 50 {{key, value}} objects")
+    if not isinstance(value, list) or len(value) > MAX_KEY_VALUES:
+        raise bad_data(text("notification_key_values", member=what, limit=MAX_KEY_VALUES))
     out = []
     for item in value:
         if (
@@ -91,11 +93,13 @@ def _key_values(value: Any, what: str) -> list[dict[str, str]]:
             or not isinstance(item["key"], str)
             or not isinstance(item["value"], str)
         ):
-            raise bad_data(f"each {what} item must be {{key, value}} with string members")
+            raise bad_data(text("notification_key_value_item", member=what))
         if not HEADER_NAME.match(item["key"]):
-            raise bad_data(f"{what} key {item['key'][:60]!r} is not a valid header name")
+            raise bad_data(
+                text("notification_header_name", member=what, key=repr(item["key"][:60]))
+            )
         if any(c in "\r\n\0" for c in item["value"]) or len(item["value"]) > MAX_TEXT:
-            raise bad_data(f"{what} {item['key']} has a line break or is too long")
+            raise bad_data(text("notification_header_value", member=what, key=item["key"]))
         out.append({"key": item["key"], "value": item["value"]})
     return out
 
@@ -104,7 +108,7 @@ def _receiver_info(value: Any) -> list[dict[str, str]]:
     out = _key_values(value, "notification.endpoint.receiverInfo")
     for item in out:
         if item["key"].lower() in SENDER_HEADERS:
-            raise bad_data(f"receiverInfo may not set {item['key']}; the sender sets it")
+            raise bad_data(text("notification_sender_header", key=item["key"]))
     return out
 
 
@@ -112,9 +116,9 @@ def _notifier_info(value: Any) -> list[dict[str, str]]:
     out = _key_values(value, "notification.endpoint.notifierInfo")
     for item in out:
         if item["key"] == "MQTT-Version" and item["value"] not in MQTT_VERSIONS:
-            raise bad_data(f"notifierInfo MQTT-Version must be one of {', '.join(MQTT_VERSIONS)}")
+            raise bad_data(text("notification_mqtt_version", versions=", ".join(MQTT_VERSIONS)))
         if item["key"] == "MQTT-QoS" and item["value"] not in MQTT_QOS:
-            raise bad_data("notifierInfo MQTT-QoS must be 0, 1 or 2")
+            raise bad_data(text("notification_mqtt_qos"))
     return out
 
 
@@ -129,25 +133,25 @@ def mqtt_target(uri: str) -> tuple[str, int, str]:
     try:
         port = parts.port or (8883 if parts.scheme.lower() == "mqtts" else 1883)
     except ValueError:
-        raise bad_data("notification.endpoint.uri has an invalid port") from None
+        raise bad_data(text("notification_uri_port")) from None
     topic = parts.path.lstrip("/")
     if not parts.hostname or not topic or any(c in topic for c in "+#\0"):
-        raise bad_data("notification.endpoint.uri must be mqtt(s)://host[:port]/topic")
+        raise bad_data(text("notification_mqtt_uri"))
     return parts.hostname, port, topic
 
 
 def _uri(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
-        raise bad_data("notification.endpoint.uri must be a URI")
+        raise bad_data(text("notification_uri"))
     if any(c.isspace() or ord(c) < 0x20 for c in value):
-        raise bad_data("notification.endpoint.uri contains whitespace or control characters")
+        raise bad_data(text("notification_uri_whitespace"))
     if is_mqtt(value):
         mqtt_target(value)
         return value
     try:
         endpoint_origin(value)
     except WebhookInputError as exc:
-        raise bad_data(f"notification.endpoint.uri: {exc.detail}") from exc
+        raise bad_data(text("notification_uri_invalid", reason=exc.detail)) from exc
     return value
 
 
@@ -155,16 +159,13 @@ def endpoint(value: Any) -> dict[str, Any]:
     """A notification endpoint: uri (http, https, mqtt, mqtts), accept, receiverInfo,
     notifierInfo."""
     if not isinstance(value, dict):
-        raise bad_data("notification.endpoint must be an object with a uri")
+        raise bad_data(text("notification_endpoint_not_object"))
     unknown = set(value) - {"uri", "accept", "receiverInfo", "notifierInfo"}
     if unknown:
-        raise bad_data(
-            f"notification.endpoint takes uri, accept, receiverInfo and notifierInfo, "
-            f"not {sorted(unknown)}"
-        )
+        raise bad_data(text("notification_endpoint_members", members=sorted(unknown)))
     out: dict[str, Any] = {"uri": _uri(value.get("uri")), "accept": value.get("accept", JSON)}
     if out["accept"] not in ACCEPTS:
-        raise bad_data(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
+        raise bad_data(text("notification_accept", accepts=", ".join(ACCEPTS)))
     if "receiverInfo" in value:
         out["receiverInfo"] = _receiver_info(value["receiverInfo"])
     if "notifierInfo" in value:
@@ -174,13 +175,13 @@ def endpoint(value: Any) -> dict[str, Any]:
 
 def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        raise bad_data(f"notification.{what} must be true or false")
+        raise bad_data(text("notification_flag", member=what))
     return value
 
 
 def _join_level(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_JOIN_LEVEL:
-        raise bad_data(f"notification.joinLevel must be a whole number from 1 to {MAX_JOIN_LEVEL}")
+        raise bad_data(text("notification_join_level", limit=MAX_JOIN_LEVEL))
     return value
 
 
@@ -189,15 +190,15 @@ def notification(
 ) -> dict[str, Any]:
     """A notification object; in a PATCH (``previous`` given) the members sent replace theirs."""
     if not isinstance(value, dict):
-        raise bad_data("notification must be an object")
+        raise bad_data(text("notification_not_object"))
     unknown = set(value) - MEMBERS - READ_ONLY
     if unknown:
-        raise bad_data(f"notification does not take {sorted(unknown)}")
+        raise bad_data(text("notification_members", members=sorted(unknown)))
     out = dict(previous or {})
     if "endpoint" in value:
         out["endpoint"] = endpoint(value["endpoint"])
     elif "endpoint" not in out:
-        raise bad_data("notification needs an endpoint")
+        raise bad_data(text("notification_needs_endpoint"))
     if "attributes" in value:
         out["attributes"] = attribute_names(value["attributes"], "notification.attributes", active)
     for name in ("pick", "omit"):
@@ -205,7 +206,7 @@ def notification(
             out[name] = _members(value[name], f"notification.{name}", active)
     if "format" in value:
         if value["format"] not in FORMATS:
-            raise bad_data(f"notification.format must be one of {', '.join(FORMATS)}")
+            raise bad_data(text("notification_format", formats=", ".join(FORMATS)))
         out["format"] = FORMATS[value["format"]]
     out.setdefault("format", "normalized")
     for name in ("sysAttrs", "showChanges"):
@@ -213,7 +214,7 @@ def notification(
             out[name] = _flag(value[name], name)
     if "join" in value:
         if value["join"] not in JOINS:
-            raise bad_data(f"notification.join must be one of {', '.join(JOINS)}")
+            raise bad_data(text("notification_join", joins=", ".join(JOINS)))
         out["join"] = value["join"]
     if "joinLevel" in value:
         out["joinLevel"] = _join_level(value["joinLevel"])
@@ -224,9 +225,9 @@ def notification(
 def _coherent(out: dict[str, Any]) -> None:
     """The restrictions of Table 5.2.14.1-1 and clause 4.21 between members."""
     if out.get("showChanges") and out["format"] == "keyValues":
-        raise bad_data("notification.showChanges cannot be true when format is keyValues")
+        raise bad_data(text("notification_changes_key_values"))
     if "attributes" in out and ("pick" in out or "omit" in out):
-        raise bad_data("notification.attributes cannot be combined with pick or omit")
+        raise bad_data(text("notification_attributes_and_pick"))
     both = set(out.get("pick", [])) & set(out.get("omit", []))
     if both:
-        raise bad_data("notification.pick and notification.omit name the same member")
+        raise bad_data(text("notification_pick_and_omit"))

@@ -38,6 +38,7 @@ from cityloop.platforms.data.perception.ngsild.subscription_notification import 
     mqtt_target,
     notification,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ _LANGUAGE_TAG = r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*"
 
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise bad_data(f"{what} must be a string of at most {MAX_TEXT} characters")
+        raise bad_data(text("subscription_text", member=what, limit=MAX_TEXT))
     return value
 
 
@@ -71,7 +72,7 @@ def _entity_type(value: Any, active: ActiveContext) -> str | list[str]:
         check_name(value, "entity type")
         return active.expand(value)
     if ";" in value:
-        raise bad_data("entities type: only alternatives (| or ,) are offered in a type selection")
+        raise bad_data(text("subscription_type_selection"))
     names = [name.strip() for name in re.split(r"[|,]", value.replace("(", "").replace(")", ""))]
     for name in names:
         check_name(name, "entity type")
@@ -80,26 +81,28 @@ def _entity_type(value: Any, active: ActiveContext) -> str | list[str]:
 
 def _entities(value: Any, active: ActiveContext) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        raise bad_data(f"entities must be a non-empty list of at most {MAX_LIST} selectors")
+        raise bad_data(text("subscription_entities_list", limit=MAX_LIST))
     out: list[dict[str, Any]] = []
     for item in value:
         if not isinstance(item, dict):
-            raise bad_data("each entities item must be an object with a type")
+            raise bad_data(text("subscription_entities_item_object"))
         unknown = set(item) - {"type", "id", "idPattern"}
         if unknown:
-            raise bad_data(f"entities items take type, id and idPattern, not {sorted(unknown)}")
+            raise bad_data(text("subscription_entities_item_members", members=sorted(unknown)))
         if "type" not in item:
-            raise bad_data("each entities item needs a type")
+            raise bad_data(text("subscription_entities_item_type"))
         selector: dict[str, Any] = {"type": _entity_type(item["type"], active)}
         if "id" in item and "idPattern" in item:
-            raise bad_data("an entities item takes id or idPattern, not both")
+            raise bad_data(text("subscription_entities_id_or_pattern"))
         if "id" in item:
             if not is_uri(item["id"]):
-                raise bad_data(f"entities id {str(item['id'])[:100]!r} is not a URI")
+                raise bad_data(
+                    text("subscription_entities_id_not_uri", value=repr(str(item["id"])[:100]))
+                )
             selector["id"] = item["id"]
         if "idPattern" in item:
             if not isinstance(item["idPattern"], str) or not item["idPattern"]:
-                raise bad_data("idPattern must be a non-empty string")
+                raise bad_data(text("subscription_id_pattern"))
             safe_regex(item["idPattern"], "idPattern")
             selector["idPattern"] = item["idPattern"]
         out.append(selector)
@@ -108,7 +111,7 @@ def _entities(value: Any, active: ActiveContext) -> list[dict[str, Any]]:
 
 def _q(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_TEXT * 2:
-        raise bad_data("q must be a non-empty query string")
+        raise bad_data(text("subscription_q"))
     # A q sent URL-escaped inside the JSON body ("a%3D%3D1") is decoded once, as in a URL.
     if "%" in value:
         value = unquote(value)
@@ -118,11 +121,15 @@ def _q(value: Any) -> str:
 
 def _triggers(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise bad_data(f"notificationTrigger must be a non-empty list of {', '.join(TRIGGERS)}")
+        raise bad_data(text("subscription_triggers_list", triggers=", ".join(TRIGGERS)))
     for item in value:
         if item not in TRIGGERS:
             raise bad_data(
-                f"notificationTrigger {str(item)[:60]!r} is not one of {', '.join(TRIGGERS)}"
+                text(
+                    "subscription_trigger_unknown",
+                    value=repr(str(item)[:60]),
+                    triggers=", ".join(TRIGGERS),
+                )
             )
     return list(dict.fromkeys(value))
 
@@ -132,40 +139,41 @@ def _lang(value: Any) -> str:
     if not parts or not all(
         p.strip() == "*" or re.fullmatch(_LANGUAGE_TAG, p.strip()) for p in parts
     ):
-        raise bad_data("lang must be a language tag, a comma list of them, or *")
+        raise bad_data(text("subscription_lang"))
     return value
 
 
 def _seconds(value: Any, what: str, *, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise bad_data(f"{what} must be a number of seconds")
+        raise bad_data(text("subscription_seconds", member=what))
     if value < 0 or (positive and value == 0):
-        raise bad_data(
-            f"{what} must be a {'positive' if positive else 'non-negative'} number of seconds"
-        )
+        code = "subscription_seconds_positive" if positive else "subscription_seconds_non_negative"
+        raise bad_data(text(code, member=what))
     if value > MAX_THROTTLING_SECONDS:
-        raise bad_data(f"{what} may be at most {MAX_THROTTLING_SECONDS} seconds (30 days)")
+        raise bad_data(
+            text("subscription_seconds_too_many", member=what, limit=MAX_THROTTLING_SECONDS)
+        )
     return float(value)
 
 
 def _dataset_ids(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-        raise bad_data("datasetId must be a non-empty list of URIs")
+        raise bad_data(text("subscription_dataset_ids"))
     for item in value:
         if item != "@none" and not is_uri(item):
-            raise bad_data(f"datasetId {str(item)[:100]!r} is not a URI")
+            raise bad_data(text("subscription_dataset_id_not_uri", value=repr(str(item)[:100])))
     return list(dict.fromkeys(value))
 
 
 def _geo_q(value: Any, active: ActiveContext) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise bad_data("geoQ must be an object with georel, geometry and coordinates")
+        raise bad_data(text("subscription_geo_q_not_object"))
     unknown = set(value) - {"georel", "geometry", "coordinates", "geoproperty"}
     if unknown:
-        raise bad_data(f"geoQ takes georel, geometry, coordinates and geoproperty, not {unknown}")
+        raise bad_data(text("subscription_geo_q_members", members=unknown))
     georel, geometry, coordinates = geo_parts(value)
     if not (georel and geometry and coordinates):
-        raise bad_data("geoQ needs georel, geometry and coordinates")
+        raise bad_data(text("subscription_geo_q_incomplete"))
     parse_geoquery(georel, geometry, coordinates, None)
     stored: dict[str, Any] = {
         "georel": georel,
@@ -182,13 +190,13 @@ def _geo_q(value: Any, active: ActiveContext) -> dict[str, Any]:
 def _expires(value: Any, now: datetime) -> datetime:
     moment = parse_time(value, "expiresAt")
     if moment <= now:
-        raise bad_data("expiresAt must lie in the future")
+        raise bad_data(text("subscription_expires_past"))
     return moment
 
 
 def _is_active(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise bad_data("isActive must be true or false")
+        raise bad_data(text("subscription_is_active"))
     return value
 
 
@@ -243,7 +251,7 @@ def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[st
         return _geo_q(value, active)
     if name == "scopeQ":
         if not isinstance(value, str):
-            raise bad_data("scopeQ must be a string in the scope query language")
+            raise bad_data(text("subscription_scope_q"))
         parse_scope_q(value)
         return value
     if name == "lang":
@@ -254,7 +262,7 @@ def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[st
         return notification(value, active, previous.get("notification"))
     if name == "jsonldContext":
         if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-            raise bad_data("jsonldContext must be an http(s) URL of an @context")
+            raise bad_data(text("subscription_jsonld_context"))
         return value
     return _text(value, name)  # description, subscriptionName
 
@@ -262,7 +270,7 @@ def _spec_member(name: str, value: Any, active: ActiveContext, previous: dict[st
 def _column_member(name: str, value: Any, now: datetime) -> Any:
     if name == "isActive":
         if not isinstance(value, bool):
-            raise bad_data("isActive must be true or false")
+            raise bad_data(text("subscription_is_active"))
         return value
     if name == "expiresAt":
         return _expires(value, now)
@@ -281,17 +289,17 @@ def parse_subscription(
     # Every problem is a 400 BadRequestData naming the member.
     now = now or utcnow()
     if not isinstance(body, dict):
-        raise bad_data("the body must be a JSON object")
+        raise bad_data(text("subscription_body_not_object"))
     unknown = set(body) - KNOWN - READ_ONLY
     if unknown:
-        raise bad_data(f"unsupported subscription members: {sorted(unknown)}")
+        raise bad_data(text("subscription_members_unknown", members=sorted(unknown)))
     patch = previous is not None
     if (not patch or "type" in body) and body.get("type") != "Subscription":
-        raise bad_data('type must be "Subscription"')
+        raise bad_data(text("subscription_type"))
     subscription_id = None
     if "id" in body:
         if not is_uri(body["id"]):
-            raise bad_data(f"the subscription id {str(body['id'])[:100]!r} is not a URI")
+            raise bad_data(text("subscription_id_not_uri", value=repr(str(body["id"])[:100])))
         subscription_id = body["id"]
     parsed = Parsed({}, {}, subscription_id)
     removed: set[str] = set()
@@ -301,7 +309,7 @@ def parse_subscription(
         if value is None and patch and name in REMOVABLE:
             removed.add(name)
         elif value is None:
-            raise bad_data(f"{name} may not be null")
+            raise bad_data(text("member_null", where=name))
         elif name in SPEC_MEMBERS:
             parsed.spec[name] = _spec_member(name, value, active, previous or {})
         else:
@@ -309,9 +317,9 @@ def parse_subscription(
     if "q" in parsed.spec:
         parsed.spec["qContext"] = active.user
     if "notification" not in body and not patch:
-        raise bad_data("a subscription needs a notification")
+        raise bad_data(text("subscription_needs_notification"))
     if patch and not parsed.spec and not parsed.columns and not removed:
-        raise bad_data("the patch changes nothing")
+        raise bad_data(text("subscription_patch_empty"))
     parsed.removed = frozenset(removed)
     _coherent(parsed, previous or {}, previous_columns or {})
     return parsed
@@ -323,12 +331,12 @@ def _coherent(parsed: Parsed, previous: dict[str, Any], previous_columns: dict[s
     gone = {COLUMN_MEMBERS[name] for name in parsed.removed if name in COLUMN_MEMBERS}
     columns = {k: v for k, v in {**previous_columns, **parsed.columns}.items() if k not in gone}
     if not spec.get("entities") and not spec.get("watchedAttributes"):
-        raise bad_data("a subscription needs entities or watchedAttributes (or both)")
+        raise bad_data(text("subscription_needs_selection"))
     if columns.get("time_interval") is not None:
         if spec.get("watchedAttributes"):
-            raise bad_data("timeInterval and watchedAttributes cannot both be given")
+            raise bad_data(text("subscription_interval_and_watched"))
         if columns.get("throttling") is not None:
-            raise bad_data("timeInterval and throttling cannot both be given")
+            raise bad_data(text("subscription_interval_and_throttling"))
 
 
 def check_endpoint_address(outbound: Outbound, body: Any) -> None:
@@ -352,6 +360,4 @@ def check_endpoint_address(outbound: Outbound, body: Any) -> None:
         return  # malformed: parse_subscription names what is wrong with it
     except OutboundError as exc:
         log.info("subscription endpoint %s refused: %s", uri[:300], exc.reason)
-        raise bad_data(
-            "notification.endpoint.uri is not an address this server may send notifications to"
-        ) from None
+        raise bad_data(text("subscription_endpoint_refused")) from None

@@ -30,6 +30,7 @@ from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     parse_subscription,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 __all__ = ["SOURCE", "state_of"]
 
@@ -47,7 +48,7 @@ def get_subscription(session: Session, *, tenant: str, subscription_id: str) -> 
     require_tenant(session, tenant=tenant)
     row = _find(session, tenant, subscription_id)
     if row is None:
-        raise not_found(f"subscription {subscription_id} does not exist")
+        raise not_found(text("subscription_not_found", subscription=subscription_id))
     return row
 
 
@@ -81,7 +82,7 @@ def create_subscription(
     subscription_id = parsed.subscription_id or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
     ensure_tenant(session, tenant=tenant)
     if _find(session, tenant, subscription_id) is not None:
-        raise NgsiError("AlreadyExists", f"subscription {subscription_id} already exists")
+        raise NgsiError("AlreadyExists", text("subscription_exists", subscription=subscription_id))
     now = utcnow()
     row = NgsiSubscription(
         tenant=tenant,
@@ -113,7 +114,7 @@ def update_subscription(
     """PATCH: the members given replace the stored ones (notification member by member)."""
     row = get_subscription(session, tenant=tenant, subscription_id=subscription_id)
     if isinstance(body, dict) and body.get("id", subscription_id) != subscription_id:
-        raise bad_data("the id in the body differs from the id in the URL")
+        raise bad_data(text("subscription_id_differs"))
     columns = {name: getattr(row, name) for name in COLUMN_MEMBERS.values()}
     parsed = parse_subscription(body, active, previous=dict(row.spec), previous_columns=columns)
     spec = {k: v for k, v in {**row.spec, **parsed.spec}.items() if k not in parsed.removed}

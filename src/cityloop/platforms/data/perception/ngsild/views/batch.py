@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from cityloop.base.locale import request_locale
 from cityloop.platforms.data.perception.ngsild import batch
 from cityloop.platforms.data.perception.ngsild.context import ActiveContext
 from cityloop.platforms.data.perception.ngsild.errors import NgsiError, bad_data, not_found
@@ -30,10 +31,14 @@ async def entity_operation(request: Request, operation: str) -> Response:
     if operation not in batch.OPERATIONS:
         raise not_found(text("batch_operation_unknown", operation=operation))
     call, body, media = await call_with_body(request)
-    return await run(_batch, call, body, media, operation, options(request))
+    return await run(
+        _batch, call, body, media, operation, options(request), request_locale(request)
+    )
 
 
-def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -> Response:
+def _batch(
+    call: Call, body: Any, media: str, operation: str, asked: set[str], locale: str
+) -> Response:
     batch.check_batch(body, operation=operation, maximum=call.ctx.settings.ngsild_batch_max)
     if media == LD_JSON and call.link is not None:
         # 6.3.5: the @context of a JSON-LD body is in the body, never in a Link header too.
@@ -42,7 +47,7 @@ def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -
     if operation == "delete":
         with call.ctx.writing() as session:
             result = batch.batch_delete(session, tenant=call.tenant, ids=body)
-        return _answer(result, operation)
+        return _answer(result, operation, locale)
     early = batch.BatchResult()
     items = _with_contexts(call, body, media, core, early)
     with call.ctx.writing() as session:
@@ -58,8 +63,8 @@ def _batch(call: Call, body: Any, media: str, operation: str, asked: set[str]) -
             result = batch.batch_update(
                 session, tenant=call.tenant, items=items, no_overwrite="noOverwrite" in asked
             )
-    result.errors = early.errors + result.errors
-    return _answer(result, operation)
+    result.failures = early.failures + result.failures
+    return _answer(result, operation, locale)
 
 
 def _with_contexts(
@@ -83,10 +88,11 @@ def _with_contexts(
     return items
 
 
-def _answer(result: batch.BatchResult, operation: str) -> Response:
-    """207 with the errors if any; else 201 with the ids created, or 204."""
-    if result.errors:
-        return JSONResponse(result.body(), status_code=207, media_type=JSON)
+def _answer(result: batch.BatchResult, operation: str, locale: str) -> Response:
+    """207 with the errors (in the reader's language) if any; else 201 with the ids created,
+    or 204."""
+    if result.failures:
+        return JSONResponse(result.body(locale), status_code=207, media_type=JSON)
     if operation == "create":
         return JSONResponse(result.success, status_code=201, media_type=JSON)
     if operation == "upsert" and result.created:

@@ -15,6 +15,7 @@ from cityloop.platforms.data.perception.ngsild.identifiers import path_segment
 from cityloop.platforms.data.perception.ngsild.subscription_validation import (
     check_endpoint_address,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     JSON,
     LD_JSON,
@@ -37,7 +38,7 @@ router = APIRouter()
 
 def _subscription_id(value: str) -> str:
     if not is_uri(value):
-        raise bad_data(f"the subscription id {value[:100]!r} is not a URI")
+        raise bad_data(text("subscription_id_not_uri", value=repr(value[:100])))
     return value
 
 

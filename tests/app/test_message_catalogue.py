@@ -56,7 +56,15 @@ NGSILD_CONVERTED = (
     "jsonld_contexts.py",
     "merge.py",
     "purge.py",
+    "rows.py",
     "scopes.py",
+    "temporal.py",
+    "temporal_aggregation.py",
+    "temporal_buckets.py",
+    "temporal_filters.py",
+    "temporal_paging.py",
+    "temporal_provision.py",
+    "temporal_store.py",
     "tenants.py",
     "texts.py",
     "texts_queries.py",
@@ -66,7 +74,9 @@ NGSILD_CONVERTED = (
     "views/jsonld_contexts.py",
     "views/merge.py",
     "views/purge.py",
+    "views/temporal.py",
     "views/types.py",
+    "writes.py",
 )
 NOT_CONVERTED = tuple(
     str(path.relative_to(SOURCE))

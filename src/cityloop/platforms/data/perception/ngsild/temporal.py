@@ -46,7 +46,14 @@ from cityloop.platforms.data.perception.ngsild.temporal_filters import (
     window_conditions,
 )
 from cityloop.platforms.data.perception.ngsild.temporal_filters import within as within_bounds
-from cityloop.platforms.data.perception.ngsild.temporal_paging import Series, page_range, within
+from cityloop.platforms.data.perception.ngsild.temporal_paging import (
+    Series,
+    newest_first,
+    page_range,
+    read_backwards,
+    read_forwards,
+    within,
+)
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     SCOPE,
     SIMPLIFIED_MEMBER,
@@ -188,16 +195,19 @@ def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any
 
 def _series(
     session: Session, where: list[Any], query: TimeQuery, page: int
-) -> tuple[list[Measurement], bool]:
+) -> tuple[list[Measurement], datetime | None]:
+    """One page of a series, oldest first, and the first instant it left out (None when the
+    page holds every instance asked for)."""
     column = time_column(query.timeproperty)
     statement = select(Measurement).where(*where)
-    if query.last_n is not None:
-        take = min(query.last_n, page)
-        rows = list(session.scalars(statement.order_by(column.desc()).limit(take + 1)))
-        cut = len(rows) > take and take < query.last_n
-        return list(reversed(rows[:take])), cut
-    rows = list(session.scalars(statement.order_by(column).limit(page + 1)))
-    return rows[:page], len(rows) > page
+    prop = query.timeproperty
+    if query.last_n is None:
+        return read_forwards(session, statement, column, prop, page)
+    if query.last_n <= page:
+        # lastN's own cut is the complete answer the client asked for, not a page.
+        newest = newest_first(statement, column).limit(query.last_n)
+        return list(session.scalars(newest))[::-1], None
+    return read_backwards(session, statement, column, prop, page)
 
 
 def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -319,12 +329,12 @@ def _entity_history(
             if aggregated is not None:
                 out[key] = aggregated
             continue
-        rows, cut = _series(session, where, query, page)
+        rows, next_at = _series(session, where, query, page)
         if name == SCOPE:
             start = scope_at_start(session, tenant=tenant, entity_id=entity_id, query=query)
             rows = [start, *rows] if start is not None else rows
         if rows:
-            result.series.append(Series(key, rows, cut))
+            result.series.append(Series(key, rows, next_at is not None, next_at))
     return result
 
 

@@ -27,6 +27,13 @@ def error_type(response: Any) -> str:
     return str(body["type"]).removeprefix(ERR)
 
 
+def range_end(response: Any) -> str:
+    """The end of a temporal page's ``Content-Range: date-time <start>-<end>/<size>``: where
+    the next page starts (forwards) or ends (backwards)."""
+    span = response.headers["Content-Range"].removeprefix("date-time ").rsplit("/", 1)[0]
+    return span.split("Z-", 1)[1]
+
+
 def use_ngsild_key(city: City) -> None:
     """Send the seeded demo API key with every request of this city's client, as NGSI-LD
     writes need credentials."""

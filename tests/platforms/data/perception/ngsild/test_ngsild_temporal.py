@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cityloop.base.outbox import OutboxEvent
 from tests.support.city import City
-from tests.support.ngsild import API, error_type
+from tests.support.ngsild import API, error_type, range_end
 from tests.support.perception import BASE as PERCEPTION
 from tests.support.perception import post as admin_post
 
@@ -136,8 +136,11 @@ def test_temporal_reads_device_history(city: City) -> None:
             "options": "temporalValues",
         },
     ).json()
-    # Strictly after timeAt (and before is strictly before).
-    assert after["tilt"] == {"type": "Property", "values": [[16, "2026-03-02T16:00:00Z"]]}
+    # 4.11: after includes timeAt (before stays strictly before).
+    assert after["tilt"] == {
+        "type": "Property",
+        "values": [[15, "2026-03-02T15:00:00Z"], [16, "2026-03-02T16:00:00Z"]],
+    }
     before = city.client.get(
         url, params={"attrs": "tilt", "timerel": "before", "timeAt": "2026-03-01T10:30:00Z"}
     ).json()
@@ -195,16 +198,17 @@ def test_api_updates_join_the_history_and_long_series_are_paged(city: City) -> N
         city.ctx.settings.ngsild_temporal_page = 1000
     assert paged.status_code == 206
     assert [i["value"] for i in paged.json()["NO2"]] == [40, 41, 42]
+    # The range ends at the first instant left out (00:03), where the next page starts.
     assert paged.headers["Content-Range"] == (
-        "date-time 2026-04-01T00:00:00Z-2026-04-01T00:02:00Z/*"
+        "date-time 2026-04-01T00:00:00Z-2026-04-01T00:03:00Z/*"
     )
     tenant = city.client.get(temporal, headers={"NGSILD-Tenant": "nobody"})
     assert tenant.status_code == 404
 
 
-def test_paging_with_after_the_last_instance_walks_the_whole_series(city: City) -> None:
-    """The advice in the docs: continue with timerel=after&timeAt=<last>. With a page of one
-    instance that must still advance, never repeat the boundary instance."""
+def test_paging_with_after_the_range_end_walks_the_whole_series(city: City) -> None:
+    """The advice in the docs: continue with timerel=after&timeAt=<end of the Content-Range>.
+    With a page of one instance that must still advance, never repeat the boundary instance."""
     url = API + "/entities"
     body = {
         "id": "urn:ngsi-ld:AirQualityObserved:p1",
@@ -233,7 +237,7 @@ def test_paging_with_after_the_last_instance_walks_the_whole_series(city: City) 
             seen.extend(i["value"] for i in instances)
             if page.status_code == 200:
                 break
-            params = {"attrs": "NO2", "timerel": "after", "timeAt": instances[-1]["observedAt"]}
+            params = {"attrs": "NO2", "timerel": "after", "timeAt": range_end(page)}
     finally:
         city.ctx.settings.ngsild_temporal_page = 1000
     assert seen == [0, 1, 2, 3]

@@ -289,6 +289,50 @@ def test_bad_temporal_parameters_name_themselves(
     assert member in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("params", "english", "chinese"),
+    [
+        (
+            {"timerel": "during", "timeAt": "2020-01-01T00:00:00Z"},
+            "timerel must be before, after or between",
+            "timerel 必须是 before、after 或 between",
+        ),
+        (
+            {"options": "aggregatedValues", "aggrMethods": "median"},
+            "aggrMethods: 'median' is not one of "
+            "totalCount, distinctCount, sum, avg, min, max, stddev, sumsq",
+            "aggrMethods：'median' 不是以下之一："
+            "totalCount, distinctCount, sum, avg, min, max, stddev, sumsq",
+        ),
+    ],
+)
+def test_temporal_error_details_read_in_the_readers_language(
+    city: City, params: dict[str, str], english: str, chinese: str
+) -> None:
+    """A temporal read's error detail is in the reader's language (Accept-Language); its type
+    and title stay the ETSI names."""
+    url = f"{TEMPORAL}/urn:ngsi-ld:Vehicle:lang"
+    in_english = city.client.get(url, params=params)
+    in_chinese = city.client.get(url, params=params, headers={"Accept-Language": "zh-CN"})
+    assert in_english.status_code == in_chinese.status_code == 400
+    assert in_english.json()["detail"] == english
+    assert in_chinese.json()["detail"] == chinese
+    for key in ("type", "title", "status"):
+        assert in_chinese.json()[key] == in_english.json()[key]
+
+
+def test_write_error_details_read_in_the_readers_language(city: City) -> None:
+    """A write to an entity that does not exist is a 404 whose detail follows Accept-Language."""
+    url = API + "/entities/urn:ngsi-ld:Vehicle:nowhere/attrs/speed"
+    body = {"type": "Property", "value": 1}
+    in_english = city.client.patch(url, json=body)
+    in_chinese = city.client.patch(url, json=body, headers={"Accept-Language": "zh-CN"})
+    assert in_english.status_code == in_chinese.status_code == 404
+    assert in_english.json()["detail"] == "entity urn:ngsi-ld:Vehicle:nowhere does not exist"
+    assert in_chinese.json()["detail"] == "实体 urn:ngsi-ld:Vehicle:nowhere 不存在"
+    assert error_type(in_chinese) == "ResourceNotFound"
+
+
 def test_temporal_query_by_q_and_by_post(city: City) -> None:
     """5.7.4 query temporal evolution by q; 6.24 POST /temporal/entityOperations/query with a
     temporalQ and aggrParams."""

@@ -29,6 +29,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_store import (
     record_scope,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 
 def view_of(row: NgsiEntity) -> EntityView:
@@ -71,9 +72,9 @@ def get_entity(
     require_tenant(session, tenant=tenant)
     row = find(session, tenant=tenant, entity_id=entity_id, for_update=for_update)
     if row is None:
-        raise not_found(f"entity {entity_id} does not exist")
+        raise not_found(text("write_entity_unknown", entity=entity_id))
     if of_types and not set(of_types) & set(row.types or [row.type]):
-        raise not_found(f"entity {entity_id} is not of the type asked for")
+        raise not_found(text("write_entity_not_of_type", entity=entity_id))
     return row
 
 

@@ -46,7 +46,14 @@ from cityloop.platforms.data.perception.ngsild.temporal_filters import (
     window_conditions,
 )
 from cityloop.platforms.data.perception.ngsild.temporal_filters import within as within_bounds
-from cityloop.platforms.data.perception.ngsild.temporal_paging import Series, page_range, within
+from cityloop.platforms.data.perception.ngsild.temporal_paging import (
+    Series,
+    newest_first,
+    page_range,
+    read_backwards,
+    read_forwards,
+    within,
+)
 from cityloop.platforms.data.perception.ngsild.temporal_store import (
     SCOPE,
     SIMPLIFIED_MEMBER,
@@ -56,6 +63,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_store import (
     simple_value,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 TIME_PROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
 # The options (and format values) a temporal read understands; any other is a 400.
@@ -98,41 +106,43 @@ def parse_time_query(
     """A temporal query from its request parameters, checked; 400 BadRequestData otherwise."""
     unknown = sorted(options - OPTIONS)
     if unknown:
-        raise invalid(f"options/format: {unknown[0]!r} is not one of {', '.join(sorted(OPTIONS))}")
+        raise invalid(
+            text("temporal_option_unknown", option=unknown[0], options=", ".join(sorted(OPTIONS)))
+        )
     datasets = []
     for part in (dataset_id or "").split(","):
         part = part.strip()
         if part and part != NO_DATASET and not is_uri(part):
-            raise bad_data(f"datasetId {part[:60]!r} is not a URI")
+            raise bad_data(text("temporal_dataset_not_uri", value=part[:60]))
         if part:
             datasets.append("" if part == NO_DATASET else part)
     if timerel is not None and timerel not in ("before", "after", "between"):
-        raise bad_data("timerel must be before, after or between")
+        raise bad_data(text("temporal_timerel_unknown"))
     if timerel is not None and not time_at:
-        raise bad_data("timerel needs timeAt")
+        raise bad_data(text("temporal_timerel_needs_time_at"))
     if timerel is None and time_at:
-        raise bad_data("timeAt needs timerel")
+        raise bad_data(text("temporal_time_at_needs_timerel"))
     if timerel == "between" and not end_time_at:
-        raise bad_data("timerel=between needs endTimeAt")
+        raise bad_data(text("temporal_between_needs_end"))
     for name, value in (("timeAt", time_at), ("endTimeAt", end_time_at)):
         # A DateTime, not a date: "2020-08-01" names no instant.
         if value and "T" not in value.upper():
-            raise bad_data(f"{name} must be a date-time (with a time and a zone), not a date")
+            raise bad_data(text("temporal_date_not_datetime", name=name))
     start = parse_time(time_at, "timeAt") if time_at else None
     end = parse_time(end_time_at, "endTimeAt") if end_time_at and timerel == "between" else None
     if start is not None and end is not None and end <= start:
-        raise bad_data("endTimeAt must be after timeAt")
+        raise bad_data(text("temporal_end_not_after_start"))
     n = None
     if last_n is not None:
-        text = str(last_n) if isinstance(last_n, int) and not isinstance(last_n, bool) else last_n
+        given = str(last_n) if isinstance(last_n, int) and not isinstance(last_n, bool) else last_n
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,7}", text):
-            raise bad_data("lastN must be a positive whole number")
-        if not 0 < int(text) <= 1_000_000:
-            raise bad_data("lastN must be a positive whole number")
-        n = int(text)
+        if not isinstance(given, str) or not re.fullmatch(r"[0-9]{1,7}", given):
+            raise bad_data(text("temporal_last_n"))
+        if not 0 < int(given) <= 1_000_000:
+            raise bad_data(text("temporal_last_n"))
+        n = int(given)
     if timeproperty is not None and timeproperty not in TIME_PROPERTIES:
-        raise bad_data(f"timeproperty must be one of {', '.join(TIME_PROPERTIES)}")
+        raise bad_data(text("temporal_timeproperty_unknown", properties=", ".join(TIME_PROPERTIES)))
     aggregation = None
     if "aggregatedValues" in options:
         aggregation = parse_aggregation(aggr_methods, aggr_period)
@@ -185,16 +195,19 @@ def _where(tenant: str, entity_id: str, name: str, query: TimeQuery) -> list[Any
 
 def _series(
     session: Session, where: list[Any], query: TimeQuery, page: int
-) -> tuple[list[Measurement], bool]:
+) -> tuple[list[Measurement], datetime | None]:
+    """One page of a series, oldest first, and the first instant it left out (None when the
+    page holds every instance asked for)."""
     column = time_column(query.timeproperty)
     statement = select(Measurement).where(*where)
-    if query.last_n is not None:
-        take = min(query.last_n, page)
-        rows = list(session.scalars(statement.order_by(column.desc()).limit(take + 1)))
-        cut = len(rows) > take and take < query.last_n
-        return list(reversed(rows[:take])), cut
-    rows = list(session.scalars(statement.order_by(column).limit(page + 1)))
-    return rows[:page], len(rows) > page
+    prop = query.timeproperty
+    if query.last_n is None:
+        return read_forwards(session, statement, column, prop, page)
+    if query.last_n <= page:
+        # lastN's own cut is the complete answer the client asked for, not a page.
+        newest = newest_first(statement, column).limit(query.last_n)
+        return list(session.scalars(newest))[::-1], None
+    return read_backwards(session, statement, column, prop, page)
 
 
 def _one_or_many(items: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -275,7 +288,7 @@ def _entity_history(
     core = contexts.core()
     known = attribute_names(session, tenant=tenant, entity_id=entity_id)
     if row is None and not known:
-        raise not_found(f"entity {entity_id} has no history")
+        raise not_found(text("temporal_no_history", entity=entity_id))
     names = [core.compact(iri) for iri in query.attrs] if query.attrs else known
     # The scope's own series (clause 4.5.6) is shown whatever attrs asks for, never aggregated.
     names = [n for n in names if n != SCOPE]
@@ -290,7 +303,7 @@ def _entity_history(
         if query.sys_attrs:
             out["createdAt"], out["modifiedAt"] = iso(row.created_at), iso(row.modified_at)
     if alone and query.attrs and not any(core.compact(iri) in known for iri in query.attrs):
-        raise not_found(f"entity {entity_id} has no history of the attributes asked for")
+        raise not_found(text("temporal_no_history_of_attributes", entity=entity_id))
     result = TemporalResult(out)
     for name in names:
         where = _where(tenant, entity_id, name, query)
@@ -316,12 +329,12 @@ def _entity_history(
             if aggregated is not None:
                 out[key] = aggregated
             continue
-        rows, cut = _series(session, where, query, page)
+        rows, next_at = _series(session, where, query, page)
         if name == SCOPE:
             start = scope_at_start(session, tenant=tenant, entity_id=entity_id, query=query)
             rows = [start, *rows] if start is not None else rows
         if rows:
-            result.series.append(Series(key, rows, cut))
+            result.series.append(Series(key, rows, next_at is not None, next_at))
     return result
 
 
@@ -373,7 +386,7 @@ def temporal_entity(
     )
     answer = _answer([result], query, active)
     if not answer.entities[0]:
-        raise not_found(f"nothing of entity {entity_id} is left after pick and omit")
+        raise not_found(text("temporal_nothing_left", entity=entity_id))
     return answer
 
 
@@ -393,7 +406,7 @@ def temporal_query(
     require_tenant(session, tenant=tenant)
     if not selection.selects() and not wide:
         # 5.7.4.4, as entity queries (5.7.2.4): ids and idPattern only narrow a selection.
-        raise bad_data("name at least one of type, attrs, q, scopeQ or georel (or local=true)")
+        raise bad_data(text("temporal_query_too_wide"))
     rows, total, bounds = select_entities(
         session, tenant=tenant, selection=selection, query=query, active=active
     )

@@ -26,6 +26,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_buckets import (
     period_figures,
     plan,
 )
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.rollups import epoch_of
 
 MAX_PERIOD_SECONDS = 1000 * 365.2425 * 86400  # period starts must stay representable
@@ -44,16 +45,16 @@ class Aggregation:
     period: float | None  # seconds; None: one period over the whole time range
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(given: str) -> float:
     """An ISO 8601 duration (``P1DT2H``, ``PT15M``), in seconds; 400 naming aggrPeriodDuration."""
-    match = _DURATION.match(text) if len(text) < 60 else None
+    match = _DURATION.match(given) if len(given) < 60 else None
     if match is None:
-        raise bad_data(f"aggrPeriodDuration {text[:60]!r} is not an ISO 8601 duration")
+        raise bad_data(text("temporal_duration_invalid", value=given[:60]))
     seconds = sum(
         float(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part
     )
     if seconds > MAX_PERIOD_SECONDS:
-        raise bad_data("aggrPeriodDuration may be at most 1000 years")
+        raise bad_data(text("temporal_duration_too_long"))
     return seconds
 
 
@@ -64,16 +65,18 @@ def parse_aggregation(methods: Any, period: Any) -> Aggregation:
     elif isinstance(methods, list) and all(isinstance(m, str) for m in methods):
         names = [m.strip() for m in methods]
     else:
-        raise bad_data("aggrMethods must name aggregation methods")
+        raise bad_data(text("temporal_methods_not_names"))
     if not names:
-        raise bad_data("aggregatedValues needs aggrMethods")
+        raise bad_data(text("temporal_methods_missing"))
     unknown = [name for name in names if name not in METHODS]
     if unknown:
-        raise bad_data(f"aggrMethods: {unknown[0]!r} is not one of {', '.join(METHODS)}")
+        raise bad_data(
+            text("temporal_method_unknown", method=unknown[0], methods=", ".join(METHODS))
+        )
     seconds = None
     if period is not None:
         if not isinstance(period, str):
-            raise bad_data("aggrPeriodDuration must be an ISO 8601 duration string")
+            raise bad_data(text("temporal_duration_not_string"))
         seconds = parse_duration(period) or None  # PT0S: the whole range is one period
     return Aggregation(tuple(dict.fromkeys(names)), seconds)
 

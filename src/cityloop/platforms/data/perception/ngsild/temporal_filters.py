@@ -65,8 +65,8 @@ def window_conditions(query: TimeQuery) -> list[Any]:
     if query.timerel == "before":
         return [column < query.time_at]
     if query.timerel == "after":
-        # Strictly after: a client paging on with timeAt=<last instance> gets the next ones.
-        return [column > query.time_at]
+        # 4.11: from timeAt on, timeAt included (a page's end is the first instant it left out).
+        return [column >= query.time_at]
     if query.timerel == "between":
         return [column >= query.time_at, column < query.end_time_at]
     return []
@@ -317,12 +317,8 @@ def scope_at_start(
     start = window(query)[0]
     if start is None or query.timeproperty != "observedAt":
         return None
-    # "between" already shows an instance at timeAt itself; "after" leaves it out.
-    before = (
-        Measurement.observed_at <= start
-        if query.timerel == "after"
-        else (Measurement.observed_at < start)
-    )
+    # An instance at timeAt itself is shown by the range ("after" and "between" include it).
+    before = Measurement.observed_at < start
     return session.scalar(
         select(Measurement)
         .where(

@@ -46,6 +46,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_store import (
     simple_value,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant, require_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 MAX_TEMPORAL_INSTANCES = 10_000  # instances of one attribute in one request
 # The columns a patched instance takes from its merged form (its id and createdAt stay).
@@ -72,9 +73,9 @@ def _instances(name: str, raw: Any, active: ActiveContext, stamp: str) -> list[d
     """One attribute's instances (a temporal attribute is an instance or a list of them)."""
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(item, dict) for item in items):
-        raise bad_data(f"temporal attribute {name!r} must be an instance or a list of instances")
+        raise bad_data(text("temporal_attribute_not_instances", name=name))
     if len(items) > MAX_TEMPORAL_INSTANCES:
-        raise bad_data(f"attribute {name!r} has more than {MAX_TEMPORAL_INSTANCES} instances")
+        raise bad_data(text("too_many_instances", name=name, limit=MAX_TEMPORAL_INSTANCES))
     iri = active.expand(name)
     out = []
     for item in items:
@@ -133,10 +134,10 @@ def _scope_instances(
     instances = []
     for item in items:
         if item.get("type", "Property") != "Property" or "value" not in item:
-            raise bad_data("a scope instance must be a Property with a value")
+            raise bad_data(text("temporal_scope_instance"))
         extra = sorted(set(item) - _SCOPE_MEMBERS)
         if extra:
-            raise bad_data(f"a scope instance may not have {extra[0]!r}")
+            raise bad_data(text("temporal_scope_member", member=extra[0]))
         scope = expand_entity(
             {"scope": item["value"]}, active, stamp="", need_id=False, need_type=False
         ).scope
@@ -155,7 +156,7 @@ def upsert_temporal_entity(
     """POST /temporal/entities: create the entity with its history (True), or add the instances
     and types given to an existing one (False)."""
     if not isinstance(body, dict):
-        raise bad_data("a temporal entity must be a JSON object")
+        raise bad_data(text("temporal_entity_not_object"))
     stamp = now_iso()
     # The entity members are checked as for any entity; attributes as lists of instances.
     members = {k: v for k, v in body.items() if k in ENTITY_MEMBERS}
@@ -170,7 +171,7 @@ def upsert_temporal_entity(
     current = {iri: state for iri, items in attrs.items() if (state := _newest(items)) is not None}
     if row is None:
         if not head.types:
-            raise bad_data("the entity needs a type")
+            raise bad_data(text("entity_needs_type"))
         incoming = Incoming(head.entity_id, head.types, head.scope, current)
         # The full history is recorded here, not only the current state insert would record.
         row = insert(session, tenant=tenant, incoming=incoming, history=False)
@@ -199,7 +200,7 @@ def _entity(session: Session, tenant: str, entity_id: str) -> NgsiEntity:
     require_tenant(session, tenant=tenant)
     row = find(session, tenant=tenant, entity_id=entity_id, for_update=True)
     if row is None:
-        raise not_found(f"entity {entity_id} has no temporal representation")
+        raise not_found(text("temporal_entity_unknown", entity=entity_id))
     return row
 
 
@@ -209,7 +210,7 @@ def delete_temporal_entity(session: Session, *, tenant: str, entity_id: str) -> 
     row = find(session, tenant=tenant, entity_id=entity_id, for_update=True)
     dropped = delete_history(session, tenant=tenant, entity_id=entity_id)
     if row is None and not dropped:
-        raise not_found(f"entity {entity_id} has no temporal representation")
+        raise not_found(text("temporal_entity_unknown", entity=entity_id))
     if row is not None:
         emit_change(session, row=row, attributes=row.attrs, deleted=True)
         session.delete(row)
@@ -221,12 +222,12 @@ def append_temporal_attributes(
 ) -> None:
     """POST /temporal/entities/{id}/attrs: add the instances given to the entity's history."""
     if not isinstance(body, dict):
-        raise bad_data("the body must be a JSON object of temporal attributes")
+        raise bad_data(text("temporal_attributes_body"))
     attrs = expand_temporal_attributes(
         {k: v for k, v in body.items() if k not in ("id", "type")}, active, stamp=now_iso()
     )
     if not attrs:
-        raise bad_data("the body names no attributes")
+        raise bad_data(text("write_no_attributes"))
     row = _entity(session, tenant, entity_id)
     record_instances(session, tenant=tenant, entity_id=entity_id, attrs=attrs, replace=True)
     merged = dict(row.attrs or {})
@@ -263,7 +264,7 @@ def delete_temporal_attribute(
     if not delete_all:
         statement = statement.where(Measurement.dataset_id == (dataset_id or ""))
     if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
-        raise not_found(f"entity {entity_id} has no instances of {name} to delete")
+        raise not_found(text("temporal_nothing_to_delete", entity=entity_id, name=name))
     rollups.drop_series(
         session,
         tenant=tenant,
@@ -277,7 +278,7 @@ def _instance(
     session: Session, tenant: str, entity_id: str, name: str, instance: str, active: ActiveContext
 ) -> Measurement:
     if not is_uri(instance):
-        raise bad_data(f"the instanceId {instance[:60]!r} is not a URI")
+        raise bad_data(text("temporal_instance_not_uri", instance=instance[:60]))
     _entity(session, tenant, entity_id)
     row_id = row_id_of(instance)
     found = None
@@ -288,7 +289,9 @@ def _instance(
             )
         )
     if found is None:
-        raise not_found(f"attribute {name} of {entity_id} has no instance {instance}")
+        raise not_found(
+            text("temporal_instance_unknown", name=name, entity=entity_id, instance=instance)
+        )
     return found
 
 
@@ -307,10 +310,10 @@ def patch_instance(
     if isinstance(body, dict) and set(body) - {"@context"} == {name}:
         body = body[name]  # the fragment may also come named by its attribute
     if not isinstance(body, dict):
-        raise bad_data("the body must be an attribute instance (a JSON object)")
+        raise bad_data(text("temporal_instance_body"))
     fragment = {k: v for k, v in body.items() if k != "@context"}
     if not fragment:
-        raise bad_data("the body is an empty attribute instance")
+        raise bad_data(text("temporal_instance_empty"))
     row = _instance(session, tenant, entity_id, name, instance, active)
     iri = active.expand(name)
     before = row.document or {
@@ -330,9 +333,8 @@ def patch_instance(
             row.modified_at = datetime.now(UTC)
             session.flush()
     except IntegrityError as exc:
-        raise bad_data(
-            f"{name} already has an instance observed at {iso(fields['observed_at'])}"
-        ) from exc
+        taken = iso(fields["observed_at"])
+        raise bad_data(text("temporal_instance_time_taken", name=name, time=taken)) from exc
     # A changed value may have been its bucket's minimum: recount the buckets it left and joined.
     rollups.refresh(session, touched=[old, _touched(row)])
 

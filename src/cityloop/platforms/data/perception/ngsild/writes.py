@@ -41,6 +41,7 @@ from cityloop.platforms.data.perception.ngsild.temporal_store import (
     record_deletions,
 )
 from cityloop.platforms.data.perception.ngsild.tenants import ensure_tenant
+from cityloop.platforms.data.perception.ngsild.texts import text
 
 
 def create_entity(session: Session, *, tenant: str, body: Any, active: ActiveContext) -> NgsiEntity:
@@ -50,7 +51,7 @@ def create_entity(session: Session, *, tenant: str, body: Any, active: ActiveCon
     assert incoming.entity_id is not None
     ensure_tenant(session, tenant=tenant)
     if find(session, tenant=tenant, entity_id=incoming.entity_id) is not None:
-        raise NgsiError("AlreadyExists", f"entity {incoming.entity_id} already exists")
+        raise NgsiError("AlreadyExists", text("entity_exists", entity=incoming.entity_id))
     return insert(session, tenant=tenant, incoming=incoming)
 
 
@@ -63,7 +64,7 @@ def replace_entity(
         body, active, stamp=now_iso(), need_id=False, need_type=False, previous=row.attrs
     )
     if incoming.entity_id is not None and incoming.entity_id != entity_id:
-        raise bad_data("the id in the body differs from the id in the URL")
+        raise bad_data(text("write_id_differs"))
     changed = set(row.attrs) | set(incoming.attrs)
     if incoming.types:
         row.type, row.types = incoming.types[0], incoming.types
@@ -105,9 +106,9 @@ class UpdateResult:
 
 def _attribute_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise bad_data("the body must be a JSON object of attributes")
+        raise bad_data(text("write_attributes_body"))
     if not {k for k in body if k not in ("@context", "id")}:
-        raise bad_data("the body names no attributes")
+        raise bad_data(text("write_no_attributes"))
     return {k: v for k, v in body.items() if k not in ENTITY_MEMBERS}
 
 
@@ -257,10 +258,10 @@ def update_attributes(
 
 def _fragment(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise bad_data("the body must be a JSON object with the attribute's members")
+        raise bad_data(text("write_fragment_body"))
     fragment = {k: v for k, v in body.items() if k != "@context"}
     if not fragment:
-        raise bad_data("the body names no member to change")
+        raise bad_data(text("write_fragment_empty"))
     return fragment
 
 
@@ -269,13 +270,14 @@ def _target(row: NgsiEntity, iri: str, name: str, dataset_id: Any) -> tuple[list
     the attribute or that instance does not exist."""
     current = instances(row.attrs.get(iri))
     if not current:
-        raise not_found(f"entity {row.entity_id} has no attribute {name}")
+        raise not_found(text("write_no_attribute", entity=row.entity_id, name=name))
     checked = None if dataset_id is None else check_dataset_id(dataset_id)
     dataset = None if checked in (None, DEFAULT_DATASET) else checked
     position = _position(current, dataset)
     if position is None:
-        which = f"datasetId {dataset}" if dataset else "the default instance (no datasetId)"
-        raise not_found(f"attribute {name} has no instance with {which}")
+        if dataset:
+            raise not_found(text("write_no_dataset_instance", name=name, dataset=dataset))
+        raise not_found(text("write_no_default_instance", name=name))
     return current, position
 
 
@@ -300,7 +302,7 @@ def replace_attribute(
     current, position = _target(row, iri, name, fragment.get("datasetId"))
     item = expand_attributes({name: fragment}, active, stamp=now_iso())[iri]
     if not isinstance(item, dict):
-        raise bad_data(f"{name}: the body must be one attribute instance")
+        raise bad_data(text("write_not_one_instance", name=name))
     current[position] = keep_created(item, current[position])
     attrs = dict(row.attrs)
     attrs[iri] = combine(current)
@@ -334,7 +336,7 @@ def patch_attribute(
     """PATCH /attrs/{attr} (5.6.4): merge the members given into the instance the body's
     datasetId names (the default one without it); an NGSI-LD Null deletes that instance."""
     if name in RESERVED_NAMES:
-        raise bad_data(f"{name!r} is no attribute and cannot be partially updated")
+        raise bad_data(text("write_not_patchable", name=name))
     row = get_entity(
         session, tenant=tenant, entity_id=entity_id, for_update=True, of_types=of_types
     )
@@ -383,7 +385,7 @@ def delete_attribute(
     )
     if name == "scope":
         if not row.scope:
-            raise not_found(f"entity {entity_id} has no scope")
+            raise not_found(text("write_no_scope", entity=entity_id))
         row.scope = None
         save(session, row=row, attrs=dict(row.attrs), changed=[])
         return
@@ -392,7 +394,7 @@ def delete_attribute(
         (instances(row.attrs.get(iri)), 0) if delete_all else _target(row, iri, name, dataset_id)
     )
     if not current:
-        raise not_found(f"entity {entity_id} has no attribute {name}")
+        raise not_found(text("write_no_attribute", entity=entity_id, name=name))
     attrs = dict(row.attrs)
     removed = current if delete_all else [current[position]]
     attrs[iri] = None if delete_all else combine(current[:position] + current[position + 1 :])

@@ -23,6 +23,7 @@ from cityloop.platforms.data.perception.ngsild.projection import (
     tree_depth,
 )
 from cityloop.platforms.data.perception.ngsild.reads import EntityQuery
+from cityloop.platforms.data.perception.ngsild.texts import text
 from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
     Call,
@@ -84,7 +85,7 @@ def _projected(
     follow no relationship, so a projection into linked entities is a 400 (5.7.3.4, 5.7.4.4)."""
     pick, omit = pick_and_omit(params, active, attrs=attrs)
     if tree_depth(pick) or tree_depth(omit):
-        raise bad_data("pick and omit of a temporal read cannot reach into linked entities")
+        raise bad_data(text("temporal_pick_linked"))
     lang = params.get("lang")
     languages = parse_languages(lang) if lang is not None else None
     return replace(query, pick=pick, omit=omit, languages=languages)
@@ -158,7 +159,7 @@ def _query(
         selection.order_by = parse_order_by(params["orderBy"])
         # 5.7.4.4: a temporal query orders by the entity id alone.
         if any(key.member != "id" for key in selection.order_by):
-            raise bad_data("orderBy of a temporal query may only name id (id or id;desc)")
+            raise bad_data(text("temporal_order_by"))
     with call.ctx.reading() as session:
         answer, total = temporal.temporal_query(
             session,
@@ -183,14 +184,14 @@ async def temporal_query_by_body(request: Request) -> Response:
 def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str) -> Response:
     active = call.resolve(user_context(call, body, media))
     if not isinstance(body, dict) or body.get("type") != "Query":
-        raise bad_data('the body must be a Query object: {"type": "Query", ...}')
+        raise bad_data(text("temporal_query_body", example='{"type": "Query", ...}'))
     selection = select_by_body(body, active)
     temporal_q = body.get("temporalQ") or {}
     aggr = body.get("aggrParams") or {}
     if not isinstance(temporal_q, dict):
-        raise bad_data("temporalQ must be an object (timerel, timeAt, endTimeAt, lastN, ...)")
+        raise bad_data(text("temporal_q_not_object"))
     if not isinstance(aggr, dict):
-        raise bad_data("aggrParams must be an object (aggrMethods, aggrPeriodDuration)")
+        raise bad_data(text("temporal_aggr_params_not_object"))
     # aggrMethods and aggrPeriodDuration may come in aggrParams or (v1.9) in temporalQ.
     aggr = {**{k: v for k, v in temporal_q.items() if k.startswith("aggr")}, **aggr}
     asked = _representation(request)
@@ -215,7 +216,7 @@ def _temporal_query_by_body(request: Request, call: Call, body: Any, media: str)
 def _text(members: dict[str, Any], name: str) -> str | None:
     value = members.get(name)
     if value is not None and not isinstance(value, str):
-        raise bad_data(f"temporalQ.{name} must be a string")
+        raise bad_data(text("temporal_q_member_not_string", name=name))
     return value
 
 
@@ -295,7 +296,7 @@ async def patch_instance(request: Request, entity_id: str, attr: str, instance_i
     """Partially update one attribute instance; admins, dispatchers and API keys."""
     if not instance_id:
         # The path names the attribute itself, which only allows DELETE (6.21).
-        raise NgsiError("MethodNotAllowed", "PATCH needs an instanceId after the attribute name")
+        raise NgsiError("MethodNotAllowed", text("temporal_patch_needs_instance"))
     call, body, media = await call_with_body(request)
     return await run(_patch_instance, call, body, media, entity_id, attr, instance_id)
 
@@ -347,10 +348,10 @@ def delete_instance(request: Request, entity_id: str, attr: str, instance_id: st
 )
 def empty_temporal_entity_id(rest: str) -> Response:
     """A temporal attribute operation whose entity id is empty: 400."""
-    raise bad_data("the entity id in the path is empty")
+    raise bad_data(text("temporal_path_id_empty"))
 
 
 @router.delete("/temporal/entities/{entity_id}/attrs//{rest:path}", include_in_schema=False)
 def empty_temporal_attribute_name(entity_id: str, rest: str) -> Response:
     """A temporal instance deletion whose attribute name is empty: 400."""
-    raise bad_data("the attribute name in the path is empty")
+    raise bad_data(text("temporal_path_attribute_empty"))

@@ -29,8 +29,10 @@ CONVERTED = (
     "platforms/application/appointments",
     "platforms/application/calendar",
     "platforms/application/credentials",
+    "platforms/application/webhooks",
     "platforms/data/access",
     "platforms/data/catalogue",
+    "platforms/data/ckan",
     "platforms/data/sharing",
     "platforms/data/perception",
     "domains/governance",
@@ -39,74 +41,9 @@ CONVERTED = (
     "bridges",
     "platforms/data/perception/ngsild",
 )
-# NGSI-LD keeps the NGSI-LD error format (ETSI types and titles) and translates its details
-# module by module: these are done, the others still build some details from English strings.
+# NGSI-LD keeps the NGSI-LD error format (ETSI types and titles); its details are message codes
+# (``ngsild.*``) like every other package's.
 NGSILD = "platforms/data/perception/ngsild"
-NGSILD_CONVERTED = (
-    "__init__.py",
-    "access.py",
-    "attributes.py",
-    "batch.py",
-    "context.py",
-    "context_loader.py",
-    "devices.py",
-    "entities.py",
-    "errors.py",
-    "expiry.py",
-    "geo.py",
-    "geojson.py",
-    "identifiers.py",
-    "joins.py",
-    "jsonld_contexts.py",
-    "merge.py",
-    "models.py",
-    "mqtt_notifier.py",
-    "notifier.py",
-    "ordering.py",
-    "patterns.py",
-    "projection.py",
-    "purge.py",
-    "query.py",
-    "reads.py",
-    "retrieval.py",
-    "rows.py",
-    "scopes.py",
-    "subscription_notification.py",
-    "subscription_payload.py",
-    "subscription_periodic.py",
-    "subscription_validation.py",
-    "subscriptions.py",
-    "temporal.py",
-    "temporal_aggregation.py",
-    "temporal_buckets.py",
-    "temporal_filters.py",
-    "temporal_paging.py",
-    "temporal_provision.py",
-    "temporal_store.py",
-    "tenants.py",
-    "texts.py",
-    "texts_queries.py",
-    "texts_subscriptions.py",
-    "texts_temporal.py",
-    "versions.py",
-    "views/__init__.py",
-    "views/batch.py",
-    "views/common.py",
-    "views/entities.py",
-    "views/jsonld_contexts.py",
-    "views/merge.py",
-    "views/purge.py",
-    "views/queries.py",
-    "views/subscriptions.py",
-    "views/temporal.py",
-    "views/types.py",
-    "writes.py",
-)
-NOT_CONVERTED = tuple(
-    str(path.relative_to(SOURCE))
-    for path in sorted((SOURCE / NGSILD).rglob("*.py"))
-    if str(path.relative_to(SOURCE / NGSILD)) not in NGSILD_CONVERTED
-)
 
 # The problem helpers, and where each takes its detail and its problem type.
 #   name: (position of detail, position of type_ or None)
@@ -121,6 +58,7 @@ PROBLEM_BUILDERS: dict[str, tuple[int, int | None]] = {
     "invalid": (0, None),
     "unauthorized": (0, None),
     "NgsiError": (1, None),
+    "WebhookInputError": (0, None),
 }
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -139,12 +77,9 @@ def _names(template: str) -> set[str]:
 
 
 def _sources(*parts: str) -> Iterator[Path]:
-    skipped = tuple(SOURCE / part for part in NOT_CONVERTED)
     for part in parts:
         path = SOURCE / part
-        for found in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            if not any(found.is_relative_to(skip) for skip in skipped):
-                yield found
+        yield from sorted(path.rglob("*.py")) if path.is_dir() else [path]
 
 
 def _calls(path: Path) -> Iterator[ast.Call]:

@@ -324,6 +324,7 @@ def test_bad_endpoints_are_rejected_and_nothing_is_queued(
     assert isinstance(caught.value, ValueError)
     assert caught.value.status == 400 and caught.value.field == "endpoint"
     assert field_text in caught.value.detail
+    assert any("\u4e00" <= c <= "\u9fff" for c in caught.value.detail_in("zh-CN"))  # and in Chinese
     assert_queue_empty(city)
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from cityloop.base.problems import Problem
 from cityloop.base.statemachine import Transition, TransitionTable
+from cityloop.platforms.application.webhooks.messages import Message
 from cityloop.settings import Settings
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -36,7 +37,7 @@ MAX_ENDPOINT_LENGTH = 2000
 class WebhookInputError(Problem, ValueError):
     """A notification that cannot be queued as given (a 400 naming the field)."""
 
-    def __init__(self, detail: str, field: str) -> None:
+    def __init__(self, detail: Message, field: str) -> None:
         super().__init__(400, "invalid-webhook", detail, field=field)
 
 
@@ -75,36 +76,32 @@ class WebhookConfig:
 def endpoint_origin(endpoint: str) -> str:
     """Validate a notification endpoint and return its origin, ``scheme://host:port``."""
     if not isinstance(endpoint, str) or not endpoint.strip():
-        raise WebhookInputError("the endpoint must be a non-empty URL", "endpoint")
+        raise WebhookInputError(Message("webhooks.endpoint_empty"), "endpoint")
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
         raise WebhookInputError(
-            f"the endpoint is longer than {MAX_ENDPOINT_LENGTH} characters", "endpoint"
+            Message("webhooks.endpoint_too_long", {"limit": str(MAX_ENDPOINT_LENGTH)}), "endpoint"
         )
     if any(c.isspace() or ord(c) < 0x20 for c in endpoint):
-        raise WebhookInputError(
-            "the endpoint contains whitespace or control characters", "endpoint"
-        )
+        raise WebhookInputError(Message("webhooks.endpoint_whitespace"), "endpoint")
     parts = urlsplit(endpoint)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise WebhookInputError(
-            f"the endpoint scheme must be http or https, not {parts.scheme or 'missing'!r}",
+            Message("webhooks.endpoint_scheme", {"scheme": repr(parts.scheme or "missing")}),
             "endpoint",
         )
     if parts.username is not None or parts.password is not None:
-        raise WebhookInputError(
-            "the endpoint must not carry credentials; send them as a header instead", "endpoint"
-        )
+        raise WebhookInputError(Message("webhooks.endpoint_credentials"), "endpoint")
     if not parts.hostname:
-        raise WebhookInputError("the endpoint has no host", "endpoint")
+        raise WebhookInputError(Message("webhooks.endpoint_no_host"), "endpoint")
     try:
         port = parts.port
     except ValueError:
-        raise WebhookInputError("the endpoint has an invalid port", "endpoint") from None
+        raise WebhookInputError(Message("webhooks.endpoint_port"), "endpoint") from None
     if port == 0:
-        raise WebhookInputError("the endpoint has an invalid port", "endpoint")
+        raise WebhookInputError(Message("webhooks.endpoint_port"), "endpoint")
     if parts.fragment:
-        raise WebhookInputError("the endpoint must not have a #fragment", "endpoint")
+        raise WebhookInputError(Message("webhooks.endpoint_fragment"), "endpoint")
     host = parts.hostname
     if ":" in host:
         host = f"[{host}]"
@@ -114,18 +111,22 @@ def endpoint_origin(endpoint: str) -> str:
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
     """The extra headers to send, checked; WebhookInputError naming ``headers`` otherwise."""
     if not isinstance(headers, dict):
-        raise WebhookInputError("headers must be an object of names to values", "headers")
+        raise WebhookInputError(Message("webhooks.headers_not_object"), "headers")
     clean: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
-            raise WebhookInputError("header names and values must be strings", "headers")
+            raise WebhookInputError(Message("webhooks.headers_not_strings"), "headers")
         # RFC 9110 token characters only; CR/LF in a value would split the request.
         if not name or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name):
-            raise WebhookInputError(f"invalid header name {name!r}", "headers")
+            raise WebhookInputError(
+                Message("webhooks.header_name_invalid", {"name": repr(name)}), "headers"
+            )
         if any(c in "\r\n\0" for c in value):
-            raise WebhookInputError(f"header {name} has a line break in its value", "headers")
+            raise WebhookInputError(
+                Message("webhooks.header_line_break", {"name": name}), "headers"
+            )
         if name.lower() in RESERVED_HEADERS:
-            raise WebhookInputError(f"header {name} is set by the sender", "headers")
+            raise WebhookInputError(Message("webhooks.header_reserved", {"name": name}), "headers")
         clean[name] = value
     return clean
 

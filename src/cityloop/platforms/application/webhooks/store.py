@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.base.db import Database, utcnow
+from cityloop.platforms.application.webhooks.messages import Message
 from cityloop.platforms.application.webhooks.models import WebhookDelivery, WebhookSourceStats
 from cityloop.platforms.application.webhooks.rules import (
     DELIVERED,
@@ -51,19 +52,19 @@ def enqueue(
     # commit.
     origin = endpoint_origin(endpoint)
     if not isinstance(body, bytes | bytearray):
-        raise WebhookInputError("the body must be bytes", "body")
+        raise WebhookInputError(Message("webhooks.body_not_bytes"), "body")
     if (
         not isinstance(content_type, str)
         or not content_type.strip()
         or any(c in "\r\n\0" for c in content_type)
         or len(content_type) > 200
     ):
-        raise WebhookInputError("the content type must be a single-line media type", "content_type")
+        raise WebhookInputError(Message("webhooks.content_type_invalid"), "content_type")
     clean_headers = check_headers(headers)
     if not isinstance(source, str) or not 0 < len(source) <= 80:
-        raise WebhookInputError("source must be 1 to 80 characters", "source")
+        raise WebhookInputError(Message("webhooks.source_length"), "source")
     if not isinstance(source_id, str) or not 0 < len(source_id) <= 300:
-        raise WebhookInputError("source_id must be 1 to 300 characters", "source_id")
+        raise WebhookInputError(Message("webhooks.source_id_length"), "source_id")
     now = utcnow()
     row = WebhookDelivery(
         endpoint=endpoint,

@@ -151,7 +151,13 @@ def _uri(value: Any) -> str:
     try:
         endpoint_origin(value)
     except WebhookInputError as exc:
-        raise bad_data(text("notification_uri_invalid", reason=exc.detail)) from exc
+        raise bad_data(
+            text(
+                "notification_uri_invalid",
+                reason=exc.detail_in("en"),
+                reason_zh=exc.detail_in("zh-CN"),
+            )
+        ) from exc
     return value
 
 

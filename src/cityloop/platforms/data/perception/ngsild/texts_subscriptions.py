@@ -205,7 +205,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "notification_uri_invalid": (
         "notification.endpoint.uri: {reason}",
-        "notification.endpoint.uri 无效：{reason}",
+        "notification.endpoint.uri 无效：{reason_zh}",
     ),
     "notification_endpoint_not_object": (
         "notification.endpoint must be an object with a uri",

@@ -204,7 +204,15 @@ def test_attributes_append_update_patch_delete(city: City) -> None:
     assert partial.status_code == 207
     assert partial.json()["updated"] == ["colour"]
     assert partial.json()["notUpdated"][0]["attributeName"] == "status"
+    assert partial.json()["notUpdated"][0]["reason"] == "attribute exists and noOverwrite was given"
     assert city.client.get(url).json()["status"]["value"] == "ok"
+    in_chinese = city.client.post(
+        url + "/attrs",
+        params={"options": "noOverwrite"},
+        json={"status": {"type": "Property", "value": "newer"}},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert in_chinese.json()["notUpdated"][0]["reason"] == "属性已存在，且给出了 noOverwrite"
     updated = city.client.patch(
         url + "/attrs",
         json={

@@ -206,4 +206,17 @@ TEXTS: dict[str, tuple[str, str]] = {
         "entity {entity} is not of the type asked for",
         "实体 {entity} 不属于所请求的类型",
     ),
+    # The reasons of a 207 answer to an attribute update (writes.py)
+    "write_no_scope_to_update": (
+        "the entity has no scope to update",
+        "该实体没有可更新的 scope",
+    ),
+    "write_no_instance_to_update": (
+        "no instance with this datasetId exists to update",
+        "没有此 datasetId 的实例可更新",
+    ),
+    "write_exists_no_overwrite": (
+        "attribute exists and noOverwrite was given",
+        "属性已存在，且给出了 noOverwrite",
+    ),
 }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cityloop.base.messages import Message
 from cityloop.platforms.data.perception.ngsild.attributes import (
     DEFAULT_DATASET,
     ENTITY_MEMBERS,
@@ -92,13 +93,14 @@ def delete_entity(
 @dataclass
 class UpdateResult:
     updated: list[str] = field(default_factory=list)
-    not_updated: list[tuple[str, str]] = field(default_factory=list)
+    not_updated: list[tuple[str, Message]] = field(default_factory=list)
 
-    def body(self, active: ActiveContext) -> dict[str, Any]:
+    def body(self, active: ActiveContext, locale: str = "en") -> dict[str, Any]:
+        """The 207 answer, its reasons in ``locale``."""
         return {
             "updated": [active.compact(iri) for iri in self.updated],
             "notUpdated": [
-                {"attributeName": active.compact(iri), "reason": reason}
+                {"attributeName": active.compact(iri), "reason": reason.render(locale)}
                 for iri, reason in self.not_updated
             ],
         }
@@ -133,7 +135,7 @@ def _write_scope_and_types(
     if incoming.scope is None:
         return bool(added)
     if not append and not row.scope:
-        result.not_updated.append(("scope", "the entity has no scope to update"))
+        result.not_updated.append(("scope", text("write_no_scope_to_update")))
         return bool(added)
     kept = list(row.scope or []) if no_overwrite else []
     row.scope = kept + [s for s in incoming.scope if s not in kept]
@@ -188,16 +190,16 @@ def _write_attributes(
     removed: dict[str, list[Any]] = {}
     for iri, attribute in incoming.items():
         current = instances(attrs.get(iri))
-        reasons: list[str] = []
+        reasons: list[Message] = []
         for item in instances(attribute):
             position = _position(current, dataset_of(item))
             if position is None and not append:
-                reasons.append("no instance with this datasetId exists to update")
+                reasons.append(text("write_no_instance_to_update"))
             elif position is None:
                 current.append(item)
                 written.setdefault(iri, []).append(item)
             elif no_overwrite:
-                reasons.append("attribute exists and noOverwrite was given")
+                reasons.append(text("write_exists_no_overwrite"))
             elif isinstance(item, Deletion):
                 removed.setdefault(iri, []).append(current.pop(position))
                 written.setdefault(iri, [])

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop.base.context import AppContext
+from cityloop.base.locale import request_locale
 from cityloop.base.problems import Problem
 from cityloop.base.ratelimit import RateLimiter, client_key
 from cityloop.platforms.application.identity.deps import Declared, DeclaredApiKey, bearer_token
@@ -224,6 +225,7 @@ class Call:
     client: str = "unknown"
     version: str | None = None  # the specification version the client prefers (4.3.6.8)
     body_json: bool = False  # Prefer: body=json (6.3.6)
+    locale: str = "en"  # the reader's language, for the details of a 207
 
     @property
     def ld(self) -> bool:
@@ -342,6 +344,7 @@ def call_for(request: Request, offered: Sequence[str] = ANSWER_TYPES) -> Call:
         client=client_key(request),
         version=preferred_version(request.headers.get("prefer")),
         body_json=prefers_body_json(request.headers.get("prefer")),
+        locale=request_locale(request),
     )
 
 

@@ -166,7 +166,7 @@ def _attrs(
                 of_types=of_types,
             )
     if result.not_updated:
-        return JSONResponse(result.body(active), status_code=207, media_type=JSON)
+        return JSONResponse(result.body(active, call.locale), status_code=207, media_type=JSON)
     return Response(status_code=204)
 
 

@@ -94,6 +94,7 @@ class DeliveredEvent:
 
 
 Handler = Callable[[Session, DeliveredEvent], None]
+BatchHandler = Callable[[Session, list[DeliveredEvent]], None]
 
 
 @dataclass
@@ -101,6 +102,9 @@ class Consumer:
     name: str
     types: frozenset[str]
     handler: Handler
+    # Takes a relay batch's events at once, where one pass over many costs less than one
+    # pass each (a case's facts refreshed once for its several events).
+    batch_handler: BatchHandler | None = None
 
     def wants(self, event_type: str) -> bool:
         return "*" in self.types or event_type in self.types
@@ -118,6 +122,14 @@ class ConsumerRegistry:
             raise ValueError(f"consumer {name} is already subscribed")
         names = frozenset({"*"}) if types == "*" else frozenset(t.type for t in types)
         self.consumers.append(Consumer(name, names, handler))
+
+    def subscribe_batch(
+        self, name: str, types: Iterable[type[Event]] | Literal["*"], handler: BatchHandler
+    ) -> None:
+        """Deliver events of these types to ``handler`` a batch at a time; an event that makes
+        its batch fail is then retried alone, so it fails alone."""
+        self.subscribe(name, types, lambda session, event: handler(session, [event]))
+        self.consumers[-1].batch_handler = handler
 
     def for_type(self, event_type: str) -> list[Consumer]:
         return [c for c in self.consumers if c.wants(event_type)]
@@ -257,8 +269,9 @@ def run_consumer(
     session: Session, consumer: Consumer, events: list[DeliveredEvent]
 ) -> dict[int, str]:
     """Run ``consumer`` in the caller's transaction on the events it has not yet handled, each
-    event with its delivery record in its own savepoint; returns the failures (event id ->
-    error). An event already delivered to it counts as done without running it again."""
+    event with its delivery record in its own savepoint (a batch consumer's events in one, and
+    one each if that fails); returns the failures (event id -> error). An event already
+    delivered to it counts as done without running it again."""
     _one_relay_per_consumer(session, consumer.name)
     done = set(
         session.scalars(
@@ -268,10 +281,19 @@ def run_consumer(
             )
         )
     )
+    todo = [event for event in events if event.id not in done]
+    if consumer.batch_handler is not None and len(todo) > 1:
+        try:
+            with session.begin_nested():
+                consumer.batch_handler(session, todo)
+                session.add_all(OutboxDelivery(event_id=e.id, consumer=consumer.name) for e in todo)
+        except Exception:
+            log.warning("consumer %s failed on a batch; event by event", consumer.name)
+        else:
+            metrics.EVENTS_DELIVERED.inc(len(todo), consumer=consumer.name)
+            return {}
     failures: dict[int, str] = {}
-    for event in events:
-        if event.id in done:
-            continue
+    for event in todo:
         try:
             with session.begin_nested():
                 consumer.handler(session, event)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import typer
@@ -98,11 +98,17 @@ def _facts_of(session: Session, cases: Sequence[Case]) -> list[CaseFact]:
 
 def refresh_case(session: Session, *, case_id: int) -> bool:
     """Bring one case's facts up to date; True when anything changed."""
-    case = session.get(Case, case_id)
-    if case is None:
-        return facts.forget_cases(session, keep=(), below=case_id, above=case_id - 1) > 0
-    (fact,) = _facts_of(session, [case])
-    return facts.record_case(session, fact=fact)
+    return refresh_cases(session, case_ids=[case_id]) > 0
+
+
+def refresh_cases(session: Session, *, case_ids: Iterable[int]) -> int:
+    """Bring these cases' facts up to date, each once; how many changed."""
+    wanted = sorted(set(case_ids))
+    cases = list(session.scalars(select(Case).where(Case.id.in_(wanted)).order_by(Case.id)))
+    changed = sum(facts.record_case(session, fact=fact) for fact in _facts_of(session, cases))
+    for gone in set(wanted) - {case.id for case in cases}:
+        changed += facts.forget_cases(session, keep=(), below=gone, above=gone - 1) > 0
+    return changed
 
 
 @dataclass
@@ -140,15 +146,17 @@ def reconcile(session: Session, *, batch: int = BATCH) -> ReconcileResult:
     return result
 
 
-def _handle(session: Session, delivered: DeliveredEvent) -> None:
-    event = delivered.event
-    if isinstance(event, CaseChange):
-        refresh_case(session, case_id=event.case_id)
+def _handle(session: Session, batch: list[DeliveredEvent]) -> None:
+    # A case's several events in one batch (created, then its public update) refresh it once.
+    changes = [delivered.event for delivered in batch]
+    refresh_cases(
+        session, case_ids=[event.case_id for event in changes if isinstance(event, CaseChange)]
+    )
 
 
 def subscribe(consumers: ConsumerRegistry, ctx: AppContext) -> None:
     """Case events keep the facts; one consumer, so a case's events apply in order."""
-    consumers.subscribe(CONSUMER, TRIGGERS, _handle)
+    consumers.subscribe_batch(CONSUMER, TRIGGERS, _handle)
 
 
 def reconcile_job(ctx: AppContext) -> ReconcileResult:

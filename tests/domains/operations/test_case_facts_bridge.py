@@ -111,7 +111,7 @@ def test_a_rating_reaches_the_facts_and_a_redelivered_event_doubles_nothing(city
             delivered = case_facts.DeliveredEvent(
                 row.id, row.type, row.aggregate_type, row.aggregate_id, row.payload, row.created_at
             )
-            case_facts._handle(session, delivered)
+            case_facts._handle(session, [delivered])
     assert _fact(city, case_id) == fact
     with city.ctx.reading() as session:
         ratings = session.scalars(select(RatingFactRow).where(RatingFactRow.case_id == case_id))

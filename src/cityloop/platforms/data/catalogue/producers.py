@@ -84,12 +84,13 @@ def register(ctx: AppContext, producer: Producer) -> None:
         raise ValueError(f"dataset {name!r}: sensitivity must be one of {SENSITIVITIES}")
     producers[name] = producer
     if producer.spec.triggers:
-        ctx.consumers.subscribe(f"dataset:{name}", producer.spec.triggers, _marks_dirty(name))
+        ctx.consumers.subscribe_batch(f"dataset:{name}", producer.spec.triggers, _marks_dirty(name))
 
 
 def _marks_dirty(name: str) -> Any:
-    # Cheap on purpose: the consumer only marks; the refresh job rebuilds once for many events.
-    def handler(session: Session, event: DeliveredEvent) -> None:
+    # Cheap on purpose: the consumer only marks, once per batch; the refresh job rebuilds once
+    # for many events.
+    def handler(session: Session, batch: list[DeliveredEvent]) -> None:
         session.execute(update(Dataset).where(Dataset.name == name).values(dirty=True))
 
     return handler

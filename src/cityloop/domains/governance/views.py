@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
@@ -174,11 +175,14 @@ def open_report_contact(
 ) -> out.ReportContact:
     """A reporter's contact details, for a purpose: audited, and in the reporter's own access
     log when they reported with an account."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.ReportContact:
         report = contacts.open_contact(
             session, case_id=case_id, report_id=report_id, actor=actor, purpose=body.purpose
         )
         return contact_out(report, purpose=body.purpose)
+
+    return ctx.write_grouped(write)
 
 
 def _action_input(body: ActionIn) -> ActionInput:

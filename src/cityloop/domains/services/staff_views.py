@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.domains.services import applications, catalogue, presenters, queries, review, stats
 from cityloop.domains.services import responses as out
 from cityloop.domains.services.lifecycle import Setting
+from cityloop.domains.services.models import ApplicationMaterial
 from cityloop.domains.services.schemas import ActiveIn, FeeIn, ReasonIn, StepDecisionIn
 from cityloop.domains.services.setting import setting_of
 from cityloop.domains.services.views import material_response
@@ -48,9 +50,12 @@ def work_queue(
 def application(ctx: Ctx, actor: Staff, application_id: ApplicationId) -> out.StaffApplication:
     """An application under review, with its form, materials and full timeline (the read is
     audited)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.staff_application(session, application_id=application_id, actor=actor)
         return presenters.staff_application(session, found)
+
+    return ctx.write_grouped(write)
 
 
 @router.get(
@@ -62,12 +67,15 @@ def material(
     ctx: Ctx, actor: Staff, application_id: ApplicationId, material_id: StepId
 ) -> Response:
     """A document of an application the staff member reviews (the read is audited)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> ApplicationMaterial:
         review.staff_application(session, application_id=application_id, actor=actor)
-        row = applications.material_of(
+        return applications.material_of(
             session, application_id=application_id, material_id=material_id
         )
-    return material_response(ctx, row)
+
+    # The bytes are fetched from storage after the commit, off the single writer.
+    return material_response(ctx, ctx.write_grouped(write))
 
 
 @router.post("/staff/applications/{application_id}/accept")
@@ -75,9 +83,12 @@ def accept(
     ctx: Ctx, actor: Staff, setting: Settings, application_id: ApplicationId
 ) -> out.StaffApplication:
     """Accept (受理): the time limit starts, and the first stage of review."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.accept(session, application_id=application_id, actor=actor, setting=setting)
         return presenters.staff_application(session, found)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/staff/applications/{application_id}/not-accept")
@@ -85,11 +96,14 @@ def not_accept(
     ctx: Ctx, actor: Staff, application_id: ApplicationId, body: ReasonIn
 ) -> out.StaffApplication:
     """Do not accept (不予受理), with the reason the applicant reads."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.not_accept(
             session, application_id=application_id, actor=actor, reason=body.reason
         )
         return presenters.staff_application(session, found)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/staff/applications/{application_id}/steps/{step_id}/allow-supplement")
@@ -97,11 +111,14 @@ def allow_supplement(
     ctx: Ctx, actor: Staff, application_id: ApplicationId, step_id: StepId
 ) -> out.StaffApplication:
     """A supervisor lets a step ask for one more supplement."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.allow_supplement(
             session, application_id=application_id, step_id=step_id, actor=actor
         )
         return presenters.staff_application(session, found)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/staff/applications/{application_id}/steps/{step_id}/{decision}")
@@ -117,7 +134,8 @@ def decide(
     """A department's decision on its step: approve, deny (reason and legal basis) or
     request_supplement (items)."""
     given = body or StepDecisionIn()
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.decide_step(
             session, application_id=application_id, step_id=step_id, action=decision,
             actor=actor, setting=setting, reason=given.reason, legal_basis=given.legal_basis,
@@ -125,18 +143,23 @@ def decide(
         )  # fmt: skip
         return presenters.staff_application(session, found)
 
+    return ctx.write_grouped(write)
+
 
 @router.post("/staff/applications/{application_id}/fee")
 def record_fee(
     ctx: Ctx, actor: Staff, setting: Settings, application_id: ApplicationId, body: FeeIn
 ) -> out.StaffApplication:
     """Record the fee as paid at the counter, with its receipt number."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         found = review.record_fee(
             session, application_id=application_id, actor=actor, receipt=body.receipt,
             setting=setting,
         )  # fmt: skip
         return presenters.staff_application(session, found)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/service-stats")

@@ -10,6 +10,7 @@ import anyio
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.problems import bad_request, forbidden
@@ -98,11 +99,14 @@ def service_versions(ctx: Ctx, code: Code) -> list[out.ServiceVersionInfo]:
 @router.post("/applications", status_code=201)
 def start_application(ctx: Ctx, actor: Citizen, body: StartIn) -> out.Application:
     """Open a draft application for a service (for an enterprise given its USCC)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Application:
         application = applications.start(
             session, service_code=body.service, actor=actor, enterprise_uscc=body.enterprise
         )
         return presenters.applicant_application(session, application)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/me/applications")
@@ -132,11 +136,14 @@ def save_form(
     ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: FormIn
 ) -> out.Application:
     """Autosave a draft's answers; any device resumes from them."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Application:
         application = applications.save_form(
             session, application_id=application_id, actor=actor, form=body.form
         )
         return presenters.applicant_application(session, application)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/applications/{application_id}/prefill")
@@ -147,11 +154,14 @@ def prefill_form(
     where the applicant sees it (GET /api/v1/me/data-access). Other departments' records are
     read under the service department's sharing grants; ``not_filled`` says what was left
     empty for want of one."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.PrefillAnswer:
         done = prefill.prefill(
             session, application_id=application_id, actor=actor, consent=body.consent
         )
         return presenters.prefill_answer(session, done.application, done.gaps)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/applications/{application_id}/materials", status_code=201)
@@ -215,9 +225,12 @@ def material_response(ctx: AppContext, row: ApplicationMaterial) -> Response:
 @router.post("/applications/{application_id}/submit")
 def submit(ctx: Ctx, actor: Citizen, application_id: ApplicationId) -> out.Application:
     """Hand in the application: 422 naming every failing field or missing material."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Application:
         application = applications.submit(session, application_id=application_id, actor=actor)
         return presenters.applicant_application(session, application)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/applications/{application_id}/supplement")
@@ -225,12 +238,15 @@ def answer_supplement(
     ctx: Ctx, actor: Citizen, setting: Settings, application_id: ApplicationId, body: SupplementIn
 ) -> out.Application:
     """Answer a supplement request (补正): changed answers and new materials go to review."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Application:
         application = applications.answer_supplement(
             session, application_id=application_id, actor=actor, setting=setting,
             form=body.form, note=body.note,
         )  # fmt: skip
         return presenters.applicant_application(session, application)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/applications/{application_id}/withdraw")
@@ -238,11 +254,14 @@ def withdraw(
     ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: NoteIn | None = None
 ) -> out.Application:
     """Withdraw my application before the city decides it (a draft is dropped). Only ever my own."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Application:
         application = applications.withdraw(
             session, application_id=application_id, actor=actor, note=body.note if body else None
         )
         return presenters.applicant_application(session, application)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/applications/{application_id}/payments", status_code=201)
@@ -282,10 +301,13 @@ def rate(
     ctx: Ctx, actor: Citizen, application_id: ApplicationId, body: ApplicationRatingIn
 ) -> out.Rating:
     """Rate a finished application (好差评), once."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Rating:
         rating = applications.rate(
             session, application_id=application_id, actor=actor,
             score=body.score, comment=body.comment,
         )  # fmt: skip
         session.flush()
         return out.Rating(score=rating.score, comment=rating.comment, at=rating.at.isoformat())
+
+    return ctx.write_grouped(write)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -96,12 +97,15 @@ def list_grants(
 @router.post("/grants", response_model=GrantOut, status_code=201)
 def request_grant(ctx: Ctx, actor: Staff, body: GrantRequestIn) -> GrantOut:
     """Ask another department for a grant on its dataset or lookup (purpose and legal basis)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> GrantOut:
         grant = service.request_grant(
             session, actor=actor, kind=body.kind, name=body.name, purpose=body.purpose,
             legal_basis=body.legal_basis, fields=body.fields, department=body.department,
         )  # fmt: skip
         return _out(session, grant, actor)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/grants/{grant_id}", response_model=GrantOut)
@@ -114,28 +118,37 @@ def show_grant(ctx: Ctx, actor: Staff, grant_id: GrantId) -> GrantOut:
 @router.post("/grants/{grant_id}/approve", response_model=GrantOut)
 def approve_grant(ctx: Ctx, actor: Staff, grant_id: GrantId, body: GrantApproveIn) -> GrantOut:
     """Approve a request: the fields it allows, a row filter and an expiry (the owner)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> GrantOut:
         grant = service.approve_grant(
             session, grant_id=grant_id, actor=actor, fields=body.fields,
             row_filter=body.row_filter, expires_at=body.expires_at, note=body.note,
         )  # fmt: skip
         return _out(session, grant, actor)
 
+    return ctx.write_grouped(write)
+
 
 @router.post("/grants/{grant_id}/refuse", response_model=GrantOut)
 def refuse_grant(ctx: Ctx, actor: Staff, grant_id: GrantId, body: GrantReasonIn) -> GrantOut:
     """Refuse a request with a reason (the owner)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> GrantOut:
         grant = service.refuse_grant(session, grant_id=grant_id, actor=actor, reason=body.reason)
         return _out(session, grant, actor)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke_grant(ctx: Ctx, actor: Staff, grant_id: GrantId, body: GrantReasonIn) -> GrantOut:
     """End an approved grant now, with a reason (the owner)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> GrantOut:
         grant = service.revoke_grant(session, grant_id=grant_id, actor=actor, reason=body.reason)
         return _out(session, grant, actor)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/shared", response_model=list[SharedDatasetOut])
@@ -198,17 +211,17 @@ def _sort(raw: str | None) -> list[tuple[str, bool]]:
 
 @contextmanager
 def _refusals_audited(ctx: AppContext, actor: Actor, target: str) -> Iterator[None]:
-    # A refused read rolls its transaction back; the attempt is still a staff action the
-    # audit trail keeps, so it is written in a transaction of its own.
+    # A refused read's unit of work is rolled back; the attempt is still a staff action the
+    # audit trail keeps, so it is written in a unit of its own.
     try:
         yield
     except reads.Refusal as refusal:
-        with ctx.writing() as session:
-            identity.audit(
-                session, actor=actor, action="sharing.read.refused", target=target,
-                detail={"reason": refusal.reason,
-                        "grant": refusal.extra.get("grant_id")},
-            )  # fmt: skip
+        ctx.write_grouped(
+            partial(
+                identity.audit, actor=actor, action="sharing.read.refused", target=target,
+                detail={"reason": refusal.reason, "grant": refusal.extra.get("grant_id")},
+            )
+        )  # fmt: skip
         raise
 
 
@@ -228,15 +241,21 @@ def shared_rows(
     granted fields and rows). 403 with the reason otherwise: no-grant, grant-pending,
     grant-refused, grant-revoked, grant-expired, field-not-granted."""
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    with _refusals_audited(ctx, actor, f"dataset:{dataset}"), ctx.writing() as session:
+    parsed, order = _filters(filters), _sort(sort)
+
+    def write(session: Session) -> SharedRowsOut:
+        # The read and the access-log entry of each person in it are one unit of work.
         rows = reads.read_rows(
-            session, actor=actor, name=dataset, filters=_filters(filters), q=q, fields=chosen,
-            sort=_sort(sort), limit=limit, offset=offset,
+            session, actor=actor, name=dataset, filters=parsed, q=q, fields=chosen,
+            sort=order, limit=limit, offset=offset,
         )  # fmt: skip
         return SharedRowsOut(
             dataset=dataset, grant_id=rows.grant.id if rows.grant else None, fields=rows.fields,
             records=rows.records, total=rows.total, limit=limit, offset=offset,
         )  # fmt: skip
+
+    with _refusals_audited(ctx, actor, f"dataset:{dataset}"):
+        return ctx.write_grouped(write)
 
 
 @router.get("/lookups", response_model=list[LookupOut])
@@ -261,7 +280,9 @@ def list_lookups(ctx: Ctx, actor: Staff) -> list[LookupOut]:
 @router.post("/lookups/{name}", response_model=LookupAnswerOut)
 def ask_lookup(ctx: Ctx, actor: Staff, name: Name, body: LookupIn) -> LookupAnswerOut:
     """Ask a live lookup under my department's grant (403 with the reason otherwise)."""
-    with _refusals_audited(ctx, actor, f"lookup:{name}"), ctx.writing() as session:
+
+    def write(session: Session) -> LookupAnswerOut:
+        # The answer and its access-log entry are one unit of work.
         result = reads.lookup(
             session, name=name, params=body.params, actor=actor, fields=body.fields,
             reference=body.reference,
@@ -269,3 +290,6 @@ def ask_lookup(ctx: Ctx, actor: Staff, name: Name, body: LookupIn) -> LookupAnsw
         return LookupAnswerOut(
             lookup=name, grant_id=result.grant.id if result.grant else None, answer=result.answer
         )
+
+    with _refusals_audited(ctx, actor, f"lookup:{name}"):
+        return ctx.write_grouped(write)

@@ -83,6 +83,42 @@ def test_a_failing_consumer_is_retried_without_redoing_the_others(quiet_city: Ci
         assert row is not None and row.published_at is not None
 
 
+def test_a_batch_consumer_takes_a_batch_at_once_and_a_bad_event_fails_alone(
+    quiet_city: City,
+) -> None:
+    batches: list[list[int]] = []
+
+    def handle(session: object, batch: list[DeliveredEvent]) -> None:
+        if any(event.payload.get("bad") for event in batch):
+            raise ValueError("one event of this batch is bad")
+        batches.append([event.id for event in batch])
+
+    quiet_city.drain()
+    quiet_city.ctx.consumers.subscribe_batch("batched", [probe.ProbeRetry], handle)
+    with quiet_city.ctx.writing() as session:
+        good = [emit(session, probe.ProbeRetry()) for _ in range(3)]
+    quiet_city.drain()
+    assert batches == [[event.id for event in good]]  # one call for the three
+    with quiet_city.ctx.writing() as session:
+        first = emit(session, probe.ProbeRetry())
+        bad = emit(session, probe.ProbeRetry())
+        session.flush()
+        bad.payload = {**bad.payload, "bad": True}
+        last = emit(session, probe.ProbeRetry())
+    batches.clear()
+    quiet_city.drain()
+    # The batch failed, so each went alone: the bad one failed (and was retried), alone.
+    assert batches == [[first.id], [last.id]]
+    with quiet_city.ctx.reading() as session:
+        published = {
+            e.id: e.published_at is not None
+            for e in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.id.in_([first.id, bad.id, last.id]))
+            )
+        }
+    assert published == {first.id: True, bad.id: False, last.id: True}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_background_relay_delivers_without_being_asked(
     backend: str, templates: dict[str, str], tmp_path: Path

@@ -19,6 +19,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "code-expired": ("Code expired", "验证码已过期"),
     "invalid-identity-number": ("Invalid identity number", "身份证号无效"),
     "storage-unavailable": ("Storage unavailable", "存储暂不可用"),
+    "database-unavailable": ("Database unavailable", "数据库暂不可用"),
     "wrong-code": ("Wrong code", "验证码错误"),
     "wrong-format": ("Wrong format", "格式错误"),
     "wrong-length": ("Wrong length", "长度错误"),
@@ -228,6 +229,10 @@ BASE: dict[str, tuple[str, str]] = {
     "storage_unavailable": (
         "file storage cannot be reached right now; this request changed nothing, try again shortly",
         "文件存储暂时无法访问，本次请求未做任何更改，请稍后重试",
+    ),
+    "database_unavailable": (
+        "the database cannot be reached right now; nothing was acknowledged, try again shortly",
+        "数据库暂时无法访问，本次请求未被受理，请稍后重试",
     ),
     "simultaneous_change": (
         "this conflicts with a change made at the same time",

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -236,6 +236,22 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
             headers={"Retry-After": "30"},
         )
         return render_problem(request, problem)
+
+    async def _database_down(request: Request, exc: Exception) -> Any:
+        # The database cannot be reached (restarting, failing over, its connections dropped)
+        # or stayed busy past the wait: the request was not acknowledged, so the client can
+        # send it again; its Idempotency-Key makes that safe if it did commit.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = Problem(
+            503,
+            "database-unavailable",
+            Message("database_unavailable"),
+            headers={"Retry-After": "5"},
+        )
+        return render_problem(request, problem)
+
+    for unreachable in (OperationalError, InterfaceError, TimeoutError):
+        app.add_exception_handler(unreachable, _database_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:

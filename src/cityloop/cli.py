@@ -126,12 +126,33 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     data_dir: DataDir = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=(
+                "worker processes; default one per core on PostgreSQL, and 1 on SQLite, whose "
+                "single writer lets a second process add reads but not intake, and raises "
+                "intake's p99 several-fold (docs/operations.md)"
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform (migrates first)."""
     settings = settings_for(data_dir)
     migrate_database(settings)
-    _run(settings, host, port, workers)
+    _run(settings, host, port, workers or default_workers(settings))
+
+
+def default_workers(settings: Settings) -> int:
+    """One worker per core on a server database; one process on SQLite (see ``serve``)."""
+    # SQLite: the processes queue for the one write lock through its busy handler, which sleeps
+    # in growing steps and is unfair; each also runs its own relay and scheduler, which take
+    # that lock too. A town's embedded server wants intake latency more than a second core of
+    # reads; an operator who wants the reads passes --workers 2.
+    if settings.resolved_database_url.startswith("sqlite"):
+        return 1
+    return os.cpu_count() or 1
 
 
 class RedactTokens(logging.Filter):

@@ -78,7 +78,7 @@ class Server:
         self,
         workers: int = 1,
         template: Path | None = None,
-        startup_timeout: float = 60.0,
+        startup_timeout: float = 180.0,
         env: dict[str, str] | None = None,
     ) -> None:
         self.workers = workers

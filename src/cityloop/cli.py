@@ -176,6 +176,9 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from cityloop.app import create_app
 
@@ -199,6 +202,10 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_config=log_config(),
+            # uvicorn kills a worker that has not answered its supervisor's ping within this
+            # (5 s by default): on a loaded machine a worker still importing the app missed it,
+            # and was killed and restarted forever.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=log_config())

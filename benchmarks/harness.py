@@ -78,7 +78,7 @@ class Server:
         self,
         workers: int = 1,
         template: Path | None = None,
-        startup_timeout: float = 60.0,
+        startup_timeout: float = 180.0,
         env: dict[str, str] | None = None,
     ) -> None:
         self.workers = workers
@@ -112,8 +112,7 @@ class Server:
         started = time.perf_counter()
         log = self.log_path.open("wb")
         cmd = [str(CITYLOOP), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
-        if self.workers > 1:
-            cmd += ["--workers", str(self.workers)]
+        cmd += ["--workers", str(self.workers)]  # always: serve's default depends on the engine
         # Its own session, so the whole group (uvicorn's worker processes too) can be stopped.
         self.proc = subprocess.Popen(
             cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

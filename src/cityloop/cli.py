@@ -126,12 +126,33 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     data_dir: DataDir = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=(
+                "worker processes; default one per core on PostgreSQL, and 1 on SQLite, whose "
+                "single writer lets a second process add reads but not intake, and raises "
+                "intake's p99 several-fold (docs/operations.md)"
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform (migrates first)."""
     settings = settings_for(data_dir)
     migrate_database(settings)
-    _run(settings, host, port, workers)
+    _run(settings, host, port, workers or default_workers(settings))
+
+
+def default_workers(settings: Settings) -> int:
+    """One worker per core on a server database; one process on SQLite (see ``serve``)."""
+    # SQLite: the processes queue for the one write lock through its busy handler, which sleeps
+    # in growing steps and is unfair; each also runs its own relay and scheduler, which take
+    # that lock too. A town's embedded server wants intake latency more than a second core of
+    # reads; an operator who wants the reads passes --workers 2.
+    if settings.resolved_database_url.startswith("sqlite"):
+        return 1
+    return os.cpu_count() or 1
 
 
 class RedactTokens(logging.Filter):
@@ -153,6 +174,9 @@ def log_config() -> dict[str, Any]:
     config["filters"] = {"redact_tokens": {"()": RedactTokens}}
     config["handlers"]["access"]["filters"] = ["redact_tokens"]
     return config
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -178,6 +202,10 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_config=log_config(),
+            # uvicorn kills a worker that has not answered its supervisor's ping within this
+            # (5 s by default): on a loaded machine a worker still importing the app missed it,
+            # and was killed and restarted forever.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=log_config())

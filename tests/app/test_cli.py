@@ -62,3 +62,14 @@ def test_serve_links_to_its_own_address_unless_a_public_url_is_set(
 
     bases = [app.state.ctx.settings.public_base_url for app in served]
     assert bases == ["http://127.0.0.1:8123", "https://c.example"]
+
+
+def test_serve_runs_one_worker_per_core_on_postgresql_and_one_on_sqlite(tmp_path: Path) -> None:
+    import os
+
+    from cityloop import cli
+    from cityloop.settings import Settings
+
+    assert cli.default_workers(Settings(data_dir=tmp_path)) == 1
+    server = Settings(data_dir=tmp_path, database_url="postgresql://cityloop@db/cityloop")
+    assert cli.default_workers(server) == (os.cpu_count() or 1)

@@ -57,7 +57,9 @@ class Server:
         """Start it and wait until it is ready; returns its base URL."""
         log = (self.data_dir / f"{self.command}-{self.port}.log").open("a")
         self.process = subprocess.Popen(
-            [*CLI, self.command, "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [*CLI, self.command, "--port", str(self.port), "--data-dir", str(self.data_dir)]
+            # One process, whatever the engine's default: kill() must kill the whole server.
+            + (["--workers", "1"] if self.command == "serve" else []),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},

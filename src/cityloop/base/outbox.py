@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# session.info key: the types of the events a transaction emitted (``base.lookups`` drops the
+# caches they invalidate when it commits).
+EMITTED_TYPES = "outbox_emitted_types"
+
 
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
@@ -70,6 +74,7 @@ def emit(session: Session, event: Event) -> OutboxEvent:
     )
     session.add(row)
     session.info["outbox_dirty"] = True
+    session.info.setdefault(EMITTED_TYPES, set()).add(event.type)
     return row
 
 

@@ -4,13 +4,16 @@ attributes and their SLA targets."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.lookups import Lookup
 from cityloop.base.problems import bad_request
+from cityloop.domains.governance.events import CategoryChanged
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, SlaTarget
 
@@ -53,6 +56,78 @@ def require_category(session: Session, *, code: str | None, field: str = "catego
 def sla_for(session: Session, *, category_code: str, priority: str) -> SlaTarget | None:
     """The response and resolution targets for a category at a priority."""
     return session.get(SlaTarget, (category_code, priority))
+
+
+# ---------------------------------------------------------------- the cached catalogue
+
+
+@dataclass(frozen=True)
+class CategoryName:
+    """A category's names, as read paths show them."""
+
+    code: str
+    name: str
+    name_zh: str
+
+
+@dataclass(frozen=True)
+class SlaMinutes:
+    """A category's targets at one priority, as read paths estimate with them."""
+
+    response_minutes: int
+    resolution_minutes: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The categories' names and SLA targets, as each process caches them."""
+
+    names: dict[str, CategoryName]
+    sla: dict[tuple[str, str], SlaMinutes]
+
+
+def _fingerprint(session: Session) -> tuple[Any, ...]:
+    # Every edit (SLA targets included) bumps the category's version, every addition the count;
+    # the targets' own sums catch a row written without the configuration service.
+    categories = select(func.count(), func.sum(Category.version)).select_from(Category)
+    targets = select(
+        func.count(), func.sum(SlaTarget.response_minutes + SlaTarget.resolution_minutes)
+    ).select_from(SlaTarget)
+    return (*session.execute(categories).one(), *session.execute(targets).one())
+
+
+def _build(session: Session) -> Catalogue:
+    return Catalogue(
+        names={
+            code: CategoryName(code, name, name_zh)
+            for code, name, name_zh in session.execute(
+                select(Category.code, Category.name, Category.name_zh)
+            )
+        },
+        sla={
+            (t.category_code, t.priority): SlaMinutes(t.response_minutes, t.resolution_minutes)
+            for t in session.scalars(select(SlaTarget))
+        },
+    )
+
+
+_catalogue: Lookup[Catalogue] = Lookup(
+    fingerprint=_fingerprint, build=_build, invalidated_by=[CategoryChanged]
+)
+
+
+def category_name(session: Session, *, code: str) -> CategoryName | None:
+    """The category's names from this process's cache, for read paths (a write that must see
+    the row itself takes :func:`get_category`)."""
+    found = _catalogue.get(session).names.get(code)
+    if found is None:  # added in another process since the last recheck, or no such code
+        found = _catalogue.get(session, recheck=True).names.get(code)
+    return found
+
+
+def cached_sla(session: Session, *, category_code: str, priority: str) -> SlaMinutes | None:
+    """:func:`sla_for` from this process's cache, for read paths' estimates."""
+    return _catalogue.get(session).sla.get((category_code, priority))
 
 
 def _attribute_value(code: str, spec: dict[str, Any], value: Any) -> Any:

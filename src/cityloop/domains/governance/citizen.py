@@ -15,7 +15,7 @@ from cityloop.base.problems import bad_request, conflict, forbidden, not_found
 from cityloop.domains.governance import events, timeline
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Dispute, Rating, Report
-from cityloop.domains.governance.queries import reports_of
+from cityloop.domains.governance.queries import ReportPhotos, case_and_report_photos, reports_of
 from cityloop.domains.governance.workflow import Status
 from cityloop.platforms.application.identity.service import CITIZEN
 from cityloop.platforms.application.media import service as media
@@ -87,6 +87,14 @@ def public_case(session: Session, *, case_id: int) -> Case:
     if case is None:
         raise not_found("case", case_id)
     return case
+
+
+def public_case_and_photos(session: Session, *, case_id: int) -> tuple[Case, ReportPhotos]:
+    """The case by id with its reports' photos, in one query, for the public page; or a 404."""
+    found = case_and_report_photos(session, case_id=case_id)
+    if found is None:
+        raise not_found("case", case_id)
+    return found
 
 
 def _window_passed(case: Case, window_hours: int) -> bool:

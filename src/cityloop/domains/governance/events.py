@@ -94,3 +94,16 @@ class CaseAssigned(CaseChange):
     assignee_user_id: int | None
     assignee_crew_id: int | None
     by: str
+
+
+class CategoryChanged(Event):
+    """A category was created, edited (its names, department, questions or SLA targets),
+    taken out of use or brought back: the cached catalogue is dropped (``base.lookups``)."""
+
+    type: ClassVar[str] = "governance.category.changed"
+    aggregate: ClassVar[str] = "category"
+    aggregate_field: ClassVar[str] = "code"
+
+    code: str
+    version: int
+    action: str

@@ -16,6 +16,7 @@ from cityloop.base.db import iso
 from cityloop.domains.governance import queries, timeline
 from cityloop.domains.governance import responses as out
 from cityloop.domains.governance.actions import actions_for
+from cityloop.domains.governance.catalogue import category_name
 from cityloop.domains.governance.contacts import ContactPurpose, contact_fields
 from cityloop.domains.governance.messages import render_stored
 from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
@@ -31,6 +32,7 @@ from cityloop.domains.governance.workflow import (
     Status,
 )
 from cityloop.platforms.application.geo import service as geo
+from cityloop.platforms.application.identity import departments
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.models import Crew, User
 from cityloop.platforms.application.identity.roles import STAFF_ROLES
@@ -84,7 +86,7 @@ class Names:
     def category(self, code: str) -> Named:
         found = self._found.get(("category", code))
         if found is None:
-            category = self.session.get(Category, code)
+            category = category_name(self.session, code=code)
             found = Named(
                 code=code,
                 name=category.name if category else code,
@@ -133,7 +135,7 @@ class Names:
             return None
         found = self._found.get(("department", code))
         if found is None:
-            department = identity.get_department(self.session, code=code)
+            department = departments.department_name(self.session, code=code)
             found = (
                 Named(code=department.code, name=department.name, name_zh=department.name_zh)
                 if department
@@ -216,13 +218,20 @@ def _common(
     }
 
 
-def public_case_out(session: Session, case: Case, locale: str = "en") -> out.PublicCase:
-    """A case as the public sees it, its timeline in the reader's ``locale``."""
-    photos = queries.public_photos(case, queries.case_photos(session, case_id=case.id))
-    body = _common(session, case, photos)
+def public_case_out(
+    session: Session,
+    case: Case,
+    locale: str = "en",
+    report_photos: queries.ReportPhotos | None = None,
+) -> out.PublicCase:
+    """A case as the public sees it, its timeline in the reader's ``locale``; pass
+    ``report_photos`` when they came with the case (``queries.case_and_report_photos``)."""
+    parts = queries.public_parts(session, case_ids=[case.id], report_photos=report_photos)
+    body = _common(session, case, queries.public_photos(case, parts[case.id].photos))
     body["description"] = queries.public_description(case)
-    rows = timeline.timeline(session, case_id=case.id, public_only=True)
-    return out.PublicCase(**body, timeline=[public_event_out(e, locale) for e in rows])
+    return out.PublicCase(
+        **body, timeline=[public_event_out(e, locale) for e in parts[case.id].events]
+    )
 
 
 def report_out(report: Report) -> out.CaseReport:

@@ -187,7 +187,8 @@ def _intake_reply(
 def public_case(ctx: Ctx, case_id: CaseId, locale: ReaderLocale) -> out.PublicCase:
     """A case as the public sees it, with no reporter data; for anyone."""
     with ctx.reading() as session:
-        return public_case_out(session, citizen.public_case(session, case_id=case_id), locale)
+        case, report_photos = citizen.public_case_and_photos(session, case_id=case_id)
+        return public_case_out(session, case, locale, report_photos)
 
 
 @router.get("/public/cases")

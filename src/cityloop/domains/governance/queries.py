@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, forbidden, not_found
-from cityloop.domains.governance.catalogue import sla_for
+from cityloop.domains.governance.catalogue import cached_sla
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, CaseEvent, Dispute, Rating, Report
+from cityloop.domains.governance.timeline import PUBLIC_EVENT_SQL, is_public_event
 from cityloop.domains.governance.workflow import DEPARTMENT_SCOPED, OPEN_STATES, Status
 from cityloop.platforms.application.identity.roles import CITY_WIDE_ROLES, Caller, Role
 from cityloop.platforms.application.identity.service import Actor
@@ -177,6 +178,68 @@ def case_photos_many(session: Session, *, case_ids: list[int]) -> dict[int, dict
     return photos
 
 
+# Each case's reports' photo lists, in report order: what the "before" photos are made of.
+ReportPhotos = dict[int, list[list[str]]]
+
+
+@dataclass
+class PublicParts:
+    """What a public record shows beyond the case row: its photos (as :func:`case_photos`,
+    before the public filter) and its public timeline rows, oldest first."""
+
+    photos: dict[str, list[str]]
+    events: list[CaseEvent]
+
+
+def case_and_report_photos(session: Session, *, case_id: int) -> tuple[Case, ReportPhotos] | None:
+    """The case and its reports' photo lists in one query (a join), for one public record."""
+    rows = session.execute(
+        select(Case, Report.media_ids)
+        .outerjoin(Report, Report.case_id == Case.id)
+        .where(Case.id == case_id)
+        .order_by(Report.id)
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], {case_id: [media for _, media in rows if media is not None]}
+
+
+def public_parts(
+    session: Session, *, case_ids: list[int], report_photos: ReportPhotos | None = None
+) -> dict[int, PublicParts]:
+    """The photos and public timeline rows of these cases: one query for the timeline rows
+    (public ones and proof-of-fix ones), and one for the reports' photos unless
+    ``report_photos`` came with the cases (:func:`case_and_report_photos`)."""
+    parts = {i: PublicParts({"before": [], "after": []}, []) for i in case_ids}
+    if not case_ids:
+        return parts
+    if report_photos is None:
+        report_photos = {i: [] for i in case_ids}
+        for case_id, media_ids in session.execute(
+            select(Report.case_id, Report.media_ids)
+            .where(Report.case_id.in_(case_ids))
+            .order_by(Report.id)
+        ):
+            report_photos[case_id].append(media_ids)
+    for case_id, lists in report_photos.items():
+        before = parts[case_id].photos["before"]
+        for media_ids in lists:
+            before.extend(m for m in media_ids if m not in before)
+    for event in session.scalars(
+        select(CaseEvent)
+        .where(
+            CaseEvent.case_id.in_(case_ids), or_(PUBLIC_EVENT_SQL, CaseEvent.action == "resolve")
+        )
+        .order_by(CaseEvent.id)
+    ):
+        part = parts[event.case_id]
+        if event.action == "resolve":
+            part.photos["after"].extend(event.attachments)
+        if is_public_event(event):
+            part.events.append(event)
+    return parts
+
+
 def first_public_photos(session: Session, *, cases: list[Case]) -> dict[int, str]:
     """The first reporter photo of each case that has one the public may see."""
     shown = [case.id for case in cases if case.content_public]
@@ -218,7 +281,7 @@ def expected_at(session: Session, *, case: Case) -> datetime | None:
         return None
     if case.resolution_due:
         return case.resolution_due
-    sla = sla_for(session, category_code=case.category_code, priority=case.priority)
+    sla = cached_sla(session, category_code=case.category_code, priority=case.priority)
     return case.created_at + timedelta(minutes=sla.resolution_minutes) if sla else None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, not_found
 from cityloop.domains.governance.config.schemas import (
     AttributeIn,
@@ -15,6 +16,7 @@ from cityloop.domains.governance.config.schemas import (
     CategoryFields,
     SlaIn,
 )
+from cityloop.domains.governance.events import CategoryChanged
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, SlaTarget
 from cityloop.platforms.application.identity import versions
@@ -193,6 +195,7 @@ def _record(
         before=before,
         actor=actor,
     )
+    emit(session, CategoryChanged(code=category.code, version=category.version, action=action))
     return category
 
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
+from cityloop.base.fastjson import FastJSONResponse
 from cityloop.base.problems import Problem
 from cityloop.domains.governance.messages import Message
 
@@ -100,7 +100,7 @@ def render(
             media_type=XML_MEDIA_TYPE,
             headers=dict(headers or {}),
         )
-    return JSONResponse(payload, status_code=status_code, headers=dict(headers or {}))
+    return FastJSONResponse(payload, status_code=status_code, headers=dict(headers or {}))
 
 
 def open311_status(status_code: int) -> int:

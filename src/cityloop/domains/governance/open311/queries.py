@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.problems import bad_request
 from cityloop.domains.governance import citizen
+from cityloop.domains.governance import queries as governance_queries
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case
 from cityloop.domains.governance.workflow import OPEN311_CLOSED
@@ -160,10 +161,14 @@ def find_requests(session: Session, *, query: RequestQuery) -> list[Case]:
     return list(session.scalars(statement))
 
 
-def find_request(session: Session, *, request_id: str) -> Case | None:
-    """The case a service_request_id names, if any."""
+def find_request(
+    session: Session, *, request_id: str
+) -> tuple[Case, governance_queries.ReportPhotos] | None:
+    """The case a service_request_id names, if any, with its reports' photos (one query)."""
     case_id = _request_id(request_id)
-    return session.get(Case, case_id) if case_id is not None else None
+    if case_id is None:
+        return None
+    return governance_queries.case_and_report_photos(session, case_id=case_id)
 
 
 def token_record(session: Session, *, token: str) -> dict[str, Any] | None:

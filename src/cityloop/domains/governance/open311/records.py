@@ -4,7 +4,6 @@ and internal notes cannot reach a response."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from cityloop.domains.governance import queries as governance_queries
 from cityloop.domains.governance import timeline
+from cityloop.domains.governance.catalogue import category_name
 from cityloop.domains.governance.messages import Message
-from cityloop.domains.governance.models import Case, CaseEvent, Category
+from cityloop.domains.governance.models import Case, CaseEvent
 from cityloop.domains.governance.open311.catalogue import wants_chinese
 from cityloop.domains.governance.open311.queries import UpdateQuery
 from cityloop.domains.governance.workflow import OPEN311_CLOSED
 from cityloop.platforms.application.geo import service as geo
-from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.departments import department_name
 
 # ---------------------------------------------------------------- request records
 
@@ -41,33 +41,6 @@ def _note_type(event: CaseEvent) -> str:
 def media_url(base_url: str, media_id: str) -> str:
     """A photo's absolute URL on the deployment's public base URL."""
     return f"{base_url.rstrip('/')}/api/v1/media/{media_id}"
-
-
-@dataclass
-class _Loaded:
-    """Everything a page of records needs beyond the cases, in two queries, not two per case."""
-
-    before: dict[int, list[str]]
-    after: dict[int, list[str]]
-    public_events: dict[int, list[CaseEvent]]
-
-
-def _load(session: Session, case_ids: Sequence[int]) -> _Loaded:
-    loaded = _Loaded({i: [] for i in case_ids}, {i: [] for i in case_ids}, {})
-    if not case_ids:
-        return loaded
-    for case_id, photos in governance_queries.case_photos_many(
-        session, case_ids=list(case_ids)
-    ).items():
-        loaded.before[case_id], loaded.after[case_id] = photos["before"], photos["after"]
-    events = session.scalars(
-        select(CaseEvent)
-        .where(CaseEvent.case_id.in_(case_ids), timeline.PUBLIC_EVENT_SQL)
-        .order_by(CaseEvent.id)
-    )
-    for event in events:
-        loaded.public_events.setdefault(event.case_id, []).append(event)
-    return loaded
 
 
 def _status_notes(case: Case, events: list[CaseEvent], locale: str) -> str | None:
@@ -97,25 +70,26 @@ def request_records(
     base_url: str,
     extensions: bool = False,
     locale: str | None = None,
+    report_photos: governance_queries.ReportPhotos | None = None,
 ) -> list[dict[str, Any]]:
-    """Public records, built field by field from an allow-list."""
+    """Public records, built field by field from an allow-list; pass ``report_photos`` when
+    they came with the cases (``case_and_report_photos``)."""
     # No contact details, no account, no internal note can get in.
     zh = wants_chinese(locale)
     reader = "zh-CN" if zh else "en"
-    loaded = _load(session, [c.id for c in cases])
+    # One or two queries for the page; names and SLA targets come from the process's cache.
+    parts = governance_queries.public_parts(
+        session, case_ids=[c.id for c in cases], report_photos=report_photos
+    )
     index = geo.jurisdiction_index(session) if extensions else None
     records: list[dict[str, Any]] = []
     for case in cases:
-        category = session.get(Category, case.category_code)  # identity map: one query per code
+        category = category_name(session, code=case.category_code)
         department = (
-            identity.get_department(session, code=case.department_code)
-            if case.department_code
-            else None
+            department_name(session, code=case.department_code) if case.department_code else None
         )
-        events = loaded.public_events.get(case.id, [])
-        shown = governance_queries.public_photos(
-            case, {"before": loaded.before[case.id], "after": loaded.after[case.id]}
-        )
+        events = parts[case.id].events
+        shown = governance_queries.public_photos(case, parts[case.id].photos)
         photos = shown["before"] + [m for m in shown["after"] if m not in shown["before"]]
         photo_urls = [media_url(base_url, m) for m in photos]
         # Only what this adapter itself put in source_ref, and only its public keys.

@@ -291,15 +291,17 @@ def get_request(
     formats.require_format(fmt)
     _check_jurisdiction(ctx, jurisdiction_id)
     with ctx.reading() as session:
-        case = queries.find_request(session, request_id=request_id)
-        if case is None:
+        loaded = queries.find_request(session, request_id=request_id)
+        if loaded is None:
             raise not_found("service request", repr(request_id))
+        case, report_photos = loaded
         found = records.request_records(
             session,
             cases=[case],
             base_url=ctx.settings.public_base_url,
             extensions=_flag(extensions),
             locale=locale,
+            report_photos=report_photos,
         )
     return formats.render(fmt, found, formats.REQUESTS)
 

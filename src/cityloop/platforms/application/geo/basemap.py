@@ -21,9 +21,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
-from cityloop.platforms.application.geo.cache import IndexCache
+from cityloop.base.lookups import Lookup
 from cityloop.platforms.application.geo.models import MapFeature
-from cityloop.platforms.application.geo.service import distance_m
+from cityloop.platforms.application.geo.service import GEO_RECHECK_SECONDS, distance_m
 
 # Each kind of feature and the GeoJSON geometry types it may have.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -99,11 +99,12 @@ class BaseMapIndex:
         )
 
 
-_indexes: IndexCache[BaseMapIndex] = IndexCache(
+_indexes: Lookup[BaseMapIndex] = Lookup(
     fingerprint=lambda session: tuple(
         session.execute(select(func.count(MapFeature.id), func.max(MapFeature.updated_at))).one()
     ),
     build=lambda session: BaseMapIndex(session.scalars(select(MapFeature))),
+    recheck_seconds=GEO_RECHECK_SECONDS,
 )
 
 

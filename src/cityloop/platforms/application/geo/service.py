@@ -13,11 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
-from cityloop.platforms.application.geo.cache import IndexCache
+from cityloop.base.lookups import Lookup
 from cityloop.platforms.application.geo.models import Jurisdiction
 
 LEVELS = ("district", "street", "grid")
 EARTH_RADIUS_M = 6_371_008.8
+# How long a geo index is trusted before asking whether its table changed: an import drops it
+# at once, and nothing else changes a map.
+GEO_RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,14 @@ class JurisdictionIndex:
         return Placement(district, self._find("street", point), self._find("grid", point))
 
 
-_indexes: IndexCache[JurisdictionIndex] = IndexCache(
+_indexes: Lookup[JurisdictionIndex] = Lookup(
     fingerprint=lambda session: tuple(
         session.execute(
             select(func.count(Jurisdiction.code), func.max(Jurisdiction.updated_at))
         ).one()
     ),
     build=lambda session: JurisdictionIndex(list(session.scalars(select(Jurisdiction)))),
+    recheck_seconds=GEO_RECHECK_SECONDS,
 )
 
 

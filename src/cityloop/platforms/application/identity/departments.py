@@ -9,13 +9,17 @@ a function naming what still points at a department.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.lookups import Lookup
+from cityloop.base.outbox import emit
 from cityloop.base.problems import conflict, not_found
 from cityloop.platforms.application.identity import versions
+from cityloop.platforms.application.identity.events import DepartmentChanged
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import Department, User
 from cityloop.platforms.application.identity.service import Actor
@@ -42,6 +46,38 @@ def _staff_in(session: Session, code: str) -> list[Message]:
 
 
 register_deactivation_guard(_staff_in)
+
+
+@dataclass(frozen=True)
+class DepartmentName:
+    """A department's names, as read paths show them (from the process's cache)."""
+
+    code: str
+    name: str
+    name_zh: str
+    active: bool
+
+
+_names: Lookup[dict[str, DepartmentName]] = Lookup(
+    # Every edit bumps a version and every addition the count; a table of tens of rows.
+    fingerprint=lambda session: tuple(
+        session.execute(select(func.count(), func.sum(Department.version))).one()
+    ),
+    build=lambda session: {
+        d.code: DepartmentName(d.code, d.name, d.name_zh, d.active)
+        for d in session.scalars(select(Department))
+    },
+    invalidated_by=[DepartmentChanged],
+)
+
+
+def department_name(session: Session, *, code: str) -> DepartmentName | None:
+    """The department's names from this process's cache, for read paths (a write that must
+    see the row itself takes ``service.get_department``)."""
+    found = _names.get(session).get(code)
+    if found is None:  # added in another process since the last recheck, or no such code
+        found = _names.get(session, recheck=True).get(code)
+    return found
 
 
 def state_of(department: Department) -> dict[str, Any]:
@@ -86,6 +122,7 @@ def add(
         before=None,
         actor=actor,
     )
+    emit(session, DepartmentChanged(code=code, version=1, action="create"))
     return department
 
 
@@ -103,6 +140,10 @@ def _edit(
         state=state_of(department),
         before=before,
         actor=actor,
+    )
+    emit(
+        session,
+        DepartmentChanged(code=department.code, version=department.version, action=action),
     )
     return department
 

@@ -64,3 +64,16 @@ class PositionReported(Event):
 
     user_id: int
     at: datetime
+
+
+class DepartmentChanged(Event):
+    """A department was added, renamed, deactivated or brought back: the cached department names
+    are dropped (``base.lookups``)."""
+
+    type: ClassVar[str] = "identity.department.changed"
+    aggregate: ClassVar[str] = "department"
+    aggregate_field: ClassVar[str] = "code"
+
+    code: str
+    version: int
+    action: str

@@ -18,7 +18,7 @@ from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity import passwords
-from cityloop.platforms.application.identity.events import UserDeactivated
+from cityloop.platforms.application.identity.events import DepartmentChanged, UserDeactivated
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, Caller, Role
@@ -70,6 +70,7 @@ def create_department(
     department = Department(code=code, name=name, name_zh=name_zh, kind=kind)
     session.add(department)
     session.flush()
+    emit(session, DepartmentChanged(code=code, version=department.version, action="create"))
     return department
 
 

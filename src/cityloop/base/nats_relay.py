@@ -440,8 +440,9 @@ class NatsRelay:
                 log.exception("consumer %s could not settle a batch", consumer.name)
 
     async def _handle(self, consumer: Consumer, msgs: list[Msg]) -> None:
-        # Event id -> its copies in this batch (a redelivery can arrive beside the copy whose
-        # ack wait ran out) and the event; each event runs once, its newest copy is settled.
+        # Event id -> its messages in this batch (a redelivery can arrive beside the copy whose
+        # ack wait ran out, or a late republication beside the first): each event runs once,
+        # and every one of its messages is settled alike.
         copies: dict[int, list[Msg]] = {}
         events: dict[int, DeliveredEvent] = {}
         for msg in msgs:
@@ -468,27 +469,28 @@ class NatsRelay:
             keepalive.cancel()
         given_up: dict[int, str] = {}
         for event_id, held in copies.items():
-            msg = max(held, key=lambda m: m.metadata.num_delivered or 0)
             key = (consumer.name, event_id)
             if event_id not in failures:
                 self._tries.pop(key, None)
-                await msg.ack()
+                for msg in held:
+                    await msg.ack()
                 continue
             # The relay's own runs decide, not the server's delivery count: that also counts
             # deliveries whose ack wait ran out while they queued behind a slow batch, which
             # gave an event up after fewer runs than max_deliver (and only sometimes).
             tries = self._tries.pop(key, 0) + 1
-            server_cap = (msg.metadata.num_delivered or 1) >= self._server_max_deliver
-            if tries >= self.max_deliver or server_cap:
+            delivered = max(msg.metadata.num_delivered or 1 for msg in held)
+            if tries >= self.max_deliver or delivered >= self._server_max_deliver:
                 given_up[event_id] = failures[event_id]
-                await msg.term()
-            else:
-                self._tries[key] = tries
-                while len(self._tries) > self.TRIES_KEPT:  # events another process took over
-                    self._tries.pop(next(iter(self._tries)))
-                await msg.nak(
-                    delay=min(self.retry_base_seconds * 2 ** (tries - 1), self.retry_cap_seconds)
-                )
+                for msg in held:
+                    await msg.term()
+                continue
+            self._tries[key] = tries
+            while len(self._tries) > self.TRIES_KEPT:  # events another process took over
+                self._tries.pop(next(iter(self._tries)))
+            delay = min(self.retry_base_seconds * 2 ** (tries - 1), self.retry_cap_seconds)
+            for msg in held:
+                await msg.nak(delay=delay)
         if given_up:
             await asyncio.to_thread(self._record_given_up, given_up)
 

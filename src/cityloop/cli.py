@@ -226,6 +226,9 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+WORKER_START_SECONDS = 120
+
+
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from cityloop.app import create_app
 
@@ -250,6 +253,10 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_config=log_config(),
+            # Uvicorn kills a worker that has not started within this many seconds and forks
+            # another; its default of 5 s is shorter than an app's start on a loaded host, and
+            # then no worker ever starts (each is killed while importing).
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
         )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=log_config())

@@ -19,6 +19,7 @@ from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
 from cityloop.base.headers import EVERY_ANSWER, SecurityHeadersMiddleware, page_headers
 from cityloop.base.limits import BodyLimitMiddleware
+from cityloop.base.modules import Service
 from cityloop.base.outbound import AddressPolicy, Outbound
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
@@ -48,7 +49,8 @@ def build_context(settings: Settings) -> AppContext:
         rate_limiter=RateLimiter(settings.intake_rate_limit),
         outbound=Outbound(policy, max_redirects=settings.outbound_max_redirects),
     )
-    scheduler = Scheduler()
+    # With the database: each job runs once per period across every process that schedules it.
+    scheduler = Scheduler(db)
     ctx.extras["scheduler"] = scheduler
     for module in load_modules():
         for subscribe in module.consumers:
@@ -61,6 +63,27 @@ def build_context(settings: Settings) -> AppContext:
                 ctx.extras[name] = service
                 ctx.services.append(name)
     return ctx
+
+
+# The roles a process can take (docs/scale-out.md): "all" in one process (the embedded default),
+# or a scaled-out layout of API processes, "worker" processes and "mqtt" processes.
+ROLES = ("all", "worker", "mqtt")
+# Background services that belong to the MQTT role; a worker runs every other one.
+MQTT_SERVICES = frozenset({"mqtt"})
+
+
+def background_services(ctx: AppContext, role: str) -> list[Service]:
+    """What a process of ``role`` runs besides HTTP, in start order: the relay and its
+    consumers, the scheduler, then each package's services (the webhook dispatcher, MQTT)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    parts: list[Service] = []
+    if role != "mqtt":
+        parts += [ctx.relay, ctx.extras["scheduler"]]
+    for name in ctx.services:
+        if role == "all" or (name in MQTT_SERVICES) == (role == "mqtt"):
+            parts.append(ctx.extras[name])
+    return parts
 
 
 INDEX_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -114,18 +137,16 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Services start in module order and stop in reverse; a test may swap one in extras.
+        # API processes of a scaled-out layout run none (CITYLOOP_RUN_BACKGROUND=false).
+        parts = background_services(ctx, "all")
         if settings.run_background:
-            ctx.relay.start()
-            ctx.extras["scheduler"].start()
-            for name in ctx.services:
-                ctx.extras[name].start()
+            for part in parts:
+                part.start()
         try:
             yield
         finally:
-            for name in reversed(ctx.services):
-                ctx.extras[name].stop()
-            ctx.extras["scheduler"].stop()
-            ctx.relay.stop()
+            for part in reversed(parts):
+                part.stop()
 
     app = FastAPI(
         title="CityLoop",

@@ -1,5 +1,6 @@
-"""The `cityloop` command: serve, demo, migrate, seed and the simulator here; each package adds
-its own commands (users, API keys, devices, the SLA sweep) through its module declaration."""
+"""The `cityloop` command: serve, worker, mqtt, demo, migrate, seed and the simulator here;
+each package adds its own commands (users, API keys, devices, the SLA sweep) through its
+module declaration."""
 
 from __future__ import annotations
 
@@ -137,9 +138,16 @@ def serve(
             ),
         ),
     ] = None,
+    background: Annotated[
+        bool,
+        typer.Option(
+            help="also run the relay, the consumers, the scheduler and the background services;"
+            " --no-background for the API processes of a scaled-out layout (docs/scale-out.md)"
+        ),
+    ] = True,
 ) -> None:
     """Serve the platform (migrates first)."""
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, **({} if background else {"run_background": False}))
     migrate_database(settings)
     _run(settings, host, port, workers or default_workers(settings))
 
@@ -153,6 +161,69 @@ def default_workers(settings: Settings) -> int:
     if settings.resolved_database_url.startswith("sqlite"):
         return 1
     return os.cpu_count() or 1
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run the event relay and its consumers, the scheduler and the webhook dispatcher, with no
+    HTTP; on PostgreSQL any number may run at once (migrates first)."""
+    settings = settings_for(data_dir, run_background=True)
+    migrate_database(settings)
+    _run_role(settings, "worker")
+
+
+@app.command()
+def mqtt(
+    data_dir: DataDir = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            help="this subscriber's name, unique among the MQTT processes (default: the host"
+            " name); its client id is CITYLOOP_MQTT_CLIENT_ID-<instance>"
+        ),
+    ] = None,
+) -> None:
+    """Run the MQTT subscriber alone. Every `cityloop mqtt` process joins one shared
+    subscription (CITYLOOP_MQTT_SHARED_GROUP, default "cityloop"): the broker splits the device
+    messages between them and each is stored once (migrates first)."""
+    import socket
+
+    settings = settings_for(data_dir, run_background=True)
+    if not settings.mqtt_url:
+        fail("set CITYLOOP_MQTT_URL to the broker, e.g. mqtt://broker:1883")
+    settings.mqtt_client_id = f"{settings.mqtt_client_id}-{instance or socket.gethostname()}"
+    settings.mqtt_shared_group = settings.mqtt_shared_group or "cityloop"
+    migrate_database(settings)
+    _run_role(settings, "mqtt")
+
+
+def _run_role(settings: Settings, role: str) -> None:
+    """Run the background services of ``role`` until SIGTERM or Ctrl-C, then stop them in
+    order (the MQTT writer stores and acknowledges what it holds, the relay settles its
+    batch)."""
+    import signal
+
+    from cityloop.app import background_services
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx = _context(settings)
+    parts = background_services(ctx, role)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        for part in parts:
+            part.start()
+        names = ", ".join(type(part).__name__ for part in parts)
+        logging.getLogger("cityloop").info("cityloop %s running: %s", role, names)
+        typer.echo(f"cityloop {role} running: {names}")
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for part in reversed(parts):
+            part.stop()
+        ctx.db.dispose()
 
 
 class RedactTokens(logging.Filter):
@@ -176,7 +247,7 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-WORKER_HEALTHCHECK_SECONDS = 60
+WORKER_HEALTHCHECK_SECONDS = 120
 
 
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -195,6 +266,7 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         # Each worker builds its own app from the environment.
         os.environ["CITYLOOP_DATA_DIR"] = str(settings.data_dir)
         os.environ["CITYLOOP_PUBLIC_BASE_URL"] = settings.public_base_url
+        os.environ["CITYLOOP_RUN_BACKGROUND"] = "true" if settings.run_background else "false"
         uvicorn.run(
             "cityloop.app:create_app",
             factory=True,

@@ -116,8 +116,8 @@ class Settings(BaseSettings):
     relay: str = "inprocess"
     # The NATS relay: the server, the JetStream stream (its subjects are "<stream>.<event
     # type>"; one stream per deployment), how long a consumer may hold a message before the
-    # server sends it again, and how often an event is tried before it is given up on (its
-    # outbox row then keeps the last error).
+    # server sends it again, and how often a consumer runs an event before it is given up on
+    # (its outbox row then keeps the last error; the server's own cap is twice this).
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = Field(default="CITYLOOP_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     nats_ack_wait_seconds: float = Field(default=30.0, gt=0)

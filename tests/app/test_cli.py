@@ -73,3 +73,31 @@ def test_serve_runs_one_worker_per_core_on_postgresql_and_one_on_sqlite(tmp_path
     assert cli.default_workers(Settings(data_dir=tmp_path)) == 1
     server = Settings(data_dir=tmp_path, database_url="postgresql://cityloop@db/cityloop")
     assert cli.default_workers(server) == (os.cpu_count() or 1)
+
+
+def test_cityloop_mqtt_without_a_broker_says_which_setting_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CITYLOOP_MQTT_URL", raising=False)
+    result = runner.invoke(app, ["mqtt", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "CITYLOOP_MQTT_URL" in result.output
+
+
+def test_each_role_runs_its_own_background_services(tmp_path: Path) -> None:
+    from cityloop.app import background_services, build_context
+    from cityloop.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, mqtt_url="mqtt://127.0.0.1:1")
+    ctx = build_context(settings)
+    try:
+        every = background_services(ctx, "all")
+        worker = background_services(ctx, "worker")
+        mqtt = background_services(ctx, "mqtt")
+        assert worker[:2] == [ctx.relay, ctx.extras["scheduler"]]
+        assert ctx.extras["webhooks"] in worker
+        assert mqtt == [ctx.extras["mqtt"]]
+        # Between them the two roles run what one process runs alone, each part once.
+        assert sorted(map(id, worker + mqtt)) == sorted(map(id, every))
+    finally:
+        ctx.db.dispose()

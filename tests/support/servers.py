@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,34 +43,66 @@ def seed(data_dir: Path) -> None:
 
 
 class Server:
-    """One `cityloop <command>` process on a free port, started with :meth:`start`."""
+    """One `cityloop <command>` process on a free port, started with :meth:`start`. A command
+    that serves no HTTP (`worker`, `mqtt`) gets no port and is ready once its log shows
+    ``ready_text``."""
 
-    def __init__(self, command: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
+        ready_text: str | None = None,
+    ) -> None:
         self.command = command
         self.data_dir = data_dir
         self.env = env or {}
+        self.args = list(args)
+        self.ready_text = ready_text
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir / f"{command}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
         """Start it and wait until it is ready; returns its base URL."""
-        log = (self.data_dir / f"{self.command}-{self.port}.log").open("a")
+        port = [] if self.ready_text else ["--port", str(self.port)]
+        log = self.log.open("a")
         self.process = subprocess.Popen(
-            [*CLI, self.command, "--port", str(self.port), "--data-dir", str(self.data_dir)]
-            # One process, whatever the engine's default: kill() must kill the whole server.
-            + (["--workers", "1"] if self.command == "serve" else []),
+            [*CLI, self.command, *port, "--data-dir", str(self.data_dir), *self.args]
+            # One process unless a test asks for more, whatever the engine's default: kill()
+            # must kill the whole server.
+            + (
+                ["--workers", "1"]
+                if self.command == "serve" and "--workers" not in self.args
+                else []
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
         )
         log.close()
         try:
-            wait_ready(self.base)
+            if self.ready_text:
+                self._wait_for_log(self.ready_text)
+            else:
+                wait_ready(self.base)
         except BaseException:
             self.kill()
             raise
         return self.base
+
+    def _wait_for_log(self, text: str, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            if self.process is not None and self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        tail = self.log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"`cityloop {self.command}` never logged {text!r}:\n{tail}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, nothing is flushed, as in a crash or an OOM kill."""

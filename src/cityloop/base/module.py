@@ -1,4 +1,5 @@
-"""The base's own declaration: the outbox and idempotency tables, and outbox pruning."""
+"""The base's own declaration: the outbox, idempotency and job schedule tables, and outbox
+pruning."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cityloop.base.context import AppContext
 from cityloop.base.idempotency import IdempotencyRecord
 from cityloop.base.modules import Module, ScheduledJob
 from cityloop.base.outbox import OutboxDelivery, OutboxEvent, prune_published
+from cityloop.base.scheduler import ScheduledJobRun
 
 
 def _prune_outbox(ctx: AppContext) -> int:
@@ -29,7 +31,7 @@ def _gauges(ctx: AppContext) -> None:
 
 MODULE = Module(
     name="base",
-    models=(IdempotencyRecord, OutboxEvent, OutboxDelivery),
+    models=(IdempotencyRecord, OutboxEvent, OutboxDelivery, ScheduledJobRun),
     jobs=(ScheduledJob("outbox-prune", lambda s: s.outbox_prune_interval_seconds, _prune_outbox),),
     setup=(_gauges,),
 )

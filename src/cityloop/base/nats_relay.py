@@ -12,8 +12,9 @@ Two halves, both in one background thread running an asyncio loop:
   (event id + consumer name) commit together, and only then is the message acknowledged. A
   redelivered message whose delivery is already recorded is acknowledged without running again.
   A failing event is negatively acknowledged with a growing delay, and given up on (recorded on
-  its outbox row) after ``max_deliver`` attempts; each consumer has its own durable, so one that
-  keeps failing never holds up the others.
+  its outbox row) after ``max_deliver`` runs of the relay's own; each consumer has its own
+  durable, so one that keeps failing never holds up the others. While a batch runs the relay
+  tells the server it is in progress, so a slow batch is not sent again meanwhile.
 
 When NATS is unreachable the publisher leaves the rows unpublished and tries again: the outbox
 is the buffer, so nothing committed is lost while NATS restarts.
@@ -100,6 +101,9 @@ def decode(data: bytes) -> DeliveredEvent:
 class NatsRelay:
     """Publishes the outbox to a JetStream stream and runs every consumer from its own durable."""
 
+    # Failed-run counts kept per process; the oldest are forgotten beyond this many.
+    TRIES_KEPT = 100_000
+
     def __init__(
         self,
         db: Database,
@@ -135,6 +139,8 @@ class NatsRelay:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = threading.Event()
+        # (consumer, event id) -> failed runs so far in this process.
+        self._tries: dict[tuple[str, int], int] = {}
 
     @classmethod
     def from_settings(
@@ -365,6 +371,10 @@ class NatsRelay:
 
     # ------------------------------------------------------------------------- the consumers
 
+    @property
+    def _server_max_deliver(self) -> int:
+        return 2 * self.max_deliver
+
     def _consumer_config(self, consumer: Consumer) -> ConsumerConfig:
         # One filter subject per durable is what NATS 2.9 offers: a consumer of one type reads
         # only that subject, one of several types reads the stream and skips the others.
@@ -384,7 +394,9 @@ class NatsRelay:
             deliver_policy=DeliverPolicy.NEW,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_seconds,
-            max_deliver=self.max_deliver,
+            # The relay gives an event up after max_deliver runs of its own (see _handle);
+            # the server's cap is a backstop for a process that dies on an event each time.
+            max_deliver=self._server_max_deliver,
             backoff=backoff or None,
             filter_subject=only or f"{self.stream}.>",
         )
@@ -428,7 +440,11 @@ class NatsRelay:
                 log.exception("consumer %s could not settle a batch", consumer.name)
 
     async def _handle(self, consumer: Consumer, msgs: list[Msg]) -> None:
-        wanted: list[tuple[Msg, DeliveredEvent]] = []
+        # Event id -> its messages in this batch (a redelivery can arrive beside the copy whose
+        # ack wait ran out, or a late republication beside the first): each event runs once,
+        # and every one of its messages is settled alike.
+        copies: dict[int, list[Msg]] = {}
+        events: dict[int, DeliveredEvent] = {}
         for msg in msgs:
             try:
                 event = decode(msg.data)
@@ -437,29 +453,55 @@ class NatsRelay:
                 await msg.term()
                 continue
             if consumer.wants(event.type):
-                wanted.append((msg, event))
+                copies.setdefault(event.id, []).append(msg)
+                events[event.id] = event
             else:
                 await msg.ack()
-        if not wanted:
+        if not events:
             return
-        failures = await asyncio.to_thread(
-            deliver_batch, self.db, consumer, [event for _, event in wanted]
-        )
+        working = [msg for held in copies.values() for msg in held]
+        keepalive = asyncio.create_task(self._keep_in_progress(working))
+        try:
+            failures = await asyncio.to_thread(
+                deliver_batch, self.db, consumer, list(events.values())
+            )
+        finally:
+            keepalive.cancel()
         given_up: dict[int, str] = {}
-        for msg, event in wanted:
-            if event.id not in failures:
-                await msg.ack()
+        for event_id, held in copies.items():
+            key = (consumer.name, event_id)
+            if event_id not in failures:
+                self._tries.pop(key, None)
+                for msg in held:
+                    await msg.ack()
                 continue
-            attempt = msg.metadata.num_delivered or 1
-            if attempt >= self.max_deliver:
-                given_up[event.id] = failures[event.id]
-                await msg.term()
-            else:
-                await msg.nak(
-                    delay=min(self.retry_base_seconds * 2 ** (attempt - 1), self.retry_cap_seconds)
-                )
+            # The relay's own runs decide, not the server's delivery count: that also counts
+            # deliveries whose ack wait ran out while they queued behind a slow batch, which
+            # gave an event up after fewer runs than max_deliver (and only sometimes).
+            tries = self._tries.pop(key, 0) + 1
+            delivered = max(msg.metadata.num_delivered or 1 for msg in held)
+            if tries >= self.max_deliver or delivered >= self._server_max_deliver:
+                given_up[event_id] = failures[event_id]
+                for msg in held:
+                    await msg.term()
+                continue
+            self._tries[key] = tries
+            while len(self._tries) > self.TRIES_KEPT:  # events another process took over
+                self._tries.pop(next(iter(self._tries)))
+            delay = min(self.retry_base_seconds * 2 ** (tries - 1), self.retry_cap_seconds)
+            for msg in held:
+                await msg.nak(delay=delay)
         if given_up:
             await asyncio.to_thread(self._record_given_up, given_up)
+
+    async def _keep_in_progress(self, msgs: list[Msg]) -> None:
+        """Tell the server, every half ack wait, that a batch is still being worked on, so a
+        slow batch is not sent again (to this process or another) while it runs."""
+        while True:
+            await asyncio.sleep(self.ack_wait_seconds / 2)
+            for msg in msgs:
+                with contextlib.suppress(Exception):  # settled below, or the link is down
+                    await msg.in_progress()
 
     def _record_given_up(self, failures: dict[int, str]) -> None:
         """An operator finds a dead letter on its outbox row: attempts and the last error."""

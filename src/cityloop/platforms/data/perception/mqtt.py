@@ -109,6 +109,7 @@ class MqttIngest:
         self.client_id = client_id
         self.lock_path = lock_path
         # "$share/<group>/" then the filter itself, which starts with its own "/".
+        self.shared = bool(shared_group)
         prefix = f"$share/{shared_group}/" if shared_group else ""
         self.topics = [prefix + topic for topic in TOPICS]
         self._lock_fd: int | None = None
@@ -209,6 +210,10 @@ class MqttIngest:
             log.warning("mqtt connect to %s:%s refused: %s", self.host, self.port, reason_code)
             return
         log.info("mqtt connected to %s:%s as %s", self.host, self.port, self.client_id)
+        if self.shared:
+            # A session that once subscribed without the group would get each message twice:
+            # once through its own subscription and once as its share.
+            client.unsubscribe(list(TOPICS))
         # Subscribe on every connect: a broker that lost the session would otherwise send nothing.
         result, mid = client.subscribe([(topic, 1) for topic in self.topics])
         if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
@@ -232,6 +237,7 @@ class MqttIngest:
             self._pending_mids.discard(mid)
             done = not self._pending_mids
         if done:
+            log.info("mqtt subscribed to %s as %s", ", ".join(self.topics), self.client_id)
             self.ready.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

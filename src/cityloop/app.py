@@ -22,6 +22,7 @@ from cityloop.base.limits import BodyLimitMiddleware
 from cityloop.base.modules import Service
 from cityloop.base.outbound import AddressPolicy, Outbound
 from cityloop.base.outbox import ConsumerRegistry, load_relay, notify_relay_after_commit
+from cityloop.base.outbox_wake import OutboxListener
 from cityloop.base.problems import Problem, install_problem_handlers, problem_response
 from cityloop.base.ratelimit import RateLimiter
 from cityloop.base.scheduler import Scheduler
@@ -49,6 +50,10 @@ def build_context(settings: Settings) -> AppContext:
         rate_limiter=RateLimiter(settings.intake_rate_limit),
         outbound=Outbound(policy, max_redirects=settings.outbound_max_redirects),
     )
+    if db.engine.dialect.name == "postgresql":
+        # Commits in other processes (API, MQTT) wake this one's relay at once.
+        ctx.extras["outbox_listener"] = OutboxListener(db, relay)
+        ctx.services.append("outbox_listener")
     # With the database: each job runs once per period across every process that schedules it.
     scheduler = Scheduler(db)
     ctx.extras["scheduler"] = scheduler

@@ -63,6 +63,10 @@ class OutboxDelivery(Base):
     delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# PostgreSQL's notification channel for "events were committed" (:mod:`cityloop.base.outbox_wake`).
+OUTBOX_CHANNEL = "cityloop_outbox"
+
+
 def emit(session: Session, event: Event) -> OutboxEvent:
     """Add an event to the caller's transaction; it is delivered only if that commits."""
     row = OutboxEvent(
@@ -75,6 +79,10 @@ def emit(session: Session, event: Event) -> OutboxEvent:
     session.add(row)
     session.info["outbox_dirty"] = True
     session.info.setdefault(EMITTED_TYPES, set()).add(event.type)
+    if session.get_bind().dialect.name == "postgresql":
+        # Sent at commit only, and once per transaction (PostgreSQL folds identical ones), so
+        # a relay in another process wakes at once (see outbox_wake).
+        session.execute(text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"))
     return row
 
 

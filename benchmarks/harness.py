@@ -57,12 +57,16 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def seed(data_dir: Path) -> float:
-    """`cityloop seed --accounts`: the demo city, its accounts and the Open311 key "demo"."""
+def seed(data_dir: Path, keep_database_url: bool = False) -> float:
+    """`cityloop seed --accounts`: the demo city, its accounts and the Open311 key "demo" (into
+    the database CITYLOOP_DATABASE_URL names when ``keep_database_url``, else the data dir's)."""
     started = time.perf_counter()
+    env = server_env()
+    if keep_database_url:
+        env["CITYLOOP_DATABASE_URL"] = os.environ["CITYLOOP_DATABASE_URL"]
     subprocess.run(
         [str(CITYLOOP), "seed", "--data-dir", str(data_dir), "--accounts"],
-        env=server_env(),
+        env=env,
         check=True,
         stdout=subprocess.DEVNULL,
     )

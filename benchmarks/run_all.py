@@ -44,6 +44,7 @@ from harness import (
     run_load,
     seed,
 )
+from pg_scratch import ScratchDatabases
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVICE_CODE = "C-02-01"  # pothole: normal priority, 50 m dedupe radius
@@ -292,10 +293,15 @@ class ServerFailed(Exception):
 
 
 def run_server(
-    workers: int, template: Path, photos: list[bytes], plan: list[Scenario], args: Any
+    workers: int,
+    template: Path,
+    photos: list[bytes],
+    plan: list[Scenario],
+    args: Any,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     try:
-        with Server(workers=workers, template=template) as server:
+        with Server(workers=workers, template=template, env=env) as server:
             print(
                 f"  server on {server.base_url}, ready in {server.start_seconds:.1f} s", flush=True
             )
@@ -423,13 +429,24 @@ def main(argv: list[str] | None = None) -> int:
         default="httpx",
         help="load generator: httpx (default), or a minimal HTTP/1.1 client as a cross-check",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the embedded SQLite (default), or PostgreSQL (a scratch copy of a seeded template "
+        "per run, on CITYLOOP_BENCH_POSTGRES or 127.0.0.1:5432)",
+    )
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.output is None:
+        name = "latest.json" if args.database == "sqlite" else "postgresql.json"
+        args.output = RESULTS / name
 
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     plan = scenarios(args.scale)
     info = machine_info()
-    print("CityLoop benchmarks: the real server over loopback HTTP, embedded SQLite")
+    engine = "embedded SQLite" if args.database == "sqlite" else "PostgreSQL"
+    print(f"CityLoop benchmarks: the real server over loopback HTTP, {engine}")
     print(
         f"date {info['date']}  nproc {info['nproc']}  python {info['python']}  "
         f"cpu {info.get('cpu', '?')}  sqlite {info['versions'].get('sqlite')}  "
@@ -454,8 +471,16 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     template = Path(tempfile.mkdtemp(prefix="cityloop-bench-seed-"))
+    scratch = ScratchDatabases() if args.database == "postgresql" else None
+    seeded_db: str | None = None
     try:
-        seed_seconds = seed(template)
+        if scratch is not None:
+            seeded_db = scratch.create()
+            os.environ["CITYLOOP_DATABASE_URL"] = scratch.url(seeded_db)  # for the seed only
+        try:
+            seed_seconds = seed(template, keep_database_url=scratch is not None)
+        finally:
+            os.environ.pop("CITYLOOP_DATABASE_URL", None)
         print(f"seeded the demo city and accounts in {seed_seconds:.1f} s")
         for workers in worker_counts:
             for rep in range(1, args.reps + 1):
@@ -464,8 +489,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"\n[workers={workers} rep {rep}/{args.reps}]  load average {load:.2f}",
                     flush=True,
                 )
+                env: dict[str, str] = {}
+                if scratch is not None and seeded_db is not None:
+                    env["CITYLOOP_DATABASE_URL"] = scratch.url(scratch.create(seeded_db))
                 try:
-                    run = run_server(workers, template, photos, plan, args)
+                    run = run_server(workers, template, photos, plan, args, env)
                 except ServerFailed as exc:
                     # Record it and go on: one broken configuration should not hide the others.
                     print(f"  FAILED: {exc}", flush=True)
@@ -481,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append({"workers": workers, "rep": rep, "loadavg_1m": round(load, 2), **run})
     finally:
         shutil.rmtree(template, ignore_errors=True)
+        if scratch is not None:
+            scratch.drop_all()
 
     summary = summarise(plan, runs)
     print_summary(summary)
@@ -499,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
             "photo_bytes": statistics.median(sizes),
             "photos_distinct": len(photos),
             "photo_pixels": list(PHOTO_SIZE),
-            "database": "sqlite (embedded default)",
+            "database": "sqlite (embedded default)"
+            if args.database == "sqlite"
+            else "postgresql (a scratch copy of the seeded template per run)",
             "limits": {
                 s.key: {"max_requests": s.max_requests, "max_seconds": s.max_seconds} for s in plan
             },

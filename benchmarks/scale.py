@@ -251,7 +251,9 @@ def measure(url: str, data_dir: Path, size: int, runs: int, explain: bool) -> di
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         for name, (service, http) in operations(ctx, client, headers, size).items():
-            figures[name] = {"service": sample(service, runs), "http": sample(http, runs)}
+            # A 1,000-record Open311 page takes a second on a loaded machine: fewer of those.
+            n = max(5, runs // 4) if name == "Open311 list" else runs
+            figures[name] = {"service": sample(service, n), "http": sample(http, n)}
             s, h = figures[name]["service"], figures[name]["http"]
             print(
                 f"    {name:17} service p50 {s['p50_ms']:7.2f} p95 {s['p95_ms']:7.2f} ms"
@@ -325,10 +327,16 @@ def report(engine: str, results: list[dict[str, Any]]) -> None:
         if not isinstance(figure, dict) or "service" not in figure:
             continue
         for path in ("service", "http"):
-            before, after = small["figures"][name][path]["p95_ms"], figure[path]["p95_ms"]
-            ratio = after / before if before else 0.0
-            met = "" if name == "ceiling" else ("met" if ratio <= TARGET_RATIO else "NOT met")
-            print(f"    {name:17} {path:7} {before:7.2f} → {after:7.2f} ms  {ratio:5.2f}×  {met}")
+            was, now = small["figures"][name][path], figure[path]
+            p95 = now["p95_ms"] / was["p95_ms"] if was["p95_ms"] else 0.0
+            # On a shared machine the median's ratio is the steadier reading of the same cost.
+            p50 = now["p50_ms"] / was["p50_ms"] if was["p50_ms"] else 0.0
+            met = "" if name == "ceiling" else ("met" if p95 <= TARGET_RATIO else "NOT met")
+            print(
+                f"    {name:17} {path:7} p95 {was['p95_ms']:7.2f} → {now['p95_ms']:7.2f} ms"
+                f"  {p95:5.2f}× {met:7}  (p50 {was['p50_ms']:7.2f} → {now['p50_ms']:7.2f} ms"
+                f"  {p50:5.2f}×)"
+            )
     for name, plans in big["figures"].get("plans", {}).items():
         print(f"  plan of the {name} at {big['cases']:,} cases ({engine}):")
         for plan in plans:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -166,24 +166,25 @@ def _splits(actor: Actor, filters: CaseFilter, rows: int) -> bool:
 def _page_by_status(
     session: Session, actor: Actor, filters: CaseFilter, offset: int, page_size: int
 ) -> list[Case]:
-    keys: list[tuple[bool, datetime, int]] = []
+    parts = []
     for status in sorted(set(filters.status)):
         just_one = replace(filters, status=[status])
         one = _apply_filter(select(Case.resolution_due, Case.id), actor, just_one)
         # NULLs sort first in an index: the dated cases, then the undated, each in index order.
-        # Only the keys (the index has them); the page's rows are read once chosen.
-        for due, case_id in session.execute(
-            one.where(Case.resolution_due.is_not(None))
-            .order_by(Case.resolution_due, Case.id)
-            .limit(offset + page_size)
-        ):
-            keys.append((False, due, case_id))
-        for _, case_id in session.execute(
-            one.where(Case.resolution_due.is_(None)).order_by(Case.id).limit(offset + page_size)
-        ):
-            keys.append((True, _NEVER, case_id))
-    chosen = [case_id for _, _, case_id in sorted(keys)[offset : offset + page_size]]
-    return _by_ids(session, chosen)
+        # Only the keys (the index has them), all in one statement; the page's rows are read
+        # once chosen.
+        dated = one.where(Case.resolution_due.is_not(None)).order_by(Case.resolution_due, Case.id)
+        undated = one.where(Case.resolution_due.is_(None)).order_by(Case.id)
+        parts += [_cut(dated, offset + page_size), _cut(undated, offset + page_size)]
+    keys = sorted(
+        (due is None, due or _NEVER, case_id) for due, case_id in session.execute(union_all(*parts))
+    )
+    return _by_ids(session, [case_id for _, _, case_id in keys[offset : offset + page_size]])
+
+
+def _cut(query: Select[Any], rows: int) -> Select[Any]:
+    """``query``'s first ``rows`` rows, as a part of a UNION ALL that keeps its order and limit."""
+    return select(query.limit(rows).subquery())
 
 
 def _by_ids(session: Session, ids: list[int]) -> list[Case]:
@@ -248,7 +249,7 @@ def public_map_cases(
     # One state at a time, newest first in ix_cases_status_id and cut at the limit, then
     # merged: the OR of all states read every closed case ever and sorted what it kept.
     shown = [*sorted(s.value for s in OPEN_STATES if s != Status.SUBMITTED), Status.CLOSED.value]
-    ids: list[int] = []
+    parts = []
     for status in shown:
         query = select(Case.id).where(Case.status == status)
         if status == Status.CLOSED.value:
@@ -260,8 +261,9 @@ def public_map_cases(
             )
         if category:
             query = query.where(Case.category_code == category)
-        ids += session.scalars(query.order_by(Case.id.desc()).limit(limit))
-    return _by_ids(session, sorted(ids, reverse=True)[:limit])
+        parts.append(_cut(query.order_by(Case.id.desc()), limit))
+    ids = sorted(session.scalars(union_all(*parts)), reverse=True)
+    return _by_ids(session, ids[:limit])
 
 
 def expected_at(session: Session, *, case: Case) -> datetime | None:

@@ -3,8 +3,8 @@
 One database per engine (a SQLite file in a data dir; the scratch PostgreSQL database
 ``cityloop_bench_scale``, created and dropped) gets the demo city, then cases bulk-seeded by
 benchmarks/scale_seed.py (reports, timelines, deadlines, departments and categories skewed,
-statuses mixed) and sensor readings; it grows from one size to the next, and each size is
-measured through the service functions and over HTTP (the real app, in process):
+statuses mixed; ids in the order of time) and sensor readings, afresh for each size, and each
+size is measured through the service functions and over HTTP (the real app, in process):
 
 - intake: ``submit_report`` / ``POST /api/v1/reports`` (a new case each, at a fresh point);
 - read: one public record, ``public_case_out`` / ``GET /api/v1/public/cases/{id}``;
@@ -281,30 +281,27 @@ def prepare(url: str) -> None:
     db.dispose()
 
 
-def run_engine(engine: str, url: str, sizes: list[int], args: argparse.Namespace) -> list[dict]:
-    prepare(url)
+def run_engine(engine: str, postgres: str, sizes: list[int], args: argparse.Namespace) -> list:
+    """Each size in a database of its own: two years of history at every size, ids in the
+    order of time (a database grown from 10 k would hold its new cases among the old ones)."""
     results: list[dict[str, Any]] = []
-    have_readings = 0
     for size in sizes:
-        db = Database(url)
-        # The cases measured intake opened count too; seeded ids follow theirs.
-        with db.engine.connect() as connection:
-            last_id, have_cases = connection.execute(
-                text("SELECT coalesce(max(id), 0), count(*) FROM cases")
-            ).one()
-        seconds = seed_cases(db, first_id=last_id + 1, count=max(0, size - have_cases))
-        readings = size * args.readings_per_case
-        reading_seconds = seed_readings(db, first=have_readings, count=readings - have_readings)
-        db.dispose()
-        print(
-            f"  {engine}: {size:,} cases (+{size - have_cases:,} in {seconds:.1f} s), "
-            f"{readings:,} readings (+{readings - have_readings:,} in {reading_seconds:.1f} s)"
-            f"; load {load_average()}",
-            flush=True,
-        )
-        have_readings = readings
-        with tempfile.TemporaryDirectory(prefix="cityloop-scale-data-") as data_dir:
-            figures = measure(url, Path(data_dir), size, args.samples, size == sizes[-1])
+        with (
+            tempfile.TemporaryDirectory(prefix="cityloop-scale-") as folder,
+            database(engine, postgres, Path(folder)) as url,
+        ):
+            prepare(url)
+            db = Database(url)
+            seconds = seed_cases(db, first_id=1, count=size)
+            readings = size * args.readings_per_case
+            reading_seconds = seed_readings(db, first=0, count=readings)
+            db.dispose()
+            print(
+                f"  {engine}: {size:,} cases in {seconds:.1f} s, {readings:,} readings in "
+                f"{reading_seconds:.1f} s; load {load_average()}",
+                flush=True,
+            )
+            figures = measure(url, Path(folder), size, args.samples, size == sizes[-1])
         results.append(
             {
                 "engine": engine,
@@ -359,15 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     document: dict[str, Any] = {"machine": machine_info(), "target_ratio": TARGET_RATIO, "runs": []}
     for engine in args.engines.split(","):
-        with tempfile.TemporaryDirectory(prefix="cityloop-scale-") as folder:
-            try:
-                with database(engine, args.postgres, Path(folder)) as url:
-                    results = run_engine(engine, url, sizes, args)
-            except Exception as exc:
-                if engine != "postgresql" or "connect" not in str(exc).lower():
-                    raise
-                print(f"  PostgreSQL not reachable ({type(exc).__name__}); skipped")
-                continue
+        try:
+            results = run_engine(engine, args.postgres, sizes, args)
+        except Exception as exc:
+            if engine != "postgresql" or "connect" not in str(exc).lower():
+                raise
+            print(f"  PostgreSQL not reachable ({type(exc).__name__}); skipped")
+            continue
         report(engine, results)
         document["runs"].extend(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

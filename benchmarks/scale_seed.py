@@ -5,7 +5,7 @@ on SQLite, ``COPY`` through psycopg on PostgreSQL), so a million cases take minu
 The city is spread as a real one is: departments and categories skewed (a few take most
 cases), two years of history with most old cases closed and a live backlog of recent ones,
 points uniform inside the demo city's grid cells. Ids are given here, so children are written
-without reading their parents back, and seeding can grow a database from 10 k to 1 M cases.
+without reading their parents back, and they grow with the cases' age as intake's do.
 """
 
 from __future__ import annotations
@@ -79,12 +79,14 @@ class City:
 def _case_rows(city: City, first_id: int, count: int, rng: random.Random) -> Iterator[tuple]:
     """(case row, report row, event rows) for cases ``first_id`` .. ``first_id + count - 1``."""
     picks = rng.choices(city.categories, weights=city.category_weights, k=count)
+    # Recent days are busier (the city grows), and the age decides the state. Oldest first, so
+    # ids grow with time as intake gives them.
+    ages = sorted((HISTORY_DAYS * 1440 * rng.random() ** 1.5 for _ in range(count)), reverse=True)
     for offset, (code, department, priority, response_min, resolution_min) in enumerate(picks):
         case_id = first_id + offset
         grid, street, district, (x0, y0, x1, y1) = rng.choice(city.grids)
         lon, lat = round(rng.uniform(x0, x1), 6), round(rng.uniform(y0, y1), 6)
-        # Recent days are busier (the city grows), and the age decides the state.
-        age = timedelta(minutes=HISTORY_DAYS * 1440 * rng.random() ** 1.5)
+        age = timedelta(minutes=ages[offset])
         created = NOW - age
         status = _status(age, rng)
         dispatched = created + timedelta(minutes=rng.randint(5, 120))

@@ -71,7 +71,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks scripts
 
 # Each script writes its result file under benchmarks/results/ (committed); the last step
-# regenerates docs/performance.md's tables from them.
+# regenerates docs/performance.md's tables from them. scale.py grows a database from 10 k to
+# SCALE_CASES cases: `make bench SCALE_CASES=10k,1M SCALE_READINGS=50` is the full size.
+SCALE_CASES ?= 10k,100k
+SCALE_READINGS ?= 2
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/perception.py
@@ -89,6 +92,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/ops_map.py
 	$(BIN)/python benchmarks/service_figures.py
+	PYTHONPATH=src $(BIN)/python benchmarks/scale.py --cases $(SCALE_CASES) --readings-per-case $(SCALE_READINGS)
 	$(BIN)/python benchmarks/tables.py
 
 # Refresh the README's screenshots from the last browser-test run (test-output/screenshots).

@@ -72,7 +72,7 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     priority: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str] = mapped_column(String(20))
@@ -125,7 +125,11 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_cases_dedupe", "category_code", "status", "lat", "lon"),
-        Index("ix_cases_department_status", "department_code", "status"),
+        # The staff queue: a department's cases of one state in deadline order, read a page
+        # at a time (queries.list_cases); its prefix counts them.
+        Index("ix_cases_department_queue", "department_code", "status", "resolution_due", "id"),
+        # The public map: the newest cases of one state (queries.public_map_cases).
+        Index("ix_cases_status_id", "status", "id"),
     )
 
 

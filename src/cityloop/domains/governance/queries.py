@@ -3,11 +3,11 @@ map and the live feed's changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
@@ -87,6 +87,9 @@ SORTS = {
 }
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def _apply_filter(query: Select[Any], actor: Actor, f: CaseFilter) -> Select[Any]:
     if actor.role in DEPARTMENT_SCOPED:
         query = query.where(Case.department_code == actor.department_code)
@@ -139,10 +142,56 @@ def list_cases(
         raise forbidden(Message("governance.staff_account"))
     base = _apply_filter(select(Case), actor, filters)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(
-        base.order_by(*SORTS[filters.sort]).offset((page - 1) * page_size).limit(page_size)
-    ).all()
+    offset = (page - 1) * page_size
+    if _splits(actor, filters, offset + page_size):
+        return _page_by_status(session, actor, filters, offset, page_size), total
+    rows = session.scalars(base.order_by(*SORTS[filters.sort]).offset(offset).limit(page_size))
     return list(rows), total
+
+
+# A queue sorted by deadline over several states (a department's open cases) is read one state
+# at a time, each in the order of ix_cases_department_queue and cut at the page, then merged:
+# one sorted read of the whole backlog costs as much as the backlog, this as much as the page.
+SPLIT_UP_TO = 1000  # rows from each state; deeper pages read the backlog once, sorted
+
+
+def _splits(actor: Actor, filters: CaseFilter, rows: int) -> bool:
+    return (
+        filters.sort == "deadline"
+        and (filters.department is not None or actor.role in DEPARTMENT_SCOPED)
+        and len(set(filters.status)) > 1
+        and rows <= SPLIT_UP_TO
+    )
+
+
+def _page_by_status(
+    session: Session, actor: Actor, filters: CaseFilter, offset: int, page_size: int
+) -> list[Case]:
+    parts = []
+    for status in sorted(set(filters.status)):
+        just_one = replace(filters, status=[status])
+        one = _apply_filter(select(Case.resolution_due, Case.id), actor, just_one)
+        # NULLs sort first in an index: the dated cases, then the undated, each in index order.
+        # Only the keys (the index has them), all in one statement; the page's rows are read
+        # once chosen.
+        dated = one.where(Case.resolution_due.is_not(None)).order_by(Case.resolution_due, Case.id)
+        undated = one.where(Case.resolution_due.is_(None)).order_by(Case.id)
+        parts += [_cut(dated, offset + page_size), _cut(undated, offset + page_size)]
+    keys = sorted(
+        (due is None, due or _NEVER, case_id) for due, case_id in session.execute(union_all(*parts))
+    )
+    return _by_ids(session, [case_id for _, _, case_id in keys[offset : offset + page_size]])
+
+
+def _cut(query: Select[Any], rows: int) -> Select[Any]:
+    """``query``'s first ``rows`` rows, as a part of a UNION ALL that keeps its order and limit."""
+    return select(query.limit(rows).subquery())
+
+
+def _by_ids(session: Session, ids: list[int]) -> list[Case]:
+    """The cases with these ids, in this order."""
+    rows = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))} if ids else {}
+    return [rows[i] for i in ids]
 
 
 def reports_of(session: Session, *, case_id: int) -> list[Report]:
@@ -260,19 +309,24 @@ def public_map_cases(
 ) -> list[Case]:
     """Accepted cases still in hand, and those closed in the last ``recent_days``."""
     # New, unregistered reports stay off the map until the supervision centre accepts them.
-    query = select(Case).where(
-        or_(
-            Case.status.in_([s.value for s in OPEN_STATES if s != Status.SUBMITTED]),
-            (Case.status == Status.CLOSED.value)
-            & (Case.closed_at >= utcnow() - timedelta(days=recent_days)),
-        )
-    )
-    if bbox:
-        min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
-    if category:
-        query = query.where(Case.category_code == category)
-    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+    # One state at a time, newest first in ix_cases_status_id and cut at the limit, then
+    # merged: the OR of all states read every closed case ever and sorted what it kept.
+    shown = [*sorted(s.value for s in OPEN_STATES if s != Status.SUBMITTED), Status.CLOSED.value]
+    parts = []
+    for status in shown:
+        query = select(Case.id).where(Case.status == status)
+        if status == Status.CLOSED.value:
+            query = query.where(Case.closed_at >= utcnow() - timedelta(days=recent_days))
+        if bbox:
+            min_lon, min_lat, max_lon, max_lat = bbox
+            query = query.where(
+                Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat)
+            )
+        if category:
+            query = query.where(Case.category_code == category)
+        parts.append(_cut(query.order_by(Case.id.desc()), limit))
+    ids = sorted(session.scalars(union_all(*parts)), reverse=True)
+    return _by_ids(session, ids[:limit])
 
 
 def expected_at(session: Session, *, case: Case) -> datetime | None:

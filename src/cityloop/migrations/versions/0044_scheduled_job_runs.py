@@ -13,7 +13,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0044"
-down_revision: str | None = "0041"
+down_revision: str | None = "0042"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

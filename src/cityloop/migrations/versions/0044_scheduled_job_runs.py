@@ -1,7 +1,7 @@
 """The shared schedule of periodic jobs, so several worker processes run each job once per period
 
 Revision ID: 0044
-Revises: 0041
+Revises: 0042
 Create Date: 2026-12-06 17:40:00
 """
 

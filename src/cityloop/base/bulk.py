@@ -92,19 +92,25 @@ def execute_many(
     return int(result.rowcount or 0)
 
 
+_STAGES: dict[str, Table] = {}
+
+
 def stage_rows(
     connection: Connection, *, name: str, like: Table, columns: Sequence[str], rows: Sequence[Any]
 ) -> Table:
     """PostgreSQL: the rows in a temporary table named ``name`` (columns typed as in ``like``,
-    values in ``columns`` order), created once per connection and emptied at commit; read it
-    with ``INSERT … SELECT`` and empty it with ``clear_stage``."""
-    stage = Table(
-        name,
-        MetaData(),
-        *(Column(column, like.c[column].type) for column in columns),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DELETE ROWS",
-    )
+    values in ``columns`` order; one name, one shape), created once per connection and emptied
+    at commit; read it with ``INSERT … SELECT`` and empty it with ``clear_stage``."""
+    stage = _STAGES.get(name)
+    if stage is None:
+        # Built once, so the statements that read it are compiled once too.
+        stage = _STAGES[name] = Table(
+            name,
+            MetaData(),
+            *(Column(column, like.c[column].type) for column in columns),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DELETE ROWS",
+        )
     connection.execute(CreateTable(stage, if_not_exists=True))
     dialect = connection.dialect
     processors = [

@@ -52,6 +52,8 @@ MIN_YEAR, MAX_YEAR = 1970, 9000
 
 def as_utc(moment: datetime) -> datetime:
     """The moment in UTC; a naive one is taken to be UTC already."""
+    if moment.tzinfo is UTC:  # the usual case, and the hot path of ingest
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, delete
@@ -30,18 +31,19 @@ class DriverStatement:
 
     def parameters(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
         """The caller's rows as the driver's parameter sets."""
-        processors, order, names = self.processors, self.order, self.names
-        out: list[Any] = []
-        for row in rows:
-            if processors:
-                row = list(row)
-                for index, process in processors:
-                    value = row[index]
-                    if value is not None:
-                        row[index] = process(value)
-            values = tuple(row[index] for index in order)
-            out.append(values if self.positional else dict(zip(names, values, strict=True)))
-        return out
+        # The hot loop of bulk ingest: C-level itemgetter, no per-row generator.
+        pick = itemgetter(*self.order)
+        processors = self.processors
+        if processors:
+            rows = [_processed(row, processors) for row in rows]
+        if len(self.order) == 1:
+            picked: Iterable[tuple[Any, ...]] = ((pick(row),) for row in rows)
+        else:
+            picked = map(pick, rows)
+        if self.positional:
+            return list(picked)
+        names = self.names
+        return [dict(zip(names, values, strict=True)) for values in picked]
 
 
 _COMPILED: dict[tuple[str, str], DriverStatement] = {}
@@ -124,7 +126,7 @@ def stage_rows(
     return stage
 
 
-def _processed(row: Sequence[Any], processors: list[tuple[int, Callable[[Any], Any]]]) -> Any:
+def _processed(row: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:
     out = list(row)
     for index, process in processors:
         if out[index] is not None:

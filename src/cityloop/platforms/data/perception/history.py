@@ -59,13 +59,14 @@ def append(session: Session, *, rows: Sequence[tuple[Any, ...]]) -> set[int]:
     )
     if execute_many(connection, statement, rows) == len(rows):
         return set()
-    added = set(
-        connection.execute(
+    added = {
+        (entity_id, attribute, moment)
+        for entity_id, attribute, moment in connection.execute(
             select(table.c.entity_id, table.c.attribute, table.c.observed_at).where(
                 table.c.id > before
             )
-        ).tuples()
-    )
+        )
+    }
     return {place for place, row in enumerate(rows) if (row[2], row[3], row[4]) not in added}
 
 

@@ -7,6 +7,10 @@ a private Mosquitto on a free port (so nothing else on the machine shares the br
 broker is configured for a bulk subscriber: 1,000 messages in flight and no cap on the queue,
 as docs/operations.md recommends for production. Nothing here asserts on time: each figure is
 printed next to its target and the ceiling. Results go to benchmarks/results/perception.json.
+
+With ``--database-url`` (a PostgreSQL maintenance database) the server runs over a fresh
+PostgreSQL database instead, and the ceiling is the raw insert into its (partitioned) table;
+results then go to benchmarks/results/perception-postgresql.json.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from typing import Any
 
 import httpx
 
-from harness import ROOT, PointPool, Server, free_port, machine_info, percentile
+from harness import (
+    CITYLOOP,
+    ROOT,
+    PointPool,
+    Server,
+    free_port,
+    machine_info,
+    percentile,
+    server_env,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 BENCH_PROFILE = "bench-ul"
@@ -333,13 +346,14 @@ def http_batch(server: Server, device_ids: list[str], seconds: float) -> dict:
     }
 
 
-def raw_insert_ceiling(database: Path, rows: int) -> dict:
+def raw_insert_ceiling(url: str, rows: int) -> dict:
     """The same rows straight into the same table, 1,000 per transaction: the store's ceiling."""
-    from sqlalchemy import create_engine, insert
+    from sqlalchemy import insert
 
+    from cityloop.base.db import make_engine
     from cityloop.platforms.data.perception.models import Measurement
 
-    engine = create_engine(f"sqlite:///{database}")
+    engine = make_engine(url)
     moment = datetime(2025, 6, 1, tzinfo=UTC)
     batch = 1000
     started = time.perf_counter()
@@ -367,24 +381,61 @@ def raw_insert_ceiling(database: Path, rows: int) -> dict:
 # ------------------------------------------------------------------------------ main
 
 
+@contextmanager
+def postgresql_server(server_url: str, broker: Broker) -> Iterator[tuple[Server, str]]:
+    """The server over a fresh PostgreSQL database on ``server_url`` (a maintenance database
+    URL), seeded by `cityloop seed`; the database is dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"cityloop_bench_{os.getpid()}"
+    admin = create_engine(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    env = {"CITYLOOP_MQTT_URL": broker.url, "CITYLOOP_DATABASE_URL": url}
+    template = Path(tempfile.mkdtemp(prefix="cityloop-bench-seed-"))
+    try:
+        subprocess.run(
+            [str(CITYLOOP), "seed", "--data-dir", str(template), "--accounts"],
+            env={**server_env(), **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        with Server(template=template, env=env) as server:
+            yield server, url
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@contextmanager
+def bench_server(args: argparse.Namespace, broker: Broker) -> Iterator[tuple[Server, str]]:
+    """The server under test and its database URL: embedded SQLite, or PostgreSQL."""
+    if args.database_url:
+        with postgresql_server(args.database_url, broker) as running:
+            yield running
+        return
+    with Server(env={"CITYLOOP_MQTT_URL": broker.url}) as server:
+        yield server, f"sqlite:///{server.data_dir / 'cityloop.db'}"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    figures: dict[str, Any] = {"machine": machine_info(), "runs": []}
+    engine = "postgresql" if args.database_url else "sqlite"
+    figures: dict[str, Any] = {"machine": machine_info(), "engine": engine, "runs": []}
     for rep in range(args.reps):
         run_figures: dict[str, Any] = {}
-        with Broker() as broker:
-            server = Server(env={"CITYLOOP_MQTT_URL": broker.url})
-            with server:
-                with admin_client(server.base_url) as client:
-                    device_ids = register_fleet(client, args.devices)
-                    manholes = register_manholes(client, args.alarms)
-                run_figures["mqtt"] = mqtt_ingest(server, broker, device_ids, args.messages)
-                run_figures["alarm"] = alarm_latency(
-                    server, broker, device_ids, manholes, args.alarm_load, args.alarm_seconds
-                )
-                run_figures["batch"] = http_batch(server, device_ids, args.seconds)
-                run_figures["ceiling"] = raw_insert_ceiling(
-                    server.data_dir / "cityloop.db", args.ceiling_rows
-                )
+        with Broker() as broker, bench_server(args, broker) as (server, database_url):
+            with admin_client(server.base_url) as client:
+                device_ids = register_fleet(client, args.devices)
+                manholes = register_manholes(client, args.alarms)
+            run_figures["mqtt"] = mqtt_ingest(server, broker, device_ids, args.messages)
+            run_figures["alarm"] = alarm_latency(
+                server, broker, device_ids, manholes, args.alarm_load, args.alarm_seconds
+            )
+            run_figures["batch"] = http_batch(server, device_ids, args.seconds)
+            run_figures["ceiling"] = raw_insert_ceiling(database_url, args.ceiling_rows)
         figures["runs"].append(run_figures)
         print(f"run {rep + 1}: {json.dumps(run_figures)}", flush=True)
     return figures
@@ -400,7 +451,8 @@ def report(figures: dict[str, Any]) -> None:
     mqtt_rate = median_of(runs, "mqtt", "messages_per_s")
     batch_rate = median_of(runs, "batch", "readings_per_s")
     print()
-    print(f"perception, medians of {len(runs)} runs (embedded SQLite, 2 cores shared)")
+    engine = "PostgreSQL" if figures.get("engine") == "postgresql" else "embedded SQLite"
+    print(f"perception, medians of {len(runs)} runs ({engine}, 2 cores shared)")
     print(f"  raw insert ceiling     {ceiling:>10,.0f} rows/s")
     print(
         f"  MQTT ingest            {mqtt_rate:>10,.0f} messages/s   target >= 10,000"
@@ -433,8 +485,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--alarm-seconds", type=float, default=10.0)
     parser.add_argument("--ceiling-rows", type=int, default=200_000)
-    parser.add_argument("--output", type=Path, default=RESULTS / "perception.json")
+    parser.add_argument(
+        "--database-url",
+        help="run on PostgreSQL: a maintenance database URL such as "
+        "postgresql://postgres@127.0.0.1:5432/postgres (a fresh database is made and dropped)",
+    )
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.output is None:
+        name = "perception-postgresql.json" if args.database_url else "perception.json"
+        args.output = RESULTS / name
     sys.path.insert(0, str(ROOT / "src"))
     figures = run(args)
     report(figures)

@@ -4,11 +4,12 @@ NGSI-LD context broker."""
 from __future__ import annotations
 
 from cityloop.base.context import AppContext
+from cityloop.base.db import utcnow
 from cityloop.base.limits import MULTIPART_OVERHEAD, BodyLimit
 from cityloop.base.modules import Module, ScheduledJob, Service
 from cityloop.base.outbox import ConsumerRegistry
 from cityloop.base.ratelimit import RateLimiter
-from cityloop.platforms.data.perception import cli, datasets, retention, rules
+from cityloop.platforms.data.perception import cli, datasets, partitions, retention, rules
 from cityloop.platforms.data.perception.alarm_models import (
     Alarm,
     AlarmRule,
@@ -87,6 +88,11 @@ def _retention(ctx: AppContext) -> retention.RetentionResult:
     )
 
 
+def _partitions(ctx: AppContext) -> list[str]:
+    with ctx.writing() as session:
+        return partitions.ensure_months(session, now=utcnow())
+
+
 def _mqtt(ctx: AppContext) -> dict[str, Service] | None:
     settings = ctx.settings
     if not settings.mqtt_url:
@@ -130,6 +136,10 @@ MODULE = Module(
         ScheduledJob("ngsild-expiry", lambda s: s.ngsild_expiry_sweep_seconds, _ngsild_expiry),
         ScheduledJob(
             "telemetry-retention", lambda s: s.telemetry_retention_interval_seconds, _retention
+        ),
+        # PostgreSQL: the history's months ahead exist before readings arrive for them.
+        ScheduledJob(
+            "telemetry-partitions", lambda s: s.telemetry_retention_interval_seconds, _partitions
         ),
         # Checks every second which periodic subscriptions (timeInterval) are due.
         ScheduledJob("ngsild-periodic-notifications", lambda s: 1.0, _ngsild_periodic),

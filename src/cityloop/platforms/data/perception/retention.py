@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request
+from cityloop.platforms.data.perception import partitions
 from cityloop.platforms.data.perception import rollups as series_rollups
 from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
 from cityloop.platforms.data.perception.messages import Message
@@ -33,6 +34,7 @@ MAX_ROLLUP_WINDOW = timedelta(days=400)
 class RetentionResult:
     rolled_up: int = 0  # numeric raw rows folded into rollups
     deleted: int = 0  # raw rows deleted (numeric and text)
+    partitions_dropped: int = 0  # PostgreSQL: whole months of raw rows dropped
     rollups_deleted: int = 0
     chunks: int = 0
 
@@ -176,6 +178,17 @@ def apply_retention(
     now = now or utcnow()
     result = RetentionResult()
     cutoff = raw_cutoff(now, raw_days)
+    # PostgreSQL: whole months before the cutoff are folded and dropped a month at a time; the
+    # rows left before the cutoff (the month it falls in, the default partition) go in chunks.
+    while True:
+        with writing() as session:
+            dropped, folded, deleted = partitions.drop_months_before(session, cutoff=cutoff)
+        if not dropped:
+            break
+        result.partitions_dropped += dropped
+        result.rolled_up += folded
+        result.deleted += deleted
+        result.chunks += 1
     while True:
         with writing() as session:
             folded, deleted = fold_chunk(session, cutoff=cutoff, batch=batch)

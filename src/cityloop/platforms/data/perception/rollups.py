@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from cityloop.base.bulk import clear_stage, driver_statement, execute_many, stage_rows
 from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
 
 MINUTE, HOUR = 60, 3600
@@ -63,31 +64,30 @@ def _sql_bucket(seconds: ColumnElement[int], width: int) -> ColumnElement[int]:
     return seconds - (seconds % width + width) % width
 
 
-def _insert(session: Session) -> Any:
-    maker = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return maker(MeasurementRollup)
-
-
-def _least(session: Session, a: Any, b: Any, *, greatest: bool = False) -> Any:
+def _least(postgres: bool, a: Any, b: Any, *, greatest: bool = False) -> Any:
     """The smaller (or larger) of two nullable numbers, ignoring a NULL one."""
     a, b = func.coalesce(a, b), func.coalesce(b, a)
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         return func.greatest(a, b) if greatest else func.least(a, b)
     return func.max(a, b) if greatest else func.min(a, b)  # SQLite: scalar with two arguments
 
 
 def add_instances(session: Session, *, instances: Iterable[Instance]) -> None:
     """Fold newly stored instances into their minute and hour buckets: one upsert per batch."""
+    # Through the driver (``base.bulk``): a batch of readings spread over time touches about as
+    # many buckets as it has readings, so per-row work in SQLAlchemy would cost as much as the
+    # history insert itself.
     buckets: dict[tuple[Any, ...], list[Any]] = {}
     for item in instances:
         number = item.num_value
+        seconds = epoch_of(item.observed_at)
         for width in WIDTHS:
             key = (
                 item.tenant,
                 item.entity_id,
                 item.attribute,
                 width,
-                bucket_of(item.observed_at, width),
+                seconds // width * width,
                 item.dataset_id,
             )
             figures = buckets.get(key)
@@ -102,21 +102,46 @@ def add_instances(session: Session, *, instances: Iterable[Instance]) -> None:
                 figures[5] = number if figures[5] is None else max(figures[5], number)
     if not buckets:
         return
-    rows = [dict(zip(_COLUMNS, [*key, *figures], strict=True)) for key, figures in buckets.items()]
-    statement = _insert(session)
+    connection = session.connection()
+    rows = [(*key, *figures) for key, figures in buckets.items()]
+    target = MeasurementRollup.__table__
+    if connection.dialect.name == "postgresql":
+        # COPY into a staging table, then one set-based upsert from it.
+        stage = stage_rows(
+            connection,
+            name="measurement_rollups_incoming",
+            like=target,
+            columns=_COLUMNS,
+            rows=rows,
+        )
+        connection.execute(_fold(postgresql.insert(target).from_select(_COLUMNS, select(stage))))
+        clear_stage(connection, stage)
+        return
+    statement = driver_statement(
+        "rollups-add",
+        connection.dialect,
+        target,
+        _COLUMNS,
+        lambda _: _fold(sqlite.insert(target).values({name: bindparam(name) for name in _COLUMNS})),
+    )
+    execute_many(connection, statement, rows)
+
+
+def _fold(statement: Any) -> Any:
+    """The upsert that adds a bucket's figures to what it holds."""
+    postgres = isinstance(statement, postgresql.Insert)
     table, new = MeasurementRollup.__table__.c, statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["tenant", "entity_id", "attribute", "width", "bucket", "dataset_id"],
         set_={
             "count": table.count + new.count,
             "numbers": table.numbers + new.numbers,
             "sum": table.sum + new.sum,
             "sumsq": table.sumsq + new.sumsq,
-            "min": _least(session, table.min, new.min),
-            "max": _least(session, table.max, new.max, greatest=True),
+            "min": _least(postgres, table.min, new.min),
+            "max": _least(postgres, table.max, new.max, greatest=True),
         },
     )
-    session.execute(statement, rows)
 
 
 def _minute_figures() -> list[Any]:

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from cityloop.base.bulk import clear_stage, driver_statement, execute_many, stage_rows
 from cityloop.base.problems import bad_request
-from cityloop.platforms.data.perception import rollups
+from cityloop.platforms.data.perception import history, rollups
 from cityloop.platforms.data.perception.codecs import Reading
 from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, LatestValue, Measurement
@@ -50,6 +52,8 @@ MIN_YEAR, MAX_YEAR = 1970, 9000
 
 def as_utc(moment: datetime) -> datetime:
     """The moment in UTC; a naive one is taken to be UTC already."""
+    if moment.tzinfo is UTC:  # the usual case, and the hot path of ingest
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -91,104 +95,119 @@ def store_batch(
     # in message order.
     # Each message is (device, readings, received_at); readings without a timestamp take their
     # message's ``received_at``. A duplicate, whether already stored, repeated in this batch or
-    # inserted by a concurrent writer, is skipped and counted: the insert is ``ON CONFLICT DO
-    # NOTHING ... RETURNING``, so the database decides, not a read made before the write.
-    # A device's entity is its own, in the default tenant: (entity, attribute, time) is the key.
-    owners: dict[tuple[str, str, datetime], int] = {}
-    candidates: dict[int, list[tuple[str, datetime, Reading]]] = {}
+    # inserted by a concurrent writer, is skipped and counted: the database decides, not a read
+    # made before the write. A device's entity is its own, in the default tenant.
+    # Rows go through the driver (COPY on PostgreSQL), never as ORM objects: at thousands of
+    # readings a batch, per-row work in Python is what limits ingest, not the database.
+    seen: set[tuple[str, str, datetime]] = set()
+    kept: list[list[tuple[str, datetime, Reading]]] = []
     duplicates = [0] * len(messages)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for index, (device, readings, received_at) in enumerate(messages):
-        kept = candidates.setdefault(index, [])
+        mine: list[tuple[str, datetime, Reading]] = []
+        kept.append(mine)
+        entity_id = device.entity_id
         for reading in readings:
             moment = as_utc(reading.observed_at or received_at)
-            key = (device.entity_id, reading.attribute, moment)
-            if key in owners:
+            key = (entity_id, reading.attribute, moment)
+            if key in seen:
                 duplicates[index] += 1
                 continue
-            owners[key] = index
-            kept.append((reading.attribute, moment, reading))
+            seen.add(key)
+            mine.append((reading.attribute, moment, reading))
             num_value, text_value = _columns(reading.value)
             rows.append(
-                {
-                    "tenant": DEFAULT_TENANT,
-                    "device_id": device.device_id,
-                    "entity_id": device.entity_id,
-                    "attribute": reading.attribute,
-                    "observed_at": moment,
-                    "num_value": num_value,
-                    "text_value": text_value,
-                    "unit": reading.unit,
-                }
+                (
+                    DEFAULT_TENANT,
+                    device.device_id,
+                    entity_id,
+                    reading.attribute,
+                    moment,
+                    num_value,
+                    text_value,
+                    reading.unit,
+                    "",
+                )
             )
-    inserted: set[tuple[str, str, datetime]] = set()
-    if rows:
-        table = Measurement.__table__
-        statement = (
-            _dialect_insert(session, table)
-            .on_conflict_do_nothing(
-                index_elements=["tenant", "entity_id", "attribute", "observed_at", "dataset_id"]
-            )
-            .returning(table.c.entity_id, table.c.attribute, table.c.observed_at)
-        )
-        for entity_id, attribute, moment in session.execute(statement, rows):
-            inserted.add((entity_id, attribute, as_utc(moment)))
-        # The stored readings (not the resent ones) fold into their series' rollups.
-        stored = [
-            rollups.Instance(
-                DEFAULT_TENANT,
-                row["entity_id"],
-                row["attribute"],
-                "",
-                row["observed_at"],
-                row["num_value"],
-            )
-            for row in rows
-            if (row["entity_id"], row["attribute"], row["observed_at"]) in inserted
-        ]
-        rollups.add_instances(session, instances=stored)
+    refused = history.append(session, rows=rows) if rows else set()
+    # The stored readings (not the resent ones) fold into their series' rollups.
+    rollups.add_instances(
+        session,
+        instances=[
+            rollups.Instance(DEFAULT_TENANT, row[2], row[3], "", row[4], row[5])
+            for position, row in enumerate(rows)
+            if position not in refused
+        ],
+    )
     results: list[StoreResult] = []
-    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    newest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    last_seen: dict[str, datetime] = {}
+    position = 0
     for index, (device, _readings, received_at) in enumerate(messages):
         appended = []
-        for attribute, moment, reading in candidates[index]:
-            if (device.entity_id, attribute, moment) not in inserted:
+        for attribute, moment, reading in kept[index]:
+            position += 1
+            if position - 1 in refused:
                 duplicates[index] += 1
                 continue
             appended.append(StoredReading(attribute, moment, reading.value, reading.unit))
             key = (device.entity_id, attribute)
-            if key not in newest or moment > newest[key]["observed_at"]:
-                newest[key] = {
-                    "entity_id": device.entity_id,
-                    "attribute": attribute,
-                    "device_id": device.device_id,
-                    "value": reading.value,
-                    "unit": reading.unit,
-                    "observed_at": moment,
-                }
+            known = newest.get(key)
+            if known is None or moment > known[4]:
+                newest[key] = (
+                    device.entity_id,
+                    attribute,
+                    device.device_id,
+                    reading.value,
+                    moment,
+                    reading.unit,
+                )
         appended.sort(key=lambda stored: stored.observed_at)
         results.append(StoreResult(len(appended), duplicates[index], tuple(appended)))
-        device.last_seen_at = as_utc(received_at)
+        last_seen[device.device_id] = as_utc(received_at)
+        # Written below in one statement; set as committed so the ORM does not write it again.
+        set_committed_value(device, "last_seen_at", last_seen[device.device_id])
     if newest:
         _upsert_latest(session, list(newest.values()))
-    session.flush()
+    if last_seen:
+        history.set_last_seen(session, seen=last_seen)
     return results
 
 
-def _dialect_insert(session: Session, table: Any) -> Any:
-    """The engine's own INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
+def _upsert_latest(session: Session, rows: list[tuple[Any, ...]]) -> None:
     """Newest wins: a row is replaced only by a later reading, so an old message arriving late
     (a gateway flushing its buffer) never rolls the current state back."""
+    # Rows hold the values of ``_LATEST`` in order.
+    connection = session.connection()
+    target = LatestValue.__table__
+    if connection.dialect.name == "postgresql":
+        stage = stage_rows(
+            connection, name="latest_values_incoming", like=target, columns=_LATEST, rows=rows
+        )
+        connection.execute(
+            _newest_wins(postgresql.insert(target).from_select(_LATEST, select(stage)))
+        )
+        clear_stage(connection, stage)
+        return
+    statement = driver_statement(
+        "latest-values-upsert",
+        connection.dialect,
+        target,
+        _LATEST,
+        lambda _: _newest_wins(
+            sqlite.insert(target).values({name: bindparam(name) for name in _LATEST})
+        ),
+    )
+    execute_many(connection, statement, rows)
+
+
+_LATEST = ("entity_id", "attribute", "device_id", "value", "observed_at", "unit")
+
+
+def _newest_wins(statement: Any) -> Any:
     table = LatestValue.__table__
-    statement = _dialect_insert(session, table)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["entity_id", "attribute"],
         set_={
             "device_id": excluded.device_id,
@@ -198,7 +217,6 @@ def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
         },
         where=table.c.observed_at < excluded.observed_at,
     )
-    session.execute(statement, rows)
 
 
 def latest_values(session: Session, *, entity_id: str) -> list[LatestValue]:

@@ -111,7 +111,8 @@ def apply_device_batch(
         if changed:
             row.attrs = attrs
             row.modified_at = now
-            place(row)
+            if LOCATION in changed:  # a geometry per entity per batch costs more than the rest
+                place(row)
             changes.append((row, changed))
     session.flush()
     if changes:

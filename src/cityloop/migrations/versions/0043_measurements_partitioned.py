@@ -1,7 +1,7 @@
 """On PostgreSQL, the history store (measurements) partitioned by month of observed_at
 
 Revision ID: 0043
-Revises: 0041
+Revises: 0042
 Create Date: 2026-12-06 17:40:00
 
 SQLite is unchanged. On PostgreSQL the table is rebuilt as a range-partitioned table with the
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "0043"
-down_revision: str | None = "0041"
+down_revision: str | None = "0042"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

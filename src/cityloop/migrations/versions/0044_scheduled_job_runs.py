@@ -1,7 +1,7 @@
 """The shared schedule of periodic jobs, so several worker processes run each job once per period
 
 Revision ID: 0044
-Revises: 0042
+Revises: 0043
 Create Date: 2026-12-06 17:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cityloop.base.db
 
 revision: str = "0044"
-down_revision: str | None = "0042"
+down_revision: str | None = "0043"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

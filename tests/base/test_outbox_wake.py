@@ -4,6 +4,7 @@ LISTEN/NOTIFY), not at the relay's next poll."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -27,57 +28,56 @@ def postgresql_url(templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_an_event_committed_elsewhere_wakes_the_relay_before_its_poll(postgresql_url: str) -> None:
-    seen: list[int] = []
+@dataclass
+class Layout:
+    """A worker's relay and listener, and an API process's database, on one PostgreSQL."""
+
+    api_db: Database
+    relay: InProcessRelay
+    listener: OutboxListener
+    seen: list[int] = field(default_factory=list)
+
+    def emit_one(self) -> int:
+        with self.api_db.writing() as session:  # another engine, as another process would be
+            event = emit(session, probe.ProbeRetry())
+            session.flush()
+            return event.id
+
+
+@pytest.fixture
+def layout(postgresql_url: str) -> Iterator[Layout]:
     worker_db, api_db = Database(postgresql_url), Database(postgresql_url)
     consumers = ConsumerRegistry()
-    consumers.subscribe("probe", [probe.ProbeRetry], lambda _s, e: seen.append(e.id))
     relay = InProcessRelay(worker_db, consumers, poll_seconds=POLL_SECONDS)
-    listener = OutboxListener(worker_db, relay)
+    running = Layout(api_db, relay, OutboxListener(worker_db, relay))
+    consumers.subscribe("probe", [probe.ProbeRetry], lambda _s, e: running.seen.append(e.id))
+    running.listener.RECONNECT_SECONDS = 0.2
     relay.start()
-    listener.start()
+    running.listener.start()
     try:
         # Listening, and the relay's first pass (the one a new listener asks for) done.
         wait_until(lambda: _listeners(api_db), "the listener listening")
         relay.drain()
-        with api_db.writing() as session:  # another engine, as another process would be
-            event = emit(session, probe.ProbeRetry())
-            session.flush()
-            event_id = event.id
-        wait_until(lambda: event_id in seen, "the relay woken by the other process's commit")
+        yield running
     finally:
-        listener.stop()
+        running.listener.stop()
         relay.stop()
         worker_db.dispose()
         api_db.dispose()
-    assert seen == [event_id]
 
 
-def test_the_listener_comes_back_after_its_connection_is_cut(postgresql_url: str) -> None:
-    seen: list[int] = []
-    worker_db, api_db = Database(postgresql_url), Database(postgresql_url)
-    consumers = ConsumerRegistry()
-    consumers.subscribe("probe", [probe.ProbeRetry], lambda _s, e: seen.append(e.id))
-    relay = InProcessRelay(worker_db, consumers, poll_seconds=POLL_SECONDS)
-    listener = OutboxListener(worker_db, relay)
-    listener.RECONNECT_SECONDS = 0.2
-    relay.start()
-    listener.start()
-    try:
-        wait_until(lambda: _listeners(api_db), "the listener listening")
-        with api_db.writing() as session:  # as a failover or an operator would, cut it
-            for pid in _listeners(api_db):
-                assert session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        with api_db.writing() as session:
-            event = emit(session, probe.ProbeRetry())
-            session.flush()
-            event_id = event.id
-        wait_until(lambda: event_id in seen, "the relay woken after the listener reconnected")
-    finally:
-        listener.stop()
-        relay.stop()
-        worker_db.dispose()
-        api_db.dispose()
+def test_an_event_committed_elsewhere_wakes_the_relay_before_its_poll(layout: Layout) -> None:
+    event_id = layout.emit_one()
+    wait_until(lambda: event_id in layout.seen, "the relay woken by the other process's commit")
+    assert layout.seen == [event_id]
+
+
+def test_the_listener_comes_back_after_its_connection_is_cut(layout: Layout) -> None:
+    with layout.api_db.writing() as session:  # as a failover or an operator would, cut it
+        for pid in _listeners(layout.api_db):
+            assert session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    event_id = layout.emit_one()
+    wait_until(lambda: event_id in layout.seen, "the relay woken after the listener reconnected")
 
 
 def _listeners(db: Database) -> list[int]:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,20 @@ def stored_case_ids(url: str) -> set[int]:
         db.dispose()
 
 
+@contextmanager
+def reporting(base: str, clients: int) -> Iterator[list[httpx.Response]]:
+    """``clients`` threads reporting one after another until the block ends; their answers."""
+    stop = threading.Event()
+    answers: list[httpx.Response] = []
+    with ThreadPoolExecutor(clients) as pool:
+        for _ in range(clients):
+            pool.submit(keep_reporting, base, stop, answers)
+        try:
+            yield answers
+        finally:
+            stop.set()
+
+
 def keep_reporting(base: str, stop: threading.Event, answers: list[httpx.Response]) -> None:
     """Send reports one after another until ``stop``; keep every answer received."""
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -56,15 +71,10 @@ def test_a_server_killed_mid_burst_keeps_every_report_it_acknowledged(
             "serve", tmp_path, {"CITYLOOP_DATABASE_URL": url, "CITYLOOP_INTAKE_RATE_LIMIT": "0"}
         )
         base = server.start()
-        stop = threading.Event()
-        answers: list[httpx.Response] = []
         try:
-            with ThreadPoolExecutor(8) as pool:
-                for _ in range(8):
-                    pool.submit(keep_reporting, base, stop, answers)
+            with reporting(base, clients=8) as answers:
                 wait_until(lambda: len(answers) >= 40, "a burst of reports under way")
                 server.kill()  # SIGKILL, in the middle of the burst
-                stop.set()
         finally:
             server.kill()
         acknowledged = {a.json()["case_id"] for a in answers if a.status_code == 201}
@@ -101,12 +111,8 @@ def test_while_postgresql_is_away_intake_answers_503_with_retry_after_and_loses_
         "serve", tmp_path, {"CITYLOOP_DATABASE_URL": url, "CITYLOOP_INTAKE_RATE_LIMIT": "0"}
     )
     base = server.start()
-    stop = threading.Event()
-    answers: list[httpx.Response] = []
     try:
-        with ThreadPoolExecutor(4) as pool:
-            for _ in range(4):
-                pool.submit(keep_reporting, base, stop, answers)
+        with reporting(base, clients=4) as answers:
             wait_until(lambda: len(answers) >= 10, "reports accepted before the outage")
             proxy.down()  # as PostgreSQL restarting: connections cut, new ones refused
             wait_until(lambda: any(a.status_code == 503 for a in answers), "a 503 while away")
@@ -114,9 +120,7 @@ def test_while_postgresql_is_away_intake_answers_503_with_retry_after_and_loses_
             proxy.up()
             during = len(answers)
             wait_until(lambda: any(a.status_code == 201 for a in answers[during:]), "intake back")
-            stop.set()
     finally:
-        stop.set()
         server.kill()
     refused = [a for a in answers if a.status_code == 503]
     assert {a.status_code for a in answers} == {201, 503}  # never a 500

@@ -251,7 +251,7 @@ WORKER_HEALTHCHECK_SECONDS = 120
 
 
 def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    from cityloop.app import create_app
+    from cityloop.app import create_served_app
 
     if "public_base_url" not in settings.model_fields_set:
         # Links in answers name the address served here, unless the operator set a public one.
@@ -268,7 +268,7 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         os.environ["CITYLOOP_PUBLIC_BASE_URL"] = settings.public_base_url
         os.environ["CITYLOOP_RUN_BACKGROUND"] = "true" if settings.run_background else "false"
         uvicorn.run(
-            "cityloop.app:create_app",
+            "cityloop.app:create_served_app",
             factory=True,
             host=host,
             port=port,
@@ -280,7 +280,7 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=log_config())
+        uvicorn.run(create_served_app(settings), host=host, port=port, log_config=log_config())
 
 
 @app.command()

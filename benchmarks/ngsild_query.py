@@ -30,7 +30,14 @@ from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from cityloop.platforms.data.perception.ngsild.query import parse_q
 from cityloop.platforms.data.perception.ngsild.rows import find, place
 from cityloop.settings import Settings
-from harness import ROOT, insert_in_batches, machine_info, p50_p95_ms
+from harness import (
+    ROOT,
+    machine_info,
+)
+from workload import (
+    insert_in_batches,
+    p50_p95_ms,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 

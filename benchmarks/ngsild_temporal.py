@@ -42,7 +42,15 @@ from cityloop.platforms.data.perception.ngsild import context as contexts
 from cityloop.platforms.data.perception.ngsild import temporal
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity, NgsiTenant
 from cityloop.platforms.data.perception.ngsild.temporal_aggregation import aggregate_series
-from harness import ROOT, insert_in_batches, load_average, machine_info, timed
+from harness import (
+    ROOT,
+    machine_info,
+)
+from workload import (
+    insert_in_batches,
+    load_average,
+    timed,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

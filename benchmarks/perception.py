@@ -37,12 +37,14 @@ import httpx
 from harness import (
     CITYLOOP,
     ROOT,
-    PointPool,
     Server,
     free_port,
     machine_info,
     percentile,
     server_env,
+)
+from workload import (
+    PointPool,
 )
 
 RESULTS = ROOT / "benchmarks" / "results"

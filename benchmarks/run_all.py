@@ -36,15 +36,17 @@ from typing import Any
 from harness import (
     Clients,
     LoadResult,
-    PointPool,
     Reply,
     Server,
     machine_info,
-    make_photos,
     run_load,
     seed,
 )
 from pg_scratch import ScratchDatabases
+from workload import (
+    PointPool,
+    make_photos,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVICE_CODE = "C-02-01"  # pothole: normal priority, 50 m dedupe radius

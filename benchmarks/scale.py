@@ -61,8 +61,9 @@ from cityloop.platforms.data.perception.ngsild import context as contexts  # noq
 from cityloop.platforms.data.perception.ngsild import temporal  # noqa: E402
 from cityloop.platforms.data.perception.ngsild.models import NgsiTenant  # noqa: E402
 from cityloop.settings import Settings  # noqa: E402
-from harness import PointPool, load_average, machine_info, p50_p95_ms  # noqa: E402
+from harness import machine_info  # noqa: E402
 from scale_seed import NOW, READING_ATTRIBUTE, reading_entity, seed_cases, seed_readings  # noqa: E402
+from workload import PointPool, load_average, p50_p95_ms  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

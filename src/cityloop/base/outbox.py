@@ -81,8 +81,10 @@ def emit(session: Session, event: Event) -> OutboxEvent:
     session.info.setdefault(EMITTED_TYPES, set()).add(event.type)
     if session.get_bind().dialect.name == "postgresql":
         # Sent at commit only, and once per transaction (PostgreSQL folds identical ones), so
-        # a relay in another process wakes at once (see outbox_wake).
-        session.execute(text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"))
+        # a relay in another process wakes at once (see outbox_wake). Without an autoflush: the
+        # caller may still be filling in rows it added before emitting.
+        with session.no_autoflush:
+            session.execute(text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"))
     return row
 
 

@@ -3,6 +3,7 @@ context, and helpers that sign in, report, act and upload as people do."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +125,10 @@ def _point_counter() -> Iterator[tuple[float, float]]:
 
 
 _points = _point_counter()
+_points_lock = threading.Lock()  # tests that report from several threads take points too
 
 
 def fresh_point() -> tuple[float, float]:
     """(lat, lon) never used before in this test session."""
-    return next(_points)
+    with _points_lock:
+        return next(_points)

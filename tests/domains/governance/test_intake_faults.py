@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from cityloop.base.db import Database
-from cityloop.domains.governance.models import Case
+from cityloop.domains.governance.models import Report
 from tests.support.city import fresh_point
 from tests.support.databases import PG_URL, seeded_database
 from tests.support.servers import Server
@@ -25,11 +25,11 @@ from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 
-def stored_case_ids(url: str) -> set[int]:
+def stored_report_ids(url: str) -> set[int]:
     db = Database(url)
     try:
         with db.read() as session:
-            return set(session.scalars(select(Case.id)))
+            return set(session.scalars(select(Report.id)))
     finally:
         db.dispose()
 
@@ -49,10 +49,11 @@ def reporting(base: str, clients: int) -> Iterator[list[httpx.Response]]:
 
 
 def keep_reporting(base: str, stop: threading.Event, answers: list[httpx.Response]) -> None:
-    """Send reports one after another until ``stop``; keep every answer received."""
+    """Send reports of one place one after another until ``stop`` (the first opens a case, the
+    others join it); keep every answer received."""
+    lat, lon = fresh_point()  # one each: a burst must not use up the session's fresh points
     with httpx.Client(base_url=base, timeout=60) as client:
         while not stop.is_set():
-            lat, lon = fresh_point()
             try:
                 answer = client.post(
                     "/api/v1/reports",
@@ -77,10 +78,10 @@ def test_a_server_killed_mid_burst_keeps_every_report_it_acknowledged(
                 server.kill()  # SIGKILL, in the middle of the burst
         finally:
             server.kill()
-        acknowledged = {a.json()["case_id"] for a in answers if a.status_code == 201}
+        acknowledged = {a.json()["report_id"] for a in answers if a.status_code == 201}
         assert len(acknowledged) >= 40
         assert {a.status_code for a in answers} == {201}
-        assert acknowledged <= stored_case_ids(url)
+        assert acknowledged <= stored_report_ids(url)
 
 
 @pytest.fixture
@@ -126,6 +127,6 @@ def test_while_postgresql_is_away_intake_answers_503_with_retry_after_and_loses_
     assert {a.status_code for a in answers} == {201, 503}  # never a 500
     assert all(a.headers["Retry-After"] == "5" for a in refused)
     assert refused[0].json()["type"].endswith("database-unavailable")
-    acknowledged = {a.json()["case_id"] for a in answers if a.status_code == 201}
+    acknowledged = {a.json()["report_id"] for a in answers if a.status_code == 201}
     direct = urlunsplit(urlsplit(url)._replace(netloc=f"postgres@127.0.0.1:{proxy.target}"))
-    assert acknowledged <= stored_case_ids(direct)
+    assert acknowledged <= stored_report_ids(direct)

@@ -131,7 +131,7 @@ def test_a_unit_cannot_queue_another_unit_and_wait_for_it(db: Database) -> None:
     assert stored_keys(db) == set()
 
 
-def test_the_writer_commits_what_is_queued_when_the_database_is_closed(db: Database) -> None:
+def test_closing_the_database_stops_the_writer_and_keeps_what_it_committed(db: Database) -> None:
     db.write_grouped(remember("before-close"))
     db.dispose()
     assert db._group is not None and db._group._thread is None

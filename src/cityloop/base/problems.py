@@ -224,31 +224,24 @@ def install_problem_handlers(app: FastAPI, *, skip_prefixes: tuple[str, ...] = (
         log.warning("data refused on %s %s: %s", request.method, request.url.path, exc.orig)
         return render_problem(request, Problem(400, "invalid-data", Message("value_not_storable")))
 
+    def unavailable(request: Request, type_: str, code: str, retry_seconds: int) -> Any:
+        """A 503 for a store that cannot be reached: nothing was done, try again later."""
+        problem = Problem(503, type_, Message(code), headers={"Retry-After": str(retry_seconds)})
+        return render_problem(request, problem)
+
     @app.exception_handler(StorageUnavailable)
     async def _storage(request: Request, exc: StorageUnavailable) -> Any:
         # The blob store is down or refused the call: nothing was stored, and the client may
         # retry the same request later (the reason is for the server's log only).
         log.error("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
-        problem = Problem(
-            503,
-            "storage-unavailable",
-            Message("storage_unavailable"),
-            headers={"Retry-After": "30"},
-        )
-        return render_problem(request, problem)
+        return unavailable(request, "storage-unavailable", "storage_unavailable", 30)
 
     async def _database_down(request: Request, exc: Exception) -> Any:
         # The database cannot be reached (restarting, failing over, its connections dropped)
         # or stayed busy past the wait: the request was not acknowledged, so the client can
         # send it again; its Idempotency-Key makes that safe if it did commit.
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        problem = Problem(
-            503,
-            "database-unavailable",
-            Message("database_unavailable"),
-            headers={"Retry-After": "5"},
-        )
-        return render_problem(request, problem)
+        return unavailable(request, "database-unavailable", "database_unavailable", 5)
 
     for unreachable in (OperationalError, InterfaceError, TimeoutError):
         app.add_exception_handler(unreachable, _database_down)

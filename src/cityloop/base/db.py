@@ -92,7 +92,10 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # Writers take the lock at BEGIN: a deferred transaction that reads and then writes
             # fails at once (SQLITE_BUSY_SNAPSHOT) when another writer got in between.
-            if conn.get_execution_options().get("cityloop_write", False):
+            options = conn.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return  # asked for no transaction (e.g. a WAL checkpoint, which refuses one)
+            if options.get("cityloop_write", False):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 conn.exec_driver_sql("BEGIN")

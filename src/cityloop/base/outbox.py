@@ -22,6 +22,7 @@ from sqlalchemy import ForeignKey, Index, String, delete, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
+from cityloop.base.background import LoopThread
 from cityloop.base.db import Base, Database, utcnow
 from cityloop.base.events import Event, event_class
 
@@ -170,8 +171,7 @@ class InProcessRelay:
         self.registry = registry
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("outbox-relay", self._loop, on_stop=self._wake.set)
         self._lock = threading.Lock()
 
     @classmethod
@@ -182,28 +182,21 @@ class InProcessRelay:
         return cls(db, registry, settings.relay_poll_seconds)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
-            self._thread.start()
+        self._runner.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._runner.stop()
 
     def notify(self) -> None:
         self._wake.set()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _loop(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             if self._wake.wait(self.poll_seconds):
-                self._stop.wait(self.GATHER_SECONDS)
+                stopping.wait(self.GATHER_SECONDS)
             self._wake.clear()
             try:
-                while self.drain() and not self._stop.is_set():
+                while self.drain() and not stopping.is_set():
                     pass
             except Exception:  # the relay must outlive a bad consumer or a lost connection
                 log.exception("outbox relay pass failed")

@@ -17,6 +17,7 @@ import threading
 
 import psycopg
 
+from cityloop.base.background import LoopThread
 from cityloop.base.db import Database
 from cityloop.base.outbox import OUTBOX_CHANNEL, EventRelay
 
@@ -33,30 +34,23 @@ class OutboxListener:
             hide_password=False
         )
         self.relay = relay
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("outbox-listen", self._loop)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="outbox-listen", daemon=True)
-            self._thread.start()
+        self._runner.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._runner.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _loop(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
                     self.relay.notify()  # whatever was committed while not listening
-                    while not self._stop.is_set():
+                    while not stopping.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self.relay.notify()
             except psycopg.Error as exc:  # the database restarting: listen again shortly
                 log.warning("outbox listener lost its connection: %s", exc)
-                self._stop.wait(self.RECONNECT_SECONDS)
+                stopping.wait(self.RECONNECT_SECONDS)

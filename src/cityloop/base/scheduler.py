@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityloop.base.background import LoopThread
 from cityloop.base.db import Base, Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -124,23 +125,17 @@ class Scheduler:
     def __init__(self, db: Database | None = None) -> None:
         self.db = db
         self.jobs: list[Job] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("scheduler", self._loop)
 
     def every(self, seconds: float, name: str, run: Callable[[], object]) -> None:
         self.jobs.append(Job(name, seconds, run, time.monotonic() + seconds))
 
     def start(self) -> None:
-        if self._thread is None and self.jobs:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-            self._thread.start()
+        if self.jobs:
+            self._runner.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._runner.stop()
 
     def run_due(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -176,6 +171,6 @@ class Scheduler:
             finally:
                 record_finish(self.db, name=job.name, error=error)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(0.5):
+    def _loop(self, stopping: threading.Event) -> None:
+        while not stopping.wait(0.5):
             self.run_due()

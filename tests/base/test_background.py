@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from cityloop.base.background import LoopThread
+import pytest
+
+from cityloop.base.background import AsyncLoopThread, LoopSignals, LoopThread
 
 
 def test_a_loop_starts_once_stops_when_asked_and_starts_again() -> None:
@@ -44,3 +46,27 @@ def test_stopping_wakes_a_loop_that_sleeps_on_its_own_event() -> None:
     runner.start()
     runner.stop()
     assert finished.is_set()  # stop() joined the loop, which on_stop had woken
+
+
+def test_an_asyncio_loop_thread_wakes_answers_calls_and_stops() -> None:
+    woken = threading.Event()
+
+    async def main(signals: LoopSignals) -> None:
+        while not signals.stopping.is_set():
+            await signals.wake.wait()
+            signals.wake.clear()
+            woken.set()
+
+    async def double(n: int) -> int:
+        return 2 * n
+
+    runner = AsyncLoopThread("probe-async", main)
+    assert runner.start() is True
+    runner.wake()
+    assert woken.wait(5)
+    assert runner.call(double(21)) == 42
+    runner.stop()
+    assert not runner.running
+    work = double(1)
+    with pytest.raises(RuntimeError, match="not running"):
+        runner.call(work)  # closed, not left unawaited

@@ -28,10 +28,8 @@ import hashlib
 import json
 import logging
 import re
-import threading
-from collections.abc import Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import nats
 from nats.aio.client import Client
@@ -41,6 +39,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import APIError, NotFoundError
 from sqlalchemy import select, update
 
+from cityloop.base.background import AsyncLoopThread, LoopSignals
 from cityloop.base.db import Database, utcnow
 from cityloop.base.outbox import (
     Consumer,
@@ -132,13 +131,11 @@ class NatsRelay:
         self.retry_cap_seconds = retry_cap_seconds
         self.duplicate_window_seconds = duplicate_window_seconds
         self.max_age_seconds = max_age_seconds
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = AsyncLoopThread("nats-relay", self._main)
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._ready = threading.Event()
         # (consumer, event id) -> failed runs so far in this process.
         self._tries: dict[tuple[str, int], int] = {}
 
@@ -161,52 +158,21 @@ class NatsRelay:
     # ------------------------------------------------------------------ the thread and its loop
 
     def start(self) -> None:
-        if self._thread is None:
-            self._ready.clear()
-            self._thread = threading.Thread(target=self._run, name="nats-relay", daemon=True)
-            self._thread.start()
-            self._ready.wait(10)
+        self._runner.start()
 
     def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        loop, stopping = self._loop, self._stopping
-        if stopping is not None:
-            loop.call_soon_threadsafe(stopping.set)
-        self._thread.join(timeout=15)
-        self._thread = None
+        self._runner.stop()
 
     def notify(self) -> None:
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            # The loop may close meanwhile: then there is nothing left to wake.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wake.set)
+        self._runner.wake()
 
     def drain(self) -> int:
         """Publish one batch of pending events now; returns how many JetStream acknowledged.
         Delivery to the consumers follows from their durables while the relay runs."""
-        return self._call(self._publish_batch())
+        return self._runner.call(self._publish_batch())
 
-    def _call(self, work: Coroutine[Any, Any, int]) -> int:
-        if self._loop is None or self._thread is None:
-            work.close()
-            raise RuntimeError("the NATS relay is not running: start() it first")
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=60)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            self._loop = None
-            loop.close()
-
-    async def _main(self) -> None:
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._ready.set()
+    async def _main(self, signals: LoopSignals) -> None:
+        self._wake, self._stopping = signals.wake, signals.stopping
         try:
             await self._connect()
             if not self._stopping.is_set():

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
+from cityloop.base.background import AsyncLoopThread, LoopSignals
 from cityloop.base.db import Database
 from cityloop.base.outbound import Outbound, OutboundError, OutboundSession
 from cityloop.platforms.application.webhooks.rules import (
@@ -56,55 +56,30 @@ class WebhookDispatcher:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._origins: dict[str, _OriginState] = {}
         self._in_flight = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner = AsyncLoopThread(
+            "webhooks", self._main, join_seconds=config.timeout_seconds + 10
+        )
         self._wake: asyncio.Event | None = None
-        self._stopping = False
-        self._started = threading.Event()
 
     # Thread-side control.
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping = False
-        self._started.clear()
-        self._thread = threading.Thread(target=self._run_thread, name="webhooks", daemon=True)
-        self._thread.start()
-        self._started.wait(10)
+        self._runner.start()
 
     def stop(self) -> None:
-        self._stopping = True
-        self.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=self.config.timeout_seconds + 10)
-            self._thread = None
+        self._runner.stop()
 
     def notify(self) -> None:
         """Wake the dispatcher (from any thread), e.g. right after a commit that enqueued."""
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            # The loop may close between the check and the call.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wake.set)
-
-    def _run_thread(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            self._loop = None
-            loop.close()
+        self._runner.wake()
 
     # Loop-side work.
 
-    async def _main(self) -> None:
-        self._wake = asyncio.Event()
-        self._started.set()
+    async def _main(self, signals: LoopSignals) -> None:
+        self._wake = signals.wake
         tasks: set[asyncio.Task[None]] = set()
         async with self.outbound.session(self.config.global_concurrency) as client:
-            while not self._stopping:
+            while not signals.stopping.is_set():
                 self._wake.clear()
                 jobs: list[Job] = []
                 try:

@@ -16,10 +16,9 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     GEO_JSON,
     JSON,
     LD_JSON,
-    PARAMETERS,
     negotiate,
-    route_key,
 )
+from cityloop.platforms.data.perception.ngsild.views.parameters import PARAMETERS, route_key
 from tests.support.city import City
 from tests.support.ngsild import API, error_type
 
@@ -200,7 +199,7 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 
 def test_every_route_has_its_parameters_listed() -> None:
-    """A new route must say which query parameters it takes (views/common.py PARAMETERS)."""
+    """A new route must say which query parameters it takes (views/parameters.py PARAMETERS)."""
     routes = list(_api_routes(router.routes))
     assert len(routes) > 40  # the walk found the routes (it is no check if it finds none)
     missing = [

@@ -266,7 +266,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the entity id in the path is empty",
         "路径中的实体 id 为空",
     ),
-    # Requests (views/common.py): parameters, Accept, Content-Type, the body.
+    # Requests (views/common.py, views/parameters.py): parameters, Accept, Content-Type, the body.
     "request_parameter_unknown": (
         "unknown query parameter {names}; this operation takes {takes}",
         "未知的查询参数 {names}；此操作接受的参数：{takes_zh}",

@@ -29,8 +29,8 @@ from cityloop.platforms.data.perception.ngsild.views.common import (
     PREFIX,
     TransportRules,
     authorize,
-    check_parameters,
 )
+from cityloop.platforms.data.perception.ngsild.views.parameters import check_parameters
 
 __all__ = ["CONTEXT_FETCH_LIMITER", "install_ngsild", "router"]
 

@@ -76,8 +76,8 @@ format: $(STAMP)
 SCALE_CASES ?= 10k,100k
 SCALE_READINGS ?= 2
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
-	$(BIN)/python benchmarks/run_all.py --database postgresql --client raw --reps 2
+	$(BIN)/python benchmarks/run_all.py --client raw
+	$(BIN)/python benchmarks/run_all.py --database postgresql --client raw
 	$(BIN)/python benchmarks/perception.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_query.py
 	PYTHONPATH=src $(BIN)/python benchmarks/ngsild_temporal.py

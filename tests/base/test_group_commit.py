@@ -3,6 +3,7 @@ savepoint, so a failing unit fails alone and every acknowledged unit is kept."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -78,7 +79,7 @@ def run_while_the_writer_is_held(
         futures = [pool.submit(outcome, unit) for unit in units]
         assert db._group is not None
         group = db._group
-        wait_until(lambda: group._queue.qsize() == len(units), "every unit queued")
+        wait_until(lambda: group.pending() == len(units), "every unit queued")
         release.set()
         assert first.result() == "held"
         return [future.result() for future in futures]
@@ -131,13 +132,84 @@ def test_a_unit_cannot_queue_another_unit_and_wait_for_it(db: Database) -> None:
     assert stored_keys(db) == set()
 
 
-def test_closing_the_database_stops_the_writer_and_keeps_what_it_committed(db: Database) -> None:
+def test_closing_the_database_keeps_what_was_committed(db: Database) -> None:
     db.write_grouped(remember("before-close"))
     db.dispose()
-    assert db._group is not None and db._group._thread is None
     assert stored_keys(db) == {"before-close"}
 
 
 def test_postgresql_writes_alone_and_sqlite_in_groups_by_default(tmp_path: Path) -> None:
     assert Database(f"sqlite:///{tmp_path / 'a.db'}")._group is not None
     assert Database("postgresql://127.0.0.1/none")._group is None
+
+
+def test_a_lone_caller_commits_its_own_unit_on_its_own_thread(db: Database) -> None:
+    def where(session: Session) -> str:
+        remember("lone")(session)
+        return threading.current_thread().name
+
+    assert db.write_grouped(where) == threading.current_thread().name
+    assert stored_keys(db) == {"lone"}
+
+
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="nobody")
+
+
+def test_each_unit_runs_under_its_own_callers_context_whoever_leads(db: Database) -> None:
+    group = db._group
+    assert group is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(session: Session) -> str:
+        holding.set()
+        release.wait(10)
+        return CALLER.get()
+
+    def as_caller(name: str, work: Callable[[Session], str]) -> str:
+        CALLER.set(name)  # in this pool thread's own context
+        return db.write_grouped(work)
+
+    def unit_of(name: str) -> Callable[[Session], str]:
+        def unit(session: Session) -> str:
+            remember(name)(session)
+            return CALLER.get()
+
+        return unit
+
+    names = ["ana", "bo", "cy"]
+    with ThreadPoolExecutor(len(names) + 1) as pool:
+        leader = pool.submit(as_caller, "leader", hold)
+        assert holding.wait(10)
+        followers = [pool.submit(as_caller, name, unit_of(name)) for name in names]
+        wait_until(lambda: group.pending() == len(names), "every unit queued")
+        release.set()
+        assert leader.result() == "leader"
+        assert [f.result() for f in followers] == names  # one led the group; each saw its own
+    assert stored_keys(db) == set(names)
+
+
+def test_a_caller_that_stops_waiting_leaves_the_queue_and_the_next_unit_is_still_committed(
+    db: Database,
+) -> None:
+    group = db._group
+    assert group is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(session: Session) -> str:
+        holding.set()
+        release.wait(10)
+        return "held"
+
+    with ThreadPoolExecutor(3) as pool:
+        leader = pool.submit(db.write_grouped, hold)
+        assert holding.wait(10)
+        group.wait_seconds = 0.2
+        with pytest.raises(TimeoutError):
+            db.write_grouped(remember("impatient"))
+        group.wait_seconds = 10.0
+        patient = pool.submit(db.write_grouped, remember("patient"))
+        wait_until(lambda: group.pending() == 1, "the patient unit queued")
+        release.set()
+        assert leader.result() == "held"
+        assert patient.result() == "patient"
+    assert stored_keys(db) == {"patient"}

@@ -1,12 +1,18 @@
-"""Group commit: one writer thread commits queued units of work, many to a transaction.
+"""Group commit: units of work from many threads are committed together, many to a transaction.
 
 SQLite has one writer. When every request takes the write lock for itself, each pays a BEGIN
 IMMEDIATE and a COMMIT, and under load the lock holder shares the GIL with the threads that
 queue behind it, so the critical section stretches to several times its work. Here the requests
-do their checks and lookups first, on their own threads, then hand the writes to one thread.
-It takes every unit waiting and runs them in one transaction, each in its own savepoint: a unit
-that fails rolls back alone and its caller gets its error. Every caller is answered only after
-the transaction committed, so an acknowledged unit is durable.
+do their checks and lookups first, on their own threads, then queue their writes. The first
+caller to find no commit under way leads: it takes every unit waiting (its own first) and runs
+them in one transaction, each in its own savepoint, so a unit that fails rolls back alone and its
+caller gets its error. Units queued meanwhile wait; when the leader has committed, the first of
+them leads the next group. Every caller is answered only after the transaction committed, so an
+acknowledged unit is durable.
+
+A lone caller commits its own unit on its own thread, with no hand-off to another thread (an
+earlier design ran every group in one writer thread: at one request at a time, each report paid
+two thread switches, each of which can wait out the GIL's switch interval).
 
 PostgreSQL commits concurrent transactions in parallel and already groups their WAL flushes
 (``commit_delay``), so there a unit runs in its own transaction on the caller's thread.
@@ -14,10 +20,10 @@ PostgreSQL commits concurrent transactions in parallel and already groups their 
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -31,19 +37,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Unit(Generic[T]):
     work: Callable[[Session], T]
-    done: threading.Event = field(default_factory=threading.Event)
+    # The caller's context variables: a unit runs under its own caller's, whoever leads.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    # Set when the unit is answered, or when it is this unit's caller's turn to lead.
+    wake: threading.Event = field(default_factory=threading.Event)
+    answered: bool = False
     result: T | None = None
     error: BaseException | None = None
 
 
-_STOP = object()
-
-
 class GroupCommitter:
-    """Runs units of work for many threads in one writer thread, committing them in groups."""
+    """Commits units of work for many threads in groups, led by the first caller waiting."""
 
     def __init__(
         self,
@@ -55,63 +62,65 @@ class GroupCommitter:
         self._begin = begin  # opens a write transaction that commits on exit
         self.max_group = max_group
         self.wait_seconds = wait_seconds
-        self._queue: queue.SimpleQueue[_Unit[Any] | object] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending and _leader
+        self._pending: list[_Unit[Any]] = []
+        self._leader: _Unit[Any] | None = None  # the unit whose caller commits the next group
+        self._inside = threading.local()  # set while this thread runs a group's units
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a savepoint of the next group's transaction; return its result once
         that transaction has committed, or raise the error it raised."""
-        if threading.current_thread() is self._thread:
+        if getattr(self._inside, "committing", False):
             raise RuntimeError("a unit of work cannot queue another unit and wait for it")
         unit: _Unit[T] = _Unit(work)
-        self._ensure_started()
-        self._queue.put(unit)
-        if not unit.done.wait(self.wait_seconds):
-            raise TimeoutError(f"the writer did not commit within {self.wait_seconds:.0f} s")
+        with self._lock:
+            self._pending.append(unit)
+            if self._leader is None:
+                self._leader = unit
+        while not unit.answered:
+            if self._leader is unit:
+                self._lead()
+                continue
+            if not unit.wake.wait(self.wait_seconds):
+                self._give_up(unit)
+                raise TimeoutError(f"the writer did not commit within {self.wait_seconds:.0f} s")
+            unit.wake.clear()
         if unit.error is not None:
             raise unit.error
         return unit.result  # type: ignore[return-value]
 
+    def pending(self) -> int:
+        """How many units wait for a group (for tests and metrics)."""
+        with self._lock:
+            return len(self._pending)
+
     def stop(self) -> None:
-        """Commit what is queued, then stop the writer thread."""
-        thread = self._thread
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join(timeout=self.wait_seconds)
-            self._thread = None
+        """Nothing to stop: groups are committed by their callers' own threads."""
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            group: list[_Unit[Any]] = [first]  # type: ignore[list-item]
-            stopping = False
-            for waiting in self._waiting():
-                if waiting is _STOP:
-                    stopping = True
-                    break
-                group.append(waiting)  # type: ignore[arg-type]
+    def _lead(self) -> None:
+        with self._lock:
+            group = self._pending[: self.max_group]
+            del self._pending[: self.max_group]
+        try:
+            self._inside.committing = True
             self._commit(group)
-            if stopping:
-                return
+        finally:
+            self._inside.committing = False
+            with self._lock:
+                successor = self._pending[0] if self._pending else None
+                self._leader = successor
+            if successor is not None:
+                successor.wake.set()
 
-    def _waiting(self) -> Iterator[object]:
-        """What is queued now, up to a group's size less the one already taken."""
-        for _ in range(self.max_group - 1):
-            try:
-                yield self._queue.get_nowait()
-            except queue.Empty:
-                return
+    def _give_up(self, unit: _Unit[Any]) -> None:
+        """A caller stops waiting: its unit leaves the queue unless a group has taken it."""
+        with self._lock:
+            if unit in self._pending:
+                self._pending.remove(unit)
+            if self._leader is unit:  # woken to lead, too late: the next one leads instead
+                self._leader = self._pending[0] if self._pending else None
+                if self._leader is not None:
+                    self._leader.wake.set()
 
     def _commit(self, group: list[_Unit[Any]]) -> None:
         began = False
@@ -136,12 +145,13 @@ class GroupCommitter:
         for unit in group:
             outcome = "committed" if unit.error is None else "failed"
             metrics.GROUP_COMMIT_UNITS.inc(outcome=outcome)
-            unit.done.set()
+            unit.answered = True
+            unit.wake.set()
 
 
 def _run_in_savepoint(session: Session, unit: _Unit[Any]) -> None:
     try:
         with session.begin_nested():
-            unit.result = unit.work(session)
+            unit.result = unit.context.run(unit.work, session)
     except Exception as exc:  # the unit's own failure: its savepoint is rolled back
         unit.error = exc

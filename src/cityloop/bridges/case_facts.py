@@ -105,7 +105,7 @@ def refresh_cases(session: Session, *, case_ids: Iterable[int]) -> int:
     """Bring these cases' facts up to date, each once; how many changed."""
     wanted = sorted(set(case_ids))
     cases = list(session.scalars(select(Case).where(Case.id.in_(wanted)).order_by(Case.id)))
-    changed = sum(facts.record_case(session, fact=fact) for fact in _facts_of(session, cases))
+    changed = facts.record_cases(session, facts=_facts_of(session, cases))
     for gone in set(wanted) - {case.id for case in cases}:
         changed += facts.forget_cases(session, keep=(), below=gone, above=gone - 1) > 0
     return changed
@@ -131,8 +131,7 @@ def reconcile(session: Session, *, batch: int = BATCH) -> ReconcileResult:
         if not cases:
             break
         upto = cases[-1].id
-        for fact in _facts_of(session, cases):
-            result.fixed += facts.record_case(session, fact=fact)
+        result.fixed += facts.record_cases(session, facts=_facts_of(session, cases))
         result.checked += len(cases)
         result.removed += facts.forget_cases(
             session, keep=[c.id for c in cases], below=upto, above=after

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from cityloop.domains.operations import facts, kpis, rollups
 from cityloop.domains.operations.cuts import Cut, Period
 from cityloop.domains.operations.facts import CaseFact, RatingFact, ReworkFact
-from cityloop.domains.operations.models import DIMENSIONS
+from cityloop.domains.operations.models import DIMENSIONS, LiveChange
 from cityloop.domains.operations.rollup_tables import day_rollups, due_rollups, grain_for
 from tests.support.city import City
 
@@ -91,12 +91,13 @@ def random_fact(rng: random.Random, case_id: int) -> CaseFact:
 
 @pytest.fixture(scope="module")
 def random_facts(city: City) -> list[CaseFact]:
-    """300 random cases recorded, a third rewritten with other values, a tenth forgotten."""
+    """300 random cases recorded (in batches, as the relay's consumer does), a third rewritten
+    with other values (one by one), a tenth forgotten."""
     rng = random.Random(11)
     recorded = [random_fact(rng, FIRST_ID + n) for n in range(300)]
     with city.ctx.writing() as session:
-        for fact in recorded:
-            facts.record_case(session, fact=fact)
+        for start in range(0, len(recorded), 70):
+            facts.record_cases(session, facts=recorded[start : start + 70])
         for index in range(0, len(recorded), 3):
             other = random_fact(rng, recorded[index].case_id)
             recorded[index] = replace(other, ratings=other.ratings[:1])
@@ -211,3 +212,21 @@ def test_the_reconcile_finds_and_repairs_drift(city: City, random_facts: list[Ca
     with city.ctx.writing() as session:
         again = rollups.reconcile(session)
     assert (again.fixed, again.removed) == (0, 0)
+
+
+def test_a_batch_notes_each_changed_case_once_on_the_live_feed_and_skips_the_unchanged(
+    city: City,
+) -> None:
+    rng = random.Random(5)
+    first = FIRST_ID + 50_000
+    batch = [random_fact(rng, first + n) for n in range(6)]
+    with city.ctx.writing() as session:
+        assert facts.record_cases(session, facts=batch[:3]) == 3
+        mark = session.scalar(select(func.max(LiveChange.id))) or 0
+        again = [*batch[:3], *batch[3:]]  # three unchanged, three new
+        assert facts.record_cases(session, facts=again) == 3
+        noted = session.scalars(
+            select(LiveChange.ref).where(LiveChange.id > mark).order_by(LiveChange.id)
+        ).all()
+        assert noted == [str(fact.case_id) for fact in batch[3:]]
+        facts.forget_cases(session, keep=(), below=first + 5, above=first - 1)

@@ -1,12 +1,13 @@
 """Writing the read model: a case's facts, upserted whole, so a redelivered event changes nothing.
 
-The bridge builds a :class:`CaseFact` from governance's case row and calls :func:`record_case`;
+The bridge builds a :class:`CaseFact` from governance's case row and calls :func:`record_cases`;
 the nightly reconcile calls it for every case and counts the rows it had to correct.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,14 +99,55 @@ def _same(row: Any, values: dict[str, Any]) -> bool:
 def record_case(session: Session, *, fact: CaseFact) -> bool:
     """Upsert one case's facts (its row, ratings and reworks) and apply the change to the
     rollups in the same transaction; True when anything changed."""
+    return record_cases(session, facts=[fact]) > 0
+
+
+def record_cases(session: Session, *, facts: Sequence[CaseFact]) -> int:
+    """Upsert several cases' facts as :func:`record_case` does, reading what is stored for all
+    of them in three queries and applying their rollup changes in one; how many changed."""
+    ids = [fact.case_id for fact in facts]
+    rows = {
+        row.case_id: row
+        for row in session.scalars(select(CaseFactRow).where(CaseFactRow.case_id.in_(ids)))
+    }
+    old_ratings = _children(session, RatingFactRow, ids)
+    old_reworks = _children(session, ReworkFactRow, ids)
+    change: rollups.Contributions = defaultdict(Counter)
+    changed: dict[int, CaseFactRow] = {}
+    for fact in facts:
+        row = _record(
+            session,
+            fact,
+            rows.get(fact.case_id),
+            old_ratings[fact.case_id],
+            old_reworks[fact.case_id],
+            change,
+        )
+        if row is not None:
+            changed[fact.case_id] = rows[fact.case_id] = row
+    net = {key: Counter({n: v for n, v in m.items() if v}) for key, m in change.items()}
+    rollups.apply(session, {key: measures for key, measures in net.items() if measures})
+    session.flush()
+    live.note_cases(session, rows=list(changed.values()))  # the map's feed
+    return len(changed)
+
+
+def _record(
+    session: Session,
+    fact: CaseFact,
+    row: CaseFactRow | None,
+    old_ratings: list[Any],
+    old_reworks: list[Any],
+    change: rollups.Contributions,
+) -> CaseFactRow | None:
+    """Bring one case's stored facts to ``fact``, adding its rollup change to ``change``;
+    its fact row when anything changed."""
     values = fact.row_values()
-    row = session.get(CaseFactRow, fact.case_id)
-    old_ratings = _children(session, RatingFactRow, fact.case_id)
-    old_reworks = _children(session, ReworkFactRow, fact.case_id)
     before = _contributions(row, old_ratings, old_reworks)
     changed = False
     if row is None:
-        session.add(CaseFactRow(**values, recorded_at=utcnow()))
+        row = CaseFactRow(**values, recorded_at=utcnow())
+        session.add(row)
         changed = True
     elif not _same(row, values):
         for key, value in values.items():
@@ -122,17 +164,19 @@ def record_case(session: Session, *, fact: CaseFact) -> bool:
     ]
     changed |= _replace(session, RatingFactRow, "rating_id", old_ratings, fact.case_id, ratings)
     changed |= _replace(session, ReworkFactRow, "event_id", old_reworks, fact.case_id, reworks)
-    if changed:
-        after = rollups.contributions(values, ratings, reworks)
-        rollups.apply(session, rollups.delta(before, after))
-    session.flush()
-    if changed:
-        live.note_case(session, row=session.get(CaseFactRow, fact.case_id))  # the map's feed
-    return changed
+    if not changed:
+        return None
+    after = rollups.contributions(values, ratings, reworks)
+    for key, measures in rollups.delta(before, after).items():
+        change[key].update(measures)
+    return row
 
 
-def _children(session: Session, model: Any, case_id: int) -> list[Any]:
-    return list(session.scalars(select(model).where(model.case_id == case_id)))
+def _children(session: Session, model: Any, case_ids: Sequence[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
+    for row in session.scalars(select(model).where(model.case_id.in_(case_ids))):
+        found[row.case_id].append(row)
+    return found
 
 
 def _contributions(row: Any, ratings: list[Any], reworks: list[Any]) -> rollups.Contributions:
@@ -189,8 +233,8 @@ def forget_cases(session: Session, *, keep: Iterable[int], below: int, above: in
     for case_id in stale:  # their part of the rollups goes with them
         before = _contributions(
             session.get(CaseFactRow, case_id),
-            _children(session, RatingFactRow, case_id),
-            _children(session, ReworkFactRow, case_id),
+            _children(session, RatingFactRow, [case_id])[case_id],
+            _children(session, ReworkFactRow, [case_id])[case_id],
         )
         rollups.apply(session, rollups.delta(before, {}))
     for model in (CaseFactRow, RatingFactRow, ReworkFactRow):

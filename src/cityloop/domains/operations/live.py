@@ -4,7 +4,7 @@ scope.
 Changes are rows of ``ops_live_changes`` (the id is the cursor and each event's id, so a
 reconnecting screen resumes with Last-Event-ID):
 
-- a case's fact changed: written by :func:`note_case` in the transaction that changed the fact,
+- a case's fact changed: written by :func:`note_cases` in the transaction that changed the fact,
   so the feed and the read model never disagree (operations never imports governance: the fact
   is the case as operations knows it);
 - an alarm was raised, acknowledged or cleared: written by this package's outbox consumer of
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext
@@ -61,30 +61,42 @@ GAP_SECONDS = 10.0
 MAX_GAP_SPAN = 1000
 
 
-def note_case(session: Session, *, row: CaseFactRow) -> None:
-    """Append a case change from its fact (codes, point, status; no personal data)."""
-    due = row.resolution_due
-    session.add(
-        LiveChange(
-            at=utcnow(),
-            kind="case",
-            ref=str(row.case_id),
-            district=row.district,
-            department=row.department,
-            data={
-                "id": row.case_id,
-                "lat": round(row.lat, 6),
-                "lon": round(row.lon, 6),
-                "status": row.status,
-                "priority": row.priority,
-                "open": row.status not in DONE,
-                "resolution_due": as_utc(due).isoformat() if due is not None else None,
-                "category": row.category,
+def note_cases(session: Session, *, rows: Collection[CaseFactRow]) -> None:
+    """Append a change for each of these cases' facts (codes, point, status; no personal data),
+    in one statement."""
+    if not rows:
+        return
+    at = utcnow()
+    session.execute(
+        insert(LiveChange),
+        [
+            {
+                "at": at,
+                "kind": "case",
+                "ref": str(row.case_id),
                 "district": row.district,
                 "department": row.department,
-            },
-        )
+                "data": _case_data(row),
+            }
+            for row in rows
+        ],
     )
+
+
+def _case_data(row: CaseFactRow) -> dict[str, Any]:
+    due = row.resolution_due
+    return {
+        "id": row.case_id,
+        "lat": round(row.lat, 6),
+        "lon": round(row.lon, 6),
+        "status": row.status,
+        "priority": row.priority,
+        "open": row.status not in DONE,
+        "resolution_due": as_utc(due).isoformat() if due is not None else None,
+        "category": row.category,
+        "district": row.district,
+        "department": row.department,
+    }
 
 
 def _note_alarm(session: Session, event: AlarmEvent) -> None:

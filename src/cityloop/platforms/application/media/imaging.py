@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from cityloop.platforms.application.media.encoding import encode
 from cityloop.platforms.application.media.jpeg_strip import strip_jpeg
 from cityloop.platforms.application.media.messages import Message
 
@@ -452,15 +453,12 @@ def _strip(upright: Image.Image, *, icc: Any, transparency: Any, fmt: _Format) -
 
 
 def _encode_main(clean: Image.Image, fmt: _Format) -> bytes:
-    out = io.BytesIO()
     icc = clean.info.get("icc_profile")
     if fmt is _JPEG:
-        clean.save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True, icc_profile=icc)
-    elif fmt is _WEBP:
-        clean.save(out, format="WEBP", quality=_WEBP_QUALITY, icc_profile=icc)
-    else:
-        clean.save(out, format="PNG", optimize=False, icc_profile=icc)
-    return out.getvalue()
+        return encode(clean, format="JPEG", quality=_JPEG_QUALITY, optimize=True, icc_profile=icc)
+    if fmt is _WEBP:
+        return encode(clean, format="WEBP", quality=_WEBP_QUALITY, icc_profile=icc)
+    return encode(clean, format="PNG", optimize=False, icc_profile=icc)
 
 
 _SIXTEEN_BIT_MODES: Final = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
@@ -493,9 +491,8 @@ def _encode_thumbnail(clean: Image.Image, thumb_size: int) -> tuple[bytes, str]:
     img.thumbnail((thumb_size, thumb_size), Image.Resampling.LANCZOS, reducing_gap=1.0)
     img.info = {}
 
-    out = io.BytesIO()
     if fmt == "JPEG":
-        img.save(out, format="JPEG", quality=_JPEG_QUALITY, optimize=True, icc_profile=icc)
+        data = encode(img, format="JPEG", quality=_JPEG_QUALITY, optimize=True, icc_profile=icc)
     else:
-        img.save(out, format="PNG", icc_profile=icc)
-    return out.getvalue(), content_type
+        data = encode(img, format="PNG", icc_profile=icc)
+    return data, content_type

@@ -11,6 +11,7 @@ from PIL import ExifTags, Image, ImageChops
 
 from cityloop.platforms.application.media.imaging import MediaRejected, process_image
 from cityloop.platforms.application.media.jpeg_strip import strip_jpeg
+from tests.support.city import City
 
 SECRETS = (b"Exif", b"CityCam 9000", b"Acme", b"xmpmeta", b"home address", b"secret comment")
 
@@ -85,6 +86,30 @@ def test_gps_is_still_read_from_an_upright_jpeg_before_stripping() -> None:
     result = process_image(_upright_phone_jpeg())
 
     assert result.gps == pytest.approx((51.5, -0.125), abs=1e-6)
+
+
+def test_an_uploaded_upright_photo_offers_its_position_and_serves_no_metadata(city: City) -> None:
+    response = city.client.post(
+        "/api/v1/media", files={"file": ("p.jpg", _upright_phone_jpeg(), "image/jpeg")}
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["location_hint"] == pytest.approx({"lat": 51.5, "lon": -0.125})
+    for url in (response.json()["url"], response.json()["thumbnail_url"]):
+        served = city.client.get(url).content
+        assert not any(secret in served for secret in SECRETS)
+
+
+def test_an_uploaded_upright_photo_cut_short_is_a_422_naming_the_file(city: City) -> None:
+    raw = _upright_phone_jpeg()
+
+    response = city.client.post(
+        "/api/v1/media", files={"file": ("p.jpg", raw[: len(raw) // 2], "image/jpeg")}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["type"].endswith("media-truncated")
+    assert response.json()["field"] == "file"
 
 
 def test_a_photo_to_rotate_is_still_re_encoded_upright() -> None:

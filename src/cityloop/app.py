@@ -18,6 +18,7 @@ from cityloop.base import messages, metrics, static
 from cityloop.base.context import AppContext
 from cityloop.base.contracts import Answer
 from cityloop.base.db import Database
+from cityloop.base.dispatch import install_prefix_dispatch
 from cityloop.base.headers import EVERY_ANSWER, SecurityHeadersMiddleware, page_headers
 from cityloop.base.limits import BodyLimitMiddleware
 from cityloop.base.modules import Service
@@ -199,7 +200,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         return HTMLResponse(INDEX_HTML)
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """Liveness: the process answers; for anyone, with no database check."""
         return {"status": "ok"}
 
@@ -229,6 +230,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         for mount in module.mounts:
             mount(app)
     install_front_ends(app, ctx)
+    # Last, with every route in place: a request is matched against its prefix's routes only.
+    install_prefix_dispatch(app)
     return app
 
 

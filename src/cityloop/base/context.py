@@ -51,5 +51,13 @@ class AppContext:
             yield session
 
 
-def get_context(request: Request) -> AppContext:
+def context_of(request: Request) -> AppContext:
+    """The context of the app serving ``request``."""
     return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+async def get_context(request: Request) -> AppContext:
+    """The context as a route dependency (``Depends(get_context)``): async, because FastAPI
+    sends a plain function dependency through the thread pool, a thread hop per request for an
+    attribute lookup."""
+    return context_of(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from cityloop.base.context import AppContext, get_context
+from cityloop.base.context import AppContext, context_of
 from cityloop.domains.services import licences
 from cityloop.domains.services.deadlines import Clock
 from cityloop.domains.services.lifecycle import Setting
@@ -23,4 +23,4 @@ def setting_for(ctx: AppContext) -> Setting:
 
 def setting_of(request: Request) -> Setting:
     """The setting of the app serving this request."""
-    return setting_for(get_context(request))
+    return setting_for(context_of(request))

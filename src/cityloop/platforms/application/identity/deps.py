@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from cityloop.base.context import get_context
+from cityloop.base.context import context_of
 from cityloop.base.locale import use_account_locale
 from cityloop.base.problems import Problem, forbidden
 from cityloop.platforms.application.identity import service, totp
@@ -66,7 +66,7 @@ def optional_user(request: Request, allow_pending: bool = False) -> User | None:
         return None
     # Looked up once per request: the reader's language (base/locale.py) asks for it too.
     user: User | None = getattr(request.state, "account", None)
-    ctx = get_context(request)
+    ctx = context_of(request)
     if user is None:
         with ctx.reading() as session:
             user = service.user_from_token(

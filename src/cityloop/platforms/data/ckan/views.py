@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from cityloop.base.context import AppContext, get_context
+from cityloop.base.context import AppContext, context_of
 from cityloop.platforms.data.ckan.actions import Call
 from cityloop.platforms.data.ckan.errors import AuthorizationError, BadRequest, CkanError
 from cityloop.platforms.data.ckan.index import SearchIndex
@@ -107,7 +107,7 @@ def _run(ctx: AppContext, name: str, data: dict[str, Any], url: str) -> Any:
 
 
 async def _answer(request: Request, name: str) -> Response:
-    ctx = get_context(request)
+    ctx = context_of(request)
     known = name in ACTIONS
     if not known and name not in WRITE_ACTIONS:
         return _json(BadRequest(f"Action name not known: {name}").body(), 400)
@@ -147,7 +147,7 @@ def error_response(request: Request, status: int, detail: str, headers: dict[str
     format: a 400 as CKAN's bare "Bad request" text, the rest in the envelope."""
     if status == 400:
         return _json(BadRequest(detail).body(), 400, headers)
-    ctx = get_context(request)
+    ctx = context_of(request)
     name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
     if status == 404:
         error: dict[str, Any] = {"__type": "Not Found Error", "message": "Not found"}

@@ -232,7 +232,9 @@ class RedactTokens(logging.Filter):
     PATTERN = re.compile(r"(access_token=)[^&\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "access_token=" in arg for arg in record.args
+        ):
             record.args = tuple(
                 self.PATTERN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
                 for arg in record.args
@@ -274,13 +276,20 @@ def _run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_config=log_config(),
+            access_log=settings.access_log,
             # uvicorn kills a worker that has not answered its supervisor's ping within this
             # (5 s by default): on a loaded machine a worker still importing the app missed it,
             # and was killed and restarted forever.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     else:
-        uvicorn.run(create_served_app(settings), host=host, port=port, log_config=log_config())
+        uvicorn.run(
+            create_served_app(settings),
+            host=host,
+            port=port,
+            log_config=log_config(),
+            access_log=settings.access_log,
+        )
 
 
 @app.command()

@@ -64,6 +64,22 @@ def test_serve_links_to_its_own_address_unless_a_public_url_is_set(
     assert bases == ["http://127.0.0.1:8123", "https://c.example"]
 
 
+def test_serve_writes_the_access_log_unless_the_setting_turns_it_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cityloop import cli
+    from cityloop.settings import Settings
+
+    options: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **given: options.append(given))
+    cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123)
+    monkeypatch.setenv("CITYLOOP_ACCESS_LOG", "false")
+    for name in ("CITYLOOP_DATA_DIR", "CITYLOOP_PUBLIC_BASE_URL", "CITYLOOP_RUN_BACKGROUND"):
+        monkeypatch.setenv(name, "")  # serve --workers writes these: put them back afterwards
+    cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123, workers=2)
+    assert [given["access_log"] for given in options] == [True, False]
+
+
 def test_serve_runs_one_worker_per_core_on_postgresql_and_one_on_sqlite(tmp_path: Path) -> None:
     import os
 

@@ -75,7 +75,7 @@ def test_serve_writes_the_access_log_unless_the_setting_turns_it_off(
     cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123)
     monkeypatch.setenv("CITYLOOP_ACCESS_LOG", "false")
     for name in ("CITYLOOP_DATA_DIR", "CITYLOOP_PUBLIC_BASE_URL", "CITYLOOP_RUN_BACKGROUND"):
-        monkeypatch.setenv(name, "")  # serve --workers writes these: put them back afterwards
+        monkeypatch.delenv(name, raising=False)  # serve --workers sets them: undone afterwards
     cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123, workers=2)
     assert [given["access_log"] for given in options] == [True, False]
 

@@ -74,8 +74,10 @@ def test_serve_writes_the_access_log_unless_the_setting_turns_it_off(
     monkeypatch.setattr(cli.uvicorn, "run", lambda app, **given: options.append(given))
     cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123)
     monkeypatch.setenv("CITYLOOP_ACCESS_LOG", "false")
-    for name in ("CITYLOOP_DATA_DIR", "CITYLOOP_PUBLIC_BASE_URL", "CITYLOOP_RUN_BACKGROUND"):
-        monkeypatch.delenv(name, raising=False)  # serve --workers sets them: undone afterwards
+    # serve --workers sets these for its workers: set first here, so they are undone afterwards
+    monkeypatch.setenv("CITYLOOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CITYLOOP_PUBLIC_BASE_URL", "http://127.0.0.1:8123")
+    monkeypatch.setenv("CITYLOOP_RUN_BACKGROUND", "false")
     cli._run(Settings(data_dir=tmp_path, run_background=False), "127.0.0.1", 8123, workers=2)
     assert [given["access_log"] for given in options] == [True, False]
 

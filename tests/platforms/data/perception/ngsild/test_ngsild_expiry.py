@@ -3,6 +3,7 @@ read once expired, their id free again, and deleted by the sweep with a delete c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from cityloop.platforms.data.perception.ngsild import expiry
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from tests.support.city import City
 from tests.support.ngsild import API, error_type
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("ngsild_credentials")
 
@@ -75,6 +77,16 @@ def test_an_expired_entity_is_hidden_from_every_read(city: City) -> None:
     assert city.client.post(API + "/entities", json=parcel("1")).status_code == 201
     assert read(city, entity["id"]).status_code == 200
     assert deletions(city, entity["id"]) == 1
+
+
+def test_the_same_read_hides_an_entity_once_its_time_passes(city: City) -> None:
+    """The criterion is built once: "now" must be read each time a statement runs, so a read
+    whose compiled form is cached still hides an entity that expired since it last ran."""
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    entity = parcel("soon", expiresAt=soon)
+    assert city.client.post(API + "/entities", json=entity).status_code == 201
+    assert read(city, entity["id"]).status_code == 200
+    wait_until(lambda: read(city, entity["id"]).status_code == 404, "the entity expired", 10)
 
 
 def test_counts_over_subqueries_skip_expired_entities_too(city: City) -> None:

@@ -363,7 +363,10 @@ def _department_params(department: Any) -> dict[str, str]:
 
 
 def _set_deadlines(session: Session, case: Case, now: datetime) -> None:
-    sla = sla_for(session, category_code=case.category_code, priority=case.priority)
+    # Without an autoflush: the case's changes so far go in the one UPDATE its timeline row's
+    # flush writes, not in one of their own.
+    with session.no_autoflush:
+        sla = sla_for(session, category_code=case.category_code, priority=case.priority)
     if sla is None:
         return
     case.response_due = now + timedelta(minutes=sla.response_minutes)

@@ -1,7 +1,7 @@
 """A report writes each row it touches once: a new case is inserted and not updated after, a
 supporter updates the case once, and an urgent case updates it once for each automatic action
-(register, dispatch). Each further UPDATE would be one more round of SQL in the single writer's
-critical section."""
+(register, dispatch), which do not read again the case intake just opened. Each further
+statement would be one more round of SQL in the single writer's critical section."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from tests.support.city import City, fresh_point
 
 
 @contextmanager
-def _case_updates(city: City) -> Iterator[list[str]]:
+def _case_updates(city: City, kind: str = "UPDATE CASES") -> Iterator[list[str]]:
     updates: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE CASES"):
+        if " ".join(statement.split()).upper().startswith(kind):
             updates.append(statement)
 
     event.listen(city.ctx.db.engine, "before_cursor_execute", count)
@@ -62,3 +62,13 @@ def test_an_urgent_case_is_updated_once_by_each_automatic_action(city: City) -> 
     assert case["status"] == "dispatched"
     assert case["response_due"] and case["resolution_due"]
     assert [row["action"] for row in case["timeline"]] == ["submit", "register", "dispatch"]
+
+
+def test_the_automatic_actions_do_not_read_again_the_case_they_were_given(city: City) -> None:
+    lat, lon = fresh_point()
+    with _case_updates(city, "SELECT CASES.") as reads:
+        answer = city.report(
+            category="C-01-01", lat=lat, lon=lon, attributes={"cover_state": "missing"}
+        )
+    assert city.case(answer["case_id"])["status"] == "dispatched"
+    assert len(reads) == 1, reads  # the search for an open case of the same problem nearby

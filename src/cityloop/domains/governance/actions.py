@@ -251,8 +251,17 @@ def actions_for(actor: Actor, case: Case) -> list[str]:
 # ---------------------------------------------------------------- applying an action
 
 
-def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionInput) -> Case:
+def apply_action(
+    session: Session,
+    *,
+    case_id: int,
+    actor: Actor,
+    data: ActionInput,
+    opened: Case | None = None,
+) -> Case:
     """Check an action against the workflow table, carry it out and record it."""
+    # ``opened`` is the case when this transaction opened it: no other transaction can see it
+    # yet, so there is nothing to lock and no need to read it again.
     transition = TRANSITIONS.get(data.action)
     if transition is None:
         raise bad_request(
@@ -262,7 +271,10 @@ def apply_action(session: Session, *, case_id: int, actor: Actor, data: ActionIn
             ),
             field="action",
         )
-    case = get_case_for(session, actor=actor, case_id=case_id, lock=True)
+    if opened is not None and opened.id == case_id:
+        case = opened
+    else:
+        case = get_case_for(session, actor=actor, case_id=case_id, lock=True)
     if actor.role != Caller.SYSTEM and actor.role not in transition.roles:
         raise forbidden(
             Message(

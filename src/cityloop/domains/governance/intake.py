@@ -385,12 +385,12 @@ def open_new_case(
         register = ActionInput(
             "register", note="Auto-registered", note_message=Message("note.auto_registered")
         )
-        apply_action(session, case_id=case.id, actor=SYSTEM, data=register)
+        apply_action(session, case_id=case.id, actor=SYSTEM, data=register, opened=case)
         dispatch = ActionInput(
             "dispatch",
             department=decision.department_code,
             note="Auto-dispatched",
             note_message=Message("note.auto_dispatched"),
         )
-        apply_action(session, case_id=case.id, actor=SYSTEM, data=dispatch)
+        apply_action(session, case_id=case.id, actor=SYSTEM, data=dispatch, opened=case)
     return IntakeResult(case, report, False)

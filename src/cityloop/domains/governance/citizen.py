@@ -202,3 +202,13 @@ def my_reports(session: Session, *, user_id: int) -> list[tuple[Report, Case]]:
 def followers(session: Session, *, case_id: int) -> list[Report]:
     """Every report that follows the case: the reporter and every supporter."""
     return reports_of(session, case_id=case_id)
+
+
+def followers_of(session: Session, *, case_ids: list[int]) -> dict[int, list[Report]]:
+    """:func:`followers` of many cases in one query, by case (every case given has a list)."""
+    found: dict[int, list[Report]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        query = select(Report).where(Report.case_id.in_(case_ids)).order_by(Report.id)
+        for report in session.scalars(query):
+            found[report.case_id].append(report)
+    return found

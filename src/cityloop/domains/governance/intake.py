@@ -300,9 +300,10 @@ def join_open_case(session: Session, *, case: Case, report: Report, actor: Actor
     """Add a checked report to an open case as one more supporter."""
     report.case_id = case.id
     session.add(report)
+    session.flush()  # the report's id, for its timeline row and event
+    # Changed after that flush, so the case's one UPDATE goes with its timeline row's INSERT.
     case.supporters += 1
     case.updated_at = report.created_at
-    session.flush()
     timeline.record(
         session,
         case=case,
@@ -364,6 +365,8 @@ def open_new_case(
         actor=actor,
         to_status=Status.SUBMITTED,
         from_status=None,
+        # The case's own time: its last public update stays as written, with no UPDATE.
+        at=now,
         message=Message("received"),
         data={"report_id": report.id, "channel": report.channel, "routing": decision.as_dict()},
     )
@@ -382,12 +385,12 @@ def open_new_case(
         register = ActionInput(
             "register", note="Auto-registered", note_message=Message("note.auto_registered")
         )
-        apply_action(session, case_id=case.id, actor=SYSTEM, data=register)
+        apply_action(session, case_id=case.id, actor=SYSTEM, data=register, opened=case)
         dispatch = ActionInput(
             "dispatch",
             department=decision.department_code,
             note="Auto-dispatched",
             note_message=Message("note.auto_dispatched"),
         )
-        apply_action(session, case_id=case.id, actor=SYSTEM, data=dispatch)
+        apply_action(session, case_id=case.id, actor=SYSTEM, data=dispatch, opened=case)
     return IntakeResult(case, report, False)

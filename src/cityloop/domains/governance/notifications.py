@@ -8,7 +8,7 @@ the recipient's: their account's setting, else the language they reported in, el
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
 from cityloop.domains.governance import citizen, timeline
 from cityloop.domains.governance import events as case_events
 from cityloop.domains.governance.messages import Message
-from cityloop.domains.governance.models import Case, Category, Report
+from cityloop.domains.governance.models import Case, CaseEvent, Category, Report
 from cityloop.platforms.application.identity import crews
 from cityloop.platforms.application.identity import service as identity
 from cityloop.platforms.application.identity.roles import Role
@@ -27,17 +27,48 @@ if TYPE_CHECKING:
     from cityloop.platforms.application.identity.models import User
 
 
-def on_public_update(session: Session, event: DeliveredEvent) -> None:
+def on_public_updates(session: Session, batch: list[DeliveredEvent]) -> None:
     """An inbox row for every follower, and an e-mail row for each follower who gave an
-    address. E-mail rows are sent later, outside any transaction."""
-    if notify.already_sent(session, event_id=event.id):
-        return
-    update = event.event
-    assert isinstance(update, case_events.CasePublicUpdate)
+    address, for each public update of a relay batch. E-mail rows are sent later, outside any
+    transaction."""
+    # Four reads for the whole batch (what was sent, the timeline rows, the followers, their
+    # accounts), not four or more per event: this consumer runs for every report.
+    sent = notify.sent_events(session, event_ids=[delivered.id for delivered in batch])
+    todo: list[tuple[int, case_events.CasePublicUpdate]] = []
+    for delivered in batch:
+        if delivered.id in sent:
+            continue
+        update = delivered.event
+        assert isinstance(update, case_events.CasePublicUpdate)
+        todo.append((delivered.id, update))
+    rows = timeline.public_events(session, event_ids=[update.event_id for _, update in todo])
+    todo = [(event_id, update) for event_id, update in todo if update.event_id in rows]
+    followers = citizen.followers_of(session, case_ids=sorted({u.case_id for _, u in todo}))
+    users = identity.users_by_id(
+        session,
+        user_ids={
+            report.reporter_user_id
+            for reports in followers.values()
+            for report in reports
+            if report.reporter_user_id
+        },
+    )
+    lines: list[dict[str, Any]] = []
+    for event_id, update in todo:
+        lines += _lines_for_followers(
+            event_id, update, rows[update.event_id], followers[update.case_id], users
+        )
+    notify.queue_lines(session, lines)
+
+
+def _lines_for_followers(
+    event_id: int,
+    update: case_events.CasePublicUpdate,
+    timeline_event: CaseEvent,
+    reports: list[Report],
+    users: dict[int, User],
+) -> list[dict[str, Any]]:
     case_id = update.case_id
-    timeline_event = timeline.public_event(session, event_id=update.event_id)
-    if timeline_event is None:
-        return
     coded = Message(
         "case.update",
         {
@@ -47,45 +78,48 @@ def on_public_update(session: Session, event: DeliveredEvent) -> None:
         },
     )
     kind = f"case.{update.action}"
+    lines: list[dict[str, Any]] = []
     seen_users: set[int] = set()
     addresses: dict[str, Report] = {}
-    for report in citizen.followers(session, case_id=case_id):
+    for report in reports:
         if report.contact_email:
             addresses.setdefault(report.contact_email.lower(), report)
         if report.reporter_user_id in seen_users:
             continue
         if report.reporter_user_id:
             seen_users.add(report.reporter_user_id)
-        notify.queue(
-            session,
-            source_event_id=event.id,
+        line = notify.line(
+            source_event_id=event_id,
             case_id=case_id,
             user_id=report.reporter_user_id,
             report_id=report.id,
             kind=kind,
-            message=coded.render(_locale_of(session, report)),
+            message=coded.render(_locale_of(report, users)),
             coded=coded,
         )
+        lines.append(line)
     status = timeline_event.to_status
     for address, report in addresses.items():
-        locale = _locale_of(session, report)
+        locale = _locale_of(report, users)
         subject = Message("case.email_subject", {"case": str(case_id), "status": status})
         follow = Message("case.follow_with_token", {"token": report.tracking_token})
-        notify.queue(
-            session,
-            source_event_id=event.id,
+        line = notify.line(
+            source_event_id=event_id,
             case_id=case_id,
             report_id=report.id,
             kind=kind,
             email=(address, subject.render(locale)),
             message=f"{coded.render(locale)}\n\n{follow.render(locale)}\n",
         )
+        lines.append(line)
+    return lines
 
 
-def _locale_of(session: Session, report: Report) -> str:
+def _locale_of(report: Report, users: dict[int, User]) -> str:
     """The language a reporter reads: their account's setting, else the one they reported in."""
     if report.reporter_user_id:
-        user = identity.get_user(session, user_id=report.reporter_user_id)
+        # A report's account always exists (a foreign key): a missing one fails the event.
+        user = users[report.reporter_user_id]
         if user.locale:
             return user.locale
     return report.locale or "en"
@@ -185,7 +219,7 @@ def _tell(
 
 def subscribe(registry: ConsumerRegistry, ctx: AppContext | None = None) -> None:
     """Register the notification consumers."""
-    registry.subscribe("notify.public", [case_events.CasePublicUpdate], on_public_update)
+    registry.subscribe_batch("notify.public", [case_events.CasePublicUpdate], on_public_updates)
     registry.subscribe("notify.escalation", [case_events.CaseEscalated], on_escalated)
     registry.subscribe("notify.flagged", [case_events.CaseFlagged], on_flagged)
     registry.subscribe("notify.assigned", [case_events.CaseAssigned], on_assigned)

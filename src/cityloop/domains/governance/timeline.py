@@ -7,6 +7,7 @@ one and tells followers when it is public.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -86,12 +87,14 @@ def record(
     data: dict[str, Any] | None = None,
     department_update: bool = True,
     notify: bool = True,
+    at: datetime | None = None,
 ) -> CaseEvent:
     """Append a timeline row (public rows reset update_overdue and notify followers)."""
     # ``department_update`` and ``notify`` turn either effect off for rows the department did
     # not write (a sensor's "normal again" line).
     # ``message_public`` False keeps the line for staff: stored by code, never shown to citizens.
-    now = utcnow()
+    # ``at`` is the row's time when the change it records took its own (a new case's).
+    now = at or utcnow()
     # A system's note (``note_message``) is kept as a code, so staff read it in their language.
     public_message = message.render() if message and message_public else None
     if message:
@@ -115,11 +118,13 @@ def record(
         data=data or {},
     )
     session.add(event)
-    session.flush()
-    if is_public_event(event) and department_update:
+    public = is_public_event(event)
+    if public and department_update:
+        # Set before the flush, so the case's changes go in the UPDATE that flush writes anyway.
         case.last_public_update_at = now
         case.update_overdue = False
-    if is_public_event(event) and notify:
+    session.flush()  # the row's id names it in the event
+    if public and notify:
         emit(
             session,
             events.CasePublicUpdate(
@@ -144,6 +149,14 @@ def public_event(session: Session, *, event_id: int) -> CaseEvent | None:
     if event is None or not is_public_event(event):
         return None
     return event
+
+
+def public_events(session: Session, *, event_ids: list[int]) -> dict[int, CaseEvent]:
+    """:func:`public_event` for many rows in one query, by id; rows not public are left out."""
+    if not event_ids:
+        return {}
+    rows = session.scalars(select(CaseEvent).where(CaseEvent.id.in_(event_ids)))
+    return {row.id: row for row in rows if is_public_event(row)}
 
 
 def latest_event_id(session: Session) -> int:

@@ -271,6 +271,13 @@ def get_user(session: Session, *, user_id: int) -> User:
     return user
 
 
+def users_by_id(session: Session, *, user_ids: set[int]) -> dict[int, User]:
+    """The users with these ids, in one query, by id (an unknown id is left out)."""
+    if not user_ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
+
+
 def set_locale(session: Session, *, user_id: int, locale: str | None) -> User:
     """Set the language an account reads (None: follow the browser), audited."""
     user = get_user(session, user_id=user_id)

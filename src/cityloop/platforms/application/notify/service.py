@@ -5,8 +5,9 @@ Domains decide who hears what; this platform stores and delivers."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
@@ -28,6 +29,19 @@ def already_sent(session: Session, *, event_id: int) -> bool:
     )
 
 
+def sent_events(session: Session, *, event_ids: list[int]) -> set[int]:
+    """Which of these outbox events have notified anyone yet: :func:`already_sent` for a batch."""
+    if not event_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Notification.source_event_id)
+            .where(Notification.source_event_id.in_(event_ids))
+            .distinct()
+        )
+    )
+
+
 def queue(
     session: Session,
     *,
@@ -42,27 +56,63 @@ def queue(
     coded: Message | None = None,
 ) -> None:
     """Queue an inbox line for a user or a report's tracking page, an e-mail or a text message."""
+    session.add(
+        Notification(
+            **line(
+                source_event_id=source_event_id,
+                kind=kind,
+                message=message,
+                user_id=user_id,
+                case_id=case_id,
+                report_id=report_id,
+                email=email,
+                sms=sms,
+                coded=coded,
+            )
+        )
+    )
+
+
+def line(
+    *,
+    source_event_id: int | None,
+    kind: str,
+    message: str,
+    user_id: int | None = None,
+    case_id: int | None = None,
+    report_id: int | None = None,
+    email: tuple[str, str] | None = None,
+    sms: str | None = None,
+    coded: Message | None = None,
+) -> dict[str, Any]:
+    """The columns of one queued line, for :func:`queue_lines` (arguments as :func:`queue`)."""
     # ``coded`` is the line as a message code, kept beside ``message`` (the text sent) so the
     # inbox shows it in each reader's language.
     # Given ``email`` as (address, subject), the line is an e-mail, and given ``sms`` (a phone
     # number) a text message, that :func:`send_pending` sends later through its channel.
     address, subject = email or (sms, None)
-    channel = "email" if email else "sms" if sms else "inbox"
-    session.add(
-        Notification(
-            source_event_id=source_event_id,
-            case_id=case_id,
-            user_id=user_id,
-            report_id=report_id,
-            channel=channel,
-            kind=kind,
-            address=address,
-            subject=subject,
-            message=message,
-            message_code=coded.code if coded else None,
-            message_params=dict(coded.params) if coded else None,
-        )
-    )
+    return {
+        "source_event_id": source_event_id,
+        "case_id": case_id,
+        "user_id": user_id,
+        "report_id": report_id,
+        "channel": "email" if email else "sms" if sms else "inbox",
+        "kind": kind,
+        "address": address,
+        "subject": subject,
+        "message": message,
+        "message_code": coded.code if coded else None,
+        "message_params": dict(coded.params) if coded else None,
+    }
+
+
+def queue_lines(session: Session, lines: list[dict[str, Any]]) -> None:
+    """Queue many lines (from :func:`line`) in one statement, in order."""
+    # One INSERT for all, where adding each row costs one INSERT per row on SQLite (the ORM
+    # wants every new row's id back; nobody needs these). With its NULLs written out, or rows
+    # with other columns left empty would go in separate statements.
+    if lines:
+        session.execute(insert(Notification).execution_options(render_nulls=True), lines)
 
 
 def send_pending(db: Database, *, channel: Channel, limit: int = 100) -> int:

@@ -4,8 +4,8 @@ Revision ID: 0045
 Revises: 0044
 Create Date: 2026-12-06 20:30:00
 
-At tens of thousands of readings a second a 32-bit id (2,147,483,647) lasts about a day of
-full load, or a year at a modest rate. On PostgreSQL the column of the partitioned table (the
+At the ingest targets (20,000 to 50,000 readings a second) a 32-bit id (2,147,483,647) runs
+out within a day or two of full load. On PostgreSQL the column of the partitioned table (the
 change cascades to every monthly partition, rewriting them) and its sequence become bigint.
 SQLite is unchanged: its INTEGER PRIMARY KEY is the rowid, already 64-bit.
 

@@ -13,6 +13,7 @@ from cityloop.base.outbox import OutboxEvent
 from cityloop.platforms.data.perception import service
 from cityloop.platforms.data.perception.events import EntitiesChanged
 from cityloop.platforms.data.perception.ingest import DeviceMessage, ingest_batch
+from cityloop.platforms.data.perception.models import Device
 from cityloop.platforms.data.perception.ngsild.models import NgsiEntity
 from tests.support.city import City
 
@@ -216,3 +217,32 @@ def test_an_entity_the_session_already_holds_shows_the_batchs_values(city: City)
         ingest_batch(session, messages=[DeviceMessage(apikey, north, b"2024-03-01T02:00:00Z|t|12")])
         assert entity(session, north) is held
         assert held.attrs[VOCAB + "temperature"]["value"] == 12.0
+
+
+def test_a_device_moved_since_its_last_batch_moves_its_entitys_location(city: City) -> None:
+    apikey, (north, south, _) = make_fleet(city)
+    ingest(
+        city, apikey, [(north, "2024-03-01T01:00:00Z|t|10"), (south, "2024-03-01T01:00:00Z|t|1")]
+    )
+    with city.ctx.db.writing() as session:
+        device = session.scalar(select(Device).where(Device.device_id == north))
+        assert device is not None
+        device.lat, device.lon = 31.25, 121.45
+    ingest(
+        city, apikey, [(north, "2024-03-01T02:00:00Z|t|11"), (south, "2024-03-01T02:00:00Z|t|2")]
+    )
+    with city.ctx.reading() as session:
+        moved, stayed = entity(session, north), entity(session, south)
+        assert moved.attrs[LOCATION]["value"] == {"type": "Point", "coordinates": [121.45, 31.25]}
+        assert (moved.lat, moved.lon, moved.min_lat, moved.max_lon) == (
+            31.25,
+            121.45,
+            31.25,
+            121.45,
+        )
+        assert (stayed.lat, stayed.lon) == (31.3, 121.4)
+        latest = events_naming(session, [north, south])[-1]
+    assert [c.attributes for c in latest.changes] == [
+        sorted([VOCAB + "temperature", LOCATION]),
+        [VOCAB + "temperature"],
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.base.db import Base, utcnow
@@ -77,7 +77,11 @@ class Measurement(Base):
         Index("ix_measurements_device_time", "device_id", "observed_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # bigint (migration 0045): a busy city passes 2**31 readings. On SQLite an INTEGER primary
+    # key is the 64-bit rowid already, and BIGINT would not be one.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
     tenant: Mapped[str] = mapped_column(String(100), default="", server_default="")
     device_id: Mapped[str | None] = mapped_column(String(100), default=None)
     entity_id: Mapped[str] = mapped_column(String(300))

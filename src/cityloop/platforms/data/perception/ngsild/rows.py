@@ -80,7 +80,16 @@ def get_entity(
 
 def place(row: NgsiEntity) -> None:
     """Keep the indexed centroid and bounding box in step with the location GeoProperty."""
-    location = row.attrs.get(LOCATION)
+    for name, value in location_columns(row.attrs).items():
+        setattr(row, name, value)
+
+
+LOCATION_COLUMNS = ("lat", "lon", "min_lat", "min_lon", "max_lat", "max_lon", "lat_span")
+
+
+def location_columns(attrs: dict[str, Any]) -> dict[str, float | None]:
+    """The indexed centroid and bounding box of the attributes' location, by column name."""
+    location = attrs.get(LOCATION)
     if isinstance(location, list):
         location = location[0] if location else None
     geometry = None
@@ -90,14 +99,18 @@ def place(row: NgsiEntity) -> None:
         except Exception:
             geometry = None
     if geometry is None or geometry.is_empty:
-        row.lat = row.lon = row.min_lat = row.min_lon = row.max_lat = row.max_lon = None
-        row.lat_span = None
-        return
+        return dict.fromkeys(LOCATION_COLUMNS)
     min_x, min_y, max_x, max_y = geometry.bounds
     centroid = geometry.centroid
-    row.lat, row.lon = float(centroid.y), float(centroid.x)
-    row.min_lat, row.min_lon, row.max_lat, row.max_lon = min_y, min_x, max_y, max_x
-    row.lat_span = max_y - min_y
+    return {
+        "lat": float(centroid.y),
+        "lon": float(centroid.x),
+        "min_lat": min_y,
+        "min_lon": min_x,
+        "max_lat": max_y,
+        "max_lon": max_x,
+        "lat_span": max_y - min_y,
+    }
 
 
 def emit_change(

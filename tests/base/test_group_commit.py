@@ -17,6 +17,7 @@ from cityloop.base import metrics
 from cityloop.base.db import Database
 from cityloop.base.idempotency import IdempotencyRecord
 from tests.support.databases import BACKENDS, seeded_database
+from tests.support.group_commit import writer_held
 from tests.support.waiting import wait_until
 
 SCOPE = "group-commit-test"
@@ -141,3 +142,24 @@ def test_closing_the_database_stops_the_writer_and_keeps_what_it_committed(db: D
 def test_postgresql_writes_alone_and_sqlite_in_groups_by_default(tmp_path: Path) -> None:
     assert Database(f"sqlite:///{tmp_path / 'a.db'}")._group is not None
     assert Database("postgresql://127.0.0.1/none")._group is None
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "alone"])
+def test_units_handed_in_together_answer_each_its_own_result_or_error(
+    templates: dict[str, str], tmp_path: Path, grouped: bool
+) -> None:
+    with seeded_database(templates, BACKENDS[0], tmp_path) as url:
+        database = Database(url, group_commit=grouped)
+        try:
+            commits = metrics.GROUP_COMMITS.value()
+            units = [remember("x"), remember("x"), remember("y")]
+            with ThreadPoolExecutor(1) as pool, writer_held(database, until_queued=len(units)):
+                handed_in = pool.submit(database.write_grouped_each, units)
+            answers = handed_in.result()
+            assert answers[0] == "x" and answers[2] == "y"
+            assert isinstance(answers[1], IntegrityError)
+            assert stored_keys(database) == {"x", "y"}
+            if grouped:  # the held unit, then the three at once
+                assert metrics.GROUP_COMMITS.value() - commits == 2
+        finally:
+            database.dispose()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -72,6 +72,27 @@ class GroupCommitter:
         if unit.error is not None:
             raise unit.error
         return unit.result  # type: ignore[return-value]
+
+    def run_each(self, works: Sequence[Callable[[Session], T]]) -> list[T | Exception]:
+        """Queue every work at once, each a unit of its own, so they commit in as few groups as
+        the queue allows; answer each unit's result or the error it raised, in order."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a unit of work cannot queue other units and wait for them")
+        units: list[_Unit[T]] = [_Unit(work) for work in works]
+        self._ensure_started()
+        for unit in units:
+            self._queue.put(unit)
+        answers: list[T | Exception] = []
+        for unit in units:
+            if not unit.done.wait(self.wait_seconds):
+                raise TimeoutError(f"the writer did not commit within {self.wait_seconds:.0f} s")
+            if isinstance(unit.error, Exception):
+                answers.append(unit.error)
+            elif unit.error is not None:
+                raise unit.error
+            else:
+                answers.append(unit.result)  # type: ignore[arg-type]
+        return answers
 
     def stop(self) -> None:
         """Commit what is queued, then stop the writer thread."""

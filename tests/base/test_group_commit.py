@@ -18,6 +18,7 @@ from cityloop.base import metrics
 from cityloop.base.db import Database
 from cityloop.base.idempotency import IdempotencyRecord
 from tests.support.databases import BACKENDS, seeded_database
+from tests.support.group_commit import writer_held
 from tests.support.waiting import wait_until
 
 SCOPE = "group-commit-test"
@@ -213,3 +214,22 @@ def test_a_caller_that_stops_waiting_leaves_the_queue_and_the_next_unit_is_still
         assert leader.result() == "held"
         assert patient.result() == "patient"
     assert stored_keys(db) == {"patient"}
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "alone"])
+def test_units_handed_in_together_answer_each_its_own_result_or_error(
+    templates: dict[str, str], tmp_path: Path, grouped: bool
+) -> None:
+    with seeded_database(templates, BACKENDS[0], tmp_path) as url:
+        database = Database(url, group_commit=grouped)
+        try:
+            commits = metrics.GROUP_COMMITS.value()
+            units = [remember("x"), remember("x"), remember("y")]
+            with ThreadPoolExecutor(1) as pool, writer_held(database, until_queued=len(units)):
+                handed_in = pool.submit(database.write_grouped_each, units)
+            answers = handed_in.result()
+            assert answers[0] == "x" and answers[2] == "y"
+            assert isinstance(answers[1], IntegrityError)
+            assert stored_keys(database) == {"x", "y"}
+            if grouped:  # the held unit, then the three at once
+                assert metrics.GROUP_COMMITS.value() - commits == 2
+        finally:
+            database.dispose()

@@ -4,14 +4,17 @@ are committed together in one group (tests of the domains that write through it)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database
 from tests.support.waiting import HANG_GUARD_SECONDS, wait_until
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -34,7 +37,16 @@ def writer_held(db: Database, *, until_queued: int) -> Iterator[None]:
         assert holding.wait(HANG_GUARD_SECONDS), "the writer never took the holding unit"
         try:
             yield
-            wait_until(lambda: group._queue.qsize() >= until_queued, "every unit queued")
+            wait_until(lambda: group.pending() >= until_queued, "every unit queued")
         finally:
             release.set()
         held.result()
+
+
+def all_at_once(db: Database, calls: list[Callable[[], T]]) -> list[T]:
+    """Run the calls from as many threads, their units committed together in one group where
+    the engine groups commits; answer each call's result in order."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        with writer_held(db, until_queued=len(calls)):
+            futures = [pool.submit(c) for c in calls]
+        return [f.result() for f in futures]

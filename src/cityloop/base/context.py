@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -44,6 +44,11 @@ class AppContext:
         """Run ``work`` as a unit of work that writes, in a group commit where the engine has
         one writer; returns what it returns."""
         return self.db.write_grouped(work)
+
+    def write_grouped_each(self, works: Sequence[Callable[[Session], T]]) -> list[T | Exception]:
+        """Run each work as a unit of work of its own, queued together; answer each one's result
+        or the error it raised, in order."""
+        return self.db.write_grouped_each(works)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -7,7 +7,7 @@ Both go through the same models and migrations.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -146,6 +146,19 @@ class Database:
             with self.writing() as session:
                 return work(session)
         return self._group.run(work)
+
+    def write_grouped_each(self, works: Sequence[Callable[[Session], T]]) -> list[T | Exception]:
+        """Run each work as a unit of work of its own, all queued at once where commits are
+        grouped (one after the other where not); answer each one's result or its error."""
+        if self._group is not None:
+            return self._group.run_each(works)
+        answers: list[T | Exception] = []
+        for work in works:
+            try:
+                answers.append(self.write_grouped(work))
+            except Exception as exc:  # this unit's failure is its answer; the others go on
+                answers.append(exc)
+        return answers
 
     def dispose(self) -> None:
         if self._group is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -70,29 +70,57 @@ class GroupCommitter:
     def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a savepoint of the next group's transaction; return its result once
         that transaction has committed, or raise the error it raised."""
-        if getattr(self._inside, "committing", False):
-            raise RuntimeError("a unit of work cannot queue another unit and wait for it")
         unit: _Unit[T] = _Unit(work)
-        with self._lock:
-            self._pending.append(unit)
-            if self._leader is None:
-                self._leader = unit
-        while not unit.answered:
-            if self._leader is unit:
-                self._lead()
-                continue
-            if not unit.wake.wait(self.wait_seconds):
-                self._give_up(unit)
-                raise TimeoutError(f"the writer did not commit within {self.wait_seconds:.0f} s")
-            unit.wake.clear()
+        self._enqueue([unit])
+        self._await([unit])
         if unit.error is not None:
             raise unit.error
         return unit.result  # type: ignore[return-value]
+
+    def run_each(self, works: Sequence[Callable[[Session], T]]) -> list[T | Exception]:
+        """Queue every work at once, each a unit of its own, so they commit in as few groups as
+        the queue allows; answer each unit's result or the error it raised, in order."""
+        units: list[_Unit[T]] = [_Unit(work) for work in works]
+        self._enqueue(units)
+        self._await(units)
+        answers: list[T | Exception] = []
+        for unit in units:
+            if isinstance(unit.error, Exception):
+                answers.append(unit.error)
+            elif unit.error is not None:
+                raise unit.error
+            else:
+                answers.append(unit.result)  # type: ignore[arg-type]
+        return answers
 
     def pending(self) -> int:
         """How many units wait for a group (for tests and metrics)."""
         with self._lock:
             return len(self._pending)
+
+    def _enqueue(self, units: Sequence[_Unit[Any]]) -> None:
+        if getattr(self._inside, "committing", False):
+            raise RuntimeError("a unit of work cannot queue another unit and wait for it")
+        with self._lock:
+            self._pending.extend(units)
+            if self._leader is None and units:
+                self._leader = units[0]  # the queue was empty: this caller leads
+
+    def _await(self, units: Sequence[_Unit[Any]]) -> None:
+        """Wait until every one of ``units`` is answered, leading a group whenever it is one of
+        theirs to lead (they are queued in order, so the first unanswered is the one)."""
+        for unit in units:
+            while not unit.answered:
+                if self._leader is unit:
+                    self._lead()
+                    continue
+                if not unit.wake.wait(self.wait_seconds):
+                    for waiting in units:
+                        self._give_up(waiting)
+                    raise TimeoutError(
+                        f"the writer did not commit within {self.wait_seconds:.0f} s"
+                    )
+                unit.wake.clear()
 
     def stop(self) -> None:
         """Nothing to stop: groups are committed by their callers' own threads."""

@@ -337,34 +337,42 @@ def _citizen(request: Request) -> int | None:
 def rate(ctx: Ctx, request: Request, case_id: CaseId, body: RatingIn) -> out.RatingAnswer:
     """Rate a closed case, 1 to 5 stars, within the rating window; for its reporters (by account or
     tracking token)."""
-    with ctx.writing() as session:
+    user_id = _citizen(request)
+
+    def write(session: Session) -> out.RatingAnswer:
         rating = citizen.rate_case(
             session,
             case_id=case_id,
             stars=body.stars,
             comment=body.comment,
-            user_id=_citizen(request),
+            user_id=user_id,
             token=body.token,
             window_hours=ctx.settings.rating_window_hours,
         )
         return out.RatingAnswer(case_id=case_id, stars=rating.stars, comment=rating.comment)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/public/cases/{case_id}/disputes", status_code=201)
 def dispute(ctx: Ctx, request: Request, case_id: CaseId, body: DisputeIn) -> out.DisputeAnswer:
     """Say a closed case is not fixed, within the dispute window; for its reporters (by account or
     tracking token)."""
-    with ctx.writing() as session:
+    user_id = _citizen(request)
+
+    def write(session: Session) -> out.DisputeAnswer:
         found = citizen.dispute_case(
             session,
             case_id=case_id,
             note=body.note,
             media_ids=body.media,
-            user_id=_citizen(request),
+            user_id=user_id,
             token=body.token,
             window_hours=ctx.settings.dispute_window_hours,
         )
         return out.DisputeAnswer(dispute_id=found.id, case_id=case_id, status="open")
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/public/cases/{case_id}/support", status_code=201, response_model=out.IntakeAnswer)

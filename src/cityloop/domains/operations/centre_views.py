@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.base.context import AppContext, get_context
@@ -31,6 +32,15 @@ POLL_SECONDS = 1.0
 # Device states follow from time passing: compared this often on each open feed.
 DEVICE_SECONDS = 10.0
 HEARTBEAT_SECONDS = 15.0
+
+
+def _record_position_reads(ctx: AppContext, actor: Actor, user_ids: list[int], *, via: str) -> None:
+    """Audit a read of workers' positions and log it for each worker, in the group commit."""
+
+    def write(session: Session) -> None:
+        citymap.record_position_reads(session, actor=actor, user_ids=user_ids, via=via)
+
+    ctx.write_grouped(write)
 
 
 def _layer(columns: tuple[str, ...], rows: list[list[Any]] | None) -> dict[str, Any] | None:
@@ -55,10 +65,7 @@ def city_map(
         cursor = live.latest_change_id(session)
         answer = citymap.city_map(session, actor=actor, layers=chosen)
     if answer.positions_read:
-        with ctx.writing() as session:
-            citymap.record_position_reads(
-                session, actor=actor, user_ids=answer.positions_read, via="operations:map"
-            )
+        _record_position_reads(ctx, actor, answer.positions_read, via="operations:map")
     body = {
         "generated_at": answer.generated_at.isoformat(),
         "scope": answer.scope,
@@ -133,10 +140,7 @@ async def live_feed(
             answer = live.changes_since(session, actor=viewer, after=after, gaps=list(gaps))
         readers = [int(c.data["user_id"]) for c in answer.changes if c.kind == "position"]
         if readers:
-            with ctx.writing() as session:
-                citymap.record_position_reads(
-                    session, actor=viewer, user_ids=readers, via="operations:live"
-                )
+            _record_position_reads(ctx, viewer, readers, via="operations:live")
         return answer
 
     def devices(viewer: Actor) -> dict[str, dict[str, Any]]:

@@ -122,9 +122,12 @@ def monthly_report(
 
 def staff_report(session: Session, *, actor: Actor, month: str, now: datetime) -> dict[str, Any]:
     """The month's report with every figure (no small-count protection): city-wide staff and
-    leaders of the operations centre only, and the read is audited."""
+    leaders of the operations centre only; the caller audits the read (audit_staff_report)."""
     if scoped(actor, {}):
         raise forbidden(Message("operations.report_city_wide"))
-    content = monthly_report(session, month=month, now=now, disclosure=public.STAFF)
+    return monthly_report(session, month=month, now=now, disclosure=public.STAFF)
+
+
+def audit_staff_report(session: Session, *, actor: Actor, month: str) -> None:
+    """Audit a read of the month's staff report."""
     identity.audit(session, actor=actor, action="operations.staff_report", target=f"report:{month}")
-    return content

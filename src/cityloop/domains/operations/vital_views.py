@@ -3,6 +3,7 @@ edits. Thin: scope, thresholds and versions are in ``vitals``."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -46,8 +47,9 @@ def save_vital_sign(ctx: Ctx, actor: Admin, code: Code, body: VitalIn) -> VitalR
     """Create or replace an indicator (an edit names the ``version`` it was made on); versioned
     and audited; admins only."""
     data = vitals.VitalInput(**body.model_dump(exclude={"version"}))
-    with ctx.writing() as session:
-        vitals.save_vital(session, code=code, data=data, actor=actor, version=body.version)
+    ctx.write_grouped(
+        partial(vitals.save_vital, code=code, data=data, actor=actor, version=body.version)
+    )
     with ctx.reading() as session:
         answer = vitals.vital_sign(session, actor=actor, code=code)
     return VitalReading.model_validate(answer["sign"])
@@ -58,6 +60,5 @@ def delete_vital_sign(
     ctx: Ctx, actor: Admin, code: Code, version: Annotated[int | None, Query(ge=1)] = None
 ) -> Response:
     """Remove an indicator read at ``version``; its versions stay; admins only."""
-    with ctx.writing() as session:
-        vitals.delete_vital(session, code=code, actor=actor, version=version)
+    ctx.write_grouped(partial(vitals.delete_vital, code=code, actor=actor, version=version))
     return Response(status_code=204)

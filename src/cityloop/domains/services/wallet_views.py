@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import iso
@@ -131,8 +132,11 @@ def revoke_licence(
     ctx: Ctx, actor: Staff, application_id: ApplicationId, body: RevokeIn
 ) -> out.StaffApplication:
     """Revoke an issued licence: verifiers refuse it once they fetch the status list again."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.StaffApplication:
         application = licences.revoke(
             session, application_id=application_id, actor=actor, reason=body.reason
         )
         return presenters.staff_application(session, application)
+
+    return ctx.write_grouped(write)

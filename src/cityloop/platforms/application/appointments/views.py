@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
@@ -124,14 +125,22 @@ def free_slots(
         ]
 
 
+def _booking_out(session: Session, booking: Appointment) -> AppointmentOut:
+    counter = session.get(Counter, booking.counter_id)
+    assert counter is not None
+    return appointment_out(booking, counter)
+
+
 @router.post("/appointments", response_model=AppointmentOut, status_code=201)
 def book(ctx: Ctx, body: AppointmentBookingIn, actor: Citizen) -> AppointmentOut:
     """Book a slot for the signed-in citizen."""
     assert actor.user_id is not None
-    with ctx.writing() as session:
+    user_id = actor.user_id
+
+    def write(session: Session) -> AppointmentOut:
         booking = bookings.book(
             session,
-            user_id=actor.user_id,
+            user_id=user_id,
             counter_id=body.counter_id,
             start=body.start,
             reference=body.reference,
@@ -139,9 +148,9 @@ def book(ctx: Ctx, body: AppointmentBookingIn, actor: Citizen) -> AppointmentOut
             timezone=ctx.settings.city_timezone,
             horizon_days=ctx.settings.appointment_booking_days,
         )
-        counter = session.get(Counter, booking.counter_id)
-        assert counter is not None
-        return appointment_out(booking, counter)
+        return _booking_out(session, booking)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/me/appointments", response_model=list[AppointmentOut])
@@ -163,7 +172,8 @@ def act(
 ) -> AppointmentOut:
     """Cancel (the holder, until a few hours before; staff at any time), or mark attended or
     no-show (staff of the counter's department)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> AppointmentOut:
         booking = bookings.act(
             session,
             appointment_id=appointment_id,
@@ -172,9 +182,9 @@ def act(
             note=body.note,
             cancel_hours=ctx.settings.appointment_cancel_hours,
         )
-        counter = session.get(Counter, booking.counter_id)
-        assert counter is not None
-        return appointment_out(booking, counter)
+        return _booking_out(session, booking)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/appointments/day", response_model=AppointmentDayList)
@@ -185,7 +195,9 @@ def day_list(
     actor: Staff,
 ) -> AppointmentDayList:
     """A counter's appointments of one day, with the people booked (audited)."""
-    with ctx.writing() as session:  # writing: the read of personal data is audited
+
+    # A unit that writes: the read of personal data is audited.
+    def write(session: Session) -> AppointmentDayList:
         found, rows = bookings.day_list(
             session, counter_id=counter, day=day, actor=actor, timezone=ctx.settings.city_timezone
         )
@@ -201,3 +213,5 @@ def day_list(
                 for a, user in rows
             ],
         )
+
+    return ctx.write_grouped(write)

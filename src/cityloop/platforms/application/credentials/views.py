@@ -7,6 +7,7 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.base.db import utcnow
@@ -151,7 +152,10 @@ def revoke(
     """Revoke a credential (admin; audited; idempotent): its status bit is set."""
     authority = runtime.authority_of(ctx)
     reason = body.reason if body else ""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> CredentialOut:
         record = service.revoke(session, credential_id=credential_id, actor=actor, reason=reason)
         number = session.get(StatusList, record.status_list_id)
         return credential_out(authority, record, number.number if number else 0)
+
+    return ctx.write_grouped(write)

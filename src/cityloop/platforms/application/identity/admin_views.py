@@ -3,15 +3,19 @@ for supervisors)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.identity import accounts, auditlog, presenters, service, totp
 from cityloop.platforms.application.identity.deps import require_roles, staff_actor
+from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.identity.policy import PasswordPolicy
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, STAFF_ROLES, Role
 from cityloop.platforms.application.identity.schemas import (
@@ -64,13 +68,20 @@ def list_users(
         return UserPage(items=[presenters.summary(u) for u in rows], total=total)
 
 
+def _user_write(ctx: AppContext, change: Callable[[Session], User]) -> UserDetailOut:
+    """Change (or read, audited) an account in a unit of the group commit; answer it as it is
+    then. Password changes stay off the writer: hashing one would stall every other writer."""
+
+    def write(session: Session) -> UserDetailOut:
+        return presenters.detail(session, change(session))
+
+    return ctx.write_grouped(write)
+
+
 @router.get("/users/{username}", response_model=UserDetailOut)
 def user_detail(ctx: Ctx, username: UsernamePath, actor: Admin) -> UserDetailOut:
     """One account with its contact details; admins only, and the read is audited."""
-    with ctx.writing() as session:
-        return presenters.detail(
-            session, accounts.read_user(session, username=username, actor=actor)
-        )
+    return _user_write(ctx, partial(accounts.read_user, username=username, actor=actor))
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201)
@@ -102,9 +113,9 @@ def update_user(ctx: Ctx, username: UsernamePath, body: UserUpdate, actor: Admin
     """Change an account's role, department, district scope, display name or contact; admins
     only, audited. An admin cannot take their own admin role, nor leave the city without one."""
     changes = body.model_dump(include=body.model_fields_set)
-    with ctx.writing() as session:
-        user = accounts.update_user(session, username=username, actor=actor, changes=changes)
-        return presenters.detail(session, user)
+    return _user_write(
+        ctx, partial(accounts.update_user, username=username, actor=actor, changes=changes)
+    )
 
 
 @router.post("/users/{username}/password-reset", response_model=PasswordResetOut)
@@ -128,25 +139,24 @@ def reset_password(
 def reset_totp(ctx: Ctx, username: UsernamePath, actor: Admin) -> UserDetailOut:
     """Remove an account's second factor and recovery codes (a lost phone), so its owner enrols
     again; admins only, audited."""
-    with ctx.writing() as session:
-        return presenters.detail(session, totp.reset(session, username=username, actor=actor))
+    return _user_write(ctx, partial(totp.reset, username=username, actor=actor))
 
 
 @router.post("/users/{username}/deactivate", response_model=UserDetailOut)
 def deactivate_user(ctx: Ctx, username: UsernamePath, actor: Admin) -> UserDetailOut:
     """The account can no longer sign in, and its tokens (and live feeds) stop working; admins
     only, audited. Nobody deactivates their own account, nor the last active admin."""
-    with ctx.writing() as session:
-        user = service.set_user_active(session, username=username, active=False, actor=actor)
-        return presenters.detail(session, user)
+    return _user_write(
+        ctx, partial(service.set_user_active, username=username, active=False, actor=actor)
+    )
 
 
 @router.post("/users/{username}/activate", response_model=UserDetailOut)
 def activate_user(ctx: Ctx, username: UsernamePath, actor: Admin) -> UserDetailOut:
     """A deactivated account may sign in again; admins only, audited."""
-    with ctx.writing() as session:
-        user = service.set_user_active(session, username=username, active=True, actor=actor)
-        return presenters.detail(session, user)
+    return _user_write(
+        ctx, partial(service.set_user_active, username=username, active=True, actor=actor)
+    )
 
 
 def _filter(
@@ -197,9 +207,9 @@ def export_audit(ctx: Ctx, actor: Auditor, where: Filter) -> StreamingResponse:
     """Every entry the filters match, newest first, as CSV; admins and supervisors only. The
     export itself is audited."""
     where.conditions()  # a bad filter is a 400 before the answer starts
-    with ctx.writing() as session:
-        service.audit(
-            session,
+    ctx.write_grouped(
+        partial(
+            service.audit,
             actor=actor,
             action="audit.export",
             target="audit_log",
@@ -208,7 +218,8 @@ def export_audit(ctx: Ctx, actor: Auditor, where: Filter) -> StreamingResponse:
                 "from": where.since.isoformat() if where.since else None,
                 "to": where.until.isoformat() if where.until else None,
             },
-        )  # fmt: skip
+        )
+    )  # fmt: skip
     return StreamingResponse(
         auditlog.csv_lines(ctx, where=where),
         media_type="text/csv; charset=utf-8",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -46,6 +48,15 @@ def _crews_out(session: Session, found: list[Crew]) -> list[CrewOut]:
     ]
 
 
+def _crew_write(ctx: AppContext, change: Callable[[Session], Crew]) -> CrewOut:
+    """Change a crew in a unit of the group commit; answer the crew as the change left it."""
+
+    def write(session: Session) -> CrewOut:
+        return _crews_out(session, [change(session)])[0]
+
+    return ctx.write_grouped(write)
+
+
 @router.get("/crews")
 def list_crews(
     ctx: Ctx,
@@ -63,53 +74,54 @@ def list_crews(
 @router.post("/crews", status_code=201)
 def create_crew(ctx: Ctx, actor: Staff, body: CrewCreate) -> CrewOut:
     """Add a crew to a department; an admin, or the department's handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.create_crew(
-            session, actor=actor, department_code=body.department_code, name=body.name
-        )
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx,
+        partial(
+            crews.create_crew, actor=actor, department_code=body.department_code, name=body.name
+        ),
+    )
 
 
 @router.patch("/crews/{crew_id}")
 def rename_crew(ctx: Ctx, actor: Staff, crew_id: CrewId, body: CrewRename) -> CrewOut:
     """Rename a crew; an admin, or the department's handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.rename_crew(session, actor=actor, crew_id=crew_id, name=body.name)
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx, partial(crews.rename_crew, actor=actor, crew_id=crew_id, name=body.name)
+    )
 
 
 @router.post("/crews/{crew_id}/members")
 def add_crew_member(ctx: Ctx, actor: Staff, crew_id: CrewId, body: CrewMemberAdd) -> CrewOut:
     """Put one of the department's field workers in the crew; an admin, or the department's
     handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.add_member(session, actor=actor, crew_id=crew_id, username=body.username)
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx, partial(crews.add_member, actor=actor, crew_id=crew_id, username=body.username)
+    )
 
 
 @router.delete("/crews/{crew_id}/members/{username}")
 def remove_crew_member(ctx: Ctx, actor: Staff, crew_id: CrewId, username: Username) -> CrewOut:
     """Take a worker out of the crew; an admin, or the department's handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.remove_member(session, actor=actor, crew_id=crew_id, username=username)
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx, partial(crews.remove_member, actor=actor, crew_id=crew_id, username=username)
+    )
 
 
 @router.post("/crews/{crew_id}/deactivate")
 def deactivate_crew(ctx: Ctx, actor: Staff, crew_id: CrewId) -> CrewOut:
     """The crew takes no new work (its members and past cases stay); an admin, or the
     department's handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.set_crew_active(session, actor=actor, crew_id=crew_id, active=False)
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx, partial(crews.set_crew_active, actor=actor, crew_id=crew_id, active=False)
+    )
 
 
 @router.post("/crews/{crew_id}/activate")
 def activate_crew(ctx: Ctx, actor: Staff, crew_id: CrewId) -> CrewOut:
     """A deactivated crew may take work again; an admin, or the department's handler. Audited."""
-    with ctx.writing() as session:
-        crew = crews.set_crew_active(session, actor=actor, crew_id=crew_id, active=True)
-        return _crews_out(session, [crew])[0]
+    return _crew_write(
+        ctx, partial(crews.set_crew_active, actor=actor, crew_id=crew_id, active=True)
+    )
 
 
 @router.get("/departments/{code}/workers")

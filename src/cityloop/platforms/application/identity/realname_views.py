@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.identity import enterprises, numbers, realname, service
@@ -100,9 +101,12 @@ def citizens(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[CitizenRow]:
     """Citizens and their levels for staff, identity numbers masked (the read is audited)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> list[CitizenRow]:
         rows = realname.citizens(session, actor=actor, level=level, limit=limit, offset=offset)
         return [citizen_row(user, record) for user, record in rows]
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/identity/citizens/{username}", response_model=CounterCitizen)
@@ -110,15 +114,19 @@ def counter_screen(
     ctx: Ctx, actor: CounterStaff, username: Annotated[str, Path(min_length=1, max_length=80)]
 ) -> CounterCitizen:
     """The counter screen: a citizen's full identity number (audited and access-logged)."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> CounterCitizen:
         user, record = realname.counter_lookup(session, username=username, actor=actor)
         return counter_citizen(user, record)
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/identity/counter-verifications", response_model=CounterCitizen)
 def counter_verify(ctx: Ctx, actor: CounterStaff, body: CounterVerifyIn) -> CounterCitizen:
     """Real-name level 3: the clerk checked the document in hand against the account's number."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> CounterCitizen:
         record = realname.counter_verify(
             session,
             username=body.username,
@@ -129,6 +137,8 @@ def counter_verify(ctx: Ctx, actor: CounterStaff, body: CounterVerifyIn) -> Coun
             address_district=body.address_district,
         )
         return counter_citizen(service.get_user(session, user_id=record.user_id), record)
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/me/enterprises", response_model=list[MyEnterprise])
@@ -152,11 +162,13 @@ def agents(ctx: Ctx, user: Person, uscc: UsccPath) -> list[AgentOut]:
 @router.post("/enterprises/{uscc}/agents", response_model=AgentOut, status_code=201)
 def grant_agent(ctx: Ctx, user: Person, uscc: UsccPath, body: AgentGrantIn) -> AgentOut:
     """Authorise a citizen account to act for the enterprise (the legal representative only)."""
-    with ctx.writing() as session:
-        grant = enterprises.grant_agent(
-            session, actor=service.actor_for(user), uscc=uscc, username=body.username
-        )
+    actor = service.actor_for(user)
+
+    def write(session: Session) -> AgentOut:
+        grant = enterprises.grant_agent(session, actor=actor, uscc=uscc, username=body.username)
         return agent_out(grant, service.get_user(session, user_id=grant.user_id))
+
+    return ctx.write_grouped(write)
 
 
 @router.post("/enterprises/{uscc}/agents/{grant_id}/revoke", response_model=AgentOut)
@@ -164,11 +176,13 @@ def revoke_agent(
     ctx: Ctx, user: Person, uscc: UsccPath, grant_id: Annotated[int, Path(ge=1)]
 ) -> AgentOut:
     """End an agent's rights at once."""
-    with ctx.writing() as session:
-        grant = enterprises.revoke_agent(
-            session, actor=service.actor_for(user), uscc=uscc, grant_id=grant_id
-        )
+    actor = service.actor_for(user)
+
+    def write(session: Session) -> AgentOut:
+        grant = enterprises.revoke_agent(session, actor=actor, uscc=uscc, grant_id=grant_id)
         return agent_out(grant, service.get_user(session, user_id=grant.user_id))
+
+    return ctx.write_grouped(write)
 
 
 @router.get("/enterprises/{uscc}", response_model=EnterpriseOut)
@@ -176,5 +190,8 @@ def enterprise_lookup(
     ctx: Ctx, actor: Annotated[Actor, Depends(staff_actor)], uscc: UsccPath
 ) -> EnterpriseOut:
     """Staff look an enterprise up by its code; the representative's number is masked."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> EnterpriseOut:  # a unit that writes: the lookup is audited
         return enterprise_out(enterprises.staff_lookup(session, actor=actor, uscc=uscc))
+
+    return ctx.write_grouped(write)

@@ -3,6 +3,7 @@ administrators and the supervision centre."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -60,6 +61,5 @@ def access_log_chain(ctx: Ctx, actor: LogReader) -> ChainStatus:
     with ctx.reading() as session:
         report, latest = staff.chain_state(session, actor=actor)
         answer = chain_status(report, latest)
-    with ctx.writing() as session:
-        staff.audit_chain_check(session, actor=actor, report=report)
+    ctx.write_grouped(partial(staff.audit_chain_check, actor=actor, report=report))
     return answer

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from cityloop.base.context import AppContext, get_context
 from cityloop.platforms.application.identity.deps import require_roles
@@ -60,10 +61,14 @@ class RuleIn(BaseModel):
 def create_rule(ctx: Ctx, actor: Admin, body: RuleIn) -> out.Rule:
     """Create an alarm rule: the condition on readings that raises an alarm of a type and severity;
     admins only."""
-    with ctx.writing() as session:
-        rule = rules.create_rule(session, data=body.data())
+    data = body.data()
+
+    def write(session: Session) -> out.Rule:
+        rule = rules.create_rule(session, data=data)
         audit(session, actor=actor, action="alarm_rule.create", target=f"rule:{rule.id}")
         return rule_out(rule)
+
+    return ctx.write_grouped(write)
 
 
 @router.get(BASE + "/rules")
@@ -89,18 +94,25 @@ def get_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> out.Rule:
 @router.put(BASE + "/rules/{rule_id}")
 def replace_rule(ctx: Ctx, actor: Admin, rule_id: Id, body: RuleIn) -> out.Rule:
     """Replace an alarm rule's definition; admins only."""
-    with ctx.writing() as session:
-        rule = rules.update_rule(session, rule_id=rule_id, data=body.data())
+    data = body.data()
+
+    def write(session: Session) -> out.Rule:
+        rule = rules.update_rule(session, rule_id=rule_id, data=data)
         audit(session, actor=actor, action="alarm_rule.update", target=f"rule:{rule_id}")
         return rule_out(rule)
+
+    return ctx.write_grouped(write)
 
 
 @router.delete(BASE + "/rules/{rule_id}", status_code=204)
 def delete_rule(ctx: Ctx, actor: Admin, rule_id: Id) -> Response:
     """Delete an alarm rule (the alarms it raised stay); admins only."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> None:
         rules.delete_rule(session, rule_id=rule_id)
         audit(session, actor=actor, action="alarm_rule.delete", target=f"rule:{rule_id}")
+
+    ctx.write_grouped(write)
     return Response(status_code=204)
 
 
@@ -144,20 +156,26 @@ def get_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
 def ack_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     """Acknowledge an alarm (409 when its state does not allow it); admins, dispatchers and
     supervisors."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Alarm:
         alarm = alarms.acknowledge(session, alarm_id=alarm_id, username=actor.username)
         audit(session, actor=actor, action="alarm.ack", target=f"alarm:{alarm_id}")
         return alarm_out(alarm)
+
+    return ctx.write_grouped(write)
 
 
 @router.post(BASE + "/alarms/{alarm_id}/clear")
 def clear_alarm(ctx: Ctx, actor: Operator, alarm_id: Id) -> out.Alarm:
     """Clear an alarm by hand (its rule raises a new one if the condition still holds); admins,
     dispatchers and supervisors."""
-    with ctx.writing() as session:
+
+    def write(session: Session) -> out.Alarm:
         alarm = alarms.clear_manually(session, alarm_id=alarm_id, username=actor.username)
         audit(session, actor=actor, action="alarm.clear", target=f"alarm:{alarm_id}")
         return alarm_out(alarm)
+
+    return ctx.write_grouped(write)
 
 
 @router.get(BASE + "/devices/{device_id}/rollups")

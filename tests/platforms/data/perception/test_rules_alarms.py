@@ -18,7 +18,7 @@ from cityloop.demo.seed import DEMO_API_KEY
 from cityloop.domains.governance import sensors
 from cityloop.domains.governance.events import CasePublicUpdate
 from cityloop.domains.governance.models import Case
-from cityloop.platforms.data.perception import alarms, retention, rules
+from cityloop.platforms.data.perception import alarms, retention, rule_evaluation, rules
 from cityloop.platforms.data.perception.alarm_models import TelemetryRollup
 from tests.support.city import City, fresh_point
 from tests.support.perception import (
@@ -108,11 +108,11 @@ def test_nodata_raises_once_and_clears_on_the_next_message(city: City) -> None:
     _, apikey, device = watched_device(city, offline, "binary", MANHOLE_CONFIG, "ManholeCover")
     send(city, apikey, device, manhole_payload(False))
     with city.ctx.writing() as session:
-        rules.sweep_nodata(session, now=utcnow() + timedelta(minutes=30))
+        rule_evaluation.sweep_nodata(session, now=utcnow() + timedelta(minutes=30))
     assert alarms_of(city, device) == []
     for _ in range(2):
         with city.ctx.writing() as session:
-            rules.sweep_nodata(session, now=utcnow() + timedelta(hours=2))
+            rule_evaluation.sweep_nodata(session, now=utcnow() + timedelta(hours=2))
     [alarm] = alarms_of(city, device)
     assert (alarm["type"], alarm["status"], alarm["count"]) == ("DEVICE_OFFLINE", "ACTIVE_UNACK", 1)
     send(city, apikey, device, manhole_payload(False))

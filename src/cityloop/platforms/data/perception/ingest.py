@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cityloop.base import metrics
 from cityloop.base.db import utcnow
 from cityloop.base.problems import Problem
-from cityloop.platforms.data.perception import rules, service
+from cityloop.platforms.data.perception import rule_evaluation, service
 from cityloop.platforms.data.perception.codecs import CodecError, Reading, get_codec
 from cityloop.platforms.data.perception.messages import Message
 from cityloop.platforms.data.perception.models import Device, DeviceProfile, ProvisioningGroup
@@ -166,7 +166,7 @@ def ingest_batch(
     for (_, device, _, _), result in zip(accepted, stored, strict=True):
         per_device.setdefault(device.device_id, (device, []))[1].extend(result.readings)
     for device, readings in per_device.values():
-        rules.evaluate_readings(session, device=device, readings=readings)
+        rule_evaluation.evaluate_readings(session, device=device, readings=readings)
     total = 0
     for (index, device, _readings, _received), result in zip(accepted, stored, strict=True):
         outcomes[index] = IngestResult(

@@ -9,7 +9,7 @@ from cityloop.base.limits import MULTIPART_OVERHEAD, BodyLimit
 from cityloop.base.modules import Module, ScheduledJob, Service
 from cityloop.base.outbox import ConsumerRegistry
 from cityloop.base.ratelimit import RateLimiter
-from cityloop.platforms.data.perception import cli, datasets, partitions, retention, rules
+from cityloop.platforms.data.perception import cli, datasets, partitions, retention, rule_evaluation
 from cityloop.platforms.data.perception.alarm_models import (
     Alarm,
     AlarmRule,
@@ -68,7 +68,7 @@ def _context_fetch_limit(ctx: AppContext) -> None:
 
 def _nodata_sweep(ctx: AppContext) -> int:
     with ctx.writing() as session:
-        return rules.sweep_nodata(session)
+        return rule_evaluation.sweep_nodata(session)
 
 
 def _ngsild_expiry(ctx: AppContext) -> int:

@@ -214,6 +214,8 @@ def test_a_caller_that_stops_waiting_leaves_the_queue_and_the_next_unit_is_still
         assert leader.result() == "held"
         assert patient.result() == "patient"
     assert stored_keys(db) == {"patient"}
+
+
 @pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "alone"])
 def test_units_handed_in_together_answer_each_its_own_result_or_error(
     templates: dict[str, str], tmp_path: Path, grouped: bool

@@ -300,7 +300,7 @@ def alarm_latency(
         "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
         "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
-        "target_p99_ms": 1000,
+        "target_p99_ms": 100,
     }
 
 
@@ -344,7 +344,7 @@ def http_batch(server: Server, device_ids: list[str], seconds: float) -> dict:
         "seconds": round(took, 2),
         "readings_per_s": round(readings / took, 1),
         "request_p50_ms": round(1000 * statistics.median(latencies), 1),
-        "target_readings_per_s": 50_000,
+        "target_readings_per_s": 30_000,
     }
 
 
@@ -466,12 +466,12 @@ def report(figures: dict[str, Any]) -> None:
         p99 = statistics.median(a["p99_ms"] for a in alarm)
         load = statistics.median(a["background_rate_achieved"] for a in alarm)
         print(
-            f"  alarm to case          p50 {p50:,.0f} ms, p99 {p99:,.0f} ms   target p99 < 1,000 ms"
+            f"  alarm to case          p50 {p50:,.0f} ms, p99 {p99:,.0f} ms   target p99 < 100 ms"
             f"   (under {load:,.0f} messages/s of other traffic)"
         )
     print(
-        f"  HTTP batch ingest      {batch_rate:>10,.0f} readings/s   target >= 50,000"
-        f"   ({batch_rate / ceiling:.2f} x ceiling)"
+        f"  HTTP batch ingest      {batch_rate:>10,.0f} readings/s   target >= 30,000"
+        f"   ({batch_rate / ceiling:.2f} x ceiling, target >= 0.7)"
     )
 
 

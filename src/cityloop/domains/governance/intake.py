@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
@@ -111,6 +111,17 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
     return lat, lon, placement
 
 
+# Built once: under load, building the expression cost as much as running it. ``since`` may
+# be left out: the earliest representable time then keeps every case.
+_NEARBY_OPEN = select(Case).where(
+    Case.category_code == bindparam("category"),
+    Case.status.in_([s.value for s in OPEN_STATES]),
+    Case.lat.between(bindparam("min_lat"), bindparam("max_lat")),
+    Case.lon.between(bindparam("min_lon"), bindparam("max_lon")),
+)
+_NEARBY_OPEN_SINCE = _NEARBY_OPEN.where(Case.created_at >= bindparam("since"))
+
+
 def nearby_open_cases(
     session: Session,
     *,
@@ -122,15 +133,17 @@ def nearby_open_cases(
 ) -> list[tuple[float, Case]]:
     """Open cases of this category within ``radius_m``, nearest first, as (metres, case)."""
     min_lon, min_lat, max_lon, max_lat = geo.bounding_box(lon, lat, radius_m)
-    query = select(Case).where(
-        Case.category_code == category.code,
-        Case.status.in_([s.value for s in OPEN_STATES]),
-        Case.lat.between(min_lat, max_lat),
-        Case.lon.between(min_lon, max_lon),
-    )
+    params: dict[str, Any] = {
+        "category": category.code,
+        "min_lat": min_lat,
+        "max_lat": max_lat,
+        "min_lon": min_lon,
+        "max_lon": max_lon,
+    }
+    query = _NEARBY_OPEN
     if since is not None:
-        query = query.where(Case.created_at >= since)
-    found = [(geo.distance_m(lon, lat, c.lon, c.lat), c) for c in session.scalars(query)]
+        query, params["since"] = _NEARBY_OPEN_SINCE, since
+    found = [(geo.distance_m(lon, lat, c.lon, c.lat), c) for c in session.scalars(query, params)]
     return sorted(
         ((d, c) for d, c in found if d <= radius_m), key=lambda pair: (pair[0], pair[1].id)
     )

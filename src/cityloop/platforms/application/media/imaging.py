@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Final
@@ -179,18 +180,36 @@ def process_image(
             ImageOps.exif_transpose(img, in_place=True)
 
         clean = _strip(img, icc=icc, transparency=transparency, fmt=fmt)
-        try:
+        with _writable(clean):
             data = _encode_main(clean, fmt)
-            width, height = clean.size
-            # Last use of the full-size pixels, so the thumbnail may shrink them in place.
-            thumb_bytes, thumb_type = _encode_thumbnail(clean, thumb_size)
-        except (OSError, ValueError, KeyError) as exc:
-            # Pillow can decode a few exotic pixel layouts it cannot write back.
-            raise MediaRejected(
-                "unsupported_format",
-                Message("media.image_s_pixel_format", {"mode": str(clean.mode)}),
-            ) from exc
+        return _processed(data, fmt, clean, gps=gps, thumb_size=thumb_size)
 
+
+@contextlib.contextmanager
+def _writable(clean: Image.Image) -> Iterator[None]:
+    """Pillow can decode a few exotic pixel layouts it cannot write back: refuse those."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError) as exc:
+        raise MediaRejected(
+            "unsupported_format",
+            Message("media.image_s_pixel_format", {"mode": str(clean.mode)}),
+        ) from exc
+
+
+def _processed(
+    data: bytes,
+    fmt: _Format,
+    clean: Image.Image,
+    *,
+    gps: tuple[float, float] | None,
+    thumb_size: int,
+) -> ProcessedImage:
+    """The stored image's record, with its thumbnail made from ``clean``, its decoded pixels
+    (their last use, so the thumbnail may shrink them in place)."""
+    width, height = clean.size
+    with _writable(clean):
+        thumb_bytes, thumb_type = _encode_thumbnail(clean, thumb_size)
     return ProcessedImage(
         content_type=fmt.content_type,
         extension=fmt.extension,
@@ -242,25 +261,7 @@ def _from_stripped(
     with Image.open(io.BytesIO(data), formats=("JPEG",)) as clean:
         _check_pixels(clean.size, pixel_limit)
         _load(clean, _JPEG)
-        width, height = clean.size
-        try:
-            thumb_bytes, thumb_type = _encode_thumbnail(clean, thumb_size)
-        except (OSError, ValueError, KeyError) as exc:
-            raise MediaRejected(
-                "unsupported_format",
-                Message("media.image_s_pixel_format", {"mode": str(clean.mode)}),
-            ) from exc
-    return ProcessedImage(
-        content_type=_JPEG.content_type,
-        extension=_JPEG.extension,
-        width=width,
-        height=height,
-        data=data,
-        thumbnail=thumb_bytes,
-        thumbnail_content_type=thumb_type,
-        sha256=hashlib.sha256(data).hexdigest(),
-        gps=gps,
-    )
+        return _processed(data, _JPEG, clean, gps=gps, thumb_size=thumb_size)
 
 
 # --- format sniffing -------------------------------------------------------------

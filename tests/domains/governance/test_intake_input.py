@@ -45,7 +45,9 @@ def test_a_report_within_the_radius_joins_the_open_case(city: City) -> None:
 def test_a_report_beyond_the_radius_or_of_another_category_opens_a_case(city: City) -> None:
     lat, lon = fresh_point()
     first = city.report(category="C-02-01", lat=lat, lon=lon)
-    far = city.report(category="C-02-01", lat=lat + 0.0008, lon=lon)  # ~90 m
+    # The middle of the fresh-point lattice's cell: ~88 m from this point and from the cell's
+    # other corners, so no later fresh point lands within the 50 m radius of this case.
+    far = city.report(category="C-02-01", lat=lat + 0.0006, lon=lon + 0.0006)
     other = city.report(category="E-02-01", lat=lat, lon=lon)
     assert far["case_id"] != first["case_id"]
     assert other["case_id"] != first["case_id"]

@@ -111,8 +111,8 @@ def _locate(session: Session, data: ReportInput) -> tuple[float, float, geo.Plac
     return lat, lon, placement
 
 
-# Built once: under load, building the expression cost as much as running it. ``since`` may
-# be left out: the earliest representable time then keeps every case.
+# Built once: under load, building the expression cost as much as running it. The second form
+# also bounds the cases' age (the category's dedupe window).
 _NEARBY_OPEN = select(Case).where(
     Case.category_code == bindparam("category"),
     Case.status.in_([s.value for s in OPEN_STATES]),

@@ -61,12 +61,6 @@ def run_while_the_writer_is_held(
 ) -> list[object]:
     """Hold the writer in a first unit until every other unit is queued, so they form one group;
     answer each unit's result or the error it raised."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(session: Session) -> str:
-        holding.set()
-        release.wait(10)
-        return "held"
 
     def outcome(unit: Callable[[Session], str]) -> object:
         try:
@@ -74,15 +68,9 @@ def run_while_the_writer_is_held(
         except Exception as exc:
             return exc
 
-    with ThreadPoolExecutor(len(units) + 1) as pool:
-        first = pool.submit(outcome, hold)
-        assert holding.wait(10)
-        futures = [pool.submit(outcome, unit) for unit in units]
-        assert db._group is not None
-        group = db._group
-        wait_until(lambda: group.pending() == len(units), "every unit queued")
-        release.set()
-        assert first.result() == "held"
+    with ThreadPoolExecutor(len(units)) as pool:
+        with writer_held(db, until_queued=len(units)):
+            futures = [pool.submit(outcome, unit) for unit in units]
         return [future.result() for future in futures]
 
 
@@ -194,24 +182,13 @@ def test_a_caller_that_stops_waiting_leaves_the_queue_and_the_next_unit_is_still
 ) -> None:
     group = db._group
     assert group is not None
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(session: Session) -> str:
-        holding.set()
-        release.wait(10)
-        return "held"
-
-    with ThreadPoolExecutor(3) as pool:
-        leader = pool.submit(db.write_grouped, hold)
-        assert holding.wait(10)
-        group.wait_seconds = 0.2
-        with pytest.raises(TimeoutError):
-            db.write_grouped(remember("impatient"))
-        group.wait_seconds = 10.0
-        patient = pool.submit(db.write_grouped, remember("patient"))
-        wait_until(lambda: group.pending() == 1, "the patient unit queued")
-        release.set()
-        assert leader.result() == "held"
+    with ThreadPoolExecutor(1) as pool:
+        with writer_held(db, until_queued=1):
+            group.wait_seconds = 0.2
+            with pytest.raises(TimeoutError):
+                db.write_grouped(remember("impatient"))
+            group.wait_seconds = 10.0
+            patient = pool.submit(db.write_grouped, remember("patient"))
         assert patient.result() == "patient"
     assert stored_keys(db) == {"patient"}
 

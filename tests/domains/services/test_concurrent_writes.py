@@ -5,7 +5,6 @@ many applications at once leave one access-log entry each on an unbroken chain."
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from cityloop.domains.services.models import Application
 from cityloop.platforms.data.access import chain
 from cityloop.platforms.data.access.models import DataAccess
 from tests.support.city import City
-from tests.support.group_commit import writer_held
+from tests.support.group_commit import all_at_once
 from tests.support.identity import new_citizen
 from tests.support.services import GOOD_FORM, call, definition, draft, save_service
 
@@ -38,15 +37,6 @@ def filled_draft(city: City, username: str) -> int:
     path = f"/api/v1/applications/{number}/form"
     call(city, "PUT", path, username, json={"form": GOOD_FORM})
     return number
-
-
-def all_at_once(city: City, calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls from as many threads, their units committed together where the engine
-    groups commits; answer each call's result in order."""
-    with ThreadPoolExecutor(len(calls)) as pool:
-        with writer_held(city.ctx.db, until_queued=len(calls)):
-            futures = [pool.submit(c) for c in calls]
-        return [f.result() for f in futures]
 
 
 def post(city: City, path: str, username: str) -> Callable[[], tuple[int, Any]]:
@@ -72,7 +62,7 @@ def test_citizens_submitting_at_once_are_all_stored_and_a_bad_one_fails_alone(
     ]
     sends.insert(3, post(city, f"/api/v1/applications/{already}/submit", citizens[0]))
     commits = metrics.GROUP_COMMITS.value()
-    answers = all_at_once(city, sends)
+    answers = all_at_once(city.ctx.db, sends)
     if city.ctx.db._group is not None:  # SQLite: the held unit, then all nine in one group
         assert metrics.GROUP_COMMITS.value() - commits == 2
     twice = answers.pop(3)
@@ -105,7 +95,7 @@ def test_staff_reading_applications_at_once_leave_one_entry_each_on_an_intact_ch
             city.client.get(f"/api/v1/staff/applications/{number}", headers=headers).status_code
         )
 
-    assert all_at_once(city, [read(n) for n in numbers]) == [200] * CITIZENS
+    assert all_at_once(city.ctx.db, [read(n) for n in numbers]) == [200] * CITIZENS
     with city.ctx.db.read() as session:
         logged = list(
             session.scalars(

@@ -38,6 +38,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from cityloop.base.commit_hooks import on_commit
 from cityloop.base.events import Event
 from cityloop.base.outbox import EMITTED_TYPES
 
@@ -113,11 +114,13 @@ def forget_changed(types: Iterable[str]) -> None:
             lookup.forget()
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     types = session.info.pop(EMITTED_TYPES, None)
     if types:
         forget_changed(types)
+
+
+on_commit(Session, _after_commit)
 
 
 @event.listens_for(Session, "after_rollback")

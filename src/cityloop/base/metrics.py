@@ -1,6 +1,9 @@
 """A small Prometheus text-format registry: counters, gauges and histograms with labels.
 
 Process-wide, like the Prometheus client libraries; a gauge may be computed at scrape time.
+A count of something a transaction writes is taken when that transaction commits
+(:meth:`Counter.inc_on_commit`), so a rolled-back savepoint, or a group commit whose units are
+retried one by one, counts nothing twice.
 """
 
 from __future__ import annotations
@@ -8,6 +11,11 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Iterable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from cityloop.base.commit_hooks import on_commit
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -53,6 +61,12 @@ class Counter(Metric):
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
+    def inc_on_commit(self, session: Session, amount: float = 1.0, **labels: str) -> None:
+        """Count once the session's transaction commits; nothing if it, or the savepoint the
+        count was taken in, rolls back."""
+        taken_in = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_ON_COMMIT, []).append((taken_in, self, amount, labels))
+
     def value(self, **labels: str) -> float:
         return self._values.get(tuple(sorted(labels.items())), 0.0)
 
@@ -60,6 +74,34 @@ class Counter(Metric):
         with self._lock:
             items = list(self._values.items())
         return [f"{self.name}{_labels(k)} {v}" for k, v in items]
+
+
+_ON_COMMIT = "cityloop.metrics.on_commit"
+_Pending = tuple[SessionTransaction | None, Counter, float, dict[str, str]]
+
+
+def _count_committed(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_ON_COMMIT, [])
+    for _, counter, amount, labels in pending:
+        counter.inc(amount, **labels)
+
+
+on_commit(Session, _count_committed)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending: list[_Pending] | None = session.info.get(_ON_COMMIT)
+    if pending:
+        pending[:] = [p for p in pending if not _within(p[0], previous_transaction)]
+
+
+def _within(taken_in: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while taken_in is not None:
+        if taken_in is rolled_back:
+            return True
+        taken_in = taken_in.parent
+    return False
 
 
 class Gauge(Metric):

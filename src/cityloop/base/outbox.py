@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
 from cityloop.base.background import LoopThread
+from cityloop.base.commit_hooks import on_commit
 from cityloop.base.db import Base, Database, utcnow
 from cityloop.base.events import Event, event_class
 
@@ -363,14 +364,13 @@ def prune_published(db: Database, older_than: timedelta, batch: int = 5000) -> i
 
 def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:
     """Wake the relay when a transaction that emitted events commits."""
-    from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
         if session.info.pop("outbox_dirty", False):
             relay.notify()
 
     for factory in (db.write, db.read):
-        sa_event.listen(factory, "after_commit", after_commit)
+        on_commit(factory, after_commit)
 
 
 RelayFactory = Callable[[Database, ConsumerRegistry, "Settings"], EventRelay]

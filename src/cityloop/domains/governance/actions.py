@@ -348,7 +348,7 @@ def apply_action(
             target=f"case:{case.id}",
             detail={"to": to_status, **_event_data(data)},
         )
-    metrics.CASE_ACTIONS.inc(action=transition.action)
+    metrics.CASE_ACTIONS.inc_on_commit(session, action=transition.action)
     return case
 
 

@@ -329,7 +329,7 @@ def join_open_case(session: Session, *, case: Case, report: Report, actor: Actor
     emit(
         session, events.CaseSupported(case_id=case.id, report_id=report.id, channel=report.channel)
     )
-    metrics.REPORTS_RECEIVED.inc(channel=report.channel, outcome="joined")
+    metrics.REPORTS_RECEIVED.inc_on_commit(session, channel=report.channel, outcome="joined")
     return IntakeResult(case, report, True)
 
 
@@ -393,7 +393,7 @@ def open_new_case(
             priority=priority,
         ),
     )
-    metrics.REPORTS_RECEIVED.inc(channel=report.channel, outcome="created")
+    metrics.REPORTS_RECEIVED.inc_on_commit(session, channel=report.channel, outcome="created")
     if category.auto_dispatch:
         register = ActionInput(
             "register", note="Auto-registered", note_message=Message("note.auto_registered")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.base import metrics
 from cityloop.base.background import AsyncLoopThread, LoopSignals
+from cityloop.base.commit_hooks import on_commit
 from cityloop.base.db import Database
 from cityloop.base.outbound import Outbound, OutboundError, OutboundSession
 from cityloop.platforms.application.webhooks.rules import (
@@ -210,18 +211,15 @@ def notify_dispatcher_after_commit(
     db: Database, *, dispatcher: WebhookDispatcher
 ) -> Callable[[], None]:
     """Wake the dispatcher when a transaction that enqueued commits; returns an undo."""
-    from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
         if session.info.pop("webhooks_dirty", False):
             dispatcher.notify()
 
-    factories = (db.write, db.read)
-    for factory in factories:
-        sa_event.listen(factory, "after_commit", after_commit)
+    undos = [on_commit(factory, after_commit) for factory in (db.write, db.read)]
 
     def undo() -> None:
-        for factory in factories:
-            sa_event.remove(factory, "after_commit", after_commit)
+        for remove in undos:
+            remove()
 
     return undo

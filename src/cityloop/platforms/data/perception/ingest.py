@@ -173,7 +173,7 @@ def ingest_batch(
             device.device_id, device.entity_id, result.stored, result.duplicates
         )
         total += result.stored
-    metrics.INGEST_READINGS.inc(total)
+    metrics.INGEST_READINGS.inc_on_commit(session, total)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

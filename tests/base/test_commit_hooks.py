@@ -1,0 +1,70 @@
+"""Work done after a commit runs at the commit of the whole transaction, not when a savepoint
+inside it is released: a grouped unit's event wakes the relay once the relay can see it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.base.commit_hooks import on_commit
+from cityloop.base.db import Database
+from cityloop.base.outbox import OutboxEvent, emit, notify_relay_after_commit
+from tests.base import outbox_probe as probe
+from tests.support.databases import BACKENDS, seeded_database
+
+
+@pytest.fixture(params=BACKENDS)
+def db(
+    request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path
+) -> Iterator[Database]:
+    with seeded_database(templates, request.param, tmp_path) as url:
+        database = Database(url, group_commit=True)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+def test_a_hook_runs_at_the_commit_and_not_at_a_savepoints_release(db: Database) -> None:
+    marks: list[str] = []
+    remove = on_commit(db.write, lambda session: marks.append(session.info["mark"]))
+    with db.writing() as session:
+        session.info["mark"] = "the transaction"
+        with session.begin_nested():
+            pass
+        assert marks == []
+    assert marks == ["the transaction"]
+    remove()
+    with db.writing() as session:
+        session.info["mark"] = "after removal"
+    assert marks == ["the transaction"]
+
+
+class VisibilityAtWakeUp:
+    """A relay that, when woken, looks from a session of its own for what was committed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.seen_at_wakeups: list[list[int]] = []
+
+    def notify(self) -> None:
+        with self.db.read() as session:
+            self.seen_at_wakeups.append(list(session.scalars(select(OutboxEvent.id))))
+
+
+def test_a_grouped_units_event_wakes_the_relay_when_the_relay_can_see_it(db: Database) -> None:
+    relay = VisibilityAtWakeUp(db)
+    notify_relay_after_commit(db, relay)  # type: ignore[arg-type]
+
+    def unit(session: Session) -> int:
+        event = emit(session, probe.ProbeRetry())
+        session.flush()
+        return event.id
+
+    event_id = db.write_grouped(unit)
+    assert len(relay.seen_at_wakeups) == 1
+    assert event_id in relay.seen_at_wakeups[0]

@@ -267,13 +267,13 @@ def seed_accounts(session: Session, city: DemoCity | None = None) -> int:
             known.display_name_zh = display_zh
     _demo_real_name(session)
     seed_field_crews(session, city)
-    demo_key = identity.check_api_key(session, key=DEMO_API_KEY)
+    demo_key = identity.find_api_key(session, key=DEMO_API_KEY)
     if demo_key is None:
         identity.create_api_key(
             session, key=DEMO_API_KEY, name="demo client", scopes=identity.API_KEY_SCOPES
         )
     else:
-        demo_key.scopes = list(identity.API_KEY_SCOPES)
+        identity.set_api_key_scopes(session, api_key=demo_key, scopes=identity.API_KEY_SCOPES)
     return created
 
 

@@ -107,3 +107,16 @@ class CategoryChanged(Event):
     code: str
     version: int
     action: str
+
+
+class RoutingRuleChanged(Event):
+    """A routing rule was added, edited or deleted: the cached routing index is dropped
+    (``base.lookups``)."""
+
+    type: ClassVar[str] = "governance.routing_rule.changed"
+    aggregate: ClassVar[str] = "routing_rule"
+    aggregate_field: ClassVar[str] = "rule_id"
+
+    rule_id: int
+    version: int
+    action: str

@@ -7,14 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.lookups import Lookup
 from cityloop.base.messages import stored_message
+from cityloop.domains.governance.events import RoutingRuleChanged
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Category, RoutingRule
 from cityloop.platforms.application.geo import service as geo
-from cityloop.platforms.application.identity import service as identity
+from cityloop.platforms.application.identity.departments import department_name
 
 # A key of a case's ``routing`` that has a ``<key>_message`` beside it is rendered per reader.
 CODED_SUFFIX = "_message"
@@ -39,9 +41,53 @@ class RoutingDecision:
         }
 
 
+@dataclass(frozen=True)
+class RuleTarget:
+    """Where one routing rule sends a category's cases."""
+
+    rule_id: int
+    department_code: str
+
+
+# (category code, district code or None for any district) -> the rule for it.
+RoutingIndex = dict[tuple[str, str | None], RuleTarget]
+
+
+def _fingerprint(session: Session) -> tuple[Any, ...]:
+    # An edit bumps a version, an addition the count and max(id) (ids are never reused, so a
+    # delete and an add within one recheck still move max(id)); a delete lowers the count.
+    return tuple(
+        session.execute(
+            select(func.count(), func.sum(RoutingRule.version), func.max(RoutingRule.id))
+        ).one()
+    )
+
+
+def _build(session: Session) -> RoutingIndex:
+    index: RoutingIndex = {}
+    rows = session.execute(
+        select(
+            RoutingRule.category_code,
+            RoutingRule.district_code,
+            RoutingRule.id,
+            RoutingRule.department_code,
+        ).order_by(RoutingRule.id)
+    )
+    for category_code, district_code, rule_id, department_code in rows:
+        # Two any-district rows for one category (NULLs escape the unique constraint) can only
+        # be written around the services: the oldest one wins.
+        index.setdefault((category_code, district_code), RuleTarget(rule_id, department_code))
+    return index
+
+
+_rules: Lookup[RoutingIndex] = Lookup(
+    fingerprint=_fingerprint, build=_build, invalidated_by=[RoutingRuleChanged]
+)
+
+
 def department_params(session: Session, code: str | None) -> dict[str, str]:
     """A department's names as message parameters (its code when it is unknown)."""
-    department = identity.get_department(session, code=code) if code else None
+    department = department_name(session, code=code) if code else None
     if department is None:
         return {"department": code or "", "department_zh": code or ""}
     return {"department": department.name, "department_zh": department.name_zh or department.name}
@@ -68,26 +114,21 @@ def routing_out(routing: dict[str, Any], locale: str) -> dict[str, Any]:
 
 def route(session: Session, *, category: Category, district_code: str) -> RoutingDecision:
     """The most specific rule wins: (category, district), then (category, any district)."""
-    rules = session.scalars(
-        select(RoutingRule).where(
-            RoutingRule.category_code == category.code,
-            or_(RoutingRule.district_code == district_code, RoutingRule.district_code.is_(None)),
-        )
-    ).all()
-    specific = [r for r in rules if r.district_code == district_code]
-    if specific:
-        rule = specific[0]
-        params = {"rule": str(rule.id), **_names(session, category, district_code)}
-        params.update(department_params(session, rule.department_code))
+    rules = _rules.get(session)
+    specific = rules.get((category.code, district_code))
+    if specific is not None:
+        params = {"rule": str(specific.rule_id), **_names(session, category, district_code)}
+        params.update(department_params(session, specific.department_code))
         return RoutingDecision(
-            rule.department_code, rule.id, Message("routing.district_rule", params)
+            specific.department_code, specific.rule_id, Message("routing.district_rule", params)
         )
-    fallback = [r for r in rules if r.district_code is None]
-    if fallback:
-        rule = fallback[0]
-        params = {"rule": str(rule.id), **_names(session, category, None)}
-        params.update(department_params(session, rule.department_code))
-        return RoutingDecision(rule.department_code, rule.id, Message("routing.city_rule", params))
+    fallback = rules.get((category.code, None))
+    if fallback is not None:
+        params = {"rule": str(fallback.rule_id), **_names(session, category, None)}
+        params.update(department_params(session, fallback.department_code))
+        return RoutingDecision(
+            fallback.department_code, fallback.rule_id, Message("routing.city_rule", params)
+        )
     params = {**_names(session, category, None)}
     params.update(department_params(session, category.default_department))
     return RoutingDecision(

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.base.outbox import emit
 from cityloop.base.problems import bad_request, conflict, not_found
 from cityloop.domains.governance.catalogue import get_category, require_category, sla_for
 from cityloop.domains.governance.config.schemas import PointTestIn, RoutingRuleIn
+from cityloop.domains.governance.events import RoutingRuleChanged
 from cityloop.domains.governance.messages import Message
 from cityloop.domains.governance.models import Case, Category, RoutingRule, SlaTarget
 from cityloop.domains.governance.routing import RoutingDecision, route
@@ -113,6 +115,7 @@ def add_rule(session: Session, *, data: RoutingRuleIn, actor: Actor) -> RoutingR
         before=None,
         actor=actor,
     )
+    emit(session, RoutingRuleChanged(rule_id=rule.id, version=1, action="create"))
     return rule
 
 
@@ -139,6 +142,7 @@ def edit_rule(
         before=before,
         actor=actor,
     )
+    emit(session, RoutingRuleChanged(rule_id=rule_id, version=rule.version, action="edit"))
     return rule
 
 
@@ -160,6 +164,7 @@ def delete_rule(session: Session, *, rule_id: int, version: int | None, actor: A
         before=before,
         actor=actor,
     )
+    emit(session, RoutingRuleChanged(rule_id=rule_id, version=rule.version + 1, action="delete"))
 
 
 def _in(district: str | None) -> dict[str, str]:

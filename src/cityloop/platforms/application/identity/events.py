@@ -77,3 +77,15 @@ class DepartmentChanged(Event):
     code: str
     version: int
     action: str
+
+
+class ApiKeyChanged(Event):
+    """An API key was created, revoked or given other scopes: the cached keys are dropped
+    (``base.lookups``). The payload names the key's id, never the key or its hash."""
+
+    type: ClassVar[str] = "identity.api_key.changed"
+    aggregate: ClassVar[str] = "api_key"
+    aggregate_field: ClassVar[str] = "key_id"
+
+    key_id: int
+    action: Literal["create", "revoke", "scopes"]

@@ -10,15 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.base.db import utcnow
+from cityloop.base.lookups import Lookup
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, conflict, not_found
 from cityloop.platforms.application.identity import passwords
-from cityloop.platforms.application.identity.events import DepartmentChanged, UserDeactivated
+from cityloop.platforms.application.identity.events import (
+    ApiKeyChanged,
+    DepartmentChanged,
+    UserDeactivated,
+)
 from cityloop.platforms.application.identity.messages import Message
 from cityloop.platforms.application.identity.models import ApiKey, AuditEntry, Department, User
 from cityloop.platforms.application.identity.roles import NEEDS_DEPARTMENT, Caller, Role
@@ -302,23 +307,40 @@ def _key_hash(key: str) -> str:
 API_KEY_SCOPES = ("open311", "ngsild")
 
 
-def create_api_key(
-    session: Session, *, key: str, name: str, scopes: Sequence[str] = ("open311",)
-) -> ApiKey:
-    """Register an API key (only its hash is kept) with its name and scopes."""
+def _check_scopes(scopes: Sequence[str]) -> list[str]:
     if not scopes or any(scope not in API_KEY_SCOPES for scope in scopes):
         raise bad_request(
             Message("identity.bad_scopes", {"scopes": ", ".join(API_KEY_SCOPES)}), field="scopes"
         )
+    return sorted(set(scopes))
+
+
+def create_api_key(
+    session: Session, *, key: str, name: str, scopes: Sequence[str] = ("open311",)
+) -> ApiKey:
+    """Register an API key (only its hash is kept) with its name and scopes."""
+    checked = _check_scopes(scopes)
     if not name.strip() or len(name) > 200:
         raise bad_request(Message("identity.bad_key_name"), field="name")
-    api_key = ApiKey(key_hash=_key_hash(key), name=name, scopes=sorted(set(scopes)))
+    api_key = ApiKey(key_hash=_key_hash(key), name=name, scopes=checked)
     session.add(api_key)
     session.flush()
+    emit(session, ApiKeyChanged(key_id=api_key.id, action="create"))
     return api_key
 
 
-def has_scope(api_key: ApiKey, scope: str) -> bool:
+def set_api_key_scopes(session: Session, *, api_key: ApiKey, scopes: Sequence[str]) -> ApiKey:
+    """Give an API key these scopes (what it may open) instead of its own."""
+    checked = _check_scopes(scopes)
+    if sorted(api_key.scopes or []) == checked:
+        return api_key
+    api_key.scopes = checked
+    session.flush()
+    emit(session, ApiKeyChanged(key_id=api_key.id, action="scopes"))
+    return api_key
+
+
+def has_scope(api_key: ApiKey | ApiKeyClient, scope: str) -> bool:
     """Whether this API key may open ``scope``."""
     return scope in (api_key.scopes or [])
 
@@ -334,16 +356,73 @@ def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
     if api_key is None:
         raise not_found("API key", key_id)
     api_key.active = False
+    session.flush()
+    emit(session, ApiKeyChanged(key_id=api_key.id, action="revoke"))
     return api_key
 
 
-def check_api_key(session: Session, *, key: str | None) -> ApiKey | None:
-    """The active API key matching this secret, if any."""
-    if not key:
-        return None
+def find_api_key(session: Session, *, key: str) -> ApiKey | None:
+    """The active API key row matching this secret, for a write (checks take
+    :func:`check_api_key`)."""
     return session.scalar(
         select(ApiKey).where(ApiKey.key_hash == _key_hash(key), ApiKey.active.is_(True))
     )
+
+
+@dataclass(frozen=True)
+class ApiKeyClient:
+    """An active API key as the checks need it, from the process's cache."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+
+
+def _keys_fingerprint(session: Session) -> tuple[Any, ...]:
+    # The table has no version column. A creation moves the count and max(id); a revocation
+    # lowers the sum of the active keys' ids (ids are positive), even when a creation in the
+    # same second raised the count; new scopes change the length of the active keys' scopes.
+    active = ApiKey.active.is_(True)
+    return tuple(
+        session.execute(
+            select(
+                func.count(),
+                func.max(ApiKey.id),
+                func.sum(case((active, ApiKey.id), else_=0)),
+                func.sum(case((active, func.length(cast(ApiKey.scopes, String))), else_=0)),
+            )
+        ).one()
+    )
+
+
+def _active_keys(session: Session) -> dict[str, ApiKeyClient]:
+    # Keyed by the stored SHA-256: the cache never holds a key itself.
+    rows = session.execute(
+        select(ApiKey.key_hash, ApiKey.id, ApiKey.name, ApiKey.scopes).where(
+            ApiKey.active.is_(True)
+        )
+    )
+    return {
+        key_hash: ApiKeyClient(key_id, name, tuple(scopes or ()))
+        for key_hash, key_id, name, scopes in rows
+    }
+
+
+_api_keys: Lookup[dict[str, ApiKeyClient]] = Lookup(
+    fingerprint=_keys_fingerprint, build=_active_keys, invalidated_by=[ApiKeyChanged]
+)
+
+
+def check_api_key(session: Session, *, key: str | None) -> ApiKeyClient | None:
+    """The active API key matching this secret, if any: from the process's cache, which a
+    revocation drops at once here and other processes within a second (``base.lookups``)."""
+    if not key:
+        return None
+    key_hash = _key_hash(key)
+    found = _api_keys.get(session).get(key_hash)
+    if found is None:  # created in another process since the last recheck, or no such key
+        found = _api_keys.get(session, recheck=True).get(key_hash)
+    return found
 
 
 def audit(

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from cityloop.base.db import Database, utcnow
 from cityloop.base.outbox import (
@@ -56,31 +57,33 @@ def test_an_event_from_a_rolled_back_transaction_is_never_delivered(quiet_city: 
 
 
 def test_a_failing_consumer_is_retried_without_redoing_the_others(quiet_city: City) -> None:
-    calls = {"steady": 0, "flaky": 0}
+    db = quiet_city.ctx.db
+    probe.create_probe_table(db)
+    webhook = {"down": True}
+    record = probe.effect("flaky")
 
-    def steady(session: object, event: DeliveredEvent) -> None:
-        calls["steady"] += 1
-
-    def flaky(session: object, event: DeliveredEvent) -> None:
-        calls["flaky"] += 1
-        if calls["flaky"] == 1:
+    def flaky(session: Session, event: DeliveredEvent) -> None:
+        if webhook["down"]:
             raise ConnectionError("webhook down")
+        record(session, event)
 
     # The seed's own events (the service catalogue's) go first, so this one is alone.
     quiet_city.drain()
-    quiet_city.ctx.consumers.subscribe("steady", [probe.ProbeRetry], steady)
+    quiet_city.ctx.consumers.subscribe("steady", [probe.ProbeRetry], probe.effect("steady"))
     quiet_city.ctx.consumers.subscribe("flaky", [probe.ProbeRetry], flaky)
     with quiet_city.ctx.writing() as session:
         event = emit(session, probe.ProbeRetry())
-    quiet_city.drain()  # flaky fails once; the event stays pending
+    quiet_city.drain()  # flaky fails; the event stays pending
     with quiet_city.ctx.reading() as session:
         row = session.get(OutboxEvent, event.id)
         assert row is not None and row.published_at is None and row.attempts == 1
+    assert probe.effects(db) == Counter({(event.id, "steady"): 1})
     # The consumer that handled it is on record, so the retry skips it.
-    assert probe.deliveries(quiet_city.ctx.db, [event.id]) == Counter({(event.id, "steady"): 1})
+    assert probe.deliveries(db, [event.id]) == Counter({(event.id, "steady"): 1})
+    webhook["down"] = False
     quiet_city.drain()
-    assert calls == {"steady": 1, "flaky": 2}
-    assert probe.unpublished(quiet_city.ctx.db, [event.id]) == []
+    assert probe.effects(db) == Counter({(event.id, "steady"): 1, (event.id, "flaky"): 1})
+    assert probe.unpublished(db, [event.id]) == []
 
 
 def test_a_batch_every_consumer_handled_is_published_with_no_delivery_records(
@@ -116,10 +119,10 @@ def test_an_event_another_relay_published_after_this_one_read_it_is_not_run_agai
     class Late(InProcessRelay):
         """Reads the batch, then lets another relay deliver it before its own write."""
 
-        def _pending(self, batch: int) -> list[DeliveredEvent]:
-            read = super()._pending(batch)
+        def _pending(self, batch: int) -> tuple[list[DeliveredEvent], bool]:
+            read, retried = super()._pending(batch)
             assert other.drain() == len(read)
-            return read
+            return read, retried
 
     other = relay()
     late = Late(Database(db.url), relay().registry)
@@ -213,21 +216,21 @@ def test_published_events_are_pruned_after_the_retention_and_others_kept(
 ) -> None:
     ctx = quiet_city.ctx
     ctx.consumers.subscribe("probe", [probe.ProbePrune], lambda s, e: None)
-    failed: set[int] = set()
+    receiver = {"down": True}
 
-    def fails_once(session: object, event: DeliveredEvent) -> None:
-        if event.id not in failed:
-            failed.add(event.id)
+    def flaky(session: object, event: DeliveredEvent) -> None:
+        if receiver["down"]:
             raise ConnectionError("down for a moment")
 
-    # A consumer that fails each event once leaves the other's delivery records behind.
-    ctx.consumers.subscribe("probe.flaky", [probe.ProbePrune], fails_once)
+    # A consumer that fails the first time leaves the other's delivery records behind.
+    ctx.consumers.subscribe("probe.flaky", [probe.ProbePrune], flaky)
     with ctx.writing() as session:
         old, recent, stuck = (emit(session, probe.ProbePrune(n=n)) for n in range(3))
         session.flush()
         ids = (old.id, recent.id, stuck.id)
     quiet_city.drain()
     assert probe.deliveries(ctx.db, list(ids)) == Counter({(i, "probe"): 1 for i in ids})
+    receiver["down"] = False
     quiet_city.drain()
     assert probe.unpublished(ctx.db, list(ids)) == []
     long_ago = utcnow() - timedelta(days=10)

@@ -1,9 +1,11 @@
 """Transactional outbox and the event relay.
 
 A domain writes its state change and its event row in one transaction (:func:`emit`). A relay
-then hands each event to every consumer subscribed to its type. The in-process relay runs a
-consumer and records its delivery in one transaction, so a crash between the two redoes the
-consumer's work at most once and a committed event is never lost. The NATS JetStream relay
+then hands each event to every consumer subscribed to its type. The in-process relay runs the
+consumers and marks the events published in one transaction, so a crash between the two redoes
+no consumer's work and a committed event is never lost; an event some consumer failed keeps a
+delivery record for each consumer that handled it, so its retry runs only the others. The NATS
+JetStream relay
 (:mod:`cityloop.base.nats_relay`) replaces it when scaled out; another relay implements
 :class:`EventRelay` and registers under the ``cityloop.relays`` entry-point group. Domains only
 call :func:`emit` and :meth:`ConsumerRegistry.subscribe`.
@@ -204,18 +206,30 @@ class InProcessRelay:
     def drain(self, batch: int = 200) -> int:
         """Deliver one batch of pending events; returns how many were completed.
 
-        Every consumer takes the batch in one transaction, which also marks it published: each
-        (consumer, event) runs in its own savepoint, so a failing event rolls back only its own
-        work. A batch costs one write transaction, not one per event or per consumer, and its
-        published mark is the record that every consumer handled it: delivery records are
-        written only for the events that some consumer failed (:func:`_mark_delivered`)."""
+        Every consumer takes the batch in one transaction, which also marks it published, so a
+        batch costs one write transaction, not one per event or per consumer; the published
+        mark is the record that every consumer handled it. The batch first runs with no
+        savepoints; if a consumer fails, that transaction is rolled back and the batch runs
+        again with each (consumer, event) in its own savepoint, so a failing event rolls back
+        only its own work and delivery records note who handled the events that failed
+        (:func:`_mark_delivered`). A batch holding a retried event goes straight to that."""
         with self._lock:
-            pending = self._pending(batch)
+            pending, retried = self._pending(batch)
             if not pending:
                 return 0
+            if not retried:
+                try:
+                    with self.db.writing() as session:
+                        delivered = self._run_at_once(session, pending)
+                except Exception as exc:  # nothing of it kept: run it again, isolated
+                    log.info("outbox batch failed at once (%s); in savepoints", exc)
+                else:
+                    for name, count in delivered.items():
+                        metrics.EVENTS_DELIVERED.inc(count, consumer=name)
+                    return len(pending)
             try:
                 with self.db.writing() as session:
-                    failures = self._run_consumers(session, pending)
+                    failures = self._run_isolated(session, pending)
             except Exception:  # the batch's one commit failed: each consumer commits alone
                 log.exception(
                     "outbox batch of %d events failed; consumer by consumer", len(pending)
@@ -230,7 +244,8 @@ class InProcessRelay:
                     _mark_delivered(session, pending, failures, {})
             return len(pending) - len(failures)
 
-    def _pending(self, batch: int) -> list[DeliveredEvent]:
+    def _pending(self, batch: int) -> tuple[list[DeliveredEvent], bool]:
+        """The next batch of pending events, and whether any of them was tried before."""
         with self.db.read() as session:
             rows = session.scalars(
                 select(OutboxEvent)
@@ -241,14 +256,19 @@ class InProcessRelay:
                 .order_by(OutboxEvent.id)
                 .limit(batch)
             ).all()
-            return [
+            events = [
                 DeliveredEvent(
                     e.id, e.type, e.aggregate_type, e.aggregate_id, dict(e.payload), e.created_at
                 )
                 for e in rows
             ]
+            return events, any(e.attempts for e in rows)
 
-    def _run_consumers(self, session: Session, pending: list[DeliveredEvent]) -> dict[int, str]:
+    def _todo(
+        self, session: Session, pending: list[DeliveredEvent]
+    ) -> list[tuple[Consumer, list[DeliveredEvent]]]:
+        """Each consumer with the batch's events it wants and has not handled yet, its turn
+        taken (:func:`_one_relay_per_consumer`)."""
         wanted = [
             (consumer, events)
             for consumer in self.registry.consumers
@@ -256,10 +276,32 @@ class InProcessRelay:
         ]
         _one_relay_per_consumer(session, [consumer.name for consumer, _ in wanted])
         done = _handled(session, pending, published_is_done=True)
+        return [
+            (consumer, todo)
+            for consumer, events in wanted
+            if (todo := [e for e in events if not done.includes(e.id, consumer.name)])
+        ]
+
+    def _run_at_once(self, session: Session, pending: list[DeliveredEvent]) -> dict[str, int]:
+        """Every consumer on the batch with no savepoints, then the published mark; raises at
+        the first failure. Returns how many events each consumer handled."""
+        delivered: dict[str, int] = {}
+        for consumer, todo in self._todo(session, pending):
+            if consumer.batch_handler is not None:
+                consumer.batch_handler(session, todo)
+            else:
+                for event in todo:
+                    consumer.handler(session, event)
+            delivered[consumer.name] = len(todo)
+        _mark_delivered(session, pending, {}, {})
+        return delivered
+
+    def _run_isolated(self, session: Session, pending: list[DeliveredEvent]) -> dict[int, str]:
+        """Every consumer on the batch, each event in its savepoint (:func:`_run`), then the
+        published mark and the records of the failed events; returns the failures."""
         failures: dict[int, str] = {}
         handled: dict[int, list[str]] = {}
-        for consumer, events in wanted:
-            todo = [e for e in events if not done.includes(e.id, consumer.name)]
+        for consumer, todo in self._todo(session, pending):
             succeeded, failed = _run(session, consumer, todo)
             for event_id in succeeded:
                 handled.setdefault(event_id, []).append(consumer.name)

@@ -429,7 +429,7 @@ class NatsRelay:
         keepalive = asyncio.create_task(self._keep_in_progress(working))
         try:
             failures = await asyncio.to_thread(
-                deliver_batch, self.db, consumer, list(events.values())
+                deliver_batch, self.db, consumer, list(events.values()), published_is_done=False
             )
         finally:
             keepalive.cancel()

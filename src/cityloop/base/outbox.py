@@ -1,9 +1,11 @@
 """Transactional outbox and the event relay.
 
 A domain writes its state change and its event row in one transaction (:func:`emit`). A relay
-then hands each event to every consumer subscribed to its type. The in-process relay runs a
-consumer and records its delivery in one transaction, so a crash between the two redoes the
-consumer's work at most once and a committed event is never lost. The NATS JetStream relay
+then hands each event to every consumer subscribed to its type. The in-process relay runs the
+consumers and marks the events published in one transaction, so a crash between the two redoes
+no consumer's work and a committed event is never lost; an event some consumer failed keeps a
+delivery record for each consumer that handled it, so its retry runs only the others. The NATS
+JetStream relay
 (:mod:`cityloop.base.nats_relay`) replaces it when scaled out; another relay implements
 :class:`EventRelay` and registers under the ``cityloop.relays`` entry-point group. Domains only
 call :func:`emit` and :meth:`ConsumerRegistry.subscribe`.
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, delete, select, text, update
+from sqlalchemy import ForeignKey, Index, String, delete, literal, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityloop.base import metrics
@@ -205,37 +207,30 @@ class InProcessRelay:
     def drain(self, batch: int = 200) -> int:
         """Deliver one batch of pending events; returns how many were completed.
 
-        Every consumer takes the batch in one transaction, which also marks it published: each
-        (consumer, event) runs in its own savepoint, so a failing event rolls back only its own
-        work. A batch costs one write transaction, not one per event or per consumer."""
+        Every consumer takes the batch in one transaction, which also marks it published, so a
+        batch costs one write transaction, not one per event or per consumer; the published
+        mark is the record that every consumer handled it. The batch first runs with no
+        savepoints; if a consumer fails, that transaction is rolled back and the batch runs
+        again with each (consumer, event) in its own savepoint, so a failing event rolls back
+        only its own work and delivery records note who handled the events that failed
+        (:func:`_mark_delivered`). A batch holding a retried event goes straight to that."""
         with self._lock:
-            with self.db.read() as session:
-                rows = session.scalars(
-                    select(OutboxEvent)
-                    .where(
-                        OutboxEvent.published_at.is_(None),
-                        OutboxEvent.attempts < self.MAX_ATTEMPTS,
-                    )
-                    .order_by(OutboxEvent.id)
-                    .limit(batch)
-                ).all()
-                pending = [
-                    DeliveredEvent(
-                        e.id,
-                        e.type,
-                        e.aggregate_type,
-                        e.aggregate_id,
-                        dict(e.payload),
-                        e.created_at,
-                    )
-                    for e in rows
-                ]
+            pending, retried = self._pending(batch)
             if not pending:
                 return 0
+            if not retried:
+                try:
+                    with self.db.writing() as session:
+                        delivered = self._run_at_once(session, pending)
+                except Exception as exc:  # nothing of it kept: run it again, isolated
+                    log.info("outbox batch failed at once (%s); in savepoints", exc)
+                else:
+                    for name, count in delivered.items():
+                        metrics.EVENTS_DELIVERED.inc(count, consumer=name)
+                    return len(pending)
             try:
                 with self.db.writing() as session:
-                    failures = self._run_consumers(session, pending)
-                    _mark_delivered(session, pending, failures)
+                    failures = self._run_isolated(session, pending)
             except Exception:  # the batch's one commit failed: each consumer commits alone
                 log.exception(
                     "outbox batch of %d events failed; consumer by consumer", len(pending)
@@ -243,25 +238,88 @@ class InProcessRelay:
                 failures = {}
                 for consumer in self.registry.consumers:
                     if wanted := [e for e in pending if consumer.wants(e.type)]:
-                        for event_id, error in deliver_batch(self.db, consumer, wanted).items():
+                        lost = deliver_batch(self.db, consumer, wanted, published_is_done=True)
+                        for event_id, error in lost.items():
                             failures.setdefault(event_id, error)
                 with self.db.writing() as session:
-                    _mark_delivered(session, pending, failures)
+                    _mark_delivered(session, pending, failures, {})
             return len(pending) - len(failures)
 
-    def _run_consumers(self, session: Session, pending: list[DeliveredEvent]) -> dict[int, str]:
+    def _pending(self, batch: int) -> tuple[list[DeliveredEvent], bool]:
+        """The next batch of pending events, and whether any of them was tried before."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(
+                    OutboxEvent.published_at.is_(None),
+                    OutboxEvent.attempts < self.MAX_ATTEMPTS,
+                )
+                .order_by(OutboxEvent.id)
+                .limit(batch)
+            ).all()
+            events = [
+                DeliveredEvent(
+                    e.id, e.type, e.aggregate_type, e.aggregate_id, dict(e.payload), e.created_at
+                )
+                for e in rows
+            ]
+            return events, any(e.attempts for e in rows)
+
+    def _todo(
+        self, session: Session, pending: list[DeliveredEvent]
+    ) -> list[tuple[Consumer, list[DeliveredEvent]]]:
+        """Each consumer with the batch's events it wants and has not handled yet, its turn
+        taken (:func:`_one_relay_per_consumer`)."""
+        wanted = [
+            (consumer, events)
+            for consumer in self.registry.consumers
+            if (events := [e for e in pending if consumer.wants(e.type)])
+        ]
+        _one_relay_per_consumer(session, [consumer.name for consumer, _ in wanted])
+        done = _handled(session, pending, published_is_done=True)
+        return [
+            (consumer, todo)
+            for consumer, events in wanted
+            if (todo := [e for e in events if not done.includes(e.id, consumer.name)])
+        ]
+
+    def _run_at_once(self, session: Session, pending: list[DeliveredEvent]) -> dict[str, int]:
+        """Every consumer on the batch with no savepoints, then the published mark; raises at
+        the first failure. Returns how many events each consumer handled."""
+        delivered: dict[str, int] = {}
+        for consumer, todo in self._todo(session, pending):
+            if consumer.batch_handler is not None:
+                consumer.batch_handler(session, todo)
+            else:
+                for event in todo:
+                    consumer.handler(session, event)
+            delivered[consumer.name] = len(todo)
+        _mark_delivered(session, pending, {}, {})
+        return delivered
+
+    def _run_isolated(self, session: Session, pending: list[DeliveredEvent]) -> dict[int, str]:
+        """Every consumer on the batch, each event in its savepoint (:func:`_run`), then the
+        published mark and the records of the failed events; returns the failures."""
         failures: dict[int, str] = {}
-        for consumer in self.registry.consumers:
-            if wanted := [e for e in pending if consumer.wants(e.type)]:
-                for event_id, error in run_consumer(session, consumer, wanted).items():
-                    failures.setdefault(event_id, error)
+        handled: dict[int, list[str]] = {}
+        for consumer, todo in self._todo(session, pending):
+            succeeded, failed = _run(session, consumer, todo)
+            for event_id in succeeded:
+                handled.setdefault(event_id, []).append(consumer.name)
+            for event_id, error in failed.items():
+                failures.setdefault(event_id, error)
+        _mark_delivered(session, pending, failures, handled)
         return failures
 
 
 def _mark_delivered(
-    session: Session, pending: list[DeliveredEvent], failures: dict[int, str]
+    session: Session,
+    pending: list[DeliveredEvent],
+    failures: dict[int, str],
+    handled: dict[int, list[str]],
 ) -> None:
-    """Mark the events every consumer handled as published; count an attempt on the others."""
+    """Mark the events every consumer handled as published; count an attempt on the others
+    and record which consumers ``handled`` them, so a retry runs only the ones that failed."""
     if done := [e.id for e in pending if e.id not in failures]:
         session.execute(
             update(OutboxEvent).where(OutboxEvent.id.in_(done)).values(published_at=utcnow())
@@ -272,70 +330,122 @@ def _mark_delivered(
             .where(OutboxEvent.id == event_id)
             .values(attempts=OutboxEvent.attempts + 1, last_error=error[:2000])
         )
+    session.add_all(
+        OutboxDelivery(event_id=event_id, consumer=name)
+        for event_id in failures
+        for name in handled.get(event_id, ())
+    )
 
 
-def run_consumer(
-    session: Session, consumer: Consumer, events: list[DeliveredEvent]
-) -> dict[int, str]:
-    """Run ``consumer`` in the caller's transaction on the events it has not yet handled, each
-    event with its delivery record in its own savepoint (a batch consumer's events in one, and
-    one each if that fails); returns the failures (event id -> error). An event already
-    delivered to it counts as done without running it again."""
-    _one_relay_per_consumer(session, consumer.name)
-    done = set(
-        session.scalars(
-            select(OutboxDelivery.event_id).where(
-                OutboxDelivery.consumer == consumer.name,
-                OutboxDelivery.event_id.in_([e.id for e in events]),
+@dataclass(frozen=True)
+class _Handled:
+    """What a batch's earlier runs left done: delivery records, and published events."""
+
+    delivered: frozenset[tuple[int, str]]
+    published: frozenset[int]
+
+    def includes(self, event_id: int, consumer: str) -> bool:
+        return event_id in self.published or (event_id, consumer) in self.delivered
+
+
+def _handled(
+    session: Session, events: list[DeliveredEvent], *, published_is_done: bool
+) -> _Handled:
+    """One read of which (event, consumer) pairs are done. Where the relay publishes an event
+    only once every consumer handled it (in-process), a published event is done for all: a
+    relay in another process may have delivered it since this one read it."""
+    ids = [e.id for e in events]
+    query = select(OutboxDelivery.event_id, OutboxDelivery.consumer).where(
+        OutboxDelivery.event_id.in_(ids)
+    )
+    if published_is_done:
+        query = query.union_all(
+            select(OutboxEvent.id, literal("", String)).where(
+                OutboxEvent.id.in_(ids), OutboxEvent.published_at.is_not(None)
             )
         )
+    rows = session.execute(query).all()
+    return _Handled(
+        frozenset((int(e), str(c)) for e, c in rows if c),
+        frozenset(int(e) for e, c in rows if not c),
     )
-    todo = [event for event in events if event.id not in done]
+
+
+def _run(
+    session: Session, consumer: Consumer, todo: list[DeliveredEvent]
+) -> tuple[list[int], dict[int, str]]:
+    """Run ``consumer`` on ``todo`` in the caller's transaction, each event in its own
+    savepoint (a batch consumer's events in one, and one each if that fails); returns the
+    events it handled and its failures (event id -> error)."""
     if consumer.batch_handler is not None and len(todo) > 1:
         try:
             with session.begin_nested():
                 consumer.batch_handler(session, todo)
-                session.add_all(OutboxDelivery(event_id=e.id, consumer=consumer.name) for e in todo)
         except Exception:
             log.warning("consumer %s failed on a batch; event by event", consumer.name)
         else:
             metrics.EVENTS_DELIVERED.inc(len(todo), consumer=consumer.name)
-            return {}
+            return [e.id for e in todo], {}
+    succeeded: list[int] = []
     failures: dict[int, str] = {}
     for event in todo:
         try:
             with session.begin_nested():
                 consumer.handler(session, event)
-                session.add(OutboxDelivery(event_id=event.id, consumer=consumer.name))
         except Exception as exc:
             log.exception("consumer %s failed on event %s", consumer.name, event.id)
             metrics.EVENTS_FAILED.inc(consumer=consumer.name)
             failures[event.id] = f"{consumer.name}: {exc}"
         else:
             metrics.EVENTS_DELIVERED.inc(consumer=consumer.name)
+            succeeded.append(event.id)
+    return succeeded, failures
+
+
+def run_consumer(
+    session: Session, consumer: Consumer, events: list[DeliveredEvent], *, published_is_done: bool
+) -> dict[int, str]:
+    """Run ``consumer`` in the caller's transaction on the events it has not yet handled
+    (:func:`_run`), with a delivery record for each it handles; returns the failures (event
+    id -> error). An event already delivered to it counts as done without running it again,
+    and so does a published one if ``published_is_done`` (the in-process relay's meaning of
+    published; the NATS relay's is "on the stream")."""
+    _one_relay_per_consumer(session, [consumer.name])
+    done = _handled(session, events, published_is_done=published_is_done)
+    todo = [event for event in events if not done.includes(event.id, consumer.name)]
+    succeeded, failures = _run(session, consumer, todo)
+    session.add_all(OutboxDelivery(event_id=e, consumer=consumer.name) for e in succeeded)
     return failures
 
 
-def deliver_batch(db: Database, consumer: Consumer, events: list[DeliveredEvent]) -> dict[int, str]:
+def deliver_batch(
+    db: Database, consumer: Consumer, events: list[DeliveredEvent], *, published_is_done: bool
+) -> dict[int, str]:
     """Run ``consumer`` on the events in a transaction of its own (:func:`run_consumer`);
     returns the failures, all of them if that transaction failed."""
     try:
         with db.writing() as session:
-            return run_consumer(session, consumer, events)
+            return run_consumer(session, consumer, events, published_is_done=published_is_done)
     except Exception as exc:  # the batch's commit itself failed: nothing of it counts
         log.exception("consumer %s lost a batch", consumer.name)
         return {event.id: f"{consumer.name}: {exc}" for event in events}
 
 
-def _one_relay_per_consumer(session: Session, consumer: str) -> None:
+def _one_relay_per_consumer(session: Session, consumers: list[str]) -> None:
     """On PostgreSQL, relays in several processes (the workers of ``serve --workers N``, or
-    several hosts) take turns on one consumer: the second waits for the first's batch to commit
-    and then finds those events delivered. Without it both ran the consumer, and the loser's
-    delivery record collided with the winner's: its work was rolled back, but every event was
-    logged and counted as a failed delivery. SQLite's single writer already takes turns."""
-    if session.get_bind().dialect.name == "postgresql":
+    several hosts) take turns on each consumer: the second waits for the first's batch to
+    commit and then finds those events published or delivered. Without it both ran the
+    consumer, and the loser's work was rolled back (or, with no delivery record to collide on,
+    kept twice). One statement locks them all, in the registry's order, the same in every
+    process, so two relays never wait on each other crosswise. SQLite's single writer already
+    takes turns."""
+    if consumers and session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"outbox:{consumer}"}
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(key)) FROM unnest(CAST(:keys AS text[]))"
+                " WITH ORDINALITY AS locks(key, n) ORDER BY n"
+            ),
+            {"keys": [f"outbox:{name}" for name in consumers]},
         )
 
 

@@ -71,7 +71,7 @@ def _consumer(city: City) -> Consumer:
 
 def _deliver(city: City, events: list[DeliveredEvent]) -> dict[int, str]:
     with city.ctx.db.writing() as session:
-        return run_consumer(session, _consumer(city), events)
+        return run_consumer(session, _consumer(city), events, published_is_done=True)
 
 
 def _rows(session: Session, events: list[DeliveredEvent]) -> list[Row]:

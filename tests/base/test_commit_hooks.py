@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.base.commit_hooks import on_commit
+from cityloop.base.commit_hooks import after_this_commit, on_commit
 from cityloop.base.db import Database
 from cityloop.base.outbox import OutboxEvent, emit, notify_relay_after_commit
 from tests.base import outbox_probe as probe
@@ -42,6 +42,46 @@ def test_a_hook_runs_at_the_commit_and_not_at_a_savepoints_release(db: Database)
     with db.writing() as session:
         session.info["mark"] = "after removal"
     assert marks == ["the transaction"]
+
+
+def test_a_follow_up_runs_once_at_the_commit_and_never_for_what_rolled_back(
+    db: Database,
+) -> None:
+    done: list[str] = []
+    with db.writing() as session:
+        with session.begin_nested():
+            after_this_commit(session, lambda: done.append("kept savepoint"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            after_this_commit(session, lambda: done.append("rolled-back savepoint"))
+            raise RuntimeError("this savepoint fails")
+        after_this_commit(session, lambda: done.append("transaction"))
+        assert done == []
+    assert done == ["kept savepoint", "transaction"]
+    with pytest.raises(RuntimeError), db.writing() as session:
+        after_this_commit(session, lambda: done.append("rolled-back transaction"))
+        raise RuntimeError("the transaction fails")
+    with db.writing():
+        pass
+    assert done == ["kept savepoint", "transaction"]
+
+
+def test_a_failing_follow_up_neither_undoes_the_commit_nor_stops_the_others(
+    db: Database,
+) -> None:
+    done: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a follow-up fails")
+
+    with db.writing() as session:
+        event = emit(session, probe.ProbeRetry())
+        session.flush()
+        event_id = event.id
+        after_this_commit(session, broken)
+        after_this_commit(session, lambda: done.append("the next one"))
+    assert done == ["the next one"]
+    with db.read() as session:
+        assert session.get(OutboxEvent, event_id) is not None
 
 
 class VisibilityAtWakeUp:

@@ -75,7 +75,7 @@ def test_a_group_commit_retried_unit_by_unit_counts_each_unit_once(db: Database,
     failed_once: list[bool] = []
 
     def fail_the_first_group(session: Session) -> None:
-        pending = session.info.get("cityloop.metrics.on_commit", [])
+        pending = session.info.get("cityloop.after_this_commit", [])
         whole_group = not session.in_nested_transaction()  # not a unit's savepoint
         if whole_group and len(pending) > 1 and not failed_once:
             failed_once.append(True)

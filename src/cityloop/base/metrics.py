@@ -12,10 +12,9 @@ import bisect
 import threading
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
-from cityloop.base.commit_hooks import on_commit
+from cityloop.base.commit_hooks import after_this_commit
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -64,8 +63,7 @@ class Counter(Metric):
     def inc_on_commit(self, session: Session, amount: float = 1.0, **labels: str) -> None:
         """Count once the session's transaction commits; nothing if it, or the savepoint the
         count was taken in, rolls back."""
-        taken_in = session.get_nested_transaction() or session.get_transaction()
-        session.info.setdefault(_ON_COMMIT, []).append((taken_in, self, amount, labels))
+        after_this_commit(session, lambda: self.inc(amount, **labels))
 
     def value(self, **labels: str) -> float:
         return self._values.get(tuple(sorted(labels.items())), 0.0)
@@ -74,34 +72,6 @@ class Counter(Metric):
         with self._lock:
             items = list(self._values.items())
         return [f"{self.name}{_labels(k)} {v}" for k, v in items]
-
-
-_ON_COMMIT = "cityloop.metrics.on_commit"
-_Pending = tuple[SessionTransaction | None, Counter, float, dict[str, str]]
-
-
-def _count_committed(session: Session) -> None:
-    pending: list[_Pending] = session.info.pop(_ON_COMMIT, [])
-    for _, counter, amount, labels in pending:
-        counter.inc(amount, **labels)
-
-
-on_commit(Session, _count_committed)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending: list[_Pending] | None = session.info.get(_ON_COMMIT)
-    if pending:
-        pending[:] = [p for p in pending if not _within(p[0], previous_transaction)]
-
-
-def _within(taken_in: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
-    while taken_in is not None:
-        if taken_in is rolled_back:
-            return True
-        taken_in = taken_in.parent
-    return False
 
 
 class Gauge(Metric):

@@ -34,9 +34,10 @@ from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as clock
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, event, extract, func, select
+from sqlalchemy import delete, extract, func, select
 from sqlalchemy.orm import Session
 
+from cityloop.base.commit_hooks import after_this_commit
 from cityloop.base.db import utcnow
 from cityloop.base.outbox import emit
 from cityloop.base.problems import Problem, bad_request, not_found
@@ -287,7 +288,7 @@ def _changed(session: Session, *, years: Iterable[int], source: str) -> None:
     # Cleared now for this transaction's own later questions, and again once the change is
     # visible to others (a reader between the two may have cached the old table).
     forget_cache()
-    event.listen(session, "after_commit", lambda _session: forget_cache(), once=True)
+    after_this_commit(session, forget_cache)
 
 
 def set_day(

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.base.commit_hooks import after_this_commit
 from cityloop.base.db import utcnow
 from cityloop.base.problems import bad_request, not_found
 from cityloop.platforms.data.perception.alarm_models import AlarmRule, RuleState
@@ -76,7 +77,7 @@ def forget_cached_rules() -> None:
 def _invalidate_after_commit(session: Session) -> None:
     # Clear now and again after commit, so no reader caches the old rules in between.
     forget_cached_rules()
-    event.listen(session, "after_commit", lambda _s: forget_cached_rules(), once=True)
+    after_this_commit(session, forget_cached_rules)
 
 
 def _entity_type(device: Device) -> str:

@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import event as sa_event
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cityloop.base.commit_hooks import after_this_commit
 from cityloop.base.db import Database, utcnow
 from cityloop.base.outbound import Outbound, OutboundError
 from cityloop.platforms.application.webhooks.models import WebhookSourceStats
@@ -71,10 +71,7 @@ def publish_after_commit(
 ) -> None:
     """Publish ``message`` once the session's transaction commits (nothing if it rolls back)."""
 
-    def after_commit(_session: Session) -> None:
-        _pool.submit(_deliver, message, outbound, db)
-
-    sa_event.listen(session, "after_commit", after_commit, once=True)
+    after_this_commit(session, lambda: _pool.submit(_deliver, message, outbound, db))
 
 
 def _deliver(message: MqttMessage, outbound: Outbound | None, db: Database | None) -> None:

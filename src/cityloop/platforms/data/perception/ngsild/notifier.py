@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.base.commit_hooks import after_this_commit
 from cityloop.base.db import Database, utcnow
 from cityloop.base.outbound import Outbound
 from cityloop.base.outbox import ConsumerRegistry, DeliveredEvent
@@ -197,11 +197,11 @@ def invalidate(session: Session, *, tenant: str) -> None:
     with _cache_lock:
         _cache.pop(key, None)
 
-    def after_commit(_session: Session) -> None:
+    def forget() -> None:
         with _cache_lock:
             _cache.pop(key, None)
 
-    sa_event.listen(session, "after_commit", after_commit, once=True)
+    after_this_commit(session, forget)
 
 
 def compile_subscription(row: NgsiSubscription, session: Session | None) -> Compiled:

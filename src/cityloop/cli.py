@@ -95,7 +95,7 @@ def seed(
         return
     settings = settings_for(data_dir)
     migrate_database(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     with db.writing() as session:
         demo.seed_city(session, city, fleet=city_dir is None)
         if accounts:
@@ -311,7 +311,7 @@ def demo(
 
     settings = settings_for(data_dir, demo=True)
     migrate_database(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     with db.writing() as session:
         if not demo_seed.is_seeded(session):
             demo_seed.seed_city(session)

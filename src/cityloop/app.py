@@ -36,7 +36,7 @@ from cityloop.settings import Settings
 
 def build_context(settings: Settings) -> AppContext:
     """The shared runtime, with every package's consumers, jobs and services set up."""
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     consumers = ConsumerRegistry()
     relay = load_relay(settings.relay)(db, consumers, settings)
     notify_relay_after_commit(db, relay)

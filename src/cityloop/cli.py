@@ -95,7 +95,7 @@ def seed(
         return
     settings = settings_for(data_dir)
     migrate_database(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     with db.writing() as session:
         demo.seed_city(session, city, fleet=city_dir is None)
         if accounts:
@@ -133,8 +133,8 @@ def serve(
             min=1,
             help=(
                 "worker processes; default one per core on PostgreSQL, and 1 on SQLite, whose "
-                "single writer lets a second process add reads but not intake, and raises "
-                "intake's p99 several-fold (docs/operations.md)"
+                "single writer lets a second process add reads but not intake "
+                "(docs/operations.md)"
             ),
         ),
     ] = None,
@@ -154,10 +154,10 @@ def serve(
 
 def default_workers(settings: Settings) -> int:
     """One worker per core on a server database; one process on SQLite (see ``serve``)."""
-    # SQLite: the processes queue for the one write lock through its busy handler, which sleeps
-    # in growing steps and is unfair; each also runs its own relay and scheduler, which take
-    # that lock too. A town's embedded server wants intake latency more than a second core of
-    # reads; an operator who wants the reads passes --workers 2.
+    # SQLite: the processes take the one writer in turn (base/write_lock.py), so a second adds
+    # reads but no intake, whose rate fell with two (docs/operations.md); each also runs its own
+    # relay and scheduler, which take that writer too. An operator who wants the reads passes
+    # --workers 2.
     if settings.resolved_database_url.startswith("sqlite"):
         return 1
     return os.cpu_count() or 1
@@ -311,7 +311,7 @@ def demo(
 
     settings = settings_for(data_dir, demo=True)
     migrate_database(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     with db.writing() as session:
         if not demo_seed.is_seeded(session):
             demo_seed.seed_city(session)

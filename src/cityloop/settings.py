@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = Field(default=72.0, gt=0)
     outbox_prune_interval_seconds: float = 3600.0
     run_background: bool = True
+    # On SQLite, the processes sharing the database queue for its one writer on a lock file
+    # beside it (<db>.write-lock), in turn and woken at once (base/write_lock.py); off, they
+    # meet only in SQLite's busy handler, which polls in sleeps of up to 100 ms.
+    sqlite_write_lock: bool = True
     # uvicorn's line per request. Behind a proxy that logs requests already, turning it off
     # saves about a sixth of the event loop's time per small request.
     access_log: bool = True

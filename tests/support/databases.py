@@ -197,12 +197,15 @@ def writes_blocked(url: str, table: str) -> Iterator[None]:
 def a_writer_is_waiting(db: Database) -> bool:
     """Whether a transaction on ``db`` is waiting for a lock another one holds: on PostgreSQL a
     backend of this database waiting on a lock; on SQLite a thread of this process waiting for
-    the single writer (its innermost frame is ``Database.writing``, at the lock)."""
+    the single writer (its innermost frame is the write lock's, waiting to take it)."""
     if db.is_sqlite:
         import sys
 
-        code = Database.writing.__wrapped__.__code__  # type: ignore[attr-defined]
-        return any(frame.f_code is code for frame in sys._current_frames().values())
+        from cityloop.base.write_lock import WriteLock
+
+        held = WriteLock.held.__wrapped__.__code__  # type: ignore[attr-defined]
+        codes = {held, WriteLock._take_files.__code__}
+        return any(frame.f_code in codes for frame in sys._current_frames().values())
     from sqlalchemy import text
 
     with db.read() as session:

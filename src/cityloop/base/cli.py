@@ -33,7 +33,7 @@ def migrate_database(settings: Settings) -> None:
     """Bring the settings' database schema up to date."""
     from cityloop.migrate import upgrade
 
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     try:
         upgrade(db)
     finally:
@@ -53,7 +53,7 @@ def unit_of_work(data_dir: Path | None, *, write: bool = True) -> Iterator[Sessi
 
     settings = settings_for(data_dir)
     migrate_database(settings)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, process_lock=settings.sqlite_write_lock)
     try:
         with db.writing() if write else db.read() as session:
             yield session

@@ -6,7 +6,6 @@ Both go through the same models and migrations.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from cityloop.base.group_commit import GroupCommitter
+from cityloop.base.write_lock import WriteLock, sqlite_file, write_lock_for
 
 T = TypeVar("T")
 
@@ -111,17 +111,23 @@ class Database:
 
     WRITE_WAIT_SECONDS = 30.0
 
-    def __init__(self, url: str, *, group_commit: bool | None = None) -> None:
+    def __init__(
+        self, url: str, *, group_commit: bool | None = None, process_lock: bool = True
+    ) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         write_engine = self.engine.execution_options(cityloop_write=True)
         self.write = sessionmaker(write_engine, expire_on_commit=False)
         self.read = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer at a time. Queueing this process's writers on a lock hands the
-        # database over the moment it is free; SQLite's own busy handler sleeps in growing steps
-        # (up to 100 ms), which wastes throughput and stretches the latency tail under load.
-        self._write_lock = threading.RLock() if self.is_sqlite else None
+        # SQLite has one writer at a time. Queueing the writers on a lock, this process's threads
+        # and (``process_lock``) the other processes on the file, hands the database over the
+        # moment it is free; SQLite's own busy handler sleeps in growing steps (up to 100 ms),
+        # which wastes throughput and stretches the latency tail under load.
+        self._write_lock: WriteLock | None = None
+        if self.is_sqlite:
+            database = sqlite_file(self.engine.url.database) if process_lock else None
+            self._write_lock = write_lock_for(database) if database is not None else WriteLock()
         # Group commit pays where there is one writer; PostgreSQL's writers run side by side.
         grouped = self.is_sqlite if group_commit is None else group_commit
         self._group = GroupCommitter(self.writing) if grouped else None
@@ -129,15 +135,16 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A unit of work that writes: commits on success, rolls back on any error."""
-        lock = self._write_lock
-        if lock is not None and not lock.acquire(timeout=self.WRITE_WAIT_SECONDS):
-            raise TimeoutError("the database stayed busy for 30 s")
-        try:
+        if self._write_lock is None:
             with self.write() as session, session.begin():
                 yield session
-        finally:
-            if lock is not None:
-                lock.release()
+            return
+        with (
+            self._write_lock.held(timeout=self.WRITE_WAIT_SECONDS),
+            self.write() as session,
+            session.begin(),
+        ):
+            yield session
 
     def write_grouped(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` as a unit of work that writes, committed together with the units queued

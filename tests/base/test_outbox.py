@@ -421,3 +421,17 @@ def test_two_relays_at_once_deliver_each_event_once_per_consumer(
         for relay in relays:
             relay.db.dispose()
         setup.dispose()
+
+
+def test_the_relay_is_woken_when_events_commit_not_when_their_savepoint_is_released(
+    quiet_city: City,
+) -> None:
+    relay = quiet_city.ctx.relay
+    assert isinstance(relay, InProcessRelay)
+    relay._wake.clear()
+    with quiet_city.ctx.writing() as session:
+        with session.begin_nested():
+            emit(session, probe.ProbeRetry())
+        # Released but not committed: a relay woken now would find nothing to deliver.
+        assert not relay._wake.is_set()
+    assert relay._wake.is_set()

@@ -3,7 +3,8 @@
 SQLAlchemy processes every parameter set of an ``executemany`` in Python (about as long as the
 database takes to insert the row). Here a Core statement is compiled once per dialect, each
 column's bind processor is applied only where the column has one, and the rows go to the
-driver's own ``executemany``; on PostgreSQL ``copy_rows`` streams rows with ``COPY``.
+driver's own ``executemany``; on PostgreSQL ``copy_rows`` streams rows with ``COPY``, and
+``rows_source`` hands a batch to a set-based statement: a small one inline, a large one staged.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, delete
+from sqlalchemy import Column, Connection, MetaData, Table, bindparam, delete, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.expression import FromClause
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,32 @@ def execute_many(
 
 _STAGES: dict[str, Table] = {}
 
+# Batches of fewer rows go inline (one array per column, read back with ``unnest``) rather than
+# through a staging table: staging costs four round trips, and every commit of a transaction
+# that used one truncates the connection's staging tables (a file truncation each, waited for
+# at COMMIT). COPY pays for that only from a few hundred rows on.
+INLINE_MAX_ROWS = 100
+
+
+def rows_source(
+    connection: Connection, *, name: str, like: Table, columns: Sequence[str], rows: Sequence[Any]
+) -> FromClause:
+    """PostgreSQL: the rows as a FROM clause with ``columns`` (typed as in ``like``, values in
+    ``columns`` order): inline for a small batch, else in the staging table ``name``
+    (:func:`stage_rows`); hand it to :func:`clear_stage` when done."""
+    if len(rows) < INLINE_MAX_ROWS:
+        return inline_rows(like=like, columns=columns, rows=rows)
+    return stage_rows(connection, name=name, like=like, columns=columns, rows=rows)
+
+
+def inline_rows(*, like: Table, columns: Sequence[str], rows: Sequence[Any]) -> FromClause:
+    """PostgreSQL: the rows as ``unnest`` of one array per column, in the statement itself."""
+    arrays = [
+        bindparam(None, list(values), type_=ARRAY(like.c[column].type))
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
+    return func.unnest(*arrays).table_valued(*columns).render_derived()
+
 
 def stage_rows(
     connection: Connection, *, name: str, like: Table, columns: Sequence[str], rows: Sequence[Any]
@@ -134,9 +163,11 @@ def _processed(row: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any
     return out
 
 
-def clear_stage(connection: Connection, stage: Table) -> None:
-    """Empty a table of ``stage_rows`` (for a second batch in the same transaction)."""
-    connection.execute(delete(stage))
+def clear_stage(connection: Connection, stage: FromClause) -> None:
+    """Empty a table of ``stage_rows`` (for a second batch in the same transaction); rows
+    given inline leave nothing to empty."""
+    if isinstance(stage, Table):
+        connection.execute(delete(stage))
 
 
 def copy_rows(

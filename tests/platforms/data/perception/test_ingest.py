@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from cityloop.base.bulk import INLINE_MAX_ROWS
 from cityloop.platforms.data.perception.models import Device
 from tests.support.city import City
 from tests.support.perception import BASE, batch, measures_of, post
@@ -287,3 +290,55 @@ def test_a_bad_api_key_is_refused_without_waiting_for_the_database_writer(city: 
     assert response.status_code == 401 and response.json()["field"] == "k"
     assert batch.status_code == 200 and batch.json()["results"][0]["status"] == 401
     assert released_by_the_test == [True]  # both answered while the writer was held
+
+
+@contextmanager
+def statements_sent(city: City) -> Iterator[list[str]]:
+    """The SQL of every statement sent to the database meanwhile."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(city.ctx.db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(city.ctx.db.engine, "before_cursor_execute", record)
+
+
+def readings(device: str, count: int, minute: int) -> list[dict[str, str]]:
+    """``count`` timed tilt readings of one auto-provisioned device, a second apart."""
+    return [
+        {"k": AUTO_KEY, "i": device, "payload": f"2026-03-01T10:{minute:02d}:{n:02d}Z|t|{n}"}
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("size", [3, INLINE_MAX_ROWS + 20])
+def test_a_batch_small_or_large_stores_each_reading_once_and_counts_the_resent(
+    city: City, size: int
+) -> None:
+    setup_registry(city)
+    device = f"auto-size-{uuid.uuid4().hex[:8]}"
+    items = [item for minute in range(3) for item in readings(device, 60, minute)][:size]
+    assert [r["stored"] for r in batch(city, items)] == [1] * size
+    again = batch(city, items[:2] + readings(device, 2, 59))  # two resent, two new
+    assert [(r["stored"], r["duplicates"]) for r in again] == [(0, 1), (0, 1), (1, 0), (1, 0)]
+    history = measures_of(city, device, attribute="tilt", limit=1000)
+    assert len(history["items"]) == size + 2
+    assert latest(city, device)["tilt"]["observed_at"].startswith("2026-03-01T10:59:01")
+
+
+def test_a_small_batch_on_postgresql_is_written_without_a_staging_table(city: City) -> None:
+    if city.backend != "postgresql":
+        pytest.skip("staging tables are PostgreSQL's")
+    setup_registry(city)
+    device = f"auto-stage-{uuid.uuid4().hex[:8]}"
+    # A transaction that touched a staging table truncates them all at its commit.
+    with statements_sent(city) as sent:
+        batch(city, readings(device, 3, 0))
+    assert not [sql for sql in sent if "CREATE TEMP" in sql.upper()]
+    with statements_sent(city) as sent:
+        batch(city, readings(device, 60, 1) + readings(device, INLINE_MAX_ROWS - 60, 2))
+    assert [sql for sql in sent if "CREATE TEMP" in sql.upper()], "a large batch is staged"

@@ -1,6 +1,7 @@
 """Device readings into the history store through the driver: ``executemany`` on SQLite,
-``COPY`` into a staging table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on
-PostgreSQL. The database decides which readings were already stored."""
+one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` on PostgreSQL, from arrays in the statement
+for a small batch or from a staging table filled by ``COPY`` for a large one (see
+``base.bulk.INLINE_MAX_ROWS``). The database decides which readings were already stored."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from cityloop.base.bulk import copy_rows, driver_statement, execute_many
+from cityloop.base.bulk import INLINE_MAX_ROWS, copy_rows, driver_statement, execute_many
 from cityloop.platforms.data.perception.models import Device, Measurement
 
 # What a row holds, in this order.
@@ -35,13 +36,39 @@ _STAGE_TABLE = f"""CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
     n integer, tenant varchar, device_id varchar, entity_id varchar, attribute varchar,
     observed_at timestamptz, num_value double precision, text_value text, unit varchar,
     dataset_id varchar) ON COMMIT DELETE ROWS"""
-_MOVE = f"""WITH added AS (
+_TYPES = (
+    "integer",  # n, the row's place in the batch
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "double precision",
+    "text",
+    "varchar",
+    "varchar",
+)
+
+
+def _move(source: str, incoming: str = "") -> str:
+    """Insert the rows of ``source`` (after the CTE ``incoming``), answering the places of
+    those refused as already stored."""
+    return f"""WITH {incoming}added AS (
     INSERT INTO measurements ({", ".join(COLUMNS)})
-    SELECT {", ".join(COLUMNS)} FROM {_STAGE}
+    SELECT {", ".join(COLUMNS)} FROM {source}
     ON CONFLICT ({", ".join(_KEY)}) DO NOTHING
     RETURNING {", ".join(_KEY)})
-SELECT s.n FROM {_STAGE} AS s WHERE NOT EXISTS (
+SELECT s.n FROM {source} AS s WHERE NOT EXISTS (
     SELECT 1 FROM added AS a WHERE {" AND ".join(f"a.{c} = s.{c}" for c in _KEY)})"""
+
+
+_MOVE = _move(_STAGE)
+# A small batch as one array per column: no staging table to fill, empty and truncate.
+_MOVE_INLINE = _move(
+    "incoming",
+    f"""incoming AS (SELECT * FROM unnest({", ".join(f"%s::{t}[]" for t in _TYPES)})
+    AS i (n, {", ".join(COLUMNS)})), """,
+)
 
 
 def append(session: Session, *, rows: Sequence[tuple[Any, ...]]) -> set[int]:
@@ -80,6 +107,10 @@ def _insert_ignoring(dialect: Dialect) -> Any:
 
 
 def _append_postgresql(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> set[int]:
+    if len(rows) < INLINE_MAX_ROWS:
+        columns = [list(values) for values in zip(*rows, strict=True)]
+        arrays = (list(range(len(rows))), *columns)
+        return {n for (n,) in connection.exec_driver_sql(_MOVE_INLINE, arrays)}
     connection.exec_driver_sql(_STAGE_TABLE)
     copy_rows(connection, _STAGE, ("n", *COLUMNS), ((n, *row) for n, row in enumerate(rows)))
     refused = {n for (n,) in connection.exec_driver_sql(_MOVE)}

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from cityloop.base.bulk import clear_stage, driver_statement, execute_many, stage_rows
+from cityloop.base.bulk import clear_stage, driver_statement, execute_many, rows_source
 from cityloop.platforms.data.perception.models import Measurement, MeasurementRollup
 
 MINUTE, HOUR = 60, 3600
@@ -106,8 +106,8 @@ def add_instances(session: Session, *, instances: Iterable[Instance]) -> None:
     rows = [(*key, *figures) for key, figures in buckets.items()]
     target = MeasurementRollup.__table__
     if connection.dialect.name == "postgresql":
-        # COPY into a staging table, then one set-based upsert from it.
-        stage = stage_rows(
+        # One set-based upsert from the rows, inline or staged by COPY (``base.bulk``).
+        stage = rows_source(
             connection,
             name="measurement_rollups_incoming",
             like=target,

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cityloop.base.bulk import clear_stage, driver_statement, execute_many, stage_rows
+from cityloop.base.bulk import clear_stage, driver_statement, execute_many, rows_source
 from cityloop.base.problems import bad_request
 from cityloop.platforms.data.perception import history, rollups
 from cityloop.platforms.data.perception.codecs import Reading
@@ -97,8 +97,9 @@ def store_batch(
     # message's ``received_at``. A duplicate, whether already stored, repeated in this batch or
     # inserted by a concurrent writer, is skipped and counted: the database decides, not a read
     # made before the write. A device's entity is its own, in the default tenant.
-    # Rows go through the driver (COPY on PostgreSQL), never as ORM objects: at thousands of
-    # readings a batch, per-row work in Python is what limits ingest, not the database.
+    # Rows go through the driver (inline or by COPY on PostgreSQL), never as ORM objects: at
+    # thousands of readings a batch, per-row work in Python is what limits ingest, not the
+    # database.
     seen: set[tuple[str, str, datetime]] = set()
     kept: list[list[tuple[str, datetime, Reading]]] = []
     duplicates = [0] * len(messages)
@@ -181,7 +182,7 @@ def _upsert_latest(session: Session, rows: list[tuple[Any, ...]]) -> None:
     connection = session.connection()
     target = LatestValue.__table__
     if connection.dialect.name == "postgresql":
-        stage = stage_rows(
+        stage = rows_source(
             connection, name="latest_values_incoming", like=target, columns=_LATEST, rows=rows
         )
         connection.execute(

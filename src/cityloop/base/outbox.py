@@ -475,12 +475,7 @@ def prune_published(db: Database, older_than: timedelta, batch: int = 5000) -> i
 def notify_relay_after_commit(db: Database, relay: EventRelay) -> None:
     """Wake the relay when a transaction that emitted events commits."""
 
-    def after_commit(session: Session) -> None:
-        # SQLAlchemy also calls this when a savepoint is released: the events are not
-        # committed yet, so a relay woken then finds nothing, and with the mark gone the
-        # real commit would not wake it (it then waits for its poll, or a later commit).
-        if session.in_nested_transaction():
-            return
+    def after_commit(session: Session) -> None:  # the outermost commit (``on_commit``)
         if session.info.pop("outbox_dirty", False):
             relay.notify()
 

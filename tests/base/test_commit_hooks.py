@@ -3,9 +3,6 @@ inside it is released: a grouped unit's event wakes the relay once the relay can
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,19 +11,6 @@ from cityloop.base.commit_hooks import after_this_commit, on_commit
 from cityloop.base.db import Database
 from cityloop.base.outbox import OutboxEvent, emit, notify_relay_after_commit
 from tests.base import outbox_probe as probe
-from tests.support.databases import BACKENDS, seeded_database
-
-
-@pytest.fixture(params=BACKENDS)
-def db(
-    request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path
-) -> Iterator[Database]:
-    with seeded_database(templates, request.param, tmp_path) as url:
-        database = Database(url, group_commit=True)
-        try:
-            yield database
-        finally:
-            database.dispose()
 
 
 def test_a_hook_runs_at_the_commit_and_not_at_a_savepoints_release(db: Database) -> None:

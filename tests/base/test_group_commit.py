@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,18 +22,6 @@ from tests.support.group_commit import writer_held
 from tests.support.waiting import wait_until
 
 SCOPE = "group-commit-test"
-
-
-@pytest.fixture(params=BACKENDS)
-def db(
-    request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path
-) -> Iterator[Database]:
-    with seeded_database(templates, request.param, tmp_path) as url:
-        database = Database(url, group_commit=True)
-        try:
-            yield database
-        finally:
-            database.dispose()
 
 
 def remember(key: str) -> Callable[[Session], str]:

@@ -3,9 +3,6 @@ rolled-back savepoint, and once, not twice, for a group commit retried unit by u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -13,21 +10,8 @@ from sqlalchemy.orm import Session
 from cityloop.base import metrics
 from cityloop.base.db import Database
 from tests.base.test_group_commit import run_while_the_writer_is_held
-from tests.support.databases import BACKENDS, seeded_database
 
 COUNTED = metrics.Counter("cityloop_test_on_commit_total", "Counted by the on-commit tests")
-
-
-@pytest.fixture(params=BACKENDS)
-def db(
-    request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path
-) -> Iterator[Database]:
-    with seeded_database(templates, request.param, tmp_path) as url:
-        database = Database(url, group_commit=True)
-        try:
-            yield database
-        finally:
-            database.dispose()
 
 
 @pytest.fixture

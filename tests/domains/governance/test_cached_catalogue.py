@@ -4,13 +4,8 @@ next read, and a public record costs one or two queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from cityloop.domains.governance.actions import ActionInput, apply_action
 from cityloop.domains.governance.config import categories
@@ -20,6 +15,7 @@ from cityloop.platforms.application.identity import departments
 from cityloop.platforms.application.identity.service import ANONYMOUS, SYSTEM, Actor
 from tests.support.city import City, fresh_point
 from tests.support.configuration import category_body, fresh_code
+from tests.support.statements import statements_sent
 
 ADMIN = Actor(1, "admin", "admin")
 
@@ -133,31 +129,16 @@ def test_a_renamed_department_shows_on_the_next_read(city: City) -> None:
     assert _page(city, case_id)["department"]["name"] == "Urban forestry"
 
 
-@contextmanager
-def _counting(city: City) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine: Engine = city.ctx.db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_public_record_costs_two_queries_once_the_catalogue_is_cached(city: City) -> None:
     department = _department(city)
     code = _new_category(city, default_department=department)
     case_id = _case(city, code, dispatch_to=department)
     _record(city, case_id, extensions="true")  # warms the caches
     _page(city, case_id)
-    with _counting(city) as statements:
+    with statements_sent(city) as statements:
         _record(city, case_id, extensions="true")
     assert len(_row_reads(statements)) <= 2, statements
-    with _counting(city) as statements:
+    with statements_sent(city) as statements:
         _page(city, case_id)
     assert len(_row_reads(statements)) <= 2, statements
 

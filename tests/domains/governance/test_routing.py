@@ -4,13 +4,8 @@ routes the very next report in this process, and another process's edit after th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import delete, event, insert, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cityloop.domains.governance import routing
@@ -26,6 +21,7 @@ from cityloop.platforms.application.identity.models import Department
 from cityloop.platforms.application.identity.service import Actor
 from tests.support.city import City
 from tests.support.configuration import category_body, fresh_code
+from tests.support.statements import statements_sent
 
 ADMIN = Actor(1, "admin", "admin")
 
@@ -142,27 +138,12 @@ def test_a_rule_another_process_wrote_routes_after_the_recheck(
     assert _department_of(city, code, "RV02") == ("parks", None)
 
 
-@contextmanager
-def _counting(city: City) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine: Engine = city.ctx.db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 @pytest.mark.usefixtures("trusted_for_an_hour")
 def test_routing_reads_no_table_once_the_caches_are_warm(city: City) -> None:
     with city.ctx.reading() as session:
         bins = require_category(session, code="C-03-01")
         route(session, category=bins, district_code="RV01")
-        with _counting(city) as statements:
+        with statements_sent(city) as statements:
             route(session, category=bins, district_code="RV01")
             route(session, category=bins, district_code="RV02")
     assert statements == []

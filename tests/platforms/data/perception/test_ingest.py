@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from cityloop.base.bulk import INLINE_MAX_ROWS
 from cityloop.platforms.data.perception.models import Device
 from tests.support.city import City
 from tests.support.perception import BASE, batch, measures_of, post
+from tests.support.statements import statements_sent
 
 UL_KEY = "ingest-ul-key-0001"
 JSON_KEY = "ingest-json-key-01"
@@ -290,21 +289,6 @@ def test_a_bad_api_key_is_refused_without_waiting_for_the_database_writer(city: 
     assert response.status_code == 401 and response.json()["field"] == "k"
     assert batch.status_code == 200 and batch.json()["results"][0]["status"] == 401
     assert released_by_the_test == [True]  # both answered while the writer was held
-
-
-@contextmanager
-def statements_sent(city: City) -> Iterator[list[str]]:
-    """The SQL of every statement sent to the database meanwhile."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(city.ctx.db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(city.ctx.db.engine, "before_cursor_execute", record)
 
 
 def readings(device: str, count: int, minute: int) -> list[dict[str, str]]:

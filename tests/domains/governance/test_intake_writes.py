@@ -7,26 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
 
 from tests.support.city import City, fresh_point
+from tests.support.statements import statements_sent
 
 
 @contextmanager
 def _case_updates(city: City, kind: str = "UPDATE CASES") -> Iterator[list[str]]:
-    updates: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if " ".join(statement.split()).upper().startswith(kind):
-            updates.append(statement)
-
-    event.listen(city.ctx.db.engine, "before_cursor_execute", count)
-    try:
-        yield updates
-    finally:
-        event.remove(city.ctx.db.engine, "before_cursor_execute", count)
+    """The statements of the block that start with ``kind`` (filled as the block ends)."""
+    matching: list[str] = []
+    with statements_sent(city) as sent:
+        yield matching
+    matching.extend(s for s in sent if " ".join(s.split()).upper().startswith(kind))
 
 
 def test_a_new_case_is_written_once(city: City) -> None:

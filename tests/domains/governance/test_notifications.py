@@ -5,11 +5,9 @@ batch's reads do not grow with its size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.base.outbox import Consumer, DeliveredEvent, OutboxEvent, run_consumer
@@ -17,6 +15,7 @@ from cityloop.domains.governance.events import CasePublicUpdate
 from cityloop.platforms.application.identity.models import User
 from cityloop.platforms.application.notify.models import Notification
 from tests.support.city import City, fresh_point
+from tests.support.statements import statements_sent
 
 CATEGORY = "C-02-01"  # not dispatched at once: a report writes one public row
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -111,20 +110,6 @@ def _one_at_a_time(city: City, events: list[DeliveredEvent]) -> list[Row]:
         session.close()
 
 
-@contextmanager
-def _counting(city: City) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(city.ctx.db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(city.ctx.db.engine, "before_cursor_execute", count)
-
-
 def test_a_batch_across_cases_writes_exactly_the_rows_of_one_update_at_a_time(
     city: City,
 ) -> None:
@@ -188,14 +173,14 @@ def test_a_batchs_statements_do_not_grow_with_its_size(city: City) -> None:
     city.drain()
     _three_cases_with_shared_followers(city)
     small = _pending_updates(city)
-    with _counting(city) as statements:
+    with statements_sent(city) as statements:
         assert _deliver(city, small[:1]) == {}
     city.drain()
     for _ in range(3):
         _three_cases_with_shared_followers(city)
     large = _pending_updates(city)
     assert len(large) == 18
-    with _counting(city) as many:
+    with statements_sent(city) as many:
         assert _deliver(city, large) == {}
     with city.ctx.reading() as session:
         assert len(_rows(session, large)) == 3 * 16
